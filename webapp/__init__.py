@@ -1,0 +1,109 @@
+"""Verrijk: profile enrichment for marketers. ``create_app`` builds the Flask app; nothing runs at import."""
+
+from flask import Flask, render_template, request, session
+from flask_login import current_user
+
+from webapp.config import Config, limiter_storage_uri
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(Config(app.instance_path))
+    if overrides:
+        app.config.update(overrides)
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_errors(app)
+    from webapp.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def select_locale() -> str:
+    """The user's chosen language, else the session's, else the browser's best match."""
+    from flask import current_app
+
+    languages = list(current_app.config["LANGUAGES"])
+    if current_user and current_user.is_authenticated and current_user.language in languages:
+        return current_user.language
+    if session.get("language") in languages:
+        return session["language"]
+    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _init_extensions(app: Flask) -> None:
+    from webapp import models
+    from webapp.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
+    from webapp.services import events, field_expressions, work
+
+    db.init_app(app)
+    migrate.init_app(
+        app, db, directory=str(_migrations_path()), render_as_batch=True, compare_type=True,
+        include_name=field_expressions.include_in_migrations,
+    )
+    csrf.init_app(app)
+    htmx.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", limiter_storage_uri(app.config["REDIS_URL"]))
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "warning"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        return db.session.get(models.User, int(user_id))
+
+    events.init_app(app)
+    work.init_app(app)
+    _sqlite_pragmas(app)
+
+
+def _sqlite_pragmas(app: Flask) -> None:
+    """Foreign keys on, WAL and a busy timeout so web, worker and dispatcher share one SQLite file."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    from sqlalchemy import event
+
+    from webapp.extensions import db
+
+    def on_connect(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    with app.app_context():
+        event.listen(db.engine, "connect", on_connect)
+
+
+def _migrations_path():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _register_blueprints(app: Flask) -> None:
+    from webapp.blueprints.admin import bp as admin_bp
+    from webapp.blueprints.auth import bp as auth_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp)
+
+
+def _register_errors(app: Flask) -> None:
+    from webapp.services.errors import DomainError
+
+    def page(status: int, message: str):
+        template = "errors/_message.html" if request.headers.get("HX-Request") else "errors/page.html"
+        return render_template(template, status=status, message=message), status
+
+    @app.errorhandler(DomainError)
+    def domain_error(error: DomainError):
+        return page(error.status, error.message)
+
+    for status in (400, 403, 404, 405, 429):
+        app.register_error_handler(status, lambda error, status=status: page(status, error.description))

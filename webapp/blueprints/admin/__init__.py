@@ -1,0 +1,15 @@
+"""The htmx admin: every page needs a logged-in user; actions check the user's role."""
+
+from flask import Blueprint
+from flask_login import login_required
+
+bp = Blueprint("admin", __name__)
+
+
+@bp.before_request
+@login_required
+def _require_login():
+    """Every admin URL needs a logged-in user."""
+
+
+from webapp.blueprints.admin import databases, fields, profiles, settings  # noqa: E402,F401

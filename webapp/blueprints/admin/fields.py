@@ -1,0 +1,1 @@
+"""Admin views of field definitions (of databases and collections)."""

@@ -1,0 +1,1 @@
+"""Admin views of profiles and subprofiles."""

@@ -1,0 +1,7 @@
+"""Logging in and out, and the language choice."""
+
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__)
+
+from webapp.blueprints.auth import routes  # noqa: E402,F401  (routes attach to bp)

@@ -1,0 +1,77 @@
+"""Configuration from environment variables, with embedded defaults for a first run.
+
+Every variable is documented in README.md. Nothing here connects to anything: the run command and the
+test fixtures decide what to start when a variable is unset (see ``webapp/embedded_redis.py``).
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def secret_key_from_instance(instance_path: str) -> str:
+    """Return SECRET_KEY from the environment, or one generated once and kept in the instance folder."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+class Config:
+    """Settings read from the environment when the app is created."""
+
+    def __init__(self, instance_path: str):
+        self.SECRET_KEY = secret_key_from_instance(instance_path)
+        database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{Path(instance_path) / 'verrijk.sqlite'}"
+        self.SQLALCHEMY_DATABASE_URI = normalize_database_url(database_url)
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.REDIS_URL = os.environ.get("REDIS_URL", "")
+        self.PORT = int(os.environ.get("PORT", "5000"))
+        self.PUBLIC_URL = os.environ.get("PUBLIC_URL", f"http://127.0.0.1:{self.PORT}").rstrip("/")
+        self.SMTP_URL = os.environ.get("SMTP_URL", "")
+        self.MAIL_FROM = os.environ.get("MAIL_FROM", "Verrijk <noreply@localhost>")
+        self.BOUNCE_DOMAIN = os.environ.get("BOUNCE_DOMAIN", "")
+        self.CREDENTIALS_KEY = os.environ.get("CREDENTIALS_KEY", "")
+        self.ALLOW_PRIVATE_URLS = _flag("ALLOW_PRIVATE_URLS")
+        self.LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+        self.WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = self.PUBLIC_URL.startswith("https://")
+        self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
+        self.BABEL_DEFAULT_LOCALE = "en"
+        self.LANGUAGES = {"en": "English", "nl": "Nederlands"}
+        self.RQ_QUEUES = ["default"]
+        self.DISPATCH_INTERVAL = float(os.environ.get("DISPATCH_INTERVAL", "1.0"))
+
+
+def limiter_storage_uri(redis_url: str) -> str:
+    """The rate limiter's storage: the app's Redis (``limits`` spells unix sockets ``redis+unix://``)."""
+    if not redis_url:
+        return "memory://"
+    if redis_url.startswith("unix://"):
+        return "redis+unix://" + redis_url.removeprefix("unix://")
+    return redis_url
+
+
+def normalize_database_url(url: str) -> str:
+    """Pick psycopg2 for a bare PostgreSQL URL.
+
+    psycopg2 binds parameters client-side, so PostgreSQL plans with the values (LIKE prefixes on
+    expression indexes); SQLAlchemy 2.1 would pick psycopg 3 for a bare URL.
+    """
+    for bare in ("postgres://", "postgresql://"):
+        if url.startswith(bare):
+            return "postgresql+psycopg2://" + url.removeprefix(bare)
+    return url

@@ -1,0 +1,26 @@
+"""SQLAlchemy models only: columns, relationships, small derived properties."""
+
+from webapp.models.accounts import ROLES, Account, ApiToken, User
+from webapp.models.base import Base, utcnow
+from webapp.models.databases import UNSUBSCRIBE_BEHAVIOURS, Collection, Database, Field, Interest
+from webapp.models.profiles import Profile, ProfileEvent, Subprofile
+from webapp.models.work import WORK_STATUSES, ScheduledWork
+
+__all__ = [
+    "ROLES",
+    "UNSUBSCRIBE_BEHAVIOURS",
+    "WORK_STATUSES",
+    "Account",
+    "ApiToken",
+    "Base",
+    "Collection",
+    "Database",
+    "Field",
+    "Interest",
+    "Profile",
+    "ProfileEvent",
+    "ScheduledWork",
+    "Subprofile",
+    "User",
+    "utcnow",
+]

@@ -1,0 +1,72 @@
+"""Profiles, subprofiles and the profile event journal (the event spine)."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from webapp.models.base import Base, JSONType, utcnow
+from webapp.models.databases import Collection, Database
+
+
+class Profile(Base):
+    __tablename__ = "profile"
+    __table_args__ = (
+        Index("ix_profile_database_id_id", "database_id", "id"),
+        Index("ix_profile_database_id_created_at_id", "database_id", "created_at", "id"),
+        Index("ix_profile_database_id_updated_at_id", "database_id", "updated_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), index=True)
+    database_id: Mapped[int] = mapped_column(ForeignKey("database.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    fields: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    interests: Mapped[list[int]] = mapped_column(JSONType, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    database: Mapped[Database] = relationship(viewonly=True)
+
+
+class Subprofile(Base):
+    __tablename__ = "subprofile"
+    __table_args__ = (Index("ix_subprofile_profile_id_collection_id", "profile_id", "collection_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), index=True)
+    database_id: Mapped[int] = mapped_column(ForeignKey("database.id", ondelete="CASCADE"), index=True)
+    collection_id: Mapped[int] = mapped_column(ForeignKey("collection.id", ondelete="CASCADE"), index=True)
+    profile_id: Mapped[int] = mapped_column(ForeignKey("profile.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    fields: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    collection: Mapped[Collection] = relationship(viewonly=True)
+    profile: Mapped[Profile] = relationship(viewonly=True)
+
+
+class ProfileEvent(Base):
+    """One change to a profile or subprofile, written in the same transaction as the change.
+
+    No foreign keys to the profile: the journal outlives what it describes (removals, GDPR access,
+    import rollback). ``changes`` is ``{"fields": {key: [old, new]}, "interests": {id: [old, new]}}``.
+    """
+
+    __tablename__ = "profile_event"
+    __table_args__ = (Index("ix_profile_event_profile_id_id", "profile_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), index=True)
+    database_id: Mapped[int] = mapped_column(index=True)
+    profile_id: Mapped[int]
+    collection_id: Mapped[int | None]
+    subprofile_id: Mapped[int | None] = mapped_column(index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(16))
+    reference: Mapped[str] = mapped_column(String(100), default="")
+    actor: Mapped[str] = mapped_column(String(255), default="")
+    changes: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

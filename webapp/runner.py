@@ -1,0 +1,66 @@
+"""The run command's supervisor: web, RQ worker and dispatcher as child processes, stopped together.
+
+Without ``REDIS_URL`` it starts an embedded Redis first (``embedded_redis``) and hands its URL to the
+children. Ctrl-C (SIGINT) or SIGTERM stops every process it started, Redis last.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from webapp.embedded_redis import EmbeddedRedis
+
+
+class Supervisor:
+    def __init__(self, instance_path: str, port: int):
+        self.instance_path = instance_path
+        self.port = port
+        self.children: list[subprocess.Popen] = []
+        self.redis: EmbeddedRedis | None = None
+        self.stopping = threading.Event()
+
+    def prepare_environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        if not env.get("REDIS_URL"):
+            self.redis = EmbeddedRedis(str(Path(self.instance_path) / "redis"))
+            env["REDIS_URL"] = self.redis.start()
+            os.environ["REDIS_URL"] = env["REDIS_URL"]
+        return env
+
+    def commands(self) -> list[list[str]]:
+        flask = [sys.executable, "-m", "flask", "--app", "webapp"]
+        return [
+            [*flask, "run", "--host", "127.0.0.1", "--port", str(self.port), "--no-reload", "--with-threads"],
+            [sys.executable, str(Path(__file__).resolve().parent.parent / "worker.py")],
+            [*flask, "dispatcher"],
+        ]
+
+    def run(self, env: dict[str, str]) -> int:
+        """Start the children and wait until one exits or a signal arrives; then stop them all."""
+        signal.signal(signal.SIGTERM, lambda *_: self.stopping.set())
+        signal.signal(signal.SIGINT, lambda *_: self.stopping.set())
+        try:
+            for command in self.commands():
+                self.children.append(subprocess.Popen(command, env=env, start_new_session=True))
+            while not self.stopping.wait(0.5):
+                if any(child.poll() is not None for child in self.children):
+                    break
+        finally:
+            self.stop()
+        return max((child.returncode or 0) for child in self.children) if self.children else 0
+
+    def stop(self) -> None:
+        for child in self.children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in self.children:
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        if self.redis:
+            self.redis.stop()

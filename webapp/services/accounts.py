@@ -1,0 +1,224 @@
+"""Accounts, users (roles, passwords) and API tokens.
+
+Passwords are hashed with scrypt (Werkzeug's default KDF). API tokens are 256-bit random strings; only
+their SHA-256 is stored (a fast hash is right for a high-entropy secret), and they are shown once.
+"""
+
+import hashlib
+import secrets
+import zoneinfo
+
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from webapp.extensions import db
+from webapp.models import ROLES, Account, ApiToken, User, utcnow
+from webapp.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
+
+MIN_PASSWORD_LENGTH = 10
+TOKEN_PREFIX = "vrk_"
+LANGUAGES = ("en", "nl")
+# A hash to compare against when the user does not exist, so that timing does not reveal addresses.
+_DUMMY_HASH = generate_password_hash("not a password")
+
+
+def get_or_create_account(name: str) -> Account:
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise ValidationError({"account": _("An account name has 1 to 100 characters.")})
+    account = db.session.scalar(select(Account).where(func.lower(Account.name) == name.lower()))
+    if account is None:
+        account = Account(name=name)
+        db.session.add(account)
+        db.session.commit()
+    return account
+
+
+def get_account_by_name(name: str) -> Account:
+    account = db.session.scalar(select(Account).where(func.lower(Account.name) == name.strip().lower()))
+    if account is None:
+        raise NotFound(_("No account named %(name)s.", name=name))
+    return account
+
+
+def update_account_settings(
+    account: Account, *, name: str, time_zone: str, language: str, default_sender: str
+) -> Account:
+    errors = {}
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        errors["name"] = _("An account name has 1 to 100 characters.")
+    elif db.session.scalar(
+        select(Account.id).where(func.lower(Account.name) == name.lower(), Account.id != account.id)
+    ):
+        errors["name"] = _("That name is taken.")
+    if time_zone not in zoneinfo.available_timezones():
+        errors["time_zone"] = _("Choose a time zone from the list.")
+    if language not in LANGUAGES:
+        errors["language"] = _("Choose English or Dutch.")
+    sender = (default_sender or "").strip()
+    if sender:
+        try:
+            sender = validate_email(sender, check_deliverability=False).normalized
+        except EmailNotValidError:
+            errors["default_sender"] = _("The default sender must be an email address.")
+    if errors:
+        raise ValidationError(errors)
+    account.name, account.time_zone, account.language, account.default_sender = name, time_zone, language, sender
+    db.session.commit()
+    return account
+
+
+# --- users ----------------------------------------------------------------------------------------
+
+
+def _check_user_input(email: str, password: str | None, role: str) -> tuple[str, dict[str, str]]:
+    errors = {}
+    try:
+        email = validate_email((email or "").strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as error:
+        errors["email"] = str(error)
+    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
+        errors["password"] = _("A password has at least %(count)s characters.", count=MIN_PASSWORD_LENGTH)
+    if role not in ROLES:
+        errors["role"] = _("Choose one of: %(roles)s.", roles=", ".join(ROLES))
+    return email, errors
+
+
+def create_user(account: Account, *, email: str, password: str, role: str) -> User:
+    email, errors = _check_user_input(email, password, role)
+    if not errors and db.session.scalar(select(User.id).where(User.email == email)):
+        errors["email"] = _("A user with this email address already exists.")
+    if errors:
+        raise ValidationError(errors)
+    user = User(account_id=account.id, email=email, password_hash=generate_password_hash(password), role=role)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def list_users(account: Account) -> list[User]:
+    return list(db.session.scalars(select(User).where(User.account_id == account.id).order_by(User.email)))
+
+
+def get_user(account: Account, user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None or user.account_id != account.id:
+        raise NotFound(_("User not found."))
+    return user
+
+
+def change_role(account: Account, actor: User, user_id: int, role: str) -> User:
+    """Change a user's role. Only an owner makes or unmakes owners; the last owner stays an owner."""
+    user = get_user(account, user_id)
+    if role not in ROLES:
+        raise ValidationError({"role": _("Choose one of: %(roles)s.", roles=", ".join(ROLES))})
+    if "owner" in (role, user.role) and not actor.has_role("owner"):
+        raise PermissionDenied(_("Only an owner can make or unmake owners."))
+    if user.role == "owner" and role != "owner" and _owner_count(account) == 1:
+        raise Conflict(_("An account keeps at least one owner."))
+    user.role = role
+    db.session.commit()
+    return user
+
+
+def delete_user(account: Account, actor: User, user_id: int) -> None:
+    user = get_user(account, user_id)
+    if user.id == actor.id:
+        raise Conflict(_("You cannot remove yourself."))
+    if user.role == "owner" and not actor.has_role("owner"):
+        raise PermissionDenied(_("Only an owner can remove an owner."))
+    db.session.delete(user)
+    db.session.commit()
+
+
+def _owner_count(account: Account) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(User).where(User.account_id == account.id, User.role == "owner")
+    )
+
+
+def set_password(user: User, password: str) -> None:
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise ValidationError({"password": _("A password has at least %(count)s characters.", count=MIN_PASSWORD_LENGTH)})
+    user.password_hash = generate_password_hash(password)
+    db.session.commit()
+
+
+def set_language(user: User, language: str) -> None:
+    if language not in LANGUAGES:
+        raise ValidationError({"language": _("Choose English or Dutch.")})
+    user.language = language
+    db.session.commit()
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The user with this email and password, or None (in about the same time either way)."""
+    user = db.session.scalar(select(User).where(User.email == (email or "").strip().lower()))
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password or "")
+        return None
+    if not check_password_hash(user.password_hash, password or ""):
+        return None
+    user.last_login_at = utcnow()
+    db.session.commit()
+    return user
+
+
+def authenticate_api_user(email: str, password: str, account_name: str | None = None) -> User | None:
+    """Like ``authenticate``, for machine logins (SOAP ``login``): admins and owners only."""
+    user = authenticate(email, password)
+    if user is None or not user.has_role("admin"):
+        return None
+    if account_name and user.account.name.lower() != account_name.strip().lower():
+        return None
+    return user
+
+
+# --- API tokens -----------------------------------------------------------------------------------
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_api_token(account: Account, name: str) -> tuple[ApiToken, str]:
+    """Create a token; returns the row and the secret, which is never shown again."""
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise ValidationError({"name": _("A token name has 1 to 100 characters.")})
+    if db.session.scalar(select(ApiToken.id).where(ApiToken.account_id == account.id, ApiToken.name == name)):
+        raise ValidationError({"name": _("A token with this name already exists.")})
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(account_id=account.id, name=name, token_hash=_hash_token(secret), prefix=secret[:8])
+    db.session.add(token)
+    db.session.commit()
+    return token, secret
+
+
+def list_api_tokens(account: Account) -> list[ApiToken]:
+    return list(
+        db.session.scalars(select(ApiToken).where(ApiToken.account_id == account.id).order_by(ApiToken.created_at))
+    )
+
+
+def revoke_api_token(account: Account, token_id: int) -> None:
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.account_id != account.id:
+        raise NotFound(_("Token not found."))
+    token.revoked_at = token.revoked_at or utcnow()
+    db.session.commit()
+
+
+def account_for_token(secret: str) -> Account | None:
+    """The account a valid, unrevoked API token acts for (with admin rights), or None."""
+    if not secret or not secret.startswith(TOKEN_PREFIX):
+        return None
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(secret)))
+    if token is None or token.revoked_at is not None:
+        return None
+    token.last_used_at = utcnow()
+    db.session.commit()
+    return token.account

@@ -1,0 +1,99 @@
+"""SQL expressions over field values in the JSON column, shared by queries and their indexes.
+
+A query can only use an expression index when it repeats the index's expression exactly, so both are
+built here. Empty values sort as a sentinel (``''`` for text, ``NaN``/infinity for numbers) so that keyset
+pagination never meets a NULL.
+"""
+
+from sqlalchemy import (
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    Table,
+    cast,
+    func,
+    literal,
+    literal_column,
+    tuple_,
+)
+from sqlalchemy.sql.elements import ColumnElement
+
+from webapp.extensions import db
+from webapp.models import Field, Profile
+from webapp.services.field_types import get_field_type
+
+
+def raw_value(field: Field, dialect: str, table: str | None = "profile") -> ColumnElement:
+    """The stored value as text (``fields ->> 'key'``) with the key inlined, as an index needs it.
+
+    ``table=None`` leaves the column unqualified, as ``CREATE INDEX`` wants it.
+    """
+    key = str(int(field.id))
+    column = f"{table}.fields" if table else "fields"
+    if dialect == "postgresql":
+        return literal_column(f"({column} ->> '{key}')")
+    return func.json_extract(literal_column(column), literal_column(f"'$.\"{key}\"'"))
+
+
+def sort_value(field: Field, dialect: str, table: str | None = "profile") -> ColumnElement:
+    """What lists sort and search on: lower-cased text, numbers as numbers, dates as ISO text."""
+    raw = raw_value(field, dialect, table)
+    sort_as = get_field_type(field.type).sort_as
+    if sort_as == "number":
+        if dialect == "postgresql":
+            return func.coalesce(cast(raw, Numeric), literal_column("'NaN'::numeric"))
+        return func.coalesce(cast(raw, Float), literal_column("9e999"))
+    text = func.lower(raw) if sort_as == "text" else raw
+    text = func.coalesce(text, literal(""))
+    if dialect == "postgresql":
+        return text.collate("C")
+    return text
+
+
+def match_value(field: Field, dialect: str, table: str | None = "profile") -> ColumnElement:
+    """What equality and uniqueness compare: text case-insensitively, other types as stored."""
+    raw = raw_value(field, dialect, table)
+    return func.lower(raw) if get_field_type(field.type).sort_as == "text" else raw
+
+
+def field_indexes(field: Field, dialect: str) -> list[Index]:
+    """The expression indexes behind an indexed or unique database field (profiles only)."""
+    key = int(field.id)
+    table = Table("profile", MetaData(), Column("id", Integer), Column("database_id", Integer))
+    indexes = [Index(f"ix_profile_field_{key}", table.c.database_id, sort_value(field, dialect, None), table.c.id)]
+    if field.unique:
+        indexes.append(
+            Index(f"uq_profile_field_{key}", table.c.database_id, match_value(field, dialect, None), unique=True)
+        )
+    return indexes
+
+
+def include_in_migrations(name: str | None, type_: str, parent_names: dict) -> bool:
+    """Alembic filter: the per-field expression indexes are managed by the fields service, not migrations."""
+    return not (type_ == "index" and name and name.startswith(("ix_profile_field_", "uq_profile_field_")))
+
+
+def index_names(field: Field) -> list[str]:
+    return [f"ix_profile_field_{int(field.id)}", f"uq_profile_field_{int(field.id)}"]
+
+
+def keyset_after(expression: ColumnElement, value, last_id: int, descending: bool) -> ColumnElement:
+    """Rows after ``(value, last_id)`` in the order ``expression, id`` (both ascending or both descending)."""
+    row = tuple_(expression, Profile.id)
+    bound = tuple_(literal(value), literal(last_id))
+    return row < bound if descending else row > bound
+
+
+def has_interest(interest_id: int, dialect: str, table: str = "profile") -> ColumnElement:
+    """True where the profile's ``interests`` JSON list holds ``interest_id``."""
+    key = int(interest_id)
+    if dialect == "postgresql":
+        return literal_column(f"({table}.interests @> '[{key}]'::jsonb)")
+    return literal_column(f"EXISTS (SELECT 1 FROM json_each({table}.interests) WHERE json_each.value = {key})")
+
+
+def dialect_name() -> str:
+    return db.engine.dialect.name

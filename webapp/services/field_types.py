@@ -1,0 +1,222 @@
+"""The registry of field types: how each one validates and coerces a value before it is stored.
+
+``coerce(field_type, value, options)`` returns the JSON value to store (``None`` for empty) or raises
+``FieldValueError`` with a message for the user. Stored forms are chosen to sort and compare well:
+dates as ``YYYY-MM-DD``, datetimes as ``YYYY-MM-DD HH:MM:SS``, phones in E.164, countries as ISO 3166-1
+alpha-2, decimals as JSON numbers.
+"""
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import phonenumbers
+import pycountry
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
+
+
+class FieldValueError(ValueError):
+    """A value that does not fit its field; the message names the problem, the caller names the field."""
+
+
+@dataclass(frozen=True)
+class FieldType:
+    name: str
+    label: Any
+    coerce: Callable[[Any, dict], Any]
+    # How an expression index and a sort compare stored values: "text", "number" or "raw"
+    sort_as: str = "text"
+
+
+DEFAULT_TEXT_LENGTH = 255
+LARGE_TEXT_LENGTH = 65535
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        raise FieldValueError(_l("must be text"))
+    return str(value).strip()
+
+
+def coerce_text(value: Any, options: dict) -> str:
+    text = _as_text(value)
+    limit = int(options.get("length") or DEFAULT_TEXT_LENGTH)
+    if len(text) > limit:
+        raise FieldValueError(_l("is longer than %(limit)s characters", limit=limit))
+    if "\n" in text or "\r" in text:
+        raise FieldValueError(_l("must be a single line (use a large text field for more)"))
+    return text
+
+
+def coerce_large_text(value: Any, options: dict) -> str:
+    text = _as_text(value)
+    if len(text) > LARGE_TEXT_LENGTH:
+        raise FieldValueError(_l("is longer than %(limit)s characters", limit=LARGE_TEXT_LENGTH))
+    return text.replace("\r\n", "\n")
+
+
+def coerce_email(value: Any, options: dict) -> str:
+    text = _as_text(value)
+    try:
+        return validate_email(text, check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        raise FieldValueError(_l("is not a valid email address (%(reason)s)", reason=str(error))) from None
+
+
+def coerce_phone(value: Any, options: dict) -> str:
+    text = _as_text(value)
+    region = options.get("region") or None
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        if region is None and not text.startswith(("+", "00")):
+            raise FieldValueError(_l("must be an international number, like +31 20 123 4567")) from None
+        raise FieldValueError(_l("is not a phone number")) from None
+    if not phonenumbers.is_possible_number(number):
+        raise FieldValueError(_l("is not a possible phone number"))
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+_INTEGER = re.compile(r"^[+-]?\d+$")
+
+
+def coerce_number(value: Any, options: dict) -> int:
+    if isinstance(value, bool):
+        raise FieldValueError(_l("must be a whole number"))
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and _INTEGER.match(value.strip()):
+        return int(value.strip())
+    raise FieldValueError(_l("must be a whole number"))
+
+
+def coerce_decimal(value: Any, options: dict) -> int | float:
+    if isinstance(value, bool):
+        raise FieldValueError(_l("must be a number"))
+    text = str(value).strip() if isinstance(value, str | int | float | Decimal) else ""
+    if "," in text and "." not in text:
+        text = text.replace(",", ".")
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise FieldValueError(_l("must be a number")) from None
+    if not number.is_finite():
+        raise FieldValueError(_l("must be a number"))
+    stored = float(number)
+    if math.isinf(stored):
+        raise FieldValueError(_l("is too large"))
+    return int(stored) if stored.is_integer() and abs(stored) < 2**53 else stored
+
+
+def coerce_date(value: Any, options: dict) -> str:
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    text = _as_text(value)
+    try:
+        if not re.match(r"^\d{4}-\d{2}-\d{2}$", text):
+            raise ValueError(text)
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise FieldValueError(_l("must be a date like 2024-12-31")) from None
+
+
+def coerce_datetime(value: Any, options: dict) -> str:
+    if not isinstance(value, datetime):
+        text = _as_text(value)
+        if not re.match(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$", text):
+            raise FieldValueError(_l("must be a date and time like 2024-12-31 23:59:00"))
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError:
+            raise FieldValueError(_l("must be a date and time like 2024-12-31 23:59:00")) from None
+    return value.replace(microsecond=0, tzinfo=None).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def coerce_country(value: Any, options: dict) -> str:
+    text = _as_text(value)
+    country = None
+    if len(text) == 2:
+        country = pycountry.countries.get(alpha_2=text.upper())
+    elif len(text) == 3:
+        country = pycountry.countries.get(alpha_3=text.upper())
+    if country is None:
+        try:
+            country = pycountry.countries.lookup(text)
+        except LookupError:
+            raise FieldValueError(_l("is not an ISO 3166 country code, like NL")) from None
+    return country.alpha_2
+
+
+def coerce_choice(value: Any, options: dict) -> str | list[str]:
+    choices = [str(choice) for choice in options.get("choices") or []]
+    by_folded = {choice.casefold(): choice for choice in choices}
+
+    def one(item: Any) -> str:
+        text = _as_text(item)
+        if text not in choices and text.casefold() not in by_folded:
+            raise FieldValueError(_l("must be one of: %(choices)s", choices=", ".join(choices)))
+        return text if text in choices else by_folded[text.casefold()]
+
+    if options.get("multiple"):
+        items = value if isinstance(value, list | tuple) else [v for v in _as_text(value).split(",") if v.strip()]
+        picked = {one(item) for item in items}
+        return [choice for choice in choices if choice in picked]
+    if isinstance(value, list | tuple):
+        raise FieldValueError(_l("takes one choice"))
+    return one(value)
+
+
+def coerce_reference(value: Any, options: dict) -> int:
+    """Shape only: that the profile exists in the referenced database is checked by the profiles service."""
+    try:
+        number = coerce_number(value, options)
+    except FieldValueError:
+        raise FieldValueError(_l("must be the id of a profile")) from None
+    if number <= 0:
+        raise FieldValueError(_l("must be the id of a profile"))
+    return number
+
+
+FIELD_TYPES: dict[str, FieldType] = {
+    t.name: t
+    for t in (
+        FieldType("text", _l("Text"), coerce_text),
+        FieldType("email", _l("Email address"), coerce_email),
+        FieldType("phone", _l("Phone number"), coerce_phone),
+        FieldType("number", _l("Whole number"), coerce_number, sort_as="number"),
+        FieldType("decimal", _l("Decimal number"), coerce_decimal, sort_as="number"),
+        FieldType("date", _l("Date"), coerce_date, sort_as="raw"),
+        FieldType("datetime", _l("Date and time"), coerce_datetime, sort_as="raw"),
+        FieldType("country", _l("Country code (ISO 3166)"), coerce_country, sort_as="raw"),
+        FieldType("choice", _l("Multiple choice"), coerce_choice),
+        FieldType("large_text", _l("Large text"), coerce_large_text),
+        FieldType("reference", _l("Reference to a profile"), coerce_reference, sort_as="number"),
+    )
+}
+
+
+def get_field_type(name: str) -> FieldType:
+    try:
+        return FIELD_TYPES[name]
+    except KeyError:
+        raise FieldValueError(_l("unknown field type %(name)s", name=name)) from None
+
+
+def is_empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip()) or value == []
+
+
+def coerce(type_name: str, value: Any, options: dict) -> Any:
+    """Validate and coerce one value; empty input becomes ``None``."""
+    if is_empty(value):
+        return None
+    return get_field_type(type_name).coerce(value, options or {})

@@ -1,0 +1,149 @@
+"""Reading lists of profiles: search as you type, sorting, keyset pagination that stays fast at scale.
+
+Sorting by an indexed field and searching it use exactly the expressions its index was built from
+(``field_expressions``), so PostgreSQL walks the index instead of the table. Pages are addressed by a
+cursor holding the last row's sort value and id, never by an offset.
+"""
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import func, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from webapp.extensions import db
+from webapp.models import Account, Database, Field, Profile
+from webapp.services.databases import get_database
+from webapp.services.errors import ValidationError
+from webapp.services.field_expressions import dialect_name, keyset_after, raw_value, sort_value
+from webapp.services.field_types import get_field_type
+
+PAGE_SIZE = 50
+BASIC_SORTS = ("id", "created", "modified")
+
+
+@dataclass
+class Page:
+    items: list[Profile]
+    sort: str
+    descending: bool
+    next_cursor: str | None
+    previous_cursor: str | None
+
+
+def sort_options(database: Database) -> list[tuple[str, str]]:
+    """``(key, label)`` of every order a list of this database can take."""
+    options = [("id", _("Id")), ("created", _("Created")), ("modified", _("Modified"))]
+    options += [(f"field:{f.id}", f.name) for f in database.fields if f.indexed]
+    return options
+
+
+def list_profiles(
+    account: Account,
+    database_id: int,
+    *,
+    query: str = "",
+    sort: str = "id",
+    descending: bool = False,
+    cursor: str | None = None,
+    limit: int = PAGE_SIZE,
+) -> Page:
+    database = get_database(account, database_id)
+    dialect = dialect_name()
+    expression, field = _sort_expression(database, sort, dialect)
+    statement = select(Profile).where(Profile.account_id == account.id, Profile.database_id == database.id)
+    if query.strip():
+        statement = statement.where(_search(database, query.strip(), dialect))
+    backwards = False
+    if cursor:
+        value, last_id, backwards = _decode_cursor(cursor, field, dialect)
+        going_down = descending != backwards
+        if expression is Profile.id:
+            statement = statement.where(Profile.id < last_id if going_down else Profile.id > last_id)
+        else:
+            statement = statement.where(keyset_after(expression, value, last_id, going_down))
+    going_down = descending != backwards
+    order = [expression.desc(), Profile.id.desc()] if going_down else [expression.asc(), Profile.id.asc()]
+    if expression is Profile.id:
+        order = order[:1]
+    rows = list(db.session.scalars(statement.order_by(*order).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if backwards:
+        rows.reverse()
+    has_next = more if not backwards else True
+    has_previous = (more if backwards else bool(cursor))
+    return Page(
+        items=rows,
+        sort=sort,
+        descending=descending,
+        next_cursor=_encode_cursor(rows[-1], expression, field, False) if rows and has_next else None,
+        previous_cursor=_encode_cursor(rows[0], expression, field, True) if rows and has_previous else None,
+    )
+
+
+def _sort_expression(database: Database, sort: str, dialect: str) -> tuple[ColumnElement, Field | None]:
+    if sort == "id":
+        return Profile.id, None
+    if sort == "created":
+        return Profile.created_at, None
+    if sort == "modified":
+        return Profile.updated_at, None
+    if sort.startswith("field:"):
+        for field in database.fields:
+            if f"field:{field.id}" == sort and field.indexed:
+                return sort_value(field, dialect), field
+    raise ValidationError({"sort": _("Profiles cannot be sorted by %(sort)s.", sort=sort)})
+
+
+def _search(database: Database, query: str, dialect: str) -> ColumnElement:
+    """Prefix search on indexed text fields (index-backed), or substring search on shown fields."""
+    pattern = _escape_like(query.lower())
+    conditions: list[ColumnElement] = []
+    if query.isdigit():
+        conditions.append(Profile.id == int(query))
+    text_fields = [f for f in database.fields if get_field_type(f.type).sort_as == "text"]
+    indexed = [f for f in text_fields if f.indexed]
+    if indexed:
+        conditions += [sort_value(f, dialect).like(pattern + "%", escape="\\") for f in indexed]
+    else:
+        conditions += [
+            func.lower(raw_value(f, dialect)).like("%" + pattern + "%", escape="\\") for f in text_fields if f.shown
+        ]
+    return or_(*conditions) if conditions else Profile.id.is_(None)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _encode_cursor(profile: Profile, expression, field: Field | None, backwards: bool) -> str:
+    if expression is Profile.id:
+        value: Any = profile.id
+    elif expression is Profile.created_at:
+        value = profile.created_at.isoformat()
+    elif expression is Profile.updated_at:
+        value = profile.updated_at.isoformat()
+    else:
+        value = db.session.scalar(select(expression).where(Profile.id == profile.id))
+        value = str(value) if isinstance(value, Decimal | float) else value
+    raw = json.dumps({"v": value, "id": profile.id, "b": backwards}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, field: Field | None, dialect: str) -> tuple[Any, int, bool]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        value, last_id, backwards = data["v"], int(data["id"]), bool(data.get("b"))
+        if field is not None and get_field_type(field.type).sort_as == "number":
+            value = Decimal(value) if dialect == "postgresql" else float(value)
+        elif field is None and isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        return value, last_id, backwards
+    except (ValueError, KeyError, TypeError):
+        raise ValidationError({"cursor": _("This page link is no longer valid; start from the first page.")}) from None

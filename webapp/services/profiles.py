@@ -1,0 +1,186 @@
+"""Writing profiles: every create, update and removal is validated and journalled in one transaction."""
+
+import secrets
+from collections.abc import Iterable
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+
+from webapp.extensions import db
+from webapp.models import Account, Profile, ProfileEvent, utcnow
+from webapp.services import events
+from webapp.services.databases import get_database
+from webapp.services.errors import Conflict, NotFound, ValidationError
+from webapp.services.events import Origin
+from webapp.services.field_expressions import dialect_name, match_value
+from webapp.services.field_types import FieldValueError, coerce
+from webapp.services.values import diff, interests_diff, match_literal, validate_interests, validate_values
+
+BULK_BATCH = 2000
+
+
+def new_code() -> str:
+    """The random secret of a profile or subprofile, used (signed) in links that act on it."""
+    return secrets.token_hex(16)
+
+
+def get_profile(account: Account, profile_id: int) -> Profile:
+    profile = db.session.get(Profile, profile_id)
+    if profile is None or profile.account_id != account.id:
+        raise NotFound(_("Profile not found."))
+    return profile
+
+
+def create_profile(
+    account: Account,
+    database_id: int,
+    values: dict[str, Any],
+    *,
+    origin: Origin,
+    interests: dict[Any, bool] | None = None,
+) -> Profile:
+    database = get_database(account, database_id)
+    stored = validate_values(account, database.fields, values, None)
+    profile = Profile(
+        account_id=account.id,
+        database_id=database.id,
+        code=new_code(),
+        fields=stored,
+        interests=validate_interests(database.interests, interests or {}, []),
+    )
+    db.session.add(profile)
+    db.session.flush()
+    events.record(
+        "profile_created", origin, profile=profile,
+        changes={"fields": diff({}, stored), "interests": interests_diff([], profile.interests)},
+    )
+    _commit()
+    return profile
+
+
+def update_profile(
+    account: Account,
+    profile_id: int,
+    values: dict[str, Any],
+    *,
+    origin: Origin,
+    interests: dict[Any, bool] | None = None,
+    kind: str = "profile_updated",
+) -> Profile:
+    """Change some fields and interests; other values stay. No change, no event."""
+    profile = get_profile(account, profile_id)
+    apply_update(account, profile, values, interests or {}, origin=origin, kind=kind)
+    _commit()
+    return profile
+
+
+def apply_update(
+    account: Account, profile: Profile, values: dict, interests: dict, *, origin: Origin, kind: str
+) -> ProfileEvent | None:
+    """Validate and apply a change inside the caller's transaction; returns its event, if anything changed."""
+    database = profile.database
+    stored = validate_values(account, database.fields, values, profile.fields, holder_id=profile.id)
+    new_interests = validate_interests(database.interests, interests, profile.interests)
+    changes = {"fields": diff(profile.fields, stored), "interests": interests_diff(profile.interests, new_interests)}
+    if not changes["fields"] and not changes["interests"] and kind == "profile_updated":
+        return None
+    profile.fields, profile.interests, profile.updated_at = stored, new_interests, utcnow()
+    return events.record(kind, origin, profile=profile, changes=changes)
+
+
+def delete_profile(account: Account, profile_id: int, *, origin: Origin) -> None:
+    """Remove a profile with its subprofiles; the event keeps its last values."""
+    profile = get_profile(account, profile_id)
+    remove_in_transaction(profile, origin)
+    _commit()
+
+
+def remove_in_transaction(profile: Profile, origin: Origin) -> None:
+    events.record(
+        "profile_removed", origin, profile=profile,
+        changes={"fields": diff(profile.fields, {}), "interests": interests_diff(profile.interests, [])},
+    )
+    db.session.delete(profile)
+
+
+def find_profiles(account: Account, database_id: int, requirements: dict[str, Any], *, limit: int = 100) -> list[Profile]:
+    """Profiles whose fields equal every given value (text compared case-insensitively), by id.
+
+    Uses the fields' expression indexes when they are indexed; this is how key fields find a profile.
+    """
+    database = get_database(account, database_id)
+    by_name = {field.name.lower(): field for field in database.fields}
+    query = select(Profile).where(Profile.account_id == account.id, Profile.database_id == database.id)
+    dialect = dialect_name()
+    for name, value in requirements.items():
+        field = by_name.get(name.lower())
+        if field is None:
+            raise ValidationError({name: _("There is no field named %(name)s.", name=name)})
+        try:
+            wanted = coerce(field.type, value, field.options)
+        except FieldValueError as error:
+            raise ValidationError({field.name: f"{field.name} {error}"}) from None
+        expression = match_value(field, dialect)
+        if wanted is None:
+            query = query.where(expression.is_(None))
+        else:
+            query = query.where(expression == match_literal(field, wanted))
+    return list(db.session.scalars(query.order_by(Profile.id).limit(limit)))
+
+
+def bulk_create_profiles(
+    account: Account, database_id: int, rows: Iterable[dict[str, Any]], *, origin: Origin
+) -> int:
+    """Create many profiles with Core inserts (validated one by one, journalled in bulk, one transaction).
+
+    Any invalid row raises ``ValidationError`` naming its line and nothing is stored.
+    """
+    database = get_database(account, database_id)
+    fields = database.fields
+    count = 0
+    batch: list[dict] = []
+    for line, values in enumerate(rows, start=1):
+        try:
+            stored = validate_values(account, fields, values, None)
+        except ValidationError as error:
+            db.session.rollback()
+            raise ValidationError({f"line {line}": error.message}) from None
+        now = utcnow()
+        batch.append({
+            "account_id": account.id, "database_id": database.id, "code": new_code(),
+            "fields": stored, "interests": [], "created_at": now, "updated_at": now,
+        })
+        if len(batch) >= BULK_BATCH:
+            count += _insert_batch(batch, origin)
+            batch = []
+    if batch:
+        count += _insert_batch(batch, origin)
+    _commit()
+    return count
+
+
+def _insert_batch(batch: list[dict], origin: Origin) -> int:
+    ids = db.session.scalars(insert(Profile).returning(Profile.id, sort_by_parameter_order=True), batch).all()
+    event_rows = [
+        {
+            "account_id": row["account_id"], "database_id": row["database_id"], "profile_id": profile_id,
+            "kind": "profile_created", "source": origin.source, "actor": origin.actor,
+            "reference": origin.reference, "changes": {"fields": diff({}, row["fields"]), "interests": {}},
+            "created_at": row["created_at"],
+        }
+        for profile_id, row in zip(ids, batch, strict=True)
+    ]
+    event_ids = db.session.scalars(insert(ProfileEvent).returning(ProfileEvent.id), event_rows).all()
+    events.note_bulk(list(event_ids))
+    return len(ids)
+
+
+def _commit() -> None:
+    """Commit, turning a unique-index violation from a concurrent writer into a clear conflict."""
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict(_("Another profile already has one of these unique values.")) from None

@@ -1,0 +1,73 @@
+"""Writing subprofiles (a profile's orders, children, pets): validated and journalled like profiles."""
+
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from webapp.extensions import db
+from webapp.models import Account, Subprofile, utcnow
+from webapp.services import events
+from webapp.services.databases import get_collection
+from webapp.services.errors import NotFound, ValidationError
+from webapp.services.events import Origin
+from webapp.services.profiles import get_profile, new_code
+from webapp.services.values import diff, validate_values
+
+
+def get_subprofile(account: Account, subprofile_id: int) -> Subprofile:
+    subprofile = db.session.get(Subprofile, subprofile_id)
+    if subprofile is None or subprofile.account_id != account.id:
+        raise NotFound(_("Subprofile not found."))
+    return subprofile
+
+
+def list_subprofiles(account: Account, profile_id: int, collection_id: int) -> list[Subprofile]:
+    profile = get_profile(account, profile_id)
+    return list(
+        db.session.scalars(
+            select(Subprofile)
+            .where(Subprofile.profile_id == profile.id, Subprofile.collection_id == collection_id)
+            .order_by(Subprofile.id)
+        )
+    )
+
+
+def create_subprofile(
+    account: Account, profile_id: int, collection_id: int, values: dict[str, Any], *, origin: Origin
+) -> Subprofile:
+    profile = get_profile(account, profile_id)
+    collection = get_collection(account, collection_id)
+    if collection.database_id != profile.database_id:
+        raise ValidationError(_("This collection belongs to another database."))
+    stored = validate_values(account, collection.fields, values, None)
+    subprofile = Subprofile(
+        account_id=account.id, database_id=profile.database_id, collection_id=collection.id,
+        profile_id=profile.id, code=new_code(), fields=stored,
+    )
+    db.session.add(subprofile)
+    db.session.flush()
+    events.record("subprofile_created", origin, profile=profile, subprofile=subprofile,
+                  changes={"fields": diff({}, stored)})
+    db.session.commit()
+    return subprofile
+
+
+def update_subprofile(account: Account, subprofile_id: int, values: dict[str, Any], *, origin: Origin) -> Subprofile:
+    subprofile = get_subprofile(account, subprofile_id)
+    stored = validate_values(account, subprofile.collection.fields, values, subprofile.fields)
+    changes = diff(subprofile.fields, stored)
+    if changes:
+        subprofile.fields, subprofile.updated_at = stored, utcnow()
+        events.record("subprofile_updated", origin, profile=subprofile.profile, subprofile=subprofile,
+                      changes={"fields": changes})
+        db.session.commit()
+    return subprofile
+
+
+def delete_subprofile(account: Account, subprofile_id: int, *, origin: Origin) -> None:
+    subprofile = get_subprofile(account, subprofile_id)
+    events.record("subprofile_removed", origin, profile=subprofile.profile, subprofile=subprofile,
+                  changes={"fields": diff(subprofile.fields, {})})
+    db.session.delete(subprofile)
+    db.session.commit()

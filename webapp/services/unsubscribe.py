@@ -1,0 +1,72 @@
+"""Unsubscribing a profile or subprofile according to its database's (or collection's) behaviour.
+
+Copernica's three behaviours: ``remove`` deletes it, ``update`` sets the configured field and interest
+values, ``nothing`` changes nothing (lawful only outside the EU; the admin warns). "Subscribed" means not
+carrying the unsubscribe values (``update``) or simply existing (``remove`` and ``nothing``).
+"""
+
+from webapp.extensions import db
+from webapp.models import Account, Profile, Subprofile, utcnow
+from webapp.services import events
+from webapp.services.events import Origin
+from webapp.services.profiles import get_profile, remove_in_transaction
+from webapp.services.subprofiles import get_subprofile
+from webapp.services.values import diff, interests_diff
+
+
+def unsubscribe(account: Account, profile_id: int, *, origin: Origin) -> str:
+    """Apply the database's unsubscribe behaviour to a profile; returns the behaviour applied."""
+    profile = get_profile(account, profile_id)
+    database = profile.database
+    behaviour = database.unsubscribe_behaviour
+    if behaviour == "remove":
+        events.record("unsubscribed", origin, profile=profile)
+        remove_in_transaction(profile, origin)
+    elif behaviour == "update":
+        values = database.unsubscribe_values or {}
+        new_fields = {**profile.fields, **values.get("fields", {})}
+        new_fields = {key: value for key, value in new_fields.items() if value is not None}
+        ids = {int(i) for i, on in values.get("interests", {}).items() if on}
+        off = {int(i) for i, on in values.get("interests", {}).items() if not on}
+        new_interests = sorted((set(profile.interests) | ids) - off)
+        changes = {"fields": diff(profile.fields, new_fields), "interests": interests_diff(profile.interests, new_interests)}
+        profile.fields, profile.interests, profile.updated_at = new_fields, new_interests, utcnow()
+        events.record("unsubscribed", origin, profile=profile, changes=changes)
+    else:
+        events.record("unsubscribed", origin, profile=profile, changes={"behaviour": "nothing"})
+    db.session.commit()
+    return behaviour
+
+
+def unsubscribe_subprofile(account: Account, subprofile_id: int, *, origin: Origin) -> str:
+    """Apply the collection's unsubscribe behaviour to a subprofile; returns the behaviour applied."""
+    subprofile = get_subprofile(account, subprofile_id)
+    collection = subprofile.collection
+    behaviour = collection.unsubscribe_behaviour
+    profile = subprofile.profile
+    if behaviour == "remove":
+        events.record("unsubscribed", origin, profile=profile, subprofile=subprofile,
+                      changes={"fields": diff(subprofile.fields, {})})
+        db.session.delete(subprofile)
+    elif behaviour == "update":
+        new_fields = {**subprofile.fields, **(collection.unsubscribe_values or {}).get("fields", {})}
+        new_fields = {key: value for key, value in new_fields.items() if value is not None}
+        changes = {"fields": diff(subprofile.fields, new_fields)}
+        subprofile.fields, subprofile.updated_at = new_fields, utcnow()
+        events.record("unsubscribed", origin, profile=profile, subprofile=subprofile, changes=changes)
+    else:
+        events.record("unsubscribed", origin, profile=profile, subprofile=subprofile)
+    db.session.commit()
+    return behaviour
+
+
+def is_subscribed(holder: Profile | Subprofile) -> bool:
+    """False only when the holder carries every configured unsubscribe value (``update`` behaviour)."""
+    owner = holder.collection if isinstance(holder, Subprofile) else holder.database
+    if owner.unsubscribe_behaviour != "update":
+        return True
+    values = owner.unsubscribe_values or {}
+    fields_match = all(holder.fields.get(key) == value for key, value in values.get("fields", {}).items())
+    interests = set(getattr(holder, "interests", []) or [])
+    interests_match = all((int(i) in interests) == on for i, on in values.get("interests", {}).items())
+    return not (fields_match and interests_match)

@@ -1,0 +1,125 @@
+"""Validation of a write against field definitions, shared by profiles and subprofiles.
+
+Input is keyed by field name (as every door speaks it: forms, SOAP, imports); stored values are keyed by
+field id. Every problem is collected and reported per field name; nothing is stored when any is found.
+"""
+
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from webapp.extensions import db
+from webapp.models import Account, Field, Interest, Profile
+from webapp.services.errors import ValidationError
+from webapp.services.field_expressions import dialect_name, match_value
+from webapp.services.field_types import FieldValueError, coerce, get_field_type
+
+
+def validate_values(
+    account: Account,
+    fields: list[Field],
+    values: dict[str, Any],
+    current: dict[str, Any] | None,
+    *,
+    holder_id: int | None = None,
+) -> dict[str, Any]:
+    """Return the new stored JSON (``current`` updated with ``values``); ``current=None`` means create."""
+    by_name = {field.name.lower(): field for field in fields}
+    stored = dict(current or {})
+    errors: dict[str, str] = {}
+    for name, value in values.items():
+        field = by_name.get(str(name).lower())
+        if field is None:
+            errors[str(name)] = _("There is no field named %(name)s.", name=name)
+            continue
+        try:
+            coerced = coerce(field.type, value, field.options)
+        except FieldValueError as error:
+            errors[field.name] = f"{field.name} {error}"
+            continue
+        if coerced is None:
+            stored.pop(field.key, None)
+        else:
+            stored[field.key] = coerced
+    for field in fields:
+        if current is None and field.key not in stored and field.default is not None:
+            stored[field.key] = field.default
+        if field.required and stored.get(field.key) is None and field.name not in errors:
+            errors[field.name] = _("%(name)s is required.", name=field.name)
+    errors.update(_check_references(account, fields, stored, errors))
+    errors.update(_check_unique(fields, stored, current or {}, holder_id, errors))
+    if errors:
+        raise ValidationError(errors)
+    return stored
+
+
+def _check_references(account: Account, fields: list[Field], stored: dict, errors: dict) -> dict[str, str]:
+    problems = {}
+    for field in fields:
+        value = stored.get(field.key)
+        if field.type != "reference" or value is None or field.name in errors:
+            continue
+        target = db.session.get(Profile, value)
+        if (
+            target is None
+            or target.account_id != account.id
+            or target.database_id != field.options.get("database_id")
+        ):
+            problems[field.name] = _("%(name)s refers to profile %(id)s, which does not exist.", name=field.name, id=value)
+    return problems
+
+
+def _check_unique(fields: list[Field], stored: dict, current: dict, holder_id: int | None, errors: dict) -> dict:
+    problems = {}
+    dialect = dialect_name()
+    for field in fields:
+        value = stored.get(field.key)
+        if not field.unique or value is None or field.name in errors or value == current.get(field.key):
+            continue
+        query = select(Profile.id).where(
+            Profile.database_id == field.database_id, match_value(field, dialect) == match_literal(field, value)
+        )
+        if holder_id is not None:
+            query = query.where(Profile.id != holder_id)
+        if db.session.scalar(query.limit(1)) is not None:
+            problems[field.name] = _("Another profile already has %(value)s as %(name)s.", value=value, name=field.name)
+    return problems
+
+
+def match_literal(field: Field, stored: Any) -> str:
+    """A stored value as ``match_value`` of its field compares it: text lower-cased, the rest as text."""
+    text = str(stored)
+    return text.lower() if get_field_type(field.type).sort_as == "text" else text
+
+
+def validate_interests(interests: list[Interest], changes: dict[Any, bool], current: list[int]) -> list[int]:
+    """Apply ``{name or id: on}`` to the current interest ids; unknown names are an error."""
+    by_key: dict[Any, Interest] = {}
+    for interest in interests:
+        by_key[interest.id] = interest
+        by_key[str(interest.id)] = interest
+        by_key[interest.name.lower()] = interest
+    result = set(current or [])
+    errors = {}
+    for key, on in changes.items():
+        interest = by_key.get(key.lower() if isinstance(key, str) and not key.isdigit() else key)
+        if interest is None:
+            errors[str(key)] = _("There is no interest named %(name)s.", name=key)
+        elif on:
+            result.add(interest.id)
+        else:
+            result.discard(interest.id)
+    if errors:
+        raise ValidationError(errors)
+    return sorted(result)
+
+
+def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list]:
+    """``{key: [old, new]}`` for every key whose value differs."""
+    return {key: [old.get(key), new.get(key)] for key in sorted(old.keys() | new.keys()) if old.get(key) != new.get(key)}
+
+
+def interests_diff(old: list[int], new: list[int]) -> dict[str, list[bool]]:
+    before, after = set(old or []), set(new or [])
+    return {str(i): [i in before, i in after] for i in sorted(before ^ after)}

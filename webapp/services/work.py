@@ -1,0 +1,168 @@
+"""Durable scheduling: later work is a row with a due time before it is an RQ job (DESIGN.md).
+
+The dispatcher claims due rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several may run), enqueues
+one RQ job per row with the id ``{kind}-{row id}`` and marks the row queued in the same transaction.
+A job (``run_work``) locks its row, does the work and marks it done in one transaction, so running a
+job twice does the work once. Rows queued long ago whose job Redis no longer knows (a Redis restart)
+are put back to pending. Kinds register a handler with ``register_kind``.
+"""
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+from sqlalchemy import delete, select
+
+from webapp.extensions import db
+from webapp.models import ScheduledWork, utcnow
+from webapp.queues import get_queue, redis_connection
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+CLAIM_BATCH = 100
+STALE_AFTER = timedelta(minutes=5)
+
+
+def _handlers() -> dict[str, Callable[[ScheduledWork], None]]:
+    return current_app.extensions.setdefault("work_handlers", {})
+
+
+def register_kind(kind: str, handler: Callable[[ScheduledWork], None]) -> None:
+    """Make ``handler(row)`` run rows of ``kind``; it works inside the job's transaction and must not commit."""
+    _handlers()[kind] = handler
+
+
+def schedule(
+    kind: str, *, due_at=None, payload: dict[str, Any] | None = None, account_id: int | None = None
+) -> ScheduledWork:
+    """Add a row of later work to the current transaction (the caller commits)."""
+    if kind not in _handlers():
+        raise ValueError(f"unknown kind of work {kind!r}")
+    row = ScheduledWork(kind=kind, due_at=due_at or utcnow(), payload=payload or {}, account_id=account_id)
+    db.session.add(row)
+    return row
+
+
+def dispatch_due(*, limit: int = CLAIM_BATCH) -> int:
+    """Move due rows into RQ; returns how many were queued."""
+    now = utcnow()
+    rows = list(
+        db.session.scalars(
+            select(ScheduledWork)
+            .where(ScheduledWork.status == "pending", ScheduledWork.due_at <= now)
+            .order_by(ScheduledWork.due_at, ScheduledWork.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    queue = get_queue()
+    for row in rows:
+        queue.enqueue("webapp.jobs.run_work", row.id, job_id=row.job_id, result_ttl=3600, failure_ttl=86400)
+        row.status, row.queued_at = "queued", now
+    db.session.commit()
+    return len(rows)
+
+
+def requeue_lost() -> int:
+    """Put back to pending the queued rows whose RQ job was lost or abandoned; returns how many."""
+    cutoff = utcnow() - STALE_AFTER
+    rows = list(
+        db.session.scalars(
+            select(ScheduledWork)
+            .where(ScheduledWork.status == "queued", ScheduledWork.queued_at < cutoff)
+            .limit(CLAIM_BATCH)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    lost = 0
+    for row in rows:
+        if _job_is_lost(row.job_id):
+            row.status = "pending"
+            lost += 1
+    db.session.commit()
+    return lost
+
+
+def _job_is_lost(job_id: str) -> bool:
+    try:
+        status = Job.fetch(job_id, connection=redis_connection()).get_status(refresh=True)
+    except NoSuchJobError:
+        return True
+    return status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED, None)
+
+
+def run_work(work_id: int) -> str:
+    """Do one row of work once; returns its status afterwards. Called by the RQ job of that row."""
+    row = db.session.scalar(select(ScheduledWork).where(ScheduledWork.id == work_id).with_for_update())
+    if row is None or row.status in ("done", "failed"):
+        db.session.rollback()
+        return row.status if row else "missing"
+    handler = _handlers()[row.kind]
+    try:
+        handler(row)
+        row.status, row.finished_at, row.attempts = "done", utcnow(), row.attempts + 1
+        db.session.commit()
+    except Exception as error:  # noqa: BLE001 - any failure of the work is recorded on its row
+        db.session.rollback()
+        log.exception("work %s failed", work_id)
+        _record_failure(work_id, error)
+    return db.session.get(ScheduledWork, work_id).status
+
+
+def _record_failure(work_id: int, error: Exception) -> None:
+    row = db.session.scalar(select(ScheduledWork).where(ScheduledWork.id == work_id).with_for_update())
+    row.attempts += 1
+    row.last_error = f"{type(error).__name__}: {error}"[:2000]
+    if row.attempts >= MAX_ATTEMPTS:
+        row.status, row.finished_at = "failed", utcnow()
+    else:
+        row.status, row.due_at = "pending", utcnow() + timedelta(seconds=30 * 2 ** (row.attempts - 1))
+    db.session.commit()
+
+
+def retry(work_id: int, account_id: int | None) -> ScheduledWork:
+    """Run a failed row again (an admin's retry button)."""
+    row = db.session.get(ScheduledWork, work_id)
+    if row is None or row.account_id != account_id or row.status != "failed":
+        raise ValueError("no failed work with that id")
+    row.status, row.attempts, row.due_at, row.finished_at = "pending", 0, utcnow(), None
+    db.session.commit()
+    return row
+
+
+# --- the first kind: periodic housekeeping --------------------------------------------------------
+
+HOUSEKEEPING_EVERY = timedelta(hours=1)
+KEEP_FINISHED_WORK = timedelta(days=30)
+
+
+def housekeeping(row: ScheduledWork) -> None:
+    """Forget finished work older than 30 days, and schedule the next round."""
+    db.session.execute(
+        delete(ScheduledWork).where(
+            ScheduledWork.status.in_(("done", "failed")),
+            ScheduledWork.finished_at < utcnow() - KEEP_FINISHED_WORK,
+        )
+    )
+    schedule("housekeeping", due_at=utcnow() + HOUSEKEEPING_EVERY)
+
+
+def ensure_housekeeping() -> None:
+    """Make sure one housekeeping round is pending or queued (the dispatcher calls this at start)."""
+    waiting = db.session.scalar(
+        select(ScheduledWork.id)
+        .where(ScheduledWork.kind == "housekeeping", ScheduledWork.status.in_(("pending", "queued")))
+        .limit(1)
+    )
+    if waiting is None:
+        schedule("housekeeping")
+        db.session.commit()
+
+
+def init_app(app) -> None:
+    app.extensions["work_handlers"] = {"housekeeping": housekeeping}
