@@ -14,6 +14,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
     _register_errors(app)
+    _register_page_helpers(app)
     from webapp.cli import register_commands
 
     register_commands(app)
@@ -92,6 +93,28 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
+
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
+)
+
+
+def _register_page_helpers(app: Flask) -> None:
+    from flask_babel import get_locale
+
+    @app.context_processor
+    def locale_helpers():
+        return {"current_locale": lambda: str(get_locale() or "en")}
+
+    @app.after_request
+    def security_headers(response):
+        """A strict CSP for our own pages (doors with other needs, like the embed API, set their own)."""
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
 
 
 def _register_errors(app: Flask) -> None:
