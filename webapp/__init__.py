@@ -23,9 +23,11 @@ def create_app(overrides: dict | None = None) -> Flask:
 
 def select_locale() -> str:
     """The user's chosen language, else the session's, else the browser's best match."""
-    from flask import current_app
+    from flask import current_app, has_request_context
 
     languages = list(current_app.config["LANGUAGES"])
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     if current_user and current_user.is_authenticated and current_user.language in languages:
         return current_user.language
     if session.get("language") in languages:
