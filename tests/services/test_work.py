@@ -1,0 +1,136 @@
+"""Durable work: rows before jobs, a dispatcher that survives Redis losing everything, jobs that run once."""
+
+from datetime import timedelta
+
+import pytest
+from rq import SimpleWorker
+from rq.job import Job
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from webapp.extensions import db
+from webapp.models import ScheduledWork, utcnow
+from webapp.queues import get_queue, redis_connection
+from webapp.services import work
+
+CALLS: list[int] = []
+
+
+def counting(row: ScheduledWork) -> None:
+    CALLS.append(row.id)
+
+
+def failing(row: ScheduledWork) -> None:
+    raise RuntimeError("remote end said no")
+
+
+@pytest.fixture
+def kinds(ctx):
+    CALLS.clear()
+    work.register_kind("count", counting)
+    work.register_kind("fail", failing)
+    yield
+    work._handlers().pop("count")
+    work._handlers().pop("fail")
+
+
+def run_worker() -> None:
+    """A real RQ worker in this process (burst: it stops when the queue is empty)."""
+    SimpleWorker([get_queue()], connection=redis_connection()).work(burst=True)
+
+
+def test_due_rows_become_jobs_named_after_their_kind(kinds):
+    due = work.schedule("count")
+    later = work.schedule("count", due_at=utcnow() + timedelta(hours=1))
+    db.session.commit()
+    assert work.dispatch_due() == 1
+    assert Job.exists(f"count-{due.id}", connection=redis_connection())
+    assert not Job.exists(f"count-{later.id}", connection=redis_connection())
+    run_worker()
+    assert CALLS == [due.id]
+    db.session.expire_all()
+    assert db.session.get(ScheduledWork, due.id).status == "done"
+    assert db.session.get(ScheduledWork, later.id).status == "pending"
+
+
+def test_a_job_run_twice_does_the_work_once(kinds):
+    row = work.schedule("count")
+    db.session.commit()
+    work.dispatch_due()
+    run_worker()
+    assert work.run_work(row.id) == "done"
+    assert CALLS == [row.id]
+
+
+def test_nothing_is_lost_when_redis_loses_everything(kinds, monkeypatch):
+    row = work.schedule("count")
+    db.session.commit()
+    work.dispatch_due()
+    redis_connection().flushdb()
+    monkeypatch.setattr(work, "STALE_AFTER", timedelta(0))
+    assert work.requeue_lost() == 1
+    assert work.dispatch_due() == 1
+    run_worker()
+    assert CALLS == [row.id]
+
+
+def test_a_queued_job_that_still_exists_is_left_alone(kinds, monkeypatch):
+    work.schedule("count")
+    db.session.commit()
+    work.dispatch_due()
+    monkeypatch.setattr(work, "STALE_AFTER", timedelta(0))
+    assert work.requeue_lost() == 0
+
+
+def test_failures_retry_with_backoff_then_fail_for_an_admin(kinds):
+    row = work.schedule("fail", account_id=None)
+    db.session.commit()
+    assert work.run_work(row.id) == "pending"
+    db.session.refresh(row)
+    assert row.attempts == 1 and "remote end said no" in row.last_error and row.due_at > utcnow()
+    for _ in range(work.MAX_ATTEMPTS - 1):
+        work.run_work(row.id)
+    db.session.refresh(row)
+    assert row.status == "failed" and row.attempts == work.MAX_ATTEMPTS
+    work.retry(row.id, None)
+    db.session.refresh(row)
+    assert row.status == "pending" and row.attempts == 0
+
+
+def test_housekeeping_keeps_one_round_scheduled_and_forgets_old_work(kinds):
+    old = ScheduledWork(kind="count", status="done", finished_at=utcnow() - timedelta(days=40))
+    db.session.add(old)
+    db.session.commit()
+    old_id = old.id
+    work.ensure_housekeeping()
+    work.ensure_housekeeping()
+    rounds = list(db.session.scalars(select(ScheduledWork).where(ScheduledWork.kind == "housekeeping")))
+    assert len(rounds) == 1
+    work.dispatch_due()
+    run_worker()
+    db.session.expire_all()
+    assert db.session.get(ScheduledWork, old_id) is None
+    statuses = sorted(r.status for r in db.session.scalars(select(ScheduledWork).where(ScheduledWork.kind == "housekeeping")))
+    assert statuses == ["done", "pending"]
+
+
+def test_unknown_kinds_are_refused(kinds):
+    with pytest.raises(ValueError):
+        work.schedule("nope")
+
+
+def test_two_dispatchers_never_claim_the_same_row(kinds):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("row locks (FOR UPDATE SKIP LOCKED) exist on PostgreSQL only; SQLite has one writer")
+    first, second = work.schedule("count"), work.schedule("count")
+    db.session.commit()
+    with Session(db.engine) as other:
+        locked = other.execute(
+            text("SELECT id FROM scheduled_work WHERE status = 'pending' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED")
+        ).scalar()
+        assert locked == first.id
+        assert work.dispatch_due() == 1
+        other.rollback()
+    db.session.expire_all()
+    assert db.session.get(ScheduledWork, first.id).status == "pending"
+    assert db.session.get(ScheduledWork, second.id).status == "queued"
