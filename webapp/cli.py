@@ -1,5 +1,6 @@
 """Command-line doors (``flask --app webapp …``): thin wrappers over services."""
 
+import secrets
 import signal
 import threading
 
@@ -90,8 +91,6 @@ def _first_admin() -> None:
     """Create the first owner with a random password and print the login, once."""
     if db.session.scalar(select(User.id).limit(1)) is not None:
         return
-    import secrets
-
     password = secrets.token_urlsafe(12)
     account = accounts.get_or_create_account(FIRST_ACCOUNT)
     accounts.create_user(account, email=FIRST_USER, password=password, role="owner")
@@ -110,7 +109,7 @@ def demo_command(account_name: str, count: int) -> None:
     from webapp.services import demo
 
     account = accounts.get_or_create_account(account_name)
-    database = demo.create_demo_database(account, profiles=count)
+    database = demo.create_demo_database(account, count=count)
     click.echo(f"Demo database {database.name!r} in account {account.name} is ready.")
 
 
