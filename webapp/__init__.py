@@ -1,5 +1,7 @@
 """Verrijk: profile enrichment for marketers. ``create_app`` builds the Flask app; nothing runs at import."""
 
+import os
+
 from flask import Flask, render_template, request, session
 from flask_login import current_user
 
@@ -7,7 +9,7 @@ from webapp.config import Config, limiter_storage_uri
 
 
 def create_app(overrides: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True)
+    app = Flask(__name__, instance_path=os.environ.get("INSTANCE_PATH") or None, instance_relative_config=True)
     app.config.from_object(Config(app.instance_path))
     if overrides:
         app.config.update(overrides)

@@ -28,23 +28,26 @@ class Supervisor:
             self.redis = EmbeddedRedis(str(Path(self.instance_path) / "redis"))
             env["REDIS_URL"] = self.redis.start()
             os.environ["REDIS_URL"] = env["REDIS_URL"]
+            print(f"started embedded redis (pid {self.redis.process.pid}) at {self.redis.url}", flush=True)
         return env
 
-    def commands(self) -> list[list[str]]:
+    def commands(self) -> dict[str, list[str]]:
         flask = [sys.executable, "-m", "flask", "--app", "webapp"]
-        return [
-            [*flask, "run", "--host", "127.0.0.1", "--port", str(self.port), "--no-reload", "--with-threads"],
-            [sys.executable, str(Path(__file__).resolve().parent.parent / "worker.py")],
-            [*flask, "dispatcher"],
-        ]
+        return {
+            "web": [*flask, "run", "--host", "127.0.0.1", "--port", str(self.port), "--no-reload", "--with-threads"],
+            "worker": [sys.executable, str(Path(__file__).resolve().parent.parent / "worker.py")],
+            "dispatcher": [*flask, "dispatcher"],
+        }
 
     def run(self, env: dict[str, str]) -> int:
         """Start the children and wait until one exits or a signal arrives; then stop them all."""
         signal.signal(signal.SIGTERM, lambda *_: self.stopping.set())
         signal.signal(signal.SIGINT, lambda *_: self.stopping.set())
         try:
-            for command in self.commands():
-                self.children.append(subprocess.Popen(command, env=env, start_new_session=True))
+            for name, command in self.commands().items():
+                child = subprocess.Popen(command, env=env, start_new_session=True)
+                self.children.append(child)
+                print(f"started {name} (pid {child.pid})", flush=True)
             while not self.stopping.wait(0.5):
                 if any(child.poll() is not None for child in self.children):
                     break
