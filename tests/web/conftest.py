@@ -5,6 +5,7 @@ import re
 import pytest
 
 from tests.factories import PASSWORD, make_account, make_user
+from webapp.extensions import db
 
 CSRF_PATTERNS = (re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"'),
                  re.compile(r'name="csrf_token" value="([^"]+)"'),
@@ -20,7 +21,14 @@ def csrf_token_in(html: str) -> str:
 
 
 class Browser:
-    """Wraps the Flask test client: ``post`` adds the CSRF token (as the pages' forms and htmx do)."""
+    """Wraps the Flask test client: ``post`` adds the CSRF token (as the pages' forms and htmx do).
+
+    Each request runs in an app context of its own, as in production. (The ``ctx`` fixture keeps one app
+    context open for the whole test and a test-client request would reuse it, sharing ``g`` — where
+    Flask-Login caches the user, Flask-WTF the CSRF token and Flask-Babel the locale — between requests.)
+    The test's session is committed first, so the request sees the test's data, and expired objects are
+    reloaded afterwards, so the test sees the request's changes.
+    """
 
     def __init__(self, client, user=None):
         self.client = client
@@ -29,15 +37,20 @@ class Browser:
 
     def token(self) -> str:
         if self._token is None:
-            page = self.client.get("/login" if self.user is None else "/account")
+            page = self.get("/login" if self.user is None else "/account")
             self._token = csrf_token_in(page.get_data(as_text=True))
         return self._token
+
+    def _send(self, method: str, url: str, **kwargs):
+        db.session.commit()
+        with self.client.application.app_context():
+            return self.client.open(url, method=method, **kwargs)
 
     def get(self, url: str, *, htmx: bool = False, **kwargs):
         headers = kwargs.pop("headers", {})
         if htmx:
             headers["HX-Request"] = "true"
-        return self.client.get(url, headers=headers, **kwargs)
+        return self._send("GET", url, headers=headers, **kwargs)
 
     def post(self, url: str, data=None, *, htmx: bool = False, csrf: bool = True, **kwargs):
         headers = kwargs.pop("headers", {})
@@ -45,13 +58,13 @@ class Browser:
             headers["HX-Request"] = "true"
         if csrf:
             headers["X-CSRFToken"] = self.token()
-        return self.client.post(url, data=data or {}, headers=headers, **kwargs)
+        return self._send("POST", url, data=data or {}, headers=headers, **kwargs)
 
     def delete(self, url: str, *, htmx: bool = True, **kwargs):
         headers = {"X-CSRFToken": self.token()}
         if htmx:
             headers["HX-Request"] = "true"
-        return self.client.delete(url, headers=headers, **kwargs)
+        return self._send("DELETE", url, headers=headers, **kwargs)
 
 
 @pytest.fixture

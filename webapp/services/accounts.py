@@ -4,6 +4,7 @@ Passwords are hashed with scrypt (Werkzeug's default KDF). API tokens are 256-bi
 their SHA-256 is stored (a fast hash is right for a high-entropy secret), and they are shown once.
 """
 
+import functools
 import hashlib
 import secrets
 import zoneinfo
@@ -18,10 +19,14 @@ from webapp.models import ROLES, Account, ApiToken, User, utcnow
 from webapp.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
 
 MIN_PASSWORD_LENGTH = 10
-TOKEN_PREFIX = "vrk_"
+TOKEN_PREFIX = "vrk_"  # noqa: S105  (a label in front of every token, not a secret)
 LANGUAGES = ("en", "nl")
-# A hash to compare against when the user does not exist, so that timing does not reveal addresses.
-_DUMMY_HASH = generate_password_hash("not a password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to check against when the user does not exist, so that timing does not reveal addresses."""
+    return generate_password_hash("not a password")
 
 
 def get_or_create_account(name: str) -> Account:
@@ -78,8 +83,8 @@ def _check_user_input(email: str, password: str | None, role: str) -> tuple[str,
     errors = {}
     try:
         email = validate_email((email or "").strip(), check_deliverability=False).normalized.lower()
-    except EmailNotValidError as error:
-        errors["email"] = str(error)
+    except EmailNotValidError:  # its own message is English only
+        errors["email"] = _("Enter a valid email address, like name@example.com.")
     if password is not None and len(password) < MIN_PASSWORD_LENGTH:
         errors["password"] = _("A password has at least %(count)s characters.", count=MIN_PASSWORD_LENGTH)
     if role not in ROLES:
@@ -87,7 +92,11 @@ def _check_user_input(email: str, password: str | None, role: str) -> tuple[str,
     return email, errors
 
 
-def create_user(account: Account, *, email: str, password: str, role: str) -> User:
+def create_user(account: Account, *, email: str, password: str, role: str, actor: User | None = None) -> User:
+    """Create a user. ``actor`` is the user who does it (None for the system: setup, CLI, tests);
+    only an owner makes owners."""
+    if role == "owner" and actor is not None and not actor.has_role("owner"):
+        raise PermissionDenied(_("Only an owner can make or unmake owners."))
     email, errors = _check_user_input(email, password, role)
     if not errors and db.session.scalar(select(User.id).where(User.email == email)):
         errors["email"] = _("A user with this email address already exists.")
@@ -142,9 +151,18 @@ def _owner_count(account: Account) -> int:
 
 def set_password(user: User, password: str) -> None:
     if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise ValidationError({"password": _("A password has at least %(count)s characters.", count=MIN_PASSWORD_LENGTH)})
+        raise ValidationError(
+            {"password": _("A password has at least %(count)s characters.", count=MIN_PASSWORD_LENGTH)}
+        )
     user.password_hash = generate_password_hash(password)
     db.session.commit()
+
+
+def change_password(user: User, *, current: str, new: str) -> None:
+    """Change one's own password: the current one must be given (and right)."""
+    if not check_password_hash(user.password_hash, current or ""):
+        raise ValidationError({"current": _("Your current password is not right.")})
+    set_password(user, new)
 
 
 def set_language(user: User, language: str) -> None:
@@ -158,7 +176,7 @@ def authenticate(email: str, password: str) -> User | None:
     """The user with this email and password, or None (in about the same time either way)."""
     user = db.session.scalar(select(User).where(User.email == (email or "").strip().lower()))
     if user is None:
-        check_password_hash(_DUMMY_HASH, password or "")
+        check_password_hash(_dummy_hash(), password or "")
         return None
     if not check_password_hash(user.password_hash, password or ""):
         return None

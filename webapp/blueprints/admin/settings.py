@@ -1,26 +1,237 @@
-"""Admin views of the account: settings, users, API tokens."""
+"""Admin views of the account: one's own profile and password, the account's settings, users, API tokens.
 
-from flask import render_template
+Each action works as an htmx request (the page's component comes back, with a toast) and as a plain form
+post (a redirect with a flash message, or the full page with the form's messages).
+"""
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from flask import flash, make_response, redirect, url_for
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from flask_login import current_user
 
 from webapp.blueprints.admin import bp
-from webapp.blueprints.admin.access import requires
+from webapp.blueprints.admin.access import current_account, requires
+from webapp.blueprints.admin.responses import hx_redirect, is_htmx, render, toast
+from webapp.blueprints.admin.settings_forms import (
+    AccountSettingsForm,
+    PasswordForm,
+    RoleForm,
+    TokenForm,
+    UserForm,
+    role_choices,
+    role_labels,
+)
+from webapp.services import accounts
+from webapp.services.errors import Conflict, PermissionDenied, ValidationError
+
+ACCOUNT_PAGE, SETTINGS_PARTIAL, PASSWORD_PARTIAL = (
+    "admin/settings/account.html", "admin/settings/_account_settings.html", "admin/settings/_password.html",
+)
+USERS_PAGE, USERS_PARTIAL = "admin/settings/users.html", "admin/settings/_users.html"
+TOKENS_PAGE, TOKENS_PARTIAL = "admin/settings/tokens.html", "admin/settings/_tokens.html"
+
+
+def local_time(moment: datetime | None) -> str | None:
+    """A stored (naive UTC) moment as text in the account's time zone, or None."""
+    if moment is None:
+        return None
+    local = moment.replace(tzinfo=UTC).astimezone(ZoneInfo(current_account().time_zone))
+    return format_datetime(local, "medium", rebase=False)
+
+
+def show_errors(form, errors: dict[str, str]) -> dict[str, str]:
+    """Put a service's messages on the form's fields; return those that belong to no field."""
+    rest = {}
+    for name, message in errors.items():
+        if name in form:
+            form[name].errors = [*form[name].errors, message]
+        else:
+            rest[name] = message
+    return rest
+
+
+def done(message: str, endpoint: str, page: str, partial: str, context):
+    """After a successful action: htmx gets the refreshed component and a toast, a plain post a redirect."""
+    if is_htmx():
+        return toast(render(page, partial, **context()), message)
+    flash(message, "success")
+    return redirect(url_for(endpoint), 303)
+
+
+# --- account: own profile, password, settings ----------------------------------------------------
+
+
+def _account_context(*, settings_form=None, password_form=None, problems=None) -> dict:
+    account = current_account()
+    return {
+        "account": account,
+        "settings_form": settings_form or AccountSettingsForm(formdata=None, obj=account),
+        "settings_problems": problems or {},
+        "password_form": password_form or PasswordForm(formdata=None),
+        "role_labels": role_labels(),
+        "min_password": accounts.MIN_PASSWORD_LENGTH,
+        "when": local_time,
+    }
 
 
 @bp.route("/account")
 def account():
-    """Account settings and one's own password."""
-    return render_template("admin/settings/account.html")
+    """One's own profile, language and password; the account's settings (editable by owners)."""
+    return render(ACCOUNT_PAGE, **_account_context())
+
+
+@bp.route("/account/settings", methods=["POST"])
+@requires("owner")
+def account_settings():
+    """Save the account's name, time zone, default language and default sender."""
+    form, problems = AccountSettingsForm(), {}
+    if form.validate_on_submit():
+        try:
+            accounts.update_account_settings(
+                current_account(), name=form.name.data, time_zone=form.time_zone.data,
+                language=form.language.data, default_sender=form.default_sender.data or "",
+            )
+        except ValidationError as error:
+            problems = show_errors(form, error.errors)
+        else:
+            return done(_("Account settings saved."), "admin.account", ACCOUNT_PAGE, SETTINGS_PARTIAL, _account_context)
+    return render(ACCOUNT_PAGE, SETTINGS_PARTIAL, **_account_context(settings_form=form, problems=problems)), 422
+
+
+@bp.route("/account/password", methods=["POST"])
+def account_password():
+    """Change one's own password (the current one is asked for)."""
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(current_user, current=form.current.data, new=form.password.data)
+        except ValidationError as error:
+            problems = show_errors(form, error.errors)
+            form.password.errors = [*form.password.errors, *problems.values()]
+        else:
+            message = _("Your password is changed.")
+            return done(message, "admin.account", ACCOUNT_PAGE, PASSWORD_PARTIAL, _account_context)
+    return render(ACCOUNT_PAGE, PASSWORD_PARTIAL, **_account_context(password_form=form)), 422
+
+
+# --- users ---------------------------------------------------------------------------------------
+
+
+def _users_context(*, form=None, problem=None, form_problems=None) -> dict:
+    return {
+        "users": accounts.list_users(current_account()),
+        "form": form or UserForm(current_user, formdata=None),
+        "form_problems": form_problems or {},
+        "problem": problem,
+        "roles": role_choices(current_user),
+        "role_labels": role_labels(),
+        "min_password": accounts.MIN_PASSWORD_LENGTH,
+        "account_time_zone": current_account().time_zone.replace("_", " "),
+        "when": local_time,
+    }
 
 
 @bp.route("/users")
 @requires("admin")
 def users():
-    """Users of the account."""
-    return render_template("admin/settings/users.html")
+    """The account's users, their roles and last logins; the form to add one."""
+    return render(USERS_PAGE, USERS_PARTIAL, **_users_context())
+
+
+@bp.route("/users", methods=["POST"])
+@requires("admin")
+def user_create():
+    """Add a user with a role and an initial password (we send no invitations yet)."""
+    form, problems = UserForm(current_user), {}
+    if form.validate_on_submit():
+        try:
+            user = accounts.create_user(
+                current_account(), email=form.email.data, password=form.password.data, role=form.role.data,
+                actor=current_user,
+            )
+        except ValidationError as error:
+            problems = show_errors(form, error.errors)
+        except PermissionDenied as error:
+            return render(USERS_PAGE, USERS_PARTIAL, **_users_context(form=form, problem=error.message)), 403
+        else:
+            message = _("%(email)s can log in now.", email=user.email)
+            return done(message, "admin.users", USERS_PAGE, USERS_PARTIAL, _users_context)
+    return render(USERS_PAGE, USERS_PARTIAL, **_users_context(form=form, form_problems=problems)), 422
+
+
+@bp.route("/users/<int:user_id>/role", methods=["POST"])
+@requires("admin")
+def user_role(user_id: int):
+    """Give a user another role (only owners make or unmake owners; the last owner stays one)."""
+    form = RoleForm(current_user)
+    form.validate_on_submit()  # CSRF and shape; the service judges the role
+    try:
+        user = accounts.change_role(current_account(), current_user, user_id, form.role.data or "")
+    except (PermissionDenied, Conflict, ValidationError) as error:
+        return render(USERS_PAGE, USERS_PARTIAL, **_users_context(problem=error.message)), error.status
+    message = _("%(email)s is now %(role)s.", email=user.email, role=role_labels()[user.role])
+    if not current_user.has_role("admin"):  # one gave oneself a weaker role: this page is closed now
+        flash(message, "success")
+        return hx_redirect(url_for("admin.account"))
+    return done(message, "admin.users", USERS_PAGE, USERS_PARTIAL, _users_context)
+
+
+@bp.route("/users/<int:user_id>/delete", methods=["POST"])
+@requires("admin")
+def user_delete(user_id: int):
+    """Remove a user from the account (not oneself; only owners remove owners)."""
+    try:
+        accounts.delete_user(current_account(), current_user, user_id)
+    except (PermissionDenied, Conflict) as error:
+        return render(USERS_PAGE, USERS_PARTIAL, **_users_context(problem=error.message)), error.status
+    return done(_("The user is removed."), "admin.users", USERS_PAGE, USERS_PARTIAL, _users_context)
+
+
+# --- API tokens ----------------------------------------------------------------------------------
+
+
+def _tokens_context(*, form=None, secret=None, created=None) -> dict:
+    return {
+        "tokens": accounts.list_api_tokens(current_account()),
+        "form": form or TokenForm(formdata=None),
+        "secret": secret,
+        "created": created,
+        "account_time_zone": current_account().time_zone.replace("_", " "),
+        "when": local_time,
+    }
 
 
 @bp.route("/tokens")
 @requires("admin")
 def tokens():
-    """API tokens of the account."""
-    return render_template("admin/settings/tokens.html")
+    """The account's API tokens (for the SOAP API) and the form to create one."""
+    return render(TOKENS_PAGE, TOKENS_PARTIAL, **_tokens_context())
+
+
+@bp.route("/tokens", methods=["POST"])
+@requires("admin")
+def token_create():
+    """Create a token and show its secret, this once (only its SHA-256 is stored)."""
+    form = TokenForm()
+    if form.validate_on_submit():
+        try:
+            token, secret = accounts.create_api_token(current_account(), form.name.data)
+        except ValidationError as error:
+            show_errors(form, error.errors)
+        else:
+            context = _tokens_context(secret=secret, created=token)
+            response = make_response(render(TOKENS_PAGE, TOKENS_PARTIAL, **context))
+            response.headers["Cache-Control"] = "no-store"
+            return toast(response, _("Token created. Store it now.")) if is_htmx() else response
+    return render(TOKENS_PAGE, TOKENS_PARTIAL, **_tokens_context(form=form)), 422
+
+
+@bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
+@requires("admin")
+def token_revoke(token_id: int):
+    """Revoke a token: SOAP calls with it fail from now on."""
+    accounts.revoke_api_token(current_account(), token_id)
+    return done(_("The token is revoked."), "admin.tokens", TOKENS_PAGE, TOKENS_PARTIAL, _tokens_context)

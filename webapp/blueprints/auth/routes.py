@@ -2,7 +2,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 
 from webapp.blueprints.auth import bp
 from webapp.blueprints.auth.forms import LanguageForm, LoginForm
@@ -14,12 +14,16 @@ def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
+def _too_many_attempts() -> str:
+    return _("Too many login attempts from your address. Wait a minute, then try again.")
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"], error_message=_too_many_attempts)
 def login():
-    """Log in with email and password."""
+    """Log in with email and password (POSTs are rate limited per remote address)."""
     if current_user.is_authenticated:
-        return redirect(url_for("admin.index"))
+        return redirect(_safe_next(request.args.get("next")))
     form = LoginForm()
     if form.validate_on_submit():
         user = accounts.authenticate(form.email.data, form.password.data)
@@ -31,37 +35,48 @@ def login():
 
 
 def _safe_next(target: str | None) -> str:
-    """Only follow local paths after login (no open redirect)."""
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
-        return target
-    return url_for("admin.index")
+    """``target`` when it is a path on this site, else the admin's start page (no open redirect).
+
+    Browsers read ``/\\evil.example`` as ``//evil.example`` and drop tabs and newlines from URLs, so a
+    target with a backslash, whitespace or a control character is refused along with ``//host`` and
+    absolute URLs.
+    """
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return url_for("admin.index")
+    if "\\" in target or any(ord(char) <= 0x20 or ord(char) == 0x7F for char in target):
+        return url_for("admin.index")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return url_for("admin.index")
+    return target
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
     """Log out (POST only, CSRF-checked)."""
     logout_user()
+    flash(_("You are logged out."), "success")
     return redirect(url_for("auth.login"))
 
 
 @bp.route("/language", methods=["POST"])
 def language():
-    """Choose the interface language (kept on the user, or in the session before login)."""
+    """Choose the interface language (kept on the user, or in the session before login); back to where it was."""
     form = LanguageForm()
     if form.validate_on_submit():
         if current_user.is_authenticated:
             accounts.set_language(current_user, form.language.data)
         session["language"] = form.language.data
-    return redirect(_safe_next(request.referrer and urlsplit(request.referrer).path))
-
-
-@bp.route("/me/password", methods=["POST"])
-@login_required
-def change_password():
-    """Change one's own password."""
-    if not accounts.authenticate(current_user.email, request.form.get("current", "")):
-        flash(_("Your current password is not right."), "error")
     else:
-        accounts.set_password(current_user, request.form.get("password", ""))
-        flash(_("Your password is changed."), "success")
-    return redirect(url_for("admin.account"))
+        flash(_("Choose English or Dutch."), "error")
+    return redirect(_safe_next(request.form.get("next") or _referrer_path()), 303)
+
+
+def _referrer_path() -> str | None:
+    """The path and query of the page the request came from, when that page is on this site."""
+    if not request.referrer:
+        return None
+    referrer = urlsplit(request.referrer)
+    if referrer.netloc and referrer.netloc != request.host:
+        return None
+    return referrer.path + (f"?{referrer.query}" if referrer.query else "")

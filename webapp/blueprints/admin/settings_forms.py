@@ -1,0 +1,73 @@
+"""Forms of the account pages: they check shape and CSRF; the rules live in ``services/accounts.py``.
+
+Select fields do not validate their choices (``validate_choice=False``): the service is the one place that
+decides which roles, time zones and languages are allowed, and its messages are the ones users see.
+"""
+
+import zoneinfo
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
+
+from webapp.models import ROLES
+
+LANGUAGE_CHOICES = [SelectChoice("en", "English"), SelectChoice("nl", "Nederlands")]
+
+
+def role_labels() -> dict[str, str]:
+    """Each role's name for people, in the interface language."""
+    return {"viewer": _l("Viewer"), "editor": _l("Editor"), "admin": _l("Admin"), "owner": _l("Owner")}
+
+
+def role_choices(actor) -> list[SelectChoice]:
+    """The roles ``actor`` may hand out (only an owner makes owners), weakest first."""
+    labels = role_labels()
+    return [SelectChoice(role, labels[role]) for role in ROLES if role != "owner" or actor.has_role("owner")]
+
+
+def time_zone_choices() -> list[SelectChoice]:
+    return [SelectChoice(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
+
+
+class AccountSettingsForm(FlaskForm):
+    name = StringField(_l("Account name"), validators=[DataRequired(), Length(max=100)])
+    time_zone = SelectField(_l("Time zone"), validate_choice=False)
+    language = SelectField(_l("Default language"), choices=LANGUAGE_CHOICES, validate_choice=False)
+    default_sender = EmailField(_l("Default sender email"), validators=[Optional(), Length(max=255)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.time_zone.choices = time_zone_choices()
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired()])
+    password = PasswordField(_l("New password"), validators=[DataRequired()])
+    repeat = PasswordField(
+        _l("Repeat the new password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The two new passwords differ."))],
+    )
+
+
+class UserForm(FlaskForm):
+    email = EmailField(_l("Email address"), validators=[DataRequired(), Length(max=255)])
+    role = SelectField(_l("Role"), validate_choice=False)
+    password = PasswordField(_l("Initial password"), validators=[DataRequired()])
+
+    def __init__(self, actor, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.role.choices = role_choices(actor)
+
+
+class RoleForm(FlaskForm):
+    role = SelectField(_l("Role"), validate_choice=False)
+
+    def __init__(self, actor, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.role.choices = role_choices(actor)
+
+
+class TokenForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
