@@ -4,6 +4,7 @@ import os
 
 from flask import Flask, render_template, request, session
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from webapp.config import Config, limiter_storage_uri
 
@@ -13,6 +14,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.from_object(Config(app.instance_path))
     if overrides:
         app.config.update(overrides)
+    if app.config["TRUSTED_PROXIES"]:
+        # Behind a reverse proxy: take client address, scheme and host from its X-Forwarded-* headers.
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_prefix=n)
     _init_extensions(app)
     _register_blueprints(app)
     _register_errors(app)

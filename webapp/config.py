@@ -44,6 +44,7 @@ class Config:
         self.BOUNCE_DOMAIN = os.environ.get("BOUNCE_DOMAIN", "")
         self.CREDENTIALS_KEY = os.environ.get("CREDENTIALS_KEY", "")
         self.ALLOW_PRIVATE_URLS = _flag("ALLOW_PRIVATE_URLS")
+        self.TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
         self.LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
         self.WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session
         self.SESSION_COOKIE_HTTPONLY = True
