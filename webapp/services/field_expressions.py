@@ -5,6 +5,9 @@ built here. Empty values sort as a sentinel (``''`` for text, ``NaN``/infinity f
 pagination never meets a NULL.
 """
 
+from decimal import Decimal
+from typing import Any
+
 from sqlalchemy import (
     Column,
     Float,
@@ -47,10 +50,19 @@ def sort_value(field: Field, dialect: str, table: str | None = "profile") -> Col
             return func.coalesce(cast(raw, Numeric), literal_column("'NaN'::numeric"))
         return func.coalesce(cast(raw, Float), literal_column("9e999"))
     text = func.lower(raw) if sort_as == "text" else raw
-    text = func.coalesce(text, literal(""))
+    # A literal, not a bound parameter: SQLite only matches an index expression written the same way.
+    text = func.coalesce(text, literal_column("''"))
     if dialect == "postgresql":
         return text.collate("C")
     return text
+
+
+def sort_literal(field: Field, stored: Any, dialect: str) -> Any:
+    """A stored value as ``sort_value`` of its field holds it (for equality on the sort index)."""
+    sort_as = get_field_type(field.type).sort_as
+    if sort_as == "number":
+        return Decimal(str(stored)) if dialect == "postgresql" else float(stored)
+    return str(stored).lower() if sort_as == "text" else str(stored)
 
 
 def match_value(field: Field, dialect: str, table: str | None = "profile") -> ColumnElement:
@@ -92,7 +104,7 @@ def has_interest(interest_id: int, dialect: str, table: str = "profile") -> Colu
     key = int(interest_id)
     if dialect == "postgresql":
         return literal_column(f"({table}.interests @> '[{key}]'::jsonb)")
-    return literal_column(f"EXISTS (SELECT 1 FROM json_each({table}.interests) WHERE json_each.value = {key})")
+    return literal_column(f"EXISTS (SELECT 1 FROM json_each({table}.interests) WHERE json_each.value = {key})")  # noqa: S608 - int id, table name ours
 
 
 def dialect_name() -> str:
