@@ -4,7 +4,7 @@ import re
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from webapp.extensions import db
 from webapp.models import (
@@ -17,8 +17,8 @@ from webapp.models import (
     Profile,
     Subprofile,
 )
-from webapp.services.field_expressions import dialect_name, has_interest
 from webapp.services.errors import Conflict, NotFound, ValidationError
+from webapp.services.field_expressions import dialect_name, has_interest, index_names
 from webapp.services.field_types import FieldValueError, coerce
 
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
@@ -100,6 +100,10 @@ def delete_database(account: Account, database_id: int) -> None:
             raise Conflict(
                 _("Field %(field)s refers to profiles of this database; remove or change it first.", field=field.name)
             )
+    # The expression indexes of indexed fields are not tied to the field rows: drop them with the database.
+    for field in database.fields:
+        for name in index_names(field):
+            db.session.execute(text(f"DROP INDEX IF EXISTS {name}"))
     db.session.delete(database)
     db.session.commit()
 

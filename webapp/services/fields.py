@@ -5,7 +5,8 @@ A change that stored data cannot survive (a type no value converts to, ``unique`
 it can survive rewrites the values in the same transaction. Nothing is silently dropped or corrupted.
 """
 
-from dataclasses import dataclass, field as dataclass_field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 import pycountry
@@ -58,9 +59,15 @@ def create_field(
     )
     _apply_spec(account, owner, field, spec)
     db.session.add(field)
-    db.session.flush()
-    _migrate_values(field, old=None)
-    _sync_indexes(field)
+    try:
+        db.session.flush()
+        _migrate_values(field, old=None)
+        _sync_indexes(field)
+    except Exception:
+        # A refused field (e.g. required over existing profiles without a default) must not linger,
+        # flushed, in the session where the next commit of the same request would store it.
+        db.session.rollback()
+        raise
     db.session.commit()
     return field
 
@@ -178,7 +185,9 @@ def _clean_options(account: Account, type_name: str, options: dict[str, Any]) ->
         try:
             target = get_database(account, int(options.get("database_id") or 0))
         except (NotFound, TypeError, ValueError):
-            raise ValidationError({"database_id": _("Choose the database whose profiles this field refers to.")})
+            raise ValidationError(
+                {"database_id": _("Choose the database whose profiles this field refers to.")}
+            ) from None
         return {"database_id": target.id}
     return {}
 
