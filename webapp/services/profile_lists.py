@@ -25,6 +25,7 @@ from webapp.services.field_types import get_field_type
 
 PAGE_SIZE = 50
 BASIC_SORTS = ("id", "created", "modified")
+MAX_ID = 2**31 - 1  # profile ids are 32-bit integers on PostgreSQL
 
 
 @dataclass
@@ -41,6 +42,36 @@ def sort_options(database: Database) -> list[tuple[str, str]]:
     options = [("id", _("Id")), ("created", _("Created")), ("modified", _("Modified"))]
     options += [(f"field:{f.id}", f.name) for f in database.fields if f.indexed]
     return options
+
+
+@dataclass
+class SearchScope:
+    """What a search looks at: a prefix of ``fields`` when ``indexed``, else anywhere in ``fields``."""
+
+    indexed: bool
+    fields: list[Field]
+
+
+def search_scope(database: Database) -> SearchScope:
+    """The fields a search of this database matches (besides a profile id): see ``_search``."""
+    text_fields = [f for f in database.fields if get_field_type(f.type).sort_as == "text"]
+    indexed = [f for f in text_fields if f.indexed]
+    if indexed:
+        return SearchScope(indexed=True, fields=indexed)
+    return SearchScope(indexed=False, fields=[f for f in text_fields if f.shown])
+
+
+def count_profiles(account: Account, database_id: int, *, query: str = "") -> int:
+    """How many profiles a list with this search holds (a separate query, so the list itself stays fast)."""
+    database = get_database(account, database_id)
+    statement = (
+        select(func.count())
+        .select_from(Profile)
+        .where(Profile.account_id == account.id, Profile.database_id == database.id)
+    )
+    if query.strip():
+        statement = statement.where(_search(database, query.strip(), dialect_name()))
+    return db.session.scalar(statement) or 0
 
 
 def list_profiles(
@@ -61,7 +92,7 @@ def list_profiles(
         statement = statement.where(_search(database, query.strip(), dialect))
     backwards = False
     if cursor:
-        value, last_id, backwards = _decode_cursor(cursor, field, dialect)
+        value, last_id, backwards = _decode_cursor(cursor, field, dialect, sort)
         going_down = descending != backwards
         if expression is Profile.id:
             statement = statement.where(Profile.id < last_id if going_down else Profile.id > last_id)
@@ -82,8 +113,8 @@ def list_profiles(
         items=rows,
         sort=sort,
         descending=descending,
-        next_cursor=_encode_cursor(rows[-1], expression, field, False) if rows and has_next else None,
-        previous_cursor=_encode_cursor(rows[0], expression, field, True) if rows and has_previous else None,
+        next_cursor=_encode_cursor(rows[-1], expression, field, False, sort) if rows and has_next else None,
+        previous_cursor=_encode_cursor(rows[0], expression, field, True, sort) if rows and has_previous else None,
     )
 
 
@@ -105,15 +136,14 @@ def _search(database: Database, query: str, dialect: str) -> ColumnElement:
     """Prefix search on indexed text fields (index-backed), or substring search on shown fields."""
     pattern = _escape_like(query.lower())
     conditions: list[ColumnElement] = []
-    if query.isdigit():
+    if query.isascii() and query.isdigit() and int(query) <= MAX_ID:
         conditions.append(Profile.id == int(query))
-    text_fields = [f for f in database.fields if get_field_type(f.type).sort_as == "text"]
-    indexed = [f for f in text_fields if f.indexed]
-    if indexed:
-        conditions += [sort_value(f, dialect).like(pattern + "%", escape="\\") for f in indexed]
+    scope = search_scope(database)
+    if scope.indexed:
+        conditions += [sort_value(f, dialect).like(pattern + "%", escape="\\") for f in scope.fields]
     else:
         conditions += [
-            func.lower(raw_value(f, dialect)).like("%" + pattern + "%", escape="\\") for f in text_fields if f.shown
+            func.lower(raw_value(f, dialect)).like("%" + pattern + "%", escape="\\") for f in scope.fields
         ]
     return or_(*conditions) if conditions else Profile.id.is_(None)
 
@@ -122,7 +152,7 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _encode_cursor(profile: Profile, expression, field: Field | None, backwards: bool) -> str:
+def _encode_cursor(profile: Profile, expression, field: Field | None, backwards: bool, sort: str) -> str:
     if expression is Profile.id:
         value: Any = profile.id
     elif expression is Profile.created_at:
@@ -132,18 +162,25 @@ def _encode_cursor(profile: Profile, expression, field: Field | None, backwards:
     else:
         value = db.session.scalar(select(expression).where(Profile.id == profile.id))
         value = str(value) if isinstance(value, Decimal | float) else value
-    raw = json.dumps({"v": value, "id": profile.id, "b": backwards}, separators=(",", ":"))
+    raw = json.dumps({"s": sort, "v": value, "id": profile.id, "b": backwards}, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str, field: Field | None, dialect: str) -> tuple[Any, int, bool]:
+def _decode_cursor(cursor: str, field: Field | None, dialect: str, sort: str) -> tuple[Any, int, bool]:
+    """The sort value, id and direction of a cursor; one made for another order (or tampered with) is refused."""
     try:
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         value, last_id, backwards = data["v"], int(data["id"]), bool(data.get("b"))
-        if field is not None and get_field_type(field.type).sort_as == "number":
-            value = Decimal(value) if dialect == "postgresql" else float(value)
-        elif field is None and isinstance(value, str):
+        if data.get("s") != sort or not 0 <= last_id <= MAX_ID:
+            raise ValueError("cursor of another order")
+        if sort == "id":
+            value = last_id
+        elif field is None:
             value = datetime.fromisoformat(value)
+        elif get_field_type(field.type).sort_as == "number":
+            value = Decimal(value) if dialect == "postgresql" else float(value)
+        elif not isinstance(value, str):
+            raise ValueError("text sort value expected")
         return value, last_id, backwards
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, ArithmeticError):
         raise ValidationError({"cursor": _("This page link is no longer valid; start from the first page.")}) from None

@@ -19,6 +19,7 @@ from webapp.services.field_types import FieldValueError, coerce
 from webapp.services.values import diff, interests_diff, match_literal, validate_interests, validate_values
 
 BULK_BATCH = 2000
+MAX_ID = 2**31 - 1  # ids are 32-bit integers; a larger one cannot exist (and overflows SQLite's driver)
 
 
 def new_code() -> str:
@@ -27,7 +28,7 @@ def new_code() -> str:
 
 
 def get_profile(account: Account, profile_id: int) -> Profile:
-    profile = db.session.get(Profile, profile_id)
+    profile = db.session.get(Profile, profile_id) if 0 < profile_id <= MAX_ID else None
     if profile is None or profile.account_id != account.id:
         raise NotFound(_("Profile not found."))
     return profile
@@ -105,7 +106,9 @@ def remove_in_transaction(profile: Profile, origin: Origin) -> None:
     db.session.delete(profile)
 
 
-def find_profiles(account: Account, database_id: int, requirements: dict[str, Any], *, limit: int = 100) -> list[Profile]:
+def find_profiles(
+    account: Account, database_id: int, requirements: dict[str, Any], *, limit: int = 100
+) -> list[Profile]:
     """Profiles whose fields equal every given value (text compared case-insensitively), by id.
 
     Uses the fields' expression indexes when they are indexed; this is how key fields find a profile.

@@ -11,12 +11,12 @@ from webapp.services import events
 from webapp.services.databases import get_collection
 from webapp.services.errors import NotFound, ValidationError
 from webapp.services.events import Origin
-from webapp.services.profiles import get_profile, new_code
+from webapp.services.profiles import MAX_ID, get_profile, new_code
 from webapp.services.values import diff, validate_values
 
 
 def get_subprofile(account: Account, subprofile_id: int) -> Subprofile:
-    subprofile = db.session.get(Subprofile, subprofile_id)
+    subprofile = db.session.get(Subprofile, subprofile_id) if 0 < subprofile_id <= MAX_ID else None
     if subprofile is None or subprofile.account_id != account.id:
         raise NotFound(_("Subprofile not found."))
     return subprofile

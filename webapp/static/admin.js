@@ -42,3 +42,46 @@
     if (event.target.matches("select[data-autosubmit]")) event.target.form.submit();
   });
 })();
+
+// Account pages: components marked data-swap-errors (users, API tokens) render their own refusals, so a
+// 403 from a service rule ("only an owner can…") is swapped in like a 409 or 422 instead of a bare toast.
+(function () {
+  "use strict";
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    if (event.detail.xhr.status === 403 && target && target.closest("[data-swap-errors]")) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
+  // Copy buttons: <button data-copy="element-id" data-copied="message"> copies that element's text.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("button[data-copy]");
+    if (!button || !navigator.clipboard) return;
+    var source = document.getElementById(button.getAttribute("data-copy"));
+    if (!source) return;
+    navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+      var message = button.getAttribute("data-copied");
+      if (message) document.dispatchEvent(new CustomEvent("toast", { detail: { message: message, level: "success" } }));
+    });
+  });
+})();
+
+// Profiles: Escape in an inline edit (a list cell or a subprofile row marked data-cell-edit) cancels it, by
+// clicking its Cancel button (data-cell-cancel), which fetches the display version again.
+(function () {
+  "use strict";
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || !event.target.closest) return;
+    var editor = event.target.closest("[data-cell-edit]");
+    if (!editor) return;
+    var row = editor.closest("tr[data-cell-edit]") || editor;
+    var cancel = row.querySelector("[data-cell-cancel]");
+    if (!cancel) return;
+    event.preventDefault();
+    cancel.click();
+  });
+})();
