@@ -5,8 +5,16 @@ import os
 from flask import Flask, render_template, request, session
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from webapp.config import Config, limiter_storage_uri
+
+
+class RowId(IntegerConverter):
+    """``<int:…>`` in our URLs: a row id (1 to 2**31-1), so an out-of-range id is a 404, not an overflow."""
+
+    def __init__(self, url_map, **kwargs):
+        super().__init__(url_map, min=1, max=2**31 - 1)
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -19,6 +27,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_prefix=n)
     _init_extensions(app)
+    app.url_map.converters["int"] = RowId
     _register_blueprints(app)
     _register_errors(app)
     _register_page_helpers(app)

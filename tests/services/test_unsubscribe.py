@@ -89,3 +89,10 @@ def test_collection_behaviour_applies_to_subprofiles(account, database):
     databases.set_unsubscribe_behaviour(account, collection_id=orders.id, behaviour="remove")
     assert unsubscribe_subprofile(account, sub.id, origin=LINK) == "remove"
     assert subprofiles.list_subprofiles(account, profile.id, orders.id) == []
+
+
+def test_update_without_values_yet_counts_everyone_as_subscribed(account):
+    database = make_database(account, fields={"Email": "email"})
+    profile = profiles.create_profile(account, database.id, {"Email": "a@example.com"}, origin=Origin("form"))
+    assert database.unsubscribe_behaviour == "update" and database.unsubscribe_values == {}
+    assert is_subscribed(profile)

@@ -14,7 +14,7 @@ from webapp.services import events
 from webapp.services.databases import get_database
 from webapp.services.errors import Conflict, NotFound, ValidationError
 from webapp.services.events import Origin
-from webapp.services.field_expressions import dialect_name, match_value
+from webapp.services.field_expressions import dialect_name, match_value, sort_literal, sort_value
 from webapp.services.field_types import FieldValueError, coerce
 from webapp.services.values import diff, interests_diff, match_literal, validate_interests, validate_values
 
@@ -125,11 +125,13 @@ def find_profiles(
             wanted = coerce(field.type, value, field.options)
         except FieldValueError as error:
             raise ValidationError({field.name: f"{field.name} {error}"}) from None
-        expression = match_value(field, dialect)
         if wanted is None:
-            query = query.where(expression.is_(None))
+            query = query.where(match_value(field, dialect).is_(None))
+        elif field.indexed and not isinstance(wanted, list):
+            # Equality on the field's sort expression walks its expression index.
+            query = query.where(sort_value(field, dialect) == sort_literal(field, wanted, dialect))
         else:
-            query = query.where(expression == match_literal(field, wanted))
+            query = query.where(match_value(field, dialect) == match_literal(field, wanted))
     return list(db.session.scalars(query.order_by(Profile.id).limit(limit)))
 
 

@@ -63,9 +63,9 @@ def unsubscribe_subprofile(account: Account, subprofile_id: int, *, origin: Orig
 def is_subscribed(holder: Profile | Subprofile) -> bool:
     """False only when the holder carries every configured unsubscribe value (``update`` behaviour)."""
     owner = holder.collection if isinstance(holder, Subprofile) else holder.database
-    if owner.unsubscribe_behaviour != "update":
-        return True
     values = owner.unsubscribe_values or {}
+    if owner.unsubscribe_behaviour != "update" or not (values.get("fields") or values.get("interests")):
+        return True
     fields_match = all(holder.fields.get(key) == value for key, value in values.get("fields", {}).items())
     interests = set(getattr(holder, "interests", []) or [])
     interests_match = all((int(i) in interests) == on for i, on in values.get("interests", {}).items())

@@ -6,7 +6,13 @@ from flask import make_response, render_template, request
 
 
 def is_htmx() -> bool:
-    return request.headers.get("HX-Request") == "true" and not request.headers.get("HX-Boosted")
+    """An htmx request that wants a fragment (not a boosted link nor a history restore, which want pages)."""
+    headers = request.headers
+    return (
+        headers.get("HX-Request") == "true"
+        and not headers.get("HX-Boosted")
+        and not headers.get("HX-History-Restore-Request")
+    )
 
 
 def render(page: str, partial: str | None = None, **context):

@@ -1,0 +1,79 @@
+"""Tenant isolation through the admin: every URL that names an object of account B answers 404 to account A.
+
+The test walks the app's URL map, so a new admin route with an id in its path is covered automatically.
+"""
+
+import pytest
+
+from tests.factories import make_account, make_database, make_user
+from webapp.services import accounts, databases, profiles, subprofiles
+from webapp.services.events import Origin
+from webapp.services.fields import FieldSpec, create_field
+
+ID_ARGUMENTS = {"database_id", "profile_id", "field_id", "collection_id", "interest_id", "subprofile_id",
+                "user_id", "token_id"}
+
+
+def objects_of(account) -> dict[str, int]:
+    """One object of every kind in ``account``, by the URL argument that names it."""
+    database = make_database(account, f"Db{account.id}")
+    collection = databases.create_collection(account, database.id, "Orders")
+    create_field(account, FieldSpec(name="Total", type="decimal"), collection_id=collection.id)
+    field = database.fields[0]
+    interest = databases.create_interest(account, database.id, "News")
+    profile = profiles.create_profile(account, database.id, {"FirstName": "Bea"}, origin=Origin("admin"))
+    sub = subprofiles.create_subprofile(account, profile.id, collection.id, {"Total": "9.95"}, origin=Origin("admin"))
+    token, _secret = accounts.create_api_token(account, "shop")
+    user = make_user(account, "viewer", email=f"viewer{account.id}@example.com")
+    return {"database_id": database.id, "profile_id": profile.id, "field_id": field.id,
+            "collection_id": collection.id, "interest_id": interest.id, "subprofile_id": sub.id,
+            "user_id": user.id, "token_id": token.id}
+
+
+def admin_urls(app, ids: dict[str, int]):
+    for rule in app.url_map.iter_rules():
+        arguments = set(rule.arguments)
+        if not rule.endpoint.startswith("admin.") or not arguments & ID_ARGUMENTS:
+            continue
+        assert arguments <= ID_ARGUMENTS, f"{rule} takes an argument this test does not know"
+        url = rule.build({name: ids[name] for name in arguments}, append_unknown=False)[1]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield method, url
+
+
+def test_every_admin_url_with_another_accounts_id_is_not_found(app, browser):
+    owner_a = browser("owner", make_account("A"))
+    ids_b = objects_of(make_account("B"))
+    checked = 0
+    for method, url in admin_urls(app, ids_b):
+        if method == "GET":
+            response = owner_a.get(url)
+        elif method == "DELETE":
+            response = owner_a.delete(url)
+        else:
+            response = owner_a.post(url, {})
+        assert response.status_code == 404, f"{method} {url} answered {response.status_code}"
+        checked += 1
+    assert checked >= 10
+
+
+def test_the_same_urls_work_for_the_owning_account(app, browser):
+    account = make_account("A")
+    owner = browser("owner", account)
+    ids = objects_of(account)
+    for method, url in admin_urls(app, ids):
+        if method == "GET":
+            assert owner.get(url).status_code in (200, 302, 303), url
+
+
+@pytest.mark.parametrize("path", ["/", "/users", "/tokens", "/account"])
+def test_lists_show_only_the_own_account(browser, path):
+    other = make_account("B")
+    objects_of(other)
+    page = browser("owner", make_account("A")).get(path).get_data(as_text=True)
+    assert "DbB" not in page and f"Db{other.id}" not in page and "viewer" + str(other.id) not in page
+
+
+@pytest.mark.parametrize("path", ["/profiles/99999999999", "/databases/9223372036854775808/fields", "/fields/0/edit"])
+def test_out_of_range_ids_are_not_found(browser, path):
+    assert browser("owner").get(path).status_code == 404
