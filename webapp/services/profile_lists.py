@@ -102,19 +102,21 @@ def list_profiles(
     order = [expression.desc(), Profile.id.desc()] if going_down else [expression.asc(), Profile.id.asc()]
     if expression is Profile.id:
         order = order[:1]
-    rows = list(db.session.scalars(statement.order_by(*order).limit(limit + 1)))
+    # The sort value comes with each row, so the cursors need no further queries.
+    statement = statement.add_columns(expression.label("sort_value")).order_by(*order).limit(limit + 1)
+    rows = [(profile, value) for profile, value in db.session.execute(statement)]
     more = len(rows) > limit
     rows = rows[:limit]
     if backwards:
         rows.reverse()
     has_next = more if not backwards else True
-    has_previous = (more if backwards else bool(cursor))
+    has_previous = more if backwards else bool(cursor)
     return Page(
-        items=rows,
+        items=[profile for profile, _value in rows],
         sort=sort,
         descending=descending,
-        next_cursor=_encode_cursor(rows[-1], expression, field, False, sort) if rows and has_next else None,
-        previous_cursor=_encode_cursor(rows[0], expression, field, True, sort) if rows and has_previous else None,
+        next_cursor=_encode_cursor(*rows[-1], False, sort) if rows and has_next else None,
+        previous_cursor=_encode_cursor(*rows[0], True, sort) if rows and has_previous else None,
     )
 
 
@@ -152,16 +154,11 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _encode_cursor(profile: Profile, expression, field: Field | None, backwards: bool, sort: str) -> str:
-    if expression is Profile.id:
-        value: Any = profile.id
-    elif expression is Profile.created_at:
-        value = profile.created_at.isoformat()
-    elif expression is Profile.updated_at:
-        value = profile.updated_at.isoformat()
-    else:
-        value = db.session.scalar(select(expression).where(Profile.id == profile.id))
-        value = str(value) if isinstance(value, Decimal | float) else value
+def _encode_cursor(profile: Profile, value: Any, backwards: bool, sort: str) -> str:
+    if isinstance(value, datetime):
+        value = value.isoformat()
+    elif isinstance(value, Decimal | float):
+        value = str(value)
     raw = json.dumps({"s": sort, "v": value, "id": profile.id, "b": backwards}, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
