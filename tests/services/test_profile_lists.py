@@ -20,7 +20,8 @@ def database(account):
         "City": "text",
     })
     rows = [
-        {"Email": f"p{i}@example.com", "FirstName": name, "Score": (i * 7) % 5 if i % 4 else None, "City": f"Town{i % 3}"}
+        {"Email": f"p{i}@example.com", "FirstName": name, "Score": (i * 7) % 5 if i % 4 else None,
+         "City": f"Town{i % 3}"}
         for i, name in enumerate(NAMES)
     ]
     for row in rows:

@@ -68,7 +68,8 @@ def test_required_and_default(account):
 
 def test_update_records_only_the_diff_and_no_change_means_no_event(account):
     database = make_database(account)
-    profile = profiles.create_profile(account, database.id, {"Email": "a@example.com", "FirstName": "Ann"}, origin=ADMIN)
+    profile = profiles.create_profile(account, database.id, {"Email": "a@example.com", "FirstName": "Ann"},
+                                      origin=ADMIN)
     profiles.update_profile(account, profile.id, {"FirstName": "Anna"}, origin=Origin("soap", reference="token 3"))
     profiles.update_profile(account, profile.id, {"FirstName": "Anna"}, origin=ADMIN)
     created, updated = event_rows(profile.id)
@@ -180,8 +181,10 @@ def test_find_profiles_by_key_fields(account):
 def test_bulk_create_validates_every_row_and_journals_in_bulk(account):
     database = make_database(account)
     rows = [{"Email": f"user{i}@example.com", "FirstName": f"User {i}"} for i in range(25)]
-    assert profiles.bulk_create_profiles(account, database.id, rows, origin=Origin("import", reference="import 1")) == 25
-    assert db.session.scalar(select(func.count()).select_from(ProfileEvent).where(ProfileEvent.source == "import")) == 25
+    origin = Origin("import", reference="import 1")
+    assert profiles.bulk_create_profiles(account, database.id, rows, origin=origin) == 25
+    imported = select(func.count()).select_from(ProfileEvent).where(ProfileEvent.source == "import")
+    assert db.session.scalar(imported) == 25
     with pytest.raises(ValidationError) as error:
         profiles.bulk_create_profiles(account, database.id, [{"Email": "ok@example.com"}, {"Email": "bad"}],
                                       origin=ADMIN)

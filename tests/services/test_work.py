@@ -47,7 +47,7 @@ def test_due_rows_become_jobs_named_after_their_kind(kinds):
     assert Job.exists(f"count-{due.id}", connection=redis_connection())
     assert not Job.exists(f"count-{later.id}", connection=redis_connection())
     run_worker()
-    assert CALLS == [due.id]
+    assert [due.id] == CALLS
     db.session.expire_all()
     assert db.session.get(ScheduledWork, due.id).status == "done"
     assert db.session.get(ScheduledWork, later.id).status == "pending"
@@ -59,7 +59,7 @@ def test_a_job_run_twice_does_the_work_once(kinds):
     work.dispatch_due()
     run_worker()
     assert work.run_work(row.id) == "done"
-    assert CALLS == [row.id]
+    assert [row.id] == CALLS
 
 
 def test_nothing_is_lost_when_redis_loses_everything(kinds, monkeypatch):
@@ -71,7 +71,7 @@ def test_nothing_is_lost_when_redis_loses_everything(kinds, monkeypatch):
     assert work.requeue_lost() == 1
     assert work.dispatch_due() == 1
     run_worker()
-    assert CALLS == [row.id]
+    assert [row.id] == CALLS
 
 
 def test_a_queued_job_that_still_exists_is_left_alone(kinds, monkeypatch):
@@ -110,7 +110,8 @@ def test_housekeeping_keeps_one_round_scheduled_and_forgets_old_work(kinds):
     run_worker()
     db.session.expire_all()
     assert db.session.get(ScheduledWork, old_id) is None
-    statuses = sorted(r.status for r in db.session.scalars(select(ScheduledWork).where(ScheduledWork.kind == "housekeeping")))
+    rounds = db.session.scalars(select(ScheduledWork).where(ScheduledWork.kind == "housekeeping"))
+    statuses = sorted(r.status for r in rounds)
     assert statuses == ["done", "pending"]
 
 

@@ -29,7 +29,10 @@ def unsubscribe(account: Account, profile_id: int, *, origin: Origin) -> str:
         ids = {int(i) for i, on in values.get("interests", {}).items() if on}
         off = {int(i) for i, on in values.get("interests", {}).items() if not on}
         new_interests = sorted((set(profile.interests) | ids) - off)
-        changes = {"fields": diff(profile.fields, new_fields), "interests": interests_diff(profile.interests, new_interests)}
+        changes = {
+            "fields": diff(profile.fields, new_fields),
+            "interests": interests_diff(profile.interests, new_interests),
+        }
         profile.fields, profile.interests, profile.updated_at = new_fields, new_interests, utcnow()
         events.record("unsubscribed", origin, profile=profile, changes=changes)
     else:

@@ -66,7 +66,9 @@ def _check_references(account: Account, fields: list[Field], stored: dict, error
             or target.account_id != account.id
             or target.database_id != field.options.get("database_id")
         ):
-            problems[field.name] = _("%(name)s refers to profile %(id)s, which does not exist.", name=field.name, id=value)
+            problems[field.name] = _(
+                "%(name)s refers to profile %(id)s, which does not exist.", name=field.name, id=value
+            )
     return problems
 
 
@@ -117,7 +119,8 @@ def validate_interests(interests: list[Interest], changes: dict[Any, bool], curr
 
 def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list]:
     """``{key: [old, new]}`` for every key whose value differs."""
-    return {key: [old.get(key), new.get(key)] for key in sorted(old.keys() | new.keys()) if old.get(key) != new.get(key)}
+    keys = sorted(old.keys() | new.keys(), key=lambda key: (len(key), key))  # field ids in numeric order
+    return {key: [old.get(key), new.get(key)] for key in keys if old.get(key) != new.get(key)}
 
 
 def interests_diff(old: list[int], new: list[int]) -> dict[str, list[bool]]:
