@@ -122,9 +122,11 @@ CONTENT_SECURITY_POLICY = (
 def _register_page_helpers(app: Flask) -> None:
     from flask_babel import get_locale
 
+    from webapp.services.accounts import role_labels
+
     @app.context_processor
     def locale_helpers():
-        return {"current_locale": lambda: str(get_locale() or "en")}
+        return {"current_locale": lambda: str(get_locale() or "en"), "role_label": lambda role: role_labels()[role]}
 
     @app.after_request
     def security_headers(response):
@@ -136,15 +138,27 @@ def _register_page_helpers(app: Flask) -> None:
 
 
 def _register_errors(app: Flask) -> None:
+    from flask_babel import gettext as _
+
     from webapp.services.errors import DomainError
 
     def page(status: int, message: str):
         template = "errors/_message.html" if request.headers.get("HX-Request") else "errors/page.html"
         return render_template(template, status=status, message=message), status
 
+    def http_error(error):
+        messages = {
+            400: _("The request was not valid. Reload the page and try again."),
+            403: _("You are not allowed to do this."),
+            404: _("Not found."),
+            405: _("This address does not accept that kind of request."),
+            429: _("Too many requests. Wait a minute, then try again."),
+        }
+        return page(error.code, messages[error.code])
+
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):
         return page(error.status, error.message)
 
     for status in (400, 403, 404, 405, 429):
-        app.register_error_handler(status, lambda error, status=status: page(status, error.description))
+        app.register_error_handler(status, http_error)

@@ -11,6 +11,7 @@ import zoneinfo
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -27,6 +28,15 @@ LANGUAGES = ("en", "nl")
 def _dummy_hash() -> str:
     """A hash to check against when the user does not exist, so that timing does not reveal addresses."""
     return generate_password_hash("not a password")
+
+
+def role_labels() -> dict[str, str]:
+    """Each role's name for people, in the interface language."""
+    return {"viewer": _l("Viewer"), "editor": _l("Editor"), "admin": _l("Admin"), "owner": _l("Owner")}
+
+
+def _roles_message() -> str:
+    return _("Choose one of: %(roles)s.", roles=", ".join(str(label) for label in role_labels().values()))
 
 
 def get_or_create_account(name: str) -> Account:
@@ -88,7 +98,7 @@ def _check_user_input(email: str, password: str | None, role: str) -> tuple[str,
     if password is not None and len(password) < MIN_PASSWORD_LENGTH:
         errors["password"] = _("A password has at least %(count)s characters.", count=MIN_PASSWORD_LENGTH)
     if role not in ROLES:
-        errors["role"] = _("Choose one of: %(roles)s.", roles=", ".join(ROLES))
+        errors["role"] = _roles_message()
     return email, errors
 
 
@@ -123,7 +133,7 @@ def change_role(account: Account, actor: User, user_id: int, role: str) -> User:
     """Change a user's role. Only an owner makes or unmakes owners; the last owner stays an owner."""
     user = get_user(account, user_id)
     if role not in ROLES:
-        raise ValidationError({"role": _("Choose one of: %(roles)s.", roles=", ".join(ROLES))})
+        raise ValidationError({"role": _roles_message()})
     if "owner" in (role, user.role) and not actor.has_role("owner"):
         raise PermissionDenied(_("Only an owner can make or unmake owners."))
     if user.role == "owner" and role != "owner" and _owner_count(account) == 1:

@@ -64,8 +64,8 @@ def coerce_email(value: Any, options: dict) -> str:
     text = _as_text(value)
     try:
         return validate_email(text, check_deliverability=False).normalized
-    except EmailNotValidError as error:
-        raise FieldValueError(_l("is not a valid email address (%(reason)s)", reason=str(error))) from None
+    except EmailNotValidError:
+        raise FieldValueError(_l("is not a valid email address, like name@example.com")) from None
 
 
 def coerce_phone(value: Any, options: dict) -> str:

@@ -151,7 +151,7 @@ def bulk_create_profiles(
             stored = validate_values(account, fields, values, None)
         except ValidationError as error:
             db.session.rollback()
-            raise ValidationError({f"line {line}": error.message}) from None
+            raise ValidationError({_("line %(number)s", number=line): error.message}) from None
         now = utcnow()
         batch.append({
             "account_id": account.id, "database_id": database.id, "code": new_code(),

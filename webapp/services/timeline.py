@@ -39,7 +39,7 @@ KIND_LABELS = {
 }
 
 SOURCE_LABELS = {
-    "admin": _l("Admin"),
+    "admin": _l("Admin interface"),
     "form": _l("Web form"),
     "survey": _l("Survey"),
     "soap": _l("SOAP API"),

@@ -26,7 +26,8 @@
       event.detail.isError = false;
       return;
     }
-    showToast(xhr.status === 403 ? "Not allowed." : "Error " + xhr.status, "error");
+    var messages = document.body.dataset;
+    showToast(xhr.status === 403 ? messages.messageForbidden : messages.messageError.replace("{status}", xhr.status), "error");
     if (target) target.setAttribute("aria-busy", "false");
   });
 

@@ -12,13 +12,9 @@ from wtforms import EmailField, PasswordField, SelectChoice, SelectField, String
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from webapp.models import ROLES
+from webapp.services.accounts import role_labels
 
 LANGUAGE_CHOICES = [SelectChoice("en", "English"), SelectChoice("nl", "Nederlands")]
-
-
-def role_labels() -> dict[str, str]:
-    """Each role's name for people, in the interface language."""
-    return {"viewer": _l("Viewer"), "editor": _l("Editor"), "admin": _l("Admin"), "owner": _l("Owner")}
 
 
 def role_choices(actor) -> list[SelectChoice]:
