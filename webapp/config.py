@@ -4,6 +4,7 @@ Every variable is documented in README.md. Nothing here connects to anything: th
 test fixtures decide what to start when a variable is unset (see ``webapp/embedded_redis.py``).
 """
 
+import hashlib
 import os
 import secrets
 from pathlib import Path
@@ -42,7 +43,10 @@ class Config:
         self.SMTP_URL = os.environ.get("SMTP_URL", "")
         self.MAIL_FROM = os.environ.get("MAIL_FROM", "Verrijk <noreply@localhost>")
         self.BOUNCE_DOMAIN = os.environ.get("BOUNCE_DOMAIN", "")
-        self.CREDENTIALS_KEY = os.environ.get("CREDENTIALS_KEY", "")
+        # Encrypts stored credentials of import/export targets; derived from SECRET_KEY when not set.
+        self.CREDENTIALS_KEY = os.environ.get("CREDENTIALS_KEY") or hashlib.sha256(
+            b"verrijk credentials key:" + self.SECRET_KEY.encode()
+        ).hexdigest()
         self.ALLOW_PRIVATE_URLS = _flag("ALLOW_PRIVATE_URLS")
         self.TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
         self.LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")

@@ -49,3 +49,16 @@ def test_demo_fills_an_account(ctx):
     assert db.session.scalar(select(func.count()).select_from(Profile)) == 150
     assert db.session.scalar(select(func.count()).select_from(Subprofile)) > 0
     assert database.unsubscribe_behaviour == "update"
+
+
+def test_db_upgrade_builds_an_empty_database(tmp_path, redis_url):
+    from sqlalchemy import inspect
+
+    from webapp import create_app
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'new.sqlite'}", "REDIS_URL": redis_url})
+    result = app.test_cli_runner().invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert {"account", "profile", "profile_event", "scheduled_work"} <= set(inspect(db.engine).get_table_names())
+        db.engine.dispose()
