@@ -2,11 +2,17 @@
 
 from webapp.models.accounts import ROLES, Account, ApiToken, User
 from webapp.models.base import Base, utcnow
+from webapp.models.callbacks import CALLBACK_ACTIONS, CALLBACK_METHODS, Callback, CallbackDelivery
 from webapp.models.databases import UNSUBSCRIBE_BEHAVIOURS, Collection, Database, Field, Interest
-from webapp.models.profiles import Profile, ProfileEvent, Subprofile
+from webapp.models.profiles import Profile, ProfileAlias, ProfileEvent, Subprofile
 from webapp.models.work import WORK_STATUSES, ScheduledWork
 
 __all__ = [
+    "CALLBACK_ACTIONS",
+    "CALLBACK_METHODS",
+    "Callback",
+    "CallbackDelivery",
+    "ProfileAlias",
     "ROLES",
     "UNSUBSCRIBE_BEHAVIOURS",
     "WORK_STATUSES",

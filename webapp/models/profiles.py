@@ -70,3 +70,16 @@ class ProfileEvent(Base):
     actor: Mapped[str] = mapped_column(String(255), default="")
     changes: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProfileAlias(Base):
+    """The code of a profile merged into another (``Profile_move``): signed links made for it keep resolving."""
+
+    __tablename__ = "profile_alias"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    old_profile_id: Mapped[int]
+    profile_id: Mapped[int] = mapped_column(ForeignKey("profile.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
