@@ -4,10 +4,15 @@ from webapp.models.accounts import ROLES, Account, ApiToken, User
 from webapp.models.base import Base, utcnow
 from webapp.models.callbacks import CALLBACK_ACTIONS, CALLBACK_METHODS, Callback, CallbackDelivery
 from webapp.models.databases import UNSUBSCRIBE_BEHAVIOURS, Collection, Database, Field, Interest
+from webapp.models.imports import IMPORT_RUN_STATUSES, ImportDefinition, ImportLineError, ImportRun
 from webapp.models.profiles import Profile, ProfileAlias, ProfileEvent, Subprofile
 from webapp.models.work import WORK_STATUSES, ScheduledWork
 
 __all__ = [
+    "IMPORT_RUN_STATUSES",
+    "ImportDefinition",
+    "ImportLineError",
+    "ImportRun",
     "CALLBACK_ACTIONS",
     "CALLBACK_METHODS",
     "Callback",

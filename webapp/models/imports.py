@@ -1,0 +1,80 @@
+"""Import definitions (what to read and how to map it), their runs, and the lines a run rejected."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from webapp.models.base import Base, JSONType, utcnow
+
+IMPORT_RUN_STATUSES = ("pending", "running", "done", "failed", "rolled_back")
+
+
+class ImportDefinition(Base):
+    """How to import into a database: source, parsing options, column mapping, key fields and policies."""
+
+    __tablename__ = "import_definition"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), index=True)
+    database_id: Mapped[int] = mapped_column(ForeignKey("database.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    # Empty for uploads; http(s)://, ftp://, ftps://, sftp:// for fetched imports
+    source_url: Mapped[str] = mapped_column(String(2000), default="")
+    # Encrypted with CREDENTIALS_KEY; never shown back in full
+    credentials: Mapped[str] = mapped_column(Text, default="")
+    # {"delimiter": ",", "quotechar": '"', "encoding": "utf-8", "date_order": "DMY"|"MDY"|""}
+    options: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    # {column header: "field:Name" | "collection:Orders.Field" | "interest:Name" | "ignore"}
+    mapping: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
+    key_fields: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    on_match: Mapped[str] = mapped_column(String(16), default="update")  # update | update_empty | skip
+    on_no_match: Mapped[str] = mapped_column(String(16), default="create")  # create | ignore
+    on_empty: Mapped[str] = mapped_column(String(16), default="leave")  # leave | clear
+    # Interval in seconds, or a cron expression; empty: not scheduled
+    schedule: Mapped[str] = mapped_column(String(100), default="")
+    last_fetch: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)  # etag, last_modified, size, sha256
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ImportRun(Base):
+    """One run of an import (an upload or a fetch); its profile events carry ``reference = f"import {id}"``."""
+
+    __tablename__ = "import_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), index=True)
+    definition_id: Mapped[int | None] = mapped_column(
+        ForeignKey("import_definition.id", ondelete="SET NULL"), index=True
+    )
+    database_id: Mapped[int] = mapped_column(ForeignKey("database.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    file_name: Mapped[str] = mapped_column(String(255), default="")
+    file_path: Mapped[str] = mapped_column(String(1000), default="")
+    file_size: Mapped[int] = mapped_column(default=0)
+    lines_total: Mapped[int] = mapped_column(default=0)
+    lines_done: Mapped[int] = mapped_column(default=0)
+    created: Mapped[int] = mapped_column(default=0)
+    updated: Mapped[int] = mapped_column(default=0)
+    skipped: Mapped[int] = mapped_column(default=0)
+    rejected: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ImportLineError(Base):
+    """A line a run rejected: where, what and why (downloadable as CSV)."""
+
+    __tablename__ = "import_line_error"
+    __table_args__ = (Index("ix_import_line_error_run_id_line", "run_id", "line"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("import_run.id", ondelete="CASCADE"))
+    line: Mapped[int]
+    column: Mapped[str] = mapped_column(String(255), default="")
+    value: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(Text)
