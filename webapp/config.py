@@ -48,6 +48,7 @@ class Config:
             b"verrijk credentials key:" + self.SECRET_KEY.encode()
         ).hexdigest()
         self.ALLOW_PRIVATE_URLS = _flag("ALLOW_PRIVATE_URLS")
+        self.CALLBACK_TIMEOUT = float(os.environ.get("CALLBACK_TIMEOUT", "10"))
         self.TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
         self.LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
         self.WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session

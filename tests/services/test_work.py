@@ -135,3 +135,15 @@ def test_two_dispatchers_never_claim_the_same_row(kinds):
     db.session.expire_all()
     assert db.session.get(ScheduledWork, first.id).status == "pending"
     assert db.session.get(ScheduledWork, second.id).status == "queued"
+
+
+def test_housekeeping_runs_registered_tasks(kinds):
+    ran = []
+    work.add_housekeeping(lambda: ran.append(True))
+    try:
+        row = work.schedule("housekeeping")
+        db.session.commit()
+        assert work.run_work(row.id) == "done"
+    finally:
+        work.current_app.extensions["housekeeping_tasks"].pop()
+    assert ran == [True]

@@ -47,6 +47,8 @@ class EventBus:
     """Subscribers of profile events, kept per app in ``app.extensions["profile_events"]``."""
 
     in_transaction: list[Callable[[ProfileEvent], None]] = field(default_factory=list)
+    # Events written in bulk (Core inserts) reach these, by id, inside the writing transaction.
+    in_transaction_bulk: list[Callable[[list[int]], None]] = field(default_factory=list)
     after_commit: list[Callable[[list[int]], None]] = field(default_factory=list)
 
 
@@ -99,8 +101,15 @@ def record(
     return event
 
 
+def subscribe_bulk(handler: Callable[[list[int]], None]) -> None:
+    """Call ``handler(event_ids)`` inside the transaction that wrote those events in bulk."""
+    bus().in_transaction_bulk.append(handler)
+
+
 def note_bulk(event_ids: list[int]) -> None:
-    """Register events written in bulk (Core inserts) for the after-commit subscribers."""
+    """Hand events written in bulk (Core inserts) to the bulk subscribers now and to after-commit ones later."""
+    for handler in bus().in_transaction_bulk:
+        handler(event_ids)
     _pending(db.session()).extend(event_ids)
 
 

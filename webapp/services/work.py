@@ -141,8 +141,15 @@ HOUSEKEEPING_EVERY = timedelta(hours=1)
 KEEP_FINISHED_WORK = timedelta(days=30)
 
 
+def add_housekeeping(task: Callable[[], object]) -> None:
+    """Run ``task()`` in every housekeeping round (inside its transaction; it must not commit)."""
+    current_app.extensions["housekeeping_tasks"].append(task)
+
+
 def housekeeping(row: ScheduledWork) -> None:
-    """Forget finished work older than 30 days, and schedule the next round."""
+    """Forget finished work older than 30 days, run the registered tasks, and schedule the next round."""
+    for task in current_app.extensions["housekeeping_tasks"]:
+        task()
     db.session.execute(
         delete(ScheduledWork).where(
             ScheduledWork.status.in_(("done", "failed")),
@@ -166,3 +173,4 @@ def ensure_housekeeping() -> None:
 
 def init_app(app) -> None:
     app.extensions["work_handlers"] = {"housekeeping": housekeeping}
+    app.extensions["housekeeping_tasks"] = []

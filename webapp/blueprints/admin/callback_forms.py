@@ -1,0 +1,73 @@
+"""The callback form: shape only; the rules (URL, condition, actions, sources) live in ``services.callbacks``."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectChoice, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from webapp.models import Database
+from webapp.services.events import SOURCES
+
+
+class CheckboxesField(SelectMultipleField):
+    """Several choices as checkboxes; the service checks the values (so no ``pre_validate``)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def pre_validate(self, form):
+        pass
+
+
+def action_labels() -> dict[str, str]:
+    return {"create": _l("Created"), "update": _l("Updated"), "delete": _l("Deleted")}
+
+
+def source_labels() -> dict[str, str]:
+    labels = {
+        "admin": _l("Admin"), "form": _l("Web form"), "survey": _l("Survey"), "soap": _l("SOAP API"),
+        "import": _l("Import"), "follow-up": _l("Follow-up"), "email": _l("Email"),
+        "unsubscribe": _l("Unsubscribe"), "bounce": _l("Bounce"), "system": _l("System"),
+    }
+    return {source: labels.get(source, source) for source in SOURCES}
+
+
+class CallbackForm(FlaskForm):
+    url = StringField(_l("URL"), render_kw={"maxlength": 2000, "autocomplete": "off", "type": "url",
+                                            "placeholder": "https://example.com/verrijk-callback"})
+    method = SelectField(_l("Body"), choices=[
+        SelectChoice("json", _l("JSON (application/json)")),
+        SelectChoice("post", _l("Form fields (like Copernica's POST callbacks)")),
+    ])
+    collection_id = SelectField(_l("Changes of"), choices=[])
+    actions = CheckboxesField(_l("When a profile is"))
+    sources = CheckboxesField(_l("Changed through (none ticked: any)"))
+    expression = TextAreaField(_l("Condition (optional)"), render_kw={"rows": 3, "spellcheck": "false"})
+
+    def __init__(self, database: Database, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.collection_id.choices = [SelectChoice("", _l("Profiles of this database"))] + [
+            SelectChoice(str(collection.id), _l("Subprofiles of collection %(name)s", name=collection.name))
+            for collection in database.collections
+        ]
+        self.actions.choices = [SelectChoice(name, label) for name, label in action_labels().items()]
+        self.sources.choices = [SelectChoice(name, label) for name, label in source_labels().items()]
+
+    @classmethod
+    def of(cls, database: Database, callback=None) -> "CallbackForm":
+        """An unsubmitted form, filled from ``callback`` when given."""
+        if callback is None:
+            return cls(database, formdata=None, actions=[], sources=[])
+        return cls(
+            database, formdata=None, url=callback.url, method=callback.method,
+            collection_id=str(callback.collection_id or ""), actions=list(callback.actions or []),
+            sources=list(callback.sources or []), expression=callback.expression,
+        )
+
+    def values(self) -> dict:
+        return {
+            "url": self.url.data or "", "method": self.method.data or "json",
+            "actions": self.actions.data or [], "sources": self.sources.data or [],
+            "expression": self.expression.data or "", "collection_id": int(self.collection_id.data)
+            if (self.collection_id.data or "").isdigit() else None,
+        }

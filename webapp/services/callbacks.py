@@ -1,0 +1,600 @@
+"""Outbound callbacks (webhooks): signed HTTP calls to a customer's URL on (sub)profile changes.
+
+How a change becomes a call, without losing one:
+
+1. ``on_profile_event`` runs inside the writer's transaction (an in-transaction subscriber of the event
+   spine). For every active callback of the database (or collection) whose actions, sources and condition
+   match, it adds a ``CallbackDelivery`` row with the payload and a durable ``ScheduledWork`` row of kind
+   ``callback`` for that (callback, profile) pair. Both commit with the change itself, or not at all.
+2. The dispatcher moves the work row into RQ; the job runs ``deliver_pending`` (see there for retries).
+3. Deliveries of one callback for one profile go out in id order: a delivery waiting for a retry blocks the
+   later ones of that profile until it succeeds or is given up (after ``RETRY_FOR``).
+4. A callback whose calls have failed for ``RETRY_FOR`` is paused (``active`` off, ``paused_reason`` set) and
+   the admin shows why; resuming it sends what is still pending.
+"""
+
+import base64
+import json
+import secrets
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import httpx
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import delete as sql_delete
+from sqlalchemy import func, select, update
+from standardwebhooks.webhooks import Webhook
+
+from webapp.extensions import db
+from webapp.models import (
+    CALLBACK_ACTIONS,
+    CALLBACK_METHODS,
+    Account,
+    Callback,
+    CallbackDelivery,
+    Collection,
+    Database,
+    Profile,
+    ProfileEvent,
+    ScheduledWork,
+    Subprofile,
+    utcnow,
+)
+from webapp.services import callback_conditions, events, work
+from webapp.services.databases import get_collection, get_database
+from webapp.services.errors import NotFound, ValidationError
+from webapp.services.urls import check_outbound_url, pin_outbound_url
+
+WORK_KIND = "callback"
+RETRY_FOR = timedelta(days=1)
+FIRST_RETRY = timedelta(seconds=30)
+LONGEST_WAIT = timedelta(hours=3)
+BATCH = 20  # deliveries one job sends at most before handing over to a new job
+DEFAULT_TIMEOUT = 10.0  # seconds, ``CALLBACK_TIMEOUT`` in the config overrides it
+MAX_RESPONSE_NOTE = 500
+TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+# Event kinds → callback actions; other kinds that change a profile's fields or interests
+# (confirmed, unsubscribed, …) count as updates.
+ACTION_OF_KIND = {
+    "profile_created": "create", "profile_updated": "update", "profile_removed": "delete",
+    "subprofile_created": "create", "subprofile_updated": "update", "subprofile_removed": "delete",
+}
+
+
+def init_app(app) -> None:
+    """Subscribe to the event spine and register the ``callback`` kind of durable work."""
+    app.extensions["profile_events"].in_transaction.append(on_profile_event)
+    app.extensions["profile_events"].in_transaction_bulk.append(on_bulk_events)
+    app.extensions["work_handlers"][WORK_KIND] = deliver_pending
+    app.extensions["housekeeping_tasks"].append(forget_old_deliveries)
+
+
+# --- managing callbacks --------------------------------------------------------------------------------
+
+
+def new_secret() -> str:
+    """A Standard Webhooks signing secret: ``whsec_`` and the base64 of 32 random bytes."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def list_callbacks(account: Account, database_id: int) -> list[Callback]:
+    database = get_database(account, database_id)
+    return list(
+        db.session.scalars(
+            select(Callback)
+            .where(Callback.account_id == account.id, Callback.database_id == database.id)
+            .order_by(Callback.id)
+        )
+    )
+
+
+def get_callback(account: Account, callback_id: int) -> Callback:
+    callback = db.session.get(Callback, callback_id) if 0 < callback_id <= 2**31 - 1 else None
+    if callback is None or callback.account_id != account.id:
+        raise NotFound(_("Callback not found."))
+    return callback
+
+
+def create_callback(
+    account: Account,
+    database_id: int,
+    *,
+    url: str,
+    method: str = "json",
+    actions: list[str] | None = None,
+    sources: list[str] | None = None,
+    expression: str = "",
+    collection_id: int | None = None,
+) -> Callback:
+    """A new, active callback with a fresh secret. Empty ``actions``/``sources`` mean all of them."""
+    database = get_database(account, database_id)
+    values = _validated(account, database, url=url, method=method, actions=actions, sources=sources,
+                        expression=expression, collection_id=collection_id)
+    callback = Callback(account_id=account.id, database_id=database.id, secret=new_secret(), active=True,
+                        paused_reason="", **values)
+    db.session.add(callback)
+    db.session.commit()
+    return callback
+
+
+def update_callback(
+    account: Account,
+    callback_id: int,
+    *,
+    url: str,
+    method: str = "json",
+    actions: list[str] | None = None,
+    sources: list[str] | None = None,
+    expression: str = "",
+    collection_id: int | None = None,
+) -> Callback:
+    callback = get_callback(account, callback_id)
+    database = get_database(account, callback.database_id)
+    values = _validated(account, database, url=url, method=method, actions=actions, sources=sources,
+                        expression=expression, collection_id=collection_id)
+    for name, value in values.items():
+        setattr(callback, name, value)
+    db.session.commit()
+    return callback
+
+
+def delete_callback(account: Account, callback_id: int) -> None:
+    """Remove a callback with its delivery log (pending deliveries are dropped)."""
+    callback = get_callback(account, callback_id)
+    db.session.execute(sql_delete(CallbackDelivery).where(CallbackDelivery.callback_id == callback.id))
+    db.session.delete(callback)
+    db.session.commit()
+
+
+def new_callback_secret(account: Account, callback_id: int) -> Callback:
+    """Replace the signing secret (receivers must be given the new one)."""
+    callback = get_callback(account, callback_id)
+    callback.secret = new_secret()
+    db.session.commit()
+    return callback
+
+
+def pause_callback(account: Account, callback_id: int, reason: str = "") -> Callback:
+    callback = get_callback(account, callback_id)
+    callback.active = False
+    callback.paused_reason = reason or _("Paused by a user.")
+    db.session.commit()
+    return callback
+
+
+def resume_callback(account: Account, callback_id: int) -> Callback:
+    """Switch a callback back on and send what is still pending right away."""
+    callback = get_callback(account, callback_id)
+    callback.active, callback.paused_reason, callback.failing_since = True, "", None
+    now = utcnow()
+    profile_ids = db.session.scalars(
+        select(CallbackDelivery.profile_id)
+        .where(CallbackDelivery.callback_id == callback.id, CallbackDelivery.status == "pending")
+        .group_by(CallbackDelivery.profile_id)
+    ).all()
+    db.session.execute(
+        update(CallbackDelivery)
+        .where(CallbackDelivery.callback_id == callback.id, CallbackDelivery.status == "pending")
+        .values(next_attempt_at=now)
+    )
+    for profile_id in profile_ids:
+        _schedule(callback, profile_id, now)
+    db.session.commit()
+    return callback
+
+
+def _validated(account: Account, database: Database, *, url, method, actions, sources, expression,
+               collection_id) -> dict[str, Any]:
+    errors: dict[str, str] = {}
+    try:
+        url = check_outbound_url(url)
+    except ValidationError as error:
+        errors.update(error.errors)
+    method = (method or "json").strip().lower()
+    if method not in CALLBACK_METHODS:
+        errors["method"] = _("Choose json or post.")
+    actions = _unique(actions)
+    if set(actions) >= set(CALLBACK_ACTIONS):
+        actions = []
+    if any(action not in CALLBACK_ACTIONS for action in actions):
+        errors["actions"] = _("Choose among create, update and delete.")
+    sources = _unique(sources)
+    if set(sources) >= set(events.SOURCES):
+        sources = []
+    unknown = [source for source in sources if source not in events.SOURCES]
+    if unknown:
+        errors["sources"] = _("Unknown source: %(names)s.", names=", ".join(unknown))
+    collection: Collection | None = None
+    if collection_id:
+        try:
+            collection = get_collection(account, int(collection_id))
+        except (NotFound, ValueError, TypeError):
+            collection = None
+        if collection is None or collection.database_id != database.id:
+            errors["collection_id"] = _("Choose a collection of this database.")
+            collection = None
+    try:
+        expression = callback_conditions.validate(expression, set(condition_names(database, collection)))
+    except ValidationError as error:
+        errors.update(error.errors)
+    if errors:
+        raise ValidationError(errors)
+    return {"url": url, "method": method, "actions": actions, "sources": sources, "expression": expression,
+            "collection_id": collection.id if collection else None}
+
+
+def _unique(values) -> list[str]:
+    if isinstance(values, str):
+        values = [part for part in values.replace(",", " ").split()]
+    result: list[str] = []
+    for value in values or []:
+        value = str(value).strip().lower()
+        if value and value not in result:
+            result.append(value)
+    return result
+
+
+def condition_names(database: Database, collection: Collection | None) -> list[str]:
+    """The names a condition may use: the collection's fields first, then the database's fields and interests."""
+    names = [field.name for field in collection.fields] if collection else []
+    names += [field.name for field in database.fields] + [interest.name for interest in database.interests]
+    return names
+
+
+# --- matching events (inside the writer's transaction) ----------------------------------------------
+
+
+def action_of(event: ProfileEvent) -> str | None:
+    if event.kind in ACTION_OF_KIND:
+        return ACTION_OF_KIND[event.kind]
+    changes = event.changes or {}
+    if event.subprofile_id is None and (changes.get("fields") or changes.get("interests")):
+        return "update"
+    return None
+
+
+def on_profile_event(event: ProfileEvent) -> None:
+    """Add deliveries and durable work for every callback this event matches (the caller commits)."""
+    action = action_of(event)
+    if action is None:
+        return
+    query = select(Callback).where(
+        Callback.account_id == event.account_id,
+        Callback.database_id == event.database_id,
+        Callback.active.is_(True),
+    )
+    if event.subprofile_id is None:
+        query = query.where(Callback.collection_id.is_(None))
+    else:
+        query = query.where(Callback.collection_id == event.collection_id)
+    callbacks = [
+        callback for callback in db.session.scalars(query.order_by(Callback.id))
+        if (not callback.actions or action in callback.actions)
+        and (not callback.sources or event.source in callback.sources)
+    ]
+    if not callbacks:
+        return
+    profile = db.session.get(Profile, event.profile_id)
+    subprofile = db.session.get(Subprofile, event.subprofile_id) if event.subprofile_id else None
+    if profile is None:
+        return
+    payload = build_payload(event, action, profile, subprofile)
+    values = condition_values(profile, subprofile)
+    now = utcnow()
+    for callback in callbacks:
+        if callback.expression and not callback_conditions.matches(callback.expression, values):
+            continue
+        db.session.add(CallbackDelivery(
+            account_id=callback.account_id, callback_id=callback.id, event_id=event.id, profile_id=profile.id,
+            payload=payload, status="pending", attempts=0, next_attempt_at=now,
+        ))
+        _schedule(callback, profile.id, now)
+
+
+def on_bulk_events(event_ids: list[int]) -> None:
+    """``on_profile_event`` for events written in bulk (Core inserts, e.g. imports), in the same transaction.
+
+    Subscribed to ``events.note_bulk``, which bulk writers call before they commit. Cheap when the database
+    has no active callbacks (one query per batch).
+    """
+    if not event_ids:
+        return
+    scopes = db.session.execute(
+        select(ProfileEvent.account_id, ProfileEvent.database_id).where(ProfileEvent.id.in_(event_ids)).distinct()
+    ).all()
+    wanted = False
+    for account_id, database_id in scopes:
+        wanted = wanted or db.session.scalar(
+            select(Callback.id).where(Callback.account_id == account_id, Callback.database_id == database_id,
+                                      Callback.active.is_(True)).limit(1)
+        ) is not None
+    if not wanted:
+        return
+    written = select(ProfileEvent).where(ProfileEvent.id.in_(event_ids)).order_by(ProfileEvent.id)
+    for event in db.session.scalars(written):
+        on_profile_event(event)
+
+
+def _schedule(callback: Callback, profile_id: int | None, due_at: datetime) -> None:
+    work.schedule(WORK_KIND, due_at=due_at, account_id=callback.account_id,
+                  payload={"callback_id": callback.id, "profile_id": profile_id})
+
+
+def condition_values(profile: Profile, subprofile: Subprofile | None) -> dict[str, Any]:
+    """Name → value for the condition: the profile's fields and interests, then the subprofile's fields."""
+    database = profile.database
+    interests = profile.interests or []
+    values: dict[str, Any] = {interest.name: interest.id in interests for interest in database.interests}
+    values.update(_by_name(database.fields, profile.fields))
+    if subprofile is not None:
+        values.update(_by_name(subprofile.collection.fields, subprofile.fields))
+    return values
+
+
+def _by_name(fields, stored: dict[str, Any]) -> dict[str, Any]:
+    stored = stored or {}
+    return {field.name: stored.get(str(field.id)) for field in fields}
+
+
+def _stamp(moment: datetime | None) -> str:
+    return moment.strftime(TIMESTAMP_FORMAT) if moment else ""
+
+
+def build_payload(event: ProfileEvent, action: str, profile: Profile, subprofile: Subprofile | None) -> dict:
+    """Copernica's callback variables (``type``, ``id``, ``database``, ``fields``, …) plus ``changes``/``source``."""
+    database = profile.database
+    interest_names = {str(interest.id): interest.name for interest in database.interests}
+    owner_fields = subprofile.collection.fields if subprofile is not None else database.fields
+    field_names = {str(field.id): field.name for field in owner_fields}
+    changes = event.changes or {}
+    holder = subprofile if subprofile is not None else profile
+    payload: dict[str, Any] = {
+        "type": action,
+        "id": profile.id,
+        "profile": profile.id,
+        "database": profile.database_id,
+        "fields": _by_name(owner_fields, holder.fields),
+        "interests": {interest.name: interest.id in (profile.interests or []) for interest in database.interests},
+        "created": _stamp(holder.created_at),
+        "modified": _stamp(holder.updated_at),
+        "changes": {field_names.get(key, key): pair for key, pair in (changes.get("fields") or {}).items()},
+        "source": event.source,
+        "event": event.id,
+        "timestamp": _stamp(event.created_at or utcnow()),
+    }
+    if changes.get("interests"):
+        payload["interest_changes"] = {
+            interest_names.get(key, key): pair for key, pair in changes["interests"].items()
+        }
+    if subprofile is not None:
+        payload["collection"] = subprofile.collection_id
+        payload["subprofile"] = subprofile.id
+    return payload
+
+
+# --- delivering (an RQ job, through durable work) ---------------------------------------------------------
+
+
+def deliver_pending(row: ScheduledWork) -> None:
+    """Send the due deliveries of one (callback, profile) pair, in id order.
+
+    Runs inside ``work.run_work``'s transaction, which commits when this returns and rolls back if it
+    raises. So this never raises for a failed call: a failed HTTP call is written on its delivery (status
+    code, error, duration, next attempt) and a *new* work row is scheduled for the retry; both are committed
+    with the job's row marked done. An exception here would roll back the record of a call already made.
+    If the process dies after a call but before the commit, the call is made again later — at least once;
+    receivers de-duplicate on ``webhook-id`` (the delivery id, the same on every retry).
+
+    The pending deliveries of the pair are locked (``FOR UPDATE``) so two jobs for one pair never send the
+    same delivery nor overtake each other; a delivery not yet due stops the batch (ordering per profile).
+    """
+    callback = db.session.get(Callback, row.payload.get("callback_id"))
+    if callback is None or not callback.active:
+        return  # deleted, or paused: resume_callback schedules what is pending
+    profile_id = row.payload.get("profile_id")
+    deliveries = list(
+        db.session.scalars(
+            select(CallbackDelivery)
+            .where(CallbackDelivery.callback_id == callback.id, CallbackDelivery.profile_id == profile_id,
+                   CallbackDelivery.status == "pending")
+            .order_by(CallbackDelivery.id)
+            .limit(BATCH)
+            .with_for_update()
+        )
+    )
+    for delivery in deliveries:
+        now = utcnow()
+        if delivery.next_attempt_at > now:
+            return  # a retry is scheduled for it; later deliveries wait behind it
+        if not attempt(callback, delivery):
+            if not callback.active:
+                return  # paused after a day of failures; resume_callback picks up from here
+            if delivery.status == "pending":
+                _schedule(callback, profile_id, delivery.next_attempt_at)
+                return
+    if len(deliveries) == BATCH:
+        _schedule(callback, profile_id, utcnow())
+
+
+def attempt(callback: Callback, delivery: CallbackDelivery) -> bool:
+    """Make one call for ``delivery`` and record it on the row (no commit); True when delivered."""
+    result = send(callback, delivery.payload, message_id=str(delivery.id))
+    now = utcnow()
+    delivery.attempts += 1
+    delivery.response_status = result["status"]
+    delivery.duration_ms = result["duration_ms"]
+    delivery.last_error = result["error"]
+    if result["ok"]:
+        delivery.status, delivery.delivered_at = "delivered", now
+        callback.failing_since = None
+        return True
+    if callback.failing_since is None:
+        callback.failing_since = now
+    if now - delivery.created_at >= RETRY_FOR:
+        delivery.status = "failed"
+    else:
+        delivery.next_attempt_at = now + backoff(delivery.attempts)
+    if now - callback.failing_since >= RETRY_FOR:
+        callback.active = False
+        callback.paused_reason = _(
+            "Paused automatically: calls to this URL have failed since %(since)s UTC (last error: %(error)s).",
+            since=_stamp(callback.failing_since), error=result["error"] or result["status"],
+        )
+    return False
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before the next try: 30 s, 1 min, 2 min, … doubling, at most ``LONGEST_WAIT``."""
+    return min(FIRST_RETRY * 2 ** max(attempts - 1, 0), LONGEST_WAIT)
+
+
+def encode_body(method: str, payload: dict) -> tuple[str, str]:
+    """The body and its content type: JSON, or form fields like PHP's (``fields[Name]=…``) for ``post``."""
+    if method == "post":
+        return urlencode(list(_form_pairs(payload))), "application/x-www-form-urlencoded"
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False), "application/json"
+
+
+def _form_pairs(value: Any, prefix: str = ""):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _form_pairs(item, f"{prefix}[{key}]" if prefix else str(key))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from _form_pairs(item, f"{prefix}[{index}]")
+    elif value is None:
+        yield prefix, ""
+    elif isinstance(value, bool):
+        yield prefix, "1" if value else "0"
+    else:
+        yield prefix, str(value)
+
+
+def send(callback: Callback, payload: dict, *, message_id: str) -> dict[str, Any]:
+    """POST ``payload`` signed per Standard Webhooks; never raises. Returns ok, status, error, duration_ms."""
+    started = time.monotonic()
+    status: int | None = None
+    error = ""
+    ok = False
+    try:
+        target = pin_outbound_url(callback.url)
+        body, content_type = encode_body(callback.method, payload)
+        moment = datetime.now(UTC)
+        headers = {
+            "content-type": content_type,
+            "user-agent": "Verrijk-Callbacks/1",
+            "webhook-id": message_id,
+            "webhook-timestamp": str(int(moment.timestamp())),
+            "webhook-signature": Webhook(callback.secret).sign(message_id, moment, body),
+            **target.headers,
+        }
+        timeout = float(current_app.config.get("CALLBACK_TIMEOUT", DEFAULT_TIMEOUT))
+        with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+            response = client.post(target.url, content=body.encode(), headers=headers,
+                                   extensions=target.extensions)
+        status = response.status_code
+        ok = 200 <= status < 300
+        if not ok:
+            error = _("The URL answered %(status)s.", status=status)
+            if response.is_redirect:
+                target = urlsplit(response.headers.get("location", "")).netloc
+                error = _("The URL redirects (to %(target)s); callbacks do not follow redirects.",
+                          target=target or "?")
+            else:
+                note = response.text[:MAX_RESPONSE_NOTE].strip()
+                if note:
+                    error = f"{error} {note}"
+    except ValidationError as refused:
+        error = refused.message
+    except httpx.TimeoutException:
+        error = _("No answer within the time limit.")
+    except httpx.HTTPError as failure:
+        reason = f"{type(failure).__name__}: {failure}"[:300]
+        error = _("The call failed: %(error)s", error=reason)
+    duration_ms = int((time.monotonic() - started) * 1000)
+    return {"ok": ok, "status": status, "error": error, "duration_ms": duration_ms}
+
+
+# --- the admin's actions on deliveries ----------------------------------------------------------------
+
+
+def list_deliveries(account: Account, callback_id: int, *, limit: int = 100) -> list[CallbackDelivery]:
+    callback = get_callback(account, callback_id)
+    return list(
+        db.session.scalars(
+            select(CallbackDelivery)
+            .where(CallbackDelivery.callback_id == callback.id)
+            .order_by(CallbackDelivery.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def count_deliveries(account: Account, callback_id: int) -> dict[str, int]:
+    callback = get_callback(account, callback_id)
+    rows = db.session.execute(
+        select(CallbackDelivery.status, func.count())
+        .where(CallbackDelivery.callback_id == callback.id)
+        .group_by(CallbackDelivery.status)
+    ).all()
+    return {status: count for status, count in rows}
+
+
+def get_delivery(account: Account, delivery_id: int) -> CallbackDelivery:
+    delivery = db.session.get(CallbackDelivery, delivery_id) if 0 < delivery_id <= 2**31 - 1 else None
+    if delivery is None or delivery.account_id != account.id:
+        raise NotFound(_("Delivery not found."))
+    return delivery
+
+
+def resend_delivery(account: Account, delivery_id: int) -> CallbackDelivery:
+    """Send a delivery's payload again, as a new delivery (behind the profile's other pending ones)."""
+    original = get_delivery(account, delivery_id)
+    callback = get_callback(account, original.callback_id)
+    now = utcnow()
+    copy = CallbackDelivery(
+        account_id=original.account_id, callback_id=callback.id, event_id=original.event_id,
+        profile_id=original.profile_id, payload=original.payload, status="pending", attempts=0,
+        next_attempt_at=now,
+    )
+    db.session.add(copy)
+    _schedule(callback, original.profile_id, now)
+    db.session.commit()
+    return copy
+
+
+def test_payload(callback: Callback) -> dict[str, Any]:
+    now = _stamp(utcnow())
+    return {
+        "type": "test", "id": 0, "profile": 0, "database": callback.database_id,
+        **({"collection": callback.collection_id, "subprofile": 0} if callback.collection_id else {}),
+        "fields": {}, "interests": {}, "created": now, "modified": now, "changes": {}, "source": "system",
+        "timestamp": now,
+    }
+
+
+def send_test(account: Account, callback_id: int) -> dict[str, Any]:
+    """Call the URL now with a test payload (``type`` ``test``); returns ok, status, error, duration_ms."""
+    callback = get_callback(account, callback_id)
+    return send(callback, test_payload(callback), message_id=f"msg_test_{secrets.token_hex(8)}")
+
+
+KEEP_DELIVERIES = timedelta(days=30)
+
+
+def forget_old_deliveries(*, older_than: timedelta = KEEP_DELIVERIES) -> int:
+    """Delete delivered and given-up deliveries older than ``older_than`` (the caller commits); returns how many.
+
+    Meant for the hourly housekeeping round of ``services.work``.
+    """
+    result = db.session.execute(
+        sql_delete(CallbackDelivery).where(
+            CallbackDelivery.status.in_(("delivered", "failed", "cancelled")),
+            CallbackDelivery.created_at < utcnow() - older_than,
+        )
+    )
+    return result.rowcount or 0
