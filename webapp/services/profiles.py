@@ -57,7 +57,7 @@ def create_profile(
         "profile_created", origin, profile=profile,
         changes={"fields": diff({}, stored), "interests": interests_diff([], profile.interests)},
     )
-    _commit()
+    commit_or_conflict()
     return profile
 
 
@@ -73,7 +73,7 @@ def update_profile(
     """Change some fields and interests; other values stay. No change, no event."""
     profile = get_profile(account, profile_id)
     apply_update(account, profile, values, interests or {}, origin=origin, kind=kind)
-    _commit()
+    commit_or_conflict()
     return profile
 
 
@@ -95,7 +95,7 @@ def delete_profile(account: Account, profile_id: int, *, origin: Origin) -> None
     """Remove a profile with its subprofiles; the event keeps its last values."""
     profile = get_profile(account, profile_id)
     remove_in_transaction(profile, origin)
-    _commit()
+    commit_or_conflict()
 
 
 def remove_in_transaction(profile: Profile, origin: Origin) -> None:
@@ -162,7 +162,7 @@ def bulk_create_profiles(
             batch = []
     if batch:
         count += _insert_batch(batch, origin)
-    _commit()
+    commit_or_conflict()
     return count
 
 
@@ -182,7 +182,7 @@ def _insert_batch(batch: list[dict], origin: Origin) -> int:
     return len(ids)
 
 
-def _commit() -> None:
+def commit_or_conflict() -> None:
     """Commit, turning a unique-index violation from a concurrent writer into a clear conflict."""
     try:
         db.session.commit()

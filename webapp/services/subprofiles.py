@@ -55,19 +55,29 @@ def create_subprofile(
 
 def update_subprofile(account: Account, subprofile_id: int, values: dict[str, Any], *, origin: Origin) -> Subprofile:
     subprofile = get_subprofile(account, subprofile_id)
-    stored = validate_values(account, subprofile.collection.fields, values, subprofile.fields)
-    changes = diff(subprofile.fields, stored)
-    if changes:
-        subprofile.fields, subprofile.updated_at = stored, utcnow()
-        events.record("subprofile_updated", origin, profile=subprofile.profile, subprofile=subprofile,
-                      changes={"fields": changes})
+    if apply_update(account, subprofile, values, origin=origin) is not None:
         db.session.commit()
     return subprofile
 
 
+def apply_update(account: Account, subprofile: Subprofile, values: dict[str, Any], *, origin: Origin):
+    """Validate and apply a change inside the caller's transaction; returns its event, if anything changed."""
+    stored = validate_values(account, subprofile.collection.fields, values, subprofile.fields)
+    changes = diff(subprofile.fields, stored)
+    if not changes:
+        return None
+    subprofile.fields, subprofile.updated_at = stored, utcnow()
+    return events.record("subprofile_updated", origin, profile=subprofile.profile, subprofile=subprofile,
+                         changes={"fields": changes})
+
+
 def delete_subprofile(account: Account, subprofile_id: int, *, origin: Origin) -> None:
     subprofile = get_subprofile(account, subprofile_id)
+    remove_in_transaction(subprofile, origin)
+    db.session.commit()
+
+
+def remove_in_transaction(subprofile: Subprofile, origin: Origin) -> None:
     events.record("subprofile_removed", origin, profile=subprofile.profile, subprofile=subprofile,
                   changes={"fields": diff(subprofile.fields, {})})
     db.session.delete(subprofile)
-    db.session.commit()

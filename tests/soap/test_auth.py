@@ -1,0 +1,122 @@
+"""Endpoint, WSDL and every way of authenticating (and not)."""
+
+import httpx
+import pytest
+from lxml import etree
+from zeep.exceptions import Fault
+
+from tests.factories import PASSWORD, make_database, make_user
+from webapp.services.accounts import create_api_token, revoke_api_token
+
+WSDL_NS = {"wsdl": "http://schemas.xmlsoap.org/wsdl/", "soap": "http://schemas.xmlsoap.org/wsdl/soap/"}
+METHODS = [
+    "login", "Account_database", "Account_databases", "Account_createDatabase", "Database_retrieve",
+    "Database_update", "Database_remove", "Database_unsubscribeValues", "Database_setUnsubscribeValues",
+    "Database_field", "Database_fields", "Database_createField", "Field_update", "Database_collection",
+    "Database_collections", "Database_createCollection", "Database_views", "Database_profiles",
+    "Database_createProfile", "Database_searchProfiles", "Database_updateProfiles", "Database_removeProfiles",
+    "Database_callbacks", "Database_createCallback", "Collection_field", "Collection_fields",
+    "Collection_createField", "CollectionField_update", "Collection_remove", "Collection_removeSubProfiles",
+    "Collection_searchSubProfiles", "Profile_fields", "Profile_updateFields", "Profile_remove", "Profile_move",
+    "Profile_subProfiles", "Profile_createSubProfile", "Profile_searchSubProfiles", "Profile_updateSubProfiles",
+    "SubProfile_updateFields", "SubProfile_remove",
+]
+
+
+@pytest.mark.parametrize("query", ["SOAPAPI=WSDL", "wsdl", "WSDL"])
+def test_wsdl_declares_every_operation_and_the_public_address(live_url, app, query):
+    response = httpx.get(f"{live_url}?{query}")
+    assert response.status_code == 200
+    document = etree.fromstring(response.content)
+    operations = {op.get("name") for op in document.iterfind("wsdl:portType/wsdl:operation", WSDL_NS)}
+    assert set(METHODS) <= operations
+    address = document.find("wsdl:service/wsdl:port/soap:address", WSDL_NS).get("location")
+    assert address == app.config["PUBLIC_URL"] + "/soap"
+
+
+def test_access_token_member(soap, token, account):
+    make_database(account, "Customers")
+    page = soap.Account_databases(access_token=token)
+    assert page.total == 1 and page["items"]["database"][0].name == "Customers"
+
+
+def test_bearer_header(wsdl_client, live_url, token, account):
+    make_database(account, "Customers")
+    from webapp.extensions import db
+
+    db.session.commit()
+    binding = next(iter(wsdl_client.wsdl.bindings))
+    with wsdl_client.settings(extra_http_headers={"Authorization": f"Bearer {token}"}):
+        service = wsdl_client.create_service(binding, live_url)
+        page = service.Account_databases()
+    assert page.total == 1
+
+
+@pytest.mark.parametrize("credentials", [{}, {"access_token": "vrk_wrong"}, {"access_token": "nonsense"}])
+def test_missing_or_wrong_token_is_the_not_logged_on_fault(soap, token, credentials):
+    with pytest.raises(Fault) as error:
+        soap.Account_databases(**credentials)
+    assert error.value.message == "Not logged on"
+
+
+def test_revoked_token_is_refused(soap, account):
+    row, secret = create_api_token(account, "old")
+    revoke_api_token(account, row.id)
+    with pytest.raises(Fault, match="Not logged on"):
+        soap.Account_databases(access_token=secret)
+
+
+def test_login_sets_a_soap_cookie_that_later_calls_use(wsdl_client, live_url, account):
+    user = make_user(account, "admin")
+    make_database(account, "Customers")
+    from webapp.extensions import db
+
+    email = user.email
+    db.session.commit()
+    binding = next(iter(wsdl_client.wsdl.bindings))
+    import requests
+    from zeep.transports import Transport
+
+    session = requests.Session()
+    client = type(wsdl_client)(wsdl_client.wsdl.location, transport=Transport(session=session))
+    service = client.create_service(binding, live_url)
+    assert service.login(username=email, password=PASSWORD, account="Acme") == 1
+    assert any(cookie.name.startswith("soap_") for cookie in session.cookies)
+    assert service.Account_databases().total == 1
+    session.cookies.clear()
+    with pytest.raises(Fault, match="Not logged on"):
+        service.Account_databases()
+
+
+@pytest.mark.parametrize("role,password,account_name", [
+    ("admin", "wrong password!", "Acme"), ("editor", PASSWORD, "Acme"), ("admin", PASSWORD, "Other"),
+])
+def test_login_refuses_wrong_passwords_weak_roles_and_other_accounts(soap, account, role, password, account_name):
+    user = make_user(account, role)
+    with pytest.raises(Fault, match="Not logged on"):
+        soap.login(username=user.email, password=password, account=account_name)
+
+
+def test_a_token_sees_only_its_own_account(soap, token, other_token, account):
+    database = make_database(account, "Customers")
+    assert soap.Database_retrieve(access_token=other_token, id=database.id) is None
+    assert soap.Account_databases(access_token=other_token).total == 0
+    assert soap.Database_retrieve(access_token=token, id=database.id).name == "Customers"
+
+
+def test_login_attempts_are_rate_limited(soap, account, app):
+    limit = int(app.config["LOGIN_RATE_LIMIT"].split()[0])
+    for _ in range(limit):
+        with pytest.raises(Fault, match="Not logged on"):
+            soap.login(username="nobody@example.com", password="wrong password", account="Acme")
+    with pytest.raises(Fault, match="Too many"):
+        soap.login(username="nobody@example.com", password="wrong password", account="Acme")
+
+
+def test_every_operation_but_login_takes_an_access_token(live_url):
+    document = etree.fromstring(httpx.get(f"{live_url}?wsdl").content)
+    xs = {"xs": "http://www.w3.org/2001/XMLSchema"}
+    for method in METHODS:
+        members = document.xpath(f"//xs:complexType[@name='{method}']/xs:sequence/xs:element/@name", namespaces=xs)
+        assert members, method
+        assert ("access_token" in members) == (method != "login"), method

@@ -1,0 +1,303 @@
+"""Searching profiles and subprofiles by requirements, and acting on every match (update, remove).
+
+A requirement is ``(fieldname, value, operator, case_sensitive)`` with the operators Copernica's API knows:
+``=``, ``!=`` (also ``<>``), ``<``, ``>``, ``<=``, ``>=`` and ``LIKE`` (``%`` and ``_`` wildcards).
+
+- Comparisons use the field's sort expression (``field_expressions.sort_value``): text lower-cased, numbers
+  as numbers, dates as ISO text. That is the expression an indexed field's index is built from, so a
+  case-insensitive search on an indexed field walks its index (a ``LIKE 'abc%'`` prefix too, on PostgreSQL).
+- A case-sensitive requirement on a text field compares the stored text itself (no index).
+- ``=`` with an empty value finds profiles without a value; ``<``, ``>``, ``<=`` and ``>=`` never match an
+  empty value; ``!=`` matches empty values.
+- A requirement on an unknown field is skipped, as Copernica does (deliberate compatibility: integrations
+  send requirements on fields a database may not have); a value that does not fit a number, date or
+  country field (``abc`` for a number) or an unknown operator is a ``ValidationError`` naming it. Values
+  for text-like fields (text, email, phone, choice) that are not valid for the field are compared as text.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import func, literal, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from webapp.extensions import db
+from webapp.models import Account, Field, Profile, Subprofile
+from webapp.services import profiles, subprofiles
+from webapp.services.databases import get_collection, get_database
+from webapp.services.errors import ValidationError
+from webapp.services.events import Origin
+from webapp.services.field_expressions import dialect_name, raw_value, sort_literal, sort_value
+from webapp.services.field_types import FieldValueError, coerce, get_field_type
+
+OPERATORS = ("=", "!=", "<>", "<", ">", "<=", ">=", "LIKE")
+MAX_PAGE = 1000
+BASIC_ORDERS = {"id": "id", "created": "created_at", "modified": "updated_at", "updated": "updated_at"}
+
+
+@dataclass(frozen=True)
+class Requirement:
+    fieldname: str
+    value: Any = ""
+    operator: str = "="
+    case_sensitive: bool = False
+
+
+@dataclass
+class SearchResult:
+    items: list
+    start: int
+    total: int
+
+
+def search_profiles(
+    account: Account,
+    database_id: int,
+    requirements: Iterable[Requirement] = (),
+    *,
+    start: int = 0,
+    length: int = 100,
+    order: str = "id",
+    ascending: bool = True,
+) -> SearchResult:
+    """One page (``start`` offset, at most ``length`` rows) of a database's profiles matching every requirement."""
+    database = get_database(account, database_id)
+    condition = _conditions(database.fields, requirements, "profile")
+    base = select(Profile).where(Profile.account_id == account.id, Profile.database_id == database.id, *condition)
+    return _page(Profile, base, database.fields, start, length, order, ascending, "profile")
+
+
+def search_subprofiles(
+    account: Account,
+    collection_id: int,
+    requirements: Iterable[Requirement] = (),
+    *,
+    profile_id: int | None = None,
+    start: int = 0,
+    length: int = 100,
+    order: str = "id",
+    ascending: bool = True,
+) -> SearchResult:
+    """A page of a collection's subprofiles (of one profile with ``profile_id``) matching every requirement."""
+    collection = get_collection(account, collection_id)
+    condition = _conditions(collection.fields, requirements, "subprofile")
+    base = select(Subprofile).where(
+        Subprofile.account_id == account.id, Subprofile.collection_id == collection.id, *condition
+    )
+    if profile_id is not None:
+        profile = profiles.get_profile(account, profile_id)
+        if profile.database_id != collection.database_id:
+            raise ValidationError(_("This collection belongs to another database."))
+        base = base.where(Subprofile.profile_id == profile.id)
+    return _page(Subprofile, base, collection.fields, start, length, order, ascending, "subprofile")
+
+
+def update_matching_profiles(
+    account: Account,
+    database_id: int,
+    requirements: Iterable[Requirement],
+    values: dict[str, Any],
+    *,
+    create: bool = False,
+    origin: Origin,
+) -> int:
+    """Apply ``values`` to every matching profile in one transaction (all or nothing); returns how many changed.
+
+    With ``create`` and no match, a profile is created from the ``=`` requirements and ``values``.
+    """
+    requirements = list(requirements)
+    database = get_database(account, database_id)
+    condition = _conditions(database.fields, requirements, "profile")
+    query = select(Profile).where(Profile.account_id == account.id, Profile.database_id == database.id, *condition)
+    matches = list(db.session.scalars(query.order_by(Profile.id)))
+    if not matches:
+        if not create:
+            return 0
+        profiles.create_profile(
+            account, database.id, {**_equal_values(database.fields, requirements), **values}, origin=origin
+        )
+        return 1
+    try:
+        changed = sum(
+            profiles.apply_update(account, profile, values, {}, origin=origin, kind="profile_updated") is not None
+            for profile in matches
+        )
+    except Exception:
+        db.session.rollback()
+        raise
+    profiles.commit_or_conflict()
+    return changed
+
+
+def update_matching_subprofiles(
+    account: Account,
+    profile_id: int,
+    collection_id: int,
+    requirements: Iterable[Requirement],
+    values: dict[str, Any],
+    *,
+    create: bool = False,
+    origin: Origin,
+) -> int:
+    """Like ``update_matching_profiles``, for one profile's subprofiles in a collection."""
+    requirements = list(requirements)
+    collection = get_collection(account, collection_id)
+    profile = profiles.get_profile(account, profile_id)
+    if profile.database_id != collection.database_id:
+        raise ValidationError(_("This collection belongs to another database."))
+    condition = _conditions(collection.fields, requirements, "subprofile")
+    matches = list(db.session.scalars(
+        select(Subprofile)
+        .where(Subprofile.profile_id == profile.id, Subprofile.collection_id == collection.id, *condition)
+        .order_by(Subprofile.id)
+    ))
+    if not matches:
+        if not create:
+            return 0
+        subprofiles.create_subprofile(
+            account, profile.id, collection.id, {**_equal_values(collection.fields, requirements), **values},
+            origin=origin,
+        )
+        return 1
+    try:
+        changed = sum(
+            subprofiles.apply_update(account, subprofile, values, origin=origin) is not None
+            for subprofile in matches
+        )
+    except Exception:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    return changed
+
+
+def remove_profiles(account: Account, database_id: int, ids: Iterable[int], *, origin: Origin) -> int:
+    """Remove the profiles of a database with these ids (others are ignored), in one transaction."""
+    database = get_database(account, database_id)
+    wanted = {int(i) for i in ids if 0 < int(i) <= profiles.MAX_ID}
+    if not wanted:
+        return 0
+    found = list(db.session.scalars(
+        select(Profile).where(
+            Profile.account_id == account.id, Profile.database_id == database.id, Profile.id.in_(wanted)
+        ).order_by(Profile.id)
+    ))
+    for profile in found:
+        profiles.remove_in_transaction(profile, origin)
+    db.session.commit()
+    return len(found)
+
+
+def remove_matching_subprofiles(
+    account: Account, collection_id: int, requirements: Iterable[Requirement] = (), *, origin: Origin
+) -> int:
+    """Remove every subprofile of a collection matching the requirements (all of them without any)."""
+    collection = get_collection(account, collection_id)
+    condition = _conditions(collection.fields, requirements, "subprofile")
+    found = list(db.session.scalars(
+        select(Subprofile)
+        .where(Subprofile.account_id == account.id, Subprofile.collection_id == collection.id, *condition)
+        .order_by(Subprofile.id)
+    ))
+    for subprofile in found:
+        subprofiles.remove_in_transaction(subprofile, origin)
+    db.session.commit()
+    return len(found)
+
+
+# --- building the query ---------------------------------------------------------------------------
+
+
+def _conditions(fields: list[Field], requirements: Iterable[Requirement], table: str) -> list[ColumnElement]:
+    by_name = {field.name.lower(): field for field in fields}
+    dialect = dialect_name()
+    conditions = []
+    for requirement in requirements:
+        field = by_name.get(str(requirement.fieldname or "").strip().lower())
+        if field is None:
+            continue  # Copernica skips requirements on unknown fields (see the module docstring)
+        conditions.append(_condition(field, requirement, dialect, table))
+    return conditions
+
+
+def _condition(field: Field, requirement: Requirement, dialect: str, table: str) -> ColumnElement:
+    operator = (requirement.operator or "=").strip().upper()
+    if operator not in OPERATORS:
+        raise ValidationError({"operator": _("Unknown operator %(operator)s.", operator=requirement.operator)})
+    sort_as = get_field_type(field.type).sort_as
+    raw = raw_value(field, dialect, table)
+    exact_text = requirement.case_sensitive and sort_as == "text"
+    if operator == "LIKE":
+        pattern = "" if requirement.value is None else str(requirement.value)
+        if exact_text:
+            return _like_case_sensitive(raw, pattern, dialect)
+        if sort_as == "text":
+            return sort_value(field, dialect, table).like(pattern.lower())
+        return raw.like(pattern)
+    try:
+        wanted = coerce(field.type, requirement.value, field.options)
+    except FieldValueError as error:
+        if sort_as != "text":
+            raise ValidationError({field.name: f"{field.name} {error}"}) from None
+        wanted = str(requirement.value).strip()  # text-like fields compare as text ("Email >= b")
+    if isinstance(wanted, list):  # a multiple choice field: "=" means "holds this choice"
+        held = func.coalesce(raw, "").like(f'%"{wanted[0]}"%') if wanted else raw.is_(None)
+        return held if operator == "=" else ~held
+    if wanted is None:
+        if operator == "=":
+            return raw.is_(None)
+        if operator in ("!=", "<>"):
+            return raw.is_not(None)
+        raise ValidationError({field.name: _("%(name)s: give a value to compare with.", name=field.name)})
+    if exact_text:
+        expression, value = raw, wanted
+    else:
+        expression, value = sort_value(field, dialect, table), sort_literal(field, wanted, dialect)
+    if operator == "=":
+        return expression == value
+    if operator in ("!=", "<>"):
+        return expression != value
+    compare = {"<": expression < value, ">": expression > value, "<=": expression <= value, ">=": expression >= value}
+    return compare[operator] & raw.is_not(None)
+
+
+def _like_case_sensitive(raw: ColumnElement, pattern: str, dialect: str) -> ColumnElement:
+    if dialect == "postgresql":
+        return raw.like(pattern)  # LIKE is case-sensitive on PostgreSQL
+    # SQLite's LIKE ignores ASCII case: GLOB is its case-sensitive matcher (its own wildcards escaped).
+    glob = "".join(
+        {"%": "*", "_": "?", "*": "[*]", "?": "[?]", "[": "[[]"}.get(character, character) for character in pattern
+    )
+    return raw.op("GLOB")(literal(glob))
+
+
+def _equal_values(fields: list[Field], requirements: list[Requirement]) -> dict[str, Any]:
+    """Values a created profile takes from ``=`` requirements on known fields."""
+    names = {field.name.lower(): field.name for field in fields}
+    return {
+        names[r.fieldname.strip().lower()]: r.value
+        for r in requirements
+        if (r.operator or "=").strip() == "=" and str(r.fieldname or "").strip().lower() in names
+    }
+
+
+def _page(model, base, fields: list[Field], start: int, length: int, order: str, ascending: bool, table: str):
+    start = max(0, int(start or 0))
+    length = max(0, min(MAX_PAGE, int(length if length is not None else 100)))
+    total = db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    expression = _order_expression(model, fields, order, table)
+    ordering = [expression.asc(), model.id.asc()] if ascending else [expression.desc(), model.id.desc()]
+    items = list(db.session.scalars(base.order_by(*ordering).offset(start).limit(length))) if length else []
+    return SearchResult(items=items, start=start, total=total)
+
+
+def _order_expression(model, fields: list[Field], order: str, table: str) -> ColumnElement:
+    name = (order or "id").strip().lower()
+    if name in BASIC_ORDERS:
+        return getattr(model, BASIC_ORDERS[name])
+    for field in fields:
+        if field.name.lower() == name:
+            return sort_value(field, dialect_name(), table)
+    raise ValidationError({"order": _("Cannot order by %(order)s: there is no such field.", order=order)})

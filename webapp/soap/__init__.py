@@ -1,0 +1,195 @@
+"""The SOAP door: a Spyne application, wire-compatible with Copernica's legacy SOAP API, at ``/soap``.
+
+``POST /soap`` takes SOAP 1.1 document/literal wrapped calls; ``GET /soap?SOAPAPI=WSDL`` (or ``?wsdl``)
+serves the WSDL, whose endpoint address is ``PUBLIC_URL + "/soap"``. Each method is a thin adapter over
+``webapp/services`` (see ``auth.run``).
+
+Spyne runs inside a Flask view, so each call has the app and request context (the database session is
+removed after it, like any request) and CSRF does not apply (SOAP authenticates by token). The view also
+does what Spyne does not:
+
+- it reads at most ``SOAP_MAX_REQUEST_BYTES`` (gzip request bodies are inflated within the same limit);
+- it tolerates a missing SOAPAction (dispatch is on the body element) and a missing or SOAP 1.2
+  (``application/soap+xml``) content type on a 1.1 envelope;
+- it gzips the response when the client accepts it.
+
+XML is parsed without DTDs, entity expansion or network access: a document carrying a DOCTYPE (the billion
+laughs, external entities) is refused with a fault before it is parsed, and ``SafeSoap11`` checks the parsed
+document again (Spyne's parser already has ``resolve_entities``, ``load_dtd`` and network access off; we
+pass them explicitly so that a Spyne upgrade cannot turn them on).
+"""
+
+import gzip
+import io
+import zlib
+
+from flask import Flask, Response, current_app, g, request
+
+SOAP_MAX_REQUEST_BYTES = 10 * 1024 * 1024
+GZIP_MIN_BYTES = 512
+DOCTYPE_REFUSED = "Document type declarations (DTDs, entities) are not allowed."
+
+
+def build_application():
+    """The Spyne application with every service (imported here: nothing runs at import time)."""
+    from spyne import Application, const
+    from spyne.model.fault import Fault
+    from spyne.protocol.soap import Soap11
+
+    from webapp.soap.account import AccountService
+    from webapp.soap.collection import CollectionService
+    from webapp.soap.database import DatabaseService
+    from webapp.soap.profile import ProfileService
+    from webapp.soap.subprofile import SubprofileService
+    from webapp.soap.types import NAMESPACE
+
+    class SafeSoap11(Soap11):
+        """SOAP 1.1 with a parser that never loads a DTD, resolves entities or touches the network."""
+
+        def create_in_document(self, ctx, charset=None):
+            super().create_in_document(ctx, charset)
+            root = ctx.in_document[0]
+            if root.getroottree().docinfo.doctype:
+                raise Fault("Client.XMLSyntaxError", DOCTYPE_REFUSED)
+
+    # Spyne runs a full gc.collect() after a call at most once a second per process (to close attachment
+    # files early); it stalls every thread for tens of milliseconds at a million rows' worth of heap. Our
+    # calls open no files, so leave collection to Python.
+    const.MIN_GC_INTERVAL = float("inf")
+    protocol_options = {
+        "resolve_entities": False, "load_dtd": False, "no_network": True, "huge_tree": False,
+        "dtd_validation": False,
+    }
+    return Application(
+        [AccountService, DatabaseService, CollectionService, ProfileService, SubprofileService],
+        tns=NAMESPACE,
+        name="Verrijk",
+        in_protocol=SafeSoap11(validator="soft", **protocol_options),
+        out_protocol=Soap11(),
+    )
+
+
+def register_soap(app: Flask) -> None:
+    """Mount the SOAP door at ``/soap`` (exempt from CSRF: it authenticates by token)."""
+    from webapp.extensions import csrf
+
+    app.config.setdefault("SOAP_MAX_REQUEST_BYTES", SOAP_MAX_REQUEST_BYTES)
+    app.add_url_rule("/soap", "soap", soap_endpoint, methods=["GET", "POST"])
+    csrf.exempt(soap_endpoint)
+
+
+def _state() -> dict:
+    """The Spyne application and WSGI adapter of this Flask app, built on first use."""
+    state = current_app.extensions.get("soap")
+    if state is None:
+        from spyne.server.wsgi import WsgiApplication
+
+        application = build_application()
+        state = {"wsgi": WsgiApplication(application, max_content_length=SOAP_MAX_REQUEST_BYTES * 4), "wsdl": {}}
+        current_app.extensions["soap"] = state
+    return state
+
+
+def soap_endpoint():
+    """``GET``: the WSDL. ``POST``: one SOAP call."""
+    if request.method == "GET":
+        if "wsdl" in {key.lower() for key in request.args} or request.args.get("SOAPAPI", "").upper() == "WSDL":
+            return _wsdl()
+        return Response("POST SOAP 1.1 envelopes here; the WSDL is at ?SOAPAPI=WSDL.\n", mimetype="text/plain")
+    body = _read_body()
+    if isinstance(body, Response):
+        return body
+    return _compress(_call_spyne(body))
+
+
+def _wsdl() -> Response:
+    from spyne.interface.wsdl.wsdl11 import Wsdl11
+
+    address = current_app.config["PUBLIC_URL"].rstrip("/") + "/soap"
+    state = _state()
+    document = state["wsdl"].get(address)
+    if document is None:
+        wsdl = Wsdl11(state["wsgi"].app.interface)
+        wsdl.build_interface_document(address)
+        document = state["wsdl"][address] = wsdl.get_interface_document()
+    return _compress(Response(document, mimetype="text/xml"))
+
+
+def _read_body() -> bytes | Response:
+    limit = current_app.config["SOAP_MAX_REQUEST_BYTES"]
+    if request.content_length is not None and request.content_length > limit:
+        return _fault("Client", "The request is too large.", 413)
+    body = request.stream.read(limit + 1)
+    if len(body) > limit:
+        return _fault("Client", "The request is too large.", 413)
+    if request.headers.get("Content-Encoding", "").lower() in ("gzip", "x-gzip"):
+        try:
+            inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            body = inflater.decompress(body, limit + 1)
+        except zlib.error:
+            return _fault("Client", "The gzip request body is not valid.", 400)
+        if len(body) > limit or inflater.unconsumed_tail:
+            return _fault("Client", "The request is too large.", 413)
+    if _has_doctype(body):
+        return _fault("Client", DOCTYPE_REFUSED, 400)
+    return body
+
+
+def _has_doctype(body: bytes) -> bool:
+    """True when the document declares a DTD (in any encoding an XML document may use)."""
+    return any("<!DOCTYPE".encode(encoding) in body for encoding in ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le",
+                                                                      "utf-32-be"))
+
+
+def _call_spyne(body: bytes) -> Response:
+    environ = dict(request.environ)
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    environ["QUERY_STRING"] = ""
+    # A SOAP 1.1 envelope sent as application/soap+xml (SOAP 1.2's media type), or without a type, is fine.
+    content_type = environ.get("CONTENT_TYPE", "")
+    if not content_type.startswith("multipart/"):
+        charset = request.mimetype_params.get("charset", "utf-8")
+        environ["CONTENT_TYPE"] = f"text/xml; charset={charset}"
+    captured: dict = {}
+
+    def start_response(status, headers, exc_info=None):
+        captured["status"], captured["headers"] = status, headers
+        return lambda data: None
+
+    chunks = b"".join(_state()["wsgi"](environ, start_response))
+    response = Response(chunks, status=int(captured["status"].split()[0]))
+    for name, value in captured["headers"]:
+        if name.lower() not in ("content-length", "set-cookie"):
+            response.headers[name] = value
+    cookie = g.pop("soap_cookie", None)
+    if cookie:
+        from webapp.soap.auth import COOKIE_NAME, SESSION_SECONDS
+
+        response.set_cookie(
+            COOKIE_NAME, cookie, max_age=SESSION_SECONDS, httponly=True, samesite="Lax",
+            secure=current_app.config["PUBLIC_URL"].startswith("https://"), path="/soap",
+        )
+    return response
+
+
+def _compress(response: Response) -> Response:
+    accepted = request.headers.get("Accept-Encoding", "").lower()
+    data = response.get_data()
+    if "gzip" in accepted and len(data) >= GZIP_MIN_BYTES:
+        response.set_data(gzip.compress(data, compresslevel=5))
+        response.headers["Content-Encoding"] = "gzip"
+        response.headers["Vary"] = "Accept-Encoding"
+    return response
+
+
+def _fault(code: str, message: str, status: int) -> Response:
+    from xml.sax.saxutils import escape
+
+    envelope = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<soap11env:Envelope xmlns:soap11env="http://schemas.xmlsoap.org/soap/envelope/"><soap11env:Body>'
+        f"<soap11env:Fault><faultcode>soap11env:{escape(code)}</faultcode>"
+        f"<faultstring>{escape(message)}</faultstring></soap11env:Fault></soap11env:Body></soap11env:Envelope>"
+    )
+    return Response(envelope, status=status, mimetype="text/xml")

@@ -1,0 +1,51 @@
+"""``login`` and the ``Account_*`` methods."""
+
+from spyne import Boolean, Integer, ServiceBase, Unicode, rpc
+
+from webapp.services import databases
+from webapp.services.errors import NotFound
+from webapp.soap import auth, shapes
+from webapp.soap.types import PAGED, DatabaseEntity, DatabaseItems
+
+Token = Unicode(min_occurs=0)
+
+
+class AccountService(ServiceBase):
+    @rpc(Unicode, Unicode, Unicode, _returns=Integer, _out_variable_name="value")
+    def login(ctx, username, password, account):
+        """Log an API user (admin or owner) on; later calls send the ``soap_session`` cookie it sets."""
+        return auth.login(username, password, account)
+
+    @rpc(Token, Unicode, _returns=DatabaseEntity, _out_variable_name="database")
+    def Account_database(ctx, access_token, identifier):
+        """A database by name or id (empty when there is none)."""
+
+        def action(caller):
+            found = None
+            if identifier and identifier.strip().isdigit():
+                try:
+                    found = databases.get_database(caller.account, int(identifier.strip()))
+                except NotFound:
+                    found = None
+            found = found or databases.find_database(caller.account, (identifier or "").strip())
+            return shapes.database(found) if found else None
+
+        return auth.run(access_token, action)
+
+    @rpc(Token, Integer, Integer, Boolean, _returns=(Integer, Integer, Integer, DatabaseItems),
+         _out_variable_names=PAGED)
+    def Account_databases(ctx, access_token, start, length, allproperties):
+        def action(caller):
+            found = databases.list_databases(caller.account)
+            first, end = shapes.page_bounds(start, length, len(found))
+            items = [shapes.database(d) for d in found[first:end]]
+            return shapes.paged(items, DatabaseItems, "database", first, len(found))
+
+        return auth.run(access_token, action)
+
+    @rpc(Token, Unicode, Unicode, _returns=DatabaseEntity, _out_variable_name="database")
+    def Account_createDatabase(ctx, access_token, name, description):
+        def action(caller):
+            return shapes.database(databases.create_database(caller.account, name or "", description or ""))
+
+        return auth.run(access_token, action)

@@ -1,0 +1,184 @@
+"""Turning SOAP input into service arguments, and models into the entities of the wire format.
+
+Field types on the wire follow Copernica's names where ours differ (inputs accept both):
+
+======================  ====================================================
+ours                    on the wire
+======================  ====================================================
+text, email, phone      ``text``, ``email``, ``phone``
+number                  ``integer``
+decimal                 ``float``
+date, datetime          ``date``, ``datetime``
+choice                  ``select`` (the choices, one per line, in ``value``)
+large_text              ``text`` with ``big`` true (``big`` as input too)
+reference               ``foreign_key``
+country                 ``country`` (Copernica has no such type)
+======================  ====================================================
+
+Values go out as text: numbers as written, dates ``YYYY-MM-DD``, datetimes ``YYYY-MM-DD HH:MM:SS``, the
+choices of a multiple choice field comma-separated, an empty value as ``""``; interests as ``1``/``0``.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from webapp.models import Callback, Collection, Database, Field, Profile, Subprofile
+from webapp.services import databases
+from webapp.services.profile_search import Requirement
+from webapp.soap import types
+
+TIMESTAMP = "%Y-%m-%d %H:%M:%S"
+TO_WIRE = {
+    "number": "integer", "decimal": "float", "choice": "select", "large_text": "text", "reference": "foreign_key",
+}
+FROM_WIRE = {
+    "integer": "number", "int": "number", "float": "decimal", "double": "decimal", "select": "choice",
+    "big": "large_text", "foreign_key": "reference", "empty_date": "date", "empty_datetime": "datetime",
+    "phone_fax": "phone", "phone_gsm": "phone",
+}
+
+
+def timestamp(value: datetime | None) -> str:
+    return value.strftime(TIMESTAMP) if value else ""
+
+
+def text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, list):
+        return ",".join(str(item) for item in value)
+    return str(value)
+
+
+# --- input ----------------------------------------------------------------------------------------
+
+
+def pairs(value: types.Map | None) -> dict[str, Any]:
+    """A ``pair`` sequence as a dict (a later pair with the same key wins); keys are stripped."""
+    result: dict[str, Any] = {}
+    for pair in (getattr(value, "pair", None) or []) if value is not None else []:
+        if pair is not None and pair.key:
+            result[pair.key.strip()] = "" if pair.value is None else pair.value
+    return result
+
+
+def requirements(value: types.Requirements | None) -> list[Requirement]:
+    result = []
+    for item in (getattr(value, "requirement", None) or []) if value is not None else []:
+        if item is None or not item.fieldname:
+            continue
+        result.append(
+            Requirement(
+                fieldname=item.fieldname,
+                value="" if item.value is None else item.value,
+                operator=item.operator or "=",
+                case_sensitive=bool(item.casesensitive),
+            )
+        )
+    return result
+
+
+def ids(value: types.IdList | None) -> list[int]:
+    return [int(i) for i in (getattr(value, "item", None) or []) if i is not None] if value is not None else []
+
+
+def strings(value: types.StringArray | None) -> list[str]:
+    return [str(i).strip() for i in (getattr(value, "item", None) or []) if i] if value is not None else []
+
+
+def reference_id(value: types.ObjectRef | None) -> int:
+    return int(value.id) if value is not None and value.id is not None else 0
+
+
+def field_type_from_wire(name: str | None, big: bool | None) -> str:
+    name = (name or "text").strip().lower()
+    ours = FROM_WIRE.get(name, name)
+    return "large_text" if ours == "text" and big else ours
+
+
+# --- output ---------------------------------------------------------------------------------------
+
+
+def database(entity: Database) -> types.DatabaseEntity:
+    return types.DatabaseEntity(
+        id=entity.id, name=entity.name, description=entity.description or "", archived=bool(entity.archived),
+        created=timestamp(entity.created_at), unsubscribebehavior=entity.unsubscribe_behaviour,
+        countprofiles=databases.count_profiles(entity),
+    )
+
+
+def field(entity: Field, cls=types.FieldEntity):
+    options = entity.options or {}
+    value = "\n".join(options.get("choices") or []) if entity.type == "choice" else text(entity.default)
+    return cls(
+        id=entity.id, name=entity.name, type=TO_WIRE.get(entity.type, entity.type), value=value,
+        displayed=bool(entity.shown), ordered=bool(entity.indexed),
+        length=int(options.get("length") or (65535 if entity.type == "large_text" else 255)),
+        lines=5 if entity.type == "large_text" else 1, big=entity.type == "large_text",
+        hidden=bool(entity.hidden), index=bool(entity.indexed),
+        specialcontent="email" if entity.type == "email" else "",
+    )
+
+
+def collection_field(entity: Field) -> types.CollectionFieldEntity:
+    return field(entity, types.CollectionFieldEntity)
+
+
+def collection(entity: Collection) -> types.CollectionEntity:
+    return types.CollectionEntity(
+        id=entity.id, name=entity.name, created=timestamp(entity.created_at),
+        unsubscribebehavior=entity.unsubscribe_behaviour, countsubprofiles=databases.count_subprofiles(entity),
+    )
+
+
+def value_map(values: dict[str, Any]) -> types.Map:
+    return types.Map(pair=[types.Pair(key=key, value=text(value)) for key, value in values.items()])
+
+
+def profile_fields(entity: Profile) -> dict[str, Any]:
+    """Every field of the profile's database by name, with its value (``""`` when empty)."""
+    return {f.name: entity.fields.get(f.key) for f in entity.database.fields}
+
+
+def profile_interests(entity: Profile) -> dict[str, bool]:
+    held = set(entity.interests or [])
+    return {interest.name: interest.id in held for interest in entity.database.interests}
+
+
+def profile(entity: Profile, allproperties: bool = True) -> types.ProfileEntity:
+    result = types.ProfileEntity(
+        id=entity.id, code=entity.code, database=entity.database_id,
+        created=timestamp(entity.created_at), modified=timestamp(entity.updated_at),
+    )
+    if allproperties:
+        result.fields = value_map(profile_fields(entity))
+        result.interests = value_map(profile_interests(entity))
+    return result
+
+
+def subprofile(entity: Subprofile, allproperties: bool = True) -> types.SubprofileEntity:
+    result = types.SubprofileEntity(
+        id=entity.id, code=entity.code, profile=entity.profile_id, collection=entity.collection_id,
+        created=timestamp(entity.created_at), modified=timestamp(entity.updated_at),
+    )
+    if allproperties:
+        result.fields = value_map({f.name: entity.fields.get(f.key) for f in entity.collection.fields})
+    return result
+
+
+def callback(entity: Callback) -> types.CallbackEntity:
+    return types.CallbackEntity(id=entity.id, url=entity.url, method=entity.method, expression=entity.expression or "")
+
+
+def paged(items: list, items_type, name: str, start: int, total: int) -> tuple:
+    """The four members of a paged list: ``start``, ``length``, ``total``, ``items``."""
+    return start, len(items), total, items_type(**{name: items})
+
+
+def page_bounds(start: int | None, length: int | None, total: int, default_length: int = 100) -> tuple[int, int]:
+    """A slice ``[start, end)`` of an in-memory list of ``total`` (for lists that are small by nature)."""
+    start = max(0, start or 0)
+    length = max(0, min(1000, default_length if length is None else length))
+    return start, min(total, start + length)

@@ -1,0 +1,166 @@
+"""The complex types of the SOAP API, named as Copernica's clients expect them on the wire.
+
+Inputs: maps are ``pair{key, value}`` sequences, requirements ``requirement{fieldname, value, operator,
+casesensitive}``, object references ``{id}``, id lists repeated ``item``. Outputs: entities (``database``,
+``field``, ``collection``, ``collectionfield``, ``profile``, ``subprofile``, ``callback``), paged lists
+(``start``, ``length``, ``total``, ``items``), ``value``, ``map{pair*}`` and ``array{item*}``.
+"""
+
+from spyne import Boolean, ComplexModel, Integer, Unicode
+
+NAMESPACE = "http://verrijk/soap"
+
+
+class _Type(ComplexModel):
+    __namespace__ = NAMESPACE
+
+
+class Pair(_Type):
+    __type_name__ = "pair"
+    _type_info = [("key", Unicode), ("value", Unicode)]
+
+
+class Map(_Type):
+    __type_name__ = "map"
+    _type_info = [("pair", Pair.customize(max_occurs="unbounded"))]
+
+
+class Requirement(_Type):
+    __type_name__ = "requirement"
+    _type_info = [
+        ("fieldname", Unicode),
+        ("value", Unicode),
+        ("operator", Unicode),
+        ("casesensitive", Boolean),
+    ]
+
+
+class Requirements(_Type):
+    __type_name__ = "requirements"
+    _type_info = [("requirement", Requirement.customize(max_occurs="unbounded"))]
+
+
+class IdList(_Type):
+    __type_name__ = "idlist"
+    _type_info = [("item", Integer.customize(max_occurs="unbounded"))]
+
+
+class StringArray(_Type):
+    __type_name__ = "array"
+    _type_info = [("item", Unicode.customize(max_occurs="unbounded"))]
+
+
+class ObjectRef(_Type):
+    """A reference to an object by id: ``collection{id}``, ``profile{id}``."""
+
+    __type_name__ = "reference"
+    _type_info = [("id", Integer)]
+
+
+class DatabaseEntity(_Type):
+    __type_name__ = "database"
+    _type_info = [
+        ("id", Integer),
+        ("name", Unicode),
+        ("description", Unicode),
+        ("archived", Boolean),
+        ("created", Unicode),
+        ("unsubscribebehavior", Unicode),
+        ("countprofiles", Integer),
+    ]
+
+
+_FIELD_PROPERTIES = [
+    ("id", Integer),
+    ("name", Unicode),
+    ("type", Unicode),
+    ("value", Unicode),
+    ("displayed", Boolean),
+    ("ordered", Boolean),
+    ("length", Integer),
+    ("lines", Integer),
+    ("big", Boolean),
+    ("hidden", Boolean),
+    ("index", Boolean),
+    ("specialcontent", Unicode),
+]
+
+
+class FieldEntity(_Type):
+    __type_name__ = "field"
+    _type_info = list(_FIELD_PROPERTIES)
+
+
+class CollectionFieldEntity(_Type):
+    __type_name__ = "collectionfield"
+    _type_info = list(_FIELD_PROPERTIES)
+
+
+class CollectionEntity(_Type):
+    __type_name__ = "collection"
+    _type_info = [
+        ("id", Integer),
+        ("name", Unicode),
+        ("created", Unicode),
+        ("unsubscribebehavior", Unicode),
+        ("countsubprofiles", Integer),
+    ]
+
+
+class ProfileEntity(_Type):
+    __type_name__ = "profile"
+    _type_info = [
+        ("id", Integer),
+        ("code", Unicode),
+        ("database", Integer),
+        ("created", Unicode),
+        ("modified", Unicode),
+        ("fields", Map),
+        ("interests", Map),
+    ]
+
+
+class SubprofileEntity(_Type):
+    __type_name__ = "subprofile"
+    _type_info = [
+        ("id", Integer),
+        ("code", Unicode),
+        ("profile", Integer),
+        ("collection", Integer),
+        ("created", Unicode),
+        ("modified", Unicode),
+        ("fields", Map),
+    ]
+
+
+class CallbackEntity(_Type):
+    __type_name__ = "callback"
+    _type_info = [("id", Integer), ("url", Unicode), ("method", Unicode), ("expression", Unicode)]
+
+
+class ViewEntity(_Type):
+    """A selection (Copernica's "view"); the API lists none until selections exist."""
+
+    __type_name__ = "view"
+    _type_info = [("id", Integer), ("name", Unicode), ("description", Unicode)]
+
+
+def _items(name: str, entity) -> type:
+    """The ``items`` of a paged list: repeated elements named after the entity."""
+    return type(
+        f"{name}Items",
+        (_Type,),
+        {"__type_name__": f"{name}items", "_type_info": [(name, entity.customize(max_occurs="unbounded"))]},
+    )
+
+
+DatabaseItems = _items("database", DatabaseEntity)
+FieldItems = _items("field", FieldEntity)
+CollectionFieldItems = _items("collectionfield", CollectionFieldEntity)
+CollectionItems = _items("collection", CollectionEntity)
+ProfileItems = _items("profile", ProfileEntity)
+SubprofileItems = _items("subprofile", SubprofileEntity)
+CallbackItems = _items("callback", CallbackEntity)
+ViewItems = _items("view", ViewEntity)
+
+PAGED = ("start", "length", "total", "items")
