@@ -29,6 +29,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     _init_extensions(app)
     app.url_map.converters["int"] = RowId
     _register_blueprints(app)
+    _register_soap(app)
     _register_errors(app)
     _register_page_helpers(app)
     from webapp.cli import register_commands
@@ -54,7 +55,7 @@ def select_locale() -> str:
 def _init_extensions(app: Flask) -> None:
     from webapp import models
     from webapp.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
-    from webapp.services import events, field_expressions, work
+    from webapp.services import callbacks, events, field_expressions, work
 
     db.init_app(app)
     migrate.init_app(
@@ -77,6 +78,8 @@ def _init_extensions(app: Flask) -> None:
 
     events.init_app(app)
     work.init_app(app)
+    __import__("webapp.services.imports", fromlist=["init_app"]).init_app(app)
+    callbacks.init_app(app)
     _sqlite_pragmas(app)
 
 
@@ -111,6 +114,12 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
+
+
+def _register_soap(app: Flask) -> None:
+    from webapp.soap import register_soap
+
+    register_soap(app)
 
 
 CONTENT_SECURITY_POLICY = (

@@ -3,16 +3,24 @@
 The test walks the app's URL map, so a new admin route with an id in its path is covered automatically.
 """
 
+import io
+
 import pytest
 
 from tests.factories import make_account, make_database, make_user
-from webapp.services import accounts, databases, profiles, subprofiles
+from webapp.services import accounts, callbacks, databases, imports, profiles, subprofiles
 from webapp.services.events import Origin
 from webapp.services.fields import FieldSpec, create_field
 
 ID_ARGUMENTS = {"database_id", "profile_id", "field_id", "collection_id", "interest_id", "subprofile_id",
-                "user_id", "token_id"}
+                "user_id", "token_id", "callback_id", "delivery_id", "definition_id", "run_id"}
 
+
+
+@pytest.fixture(autouse=True)
+def import_folder(app, tmp_path, monkeypatch):
+    """Files uploaded by ``objects_of`` go to the test's temporary folder."""
+    monkeypatch.setitem(app.config, "IMPORT_FOLDER", str(tmp_path / "imports"))
 
 def objects_of(account) -> dict[str, int]:
     """One object of every kind in ``account``, by the URL argument that names it."""
@@ -21,13 +29,17 @@ def objects_of(account) -> dict[str, int]:
     create_field(account, FieldSpec(name="Total", type="decimal"), collection_id=collection.id)
     field = database.fields[0]
     interest = databases.create_interest(account, database.id, "News")
+    callback = callbacks.create_callback(account, database.id, url="http://127.0.0.1:9/hook")
     profile = profiles.create_profile(account, database.id, {"FirstName": "Bea"}, origin=Origin("admin"))
     sub = subprofiles.create_subprofile(account, profile.id, collection.id, {"Total": "9.95"}, origin=Origin("admin"))
     token, _secret = accounts.create_api_token(account, "shop")
     user = make_user(account, "viewer", email=f"viewer{account.id}@example.com")
-    return {"database_id": database.id, "profile_id": profile.id, "field_id": field.id,
+    run = imports.upload(account, database.id, io.BytesIO(b"Email\nann@example.com\n"), "people.csv")
+    return {"definition_id": run.definition_id, "run_id": run.id,
+            "database_id": database.id, "profile_id": profile.id, "field_id": field.id,
             "collection_id": collection.id, "interest_id": interest.id, "subprofile_id": sub.id,
-            "user_id": user.id, "token_id": token.id}
+            "user_id": user.id, "token_id": token.id, "callback_id": callback.id,
+            "delivery_id": callbacks.list_deliveries(account, callback.id)[0].id}
 
 
 def admin_urls(app, ids: dict[str, int]):

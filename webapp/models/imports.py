@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.models.base import Base, JSONType, utcnow
 
-IMPORT_RUN_STATUSES = ("pending", "running", "done", "failed", "rolled_back")
+IMPORT_RUN_STATUSES = ("pending", "queued", "running", "done", "failed", "rolled_back")
 
 
 class ImportDefinition(Base):

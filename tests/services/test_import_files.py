@@ -1,0 +1,145 @@
+"""Reading import files: encodings, delimiters, quotes, compression, ragged rows, huge fields; streamed."""
+
+import gzip
+import zipfile
+
+import pytest
+
+from webapp.services import import_files
+from webapp.services.import_files import ImportFileError
+
+
+def write(tmp_path, data: bytes, name: str = "file.csv"):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+def rows_of(path, **overrides):
+    file_format = import_files.detect_format(path, **overrides)
+    return file_format, list(import_files.read_rows(path, file_format))
+
+
+@pytest.mark.parametrize(("data", "encoding"), [
+    ("Name,City\nJosé,Zürich\n".encode(), "utf-8"),
+    (b"\xef\xbb\xbf" + "Name,City\nJosé,Zürich\n".encode(), "utf-8-sig"),
+    ("Name,City\nJosé,Zürich\n".encode("cp1252"), "cp1252"),
+])
+def test_encodings_are_detected(tmp_path, data, encoding):
+    file_format, rows = rows_of(write(tmp_path, data))
+    assert file_format.encoding == encoding
+    assert rows[0].values == {"Name": "José", "City": "Zürich"}
+
+
+def test_utf8_is_checked_over_the_whole_file_not_a_sample(tmp_path):
+    data = b"Name\n" + b"plain\n" * 20000 + "€uro\n".encode("cp1252")
+    file_format, rows = rows_of(write(tmp_path, data))
+    assert file_format.encoding == "cp1252"
+    assert rows[-1].values == {"Name": "€uro"}
+
+
+def test_latin1_when_not_even_windows_1252(tmp_path):
+    file_format, rows = rows_of(write(tmp_path, b"Name\n\x81x\xe9\n"))
+    assert file_format.encoding == "latin-1"
+    assert rows[0].values["Name"] == "\x81xé"
+
+
+def test_encoding_can_be_overridden(tmp_path):
+    path = write(tmp_path, "Name\nJosé\n".encode())
+    _format, rows = rows_of(path, encoding="latin-1")
+    assert rows[0].values["Name"] == "JosÃ©"
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+def test_delimiters_are_detected(tmp_path, delimiter):
+    text = delimiter.join(["Email", "FirstName", "LastName"]) + "\n"
+    text += delimiter.join(["a@example.com", "Ann", "de Vries"]) + "\n"
+    file_format, rows = rows_of(write(tmp_path, text.encode()))
+    assert file_format.delimiter == delimiter
+    assert rows[0].values == {"Email": "a@example.com", "FirstName": "Ann", "LastName": "de Vries"}
+
+
+def test_a_single_column_file_and_overrides(tmp_path):
+    path = write(tmp_path, b"Email\na@example.com\n")
+    file_format, rows = rows_of(path)
+    assert rows[0].values == {"Email": "a@example.com"}
+    file_format, rows = rows_of(write(tmp_path, b"a;b\n1,2;3\n", "x.csv"), delimiter=";")
+    assert rows[0].values == {"a": "1,2", "b": "3"}
+
+
+def test_quoted_newlines_and_line_numbers(tmp_path):
+    data = b'Name,Note\n"Ann","first\nsecond"\nBob,"say ""hi"""\n\nCy,x\n'
+    _format, rows = rows_of(write(tmp_path, data))
+    assert [(row.line, row.values) for row in rows] == [
+        (2, {"Name": "Ann", "Note": "first\nsecond"}),
+        (4, {"Name": "Bob", "Note": 'say "hi"'}),
+        (6, {"Name": "Cy", "Note": "x"}),
+    ]
+
+
+def test_single_quote_character(tmp_path):
+    _format, rows = rows_of(write(tmp_path, b"Name;Note\n'A;B';x\n"), delimiter=";", quotechar="'")
+    assert rows[0].values == {"Name": "A;B", "Note": "x"}
+
+
+def test_ragged_rows_are_reported_not_guessed(tmp_path):
+    _format, rows = rows_of(write(tmp_path, b"a,b,c\n1,2,3\n1,2\n1,2,3,4\n4,5,6\n"))
+    assert [row.values for row in rows] == [{"a": "1", "b": "2", "c": "3"}, None, None, {"a": "4", "b": "5", "c": "6"}]
+    assert "2 cells" in rows[1].error and "3" in rows[1].error
+    assert rows[2].line == 4
+
+
+def test_huge_fields_are_read(tmp_path):
+    big = "x" * 500_000
+    _format, rows = rows_of(write(tmp_path, f"Name,Note\nAnn,{big}\n".encode()))
+    assert rows[0].values["Note"] == big
+
+
+def test_gzip_and_zip(tmp_path):
+    data = "Name;City\nJosé;Zürich\n".encode("cp1252")
+    gz = write(tmp_path, gzip.compress(data), "f.csv.gz")
+    _format, rows = rows_of(gz)
+    assert rows[0].values == {"Name": "José", "City": "Zürich"}
+    path = tmp_path / "f.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("inner.csv", data)
+    _format, rows = rows_of(path)
+    assert rows[0].values == {"Name": "José", "City": "Zürich"}
+
+
+def test_a_zip_with_two_files_is_refused(tmp_path):
+    path = tmp_path / "f.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("a.csv", "a\n1\n")
+        archive.writestr("b.csv", "a\n1\n")
+    with pytest.raises(ImportFileError, match="exactly one"):
+        import_files.detect_format(path)
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    (b"", "must name the columns"),
+    (b"a,,c\n1,2,3\n", "needs a name"),
+    (b"a,A\n1,2\n", "twice"),
+])
+def test_bad_headers(tmp_path, data, message):
+    path = write(tmp_path, data)
+    with pytest.raises(ImportFileError, match=message):
+        file_format = import_files.detect_format(path, delimiter=",", quotechar='"', encoding="utf-8")
+        import_files.read_header(path, file_format)
+
+
+def test_skip_resumes_after_records_not_lines(tmp_path):
+    path = write(tmp_path, b'a,b\n1,"x\ny"\n2,z\n3\n4,w\n')
+    file_format = import_files.detect_format(path)
+    assert import_files.count_records(path, file_format) == 4
+    rows = list(import_files.read_rows(path, file_format, skip=2))
+    assert [row.line for row in rows] == [5, 6]
+    assert rows[0].values is None and rows[1].values == {"a": "4", "b": "w"}
+
+
+def test_rows_are_streamed(tmp_path):
+    path = write(tmp_path, b"a\n" + b"1\n" * 100_000)
+    file_format = import_files.detect_format(path)
+    rows = import_files.read_rows(path, file_format)
+    assert next(rows).values == {"a": "1"}
+    rows.close()

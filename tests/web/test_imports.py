@@ -1,0 +1,163 @@
+"""The imports admin: upload, mapping, preview, start, progress, error report, rollback; roles and CSRF."""
+
+import io
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.factories import make_account, make_database
+from webapp.extensions import db
+from webapp.models import ImportDefinition, ImportRun, Profile, ScheduledWork
+from webapp.services import imports
+
+
+@pytest.fixture(autouse=True)
+def import_folder(app, tmp_path, monkeypatch):
+    """Uploaded files go to the test's temporary folder, not the instance folder."""
+    monkeypatch.setitem(app.config, "IMPORT_FOLDER", str(tmp_path / "imports"))
+
+
+CSV = b"Email;FirstName;Score\na@example.com;Ann;1\nb@example.com;Bob;many\n"
+
+
+def upload(visitor, database, data: bytes = CSV, name: str = "people.csv"):
+    return visitor.post(f"/databases/{database.id}/imports", {"file": (io.BytesIO(data), name)})
+
+
+def only_run() -> ImportRun:
+    return db.session.scalar(select(ImportRun))
+
+
+def test_the_imports_tab_lists_runs(browser):
+    account = make_account("Acme")
+    admin = browser("admin", account)
+    database = make_database(account)
+    page = admin.get(f"/databases/{database.id}/imports").get_data(as_text=True)
+    assert "Import a file" in page and "No imports yet" in page
+    upload(admin, database)
+    page = admin.get(f"/databases/{database.id}/imports").get_data(as_text=True)
+    assert "people.csv" in page
+    fragment = admin.get(f"/databases/{database.id}/imports", htmx=True).get_data(as_text=True)
+    assert "<html" not in fragment and "people.csv" in fragment
+
+
+def test_upload_opens_the_mapping_screen(browser):
+    account = make_account("Acme")
+    admin = browser("admin", account)
+    database = make_database(account)
+    response = upload(admin, database)
+    run = only_run()
+    assert response.status_code == 303 and response.headers["Location"].endswith(f"/imports/runs/{run.id}")
+    page = admin.get(f"/imports/runs/{run.id}").get_data(as_text=True)
+    assert "Map the columns" in page and 'value="field:Email" selected' in page
+    assert 'value="ignore" selected' in page  # Score is not a field of this database
+    assert "semicolons" in page
+
+
+def test_an_empty_or_missing_file_is_refused(browser):
+    account = make_account("Acme")
+    admin = browser("admin", account)
+    database = make_database(account)
+    assert upload(admin, database, b"").status_code == 422
+    assert admin.post(f"/databases/{database.id}/imports", {}).status_code == 422
+    assert only_run() is None
+
+
+def test_viewers_see_but_cannot_import(browser):
+    account = make_account("Acme")
+    viewer = browser("viewer", account)
+    database = make_database(account)
+    page = viewer.get(f"/databases/{database.id}/imports").get_data(as_text=True)
+    assert "Import a file" not in page
+    assert upload(viewer, database).status_code == 403
+    run = imports.upload(account, database.id, io.BytesIO(CSV), "x.csv")
+    assert viewer.get(f"/imports/runs/{run.id}").status_code == 200
+    assert viewer.post(f"/imports/runs/{run.id}/start").status_code == 403
+    assert viewer.get(f"/imports/runs/{run.id}/preview").status_code == 403
+
+
+def test_forms_need_a_csrf_token(browser):
+    account = make_account("Acme")
+    admin = browser("admin", account)
+    database = make_database(account)
+    response = admin.post(f"/databases/{database.id}/imports", {"file": (io.BytesIO(CSV), "x.csv")}, csrf=False)
+    assert response.status_code == 400
+    run = imports.upload(account, database.id, io.BytesIO(CSV), "x.csv")
+    assert admin.post(f"/imports/runs/{run.id}/start", csrf=False).status_code == 400
+    assert admin.post(f"/imports/runs/{run.id}/mapping", {"column-0": "ignore"}, csrf=False).status_code == 400
+
+
+def test_mapping_preview_start_progress_errors_and_rollback(browser):
+    account = make_account("Acme")
+    admin = browser("admin", account)
+    database = make_database(account, fields={"Email": {"type": "email", "indexed": True}, "FirstName": "text",
+                                              "Score": "number"})
+    upload(admin, database, b"mail,name,points\na@example.com,Ann,1\nb@example.com,Bob,many\n")
+    run = only_run()
+    response = admin.post(f"/imports/runs/{run.id}/mapping", {
+        "column-0": "field:Email", "column-1": "field:FirstName", "column-2": "field:Score",
+        "key_fields": "Email", "on_match": "update", "on_no_match": "create", "on_empty": "clear",
+        "delimiter": "comma", "date_order": "DMY",
+    })
+    assert response.status_code == 303
+    definition = db.session.get(ImportDefinition, run.definition_id)
+    db.session.refresh(definition)
+    assert definition.mapping == {"mail": "field:Email", "name": "field:FirstName", "points": "field:Score"}
+    assert (definition.on_empty, definition.options["delimiter"], definition.options["date_order"]) == (
+        "clear", ",", "DMY")
+
+    preview = admin.get(f"/imports/runs/{run.id}/preview", htmx=True)
+    text = preview.get_data(as_text=True)
+    assert preview.status_code == 200 and "<html" not in text
+    assert "1 would be created" in text and "1 would be rejected" in text and "many" in text
+    assert db.session.scalar(select(func.count()).select_from(Profile)) == 0
+
+    response = admin.post(f"/imports/runs/{run.id}/start")
+    assert response.status_code == 303
+    assert db.session.scalar(select(ScheduledWork).where(ScheduledWork.kind == "import")).payload == {"run_id": run.id}
+    polling = admin.get(f"/imports/runs/{run.id}/progress", htmx=True).get_data(as_text=True)
+    assert 'hx-trigger="load delay:1s"' in polling and 'hx-swap="outerHTML"' in polling
+
+    imports.apply_run(run.id)
+    finished = admin.get(f"/imports/runs/{run.id}/progress", htmx=True).get_data(as_text=True)
+    assert "hx-trigger" not in finished and "1 created" in finished and "1 rejected" in finished
+    assert "Roll back" in finished and "errors.csv" in finished
+
+    report = admin.get(f"/imports/runs/{run.id}/errors.csv")
+    assert report.mimetype == "text/csv" and "attachment" in report.headers["Content-Disposition"]
+    lines = report.get_data(as_text=True).splitlines()
+    assert lines[0] == "line,column,value,reason" and lines[1].startswith("3,points,many,")
+
+    listing = admin.get(f"/databases/{database.id}/imports").get_data(as_text=True)
+    assert "done" in listing
+
+    assert admin.get(f"/imports/runs/{run.id}/rollback").status_code == 200
+    response = admin.post(f"/imports/runs/{run.id}/rollback", htmx=True)
+    assert response.status_code == 204 and response.headers["HX-Redirect"].endswith(f"/imports/runs/{run.id}")
+    assert db.session.scalar(select(func.count()).select_from(Profile)) == 0
+    db.session.expire_all()
+    assert db.session.get(ImportRun, run.id).status == "rolled_back"
+
+
+def test_a_bad_mapping_is_shown_with_its_errors(browser):
+    account = make_account("Acme")
+    admin = browser("admin", account)
+    database = make_database(account)
+    upload(admin, database)
+    run = only_run()
+    response = admin.post(f"/imports/runs/{run.id}/mapping", {
+        "column-0": "field:Email", "column-1": "field:Email", "on_match": "update", "on_no_match": "create",
+        "on_empty": "leave",
+    })
+    assert response.status_code == 422 and "mapped to Email already" in response.get_data(as_text=True)
+
+
+def test_formula_cells_are_neutralised_in_the_error_report(browser):
+    account = make_account("Acme")
+    admin = browser("admin", account)
+    database = make_database(account)
+    run = imports.upload(account, database.id, io.BytesIO(b"Email\n=cmd|x\n"), "x.csv")
+    imports.start_run(account, run.id)
+    imports.apply_run(run.id)
+    lines = admin.get(f"/imports/runs/{run.id}/errors.csv").get_data(as_text=True).splitlines()
+    assert lines[1].startswith("2,Email,'=cmd|x,")

@@ -1,0 +1,228 @@
+"""Admin views of imports: upload, mapping, preview, start, live progress, runs, error report, rollback."""
+
+import csv
+import io
+from datetime import timedelta
+
+from flask import Response, flash, redirect, request, stream_with_context, url_for
+from flask_babel import gettext as _
+
+from webapp.blueprints.admin import bp
+from webapp.blueprints.admin.access import current_account, requires
+from webapp.blueprints.admin.databases import confirm_page
+from webapp.blueprints.admin.responses import hx_redirect, render
+from webapp.models import ImportRun, utcnow
+from webapp.services import databases, imports
+from webapp.services.errors import ValidationError
+
+DELIMITER_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", "bar": "|"}
+QUOTE_NAMES = {"double": '"', "single": "'"}
+UNFINISHED = ("pending", "queued", "running")
+
+
+def _index(database, errors=None, status: int = 200):
+    account = current_account()
+    rows = imports.list_runs(account, database.id)
+    return render("admin/imports/index.html", "admin/imports/_runs.html", database=database, active="imports",
+                  runs=rows, errors=errors or {}), status
+
+
+@bp.route("/databases/<int:database_id>/imports")
+def database_imports(database_id: int):
+    """A database's import runs, and the upload form."""
+    return _index(databases.get_database(current_account(), database_id))
+
+
+@bp.route("/databases/<int:database_id>/imports", methods=["POST"])
+@requires("admin")
+def import_upload(database_id: int):
+    """Store an uploaded file and open its mapping screen."""
+    account = current_account()
+    database = databases.get_database(account, database_id)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return _index(database, {"file": _("Choose a file to import.")}, 422)
+    try:
+        run = imports.upload(account, database.id, upload.stream, upload.filename)
+    except ValidationError as error:
+        return _index(database, error.errors, 422)
+    return redirect(url_for("admin.import_run", run_id=run.id), 303)
+
+
+def _run_page(run: ImportRun, *, errors=None, preview=None, status: int = 200, partial=None):
+    account = current_account()
+    database = databases.get_database(account, run.database_id)
+    context = {"database": database, "active": "imports", "run": run, "errors": errors or {}, "preview": preview,
+               "progress": progress_of(run), "error_count": imports.count_errors(run)}
+    definition = imports.get_definition(account, run.definition_id) if run.definition_id else None
+    context["definition"] = definition
+    if run.status == "pending" and definition is not None:
+        try:
+            file_format, header = imports.run_header(account, run.id)
+        except ValidationError as error:
+            context["errors"] = {**error.errors, **context["errors"]}
+            file_format, header = None, []
+        schema = imports.schema_of(database)
+        labels = {",": _("commas"), ";": _("semicolons"), "\t": _("tabs"), "|": _("vertical bars")}
+        context.update(header=header, file_format=file_format,
+                       delimiter_label=labels[file_format.delimiter] if file_format else "",
+                       choices=imports.target_choices(schema),
+                       key_choices=[f.name for f in schema.fields], delimiter_names=DELIMITER_NAMES,
+                       quote_names=QUOTE_NAMES, encodings=("utf-8", "utf-8-sig", "cp1252", "latin-1"))
+    return render("admin/imports/run.html", partial, **context), status
+
+
+@bp.route("/imports/runs/<int:run_id>")
+def import_run(run_id: int):
+    """One run: its mapping screen while pending, else its progress, counts and error report."""
+    return _run_page(imports.get_run(current_account(), run_id))
+
+
+@bp.route("/imports/runs/<int:run_id>/mapping", methods=["POST"])
+@requires("admin")
+def import_mapping(run_id: int):
+    """Save the mapping, key fields, policies and options of a pending run's definition."""
+    account = current_account()
+    run = imports.get_run(account, run_id)
+    if run.status != "pending" or not run.definition_id:
+        return redirect(url_for("admin.import_run", run_id=run.id), 303)
+    form = request.form
+    try:
+        _format, header = imports.run_header(account, run.id)
+        imports.update_definition(
+            account, run.definition_id,
+            mapping={column: form.get(f"column-{index}", "ignore") for index, column in enumerate(header)},
+            key_fields=form.getlist("key_fields"),
+            on_match=form.get("on_match", ""), on_no_match=form.get("on_no_match", ""),
+            on_empty=form.get("on_empty", ""),
+            options={"encoding": form.get("encoding", ""),
+                     "delimiter": DELIMITER_NAMES.get(form.get("delimiter", ""), ""),
+                     "quotechar": QUOTE_NAMES.get(form.get("quotechar", ""), ""),
+                     "date_order": form.get("date_order", "")},
+        )
+    except ValidationError as error:
+        return _run_page(run, errors=error.errors, status=422)
+    flash(_("The mapping is saved. Preview it, then start the import."), "success")
+    return hx_redirect(url_for("admin.import_run", run_id=run.id))
+
+
+@bp.route("/imports/runs/<int:run_id>/preview")
+@requires("admin")
+def import_preview(run_id: int):
+    """A dry run of a pending run: the first lines as they would be stored, and what would happen."""
+    account = current_account()
+    run = imports.get_run(account, run_id)
+    if run.status != "pending":
+        return redirect(url_for("admin.import_run", run_id=run.id), 303)
+    try:
+        result = imports.preview(account, run.id)
+    except ValidationError as error:
+        return _run_page(run, errors=error.errors, status=422, partial="admin/imports/_preview.html")
+    return _run_page(run, preview=result, partial="admin/imports/_preview.html")
+
+
+@bp.route("/imports/runs/<int:run_id>/start", methods=["POST"])
+@requires("admin")
+def import_start(run_id: int):
+    """Queue the run; its page then shows the progress bar."""
+    account = current_account()
+    run = imports.get_run(account, run_id)
+    try:
+        imports.start_run(account, run.id)
+    except ValidationError as error:
+        return _run_page(run, errors=error.errors, status=422)
+    flash(_("The import is started."), "success")
+    return hx_redirect(url_for("admin.import_run", run_id=run.id))
+
+
+def progress_of(run: ImportRun) -> dict:
+    """Percentage, rate (lines per second) and ETA of a run, for the progress bar."""
+    elapsed = ((run.finished_at or utcnow()) - run.started_at).total_seconds() if run.started_at else 0
+    rate = run.lines_done / elapsed if elapsed > 0 else 0
+    remaining = max(run.lines_total - run.lines_done, 0)
+    return {
+        "percent": int(100 * run.lines_done / run.lines_total) if run.lines_total else 0,
+        "rate": int(rate),
+        "eta": timedelta(seconds=int(remaining / rate)) if rate and run.status == "running" else None,
+        "duration": timedelta(seconds=int(elapsed)) if run.started_at else None,
+        "polling": run.status in ("queued", "running"),
+    }
+
+
+@bp.route("/imports/runs/<int:run_id>/progress")
+def import_progress(run_id: int):
+    """The self-replacing progress component (polls while the run is queued or running)."""
+    run = imports.get_run(current_account(), run_id)
+    return _run_page(run, partial="admin/imports/_progress.html")
+
+
+@bp.route("/imports/runs/<int:run_id>/errors.csv")
+def import_errors(run_id: int):
+    """The rejected lines as CSV: line, column, value, reason (values neutralised against formulas)."""
+    account = current_account()
+    run = imports.get_run(account, run_id)
+
+    def lines():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow([_("line"), _("column"), _("value"), _("reason")])
+        for line, column, value, reason in imports.error_rows(account, run.id):
+            writer.writerow([line, _neutral(column), _neutral(value), _neutral(reason)])
+            if buffer.tell() > 65536:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    response = Response(stream_with_context(lines()), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="import-{run.id}-errors.csv"'
+    return response
+
+
+def _neutral(text: str) -> str:
+    """A cell a spreadsheet would run as a formula gets a leading quote."""
+    return "'" + text if text and text[0] in "=+-@\t\r" else text
+
+
+@bp.route("/imports/runs/<int:run_id>/rollback")
+@requires("admin")
+def import_rollback_confirm(run_id: int):
+    """Ask before rolling back (for browsers without JavaScript)."""
+    account = current_account()
+    run = imports.get_run(account, run_id)
+    if run.status != "done":
+        return redirect(url_for("admin.import_run", run_id=run.id), 303)
+    return confirm_page(
+        title=_("Roll back import %(name)s?", name=run.file_name),
+        message=_("Profiles it created are removed and fields it changed get their previous values back, "
+                  "except what was changed since."),
+        action=url_for("admin.import_rollback", run_id=run.id),
+        cancel=url_for("admin.import_run", run_id=run.id),
+        database=databases.get_database(account, run.database_id), active="imports", button=_("Roll back"),
+    )
+
+
+@bp.route("/imports/runs/<int:run_id>/rollback", methods=["POST"])
+@requires("admin")
+def import_rollback(run_id: int):
+    """Undo a finished run."""
+    account = current_account()
+    run = imports.get_run(account, run_id)
+    try:
+        report = imports.rollback_run(account, run.id)
+    except ValidationError as error:
+        return _run_page(run, errors=error.errors, status=422)
+    message = _("Rolled back: %(removed)s profiles removed, %(restored)s restored.",
+                removed=report.removed, restored=report.restored)
+    if report.left:
+        message += " " + _("%(count)s changes made since were kept; they are listed below.", count=len(report.left))
+    flash(message, "warning" if report.left else "success")
+    return hx_redirect(url_for("admin.import_run", run_id=run.id))
+
+
+@bp.app_template_filter("import_status")
+def import_status(status: str) -> str:
+    return {
+        "pending": _("waiting for a mapping"), "queued": _("queued"), "running": _("running"), "done": _("done"),
+        "failed": _("failed"), "rolled_back": _("rolled back"),
+    }.get(status, status)

@@ -1,0 +1,221 @@
+"""Reading an import file: CSV, TSV or semicolon-separated, optionally gzip- or zip-compressed (one member).
+
+Encoding, delimiter and quote character are detected and can each be overridden. The file is streamed:
+``read_rows`` yields one record at a time, never the whole file. Line numbers are those of the file as a
+text editor shows them (the header is line 1), counted where the record starts, so a quoted newline
+inside a record does not shift the next record's number. A ragged row (more or fewer cells than the
+header) is reported as a line error, never guessed.
+"""
+
+import codecs
+import csv
+import gzip
+import io
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from flask_babel import gettext as _
+
+from webapp.services.errors import ValidationError
+
+DELIMITERS = (",", ";", "\t", "|")
+QUOTECHARS = ('"', "'")
+ENCODINGS = ("utf-8", "utf-8-sig", "cp1252", "latin-1")
+SAMPLE_BYTES = 64 * 1024
+CHUNK_BYTES = 1024 * 1024
+# Large-text fields hold 65535 characters; a cell may be larger than csv's default limit of 128 kB and is
+# then rejected by validation, with its line, instead of stopping the whole file.
+FIELD_SIZE_LIMIT = 64 * 1024 * 1024
+
+
+class ImportFileError(ValidationError):
+    """The file as a whole cannot be read (not a text file, no header, a broken compressed file)."""
+
+
+@dataclass(frozen=True)
+class FileFormat:
+    encoding: str
+    delimiter: str
+    quotechar: str
+
+
+@dataclass(frozen=True)
+class Row:
+    """One record: its line number and either its cells by header, or why it cannot be read."""
+
+    line: int
+    values: dict[str, str] | None
+    error: str = ""
+
+
+def open_binary(path: str | Path) -> IO[bytes]:
+    """The file's bytes, decompressed when it is gzip or a zip archive with one file in it."""
+    path = Path(path)
+    with path.open("rb") as probe:
+        magic = probe.read(4)
+    if magic[:2] == b"\x1f\x8b":
+        return gzip.open(path, "rb")
+    if magic == b"PK\x03\x04":
+        try:
+            archive = zipfile.ZipFile(path)
+        except zipfile.BadZipFile:
+            raise ImportFileError(_("The zip file is damaged.")) from None
+        members = [
+            info for info in archive.infolist()
+            if not info.is_dir() and not info.filename.startswith("__MACOSX/")
+        ]
+        if len(members) != 1:
+            archive.close()
+            raise ImportFileError(_("A zip file must hold exactly one file, this one holds %(count)s.",
+                                    count=len(members)))
+        return archive.open(members[0])
+    return path.open("rb")
+
+
+def detect_encoding(path: str | Path) -> str:
+    """UTF-8 (with or without byte order mark) when the whole file decodes as such, else Windows-1252,
+    else Latin-1 (which decodes anything)."""
+    with open_binary(path) as stream:
+        try:
+            head = stream.read(3)
+        except (OSError, EOFError, zipfile.BadZipFile, gzip.BadGzipFile):
+            raise ImportFileError(_("The compressed file is damaged.")) from None
+        if head.startswith(codecs.BOM_UTF8):
+            return "utf-8-sig"
+        candidates = {name: codecs.getincrementaldecoder(name)() for name in ("utf-8", "cp1252")}
+        chunk = head
+        while True:
+            for name, decoder in list(candidates.items()):
+                try:
+                    decoder.decode(chunk, final=not chunk)
+                except UnicodeDecodeError:
+                    del candidates[name]
+            if not chunk or not candidates:
+                break
+            try:
+                chunk = stream.read(CHUNK_BYTES)
+            except (OSError, EOFError, zipfile.BadZipFile, gzip.BadGzipFile):
+                raise ImportFileError(_("The compressed file is damaged.")) from None
+    for name in ("utf-8", "cp1252"):
+        if name in candidates:
+            return name
+    return "latin-1"
+
+
+def open_text(path: str | Path, encoding: str) -> IO[str]:
+    if encoding not in ENCODINGS:
+        raise ImportFileError(_("Unknown encoding %(name)s.", name=encoding))
+    return io.TextIOWrapper(open_binary(path), encoding=encoding, newline="")
+
+
+def detect_format(
+    path: str | Path, *, encoding: str = "", delimiter: str = "", quotechar: str = ""
+) -> FileFormat:
+    """Detect what is not given: the encoding, then the delimiter and quote from the first 64 kB."""
+    encoding = encoding or detect_encoding(path)
+    if encoding == "utf-8":
+        with open_binary(path) as stream:
+            if stream.read(3) == codecs.BOM_UTF8:
+                encoding = "utf-8-sig"
+    if not delimiter or not quotechar:
+        with open_text(path, encoding) as text:
+            try:
+                sample = text.read(SAMPLE_BYTES)
+            except UnicodeDecodeError:
+                raise ImportFileError(_("The file is not encoded as %(name)s.", name=encoding)) from None
+        if not sample.strip():
+            raise ImportFileError(_("The file is empty."))
+        sniffed_delimiter, sniffed_quote = _sniff(sample)
+        delimiter = delimiter or sniffed_delimiter
+        quotechar = quotechar or sniffed_quote
+    if delimiter not in DELIMITERS:
+        raise ImportFileError(_("The delimiter must be a comma, semicolon, tab or vertical bar."))
+    if quotechar not in QUOTECHARS:
+        raise ImportFileError(_("The quote character must be a double or a single quote."))
+    return FileFormat(encoding=encoding, delimiter=delimiter, quotechar=quotechar)
+
+
+def _sniff(sample: str) -> tuple[str, str]:
+    """csv.Sniffer on whole lines of the sample; when it fails or picks something odd, the candidate
+    delimiter that occurs most often in the header line."""
+    if "\n" in sample:
+        sample = sample[: sample.rindex("\n") + 1]
+    try:
+        dialect = csv.Sniffer().sniff(sample, delimiters="".join(DELIMITERS))
+        if dialect.delimiter in DELIMITERS:
+            quote = dialect.quotechar if dialect.quotechar in QUOTECHARS else '"'
+            return dialect.delimiter, quote
+    except csv.Error:
+        pass
+    header = sample.splitlines()[0] if sample else ""
+    counts = {candidate: header.count(candidate) for candidate in DELIMITERS}
+    best = max(DELIMITERS, key=lambda candidate: counts[candidate])
+    return (best if counts[best] else ","), '"'
+
+
+def _reader(text: IO[str], file_format: FileFormat):
+    csv.field_size_limit(max(csv.field_size_limit(), FIELD_SIZE_LIMIT))
+    return csv.reader(text, delimiter=file_format.delimiter, quotechar=file_format.quotechar, doublequote=True)
+
+
+def read_header(path: str | Path, file_format: FileFormat) -> list[str]:
+    with open_text(path, file_format.encoding) as text:
+        return _header(_reader(text, file_format))
+
+
+def _header(reader) -> list[str]:
+    try:
+        header = next(reader, None)
+    except (csv.Error, UnicodeDecodeError) as error:
+        raise ImportFileError(_("The header line cannot be read: %(error)s", error=error)) from None
+    if not header or not any(cell.strip() for cell in header):
+        raise ImportFileError(_("The first line must name the columns."))
+    names = [cell.strip() for cell in header]
+    if any(not name for name in names):
+        raise ImportFileError(_("Every column in the first line needs a name."))
+    seen: set[str] = set()
+    for name in names:
+        if name.lower() in seen:
+            raise ImportFileError(_("The column %(name)s appears twice in the first line.", name=name))
+        seen.add(name.lower())
+    return names
+
+
+def read_rows(path: str | Path, file_format: FileFormat, *, skip: int = 0) -> Iterator[Row]:
+    """Yield every record after the header (blank lines left out), after skipping the first ``skip``
+    records (records already imported by an earlier attempt; they are read but not split into cells)."""
+    with open_text(path, file_format.encoding) as text:
+        reader = _reader(text, file_format)
+        header = _header(reader)
+        width = len(header)
+        start = reader.line_num + 1
+        number = 0
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as error:
+                raise ImportFileError(_("Line %(line)s cannot be read: %(error)s", line=start, error=error)) from None
+            except UnicodeDecodeError:
+                raise ImportFileError(_("Near line %(line)s the file is not encoded as %(name)s.",
+                                        line=start, name=file_format.encoding)) from None
+            line, start = start, reader.line_num + 1
+            if not cells or (len(cells) == 1 and not cells[0].strip()):
+                continue
+            number += 1
+            if number <= skip:
+                continue
+            if len(cells) != width:
+                yield Row(line, None, _("This line has %(cells)s cells, the header has %(width)s.",
+                                        cells=len(cells), width=width))
+                continue
+            yield Row(line, dict(zip(header, cells, strict=True)))
+
+
+def count_records(path: str | Path, file_format: FileFormat) -> int:
+    """How many records ``read_rows`` yields (for a progress bar's total)."""
+    return sum(1 for _row in read_rows(path, file_format))

@@ -1,0 +1,975 @@
+"""Imports: upload a file, map its columns, preview, apply in bulk through the event spine, roll back.
+
+A run reads its file in batches of ``BATCH_SIZE`` records. Each batch is one transaction: one query finds
+the profiles the batch's key values match, every line is validated with the same rules as every other
+write (``values.validate_values``), new profiles and subprofiles are inserted with Core inserts, changed
+profiles are updated with one executemany, their events and the rejected lines are inserted in bulk, and
+the run's counters — including ``lines_done``, the number of records consumed — are committed with them.
+A rerun after a crash skips the first ``lines_done`` records: the batch that was lost is applied again, and
+its key lookup finds what an earlier batch created, so nothing is duplicated and no line is lost.
+
+A rejected line is never half-applied: a line's profile values, interests and subprofile are validated
+before any of them is taken into the batch. Counting: a matched line that changes nothing counts as
+skipped; "update only empty fields" fills empty fields and leaves interests alone; when several profiles
+match a key, the oldest one (lowest id) is updated.
+
+The ``import`` work kind commits once per batch (other kinds never commit): the run row is locked and its
+``lines_done`` checked at the start of each batch, so a second job of the same run stops instead of
+applying a batch twice.
+"""
+
+import re
+import secrets
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import delete, func, insert, select, update
+from werkzeug.utils import secure_filename
+
+from webapp.extensions import db
+from webapp.models import (
+    Account,
+    Collection,
+    Database,
+    Field,
+    ImportDefinition,
+    ImportLineError,
+    ImportRun,
+    Interest,
+    Profile,
+    ProfileEvent,
+    ScheduledWork,
+    Subprofile,
+    utcnow,
+)
+from webapp.services import events, import_files, work
+from webapp.services.databases import get_database
+from webapp.services.errors import NotFound, ValidationError
+from webapp.services.field_expressions import dialect_name, sort_literal, sort_value
+from webapp.services.field_types import FieldValueError, coerce
+from webapp.services.import_files import FileFormat, ImportFileError, Row
+from webapp.services.profiles import MAX_ID, new_code
+from webapp.services.values import diff, interests_diff, match_literal, validate_interests, validate_values
+
+BATCH_SIZE = 1000
+SLICE_SECONDS = 120  # one RQ job's share of a long run (RQ's default job timeout is 180 s)
+PREVIEW_LINES = 20
+PREVIEW_LIMIT = 10_000
+LOOKUP_CHUNK = 500
+ON_MATCH = ("update", "update_empty", "skip")
+ON_NO_MATCH = ("create", "ignore")
+ON_EMPTY = ("leave", "clear")
+DATE_ORDERS = ("", "DMY", "MDY")
+TRUE_WORDS = {"1", "yes", "y", "true", "on", "x", "ja", "j", "waar"}
+FALSE_WORDS = {"0", "no", "n", "false", "off", "nee", "onwaar"}
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
+OTHER_DATE = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+
+
+# --- the mapping ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a column maps to: ``kind`` is field, collection, interest or ignore."""
+
+    kind: str
+    field: Field | None = None
+    collection: Collection | None = None
+    interest: Interest | None = None
+
+
+@dataclass
+class Schema:
+    """A snapshot of a database's fields, collections and interests (detached, so commits between
+    batches do not make every attribute access a query)."""
+
+    database_id: int
+    fields: list[Field]
+    interests: list[Interest]
+    collections: dict[str, tuple[Collection, list[Field]]]
+
+    def field(self, name: str) -> Field | None:
+        return next((f for f in self.fields if f.name.lower() == name.strip().lower()), None)
+
+    def interest(self, name: str) -> Interest | None:
+        return next((i for i in self.interests if i.name.lower() == name.strip().lower()), None)
+
+    def collection_field(self, collection_name: str, name: str) -> tuple[Collection, Field] | None:
+        found = self.collections.get(collection_name.strip().lower())
+        if found is None:
+            return None
+        collection, fields = found
+        match = next((f for f in fields if f.name.lower() == name.strip().lower()), None)
+        return (collection, match) if match else None
+
+
+def _detached(model, row):
+    return model(**{column.key: getattr(row, column.key) for column in model.__table__.columns})
+
+
+def schema_of(database: Database) -> Schema:
+    return Schema(
+        database_id=database.id,
+        fields=[_detached(Field, f) for f in database.fields],
+        interests=[_detached(Interest, i) for i in database.interests],
+        collections={
+            c.name.lower(): (_detached(Collection, c), [_detached(Field, f) for f in c.fields])
+            for c in database.collections
+        },
+    )
+
+
+def parse_target(schema: Schema, target: str) -> Target:
+    """``field:Name``, ``collection:Orders.Field``, ``interest:Name`` or ``ignore``."""
+    kind, _sep, name = (target or "ignore").partition(":")
+    if kind == "ignore":
+        return Target("ignore")
+    if kind == "field" and (found := schema.field(name)):
+        return Target("field", field=found)
+    if kind == "interest" and (interest := schema.interest(name)):
+        return Target("interest", interest=interest)
+    if kind == "collection" and "." in name:
+        collection_name, _dot, field_name = name.partition(".")
+        if found := schema.collection_field(collection_name, field_name):
+            return Target("collection", collection=found[0], field=found[1])
+    raise ValidationError(_("%(target)s is not a field, collection field or interest of this database.",
+                            target=target))
+
+
+def target_choices(schema: Schema) -> list[tuple[str, str]]:
+    """Every target a column can map to, as (value, label)."""
+    choices = [("ignore", _("Ignore this column"))]
+    choices += [(f"field:{f.name}", f.name) for f in schema.fields]
+    for collection, fields in schema.collections.values():
+        choices += [(f"collection:{collection.name}.{f.name}", f"{collection.name}.{f.name}") for f in fields]
+    choices += [(f"interest:{i.name}", _("Interest %(name)s", name=i.name)) for i in schema.interests]
+    return choices
+
+
+def guess_mapping(schema: Schema, header: list[str]) -> dict[str, str]:
+    """Columns named like a field (case-insensitively), ``Collection.Field`` or an interest; else ignored."""
+    mapping = {}
+    for column in header:
+        target = "ignore"
+        if found := schema.field(column):
+            target = f"field:{found.name}"
+        elif "." in column and (pair := schema.collection_field(*column.split(".", 1))):
+            target = f"collection:{pair[0].name}.{pair[1].name}"
+        elif interest := schema.interest(column):
+            target = f"interest:{interest.name}"
+        mapping[column] = target
+    return mapping
+
+
+def _clean_definition(schema: Schema, mapping: dict[str, str], key_fields: list[str], on_match: str,
+                      on_no_match: str, on_empty: str, options: dict[str, Any]) -> dict[str, Any]:
+    errors: dict[str, str] = {}
+    cleaned_mapping, mapped_fields = {}, set()
+    for column, target in mapping.items():
+        try:
+            parsed = parse_target(schema, target)
+        except ValidationError as error:
+            errors[column] = error.message
+            continue
+        if parsed.kind == "ignore":
+            cleaned_mapping[column] = "ignore"
+            continue
+        name = f"{parsed.collection.name}.{parsed.field.name}" if parsed.collection else (
+            parsed.field.name if parsed.field else parsed.interest.name)
+        cleaned_mapping[column] = f"{parsed.kind}:{name}"
+        if parsed.kind == "field":
+            if parsed.field.name in mapped_fields:
+                errors[column] = _("Another column is mapped to %(name)s already.", name=parsed.field.name)
+            mapped_fields.add(parsed.field.name)
+    keys = []
+    for name in key_fields:
+        found = schema.field(name)
+        if found is None:
+            errors["key_fields"] = _("There is no field named %(name)s.", name=name)
+        elif found.name not in mapped_fields:
+            errors["key_fields"] = _("Key field %(name)s must be mapped from a column.", name=found.name)
+        elif found.name not in keys:
+            keys.append(found.name)
+    if on_match not in ON_MATCH or on_no_match not in ON_NO_MATCH or on_empty not in ON_EMPTY:
+        errors["policy"] = _("Choose one of the offered policies.")
+    if on_match != "skip" and not keys and on_no_match == "ignore":
+        errors["key_fields"] = _("Without key fields nothing can match: every line would be ignored.")
+    clean_options = {
+        "encoding": options.get("encoding") or "",
+        "delimiter": options.get("delimiter") or "",
+        "quotechar": options.get("quotechar") or "",
+        "date_order": options.get("date_order") or "",
+    }
+    if clean_options["encoding"] and clean_options["encoding"] not in import_files.ENCODINGS:
+        errors["encoding"] = _("Choose one of the offered encodings.")
+    if clean_options["delimiter"] and clean_options["delimiter"] not in import_files.DELIMITERS:
+        errors["delimiter"] = _("Choose one of the offered delimiters.")
+    if clean_options["quotechar"] and clean_options["quotechar"] not in import_files.QUOTECHARS:
+        errors["quotechar"] = _("Choose one of the offered quote characters.")
+    if clean_options["date_order"] not in DATE_ORDERS:
+        errors["date_order"] = _("Choose one of the offered date orders.")
+    if errors:
+        raise ValidationError(errors)
+    return {"mapping": cleaned_mapping, "key_fields": keys, "on_match": on_match, "on_no_match": on_no_match,
+            "on_empty": on_empty, "options": clean_options}
+
+
+# --- definitions and runs -------------------------------------------------------------------------
+
+
+def get_definition(account: Account, definition_id: int) -> ImportDefinition:
+    definition = db.session.get(ImportDefinition, definition_id) if 0 < definition_id <= MAX_ID else None
+    if definition is None or definition.account_id != account.id:
+        raise NotFound(_("Import not found."))
+    return definition
+
+
+def get_run(account: Account, run_id: int) -> ImportRun:
+    run = db.session.get(ImportRun, run_id) if 0 < run_id <= MAX_ID else None
+    if run is None or run.account_id != account.id:
+        raise NotFound(_("Import not found."))
+    return run
+
+
+def list_runs(account: Account, database_id: int, *, limit: int = 100) -> list[ImportRun]:
+    database = get_database(account, database_id)
+    return list(db.session.scalars(
+        select(ImportRun).where(ImportRun.account_id == account.id, ImportRun.database_id == database.id)
+        .order_by(ImportRun.id.desc()).limit(limit)
+    ))
+
+
+def upload_directory() -> Path:
+    """Where uploaded files are kept: ``IMPORT_FOLDER`` when set, else ``imports/`` in the instance folder."""
+    return Path(current_app.config.get("IMPORT_FOLDER") or Path(current_app.instance_path) / "imports")
+
+
+def upload(account: Account, database_id: int, stream: IO[bytes], file_name: str) -> ImportRun:
+    """Store an uploaded file and create a definition (with a guessed mapping) and a pending run for it."""
+    database = get_database(account, database_id)
+    directory = upload_directory() / str(account.id)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{secrets.token_hex(8)}-{secure_filename(file_name) or 'import.csv'}"
+    size = 0
+    with path.open("wb") as out:
+        while chunk := stream.read(import_files.CHUNK_BYTES):
+            out.write(chunk)
+            size += len(chunk)
+    if not size:
+        path.unlink()
+        raise ValidationError({"file": _("The file is empty.")})
+    try:
+        file_format = import_files.detect_format(path)
+        header = import_files.read_header(path, file_format)
+    except ImportFileError as error:
+        path.unlink()
+        raise ValidationError({"file": error.message}) from None
+    schema = schema_of(database)
+    mapping = guess_mapping(schema, header)
+    keys = [target.split(":", 1)[1] for target in mapping.values() if target.startswith("field:")]
+    email_keys = [name for name in keys if schema.field(name).type == "email"]
+    definition = ImportDefinition(
+        account_id=account.id, database_id=database.id, name=(file_name or "import")[:100], mapping=mapping,
+        key_fields=email_keys[:1] or keys[:1],
+        options={"encoding": "", "delimiter": "", "quotechar": "", "date_order": ""},
+    )
+    db.session.add(definition)
+    db.session.flush()
+    run = ImportRun(account_id=account.id, definition_id=definition.id, database_id=database.id,
+                    file_name=(file_name or "")[:255], file_path=str(path), file_size=size)
+    db.session.add(run)
+    db.session.commit()
+    return run
+
+
+def update_definition(account: Account, definition_id: int, *, mapping: dict[str, str], key_fields: list[str],
+                      on_match: str, on_no_match: str, on_empty: str,
+                      options: dict[str, Any] | None = None) -> ImportDefinition:
+    definition = get_definition(account, definition_id)
+    schema = schema_of(get_database(account, definition.database_id))
+    cleaned = _clean_definition(schema, mapping, key_fields, on_match, on_no_match, on_empty, options or {})
+    for name, value in cleaned.items():
+        setattr(definition, name, value)
+    db.session.commit()
+    return definition
+
+
+def run_format(run: ImportRun, definition: ImportDefinition) -> FileFormat:
+    options = definition.options or {}
+    return import_files.detect_format(run.file_path, encoding=options.get("encoding", ""),
+                                      delimiter=options.get("delimiter", ""), quotechar=options.get("quotechar", ""))
+
+
+def run_header(account: Account, run_id: int) -> tuple[FileFormat, list[str]]:
+    """The detected (or chosen) format of a run's file and its column names."""
+    run = get_run(account, run_id)
+    file_format = run_format(run, _definition_of(run))
+    return file_format, import_files.read_header(run.file_path, file_format)
+
+
+def _definition_of(run: ImportRun) -> ImportDefinition:
+    definition = db.session.get(ImportDefinition, run.definition_id) if run.definition_id else None
+    if definition is None:
+        raise ValidationError(_("The import definition of this run was deleted."))
+    return definition
+
+
+def start_run(account: Account, run_id: int) -> ImportRun:
+    """Queue a pending run (durable work of kind ``import``)."""
+    run = get_run(account, run_id)
+    if run.status != "pending":
+        raise ValidationError(_("This import has been started already."))
+    definition = _definition_of(run)
+    _check_mapping(account, run, definition)
+    run.status = "queued"
+    work.schedule("import", payload={"run_id": run.id}, account_id=account.id)
+    db.session.commit()
+    return run
+
+
+def _check_mapping(account: Account, run: ImportRun, definition: ImportDefinition) -> None:
+    """The stored mapping must still fit the database and the file's columns."""
+    schema = schema_of(get_database(account, definition.database_id))
+    _clean_definition(schema, definition.mapping, definition.key_fields, definition.on_match,
+                      definition.on_no_match, definition.on_empty, definition.options or {})
+    header = import_files.read_header(run.file_path, run_format(run, definition))
+    if not any(definition.mapping.get(column, "ignore") != "ignore" for column in header):
+        raise ValidationError(_("Map at least one column to a field or an interest."))
+
+
+# --- planning lines (shared by preview and apply) -------------------------------------------------
+
+
+@dataclass
+class State:
+    """A profile as a batch sees it: before the batch, and after the batch's lines so far."""
+
+    id: int | None
+    fields: dict[str, Any]
+    interests: list[int]
+    original_fields: dict[str, Any]
+    original_interests: list[int]
+    new: bool = False
+    subprofiles: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+
+
+@dataclass
+class LineResult:
+    line: int
+    action: str  # create | update | skip | reject
+    values: dict[str, Any] = field(default_factory=dict)
+    errors: list[tuple[str, str, str]] = field(default_factory=list)  # (column, value, reason)
+
+
+class LineRejected(Exception):
+    def __init__(self, errors: list[tuple[str, str, str]]):
+        super().__init__(errors)
+        self.errors = errors
+
+
+def normalize_date(text: str, type_name: str, order: str) -> str:
+    """``YYYY-MM-DD [hh:mm:ss]`` as is; ``31-12-2024``, ``12/31/2024``, ``31.12.2024 10:00`` only with a
+    declared day/month order. Anything else is an error, never a silent zero date."""
+    text = text.strip()
+    if ISO_DATE.match(text):
+        return text
+    match = OTHER_DATE.match(text)
+    if match and order in ("DMY", "MDY"):
+        first, second, year, hour, minute, seconds = match.groups()
+        day, month = (first, second) if order == "DMY" else (second, first)
+        try:
+            value = datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(seconds or 0))
+        except ValueError:
+            raise FieldValueError(_("is not an existing date")) from None
+        if type_name == "date":
+            if hour is not None:
+                raise FieldValueError(_("must be a date without a time"))
+            return value.strftime("%Y-%m-%d")
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if order:
+        example = "31-12-2024" if order == "DMY" else "12/31/2024"
+        raise FieldValueError(_("is not a date like 2024-12-31 or %(example)s", example=example))
+    raise FieldValueError(_("is not a date like 2024-12-31 (declare the day/month order for other formats)"))
+
+
+class Planner:
+    """Decides what each line does to which profile, validating it; writes nothing itself."""
+
+    def __init__(self, account: Account, definition: ImportDefinition, schema: Schema):
+        self.account = account
+        self.schema = schema
+        self.on_match, self.on_no_match, self.on_empty = (
+            definition.on_match, definition.on_no_match, definition.on_empty)
+        self.date_order = (definition.options or {}).get("date_order", "")
+        self.targets = {column: parse_target(schema, target) for column, target in definition.mapping.items()}
+        self.key_fields = [schema.field(name) for name in definition.key_fields]
+        self.key_columns = {
+            target.field.name: column for column, target in self.targets.items() if target.kind == "field"
+        }
+        self.unique_fields = [f for f in schema.fields if f.unique]
+        self.reset()
+
+    def reset(self) -> None:
+        self.by_key: dict[tuple, State] = {}
+        self.keys: dict[int, Any] = {}
+        self.states: list[State] = []
+        self.claims: dict[str, dict[str, int]] = {f.key: {} for f in self.unique_fields}
+
+    # the line's cells, by what they map to
+    def _split(self, row: Row):
+        values: dict[str, Any] = {}
+        interests: dict[int, bool] = {}
+        subs: dict[int, dict[str, Any]] = {}
+        errors: list[tuple[str, str, str]] = []
+        for column, target in self.targets.items():
+            if target.kind == "ignore" or column not in row.values:
+                continue
+            raw = row.values[column]
+            empty = not raw.strip()
+            if target.kind == "collection":
+                if not empty:
+                    try:
+                        subs.setdefault(target.collection.id, {})[target.field.name] = self._cell(target.field, raw)
+                    except FieldValueError as error:
+                        errors.append((column, raw, f"{target.field.name} {error}"))
+                continue
+            if empty and self.on_empty == "leave":
+                continue
+            if target.kind == "interest":
+                word = raw.strip().lower()
+                if empty or word in FALSE_WORDS:
+                    interests[target.interest.id] = False
+                elif word in TRUE_WORDS:
+                    interests[target.interest.id] = True
+                else:
+                    errors.append((column, raw, _("Interest %(name)s must be yes or no (1 or 0).",
+                                                  name=target.interest.name)))
+                continue
+            try:
+                values[target.field.name] = "" if empty else self._cell(target.field, raw)
+            except FieldValueError as error:
+                errors.append((column, raw, f"{target.field.name} {error}"))
+        return values, interests, subs, errors
+
+    def _cell(self, target_field: Field, raw: str) -> str:
+        if target_field.type in ("date", "datetime") and raw.strip():
+            return normalize_date(raw, target_field.type, self.date_order)
+        return raw
+
+    def _key(self, row: Row) -> tuple[tuple, tuple] | None:
+        """The line's key (match literals, stored values), or None without key fields (computed once)."""
+        if not self.key_fields:
+            return None
+        if row.line not in self.keys:
+            try:
+                self.keys[row.line] = self._compute_key(row)
+            except LineRejected as rejected:
+                self.keys[row.line] = rejected
+        found = self.keys[row.line]
+        if isinstance(found, LineRejected):
+            raise LineRejected(found.errors)
+        return found
+
+    def _compute_key(self, row: Row) -> tuple[tuple, tuple]:
+        literals, stored = [], []
+        for key_field in self.key_fields:
+            column = self.key_columns[key_field.name]
+            raw = row.values.get(column, "")
+            try:
+                value = coerce(key_field.type, self._cell(key_field, raw), key_field.options)
+            except FieldValueError as error:
+                raise LineRejected([(column, raw, f"{key_field.name} {error}")]) from None
+            if value is None or isinstance(value, list):
+                raise LineRejected([(column, raw, _("Key field %(name)s is empty.", name=key_field.name))])
+            literals.append(match_literal(key_field, value))
+            stored.append(value)
+        return tuple(literals), tuple(stored)
+
+    def load(self, rows: list[Row]) -> None:
+        """Find the profiles the rows' keys match: one query per ``LOOKUP_CHUNK`` keys."""
+        if not self.key_fields:
+            return
+        wanted: dict[tuple, tuple] = {}
+        for row in rows:
+            if row.values is None:
+                continue
+            try:
+                key = self._key(row)
+            except LineRejected:
+                continue
+            if key[0] not in self.by_key:
+                wanted[key[0]] = key[1]
+        first, dialect = self.key_fields[0], dialect_name()
+        firsts = sorted({sort_literal(first, stored[0], dialect) for stored in wanted.values()}, key=str)
+        for start in range(0, len(firsts), LOOKUP_CHUNK):
+            chunk = firsts[start:start + LOOKUP_CHUNK]
+            found = db.session.execute(
+                select(Profile.id, Profile.fields, Profile.interests)
+                .where(Profile.account_id == self.account.id, Profile.database_id == self.schema.database_id,
+                       sort_value(first, dialect).in_(chunk))
+                .order_by(Profile.id)
+            )
+            for profile_id, fields, interests in found:
+                values = [fields.get(f.key) for f in self.key_fields]
+                if any(value is None for value in values):
+                    continue
+                key = tuple(match_literal(f, value) for f, value in zip(self.key_fields, values, strict=True))
+                if key in wanted and key not in self.by_key:
+                    state = State(profile_id, dict(fields), list(interests or []), dict(fields),
+                                  list(interests or []))
+                    self.by_key[key] = state
+                    self.states.append(state)
+
+    def plan(self, row: Row) -> LineResult:
+        """Validate one line and take it into the batch's states, or reject it whole."""
+        if row.values is None:
+            return LineResult(row.line, "reject", errors=[("", "", row.error)])
+        try:
+            return self._plan(row)
+        except LineRejected as rejected:
+            return LineResult(row.line, "reject", errors=rejected.errors)
+
+    def _plan(self, row: Row) -> LineResult:
+        values, interest_changes, subs, errors = self._split(row)
+        key = self._key(row)
+        if errors:
+            raise LineRejected(errors)
+        state = self.by_key.get(key[0]) if key else None
+        if state is None and self.on_no_match == "ignore":
+            return LineResult(row.line, "skip")
+        if state is not None and self.on_match == "skip":
+            return LineResult(row.line, "skip")
+        if state is not None and self.on_match == "update_empty":
+            by_name = {f.name: f for f in self.schema.fields}
+            values = {name: value for name, value in values.items() if state.fields.get(by_name[name].key) is None}
+            interest_changes = {}
+        current = state.fields if state else None
+        stored = self._validate(row, self.schema.fields, values, current, state.id if state else None)
+        new_interests = self._validate_interests(row, interest_changes, state.interests if state else [])
+        new_subs = []
+        for collection_id, sub_values in subs.items():
+            collection, fields = next(pair for pair in self.schema.collections.values() if pair[0].id == collection_id)
+            new_subs.append((collection_id, self._validate(row, fields, sub_values, None, None, collection)))
+        claims = self._check_unique(row, stored, state)
+        if state is None:
+            state = State(None, stored, new_interests, {}, [], new=True)
+            self.states.append(state)
+            if key:
+                self.by_key[key[0]] = state
+            action = "create"
+        else:
+            changed = stored != state.fields or new_interests != state.interests or new_subs
+            state.fields, state.interests = stored, new_interests
+            action = "update" if changed else "skip"
+        state.subprofiles.extend(new_subs)
+        for key, literal in claims:
+            self.claims[key][literal] = id(state)
+        shown = {f.name: stored.get(f.key) for f in self.schema.fields if f.key in stored}
+        for collection_id, sub_fields in new_subs:
+            collection, fields = next(pair for pair in self.schema.collections.values() if pair[0].id == collection_id)
+            shown.update({f"{collection.name}.{f.name}": sub_fields.get(f.key) for f in fields if f.key in sub_fields})
+        for interest in self.schema.interests:
+            if interest.id in interest_changes:
+                shown[interest.name] = interest.id in new_interests
+        return LineResult(row.line, action, shown)
+
+    def _column(self, name: str, collection: Collection | None) -> str:
+        for column, target in self.targets.items():
+            if target.field and target.field.name == name and target.collection == collection:
+                return column
+        return ""
+
+    def _validate(self, row, fields, values, current, holder_id, collection=None) -> dict[str, Any]:
+        try:
+            return validate_values(self.account, fields, values, current, holder_id=holder_id)
+        except ValidationError as error:
+            problems = []
+            for name, message in error.errors.items():
+                column = self._column(name, collection)
+                problems.append((column, row.values.get(column, "") if column else "", message))
+            raise LineRejected(problems) from None
+
+    def _validate_interests(self, row, changes: dict[int, bool], current: list[int]) -> list[int]:
+        return validate_interests(self.schema.interests, changes, current)
+
+    def _check_unique(self, row: Row, stored: dict[str, Any], state: State | None) -> list[tuple[str, str]]:
+        """Two lines of one batch may not give two profiles the same unique value (the database
+        check in ``validate_values`` cannot see profiles this batch has not inserted yet)."""
+        mine = id(state) if state else None
+        problems, claims = [], []
+        for unique_field in self.unique_fields:
+            value = stored.get(unique_field.key)
+            if value is None:
+                continue
+            literal = match_literal(unique_field, value)
+            owner = self.claims[unique_field.key].get(literal)
+            if owner is not None and owner != mine:
+                column = self._column(unique_field.name, None)
+                problems.append((column, row.values.get(column, ""), _(
+                    "Another profile already has %(value)s as %(name)s.", value=value, name=unique_field.name)))
+            claims.append((unique_field.key, literal))
+        if problems:
+            raise LineRejected(problems)
+        return claims
+
+
+def _plan_rows(planner: Planner, rows: list[Row]) -> list[LineResult]:
+    planner.load(rows)
+    return [planner.plan(row) for row in rows]
+
+
+# --- preview --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Preview:
+    lines: list[LineResult]
+    counts: dict[str, int]
+    lines_read: int
+    complete: bool
+
+
+def preview(account: Account, run_id: int, *, lines: int = PREVIEW_LINES, limit: int = PREVIEW_LIMIT) -> Preview:
+    """A dry run: the first ``lines`` lines as they would be stored and what the first ``limit`` lines
+    would do (create, update, skip, reject). Writes nothing."""
+    run = get_run(account, run_id)
+    definition = _definition_of(run)
+    _check_mapping(account, run, definition)
+    planner = Planner(account, definition, schema_of(get_database(account, run.database_id)))
+    rows, complete = [], True
+    for row in import_files.read_rows(run.file_path, run_format(run, definition)):
+        if len(rows) >= limit:
+            complete = False
+            break
+        rows.append(row)
+    results = _plan_rows(planner, rows)
+    db.session.rollback()
+    counts = {"create": 0, "update": 0, "skip": 0, "reject": 0}
+    for result in results:
+        counts[result.action] += 1
+    return Preview(results[:lines], counts, len(rows), complete)
+
+
+# --- applying a run -------------------------------------------------------------------------------
+
+
+class _Overtaken(Exception):
+    """Another worker has moved this run on; this one stops."""
+
+
+def _after_batch(run_id: int, lines_done: int) -> None:
+    """Called after each committed batch (tests use it to simulate a crash between batches)."""
+
+
+def apply_run(run_id: int, *, time_limit: float | None = None) -> ImportRun | None:
+    """Apply a queued run (or continue a run that crashed); finished runs are left as they are.
+
+    With ``time_limit`` (seconds) it stops after the batch that passes it and leaves the run ``running``;
+    calling it again continues where it stopped. Returns None when another job has moved the run on.
+    """
+    started = time.monotonic()
+    run = db.session.get(ImportRun, run_id)
+    if run is None or run.status in ("done", "failed", "rolled_back", "pending"):
+        return run
+    account = db.session.get(Account, run.account_id)
+    try:
+        definition = _definition_of(run)
+        database = get_database(account, run.database_id)
+        file_format = run_format(run, definition)
+        if run.status != "running":
+            run.status, run.started_at = "running", run.started_at or utcnow()
+        if not run.lines_total:
+            run.lines_total = import_files.count_records(run.file_path, file_format)
+        db.session.commit()
+        planner = Planner(account, definition, schema_of(database))
+        origin = events.Origin("import", reference=f"import {run.id}")
+        done = run.lines_done
+        batch: list[Row] = []
+        for row in import_files.read_rows(run.file_path, file_format, skip=done):
+            batch.append(row)
+            if len(batch) >= BATCH_SIZE:
+                done = _apply_batch(run_id, planner, batch, done, origin)
+                batch = []
+                if time_limit is not None and time.monotonic() - started >= time_limit:
+                    return db.session.get(ImportRun, run_id)
+        if batch:
+            done = _apply_batch(run_id, planner, batch, done, origin)
+    except _Overtaken:
+        db.session.rollback()
+        return None
+    except (ImportFileError, ValidationError) as error:
+        db.session.rollback()
+        run = db.session.get(ImportRun, run_id)
+        run.status, run.error, run.finished_at = "failed", error.message, utcnow()
+        db.session.commit()
+        return run
+    run = db.session.get(ImportRun, run_id)
+    run.status, run.finished_at = "done", utcnow()
+    db.session.commit()
+    return run
+
+
+def _apply_batch(run_id: int, planner: Planner, batch: list[Row], done: int, origin: events.Origin) -> int:
+    run = db.session.scalar(select(ImportRun).where(ImportRun.id == run_id).with_for_update())
+    if run is None or run.lines_done != done or run.status != "running":
+        raise _Overtaken()
+    planner.reset()
+    results = _plan_rows(planner, batch)
+    _write(run, planner, results, origin)
+    counts = {"create": 0, "update": 0, "skip": 0, "reject": 0}
+    for result in results:
+        counts[result.action] += 1
+    run.lines_done = done + len(batch)
+    run.created += counts["create"]
+    run.updated += counts["update"]
+    run.skipped += counts["skip"]
+    run.rejected += counts["reject"]
+    db.session.commit()
+    _after_batch(run_id, done + len(batch))
+    return done + len(batch)
+
+
+def _write(run: ImportRun, planner: Planner, results: list[LineResult], origin: events.Origin) -> None:
+    now = utcnow()
+    base = {"account_id": run.account_id, "database_id": run.database_id}
+    event_base = {**base, "source": origin.source, "actor": origin.actor, "reference": origin.reference,
+                  "created_at": now}
+    event_rows: list[dict] = []
+    created = [state for state in planner.states if state.new]
+    if created:
+        rows = [{**base, "code": new_code(), "fields": s.fields, "interests": s.interests,
+                 "created_at": now, "updated_at": now} for s in created]
+        ids = db.session.scalars(insert(Profile).returning(Profile.id, sort_by_parameter_order=True), rows).all()
+        for state, profile_id in zip(created, ids, strict=True):
+            state.id = profile_id
+            event_rows.append({**event_base, "profile_id": profile_id, "kind": "profile_created",
+                               "collection_id": None, "subprofile_id": None,
+                               "changes": {"fields": diff({}, state.fields),
+                                           "interests": interests_diff([], state.interests)}})
+    changed = [s for s in planner.states if not s.new and (
+        s.fields != s.original_fields or s.interests != s.original_interests)]
+    if changed:
+        db.session.execute(update(Profile), [
+            {"id": s.id, "fields": s.fields, "interests": s.interests, "updated_at": now} for s in changed
+        ])
+        event_rows += [
+            {**event_base, "profile_id": s.id, "kind": "profile_updated", "collection_id": None,
+             "subprofile_id": None, "changes": {"fields": diff(s.original_fields, s.fields),
+                                                "interests": interests_diff(s.original_interests, s.interests)}}
+            for s in changed
+        ]
+    subs = [(s.id, collection_id, fields) for s in planner.states for collection_id, fields in s.subprofiles]
+    if subs:
+        rows = [{**base, "collection_id": collection_id, "profile_id": profile_id, "code": new_code(),
+                 "fields": fields, "created_at": now, "updated_at": now} for profile_id, collection_id, fields in subs]
+        ids = db.session.scalars(
+            insert(Subprofile).returning(Subprofile.id, sort_by_parameter_order=True), rows).all()
+        event_rows += [
+            {**event_base, "profile_id": profile_id, "kind": "subprofile_created", "collection_id": collection_id,
+             "subprofile_id": sub_id, "changes": {"fields": diff({}, fields)}}
+            for (profile_id, collection_id, fields), sub_id in zip(subs, ids, strict=True)
+        ]
+    if event_rows:
+        event_ids = db.session.scalars(insert(ProfileEvent).returning(ProfileEvent.id), event_rows).all()
+        events.note_bulk(list(event_ids))
+    errors = [
+        {"run_id": run.id, "line": result.line, "column": column[:255], "value": value, "reason": reason}
+        for result in results if result.action == "reject" for column, value, reason in result.errors
+    ]
+    if errors:
+        db.session.execute(insert(ImportLineError), errors)
+
+
+def error_rows(account: Account, run_id: int) -> Iterator[tuple[int, str, str, str]]:
+    """The run's rejected lines as (line, column, value, reason), in line order (streamed)."""
+    run = get_run(account, run_id)
+    query = (select(ImportLineError.line, ImportLineError.column, ImportLineError.value, ImportLineError.reason)
+             .where(ImportLineError.run_id == run.id).order_by(ImportLineError.line, ImportLineError.id))
+    yield from db.session.execute(query.execution_options(yield_per=1000))
+
+
+def count_errors(run: ImportRun) -> int:
+    return db.session.scalar(select(func.count()).select_from(ImportLineError).where(ImportLineError.run_id == run.id))
+
+
+# --- rollback -------------------------------------------------------------------------------------
+
+
+@dataclass
+class RollbackReport:
+    removed: int = 0
+    restored: int = 0
+    left: list[str] = field(default_factory=list)  # what was changed since, and left alone
+
+
+@dataclass
+class _Touched:
+    created: bool = False
+    last_event: int = 0
+    fields: dict[str, list] = field(default_factory=dict)  # key: [first old, last new]
+    interests: dict[str, list] = field(default_factory=dict)
+    subprofiles: list[int] = field(default_factory=list)
+
+
+def rollback_run(account: Account, run_id: int) -> RollbackReport:
+    """Undo a finished run: remove what it created, restore what it changed — except what was changed
+    since by another event (reported and left). Journalled with source import, in one transaction."""
+    run = get_run(account, run_id)
+    if run.status != "done":
+        raise ValidationError(_("Only a finished import can be rolled back."))
+    reference = f"import {run.id}"
+    names = {f.key: f.name for f in get_database(account, run.database_id).fields}
+    touched: dict[int, _Touched] = {}
+    first_event = None
+    query = (select(ProfileEvent.id, ProfileEvent.profile_id, ProfileEvent.subprofile_id, ProfileEvent.kind,
+                    ProfileEvent.changes)
+             .where(ProfileEvent.account_id == account.id, ProfileEvent.database_id == run.database_id,
+                    ProfileEvent.source == "import", ProfileEvent.reference == reference)
+             .order_by(ProfileEvent.id))
+    for event_id, profile_id, subprofile_id, kind, changes in db.session.execute(query):
+        first_event = first_event or event_id
+        entry = touched.setdefault(profile_id, _Touched())
+        entry.last_event = event_id
+        if kind == "profile_created":
+            entry.created = True
+        if kind == "subprofile_created":
+            entry.subprofiles.append(subprofile_id)
+            continue
+        for section, target in (("fields", entry.fields), ("interests", entry.interests)):
+            for key, (old, new) in (changes.get(section) or {}).items():
+                target.setdefault(key, [old, new])[1] = new
+    report = RollbackReport()
+    origin = events.Origin("import", reference=f"{reference} rollback")
+    now = utcnow()
+    profile_ids = sorted(touched)
+    event_rows: list[dict] = []
+    for start in range(0, len(profile_ids), LOOKUP_CHUNK):
+        chunk = profile_ids[start:start + LOOKUP_CHUNK]
+        later: dict[int, list] = {}
+        for profile_id, subprofile_id, event_id, kind, changes in db.session.execute(
+            select(ProfileEvent.profile_id, ProfileEvent.subprofile_id, ProfileEvent.id, ProfileEvent.kind,
+                   ProfileEvent.changes)
+            .where(ProfileEvent.profile_id.in_(chunk), ProfileEvent.id > first_event,
+                   ProfileEvent.reference != reference)
+        ):
+            if event_id > touched[profile_id].last_event:
+                later.setdefault(profile_id, []).append((subprofile_id, kind, changes))
+        current = {row.id: row for row in db.session.execute(
+            select(Profile.id, Profile.fields, Profile.interests).where(Profile.id.in_(chunk)))}
+        sub_ids = [sub_id for profile_id in chunk for sub_id in touched[profile_id].subprofiles]
+        current_subs = {row.id: row for start_sub in range(0, len(sub_ids), LOOKUP_CHUNK) for row in db.session.execute(
+            select(Subprofile.id, Subprofile.collection_id, Subprofile.fields)
+            .where(Subprofile.id.in_(sub_ids[start_sub:start_sub + LOOKUP_CHUNK])))}
+        removed_subs = []
+        removals, updates = [], []
+        for profile_id in chunk:
+            entry, since = touched[profile_id], later.get(profile_id, [])
+            profile = current.get(profile_id)
+            if profile is None:
+                report.left.append(_("Profile %(id)s was removed since.", id=profile_id))
+                continue
+            if entry.created:
+                if since:
+                    report.left.append(_("Profile %(id)s was changed since; it is kept.", id=profile_id))
+                    continue
+                removals.append(profile_id)
+                event_rows.append(_event(account, run, origin, now, profile_id, "profile_removed", {
+                    "fields": diff(profile.fields, {}), "interests": interests_diff(profile.interests, [])}))
+                continue
+            changed_fields = {k for _sub, kind, changes in since if _sub is None for k in (changes.get("fields") or {})}
+            changed_interests = {
+                k for _sub, kind, changes in since if _sub is None for k in (changes.get("interests") or {})}
+            fields, interests = dict(profile.fields), set(profile.interests or [])
+            for key, (old, new) in entry.fields.items():
+                if key in changed_fields or fields.get(key) != new:
+                    report.left.append(_("Profile %(id)s: %(field)s was changed since; it is kept.",
+                                         id=profile_id, field=names.get(key, key)))
+                elif old is None:
+                    fields.pop(key, None)
+                else:
+                    fields[key] = old
+            for key, (old, new) in entry.interests.items():
+                if key in changed_interests or (int(key) in interests) != new:
+                    report.left.append(_("Profile %(id)s: an interest was changed since; it is kept.", id=profile_id))
+                elif old:
+                    interests.add(int(key))
+                else:
+                    interests.discard(int(key))
+            new_interests = sorted(interests)
+            if fields != profile.fields or new_interests != sorted(profile.interests or []):
+                updates.append({"id": profile_id, "fields": fields, "interests": new_interests, "updated_at": now})
+                event_rows.append(_event(account, run, origin, now, profile_id, "profile_updated", {
+                    "fields": diff(profile.fields, fields),
+                    "interests": interests_diff(profile.interests or [], new_interests)}))
+                report.restored += 1
+            changed_subs = {sub for sub, _kind, _changes in since if sub is not None}
+            for sub_id in entry.subprofiles:
+                sub = current_subs.get(sub_id)
+                if sub is None or sub_id in changed_subs:
+                    report.left.append(_("Subprofile %(id)s was changed since; it is kept.", id=sub_id))
+                    continue
+                removed_subs.append(sub_id)
+                event_rows.append(_event(account, run, origin, now, profile_id, "subprofile_removed",
+                                         {"fields": diff(sub.fields, {})}, sub.collection_id, sub_id))
+        if removed_subs:
+            db.session.execute(delete(Subprofile).where(Subprofile.id.in_(removed_subs)))
+        if updates:
+            db.session.execute(update(Profile), updates)
+        if removals:
+            db.session.execute(delete(Subprofile).where(Subprofile.profile_id.in_(removals)))
+            db.session.execute(delete(Profile).where(Profile.id.in_(removals)))
+            report.removed += len(removals)
+    if event_rows:
+        event_ids = db.session.scalars(insert(ProfileEvent).returning(ProfileEvent.id), event_rows).all()
+        events.note_bulk(list(event_ids))
+    run = get_run(account, run_id)
+    run.status = "rolled_back"
+    if report.left:
+        run.error = "\n".join(report.left)[:60000]
+    db.session.commit()
+    return report
+
+
+def _event(account, run, origin, now, profile_id, kind, changes, collection_id=None, subprofile_id=None) -> dict:
+    return {"account_id": account.id, "database_id": run.database_id, "profile_id": profile_id,
+            "collection_id": collection_id, "subprofile_id": subprofile_id, "kind": kind,
+            "source": origin.source, "actor": origin.actor, "reference": origin.reference,
+            "changes": changes, "created_at": now}
+
+
+# --- the durable work kind ------------------------------------------------------------------------
+
+
+def run_import_work(row: ScheduledWork) -> None:
+    """The ``import`` work kind: apply the run named in the payload for at most ``SLICE_SECONDS``.
+
+    Unlike other kinds this commits (once per batch), so progress is visible and a crash loses at most
+    one batch; a rerun continues after the last committed batch (see ``apply_run``). A run that needs
+    longer schedules its next slice (which keeps each RQ job well inside RQ's job timeout).
+    """
+    run_id = int(row.payload["run_id"])
+    try:
+        run = apply_run(run_id, time_limit=SLICE_SECONDS)
+        if run is not None and run.status == "running":
+            work.schedule("import", payload={"run_id": run_id}, account_id=run.account_id)
+    except Exception as error:
+        db.session.rollback()
+        run = db.session.get(ImportRun, run_id)
+        if run is not None:
+            run.error = f"{type(error).__name__}: {error}"[:2000]
+            if row.attempts + 1 >= work.MAX_ATTEMPTS:
+                run.status, run.finished_at = "failed", utcnow()
+            db.session.commit()
+        raise
+
+
+def init_app(app) -> None:
+    with app.app_context():
+        work.register_kind("import", run_import_work)
