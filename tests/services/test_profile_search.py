@@ -59,3 +59,18 @@ def test_case_sensitive_like_treats_glob_characters_literally(account):
     profiles.create_profile(account, database.id, {"Code": "AB1"}, origin=ADMIN)
     found = profile_search.search_profiles(account, database.id, [Requirement("Code", "A*%", "LIKE", True)])
     assert [p.id for p in found.items] == [star]
+
+
+def test_totals_are_right_on_short_full_and_empty_pages(account):
+    from tests.factories import make_database
+    from webapp.services import profiles
+    from webapp.services.events import Origin
+    from webapp.services.profile_search import Requirement, search_profiles
+
+    database = make_database(account)
+    for number in range(7):
+        profiles.create_profile(account, database.id, {"FirstName": f"Ann{number}"}, origin=Origin("soap"))
+    like_ann = [Requirement("FirstName", "ann%", "LIKE")]
+    assert [search_profiles(account, database.id, like_ann, start=s, length=3).total for s in (0, 3, 6, 9)] == [7] * 4
+    assert len(search_profiles(account, database.id, like_ann, start=6, length=3).items) == 1
+    assert search_profiles(account, database.id, [Requirement("FirstName", "Bob")], length=3).total == 0

@@ -286,10 +286,14 @@ def _equal_values(fields: list[Field], requirements: list[Requirement]) -> dict[
 def _page(model, base, fields: list[Field], start: int, length: int, order: str, ascending: bool, table: str):
     start = max(0, int(start or 0))
     length = max(0, min(MAX_PAGE, int(length if length is not None else 100)))
-    total = db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
     expression = _order_expression(model, fields, order, table)
     ordering = [expression.asc(), model.id.asc()] if ascending else [expression.desc(), model.id.desc()]
     items = list(db.session.scalars(base.order_by(*ordering).offset(start).limit(length))) if length else []
+    last_page = length and (0 < len(items) < length or (start == 0 and not items))
+    if last_page:
+        total = start + len(items)  # a short (or empty first) page is the last one: no count query needed
+    else:
+        total = db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
     return SearchResult(items=items, start=start, total=total)
 
 
