@@ -24,7 +24,8 @@ def _index(database, errors=None, status: int = 200):
     account = current_account()
     rows = imports.list_runs(account, database.id)
     return render("admin/imports/index.html", "admin/imports/_runs.html", database=database, active="imports",
-                  runs=rows, errors=errors or {}), status
+                  runs=rows, errors=errors or {}, sources=fetched_definitions(account, database.id),
+                  values=request.form if request.method == "POST" else {}), status
 
 
 @bp.route("/databases/<int:database_id>/imports")
@@ -226,3 +227,6 @@ def import_status(status: str) -> str:
         "pending": _("waiting for a mapping"), "queued": _("queued"), "running": _("running"), "done": _("done"),
         "failed": _("failed"), "rolled_back": _("rolled back"),
     }.get(status, status)
+
+
+from webapp.blueprints.admin.import_sources import fetched_definitions  # noqa: E402 - its routes need bp

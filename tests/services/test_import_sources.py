@@ -1,0 +1,415 @@
+"""Fetched and scheduled imports against real servers: HTTP (with ETag), FTP (pyftpdlib) and SFTP (paramiko)."""
+
+import hashlib
+import http.server
+import io
+import socket
+import threading
+import warnings
+from datetime import timedelta
+
+import paramiko
+import pytest
+from rq import SimpleWorker
+from sqlalchemy import select, text, update
+
+from tests.factories import make_database
+from webapp.extensions import db
+from webapp.models import Field, ImportDefinition, ImportRun, Profile, ScheduledWork, utcnow
+from webapp.queues import get_queue, redis_connection
+from webapp.services import import_sources, imports, work
+from webapp.services.errors import ValidationError
+
+with warnings.catch_warnings():  # pyftpdlib still imports asyncore/asynchat (deprecated in 3.11)
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from pyftpdlib.authorizers import DummyAuthorizer
+    from pyftpdlib.handlers import FTPHandler
+    from pyftpdlib.servers import FTPServer
+
+CSV = b"Email;FirstName\na@example.com;Ann\nb@example.com;Bob\n"
+
+
+@pytest.fixture(autouse=True)
+def import_folder(app, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "IMPORT_FOLDER", str(tmp_path / "imports"))
+
+
+@pytest.fixture
+def database(account):
+    return make_database(account, fields={"Email": {"type": "email", "indexed": True}, "FirstName": "text"})
+
+
+# --- servers ----------------------------------------------------------------------------------------
+
+
+class Files:
+    def __init__(self):
+        self.body, self.status, self.requests, self.conditional = CSV, 200, 0, 0
+
+
+@pytest.fixture
+def http_server():
+    files = Files()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            files.requests += 1
+            etag = '"' + hashlib.sha256(files.body).hexdigest()[:16] + '"'
+            if files.status != 200:
+                self.send_response(files.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            if self.headers.get("If-None-Match") == etag:
+                files.conditional += 1
+                self.send_response(304)
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("ETag", etag)
+            self.send_header("Content-Length", str(len(files.body)))
+            self.end_headers()
+            self.wfile.write(files.body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    files.url = f"http://127.0.0.1:{server.server_address[1]}/export/people.csv"
+    yield files
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def ftp_server(tmp_path):
+    root = tmp_path / "ftp"
+    root.mkdir()
+    (root / "people.csv").write_bytes(CSV)
+    authorizer = DummyAuthorizer()
+    authorizer.add_user("shop", "s3cret", str(root), perm="elr")
+    handler = type("Handler", (FTPHandler,), {"authorizer": authorizer, "passive_ports": None})
+    server = FTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"timeout": 0.05}, daemon=True)
+    thread.start()
+    yield {"url": f"ftp://127.0.0.1:{server.address[1]}/people.csv", "root": root}
+    server.close_all()
+
+
+class _SFTPServerInterface(paramiko.ServerInterface):
+    def __init__(self, public_key):
+        self.public_key = public_key
+
+    def check_auth_password(self, username, password):
+        ok = username == "shop" and password == "s3cret"  # noqa: S105 - a test server
+        return paramiko.AUTH_SUCCESSFUL if ok else paramiko.AUTH_FAILED
+
+    def check_auth_publickey(self, username, key):
+        ok = username == "shop" and key.get_base64() == self.public_key.get_base64()
+        return paramiko.AUTH_SUCCESSFUL if ok else paramiko.AUTH_FAILED
+
+    def get_allowed_auths(self, username):
+        return "password,publickey"
+
+    def check_channel_request(self, kind, chanid):
+        return paramiko.OPEN_SUCCEEDED
+
+
+@pytest.fixture
+def sftp_server(tmp_path):
+    root = tmp_path / "sftp"
+    root.mkdir()
+    (root / "people.csv").write_bytes(CSV)
+
+    class Root(paramiko.SFTPServerInterface):
+        def open(self, path, flags, attr):
+            try:
+                handle = paramiko.SFTPHandle(flags)
+                handle.readfile = open(root / path.lstrip("/"), "rb")  # noqa: SIM115
+                return handle
+            except OSError as error:
+                return paramiko.SFTPServer.convert_errno(error.errno)
+
+        def stat(self, path):
+            return paramiko.SFTPAttributes.from_stat((root / path.lstrip("/")).stat())
+
+    host_key = paramiko.Ed25519Key.from_private_key(io.StringIO(_new_key()))
+    client_key_text = _new_key()
+    client_key = paramiko.Ed25519Key.from_private_key(io.StringIO(client_key_text))
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(5)
+    stop = threading.Event()
+
+    def serve():
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                connection, _address = listener.accept()
+            except TimeoutError:
+                continue
+            transport = paramiko.Transport(connection)
+            transport.add_server_key(host_key)
+            transport.set_subsystem_handler("sftp", paramiko.SFTPServer, Root)
+            transport.start_server(server=_SFTPServerInterface(client_key))
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield {"url": f"sftp://127.0.0.1:{listener.getsockname()[1]}/people.csv", "key": client_key_text, "root": root}
+    stop.set()
+    thread.join()
+    listener.close()
+
+
+def _new_key() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    return Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
+    ).decode()
+
+
+def run_worker() -> None:
+    SimpleWorker([get_queue()], connection=redis_connection()).work(burst=True)
+
+
+def mapped_source(account, database, url, **kwargs) -> ImportDefinition:
+    definition = import_sources.create_source(account, database.id, source_url=url, **kwargs)
+    definition.mapping = {"Email": "field:Email", "FirstName": "field:FirstName"}
+    definition.key_fields = ["Email"]
+    db.session.commit()
+    return definition
+
+
+def make_due(definition_id: int) -> None:
+    for row in import_sources._waiting_rows(definition_id):
+        row.due_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+
+
+def emails() -> list[str]:
+    (email,) = [f for f in db.session.scalars(select(Field)) if f.name == "Email"]
+    return sorted(p.fields.get(email.key) for p in db.session.scalars(select(Profile)))
+
+
+# --- fetching ---------------------------------------------------------------------------------------
+
+
+def test_http_fetch_skips_an_unchanged_file_with_a_conditional_request(account, database, http_server):
+    definition = mapped_source(account, database, http_server.url)
+    fetched = import_sources.fetch(definition)
+    assert fetched.path.read_bytes() == CSV and fetched.file_name == "people.csv"
+    assert definition.last_fetch["etag"] and definition.last_fetch["size"] == len(CSV)
+    assert import_sources.fetch(definition) is None
+    assert http_server.conditional == 1
+    http_server.body = CSV + b"c@example.com;Cy\n"
+    assert import_sources.fetch(definition).size == len(http_server.body)
+
+
+def test_http_errors_are_transient_or_permanent(account, database, http_server):
+    definition = mapped_source(account, database, http_server.url)
+    http_server.status = 503
+    with pytest.raises(import_sources.TransientFetchError):
+        import_sources.fetch(definition)
+    http_server.status = 404
+    with pytest.raises(ValidationError, match="404"):
+        import_sources.fetch(definition)
+    definition.source_url = "http://127.0.0.1:1/closed.csv"
+    with pytest.raises(import_sources.TransientFetchError):
+        import_sources.fetch(definition)
+
+
+def test_ftp_fetch_with_password_and_unchanged_file_by_hash(account, database, ftp_server):
+    definition = mapped_source(account, database, ftp_server["url"], username="shop", password="s3cret")
+    assert import_sources.fetch(definition).path.read_bytes() == CSV
+    assert definition.last_fetch["sha256"] == hashlib.sha256(CSV).hexdigest()
+    assert import_sources.fetch(definition) is None
+    (ftp_server["root"] / "people.csv").write_bytes(CSV + b"c@example.com;Cy\n")
+    assert import_sources.fetch(definition) is not None
+
+
+def test_ftp_refuses_bad_credentials_and_missing_files(account, database, ftp_server):
+    definition = mapped_source(account, database, ftp_server["url"], username="shop", password="wrong")
+    with pytest.raises(ValidationError, match="credentials"):
+        import_sources.fetch(definition)
+    import_sources.set_source(account, definition.id, source_url=ftp_server["url"].replace("people", "nobody"),
+                              username="shop", password="s3cret")
+    with pytest.raises(ValidationError, match="550"):
+        import_sources.fetch(definition)
+
+
+def test_sftp_fetch_with_password_and_with_a_private_key(account, database, sftp_server):
+    definition = mapped_source(account, database, sftp_server["url"], username="shop", password="s3cret")
+    assert import_sources.fetch(definition).path.read_bytes() == CSV
+    assert definition.last_fetch["host_key"].startswith("ssh-ed25519 ")
+    assert import_sources.fetch(definition) is None
+    keyed = mapped_source(account, database, sftp_server["url"], username="shop", private_key=sftp_server["key"])
+    assert import_sources.fetch(keyed).path.read_bytes() == CSV
+    wrong = mapped_source(account, database, sftp_server["url"], username="shop", password="nope")
+    with pytest.raises(ValidationError, match="refused"):
+        import_sources.fetch(wrong)
+
+
+def test_sftp_refuses_a_changed_host_key(account, database, sftp_server):
+    definition = mapped_source(account, database, sftp_server["url"], username="shop", password="s3cret")
+    import_sources.fetch(definition)
+    definition.last_fetch = {**definition.last_fetch, "host_key": "ssh-ed25519 AAAAother"}
+    with pytest.raises(ValidationError, match="host key"):
+        import_sources.fetch(definition)
+    import_sources.set_source(account, definition.id, source_url=sftp_server["url"], username="shop")
+    assert import_sources.fetch(definition) is None  # trusted again, and the file is unchanged
+
+
+def test_private_hosts_are_refused_unless_allowed(app, account, database, monkeypatch):
+    monkeypatch.setitem(app.config, "ALLOW_PRIVATE_URLS", False)
+    for url in ("http://127.0.0.1/a.csv", "ftp://10.0.0.1/a.csv", "sftp://[::1]/a.csv", "ftps://localhost/a.csv"):
+        with pytest.raises(ValidationError, match="private or reserved"):
+            import_sources.check_source_url(url)
+    with pytest.raises(ValidationError):
+        import_sources.create_source(account, database.id, source_url="sftp://192.168.1.2/x.csv")
+    with pytest.raises(ValidationError, match="own fields"):
+        import_sources.check_source_url("ftp://user:pw@example.com/a.csv")
+    with pytest.raises(ValidationError, match="Only http"):
+        import_sources.check_source_url("file:///etc/passwd")
+
+
+def test_credentials_are_encrypted_at_rest_and_masked(account, database):
+    definition = import_sources.create_source(account, database.id, source_url="sftp://127.0.0.1/a.csv",
+                                              username="shop", password="hunter2-secret")
+    stored = db.session.execute(text("SELECT credentials FROM import_definition")).scalar()
+    assert "hunter2-secret" not in stored and "shop" not in stored
+    assert import_sources.credentials_of(definition)["password"] == "hunter2-secret"
+    masked = import_sources.masked_credentials(definition)
+    assert masked["username"] == "shop" and "hunter2" not in masked["password"] and masked["password"]
+    # an empty password keeps the stored one
+    import_sources.set_source(account, definition.id, source_url="sftp://127.0.0.1/a.csv", username="other")
+    assert import_sources.credentials_of(definition) == {"username": "other", "password": "hunter2-secret"}
+
+
+def test_schedules_parse_intervals_and_cron():
+    now = utcnow().replace(microsecond=0)
+    assert import_sources.next_due(import_sources.check_schedule("15m"), now) == now + timedelta(minutes=15)
+    assert import_sources.next_due(import_sources.check_schedule("1d"), now) == now + timedelta(days=1)
+    assert import_sources.next_due(import_sources.check_schedule("0 6 * * *"), now).hour == 6
+    for bad in ("10s", "every day", "61 * * * *"):
+        with pytest.raises(ValidationError):
+            import_sources.check_schedule(bad)
+
+
+# --- the schedule -----------------------------------------------------------------------------------
+
+
+def test_a_due_schedule_fetches_and_imports_through_a_real_worker(account, database, http_server):
+    definition = mapped_source(account, database, http_server.url, schedule="1h")
+    make_due(definition.id)
+    assert work.dispatch_due() == 1
+    run_worker()  # fetches, creates the run and queues its ``import`` row
+    assert work.dispatch_due() == 1
+    run_worker()  # applies the run
+    db.session.expire_all()
+    run = db.session.scalar(select(ImportRun))
+    assert run.status == "done" and run.created == 2
+    assert emails() == ["a@example.com", "b@example.com"]
+    (waiting,) = import_sources._waiting_rows(definition.id)
+    assert waiting.due_at > utcnow() + timedelta(minutes=59)
+    # the next turn finds the file unchanged: no new run
+    make_due(definition.id)
+    work.dispatch_due()
+    run_worker()
+    db.session.expire_all()
+    assert db.session.scalar(select(ImportRun.id).where(ImportRun.id != run.id)) is None
+    assert len(import_sources._waiting_rows(definition.id)) == 1
+
+
+def test_the_first_file_waits_for_a_mapping(account, database, http_server):
+    definition = import_sources.create_source(account, database.id, source_url=http_server.url)
+    import_sources.fetch_now(account, definition.id)
+    work.dispatch_due()
+    run_worker()
+    db.session.expire_all()
+    run = db.session.scalar(select(ImportRun))
+    assert run.status == "pending" and run.file_name == "people.csv"
+    assert import_sources._waiting_rows(definition.id) == []
+
+
+def test_runs_never_overlap(account, database, http_server):
+    definition = mapped_source(account, database, http_server.url, schedule="15m")
+    db.session.add(ImportRun(account_id=account.id, definition_id=definition.id, database_id=database.id,
+                             status="running"))
+    db.session.commit()
+    make_due(definition.id)
+    work.dispatch_due()
+    run_worker()
+    db.session.expire_all()
+    assert http_server.requests == 0
+    assert db.session.scalar(select(ImportRun.id).where(ImportRun.status != "running")) is None
+    assert "not finished" in db.session.get(ImportDefinition, definition.id).last_error
+    assert len(import_sources._waiting_rows(definition.id)) == 1
+
+
+def test_transient_errors_retry_with_backoff_then_the_schedule_moves_on(account, database, http_server):
+    definition = mapped_source(account, database, http_server.url, schedule="1h")
+    http_server.status = 503
+    (row,) = import_sources._waiting_rows(definition.id)
+    for attempt in range(1, import_sources.FETCH_ATTEMPTS):
+        make_due(definition.id)
+        work.dispatch_due()
+        run_worker()
+        db.session.expire_all()
+        row = db.session.get(ScheduledWork, row.id)
+        assert (row.status, row.attempts) == ("pending", attempt)
+        assert row.due_at > utcnow()  # backoff
+        assert "503" in db.session.get(ImportDefinition, definition.id).last_error
+    make_due(definition.id)
+    work.dispatch_due()
+    run_worker()
+    db.session.expire_all()
+    assert db.session.get(ScheduledWork, row.id).status == "done"
+    assert http_server.requests == import_sources.FETCH_ATTEMPTS
+    assert "503" in db.session.get(ImportDefinition, definition.id).last_error
+    (following,) = import_sources._waiting_rows(definition.id)
+    assert following.id != row.id and following.due_at > utcnow() + timedelta(minutes=59)
+
+
+def test_a_transient_error_then_success_imports(account, database, http_server):
+    definition = mapped_source(account, database, http_server.url, schedule="1h")
+    http_server.status = 503
+    make_due(definition.id)
+    work.dispatch_due()
+    run_worker()
+    http_server.status = 200
+    make_due(definition.id)
+    work.dispatch_due()
+    run_worker()
+    work.dispatch_due()
+    run_worker()
+    db.session.expire_all()
+    assert emails() == ["a@example.com", "b@example.com"]
+    assert db.session.get(ImportDefinition, definition.id).last_error == ""
+
+
+def test_a_permanent_error_is_recorded_and_the_schedule_moves_on(account, database, http_server):
+    definition = mapped_source(account, database, http_server.url, schedule="1h")
+    http_server.status = 404
+    make_due(definition.id)
+    work.dispatch_due()
+    run_worker()
+    db.session.expire_all()
+    assert "404" in db.session.get(ImportDefinition, definition.id).last_error
+    assert http_server.requests == 1
+    assert len(import_sources._waiting_rows(definition.id)) == 1
+
+
+def test_housekeeping_restores_a_lost_schedule_and_unscheduling_removes_it(account, database, http_server):
+    definition = mapped_source(account, database, http_server.url, schedule="1h")
+    db.session.execute(update(ScheduledWork).values(status="done"))
+    db.session.commit()
+    import_sources.ensure_schedules()
+    db.session.commit()
+    assert len(import_sources._waiting_rows(definition.id)) == 1
+    import_sources.set_source(account, definition.id, source_url=http_server.url, schedule="")
+    assert import_sources._waiting_rows(definition.id) == []
+    assert imports.get_definition(account, definition.id).schedule == ""
