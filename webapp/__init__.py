@@ -79,6 +79,7 @@ def _init_extensions(app: Flask) -> None:
     events.init_app(app)
     work.init_app(app)
     __import__("webapp.services.imports", fromlist=["init_app"]).init_app(app)
+    __import__("webapp.services.import_sources", fromlist=["init_app"]).init_app(app)
     callbacks.init_app(app)
     _sqlite_pragmas(app)
 

@@ -1,0 +1,217 @@
+"""Exports: a database's profiles or a collection's subprofiles as CSV, TSV or JSON Lines, optionally gzipped.
+
+An export is streamed: ``Export.chunks`` is a generator of ``bytes`` that reads rows in keyset batches of
+``BATCH_SIZE`` (by id, plain columns, so the session's identity map never fills up) and yields one chunk per
+batch; the file is never built in memory. The secret ``code`` of a (sub)profile is never exported.
+
+CSV and TSV cells holding text that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return are
+prefixed with ``'`` so that a spreadsheet does not run them as formulas (on by default); JSON Lines values
+are never altered.
+"""
+
+import csv
+import io
+import json
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from webapp.extensions import db
+from webapp.models import Account, Field, Profile, Subprofile, utcnow
+from webapp.services.databases import get_collection, get_database
+from webapp.services.errors import ValidationError
+
+BATCH_SIZE = 1000
+FORMATS = ("csv", "tsv", "jsonl")
+DELIMITERS = {"comma": ",", "semicolon": ";", "tab": "\t"}
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "tsv": "text/tab-separated-values; charset=utf-8",
+    "jsonl": "application/jsonl; charset=utf-8",
+}
+BOM = "\ufeff"
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """What to write. ``fields``: names to include (``None`` for all, in their order); ``delimiter``: for CSV."""
+
+    format: str = "csv"
+    delimiter: str = ","
+    fields: list[str] | None = None
+    interests: bool = True
+    gzip: bool = False
+    bom: bool = False
+    protect_formulas: bool = True
+
+
+@dataclass
+class Export:
+    filename: str
+    content_type: str
+    chunks: Iterator[bytes]
+
+
+@dataclass(frozen=True)
+class _Column:
+    """One selected field, as plain values (the generator must not lazy-load ORM attributes)."""
+
+    key: str
+    name: str
+
+
+def export_database(account: Account, database_id: int, options: ExportOptions) -> Export:
+    """Profiles of a database: ``id``, ``created``, ``modified``, the chosen fields, interests as yes/no."""
+    database = get_database(account, database_id)
+    _check(options)
+    columns = _columns(database.fields, options.fields)
+    interests = [(interest.id, interest.name) for interest in database.interests] if options.interests else []
+    header = ["id", "created", "modified", *(c.name for c in columns), *(name for _id, name in interests)]
+    statement = (
+        select(Profile.id, Profile.created_at, Profile.updated_at, Profile.fields, Profile.interests)
+        .where(Profile.account_id == account.id, Profile.database_id == database.id)
+    )
+
+    def records(row) -> tuple[list[Any], dict[str, Any]]:
+        profile_id, created, modified, values, held = row
+        values = values or {}
+        held = set(held or [])
+        flags = [(name, interest_id in held) for interest_id, name in interests]
+        cells = [profile_id, _timestamp(created), _timestamp(modified), *(values.get(c.key) for c in columns)]
+        cells += ["yes" if on else "no" for _name, on in flags]  # words the imports read back
+        record = {"id": profile_id, "created": _timestamp(created), "modified": _timestamp(modified),
+                  "fields": {c.name: values.get(c.key) for c in columns}}
+        if options.interests:
+            record["interests"] = dict(flags)
+        return cells, record
+
+    return _export(database.name, options, header, statement, Profile.id, records)
+
+
+def export_collection(account: Account, collection_id: int, options: ExportOptions) -> Export:
+    """Subprofiles of a collection: ``profile_id``, ``subprofile_id``, ``created``, ``modified``, the fields."""
+    collection = get_collection(account, collection_id)
+    _check(options)
+    columns = _columns(collection.fields, options.fields)
+    header = ["profile_id", "subprofile_id", "created", "modified", *(c.name for c in columns)]
+    statement = select(
+        Subprofile.id, Subprofile.profile_id, Subprofile.created_at, Subprofile.updated_at, Subprofile.fields
+    ).where(Subprofile.account_id == account.id, Subprofile.collection_id == collection.id)
+
+    def records(row) -> tuple[list[Any], dict[str, Any]]:
+        subprofile_id, profile_id, created, modified, values = row
+        values = values or {}
+        cells = [profile_id, subprofile_id, _timestamp(created), _timestamp(modified),
+                 *(values.get(c.key) for c in columns)]
+        record = {"profile_id": profile_id, "subprofile_id": subprofile_id, "created": _timestamp(created),
+                  "modified": _timestamp(modified), "fields": {c.name: values.get(c.key) for c in columns}}
+        return cells, record
+
+    name = f"{collection.database.name}-{collection.name}"
+    return _export(name, options, header, statement, Subprofile.id, records)
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def _check(options: ExportOptions) -> None:
+    if options.format not in FORMATS:
+        raise ValidationError({"format": _("Choose CSV, TSV or JSON Lines.")})
+    if options.format == "csv" and options.delimiter not in DELIMITERS.values():
+        raise ValidationError({"delimiter": _("Choose a comma, a semicolon or a tab.")})
+
+
+def _columns(fields: list[Field], names: list[str] | None) -> list[_Column]:
+    if names is None:
+        return [_Column(field.key, field.name) for field in fields]
+    by_name = {field.name.lower(): field for field in fields}
+    unknown = [name for name in names if name.lower() not in by_name]
+    if unknown:
+        raise ValidationError({"fields": _("There is no field named %(name)s.", name=", ".join(unknown))})
+    chosen: dict[str, _Column] = {}
+    for name in names:
+        field = by_name[name.lower()]
+        chosen.setdefault(field.key, _Column(field.key, field.name))
+    return list(chosen.values())
+
+
+def _timestamp(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else ""
+
+
+def _filename(name: str, options: ExportOptions) -> str:
+    extension = {"csv": "csv", "tsv": "tsv", "jsonl": "jsonl"}[options.format]
+    return f"{name}-{utcnow().date().isoformat()}.{extension}" + (".gz" if options.gzip else "")
+
+
+def _export(name, options: ExportOptions, header, statement, id_column, records) -> Export:
+    content_type = "application/gzip" if options.gzip else CONTENT_TYPES[options.format]
+    text = _lines(options, header, statement, id_column, records)
+    chunks = _gzipped(text) if options.gzip else (part.encode("utf-8") for part in text)
+    return Export(filename=_filename(name, options), content_type=content_type, chunks=chunks)
+
+
+def _batches(statement, id_column) -> Iterator[list]:
+    """Rows of ``statement`` in keyset batches by id: each batch is one short query."""
+    last_id = 0
+    while True:
+        rows = db.session.execute(
+            statement.where(id_column > last_id).order_by(id_column).limit(BATCH_SIZE)
+        ).all()
+        if not rows:
+            return
+        yield rows
+        if len(rows) < BATCH_SIZE:
+            return
+        last_id = rows[-1][0]
+
+
+def _lines(options: ExportOptions, header, statement, id_column, records) -> Iterator[str]:
+    """The file as text: the header (with the BOM when asked), then one part per batch of rows."""
+    if options.format == "jsonl":
+        for rows in _batches(statement, id_column):
+            yield "".join(json.dumps(records(row)[1], ensure_ascii=False) + "\n" for row in rows)
+        return
+    buffer = io.StringIO()
+    if options.format == "tsv":
+        writer = csv.writer(buffer, dialect="excel-tab")
+    else:
+        writer = csv.writer(buffer, delimiter=options.delimiter)
+    writer.writerow(header)
+    yield (BOM if options.bom else "") + _take(buffer)
+    for rows in _batches(statement, id_column):
+        for row in rows:
+            writer.writerow([_cell(value, options.protect_formulas) for value in records(row)[0]])
+        yield _take(buffer)
+
+
+def _take(buffer: io.StringIO) -> str:
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return text
+
+
+def _cell(value: Any, protect: bool) -> str:
+    """A stored value as CSV text: lists (multiple choice) joined by commas, empty as ``""``."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        value = ", ".join(str(item) for item in value)
+    if isinstance(value, str):
+        return "'" + value if protect and value.startswith(FORMULA_STARTS) else value
+    return str(value)
+
+
+def _gzipped(parts: Iterator[str]) -> Iterator[bytes]:
+    compressor = zlib.compressobj(6, zlib.DEFLATED, 31)  # wbits 31: the gzip container
+    for part in parts:
+        # A sync flush per batch: the client receives each batch now, at a negligible cost in size.
+        yield compressor.compress(part.encode("utf-8")) + compressor.flush(zlib.Z_SYNC_FLUSH)
+    yield compressor.flush()
