@@ -60,6 +60,9 @@ def app(database_url, redis_url, tmp_path_factory):
 
 
 def _clean(app) -> None:
+    from webapp.services import database_config
+
+    database_config.forget_all()  # ids start again after the truncation
     with app.app_context():
         tables = [table.name for table in reversed(Base.metadata.sorted_tables)]
         with db.engine.begin() as connection:

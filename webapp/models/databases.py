@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.models.base import Base, JSONType, utcnow
@@ -23,6 +23,8 @@ class Database(Base):
     # {"fields": {field_id: value}, "interests": {interest_id: bool}}
     unsubscribe_values: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Raised whenever its fields, interests or callbacks change (``services/database_config.py``).
+    config_version: Mapped[int] = mapped_column(default=1, server_default=text("1"))
 
     fields: Mapped[list["Field"]] = relationship(
         primaryjoin="and_(Field.database_id == Database.id, Field.collection_id.is_(None))",

@@ -44,6 +44,7 @@ from webapp.models import (
     utcnow,
 )
 from webapp.services import callback_conditions, events, work
+from webapp.services.database_config import has_callbacks
 from webapp.services.databases import get_collection, get_database
 from webapp.services.errors import NotFound, ValidationError
 from webapp.services.urls import check_outbound_url, pin_outbound_url
@@ -261,6 +262,9 @@ def on_profile_event(event: ProfileEvent) -> None:
     """Add deliveries and durable work for every callback this event matches (the caller commits)."""
     action = action_of(event)
     if action is None:
+        return
+    database = db.session.get(Database, event.database_id)
+    if database is None or not has_callbacks(database, event.collection_id):
         return
     query = select(Callback).where(
         Callback.account_id == event.account_id,

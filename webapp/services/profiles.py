@@ -10,8 +10,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from webapp.extensions import db
-from webapp.models import Account, Database, Profile, ProfileEvent, utcnow
+from webapp.models import Account, Profile, ProfileEvent, utcnow
 from webapp.services import events
+from webapp.services.database_config import profile_fields
 from webapp.services.databases import get_database
 from webapp.services.errors import Conflict, NotFound, ValidationError
 from webapp.services.events import Origin
@@ -29,8 +30,9 @@ def new_code() -> str:
 
 
 def get_profile(account: Account, profile_id: int) -> Profile:
-    # The database and its fields come along: every write validates against them (one round trip less).
-    loading = [joinedload(Profile.database).selectinload(Database.fields)]
+    # The database comes along: every write validates against its fields, which come from the
+    # per-process snapshot of its configuration (``database_config``) when its version is unchanged.
+    loading = [joinedload(Profile.database)]
     profile = db.session.get(Profile, profile_id, options=loading) if 0 < profile_id <= MAX_ID else None
     if profile is None or profile.account_id != account.id:
         raise NotFound(_("Profile not found."))
@@ -85,7 +87,7 @@ def apply_update(
 ) -> ProfileEvent | None:
     """Validate and apply a change inside the caller's transaction; returns its event, if anything changed."""
     database = profile.database
-    stored = validate_values(account, database.fields, values, profile.fields, holder_id=profile.id)
+    stored = validate_values(account, profile_fields(database), values, profile.fields, holder_id=profile.id)
     new_interests = (
         validate_interests(database.interests, interests, profile.interests) if interests else list(profile.interests)
     )
