@@ -1,0 +1,24 @@
+"""Forms of the account's mail settings: shape only; ``services.mail_settings`` checks the values."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, IntegerField, StringField
+from wtforms.validators import Optional
+
+
+class SmtpForm(FlaskForm):
+    smtp_url = StringField(
+        _l("SMTP server URL"),
+        render_kw={
+            "maxlength": 2000,
+            "autocomplete": "off",
+            "placeholder": "smtp://user:password@mail.example.com:587",
+        },
+    )
+    clear_smtp_url = BooleanField(_l("Use the default server again"))
+    rate_per_minute = IntegerField(_l("Send rate (messages per minute)"), validators=[Optional()])
+
+
+class DkimForm(FlaskForm):
+    dkim_domain = StringField(_l("Domain"), render_kw={"maxlength": 253, "placeholder": "example.com"})
+    dkim_selector = StringField(_l("Selector"), render_kw={"maxlength": 63, "placeholder": "verrijk1"})

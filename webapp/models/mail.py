@@ -1,0 +1,78 @@
+"""Email: templates, the per-account mail settings, the log of sent messages and the development catcher."""
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from webapp.models.base import Base, utcnow
+
+
+class EmailTemplate(Base):
+    """A personalised email (sandboxed Jinja in subject, html and text), sent by follow-ups."""
+
+    __tablename__ = "email_template"
+    __table_args__ = (UniqueConstraint("account_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), index=True)
+    database_id: Mapped[int | None] = mapped_column(ForeignKey("database.id", ondelete="SET NULL"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(500))
+    html: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    sender: Mapped[str] = mapped_column(String(255), default="")
+    reply_to: Mapped[str] = mapped_column(String(255), default="")
+    track_opens: Mapped[bool] = mapped_column(default=True)
+    track_clicks: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MailSettings(Base):
+    """An account's own SMTP server (URL encrypted at rest), send rate and DKIM key (private key encrypted)."""
+
+    __tablename__ = "mail_settings"
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), primary_key=True)
+    smtp_url: Mapped[str] = mapped_column(Text, default="")
+    rate_per_minute: Mapped[int | None]
+    dkim_domain: Mapped[str] = mapped_column(String(253), default="")
+    dkim_selector: Mapped[str] = mapped_column(String(63), default="")
+    dkim_private_key: Mapped[str] = mapped_column(Text, default="")
+    dkim_public_key: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SentMessage(Base):
+    """One delivered message, by Message-ID and VERP key, so bounces and complaints map back."""
+
+    __tablename__ = "sent_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), index=True)
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    return_key: Mapped[str] = mapped_column(String(32), index=True)
+    profile_id: Mapped[int | None] = mapped_column(ForeignKey("profile.id", ondelete="SET NULL"), index=True)
+    template_id: Mapped[int | None] = mapped_column(ForeignKey("email_template.id", ondelete="SET NULL"))
+    origin_reference: Mapped[str] = mapped_column(String(255), default="")
+    category: Mapped[str] = mapped_column(String(16))
+    recipient: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(500), default="")
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CaughtMail(Base):
+    """A message the development catcher kept instead of sending it (no SMTP server configured)."""
+
+    __tablename__ = "caught_mail"
+    __table_args__ = (Index("ix_caught_mail_account_id_id", "account_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
+    message_id: Mapped[str] = mapped_column(String(255))
+    sender: Mapped[str] = mapped_column(String(320), default="")
+    recipient: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(500), default="")
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

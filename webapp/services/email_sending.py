@@ -1,0 +1,150 @@
+"""Sending a template to a profile: personalise, track, add the unsubscribe footer and headers, send, journal.
+
+Every such email is marketing mail: it carries ``List-Unsubscribe`` (the signed unsubscribe page and, with
+BOUNCE_DOMAIN, a mailto address) and ``List-Unsubscribe-Post: List-Unsubscribe=One-Click`` (RFC 8058), an
+unsubscribe link in its footer (unless the template places ``{{ unsubscribe_url }}`` itself), a VERP return
+path and a DKIM signature when the account has a key (both in ``mail``). Links become signed click redirects
+and an open pixel is added, each when the template tracks them. The message is logged (``SentMessage``) and
+an ``email_sent`` event is journalled in the caller's transaction; the caller commits.
+"""
+
+from dataclasses import dataclass
+
+import lxml.html
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from lxml import etree
+
+from webapp.extensions import db
+from webapp.models import Account, EmailTemplate, Profile, Subprofile
+from webapp.services import email_templates, events, mail, mail_tokens
+from webapp.services.errors import NotFound
+from webapp.services.events import Origin
+from webapp.services.profiles import get_profile
+from webapp.services.unsubscribe import is_subscribed
+
+
+@dataclass(frozen=True)
+class Links:
+    """Signs the links of one message to one profile."""
+
+    account_id: int
+    profile_code: str
+    message_id: str
+
+    def values(self) -> dict:
+        return {"a": self.account_id, "p": self.profile_code, "m": self.message_id}
+
+    @property
+    def unsubscribe(self) -> str:
+        return mail_tokens.unsubscribe_link(self.account_id, self.profile_code, self.message_id)
+
+    @property
+    def pixel(self) -> str:
+        return mail_tokens.link("open", **self.values())
+
+    def click(self, url: str) -> str:
+        return mail_tokens.link("click", **self.values(), u=url)
+
+
+def send_template_email(
+    account_id: int,
+    template_id: int,
+    profile_id: int,
+    *,
+    message_id: str,
+    origin_reference: str = "",
+    subprofile_id: int | None = None,
+    source: str = "follow-up",
+) -> str:
+    """Render ``template_id`` for the profile, send it as marketing mail and journal ``email_sent``.
+
+    Raises ``mail.MailTemporaryError``/``MailPermanentError`` (no address, unsubscribed, refused) and
+    ``errors.NotFound``/``errors.ValidationError`` (a missing or broken template). Returns the Message-ID.
+    """
+    account = db.session.get(Account, account_id)
+    if account is None:
+        raise NotFound()
+    template = email_templates.get_template(account, template_id)
+    profile = get_profile(account, profile_id)
+    subprofile = _subprofile(account, profile, subprofile_id)
+    recipient = recipient_of(profile)
+    if not is_subscribed(profile):
+        raise mail.MailPermanentError("The profile is unsubscribed: marketing email is not sent to it.")
+    links = Links(account.id, profile.code, message_id)
+    rendered = email_templates.render(template, profile, subprofile=subprofile, unsubscribe_url=links.unsubscribe)
+    html, text = _finished_parts(account, template, rendered, links)
+    mail.deliver(
+        account.id,
+        to=recipient,
+        subject=rendered.subject,
+        text=text,
+        html=html,
+        sender=template.sender or None,
+        reply_to=template.reply_to or None,
+        headers=mail_tokens.list_unsubscribe_headers(account.id, profile.code, message_id),
+        message_id=message_id,
+        profile_id=profile.id,
+        category="marketing",
+        template_id=template.id,
+        origin_reference=origin_reference,
+    )
+    changes = {"message_id": message_id, "template_id": template.id, "subject": rendered.subject}
+    events.record("email_sent", Origin(source, reference=origin_reference[:100]), profile=profile, changes=changes)
+    return message_id
+
+
+def recipient_of(profile: Profile) -> str:
+    """The profile's address: the first email field (in field order) with a value."""
+    for field in profile.database.fields:
+        value = profile.fields.get(str(field.id))
+        if field.type == "email" and value:
+            return str(value)
+    raise mail.MailPermanentError("The profile has no email address.")
+
+
+def _subprofile(account: Account, profile: Profile, subprofile_id: int | None) -> Subprofile | None:
+    if subprofile_id is None:
+        return None
+    subprofile = db.session.get(Subprofile, subprofile_id)
+    if subprofile is None or subprofile.account_id != account.id or subprofile.profile_id != profile.id:
+        return None  # removed since (the template's subprofile values are then empty)
+    return subprofile
+
+
+def _finished_parts(account: Account, template: EmailTemplate, rendered, links: Links) -> tuple[str | None, str]:
+    own_link = "unsubscribe_url" in (template.html + template.text)
+    with force_locale(account.language or "en"):
+        footer = _("Unsubscribe")
+    text = rendered.text or _text_of(rendered.html)
+    if not own_link:
+        text = f"{text.rstrip()}\n\n-- \n{footer}: {links.unsubscribe}\n"
+    if not rendered.html.strip():
+        return None, text
+    return _finished_html(rendered.html, template, links, None if own_link else footer), text
+
+
+def _finished_html(html: str, template: EmailTemplate, links: Links, footer: str | None) -> str:
+    document = lxml.html.document_fromstring(html)
+    if template.track_clicks:
+        for anchor in document.iter("a"):
+            href = (anchor.get("href") or "").strip()
+            if mail_tokens.is_trackable(href):
+                anchor.set("href", links.click(href))
+    body = document.find("body")
+    if body is None:
+        body = etree.SubElement(document, "body")
+    if footer:
+        paragraph = etree.SubElement(body, "p")
+        anchor = etree.SubElement(paragraph, "a", href=links.unsubscribe)
+        anchor.text = footer
+    if template.track_opens:
+        etree.SubElement(body, "img", src=links.pixel, width="1", height="1", alt="")
+    return lxml.html.tostring(document, doctype="<!DOCTYPE html>", encoding="unicode")
+
+
+def _text_of(html: str) -> str:
+    """A plain-text part for an HTML-only template (mail without one looks like spam)."""
+    if not html.strip():
+        return ""
+    return lxml.html.document_fromstring(html).text_content().strip()

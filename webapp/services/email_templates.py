@@ -1,0 +1,312 @@
+"""Email templates: subject, HTML and text with personalisation in a sandboxed Jinja environment.
+
+A template sees ``profile`` (field values by field name, plus ``profile.id``), ``interests`` (names of the
+profile's interests), ``subprofile`` (the triggering subprofile's values by name, when there is one),
+``subprofiles`` (per collection name, the profile's latest ``SUBPROFILE_LIMIT`` subprofiles), ``now`` (the
+account's local time), ``unsubscribe_url`` and ``database``. ``default`` also replaces empty values
+(``{{ profile.FirstName | default("customer") }}``). The environment is Jinja's immutable sandbox: no access
+to internals (``__class__``…), no mutation of values; the HTML part is autoescaped.
+
+Errors — bad syntax, unsafe access, a failing filter — are found when a template is saved (it is rendered
+against an empty profile of its database) and shown per part in the preview; ``render`` raises the same
+``ValidationError`` at send time.
+"""
+
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from email.utils import parseaddr
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
+from jinja2 import TemplateError, Undefined, meta
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from sqlalchemy import func, select
+
+from webapp.extensions import db
+from webapp.models import Account, Collection, EmailTemplate, Profile, Subprofile, utcnow
+from webapp.services.databases import get_database
+from webapp.services.errors import Conflict, NotFound, ValidationError
+
+PARTS = ("subject", "html", "text")
+SUBPROFILE_LIMIT = 100
+MAX_OUTPUT = 1_000_000  # characters per rendered part
+
+
+@dataclass
+class TemplateValues:
+    """What the editor saves (and previews before saving)."""
+
+    name: str
+    subject: str
+    html: str = ""
+    text: str = ""
+    sender: str = ""
+    reply_to: str = ""
+    track_opens: bool = True
+    track_clicks: bool = True
+    database_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    html: str
+    text: str
+
+
+def _default(value: Any, fallback: Any = "", boolean: bool = True) -> Any:
+    """Jinja's ``default``, but an empty value counts as missing too (unless ``boolean=False``)."""
+    if isinstance(value, Undefined) or value is None or (boolean and value == ""):
+        return fallback
+    return value
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox, where touching an unsafe attribute is an error even when only printed."""
+
+    def unsafe_undefined(self, obj: Any, attribute: str) -> Undefined:
+        raise SecurityError(f"access to attribute {attribute!r} of {type(obj).__name__!r} object is unsafe")
+
+
+def _environment(autoescape: bool) -> ImmutableSandboxedEnvironment:
+    env = _Sandbox(autoescape=autoescape, undefined=Undefined)
+    env.filters["default"] = env.filters["d"] = _default
+    return env
+
+
+_environments: dict[bool, ImmutableSandboxedEnvironment] = {}
+
+
+def environment(autoescape: bool) -> ImmutableSandboxedEnvironment:
+    """One sandboxed environment per escaping mode, built on first use (nothing runs at import)."""
+    if autoescape not in _environments:
+        _environments[autoescape] = _environment(autoescape)
+    return _environments[autoescape]
+
+
+# --- storage ------------------------------------------------------------------------------------
+
+
+def list_templates(account: Account) -> list[EmailTemplate]:
+    return list(
+        db.session.scalars(
+            select(EmailTemplate)
+            .where(EmailTemplate.account_id == account.id)
+            .order_by(func.lower(EmailTemplate.name), EmailTemplate.id)
+        )
+    )
+
+
+def get_template(account: Account, template_id: int) -> EmailTemplate:
+    template = db.session.get(EmailTemplate, template_id) if 0 < template_id <= 2**31 - 1 else None
+    if template is None or template.account_id != account.id:
+        raise NotFound(_("Email template not found."))
+    return template
+
+
+def values_of(template: EmailTemplate) -> TemplateValues:
+    return TemplateValues(**{name: getattr(template, name) for name in TemplateValues.__dataclass_fields__})
+
+
+def save_template(account: Account, values: TemplateValues, template_id: int | None = None) -> EmailTemplate:
+    """Create (``template_id`` None) or update a template after checking every part renders."""
+    template = get_template(account, template_id) if template_id is not None else None
+    values = _checked(account, values)
+    duplicate = db.session.scalar(
+        select(EmailTemplate.id).where(
+            EmailTemplate.account_id == account.id,
+            func.lower(EmailTemplate.name) == values.name.lower(),
+            EmailTemplate.id != (template_id or 0),
+        )
+    )
+    if duplicate is not None:
+        raise Conflict(_("A template with this name exists already."))
+    if template is None:
+        template = EmailTemplate(account_id=account.id)
+        db.session.add(template)
+    for name, value in asdict(values).items():
+        setattr(template, name, value)
+    template.updated_at = utcnow()
+    db.session.commit()
+    return template
+
+
+def delete_template(account: Account, template_id: int) -> None:
+    db.session.delete(get_template(account, template_id))
+    db.session.commit()
+
+
+def _checked(account: Account, values: TemplateValues) -> TemplateValues:
+    errors: dict[str, str] = {}
+    values.name, values.subject = values.name.strip(), values.subject.strip()
+    if not values.name:
+        errors["name"] = _("Enter a name.")
+    elif len(values.name) > 200:
+        errors["name"] = _("Use at most 200 characters.")
+    if not values.subject:
+        errors["subject"] = _("Enter a subject.")
+    elif len(values.subject) > 500:
+        errors["subject"] = _("Use at most 500 characters.")
+    if not values.html.strip() and not values.text.strip():
+        errors["text"] = _("Enter an HTML part, a text part or both.")
+    for name in ("sender", "reply_to"):
+        setattr(values, name, getattr(values, name).strip())
+        if getattr(values, name) and not _is_address(getattr(values, name)):
+            errors[name] = _("Enter an email address, like Name <name@example.com>.")
+    if values.database_id is not None:
+        get_database(account, values.database_id)
+    errors = {**_template_errors(account, values), **errors}
+    if errors:
+        raise ValidationError(errors)
+    return values
+
+
+def _is_address(value: str) -> bool:
+    if "\n" in value or "\r" in value:
+        return False
+    try:
+        validate_email(parseaddr(value)[1], check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True
+
+
+def _template_errors(account: Account, values: TemplateValues) -> dict[str, str]:
+    """Render every part against an empty profile of the template's database: errors by part."""
+    fields = get_database(account, values.database_id).fields if values.database_id else []
+    context = _context(account, {field.name: "" for field in fields} | {"id": 0}, [], None, {}, "#")
+    errors = _render_parts(values, context)[1]
+    for part in PARTS:
+        if part in errors:
+            continue
+        source = environment(autoescape=part == "html").parse(getattr(values, part) or "")
+        unknown = sorted(meta.find_undeclared_variables(source) - set(context))
+        if unknown:
+            errors[part] = _(
+                "Unknown name: %(names)s. Use profile, subprofile, subprofiles, interests, now, "
+                "unsubscribe_url or database.",
+                names=", ".join(unknown),
+            )
+    return errors
+
+
+# --- rendering ----------------------------------------------------------------------------------
+
+
+def render(
+    template: EmailTemplate | TemplateValues,
+    profile: Profile,
+    *,
+    subprofile: Subprofile | None = None,
+    unsubscribe_url: str = "#",
+) -> Rendered:
+    """The template's parts for this profile; ValidationError (by part) when a part cannot be rendered."""
+    account = db.session.get(Account, profile.account_id)
+    context = _profile_context(account, profile, subprofile, unsubscribe_url)
+    rendered, errors = _render_parts(template, context)
+    if errors:
+        raise ValidationError(errors)
+    return rendered
+
+
+def preview(account: Account, values: TemplateValues, profile_id: int) -> tuple[Rendered | None, dict[str, str]]:
+    """Render unsaved editor values for a real profile: (parts, errors by part)."""
+    from webapp.services.profiles import get_profile
+
+    profile = get_profile(account, profile_id)
+    context = _profile_context(account, profile, None, "#")
+    rendered, errors = _render_parts(values, context)
+    return (None if errors else rendered), errors
+
+
+def _render_parts(template, context: dict[str, Any]) -> tuple[Rendered, dict[str, str]]:
+    parts, errors = {}, {}
+    for part in PARTS:
+        source = getattr(template, part) or ""
+        try:
+            output = environment(autoescape=part == "html").from_string(source).render(context)
+        except TemplateError as error:
+            line = getattr(error, "lineno", None)
+            errors[part] = _("Line %(line)s: %(error)s", line=line, error=error) if line else str(error)
+            continue
+        except (TypeError, ValueError, ArithmeticError, LookupError) as error:
+            errors[part] = str(error)
+            continue
+        if len(output) > MAX_OUTPUT:
+            errors[part] = _("The result is too long.")
+        parts[part] = " ".join(output.split()) if part == "subject" else output
+    return Rendered(**{part: parts.get(part, "") for part in PARTS}), errors
+
+
+def _profile_context(account: Account, profile: Profile, subprofile: Subprofile | None, unsubscribe_url: str):
+    database = profile.database
+    names = {str(field.id): field.name for field in database.fields}
+    values = {names[key]: value for key, value in profile.fields.items() if key in names} | {"id": profile.id}
+    interest_names = {interest.id: interest.name for interest in database.interests}
+    interests = [interest_names[i] for i in profile.interests or [] if i in interest_names]
+    context = _context(
+        account, values, interests, _subprofile_values(subprofile), _Subprofiles(profile), unsubscribe_url
+    )
+    context["database"] = database.name
+    return context
+
+
+def _context(account, profile_values, interests, subprofile_values, subprofiles, unsubscribe_url) -> dict[str, Any]:
+    return {
+        "profile": profile_values,
+        "interests": interests,
+        "subprofile": subprofile_values or {},
+        "subprofiles": subprofiles,
+        "now": _now(account),
+        "unsubscribe_url": unsubscribe_url,
+        "database": "",
+    }
+
+
+def _now(account: Account) -> datetime:
+    try:
+        zone = ZoneInfo(account.time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return datetime.now(zone).replace(microsecond=0)
+
+
+def _subprofile_values(subprofile: Subprofile | None) -> dict[str, Any] | None:
+    if subprofile is None:
+        return None
+    names = {str(field.id): field.name for field in subprofile.collection.fields}
+    return {names[key]: value for key, value in subprofile.fields.items() if key in names} | {"id": subprofile.id}
+
+
+class _Subprofiles(Mapping):
+    """A profile's subprofiles per collection name, loaded when a template asks for a collection."""
+
+    def __init__(self, profile: Profile):
+        self._profile = profile
+        self._collections = {
+            c.name: c
+            for c in db.session.scalars(select(Collection).where(Collection.database_id == profile.database_id))
+        }
+        self._loaded: dict[str, list[dict[str, Any]]] = {}
+
+    def __getitem__(self, name: str) -> list[dict[str, Any]]:
+        if name not in self._loaded:
+            collection = self._collections[name]
+            rows = db.session.scalars(
+                select(Subprofile)
+                .where(Subprofile.profile_id == self._profile.id, Subprofile.collection_id == collection.id)
+                .order_by(Subprofile.id.desc())
+                .limit(SUBPROFILE_LIMIT)
+            )
+            self._loaded[name] = [_subprofile_values(row) for row in rows]
+        return self._loaded[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._collections)
+
+    def __len__(self) -> int:
+        return len(self._collections)

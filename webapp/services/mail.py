@@ -1,0 +1,395 @@
+"""Sending email: build the MIME message, sign it (DKIM), deliver it over SMTP or into the catcher, log it.
+
+Delivery goes to the account's own SMTP URL, else ``SMTP_URL``, else the development catcher (``caught_mail``
+rows the admin shows). An SMTP URL is ``smtp://[user:password@]host[:port][?starttls=require|never]
+[&timeout=30][&verify=0]`` (STARTTLS when the server offers it, unless ``never``; ``require`` refuses to send
+in the clear) or ``smtps://…`` (TLS from the first byte, port 465). ``verify=0`` accepts any certificate:
+only for a test server.
+
+Every message of an account is logged as a ``SentMessage`` (Message-ID, return key, profile, template) so
+bounces map back, and counts against the account's send rate (a token bucket in Redis; a sender waits up to
+``MAX_RATE_WAIT``). Log rows (``SentMessage``, ``CaughtMail``) are added to the caller's transaction, never
+committed here: the caller commits them with its own state (a follow-up run marked sent). A separate
+transaction would wait forever on rows the caller has locked or not yet committed (a new profile).
+Errors: ``MailTemporaryError`` (try again later), ``MailPermanentError`` (don't).
+"""
+
+import email.policy
+import secrets
+import smtplib
+import ssl
+import time
+from email.message import EmailMessage
+from email.utils import formatdate, parseaddr
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import dkim
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from flask_babel import gettext as _
+from redis.exceptions import RedisError
+from sqlalchemy import insert, select
+
+from webapp.extensions import db
+from webapp.models import Account, CaughtMail, Profile, SentMessage, utcnow
+from webapp.services import mail_settings, mail_tokens
+from webapp.services.errors import NotFound, ValidationError
+
+CATEGORIES = ("transactional", "marketing")
+DEFAULT_TIMEOUT = 30.0
+MAX_RATE_WAIT = 5.0  # seconds a sender waits for the rate limit before giving up (temporary error)
+SIGNED_HEADERS = (
+    b"from",
+    b"to",
+    b"subject",
+    b"date",
+    b"message-id",
+    b"reply-to",
+    b"mime-version",
+    b"content-type",
+    b"list-unsubscribe",
+    b"list-unsubscribe-post",
+)
+# A token bucket per account in Redis: ``rate`` tokens per second up to ``burst``; returns 0 when a token was
+# taken, else the seconds until one is free.
+RATE_LIMIT_SCRIPT = """
+local now = redis.call('TIME')
+now = tonumber(now[1]) + tonumber(now[2]) / 1000000
+local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or burst
+local at = tonumber(state[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+local wait = 0
+if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 60)
+return tostring(wait)
+"""
+
+
+class MailError(Exception):
+    """Base of mail errors; ``str(error)`` is a clear message."""
+
+
+class MailTemporaryError(MailError):
+    """SMTP down, a 4xx reply, a timeout, the rate limit: the caller may retry later."""
+
+
+class MailPermanentError(MailError):
+    """A 5xx reply, a bad address: retrying will not help."""
+
+
+def new_message_id(account_id: int | None = None) -> str:
+    """A fresh RFC 5322 Message-ID like ``<20261127070512.3f9a0c1b2d4e5f60@verrijk.example>``."""
+    return f"<{utcnow():%Y%m%d%H%M%S}.{secrets.token_hex(8)}@{_message_id_domain()}>"
+
+
+def _message_id_domain() -> str:
+    domain = parseaddr(current_app.config["MAIL_FROM"])[1].rpartition("@")[2]
+    if "." in domain:
+        return domain
+    return urlsplit(current_app.config["PUBLIC_URL"]).hostname or "localhost"
+
+
+def send_mail(
+    account_id: int | None,
+    *,
+    to: str,
+    subject: str,
+    text: str,
+    html: str | None = None,
+    sender: str | None = None,
+    reply_to: str | None = None,
+    headers: dict[str, str] | None = None,
+    message_id: str | None = None,
+    profile_id: int | None = None,
+    category: str = "transactional",
+) -> str:
+    """Build a message (text + optional html alternative), deliver it now and return its Message-ID."""
+    return deliver(
+        account_id,
+        to=to,
+        subject=subject,
+        text=text,
+        html=html,
+        sender=sender,
+        reply_to=reply_to,
+        headers=headers,
+        message_id=message_id,
+        profile_id=profile_id,
+        category=category,
+    )
+
+
+def deliver(
+    account_id: int | None,
+    *,
+    to: str,
+    subject: str,
+    text: str,
+    html: str | None = None,
+    sender: str | None = None,
+    reply_to: str | None = None,
+    headers: dict[str, str] | None = None,
+    message_id: str | None = None,
+    profile_id: int | None = None,
+    category: str = "transactional",
+    template_id: int | None = None,
+    origin_reference: str = "",
+) -> str:
+    """``send_mail`` with what the template sender also logs (the template and the caller's reference)."""
+    if category not in CATEGORIES:
+        raise ValueError(f"unknown mail category {category!r}")
+    recipient = _checked_address(to)
+    try:
+        settings = mail_settings.effective(account_id)
+    except ValidationError as error:  # stored settings unreadable (CREDENTIALS_KEY changed)
+        raise MailPermanentError(error.message) from None
+    message_id = message_id or new_message_id(account_id)
+    key = mail_tokens.return_key(message_id)
+    if category == "marketing":
+        headers = _with_list_unsubscribe(account_id, profile_id, message_id, headers or {})
+    message = build_message(
+        to=to,
+        subject=subject,
+        text=text,
+        html=html,
+        sender=sender or _default_sender(account_id),
+        reply_to=reply_to,
+        headers=headers,
+        message_id=message_id,
+    )
+    envelope_from = (mail_tokens.address("bounce", account_id, key) if account_id else None) or parseaddr(
+        str(message["From"])
+    )[1]
+    data = message.as_bytes(policy=email.policy.SMTP)
+    if settings.dkim is not None:
+        data = sign_dkim(data, settings.dkim)
+    _take_rate_token(account_id, settings.rate_per_minute)
+    if settings.smtp_url:
+        smtp_send(settings.smtp_url, envelope_from, recipient, data)
+    else:
+        _catch(account_id, message_id, envelope_from, recipient, subject, data)
+    if account_id:
+        _log_sent(
+            account_id=account_id,
+            message_id=message_id,
+            return_key=key,
+            profile_id=profile_id,
+            template_id=template_id,
+            origin_reference=origin_reference,
+            category=category,
+            recipient=recipient,
+            subject=subject[:500],
+        )
+    return message_id
+
+
+def _with_list_unsubscribe(account_id, profile_id, message_id, headers: dict[str, str]) -> dict[str, str]:
+    """Marketing mail always carries List-Unsubscribe (and one-click); made here when the caller did not."""
+    if any(name.lower() == "list-unsubscribe" for name in headers):
+        return headers
+    profile = db.session.get(Profile, profile_id) if profile_id else None
+    if profile is None or profile.account_id != account_id:
+        raise MailPermanentError("Marketing mail needs the profile it goes to (for its unsubscribe link).")
+    return headers | mail_tokens.list_unsubscribe_headers(account_id, profile.code, message_id)
+
+
+def _checked_address(to: str) -> str:
+    address = parseaddr(to)[1]
+    try:
+        return validate_email(address, check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        raise MailPermanentError(f"Invalid recipient address {to!r}: {error}") from None
+
+
+def _default_sender(account_id: int | None) -> str:
+    account = db.session.get(Account, account_id) if account_id else None
+    return (account.default_sender if account is not None else "") or current_app.config["MAIL_FROM"]
+
+
+def build_message(
+    *,
+    to: str,
+    subject: str,
+    text: str,
+    html: str | None,
+    sender: str,
+    reply_to: str | None,
+    headers: dict[str, str] | None,
+    message_id: str,
+) -> EmailMessage:
+    """The MIME message: text/plain, with a text/html alternative when ``html`` is given."""
+    message = EmailMessage(policy=email.policy.SMTP)
+    try:
+        message["From"] = sender
+        message["To"] = to
+        message["Subject"] = subject
+        message["Date"] = formatdate(localtime=False, usegmt=True)
+        message["Message-ID"] = message_id
+        if reply_to:
+            message["Reply-To"] = reply_to
+        for name, value in (headers or {}).items():
+            message[name] = value
+    except (ValueError, IndexError) as error:
+        raise MailPermanentError(f"Invalid message header: {error}") from None
+    message.set_content(text or "")
+    if html:
+        message.add_alternative(html, subtype="html")
+    return message
+
+
+def sign_dkim(data: bytes, key: mail_settings.Dkim) -> bytes:
+    """Prepend a DKIM-Signature (relaxed/relaxed, rsa-sha256) for the account's domain and selector."""
+    headers = [name for name in SIGNED_HEADERS if _has_header(data, name)]
+    signature = dkim.sign(
+        data,
+        key.selector.encode(),
+        key.domain.encode(),
+        key.private_key,
+        canonicalize=(b"relaxed", b"relaxed"),
+        include_headers=headers,
+    )
+    return signature + data
+
+
+def _has_header(data: bytes, name: bytes) -> bool:
+    head = data.split(b"\r\n\r\n", 1)[0].lower()
+    return head.startswith(name + b":") or (b"\r\n" + name + b":") in head
+
+
+# --- transports -------------------------------------------------------------------------------------------
+
+
+def smtp_send(url: str, envelope_from: str, recipient: str, data: bytes) -> None:
+    """One SMTP transaction; SMTP replies and network errors become MailTemporaryError/MailPermanentError."""
+    parts = urlsplit(url)
+    options = {name: values[-1] for name, values in parse_qs(parts.query).items()}
+    timeout = float(options.get("timeout") or DEFAULT_TIMEOUT)
+    context = ssl.create_default_context()
+    if options.get("verify") in ("0", "false", "no"):
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    host = parts.hostname or ""
+    try:
+        if parts.scheme == "smtps":
+            client = smtplib.SMTP_SSL(host, parts.port or 465, timeout=timeout, context=context)
+        else:
+            client = smtplib.SMTP(host, parts.port or 25, timeout=timeout)
+    except (OSError, smtplib.SMTPException) as error:
+        raise MailTemporaryError(f"Cannot connect to the SMTP server {host}: {error}") from None
+    try:
+        _session(client, parts, options, context, envelope_from, recipient, data)
+    finally:
+        try:
+            client.quit()
+        except (OSError, smtplib.SMTPException):
+            client.close()
+
+
+def _session(client, parts, options, context, envelope_from, recipient, data) -> None:
+    starttls = (options.get("starttls") or "auto").lower()
+    try:
+        client.ehlo()
+        if parts.scheme == "smtp" and starttls not in ("never", "0", "false", "no"):
+            if client.has_extn("starttls"):
+                client.starttls(context=context)
+                client.ehlo()
+            elif starttls in ("require", "1", "true", "yes"):
+                raise MailTemporaryError("The SMTP server does not offer STARTTLS, which the SMTP URL requires.")
+        if parts.username:
+            client.login(unquote(parts.username), unquote(parts.password or ""))
+        client.sendmail(envelope_from, [recipient], data)
+    except smtplib.SMTPRecipientsRefused as error:
+        code, reply = next(iter(error.recipients.values()))
+        raise _reply_error(code, reply, f"The SMTP server refused {recipient}") from None
+    except smtplib.SMTPResponseException as error:
+        raise _reply_error(error.smtp_code, error.smtp_error, "The SMTP server said no") from None
+    except smtplib.SMTPNotSupportedError as error:
+        raise MailPermanentError(f"The SMTP server does not support this: {error}") from None
+    except (OSError, smtplib.SMTPException) as error:
+        raise MailTemporaryError(f"The SMTP connection failed: {error}") from None
+
+
+def _reply_error(code: int, reply: bytes | str, what: str) -> MailError:
+    text = reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
+    kind = MailPermanentError if 500 <= code < 600 else MailTemporaryError
+    return kind(f"{what}: {code} {text}")
+
+
+def _catch(account_id, message_id, envelope_from, recipient, subject, data) -> None:
+    _write(
+        insert(CaughtMail).values(
+            account_id=account_id,
+            message_id=message_id,
+            sender=envelope_from,
+            recipient=recipient,
+            subject=subject[:500],
+            raw=data,
+            created_at=utcnow(),
+        )
+    )
+
+
+def caught_messages(account_id: int | None = None) -> list[EmailMessage]:
+    """Messages in the development catcher, newest first (all of them when ``account_id`` is None)."""
+    query = select(CaughtMail.raw).order_by(CaughtMail.id.desc())
+    if account_id is not None:
+        query = query.where(CaughtMail.account_id == account_id)
+    return [parse(raw) for raw in db.session.scalars(query)]
+
+
+def parse(raw: bytes) -> EmailMessage:
+    return email.message_from_bytes(raw, policy=email.policy.default)
+
+
+# --- log and rate ---------------------------------------------------------------------------------------
+
+
+def _log_sent(**values) -> None:
+    if db.session.scalar(select(SentMessage.id).where(SentMessage.message_id == values["message_id"])):
+        return  # sent again under the same Message-ID (an admin resolving an interrupted send)
+    _write(insert(SentMessage).values(sent_at=utcnow(), **values))
+
+
+def _write(statement) -> None:
+    """Run an insert in the caller's transaction (see the module docstring)."""
+    db.session.execute(statement)
+
+
+def _take_rate_token(account_id: int | None, per_minute: int) -> None:
+    """Wait for the account's send rate (a few seconds at most), else raise MailTemporaryError."""
+    from webapp.queues import redis_connection
+
+    rate, waited = max(per_minute, 1) / 60, 0.0
+    while True:
+        try:
+            bucket = redis_connection().register_script(RATE_LIMIT_SCRIPT)
+            wait = float(bucket(keys=[f"mail-rate:{account_id or 0}"], args=[rate, max(per_minute // 6, 1)]))
+        except RedisError as error:
+            raise MailTemporaryError(f"The send rate cannot be checked (Redis): {error}") from None
+        if wait <= 0:
+            return
+        if waited + wait > MAX_RATE_WAIT:
+            raise MailTemporaryError(
+                f"The account's send rate ({per_minute} per minute) is reached; try again in {wait:.1f} s."
+            )
+        time.sleep(wait)
+        waited += wait
+
+
+# --- the catcher in the admin ---------------------------------------------------------------------------
+
+
+def list_caught(account_id: int, limit: int = 200) -> list[CaughtMail]:
+    """The account's caught messages, newest first (without loading their bodies' parsing)."""
+    query = select(CaughtMail).where(CaughtMail.account_id == account_id).order_by(CaughtMail.id.desc())
+    return list(db.session.scalars(query.limit(limit)))
+
+
+def get_caught(account_id: int, caught_id: int) -> CaughtMail:
+    caught = db.session.get(CaughtMail, caught_id) if 0 < caught_id <= 2**31 - 1 else None
+    if caught is None or caught.account_id != account_id:
+        raise NotFound(_("Message not found."))
+    return caught
