@@ -1,0 +1,362 @@
+"""Benchmark: web form submissions through the public API against a bare Flask endpoint, in the same run.
+
+Sets up (in a database whose name contains "bench"; its schema is wiped and migrated) an account, a database
+(Email indexed, FirstName, Newsletter choice, an interest) and a *create* form with those items plus a
+consent. Then starts the app under gunicorn (2 gthread workers, as the issue asks) with one extra route,
+``POST /bench/bare``, that parses the same urlencoded body and inserts one row into a table of its own (it
+exists only in this benchmark). The same client (``http.client``, one keep-alive connection per thread)
+loads both, alternating rounds:
+
+- submissions/s: ``POST /p/forms/KEY/submissions`` with a new email address each time (each one creates a
+  profile, its events, the submission record and the day's counter, in one transaction), with an allowed
+  ``Origin`` and a valid fill-time token;
+- p99 latency at half the peak rate: a paced load at 50 % of the measured form peak, latency counted from
+  each request's scheduled send time (so a stall is not hidden).
+
+The app runs with ``FORM_BENCH_MODE=1``: **form rate limits and the minimum fill time are switched off** (a
+load generator on one address would otherwise be throttled by design). Every other check runs (origin,
+honeypot, token signature, validation, idempotency key lookup). Ends with ``BENCH forms_submissions: N
+submissions/s (R x bare)``; targets >= 500 submissions/s and >= 0.5x bare.
+
+Usage::
+
+    .venv/bin/python bench/forms.py --database-url postgresql://postgres@127.0.0.1/verrijk_bench_forms
+"""
+
+import argparse
+import http.client
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+ORIGIN = "https://shop.example"
+BARE_TABLE = "bench_bare_row"
+
+
+# --- the app under test ---------------------------------------------------------------------------
+
+
+def create_bench_app():
+    """The Verrijk app in bench mode plus the bare endpoint (gunicorn entry)."""
+    from flask import jsonify, request
+    from sqlalchemy import text
+
+    from webapp import create_app
+    from webapp.config import normalize_database_url
+    from webapp.extensions import csrf, db
+
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": normalize_database_url(os.environ["DATABASE_URL"]),
+            "REDIS_URL": os.environ.get("REDIS_URL", ""),
+            "FORM_BENCH_MODE": True,
+        }
+    )
+
+    def bare():
+        email = request.form.get("email", "")
+        db.session.execute(
+            text(f"INSERT INTO {BARE_TABLE} (email, created_at) VALUES (:email, now())"), {"email": email}
+        )
+        db.session.commit()
+        return jsonify(status="ok")
+
+    app.add_url_rule("/bench/bare", "bench_bare", bare, methods=["POST"])
+    csrf.exempt(bare)
+    return app
+
+
+def prepare(url: str) -> tuple[str, dict[str, str], str]:
+    """A fresh schema with the form; returns its key, the item names and a valid fill-time token."""
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from webapp import create_app
+    from webapp.config import normalize_database_url
+    from webapp.extensions import db
+    from webapp.models import Form
+    from webapp.services import accounts, databases, form_spam
+    from webapp.services.fields import FieldSpec, create_field
+
+    if "bench" not in urlsplit(url).path:
+        sys.exit("the database's name must contain 'bench': its schema is dropped")
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": normalize_database_url(url), "REDIS_URL": os.environ.get("REDIS_URL", "")}
+    )
+    with app.app_context():
+        with db.engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        upgrade()
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(f"CREATE TABLE {BARE_TABLE} (id serial PRIMARY KEY, email text, created_at timestamp)")
+            )
+        account = accounts.get_or_create_account("Bench")
+        database = databases.create_database(account, "Signups")
+        for spec in (
+            FieldSpec(name="Email", type="email", indexed=True),
+            FieldSpec(name="FirstName", type="text"),
+            FieldSpec(name="Newsletter", type="choice", options={"choices": ["yes", "no"]}),
+        ):
+            create_field(account, spec, database_id=database.id)
+        interest = databases.create_interest(account, database.id, "Weekly")
+        db.session.refresh(database)
+        fields = {field.name: field.id for field in database.fields}
+        items = [
+            {"id": "e", "type": "field", "field_id": fields["Email"], "required": True},
+            {"id": "n", "type": "field", "field_id": fields["FirstName"]},
+            {"id": "l", "type": "field", "field_id": fields["Newsletter"], "widget": "radio"},
+            {"id": "w", "type": "interest", "interest_id": interest.id},
+            {"id": "ok", "type": "consent", "text": "I agree to the terms.", "required": True},
+        ]
+        form = Form(
+            account_id=account.id,
+            database_id=database.id,
+            name="Bench",
+            items=items,
+            allowed_origins=[ORIGIN],
+            settings={"success_message": "Thanks"},
+        )
+        db.session.add(form)
+        db.session.commit()
+        names = {
+            "email": f"f{fields['Email']}",
+            "name": f"f{fields['FirstName']}",
+            "newsletter": f"f{fields['Newsletter']}",
+            "interest": f"i{interest.id}",
+        }
+        token = form_spam.issue_token(form.key, now=time.time() - 60)
+        key = form.key
+        db.session.remove()
+    return key, names, token
+
+
+# --- the client -----------------------------------------------------------------------------------
+
+
+class Target:
+    def __init__(self, name: str, path: str, make_body, ok: bytes):
+        self.name, self.path, self.make_body, self.ok = name, path, make_body, ok
+
+
+def form_target(key: str, names: dict[str, str], token: str) -> Target:
+    def body(tag: str) -> bytes:
+        return urlencode(
+            {
+                names["email"]: f"{tag}@example.com",
+                names["name"]: "Ann",
+                names["newsletter"]: "yes",
+                names["interest"]: "1",
+                "cok": "1",
+                "_token": token,
+                "_hp": "",
+                "_idempotency_key": tag,
+            }
+        ).encode()
+
+    return Target("form", f"/p/forms/{key}/submissions", body, b'"status":"ok"')
+
+
+def bare_target() -> Target:
+    def body(tag: str) -> bytes:
+        return urlencode({"email": f"{tag}@example.com", "_token": "x" * 40, "_hp": "", "cok": "1"}).encode()
+
+    return Target("bare", "/bench/bare", body, b'"status":"ok"')
+
+
+HEADERS = {"Content-Type": "application/x-www-form-urlencoded", "Origin": ORIGIN}
+
+
+def send(connection: http.client.HTTPConnection, target: Target, tag: str) -> None:
+    connection.request("POST", target.path, target.make_body(tag), HEADERS)
+    response = connection.getresponse()
+    data = response.read()
+    if response.status != 200 or target.ok not in data:
+        raise RuntimeError(f"{target.path}: HTTP {response.status}: {data[:300]!r}")
+
+
+def throughput(port: int, target: Target, clients: int, seconds: float) -> float:
+    """Requests/s of ``clients`` threads sending as fast as they can for ``seconds``."""
+    run = time.time_ns()
+    counts = [0] * clients
+    errors: list[Exception] = []
+    deadline = time.perf_counter() + seconds
+
+    def client(number: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            while time.perf_counter() < deadline:
+                send(connection, target, f"{target.name}{run}-{number}-{counts[number]}")
+                counts[number] += 1
+        except Exception as error:  # noqa: BLE001 - reported after the run
+            errors.append(error)
+        finally:
+            connection.close()
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return sum(counts) / (time.perf_counter() - started)
+
+
+def paced_latencies(port: int, target: Target, rate: float, clients: int, seconds: float) -> list[float]:
+    """Latencies (ms) of requests sent at ``rate`` per second in total, measured from their scheduled time."""
+    run = time.time_ns()
+    interval = clients / rate
+    result: list[float] = []
+    errors: list[Exception] = []
+    lock = threading.Lock()
+    start = time.perf_counter() + 0.2
+
+    def client(number: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        due = start + number * interval / clients
+        mine = []
+        try:
+            while due < start + seconds:
+                wait = due - time.perf_counter()
+                if wait > 0:
+                    time.sleep(wait)
+                send(connection, target, f"p{target.name}{run}-{number}-{len(mine)}")
+                mine.append((time.perf_counter() - due) * 1000)
+                due += interval
+        except Exception as error:  # noqa: BLE001 - reported after the run
+            errors.append(error)
+        finally:
+            connection.close()
+            with lock:
+                result.extend(mine)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return result
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+# --- running ----------------------------------------------------------------------------------------
+
+
+def start_server(args: argparse.Namespace) -> tuple[subprocess.Popen, int]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": args.database_url, "FORM_BENCH_MODE": "1"}
+    server = subprocess.Popen(
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "--workers",
+            str(args.workers),
+            "--worker-class",
+            "gthread",
+            "--threads",
+            str(args.threads),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--keep-alive",
+            "30",
+            "--log-level",
+            "warning",
+            "--pythonpath",
+            f"{ROOT},{BENCH_DIR}",
+            "forms:create_bench_app()",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            connection.request("GET", "/embed.js")
+            if connection.getresponse().status == 200:
+                connection.close()
+                break
+        except OSError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            sys.exit("gunicorn did not start")
+        time.sleep(0.2)
+    print(f"gunicorn on port {port}: {args.workers} gthread workers x {args.threads} threads", flush=True)
+    return server, port
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", ""))
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of each throughput round")
+    parser.add_argument("--rounds", type=int, default=4, help="form/bare round pairs (medians reported)")
+    parser.add_argument("--clients", type=int, default=8, help="client threads")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument("--latency-seconds", type=float, default=10.0, help="length of the paced latency run")
+    args = parser.parse_args(argv)
+    if not args.database_url:
+        parser.error("give --database-url or set DATABASE_URL")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    os.environ.setdefault("SECRET_KEY", "bench-secret-key")
+    key, names, token = prepare(args.database_url)
+    server, port = start_server(args)
+    try:
+        run(args, port, form_target(key, names, token), bare_target())
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def run(args: argparse.Namespace, port: int, form: Target, bare: Target) -> None:
+    print("FORM_BENCH_MODE: form rate limits and the minimum fill time are OFF for this run", flush=True)
+    for target in (form, bare):
+        throughput(port, target, args.clients, 1.0)  # warm up
+    rates: dict[str, list[float]] = {"form": [], "bare": []}
+    for number in range(args.rounds):
+        for target in (form, bare) if number % 2 == 0 else (bare, form):
+            rate = throughput(port, target, args.clients, args.seconds)
+            rates[target.name].append(rate)
+            print(f"  round {number + 1} {target.name:>4}: {rate:7.1f} requests/s", flush=True)
+    form_rate, bare_rate = statistics.median(rates["form"]), statistics.median(rates["bare"])
+    # The machine is shared: each round pair ran back to back, so the median of their ratios is steadier.
+    ratio = statistics.median(f / b for f, b in zip(rates["form"], rates["bare"], strict=True))
+    half = form_rate / 2
+    latencies = paced_latencies(port, form, half, args.clients, args.latency_seconds)
+    print()
+    print(
+        f"{args.clients} clients: form {form_rate:.0f} submissions/s, bare {bare_rate:.0f} inserts/s "
+        f"(median of {args.rounds} rounds of {args.seconds:g} s; median ratio of round pairs {ratio:.2f}x)"
+    )
+    print(
+        f"at half the form peak ({half:.0f}/s, {len(latencies)} submissions): p50 {percentile(latencies, 0.5):.1f} "
+        f"ms, p99 {percentile(latencies, 0.99):.1f} ms"
+    )
+    print(f"BENCH forms_submissions: {form_rate:.0f} submissions/s ({ratio:.2f}x bare) target >= 500 and >= 0.5x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""The form builder in a real browser: drag to reorder, edit in place, and the live preview follows."""
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.factories import PASSWORD, make_account, make_database, make_user
+from webapp.extensions import db
+from webapp.models import Form
+from webapp.services import form_builder
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def builder(page, verrijk, ctx):
+    """An editor logged in on the builder page of a form with the items Email, FirstName and a consent."""
+    user = make_user(make_account("Acme"), "editor")
+    account = user.account
+    database = make_database(account)
+    form = form_builder.create_form(account, database.id, name="Sign-up")
+    for field in database.fields[:2]:
+        form_builder.add_item(account, form.id, "field", field_id=field.id)
+    form_builder.add_item(account, form.id, "consent")
+    page.goto(f"{verrijk.url}/login")
+    page.fill("input[name=email]", user.email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(f"{verrijk.url}/forms/{form.id}")
+    page.form_id = form.id
+    return page
+
+
+def stored_order(form_id: int) -> list[str]:
+    db.session.rollback()
+    db.session.expire_all()
+    return [item["label"] or item["type"] for item in db.session.get(Form, form_id).items]
+
+
+def script_errors(page) -> list[str]:
+    """Console and page errors, less the browser's 404 for /favicon.ico (the admin has no icon)."""
+    return [problem for problem in page.problems if "404 (NOT FOUND)" not in problem]
+
+
+def preview_labels(page):
+    return page.frame_locator("#form-preview").locator("[data-verrijk-form] label")
+
+
+def test_drag_an_item_to_the_top_and_the_preview_follows(builder):
+    page = builder
+    expect(preview_labels(page).first).to_have_text("Email")
+    items = page.locator("#form-items > li")
+    with page.expect_response(lambda response: response.url.endswith("/order")) as saved:
+        items.nth(2).locator(".drag-handle").drag_to(items.nth(0), target_position={"x": 20, "y": 4})
+    assert saved.value.status == 200
+    expect(page.locator("#form-items > li").first).to_contain_text("Consent")
+    assert stored_order(page.form_id) == ["consent", "Email", "FirstName"]
+    expect(preview_labels(page).first).not_to_have_text("Email")
+    assert script_errors(page) == []
+
+
+def test_edit_in_place_and_the_preview_shows_the_new_label(builder):
+    page = builder
+    page.locator("#form-items > li").first.get_by_text("Edit").click()
+    page.locator("#form-items input[name=label]").fill("Your email address")
+    page.locator("#form-items").get_by_role("button", name="Save item").click()
+    expect(page.locator("#form-items > li").first).to_contain_text("Your email address")
+    expect(preview_labels(page).first).to_have_text("Your email address")
+    with page.expect_response(lambda response: response.url.endswith("/move")):
+        page.locator("#form-items > li").nth(1).get_by_role("button", name="Move up").click()
+    expect(page.locator("#form-items > li").first).to_contain_text("FirstName")
+    assert stored_order(page.form_id) == ["FirstName", "Your email address", "consent"]
+    assert script_errors(page) == []

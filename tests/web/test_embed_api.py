@@ -1,0 +1,242 @@
+"""The public embed API through the test client: JSON shapes, CORS, caching, no cookies, the hosted page."""
+
+import re
+import time
+
+import pytest
+from sqlalchemy import select
+
+from tests.factories import make_database, make_form
+from webapp.extensions import db
+from webapp.models import FormSubmission, Profile
+from webapp.services import form_spam, links, profiles
+from webapp.services.events import Origin
+from webapp.services.mail import caught_messages
+
+SHOP = "https://shop.example"
+
+
+@pytest.fixture
+def form(account):
+    database = make_database(account, fields={"Email": {"type": "email", "indexed": True}, "Name": "text"})
+    return make_form(
+        account,
+        database,
+        items=[
+            {"type": "field", "field": "Email", "required": True, "label": "Email address", "prefill": True},
+            {"type": "field", "field": "Name", "help": "As you like to be called"},
+        ],
+        allowed_origins=[SHOP],
+        success_message="Welcome!",
+    )
+
+
+def email_name(form):
+    return form.items[0]["field_id"] and f"f{form.items[0]['field_id']}"
+
+
+def old_token(form):
+    return form_spam.issue_token(form.key, now=time.time() - 60)
+
+
+def post(client, form, values, *, origin=SHOP, **kwargs):
+    headers = {"Origin": origin} if origin else {}
+    data = {"_token": old_token(form), **values}
+    return client.post(f"/p/forms/{form.key}/submissions", data=data, csrf=False, headers=headers, **kwargs)
+
+
+def test_definition_json_cache_headers_and_cors(anonymous, form):
+    response = anonymous.get(f"/p/forms/{form.key}", headers={"Origin": SHOP})
+    body = response.get_json()
+    assert response.status_code == 200
+    assert body["key"] == form.key and body["submit_url"] == f"http://verrijk.test/p/forms/{form.key}/submissions"
+    assert [item["name"] for item in body["items"]] == [email_name(form), f"f{form.items[1]['field_id']}"]
+    assert body["items"][0] == {
+        "name": email_name(form),
+        "type": "email",
+        "id": form.items[0]["id"],
+        "label": "Email address",
+        "required": True,
+    }
+    assert set(body["messages"]) >= {"required", "email", "network", "retry"}
+    assert response.headers["Access-Control-Allow-Origin"] == SHOP
+    assert response.headers["Cache-Control"] == "public, max-age=60"
+    assert {"Origin", "Accept-Language"} <= set(response.vary)
+    assert "Set-Cookie" not in response.headers
+    again = anonymous.get(f"/p/forms/{form.key}", headers={"If-None-Match": response.headers["ETag"]})
+    assert again.status_code == 304
+
+
+def test_definition_in_dutch_and_etag_per_language(anonymous, form):
+    english = anonymous.get(f"/p/forms/{form.key}")
+    dutch = anonymous.get(f"/p/forms/{form.key}", headers={"Accept-Language": "nl"})
+    assert dutch.get_json()["lang"] == "nl" and dutch.headers["ETag"] != english.headers["ETag"]
+
+
+def test_changing_the_form_changes_the_etag(anonymous, form):
+    first = anonymous.get(f"/p/forms/{form.key}").headers["ETag"]
+    form.revision += 1
+    db.session.commit()
+    assert anonymous.get(f"/p/forms/{form.key}").headers["ETag"] != first
+
+
+def test_disallowed_origin_gets_no_cors_headers(anonymous, form):
+    response = anonymous.get(f"/p/forms/{form.key}", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in response.headers
+
+
+def test_unknown_form_is_a_json_404(anonymous, ctx):
+    response = anonymous.get("/p/forms/doesnotexist")
+    assert response.status_code == 404 and "error" in response.get_json()
+
+
+@pytest.mark.parametrize(("origin", "allowed"), [(SHOP, True), ("https://evil.example", False)])
+def test_preflight(anonymous, form, origin, allowed):
+    response = anonymous.client.options(
+        f"/p/forms/{form.key}/submissions", headers={"Origin": origin, "Access-Control-Request-Method": "POST"}
+    )
+    assert response.status_code == 204
+    assert ("Access-Control-Allow-Origin" in response.headers) is allowed
+    assert ("Access-Control-Allow-Methods" in response.headers) is allowed
+
+
+def test_prefill_with_signed_link(anonymous, form, account):
+    profile = profiles.create_profile(account, form.database_id, {"Email": "ann@example.com"}, origin=Origin("admin"))
+    query = links.profile_link_query(profile)
+    good = anonymous.get(f"/p/forms/{form.key}?profile={query['profile']}&sig={query['sig']}")
+    assert good.get_json()["prefill"] == {email_name(form): "ann@example.com"}
+    assert good.headers["Cache-Control"] == "private, no-store" and "ETag" not in good.headers
+    bad = anonymous.get(f"/p/forms/{form.key}?profile={profile.id}&sig=wrong")
+    assert "prefill" not in bad.get_json() and "ann@example.com" not in bad.get_data(as_text=True)
+
+
+def test_token_counts_a_view_and_is_not_cached(anonymous, form):
+    response = anonymous.get(f"/p/forms/{form.key}/token", headers={"Origin": SHOP})
+    assert response.get_json()["token"] and response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Access-Control-Allow-Origin"] == SHOP
+
+
+def test_captcha_challenge_shape(anonymous, form):
+    body = anonymous.get(f"/p/forms/{form.key}/captcha").get_json()
+    assert set(body) == {"algorithm", "challenge", "salt", "signature", "maxnumber"}
+
+
+def test_submission_ok_invalid_and_replayed(anonymous, form):
+    ok = post(anonymous, form, {email_name(form): "ann@example.com", "_idempotency_key": "k1"})
+    assert ok.status_code == 200 and ok.get_json() == {"status": "ok", "message": "Welcome!", "redirect": None}
+    assert ok.headers["Access-Control-Allow-Origin"] == SHOP and "Origin" in ok.vary
+    assert "Set-Cookie" not in ok.headers
+    replay = post(anonymous, form, {email_name(form): "ann@example.com", "_idempotency_key": "k1"})
+    assert replay.get_json() == ok.get_json()
+    assert db.session.scalar(select(Profile.id).where(Profile.database_id == form.database_id)) is not None
+    assert len(db.session.scalars(select(Profile)).all()) == 1
+    invalid = post(anonymous, form, {email_name(form): "nope"})
+    assert invalid.status_code == 422
+    assert invalid.get_json()["status"] == "invalid" and email_name(form) in invalid.get_json()["errors"]
+
+
+def test_submission_from_a_disallowed_origin_is_refused_and_logged(anonymous, form):
+    response = post(anonymous, form, {email_name(form): "ann@example.com"}, origin="https://evil.example")
+    assert response.status_code == 403 and response.get_json()["status"] == "rejected"
+    assert "Access-Control-Allow-Origin" not in response.headers
+    assert db.session.scalar(select(FormSubmission.reason)) == "origin"
+
+
+def test_spam_token_missing_is_400(anonymous, form):
+    response = anonymous.post(
+        f"/p/forms/{form.key}/submissions",
+        data={email_name(form): "a@example.com"},
+        csrf=False,
+        headers={"Origin": SHOP},
+    )
+    assert response.status_code == 400 and response.get_json()["status"] == "rejected"
+
+
+def test_rate_limit_per_address_answers_429_and_logs(anonymous, form, app, monkeypatch):
+    monkeypatch.setitem(app.config, "FORM_RATE_LIMIT", "2 per minute")
+    codes = [post(anonymous, form, {email_name(form): f"a{n}@example.com"}).status_code for n in range(3)]
+    assert codes == [200, 200, 429]
+    limited = post(anonymous, form, {email_name(form): "b@example.com"})
+    assert limited.get_json()["status"] == "rate_limited" and limited.get_json()["retry_after"] >= 1
+    assert int(limited.headers["Retry-After"]) >= 1
+    reasons = db.session.scalars(select(FormSubmission.reason).order_by(FormSubmission.id)).all()
+    assert reasons == ["", "", "rate_limited", "rate_limited"]
+
+
+def test_bench_mode_switches_rate_limits_off(anonymous, form, app, monkeypatch):
+    monkeypatch.setitem(app.config, "FORM_RATE_LIMIT", "1 per minute")
+    monkeypatch.setitem(app.config, "FORM_BENCH_MODE", True)
+    codes = [post(anonymous, form, {email_name(form): f"a{n}@example.com"}).status_code for n in range(3)]
+    assert codes == [200, 200, 200]
+
+
+def test_embed_script_with_etag(anonymous, ctx):
+    response = anonymous.get("/embed.js")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/javascript; charset=utf-8"
+    assert response.headers["Cache-Control"] == "public, max-age=300"
+    again = anonymous.get("/embed.js", headers={"If-None-Match": response.headers["ETag"]})
+    assert again.status_code == 304
+
+
+def test_hosted_page_get_and_post_with_errors_then_success(anonymous, form):
+    page = anonymous.get(f"/f/{form.key}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Set-Cookie" not in page.headers
+    assert f"frame-ancestors 'self' {SHOP}" in page.headers["Content-Security-Policy"]
+    assert 'for="vf-' + email_name(form) + '"' in html and 'aria-describedby="help-' in html
+    token = re.search(r'name="_token" value="([^"]+)"', html).group(1)
+    assert form_spam.token_age(form.key, token) is not None
+    data = {"_token": old_token(form), email_name(form): "not an address", "_hp": ""}
+    errors = anonymous.post(f"/f/{form.key}", data=data, csrf=False)
+    html = errors.get_data(as_text=True)
+    assert errors.status_code == 422
+    assert 'aria-invalid="true"' in html and f'id="error-{email_name(form)}"' in html
+    assert 'value="not an address"' in html
+    data[email_name(form)] = "ann@example.com"
+    done = anonymous.post(f"/f/{form.key}", data=data, csrf=False)
+    assert done.status_code == 200 and "Welcome!" in done.get_data(as_text=True)
+
+
+def test_hosted_page_redirects_when_configured(anonymous, form):
+    form.settings = {**form.settings, "redirect_url": "https://shop.example/thanks"}
+    db.session.commit()
+    data = {"_token": old_token(form), email_name(form): "ann@example.com"}
+    response = anonymous.post(f"/f/{form.key}", data=data, csrf=False)
+    assert response.status_code == 303 and response.headers["Location"] == "https://shop.example/thanks"
+    assert "form-action 'self' https://shop.example" in response.headers["Content-Security-Policy"]
+
+
+def test_confirm_link_page(anonymous, account):
+    database = make_database(
+        account, fields={"Email": "email", "News": {"type": "choice", "options": {"choices": ["yes", "pending"]}}}
+    )
+    news = next(field.id for field in database.fields if field.name == "News")
+    form = make_form(
+        account,
+        database,
+        items=[{"type": "field", "field": "Email"}],
+        double_opt_in={
+            "enabled": True,
+            "unconfirmed_values": {str(news): "pending"},
+            "confirmed_values": {str(news): "yes"},
+        },
+    )
+    sent = post(anonymous, form, {f"f{database.fields[0].id}": "ann@example.com"}, origin="")
+    assert sent.status_code == 200, sent.get_json()
+    [message] = caught_messages(account.id)
+    path = re.search(r"http://verrijk\.test(/p/confirm/\S+)", message.get_body(("plain",)).get_content()).group(1)
+    page = anonymous.get(path)
+    assert page.status_code == 200, page.get_data(as_text=True)
+    assert "Set-Cookie" not in page.headers
+    profile = db.session.scalars(select(Profile)).one()
+    assert profile.fields[str(news)] == "yes"
+    assert anonymous.get(path[:-3] + "abc").status_code == 400
+
+
+def test_no_cookie_even_for_a_logged_in_admin(browser, form):
+    admin = browser("admin")
+    for url in (f"/p/forms/{form.key}", f"/f/{form.key}", f"/p/forms/{form.key}/token"):
+        response = admin.get(url)
+        assert response.status_code == 200 and "Set-Cookie" not in response.headers
+        assert "Cookie" not in response.vary

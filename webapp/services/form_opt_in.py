@@ -1,0 +1,157 @@
+"""Double opt-in and notifications of web forms: the mails sent after a submission, and the confirm link.
+
+A new sign-up through a form with double opt-in gets the form's *unconfirmed* values and a confirmation
+mail with a signed, expiring link (``/p/confirm/<token>``). Following it sets the *confirmed* values and
+journals a ``confirmed`` event (its time is the confirmation time). Mails go out after the submission has
+committed (and commit the mail's log rows); a mail that cannot be sent is logged and does not undo the
+sign-up.
+"""
+
+from typing import Any
+
+from flask import current_app
+from flask_babel import gettext as _
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select
+
+from webapp.extensions import db
+from webapp.models import Account, Field, Form, Profile, ProfileEvent
+from webapp.services import mail
+from webapp.services.errors import ValidationError
+from webapp.services.events import Origin
+from webapp.services.profiles import apply_update, commit_or_conflict
+
+DEFAULT_LINK_TTL_HOURS = 48
+
+
+def opt_in_settings(form: Form) -> dict[str, Any]:
+    return (form.settings or {}).get("double_opt_in") or {}
+
+
+def values_by_name(form: Form, values: dict[str, Any]) -> dict[str, Any]:
+    """``{field id: value}`` as stored in the settings → ``{field name: value}`` as services take them."""
+    if not values:
+        return {}
+    ids = [int(key) for key in values]
+    fields = db.session.scalars(select(Field).where(Field.id.in_(ids), Field.database_id == form.database_id))
+    return {field.name: values[str(field.id)] if str(field.id) in values else values[field.id] for field in fields}
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="verrijk-form-confirm")
+
+
+def confirm_link(form: Form, profile: Profile) -> str:
+    token = _serializer().dumps({"form": form.id, "profile": profile.id, "code": profile.code[:8]})
+    return current_app.config["PUBLIC_URL"] + f"/p/confirm/{token}"
+
+
+def profile_email(profile: Profile) -> str:
+    """The profile's first email address (in field order), or ''."""
+    for field in profile.database.fields:
+        if field.type == "email" and profile.fields.get(field.key):
+            return str(profile.fields[field.key])
+    return ""
+
+
+def send_confirmation(form: Form, profile: Profile) -> None:
+    settings = opt_in_settings(form)
+    to = profile_email(profile)
+    if not to:
+        current_app.logger.warning("form %s: profile %s has no email address to confirm", form.id, profile.id)
+        return
+    link = confirm_link(form, profile)
+    text = settings.get("email_text") or _("Please confirm your sign-up by following this link:\n\n{link}")
+    if "{link}" not in text:
+        text += "\n\n{link}"
+    _send(
+        form,
+        to=to,
+        subject=settings.get("email_subject") or _("Please confirm your sign-up"),
+        text=text.replace("{link}", link),
+        profile_id=profile.id,
+    )
+
+
+def send_notification(form: Form, submission_id: int, profile_id: int | None, data: dict[str, Any]) -> None:
+    to = (form.settings or {}).get("notify_email")
+    if not to:
+        return
+    lines = [f"{name}: {value}" for name, value in data.items()]
+    text = _(
+        "Form %(form)s received submission %(id)s (profile %(profile)s).",
+        form=form.name,
+        id=submission_id,
+        profile=profile_id or "-",
+    )
+    _send(
+        form,
+        to=to,
+        subject=_("New submission: %(form)s", form=form.name),
+        text="\n".join([text, "", *lines]),
+        profile_id=None,
+    )
+
+
+def _send(form: Form, *, to: str, subject: str, text: str, profile_id: int | None) -> None:
+    """Send after the submission has committed, then commit the mail's log rows (the mail service adds them
+    to the caller's transaction)."""
+    try:
+        mail.send_mail(form.account_id, to=to, subject=subject, text=text, profile_id=profile_id)
+    except mail.MailError as error:
+        current_app.logger.warning("form %s: mail to %s not sent: %s", form.id, to, error)
+    db.session.commit()
+
+
+def confirm_subscription(token: str) -> Profile:
+    """Apply a confirmation link: the form's confirmed values and a ``confirmed`` event (once)."""
+    data = _load(token)
+    form = db.session.get(Form, data.get("form"))
+    profile = db.session.get(Profile, data.get("profile"))
+    if form is None or profile is None or profile.code[:8] != data.get("code"):
+        raise ValidationError(_("This confirmation link is no longer valid."))
+    if _already_confirmed(form, profile):
+        return profile
+    account = db.session.get(Account, form.account_id)
+    values = values_by_name(form, opt_in_settings(form).get("confirmed_values") or {})
+    apply_update(account, profile, values, {}, origin=Origin("form", reference=str(form.id)), kind="confirmed")
+    commit_or_conflict()
+    return profile
+
+
+def _load(token: str) -> dict:
+    try:
+        data = _serializer().loads(token, max_age=_max_age(token))
+    except SignatureExpired:
+        raise ValidationError(_("This confirmation link has expired. Sign up again to get a new one.")) from None
+    except BadSignature:
+        raise ValidationError(_("This confirmation link is not valid.")) from None
+    if not isinstance(data, dict):
+        raise ValidationError(_("This confirmation link is not valid."))
+    return data
+
+
+def _max_age(token: str) -> int:
+    """The link's lifetime is its form's setting; read it from the (still unverified) payload's form id."""
+    try:
+        form_id = _serializer().loads_unsafe(token)[1].get("form")
+        form = db.session.get(Form, int(form_id))
+    except (AttributeError, TypeError, ValueError):
+        form = None
+    hours = opt_in_settings(form).get("link_ttl_hours") if form else None
+    return int(hours or DEFAULT_LINK_TTL_HOURS) * 3600
+
+
+def _already_confirmed(form: Form, profile: Profile) -> bool:
+    return (
+        db.session.scalar(
+            select(ProfileEvent.id)
+            .where(
+                ProfileEvent.profile_id == profile.id,
+                ProfileEvent.kind == "confirmed",
+                ProfileEvent.reference == str(form.id),
+            )
+            .limit(1)
+        )
+        is not None
+    )

@@ -1,0 +1,235 @@
+"""What web forms collected, for the admin: submissions (filtered, keyset-paged), their CSV export,
+conversion per day, and a profile's submissions and uploaded files.
+
+The export is streamed in keyset batches like ``services/exports.py`` and uses its cell writer, so text
+that a spreadsheet would run as a formula is neutralised the same way.
+"""
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.orm import defer
+
+from webapp.extensions import db
+from webapp.models import SUBMISSION_STATUSES, Account, Form, FormDayStat, FormFile, FormSubmission, utcnow
+from webapp.services import exports
+from webapp.services.databases import get_database
+from webapp.services.errors import NotFound, ValidationError
+from webapp.services.form_builder import MAX_ID, bindable_fields, get_form
+from webapp.services.profiles import get_profile
+from webapp.services.timeline import account_zone
+
+STATUSES = SUBMISSION_STATUSES
+PAGE_SIZE = 50
+MAX_CHART_DAYS = 366
+
+
+@dataclass(frozen=True)
+class SubmissionFilter:
+    """Which submissions: one status (``None``: all), and days (in the account's time zone), both inclusive."""
+
+    status: str | None = None
+    since: date | None = None
+    until: date | None = None
+
+
+@dataclass
+class SubmissionPage:
+    submissions: list[FormSubmission]
+    # Pass as ``before_id`` for the next (older) page; ``None`` when this is the oldest.
+    next_before_id: int | None
+
+
+@dataclass(frozen=True)
+class DayCount:
+    day: date
+    views: int
+    submissions: int
+
+
+def parse_filter(status: str | None, since: str | None, until: str | None) -> SubmissionFilter:
+    """A filter from query-string text; bad input is a ``ValidationError`` naming the parameter."""
+    errors = {}
+    status = (status or "").strip().lower() or None
+    if status is not None and status not in STATUSES:
+        errors["status"] = _("Choose accepted, invalid or rejected.")
+    days = {}
+    for name, text in (("since", since), ("until", until)):
+        try:
+            days[name] = date.fromisoformat(text.strip()) if text and text.strip() else None
+        except ValueError:
+            errors[name] = _("Enter a date as YYYY-MM-DD.")
+    if errors:
+        raise ValidationError(errors)
+    return SubmissionFilter(status, days["since"], days["until"])
+
+
+def _filtered(account: Account, form: Form, chosen: SubmissionFilter):
+    query = select(FormSubmission).where(FormSubmission.account_id == account.id, FormSubmission.form_id == form.id)
+    if chosen.status:
+        query = query.where(FormSubmission.status == chosen.status)
+    zone = account_zone(account)
+    if chosen.since:
+        start = datetime.combine(chosen.since, time.min, zone).astimezone(UTC).replace(tzinfo=None)
+        query = query.where(FormSubmission.created_at >= start)
+    if chosen.until:
+        end = datetime.combine(chosen.until + timedelta(days=1), time.min, zone).astimezone(UTC)
+        query = query.where(FormSubmission.created_at < end.replace(tzinfo=None))
+    return query
+
+
+def list_submissions(
+    account: Account,
+    form_id: int,
+    chosen: SubmissionFilter = SubmissionFilter(),
+    *,
+    before_id: int | None = None,
+    limit: int = PAGE_SIZE,
+) -> SubmissionPage:
+    """Submissions of a form, newest first, ``limit`` at a time (keyset paging on the id)."""
+    form = get_form(account, form_id)
+    query = _filtered(account, form, chosen)
+    if before_id is not None:
+        query = query.where(FormSubmission.id < before_id)
+    rows = list(db.session.scalars(query.order_by(FormSubmission.id.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return SubmissionPage(rows, rows[-1].id if more and rows else None)
+
+
+def count_submissions(account: Account, form_id: int) -> dict[str, int]:
+    """``{status: count}`` of a form's submissions, every status present."""
+    form = get_form(account, form_id)
+    counts = dict.fromkeys(STATUSES, 0)
+    rows = db.session.execute(
+        select(FormSubmission.status, func.count())
+        .where(FormSubmission.account_id == account.id, FormSubmission.form_id == form.id)
+        .group_by(FormSubmission.status)
+    )
+    counts.update({status: count for status, count in rows})
+    return counts
+
+
+def column_names(account: Account, form: Form) -> dict[str, str]:
+    """Submitted value names (``f12``, ``i3``, ``c<item>``, ``file_<item>``) → what the admin calls them."""
+    fields = {field.id: field.name for field in bindable_fields(account, form)}
+    interests = {interest.id: interest.name for interest in get_database(account, form.database_id).interests}
+    names = {}
+    for item in form.items or []:
+        kind = item["type"]
+        if kind in ("field", "hidden") and item.get("field_id") in fields:
+            names[f"f{item['field_id']}"] = fields[item["field_id"]]
+        elif kind == "interest" and item.get("interest_id") in interests:
+            names[f"i{item['interest_id']}"] = interests[item["interest_id"]]
+        elif kind == "consent":
+            names[f"c{item['id']}"] = item.get("label") or _("Consent")
+        elif kind == "file":
+            names[f"file_{item['id']}"] = item.get("label") or _("File")
+    return names
+
+
+@dataclass
+class SubmissionExport:
+    filename: str
+    content_type: str
+    chunks: Iterator[bytes]
+
+
+def export_submissions(
+    account: Account, form_id: int, chosen: SubmissionFilter = SubmissionFilter()
+) -> SubmissionExport:
+    """The chosen submissions as CSV, oldest first, streamed in batches; one column per submitted value."""
+    form = get_form(account, form_id)
+    names = column_names(account, form)
+    statement = _filtered(account, form, chosen).with_only_columns(
+        FormSubmission.id,
+        FormSubmission.created_at,
+        FormSubmission.status,
+        FormSubmission.reason,
+        FormSubmission.profile_id,
+        FormSubmission.origin,
+        FormSubmission.data,
+        FormSubmission.consents,
+    )
+    header = ["id", "created", "status", "reason", "profile", "origin", *names.values(), "consents"]
+    filename = f"form-{form.id}-submissions-{utcnow().date().isoformat()}.csv"
+    return SubmissionExport(
+        filename,
+        exports.CONTENT_TYPES["csv"],
+        (part.encode("utf-8") for part in _csv_lines(header, list(names), statement)),
+    )
+
+
+def _csv_lines(header: list[str], keys: list[str], statement) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([exports._cell(name, True) for name in header])
+    yield exports._take(buffer)
+    for rows in exports._batches(statement, FormSubmission.id):
+        for submission_id, created, status, reason, profile_id, origin, data, consents in rows:
+            data = data or {}
+            values = [
+                submission_id,
+                exports._timestamp(created),
+                status,
+                reason,
+                profile_id,
+                origin,
+                *(data.get(key) for key in keys),
+                "; ".join(str(text) for text in (consents or {}).values()),
+            ]
+            writer.writerow([exports._cell(value, True) for value in values])
+        yield exports._take(buffer)
+
+
+def conversion(account: Account, form_id: int, *, days: int = 30, today: date | None = None) -> list[DayCount]:
+    """Views (token requests) and submissions per day for the last ``days`` days, oldest first, gaps as 0."""
+    form = get_form(account, form_id)
+    days = max(1, min(days, MAX_CHART_DAYS))
+    today = today or utcnow().date()
+    first = today - timedelta(days=days - 1)
+    rows = db.session.execute(
+        select(FormDayStat.day, FormDayStat.views, FormDayStat.submissions).where(
+            FormDayStat.form_id == form.id, FormDayStat.day >= first, FormDayStat.day <= today
+        )
+    )
+    counted = {day: (views or 0, submissions or 0) for day, views, submissions in rows}
+    return [DayCount(day, *counted.get(day, (0, 0))) for day in (first + timedelta(days=n) for n in range(days))]
+
+
+def profile_submissions(account: Account, profile_id: int, *, limit: int = 20) -> list[tuple[FormSubmission, str]]:
+    """A profile's latest form submissions, each with its form's name."""
+    profile = get_profile(account, profile_id)
+    rows = db.session.execute(
+        select(FormSubmission, Form.name)
+        .join(Form, Form.id == FormSubmission.form_id)
+        .where(FormSubmission.account_id == account.id, FormSubmission.profile_id == profile.id)
+        .order_by(FormSubmission.id.desc())
+        .limit(limit)
+    )
+    return [(submission, name) for submission, name in rows]
+
+
+def profile_files(account: Account, profile_id: int) -> list[FormFile]:
+    """Files a profile uploaded through forms, newest first (without loading their bytes)."""
+    profile = get_profile(account, profile_id)
+    return list(
+        db.session.scalars(
+            select(FormFile)
+            .options(defer(FormFile.data))
+            .where(FormFile.account_id == account.id, FormFile.profile_id == profile.id)
+            .order_by(FormFile.id.desc())
+        )
+    )
+
+
+def get_file(account: Account, file_id: int) -> FormFile:
+    found = db.session.get(FormFile, file_id) if 0 < file_id <= MAX_ID else None
+    if found is None or found.account_id != account.id:
+        raise NotFound(_("File not found."))
+    return found

@@ -1,0 +1,96 @@
+"""The spam checks of public web forms: signed fill-time tokens, the ALTCHA captcha and the origin check.
+
+No cookies or sessions: a token is ``<issue time>.<HMAC of form key and issue time>``, so the server can
+tell how long the visitor took without storing anything. The captcha is ALTCHA's proof of work, signed with
+a key derived from ``SECRET_KEY``; a solved challenge is remembered in Redis until it expires, so one
+solution cannot be replayed.
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from datetime import UTC, datetime, timedelta
+
+import altcha
+from flask import current_app
+
+from webapp.queues import redis_connection
+
+TOKEN_MAX_AGE = 24 * 3600
+CAPTCHA_TTL = timedelta(minutes=20)
+CAPTCHA_MAX_NUMBER = 100_000
+
+
+def _key(purpose: str) -> bytes:
+    return hmac.new(current_app.config["SECRET_KEY"].encode(), purpose.encode(), hashlib.sha256).digest()
+
+
+def _mac(purpose: str, message: str) -> str:
+    digest = hmac.new(_key(purpose), message.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:18]).decode()
+
+
+def issue_token(form_key: str, *, now: float | None = None) -> str:
+    issued = int(now if now is not None else time.time())
+    return f"{issued}.{_mac('verrijk-form-token', f'{form_key}:{issued}')}"
+
+
+def token_age(form_key: str, token: str, *, now: float | None = None) -> float | None:
+    """Seconds since the token was issued for this form; None when it is missing, forged or expired."""
+    issued, _, signature = (token or "").partition(".")
+    if not issued.isdigit() or not hmac.compare_digest(signature, _mac("verrijk-form-token", f"{form_key}:{issued}")):
+        return None
+    age = (now if now is not None else time.time()) - int(issued)
+    return age if -60 <= age <= TOKEN_MAX_AGE else None
+
+
+def hash_ip(ip: str) -> str:
+    """A keyed hash of a client address: the same address gives the same value, but cannot be read back."""
+    return hmac.new(_key("verrijk-form-ip"), (ip or "").encode(), hashlib.sha256).hexdigest()
+
+
+def origin_allowed(origin: str, allowed_origins: list[str]) -> bool:
+    """A browser's ``Origin``: one of the form's allowed origins or our own (the hosted page). Clients that
+    send no Origin (servers, curl) are not browsers a third-party page could drive, so they pass."""
+    if not origin:
+        return True
+    own = current_app.config["PUBLIC_URL"]
+    return origin.rstrip("/") in {own, *(entry.rstrip("/") for entry in allowed_origins or [])}
+
+
+def captcha_challenge(form_key: str) -> dict:
+    challenge = altcha.create_challenge_v1(
+        altcha.ChallengeOptionsV1(
+            hmac_key=_key("verrijk-altcha").hex(),
+            max_number=CAPTCHA_MAX_NUMBER,
+            expires=datetime.now(UTC) + CAPTCHA_TTL,
+            params={"form": form_key},
+        )
+    )
+    return {
+        "algorithm": challenge.algorithm,
+        "challenge": challenge.challenge,
+        "maxnumber": challenge.max_number,
+        "salt": challenge.salt,
+        "signature": challenge.signature,
+    }
+
+
+def captcha_solved(form_key: str, payload: str) -> bool:
+    """Whether ``payload`` (base64 JSON, as the ALTCHA widget posts it) solves a challenge of ours for this
+    form, unexpired and not used before."""
+    if not payload or len(payload) > 2000:
+        return False
+    ok, _error = altcha.verify_solution_v1(payload, _key("verrijk-altcha").hex(), check_expires=True)
+    if not ok:
+        return False
+    try:
+        solved = json.loads(base64.b64decode(payload))
+    except ValueError:
+        return False
+    if altcha.extract_params_v1(solved).get("form") != [form_key]:
+        return False
+    seen = f"verrijk:altcha:{solved['signature']}"
+    return bool(redis_connection().set(seen, 1, nx=True, ex=int(CAPTCHA_TTL.total_seconds())))
