@@ -19,8 +19,9 @@ def run(stop: threading.Event, interval: float) -> None:
     work.ensure_housekeeping()
     while not stop.is_set():
         try:
-            queued = work.dispatch_due()
+            queued = work.dispatch_due() + work.dispatch_sources()
             work.requeue_lost()
+            work.requeue_lost_sources()
         except (RedisError, OperationalError) as error:
             db.session.rollback()
             log.warning("dispatcher: %s; trying again", error)

@@ -1,8 +1,13 @@
 """RQ job functions: thin and idempotent, each calling one service. The worker provides the app context."""
 
-from webapp.services import work
+from webapp.services import followup_runs, work
 
 
 def run_work(work_id: int) -> str:
     """Run one row of durable work (``{kind}-{id}`` jobs enqueued by the dispatcher)."""
     return work.run_work(work_id)
+
+
+def run_followups(run_ids: list[int], job_id: str) -> dict[str, int]:
+    """Run a batch of due follow-up runs (``followup-<first id>-<count>`` jobs enqueued by the dispatcher)."""
+    return followup_runs.run_batch(run_ids, job_id)

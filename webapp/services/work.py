@@ -48,6 +48,16 @@ def schedule(
     return row
 
 
+def dispatch_sources() -> int:
+    """Dispatch the other tables of durable rows (``app.extensions["work_sources"]``: pairs of ``dispatch()`` and
+    ``requeue_lost()``, each committing and returning how many rows it moved, e.g. follow-up runs in batches)."""
+    return sum(dispatch() for dispatch, _requeue in current_app.extensions["work_sources"])
+
+
+def requeue_lost_sources() -> int:
+    return sum(requeue() for _dispatch, requeue in current_app.extensions["work_sources"])
+
+
 def dispatch_due(*, limit: int = CLAIM_BATCH) -> int:
     """Move due rows into RQ; returns how many were queued."""
     now = utcnow()
@@ -81,14 +91,15 @@ def requeue_lost() -> int:
     )
     lost = 0
     for row in rows:
-        if _job_is_lost(row.job_id):
+        if job_is_lost(row.job_id):
             row.status = "pending"
             lost += 1
     db.session.commit()
     return lost
 
 
-def _job_is_lost(job_id: str) -> bool:
+def job_is_lost(job_id: str) -> bool:
+    """True when Redis no longer knows the job, or it ended without finishing (failed, stopped, abandoned)."""
     try:
         status = Job.fetch(job_id, connection=redis_connection()).get_status(refresh=True)
     except NoSuchJobError:
@@ -174,3 +185,4 @@ def ensure_housekeeping() -> None:
 def init_app(app) -> None:
     app.extensions["work_handlers"] = {"housekeeping": housekeeping}
     app.extensions["housekeeping_tasks"] = []
+    app.extensions["work_sources"] = []

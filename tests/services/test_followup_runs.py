@@ -1,0 +1,582 @@
+"""Running follow-ups with a real RQ worker, real Redis and a real SMTP server: every action, exactly once,
+through Redis losing everything, SMTP going down and workers killed mid-send."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from rq.job import Job
+from rq.registry import StartedJobRegistry
+from sqlalchemy import func, select
+
+from tests import followup_fixtures
+from tests.callback_receiver import Receiver
+from tests.factories import make_followup
+from tests.followup_fixtures import ADMIN, IMPORT, run_due, run_worker, runs
+from tests.smtp_server import smtp_server  # noqa: F401
+from webapp.extensions import db
+from webapp.models import EmailTemplate, FollowUpRun, Profile, ProfileEvent, Subprofile
+from webapp.queues import get_queue, redis_connection
+from webapp.services import databases, followup_runs, profiles
+from webapp.services.errors import Conflict, NotFound
+
+ROOT = Path(__file__).resolve().parents[2]
+
+shop, clock = followup_fixtures.shop, followup_fixtures.clock  # the fixtures, used by name
+
+
+@pytest.fixture
+def smtp_url(app):
+    def use(url: str) -> None:
+        app.config["SMTP_URL"] = url
+
+    yield use
+    app.config["SMTP_URL"] = ""
+
+
+@pytest.fixture
+def template(account, shop):
+    row = EmailTemplate(
+        account_id=account.id,
+        database_id=shop.database.id,
+        name="Welcome",
+        subject="Welcome {{ profile.FirstName }}",
+        text="Hello {{ profile.FirstName }}!",
+        html="",
+    )
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def create(account, shop, **values):
+    return profiles.create_profile(account, shop.database.id, values, origin=ADMIN)
+
+
+def fields_of(profile_id: int, shop) -> dict:
+    db.session.expire_all()
+    stored = db.session.get(Profile, profile_id).fields
+    return {name: stored.get(str(field_id)) for name, field_id in shop.field.items() if str(field_id) in stored}
+
+
+def mail_followup(account, shop, template, **extra):
+    return make_followup(
+        account,
+        shop.database,
+        trigger={"kind": "profile_created"},
+        actions=[{"type": "send_email", "template_id": template.id}, *extra.pop("then", [])],
+        **extra,
+    )
+
+
+# --- actions ----------------------------------------------------------------------------------------------
+
+
+def test_update_fields_with_profile_values_and_now(account, shop, clock):
+    make_followup(
+        account,
+        shop.database,
+        trigger={"kind": "profile_created"},
+        actions=[
+            {
+                "type": "update_fields",
+                "values": {
+                    str(shop.field["Welcome"]): "{{ today }}",
+                    str(shop.field["Note"]): "Hi {{ profile.FirstName }}",
+                },
+            }
+        ],
+    )
+    profile = create(account, shop, Email="a@example.com", FirstName="Ann")
+    run_due()
+    assert fields_of(profile.id, shop)["Note"] == "Hi Ann"
+    assert fields_of(profile.id, shop)["Welcome"] == "2026-11-27"
+    event = db.session.scalars(select(ProfileEvent).order_by(ProfileEvent.id.desc())).first()
+    assert (event.source, event.reference) == ("follow-up", f"followup:{runs()[0].followup_id}")
+
+
+def test_the_sandbox_refuses_unsafe_templates(account, shop):
+    make_followup(
+        account,
+        shop.database,
+        trigger={"kind": "profile_created"},
+        actions=[
+            {
+                "type": "update_fields",
+                "values": {str(shop.field["Note"]): "{{ ''.__class__.__mro__ }}"},
+            }
+        ],
+    )
+    profile = create(account, shop, Email="a@example.com")
+    run_due()
+    [run] = runs()
+    assert run.status == "failed" and "unsafe" in run.last_error.lower()
+    assert "Note" not in fields_of(profile.id, shop)
+
+
+def test_an_invalid_value_fails_the_run_without_retrying_and_keeps_the_others(account, shop):
+    make_followup(
+        account,
+        shop.database,
+        trigger={"kind": "profile_created"},
+        actions=[
+            {
+                "type": "update_fields",
+                "values": {str(shop.field["Age"]): "{{ profile.FirstName }}"},
+            }
+        ],
+    )
+    bad = create(account, shop, Email="a@example.com", FirstName="Ann")
+    good = create(account, shop, Email="b@example.com", FirstName="42")
+    run_due()
+    statuses = {run.profile_id: (run.status, run.attempts) for run in runs()}
+    assert statuses == {bad.id: ("failed", 1), good.id: ("done", 1)}
+    assert fields_of(good.id, shop)["Age"] == 42
+    assert "Age" in runs()[0].last_error
+
+
+def test_create_subprofile_and_set_interests(account, shop):
+    make_followup(
+        account,
+        shop.database,
+        trigger={"kind": "profile_created"},
+        actions=[
+            {
+                "type": "create_subprofile",
+                "collection_id": shop.orders.id,
+                "values": {str(shop.field["Product"]): "Gift for {{ profile.FirstName }}"},
+            },
+            {
+                "type": "set_interests",
+                "interests": {str(shop.interest["News"]): True, str(shop.interest["Sport"]): False},
+            },
+        ],
+    )
+    profile = profiles.create_profile(
+        account,
+        shop.database.id,
+        {"Email": "a@example.com", "FirstName": "Ann"},
+        origin=ADMIN,
+        interests={"Sport": True},
+    )
+    run_due()
+    [order] = db.session.scalars(select(Subprofile).where(Subprofile.profile_id == profile.id)).all()
+    assert order.fields == {str(shop.field["Product"]): "Gift for Ann"}
+    assert db.session.get(Profile, profile.id).interests == [shop.interest["News"]]
+    assert runs()[0].status == "done" and runs()[0].step == 2
+
+
+def test_unsubscribe_applies_the_database_behaviour(account, shop):
+    databases.set_unsubscribe_behaviour(
+        account, database_id=shop.database.id, behaviour="update", field_values={"Newsletter": "no"}
+    )
+    make_followup(
+        account,
+        shop.database,
+        trigger={"kind": "profile_created"},
+        actions=[
+            {"type": "unsubscribe"},
+            {"type": "update_fields", "values": {str(shop.field["Note"]): "after"}},
+        ],
+    )
+    profile = create(account, shop, Email="a@example.com", Newsletter="yes")
+    run_due()
+    assert fields_of(profile.id, shop)["Newsletter"] == "no"
+    assert fields_of(profile.id, shop)["Note"] == "after"
+    assert runs()[0].status == "done"
+
+
+def test_remove_profile(account, shop):
+    make_followup(account, shop.database, trigger={"kind": "profile_created"}, actions=[{"type": "remove_profile"}])
+    profile = create(account, shop, Email="a@example.com")
+    run_due()
+    assert db.session.get(Profile, profile.id) is None
+    [run] = runs()
+    assert run.status == "done" and run.profile_id is None
+
+
+def test_webhook_is_signed_and_carries_the_profile(account, shop):
+    receiver = Receiver().start()
+    try:
+        followup = make_followup(
+            account,
+            shop.database,
+            trigger={"kind": "profile_created"},
+            actions=[{"type": "webhook", "url": receiver.url}],
+        )
+        profile = create(account, shop, Email="a@example.com", FirstName="Ann")
+        run_due()
+        [request] = receiver.requests
+        body = json.loads(request.body)
+        assert (body["followup"], body["profile"], body["fields"]["FirstName"]) == (followup.id, profile.id, "Ann")
+        assert body["event"]["kind"] == "profile_created"
+        assert request.headers["webhook-id"] == f"followup-run-{runs()[0].id}-0"
+        assert runs()[0].status == "done"
+    finally:
+        receiver.stop()
+
+
+def test_a_failing_webhook_is_retried_with_backoff_then_failed(account, shop, clock):
+    make_followup(
+        account,
+        shop.database,
+        trigger={"kind": "profile_created"},
+        actions=[{"type": "webhook", "url": "http://127.0.0.1:9/"}],
+    )
+    create(account, shop, Email="a@example.com")
+    waits = []
+    for _attempt in range(followup_runs.MAX_ATTEMPTS):
+        run_due()
+        [run] = runs()
+        if run.status == "failed":
+            break
+        waits.append(round((run.due_at - clock.moment).total_seconds()))
+        clock.moment = run.due_at
+    assert waits == [30, 60, 120, 240]
+    [run] = runs()
+    assert (run.status, run.attempts) == ("failed", 5) and run.last_error
+
+
+# --- email: at most once ---------------------------------------------------------------------------------------
+
+
+def test_send_email_over_smtp_once(account, shop, template, smtp_server, smtp_url):  # noqa: F811
+    smtp_url(smtp_server.url)
+    mail_followup(
+        account, shop, template, then=[{"type": "update_fields", "values": {str(shop.field["Welcome"]): "sent"}}]
+    )
+    profile = create(account, shop, Email="ann@example.com", FirstName="Ann")
+    run_due()
+    [message] = smtp_server.wait_for(1)
+    [run] = runs()
+    assert message["Subject"] == "Welcome Ann" and message["To"] == "ann@example.com"
+    assert (run.status, run.message_id) == ("done", message["Message-ID"])
+    assert fields_of(profile.id, shop)["Welcome"] == "sent"
+    run_due()
+    assert len(smtp_server.envelopes) == 1
+
+
+def test_smtp_down_then_back_sends_each_email_exactly_once(account, shop, template, smtp_server, smtp_url, clock):  # noqa: F811
+    smtp_url(smtp_server.url)
+    mail_followup(account, shop, template)
+    for number in range(5):
+        create(account, shop, Email=f"p{number}@example.com", FirstName=f"P{number}")
+    smtp_server.stop()
+    run_due()
+    assert {(run.status, run.attempts) for run in runs()} == {("pending", 1)}
+    assert all("MailTemporaryError" in run.last_error for run in runs())
+    message_ids = {run.id: run.message_id for run in runs()}
+    smtp_server.start()
+    clock.advance(seconds=30)
+    run_due()
+    received = smtp_server.wait_for(5)
+    assert {run.status for run in runs()} == {"done"}
+    assert sorted(message["Message-ID"] for message in received) == sorted(message_ids.values())
+    clock.advance(hours=1)
+    run_due()
+    assert len(smtp_server.envelopes) == 5
+
+
+def test_a_permanent_refusal_fails_without_retrying(account, shop, template, smtp_server, smtp_url):  # noqa: F811
+    smtp_url(smtp_server.url)
+    mail_followup(account, shop, template)
+    create(account, shop, Email="a@example.com")
+    smtp_server.replies = ["550 no such user"]
+    run_due()
+    [run] = runs()
+    assert (run.status, run.attempts) == ("failed", 1) and "550" in run.last_error
+
+
+def crash_worker(app, kill_point: str) -> int:
+    """Run the queued jobs in a real worker process that SIGKILLs itself at ``kill_point``."""
+    environment = {
+        **os.environ,
+        "TEST_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+        "TEST_REDIS_URL": app.config["REDIS_URL"],
+        "TEST_SMTP_URL": app.config["SMTP_URL"],
+    }
+    worker = subprocess.run(
+        [sys.executable, "-m", "tests.followup_worker", kill_point],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    return worker.returncode
+
+
+def abandon_started_jobs() -> None:
+    """What RQ's maintenance does once a dead worker's jobs expire: mark them failed (abandoned)."""
+    StartedJobRegistry(queue=get_queue()).cleanup(timestamp=time.time() + 10**6)
+
+
+def test_a_worker_killed_before_the_mark_sends_once_on_retry(app, account, shop, template, smtp_server, smtp_url):  # noqa: F811
+    smtp_url(smtp_server.url)
+    mail_followup(account, shop, template)
+    create(account, shop, Email="a@example.com")
+    followup_runs.dispatch_due_runs()
+    assert crash_worker(app, "before-mark") == -9
+    assert smtp_server.envelopes == []
+    [run] = runs()
+    assert run.status == "queued"
+    abandon_started_jobs()
+    assert followup_runs.requeue_lost_runs(stale_after=__import__("datetime").timedelta(0)) == 1
+    run_due()
+    smtp_server.wait_for(1)
+    assert runs()[0].status == "done"
+    assert len(smtp_server.envelopes) == 1
+
+
+def test_a_worker_killed_after_the_server_accepted_is_not_resent(
+    app,
+    account,
+    shop,
+    template,
+    smtp_server,  # noqa: F811
+    smtp_url,
+):
+    from datetime import timedelta
+
+    smtp_url(smtp_server.url)
+    mail_followup(account, shop, template)
+    create(account, shop, Email="a@example.com")
+    followup_runs.dispatch_due_runs()
+    assert crash_worker(app, "after-accept") == -9
+    smtp_server.wait_for(1)
+    [run] = runs()
+    assert run.status == "sending" and run.message_id == smtp_server.messages[0]["Message-ID"]
+    abandon_started_jobs()
+    assert followup_runs.requeue_lost_runs(stale_after=timedelta(0)) == 1
+    run_due()
+    [run] = runs()
+    assert run.status == "review"
+    assert len(smtp_server.envelopes) == 1
+    # The admin settles it: "send again" sends under the same Message-ID.
+    followup_runs.resolve_review(account, run.id, resend=True)
+    run_due()
+    smtp_server.wait_for(2)
+    assert runs()[0].status == "done"
+    assert smtp_server.messages[1]["Message-ID"] == run.message_id
+
+
+def test_resolving_a_review_as_sent_goes_on_with_the_next_action(account, shop, template, clock):
+    followup = mail_followup(
+        account, shop, template, then=[{"type": "update_fields", "values": {str(shop.field["Note"]): "next"}}]
+    )
+    profile = create(account, shop, Email="a@example.com")
+    [run] = runs(followup.id)
+    run.status = "review"
+    db.session.commit()
+    with pytest.raises(Conflict):
+        followup_runs.cancel_run(account, run.id)
+    followup_runs.resolve_review(account, run.id, resend=False)
+    run_due()
+    [run] = runs()
+    assert (run.status, run.step) == ("done", 2)
+    assert fields_of(profile.id, shop)["Note"] == "next"
+
+
+# --- durability: Redis losing everything ------------------------------------------------------------------------
+
+
+def test_redis_wiped_while_1000_runs_are_pending_all_run_exactly_once(account, shop, clock):
+    followup = make_followup(
+        account,
+        shop.database,
+        trigger={"kind": "profile_created"},
+        actions=[
+            {
+                "type": "update_fields",
+                "values": {str(shop.field["Note"]): "{{ profile.Note }}x"},
+            }
+        ],
+    )
+    profiles.bulk_create_profiles(
+        account, shop.database.id, [{"Email": f"p{n}@example.com"} for n in range(1000)], origin=IMPORT
+    )
+    assert followup_runs.dispatch_due_runs(batch=200) == 1000
+    jobs = get_queue().job_ids
+    assert len(jobs) == 5 and all(job_id.startswith("followup-") for job_id in jobs)
+    # One job runs, then Redis loses everything (the other four jobs with it).
+    Job.fetch(jobs[0], connection=redis_connection()).perform()
+    db.session.expire_all()
+    redis_connection().flushdb()
+    assert followup_runs.requeue_lost_runs() == 0  # not stale yet: the job may simply be waiting
+    clock.advance(minutes=6)
+    assert followup_runs.requeue_lost_runs() == 800
+    run_due()
+    done = db.session.scalar(
+        select(func.count()).where(FollowUpRun.followup_id == followup.id, FollowUpRun.status == "done")
+    )
+    assert done == 1000
+    notes = db.session.scalars(select(Profile.fields[str(shop.field["Note"])].as_string())).all()
+    assert notes == ["x"] * 1000
+    written = db.session.scalar(select(func.count()).where(ProfileEvent.source == "follow-up"))
+    assert written == 1000
+
+
+def test_a_duplicate_job_does_nothing(account, shop):
+    make_followup(
+        account,
+        shop.database,
+        trigger={"kind": "profile_created"},
+        actions=[
+            {
+                "type": "update_fields",
+                "values": {str(shop.field["Note"]): "{{ profile.Note }}x"},
+            }
+        ],
+    )
+    profile = create(account, shop, Email="a@example.com")
+    followup_runs.dispatch_due_runs()
+    [run] = runs()
+    run_worker()
+    assert followup_runs.run_batch([run.id], run.job_id) == {"done": 1}
+    assert fields_of(profile.id, shop)["Note"] == "x"
+
+
+# --- the admin's state changes -----------------------------------------------------------------------------------
+
+
+def test_cancel_a_pending_run(account, shop, clock):
+    followup = make_followup(
+        account,
+        shop.database,
+        trigger={"kind": "profile_created"},
+        actions=[{"type": "remove_profile"}],
+        delay={"kind": "duration", "seconds": 60},
+    )
+    profile = create(account, shop, Email="a@example.com")
+    [run] = runs(followup.id)
+    followup_runs.cancel_run(account, run.id)
+    clock.advance(minutes=5)
+    run_due()
+    assert runs()[0].status == "cancelled"
+    assert db.session.get(Profile, profile.id) is not None
+    with pytest.raises(Conflict):
+        followup_runs.cancel_run(account, run.id)
+
+
+def test_retry_a_failed_run(account, shop):
+    make_followup(
+        account,
+        shop.database,
+        trigger={"kind": "profile_created"},
+        actions=[
+            {
+                "type": "update_fields",
+                "values": {str(shop.field["Age"]): "{{ profile.FirstName }}"},
+            }
+        ],
+    )
+    profile = create(account, shop, Email="a@example.com", FirstName="Ann")
+    run_due()
+    [run] = runs()
+    assert run.status == "failed"
+    with pytest.raises(Conflict):
+        followup_runs.resolve_review(account, run.id, resend=True)
+    profiles.update_profile(account, profile.id, {"FirstName": "33"}, origin=ADMIN)
+    followup_runs.retry_run(account, run.id)
+    run_due()
+    assert runs()[0].status == "done"
+    assert fields_of(profile.id, shop)["Age"] == 33
+
+
+def test_runs_of_another_account_are_not_found(account, shop):
+    from tests.factories import make_account
+
+    make_followup(account, shop.database, trigger={"kind": "profile_created"}, actions=[{"type": "remove_profile"}])
+    create(account, shop, Email="a@example.com")
+    other = make_account("Other")
+    with pytest.raises(NotFound):
+        followup_runs.cancel_run(other, runs()[0].id)
+    assert followup_runs.pending_counts(account, [runs()[0].followup_id]) == {runs()[0].followup_id: 1}
+
+
+def test_the_dispatcher_loop_moves_due_runs(account, shop, app):
+    import threading
+
+    from webapp import dispatcher
+
+    make_followup(
+        account,
+        shop.database,
+        trigger={"kind": "profile_created"},
+        actions=[
+            {
+                "type": "update_fields",
+                "values": {str(shop.field["Note"]): "dispatched"},
+            }
+        ],
+    )
+    profile_id = create(account, shop, Email="a@example.com").id
+    stop = threading.Event()
+    queue = get_queue()
+    original = followup_runs.dispatch_due_runs
+
+    def dispatch_once() -> int:
+        queued = original()
+        if queued:
+            stop.set()
+        return queued
+
+    app.extensions["work_sources"] = [(dispatch_once, followup_runs.requeue_lost_runs)]
+    try:
+        dispatcher.run(stop, 0.01)
+    finally:
+        app.extensions["work_sources"] = [(followup_runs.dispatch_due_runs, followup_runs.requeue_lost_runs)]
+    assert len([job_id for job_id in queue.job_ids if job_id.startswith("followup-")]) == 1
+    run_worker()
+    assert fields_of(profile_id, shop)["Note"] == "dispatched"
+
+
+def test_changes_made_by_a_follow_up_reach_callbacks_and_other_follow_ups(account, shop):
+    from webapp.models import CallbackDelivery
+    from webapp.services import callbacks
+
+    callbacks.create_callback(account, shop.database.id, url="http://127.0.0.1:9/hook")
+    make_followup(
+        account,
+        shop.database,
+        trigger={"kind": "profile_created"},
+        actions=[
+            {
+                "type": "update_fields",
+                "values": {str(shop.field["Newsletter"]): "yes"},
+            }
+        ],
+    )
+    chained = make_followup(
+        account,
+        shop.database,
+        actions=[{"type": "remove_profile"}],
+        name="Chained",
+        trigger={"kind": "profile_updated", "fields": [shop.field["Newsletter"]]},
+    )
+    create(account, shop, Email="a@example.com")
+    run_due()
+    deliveries = db.session.scalars(select(CallbackDelivery).order_by(CallbackDelivery.id)).all()
+    assert [delivery.payload["type"] for delivery in deliveries] == ["create", "update", "delete"]
+    assert [run.status for run in runs(chained.id)] == ["done"]
+
+
+def test_a_busy_queue_gets_fuller_jobs_later(account, shop, monkeypatch):
+    make_followup(
+        account,
+        shop.database,
+        trigger={"kind": "profile_created"},
+        actions=[{"type": "update_fields", "values": {str(shop.field["Note"]): "x"}}],
+    )
+    create(account, shop, Email="a@example.com")
+    monkeypatch.setattr(followup_runs, "MAX_WAITING_JOBS", 1)
+    followup_runs.dispatch_due_runs()
+    create(account, shop, Email="b@example.com")
+    assert followup_runs.dispatch_due_runs() == 0  # one job waits: the new run stays pending
+    assert [run.status for run in runs()] == ["queued", "pending"]
+    run_worker()
+    assert followup_runs.dispatch_due_runs() == 1

@@ -1,0 +1,429 @@
+"""What a follow-up does: its actions, validated when saved and performed when a run is due.
+
+Each action writes through the existing services with source ``follow-up`` and the reference
+``followup:<id>`` (so the follow-up never triggers itself). Most actions work inside the run's transaction
+(``perform``): their effect and the run's new step commit together. ``send_email`` and ``unsubscribe``
+commit on their own and are performed by ``followup_runs`` one run at a time (see ``COMMITTING``).
+"""
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from flask_babel import gettext as _
+from jinja2 import TemplateError
+from sqlalchemy import DateTime, Integer, column, insert, update
+from sqlalchemy import values as sql_values
+from sqlalchemy.dialects.postgresql import JSONB
+
+from webapp.extensions import db
+from webapp.models import (
+    Account,
+    Collection,
+    Database,
+    EmailTemplate,
+    FollowUp,
+    FollowUpRun,
+    Profile,
+    ProfileEvent,
+    Subprofile,
+    utcnow,
+)
+from webapp.services import events, profiles
+from webapp.services.database_config import profile_fields
+from webapp.services.errors import DomainError, ValidationError
+from webapp.services.urls import check_outbound_url
+from webapp.services.values import diff, interests_diff, validate_interests, validate_values
+
+# Actions whose service commits by itself: performed by ``followup_runs`` around their own commits.
+COMMITTING = ("send_email", "unsubscribe")
+# Actions a batch can do for many runs at once (``bulk_update_profiles``).
+BULK = ("update_fields", "set_interests")
+
+
+class ActionFailed(Exception):
+    """An action that cannot succeed now; ``retry`` False means trying again will not help."""
+
+    def __init__(self, message: str, *, retry: bool = True):
+        super().__init__(message)
+        self.retry = retry
+
+
+@dataclass
+class RunContext:
+    """What an action works on: the run, its follow-up, the profile (None once removed) and the moment."""
+
+    account: Account
+    followup: FollowUp
+    run: FollowUpRun
+    profile: Profile | None
+    subprofile: Subprofile | None
+    now: datetime
+
+    @property
+    def origin(self) -> events.Origin:
+        from webapp.services.followups import origin
+
+        return origin(self.followup.id)
+
+
+# --- validating (when a follow-up is saved) -------------------------------------------------------------
+
+
+def validate(account: Account, database: Database, action: dict[str, Any]) -> dict[str, Any]:
+    """The action in its stored form, or ``ValueError`` with a message."""
+    kind = action["type"]
+    if kind == "send_email":
+        template_id = _as_int(action.get("template_id"))
+        template = db.session.get(EmailTemplate, template_id) if template_id else None
+        if template is None or template.account_id != account.id:
+            raise ValueError(_("Choose an email template."))
+        return {"type": kind, "template_id": template.id}
+    if kind == "update_fields":
+        return {"type": kind, "values": _checked_values(database.fields, action.get("values"))}
+    if kind == "create_subprofile":
+        collection = db.session.get(Collection, _as_int(action.get("collection_id")) or 0)
+        if collection is None or collection.database_id != database.id:
+            raise ValueError(_("Choose a collection of this database."))
+        return {
+            "type": kind,
+            "collection_id": collection.id,
+            "values": _checked_values(collection.fields, action.get("values"), allow_empty=True),
+        }
+    if kind == "set_interests":
+        known = {interest.id for interest in database.interests}
+        interests = action.get("interests")
+        if not isinstance(interests, dict) or not interests:
+            raise ValueError(_("Choose the interests to set or clear."))
+        if any(_as_int(key) not in known for key in interests):
+            raise ValueError(_("Choose interests of this database."))
+        return {"type": kind, "interests": {str(_as_int(key)): bool(on) for key, on in interests.items()}}
+    if kind == "webhook":
+        try:
+            url = check_outbound_url(str(action.get("url") or ""))
+        except ValidationError as error:
+            raise ValueError(error.message) from None
+        return {"type": kind, "url": url}
+    return {"type": kind}
+
+
+def _checked_values(fields, values: Any, *, allow_empty: bool = False) -> dict[str, str]:
+    known = {str(field.id) for field in fields}
+    if not isinstance(values, dict) or (not values and not allow_empty):
+        raise ValueError(_("Give the values to set."))
+    cleaned = {}
+    for key, text in values.items():
+        if str(key) not in known:
+            raise ValueError(_("Unknown field %(id)s.", id=key))
+        text = "" if text is None else str(text)
+        try:
+            _compiled(text)
+        except TemplateError as error:
+            raise ValueError(
+                _("The value of field %(id)s is not a valid template: %(error)s", id=key, error=error)
+            ) from None
+        cleaned[str(key)] = text
+    return cleaned
+
+
+def _as_int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+# --- values with the profile's values and ``now`` (sandboxed Jinja) ---------------------------------------
+
+
+@lru_cache(maxsize=1024)
+def _compiled(text: str):
+    """The template of a value, compiled once per process in the email templates' sandbox (with ``default``)."""
+    from webapp.services import email_templates
+
+    return email_templates.environment(False).from_string(text)
+
+
+def render_value(text: str, context: RunContext) -> str:
+    """``text`` with ``{{ profile.Name }}``, ``{{ subprofile.Name }}``, ``{{ now }}`` and ``{{ today }}`` filled
+    in; plain text is returned as it is (no template is compiled for it)."""
+    if "{" not in text:
+        return text
+    from webapp.services.followups import time_zone, to_local
+
+    local = to_local(context.now, time_zone(context.account))
+    variables = {
+        "profile": _by_name(context.profile),
+        "subprofile": _by_name(context.subprofile),
+        "now": local.strftime("%Y-%m-%d %H:%M:%S"),
+        "today": local.date().isoformat(),
+    }
+    try:
+        return _compiled(text).render(variables)
+    except TemplateError as error:
+        raise ActionFailed(_("A value could not be filled in: %(error)s", error=error), retry=False) from None
+
+
+def _by_name(holder: Profile | Subprofile | None) -> dict[str, Any]:
+    if holder is None:
+        return {}
+    fields = holder.collection.fields if isinstance(holder, Subprofile) else profile_fields(holder.database)
+    stored = holder.fields or {}
+    return {field.name: stored.get(field.key, "") for field in fields}
+
+
+# --- performing (inside the run's transaction) ------------------------------------------------------------
+
+
+def perform(action: dict[str, Any], context: RunContext) -> str:
+    """Do one non-committing action; returns a short outcome for the run's log."""
+    kind = action["type"]
+    if kind == "webhook":
+        return _webhook(action, context)
+    if context.profile is None:
+        return _("Profile removed; nothing to do.")
+    if kind == "update_fields":
+        return _update_fields(action, context)
+    if kind == "set_interests":
+        return _set_interests(action, context)
+    if kind == "create_subprofile":
+        return _create_subprofile(action, context)
+    if kind == "remove_profile":
+        profiles.remove_in_transaction(context.profile, context.origin)
+        context.profile = None
+        return _("Profile removed.")
+    raise ActionFailed(f"unknown action {kind!r}", retry=False)
+
+
+def bulk_update_profiles(contexts: list[RunContext]) -> dict[int, str]:
+    """``update_fields`` and ``set_interests`` for the runs of a batch at once (PostgreSQL; one run per profile).
+
+    The same rules as ``profiles.apply_update`` (``validate_values``, ``validate_interests``, an event per
+    changed profile), written like ``profiles.bulk_create_profiles``: one UPDATE for the profiles and one INSERT
+    for their events, journalled in bulk (``events.note_bulk``). Returns the outcome per run id. Raises on the
+    first invalid value: the caller then does the batch run by run to record that run's failure.
+    """
+    updated, unchanged = _("Profile updated."), _("Nothing to change.")
+    outcomes: dict[int, str] = {}
+    writes: list[dict[str, Any]] = []
+    journal: list[dict[str, Any]] = []
+    stamp = utcnow()
+    for context in contexts:
+        profile = context.profile
+        stored, interests = _updated_values(context)
+        changes = {"fields": diff(profile.fields, stored), "interests": interests_diff(profile.interests, interests)}
+        if not changes["fields"] and not changes["interests"]:
+            outcomes[context.run.id] = unchanged
+            continue
+        origin = context.origin
+        writes.append({"profile_id": profile.id, "new_fields": stored, "new_interests": interests, "stamp": stamp})
+        journal.append(
+            {
+                "account_id": profile.account_id,
+                "database_id": profile.database_id,
+                "profile_id": profile.id,
+                "kind": "profile_updated",
+                "source": origin.source,
+                "actor": origin.actor,
+                "reference": origin.reference,
+                "changes": changes,
+                "created_at": stamp,
+            }
+        )
+        outcomes[context.run.id] = updated
+    if writes:
+        _write_profiles(writes)
+        event_ids = db.session.scalars(insert(ProfileEvent).returning(ProfileEvent.id), journal).all()
+        events.note_bulk(list(event_ids))
+        for context in contexts:
+            db.session.expire(context.profile)
+    return outcomes
+
+
+def _updated_values(context: RunContext) -> tuple[dict[str, Any], list[int]]:
+    profile = context.profile
+    fields = profile_fields(profile.database)
+    names = {field.key: field.name for field in fields}
+    stored, interests = dict(profile.fields or {}), list(profile.interests or [])
+    for action in (context.followup.actions or [])[context.run.step :]:
+        if action["type"] == "update_fields":
+            values = {names[key]: render_value(text, context) for key, text in action["values"].items() if key in names}
+            stored = validate_values(context.account, fields, values, stored, holder_id=profile.id)
+        else:
+            changes = {int(key): on for key, on in action["interests"].items()}
+            interests = validate_interests(profile.database.interests, changes, interests)
+    return stored, interests
+
+
+def _write_profiles(writes: list[dict[str, Any]]) -> None:
+    """One ``UPDATE profile … FROM (VALUES …)`` for all the changed profiles."""
+    rows = sql_values(
+        column("profile_id", Integer),
+        column("new_fields", JSONB),
+        column("new_interests", JSONB),
+        column("stamp", DateTime),
+        name="changed",
+    ).data([(row["profile_id"], row["new_fields"], row["new_interests"], row["stamp"]) for row in writes])
+    db.session.execute(
+        update(Profile)
+        .where(Profile.id == rows.c.profile_id)
+        .values(fields=rows.c.new_fields, interests=rows.c.new_interests, updated_at=rows.c.stamp)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _update_fields(action: dict[str, Any], context: RunContext) -> str:
+    names = {field.key: field.name for field in profile_fields(context.profile.database)}
+    values = {names[key]: render_value(text, context) for key, text in action["values"].items() if key in names}
+    return _apply(context, values, {})
+
+
+def _set_interests(action: dict[str, Any], context: RunContext) -> str:
+    return _apply(context, {}, {int(key): on for key, on in action["interests"].items()})
+
+
+def _apply(context: RunContext, values: dict, interests: dict) -> str:
+    try:
+        event = profiles.apply_update(
+            context.account, context.profile, values, interests, origin=context.origin, kind="profile_updated"
+        )
+    except ValidationError as error:
+        raise ActionFailed(error.message, retry=False) from None
+    return _("Profile updated.") if event is not None else _("Nothing to change.")
+
+
+def _create_subprofile(action: dict[str, Any], context: RunContext) -> str:
+    """Like ``subprofiles.create_subprofile`` but inside the run's transaction (that service commits)."""
+    collection = db.session.get(Collection, action["collection_id"])
+    if collection is None:
+        raise ActionFailed(_("The collection no longer exists."), retry=False)
+    names = {field.key: field.name for field in collection.fields}
+    values = {names[key]: render_value(text, context) for key, text in action["values"].items() if key in names}
+    try:
+        stored = validate_values(context.account, collection.fields, values, None)
+    except ValidationError as error:
+        raise ActionFailed(error.message, retry=False) from None
+    subprofile = Subprofile(
+        account_id=context.account.id,
+        database_id=context.profile.database_id,
+        collection_id=collection.id,
+        profile_id=context.profile.id,
+        code=profiles.new_code(),
+        fields=stored,
+    )
+    db.session.add(subprofile)
+    db.session.flush()
+    events.record(
+        "subprofile_created",
+        context.origin,
+        profile=context.profile,
+        subprofile=subprofile,
+        changes={"fields": diff({}, stored)},
+    )
+    return _("Subprofile %(id)s created.", id=subprofile.id)
+
+
+def _webhook(action: dict[str, Any], context: RunContext) -> str:
+    """POST the run (follow-up, profile values, triggering event) to the URL, signed like callbacks.
+
+    At least once: ``webhook-id`` is the run id and step, the same on every retry, for receivers to de-duplicate.
+    """
+    from webapp.services import callbacks
+
+    payload = {
+        "type": "follow-up",
+        "followup": context.followup.id,
+        "run": context.run.id,
+        "database": context.followup.database_id,
+        "profile": context.run.profile_id,
+        "subprofile": context.run.subprofile_id,
+        "fields": _by_name(context.profile),
+        "subprofile_fields": _by_name(context.subprofile),
+        "event": _event_summary(context.run.event_id),
+        "timestamp": utcnow().strftime(callbacks.TIMESTAMP_FORMAT),
+    }
+    target = _WebhookTarget(url=action["url"], secret=_secret(context.followup), method="json")
+    result = callbacks.send(target, payload, message_id=f"followup-run-{context.run.id}-{context.run.step}")
+    if not result["ok"]:
+        raise ActionFailed(result["error"] or str(result["status"]))
+    return _("Webhook answered %(status)s.", status=result["status"])
+
+
+@dataclass
+class _WebhookTarget:
+    """The two attributes of a callback that ``callbacks.send`` reads."""
+
+    url: str
+    secret: str
+    method: str
+
+
+def _secret(followup: FollowUp) -> str:
+    """A per-follow-up Standard Webhooks secret derived from the app's secret key (stable, never stored)."""
+    import base64
+    import hashlib
+    import hmac
+
+    from flask import current_app
+
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    digest = hmac.new(key, f"followup-webhook:{followup.id}".encode(), hashlib.sha256).digest()
+    return "whsec_" + base64.b64encode(digest).decode()
+
+
+def webhook_secret(followup: FollowUp) -> str:
+    """The secret receivers verify a follow-up's webhook signatures with (shown in the admin)."""
+    return _secret(followup)
+
+
+def _event_summary(event_id: int | None) -> dict[str, Any]:
+    event = db.session.get(ProfileEvent, event_id) if event_id else None
+    if event is None:
+        return {}
+    return {
+        "id": event.id,
+        "kind": event.kind,
+        "source": event.source,
+        "changes": json.loads(json.dumps(event.changes or {}, default=str)),
+    }
+
+
+# --- committing actions (one run at a time, see followup_runs) -----------------------------------------------
+
+
+def unsubscribe(context: RunContext) -> str:
+    """Apply the database's unsubscribe behaviour; the service commits (with the run's step, set before)."""
+    from webapp.services import unsubscribe as unsubscribing
+
+    if context.profile is None:
+        db.session.commit()
+        return _("Profile removed; nothing to do.")
+    behaviour = unsubscribing.unsubscribe(context.account, context.profile.id, origin=context.origin)
+    return _("Unsubscribed (%(behaviour)s).", behaviour=behaviour)
+
+
+def send_email(action: dict[str, Any], context: RunContext) -> str:
+    """Send the template to the profile under the run's Message-ID (the caller marked the run ``sending``).
+
+    Raises ``mail.MailTemporaryError`` (try later), ``ActionFailed(retry=False)`` for what will not get better.
+    """
+    from webapp.services import email_sending, mail
+
+    if context.profile is None:
+        return _("Profile removed; nothing sent.")
+    try:
+        email_sending.send_template_email(
+            context.account.id,
+            action["template_id"],
+            context.profile.id,
+            message_id=context.run.message_id,
+            origin_reference=context.origin.reference,
+            subprofile_id=context.run.subprofile_id,
+        )
+    except mail.MailTemporaryError:
+        raise
+    except (mail.MailPermanentError, DomainError) as error:
+        raise ActionFailed(str(error) or type(error).__name__, retry=False) from None
+    return _("Email sent (%(message_id)s).", message_id=context.run.message_id)

@@ -1,0 +1,499 @@
+"""Running follow-ups: due runs go into RQ in batches, jobs run them exactly once, the admin resolves the rest.
+
+1. ``dispatch_due_runs`` (the dispatcher) claims due runs of active follow-ups (``FOR UPDATE SKIP LOCKED``),
+   marks them ``queued`` with the id of the job that will run them (``followup-<first id>-<count>``), commits,
+   and only then enqueues the jobs: a job never finds its rows uncommitted, and a crash in between leaves
+   queued rows whose job Redis does not know, which ``requeue_lost_runs`` puts back to pending.
+2. ``run_batch`` (the job) locks its rows and runs those still ``queued`` under its job id, so a duplicate or
+   resurrected job does nothing. Actions that work inside the transaction run for the whole batch, and the
+   runs are marked done in the same commit as their effects (one savepoint per run only when one fails).
+   Runs with ``send_email`` or ``unsubscribe`` (whose services commit) go one at a time (``_run_alone``).
+3. Email is sent at most once: the run is marked ``sending`` with its Message-ID and committed before the
+   SMTP transaction, and moves on after it. A run found ``sending`` by ``requeue_lost_runs`` (its worker died
+   mid-send) becomes ``review``: an admin marks it sent or sends it again (``resolve_review``).
+4. A failure is retried with backoff (30 s, 1 min, … ``MAX_ATTEMPTS``), then the run is ``failed`` with its
+   error, for an admin to retry (``retry_run``). A paused follow-up's runs wait: they are not dispatched, and a
+   job that meets one puts it back to pending.
+"""
+
+import logging
+from datetime import datetime, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import and_, select, update
+from sqlalchemy.orm import joinedload
+
+from webapp.extensions import db
+from webapp.models import Account, FollowUp, FollowUpRun, Profile, Subprofile
+from webapp.queues import get_queue
+from webapp.services import followup_actions, followup_conditions, followups, work
+from webapp.services.errors import Conflict, NotFound
+from webapp.services.followup_actions import COMMITTING, ActionFailed, RunContext
+
+log = logging.getLogger(__name__)
+
+RUNS_PER_JOB = 500
+JOBS_PER_ROUND = 20
+MAX_ATTEMPTS = 5
+STALE_AFTER = timedelta(minutes=5)
+MAX_WAITING_JOBS = 4
+JOB_TIMEOUT = 3600  # seconds: a batch of emails may wait for the send rate limit
+JOB_FUNCTION = "webapp.jobs.run_followups"
+
+
+def now() -> datetime:
+    return followups.now()
+
+
+def init_app(app) -> None:
+    app.extensions["work_sources"].append((dispatch_due_runs, requeue_lost_runs))
+
+
+# --- dispatching --------------------------------------------------------------------------------------
+
+
+def dispatch_due_runs(*, batch: int = RUNS_PER_JOB, jobs: int = JOBS_PER_ROUND) -> int:
+    """Move due runs into RQ, ``batch`` runs per job; returns how many runs were queued.
+
+    Nothing is dispatched while ``MAX_WAITING_JOBS`` jobs wait in the queue: the due runs then stay pending
+    and go out together in the next round, so a busy queue gets fewer, fuller jobs instead of many tiny ones
+    (a job costs the worker a fork and its set-up, whatever it holds).
+    """
+    if get_queue().count >= MAX_WAITING_JOBS:
+        return 0
+    moment = now()
+    ids = list(
+        db.session.scalars(
+            select(FollowUpRun.id)
+            .join(FollowUp, FollowUp.id == FollowUpRun.followup_id)
+            .where(FollowUpRun.status == "pending", FollowUpRun.due_at <= moment, FollowUp.status == "active")
+            .order_by(FollowUpRun.due_at, FollowUpRun.id)
+            .limit(batch * jobs)
+            .with_for_update(of=FollowUpRun, skip_locked=True)
+        )
+    )
+    planned = []
+    for start in range(0, len(ids), batch):
+        chunk = ids[start : start + batch]
+        job_id = f"followup-{chunk[0]}-{len(chunk)}"
+        db.session.execute(
+            update(FollowUpRun)
+            .where(FollowUpRun.id.in_(chunk))
+            .values(status="queued", job_id=job_id, queued_at=moment)
+            .execution_options(synchronize_session=False)
+        )
+        planned.append((job_id, chunk))
+    db.session.commit()
+    if planned:
+        queue = get_queue()
+        with queue.connection.pipeline() as pipe:
+            for job_id, chunk in planned:
+                queue.enqueue(
+                    JOB_FUNCTION,
+                    chunk,
+                    job_id,
+                    job_id=job_id,
+                    job_timeout=JOB_TIMEOUT,
+                    result_ttl=600,
+                    failure_ttl=86400,
+                    pipeline=pipe,
+                )
+            pipe.execute()
+    return len(ids)
+
+
+def requeue_lost_runs(*, stale_after: timedelta | None = None) -> int:
+    """Runs whose job Redis lost (or whose worker died): ``queued`` ones back to pending, ``sending`` ones to
+    ``review`` (the email may have gone out). Returns how many runs were moved."""
+    cutoff = now() - (STALE_AFTER if stale_after is None else stale_after)
+    job_ids = list(
+        db.session.scalars(
+            select(FollowUpRun.job_id)
+            .where(FollowUpRun.status.in_(("queued", "sending")), FollowUpRun.queued_at < cutoff)
+            .group_by(FollowUpRun.job_id)
+            .limit(work.CLAIM_BATCH)
+        )
+    )
+    lost = [job_id for job_id in job_ids if not job_id or work.job_is_lost(job_id)]
+    moved = 0
+    for job_id in lost:
+        rows = list(
+            db.session.scalars(
+                select(FollowUpRun)
+                .where(FollowUpRun.job_id == job_id, FollowUpRun.status.in_(("queued", "sending")))
+                .with_for_update(skip_locked=True)
+            )
+        )
+        for run in rows:
+            if run.status == "sending":
+                run.status, run.outcome = "review", _("Interrupted while sending: check whether it arrived.")
+            else:
+                run.status, run.job_id = "pending", ""
+            moved += 1
+    db.session.commit()
+    return moved
+
+
+# --- running (the RQ job) --------------------------------------------------------------------------------
+
+
+def run_batch(run_ids: list[int], job_id: str) -> dict[str, int]:
+    """Run the runs of one job; returns counts by resulting status (for the job's result)."""
+    runs = list(
+        db.session.scalars(
+            select(FollowUpRun)
+            .where(FollowUpRun.id.in_(run_ids), FollowUpRun.status == "queued", FollowUpRun.job_id == job_id)
+            .order_by(FollowUpRun.id)
+            .with_for_update()
+        )
+    )
+    batch = _Batch(runs)
+    inline, alone = batch.split()
+    if not batch.run_inline(inline):
+        db.session.rollback()
+        batch = _Batch(_relock(inline, job_id))
+        batch.run_inline(batch.runs, savepoints=True)
+    db.session.commit()
+    for run_id, error in batch.failures:
+        _record_failure(run_id, error)
+    for run_id in alone:
+        _run_alone(run_id, job_id)
+    counts: dict[str, int] = {}
+    for status in db.session.scalars(select(FollowUpRun.status).where(FollowUpRun.id.in_(run_ids))):
+        counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
+def _relock(runs: list[FollowUpRun], job_id: str) -> list[FollowUpRun]:
+    return list(
+        db.session.scalars(
+            select(FollowUpRun)
+            .where(
+                FollowUpRun.id.in_([run.id for run in runs]),
+                FollowUpRun.status == "queued",
+                FollowUpRun.job_id == job_id,
+            )
+            .order_by(FollowUpRun.id)
+            .with_for_update()
+        )
+    )
+
+
+class _Batch:
+    """The runs of one job with what they need loaded in a few queries (follow-ups, accounts, profiles)."""
+
+    def __init__(self, runs: list[FollowUpRun]):
+        self.runs = runs
+        self.failures: list[tuple[int, Exception]] = []
+        followup_ids = {run.followup_id for run in runs}
+        self.followups = (
+            {item.id: item for item in db.session.scalars(select(FollowUp).where(FollowUp.id.in_(followup_ids)))}
+            if runs
+            else {}
+        )
+        account_ids = {item.account_id for item in self.followups.values()}
+        self.accounts = (
+            {item.id: item for item in db.session.scalars(select(Account).where(Account.id.in_(account_ids)))}
+            if account_ids
+            else {}
+        )
+        profile_ids = {run.profile_id for run in runs if run.profile_id}
+        self.profiles = (
+            {
+                item.id: item
+                for item in db.session.scalars(
+                    select(Profile).where(Profile.id.in_(profile_ids)).options(joinedload(Profile.database))
+                )
+            }
+            if profile_ids
+            else {}
+        )
+
+    def split(self) -> tuple[list[FollowUpRun], list[int]]:
+        """Runs to do here, inside the batch's transaction, and ids of runs to do one at a time."""
+        inline, alone = [], []
+        for run in self.runs:
+            followup = self.followups.get(run.followup_id)
+            if followup is None:
+                continue
+            if followup.status != "active":
+                run.status, run.job_id = "pending", ""  # paused: it waits until the follow-up is resumed
+            elif any(action.get("type") in COMMITTING for action in (followup.actions or [])[run.step :]):
+                alone.append(run.id)
+            else:
+                inline.append(run)
+        return inline, alone
+
+    def context(self, run: FollowUpRun) -> RunContext:
+        followup = self.followups[run.followup_id]
+        profile = self.profiles.get(run.profile_id) if run.profile_id else None
+        subprofile = db.session.get(Subprofile, run.subprofile_id) if run.subprofile_id else None
+        return RunContext(self.accounts[followup.account_id], followup, run, profile, subprofile, now())
+
+    def run_inline(self, runs: list[FollowUpRun], *, savepoints: bool = False) -> bool:
+        """Run ``runs`` in the current transaction; False (without savepoints) when one raised."""
+        if not savepoints:
+            try:
+                runs = self.run_in_bulk(runs)
+            except Exception:  # noqa: BLE001 - redone run by run with savepoints to find and record the failure
+                log.info("a follow-up run of the batch failed; running it run by run")
+                return False
+        for run in runs:
+            if not savepoints:
+                try:
+                    _perform_all(self.context(run))
+                except Exception:  # noqa: BLE001 - redone with savepoints to find and record the failure
+                    log.info("follow-up run %s failed; running the batch with savepoints", run.id)
+                    return False
+                continue
+            savepoint = db.session.begin_nested()
+            try:
+                _perform_all(self.context(run))
+                savepoint.commit()
+            except Exception as error:  # noqa: BLE001 - any failure is recorded on its run
+                savepoint.rollback()
+                self.failures.append((run.id, error))
+        return True
+
+    def run_in_bulk(self, runs: list[FollowUpRun]) -> list[FollowUpRun]:
+        """Do the field and interest updates of the batch at once; returns the runs left to do one by one."""
+        if db.engine.dialect.name != "postgresql":
+            return runs
+        contexts, rest, seen = [], [], set()
+        for run in runs:
+            actions = (self.followups[run.followup_id].actions or [])[run.step :]
+            if (
+                not run.profile_id
+                or run.profile_id in seen
+                or run.profile_id not in self.profiles
+                or run.subprofile_id
+                or not all(action["type"] in followup_actions.BULK for action in actions)
+            ):
+                rest.append(run)
+                continue
+            seen.add(run.profile_id)
+            context = self.context(run)
+            if run.step == 0 and not _condition_holds(context):
+                _finish(run, "skipped", _("The execution condition was not met."))
+                continue
+            contexts.append(context)
+        outcomes = followup_actions.bulk_update_profiles(contexts)
+        _finish_many([context.run for context in contexts], outcomes)
+        return rest
+
+
+def _finish_many(runs: list[FollowUpRun], outcomes: dict[int, str]) -> None:
+    """Mark runs done with one UPDATE per distinct outcome (not one per run)."""
+    by_outcome: dict[tuple[str, int], list[int]] = {}
+    for run in runs:
+        steps = len(db.session.get(FollowUp, run.followup_id).actions or [])
+        by_outcome.setdefault((outcomes[run.id], steps), []).append(run.id)
+    moment = now()
+    for (outcome, steps), run_ids in by_outcome.items():
+        db.session.execute(
+            update(FollowUpRun)
+            .where(FollowUpRun.id.in_(run_ids))
+            .values(status="done", step=steps, outcome=outcome, finished_at=moment, attempts=FollowUpRun.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+    for run in runs:
+        db.session.expire(run)
+
+
+def _perform_all(context: RunContext) -> None:
+    """The execution condition (before the first action) and the remaining non-committing actions."""
+    run = context.run
+    if run.step == 0 and not _condition_holds(context):
+        _finish(run, "skipped", _("The execution condition was not met."))
+        return
+    outcomes = []
+    for action in (context.followup.actions or [])[run.step :]:
+        outcomes.append(followup_actions.perform(action, context))
+        run.step += 1
+    _finish(run, "done", " ".join(outcomes))
+
+
+def _condition_holds(context: RunContext) -> bool:
+    condition = context.followup.execution_condition
+    return followup_conditions.matches(condition, context.profile, context.subprofile)
+
+
+def _finish(run: FollowUpRun, status: str, outcome: str) -> None:
+    run.status, run.outcome, run.finished_at = status, outcome[:2000], now()
+    run.attempts += 1
+
+
+def _record_failure(run_id: int, error: Exception) -> None:
+    """Retry later with backoff, or give up (``failed``) when it cannot get better or after ``MAX_ATTEMPTS``."""
+    db.session.rollback()
+    run = db.session.scalar(select(FollowUpRun).where(FollowUpRun.id == run_id).with_for_update())
+    if run is None:
+        return
+    run.attempts += 1
+    run.last_error = _describe(error)[:2000]
+    hopeless = isinstance(error, ActionFailed) and not error.retry
+    if hopeless or run.attempts >= MAX_ATTEMPTS:
+        run.status, run.finished_at = "failed", now()
+    else:
+        run.status, run.job_id = "pending", ""
+        run.due_at = now() + timedelta(seconds=30 * 2 ** (run.attempts - 1))
+    db.session.commit()
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, ActionFailed):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
+
+
+def _lock(run_id: int) -> FollowUpRun | None:
+    return db.session.scalar(
+        select(FollowUpRun).where(FollowUpRun.id == run_id).with_for_update().execution_options(populate_existing=True)
+    )
+
+
+def _run_alone(run_id: int, job_id: str) -> None:
+    """One run with committing actions: each committing action commits the run's progress with its effect."""
+    from webapp.services import mail
+
+    run = _lock(run_id)
+    if run is None or run.status != "queued" or run.job_id != job_id:
+        db.session.rollback()
+        return
+    batch = _Batch([run])
+    context = batch.context(run)
+    try:
+        if run.step == 0 and not _condition_holds(context):
+            _finish(run, "skipped", _("The execution condition was not met."))
+            db.session.commit()
+            return
+        outcomes = []
+        actions = context.followup.actions or []
+        while run.step < len(actions):
+            action = actions[run.step]
+            if action["type"] == "send_email":
+                outcomes.append(_send(action, context, run_id))
+                run = context.run
+            elif action["type"] == "unsubscribe":
+                run.step += 1
+                if run.step == len(actions):
+                    _finish(run, "done", " ".join(outcomes + [_("Unsubscribed.")]))
+                outcomes.append(followup_actions.unsubscribe(context))  # commits, with the run's progress
+                run = context.run = _lock(run_id)
+                context.profile = db.session.get(Profile, run.profile_id) if run.profile_id else None
+            else:
+                outcomes.append(followup_actions.perform(action, context))
+                run.step += 1
+        if run.status != "done":
+            _finish(run, "done", " ".join(outcomes))
+        db.session.commit()
+    except mail.MailTemporaryError as error:
+        _record_failure(run_id, error)
+    except _Interrupted:
+        db.session.rollback()
+    except Exception as error:  # noqa: BLE001 - any failure is recorded on its run
+        log.exception("follow-up run %s failed", run_id)
+        _record_failure(run_id, error)
+
+
+class _Interrupted(Exception):
+    """The send's outcome is unknown (an unexpected error after the run was marked sending): leave it for review."""
+
+
+def _send(action: dict, context: RunContext, run_id: int) -> str:
+    """Mark ``sending`` and commit, send, then move the run on (``queued`` again, or done by the caller)."""
+    from webapp.services import mail
+
+    run = context.run
+    run.status = "sending"
+    run.message_id = run.message_id or mail.new_message_id(context.account.id)
+    db.session.commit()
+    try:
+        outcome = followup_actions.send_email(action, context)
+    except (mail.MailTemporaryError, ActionFailed):
+        raise  # nothing was sent: the caller records the failure (retry later, or failed)
+    except Exception as error:
+        db.session.rollback()
+        run = _lock(run_id)
+        run.status, run.last_error = "review", _describe(error)[:2000]
+        run.outcome = _("The send was interrupted by an error: check whether it arrived.")
+        db.session.commit()
+        raise _Interrupted() from error
+    run = _lock(run_id)
+    run.step += 1
+    run.status = "queued"
+    if any(later["type"] == "send_email" for later in (context.followup.actions or [])[run.step :]):
+        run.message_id = ""  # the next email gets a Message-ID of its own (this one stays in the outcome)
+    context.run = run
+    return outcome
+
+
+# --- the admin's actions (helper functions for the follow-ups admin) ------------------------------------------
+
+
+def get_run(account: Account, run_id: int) -> FollowUpRun:
+    run = db.session.get(FollowUpRun, run_id) if 0 < run_id <= 2**31 - 1 else None
+    if run is None or run.account_id != account.id:
+        raise NotFound(_("Run not found."))
+    return run
+
+
+def cancel_run(account: Account, run_id: int) -> FollowUpRun:
+    """Cancel a run that has not started (pending, or queued and not yet picked up)."""
+    get_run(account, run_id)
+    run = _lock(run_id)
+    if run.status not in ("pending", "queued"):
+        db.session.rollback()
+        raise Conflict(_("Only a waiting run can be cancelled."))
+    run.status, run.finished_at, run.outcome = "cancelled", now(), _("Cancelled by a user.")
+    db.session.commit()
+    return run
+
+
+def retry_run(account: Account, run_id: int) -> FollowUpRun:
+    """Run a failed run again now, from the action that failed."""
+    get_run(account, run_id)
+    run = _lock(run_id)
+    if run.status != "failed":
+        db.session.rollback()
+        raise Conflict(_("Only a failed run can be retried."))
+    run.status, run.attempts, run.due_at, run.finished_at, run.job_id = "pending", 0, now(), None, ""
+    db.session.commit()
+    return run
+
+
+def resolve_review(account: Account, run_id: int, *, resend: bool) -> FollowUpRun:
+    """Settle a run interrupted while sending: ``resend`` sends the email again (same Message-ID), else the
+    email counts as sent and the run goes on with its next action."""
+    get_run(account, run_id)
+    run = _lock(run_id)
+    if run.status != "review":
+        db.session.rollback()
+        raise Conflict(_("Only a run waiting for review can be resolved."))
+    if not resend:
+        run.step += 1
+        run.outcome = _("Marked as sent by a user.")
+    run.status, run.due_at, run.job_id, run.attempts = "pending", now(), "", 0
+    followup = db.session.get(FollowUp, run.followup_id)
+    if run.step >= len(followup.actions or []):
+        run.status, run.finished_at = "done", now()
+    db.session.commit()
+    return run
+
+
+def pending_counts(account: Account, followup_ids: list[int]) -> dict[int, int]:
+    """Open runs (pending, queued, sending) per follow-up."""
+    from sqlalchemy import func
+
+    rows = db.session.execute(
+        select(FollowUpRun.followup_id, func.count())
+        .where(
+            and_(
+                FollowUpRun.account_id == account.id,
+                FollowUpRun.followup_id.in_(followup_ids),
+                FollowUpRun.status.in_(("pending", "queued", "sending")),
+            )
+        )
+        .group_by(FollowUpRun.followup_id)
+    ).all()
+    return {followup_id: count for followup_id, count in rows}

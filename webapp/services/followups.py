@@ -1,0 +1,552 @@
+"""Follow-ups: validating definitions and turning events into durable runs (see ``docs/follow-ups.md``).
+
+Triggering happens inside the transaction that journals the change (an in-transaction subscriber of the
+event spine, and a bulk subscriber for imports): a matching follow-up whose activation condition holds gets
+a ``FollowUpRun`` row with its due time, committed with the change or not at all. Date-field triggers are
+found by a scan in the housekeeping round (and the dispatcher, see ``scan_date_triggers``).
+
+The active follow-ups of a database are kept per process, keyed by ``Database.config_version``: every flush
+that touches a follow-up raises that version (``_bump_versions``), like fields and callbacks do.
+"""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask_babel import gettext as _
+from sqlalchemy import insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from webapp.extensions import db
+from webapp.models import (
+    ACTION_TYPES,
+    TRIGGER_KINDS,
+    Account,
+    Collection,
+    Database,
+    Field,
+    FollowUp,
+    FollowUpRun,
+    Profile,
+    ProfileEvent,
+    Subprofile,
+    utcnow,
+)
+from webapp.services import events, followup_conditions
+from webapp.services.errors import ValidationError
+
+# The clock of the engine: tests replace it to freeze or move time (no sleeping).
+clock: Callable[[], datetime] = utcnow
+
+
+def now() -> datetime:
+    return clock()
+
+
+SOURCE = "follow-up"
+UPDATE_KINDS = ("profile_updated", "subprofile_updated")
+SUBPROFILE_KINDS = ("subprofile_created", "subprofile_updated", "subprofile_removed")
+DATE_TYPES = ("date", "datetime")
+TIME_PATTERN = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+DEFAULT_TIME_ZONE = "Europe/Amsterdam"
+
+
+def reference(followup_id: int) -> str:
+    """The event reference of writes made by a follow-up (so it never triggers itself)."""
+    return f"followup:{followup_id}"
+
+
+def origin(followup_id: int) -> events.Origin:
+    return events.Origin(SOURCE, actor=f"followup:{followup_id}", reference=reference(followup_id))
+
+
+def time_zone(account: Account | None) -> ZoneInfo:
+    try:
+        return ZoneInfo((account.time_zone if account else "") or DEFAULT_TIME_ZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(DEFAULT_TIME_ZONE)
+
+
+# --- validating a definition ---------------------------------------------------------------------------
+
+
+def validate_definition(
+    account: Account,
+    database_id: int,
+    *,
+    trigger: Any,
+    activation_condition: Any,
+    execution_condition: Any,
+    delay: Any,
+    actions: Any,
+    collection_id: int | None = None,
+) -> dict[str, str]:
+    """Errors by part (``trigger``, ``activation_condition``, ``execution_condition``, ``delay``, ``actions``);
+    empty when the definition is fine. ``clean_definition`` gives the stored form as well."""
+    return clean_definition(
+        account,
+        database_id,
+        trigger=trigger,
+        activation_condition=activation_condition,
+        execution_condition=execution_condition,
+        delay=delay,
+        actions=actions,
+        collection_id=collection_id,
+    )[1]
+
+
+def clean_definition(
+    account: Account,
+    database_id: int,
+    *,
+    trigger: Any,
+    activation_condition: Any,
+    execution_condition: Any,
+    delay: Any,
+    actions: Any,
+    collection_id: int | None = None,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The definition in its stored form (condition values coerced to their fields' types) and the errors."""
+    database = db.session.get(Database, database_id)
+    if database is None or database.account_id != account.id:
+        return {}, {"database_id": _("Database not found.")}
+    collection = db.session.get(Collection, collection_id) if collection_id else None
+    if collection_id and (collection is None or collection.database_id != database.id):
+        return {}, {"collection_id": _("Choose a collection of this database.")}
+    scope = _Scope(account, database, collection)
+    cleaned: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    parts = (
+        ("trigger", trigger, scope.trigger),
+        ("activation_condition", activation_condition, scope.condition),
+        ("execution_condition", execution_condition, scope.condition),
+        ("delay", delay, scope.delay),
+        ("actions", actions, scope.actions),
+    )
+    for name, value, check in parts:
+        try:
+            cleaned[name] = check(value)
+        except ValueError as error:
+            errors[name] = str(error)
+    return cleaned, errors
+
+
+@dataclass
+class _Scope:
+    account: Account
+    database: Database
+    collection: Collection | None
+
+    @property
+    def profile_fields(self) -> dict[int, Field]:
+        return {field.id: field for field in self.database.fields}
+
+    @property
+    def condition_fields(self) -> dict[int, Field]:
+        fields = self.profile_fields
+        if self.collection is not None:
+            fields.update({field.id: field for field in self.collection.fields})
+        return fields
+
+    @property
+    def interest_ids(self) -> set[int]:
+        return {interest.id for interest in self.database.interests}
+
+    def condition(self, value: Any) -> dict[str, Any]:
+        return followup_conditions.validate(value, self.condition_fields, self.interest_ids)
+
+    def trigger(self, value: Any) -> dict[str, Any]:
+        if not isinstance(value, dict) or value.get("kind") not in TRIGGER_KINDS:
+            raise ValueError(_("Choose what triggers the follow-up."))
+        kind = value["kind"]
+        cleaned: dict[str, Any] = {"kind": kind}
+        if kind in SUBPROFILE_KINDS and self.collection is None:
+            raise ValueError(_("Choose the collection whose subprofiles trigger the follow-up."))
+        excluded = [str(source) for source in value.get("exclude_sources") or []]
+        unknown = [source for source in excluded if source not in events.SOURCES]
+        if unknown:
+            raise ValueError(_("Unknown source: %(names)s.", names=", ".join(unknown)))
+        cleaned["exclude_sources"] = excluded
+        if kind in UPDATE_KINDS:
+            owner = self.collection.fields if kind == "subprofile_updated" else self.database.fields
+            known = {field.id: field for field in owner}
+            field_ids = [_as_int(item) for item in value.get("fields") or []]
+            if any(field_id not in known for field_id in field_ids):
+                raise ValueError(_("Choose fields of this database or collection."))
+            cleaned["fields"] = field_ids
+            if value.get("to_value") not in (None, ""):
+                if len(field_ids) != 1:
+                    raise ValueError(_("'Changed to a value' needs exactly one field."))
+                cleaned["to_value"] = followup_conditions.validate(
+                    {"rules": [{"field_id": field_ids[0], "operator": "=", "value": value["to_value"]}]},
+                    known,
+                    set(),
+                )["rules"][0]["value"]
+        if kind == "email_clicked" and value.get("link"):
+            cleaned["link"] = str(value["link"]).strip()
+        if kind == "date_field":
+            cleaned.update(self._date_moment(value))
+            cleaned["yearly"] = bool(value.get("yearly"))
+        return cleaned
+
+    def delay(self, value: Any) -> dict[str, Any]:
+        value = value or {"kind": "none"}
+        kind = value.get("kind") if isinstance(value, dict) else None
+        if kind == "none":
+            return {"kind": "none"}
+        if kind == "duration":
+            seconds = _as_int(value.get("seconds"))
+            if seconds is None or seconds < 0:
+                raise ValueError(_("Give the delay in whole seconds (0 or more)."))
+            return {"kind": "duration", "seconds": seconds}
+        if kind == "time_of_day":
+            return {"kind": "time_of_day", "time": _time(value.get("time"))}
+        if kind == "date_field":
+            return {"kind": "date_field", **self._date_moment(value)}
+        raise ValueError(_("Choose none, a duration, a time of day or a date field."))
+
+    def _date_moment(self, value: dict) -> dict[str, Any]:
+        field = self.profile_fields.get(_as_int(value.get("field_id")))
+        if field is None or field.type not in DATE_TYPES:
+            raise ValueError(_("Choose a date field of this database."))
+        offset = _as_int(value.get("offset_days", 0))
+        if offset is None:
+            raise ValueError(_("Give the offset in whole days."))
+        return {"field_id": field.id, "offset_days": offset, "time": _time(value.get("time") or "00:00")}
+
+    def actions(self, value: Any) -> list[dict[str, Any]]:
+        from webapp.services import followup_actions
+
+        if not isinstance(value, list) or not value:
+            raise ValueError(_("Add at least one action."))
+        cleaned = []
+        for number, action in enumerate(value, start=1):
+            if not isinstance(action, dict) or action.get("type") not in ACTION_TYPES:
+                raise ValueError(_("Action %(number)s: choose what it does.", number=number))
+            try:
+                cleaned.append(followup_actions.validate(self.account, self.database, action))
+            except ValueError as error:
+                raise ValueError(_("Action %(number)s: %(error)s", number=number, error=error)) from None
+        return cleaned
+
+
+def _as_int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _time(value: Any) -> str:
+    text = str(value or "").strip()
+    if len(text) == 4 and text[1] == ":":
+        text = "0" + text
+    if not TIME_PATTERN.match(text):
+        raise ValueError(_("Give a time as HH:MM."))
+    return text
+
+
+# --- delays ------------------------------------------------------------------------------------------
+
+
+def local_moment(day: date, clock: str, zone: ZoneInfo) -> datetime:
+    """Naive UTC of ``clock`` (HH:MM) on ``day`` in ``zone``."""
+    hours, minutes = (int(part) for part in clock.split(":"))
+    moment = datetime.combine(day, time(hours, minutes), tzinfo=zone)
+    return moment.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+
+
+def to_local(moment: datetime, zone: ZoneInfo) -> datetime:
+    return moment.replace(tzinfo=ZoneInfo("UTC")).astimezone(zone)
+
+
+def date_value(profile: Profile | None, field_id: int) -> date | None:
+    raw = (profile.fields or {}).get(str(field_id)) if profile is not None else None
+    try:
+        return date.fromisoformat(str(raw)[:10]) if raw else None
+    except ValueError:
+        return None
+
+
+def due_time(delay: dict[str, Any], *, now: datetime, zone: ZoneInfo, profile: Profile | None) -> datetime | None:
+    """When a run triggered at ``now`` (naive UTC) is due; ``None`` when a date-field delay has no date."""
+    kind = (delay or {}).get("kind", "none")
+    if kind == "duration":
+        return now + timedelta(seconds=int(delay["seconds"]))
+    if kind == "time_of_day":
+        local = to_local(now, zone)
+        due = local_moment(local.date(), delay["time"], zone)
+        return due if due >= now else local_moment(local.date() + timedelta(days=1), delay["time"], zone)
+    if kind == "date_field":
+        day = date_value(profile, delay["field_id"])
+        if day is None:
+            return None
+        return local_moment(day + timedelta(days=int(delay.get("offset_days", 0))), delay["time"], zone)
+    return now
+
+
+# --- matching events (inside the writer's transaction) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Active:
+    """What matching needs of an active follow-up, detached from any session."""
+
+    id: int
+    account_id: int
+    collection_id: int | None
+    form_id: int | None
+    trigger: dict[str, Any]
+    activation_condition: dict[str, Any]
+    delay: dict[str, Any]
+
+
+_active: dict[int, tuple[tuple, tuple[_Active, ...]]] = {}
+
+
+def active_followups(database: Database) -> tuple[_Active, ...]:
+    """The active follow-ups of ``database`` as of its loaded ``config_version`` (one query per version).
+
+    ``created_at`` is part of the key so that a database re-created under a reused id (tests truncate
+    tables and restart ids) never meets the follow-ups of its predecessor."""
+    version = (database.config_version, database.created_at)
+    cached = _active.get(database.id)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    rows = db.session.scalars(
+        select(FollowUp).where(FollowUp.database_id == database.id, FollowUp.status == "active").order_by(FollowUp.id)
+    )
+    found = tuple(
+        _Active(
+            row.id,
+            row.account_id,
+            row.collection_id,
+            row.form_id,
+            row.trigger or {},
+            row.activation_condition or {},
+            row.delay or {},
+        )
+        for row in rows
+    )
+    _active[database.id] = (version, found)
+    return found
+
+
+def on_profile_event(event: ProfileEvent, *, moment: datetime | None = None) -> None:
+    """Add a run for every active follow-up this event triggers (the caller commits)."""
+    if event.kind not in TRIGGER_KINDS:
+        return
+    database = db.session.get(Database, event.database_id)
+    if database is None:
+        return
+    candidates = [item for item in active_followups(database) if _triggered_by(item, event)]
+    if not candidates:
+        return
+    profile = db.session.get(Profile, event.profile_id)
+    subprofile = db.session.get(Subprofile, event.subprofile_id) if event.subprofile_id else None
+    moment = moment or now()
+    zone = time_zone(db.session.get(Account, event.account_id))
+    rows = []
+    for item in candidates:
+        if not followup_conditions.matches(item.activation_condition, profile, subprofile):
+            continue
+        due = due_time(item.delay, now=moment, zone=zone, profile=profile)
+        if due is None:
+            continue
+        rows.append(
+            {
+                "account_id": item.account_id,
+                "followup_id": item.id,
+                "profile_id": event.profile_id,
+                "subprofile_id": event.subprofile_id,
+                "event_id": event.id,
+                "due_at": due,
+                "status": "pending",
+                "step": 0,
+                "message_id": "",
+                "job_id": "",
+                "attempts": 0,
+                "last_error": "",
+                "outcome": "",
+                "created_at": moment,
+            }
+        )
+    if rows:
+        db.session.execute(insert(FollowUpRun), rows)
+
+
+def _triggered_by(item: _Active, event: ProfileEvent) -> bool:
+    trigger = item.trigger
+    if trigger.get("kind") != event.kind:
+        return False
+    if event.source == SOURCE and event.reference == reference(item.id):
+        return False  # its own writes never trigger a follow-up again (no endless loops)
+    if event.source in (trigger.get("exclude_sources") or []):
+        return False
+    if event.kind in SUBPROFILE_KINDS:
+        if item.collection_id is not None and event.collection_id != item.collection_id:
+            return False
+    elif item.collection_id is not None and event.subprofile_id is not None:
+        return False
+    changes = event.changes or {}
+    if event.kind in UPDATE_KINDS and trigger.get("fields"):
+        changed = changes.get("fields") or {}
+        keys = [str(field_id) for field_id in trigger["fields"] if str(field_id) in changed]
+        if not keys:
+            return False
+        if "to_value" in trigger:
+            return any(followup_conditions.compare(changed[key][1], "=", trigger["to_value"]) for key in keys)
+    if event.kind == "form_submitted" and item.form_id is not None:
+        return event.reference in (str(item.form_id), f"form:{item.form_id}")
+    if event.kind == "email_clicked" and trigger.get("link"):
+        return trigger["link"] in (changes.get("url"), changes.get("link"))
+    return True
+
+
+def _may_trigger(item: _Active, kind: str, source: str, event_reference: str) -> bool:
+    """What ``_triggered_by`` checks before it looks at an event's own values."""
+    if item.trigger.get("kind") != kind or source in (item.trigger.get("exclude_sources") or []):
+        return False
+    return not (source == SOURCE and event_reference == reference(item.id))
+
+
+def on_bulk_events(event_ids: list[int]) -> None:
+    """``on_profile_event`` for events written in bulk (imports): one query per batch when nothing matches."""
+    if not event_ids:
+        return
+    scopes = db.session.execute(
+        select(ProfileEvent.database_id, ProfileEvent.kind, ProfileEvent.source, ProfileEvent.reference)
+        .where(ProfileEvent.id.in_(event_ids))
+        .distinct()
+    ).all()
+    wanted = False
+    for database_id, kind, source, event_reference in scopes:
+        database = db.session.get(Database, database_id)
+        if database is not None and any(
+            _may_trigger(item, kind, source, event_reference) for item in active_followups(database)
+        ):
+            wanted = True
+    if not wanted:
+        return
+    written = select(ProfileEvent).where(ProfileEvent.id.in_(event_ids)).order_by(ProfileEvent.id)
+    for event in db.session.scalars(written):
+        on_profile_event(event)
+
+
+# --- date-field triggers (a periodic scan) --------------------------------------------------------------
+
+SCAN_AHEAD = timedelta(days=2)
+SCAN_BEHIND = timedelta(days=1)
+
+
+def scan_date_triggers(*, moment: datetime | None = None) -> int:
+    """Add runs for date-field triggers whose moment is at most a day past or two days ahead (the caller
+    commits); returns how many. A run per profile and date at most (``occurrence``), so scanning often is safe.
+
+    Runs become due at their moment; one found late (the scan was down) is due at once, unless it is more
+    than ``SCAN_BEHIND`` late, then it is not made at all.
+    """
+    moment = moment or now()
+    added = 0
+    followups = db.session.scalars(select(FollowUp).where(FollowUp.status == "active").order_by(FollowUp.id)).all()
+    for followup in followups:
+        trigger = followup.trigger or {}
+        if trigger.get("kind") != "date_field":
+            continue
+        added += _scan_one(followup, trigger, moment)
+    return added
+
+
+def _scan_one(followup: FollowUp, trigger: dict[str, Any], current: datetime) -> int:
+    account = db.session.get(Account, followup.account_id)
+    zone = time_zone(account)
+    offset = timedelta(days=int(trigger.get("offset_days", 0)))
+    today = to_local(current, zone).date()
+    # The field dates whose moment (date + offset at the time) may fall in the window.
+    days = [today + timedelta(days=shift) - offset for shift in (-2, -1, 0, 1, 2, 3)]
+    key = str(trigger["field_id"])
+    profiles = db.session.scalars(
+        select(Profile).where(Profile.database_id == followup.database_id, Profile.fields[key].as_string() != "")
+    )
+    rows = []
+    for profile in profiles:
+        value = date_value(profile, trigger["field_id"])
+        if value is None:
+            continue
+        for day in days:
+            if not _same_day(value, day, yearly=bool(trigger.get("yearly"))):
+                continue
+            occurrence_day = day + offset
+            moment = local_moment(occurrence_day, trigger.get("time", "00:00"), zone)
+            if not (current - SCAN_BEHIND <= moment <= current + SCAN_AHEAD):
+                continue
+            if not followup_conditions.matches(followup.activation_condition, profile):
+                continue
+            due = due_time(followup.delay, now=moment, zone=zone, profile=profile)
+            if due is None:
+                continue
+            rows.append(
+                {
+                    "account_id": followup.account_id,
+                    "followup_id": followup.id,
+                    "profile_id": profile.id,
+                    "occurrence": occurrence_day.isoformat(),
+                    "due_at": max(due, moment),
+                    "status": "pending",
+                    "step": 0,
+                    "message_id": "",
+                    "job_id": "",
+                    "attempts": 0,
+                    "last_error": "",
+                    "outcome": "",
+                    "created_at": current,
+                }
+            )
+    return _insert_new(rows)
+
+
+def _same_day(value: date, day: date, *, yearly: bool) -> bool:
+    if not yearly:
+        return value == day
+    if (value.month, value.day) == (2, 29) and not _leap(day.year):
+        return (day.month, day.day) == (2, 28)  # a leap-day birthday is celebrated on 28 February
+    return (value.month, value.day) == (day.month, day.day)
+
+
+def _leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+def _insert_new(rows: list[dict]) -> int:
+    """Insert runs, skipping those whose (follow-up, profile, occurrence) exists already."""
+    if not rows:
+        return 0
+    if db.engine.dialect.name == "postgresql":
+        statement = pg_insert(FollowUpRun).on_conflict_do_nothing()
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        statement = sqlite_insert(FollowUpRun).on_conflict_do_nothing()
+    result = db.session.execute(statement.returning(FollowUpRun.id), rows)
+    return len(result.all())
+
+
+def check_definition(account: Account, database_id: int, **parts: Any) -> dict[str, Any]:
+    """``clean_definition`` raising ``ValidationError`` on errors (for callers that create follow-ups)."""
+    cleaned, errors = clean_definition(account, database_id, **parts)
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def init_app(app) -> None:
+    """Subscribe to the event spine and run the date-field scan in every housekeeping round."""
+    app.extensions["profile_events"].in_transaction.append(on_profile_event)
+    app.extensions["profile_events"].in_transaction_bulk.append(on_bulk_events)
+    app.extensions["housekeeping_tasks"].append(scan_date_triggers)
+    from webapp.services import followup_runs
+
+    followup_runs.init_app(app)
