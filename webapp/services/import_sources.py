@@ -26,6 +26,8 @@ import re
 import secrets
 import socket
 import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
@@ -61,7 +63,8 @@ KIND = "import_fetch"
 
 
 class TransientFetchError(Exception):
-    """A fetch that may work later (timeout, refused connection, 5xx, a temporary FTP reply)."""
+    """A fetch (or an export's upload) that may work later (timeout, refused connection, 5xx, a temporary FTP
+    reply)."""
 
 
 @dataclass
@@ -107,7 +110,7 @@ def masked_credentials(definition: ImportDefinition) -> dict[str, str]:
             "private_key": _("a private key is set") if values.get("private_key") else ""}
 
 
-def _load_private_key(text: str) -> paramiko.PKey:
+def load_private_key(text: str) -> paramiko.PKey:
     for kind in (paramiko.Ed25519Key, paramiko.ECDSAKey, paramiko.RSAKey):
         try:
             return kind.from_private_key(io.StringIO(text))
@@ -122,11 +125,12 @@ def _load_private_key(text: str) -> paramiko.PKey:
 def check_source_url(url: str) -> str:
     """A fetchable URL: one of ``SCHEMES``, a host, no credentials in it, and (unless ``ALLOW_PRIVATE_URLS``)
     a host resolving to public addresses only."""
-    return _checked_source(url)[0]
+    return checked_url(url)[0]
 
 
-def _checked_source(url: str) -> tuple[str, str]:
-    """The URL and the address to connect to (the host itself when private URLs are allowed)."""
+def checked_url(url: str, *, names_file: bool = True) -> tuple[str, str]:
+    """The URL and the address to connect to (the host itself when private URLs are allowed). An (S)FTP URL must
+    name a file unless ``names_file`` is false (export targets name a folder)."""
     url = (url or "").strip()
     try:
         parts = urlsplit(url)
@@ -140,9 +144,7 @@ def _checked_source(url: str) -> tuple[str, str]:
         raise ValidationError({"url": _("Put the user name and password in their own fields, not in the URL.")})
     if not parts.hostname:
         raise ValidationError({"url": _("The URL has no host name.")})
-    if scheme != "sftp" and scheme not in ("http", "https") and not parts.path.strip("/"):
-        raise ValidationError({"url": _("The URL must name a file.")})
-    if scheme == "sftp" and not parts.path.strip("/"):
+    if names_file and scheme not in ("http", "https") and not parts.path.strip("/"):
         raise ValidationError({"url": _("The URL must name a file.")})
     if scheme in ("http", "https"):
         return urls.check_outbound_url(url), parts.hostname
@@ -207,7 +209,7 @@ def set_source(account: Account, definition_id: int, *, source_url: str, schedul
         errors["schedule"] = _("A schedule needs a source URL.")
     if private_key.strip():
         try:
-            _load_private_key(private_key.strip())
+            load_private_key(private_key.strip())
         except ValidationError as error:
             errors.update(error.errors)
     if errors:
@@ -308,7 +310,7 @@ def fetch(definition: ImportDefinition) -> Fetched | None:
     """Download the definition's file into the imports folder; ``None`` when it did not change.
 
     Updates ``definition.last_fetch`` (not committed). Raises ``TransientFetchError`` or ``ValidationError``."""
-    url, address = _checked_source(definition.source_url)
+    url, address = checked_url(definition.source_url)
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     credentials = credentials_of(definition)
@@ -386,8 +388,26 @@ def _http_fetch(url: str, credentials: dict, previous: dict, writer: _HashingWri
 
 
 def _ftp_fetch(parts, address: str, tls: bool, credentials: dict, writer: _HashingWriter) -> dict:
+    with open_ftp(parts, address, tls, credentials) as client:
+        client.retrbinary(f"RETR {unquote(parts.path)}", writer.write, blocksize=CHUNK)
+    return {}
+
+
+def tls_context() -> ssl.SSLContext:
+    """The TLS context of ftps:// connections: the system's certificate authorities, plus ``TLS_CA_FILE``
+    when set (e.g. an in-house CA). Certificates and host names are always verified."""
+    context = ssl.create_default_context()
+    if current_app.config.get("TLS_CA_FILE"):
+        context.load_verify_locations(cafile=current_app.config["TLS_CA_FILE"])
+    return context
+
+
+@contextmanager
+def open_ftp(parts, address: str, tls: bool, credentials: dict) -> Iterator[ftplib.FTP]:
+    """A logged-in FTP (or FTPS, with a protected data channel) client; FTP replies and network errors become
+    ``TransientFetchError`` (temporary) or ``ValidationError`` (permanent). Shared with export uploads."""
     if tls:
-        client = ftplib.FTP_TLS(context=ssl.create_default_context(), timeout=TIMEOUT)  # noqa: S321 - customer's choice
+        client = ftplib.FTP_TLS(context=tls_context(), timeout=TIMEOUT)  # noqa: S321 - customer's choice
         host = parts.hostname  # by name, so the certificate is checked against it
     else:
         client = ftplib.FTP(timeout=TIMEOUT)  # noqa: S321 - customer's choice
@@ -397,7 +417,7 @@ def _ftp_fetch(parts, address: str, tls: bool, credentials: dict, writer: _Hashi
         client.login(credentials.get("username") or "anonymous", credentials.get("password", ""))
         if tls:
             client.prot_p()
-        client.retrbinary(f"RETR {unquote(parts.path)}", writer.write, blocksize=CHUNK)
+        yield client
         client.quit()
     except ftplib.error_temp as error:
         raise TransientFetchError(_("The FTP server answered: %(reply)s", reply=str(error))) from None
@@ -412,10 +432,27 @@ def _ftp_fetch(parts, address: str, tls: bool, credentials: dict, writer: _Hashi
                                     type(error).__name__)) from None
     finally:
         client.close()
-    return {}
 
 
 def _sftp_fetch(parts, address: str, credentials: dict, previous: dict, writer: _HashingWriter) -> dict:
+    with open_sftp(parts, address, credentials, previous.get("host_key", "")) as (sftp, host_key):
+        try:
+            with sftp.open(unquote(parts.path), "rb") as remote:
+                while chunk := remote.read(CHUNK):
+                    writer.write(chunk)
+        except FileNotFoundError:
+            raise ValidationError(_("The SFTP server has no file %(path)s.", path=unquote(parts.path))) from None
+        except PermissionError:
+            raise ValidationError(_("The SFTP server does not allow reading %(path)s.",
+                                    path=unquote(parts.path))) from None
+    return {"host_key": host_key}
+
+
+@contextmanager
+def open_sftp(parts, address: str, credentials: dict, pinned_host_key: str):
+    """An authenticated SFTP client and the server's host key (``"type base64"``), refusing a host key other
+    than ``pinned_host_key`` (when given). Network errors become ``TransientFetchError``, refused credentials a
+    ``ValidationError``. Shared with export uploads."""
     try:
         sock = socket.create_connection((address, parts.port or 22), timeout=TIMEOUT)
     except OSError as error:
@@ -426,32 +463,24 @@ def _sftp_fetch(parts, address: str, credentials: dict, previous: dict, writer: 
         transport.start_client(timeout=TIMEOUT)
         key = transport.get_remote_server_key()
         host_key = f"{key.get_name()} {key.get_base64()}"
-        if previous.get("host_key") and previous["host_key"] != host_key:
+        if pinned_host_key and pinned_host_key != host_key:
             raise ValidationError(_("The SFTP server's host key changed. If that is expected, save the source "
                                     "again to trust the new key."))
         username = credentials.get("username") or ""
         if credentials.get("private_key"):
-            transport.auth_publickey(username, _load_private_key(credentials["private_key"]))
+            transport.auth_publickey(username, load_private_key(credentials["private_key"]))
         else:
             transport.auth_password(username, credentials.get("password", ""))
         sftp = paramiko.SFTPClient.from_transport(transport)
         sftp.get_channel().settimeout(TIMEOUT)
-        with sftp.open(unquote(parts.path), "rb") as remote:
-            while chunk := remote.read(CHUNK):
-                writer.write(chunk)
+        yield sftp, host_key
     except paramiko.AuthenticationException:
         raise ValidationError(_("The SFTP server refused the credentials.")) from None
-    except FileNotFoundError:
-        raise ValidationError(_("The SFTP server has no file %(path)s.", path=unquote(parts.path))) from None
-    except PermissionError:
-        raise ValidationError(_("The SFTP server does not allow reading %(path)s.",
-                                path=unquote(parts.path))) from None
     except (paramiko.SSHException, OSError, EOFError) as error:
         raise TransientFetchError(_("The server could not be reached: %(error)s", error=str(error) or
                                     type(error).__name__)) from None
     finally:
         transport.close()
-    return {"host_key": host_key}
 
 
 # --- the work kind --------------------------------------------------------------------------------

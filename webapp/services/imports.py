@@ -2,9 +2,10 @@
 
 A run reads its file in batches of ``BATCH_SIZE`` records. Each batch is one transaction: one query finds
 the profiles the batch's key values match, every line is validated with the same rules as every other
-write (``values.validate_values``), new profiles and subprofiles are inserted with Core inserts, changed
-profiles are updated with one executemany, their events and the rejected lines are inserted in bulk, and
-the run's counters — including ``lines_done``, the number of records consumed — are committed with them.
+write (each distinct cell value once, see ``import_values``), new profiles, subprofiles and their events are
+written in bulk (``COPY`` on PostgreSQL, see ``import_staging``; Core inserts elsewhere), changed profiles
+with one set-based update, and the run's counters — including ``lines_done``, the number of records
+consumed — are committed with them (``docs/imports.md``).
 A rerun after a crash skips the first ``lines_done`` records: the batch that was lost is applied again, and
 its key lookup finds what an earlier batch created, so nothing is duplicated and no line is lost.
 
@@ -18,10 +19,12 @@ The ``import`` work kind commits once per batch (other kinds never commit): the 
 applying a batch twice.
 """
 
+import gc
 import re
 import secrets
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -48,20 +51,22 @@ from webapp.models import (
     Subprofile,
     utcnow,
 )
-from webapp.services import events, import_files, work
+from webapp.services import events, import_files, import_staging, work
 from webapp.services.databases import get_database
 from webapp.services.errors import NotFound, ValidationError
 from webapp.services.field_expressions import dialect_name, sort_literal, sort_value
-from webapp.services.field_types import FieldValueError, coerce
+from webapp.services.field_types import FieldValueError, get_field_type
 from webapp.services.import_files import FileFormat, ImportFileError, Row
+from webapp.services.import_values import CellCoercer
 from webapp.services.profiles import MAX_ID, new_code
 from webapp.services.values import diff, interests_diff, match_literal, validate_interests, validate_values
 
-BATCH_SIZE = 1000
+BATCH_SIZE = 5_000
 SLICE_SECONDS = 120  # one RQ job's share of a long run (RQ's default job timeout is 180 s)
 PREVIEW_LINES = 20
 PREVIEW_LIMIT = 10_000
 LOOKUP_CHUNK = 500
+LOOKUP_CHUNK_POSTGRESQL = 10_000  # one IN list per 10,000 keys (SQLite allows fewer bound parameters)
 ON_MATCH = ("update", "update_empty", "skip")
 ON_NO_MATCH = ("create", "ignore")
 ON_EMPTY = ("leave", "clear")
@@ -399,12 +404,37 @@ def normalize_date(text: str, type_name: str, order: str) -> str:
     raise FieldValueError(_("is not a date like 2024-12-31 (declare the day/month order for other formats)"))
 
 
-class Planner:
-    """Decides what each line does to which profile, validating it; writes nothing itself."""
+@dataclass(frozen=True)
+class _Rules:
+    """What ``validate_values`` checks for a list of fields, prepared once per run."""
 
-    def __init__(self, account: Account, definition: ImportDefinition, schema: Schema):
+    fields: list[Field]
+    names: dict[str, str]
+    defaults: list[tuple[str, Any]]
+    required: list[Field]
+    checked: bool  # reference or unique fields: their checks query the database, so validate_values does them
+
+    @classmethod
+    def of(cls, fields: list[Field]) -> "_Rules":
+        return cls(fields, {f.key: f.name for f in fields},
+                   [(f.key, f.default) for f in fields if f.default is not None],
+                   [f for f in fields if f.required],
+                   any(f.unique or f.type == "reference" for f in fields))
+
+
+class Planner:
+    """Decides what each line does to which profile, validating it; writes nothing itself.
+
+    Cells are coerced through one ``CellCoercer`` per field (each distinct value once, see
+    ``import_values``); the rules of ``values.validate_values`` (defaults, required fields) are applied to
+    the coerced values here, and a field list with reference or unique fields goes through
+    ``validate_values`` itself (their checks query the database).
+    """
+
+    def __init__(self, account: Account, definition: ImportDefinition, schema: Schema, *, show: bool = False):
         self.account = account
         self.schema = schema
+        self.show = show  # LineResult.values (the preview shows them; applying does not need them)
         self.on_match, self.on_no_match, self.on_empty = (
             definition.on_match, definition.on_no_match, definition.on_empty)
         self.date_order = (definition.options or {}).get("date_order", "")
@@ -414,7 +444,25 @@ class Planner:
             target.field.name: column for column, target in self.targets.items() if target.kind == "field"
         }
         self.unique_fields = [f for f in schema.fields if f.unique]
+        every_field = schema.fields + [f for _collection, fields in schema.collections.values() for f in fields]
+        self.coercers = {f.key: CellCoercer(f, self._preparer(f)) for f in every_field}
+        # (column, kind, field key, coercer, collection id or interest) of every mapped column
+        self.cells = [
+            (column, target.kind, target.field.key if target.field else None,
+             self.coercers[target.field.key] if target.field else None,
+             target.collection.id if target.collection else target.interest)
+            for column, target in self.targets.items() if target.kind != "ignore"
+        ]
+        self.key_parts = [(f, self.key_columns[f.name], self.coercers[f.key],
+                           str.lower if get_field_type(f.type).sort_as == "text" else str) for f in self.key_fields]
+        self.rules = {None: _Rules.of(schema.fields)}
+        self.rules.update({c.id: _Rules.of(fields) for c, fields in schema.collections.values()})
         self.reset()
+
+    def _preparer(self, target_field: Field):
+        if target_field.type not in ("date", "datetime"):
+            return None
+        return lambda raw: normalize_date(raw, target_field.type, self.date_order)
 
     def reset(self) -> None:
         self.by_key: dict[tuple, State] = {}
@@ -424,44 +472,46 @@ class Planner:
 
     # the line's cells, by what they map to
     def _split(self, row: Row):
+        """Coerced values by field key (None clears), interest changes, subprofile values, cell errors."""
         values: dict[str, Any] = {}
         interests: dict[int, bool] = {}
         subs: dict[int, dict[str, Any]] = {}
         errors: list[tuple[str, str, str]] = []
-        for column, target in self.targets.items():
-            if target.kind == "ignore" or column not in row.values:
+        cells, leave_empty = row.values, self.on_empty == "leave"
+        for column, kind, key, coercer, owner in self.cells:
+            raw = cells.get(column)
+            if raw is None:
                 continue
-            raw = row.values[column]
             empty = not raw.strip()
-            if target.kind == "collection":
+            if kind == "collection":
                 if not empty:
                     try:
-                        subs.setdefault(target.collection.id, {})[target.field.name] = self._cell(target.field, raw)
+                        value = coercer(raw)
                     except FieldValueError as error:
-                        errors.append((column, raw, f"{target.field.name} {error}"))
+                        errors.append((column, raw, str(error)))
+                    else:
+                        subs.setdefault(owner, {})[key] = value
                 continue
-            if empty and self.on_empty == "leave":
+            if empty and leave_empty:
                 continue
-            if target.kind == "interest":
+            if kind == "interest":
                 word = raw.strip().lower()
                 if empty or word in FALSE_WORDS:
-                    interests[target.interest.id] = False
+                    interests[owner.id] = False
                 elif word in TRUE_WORDS:
-                    interests[target.interest.id] = True
+                    interests[owner.id] = True
                 else:
                     errors.append((column, raw, _("Interest %(name)s must be yes or no (1 or 0).",
-                                                  name=target.interest.name)))
+                                                  name=owner.name)))
+                continue
+            if empty:
+                values[key] = None
                 continue
             try:
-                values[target.field.name] = "" if empty else self._cell(target.field, raw)
+                values[key] = coercer(raw)
             except FieldValueError as error:
-                errors.append((column, raw, f"{target.field.name} {error}"))
+                errors.append((column, raw, str(error)))
         return values, interests, subs, errors
-
-    def _cell(self, target_field: Field, raw: str) -> str:
-        if target_field.type in ("date", "datetime") and raw.strip():
-            return normalize_date(raw, target_field.type, self.date_order)
-        return raw
 
     def _key(self, row: Row) -> tuple[tuple, tuple] | None:
         """The line's key (match literals, stored values), or None without key fields (computed once)."""
@@ -479,16 +529,15 @@ class Planner:
 
     def _compute_key(self, row: Row) -> tuple[tuple, tuple]:
         literals, stored = [], []
-        for key_field in self.key_fields:
-            column = self.key_columns[key_field.name]
+        for key_field, column, coercer, literal in self.key_parts:
             raw = row.values.get(column, "")
             try:
-                value = coerce(key_field.type, self._cell(key_field, raw), key_field.options)
+                value = coercer(raw)
             except FieldValueError as error:
-                raise LineRejected([(column, raw, f"{key_field.name} {error}")]) from None
+                raise LineRejected([(column, raw, str(error))]) from None
             if value is None or isinstance(value, list):
                 raise LineRejected([(column, raw, _("Key field %(name)s is empty.", name=key_field.name))])
-            literals.append(match_literal(key_field, value))
+            literals.append(literal(str(value)))  # as values.match_literal has it
             stored.append(value)
         return tuple(literals), tuple(stored)
 
@@ -508,8 +557,9 @@ class Planner:
                 wanted[key[0]] = key[1]
         first, dialect = self.key_fields[0], dialect_name()
         firsts = sorted({sort_literal(first, stored[0], dialect) for stored in wanted.values()}, key=str)
-        for start in range(0, len(firsts), LOOKUP_CHUNK):
-            chunk = firsts[start:start + LOOKUP_CHUNK]
+        size = LOOKUP_CHUNK_POSTGRESQL if dialect == "postgresql" else LOOKUP_CHUNK
+        for start in range(0, len(firsts), size):
+            chunk = firsts[start:start + size]
             found = db.session.execute(
                 select(Profile.id, Profile.fields, Profile.interests)
                 .where(Profile.account_id == self.account.id, Profile.database_id == self.schema.database_id,
@@ -547,16 +597,17 @@ class Planner:
         if state is not None and self.on_match == "skip":
             return LineResult(row.line, "skip")
         if state is not None and self.on_match == "update_empty":
-            by_name = {f.name: f for f in self.schema.fields}
-            values = {name: value for name, value in values.items() if state.fields.get(by_name[name].key) is None}
+            values = {key: value for key, value in values.items() if state.fields.get(key) is None}
             interest_changes = {}
         current = state.fields if state else None
-        stored = self._validate(row, self.schema.fields, values, current, state.id if state else None)
-        new_interests = self._validate_interests(row, interest_changes, state.interests if state else [])
-        new_subs = []
-        for collection_id, sub_values in subs.items():
-            collection, fields = next(pair for pair in self.schema.collections.values() if pair[0].id == collection_id)
-            new_subs.append((collection_id, self._validate(row, fields, sub_values, None, None, collection)))
+        stored = self._merge(row, None, values, current, state.id if state else None)
+        current_interests = state.interests if state else []
+        if interest_changes:
+            new_interests = validate_interests(self.schema.interests, interest_changes, current_interests)
+        else:
+            new_interests = sorted(set(current_interests))
+        new_subs = [(collection_id, self._merge(row, collection_id, sub_values, None, None))
+                    for collection_id, sub_values in subs.items()]
         claims = self._check_unique(row, stored, state)
         if state is None:
             state = State(None, stored, new_interests, {}, [], new=True)
@@ -571,6 +622,8 @@ class Planner:
         state.subprofiles.extend(new_subs)
         for key, literal in claims:
             self.claims[key][literal] = id(state)
+        if not self.show:
+            return LineResult(row.line, action)
         shown = {f.name: stored.get(f.key) for f in self.schema.fields if f.key in stored}
         for collection_id, sub_fields in new_subs:
             collection, fields = next(pair for pair in self.schema.collections.values() if pair[0].id == collection_id)
@@ -586,6 +639,35 @@ class Planner:
                 return column
         return ""
 
+    def _merge(self, row: Row, collection_id: int | None, values: dict[str, Any], current: dict[str, Any] | None,
+               holder_id: int | None) -> dict[str, Any]:
+        """``validate_values`` for coerced values keyed by field key: the new stored JSON, or the line's errors."""
+        rules = self.rules[collection_id]
+        collection = None
+        if collection_id is not None:
+            collection = next(c for c, _fields in self.schema.collections.values() if c.id == collection_id)
+        if rules.checked:
+            by_name = {rules.names[key]: value for key, value in values.items()}
+            return self._validate(row, rules.fields, by_name, current, holder_id, collection)
+        stored = dict(current) if current is not None else {}
+        for key, value in values.items():
+            if value is None:
+                stored.pop(key, None)
+            else:
+                stored[key] = value
+        if current is None:
+            for key, default in rules.defaults:
+                stored.setdefault(key, default)
+        problems = []
+        for required in rules.required:
+            if stored.get(required.key) is None:
+                column = self._column(required.name, collection)
+                problems.append((column, row.values.get(column, "") if column else "",
+                                 _("%(name)s is required.", name=required.name)))
+        if problems:
+            raise LineRejected(problems)
+        return stored
+
     def _validate(self, row, fields, values, current, holder_id, collection=None) -> dict[str, Any]:
         try:
             return validate_values(self.account, fields, values, current, holder_id=holder_id)
@@ -595,9 +677,6 @@ class Planner:
                 column = self._column(name, collection)
                 problems.append((column, row.values.get(column, "") if column else "", message))
             raise LineRejected(problems) from None
-
-    def _validate_interests(self, row, changes: dict[int, bool], current: list[int]) -> list[int]:
-        return validate_interests(self.schema.interests, changes, current)
 
     def _check_unique(self, row: Row, stored: dict[str, Any], state: State | None) -> list[tuple[str, str]]:
         """Two lines of one batch may not give two profiles the same unique value (the database
@@ -642,7 +721,7 @@ def preview(account: Account, run_id: int, *, lines: int = PREVIEW_LINES, limit:
     run = get_run(account, run_id)
     definition = _definition_of(run)
     _check_mapping(account, run, definition)
-    planner = Planner(account, definition, schema_of(get_database(account, run.database_id)))
+    planner = Planner(account, definition, schema_of(get_database(account, run.database_id)), show=True)
     rows, complete = [], True
     for row in import_files.read_rows(run.file_path, run_format(run, definition)):
         if len(rows) >= limit:
@@ -666,6 +745,23 @@ class _Overtaken(Exception):
 
 def _after_batch(run_id: int, lines_done: int) -> None:
     """Called after each committed batch (tests use it to simulate a crash between batches)."""
+
+
+@contextmanager
+def _without_cycle_collection() -> Iterator[None]:
+    """Pause Python's cycle collector while batches are applied.
+
+    A batch holds tens of thousands of small dicts and lists; every few hundred allocations the collector
+    would walk them all again, which costs more than the import itself. The young generations are collected
+    after each batch instead (what the batch left behind), and collection resumes when the run stops.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def apply_run(run_id: int, *, time_limit: float | None = None) -> ImportRun | None:
@@ -692,15 +788,17 @@ def apply_run(run_id: int, *, time_limit: float | None = None) -> ImportRun | No
         origin = events.Origin("import", reference=f"import {run.id}")
         done = run.lines_done
         batch: list[Row] = []
-        for row in import_files.read_rows(run.file_path, file_format, skip=done):
-            batch.append(row)
-            if len(batch) >= BATCH_SIZE:
+        with _without_cycle_collection():
+            for row in import_files.read_rows(run.file_path, file_format, skip=done):
+                batch.append(row)
+                if len(batch) >= BATCH_SIZE:
+                    done = _apply_batch(run_id, planner, batch, done, origin)
+                    batch = []
+                    gc.collect(1)  # the batch's reference cycles, without walking the whole heap
+                    if time_limit is not None and time.monotonic() - started >= time_limit:
+                        return db.session.get(ImportRun, run_id)
+            if batch:
                 done = _apply_batch(run_id, planner, batch, done, origin)
-                batch = []
-                if time_limit is not None and time.monotonic() - started >= time_limit:
-                    return db.session.get(ImportRun, run_id)
-        if batch:
-            done = _apply_batch(run_id, planner, batch, done, origin)
     except _Overtaken:
         db.session.rollback()
         return None
@@ -737,54 +835,93 @@ def _apply_batch(run_id: int, planner: Planner, batch: list[Row], done: int, ori
 
 
 def _write(run: ImportRun, planner: Planner, results: list[LineResult], origin: events.Origin) -> None:
+    """The batch's new and changed profiles, new subprofiles, their events and the rejected lines."""
     now = utcnow()
-    base = {"account_id": run.account_id, "database_id": run.database_id}
-    event_base = {**base, "source": origin.source, "actor": origin.actor, "reference": origin.reference,
-                  "created_at": now}
-    event_rows: list[dict] = []
+    writer = _CopyWriter(run, now, origin) if dialect_name() == "postgresql" else _CoreWriter(run, now, origin)
+    event_rows: list[import_staging.EventRow] = []
     created = [state for state in planner.states if state.new]
     if created:
-        rows = [{**base, "code": new_code(), "fields": s.fields, "interests": s.interests,
-                 "created_at": now, "updated_at": now} for s in created]
-        ids = db.session.scalars(insert(Profile).returning(Profile.id, sort_by_parameter_order=True), rows).all()
+        ids = writer.insert_profiles([(state.fields, state.interests) for state in created])
         for state, profile_id in zip(created, ids, strict=True):
             state.id = profile_id
-            event_rows.append({**event_base, "profile_id": profile_id, "kind": "profile_created",
-                               "collection_id": None, "subprofile_id": None,
-                               "changes": {"fields": diff({}, state.fields),
-                                           "interests": interests_diff([], state.interests)}})
+            event_rows.append((profile_id, "profile_created", None, None, {
+                "fields": diff({}, state.fields), "interests": interests_diff([], state.interests)}))
     changed = [s for s in planner.states if not s.new and (
         s.fields != s.original_fields or s.interests != s.original_interests)]
     if changed:
-        db.session.execute(update(Profile), [
-            {"id": s.id, "fields": s.fields, "interests": s.interests, "updated_at": now} for s in changed
-        ])
-        event_rows += [
-            {**event_base, "profile_id": s.id, "kind": "profile_updated", "collection_id": None,
-             "subprofile_id": None, "changes": {"fields": diff(s.original_fields, s.fields),
-                                                "interests": interests_diff(s.original_interests, s.interests)}}
-            for s in changed
-        ]
+        writer.update_profiles([(s.id, s.fields, s.interests) for s in changed])
+        event_rows += [(s.id, "profile_updated", None, None, {
+            "fields": diff(s.original_fields, s.fields),
+            "interests": interests_diff(s.original_interests, s.interests)}) for s in changed]
     subs = [(s.id, collection_id, fields) for s in planner.states for collection_id, fields in s.subprofiles]
     if subs:
-        rows = [{**base, "collection_id": collection_id, "profile_id": profile_id, "code": new_code(),
-                 "fields": fields, "created_at": now, "updated_at": now} for profile_id, collection_id, fields in subs]
-        ids = db.session.scalars(
-            insert(Subprofile).returning(Subprofile.id, sort_by_parameter_order=True), rows).all()
         event_rows += [
-            {**event_base, "profile_id": profile_id, "kind": "subprofile_created", "collection_id": collection_id,
-             "subprofile_id": sub_id, "changes": {"fields": diff({}, fields)}}
-            for (profile_id, collection_id, fields), sub_id in zip(subs, ids, strict=True)
+            (profile_id, "subprofile_created", collection_id, sub_id, {"fields": diff({}, fields)})
+            for (profile_id, collection_id, fields), sub_id in zip(subs, writer.insert_subprofiles(subs), strict=True)
         ]
     if event_rows:
-        event_ids = db.session.scalars(insert(ProfileEvent).returning(ProfileEvent.id), event_rows).all()
-        events.note_bulk(list(event_ids))
+        events.note_bulk(writer.insert_events(event_rows))
     errors = [
         {"run_id": run.id, "line": result.line, "column": column[:255], "value": value, "reason": reason}
         for result in results if result.action == "reject" for column, value, reason in result.errors
     ]
     if errors:
         db.session.execute(insert(ImportLineError), errors)
+
+
+class _CopyWriter:
+    """PostgreSQL: COPY into the tables and a staging table (``import_staging``)."""
+
+    def __init__(self, run: ImportRun, now, origin: events.Origin):
+        self.scope = (run.account_id, run.database_id, now)
+        self.origin = origin
+
+    def insert_profiles(self, values):
+        return import_staging.insert_profiles(*self.scope, values)
+
+    def update_profiles(self, values):
+        import_staging.update_profiles(self.scope[2], values)
+
+    def insert_subprofiles(self, values):
+        return import_staging.insert_subprofiles(*self.scope, values)
+
+    def insert_events(self, rows):
+        return import_staging.insert_events(*self.scope, self.origin.source, self.origin.actor,
+                                            self.origin.reference, rows)
+
+
+class _CoreWriter:
+    """Other databases (SQLite): Core inserts and an executemany update."""
+
+    def __init__(self, run: ImportRun, now, origin: events.Origin):
+        self.base = {"account_id": run.account_id, "database_id": run.database_id}
+        self.now = now
+        self.origin = origin
+
+    def _insert(self, model, rows: list[dict]) -> list[int]:
+        return list(db.session.scalars(insert(model).returning(model.id, sort_by_parameter_order=True), rows))
+
+    def insert_profiles(self, values):
+        return self._insert(Profile, [{**self.base, "code": new_code(), "fields": fields, "interests": interests,
+                                       "created_at": self.now, "updated_at": self.now} for fields, interests in values])
+
+    def update_profiles(self, values):
+        db.session.execute(update(Profile), [
+            {"id": profile_id, "fields": fields, "interests": interests, "updated_at": self.now}
+            for profile_id, fields, interests in values])
+
+    def insert_subprofiles(self, values):
+        return self._insert(Subprofile, [
+            {**self.base, "collection_id": collection_id, "profile_id": profile_id, "code": new_code(),
+             "fields": fields, "created_at": self.now, "updated_at": self.now}
+            for profile_id, collection_id, fields in values])
+
+    def insert_events(self, rows):
+        return self._insert(ProfileEvent, [
+            {**self.base, "profile_id": profile_id, "kind": kind, "collection_id": collection_id,
+             "subprofile_id": subprofile_id, "changes": changes, "source": self.origin.source,
+             "actor": self.origin.actor, "reference": self.origin.reference, "created_at": self.now}
+            for profile_id, kind, collection_id, subprofile_id, changes in rows])
 
 
 def error_rows(account: Account, run_id: int) -> Iterator[tuple[int, str, str, str]]:

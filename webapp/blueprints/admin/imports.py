@@ -12,8 +12,9 @@ from webapp.blueprints.admin.access import current_account, requires
 from webapp.blueprints.admin.databases import confirm_page
 from webapp.blueprints.admin.responses import hx_redirect, render
 from webapp.models import ImportRun, utcnow
-from webapp.services import databases, imports
+from webapp.services import databases, import_fields, imports
 from webapp.services.errors import ValidationError
+from webapp.services.field_types import FIELD_TYPES
 
 DELIMITER_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", "bar": "|"}
 QUOTE_NAMES = {"double": '"', "single": "'"}
@@ -50,11 +51,13 @@ def import_upload(database_id: int):
     return redirect(url_for("admin.import_run", run_id=run.id), 303)
 
 
-def _run_page(run: ImportRun, *, errors=None, preview=None, status: int = 200, partial=None):
+def _run_page(run: ImportRun, *, errors=None, preview=None, status: int = 200, partial=None, selected=None,
+              column_errors=None):
     account = current_account()
     database = databases.get_database(account, run.database_id)
     context = {"database": database, "active": "imports", "run": run, "errors": errors or {}, "preview": preview,
-               "progress": progress_of(run), "error_count": imports.count_errors(run)}
+               "progress": progress_of(run), "error_count": imports.count_errors(run), "selected": selected or {},
+               "column_errors": column_errors or {}}
     definition = imports.get_definition(account, run.definition_id) if run.definition_id else None
     context["definition"] = definition
     if run.status == "pending" and definition is not None:
@@ -69,6 +72,8 @@ def _run_page(run: ImportRun, *, errors=None, preview=None, status: int = 200, p
                        delimiter_label=labels[file_format.delimiter] if file_format else "",
                        choices=imports.target_choices(schema),
                        key_choices=[f.name for f in schema.fields], delimiter_names=DELIMITER_NAMES,
+                       proposals={column: import_fields.proposal(schema, column) for column in header},
+                       field_types=[(name, FIELD_TYPES[name].label) for name in import_fields.TYPES],
                        quote_names=QUOTE_NAMES, encodings=("utf-8", "utf-8-sig", "cp1252", "latin-1"))
     return render("admin/imports/run.html", partial, **context), status
 
@@ -105,6 +110,34 @@ def import_mapping(run_id: int):
         return _run_page(run, errors=error.errors, status=422)
     flash(_("The mapping is saved. Preview it, then start the import."), "success")
     return hx_redirect(url_for("admin.import_run", run_id=run.id))
+
+
+@bp.route("/imports/runs/<int:run_id>/fields", methods=["POST"])
+@requires("admin")
+def import_create_field(run_id: int):
+    """"Create this field" for a column of the mapping screen (posted with the whole mapping form, which is kept):
+    htmx gets the mapping rows back with the new field chosen for the column, a plain post the whole page."""
+    account = current_account()
+    run = imports.get_run(account, run_id)
+    if run.status != "pending" or not run.definition_id:
+        return redirect(url_for("admin.import_run", run_id=run.id), 303)
+    form = request.form
+    try:
+        _format, header = imports.run_header(account, run.id)
+    except ValidationError as error:
+        return _run_page(run, errors=error.errors, status=422)
+    selected = {column: form[f"column-{index}"] for index, column in enumerate(header) if f"column-{index}" in form}
+    index = form.get("create_column", "")
+    if not index.isdigit() or int(index) >= len(header):
+        return _run_page(run, selected=selected, errors={"": _("Choose a column.")}, status=422)
+    column = header[int(index)]
+    try:
+        selected[column] = import_fields.create_for_column(account, run.database_id, column,
+                                                           form.get(f"new-type-{index}", ""))
+    except ValidationError as error:
+        return _run_page(run, selected=selected, column_errors={column: "; ".join(error.errors.values())}, status=422,
+                         partial="admin/imports/_mapping_rows.html")
+    return _run_page(run, selected=selected, partial="admin/imports/_mapping_rows.html")
 
 
 @bp.route("/imports/runs/<int:run_id>/preview")

@@ -1,0 +1,155 @@
+"""A worker process killed with SIGKILL in the middle of an import: the rerun gives the database of one clean
+run — no duplicates, no lost lines. The worker is a real child process; it is killed while a batch is written
+but not committed, after an earlier batch was committed with its progress marker."""
+
+import io
+import os
+import select
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func
+from sqlalchemy import select as sql_select
+
+from tests.factories import make_database
+from webapp.extensions import db
+from webapp.models import ImportLineError, ImportRun, ProfileEvent
+from webapp.services import databases, imports, profiles
+from webapp.services.events import Origin
+from webapp.services.fields import FieldSpec, create_field
+
+BATCH = 4
+FIELDS = {"Email": {"type": "email", "indexed": True}, "FirstName": "text", "Score": "number", "Born": "date"}
+LINES = [f"u{n % 9}@example.com,Name{n},{n},2000-01-{n % 28 + 1:02d},{1000 + n}" for n in range(30)]
+FILE = "Email,FirstName,Score,Born,Orders.Number\n" + "\n".join(LINES[:13]) + "\nbad,x,1,,\n" + "\n".join(LINES[13:])
+
+# The worker: applies the run with a small batch size and stops for good once the second batch is written
+# (the first one committed), waiting to be killed.
+WORKER = """
+import sys, threading
+from webapp import create_app
+from webapp.services import imports
+
+app = create_app({"SQLALCHEMY_DATABASE_URI": sys.argv[1], "REDIS_URL": sys.argv[2]})
+imports.BATCH_SIZE = int(sys.argv[4])
+write = imports._write
+
+def write_then_hang(run, planner, results, origin):
+    write(run, planner, results, origin)
+    if run.lines_done >= imports.BATCH_SIZE:
+        print("written", flush=True)
+        threading.Event().wait()
+
+imports._write = write_then_hang
+with app.app_context():
+    imports.apply_run(int(sys.argv[3]))
+"""
+
+
+@pytest.fixture(autouse=True)
+def import_folder(app, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "IMPORT_FOLDER", str(tmp_path / "imports"))
+
+
+def customers(account, name):
+    database = make_database(account, name, fields=FIELDS)
+    orders = databases.create_collection(account, database.id, "Orders")
+    create_field(account, FieldSpec(name="Number", type="text"), collection_id=orders.id)
+    for n in (0, 4, 8):  # existing profiles that lines update
+        profiles.create_profile(
+            account, database.id, {"Email": f"U{n}@example.com", "FirstName": "Old"}, origin=Origin("admin")
+        )
+    return database
+
+
+def queued_run(account, database):
+    run = imports.upload(account, database.id, io.BytesIO(FILE.encode()), "file.csv")
+    imports.start_run(account, run.id)
+    return run.id
+
+
+def snapshot(database) -> list:
+    db.session.expire_all()
+    names = {f.key: f.name for f in database.fields}
+    for collection in database.collections:
+        names.update({f.key: f"{collection.name}.{f.name}" for f in collection.fields})
+    from webapp.models import Profile, Subprofile
+
+    result = []
+    for profile in db.session.scalars(sql_select(Profile).where(Profile.database_id == database.id)):
+        subs = sorted(
+            sorted((names[k], v) for k, v in sub.fields.items())
+            for sub in db.session.scalars(sql_select(Subprofile).where(Subprofile.profile_id == profile.id))
+        )
+        result.append((sorted((names[k], v) for k, v in profile.fields.items()), profile.interests, subs))
+    return sorted(result, key=repr)
+
+
+def journal(run_id: int) -> list:
+    """The run's events by kind, and its rejected lines."""
+    kinds = db.session.execute(
+        sql_select(ProfileEvent.kind, func.count())
+        .where(ProfileEvent.reference == f"import {run_id}")
+        .group_by(ProfileEvent.kind)
+        .order_by(ProfileEvent.kind)
+    ).all()
+    errors = db.session.execute(
+        sql_select(ImportLineError.line, ImportLineError.reason)
+        .where(ImportLineError.run_id == run_id)
+        .order_by(ImportLineError.line)
+    ).all()
+    return [tuple(row) for row in kinds] + [tuple(row) for row in errors]
+
+
+def start_worker(app, run_id: int, stderr) -> subprocess.Popen:
+    arguments = [app.config["SQLALCHEMY_DATABASE_URI"], app.config["REDIS_URL"], str(run_id), str(BATCH)]
+    root = Path(__file__).resolve().parents[2]
+    environment = {**os.environ, "PYTHONPATH": str(root)}
+    return subprocess.Popen(
+        [sys.executable, "-c", WORKER, *arguments],
+        cwd=root,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+    )
+
+
+def wait_for_line(worker: subprocess.Popen, timeout: float = 120) -> str:
+    ready, _write, _error = select.select([worker.stdout], [], [], timeout)
+    return worker.stdout.readline().strip() if ready else ""
+
+
+def test_a_worker_killed_mid_import_then_rerun_gives_one_clean_run(app, account, tmp_path, monkeypatch):
+    monkeypatch.setattr(imports, "BATCH_SIZE", BATCH)
+    clean_db = customers(account, "Clean")
+    clean = imports.apply_run(queued_run(account, clean_db))
+    clean_counts = (clean.created, clean.updated, clean.skipped, clean.rejected)
+    assert (clean.status, clean.created, clean.updated, clean.rejected) == ("done", 6, 24, 1)
+
+    database = customers(account, "Crashed")
+    run_id = queued_run(account, database)
+    with (tmp_path / "worker.err").open("w+") as stderr:
+        worker = start_worker(app, run_id, stderr)
+        try:
+            line = wait_for_line(worker)
+            stderr.seek(0)
+            assert line == "written", stderr.read()
+            os.kill(worker.pid, signal.SIGKILL)
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+            worker.wait(timeout=60)
+            worker.stdout.close()
+    assert worker.returncode == -signal.SIGKILL
+
+    crashed = db.session.get(ImportRun, run_id)
+    assert (crashed.status, crashed.lines_done) == ("running", BATCH)  # the first batch, not the second
+    rerun = imports.apply_run(run_id)
+    assert (rerun.status, rerun.lines_done, rerun.lines_total) == ("done", 31, 31)
+    assert (rerun.created, rerun.updated, rerun.skipped, rerun.rejected) == clean_counts
+    assert snapshot(database) == snapshot(clean_db)
+    assert journal(run_id) == journal(clean.id)

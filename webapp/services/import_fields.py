@@ -1,0 +1,62 @@
+""" "Create this field" on the import mapping screen: a new field for a column that maps to nothing yet.
+
+A column ``Orders.Total`` whose collection ``Orders`` exists becomes a field of that collection; any other column
+becomes a database field. The field is named after the column, made a valid name (``First name`` becomes
+``First_name``). The mapping itself is saved with the rest of the mapping screen (``imports.update_definition``).
+"""
+
+import re
+
+from flask_babel import gettext as _
+
+from webapp.models import Account
+from webapp.services import imports
+from webapp.services.databases import get_database
+from webapp.services.errors import ValidationError
+from webapp.services.fields import FieldSpec, create_field
+
+# The types that need no further options (a multiple choice needs its choices, a reference its database).
+TYPES = ("text", "email", "phone", "number", "decimal", "date", "datetime", "country", "large_text")
+NOT_A_NAME = re.compile(r"[^A-Za-z0-9_]+")
+NAME_LENGTH = 64
+
+
+def field_name(text: str) -> str:
+    """``text`` as a field name: letters, digits and underscores, starting with a letter, at most 64 long."""
+    name = NOT_A_NAME.sub("_", text.strip()).strip("_")
+    if not name[:1].isalpha():
+        name = "Field_" + name
+    return name[:NAME_LENGTH].rstrip("_")
+
+
+def proposal(schema: imports.Schema, column: str) -> str | None:
+    """The target a new field for ``column`` would be (``field:Name`` or ``collection:Orders.Name``), or None
+    when the column already matches a field, collection field or interest."""
+    if imports.guess_mapping(schema, [column])[column] != "ignore":
+        return None
+    collection_name, dot, rest = column.partition(".")
+    if dot and collection_name.strip().lower() in schema.collections:
+        collection, _fields = schema.collections[collection_name.strip().lower()]
+        return f"collection:{collection.name}.{field_name(rest)}"
+    return f"field:{field_name(column)}"
+
+
+def create_for_column(account: Account, database_id: int, column: str, type_name: str) -> str:
+    """Create the field ``proposal`` names for ``column`` with the type ``type_name``; returns its target.
+
+    Raises ``ValidationError`` (a type that needs options, a name taken meanwhile, …)."""
+    database = get_database(account, database_id)
+    schema = imports.schema_of(database)
+    target = proposal(schema, column)
+    if target is None:
+        raise ValidationError({"column": _("Column %(name)s maps to an existing field already.", name=column)})
+    if type_name not in TYPES:
+        raise ValidationError({"type": _("Choose one of the offered field types.")})
+    kind, _sep, name = target.partition(":")
+    if kind == "collection":
+        collection_name, _dot, name = name.partition(".")
+        collection, _fields = schema.collections[collection_name.lower()]
+        create_field(account, FieldSpec(name=name, type=type_name), collection_id=collection.id)
+    else:
+        create_field(account, FieldSpec(name=name, type=type_name), database_id=database.id)
+    return target
