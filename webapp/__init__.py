@@ -80,7 +80,10 @@ def _init_extensions(app: Flask) -> None:
     work.init_app(app)
     __import__("webapp.services.imports", fromlist=["init_app"]).init_app(app)
     __import__("webapp.services.import_sources", fromlist=["init_app"]).init_app(app)
+    __import__("webapp.services.export_targets", fromlist=["init_app"]).init_app(app)
+    __import__("webapp.services.import_storage", fromlist=["init_app"]).init_app(app)
     callbacks.init_app(app)
+    __import__("webapp.services.followups", fromlist=["init_app"]).init_app(app)
     _sqlite_pragmas(app)
 
 
@@ -115,6 +118,12 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
+    from webapp.blueprints.embed import bp as embed_bp
+
+    app.register_blueprint(embed_bp)
+    from webapp.blueprints.track import bp as track_bp
+
+    app.register_blueprint(track_bp)
 
 
 def _register_soap(app: Flask) -> None:

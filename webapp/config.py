@@ -43,14 +43,25 @@ class Config:
         self.SMTP_URL = os.environ.get("SMTP_URL", "")
         self.MAIL_FROM = os.environ.get("MAIL_FROM", "Verrijk <noreply@localhost>")
         self.BOUNCE_DOMAIN = os.environ.get("BOUNCE_DOMAIN", "")
+        # Messages per minute per account (an account may set its own in the admin).
+        self.MAIL_RATE_LIMIT = int(os.environ.get("MAIL_RATE_LIMIT", "600"))
         # Encrypts stored credentials of import/export targets; derived from SECRET_KEY when not set.
         self.CREDENTIALS_KEY = os.environ.get("CREDENTIALS_KEY") or hashlib.sha256(
             b"verrijk credentials key:" + self.SECRET_KEY.encode()
         ).hexdigest()
         self.ALLOW_PRIVATE_URLS = _flag("ALLOW_PRIVATE_URLS")
+        # A PEM file of extra certificate authorities trusted for ftps:// (on top of the system's), e.g. an in-house CA.
+        self.TLS_CA_FILE = os.environ.get("TLS_CA_FILE", "")
+        # Days a failed or never-started import keeps its stored file (finished runs lose theirs at once).
+        self.IMPORT_FILE_DAYS = int(os.environ.get("IMPORT_FILE_DAYS", "7"))
         self.CALLBACK_TIMEOUT = float(os.environ.get("CALLBACK_TIMEOUT", "10"))
         self.TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
         self.LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+        # Web form submissions: per client address and form, and per form from all addresses together.
+        self.FORM_RATE_LIMIT = os.environ.get("FORM_RATE_LIMIT", "20 per minute")
+        self.FORM_RATE_LIMIT_PER_FORM = os.environ.get("FORM_RATE_LIMIT_PER_FORM", "600 per minute")
+        # Benchmarks only: no form rate limits and no minimum fill time (``bench/forms.py`` says so).
+        self.FORM_BENCH_MODE = _flag("FORM_BENCH_MODE")
         self.WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"

@@ -7,13 +7,35 @@ import io
 
 import pytest
 
-from tests.factories import make_account, make_database, make_user
-from webapp.services import accounts, callbacks, databases, imports, profiles, subprofiles
+from tests.factories import (
+    make_account,
+    make_database,
+    make_followup,
+    make_followup_run,
+    make_form_file,
+    make_form_submission,
+    make_user,
+)
+from webapp.extensions import db
+from webapp.services import (
+    accounts,
+    callbacks,
+    databases,
+    email_templates,
+    export_targets,
+    form_builder,
+    imports,
+    mail,
+    profiles,
+    subprofiles,
+)
 from webapp.services.events import Origin
 from webapp.services.fields import FieldSpec, create_field
 
 ID_ARGUMENTS = {"database_id", "profile_id", "field_id", "collection_id", "interest_id", "subprofile_id",
-                "user_id", "token_id", "callback_id", "delivery_id", "definition_id", "run_id"}
+                "user_id", "token_id", "callback_id", "delivery_id", "definition_id", "run_id",
+                "form_id", "item_id", "file_id", "followup_id", "followup_run_id",
+                "export_id", "template_id", "caught_id"}
 
 
 
@@ -35,11 +57,25 @@ def objects_of(account) -> dict[str, int]:
     token, _secret = accounts.create_api_token(account, "shop")
     user = make_user(account, "viewer", email=f"viewer{account.id}@example.com")
     run = imports.upload(account, database.id, io.BytesIO(b"Email\nann@example.com\n"), "people.csv")
-    return {"definition_id": run.definition_id, "run_id": run.id,
+    form = form_builder.create_form(account, database.id, name="Sign-up")
+    item = form_builder.add_item(account, form.id, "consent")
+    upload = make_form_file(make_form_submission(form, profile=profile), profile)
+    followup = make_followup(account, database, trigger={"kind": "profile_created"}, actions=[{"type": "unsubscribe"}])
+    followup_run = make_followup_run(followup, profile.id)
+    export = export_targets.create_export(account, database.id, export_targets.TargetSpec(
+        name="Nightly", target_url="sftp://127.0.0.1/out/", file_name="p-{date}.csv"))
+    template = email_templates.save_template(account, email_templates.TemplateValues(name="T", subject="S", text="x"))
+    mail.send_mail(account.id, to="ann@example.com", subject="Caught", text="x")
+    db.session.commit()
+    return {"template_id": template.id, "caught_id": mail.list_caught(account.id)[0].id,
+            "definition_id": run.definition_id, "run_id": run.id,
             "database_id": database.id, "profile_id": profile.id, "field_id": field.id,
             "collection_id": collection.id, "interest_id": interest.id, "subprofile_id": sub.id,
             "user_id": user.id, "token_id": token.id, "callback_id": callback.id,
-            "delivery_id": callbacks.list_deliveries(account, callback.id)[0].id}
+            "delivery_id": callbacks.list_deliveries(account, callback.id)[0].id,
+            "form_id": form.id, "item_id": item["id"], "file_id": upload.id,
+            "followup_id": followup.id, "followup_run_id": followup_run.id,
+            "export_id": export.id}
 
 
 def admin_urls(app, ids: dict[str, int]):

@@ -4,11 +4,50 @@ from webapp.models.accounts import ROLES, Account, ApiToken, User
 from webapp.models.base import Base, utcnow
 from webapp.models.callbacks import CALLBACK_ACTIONS, CALLBACK_METHODS, Callback, CallbackDelivery
 from webapp.models.databases import UNSUBSCRIBE_BEHAVIOURS, Collection, Database, Field, Interest
+from webapp.models.exports import EXPORT_RUN_STATUSES, ExportDefinition, ExportRun
+from webapp.models.followups import (
+    ACTION_TYPES,
+    FOLLOWUP_STATUSES,
+    OPEN_RUN_STATUSES,
+    RUN_STATUSES,
+    TRIGGER_KINDS,
+    FollowUp,
+    FollowUpRun,
+)
+from webapp.models.forms import (
+    FORM_BEHAVIOURS,
+    SUBMISSION_STATUSES,
+    Form,
+    FormDayStat,
+    FormFile,
+    FormSubmission,
+)
 from webapp.models.imports import IMPORT_RUN_STATUSES, ImportDefinition, ImportLineError, ImportRun
+from webapp.models.mail import CaughtMail, EmailTemplate, MailSettings, SentMessage
 from webapp.models.profiles import Profile, ProfileAlias, ProfileEvent, Subprofile
 from webapp.models.work import WORK_STATUSES, ScheduledWork
 
 __all__ = [
+    "FORM_BEHAVIOURS",
+    "SUBMISSION_STATUSES",
+    "Form",
+    "FormDayStat",
+    "FormFile",
+    "FormSubmission",
+    "ACTION_TYPES",
+    "FOLLOWUP_STATUSES",
+    "OPEN_RUN_STATUSES",
+    "RUN_STATUSES",
+    "TRIGGER_KINDS",
+    "FollowUp",
+    "FollowUpRun",
+    "CaughtMail",
+    "EmailTemplate",
+    "MailSettings",
+    "SentMessage",
+    "EXPORT_RUN_STATUSES",
+    "ExportDefinition",
+    "ExportRun",
     "IMPORT_RUN_STATUSES",
     "ImportDefinition",
     "ImportLineError",

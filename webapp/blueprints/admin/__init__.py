@@ -12,4 +12,16 @@ def _require_login():
     """Every admin URL needs a logged-in user."""
 
 
-from webapp.blueprints.admin import callbacks, databases, exports, fields, imports, profiles, settings  # noqa: E402,F401
+from webapp.blueprints.admin import (  # noqa: E402,F401
+    callbacks,
+    databases,
+    email_templates,
+    exports,
+    fields,
+    followups,
+    forms,
+    imports,
+    mail,
+    profiles,
+    settings,
+)
