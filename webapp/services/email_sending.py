@@ -74,7 +74,7 @@ def send_template_email(
     links = Links(account.id, profile.code, message_id)
     rendered = email_templates.render(template, profile, subprofile=subprofile, unsubscribe_url=links.unsubscribe)
     html, text = _finished_parts(account, template, rendered, links)
-    mail.deliver(
+    mail.send_mail(
         account.id,
         to=recipient,
         subject=rendered.subject,

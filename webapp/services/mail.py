@@ -105,40 +105,13 @@ def send_mail(
     message_id: str | None = None,
     profile_id: int | None = None,
     category: str = "transactional",
-) -> str:
-    """Build a message (text + optional html alternative), deliver it now and return its Message-ID."""
-    return deliver(
-        account_id,
-        to=to,
-        subject=subject,
-        text=text,
-        html=html,
-        sender=sender,
-        reply_to=reply_to,
-        headers=headers,
-        message_id=message_id,
-        profile_id=profile_id,
-        category=category,
-    )
-
-
-def deliver(
-    account_id: int | None,
-    *,
-    to: str,
-    subject: str,
-    text: str,
-    html: str | None = None,
-    sender: str | None = None,
-    reply_to: str | None = None,
-    headers: dict[str, str] | None = None,
-    message_id: str | None = None,
-    profile_id: int | None = None,
-    category: str = "transactional",
     template_id: int | None = None,
     origin_reference: str = "",
 ) -> str:
-    """``send_mail`` with what the template sender also logs (the template and the caller's reference)."""
+    """Build a message (text + optional html alternative), deliver it now and return its Message-ID.
+
+    ``template_id`` and ``origin_reference`` only go into the sent-message log (the template sender sets them).
+    """
     if category not in CATEGORIES:
         raise ValueError(f"unknown mail category {category!r}")
     recipient = _checked_address(to)
