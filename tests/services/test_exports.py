@@ -123,8 +123,8 @@ def test_formula_neutralisation_on_by_default_and_off_on_request(account, databa
 
 @pytest.mark.parametrize("value", ["\tx", "\rx", "=x", "+x", "-x", "@x"])
 def test_cells_starting_with_a_tab_or_carriage_return_are_neutralised_too(value):
-    assert exports._cell(value, True) == "'" + value
-    assert exports._cell(value, False) == value
+    assert exports.csv_cell(value, True) == "'" + value
+    assert exports.csv_cell(value, False) == value
 
 
 def test_formula_neutralisation_leaves_numbers_and_plain_text(account, database):

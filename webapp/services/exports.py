@@ -83,9 +83,9 @@ def export_database(account: Account, database_id: int, options: ExportOptions) 
         values = values or {}
         held = set(held or [])
         flags = [(name, interest_id in held) for interest_id, name in interests]
-        cells = [profile_id, _timestamp(created), _timestamp(modified), *(values.get(c.key) for c in columns)]
+        cells = [profile_id, timestamp(created), timestamp(modified), *(values.get(c.key) for c in columns)]
         cells += ["yes" if on else "no" for _name, on in flags]  # words the imports read back
-        record = {"id": profile_id, "created": _timestamp(created), "modified": _timestamp(modified),
+        record = {"id": profile_id, "created": timestamp(created), "modified": timestamp(modified),
                   "fields": {c.name: values.get(c.key) for c in columns}}
         if options.interests:
             record["interests"] = dict(flags)
@@ -107,10 +107,10 @@ def export_collection(account: Account, collection_id: int, options: ExportOptio
     def records(row) -> tuple[list[Any], dict[str, Any]]:
         subprofile_id, profile_id, created, modified, values = row
         values = values or {}
-        cells = [profile_id, subprofile_id, _timestamp(created), _timestamp(modified),
+        cells = [profile_id, subprofile_id, timestamp(created), timestamp(modified),
                  *(values.get(c.key) for c in columns)]
-        record = {"profile_id": profile_id, "subprofile_id": subprofile_id, "created": _timestamp(created),
-                  "modified": _timestamp(modified), "fields": {c.name: values.get(c.key) for c in columns}}
+        record = {"profile_id": profile_id, "subprofile_id": subprofile_id, "created": timestamp(created),
+                  "modified": timestamp(modified), "fields": {c.name: values.get(c.key) for c in columns}}
         return cells, record
 
     name = f"{collection.database.name}-{collection.name}"
@@ -141,7 +141,7 @@ def _columns(fields: list[Field], names: list[str] | None) -> list[_Column]:
     return list(chosen.values())
 
 
-def _timestamp(moment: datetime | None) -> str:
+def timestamp(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else ""
 
 
@@ -157,7 +157,7 @@ def _export(name, options: ExportOptions, header, statement, id_column, records)
     return Export(filename=_filename(name, options), content_type=content_type, chunks=chunks)
 
 
-def _batches(statement, id_column) -> Iterator[list]:
+def keyset_batches(statement, id_column) -> Iterator[list]:
     """Rows of ``statement`` in keyset batches by id: each batch is one short query."""
     last_id = 0
     while True:
@@ -175,7 +175,7 @@ def _batches(statement, id_column) -> Iterator[list]:
 def _lines(options: ExportOptions, header, statement, id_column, records) -> Iterator[str]:
     """The file as text: the header (with the BOM when asked), then one part per batch of rows."""
     if options.format == "jsonl":
-        for rows in _batches(statement, id_column):
+        for rows in keyset_batches(statement, id_column):
             yield "".join(json.dumps(records(row)[1], ensure_ascii=False) + "\n" for row in rows)
         return
     buffer = io.StringIO()
@@ -184,21 +184,21 @@ def _lines(options: ExportOptions, header, statement, id_column, records) -> Ite
     else:
         writer = csv.writer(buffer, delimiter=options.delimiter)
     writer.writerow(header)
-    yield (BOM if options.bom else "") + _take(buffer)
-    for rows in _batches(statement, id_column):
+    yield (BOM if options.bom else "") + take_text(buffer)
+    for rows in keyset_batches(statement, id_column):
         for row in rows:
-            writer.writerow([_cell(value, options.protect_formulas) for value in records(row)[0]])
-        yield _take(buffer)
+            writer.writerow([csv_cell(value, options.protect_formulas) for value in records(row)[0]])
+        yield take_text(buffer)
 
 
-def _take(buffer: io.StringIO) -> str:
+def take_text(buffer: io.StringIO) -> str:
     text = buffer.getvalue()
     buffer.seek(0)
     buffer.truncate()
     return text
 
 
-def _cell(value: Any, protect: bool) -> str:
+def csv_cell(value: Any, protect: bool) -> str:
     """A stored value as CSV text: lists (multiple choice) joined by commas, empty as ``""``."""
     if value is None:
         return ""

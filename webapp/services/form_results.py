@@ -168,14 +168,14 @@ def export_submissions(
 def _csv_lines(header: list[str], keys: list[str], statement) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow([exports._cell(name, True) for name in header])
-    yield exports._take(buffer)
-    for rows in exports._batches(statement, FormSubmission.id):
+    writer.writerow([exports.csv_cell(name, True) for name in header])
+    yield exports.take_text(buffer)
+    for rows in exports.keyset_batches(statement, FormSubmission.id):
         for submission_id, created, status, reason, profile_id, origin, data, consents in rows:
             data = data or {}
             values = [
                 submission_id,
-                exports._timestamp(created),
+                exports.timestamp(created),
                 status,
                 reason,
                 profile_id,
@@ -183,8 +183,8 @@ def _csv_lines(header: list[str], keys: list[str], statement) -> Iterator[str]:
                 *(data.get(key) for key in keys),
                 "; ".join(str(text) for text in (consents or {}).values()),
             ]
-            writer.writerow([exports._cell(value, True) for value in values])
-        yield exports._take(buffer)
+            writer.writerow([exports.csv_cell(value, True) for value in values])
+        yield exports.take_text(buffer)
 
 
 def conversion(account: Account, form_id: int, *, days: int = 30, today: date | None = None) -> list[DayCount]:

@@ -291,6 +291,24 @@ def fetch_now(account: Account, definition_id: int) -> ScheduledWork:
     return row
 
 
+def fetched_definitions(account: Account, database_id: int) -> list[dict]:
+    """The database's fetched imports with their next run, for the imports tab."""
+    rows = db.session.scalars(
+        select(ImportDefinition)
+        .where(ImportDefinition.account_id == account.id, ImportDefinition.database_id == database_id,
+               ImportDefinition.source_url != "")
+        .order_by(ImportDefinition.id)
+    )
+    return [{"definition": row, "next_run": next_run_at(row)} for row in rows]
+
+
+def recent_runs(definition: ImportDefinition, *, limit: int = 20) -> list[ImportRun]:
+    """The definition's latest runs, newest first."""
+    return list(db.session.scalars(
+        select(ImportRun).where(ImportRun.definition_id == definition.id).order_by(ImportRun.id.desc()).limit(limit)
+    ))
+
+
 def next_run_at(definition: ImportDefinition) -> datetime | None:
     rows = _waiting_rows(definition.id)
     return min((row.due_at for row in rows), default=None)

@@ -3,25 +3,14 @@ last error."""
 
 from flask import flash, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from webapp.blueprints.admin import bp
 from webapp.blueprints.admin.access import current_account, requires
 from webapp.blueprints.admin.responses import hx_redirect, render
 from webapp.extensions import db
-from webapp.models import ImportDefinition, ImportRun
+from webapp.models import ImportDefinition
 from webapp.services import databases, import_sources, imports
 from webapp.services.errors import ValidationError
-
-
-def fetched_definitions(account, database_id: int) -> list[dict]:
-    """The database's fetched imports with their next run, for the imports tab."""
-    rows = db.session.scalars(
-        select(ImportDefinition).where(ImportDefinition.account_id == account.id,
-                                       ImportDefinition.database_id == database_id,
-                                       ImportDefinition.source_url != "").order_by(ImportDefinition.id)
-    )
-    return [{"definition": row, "next_run": import_sources.next_run_at(row)} for row in rows]
 
 
 def _source_form():
@@ -34,8 +23,7 @@ def _source_form():
 def _source_page(definition: ImportDefinition, *, errors=None, form=None, status: int = 200):
     account = current_account()
     database = databases.get_database(account, definition.database_id)
-    runs = list(db.session.scalars(select(ImportRun).where(ImportRun.definition_id == definition.id)
-                                   .order_by(ImportRun.id.desc()).limit(20)))
+    runs = import_sources.recent_runs(definition)
     masked = import_sources.masked_credentials(definition)
     values = form or {"source_url": definition.source_url, "schedule": definition.schedule,
                       "username": masked["username"]}

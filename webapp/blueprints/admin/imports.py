@@ -12,7 +12,7 @@ from webapp.blueprints.admin.access import current_account, requires
 from webapp.blueprints.admin.databases import confirm_page
 from webapp.blueprints.admin.responses import hx_redirect, render
 from webapp.models import ImportRun, utcnow
-from webapp.services import databases, import_fields, imports
+from webapp.services import databases, import_fields, import_sources, imports
 from webapp.services.errors import ValidationError
 from webapp.services.field_types import FIELD_TYPES
 
@@ -25,7 +25,7 @@ def _index(database, errors=None, status: int = 200):
     account = current_account()
     rows = imports.list_runs(account, database.id)
     return render("admin/imports/index.html", "admin/imports/_runs.html", database=database, active="imports",
-                  runs=rows, errors=errors or {}, sources=fetched_definitions(account, database.id),
+                  runs=rows, errors=errors or {}, sources=import_sources.fetched_definitions(account, database.id),
                   values=request.form if request.method == "POST" else {}), status
 
 
@@ -262,4 +262,4 @@ def import_status(status: str) -> str:
     }.get(status, status)
 
 
-from webapp.blueprints.admin.import_sources import fetched_definitions  # noqa: E402 - its routes need bp
+from webapp.blueprints.admin import import_sources as _import_source_views  # noqa: E402,F401 - its routes need bp
