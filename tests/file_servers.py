@@ -1,5 +1,5 @@
-"""Real servers that receive uploaded files, for the scheduled-export tests: FTP and FTPS (pyftpdlib, FTPS with a
-self-signed certificate made here), SFTP (paramiko's server, as in ``test_import_sources``) and HTTP (PUT/POST)."""
+"""Real file servers for the import and export tests: FTP and FTPS (pyftpdlib, FTPS with a self-signed
+certificate made here), SFTP (paramiko's server) and HTTP (PUT/POST)."""
 
 import datetime
 import http.server
@@ -9,6 +9,7 @@ import os
 import socket
 import threading
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,9 +18,8 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.x509.oid import NameOID
-
-from tests.services.test_import_sources import _new_key, _SFTPServerInterface
 
 with warnings.catch_warnings():  # pyftpdlib still imports asyncore/asynchat (deprecated in 3.11)
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -92,11 +92,29 @@ def ftps_server(tmp_path):
     thread.join()
 
 
-@pytest.fixture
-def sftp_target(tmp_path):
-    """A writable SFTP server (paramiko): ``url`` of its ``out`` folder, ``root``, ``key`` (the client's key)."""
-    root = tmp_path / "sftp"
-    (root / "out").mkdir(parents=True)
+class _SFTPServerInterface(paramiko.ServerInterface):
+    """Accepts user ``shop`` with password ``s3cret`` or the given public key."""
+
+    def __init__(self, public_key):
+        self.public_key = public_key
+
+    def check_auth_password(self, username, password):
+        ok = username == "shop" and password == "s3cret"  # noqa: S105 - a test server
+        return paramiko.AUTH_SUCCESSFUL if ok else paramiko.AUTH_FAILED
+
+    def check_auth_publickey(self, username, key):
+        ok = username == "shop" and key.get_base64() == self.public_key.get_base64()
+        return paramiko.AUTH_SUCCESSFUL if ok else paramiko.AUTH_FAILED
+
+    def get_allowed_auths(self, username):
+        return "password,publickey"
+
+    def check_channel_request(self, kind, chanid):
+        return paramiko.OPEN_SUCCEEDED
+
+
+def _sftp_root(root: Path):
+    """paramiko's SFTP file-system interface over the folder ``root`` (read, write, stat, rename)."""
 
     def local(path: str) -> Path:
         return root / path.lstrip("/")
@@ -124,16 +142,35 @@ def sftp_target(tmp_path):
             os.replace(local(oldpath), local(newpath))
             return paramiko.SFTP_OK
 
-    host_key = paramiko.Ed25519Key.from_private_key(io.StringIO(_new_key()))
-    client_key_text = _new_key()
+    return Root
+
+
+def new_key() -> str:
+    """A fresh Ed25519 private key in OpenSSH format."""
+    return (
+        Ed25519PrivateKey.generate()
+        .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption())
+        .decode()
+    )
+
+
+@contextmanager
+def sftp_server(root: Path):
+    """A paramiko SFTP server over ``root`` on a free local port: yields ``(port, client private key)``.
+
+    Each connection negotiates in its own paramiko thread (``start_server`` with an event does not block), so a
+    client that hangs up mid-handshake (e.g. after refusing the host key) neither stalls nor kills the accept loop."""
+    host_key = paramiko.Ed25519Key.from_private_key(io.StringIO(new_key()))
+    client_key_text = new_key()
     client_key = paramiko.Ed25519Key.from_private_key(io.StringIO(client_key_text))
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(5)
+    listener.settimeout(0.1)
     stop = threading.Event()
+    transports = []
 
     def serve():
-        listener.settimeout(0.1)
         while not stop.is_set():
             try:
                 connection, _address = listener.accept()
@@ -141,18 +178,29 @@ def sftp_target(tmp_path):
                 continue
             transport = paramiko.Transport(connection)
             transport.add_server_key(host_key)
-            transport.set_subsystem_handler("sftp", paramiko.SFTPServer, Root)
-            try:
-                transport.start_server(server=_SFTPServerInterface(client_key))
-            except (paramiko.SSHException, OSError, EOFError):
-                transport.close()  # a client that hung up early (e.g. after refusing the host key)
+            transport.set_subsystem_handler("sftp", paramiko.SFTPServer, _sftp_root(root))
+            transport.start_server(event=threading.Event(), server=_SFTPServerInterface(client_key))
+            transports.append(transport)
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    yield {"url": f"sftp://127.0.0.1:{listener.getsockname()[1]}/out", "key": client_key_text, "root": root}
-    stop.set()
-    thread.join()
-    listener.close()
+    try:
+        yield listener.getsockname()[1], client_key_text
+    finally:
+        stop.set()
+        thread.join()
+        listener.close()
+        for transport in transports:
+            transport.close()
+
+
+@pytest.fixture
+def sftp_target(tmp_path):
+    """A writable SFTP server (paramiko): ``url`` of its ``out`` folder, ``root``, ``key`` (the client's key)."""
+    root = tmp_path / "sftp"
+    (root / "out").mkdir(parents=True)
+    with sftp_server(root) as (port, client_key_text):
+        yield {"url": f"sftp://127.0.0.1:{port}/out", "key": client_key_text, "root": root}
 
 
 @dataclass

@@ -2,17 +2,15 @@
 
 import hashlib
 import http.server
-import io
-import socket
 import threading
 import warnings
 from datetime import timedelta
 
-import paramiko
 import pytest
 from rq import SimpleWorker
 from sqlalchemy import select, text, update
 
+from tests import file_servers
 from tests.factories import make_database
 from webapp.extensions import db
 from webapp.models import Field, ImportDefinition, ImportRun, Profile, ScheduledWork, utcnow
@@ -98,78 +96,14 @@ def ftp_server(tmp_path):
     server.close_all()
 
 
-class _SFTPServerInterface(paramiko.ServerInterface):
-    def __init__(self, public_key):
-        self.public_key = public_key
-
-    def check_auth_password(self, username, password):
-        ok = username == "shop" and password == "s3cret"  # noqa: S105 - a test server
-        return paramiko.AUTH_SUCCESSFUL if ok else paramiko.AUTH_FAILED
-
-    def check_auth_publickey(self, username, key):
-        ok = username == "shop" and key.get_base64() == self.public_key.get_base64()
-        return paramiko.AUTH_SUCCESSFUL if ok else paramiko.AUTH_FAILED
-
-    def get_allowed_auths(self, username):
-        return "password,publickey"
-
-    def check_channel_request(self, kind, chanid):
-        return paramiko.OPEN_SUCCEEDED
-
-
 @pytest.fixture
 def sftp_server(tmp_path):
+    """A read-only SFTP server holding ``people.csv``: ``url``, ``key`` (the client's key), ``root``."""
     root = tmp_path / "sftp"
     root.mkdir()
     (root / "people.csv").write_bytes(CSV)
-
-    class Root(paramiko.SFTPServerInterface):
-        def open(self, path, flags, attr):
-            try:
-                handle = paramiko.SFTPHandle(flags)
-                handle.readfile = open(root / path.lstrip("/"), "rb")  # noqa: SIM115
-                return handle
-            except OSError as error:
-                return paramiko.SFTPServer.convert_errno(error.errno)
-
-        def stat(self, path):
-            return paramiko.SFTPAttributes.from_stat((root / path.lstrip("/")).stat())
-
-    host_key = paramiko.Ed25519Key.from_private_key(io.StringIO(_new_key()))
-    client_key_text = _new_key()
-    client_key = paramiko.Ed25519Key.from_private_key(io.StringIO(client_key_text))
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(5)
-    stop = threading.Event()
-
-    def serve():
-        listener.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                connection, _address = listener.accept()
-            except TimeoutError:
-                continue
-            transport = paramiko.Transport(connection)
-            transport.add_server_key(host_key)
-            transport.set_subsystem_handler("sftp", paramiko.SFTPServer, Root)
-            transport.start_server(server=_SFTPServerInterface(client_key))
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield {"url": f"sftp://127.0.0.1:{listener.getsockname()[1]}/people.csv", "key": client_key_text, "root": root}
-    stop.set()
-    thread.join()
-    listener.close()
-
-
-def _new_key() -> str:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    return Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
-    ).decode()
+    with file_servers.sftp_server(root) as (port, client_key_text):
+        yield {"url": f"sftp://127.0.0.1:{port}/people.csv", "key": client_key_text, "root": root}
 
 
 def run_worker() -> None:
@@ -235,8 +169,13 @@ def test_ftp_refuses_bad_credentials_and_missing_files(account, database, ftp_se
     definition = mapped_source(account, database, ftp_server["url"], username="shop", password="wrong")
     with pytest.raises(ValidationError, match="credentials"):
         import_sources.fetch(definition)
-    import_sources.set_source(account, definition.id, source_url=ftp_server["url"].replace("people", "nobody"),
-                              username="shop", password="s3cret")
+    import_sources.set_source(
+        account,
+        definition.id,
+        source_url=ftp_server["url"].replace("people", "nobody"),
+        username="shop",
+        password="s3cret",
+    )
     with pytest.raises(ValidationError, match="550"):
         import_sources.fetch(definition)
 
@@ -277,8 +216,9 @@ def test_private_hosts_are_refused_unless_allowed(app, account, database, monkey
 
 
 def test_credentials_are_encrypted_at_rest_and_masked(account, database):
-    definition = import_sources.create_source(account, database.id, source_url="sftp://127.0.0.1/a.csv",
-                                              username="shop", password="hunter2-secret")
+    definition = import_sources.create_source(
+        account, database.id, source_url="sftp://127.0.0.1/a.csv", username="shop", password="hunter2-secret"
+    )
     stored = db.session.execute(text("SELECT credentials FROM import_definition")).scalar()
     assert "hunter2-secret" not in stored and "shop" not in stored
     assert import_sources.credentials_of(definition)["password"] == "hunter2-secret"
@@ -337,8 +277,9 @@ def test_the_first_file_waits_for_a_mapping(account, database, http_server):
 
 def test_runs_never_overlap(account, database, http_server):
     definition = mapped_source(account, database, http_server.url, schedule="15m")
-    db.session.add(ImportRun(account_id=account.id, definition_id=definition.id, database_id=database.id,
-                             status="running"))
+    db.session.add(
+        ImportRun(account_id=account.id, definition_id=definition.id, database_id=database.id, status="running")
+    )
     db.session.commit()
     make_due(definition.id)
     work.dispatch_due()
