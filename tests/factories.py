@@ -112,12 +112,12 @@ def make_form_submission(form, *, status: str = "accepted", reason: str = "", da
     return submission
 
 
-def make_form_day(form, day, *, views: int = 0, submissions: int = 0):
-    """One day of a form's view and submission counts."""
+def make_form_day(form, day, *, views: int = 0):
+    """One day of a form's view count."""
     from webapp.extensions import db
     from webapp.models import FormDayStat
 
-    stat = FormDayStat(form_id=form.id, day=day, views=views, submissions=submissions)
+    stat = FormDayStat(form_id=form.id, day=day, views=views)
     db.session.add(stat)
     db.session.commit()
     return stat
@@ -134,3 +134,11 @@ def make_form_file(submission, profile, *, filename: str = "cv.pdf", data: bytes
     db.session.add(upload)
     db.session.commit()
     return upload
+
+
+def tampered(token: str, position: int = -3) -> str:
+    """``token`` with the character at ``position`` replaced by a different one. Not the last character: in
+    unpadded base64 it may carry only unused bits, so changing it can leave the signature valid."""
+    index = position % len(token)
+    replacement = "B" if token[index] == "A" else "A"
+    return token[:index] + replacement + token[index + 1 :]
