@@ -520,3 +520,147 @@ def test_a_second_job_of_the_same_run_stops_instead_of_applying_a_batch_twice(ac
     monkeypatch.setattr(imports, "_after_batch", another_job_moves_on)
     assert imports.apply_run(run.id) is None
     assert db.session.scalar(select(func.count()).select_from(Profile)) == 2
+
+
+# --- the set-based path (PostgreSQL) against the line-by-line planner ---------------------------------------
+
+RICH_FILE = (
+    "Email,FirstName,LastName,Score,News,Orders.Number,Orders.Total\n"
+    "a@example.com,Ann,,7,yes,1001,9.95\n"
+    "b@example.com,Bob,Bos,,no,,\n"
+    "c@example.com,,Vos,many,,,\n"
+    "D@example.com,Di,,3,,1002,\n"
+    "e@example.com,Old,Old,1,,,\n"
+    ",Nobody,,,,,\n"
+    "f@example.com,Fay,,,maybe,,\n"
+    "g@example.com,,,,,,\n"
+)
+
+
+def seed_rich(account, database):
+    for values, interests in (
+        ({"Email": "a@example.com", "FirstName": "Old", "LastName": "Keep", "Score": 1}, {"News": True}),
+        ({"Email": "d@example.com"}, {}),
+        ({"Email": "e@example.com", "FirstName": "Old", "LastName": "Old", "Score": 1}, {}),
+    ):
+        profiles.create_profile(account, database.id, values, origin=Origin("admin"), interests=interests)
+
+
+def journal(database, run) -> list:
+    """The run's events with field and interest names instead of ids, in a stable order."""
+    fields = {f.key: f.name for f in database.fields}
+    fields.update({f.key: f.name for c in database.collections for f in c.fields})
+    names = {"fields": fields, "interests": {str(i.id): i.name for i in database.interests}}
+    found = []
+    for event in db.session.scalars(select(ProfileEvent).where(ProfileEvent.reference == f"import {run.id}")):
+        changes = {
+            section: sorted((names[section][key], pair) for key, pair in (event.changes.get(section) or {}).items())
+            for section in ("fields", "interests")
+            if section in event.changes
+        }
+        found.append((event.kind, event.source, repr(changes)))
+    return sorted(found)
+
+
+def named_snapshot(database) -> list:
+    """``snapshot`` with interest names instead of ids (two databases' ids differ)."""
+    names = {i.id: i.name for i in database.interests}
+    return sorted((fields, sorted(names[i] for i in interests), subs) for fields, interests, subs in snapshot(database))
+
+
+def line_errors(run) -> list:
+    return [(e.line, e.column, e.value, e.reason) for e in db.session.scalars(
+        select(ImportLineError).where(ImportLineError.run_id == run.id).order_by(ImportLineError.line))]
+
+
+def rich_database(account, name, *, with_default: bool = False):
+    found = make_database(account, name, fields=FIELDS)
+    if with_default:
+        create_field(account, FieldSpec(name="Origin", type="text", default="shop"), database_id=found.id)
+    orders = databases.create_collection(account, found.id, "Orders")
+    create_field(account, FieldSpec(name="Number", type="text", required=True), collection_id=orders.id)
+    create_field(account, FieldSpec(name="Total", type="decimal"), collection_id=orders.id)
+    databases.create_interest(account, found.id, "News")
+    seed_rich(account, found)
+    return found
+
+
+def without_column(text: str, name: str) -> str:
+    rows = [line.split(",") for line in text.splitlines()]
+    index = rows[0].index(name)
+    return "".join(",".join(row[:index] + row[index + 1:]) + "\n" for row in rows)
+
+
+@pytest.mark.parametrize(("on_match", "on_no_match", "on_empty", "with_default", "with_interests"), [
+    ("update", "create", "leave", False, True),
+    ("update", "create", "leave", False, False),
+    ("update", "create", "clear", True, True),
+    ("update_empty", "create", "leave", False, True),
+    ("skip", "create", "clear", False, False),
+    ("update", "ignore", "leave", False, True),
+    ("update_empty", "ignore", "clear", True, False),
+])
+def test_the_set_based_path_does_what_the_planner_does(account, monkeypatch, on_match, on_no_match, on_empty,
+                                                       with_default, with_interests):
+    """Without defaults and interests the new profiles' events come from Python, else from SQL."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("the set-based path is PostgreSQL's")
+    policies = {"on_match": on_match, "on_no_match": on_no_match, "on_empty": on_empty}
+    text = RICH_FILE if with_interests else without_column(RICH_FILE, "News")
+    by_planner_db = rich_database(account, "ByPlanner", with_default=with_default)
+    with monkeypatch.context() as patch:
+        patch.setattr(imports.Planner, "bulk_ready", lambda planner: False)
+        by_planner = run_import(account, by_planner_db, text, **policies)
+    set_based_db = rich_database(account, "SetBased", with_default=with_default)
+
+    def not_line_by_line(planner, rows):
+        raise AssertionError("the batch went through the planner")
+
+    monkeypatch.setattr(imports, "_plan_rows", not_line_by_line)
+    set_based = run_import(account, set_based_db, text, **policies)
+    counts = ("status", "created", "updated", "skipped", "rejected", "lines_done")
+    assert [getattr(set_based, name) for name in counts] == [getattr(by_planner, name) for name in counts]
+    assert named_snapshot(set_based_db) == named_snapshot(by_planner_db)
+    assert journal(set_based_db, set_based) == journal(by_planner_db, by_planner)
+    assert line_errors(set_based) == line_errors(by_planner)
+
+
+def test_import_events_reach_callbacks_and_follow_ups_unless_they_ignore_imports(account, database):
+    from tests.factories import make_followup
+    from webapp.models import CallbackDelivery, FollowUpRun
+    from webapp.services import callbacks
+
+    profiles.create_profile(account, database.id, {"Email": "a@example.com"}, origin=Origin("admin"))
+    every_source = callbacks.create_callback(account, database.id, url="http://127.0.0.1:9/hook")
+    admin_only = callbacks.create_callback(account, database.id, url="http://127.0.0.1:9/hook", sources=["admin"])
+    first_name = next(f for f in database.fields if f.name == "FirstName")
+    actions = [{"type": "update_fields", "values": {first_name.key: "Welcome"}}]
+    welcome = make_followup(account, database, trigger={"kind": "profile_created"}, actions=actions)
+    not_imports = make_followup(account, database, name="Not for imports", actions=actions,
+                                trigger={"kind": "profile_created", "exclude_sources": ["import"]})
+    run = run_import(account, database, "Email,LastName\na@example.com,Smit\nb@example.com,Bos\nc@example.com,Vos\n")
+    assert (run.created, run.updated) == (2, 1)
+
+    def payloads(callback):
+        return sorted((d.payload["type"], d.payload["source"]) for d in db.session.scalars(
+            select(CallbackDelivery).where(CallbackDelivery.callback_id == callback.id)))
+
+    def runs(followup):
+        return db.session.scalar(select(func.count()).select_from(FollowUpRun).where(
+            FollowUpRun.followup_id == followup.id))
+
+    assert payloads(every_source) == [("create", "import"), ("create", "import"), ("update", "import")]
+    assert payloads(admin_only) == []
+    assert (runs(welcome), runs(not_imports)) == (2, 0)
+
+
+def test_a_required_field_left_empty_is_decided_by_what_the_line_matches(account):
+    database = make_database(account, "Required", fields=FIELDS)
+    create_field(account, FieldSpec(name="Code", type="text", required=True), database_id=database.id)
+    profiles.create_profile(account, database.id, {"Email": "a@example.com", "Code": "A1"}, origin=Origin("admin"))
+    text = "Email,Code,FirstName\na@example.com,,Ann\nb@example.com,,Bob\nc@example.com,C3,Cy\n"
+    run = run_import(account, database, text)
+    assert (run.created, run.updated, run.rejected) == (1, 1, 1)
+    assert value(database, by_email(database, "a@example.com"), "Code") == "A1"
+    assert [(e.line, e.column) for e in db.session.scalars(
+        select(ImportLineError).where(ImportLineError.run_id == run.id))] == [(3, "Code")]

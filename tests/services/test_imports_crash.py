@@ -35,15 +35,16 @@ from webapp.services import imports
 
 app = create_app({"SQLALCHEMY_DATABASE_URI": sys.argv[1], "REDIS_URL": sys.argv[2]})
 imports.BATCH_SIZE = int(sys.argv[4])
-write = imports._write
+write = imports._write_batch
 
-def write_then_hang(run, planner, results, origin):
-    write(run, planner, results, origin)
+def write_then_hang(run, planner, batch, origin):
+    counts = write(run, planner, batch, origin)
     if run.lines_done >= imports.BATCH_SIZE:
         print("written", flush=True)
         threading.Event().wait()
+    return counts
 
-imports._write = write_then_hang
+imports._write_batch = write_then_hang
 with app.app_context():
     imports.apply_run(int(sys.argv[3]))
 """

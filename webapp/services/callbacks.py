@@ -299,27 +299,22 @@ def on_profile_event(event: ProfileEvent) -> None:
         _schedule(callback, profile.id, now)
 
 
-def on_bulk_events(event_ids: list[int]) -> None:
-    """``on_profile_event`` for events written in bulk (Core inserts, e.g. imports), in the same transaction.
+def on_bulk_events(written: events.BulkEvents) -> None:
+    """``on_profile_event`` for events written in bulk (imports, Core inserts), in the same transaction.
 
-    Subscribed to ``events.note_bulk``, which bulk writers call before they commit. Cheap when the database
-    has no active callbacks (one query per batch).
+    Subscribed to ``events.note_bulk``/``note_bulk_scope``, which bulk writers call before they commit. The
+    events are only read when a database they belong to has an active callback on their layer (profiles or
+    a collection): the configuration snapshot tells that without a query for an import batch.
     """
-    if not event_ids:
-        return
-    scopes = db.session.execute(
-        select(ProfileEvent.account_id, ProfileEvent.database_id).where(ProfileEvent.id.in_(event_ids)).distinct()
-    ).all()
     wanted = False
-    for account_id, database_id in scopes:
-        wanted = wanted or db.session.scalar(
-            select(Callback.id).where(Callback.account_id == account_id, Callback.database_id == database_id,
-                                      Callback.active.is_(True)).limit(1)
-        ) is not None
+    for _account_id, database_id, kind, _source, _reference, layer in written.summary():
+        if kind not in ACTION_OF_KIND and layer is not None:
+            continue
+        database = db.session.get(Database, database_id)
+        wanted = wanted or (database is not None and has_callbacks(database, layer))
     if not wanted:
         return
-    written = select(ProfileEvent).where(ProfileEvent.id.in_(event_ids)).order_by(ProfileEvent.id)
-    for event in db.session.scalars(written):
+    for event in db.session.scalars(written.query()):
         on_profile_event(event)
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
+from sqlalchemy import Select, case, select
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
@@ -47,8 +48,8 @@ class EventBus:
     """Subscribers of profile events, kept per app in ``app.extensions["profile_events"]``."""
 
     in_transaction: list[Callable[[ProfileEvent], None]] = field(default_factory=list)
-    # Events written in bulk (Core inserts) reach these, by id, inside the writing transaction.
-    in_transaction_bulk: list[Callable[[list[int]], None]] = field(default_factory=list)
+    # Events written in bulk (imports, Core inserts) reach these, as ``BulkEvents``, inside the writing transaction.
+    in_transaction_bulk: list[Callable[["BulkEvents"], None]] = field(default_factory=list)
     after_commit: list[Callable[[list[int]], None]] = field(default_factory=list)
 
 
@@ -101,16 +102,77 @@ def record(
     return event
 
 
-def subscribe_bulk(handler: Callable[[list[int]], None]) -> None:
-    """Call ``handler(event_ids)`` inside the transaction that wrote those events in bulk."""
+@dataclass(frozen=True)
+class BulkEvents:
+    """Events a bulk writer journalled in its transaction, as the bulk subscribers see them.
+
+    Either by ``ids`` (``note_bulk``), or by their scope (``note_bulk_scope``: an import batch): one account,
+    database, source and reference, the kinds written, the collections of the subprofile events and the
+    range of ids. A subscriber first asks ``summary()`` whether anything could concern it — for a scope
+    without a query — and only then reads the events themselves with ``query()``.
+    """
+
+    ids: tuple[int, ...] = ()
+    account_id: int | None = None
+    database_id: int | None = None
+    source: str = ""
+    reference: str = ""
+    kinds: frozenset[str] = frozenset()
+    collection_ids: frozenset[int] = frozenset()
+    id_range: tuple[int, int] | None = None
+
+    def summary(self) -> list[tuple[int, int, str, str, str, int | None]]:
+        """Distinct (account, database, kind, source, reference, layer) of the events; the layer is the
+        collection of a subprofile event, None for a profile event."""
+        if self.id_range is None:
+            layer = case((ProfileEvent.subprofile_id.is_(None), None), else_=ProfileEvent.collection_id)
+            return [tuple(row) for row in db.session.execute(
+                select(ProfileEvent.account_id, ProfileEvent.database_id, ProfileEvent.kind, ProfileEvent.source,
+                       ProfileEvent.reference, layer).where(ProfileEvent.id.in_(self.ids)).distinct()
+            )]
+        scope = (self.account_id, self.database_id)
+        return [
+            (*scope, kind, self.source, self.reference, layer)
+            for kind in sorted(self.kinds)
+            for layer in (sorted(self.collection_ids) if kind.startswith("subprofile_") else [None])
+        ]
+
+    def query(self) -> Select:
+        """The events themselves, in id order."""
+        query = select(ProfileEvent)
+        if self.id_range is None:
+            query = query.where(ProfileEvent.id.in_(self.ids))
+        else:
+            query = query.where(
+                ProfileEvent.id.between(*self.id_range),
+                ProfileEvent.database_id == self.database_id,
+                ProfileEvent.source == self.source,
+                ProfileEvent.reference == self.reference,
+            )
+        return query.order_by(ProfileEvent.id)
+
+
+def subscribe_bulk(handler: Callable[[BulkEvents], None]) -> None:
+    """Call ``handler(bulk_events)`` inside the transaction that wrote those events in bulk."""
     bus().in_transaction_bulk.append(handler)
 
 
 def note_bulk(event_ids: list[int]) -> None:
     """Hand events written in bulk (Core inserts) to the bulk subscribers now and to after-commit ones later."""
+    if not event_ids:
+        return
     for handler in bus().in_transaction_bulk:
-        handler(event_ids)
+        handler(BulkEvents(ids=tuple(event_ids)))
     _pending(db.session()).extend(event_ids)
+
+
+def note_bulk_scope(written: BulkEvents) -> None:
+    """``note_bulk`` for a writer that knows the scope of its events but not their ids (an import batch
+    written with ``INSERT … SELECT``): the ids are only read when an after-commit subscriber wants them."""
+    for handler in bus().in_transaction_bulk:
+        handler(written)
+    if bus().after_commit:
+        _pending(db.session()).extend(db.session.scalars(written.query().with_only_columns(ProfileEvent.id)))
 
 
 def _pending(session: Session) -> list[int]:
@@ -129,3 +191,20 @@ def _publish(session: Session) -> None:
 @sa_event.listens_for(Session, "after_soft_rollback")
 def _forget(session: Session, previous_transaction) -> None:
     session.info.pop("pending_profile_events", None)
+
+
+def note_written(written: list[ProfileEvent]) -> None:
+    """Hand events a writer inserted itself (Core, ids assigned) to the subscribers, as ``record`` does.
+
+    For a door that writes a few events in the round trip of its other rows (web forms): each event goes to
+    the in-transaction subscribers one by one, like a recorded one (``note_bulk``'s subscribers would query
+    the events back), and its id to the after-commit subscribers. ``written`` are transient ``ProfileEvent``
+    objects carrying the stored columns; they are not added to the session.
+    """
+    for event in written:
+        if event.kind not in KINDS:
+            raise ValueError(f"unknown event kind {event.kind!r}")
+    _pending(db.session()).extend(event.id for event in written)
+    for event in written:
+        for handler in bus().in_transaction:
+            handler(event)

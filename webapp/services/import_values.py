@@ -9,6 +9,7 @@ every other address goes through ``email_validator`` whole. The result is the sa
 ``field_types.coerce`` gives, value for value (``tests/services/test_imports_values.py`` compares them).
 """
 
+import json
 import re
 from collections.abc import Callable
 from datetime import date, datetime
@@ -22,6 +23,7 @@ from webapp.services.field_types import FieldValueError, coerce
 
 # Distinct values remembered per field; beyond this a column is mostly unique and the cache stops growing.
 CACHE_LIMIT = 10_000
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 class EmailFastPath:
@@ -105,6 +107,8 @@ class CellCoercer:
         self.options = field.options or {}
         self.prepare = prepare
         self.known: dict[str, Any] = {}
+        self.pairs: dict[str, tuple[Any, str, str]] = {}
+        self.member = f"{_encode(field.key)}:"
         self.email = EmailFastPath() if field.type == "email" else None
         self.fast = FAST_PATHS.get(field.type)
 
@@ -117,6 +121,23 @@ class CellCoercer:
                 self.known[raw] = found
         if isinstance(found, _Rejected):
             raise FieldValueError(found.reason)
+        return found
+
+    def pair(self, raw: str) -> tuple[Any, str, str]:
+        """The stored value, its JSON object member (``"12":"Amsterdam"``) and that member as a new value's
+        change (``"12":[null,"Amsterdam"]``), to join into the line's values and its creation event as the
+        set-based path stages them; remembered like the value. Empty cells give ``(None, "", "")``."""
+        try:
+            return self.pairs[raw]
+        except KeyError:
+            pass
+        value = self(raw)
+        encoded = _encode(value)
+        found = (
+            (None, "", "") if value is None else (value, f"{self.member}{encoded}", f"{self.member}[null,{encoded}]")
+        )
+        if len(self.pairs) < CACHE_LIMIT:
+            self.pairs[raw] = found
         return found
 
     def _coerce(self, raw: str) -> Any:

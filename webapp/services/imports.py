@@ -1,11 +1,13 @@
 """Imports: upload a file, map its columns, preview, apply in bulk through the event spine, roll back.
 
-A run reads its file in batches of ``BATCH_SIZE`` records. Each batch is one transaction: one query finds
-the profiles the batch's key values match, every line is validated with the same rules as every other
-write (each distinct cell value once, see ``import_values``), new profiles, subprofiles and their events are
-written in bulk (``COPY`` on PostgreSQL, see ``import_staging``; Core inserts elsewhere), changed profiles
-with one set-based update, and the run's counters — including ``lines_done``, the number of records
-consumed — are committed with them (``docs/imports.md``).
+A run reads its file in batches of ``BATCH_SIZE`` records. Each batch is one transaction, committed with the
+run's counters — including ``lines_done``, the number of records consumed (``docs/imports.md``). On
+PostgreSQL a batch is validated in Python (each distinct cell value once, see ``import_values``), copied
+into a staging table and matched, merged and journalled by one set-based statement
+(``import_staging.BulkMerge``); a batch that statement cannot take (two lines with one key, an empty
+required field, …), runs with unique or reference fields, and SQLite go through the line-by-line
+``Planner``, which gives the same results. Reading and validating the next batch overlaps with the database
+applying this one (``_Prepared``).
 A rerun after a crash skips the first ``lines_done`` records: the batch that was lost is applied again, and
 its key lookup finds what an earlier batch created, so nothing is duplicated and no line is lost.
 
@@ -20,11 +22,13 @@ applying a batch twice.
 """
 
 import gc
+import queue
 import re
 import secrets
+import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -457,6 +461,7 @@ class Planner:
                            str.lower if get_field_type(f.type).sort_as == "text" else str) for f in self.key_fields]
         self.rules = {None: _Rules.of(schema.fields)}
         self.rules.update({c.id: _Rules.of(fields) for c, fields in schema.collections.values()})
+        self.merge: import_staging.BulkMerge | None = None
         self.reset()
 
     def _preparer(self, target_field: Field):
@@ -698,6 +703,154 @@ class Planner:
             raise LineRejected(problems)
         return claims
 
+    # the set-based path (PostgreSQL): validate in Python, match and merge in SQL
+
+    def bulk_ready(self) -> bool:
+        """Whether batches may take the set-based path: PostgreSQL, no field whose checks query the database
+        (unique, reference) in a layer the file writes, and every required profile field mapped (a line
+        that leaves one empty goes the planner's way, see ``stage``)."""
+        if dialect_name() != "postgresql":
+            return False
+        layers = {None} | {owner for _c, kind, _k, _co, owner in self.cells if kind == "collection"}
+        if any(self.rules[layer].checked for layer in layers):
+            return False
+        mapped = {key for _c, kind, key, _co, _o in self.cells if kind == "field"}
+        return all(required.key in mapped for required in self.rules[None].required)
+
+    def prepare_merge(self) -> None:
+        """The run's ``BulkMerge`` statement (once per run)."""
+        first = self.key_fields[0] if self.key_fields else None
+        self.merge = import_staging.BulkMerge(
+            self.account.id, self.schema.database_id, self.key_fields,
+            [key for _column, kind, key, _coercer, _owner in self.cells if kind == "field"],
+            key_indexed=bool(first and (first.indexed or first.unique)),
+            on_match=self.on_match, on_no_match=self.on_no_match,
+            defaults=dict(self.rules[None].defaults), collections=len(self.schema.collections),
+        )
+        fields = [(column, key, coercer.pair, key in {f.key for f in self.key_fields})
+                  for column, kind, key, coercer, _owner in self.cells if kind == "field"]
+        self.field_cells = fields
+        self.other_cells = [cell for cell in self.cells if cell[1] != "field"]
+        self.required_keys = frozenset(required.key for required in self.rules[None].required)
+        # A new profile's event is written as staged unless field defaults or interests add to its values.
+        self.changes_in_python = not self.rules[None].defaults and not any(
+            kind == "interest" for _c, kind, _k, _co, _o in self.cells)
+
+    def stage(self, rows: list[Row]) -> tuple[import_staging.StagedLines, list[LineResult]] | None:
+        """Validate a batch for the set-based path: (staged lines, rejected lines) — or None when a line's
+        outcome depends on what it matches (two lines with one key, an empty required field, an invalid
+        subprofile on a line a policy may skip): then the batch goes through ``plan`` instead."""
+        staged: list[import_staging.StagedLine] = []
+        rejected: list[LineResult] = []
+        seen: set[tuple] = set()
+        leave = self.on_empty == "leave"
+        may_skip = self.on_match == "skip" or self.on_no_match == "ignore"
+        for row in rows:
+            cells = row.values
+            if cells is None:
+                rejected.append(LineResult(row.line, "reject", errors=[("", "", row.error)]))
+                continue
+            members, changes, errors, keys, cleared = [], [], [], {}, []
+            for column, key, pair, is_key in self.field_cells:
+                raw = cells.get(column)
+                if raw is None:
+                    continue
+                try:
+                    value, member, change = pair(raw)
+                except FieldValueError as error:
+                    errors.append((column, raw, str(error)))
+                    if is_key:
+                        keys[key] = error
+                    continue
+                if is_key:
+                    keys[key] = value
+                if member:
+                    members.append(member)
+                    changes.append(change)
+                elif not leave:
+                    cleared.append(key)
+            extra = self._extra(row, cleared, errors) if self.other_cells or cleared else None
+            key = self._staged_key(cells, keys, errors)
+            if errors:
+                rejected.append(LineResult(row.line, "reject", errors=errors))
+                continue
+            if self.required_keys and not all(self._given(cells, required) for required in self.required_keys):
+                return None
+            if isinstance(extra, LineRejected):
+                if may_skip:
+                    return None
+                rejected.append(LineResult(row.line, "reject", errors=extra.errors))
+                continue
+            if key is not None:
+                if key in seen:
+                    return None
+                seen.add(key)
+            created = '{"fields":{' + ",".join(changes) + '},"interests":{}}' if self.changes_in_python else None
+            staged.append((row.line, "{" + ",".join(members) + "}", created, extra))
+        return import_staging.StagedLines.of(staged), rejected
+
+    def _given(self, cells: dict[str, str], key: str) -> bool:
+        """Whether the line gives field ``key`` a value (its cell is not empty)."""
+        column = next(column for column, field_key, _pair, _is_key in self.field_cells if field_key == key)
+        return bool((cells.get(column) or "").strip())
+
+    def _staged_key(self, cells: dict[str, str], keys: dict[str, Any], errors: list) -> tuple | None:
+        """The line's key (as ``_compute_key`` has it); a bad or empty key field makes its error the only one."""
+        if not self.key_parts:
+            return None
+        literals = []
+        for key_field, column, _coercer, literal in self.key_parts:
+            value = keys.get(key_field.key)
+            raw = cells.get(column, "")
+            if isinstance(value, FieldValueError):
+                errors[:] = [(column, raw, str(value))]
+                return None
+            if value is None or isinstance(value, list):
+                errors[:] = [(column, raw, _("Key field %(name)s is empty.", name=key_field.name))]
+                return None
+            literals.append(literal(str(value)))
+        return tuple(literals)
+
+    def _extra(self, row: Row, cleared: list[str], errors: list) -> str | LineRejected | None:
+        """The line's cleared fields, interest changes and subprofile as JSON (None when it has none);
+        cell errors are added to ``errors``; a subprofile the collection's rules refuse is returned."""
+        cells, leave = row.values, self.on_empty == "leave"
+        on, off, subs = [], [], {}
+        for column, kind, key, coercer, owner in self.other_cells:
+            raw = cells.get(column)
+            if raw is None:
+                continue
+            empty = not raw.strip()
+            if kind == "collection":
+                if not empty:
+                    try:
+                        subs.setdefault(owner, {})[key] = coercer(raw)
+                    except FieldValueError as error:
+                        errors.append((column, raw, str(error)))
+                continue
+            if empty and leave:
+                continue
+            word = raw.strip().lower()
+            if empty or word in FALSE_WORDS:
+                on, off = [i for i in on if i != owner.id], [*off, owner.id]
+            elif word in TRUE_WORDS:
+                on, off = [*on, owner.id], [i for i in off if i != owner.id]
+            else:
+                errors.append((column, raw, _("Interest %(name)s must be yes or no (1 or 0).", name=owner.name)))
+        extra: dict[str, Any] = {}
+        if cleared:
+            extra["clear"] = cleared
+        if on or off:
+            extra["on"], extra["off"] = on, off
+        if subs and not errors:
+            try:
+                extra["subs"] = {
+                    str(owner): self._merge(row, owner, values, None, None) for owner, values in subs.items()
+                }
+            except LineRejected as rejected:
+                return rejected
+        return import_staging.encode_json(extra) if extra else None
+
 
 def _plan_rows(planner: Planner, rows: list[Row]) -> list[LineResult]:
     planner.load(rows)
@@ -785,20 +938,18 @@ def apply_run(run_id: int, *, time_limit: float | None = None) -> ImportRun | No
             run.lines_total = import_files.count_records(run.file_path, file_format)
         db.session.commit()
         planner = Planner(account, definition, schema_of(database))
+        if planner.bulk_ready():
+            planner.prepare_merge()
         origin = events.Origin("import", reference=f"import {run.id}")
         done = run.lines_done
-        batch: list[Row] = []
-        with _without_cycle_collection():
-            for row in import_files.read_rows(run.file_path, file_format, skip=done):
-                batch.append(row)
-                if len(batch) >= BATCH_SIZE:
-                    done = _apply_batch(run_id, planner, batch, done, origin)
-                    batch = []
-                    gc.collect(1)  # the batch's reference cycles, without walking the whole heap
-                    if time_limit is not None and time.monotonic() - started >= time_limit:
-                        return db.session.get(ImportRun, run_id)
-            if batch:
+        rows = import_files.read_rows(run.file_path, file_format, skip=done)
+        with _without_cycle_collection(), _Prepared(_prepare_batches(rows, planner, BATCH_SIZE)) as batches:
+            for batch in batches:
                 done = _apply_batch(run_id, planner, batch, done, origin)
+                gc.collect(1)  # the batch's reference cycles, without walking the whole heap
+                over_time = time_limit is not None and time.monotonic() - started >= time_limit
+                if over_time and len(batch.rows) >= BATCH_SIZE:
+                    return db.session.get(ImportRun, run_id)
     except _Overtaken:
         db.session.rollback()
         return None
@@ -814,24 +965,129 @@ def apply_run(run_id: int, *, time_limit: float | None = None) -> ImportRun | No
     return run
 
 
-def _apply_batch(run_id: int, planner: Planner, batch: list[Row], done: int, origin: events.Origin) -> int:
+@dataclass
+class _Batch:
+    """Records of the file, and — when the set-based path takes them — their staged lines and rejections."""
+
+    rows: list[Row]
+    staged: tuple[import_staging.StagedLines, list[LineResult]] | None = None
+
+
+def _prepare_batches(rows: Iterator[Row], planner: Planner, size: int) -> Generator[_Batch, None, None]:
+    """The file's records in batches of ``size``, staged for the set-based path when the planner has one."""
+    batch: list[Row] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield _Batch(batch, planner.stage(batch) if planner.merge is not None else None)
+            batch = []
+    if batch:
+        yield _Batch(batch, planner.stage(batch) if planner.merge is not None else None)
+
+
+class _Prepared:
+    """Runs a batch iterator one batch ahead in a thread of its own, so reading and validating the next
+    batch (Python) overlaps with PostgreSQL applying this one (psycopg2 lets go of the GIL while it waits).
+
+    The thread only reads the file and validates cells; every database write stays in the caller's thread
+    and transaction, so a crash loses at most what it always did. Errors (a damaged file) are raised in
+    the caller's thread when it reaches the batch that failed.
+    """
+
+    def __init__(self, batches: Generator[_Batch, None, None]):
+        self.batches = batches
+        self.ready: queue.Queue = queue.Queue(maxsize=1)
+        self.stopped = threading.Event()
+        self.app = current_app._get_current_object()
+        self.thread = threading.Thread(target=self._produce, name="import-prepare", daemon=True)
+
+    def __enter__(self) -> Iterator[_Batch]:
+        self.thread.start()
+        return self._consume()
+
+    def __exit__(self, *_exc) -> None:
+        self.stopped.set()
+        while self.thread.is_alive():
+            with suppress(queue.Empty):
+                self.ready.get(timeout=0.1)
+        self.thread.join()
+
+    def _produce(self) -> None:
+        with self.app.app_context():  # messages are translated as in the caller's thread
+            try:
+                for batch in self.batches:
+                    if not self._put(batch):
+                        return
+            except BaseException as error:  # noqa: BLE001 - handed to the caller's thread
+                self._put(error)
+                return
+            finally:
+                self.batches.close()  # the file, when the caller stopped early
+            self._put(None)
+
+    def _put(self, item) -> bool:
+        while not self.stopped.is_set():
+            try:
+                self.ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _consume(self) -> Iterator[_Batch]:
+        while (item := self.ready.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+
+def _apply_batch(run_id: int, planner: Planner, batch: _Batch, done: int, origin: events.Origin) -> int:
     run = db.session.scalar(select(ImportRun).where(ImportRun.id == run_id).with_for_update())
     if run is None or run.lines_done != done or run.status != "running":
         raise _Overtaken()
     planner.reset()
-    results = _plan_rows(planner, batch)
-    _write(run, planner, results, origin)
-    counts = {"create": 0, "update": 0, "skip": 0, "reject": 0}
-    for result in results:
-        counts[result.action] += 1
-    run.lines_done = done + len(batch)
+    counts = _write_batch(run, planner, batch, origin)
+    run.lines_done = done + len(batch.rows)
     run.created += counts["create"]
     run.updated += counts["update"]
     run.skipped += counts["skip"]
     run.rejected += counts["reject"]
     db.session.commit()
-    _after_batch(run_id, done + len(batch))
-    return done + len(batch)
+    _after_batch(run_id, done + len(batch.rows))
+    return done + len(batch.rows)
+
+
+def _write_batch(run: ImportRun, planner: Planner, batch: _Batch, origin: events.Origin) -> dict[str, int]:
+    """Write one batch — set-based when it was staged (see ``Planner.stage``), else line by line through
+    ``plan`` — and return its counts by action."""
+    if batch.staged is not None:
+        return _write_staged(run, planner, *batch.staged, origin)
+    results = _plan_rows(planner, batch.rows)
+    _write(run, planner, results, origin)
+    counts = {"create": 0, "update": 0, "skip": 0, "reject": 0}
+    for result in results:
+        counts[result.action] += 1
+    return counts
+
+
+def _write_staged(run: ImportRun, planner: Planner, lines: import_staging.StagedLines,
+                  rejected: list[LineResult], origin: events.Origin) -> dict[str, int]:
+    """The set-based path: merge the staged lines (``BulkMerge``), hand the scope of the events it wrote to
+    the bulk subscribers, and write the rejected lines."""
+    _write_errors(run, rejected)
+    if not lines.count:
+        return {"create": 0, "update": 0, "skip": 0, "reject": len(rejected)}
+    merged = planner.merge.apply(utcnow(), origin.source, origin.actor, origin.reference, lines)
+    if merged.event_range is not None:
+        kinds = {"profile_created"} if merged.created else set()
+        kinds |= {"profile_updated"} if merged.updated else set()
+        kinds |= {"subprofile_created"} if merged.collection_ids else set()
+        events.note_bulk_scope(events.BulkEvents(
+            account_id=run.account_id, database_id=run.database_id, source=origin.source,
+            reference=origin.reference, kinds=frozenset(kinds), collection_ids=merged.collection_ids,
+            id_range=merged.event_range))
+    skipped = lines.count - merged.created - merged.updated
+    return {"create": merged.created, "update": merged.updated, "skip": skipped, "reject": len(rejected)}
 
 
 def _write(run: ImportRun, planner: Planner, results: list[LineResult], origin: events.Origin) -> None:
@@ -861,6 +1117,11 @@ def _write(run: ImportRun, planner: Planner, results: list[LineResult], origin: 
         ]
     if event_rows:
         events.note_bulk(writer.insert_events(event_rows))
+    _write_errors(run, results)
+
+
+def _write_errors(run: ImportRun, results: list[LineResult]) -> None:
+    """The rejected lines' errors (line, column, value, reason)."""
     errors = [
         {"run_id": run.id, "line": result.line, "column": column[:255], "value": value, "reason": reason}
         for result in results if result.action == "reject" for column, value, reason in result.errors
