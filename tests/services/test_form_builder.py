@@ -549,12 +549,22 @@ def test_conversion_per_day_fills_gaps(account, form):
     from tests.factories import make_form_day
 
     today = date(2026, 3, 31)
-    make_form_day(form, today, views=10, submissions=3)
-    make_form_day(form, today - timedelta(days=2), views=4, submissions=0)
-    make_form_day(form, today - timedelta(days=40), views=99, submissions=99)
+    make_form_day(form, today, views=10)
+    make_form_day(form, today - timedelta(days=2), views=4)
+    make_form_day(form, today - timedelta(days=40), views=99)
+    # Accepted submissions are counted from their rows, by UTC day; other statuses and days do not count.
+    for moment, status in (
+        (datetime(2026, 3, 31, 0, 0), "accepted"),
+        (datetime(2026, 3, 31, 23, 59, 59), "accepted"),
+        (datetime(2026, 3, 31, 12, 0), "rejected"),
+        (datetime(2026, 3, 27, 8, 0), "accepted"),
+        (datetime(2026, 3, 24, 23, 59, 59), "accepted"),
+        (datetime(2026, 4, 1, 0, 0), "accepted"),
+    ):
+        make_form_submission(form, status=status, created_at=moment)
     days = form_results.conversion(account, form.id, days=7, today=today)
     assert [day.day for day in days] == [today - timedelta(days=n) for n in range(6, -1, -1)]
-    assert [(day.views, day.submissions) for day in days] == [(0, 0)] * 4 + [(4, 0), (0, 0), (10, 3)]
+    assert [(day.views, day.submissions) for day in days] == [(0, 0)] * 2 + [(0, 1), (0, 0), (4, 0), (0, 0), (10, 2)]
 
 
 def test_files_are_scoped_to_the_account(account, database, form):

@@ -4,15 +4,16 @@ import base64
 import json
 import re
 import time
+from contextlib import contextmanager
 
 import altcha
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from tests.factories import make_database, make_form
 from webapp.extensions import db
 from webapp.models import FormDayStat, FormFile, FormSubmission, Profile, ProfileEvent, Subprofile
-from webapp.services import databases, form_opt_in, form_spam, forms, links, profiles
+from webapp.services import databases, form_builder, form_opt_in, form_results, form_spam, forms, links, profiles
 from webapp.services.errors import NotFound, ValidationError
 from webapp.services.events import Origin
 from webapp.services.fields import FieldSpec, create_field
@@ -76,7 +77,106 @@ def test_create_writes_profile_submission_and_events_in_one_go(account, database
     assert row.ip and row.ip != "192.0.2.1"
     kinds = [(event.kind, event.source, event.reference) for event in events_of(profile.id)]
     assert kinds == [("profile_created", "form", str(form.id)), ("form_submitted", "form", str(form.id))]
-    assert db.session.get(FormDayStat, (form.id, row.created_at.date())).submissions == 1
+    [today] = form_results.conversion(account, form.id, days=1, today=row.created_at.date())
+    assert today.submissions == 1
+
+
+@contextmanager
+def statements():
+    """The SQL statements sent inside the block."""
+    sent = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        yield sent
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+
+
+def sign_up_form(account, database):
+    weekly = database.interests[0]
+    items = [
+        {"type": "field", "field": "Email", "required": True},
+        {"type": "field", "field": "Newsletter"},
+        {"type": "interest", "interest": "Weekly"},
+        {"id": "terms", "type": "consent", "text": "I accept.", "required": True},
+    ]
+    values = {f"f{field_id(database, 'Newsletter')}": "yes", f"i{weekly.id}": "on", "cterms": "1"}
+    return make_form(account, database, items=items, allowed_origins=["https://shop.example"]), values
+
+
+def written(result):
+    """What a submission stored, without ids and times."""
+    row = db.session.get(FormSubmission, result.submission_id)
+    profile = db.session.get(Profile, result.profile_id)
+    stored = [
+        (event.kind, event.source, event.reference, event.actor, event.changes, event.subprofile_id)
+        for event in events_of(profile.id)
+    ]
+    stored[-1][4]["form"]["submission"] = "id"
+    return (
+        (row.status, row.reason, row.data, row.consents, row.origin, row.ip, row.user_agent, row.response),
+        (profile.account_id, profile.fields, profile.interests, len(profile.code)),
+        stored,
+    )
+
+
+def test_the_common_case_is_one_statement_and_stores_what_the_general_path_stores(account, database, monkeypatch):
+    form, values = sign_up_form(account, database)
+    email = f"f{field_id(database, 'Email')}"
+    submit(form, {**values, email: "first@example.com"})  # reads the form into this process's copies
+    assert form.key  # the test's own copy, expired by that commit, is loaded again here, not below
+    with statements() as sent:
+        fast = submit(form, {**values, email: "Ann@Example.com"}, key="k1", origin="https://shop.example")
+    sent = [statement for statement in sent if not statement.startswith("PREPARE")]  # once per connection
+    assert fast.status_code == 200 and len(sent) == 1 and sent[0].startswith("EXECUTE verrijk_form_create")
+    assert fast.allowed_origins == ["https://shop.example"]
+    db.session.rollback()
+    monkeypatch.setattr(forms, "_one_statement_form", lambda form: False)
+    with statements() as sent:
+        general = submit(form, {**values, email: "Ann@Example.com"}, key="k2", origin="https://shop.example")
+    assert general.status_code == 200 and len(sent) > 3
+    assert general.body == fast.body and written(general) == written(fast)
+    [event] = [event for event in events_of(fast.profile_id) if event.kind == "form_submitted"]
+    assert event.changes == {"form": {"id": form.id, "submission": fast.submission_id}}
+
+
+def test_a_changed_form_or_database_counts_at_once(account, database):
+    form, values = sign_up_form(account, database)
+    email = f"f{field_id(database, 'Email')}"
+    shop = "https://shop.example"
+    assert submit(form, {**values, email: "a@example.com"}, origin=shop).status_code == 200
+    form_builder.update_settings(account, form.id, name="Sign-up", allowed_origins="", success_message="Welcome!")
+    assert submit(form, {**values, email: "b@example.com"}, origin=shop).body["status"] == "rejected"
+    result = submit(form, {**values, email: "b@example.com"})
+    assert result.body["message"] == "Welcome!" and result.allowed_origins == []
+    city = create_field(account, FieldSpec(name="City", type="text", default="Utrecht"), database_id=database.id)
+    later = submit(form, {**values, email: "c@example.com"})
+    assert db.session.get(Profile, later.profile_id).fields[str(city.id)] == "Utrecht"
+    assert [row.status for row in submissions(form)] == ["accepted", "rejected", "accepted", "accepted"]
+
+
+def test_when_the_statement_finds_the_form_changed_the_general_path_writes(account, database, monkeypatch):
+    form, values = sign_up_form(account, database)
+    monkeypatch.setattr(forms, "_execute_create", lambda values: [])  # as if the form changed meanwhile
+    result = submit(form, {**values, f"f{field_id(database, 'Email')}": "a@example.com"}, key="k")
+    assert result.status_code == 200 and not result.replayed
+    kinds = [event.kind for event in events_of(result.profile_id)]
+    assert kinds == ["profile_created", "form_submitted"] and len(submissions(form)) == 1
+
+
+def test_a_retry_of_an_accepted_submission_replays_even_if_it_would_now_fail(account, database):
+    create_field(account, FieldSpec(name="Code", type="text", unique=True), database_id=database.id)
+    db.session.refresh(database)
+    form = make_form(account, database, items=[{"type": "field", "field": "Code"}])
+    values = {f"f{field_id(database, 'Code')}": "A1"}
+    first = submit(form, values, key="once")
+    again = submit(form, values, key="once")  # its code is taken now: by itself
+    assert again.replayed and (again.status_code, again.submission_id) == (200, first.submission_id)
+    assert len(submissions(form)) == 1
 
 
 def test_validation_errors_are_keyed_by_item_and_store_nothing(account, database):

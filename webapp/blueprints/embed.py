@@ -218,9 +218,8 @@ def captcha(key: str):
 @bp.route("/p/forms/<key>/submissions", methods=["POST"], provide_automatic_options=False)
 @_rate_limits
 def submit(key: str):
-    origins = _origins_of(key)
     result = _submit(key)
-    return _json(result.body, result.status_code, origins=origins)
+    return _json(result.body, result.status_code, origins=result.allowed_origins)
 
 
 def _posted_values() -> dict:

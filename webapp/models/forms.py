@@ -53,6 +53,8 @@ class FormSubmission(Base):
     __tablename__ = "form_submission"
     __table_args__ = (
         Index("ix_form_submission_form_id_id", "form_id", "id"),
+        # Accepted submissions per day (the conversion chart) and date filters.
+        Index("ix_form_submission_form_id_created_at", "form_id", "created_at"),
         Index("ix_form_submission_profile_id", "profile_id"),
         UniqueConstraint("form_id", "idempotency_key"),
     )
@@ -94,11 +96,10 @@ class FormFile(Base):
 
 
 class FormDayStat(Base):
-    """Views (token requests) and accepted submissions of one form on one day (UTC)."""
+    """Views (token requests) of one form on one day (UTC); accepted submissions are counted from their rows."""
 
     __tablename__ = "form_day_stat"
 
     form_id: Mapped[int] = mapped_column(ForeignKey("form.id", ondelete="CASCADE"), primary_key=True)
     day: Mapped[date] = mapped_column(primary_key=True)
     views: Mapped[int] = mapped_column(default=0)
-    submissions: Mapped[int] = mapped_column(default=0)

@@ -193,13 +193,34 @@ def conversion(account: Account, form_id: int, *, days: int = 30, today: date | 
     days = max(1, min(days, MAX_CHART_DAYS))
     today = today or utcnow().date()
     first = today - timedelta(days=days - 1)
-    rows = db.session.execute(
-        select(FormDayStat.day, FormDayStat.views, FormDayStat.submissions).where(
-            FormDayStat.form_id == form.id, FormDayStat.day >= first, FormDayStat.day <= today
-        )
+    views = dict(
+        db.session.execute(
+            select(FormDayStat.day, FormDayStat.views).where(
+                FormDayStat.form_id == form.id, FormDayStat.day >= first, FormDayStat.day <= today
+            )
+        ).all()
     )
-    counted = {day: (views or 0, submissions or 0) for day, views, submissions in rows}
-    return [DayCount(day, *counted.get(day, (0, 0))) for day in (first + timedelta(days=n) for n in range(days))]
+    submissions = _accepted_per_day(form, first, today)
+    return [
+        DayCount(day, views.get(day) or 0, submissions.get(day, 0))
+        for day in (first + timedelta(days=n) for n in range(days))
+    ]
+
+
+def _accepted_per_day(form: Form, first: date, last: date) -> dict[date, int]:
+    """Accepted submissions per day (UTC, like the views), counted from their rows on the form and time index."""
+    day = func.date(FormSubmission.created_at)
+    rows = db.session.execute(
+        select(day, func.count())
+        .where(
+            FormSubmission.form_id == form.id,
+            FormSubmission.status == "accepted",
+            FormSubmission.created_at >= datetime.combine(first, time.min),
+            FormSubmission.created_at < datetime.combine(last + timedelta(days=1), time.min),
+        )
+        .group_by(day)
+    )
+    return {date.fromisoformat(str(value)): count for value, count in rows}  # SQLite's date() gives text
 
 
 def profile_submissions(account: Account, profile_id: int, *, limit: int = 20) -> list[tuple[FormSubmission, str]]:

@@ -9,23 +9,36 @@ one transaction. The answer is stored with it, so a retry with the same idempote
 """
 
 import hmac
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, select, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.extensions import db
-from webapp.models import Account, Form, FormFile, FormSubmission, Profile, Subprofile, utcnow
+from webapp.models import (
+    Account,
+    Database,
+    Form,
+    FormFile,
+    FormSubmission,
+    Profile,
+    ProfileEvent,
+    Subprofile,
+    utcnow,
+)
 from webapp.services import events, form_opt_in, form_spam, links
 from webapp.services.errors import NotFound, ValidationError
 from webapp.services.events import Origin
 from webapp.services.field_expressions import dialect_name
-from webapp.services.profiles import apply_update, find_profiles, new_code
+from webapp.services.profiles import apply_update, find_profiles, new_code, new_profile_row
 from webapp.services.unsubscribe import unsubscribe
 from webapp.services.values import diff, interests_diff, validate_interests, validate_values
 from webapp.widgets.definition import CAPTCHA, HONEYPOT, Bindings, bindings, form_definition, item_name, live_items
@@ -45,6 +58,8 @@ class SubmissionResult:
     submission_id: int | None = None
     profile_id: int | None = None
     replayed: bool = False
+    # The form's allowed origins (for CORS), as read before the commit expired the form.
+    allowed_origins: list[str] = field(default_factory=list)
 
     @property
     def status(self) -> str:
@@ -93,7 +108,7 @@ def prefill_values(form: Form, bound: Bindings, profile: Profile) -> dict[str, A
 def issue_token(form_key: str, *, now: float | None = None) -> str:
     """A fill-time token for the form; each one counts a view of the form."""
     form = get_public_form(form_key)
-    _count(form.id, views=1)
+    _count_view(form.id)
     return form_spam.issue_token(form.key, now=now)
 
 
@@ -114,19 +129,93 @@ def submit_form(
     now: float | None = None,
 ) -> SubmissionResult:
     """Check and apply one submission (``values`` by item name, a list per name or single values)."""
+    key = (idempotency_key or "")[:100] or None
+    result = _submit_common_case(form_key, values, files, origin, ip, key, elapsed_token, user_agent, now)
+    if result is not None:
+        return result
     form = get_public_form(form_key)
-    attempt = _Attempt(form, values, files or {}, origin, ip, (idempotency_key or "")[:100] or None, user_agent)
-    replay = attempt.replay()
-    if replay is not None:
-        return replay
+    _forget_if_outdated(form)
+    origins = list(form.allowed_origins or [])
+    attempt = _Attempt(form, values, files or {}, origin, ip, key, user_agent)
     reason = _spam_reason(form, values, origin, elapsed_token, now)
     if reason is not None:
-        return attempt.reject(reason)
+        result = attempt.reject(reason)
+    else:
+        bound = bindings(form)
+        clean = validate_submission(form, bound, values, files)
+        result = attempt.invalid(clean.errors, clean.data) if not clean.valid else attempt.apply(bound, clean)
+    result.allowed_origins = origins
+    return result
+
+
+# Recently submitted forms, by key: detached copies (with account and database) kept per process, so the common
+# case needs no query for its form. A copy may be outdated: the write checks it (see ``CREATE_SQL_TEXT``), and any
+# other outcome than that write (spam, errors, another behaviour) is decided on the form as stored.
+_recent_forms: dict[str, Form] = {}
+RECENT_FORMS_MAX = 1000
+
+
+def _submit_common_case(
+    form_key: str,
+    values: dict,
+    files: dict | None,
+    origin: str,
+    ip: str,
+    key: str | None,
+    token: str,
+    agent: str,
+    now: float | None,
+) -> SubmissionResult | None:
+    """The common case on the recent copy of the form: a new profile, accepted, in one statement. None when
+    the submission is anything else or the copy turns out outdated (nothing is written then)."""
+    if files or dialect_name() != "postgresql":
+        return None
+    form = _recent_form(form_key)
+    if form is None or not _one_statement_form(form) or _has_captcha(form):  # a captcha is checked once only
+        return None
+    if _spam_reason(form, values, origin, token, now) is not None:
+        return None
     bound = bindings(form)
-    clean = validate_submission(form, bound, values, files)
+    clean = validate_submission(form, bound, values)
     if not clean.valid:
-        return attempt.invalid(clean.errors, clean.data)
-    return attempt.apply(bound, clean)
+        return None
+    # The event subscribers look the database up: a copy in the session spares them the query (the session
+    # holds it weakly, so keep a reference until the write is done).
+    database = db.session.identity_map.get(db.session.identity_key(Database, form.database_id))
+    database = database or db.session.merge(form.database, load=False)
+    try:
+        result = _Write(_Attempt(form, values, {}, origin, ip, key, agent), form.account, bound, clean).create_new()
+    except (ValidationError, IntegrityError):
+        result = None
+    del database
+    if result is None:
+        db.session.rollback()
+        _recent_forms.pop(form_key, None)
+        return None
+    result.allowed_origins = list(form.allowed_origins or [])
+    return result
+
+
+def _recent_form(form_key: str) -> Form | None:
+    form = _recent_forms.get(form_key)
+    if form is None and form_key and len(form_key) <= 32:
+        with Session(db.engine) as session:  # its own session: closing it detaches the loaded copy
+            form = session.scalar(select(Form).where(Form.key == form_key))
+        if form is not None:
+            if len(_recent_forms) >= RECENT_FORMS_MAX:
+                _recent_forms.clear()
+            _recent_forms[form_key] = form
+    return form
+
+
+def _forget_if_outdated(form: Form) -> None:
+    recent = _recent_forms.get(form.key)
+    if recent is not None and _version(recent) != _version(form):
+        _recent_forms.pop(form.key, None)
+
+
+def _version(form: Form) -> tuple[int, int, int]:
+    return form.id, form.revision, form.database.config_version
 
 
 def log_rate_limited(form_key: str, values: dict[str, Any], *, origin: str, ip: str, user_agent: str = "") -> None:
@@ -146,8 +235,7 @@ def _spam_reason(form: Form, values: dict, origin: str, token: str, now: float |
     minimum = 0 if current_app.config["FORM_BENCH_MODE"] else (form.settings or {}).get("min_fill_seconds", 3)
     if age < float(minimum or 0):
         return "too_fast"
-    has_captcha = any(item.get("type") == "captcha" for item in form.items or [])
-    if has_captcha and not form_spam.captcha_solved(form.key, _first(values, CAPTCHA)):
+    if _has_captcha(form) and not form_spam.captcha_solved(form.key, _first(values, CAPTCHA)):
         return "captcha"
     return None
 
@@ -179,6 +267,10 @@ class _Attempt:
         self.origin_of_change = Origin("form", reference=str(form.id))
 
     def replay(self) -> SubmissionResult | None:
+        """The stored answer of an accepted submission with this idempotency key, if there is one.
+
+        Asked only when this attempt is not accepted as new (rejected, invalid, or its key taken by the
+        unique index), so an accepted submission costs no lookup."""
         if self.key is None:
             return None
         row = db.session.scalar(
@@ -214,6 +306,9 @@ class _Attempt:
         return result
 
     def reject(self, reason: str) -> SubmissionResult:
+        replay = self.replay()
+        if replay is not None:  # a retry of an accepted submission (e.g. its answer was lost on the way)
+            return replay
         row = self.row("rejected", reason)
         if reason == "honeypot":  # a bot learns nothing
             return self._finish(row, 200, self.ok_body())
@@ -226,6 +321,9 @@ class _Attempt:
 
     def invalid(self, errors: dict[str, str], data: dict, reason: str = "invalid") -> SubmissionResult:
         db.session.rollback()
+        replay = self.replay()
+        if replay is not None:  # a retry of an accepted submission, which now fails (e.g. its email is taken)
+            return replay
         row = self.row("invalid", reason, data)
         body = {"status": "invalid", "errors": errors, "message": _("Please correct the marked fields.")}
         return self._finish(row, 422, body)
@@ -253,11 +351,8 @@ class _Attempt:
             db.session.rollback()
             return self.reject("limit_reached")
         except IntegrityError:
-            db.session.rollback()
-            replay = self.replay()
-            if replay is not None:  # the same submission, sent twice at once: the other one won
-                return replay
-            # A concurrent writer took a unique value between our check and our write.
+            # The idempotency key is taken (``invalid`` replays that submission), or a concurrent writer took
+            # a unique value between our check and our write.
             return self.invalid({"": _("Another profile already has one of these unique values.")}, clean.data)
         return outcome
 
@@ -270,6 +365,100 @@ class _LimitReached(Exception):
     pass
 
 
+# The writes of the common case, a new profile from a "create" form, in one round trip: the submission record,
+# the profile under an id drawn for it, and its ``profile_created`` and ``form_submitted`` events, in order.
+# Nothing is written and no row comes back when the idempotency key is taken (the unique index decides), or
+# when the form's revision or its database's configuration version is no longer the one validated against.
+CREATE_SQL_TEXT = """
+WITH submission AS (
+    INSERT INTO form_submission (account_id, form_id, profile_id, status, reason, data, consents, origin, ip,
+                                 user_agent, idempotency_key, response, created_at)
+    SELECT :account_id, :form_id, nextval(pg_get_serial_sequence('profile', 'id')), 'accepted', '', :data,
+           :consents, :origin, :ip, :user_agent, :idempotency_key, :response, :created_at
+    FROM form JOIN database ON database.id = form.database_id
+    WHERE form.id = :form_id AND form.revision = :revision AND database.config_version = :config_version
+    ON CONFLICT (form_id, idempotency_key) DO NOTHING
+    RETURNING id, profile_id
+), profile AS (
+    INSERT INTO profile (id, account_id, database_id, code, fields, interests, created_at, updated_at)
+    SELECT profile_id, :account_id, :database_id, :code, :fields, :interests, :created_at, :updated_at
+    FROM submission
+), event AS (
+    INSERT INTO profile_event (account_id, database_id, profile_id, kind, source, actor, reference, changes,
+                               created_at)
+    SELECT :account_id, :database_id, submission.profile_id, written.kind, :source, :actor, :reference,
+           coalesce(written.changes, jsonb_build_object('form', jsonb_build_object('id', :form_id,
+                                                                                   'submission', submission.id))),
+           :created_at
+    FROM submission,
+         (VALUES (1, 'profile_created', CAST(:created_changes AS jsonb)), (2, 'form_submitted', NULL)) AS
+             written (position, kind, changes)
+    ORDER BY written.position
+    RETURNING id, kind
+)
+SELECT submission.id AS submission_id, submission.profile_id, event.id AS event_id, event.kind
+FROM submission, event
+"""
+# Its parameters and their types: it is prepared once per database connection, so PostgreSQL parses and plans
+# it once rather than on every submission.
+CREATE_PARAMETERS = {
+    "account_id": "integer",
+    "form_id": "integer",
+    "revision": "integer",
+    "config_version": "integer",
+    "database_id": "integer",
+    "code": "text",
+    "fields": "jsonb",
+    "interests": "jsonb",
+    "created_at": "timestamp",
+    "updated_at": "timestamp",
+    "data": "jsonb",
+    "consents": "jsonb",
+    "origin": "text",
+    "ip": "text",
+    "user_agent": "text",
+    "idempotency_key": "text",
+    "response": "jsonb",
+    "created_changes": "jsonb",
+    "source": "text",
+    "actor": "text",
+    "reference": "text",
+}
+_NUMBERS = {name: number for number, name in enumerate(CREATE_PARAMETERS, start=1)}
+PREPARE_CREATE = "PREPARE verrijk_form_create ({}) AS {}".format(
+    ", ".join(CREATE_PARAMETERS.values()),
+    re.sub(r"(?<![:\w]):(\w+)", lambda match: f"${_NUMBERS[match.group(1)]}", CREATE_SQL_TEXT),
+)
+CREATE_SQL = text(f"EXECUTE verrijk_form_create ({', '.join(f':{name}' for name in CREATE_PARAMETERS)})").bindparams(
+    *(bindparam(name, type_=JSONB) for name, kind in CREATE_PARAMETERS.items() if kind == "jsonb")
+)
+
+
+def _execute_create(values: dict[str, Any]) -> list:
+    """Run ``CREATE_SQL_TEXT`` in the session's transaction, preparing it first on a new connection."""
+    connection = db.session.connection()
+    known = connection.connection.info  # lives as long as the database connection
+    if not known.get("verrijk_form_create"):
+        connection.exec_driver_sql(PREPARE_CREATE)
+        known["verrijk_form_create"] = True
+    return db.session.execute(CREATE_SQL, values).all()
+
+
+def _one_statement_form(form: Form) -> bool:
+    """Whether the form's submissions are the common case ``CREATE_SQL_TEXT`` writes (when they bring no files): a
+    new profile, no subprofile, no double opt-in (its mail needs the profile), on PostgreSQL."""
+    return (
+        form.behaviour == "create"
+        and not form.collection_id
+        and not form_opt_in.opt_in_settings(form).get("enabled")
+        and dialect_name() == "postgresql"
+    )
+
+
+def _has_captcha(form: Form) -> bool:
+    return any(item.get("type") == "captcha" for item in form.items or [])
+
+
 class _Write:
     """The writes of an accepted submission: find or create the profile, apply the behaviour, store the
     record, files and events, commit once."""
@@ -280,6 +469,15 @@ class _Write:
         self.origin = attempt.origin_of_change
 
     def run(self) -> SubmissionResult:
+        if _one_statement_form(self.form) and not self.clean.files:
+            result = self.create_new()
+            if result is not None:
+                return result
+            db.session.rollback()
+            replay = self.attempt.replay()
+            if replay is not None:  # the idempotency key is taken: this submission was accepted before
+                return replay
+            # Otherwise the form changed since it was read: write on as usual.
         behaviour = self.form.behaviour
         profile = self._known_profile()
         created = False
@@ -377,10 +575,12 @@ class _Write:
             values.update(form_opt_in.values_by_name(self.form, opt_in.get("unconfirmed_values") or {}))
         return values
 
-    def _create(self) -> Profile:
+    def _profile_layer(self) -> list:
         fields = [field for field in self.bound.fields.values() if field.collection_id is None]
-        fields.sort(key=lambda field: (field.position, field.id))
-        stored = validate_values(self.account, fields, self._profile_values(new=True), None)
+        return sorted(fields, key=lambda field: (field.position, field.id))
+
+    def _create(self) -> Profile:
+        stored = validate_values(self.account, self._profile_layer(), self._profile_values(new=True), None)
         database = self.form.database_id
         interests = validate_interests(list(self.bound.interests.values()), self.clean.interests, [])
         profile = Profile(
@@ -395,6 +595,68 @@ class _Write:
             changes={"fields": diff({}, stored), "interests": interests_diff([], interests)},
         )
         return profile
+
+    def create_new(self) -> SubmissionResult | None:
+        """The common case (a new profile, nothing else), written in one round trip: see ``CREATE_SQL_TEXT``. None
+        when nothing was written: the idempotency key is taken, or the form is not the one read."""
+        form, attempt = self.form, self.attempt
+        profile, created_changes = new_profile_row(
+            self.account,
+            form.database_id,
+            self._profile_layer(),
+            self.bound.interests.values(),
+            self._profile_values(new=True),
+            self.clean.interests,
+        )
+        body = attempt.ok_body()
+        now = profile["created_at"]
+        origin = self.origin
+        written = _execute_create(
+            {
+                **profile,
+                "form_id": form.id,
+                "revision": form.revision,
+                "config_version": form.database.config_version,
+                "data": self.clean.data,
+                "consents": self.clean.consents,
+                "origin": attempt.origin,
+                "ip": form_spam.hash_ip(attempt.ip),
+                "user_agent": attempt.agent,
+                "idempotency_key": attempt.key,
+                "response": {"code": 200, "body": body},
+                "created_changes": created_changes,
+                "source": origin.source,
+                "actor": origin.actor,
+                "reference": origin.reference,
+            }
+        )
+        if not written:
+            return None
+        submission_id, profile_id = written[0].submission_id, written[0].profile_id
+        events.note_written(
+            [
+                ProfileEvent(
+                    id=row.event_id,
+                    account_id=form.account_id,
+                    database_id=form.database_id,
+                    profile_id=profile_id,
+                    kind=row.kind,
+                    source=origin.source,
+                    actor=origin.actor,
+                    reference=origin.reference,
+                    changes=created_changes
+                    if row.kind == "profile_created"
+                    else {"form": {"id": form.id, "submission": submission_id}},
+                    created_at=now,
+                )
+                for row in sorted(written, key=lambda row: row.event_id)
+            ]
+        )
+        notify = bool((form.settings or {}).get("notify_email"))
+        db.session.commit()
+        if notify:
+            form_opt_in.send_notification(form, submission_id, profile_id, self.clean.data)
+        return SubmissionResult(200, body, submission_id, profile_id)
 
     def _update(self, profile: Profile) -> None:
         apply_update(
@@ -451,11 +713,10 @@ class _Write:
 
     def _commit(self, profile: Profile, row: FormSubmission, body: dict, created: bool) -> SubmissionResult:
         # Read what the mails need before the commit expires it (and would reload it).
-        row_id, profile_id, form_id = row.id, profile.id, self.form.id
+        row_id, profile_id = row.id, profile.id
         opt_in = created and form_opt_in.opt_in_settings(self.form).get("enabled")
         notify = bool((self.form.settings or {}).get("notify_email"))
         db.session.commit()
-        _count(form_id, submissions=1)
         if opt_in:
             form_opt_in.send_confirmation(self.form, profile)
         if notify:
@@ -463,9 +724,8 @@ class _Write:
         return SubmissionResult(200, body, row_id, profile_id)
 
     def _commit_unsubscribe(self, profile: Profile, row: FormSubmission, body: dict) -> SubmissionResult:
-        row_id, profile_id, form_id = row.id, profile.id, self.form.id
+        row_id, profile_id = row.id, profile.id
         unsubscribe(self.account, profile.id, origin=self.origin)  # commits everything
-        _count(form_id, submissions=1)
         form_opt_in.send_notification(self.form, row_id, profile_id, self.clean.data)
         return SubmissionResult(200, body, row_id, profile_id)
 
@@ -515,21 +775,20 @@ def _with_link(url: str, profile: Profile) -> str:
 
 
 COUNT_SQL = (
-    "INSERT INTO form_day_stat (form_id, day, views, submissions) VALUES (:form_id, :day, :views, :submissions) "
-    "ON CONFLICT (form_id, day) DO UPDATE SET views = form_day_stat.views + excluded.views, "
-    "submissions = form_day_stat.submissions + excluded.submissions"
+    "INSERT INTO form_day_stat (form_id, day, views) VALUES (:form_id, :day, 1) "
+    "ON CONFLICT (form_id, day) DO UPDATE SET views = form_day_stat.views + 1"
 )
 
 
-def _count(form_id: int, *, views: int = 0, submissions: int = 0) -> None:
-    """Add to today's views/submissions of a form, in a short transaction of its own after the caller's.
+def _count_view(form_id: int) -> None:
+    """Add one to today's views of a form, in a short transaction of its own after the caller's.
 
-    Every submission and view of a form touches this one row: inside the submission's transaction its lock
-    would be held through each commit's disk flush and queue all submissions behind each other. Here the
-    commit does not wait for the disk (PostgreSQL ``synchronous_commit`` off, this transaction only), so the
-    lock is held for microseconds; a crash may lose the last moment's counts, never a submission.
+    Every view of a form touches this one row: in a longer transaction its lock would be held through each
+    commit's disk flush and queue all views behind each other. Here the commit does not wait for the disk
+    (PostgreSQL ``synchronous_commit`` off, this transaction only), so the lock is held for microseconds; a
+    crash may lose the last moment's counts. Accepted submissions are counted from their own rows.
     """
-    values = {"form_id": form_id, "day": utcnow().date(), "views": views, "submissions": submissions}
+    values = {"form_id": form_id, "day": utcnow().date()}
     prefix = "SET LOCAL synchronous_commit TO OFF; " if dialect_name() == "postgresql" else ""
     db.session.execute(text(prefix + COUNT_SQL), values)
     db.session.commit()

@@ -22,6 +22,7 @@ from webapp.services.values import diff, interests_diff, match_literal, validate
 
 BULK_BATCH = 2000
 MAX_ID = 2**31 - 1  # ids are 32-bit integers; a larger one cannot exist (and overflows SQLite's driver)
+WITH_DATABASE = (joinedload(Profile.database),)  # a loader option built once, not on every call
 
 
 def new_code() -> str:
@@ -32,8 +33,7 @@ def new_code() -> str:
 def get_profile(account: Account, profile_id: int) -> Profile:
     # The database comes along: every write validates against its fields, which come from the
     # per-process snapshot of its configuration (``database_config``) when its version is unchanged.
-    loading = [joinedload(Profile.database)]
-    profile = db.session.get(Profile, profile_id, options=loading) if 0 < profile_id <= MAX_ID else None
+    profile = db.session.get(Profile, profile_id, options=WITH_DATABASE) if 0 < profile_id <= MAX_ID else None
     if profile is None or profile.account_id != account.id:
         raise NotFound(_("Profile not found."))
     return profile
@@ -196,3 +196,18 @@ def commit_or_conflict() -> None:
     except IntegrityError:
         db.session.rollback()
         raise Conflict(_("Another profile already has one of these unique values.")) from None
+
+
+def new_profile_row(
+    account: Account, database_id: int, fields: Iterable, interests: Iterable, values: dict, chosen: dict
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A new profile validated as ``create_profile`` does, as a row for a writer that inserts it itself (Core,
+    in one round trip with its other rows), and the changes of its ``profile_created`` event."""
+    stored = validate_values(account, list(fields), values, None)
+    interest_ids = validate_interests(list(interests), chosen, [])
+    now = utcnow()
+    row = {
+        "account_id": account.id, "database_id": database_id, "code": new_code(), "fields": stored,
+        "interests": interest_ids, "created_at": now, "updated_at": now,
+    }
+    return row, {"fields": diff({}, stored), "interests": interests_diff([], interest_ids)}
