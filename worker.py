@@ -1,8 +1,12 @@
 """Start an RQ worker (with its scheduler) on the app's queues: ``python worker.py``.
 
 Jobs run in a forked work horse inside the app context set up here; the database pool is emptied
-before forking so that no connection is shared between processes.
+before forking so that no connection is shared between processes. What the start-up made is frozen out of
+the garbage collector's reach (``gc.freeze``): otherwise a work horse whose allocations tip it into a full
+collection walks, and so copies, the whole heap it inherited (about 0.1 s of CPU, for any job).
 """
+
+import gc
 
 from rq import Worker
 
@@ -16,6 +20,8 @@ def main() -> None:
     with app.app_context():
         db.engine.dispose()
         queues = [get_queue(name) for name in app.config["RQ_QUEUES"]]
+        gc.collect()
+        gc.freeze()
         Worker(queues, connection=redis_connection()).work(with_scheduler=True)
 
 

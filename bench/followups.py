@@ -12,7 +12,9 @@ In one run, against PostgreSQL and Redis:
    ``finished_at - due_at`` (p50, p99), which includes the dispatcher's wait when nothing is due.
 
 Ends with ``BENCH followups: <runs/s> runs/s (<ratio>x rq no-op jobs)`` and a line with the p99 lateness.
-Targets: >= 2,000 runs/s and p99 lateness < 2 s.
+Targets: >= 2,000 runs/s and p99 lateness < 2 s. The baseline and the burst also print the CPU time their
+processes used (workers with their forked work horses, and the dispatcher; not PostgreSQL's or Redis'), per
+job and per run: unlike the rates, it hardly depends on what else runs on the machine.
 
 Usage (the database's name must contain "bench": its schema is dropped)::
 
@@ -22,6 +24,7 @@ Usage (the database's name must contain "bench": its schema is dropped)::
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -190,6 +193,12 @@ def start_dispatcher(args: argparse.Namespace) -> subprocess.Popen:
     )
 
 
+def children_cpu() -> float:
+    """CPU seconds of the processes this one started and reaped (with the work horses they reaped)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def stop(processes: list[subprocess.Popen]) -> None:
     for process in processes:
         process.terminate()
@@ -215,15 +224,17 @@ def baseline(args: argparse.Namespace) -> float:
             for _ in range(start, min(start + 5_000, args.baseline_jobs))
         ]
         queue.enqueue_many(jobs)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), children_cpu()
     workers = start_workers(args)
     started_registry = StartedJobRegistry(queue=queue)
     while queue.count or started_registry.count:
         time.sleep(0.05)
     seconds = time.perf_counter() - started
     stop(workers)
+    cpu = children_cpu() - cpu
     print(
-        f"baseline: {args.baseline_jobs:,} no-op jobs in {seconds:.1f} s = {args.baseline_jobs / seconds:,.0f} jobs/s",
+        f"baseline: {args.baseline_jobs:,} no-op jobs in {seconds:.1f} s = {args.baseline_jobs / seconds:,.0f} jobs/s; "
+        f"worker CPU {cpu * 1000 / args.baseline_jobs:.1f} ms per job (with the workers' start-up)",
         flush=True,
     )
     return args.baseline_jobs / seconds
@@ -247,8 +258,9 @@ def wait_done(followup_id: int, count: int) -> None:
         time.sleep(0.2)
 
 
-def run_phase(args: argparse.Namespace, account_id: int, followup_id: int, due_times: list) -> list:
-    """Insert runs with ``due_times``, run them with the dispatcher and the workers; returns the finished rows."""
+def run_phase(args: argparse.Namespace, account_id: int, followup_id: int, due_times: list) -> tuple[list, float]:
+    """Insert runs with ``due_times``, run them with the dispatcher and the workers; returns the finished rows
+    and the CPU seconds the dispatcher and the workers used."""
     from sqlalchemy import delete, select
 
     from webapp.extensions import db
@@ -259,16 +271,18 @@ def run_phase(args: argparse.Namespace, account_id: int, followup_id: int, due_t
     db.session.commit()
     redis_connection().flushdb()
     add_runs(account_id, followup_id, due_times)
+    cpu = children_cpu()
     processes = start_workers(args) + [start_dispatcher(args)]
     try:
         wait_done(followup_id, len(due_times))
     finally:
         stop(processes)
+    cpu = children_cpu() - cpu
     rows = db.session.execute(select(FollowUpRun.status, FollowUpRun.due_at, FollowUpRun.finished_at)).all()
     statuses = {status for status, _due, _finished in rows}
     if statuses != {"done"}:
         raise SystemExit(f"runs ended as {statuses}, not all done")
-    return rows
+    return rows, cpu
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -291,20 +305,21 @@ def main(argv: list[str] | None = None) -> None:
 
         start = utcnow()
         started = time.perf_counter()
-        rows = run_phase(args, account_id, followup_id, [start] * args.runs)
+        rows, cpu = run_phase(args, account_id, followup_id, [start] * args.runs)
         wall = time.perf_counter() - started
         last = max(finished for _status, _due, finished in rows)
         seconds = (last - start).total_seconds()
         runs_per_second = args.runs / seconds
         print(
             f"burst: {args.runs:,} runs in {seconds:.1f} s (wall with start-up {wall:.1f} s) = "
-            f"{runs_per_second:,.0f} runs/s",
+            f"{runs_per_second:,.0f} runs/s; dispatcher and worker CPU {cpu * 1000 / args.runs:.3f} ms per run "
+            "(with their start-up)",
             flush=True,
         )
 
         begin = utcnow() + timedelta(seconds=5)
         due = [begin + timedelta(seconds=n / args.steady_rate) for n in range(args.steady_runs)]
-        rows = run_phase(args, account_id, followup_id, due)
+        rows, _cpu = run_phase(args, account_id, followup_id, due)
         lateness = [(finished - due_at).total_seconds() for _status, due_at, finished in rows]
         p50, p99 = statistics.median(lateness), percentile(lateness, 0.99)
         print(

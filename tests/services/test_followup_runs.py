@@ -21,7 +21,7 @@ from tests.smtp_server import smtp_server  # noqa: F401
 from webapp.extensions import db
 from webapp.models import EmailTemplate, FollowUpRun, Profile, ProfileEvent, Subprofile
 from webapp.queues import get_queue, redis_connection
-from webapp.services import databases, followup_runs, profiles
+from webapp.services import databases, followup_runs, followups, profiles
 from webapp.services.errors import Conflict, NotFound
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -563,6 +563,94 @@ def test_changes_made_by_a_follow_up_reach_callbacks_and_other_follow_ups(accoun
     deliveries = db.session.scalars(select(CallbackDelivery).order_by(CallbackDelivery.id)).all()
     assert [delivery.payload["type"] for delivery in deliveries] == ["create", "update", "delete"]
     assert [run.status for run in runs(chained.id)] == ["done"]
+
+
+def test_a_follow_up_triggered_by_a_batch_sees_the_values_the_batch_wrote(account, shop):
+    newsletter = shop.field["Newsletter"]
+    make_followup(
+        account,
+        shop.database,
+        trigger={"kind": "profile_created"},
+        actions=[{"type": "update_fields", "values": {str(newsletter): "yes"}}],
+    )
+    chained = make_followup(
+        account,
+        shop.database,
+        name="Chained",
+        trigger={"kind": "profile_updated", "fields": [newsletter]},
+        activation_condition={"rules": [{"field_id": newsletter, "operator": "=", "value": "yes"}]},
+        actions=[{"type": "update_fields", "values": {str(shop.field["Note"]): "welcomed {{ profile.Newsletter }}"}}],
+    )
+    first, second = create(account, shop, Email="a@example.com"), create(account, shop, Email="b@example.com")
+    run_due()
+    assert [run.status for run in runs(chained.id)] == ["done", "done"]
+    assert fields_of(first.id, shop)["Note"] == fields_of(second.id, shop)["Note"] == "welcomed yes"
+
+
+def run_until_quiet() -> None:
+    """``run_due`` for a bounded number of rounds: without the chain guard a loop of follow-ups never ends."""
+    for _round in range(3 * followups.MAX_CHAIN_DEPTH):
+        if not followup_runs.dispatch_due_runs():
+            return
+        run_worker()
+    pytest.fail("the follow-ups kept triggering each other")
+
+
+def test_follow_ups_triggering_each_other_stop_at_the_chain_limit(account, shop, caplog):
+    note, welcome = shop.field["Note"], shop.field["Welcome"]
+    ping = make_followup(
+        account,
+        shop.database,
+        name="Ping",
+        trigger={"kind": "profile_updated", "fields": [note]},
+        actions=[{"type": "update_fields", "values": {str(welcome): "{{ profile.Welcome }}w"}}],
+    )
+    pong = make_followup(
+        account,
+        shop.database,
+        name="Pong",
+        trigger={"kind": "profile_updated", "fields": [welcome]},
+        actions=[{"type": "update_fields", "values": {str(note): "{{ profile.Note }}n"}}],
+    )
+    profile = create(account, shop, Email="a@example.com")
+    profiles.update_profile(account, profile.id, {"Note": "start"}, origin=ADMIN)
+    limit = followups.MAX_CHAIN_DEPTH
+    run_until_quiet()
+    chain = runs()
+    assert [run.chain_depth for run in chain] == list(range(limit + 2))
+    assert [run.followup_id for run in chain] == [ping.id, pong.id] * (limit // 2 + 1)
+    assert [run.status for run in chain] == ["done"] * (limit + 1) + ["failed"]
+    assert f"triggered each other {limit + 1} times in a row" in chain[-1].last_error
+    assert fields_of(profile.id, shop)["Welcome"] == "w" * (limit // 2 + 1)
+    assert fields_of(profile.id, shop)["Note"] == "start" + "n" * (limit // 2)
+    assert "triggered each other" in caplog.text
+
+
+def test_a_stopped_chain_goes_one_step_further_when_retried(account, shop):
+    note, welcome = shop.field["Note"], shop.field["Welcome"]
+    make_followup(
+        account,
+        shop.database,
+        trigger={"kind": "profile_updated", "fields": [note]},
+        actions=[{"type": "update_fields", "values": {str(welcome): "{{ profile.Welcome }}w"}}],
+    )
+    stopper = make_followup(
+        account,
+        shop.database,
+        name="Stopped",
+        trigger={"kind": "profile_updated", "fields": [welcome]},
+        actions=[{"type": "update_fields", "values": {str(note): "{{ profile.Note }}n"}}],
+    )
+    profile = create(account, shop, Email="a@example.com")
+    profiles.update_profile(account, profile.id, {"Note": "start"}, origin=ADMIN)
+    run_until_quiet()
+    stopped = runs()[-1]
+    assert (stopped.followup_id, stopped.status) == (stopper.id, "failed")
+    followup_runs.retry_run(account, stopped.id)
+    run_until_quiet()
+    after = runs()
+    assert after[len(after) - 2].status == "done" and after[-1].status == "failed"
+    assert after[-1].chain_depth == followups.MAX_CHAIN_DEPTH + 2
 
 
 def test_a_busy_queue_gets_fuller_jobs_later(account, shop, monkeypatch):

@@ -424,6 +424,35 @@ def test_the_runs_page_shows_errors_and_the_review_list(browser, account, runs):
     assert "/retry" not in viewer_page and "SMTP said no" in viewer_page
 
 
+def test_a_loop_of_follow_ups_shows_where_it_was_stopped(browser, account, shop):
+    from tests.followup_fixtures import run_worker
+    from webapp.services import followup_runs, followups
+
+    name, note = field(shop, "FirstName"), field(shop, "Newsletter")
+    make_followup(
+        account,
+        shop,
+        trigger={"kind": "profile_updated", "fields": [name.id]},
+        actions=[{"type": "update_fields", "values": {str(note.id): "{{ profile.Newsletter }}+"}}],
+    )
+    back = make_followup(
+        account,
+        shop,
+        name="Back",
+        trigger={"kind": "profile_updated", "fields": [note.id]},
+        actions=[{"type": "update_fields", "values": {str(name.id): "{{ profile.FirstName }}+"}}],
+    )
+    ann = profiles.create_profile(account, shop.id, {"FirstName": "Ann"}, origin=Origin("admin"))
+    profiles.update_profile(account, ann.id, {"FirstName": "Anna"}, origin=Origin("admin"))
+    for _round in range(3 * followups.MAX_CHAIN_DEPTH):  # bounded: a loop without the guard never ends
+        if not followup_runs.dispatch_due_runs():
+            break
+        run_worker()
+    page = browser("viewer", account).get(f"/followups/{back.id}/runs?status=failed").get_data(as_text=True)
+    count = followups.MAX_CHAIN_DEPTH + 1
+    assert f"Stopped: follow-ups triggered each other {count} times in a row for this profile." in page
+
+
 def test_runs_are_filtered_by_status_and_paged(browser, account, runs):
     followup, profile, made = runs
     extra = [make_followup_run(followup, profile.id, status="done") for _ in range(55)]

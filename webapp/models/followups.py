@@ -90,6 +90,8 @@ class FollowUpRun(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
     outcome: Mapped[str] = mapped_column(Text, default="")
+    # How many follow-up runs in a row led to this one (0: triggered by anything but a follow-up's write).
+    chain_depth: Mapped[int] = mapped_column(default=0, server_default="0")
     queued_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]

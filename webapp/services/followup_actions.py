@@ -10,13 +10,12 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask_babel import gettext as _
-from jinja2 import TemplateError
-from sqlalchemy import DateTime, Integer, column, insert, update
-from sqlalchemy import values as sql_values
-from sqlalchemy.dialects.postgresql import JSONB
+from jinja2 import TemplateError, meta
+from sqlalchemy import text as sql
+from sqlalchemy.orm.attributes import set_committed_value
 
 from webapp.extensions import db
 from webapp.models import (
@@ -26,13 +25,14 @@ from webapp.models import (
     EmailTemplate,
     FollowUp,
     FollowUpRun,
+    Interest,
     Profile,
     ProfileEvent,
     Subprofile,
     utcnow,
 )
 from webapp.services import events, profiles
-from webapp.services.database_config import profile_fields
+from webapp.services.database_config import FieldSnapshot, profile_fields
 from webapp.services.errors import DomainError, ValidationError
 from webapp.services.urls import check_outbound_url
 from webapp.services.values import diff, interests_diff, validate_interests, validate_values
@@ -146,24 +146,51 @@ def _compiled(text: str):
     return email_templates.environment(False).from_string(text)
 
 
+@lru_cache(maxsize=1024)
+def _variables(text: str) -> frozenset[str]:
+    """The names a value's template reads (``profile``, ``now``, …), found once per process."""
+    from webapp.services import email_templates
+
+    return frozenset(meta.find_undeclared_variables(email_templates.environment(False).parse(text)))
+
+
 def render_value(text: str, context: RunContext) -> str:
     """``text`` with ``{{ profile.Name }}``, ``{{ subprofile.Name }}``, ``{{ now }}`` and ``{{ today }}`` filled
-    in; plain text is returned as it is (no template is compiled for it)."""
+    in; plain text is returned as it is (no template is compiled for it). A template that reads nothing but
+    ``now`` and ``today`` is rendered once per moment, not once per run."""
     if "{" not in text:
         return text
-    from webapp.services.followups import time_zone, to_local
-
-    local = to_local(context.now, time_zone(context.account))
+    now_text, today = _clock_values(context.now, context.account.time_zone if context.account else "")
+    used = _variables(text)
+    if used <= {"now", "today"}:
+        return _render(text, now_text, today)
     variables = {
-        "profile": _by_name(context.profile),
-        "subprofile": _by_name(context.subprofile),
-        "now": local.strftime("%Y-%m-%d %H:%M:%S"),
-        "today": local.date().isoformat(),
+        "profile": _by_name(context.profile) if "profile" in used else {},
+        "subprofile": _by_name(context.subprofile) if "subprofile" in used else {},
+        "now": now_text,
+        "today": today,
     }
     try:
         return _compiled(text).render(variables)
     except TemplateError as error:
         raise ActionFailed(_("A value could not be filled in: %(error)s", error=error), retry=False) from None
+
+
+@lru_cache(maxsize=64)
+def _render(text: str, now_text: str, today: str) -> str:
+    try:
+        return _compiled(text).render({"profile": {}, "subprofile": {}, "now": now_text, "today": today})
+    except TemplateError as error:
+        raise ActionFailed(_("A value could not be filled in: %(error)s", error=error), retry=False) from None
+
+
+@lru_cache(maxsize=64)
+def _clock_values(moment: datetime, zone_name: str) -> tuple[str, str]:
+    """``now`` and ``today`` of ``moment`` (naive UTC) in the account's time zone."""
+    from webapp.services.followups import to_local, zone_named
+
+    local = to_local(moment, zone_named(zone_name))
+    return local.strftime("%Y-%m-%d %H:%M:%S"), local.date().isoformat()
 
 
 def _by_name(holder: Profile | Subprofile | None) -> dict[str, Any]:
@@ -204,74 +231,129 @@ def bulk_update_profiles(contexts: list[RunContext]) -> dict[int, str]:
     changed profile), written like ``profiles.bulk_create_profiles``: one UPDATE for the profiles and one INSERT
     for their events, journalled in bulk (``events.note_bulk``). Returns the outcome per run id. Raises on the
     first invalid value: the caller then does the batch run by run to record that run's failure.
+
+    Both statements take their rows as arrays (``unnest``), so they are compiled once per process whatever the
+    batch's size; the loaded profiles get their new values without being read again.
     """
     updated, unchanged = _("Profile updated."), _("Nothing to change.")
     outcomes: dict[int, str] = {}
-    writes: list[dict[str, Any]] = []
-    journal: list[dict[str, Any]] = []
-    stamp = utcnow()
+    changed: list[_Change] = []
+    plans: dict[tuple[int, int, int], _Plan] = {}
     for context in contexts:
         profile = context.profile
-        stored, interests = _updated_values(context)
+        key = (context.followup.id, context.run.step, profile.database_id)
+        plan = plans.get(key)
+        if plan is None:
+            plan = plans[key] = _Plan.of(context)
+        stored, interests = plan.apply(context)
         changes = {"fields": diff(profile.fields, stored), "interests": interests_diff(profile.interests, interests)}
         if not changes["fields"] and not changes["interests"]:
             outcomes[context.run.id] = unchanged
             continue
-        origin = context.origin
-        writes.append({"profile_id": profile.id, "new_fields": stored, "new_interests": interests, "stamp": stamp})
-        journal.append(
-            {
-                "account_id": profile.account_id,
-                "database_id": profile.database_id,
-                "profile_id": profile.id,
-                "kind": "profile_updated",
-                "source": origin.source,
-                "actor": origin.actor,
-                "reference": origin.reference,
-                "changes": changes,
-                "created_at": stamp,
-            }
-        )
+        changed.append(_Change(profile, stored, interests, changes, context.origin))
         outcomes[context.run.id] = updated
-    if writes:
-        _write_profiles(writes)
-        event_ids = db.session.scalars(insert(ProfileEvent).returning(ProfileEvent.id), journal).all()
-        events.note_bulk(list(event_ids))
-        for context in contexts:
-            db.session.expire(context.profile)
+    if changed:
+        _write_changes(changed)
     return outcomes
 
 
-def _updated_values(context: RunContext) -> tuple[dict[str, Any], list[int]]:
-    profile = context.profile
-    fields = profile_fields(profile.database)
-    names = {field.key: field.name for field in fields}
-    stored, interests = dict(profile.fields or {}), list(profile.interests or [])
-    for action in (context.followup.actions or [])[context.run.step :]:
-        if action["type"] == "update_fields":
-            values = {names[key]: render_value(text, context) for key, text in action["values"].items() if key in names}
-            stored = validate_values(context.account, fields, values, stored, holder_id=profile.id)
-        else:
-            changes = {int(key): on for key, on in action["interests"].items()}
-            interests = validate_interests(profile.database.interests, changes, interests)
-    return stored, interests
+class _Change(NamedTuple):
+    """A profile's new values and interests, what changed, and who changed it."""
+
+    profile: Profile
+    fields: dict[str, Any]
+    interests: list[int]
+    changes: dict[str, Any]
+    origin: events.Origin
 
 
-def _write_profiles(writes: list[dict[str, Any]]) -> None:
-    """One ``UPDATE profile … FROM (VALUES …)`` for all the changed profiles."""
-    rows = sql_values(
-        column("profile_id", Integer),
-        column("new_fields", JSONB),
-        column("new_interests", JSONB),
-        column("stamp", DateTime),
-        name="changed",
-    ).data([(row["profile_id"], row["new_fields"], row["new_interests"], row["stamp"]) for row in writes])
+@dataclass
+class _Plan:
+    """The remaining bulk actions of a follow-up from one step, with the fields they name (once per batch)."""
+
+    fields: tuple[FieldSnapshot, ...]
+    names: dict[str, str]  # field key → name
+    actions: list[dict[str, Any]]
+    interests: list[Interest]  # the database's, when an action sets interests
+
+    @classmethod
+    def of(cls, context: RunContext) -> "_Plan":
+        database = context.profile.database
+        fields = profile_fields(database)
+        actions = (context.followup.actions or [])[context.run.step :]
+        wants_interests = any(action["type"] == "set_interests" for action in actions)
+        return cls(
+            fields,
+            {field.key: field.name for field in fields},
+            actions,
+            list(database.interests) if wants_interests else [],
+        )
+
+    def apply(self, context: RunContext) -> tuple[dict[str, Any], list[int]]:
+        """The profile's stored values and interests after the actions (validated like ``apply_update``)."""
+        profile = context.profile
+        stored, interests = dict(profile.fields or {}), list(profile.interests or [])
+        for action in self.actions:
+            if action["type"] == "update_fields":
+                names = self.names
+                values = {
+                    names[key]: render_value(text, context) for key, text in action["values"].items() if key in names
+                }
+                stored = validate_values(context.account, self.fields, values, stored, holder_id=profile.id)
+            else:
+                changes = {int(key): on for key, on in action["interests"].items()}
+                interests = validate_interests(self.interests, changes, interests)
+        return stored, interests
+
+
+_UPDATE_PROFILES = sql(
+    "UPDATE profile SET fields = changed.fields, interests = changed.interests, updated_at = :stamp "
+    "FROM unnest(CAST(:ids AS integer[]), CAST(:fields AS jsonb[]), CAST(:interests AS jsonb[])) "
+    "AS changed(id, fields, interests) WHERE profile.id = changed.id"
+)
+_INSERT_EVENTS = sql(
+    "INSERT INTO profile_event (account_id, database_id, profile_id, kind, source, actor, reference, changes, "
+    "created_at) SELECT written.account_id, written.database_id, written.profile_id, 'profile_updated', "
+    "written.source, written.actor, written.reference, written.changes, :stamp "
+    "FROM unnest(CAST(:accounts AS integer[]), CAST(:databases AS integer[]), CAST(:profiles AS integer[]), "
+    "CAST(:sources AS varchar[]), CAST(:actors AS varchar[]), CAST(:references AS varchar[]), "
+    "CAST(:changes AS jsonb[])) AS written(account_id, database_id, profile_id, source, actor, reference, changes) "
+    "RETURNING id"
+)
+
+
+def _write_changes(changed: list[_Change]) -> None:
+    """One UPDATE for the changed profiles, one INSERT for their ``profile_updated`` events, then the events go
+    to their subscribers (which see the profiles' new values in the session)."""
+    stamp = utcnow()
+    ids = [change.profile.id for change in changed]
     db.session.execute(
-        update(Profile)
-        .where(Profile.id == rows.c.profile_id)
-        .values(fields=rows.c.new_fields, interests=rows.c.new_interests, updated_at=rows.c.stamp)
-        .execution_options(synchronize_session=False)
+        _UPDATE_PROFILES,
+        {
+            "ids": ids,
+            "fields": [json.dumps(change.fields) for change in changed],
+            "interests": [json.dumps(change.interests) for change in changed],
+            "stamp": stamp,
+        },
     )
+    event_ids = db.session.scalars(
+        _INSERT_EVENTS,
+        {
+            "accounts": [change.profile.account_id for change in changed],
+            "databases": [change.profile.database_id for change in changed],
+            "profiles": ids,
+            "sources": [change.origin.source for change in changed],
+            "actors": [change.origin.actor for change in changed],
+            "references": [change.origin.reference for change in changed],
+            "changes": [json.dumps(change.changes) for change in changed],
+            "stamp": stamp,
+        },
+    ).all()
+    for change in changed:
+        set_committed_value(change.profile, "fields", change.fields)
+        set_committed_value(change.profile, "interests", change.interests)
+        set_committed_value(change.profile, "updated_at", stamp)
+    events.note_bulk(list(event_ids))
 
 
 def _update_fields(action: dict[str, Any], context: RunContext) -> str:

@@ -20,8 +20,8 @@ import logging
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy import ColumnElement, Integer, and_, any_, cast, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from webapp.extensions import db
 from webapp.models import Account, FollowUp, FollowUpRun, Profile, Subprofile
@@ -32,8 +32,8 @@ from webapp.services.followup_actions import COMMITTING, ActionFailed, RunContex
 
 log = logging.getLogger(__name__)
 
-RUNS_PER_JOB = 500
-JOBS_PER_ROUND = 20
+RUNS_PER_JOB = 1000
+JOBS_PER_ROUND = 10
 MAX_ATTEMPTS = 5
 STALE_AFTER = timedelta(minutes=5)
 MAX_WAITING_JOBS = 4
@@ -78,7 +78,7 @@ def dispatch_due_runs(*, batch: int = RUNS_PER_JOB, jobs: int = JOBS_PER_ROUND) 
         job_id = f"followup-{chunk[0]}-{len(chunk)}"
         db.session.execute(
             update(FollowUpRun)
-            .where(FollowUpRun.id.in_(chunk))
+            .where(_among(FollowUpRun.id, chunk))
             .values(status="queued", job_id=job_id, queued_at=moment)
             .execution_options(synchronize_session=False)
         )
@@ -142,7 +142,7 @@ def run_batch(run_ids: list[int], job_id: str) -> dict[str, int]:
     runs = list(
         db.session.scalars(
             select(FollowUpRun)
-            .where(FollowUpRun.id.in_(run_ids), FollowUpRun.status == "queued", FollowUpRun.job_id == job_id)
+            .where(_among(FollowUpRun.id, run_ids), FollowUpRun.status == "queued", FollowUpRun.job_id == job_id)
             .order_by(FollowUpRun.id)
             .with_for_update()
         )
@@ -158,9 +158,12 @@ def run_batch(run_ids: list[int], job_id: str) -> dict[str, int]:
         _record_failure(run_id, error)
     for run_id in alone:
         _run_alone(run_id, job_id)
-    counts: dict[str, int] = {}
-    for status in db.session.scalars(select(FollowUpRun.status).where(FollowUpRun.id.in_(run_ids))):
-        counts[status] = counts.get(status, 0) + 1
+    followups.forget_chains()
+    counted = (
+        select(FollowUpRun.status, func.count()).where(_among(FollowUpRun.id, run_ids)).group_by(FollowUpRun.status)
+    )
+    counts = dict(db.session.execute(counted).all())
+    db.session.commit()
     return counts
 
 
@@ -169,7 +172,7 @@ def _relock(runs: list[FollowUpRun], job_id: str) -> list[FollowUpRun]:
         db.session.scalars(
             select(FollowUpRun)
             .where(
-                FollowUpRun.id.in_([run.id for run in runs]),
+                _among(FollowUpRun.id, [run.id for run in runs]),
                 FollowUpRun.status == "queued",
                 FollowUpRun.job_id == job_id,
             )
@@ -199,15 +202,11 @@ class _Batch:
         )
         profile_ids = {run.profile_id for run in runs if run.profile_id}
         self.profiles = (
-            {
-                item.id: item
-                for item in db.session.scalars(
-                    select(Profile).where(Profile.id.in_(profile_ids)).options(joinedload(Profile.database))
-                )
-            }
+            {item.id: item for item in db.session.scalars(select(Profile).where(_among(Profile.id, profile_ids)))}
             if profile_ids
             else {}
         )
+        self.moment = now()  # what ``{{ now }}`` gives for every run of the batch
 
     def split(self) -> tuple[list[FollowUpRun], list[int]]:
         """Runs to do here, inside the batch's transaction, and ids of runs to do one at a time."""
@@ -225,10 +224,12 @@ class _Batch:
         return inline, alone
 
     def context(self, run: FollowUpRun) -> RunContext:
+        """What the run's actions work on; from here on its writes carry its chain depth on."""
+        followups.note_chain(run)
         followup = self.followups[run.followup_id]
         profile = self.profiles.get(run.profile_id) if run.profile_id else None
         subprofile = db.session.get(Subprofile, run.subprofile_id) if run.subprofile_id else None
-        return RunContext(self.accounts[followup.account_id], followup, run, profile, subprofile, now())
+        return RunContext(self.accounts[followup.account_id], followup, run, profile, subprofile, self.moment)
 
     def run_inline(self, runs: list[FollowUpRun], *, savepoints: bool = False) -> bool:
         """Run ``runs`` in the current transaction; False (without savepoints) when one raised."""
@@ -278,26 +279,41 @@ class _Batch:
                 continue
             contexts.append(context)
         outcomes = followup_actions.bulk_update_profiles(contexts)
-        _finish_many([context.run for context in contexts], outcomes)
+        self.finish_many([context.run for context in contexts], outcomes)
         return rest
 
+    def finish_many(self, runs: list[FollowUpRun], outcomes: dict[int, str]) -> None:
+        """Mark runs done with one UPDATE per distinct outcome (not one per run)."""
+        by_outcome: dict[tuple[str, int], list[FollowUpRun]] = {}
+        for run in runs:
+            steps = len(self.followups[run.followup_id].actions or [])
+            by_outcome.setdefault((outcomes[run.id], steps), []).append(run)
+        finished = now()
+        for (outcome, steps), group in by_outcome.items():
+            db.session.execute(
+                update(FollowUpRun)
+                .where(_among(FollowUpRun.id, [run.id for run in group]))
+                .values(
+                    status="done",
+                    step=steps,
+                    outcome=outcome,
+                    finished_at=finished,
+                    attempts=FollowUpRun.attempts + 1,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            for run in group:
+                db.session.expire(run, _FINISHED)
 
-def _finish_many(runs: list[FollowUpRun], outcomes: dict[int, str]) -> None:
-    """Mark runs done with one UPDATE per distinct outcome (not one per run)."""
-    by_outcome: dict[tuple[str, int], list[int]] = {}
-    for run in runs:
-        steps = len(db.session.get(FollowUp, run.followup_id).actions or [])
-        by_outcome.setdefault((outcomes[run.id], steps), []).append(run.id)
-    moment = now()
-    for (outcome, steps), run_ids in by_outcome.items():
-        db.session.execute(
-            update(FollowUpRun)
-            .where(FollowUpRun.id.in_(run_ids))
-            .values(status="done", step=steps, outcome=outcome, finished_at=moment, attempts=FollowUpRun.attempts + 1)
-            .execution_options(synchronize_session=False)
-        )
-    for run in runs:
-        db.session.expire(run)
+
+_FINISHED = ["status", "step", "outcome", "finished_at", "attempts"]  # what ``finish_many`` writes
+
+
+def _among(column, ids) -> ColumnElement[bool]:
+    """``column IN ids``; on PostgreSQL as ``= ANY(array)``: one parameter however many ids (a batch has 1,000)."""
+    if db.engine.dialect.name == "postgresql":
+        return column == any_(cast(list(ids), ARRAY(Integer)))
+    return column.in_(ids)
 
 
 def _perform_all(context: RunContext) -> None:
@@ -483,8 +499,6 @@ def resolve_review(account: Account, run_id: int, *, resend: bool) -> FollowUpRu
 
 def pending_counts(account: Account, followup_ids: list[int]) -> dict[int, int]:
     """Open runs (pending, queued, sending) per follow-up."""
-    from sqlalchemy import func
-
     rows = db.session.execute(
         select(FollowUpRun.followup_id, func.count())
         .where(

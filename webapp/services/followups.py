@@ -9,6 +9,7 @@ The active follow-ups of a database are kept per process, keyed by ``Database.co
 that touches a follow-up raises that version (``_bump_versions``), like fields and callbacks do.
 """
 
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +39,8 @@ from webapp.models import (
 from webapp.services import events, followup_conditions
 from webapp.services.errors import ValidationError
 
+log = logging.getLogger(__name__)
+
 # The clock of the engine: tests replace it to freeze or move time (no sleeping).
 clock: Callable[[], datetime] = utcnow
 
@@ -64,8 +67,13 @@ def origin(followup_id: int) -> events.Origin:
 
 
 def time_zone(account: Account | None) -> ZoneInfo:
+    return zone_named(account.time_zone if account else "")
+
+
+def zone_named(name: str) -> ZoneInfo:
+    """The time zone ``name``, or the default one when it is empty or unknown."""
     try:
-        return ZoneInfo((account.time_zone if account else "") or DEFAULT_TIME_ZONE)
+        return ZoneInfo(name or DEFAULT_TIME_ZONE)
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo(DEFAULT_TIME_ZONE)
 
@@ -349,6 +357,7 @@ def on_profile_event(event: ProfileEvent, *, moment: datetime | None = None) -> 
     subprofile = db.session.get(Subprofile, event.subprofile_id) if event.subprofile_id else None
     moment = moment or now()
     zone = time_zone(db.session.get(Account, event.account_id))
+    depth = chain_depth_of(event)
     rows = []
     for item in candidates:
         if not followup_conditions.matches(item.activation_condition, profile, subprofile):
@@ -356,26 +365,68 @@ def on_profile_event(event: ProfileEvent, *, moment: datetime | None = None) -> 
         due = due_time(item.delay, now=moment, zone=zone, profile=profile)
         if due is None:
             continue
-        rows.append(
-            {
-                "account_id": item.account_id,
-                "followup_id": item.id,
-                "profile_id": event.profile_id,
-                "subprofile_id": event.subprofile_id,
-                "event_id": event.id,
-                "due_at": due,
-                "status": "pending",
-                "step": 0,
-                "message_id": "",
-                "job_id": "",
-                "attempts": 0,
-                "last_error": "",
-                "outcome": "",
-                "created_at": moment,
-            }
-        )
+        row = {
+            "account_id": item.account_id,
+            "followup_id": item.id,
+            "profile_id": event.profile_id,
+            "subprofile_id": event.subprofile_id,
+            "event_id": event.id,
+            "due_at": due,
+            "status": "pending",
+            "step": 0,
+            "message_id": "",
+            "job_id": "",
+            "attempts": 0,
+            "last_error": "",
+            "outcome": "",
+            "chain_depth": depth,
+            "created_at": moment,
+            "finished_at": None,
+        }
+        rows.append(_stopped(row, event, moment) if depth > MAX_CHAIN_DEPTH else row)
     if rows:
         db.session.execute(insert(FollowUpRun), rows)
+
+
+# --- chains: follow-ups triggering each other -------------------------------------------------------------
+
+# A run made by the write of a run made by the write of … at most this many runs in a row (a loop stops here).
+MAX_CHAIN_DEPTH = 10
+_CHAINS = "followup_chain_depths"
+
+
+def note_chain(run: FollowUpRun) -> None:
+    """Remember, for this session, the chain depth of a run about to write (its events carry it on)."""
+    db.session.info.setdefault(_CHAINS, {})[(reference(run.followup_id), run.profile_id)] = run.chain_depth
+
+
+def forget_chains() -> None:
+    db.session.info.pop(_CHAINS, None)
+
+
+def chain_depth_of(event: ProfileEvent) -> int:
+    """The depth of a run this event triggers: one more than the run whose write it journals, 0 for any other
+    write. A follow-up's write whose run is not known in this session counts as the first of a chain."""
+    if event.source != SOURCE:
+        return 0
+    return db.session.info.get(_CHAINS, {}).get((event.reference, event.profile_id), 0) + 1
+
+
+def _stopped(row: dict[str, Any], event: ProfileEvent, moment: datetime) -> dict[str, Any]:
+    """The run of a chain that went on too long, made failed at once (shown in the admin with its reason)."""
+    log.warning(
+        "follow-up %s not run for profile %s: follow-ups triggered each other %s times in a row (%s)",
+        row["followup_id"],
+        row["profile_id"],
+        row["chain_depth"],
+        event.reference,
+    )
+    message = _(
+        "Stopped: follow-ups triggered each other %(count)s times in a row for this profile. "
+        "Check their triggers and actions for a loop.",
+        count=row["chain_depth"],
+    )
+    return {**row, "status": "failed", "last_error": message, "finished_at": moment}
 
 
 def _triggered_by(item: _Active, event: ProfileEvent) -> bool:
@@ -413,17 +464,12 @@ def _may_trigger(item: _Active, kind: str, source: str, event_reference: str) ->
     return not (source == SOURCE and event_reference == reference(item.id))
 
 
-def on_bulk_events(event_ids: list[int]) -> None:
-    """``on_profile_event`` for events written in bulk (imports): one query per batch when nothing matches."""
-    if not event_ids:
-        return
-    scopes = db.session.execute(
-        select(ProfileEvent.database_id, ProfileEvent.kind, ProfileEvent.source, ProfileEvent.reference)
-        .where(ProfileEvent.id.in_(event_ids))
-        .distinct()
-    ).all()
+def on_bulk_events(written: events.BulkEvents) -> None:
+    """``on_profile_event`` for events written in bulk (imports): the events are only read when an active
+    follow-up of their database may be triggered by their kind, source and reference (the snapshot of
+    ``active_followups`` tells that; for an import batch without a query)."""
     wanted = False
-    for database_id, kind, source, event_reference in scopes:
+    for _account_id, database_id, kind, source, event_reference, _layer in written.summary():
         database = db.session.get(Database, database_id)
         if database is not None and any(
             _may_trigger(item, kind, source, event_reference) for item in active_followups(database)
@@ -431,8 +477,7 @@ def on_bulk_events(event_ids: list[int]) -> None:
             wanted = True
     if not wanted:
         return
-    written = select(ProfileEvent).where(ProfileEvent.id.in_(event_ids)).order_by(ProfileEvent.id)
-    for event in db.session.scalars(written):
+    for event in db.session.scalars(written.query()):
         on_profile_event(event)
 
 
