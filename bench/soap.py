@@ -3,7 +3,7 @@
 Builds (or, with ``--reuse``, finds) the profiles of ``bench/profiles.py`` — N profiles with 10 fields,
 Email and FirstName indexed — then starts the app under gunicorn (gthread workers) with two extra bare JSON
 routes (``create_bench_app`` below; they exist only in this benchmark) and measures, alternating SOAP and
-JSON rounds, with a plain HTTP client (``http.client``, one keep-alive connection per client thread) sending
+JSON rounds, with a plain HTTP client (``Connection``, one keep-alive connection per client thread) sending
 prebuilt envelopes:
 
 - ``Profile_updateFields`` calls/s (random profiles, a new City each call) with ``--clients`` threads;
@@ -12,7 +12,9 @@ prebuilt envelopes:
 
 and the same through ``POST /bench/json/...``. Both doors authenticate with the same API token and call the
 same service functions, so the ratio is the cost of SOAP (parsing, validating, serialising XML) and Spyne.
-It also times sequential ``Profile_updateFields`` calls (p50, p95) through both doors. Ends with
+It also times sequential ``Profile_updateFields`` calls (p50, p95) through both doors, and reports each
+throughput round's CPU time per call of the gunicorn workers, the PostgreSQL backends and the client
+(``CpuMeter``: a figure that, unlike calls/s, hardly moves with other work on a shared machine). Ends with
 ``BENCH <name>: <figure> <unit> (<ratio>x json)`` lines; targets: SOAP updates >= 300 calls/s and >= 0.5x
 JSON, search p50 < 10 ms.
 
@@ -126,13 +128,51 @@ JSON = Door("json", "/bench/json/updateFields", "application/json", b'"value":1'
 JSON_SEARCH = "/bench/json/searchProfiles"
 
 
-def post(connection: http.client.HTTPConnection, path: str, body: bytes, content_type: str) -> bytes:
-    connection.request("POST", path, body, {"Content-Type": content_type})
-    response = connection.getresponse()
-    data = response.read()
-    if response.status != 200:
-        raise RuntimeError(f"{path}: HTTP {response.status}: {data[:300]!r}")
-    return data
+class Connection:
+    """One keep-alive HTTP/1.1 connection that posts prebuilt bodies and reads answers by Content-Length.
+
+    Leaner than ``http.client`` (which parses every answer's headers with the ``email`` package): the client
+    shares the machine's cores with the server it measures, and loads both doors alike.
+    """
+
+    def __init__(self, port: int):
+        self.port = port
+        self.socket = socket.create_connection(("127.0.0.1", port), timeout=30)
+        self.pending = b""
+
+    def post(self, path: str, body: bytes, content_type: str) -> bytes:
+        request = (
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nContent-Type: {content_type}\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        self.socket.sendall(request + body)
+        while b"\r\n\r\n" not in self.pending:
+            self._receive()
+        head, _, data = self.pending.partition(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        headers = dict(line.lower().split(b":", 1) for line in lines[1:])
+        length = int(headers[b"content-length"])
+        while len(data) < length:
+            self.pending = data
+            self._receive()
+            data = self.pending
+        data, self.pending = data[:length], data[length:]
+        status = int(lines[0].split()[1])
+        if status != 200:
+            raise RuntimeError(f"{path}: HTTP {status}: {data[:300]!r}")
+        if headers.get(b"connection", b"").strip() == b"close":
+            self.close()
+            self.socket, self.pending = socket.create_connection(("127.0.0.1", self.port), timeout=30), b""
+        return data
+
+    def _receive(self) -> None:
+        chunk = self.socket.recv(65536)
+        if not chunk:
+            raise RuntimeError("the server closed the connection")
+        self.pending += chunk
+
+    def close(self) -> None:
+        self.socket.close()
 
 
 def throughput(port: int, door: Door, make_body, ids: list[int], clients: int, seconds: float) -> float:
@@ -146,12 +186,12 @@ def throughput(port: int, door: Door, make_body, ids: list[int], clients: int, s
     deadline = time.perf_counter() + seconds
 
     def client(number: int) -> None:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection = Connection(port)
         index = number
         try:
             while time.perf_counter() < deadline:
                 body = make_body(ids[index % len(ids)], f"{door.name}{tag}-{index}")
-                data = post(connection, door.path, body, door.content_type)
+                data = connection.post(door.path, body, door.content_type)
                 if door.ok not in data:
                     raise RuntimeError(f"unexpected answer: {data[:300]!r}")
                 counts[number] += 1
@@ -173,12 +213,12 @@ def throughput(port: int, door: Door, make_body, ids: list[int], clients: int, s
 
 
 def latencies(port: int, path: str, bodies: list[bytes], content_type: str, expect: bytes) -> list[float]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection = Connection(port)
     result = []
     try:
         for body in bodies:
             started = time.perf_counter()
-            data = post(connection, path, body, content_type)
+            data = connection.post(path, body, content_type)
             result.append((time.perf_counter() - started) * 1000)
             if expect not in data:
                 raise RuntimeError(f"search found nothing: {data[:300]!r}")
@@ -190,6 +230,79 @@ def latencies(port: int, path: str, bodies: list[bytes], content_type: str, expe
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+class CpuMeter:
+    """CPU time (user + system, from Linux's /proc) of the gunicorn workers, the PostgreSQL backends of the
+    bench database and this client, so that a round's figure can be read per call as well as per second.
+
+    Calls/s on a shared machine follow whatever else runs; CPU per call hardly does, so it shows whether a
+    change made a call cheaper. Each part is None where it cannot be read (no /proc, a remote database).
+    """
+
+    PARTS = ("app", "postgresql", "client")
+
+    def __init__(self, server_pid: int, database_url: str):
+        from sqlalchemy import create_engine
+        from sqlalchemy.pool import NullPool
+
+        from webapp.config import normalize_database_url
+
+        self.server_pid = server_pid
+        url = normalize_database_url(database_url)
+        self.engine = create_engine(url, poolclass=NullPool) if url.startswith("postgresql") else None
+
+    def snapshot(self) -> dict[str, dict[int, float]]:
+        return {
+            "app": self._times(self._children()),
+            "postgresql": self._times(self._backends()),
+            "client": {os.getpid(): sum(os.times()[:2]) * 1000},
+        }
+
+    def per_call(self, before: dict, after: dict, calls: float) -> dict[str, float | None]:
+        """CPU ms per call of each part between two snapshots (processes present in both)."""
+        result = {}
+        for part in self.PARTS:
+            common = before[part].keys() & after[part].keys()
+            result[part] = sum(after[part][pid] - before[part][pid] for pid in common) / calls if common else None
+        return result
+
+    def _children(self) -> list[int]:
+        try:
+            path = Path(f"/proc/{self.server_pid}/task/{self.server_pid}/children")
+            return [int(pid) for pid in path.read_text().split()]
+        except OSError:
+            return []
+
+    def _backends(self) -> list[int]:
+        if self.engine is None:
+            return []
+        from sqlalchemy import text
+
+        others = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        with self.engine.connect() as connection:
+            return list(connection.scalars(text(others)))
+
+    @staticmethod
+    def _times(pids: list[int]) -> dict[int, float]:
+        ticks = os.sysconf("SC_CLK_TCK")
+        result = {}
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            result[pid] = (int(fields[11]) + int(fields[12])) * 1000 / ticks
+        return result
+
+
+def describe_cpu(costs: list[dict[str, float | None]]) -> str:
+    """Median CPU ms per call of each part over rounds, e.g. ``app 2.90 + postgresql 0.80 + client 0.20 ms``."""
+    parts = []
+    for part in CpuMeter.PARTS:
+        values = [cost[part] for cost in costs if cost[part] is not None]
+        parts.append(f"{part} {statistics.median(values):.2f}" if values else f"{part} n/a")
+    return " + ".join(parts) + " ms"
 
 
 # --- setting up -----------------------------------------------------------------------------------
@@ -206,6 +319,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=8, help="client threads in throughput rounds")
     parser.add_argument("--workers", type=int, default=0, help="gunicorn workers (default: CPUs)")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument("--worker-class", default="gthread", help="gunicorn worker class (gthread or sync)")
     parser.add_argument("--searches", type=int, default=300, help="sequential searches per door")
     parser.add_argument("--seed", type=int, default=2024)
     args = parser.parse_args(argv)
@@ -259,7 +373,7 @@ def start_server(args: argparse.Namespace) -> tuple[subprocess.Popen, int]:
     workers = args.workers or os.cpu_count() or 2
     env = {**os.environ, "DATABASE_URL": args.database_url, "SECRET_KEY": os.environ.get("SECRET_KEY", "bench")}
     server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "--workers", str(workers), "--worker-class", "gthread",
+        [str(ROOT / ".venv/bin/gunicorn"), "--workers", str(workers), "--worker-class", args.worker_class,
          "--threads", str(args.threads), "--bind", f"127.0.0.1:{port}", "--keep-alive", "30",
          "--log-level", "warning", "--pythonpath", f"{ROOT},{BENCH_DIR}", "soap:create_bench_app()"],
         cwd=ROOT, env=env,
@@ -278,7 +392,8 @@ def start_server(args: argparse.Namespace) -> tuple[subprocess.Popen, int]:
             server.kill()
             sys.exit("gunicorn did not start")
         time.sleep(0.2)
-    print(f"gunicorn on port {port}: {workers} gthread workers x {args.threads} threads", flush=True)
+    threads = f" x {args.threads} threads" if args.worker_class == "gthread" else ""
+    print(f"gunicorn on port {port}: {workers} {args.worker_class} workers{threads}", flush=True)
     return server, port
 
 
@@ -288,13 +403,13 @@ def main(argv: list[str] | None = None) -> None:
     token, database_id, ids, emails = prepare(args)
     server, port = start_server(args)
     try:
-        run(args, port, token, database_id, ids, emails)
+        run(args, port, token, database_id, ids, emails, CpuMeter(server.pid, args.database_url))
     finally:
         server.terminate()
         server.wait(timeout=30)
 
 
-def run(args, port: int, token: str, database_id: int, ids: list[int], emails: list[str]) -> None:
+def run(args, port: int, token: str, database_id: int, ids: list[int], emails: list[str], meter: CpuMeter) -> None:
     bodies = {
         "soap": lambda profile_id, city: soap_update(token, profile_id, city),
         "json": lambda profile_id, city: json_update(token, profile_id, city),
@@ -303,11 +418,16 @@ def run(args, port: int, token: str, database_id: int, ids: list[int], emails: l
     for door in (SOAP, JSON):
         throughput(port, door, bodies[door.name], ids, args.clients, 1.0)
     rates: dict[str, list[float]] = {"soap": [], "json": []}
+    costs: dict[str, list[dict]] = {"soap": [], "json": []}
     for round_number in range(args.rounds):
         for door in (SOAP, JSON) if round_number % 2 == 0 else (JSON, SOAP):
+            before, started = meter.snapshot(), time.perf_counter()
             rate = throughput(port, door, bodies[door.name], ids, args.clients, args.seconds)
+            calls = rate * (time.perf_counter() - started)
+            costs[door.name].append(meter.per_call(before, meter.snapshot(), calls))
             rates[door.name].append(rate)
-            print(f"  round {round_number + 1} {door.name:>4} updateFields: {rate:7.1f} calls/s", flush=True)
+            print(f"  round {round_number + 1} {door.name:>4} updateFields: {rate:7.1f} calls/s, CPU per call "
+                  f"{describe_cpu(costs[door.name][-1:])} (load average {os.getloadavg()[0]:.1f})", flush=True)
     update_soap_ms, update_json_ms = [], []
     for half in (ids[: args.searches : 2], ids[1 : args.searches : 2]):
         update_soap_ms += latencies(port, "/soap", [soap_update(token, i, f"SeqS{i}") for i in half],
@@ -328,6 +448,8 @@ def run(args, port: int, token: str, database_id: int, ids: list[int], emails: l
     print()
     print(f"updateFields, {args.clients} clients: SOAP {soap_rate:.0f} calls/s, JSON {json_rate:.0f} calls/s "
           f"(median of {args.rounds} rounds of {args.seconds:g} s; median ratio of round pairs {pair_ratio:.2f}x)")
+    print(f"updateFields, CPU per call (median of rounds): SOAP {describe_cpu(costs['soap'])}; "
+          f"JSON {describe_cpu(costs['json'])}")
     print(f"updateFields, sequential: SOAP p50 {percentile(update_soap_ms, 0.5):.2f} ms p95 "
           f"{percentile(update_soap_ms, 0.95):.2f} ms; JSON p50 {percentile(update_json_ms, 0.5):.2f} ms p95 "
           f"{percentile(update_json_ms, 0.95):.2f} ms")

@@ -36,7 +36,9 @@ class Config:
         self.SECRET_KEY = secret_key_from_instance(instance_path)
         database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{Path(instance_path) / 'verrijk.sqlite'}"
         self.SQLALCHEMY_DATABASE_URI = normalize_database_url(database_url)
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        # No ping before every checkout (a round trip per request): ``extensions._ping_after_idle`` pings
+        # only connections that sat idle, and connections are renewed every half hour.
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_recycle": 1800}
         self.REDIS_URL = os.environ.get("REDIS_URL", "")
         self.PORT = int(os.environ.get("PORT", "5000"))
         self.PUBLIC_URL = os.environ.get("PUBLIC_URL", f"http://127.0.0.1:{self.PORT}").rstrip("/")

@@ -3,9 +3,13 @@
 import httpx
 import pytest
 from lxml import etree
+from sqlalchemy import update
 from zeep.exceptions import Fault
 
 from tests.factories import PASSWORD, make_database, make_user
+from webapp.extensions import db
+from webapp.models import ApiToken, utcnow
+from webapp.services import accounts
 from webapp.services.accounts import create_api_token, revoke_api_token
 
 WSDL_NS = {"wsdl": "http://schemas.xmlsoap.org/wsdl/", "soap": "http://schemas.xmlsoap.org/wsdl/soap/"}
@@ -62,6 +66,27 @@ def test_missing_or_wrong_token_is_the_not_logged_on_fault(soap, token, credenti
 def test_revoked_token_is_refused(soap, account):
     row, secret = create_api_token(account, "old")
     revoke_api_token(account, row.id)
+    with pytest.raises(Fault, match="Not logged on"):
+        soap.Account_databases(access_token=secret)
+
+
+def test_revoking_a_token_this_process_trusts_takes_effect_at_once(soap, account):
+    row, secret = create_api_token(account, "in use")
+    assert soap.Account_databases(access_token=secret).total == 0
+    revoke_api_token(account, row.id)
+    with pytest.raises(Fault, match="Not logged on"):
+        soap.Account_databases(access_token=secret)
+
+
+def test_a_token_revoked_by_another_process_is_refused_after_the_cache_bound(soap, account, monkeypatch):
+    now = [1000.0]
+    monkeypatch.setattr(accounts, "_clock", lambda: now[0])
+    row, secret = create_api_token(account, "in use")
+    assert soap.Account_databases(access_token=secret).total == 0
+    # Another process revokes it: this one does not hear of it and trusts the token for a bounded time.
+    db.session.execute(update(ApiToken).where(ApiToken.id == row.id).values(revoked_at=utcnow()))
+    assert soap.Account_databases(access_token=secret).total == 0
+    now[0] += accounts.TOKEN_CACHE_SECONDS
     with pytest.raises(Fault, match="Not logged on"):
         soap.Account_databases(access_token=secret)
 

@@ -46,9 +46,9 @@ def caller(access_token: str | None) -> Caller:
     if not secret and header[:7].lower() == "bearer ":
         secret = header[7:].strip()
     if secret:
-        token = accounts.api_token_for_secret(secret)
+        token = accounts.token_for_secret(secret)
         if token is not None:
-            return Caller(token.account, Origin("soap", actor=f"token:{token.id}"))
+            return Caller(token.account, Origin("soap", actor=f"token:{token.token_id}"))
         raise Fault("Client", NOT_LOGGED_ON)
     cookie = request.cookies.get(COOKIE_NAME)
     if cookie:
