@@ -218,6 +218,87 @@ def test_a_nested_group_posted_back_is_kept(account, shop):
     assert followup.activation_condition["rules"] == [group]
 
 
+def test_a_group_is_parsed_with_its_own_match_and_rules(account, shop):
+    newsletter, bikes = field(shop, "Newsletter"), shop.interests[0]
+    followup = saved(
+        account,
+        shop,
+        base_form(
+            activation__match="all",
+            activation__0__kind="subscribed",
+            activation__0__state="1",
+            activation__1__kind="group",
+            activation__1__match="any",
+            activation__1__rules__0__kind="field",
+            activation__1__rules__0__field_id=newsletter.id,
+            activation__1__rules__0__operator="=",
+            activation__1__rules__0__value="yes",
+            activation__1__rules__1__kind="interest",
+            activation__1__rules__1__interest_id=bikes.id,
+            activation__1__rules__1__state="1",
+            execution__0__kind="group",
+            execution__0__match="all",
+        ),
+    )
+    assert followup.activation_condition == {
+        "match": "all",
+        "rules": [
+            {"subscribed": True},
+            {
+                "match": "any",
+                "rules": [
+                    {"field_id": newsletter.id, "operator": "=", "value": "yes"},
+                    {"interest_id": bikes.id, "value": True},
+                ],
+            },
+        ],
+    }
+    assert followup.execution_condition == {"match": "all", "rules": [{"match": "all", "rules": []}]}
+
+
+def test_a_group_inside_a_group_is_posted_back_as_it_was(account, shop):
+    deeper = {"match": "any", "rules": [{"subscribed": True}, {"match": "all", "rules": [{"subscribed": False}]}]}
+    data = base_form(
+        activation__0__kind="group",
+        activation__0__match="any",
+        activation__0__rules__0__kind="group",
+        activation__0__rules__0__group=json.dumps(deeper),
+    )
+    followup = saved(account, shop, data)
+    assert followup.activation_condition["rules"] == [{"match": "any", "rules": [deeper]}]
+
+
+def test_a_stored_nested_definition_parses_back_unchanged(account, shop):
+    """What the builder posts for a stored two-level condition (as ``_condition.html`` names it) is the stored
+    condition again: groups edited, the group below them kept."""
+    age, bikes = field(shop, "Age"), shop.interests[0]
+    deeper = {"match": "all", "rules": [{"subscribed": False}, {"interest_id": bikes.id, "value": True}]}
+    condition = {
+        "match": "all",
+        "rules": [
+            {"field_id": age.id, "operator": ">", "value": 17},
+            {"match": "any", "rules": [{"subscribed": True}, deeper]},
+        ],
+    }
+    stored = saved(account, shop, base_form(activation__0__kind="group", activation__0__group=json.dumps(condition)))
+    assert stored.activation_condition["rules"] == [condition]  # stored as is, two levels deep
+    data = base_form(
+        activation__match="all",
+        activation__0__kind="field",
+        activation__0__field_id=age.id,
+        activation__0__operator=">",
+        activation__0__value="17",
+        activation__1__kind="group",
+        activation__1__match="any",
+        activation__1__rules__0__kind="subscribed",
+        activation__1__rules__0__state="1",
+        activation__1__rules__1__kind="group",
+        activation__1__rules__1__group=json.dumps(deeper),
+    )
+    updated = followup_builder.update_followup(account, stored.id, parse_draft(data))
+    assert updated.activation_condition == condition
+
+
 @pytest.mark.parametrize(
     ("amount", "unit", "seconds"), [("2", "hours", 7200), ("1,5", "days", 129600), ("90", "minutes", 5400)]
 )
@@ -374,6 +455,65 @@ def test_a_value_row_is_removed():
     draft = Draft(actions=[{"type": "update_fields", "values": {"3": "a", "4": "b"}}])
     apply_edit(draft, "remove-value:0:3")
     assert draft.actions[0]["values"] == {"4": "b"}
+
+
+def test_rule_rows_are_moved():
+    draft = Draft(activation_condition={"match": "all", "rules": [{"subscribed": True}, {"subscribed": False}]})
+    apply_edit(draft, "down-rule:activation:0")
+    assert draft.activation_condition["rules"] == [{"subscribed": False}, {"subscribed": True}]
+    apply_edit(draft, "up-rule:activation:0")  # the first one cannot go further up
+    apply_edit(draft, "down-rule:activation:1")  # nor the last one down
+    assert draft.activation_condition["rules"] == [{"subscribed": False}, {"subscribed": True}]
+
+
+def test_a_group_is_added_matching_the_other_way_round():
+    draft = Draft(execution_condition={"match": "any", "rules": []})
+    apply_edit(draft, "add-group:activation")
+    apply_edit(draft, "add-group:execution")
+    blank = {"field_id": None, "operator": "=", "value": ""}
+    assert draft.activation_condition["rules"] == [{"match": "any", "rules": [blank]}]  # OR inside AND
+    assert draft.execution_condition["rules"] == [{"match": "all", "rules": [blank]}]  # AND inside OR
+
+
+def test_rules_inside_a_group_are_added_moved_and_removed():
+    group = {"match": "any", "rules": [{"subscribed": True}]}
+    draft = Draft(activation_condition={"match": "all", "rules": [{"subscribed": False}, group]})
+    apply_edit(draft, "add-rule:activation:1")
+    assert group["rules"] == [{"subscribed": True}, {"field_id": None, "operator": "=", "value": ""}]
+    apply_edit(draft, "up-rule:activation:1:1")
+    assert group["rules"] == [{"field_id": None, "operator": "=", "value": ""}, {"subscribed": True}]
+    apply_edit(draft, "down-rule:activation:1:0")
+    apply_edit(draft, "remove-rule:activation:1:1")
+    assert group["rules"] == [{"subscribed": True}]
+    apply_edit(draft, "up-rule:activation:1")
+    assert draft.activation_condition["rules"] == [group, {"subscribed": False}]  # the group moves as a whole
+    apply_edit(draft, "remove-rule:activation:0")
+    assert draft.activation_condition["rules"] == [{"subscribed": False}]
+
+
+BAD_GROUP_OPERATIONS = [
+    "add-rule:activation:0",  # rule 0 is no group
+    "add-rule:activation:3",
+    "add-rule:activation:1:0",
+    "add-group:activation:1",  # no group inside a group
+    "remove-rule:activation:1:5",
+    "remove-rule:activation:1:0:0",
+    "up-rule:activation:1:x",
+    "down-rule:activation:2:0",  # rule 2's rules are no list
+    "remove-rule:activation:2:0",
+    "add-rule:activation:2",
+]
+
+
+def test_bad_operations_on_groups_change_nothing():
+    def condition():
+        deeper = {"match": "all", "rules": [{"subscribed": True}, {"subscribed": False}]}
+        return {"match": "all", "rules": [{"subscribed": True}, {"match": "any", "rules": [deeper]}, {"rules": "?"}]}
+
+    for operation in BAD_GROUP_OPERATIONS:
+        draft = Draft(activation_condition=condition())
+        apply_edit(draft, operation)
+        assert draft == Draft(activation_condition=condition()), operation
 
 
 @pytest.mark.parametrize("operation", ["refresh", "nonsense", "remove-rule:other:0", "up-action:x", "add-rule"])

@@ -297,6 +297,94 @@ def test_every_row_button_changes_the_form_without_saving(browser, account, shop
     assert stored(followup.id) == before
 
 
+def test_creating_a_follow_up_with_an_or_group_inside_an_and_condition(browser, account, shop):
+    """Subscribed AND (Newsletter is yes OR has the interest Bikes), built with the row buttons alone."""
+    editor, url = browser("editor", account), f"/databases/{shop.id}/followups"
+    newsletter, bikes = field(shop, "Newsletter"), shop.interests[0]
+    data = form_values(editor.get(f"{url}/new").get_data(as_text=True), url)
+
+    def press(operation: str, **changes) -> dict:
+        response = editor.post(url, {**data, **changes, "op": operation}, htmx=True)
+        assert response.status_code == 200 and db.session.query(FollowUp).count() == 0
+        return form_values(response.get_data(as_text=True), url)
+
+    data = press("add-rule:activation")
+    data = press("refresh", **{"activation-0-kind": "subscribed"})
+    data = press("add-group:activation")
+    assert data["activation-match"] == ["all"] and data["activation-1-kind"] == ["group"]
+    assert data["activation-1-match"] == ["any"] and "activation-1-rules-0-field_id" in data
+    data = press("add-rule:activation:1", **{"activation-1-rules-0-field_id": str(newsletter.id)})
+    data = press("refresh", **{"activation-1-rules-0-value": "yes", "activation-1-rules-1-kind": "interest"})
+    data.update({"name": ["Newsletter or bikes"], "activation-1-rules-1-interest_id": [str(bikes.id)]})
+    data.update({"action-0-type": ["unsubscribe"]})
+    response = editor.post(url, data, htmx=True)
+    assert response.status_code == 204, response.get_data(as_text=True)
+    followup = db.session.query(FollowUp).one()
+    expected = {
+        "match": "all",
+        "rules": [
+            {"subscribed": True},
+            {
+                "match": "any",
+                "rules": [
+                    {"field_id": newsletter.id, "operator": "=", "value": "yes"},
+                    {"interest_id": bikes.id, "value": True},
+                ],
+            },
+        ],
+    }
+    assert followup.activation_condition == expected
+    page = editor.get(f"/followups/{followup.id}").get_data(as_text=True)
+    shown = form_values(page, f"/followups/{followup.id}")
+    assert shown["activation-1-kind"] == ["group"] and shown["activation-1-match"] == ["any"]
+    assert shown["activation-1-rules-0-field_id"] == [str(newsletter.id)]
+    assert shown["activation-1-rules-0-value"] == ["yes"]
+    assert shown["activation-1-rules-1-interest_id"] == [str(bikes.id)]
+    for operation in ("add-rule:activation:1", "remove-rule:activation:1", "up-rule:activation:1"):
+        assert f'value="{operation}"' in page
+    for operation in ("remove-rule:activation:1:0", "down-rule:activation:1:0", "up-rule:activation:1:1"):
+        assert f'value="{operation}"' in page
+    assert 'aria-label="Remove rule 2.1"' in page and "<legend>Group (rule 2)</legend>" in page
+
+
+def test_a_nested_condition_round_trips_through_the_builder(browser, account, shop):
+    """A group inside a group (stored through SOAP, say) is shown read-only and saved back as it was; its
+    values are escaped in the page."""
+    hostile = '"><script>alert(1)</script>'
+    first_name = field(shop, "FirstName")
+    deeper = {"match": "all", "rules": [{"field_id": first_name.id, "operator": "=", "value": hostile}]}
+    condition = {
+        "match": "any",
+        "rules": [
+            {"subscribed": False},
+            {"match": "all", "rules": [{"field_id": first_name.id, "operator": "contains", "value": hostile}, deeper]},
+        ],
+    }
+    followup = make_followup(
+        account,
+        shop,
+        trigger={"kind": "profile_created"},
+        execution_condition=condition,
+        actions=[{"type": "unsubscribe"}],
+    )
+    before = stored(followup.id)
+    assert before["execution_condition"] == condition
+    editor, url = browser("editor", account), f"/followups/{followup.id}"
+    page = editor.get(url).get_data(as_text=True)
+    assert "<script>alert" not in page and "A nested group of 1 rule (kept as it is)" in page
+    data = form_values(page, url)
+    assert data["execution-1-kind"] == ["group"] and data["execution-1-rules-1-kind"] == ["group"]
+    assert json.loads(data["execution-1-rules-1-group"][0]) == deeper
+    assert data["execution-1-rules-0-value"] == [hostile]
+    response = editor.post(url, data, htmx=True)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert stored(followup.id) == before
+    moved = editor.post(url, {**data, "op": "up-rule:execution:1:1"}, htmx=True)
+    assert (
+        form_values(moved.get_data(as_text=True), url)["execution-1-rules-0-group"] == data["execution-1-rules-1-group"]
+    )
+
+
 def test_kind_selects_refresh_the_form_through_htmx(browser, account, shop):
     page = browser("editor", account).get(f"/databases/{shop.id}/followups/new").get_data(as_text=True)
     assert re.search(r'name="trigger-kind"\s+hx-post="/databases/\d+/followups" hx-trigger="change"', page)

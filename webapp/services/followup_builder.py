@@ -1,12 +1,12 @@
 """The follow-up builder of the admin: posted step data → a definition, saved through the one validator.
 
 The admin edits a follow-up as a vertical list of steps (trigger → activation condition → delay → execution
-condition → actions). Its form posts flat names (``trigger-kind``, ``activation-0-field_id``,
-``action-1-values-0-field``, …); ``parse_draft`` turns them into a ``Draft`` whose parts have exactly the
-shape stored in ``FollowUp`` (see ``docs/follow-ups.md``), ``apply_edit`` adds, removes and moves rows
-without saving, and ``create_followup``/``update_followup`` save a draft after
-``followups.check_definition`` accepted it. The rules of a definition live there, not here: this module only
-parses and never judges a part.
+condition → actions). Its form posts flat names (``trigger-kind``, ``activation-0-field_id``, a group's
+``activation-1-rules-0-field_id``, ``action-1-values-0-field``, …); ``parse_draft`` turns them into a
+``Draft`` whose parts have exactly the shape stored in ``FollowUp`` (see ``docs/follow-ups.md``),
+``apply_edit`` adds, removes and moves rows without saving, and ``create_followup``/``update_followup`` save a
+draft after ``followups.check_definition`` accepted it. The rules of a definition live there, not here: this
+module only parses and never judges a part.
 
 Also here: listing follow-ups with their run counts, and listing runs per follow-up (keyset pages) and per
 profile. The state changes of a run (cancel, retry, resolve a review) are ``followup_runs``' own functions.
@@ -45,6 +45,7 @@ PROFILE_PAST_RUNS = 20
 CONDITIONS = ("activation", "execution")
 DURATION_UNITS = {"minutes": 60, "hours": 3600, "days": 86400}
 RULE_KINDS = ("field", "interest", "subscribed")
+RULE_EDITS = ("add-rule", "add-group", "remove-rule", "up-rule", "down-rule")
 FINISHED_RUN_STATUSES = tuple(status for status in RUN_STATUSES if status not in OPEN_RUN_STATUSES)
 
 Posted = Mapping[str, list[str]]
@@ -160,17 +161,24 @@ def _date_moment(form: _Form, prefix: str) -> dict[str, Any]:
 
 
 def _condition(form: _Form, prefix: str) -> dict[str, Any]:
-    match = form.one(f"{prefix}-match") or "all"
-    return {"match": match, "rules": [_rule(form, f"{prefix}-{index}") for index in form.indexes(prefix)]}
+    """A condition and its groups: ``activation-<n>-…`` are its rules, a group's own rules are posted under
+    ``activation-<n>-rules-<m>-…`` (one level: the builder edits no group inside a group)."""
+    return {"match": form.one(f"{prefix}-match") or "all", "rules": _rules(form, prefix, groups=True)}
 
 
-def _rule(form: _Form, prefix: str) -> dict[str, Any]:
+def _rules(form: _Form, prefix: str, *, groups: bool) -> list[dict[str, Any]]:
+    return [_rule(form, f"{prefix}-{index}", groups=groups) for index in form.indexes(prefix)]
+
+
+def _rule(form: _Form, prefix: str, *, groups: bool) -> dict[str, Any]:
     kind = form.one(f"{prefix}-kind")
-    if kind == "group":  # a nested condition the builder shows but does not edit (kept as it was)
+    if kind == "group" and f"{prefix}-group" in form.posted:  # deeper than the builder edits: kept as it was
         try:
             return json.loads(form.one(f"{prefix}-group"))
         except ValueError:
             return {"match": "all", "rules": "?"}
+    if kind == "group" and groups:
+        return {"match": form.one(f"{prefix}-match") or "all", "rules": _rules(form, f"{prefix}-rules", groups=False)}
     if kind == "subscribed":
         return {"subscribed": form.one(f"{prefix}-state") != "0"}
     if kind == "interest":
@@ -248,15 +256,16 @@ def _values(form: _Form, prefix: str) -> dict[str, str]:
 
 
 def apply_edit(draft: Draft, operation: str, *, new_action: str = "send_email") -> Draft:
-    """Add, remove or move a row of the draft: ``add-rule:activation``, ``remove-rule:execution:2``,
-    ``add-action``, ``remove-action:1``, ``up-action:1``, ``down-action:1``, ``remove-value:0:<field id>``;
-    ``refresh`` (or anything unknown) changes nothing."""
+    """Add, remove or move a row of the draft; ``refresh`` (or anything unknown) changes nothing.
+
+    Rules: ``add-rule:activation``, ``add-group:activation``, ``remove-rule:execution:2``, ``up-rule:…:2``,
+    ``down-rule:…:2``; the same with a second number work inside the group that is rule 2
+    (``add-rule:activation:2``, ``remove-rule:activation:2:0``, …). Actions: ``add-action``,
+    ``remove-action:1``, ``up-action:1``, ``down-action:1``, ``remove-value:0:<field id>``."""
     name, _sep, argument = operation.partition(":")
     arguments = argument.split(":") if argument else []
-    if name == "add-rule" and arguments and arguments[0] in CONDITIONS:
-        _condition_of(draft, arguments[0])["rules"].append({"field_id": None, "operator": "=", "value": ""})
-    elif name == "remove-rule" and len(arguments) == 2 and arguments[0] in CONDITIONS:
-        _pop(_condition_of(draft, arguments[0])["rules"], arguments[1])
+    if name in RULE_EDITS and arguments and arguments[0] in CONDITIONS:
+        _edit_rules(_condition_of(draft, arguments[0]), name, arguments[1:])
     elif name == "add-action":
         draft.actions.append({"type": new_action})
     elif name == "remove-action" and arguments:
@@ -268,6 +277,39 @@ def apply_edit(draft: Draft, operation: str, *, new_action: str = "send_email") 
         if index is not None and isinstance(draft.actions[index].get("values"), dict):
             draft.actions[index]["values"].pop(arguments[1], None)
     return draft
+
+
+def _edit_rules(condition: dict[str, Any], name: str, path: list[str]) -> None:
+    """An edit of a condition's rules, or of the rules of the group that rule ``path[0]`` is when the path has
+    one number more than the edit needs (adding needs none, removing and moving one). Groups are added to the
+    condition only: the builder edits one level of groups."""
+    needed = 0 if name.startswith("add-") else 1
+    rules: list | None = condition["rules"]
+    if len(path) == needed + 1 and name != "add-group":
+        group = _group(condition["rules"], path[0])
+        rules, path = (group["rules"] if group else None), path[1:]
+    if rules is None or len(path) != needed:
+        return
+    if name == "add-rule":
+        rules.append(_blank_rule())
+    elif name == "add-group":
+        # a group is there to combine rules the other way round: OR inside AND, AND inside OR
+        rules.append({"match": "all" if condition.get("match") == "any" else "any", "rules": [_blank_rule()]})
+    elif name == "remove-rule":
+        _pop(rules, path[0])
+    else:
+        _move(rules, path[0], -1 if name == "up-rule" else 1)
+
+
+def _blank_rule() -> dict[str, Any]:
+    return {"field_id": None, "operator": "=", "value": ""}
+
+
+def _group(rules: list, text: str) -> dict[str, Any] | None:
+    """Rule ``text`` of the list when it is a group the builder edits (its rules a list), else None."""
+    index = _index(rules, text)
+    rule = rules[index] if index is not None else None
+    return rule if isinstance(rule, dict) and isinstance(rule.get("rules"), list) else None
 
 
 def _condition_of(draft: Draft, which: str) -> dict[str, Any]:
