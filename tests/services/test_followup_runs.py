@@ -139,6 +139,36 @@ def test_an_invalid_value_fails_the_run_without_retrying_and_keeps_the_others(ac
     assert "Age" in runs()[0].last_error
 
 
+def test_field_updates_of_a_batch_are_written_at_once_on_postgresql(account, shop, monkeypatch):
+    from webapp.services import followup_actions, profile_bulk
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("the bulk writer is PostgreSQL only")
+    written, one_by_one = [], []
+    write_changes = profile_bulk.write_changes
+    monkeypatch.setattr(
+        profile_bulk, "write_changes", lambda changed: written.append(len(changed)) or write_changes(changed)
+    )
+    monkeypatch.setattr(followup_actions, "_apply", lambda *args: one_by_one.append(args))
+    make_followup(
+        account,
+        shop.database,
+        trigger={"kind": "profile_created"},
+        actions=[
+            {"type": "update_fields", "values": {str(shop.field["Note"]): "hi {{ profile.FirstName }}"}},
+            {"type": "set_interests", "interests": {str(shop.interest["News"]): True}},
+        ],
+    )
+    made = [create(account, shop, Email=f"{name}@example.com", FirstName=name) for name in ("Ann", "Bob", "Cy")]
+    run_due()
+    assert (written, one_by_one) == ([3], [])  # one write for the batch, nothing done run by run
+    assert [fields_of(profile.id, shop)["Note"] for profile in made] == ["hi Ann", "hi Bob", "hi Cy"]
+    assert {db.session.get(Profile, profile.id).interests[0] for profile in made} == {shop.interest["News"]}
+    updates = select(ProfileEvent).where(ProfileEvent.kind == "profile_updated", ProfileEvent.source == "follow-up")
+    assert len(db.session.scalars(updates).all()) == 3
+    assert {run.status for run in runs()} == {"done"}
+
+
 def test_create_subprofile_and_set_interests(account, shop):
     make_followup(
         account,
@@ -168,6 +198,34 @@ def test_create_subprofile_and_set_interests(account, shop):
     assert order.fields == {str(shop.field["Product"]): "Gift for Ann"}
     assert db.session.get(Profile, profile.id).interests == [shop.interest["News"]]
     assert runs()[0].status == "done" and runs()[0].step == 2
+
+
+def test_create_subprofile_journals_it_with_the_run_and_an_invalid_value_fails_the_run(account, shop):
+    from webapp.services.fields import FieldSpec, create_field
+
+    quantity = create_field(account, FieldSpec(name="Quantity", type="number"), collection_id=shop.orders.id)
+    make_followup(
+        account,
+        shop.database,
+        trigger={"kind": "profile_created"},
+        actions=[
+            {
+                "type": "create_subprofile",
+                "collection_id": shop.orders.id,
+                "values": {str(quantity.id): "{{ profile.FirstName }}"},
+            }
+        ],
+    )
+    good = create(account, shop, Email="a@example.com", FirstName="3")
+    bad = create(account, shop, Email="b@example.com", FirstName="Ann")
+    run_due()
+    [order] = db.session.scalars(select(Subprofile)).all()
+    assert (order.profile_id, order.fields, len(order.code)) == (good.id, {str(quantity.id): 3}, len(good.code))
+    [event] = db.session.scalars(select(ProfileEvent).where(ProfileEvent.kind == "subprofile_created")).all()
+    assert (event.subprofile_id, event.source) == (order.id, "follow-up")
+    statuses = {run.profile_id: (run.status, run.attempts) for run in runs()}
+    assert statuses == {good.id: ("done", 1), bad.id: ("failed", 1)}
+    assert "Quantity" in next(run for run in runs() if run.profile_id == bad.id).last_error
 
 
 def test_unsubscribe_applies_the_database_behaviour(account, shop):

@@ -514,3 +514,115 @@ def test_the_housekeeping_round_scans_date_triggers(account, shop, clock, app):
         task()
     db.session.commit()
     assert db.session.scalar(select(FollowUpRun.occurrence)) == "2026-11-27"
+
+
+# The scan filters dates in SQL; an oracle written from the documented rule checks it keeps every profile.
+SCAN_CASES = {
+    "29 Feb birthday, other year": ("2027-02-27 12:00", "Europe/Amsterdam", "date", 0, True, ["2000-02-29"]),
+    "29 Feb birthday, leap year": ("2028-02-28 12:00", "Europe/Amsterdam", "date", 0, True, ["2000-02-29"]),
+    "yearly, days before, year end": ("2026-12-30 07:00", "Europe/Amsterdam", "date", -3, True, ["1990-01-02"]),
+    "days after, month end": ("2026-12-01 07:00", "Europe/Amsterdam", "date", 2, False, ["2026-11-29"]),
+    "datetime, days before, year end": ("2026-12-30 07:00", "Europe/Amsterdam", "datetime", -3, False, []),
+    "ahead of UTC": ("2026-11-27 12:00", "Pacific/Auckland", "date", 0, False, ["2026-11-29"]),
+    "behind UTC": ("2026-11-27 07:00", "Pacific/Honolulu", "date", 1, True, ["1970-11-27"]),
+}
+
+
+def expected_occurrences(dates: dict[int, str], current: datetime, zone: str, offset: int, yearly: bool, at: str):
+    """(profile id, occurrence) the scan must make: a moment (date + offset, at ``at`` in ``zone``) from a day
+    ago to two days ahead; yearly by month and day, 29 February on 28 February in other years."""
+    import calendar
+    from datetime import date
+    from zoneinfo import ZoneInfo
+
+    local_today = current.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(zone)).date()
+    found = set()
+    for profile_id, text in dates.items():
+        value = date.fromisoformat(text[:10])
+        for shift in range(-6, 7):
+            occurrence = local_today + timedelta(days=shift)
+            day = occurrence - timedelta(days=offset)
+            same = value == day
+            if yearly:
+                same = (value.month, value.day) == (day.month, day.day) or (
+                    (value.month, value.day, day.month, day.day) == (2, 29, 2, 28) and not calendar.isleap(day.year)
+                )
+            hours, minutes = (int(part) for part in at.split(":"))
+            local = datetime.combine(occurrence, datetime.min.time(), tzinfo=ZoneInfo(zone))
+            moment = (local + timedelta(hours=hours, minutes=minutes)).astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+            if same and current - timedelta(days=1) <= moment <= current + timedelta(days=2):
+                found.add((profile_id, occurrence.isoformat()))
+    return found
+
+
+@pytest.mark.parametrize("case", SCAN_CASES)
+def test_the_date_scan_keeps_every_profile_it_should(account, shop, case, monkeypatch):
+    from webapp.services.fields import FieldSpec, create_field
+
+    at, zone, kind, offset, yearly, must = SCAN_CASES[case]
+    current = datetime.fromisoformat(at)
+    monkeypatch.setattr(followups, "clock", lambda: current)
+    account.time_zone = zone
+    db.session.commit()
+    field = create_field(account, FieldSpec(name="When", type=kind, indexed=True), database_id=shop.database.id)
+    # Every day from ten days before to ten days after the window, in this year, the years around and a leap year.
+    centre = current.date() - timedelta(days=offset)
+    days = {centre + timedelta(days=shift) for shift in range(-10, 11)}
+    days |= {day.replace(year=year) for day in days for year in (2024, 2027, 2028) if (day.month, day.day) != (2, 29)}
+    values = sorted({day.isoformat() for day in days} | set(must))
+    if kind == "datetime":
+        values = [f"{value} {hour:02d}:30:00" for value in values for hour in (0, 23)]
+    dates = {
+        create(account, shop, Email=f"{number}@example.com", When=value).id: value
+        for number, value in enumerate(values)
+    }
+    make_followup(
+        account,
+        shop.database,
+        actions=note(shop),
+        trigger={"kind": "date_field", "field_id": field.id, "offset_days": offset, "time": "09:00", "yearly": yearly},
+    )
+    followups.scan_date_triggers()
+    made = {(run.profile_id, run.occurrence) for run in db.session.scalars(select(FollowUpRun))}
+    wanted = expected_occurrences(dates, current, zone, offset, yearly, "09:00")
+    assert made == wanted
+    assert {dates[profile_id] for profile_id, _ in wanted} >= set(must)  # the case is about these dates
+    assert len(wanted) < len(dates) / 4  # and the filter has something to drop
+
+
+def test_the_date_scan_loads_only_the_profiles_on_the_windows_days(account, shop, clock):
+    from sqlalchemy import event
+
+    make_followup(
+        account,
+        shop.database,
+        actions=note(shop),
+        trigger={"kind": "date_field", "field_id": shop.field["Birthday"], "time": "09:00", "yearly": True},
+    )
+    for number, birthday in enumerate(["1990-11-27", "1990-06-01", "1990-06-02", "2026-01-01", "1990-11-25"]):
+        create(account, shop, Email=f"{number}@example.com", Birthday=birthday)
+    db.session.expunge_all()
+    loaded = []
+    listener = lambda target, context: loaded.append(target.fields[str(shop.field["Birthday"])])  # noqa: E731
+    event.listen(Profile, "load", listener)
+    try:
+        assert followups.scan_date_triggers() == 1
+    finally:
+        event.remove(Profile, "load", listener)
+    assert sorted(loaded) == ["1990-11-25", "1990-11-27"]  # the window's days only; 25th: too late
+
+
+def test_the_date_scan_still_finds_the_dates_of_a_field_changed_to_text(account, shop, clock):
+    from webapp.services.fields import FieldSpec, update_field
+
+    make_followup(
+        account,
+        shop.database,
+        actions=note(shop),
+        trigger={"kind": "date_field", "field_id": shop.field["Birthday"], "offset_days": 1, "time": "09:00"},
+    )
+    yesterday = create(account, shop, Email="y@example.com", Birthday="2026-11-26")
+    create(account, shop, Email="o@example.com", Birthday="2026-10-26")
+    update_field(account, shop.field["Birthday"], FieldSpec(name="Birthday", type="text"))
+    assert followups.scan_date_triggers() == 1
+    assert [run.profile_id for run in runs()] == [yesterday.id]

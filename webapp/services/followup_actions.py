@@ -10,12 +10,10 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any
 
 from flask_babel import gettext as _
 from jinja2 import TemplateError, meta
-from sqlalchemy import text as sql
-from sqlalchemy.orm.attributes import set_committed_value
 
 from webapp.extensions import db
 from webapp.models import (
@@ -31,11 +29,11 @@ from webapp.models import (
     Subprofile,
     utcnow,
 )
-from webapp.services import events, profiles
+from webapp.services import events, profile_bulk, profiles, subprofiles
 from webapp.services.database_config import FieldSnapshot, profile_fields
 from webapp.services.errors import DomainError, ValidationError
 from webapp.services.urls import check_outbound_url
-from webapp.services.values import diff, interests_diff, validate_interests, validate_values
+from webapp.services.values import validate_interests, validate_values
 
 # Actions whose service commits by itself: performed by ``followup_runs`` around their own commits.
 COMMITTING = ("send_email", "unsubscribe")
@@ -228,16 +226,13 @@ def bulk_update_profiles(contexts: list[RunContext]) -> dict[int, str]:
     """``update_fields`` and ``set_interests`` for the runs of a batch at once (PostgreSQL; one run per profile).
 
     The same rules as ``profiles.apply_update`` (``validate_values``, ``validate_interests``, an event per
-    changed profile), written like ``profiles.bulk_create_profiles``: one UPDATE for the profiles and one INSERT
-    for their events, journalled in bulk (``events.note_bulk``). Returns the outcome per run id. Raises on the
-    first invalid value: the caller then does the batch run by run to record that run's failure.
-
-    Both statements take their rows as arrays (``unnest``), so they are compiled once per process whatever the
-    batch's size; the loaded profiles get their new values without being read again.
+    changed profile), written by ``profile_bulk.write_changes``: one UPDATE for the profiles and one INSERT for
+    their events, journalled in bulk. Returns the outcome per run id. Raises on the first invalid value: the
+    caller then does the batch run by run to record that run's failure.
     """
     updated, unchanged = _("Profile updated."), _("Nothing to change.")
     outcomes: dict[int, str] = {}
-    changed: list[_Change] = []
+    changed: list[profile_bulk.ProfileChange] = []
     plans: dict[tuple[int, int, int], _Plan] = {}
     for context in contexts:
         profile = context.profile
@@ -246,25 +241,14 @@ def bulk_update_profiles(contexts: list[RunContext]) -> dict[int, str]:
         if plan is None:
             plan = plans[key] = _Plan.of(context)
         stored, interests = plan.apply(context)
-        changes = {"fields": diff(profile.fields, stored), "interests": interests_diff(profile.interests, interests)}
-        if not changes["fields"] and not changes["interests"]:
+        item = profile_bulk.change(profile, stored, interests, context.origin)
+        if item is None:
             outcomes[context.run.id] = unchanged
             continue
-        changed.append(_Change(profile, stored, interests, changes, context.origin))
+        changed.append(item)
         outcomes[context.run.id] = updated
-    if changed:
-        _write_changes(changed)
+    profile_bulk.write_changes(changed)
     return outcomes
-
-
-class _Change(NamedTuple):
-    """A profile's new values and interests, what changed, and who changed it."""
-
-    profile: Profile
-    fields: dict[str, Any]
-    interests: list[int]
-    changes: dict[str, Any]
-    origin: events.Origin
 
 
 @dataclass
@@ -306,56 +290,6 @@ class _Plan:
         return stored, interests
 
 
-_UPDATE_PROFILES = sql(
-    "UPDATE profile SET fields = changed.fields, interests = changed.interests, updated_at = :stamp "
-    "FROM unnest(CAST(:ids AS integer[]), CAST(:fields AS jsonb[]), CAST(:interests AS jsonb[])) "
-    "AS changed(id, fields, interests) WHERE profile.id = changed.id"
-)
-_INSERT_EVENTS = sql(
-    "INSERT INTO profile_event (account_id, database_id, profile_id, kind, source, actor, reference, changes, "
-    "created_at) SELECT written.account_id, written.database_id, written.profile_id, 'profile_updated', "
-    "written.source, written.actor, written.reference, written.changes, :stamp "
-    "FROM unnest(CAST(:accounts AS integer[]), CAST(:databases AS integer[]), CAST(:profiles AS integer[]), "
-    "CAST(:sources AS varchar[]), CAST(:actors AS varchar[]), CAST(:references AS varchar[]), "
-    "CAST(:changes AS jsonb[])) AS written(account_id, database_id, profile_id, source, actor, reference, changes) "
-    "RETURNING id"
-)
-
-
-def _write_changes(changed: list[_Change]) -> None:
-    """One UPDATE for the changed profiles, one INSERT for their ``profile_updated`` events, then the events go
-    to their subscribers (which see the profiles' new values in the session)."""
-    stamp = utcnow()
-    ids = [change.profile.id for change in changed]
-    db.session.execute(
-        _UPDATE_PROFILES,
-        {
-            "ids": ids,
-            "fields": [json.dumps(change.fields) for change in changed],
-            "interests": [json.dumps(change.interests) for change in changed],
-            "stamp": stamp,
-        },
-    )
-    event_ids = db.session.scalars(
-        _INSERT_EVENTS,
-        {
-            "accounts": [change.profile.account_id for change in changed],
-            "databases": [change.profile.database_id for change in changed],
-            "profiles": ids,
-            "sources": [change.origin.source for change in changed],
-            "actors": [change.origin.actor for change in changed],
-            "references": [change.origin.reference for change in changed],
-            "changes": [json.dumps(change.changes) for change in changed],
-            "stamp": stamp,
-        },
-    ).all()
-    for change in changed:
-        set_committed_value(change.profile, "fields", change.fields)
-        set_committed_value(change.profile, "interests", change.interests)
-        set_committed_value(change.profile, "updated_at", stamp)
-    events.note_bulk(list(event_ids))
-
-
 def _update_fields(action: dict[str, Any], context: RunContext) -> str:
     names = {field.key: field.name for field in profile_fields(context.profile.database)}
     values = {names[key]: render_value(text, context) for key, text in action["values"].items() if key in names}
@@ -377,33 +311,18 @@ def _apply(context: RunContext, values: dict, interests: dict) -> str:
 
 
 def _create_subprofile(action: dict[str, Any], context: RunContext) -> str:
-    """Like ``subprofiles.create_subprofile`` but inside the run's transaction (that service commits)."""
+    """``subprofiles.create_in_transaction`` in the run's transaction, with values rendered for the profile."""
     collection = db.session.get(Collection, action["collection_id"])
     if collection is None:
         raise ActionFailed(_("The collection no longer exists."), retry=False)
     names = {field.key: field.name for field in collection.fields}
     values = {names[key]: render_value(text, context) for key, text in action["values"].items() if key in names}
     try:
-        stored = validate_values(context.account, collection.fields, values, None)
+        subprofile = subprofiles.create_in_transaction(
+            context.account, context.profile, collection, values, origin=context.origin
+        )
     except ValidationError as error:
         raise ActionFailed(error.message, retry=False) from None
-    subprofile = Subprofile(
-        account_id=context.account.id,
-        database_id=context.profile.database_id,
-        collection_id=collection.id,
-        profile_id=context.profile.id,
-        code=profiles.new_code(),
-        fields=stored,
-    )
-    db.session.add(subprofile)
-    db.session.flush()
-    events.record(
-        "subprofile_created",
-        context.origin,
-        profile=context.profile,
-        subprofile=subprofile,
-        changes={"fields": diff({}, stored)},
-    )
     return _("Subprofile %(id)s created.", id=subprofile.id)
 
 

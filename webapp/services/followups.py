@@ -18,8 +18,9 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask_babel import gettext as _
-from sqlalchemy import insert, select
+from sqlalchemy import and_, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.sql.elements import ColumnElement
 
 from webapp.extensions import db
 from webapp.models import (
@@ -38,6 +39,7 @@ from webapp.models import (
 )
 from webapp.services import events, followup_conditions
 from webapp.services.errors import ValidationError
+from webapp.services.field_expressions import dialect_name, raw_value, sort_value
 
 log = logging.getLogger(__name__)
 
@@ -512,9 +514,12 @@ def _scan_one(followup: FollowUp, trigger: dict[str, Any], current: datetime) ->
     today = to_local(current, zone).date()
     # The field dates whose moment (date + offset at the time) may fall in the window.
     days = [today + timedelta(days=shift) - offset for shift in (-2, -1, 0, 1, 2, 3)]
-    key = str(trigger["field_id"])
+    field = db.session.get(Field, trigger["field_id"])
+    if field is None:
+        return 0  # the field was removed, and its values with it
+    yearly = bool(trigger.get("yearly"))
     profiles = db.session.scalars(
-        select(Profile).where(Profile.database_id == followup.database_id, Profile.fields[key].as_string() != "")
+        select(Profile).where(Profile.database_id == followup.database_id, _on_days(field, days, yearly=yearly))
     )
     rows = []
     for profile in profiles:
@@ -522,7 +527,7 @@ def _scan_one(followup: FollowUp, trigger: dict[str, Any], current: datetime) ->
         if value is None:
             continue
         for day in days:
-            if not _same_day(value, day, yearly=bool(trigger.get("yearly"))):
+            if not _same_day(value, day, yearly=yearly):
                 continue
             occurrence_day = day + offset
             moment = local_moment(occurrence_day, trigger.get("time", "00:00"), zone)
@@ -551,6 +556,34 @@ def _scan_one(followup: FollowUp, trigger: dict[str, Any], current: datetime) ->
                 }
             )
     return _insert_new(rows)
+
+
+def _on_days(field: Field, days: list[date], *, yearly: bool) -> ColumnElement:
+    """SQL keeping the profiles whose date in ``field`` may be ``_same_day`` as one of ``days`` (consecutive).
+
+    A superset is fine (``_same_day`` decides after), a subset is not. Stored dates are ISO text
+    (``YYYY-MM-DD``, datetimes ``YYYY-MM-DD HH:MM:SS``). Yearly compares the ``MM-DD`` part; otherwise a
+    range on the field's sort expression, so an indexed date field walks its ``ix_profile_field_<id>``.
+    """
+    dialect = dialect_name()
+    raw = raw_value(field, dialect)
+    if yearly:
+        return func.substr(raw, 6, 5).in_(sorted(_month_days(days)))
+    if field.type in DATE_TYPES:
+        text = sort_value(field, dialect)
+    else:  # changed to another type since: its values start with the ISO date still
+        text = func.substr(raw, 1, 10)
+        text = text.collate("C") if dialect == "postgresql" else text
+    after = days[-1] + timedelta(days=1)
+    return and_(text >= days[0].isoformat(), text < after.isoformat())
+
+
+def _month_days(days: list[date]) -> set[str]:
+    """The ``MM-DD`` parts of the dates that are yearly ``_same_day`` as one of ``days``."""
+    found = {day.strftime("%m-%d") for day in days}
+    if any((day.month, day.day) == (2, 28) and not _leap(day.year) for day in days):
+        found.add("02-29")
+    return found
 
 
 def _same_day(value: date, day: date, *, yearly: bool) -> bool:

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.models import Account, Subprofile, utcnow
+from webapp.models import Account, Collection, Profile, Subprofile, utcnow
 from webapp.services import events
 from webapp.services.databases import get_collection
 from webapp.services.errors import NotFound, ValidationError
@@ -38,18 +38,34 @@ def create_subprofile(
 ) -> Subprofile:
     profile = get_profile(account, profile_id)
     collection = get_collection(account, collection_id)
+    subprofile = create_in_transaction(account, profile, collection, values, origin=origin)
+    db.session.commit()
+    return subprofile
+
+
+def create_in_transaction(
+    account: Account, profile: Profile, collection: Collection, values: dict[str, Any], *, origin: Origin
+) -> Subprofile:
+    """Validate, add and journal a subprofile inside the caller's transaction (the caller commits).
+
+    Raises ``ValidationError`` for invalid values or a collection of another database than the profile's.
+    """
     if collection.database_id != profile.database_id:
         raise ValidationError(_("This collection belongs to another database."))
     stored = validate_values(account, collection.fields, values, None)
     subprofile = Subprofile(
-        account_id=account.id, database_id=profile.database_id, collection_id=collection.id,
-        profile_id=profile.id, code=new_code(), fields=stored,
+        account_id=account.id,
+        database_id=profile.database_id,
+        collection_id=collection.id,
+        profile_id=profile.id,
+        code=new_code(),
+        fields=stored,
     )
     db.session.add(subprofile)
     db.session.flush()
-    events.record("subprofile_created", origin, profile=profile, subprofile=subprofile,
-                  changes={"fields": diff({}, stored)})
-    db.session.commit()
+    events.record(
+        "subprofile_created", origin, profile=profile, subprofile=subprofile, changes={"fields": diff({}, stored)}
+    )
     return subprofile
 
 
@@ -67,8 +83,9 @@ def apply_update(account: Account, subprofile: Subprofile, values: dict[str, Any
     if not changes:
         return None
     subprofile.fields, subprofile.updated_at = stored, utcnow()
-    return events.record("subprofile_updated", origin, profile=subprofile.profile, subprofile=subprofile,
-                         changes={"fields": changes})
+    return events.record(
+        "subprofile_updated", origin, profile=subprofile.profile, subprofile=subprofile, changes={"fields": changes}
+    )
 
 
 def delete_subprofile(account: Account, subprofile_id: int, *, origin: Origin) -> None:
@@ -78,6 +95,11 @@ def delete_subprofile(account: Account, subprofile_id: int, *, origin: Origin) -
 
 
 def remove_in_transaction(subprofile: Subprofile, origin: Origin) -> None:
-    events.record("subprofile_removed", origin, profile=subprofile.profile, subprofile=subprofile,
-                  changes={"fields": diff(subprofile.fields, {})})
+    events.record(
+        "subprofile_removed",
+        origin,
+        profile=subprofile.profile,
+        subprofile=subprofile,
+        changes={"fields": diff(subprofile.fields, {})},
+    )
     db.session.delete(subprofile)

@@ -1,0 +1,91 @@
+"""Writing many profile updates at once (PostgreSQL), journalled in bulk like ``profiles.bulk_create_profiles``.
+
+The caller validates the new values (``values.validate_values`` / ``validate_interests``, as
+``profiles.apply_update`` does) and collects them with ``change``; ``write_changes`` then stores them with one
+UPDATE for the profiles and one INSERT for their ``profile_updated`` events, inside the caller's transaction.
+Both statements take their rows as arrays (``unnest``), so they are compiled once per process whatever the
+number of rows; the loaded profiles get their new values without being read again.
+"""
+
+import json
+from typing import Any, NamedTuple
+
+from sqlalchemy import text as sql
+from sqlalchemy.orm.attributes import set_committed_value
+
+from webapp.extensions import db
+from webapp.models import Profile, utcnow
+from webapp.services import events
+from webapp.services.values import diff, interests_diff
+
+
+class ProfileChange(NamedTuple):
+    """A profile's new (validated) values and interests, what changed, and who changed it."""
+
+    profile: Profile
+    fields: dict[str, Any]
+    interests: list[int]
+    changes: dict[str, Any]
+    origin: events.Origin
+
+
+def change(
+    profile: Profile, fields: dict[str, Any], interests: list[int], origin: events.Origin
+) -> ProfileChange | None:
+    """The change from the profile's values to ``fields`` and ``interests``; ``None`` when nothing changes."""
+    changes = {"fields": diff(profile.fields, fields), "interests": interests_diff(profile.interests, interests)}
+    if not changes["fields"] and not changes["interests"]:
+        return None
+    return ProfileChange(profile, fields, interests, changes, origin)
+
+
+_UPDATE_PROFILES = sql(
+    "UPDATE profile SET fields = changed.fields, interests = changed.interests, updated_at = :stamp "
+    "FROM unnest(CAST(:ids AS integer[]), CAST(:fields AS jsonb[]), CAST(:interests AS jsonb[])) "
+    "AS changed(id, fields, interests) WHERE profile.id = changed.id"
+)
+_INSERT_EVENTS = sql(
+    "INSERT INTO profile_event (account_id, database_id, profile_id, kind, source, actor, reference, changes, "
+    "created_at) SELECT written.account_id, written.database_id, written.profile_id, 'profile_updated', "
+    "written.source, written.actor, written.reference, written.changes, :stamp "
+    "FROM unnest(CAST(:accounts AS integer[]), CAST(:databases AS integer[]), CAST(:profiles AS integer[]), "
+    "CAST(:sources AS varchar[]), CAST(:actors AS varchar[]), CAST(:references AS varchar[]), "
+    "CAST(:changes AS jsonb[])) AS written(account_id, database_id, profile_id, source, actor, reference, changes) "
+    "RETURNING id"
+)
+
+
+def write_changes(changed: list[ProfileChange]) -> None:
+    """One UPDATE for the changed profiles, one INSERT for their ``profile_updated`` events, then the events go
+    to their subscribers (which see the profiles' new values in the session). The caller commits."""
+    if not changed:
+        return
+    stamp = utcnow()
+    ids = [item.profile.id for item in changed]
+    db.session.execute(
+        _UPDATE_PROFILES,
+        {
+            "ids": ids,
+            "fields": [json.dumps(item.fields) for item in changed],
+            "interests": [json.dumps(item.interests) for item in changed],
+            "stamp": stamp,
+        },
+    )
+    event_ids = db.session.scalars(
+        _INSERT_EVENTS,
+        {
+            "accounts": [item.profile.account_id for item in changed],
+            "databases": [item.profile.database_id for item in changed],
+            "profiles": ids,
+            "sources": [item.origin.source for item in changed],
+            "actors": [item.origin.actor for item in changed],
+            "references": [item.origin.reference for item in changed],
+            "changes": [json.dumps(item.changes) for item in changed],
+            "stamp": stamp,
+        },
+    ).all()
+    for item in changed:
+        set_committed_value(item.profile, "fields", item.fields)
+        set_committed_value(item.profile, "interests", item.interests)
+        set_committed_value(item.profile, "updated_at", stamp)
+    events.note_bulk(list(event_ids))
