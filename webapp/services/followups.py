@@ -367,28 +367,39 @@ def on_profile_event(event: ProfileEvent, *, moment: datetime | None = None) -> 
         due = due_time(item.delay, now=moment, zone=zone, profile=profile)
         if due is None:
             continue
-        row = {
-            "account_id": item.account_id,
-            "followup_id": item.id,
-            "profile_id": event.profile_id,
-            "subprofile_id": event.subprofile_id,
-            "event_id": event.id,
-            "due_at": due,
-            "status": "pending",
-            "step": 0,
-            "message_id": "",
-            "job_id": "",
-            "attempts": 0,
-            "last_error": "",
-            "outcome": "",
-            "chain_depth": depth,
-            "created_at": moment,
-            "finished_at": None,
-        }
+        row = new_run_row(
+            item,
+            event.profile_id,
+            due,
+            moment,
+            subprofile_id=event.subprofile_id,
+            event_id=event.id,
+            chain_depth=depth,
+            finished_at=None,
+        )
         rows.append(_stopped(row, event, moment) if depth > MAX_CHAIN_DEPTH else row)
     if rows:
         db.session.execute(insert(FollowUpRun), rows)
 
+
+
+def new_run_row(followup: FollowUp, profile_id: int, due: datetime, created_at: datetime, **extra) -> dict[str, Any]:
+    """A pending run of ``followup`` for a Core ``insert(FollowUpRun)`` of many rows (every row the same keys)."""
+    return {
+        "account_id": followup.account_id,
+        "followup_id": followup.id,
+        "profile_id": profile_id,
+        "due_at": due,
+        "status": "pending",
+        "step": 0,
+        "message_id": "",
+        "job_id": "",
+        "attempts": 0,
+        "last_error": "",
+        "outcome": "",
+        "created_at": created_at,
+        **extra,
+    }
 
 # --- chains: follow-ups triggering each other -------------------------------------------------------------
 
@@ -539,21 +550,7 @@ def _scan_one(followup: FollowUp, trigger: dict[str, Any], current: datetime) ->
             if due is None:
                 continue
             rows.append(
-                {
-                    "account_id": followup.account_id,
-                    "followup_id": followup.id,
-                    "profile_id": profile.id,
-                    "occurrence": occurrence_day.isoformat(),
-                    "due_at": max(due, moment),
-                    "status": "pending",
-                    "step": 0,
-                    "message_id": "",
-                    "job_id": "",
-                    "attempts": 0,
-                    "last_error": "",
-                    "outcome": "",
-                    "created_at": current,
-                }
+                new_run_row(followup, profile.id, max(due, moment), current, occurrence=occurrence_day.isoformat())
             )
     return _insert_new(rows)
 
