@@ -89,8 +89,8 @@ def reset_schema() -> None:
     db.session.remove()
 
 
-def build(runs: int) -> tuple[int, int]:
-    """The account, a database with 3 fields, ``runs`` profiles and the follow-up; returns (account, follow-up)."""
+def build(runs: int) -> int:
+    """The account, a database with 3 fields, ``runs`` profiles and the follow-up; returns the follow-up's id."""
     from webapp.extensions import db
     from webapp.models import FollowUp
     from webapp.services import accounts, databases, followups, profiles
@@ -119,9 +119,9 @@ def build(runs: int) -> tuple[int, int]:
     followup = FollowUp(account_id=account.id, database_id=database.id, name="Bench", status="active", **cleaned)
     db.session.add(followup)
     db.session.commit()
-    ids = account.id, followup.id
+    followup_id = followup.id
     analyze()
-    return ids
+    return followup_id
 
 
 def analyze() -> None:
@@ -134,31 +134,19 @@ def analyze() -> None:
         connection.execute(text("VACUUM ANALYZE"))
 
 
-def add_runs(account_id: int, followup_id: int, due_times: list) -> None:
+def add_runs(followup_id: int, due_times: list) -> None:
     """Insert runs for the first profiles, one per due time (Core, in chunks)."""
     from sqlalchemy import insert, select
 
     from webapp.extensions import db
-    from webapp.models import FollowUpRun, Profile, utcnow
+    from webapp.models import FollowUp, FollowUpRun, Profile, utcnow
+    from webapp.services.followups import new_run_row
 
     profile_ids = db.session.scalars(select(Profile.id).order_by(Profile.id).limit(len(due_times))).all()
+    followup = db.session.get(FollowUp, followup_id)
     now = utcnow()
     rows = [
-        {
-            "account_id": account_id,
-            "followup_id": followup_id,
-            "profile_id": profile_id,
-            "due_at": due,
-            "status": "pending",
-            "step": 0,
-            "message_id": "",
-            "job_id": "",
-            "attempts": 0,
-            "last_error": "",
-            "outcome": "",
-            "created_at": now,
-        }
-        for profile_id, due in zip(profile_ids, due_times, strict=True)
+        new_run_row(followup, profile_id, due, now) for profile_id, due in zip(profile_ids, due_times, strict=True)
     ]
     for start in range(0, len(rows), 10_000):
         db.session.execute(insert(FollowUpRun), rows[start : start + 10_000])
@@ -258,7 +246,7 @@ def wait_done(followup_id: int, count: int) -> None:
         time.sleep(0.2)
 
 
-def run_phase(args: argparse.Namespace, account_id: int, followup_id: int, due_times: list) -> tuple[list, float]:
+def run_phase(args: argparse.Namespace, followup_id: int, due_times: list) -> tuple[list, float]:
     """Insert runs with ``due_times``, run them with the dispatcher and the workers; returns the finished rows
     and the CPU seconds the dispatcher and the workers used."""
     from sqlalchemy import delete, select
@@ -270,7 +258,7 @@ def run_phase(args: argparse.Namespace, account_id: int, followup_id: int, due_t
     db.session.execute(delete(FollowUpRun))
     db.session.commit()
     redis_connection().flushdb()
-    add_runs(account_id, followup_id, due_times)
+    add_runs(followup_id, due_times)
     cpu = children_cpu()
     processes = start_workers(args) + [start_dispatcher(args)]
     try:
@@ -300,12 +288,12 @@ def main(argv: list[str] | None = None) -> None:
     create_database(args.database_url)
     app = create_app()
     with app.app_context():
-        account_id, followup_id = build(max(args.runs, args.steady_runs))
+        followup_id = build(max(args.runs, args.steady_runs))
         jobs_per_second = baseline(args)
 
         start = utcnow()
         started = time.perf_counter()
-        rows, cpu = run_phase(args, account_id, followup_id, [start] * args.runs)
+        rows, cpu = run_phase(args, followup_id, [start] * args.runs)
         wall = time.perf_counter() - started
         last = max(finished for _status, _due, finished in rows)
         seconds = (last - start).total_seconds()
@@ -319,7 +307,7 @@ def main(argv: list[str] | None = None) -> None:
 
         begin = utcnow() + timedelta(seconds=5)
         due = [begin + timedelta(seconds=n / args.steady_rate) for n in range(args.steady_runs)]
-        rows, _cpu = run_phase(args, account_id, followup_id, due)
+        rows, _cpu = run_phase(args, followup_id, due)
         lateness = [(finished - due_at).total_seconds() for _status, due_at, finished in rows]
         p50, p99 = statistics.median(lateness), percentile(lateness, 0.99)
         print(
