@@ -32,8 +32,8 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-BENCH_DIR = Path(__file__).resolve().parent
-ROOT = BENCH_DIR.parent
+from harness import ROOT, percentile
+
 ACCOUNT_NAME = "Follow-up bench"
 
 
@@ -271,11 +271,6 @@ def run_phase(args: argparse.Namespace, followup_id: int, due_times: list) -> tu
     if statuses != {"done"}:
         raise SystemExit(f"runs ended as {statuses}, not all done")
     return rows, cpu
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
 
 
 def main(argv: list[str] | None = None) -> None:

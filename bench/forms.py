@@ -26,7 +26,6 @@ Usage::
 """
 
 import argparse
-import http.client
 import os
 import socket
 import statistics
@@ -34,11 +33,10 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
-BENCH_DIR = Path(__file__).resolve().parent
-ROOT = BENCH_DIR.parent
+from harness import child_pids, cpu_seconds, percentile, start_gunicorn
+
 ORIGIN = "https://shop.example"
 BARE_TABLE = "bench_bare_row"
 
@@ -313,8 +311,8 @@ class CpuMeter:
         return {"client": time.process_time(), "server": self._server(), "database": self._database()}
 
     def _server(self) -> float:
-        pids = [self.server_pid, *(int(pid) for pid in _children(self.server_pid))]
-        return sum(_cpu_seconds(pid) for pid in pids)
+        pids = [self.server_pid, *child_pids(self.server_pid)]
+        return sum(cpu_seconds(pid) or 0.0 for pid in pids)
 
     def _database(self) -> float:
         if self.monitor is None:
@@ -323,74 +321,17 @@ class CpuMeter:
             cursor.execute(
                 "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
-            return sum(_cpu_seconds(pid) for (pid,) in cursor.fetchall())
-
-
-def _children(pid: int) -> list[str]:
-    try:
-        return Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        return []
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User and system CPU of a process (all its threads), 0 when it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+            return sum(cpu_seconds(pid) or 0.0 for (pid,) in cursor.fetchall())
 
 
 # --- running ----------------------------------------------------------------------------------------
 
 
 def start_server(args: argparse.Namespace) -> tuple[subprocess.Popen, int]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     env = {**os.environ, "DATABASE_URL": args.database_url, "FORM_BENCH_MODE": "1", "BENCH_THREADS": str(args.threads)}
-    server = subprocess.Popen(
-        [
-            str(ROOT / ".venv/bin/gunicorn"),
-            "--workers",
-            str(args.workers),
-            "--worker-class",
-            "gthread",
-            "--threads",
-            str(args.threads),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--keep-alive",
-            "30",
-            "--log-level",
-            "warning",
-            "--pythonpath",
-            f"{ROOT},{BENCH_DIR}",
-            "forms:create_bench_app()",
-        ],
-        cwd=ROOT,
-        env=env,
+    server, port = start_gunicorn(
+        "forms:create_bench_app()", "/embed.js", workers=args.workers, threads=args.threads, env=env
     )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            connection.request("GET", "/embed.js")
-            if connection.getresponse().status == 200:
-                connection.close()
-                break
-        except OSError:
-            pass
-        if server.poll() is not None or time.monotonic() > deadline:
-            server.kill()
-            sys.exit("gunicorn did not start")
-        time.sleep(0.2)
     print(f"gunicorn on port {port}: {args.workers} gthread workers x {args.threads} threads", flush=True)
     return server, port
 

@@ -33,6 +33,8 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+from harness import cpu_seconds
+
 ACCOUNT_NAME = "Verrijk bench"
 DATABASE_NAME = "Imports"
 FIELDS = {
@@ -264,16 +266,6 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def backend_cpu_seconds(pid: int) -> float | None:
-    """CPU time of a PostgreSQL backend process so far, when the server runs on this machine (else None)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def worker(run_id: int) -> None:
     """Apply the run as a worker does, then print its figures as JSON (the parent reads the last line).
 
@@ -286,14 +278,14 @@ def worker(run_id: int) -> None:
 
     backend = db.session.execute(text("SELECT pg_backend_pid()")).scalar_one()
     db.session.commit()
-    backend_before = backend_cpu_seconds(backend)
+    backend_before = cpu_seconds(backend)
     before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
     run = imports.apply_run(run_id)
     seconds = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu = usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime
-    backend_after = backend_cpu_seconds(backend)
+    backend_after = cpu_seconds(backend)
     same_backend = db.session.execute(text("SELECT pg_backend_pid()")).scalar_one() == backend
     backend_cpu = (
         backend_after - backend_before if None not in (backend_before, backend_after) and same_backend else None

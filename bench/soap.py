@@ -26,7 +26,6 @@ Usage (the database's name must contain "bench": it is wiped unless ``--reuse`` 
 """
 
 import argparse
-import http.client
 import json
 import os
 import random
@@ -36,10 +35,9 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
-BENCH_DIR = Path(__file__).resolve().parent
-ROOT = BENCH_DIR.parent
+from harness import BENCH_DIR, child_pids, cpu_seconds, percentile, start_gunicorn
+
 NS = "http://verrijk/soap"
 
 
@@ -227,11 +225,6 @@ def latencies(port: int, path: str, bodies: list[bytes], content_type: str, expe
     return result
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
 class CpuMeter:
     """CPU time (user + system, from Linux's /proc) of the gunicorn workers, the PostgreSQL backends of the
     bench database and this client, so that a round's figure can be read per call as well as per second.
@@ -254,7 +247,7 @@ class CpuMeter:
 
     def snapshot(self) -> dict[str, dict[int, float]]:
         return {
-            "app": self._times(self._children()),
+            "app": self._times(child_pids(self.server_pid)),
             "postgresql": self._times(self._backends()),
             "client": {os.getpid(): sum(os.times()[:2]) * 1000},
         }
@@ -267,13 +260,6 @@ class CpuMeter:
             result[part] = sum(after[part][pid] - before[part][pid] for pid in common) / calls if common else None
         return result
 
-    def _children(self) -> list[int]:
-        try:
-            path = Path(f"/proc/{self.server_pid}/task/{self.server_pid}/children")
-            return [int(pid) for pid in path.read_text().split()]
-        except OSError:
-            return []
-
     def _backends(self) -> list[int]:
         if self.engine is None:
             return []
@@ -285,15 +271,8 @@ class CpuMeter:
 
     @staticmethod
     def _times(pids: list[int]) -> dict[int, float]:
-        ticks = os.sysconf("SC_CLK_TCK")
-        result = {}
-        for pid in pids:
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            result[pid] = (int(fields[11]) + int(fields[12])) * 1000 / ticks
-        return result
+        """CPU ms of each process still there."""
+        return {pid: seconds * 1000 for pid in pids if (seconds := cpu_seconds(pid)) is not None}
 
 
 def describe_cpu(costs: list[dict[str, float | None]]) -> str:
@@ -367,31 +346,12 @@ def prepare(args: argparse.Namespace) -> tuple[str, int, list[int], list[str]]:
 
 
 def start_server(args: argparse.Namespace) -> tuple[subprocess.Popen, int]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     workers = args.workers or os.cpu_count() or 2
     env = {**os.environ, "DATABASE_URL": args.database_url, "SECRET_KEY": os.environ.get("SECRET_KEY", "bench")}
-    server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "--workers", str(workers), "--worker-class", args.worker_class,
-         "--threads", str(args.threads), "--bind", f"127.0.0.1:{port}", "--keep-alive", "30",
-         "--log-level", "warning", "--pythonpath", f"{ROOT},{BENCH_DIR}", "soap:create_bench_app()"],
-        cwd=ROOT, env=env,
+    server, port = start_gunicorn(
+        "soap:create_bench_app()", "/soap?wsdl", workers=workers, threads=args.threads,
+        worker_class=args.worker_class, env=env,
     )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            connection.request("GET", "/soap?wsdl")
-            if connection.getresponse().status == 200:
-                connection.close()
-                break
-        except OSError:
-            pass
-        if server.poll() is not None or time.monotonic() > deadline:
-            server.kill()
-            sys.exit("gunicorn did not start")
-        time.sleep(0.2)
     threads = f" x {args.threads} threads" if args.worker_class == "gthread" else ""
     print(f"gunicorn on port {port}: {workers} {args.worker_class} workers{threads}", flush=True)
     return server, port
