@@ -25,16 +25,16 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from webapp.extensions import db
 from webapp.models import (
     Account,
+    Collection,
     Database,
     Form,
     FormFile,
     FormSubmission,
     Profile,
     ProfileEvent,
-    Subprofile,
     utcnow,
 )
-from webapp.services import events, form_opt_in, form_spam, links
+from webapp.services import events, form_opt_in, form_spam, links, subprofiles
 from webapp.services.errors import NotFound, ValidationError
 from webapp.services.events import Origin
 from webapp.services.field_expressions import dialect_name
@@ -692,23 +692,9 @@ class _Write:
 
     def _create_subprofile(self, profile: Profile) -> None:
         fields = [field for field in self.bound.fields.values() if field.collection_id == self.form.collection_id]
-        stored = validate_values(self.account, fields, self.clean.subprofile_values, None)
-        subprofile = Subprofile(
-            account_id=self.account.id,
-            database_id=profile.database_id,
-            collection_id=self.form.collection_id,
-            profile_id=profile.id,
-            code=new_code(),
-            fields=stored,
-        )
-        db.session.add(subprofile)
-        db.session.flush()
-        events.record(
-            "subprofile_created",
-            self.origin,
-            profile=profile,
-            subprofile=subprofile,
-            changes={"fields": diff({}, stored)},
+        collection = db.session.get(Collection, self.form.collection_id)
+        subprofiles.create_in_transaction(
+            self.account, profile, collection, self.clean.subprofile_values, origin=self.origin, fields=fields
         )
 
     def _commit(self, profile: Profile, row: FormSubmission, body: dict, created: bool) -> SubmissionResult:

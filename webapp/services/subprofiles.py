@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.models import Account, Collection, Profile, Subprofile, utcnow
+from webapp.models import Account, Collection, Field, Profile, Subprofile, utcnow
 from webapp.services import events
 from webapp.services.databases import get_collection
 from webapp.services.errors import NotFound, ValidationError
@@ -44,15 +44,23 @@ def create_subprofile(
 
 
 def create_in_transaction(
-    account: Account, profile: Profile, collection: Collection, values: dict[str, Any], *, origin: Origin
+    account: Account,
+    profile: Profile,
+    collection: Collection,
+    values: dict[str, Any],
+    *,
+    origin: Origin,
+    fields: list[Field] | None = None,
 ) -> Subprofile:
     """Validate, add and journal a subprofile inside the caller's transaction (the caller commits).
 
-    Raises ``ValidationError`` for invalid values or a collection of another database than the profile's.
+    ``fields``: the collection's fields the values are checked against (all of them unless given: a web form
+    checks those it asks for). Raises ``ValidationError`` for invalid values or a collection of another
+    database than the profile's.
     """
     if collection.database_id != profile.database_id:
         raise ValidationError(_("This collection belongs to another database."))
-    stored = validate_values(account, collection.fields, values, None)
+    stored = validate_values(account, collection.fields if fields is None else fields, values, None)
     subprofile = Subprofile(
         account_id=account.id,
         database_id=profile.database_id,
