@@ -74,7 +74,7 @@ def validate(account: Account, database: Database, action: dict[str, Any]) -> di
     """The action in its stored form, or ``ValueError`` with a message."""
     kind = action["type"]
     if kind == "send_email":
-        template_id = _as_int(action.get("template_id"))
+        template_id = as_int(action.get("template_id"))
         template = db.session.get(EmailTemplate, template_id) if template_id else None
         if template is None or template.account_id != account.id:
             raise ValueError(_("Choose an email template."))
@@ -82,7 +82,7 @@ def validate(account: Account, database: Database, action: dict[str, Any]) -> di
     if kind == "update_fields":
         return {"type": kind, "values": _checked_values(database.fields, action.get("values"))}
     if kind == "create_subprofile":
-        collection = db.session.get(Collection, _as_int(action.get("collection_id")) or 0)
+        collection = db.session.get(Collection, as_int(action.get("collection_id")) or 0)
         if collection is None or collection.database_id != database.id:
             raise ValueError(_("Choose a collection of this database."))
         return {
@@ -95,9 +95,9 @@ def validate(account: Account, database: Database, action: dict[str, Any]) -> di
         interests = action.get("interests")
         if not isinstance(interests, dict) or not interests:
             raise ValueError(_("Choose the interests to set or clear."))
-        if any(_as_int(key) not in known for key in interests):
+        if any(as_int(key) not in known for key in interests):
             raise ValueError(_("Choose interests of this database."))
-        return {"type": kind, "interests": {str(_as_int(key)): bool(on) for key, on in interests.items()}}
+        return {"type": kind, "interests": {str(as_int(key)): bool(on) for key, on in interests.items()}}
     if kind == "webhook":
         try:
             url = check_outbound_url(str(action.get("url") or ""))
@@ -126,7 +126,8 @@ def _checked_values(fields, values: Any, *, allow_empty: bool = False) -> dict[s
     return cleaned
 
 
-def _as_int(value: Any) -> int | None:
+def as_int(value: Any) -> int | None:
+    """``value`` as an int, or None when it is not one (posted or stored definition parts)."""
     try:
         return int(value)
     except (TypeError, ValueError):

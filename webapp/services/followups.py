@@ -40,6 +40,7 @@ from webapp.models import (
 from webapp.services import events, followup_conditions
 from webapp.services.errors import ValidationError
 from webapp.services.field_expressions import dialect_name, raw_value, sort_value
+from webapp.services.followup_actions import as_int
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +184,7 @@ class _Scope:
         if kind in UPDATE_KINDS:
             owner = self.collection.fields if kind == "subprofile_updated" else self.database.fields
             known = {field.id: field for field in owner}
-            field_ids = [_as_int(item) for item in value.get("fields") or []]
+            field_ids = [as_int(item) for item in value.get("fields") or []]
             if any(field_id not in known for field_id in field_ids):
                 raise ValueError(_("Choose fields of this database or collection."))
             cleaned["fields"] = field_ids
@@ -208,7 +209,7 @@ class _Scope:
         if kind == "none":
             return {"kind": "none"}
         if kind == "duration":
-            seconds = _as_int(value.get("seconds"))
+            seconds = as_int(value.get("seconds"))
             if seconds is None or seconds < 0:
                 raise ValueError(_("Give the delay in whole seconds (0 or more)."))
             return {"kind": "duration", "seconds": seconds}
@@ -219,10 +220,10 @@ class _Scope:
         raise ValueError(_("Choose none, a duration, a time of day or a date field."))
 
     def _date_moment(self, value: dict) -> dict[str, Any]:
-        field = self.profile_fields.get(_as_int(value.get("field_id")))
+        field = self.profile_fields.get(as_int(value.get("field_id")))
         if field is None or field.type not in DATE_TYPES:
             raise ValueError(_("Choose a date field of this database."))
-        offset = _as_int(value.get("offset_days", 0))
+        offset = as_int(value.get("offset_days", 0))
         if offset is None:
             raise ValueError(_("Give the offset in whole days."))
         return {"field_id": field.id, "offset_days": offset, "time": _time(value.get("time") or "00:00")}
@@ -241,13 +242,6 @@ class _Scope:
             except ValueError as error:
                 raise ValueError(_("Action %(number)s: %(error)s", number=number, error=error)) from None
         return cleaned
-
-
-def _as_int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _time(value: Any) -> str:
