@@ -8,10 +8,13 @@ from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, Strin
 
 from webapp.blueprints.admin.callback_forms import CheckboxesField
 from webapp.models import Database, Field, Form
-from webapp.services.form_builder import DEFAULT_FILE_BYTES, behaviour_labels, settings_of
+from webapp.services.form_builder import DEFAULT_FILE_BYTES, ITEM_PROPERTIES, behaviour_labels, settings_of
 
 # Service error keys that these forms spell differently.
 ERROR_ALIASES = {"max_bytes": "max_kilobytes"}
+
+# The item properties the edit form posts as fields of its own (the file size is posted in kilobytes).
+POSTED_PROPERTIES = tuple(sorted(set().union(*ITEM_PROPERTIES.values()) - {"max_bytes"}))
 
 
 def collection_choices(database: Database) -> list[SelectChoice]:
@@ -97,24 +100,7 @@ class ItemForm(FlaskForm):
 
     def values(self, item_type: str) -> dict[str, Any]:
         """The posted properties, as the service takes them."""
-        values = {
-            name: self[name].data
-            for name in (
-                "label",
-                "help",
-                "placeholder",
-                "required",
-                "default",
-                "prefill",
-                "validation_message",
-                "widget",
-                "multiline",
-                "repeat_label",
-                "text",
-                "html",
-                "accept",
-            )
-        }
+        values = {name: self[name].data for name in POSTED_PROPERTIES}
         if item_type == "interest":
             values["default"] = bool(self.default_checked.data)
         kilobytes = self.max_kilobytes.raw_data[0] if self.max_kilobytes.raw_data else ""
