@@ -61,6 +61,9 @@ class ImportRun(Base):
     skipped: Mapped[int] = mapped_column(default=0)
     rejected: Mapped[int] = mapped_column(default=0)
     error: Mapped[str] = mapped_column(Text, default="")
+    # The ids of the first and last profile event the run wrote: its rollback reads the journal in that range.
+    first_event_id: Mapped[int | None]
+    last_event_id: Mapped[int | None]
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

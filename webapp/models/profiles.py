@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.models.base import Base, JSONType, utcnow
@@ -19,7 +19,10 @@ class Profile(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), index=True)
+    # The account scopes every query (always with the database), but is not a foreign key of its own: the
+    # database's key already removes a profile with its database (and so with its account), and a second
+    # key would be checked, and its index written, on every profile a bulk import creates.
+    account_id: Mapped[int]
     database_id: Mapped[int] = mapped_column(ForeignKey("database.id", ondelete="CASCADE"))
     code: Mapped[str] = mapped_column(String(32), unique=True)
     fields: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
@@ -51,19 +54,30 @@ class Subprofile(Base):
 class ProfileEvent(Base):
     """One change to a profile or subprofile, written in the same transaction as the change.
 
-    No foreign keys to the profile: the journal outlives what it describes (removals, GDPR access,
-    import rollback). ``changes`` is ``{"fields": {key: [old, new]}, "interests": {id: [old, new]}}``.
+    No foreign keys: the journal outlives what it describes (removals, GDPR access, import rollback), so
+    removing an account has to remove its events itself. It is written once per change — a million rows for
+    a large import — so it carries only the indexes its readers use: the id (id ranges of a batch or an
+    import run), the profile's history, and the subprofile's (partial: most events have none).
+    ``changes`` is ``{"fields": {key: [old, new]}, "interests": {id: [old, new]}}``.
     """
 
     __tablename__ = "profile_event"
-    __table_args__ = (Index("ix_profile_event_profile_id_id", "profile_id", "id"),)
+    __table_args__ = (
+        Index("ix_profile_event_profile_id_id", "profile_id", "id"),
+        Index(
+            "ix_profile_event_subprofile_id",
+            "subprofile_id",
+            postgresql_where=text("subprofile_id IS NOT NULL"),
+            sqlite_where=text("subprofile_id IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), index=True)
-    database_id: Mapped[int] = mapped_column(index=True)
+    account_id: Mapped[int]
+    database_id: Mapped[int]
     profile_id: Mapped[int]
     collection_id: Mapped[int | None]
-    subprofile_id: Mapped[int | None] = mapped_column(index=True)
+    subprofile_id: Mapped[int | None]
     kind: Mapped[str] = mapped_column(String(32))
     source: Mapped[str] = mapped_column(String(16))
     reference: Mapped[str] = mapped_column(String(100), default="")

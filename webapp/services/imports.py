@@ -25,6 +25,7 @@ import gc
 import queue
 import re
 import secrets
+import sys
 import threading
 import time
 from collections.abc import Generator, Iterator
@@ -917,6 +918,22 @@ def _without_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
+@contextmanager
+def _prompt_thread_switches() -> Iterator[None]:
+    """Let a thread that waited on the database take the interpreter back within 0.2 ms, not 5 ms.
+
+    While a batch is applied the thread reading and validating the next one holds the interpreter. At
+    each answer from PostgreSQL the applying thread would wait for it up to the default switch interval
+    (5 ms) — about ten times per batch, which left the database idle for a sixth of the run.
+    """
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(0.0002)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(interval)
+
+
 def apply_run(run_id: int, *, time_limit: float | None = None) -> ImportRun | None:
     """Apply a queued run (or continue a run that crashed); finished runs are left as they are.
 
@@ -943,7 +960,11 @@ def apply_run(run_id: int, *, time_limit: float | None = None) -> ImportRun | No
         origin = events.Origin("import", reference=f"import {run.id}")
         done = run.lines_done
         rows = import_files.read_rows(run.file_path, file_format, skip=done)
-        with _without_cycle_collection(), _Prepared(_prepare_batches(rows, planner, BATCH_SIZE)) as batches:
+        with (
+            _without_cycle_collection(),
+            _prompt_thread_switches(),
+            _Prepared(_prepare_batches(rows, planner, BATCH_SIZE)) as batches,
+        ):
             for batch in batches:
                 done = _apply_batch(run_id, planner, batch, done, origin)
                 gc.collect(1)  # the batch's reference cycles, without walking the whole heap
@@ -1079,6 +1100,7 @@ def _write_staged(run: ImportRun, planner: Planner, lines: import_staging.Staged
         return {"create": 0, "update": 0, "skip": 0, "reject": len(rejected)}
     merged = planner.merge.apply(utcnow(), origin.source, origin.actor, origin.reference, lines)
     if merged.event_range is not None:
+        _note_events(run, *merged.event_range)
         kinds = {"profile_created"} if merged.created else set()
         kinds |= {"profile_updated"} if merged.updated else set()
         kinds |= {"subprofile_created"} if merged.collection_ids else set()
@@ -1116,8 +1138,16 @@ def _write(run: ImportRun, planner: Planner, results: list[LineResult], origin: 
             for (profile_id, collection_id, fields), sub_id in zip(subs, writer.insert_subprofiles(subs), strict=True)
         ]
     if event_rows:
-        events.note_bulk(writer.insert_events(event_rows))
+        event_ids = writer.insert_events(event_rows)
+        _note_events(run, min(event_ids), max(event_ids))
+        events.note_bulk(event_ids)
     _write_errors(run, results)
+
+
+def _note_events(run: ImportRun, first: int, last: int) -> None:
+    """Widen the run's range of event ids (what its rollback reads) to take ``first``–``last``."""
+    run.first_event_id = first if run.first_event_id is None else min(run.first_event_id, first)
+    run.last_event_id = last if run.last_event_id is None else max(run.last_event_id, last)
 
 
 def _write_errors(run: ImportRun, results: list[LineResult]) -> None:
@@ -1228,7 +1258,8 @@ def rollback_run(account: Account, run_id: int) -> RollbackReport:
     first_event = None
     query = (select(ProfileEvent.id, ProfileEvent.profile_id, ProfileEvent.subprofile_id, ProfileEvent.kind,
                     ProfileEvent.changes)
-             .where(ProfileEvent.account_id == account.id, ProfileEvent.database_id == run.database_id,
+             .where(ProfileEvent.id.between(run.first_event_id or 0, run.last_event_id or 0),
+                    ProfileEvent.account_id == account.id, ProfileEvent.database_id == run.database_id,
                     ProfileEvent.source == "import", ProfileEvent.reference == reference)
              .order_by(ProfileEvent.id))
     for event_id, profile_id, subprofile_id, kind, changes in db.session.execute(query):
