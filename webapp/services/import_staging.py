@@ -385,9 +385,9 @@ journal AS (
         FROM decided AS d WHERE d.is_new
         UNION ALL
         SELECT d.n, 0, d.profile_id, NULL, NULL, 'profile_updated',
-               jsonb_build_object('fields', {_fields_diff("d.old_fields", "d.new_fields", field_keys)},
+               jsonb_build_object('fields', {_fields_diff(field_keys)},
                                   'interests', {_interests_diff("d.old_interests", "d.new_interests")})
-        FROM decided AS d WHERE d.changed
+        FROM decided AS d {_field_pairs("d.old_fields", "d.new_fields", field_keys)} WHERE d.changed
         UNION ALL
         SELECT u.n, u.position, u.profile_id, u.collection_id, CAST(u.id AS integer), 'subprofile_created',
                jsonb_build_object('fields', {_created_diff("u.fields")})
@@ -451,15 +451,26 @@ def _created_diff(new: str) -> str:
     )
 
 
-def _fields_diff(old: str, new: str, keys: list[str]) -> str:
-    """``values.diff(old, new)`` where only the fields ``keys`` can differ: ``{key: [old, new]}`` for each that
-    does. One expression per key rather than a subquery per row (which costs more than the rest of the event)."""
+def _field_pairs(old: str, new: str, keys: list[str]) -> str:
+    """A lateral row ``v`` of each key's old and new value (``v.o0``, ``v.n0``, …), looked up once per row:
+    ``OFFSET 0`` keeps the planner from copying the lookups into every use of them in ``_fields_diff``."""
+    if not keys:
+        return ""
+    columns = ", ".join(
+        f"{old} -> '{int(key)}' AS o{i}, {new} -> '{int(key)}' AS n{i}" for i, key in enumerate(keys)
+    )
+    return f"CROSS JOIN LATERAL (SELECT {columns} OFFSET 0) AS v"
+
+
+def _fields_diff(keys: list[str]) -> str:
+    """``values.diff(old, new)`` where only the fields ``keys`` can differ, from ``_field_pairs``: ``{key:
+    [old, new]}`` for each that does. One expression per key rather than a subquery per row (which costs
+    more than the rest of the event)."""
     if not keys:
         return "'{}'::jsonb"
     pairs = [
-        f"'{int(key)}', CASE WHEN {old} -> '{int(key)}' IS DISTINCT FROM {new} -> '{int(key)}' "
-        f"THEN jsonb_build_array({old} -> '{int(key)}', {new} -> '{int(key)}') END"
-        for key in keys
+        f"'{int(key)}', CASE WHEN v.o{i} IS DISTINCT FROM v.n{i} THEN jsonb_build_array(v.o{i}, v.n{i}) END"
+        for i, key in enumerate(keys)
     ]
     # A field's change is [old, new], never an object, so stripping the null members leaves the changes whole;
     # a function takes at most 100 arguments, hence one object per 50 fields.
