@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, text
+from sqlalchemy import JSON, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.models.base import Base, JSONType, utcnow
@@ -58,7 +58,9 @@ class ProfileEvent(Base):
     removing an account has to remove its events itself. It is written once per change — a million rows for
     a large import — so it carries only the indexes its readers use: the id (id ranges of a batch or an
     import run), the profile's history, and the subprofile's (partial: most events have none).
-    ``changes`` is ``{"fields": {key: [old, new]}, "interests": {id: [old, new]}}``.
+    ``changes`` is ``{"fields": {key: [old, new]}, "interests": {id: [old, new]}}``, stored as ``json`` (the
+    text as written) rather than ``jsonb``: the journal is written far more often than it is read, never
+    searched inside, and building or parsing ``jsonb`` cost an import more than writing the event row.
     """
 
     __tablename__ = "profile_event"
@@ -82,7 +84,7 @@ class ProfileEvent(Base):
     source: Mapped[str] = mapped_column(String(16))
     reference: Mapped[str] = mapped_column(String(100), default="")
     actor: Mapped[str] = mapped_column(String(255), default="")
-    changes: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -379,18 +379,19 @@ journal AS (
     FROM (
         SELECT d.n, 0 AS part, d.profile_id, NULL::integer AS collection_id, NULL::integer AS subprofile_id,
                'profile_created' AS kind,
-               coalesce(CAST(d.created AS jsonb),
-                        jsonb_build_object('fields', {_created_diff("d.new_fields")},
-                                           'interests', {_interests_diff("'[]'::jsonb", "d.new_interests")})) AS changes
+               coalesce(CAST(d.created AS json),
+                        CAST(jsonb_build_object('fields', {_created_diff("d.new_fields")},
+                                                'interests', {_interests_diff("'[]'::jsonb", "d.new_interests")})
+                             AS json)) AS changes
         FROM decided AS d WHERE d.is_new
         UNION ALL
         SELECT d.n, 0, d.profile_id, NULL, NULL, 'profile_updated',
-               jsonb_build_object('fields', {_fields_diff(field_keys)},
-                                  'interests', {_interests_diff("d.old_interests", "d.new_interests")})
+               CAST('{{"fields":' || {_fields_diff(field_keys)} || ',"interests":'
+                    || CAST({_interests_diff("d.old_interests", "d.new_interests")} AS text) || '}}' AS json)
         FROM decided AS d {_field_pairs("d.old_fields", "d.new_fields", field_keys)} WHERE d.changed
         UNION ALL
         SELECT u.n, u.position, u.profile_id, u.collection_id, CAST(u.id AS integer), 'subprofile_created',
-               jsonb_build_object('fields', {_created_diff("u.fields")})
+               CAST(jsonb_build_object('fields', {_created_diff("u.fields")}) AS json)
         FROM subs AS u
     ) AS x
     ORDER BY x.n, x.part
@@ -463,19 +464,21 @@ def _field_pairs(old: str, new: str, keys: list[str]) -> str:
 
 
 def _fields_diff(keys: list[str]) -> str:
-    """``values.diff(old, new)`` where only the fields ``keys`` can differ, from ``_field_pairs``: ``{key:
-    [old, new]}`` for each that does. One expression per key rather than a subquery per row (which costs
-    more than the rest of the event)."""
+    """``values.diff(old, new)`` where only the fields ``keys`` can differ, from ``_field_pairs``, as JSON text:
+    ``{"12":[old,new]}`` for each that does. One expression per key rather than a subquery per row, and text
+    rather than ``jsonb`` functions: the journal stores ``json``, and this is half the cost of building it."""
     if not keys:
-        return "'{}'::jsonb"
-    pairs = [
-        f"'{int(key)}', CASE WHEN v.o{i} IS DISTINCT FROM v.n{i} THEN jsonb_build_array(v.o{i}, v.n{i}) END"
+        return "'{}'"
+    members = [
+        f"CASE WHEN v.o{i} IS DISTINCT FROM v.n{i} THEN '\"{int(key)}\":[' || coalesce(CAST(v.o{i} AS text), 'null') "
+        f"|| ',' || coalesce(CAST(v.n{i} AS text), 'null') || ']' END"
         for i, key in enumerate(keys)
     ]
-    # A field's change is [old, new], never an object, so stripping the null members leaves the changes whole;
-    # a function takes at most 100 arguments, hence one object per 50 fields.
-    objects = [f"jsonb_build_object({', '.join(pairs[start : start + 50])})" for start in range(0, len(pairs), 50)]
-    return f"jsonb_strip_nulls({' || '.join(objects)})"
+    # concat_ws leaves out the unchanged (NULL) members; a function takes at most 100 arguments.
+    chunks = [
+        f"NULLIF(concat_ws(',', {', '.join(members[start : start + 90])}), '')" for start in range(0, len(members), 90)
+    ]
+    return f"'{{' || concat_ws(',', {', '.join(chunks)}) || '}}'"
 
 
 def _interests_diff(old: str, new: str) -> str:
