@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import JSON, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -387,11 +387,11 @@ WITH submission AS (
     INSERT INTO profile_event (account_id, database_id, profile_id, kind, source, actor, reference, changes,
                                created_at)
     SELECT :account_id, :database_id, submission.profile_id, written.kind, :source, :actor, :reference,
-           coalesce(written.changes, jsonb_build_object('form', jsonb_build_object('id', :form_id,
-                                                                                   'submission', submission.id))),
+           coalesce(written.changes, json_build_object('form', json_build_object('id', :form_id,
+                                                                                 'submission', submission.id))),
            :created_at
     FROM submission,
-         (VALUES (1, 'profile_created', CAST(:created_changes AS jsonb)), (2, 'form_submitted', NULL)) AS
+         (VALUES (1, 'profile_created', CAST(:created_changes AS json)), (2, 'form_submitted', NULL)) AS
              written (position, kind, changes)
     ORDER BY written.position
     RETURNING id, kind
@@ -419,7 +419,7 @@ CREATE_PARAMETERS = {
     "user_agent": "text",
     "idempotency_key": "text",
     "response": "jsonb",
-    "created_changes": "jsonb",
+    "created_changes": "json",
     "source": "text",
     "actor": "text",
     "reference": "text",
@@ -430,7 +430,11 @@ PREPARE_CREATE = "PREPARE verrijk_form_create ({}) AS {}".format(
     re.sub(r"(?<![:\w]):(\w+)", lambda match: f"${_NUMBERS[match.group(1)]}", CREATE_SQL_TEXT),
 )
 CREATE_SQL = text(f"EXECUTE verrijk_form_create ({', '.join(f':{name}' for name in CREATE_PARAMETERS)})").bindparams(
-    *(bindparam(name, type_=JSONB) for name, kind in CREATE_PARAMETERS.items() if kind == "jsonb")
+    *(
+        bindparam(name, type_=JSON if kind == "json" else JSONB)
+        for name, kind in CREATE_PARAMETERS.items()
+        if kind in ("json", "jsonb")
+    )
 )
 
 

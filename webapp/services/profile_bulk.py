@@ -50,7 +50,7 @@ _INSERT_EVENTS = sql(
     "written.source, written.actor, written.reference, written.changes, :stamp "
     "FROM unnest(CAST(:accounts AS integer[]), CAST(:databases AS integer[]), CAST(:profiles AS integer[]), "
     "CAST(:sources AS varchar[]), CAST(:actors AS varchar[]), CAST(:references AS varchar[]), "
-    "CAST(:changes AS jsonb[])) AS written(account_id, database_id, profile_id, source, actor, reference, changes) "
+    "CAST(:changes AS json[])) AS written(account_id, database_id, profile_id, source, actor, reference, changes) "
     "RETURNING id"
 )
 
