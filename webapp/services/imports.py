@@ -731,9 +731,9 @@ class Planner:
         fields = [(column, key, coercer.pair, key in {f.key for f in self.key_fields})
                   for column, kind, key, coercer, _owner in self.cells if kind == "field"]
         # In jsonb's own key order (shorter keys first), so that PostgreSQL finds each staged object
-        # already sorted when it parses it; errors are still reported in the file's column order.
+        # already sorted when it parses it; a line's errors keep the order of its cells (as the planner reports them).
         self.field_cells = sorted(fields, key=lambda cell: (len(cell[1]), cell[1]))
-        self.column_order = {column: position for position, (column, *_rest) in enumerate(self.cells)}
+        self.cell_order = {column: position for position, (column, *_rest) in enumerate(self.cells)}
         self.other_cells = [cell for cell in self.cells if cell[1] != "field"]
         self.required_keys = frozenset(required.key for required in self.rules[None].required)
         # A new profile's event is written as staged unless field defaults or interests add to its values.
@@ -777,7 +777,7 @@ class Planner:
             key = self._staged_key(cells, keys, errors)
             if errors:
                 if len(errors) > 1:
-                    errors.sort(key=lambda error: self.column_order.get(error[0], len(self.column_order)))
+                    errors.sort(key=lambda error: self.cell_order.get(error[0], len(self.cell_order)))
                 rejected.append(LineResult(row.line, "reject", errors=errors))
                 continue
             if self.required_keys and not all(self._given(cells, required) for required in self.required_keys):
