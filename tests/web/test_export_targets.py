@@ -8,6 +8,7 @@ from tests.factories import make_account, make_database
 from webapp.extensions import db
 from webapp.models import Account, ExportDefinition, ExportRun, ScheduledWork, utcnow
 from webapp.services import databases, export_targets, import_sources
+from webapp.services.fields import FieldSpec, create_field
 
 URL = "sftp://127.0.0.1/incoming/"
 
@@ -59,6 +60,23 @@ def test_a_scheduled_export_is_created_and_shown_with_masked_credentials(setting
     assert "hunter2" not in page and "A password is stored" in page
     index = admin.get(f"/databases/{database.id}/exports").get_data(as_text=True)
     assert "Nightly" in index and "1d" in index
+
+
+def test_the_edit_page_ticks_the_saved_choice_of_what_and_fields(setting):
+    admin, database = setting
+    account = db.session.get(Account, database.account_id)
+    orders = databases.create_collection(account, database.id, "Orders")
+    create_field(account, FieldSpec(name="Number", type="text"), collection_id=orders.id)
+    admin.post(f"/databases/{database.id}/exports/targets", form())
+    definition = only_definition()
+    page = admin.get(f"/exports/{definition.id}").get_data(as_text=True)
+    assert 'name="what" value="database" checked' in page and f'name="what" value="{orders.id}" checked' not in page
+    assert 'value="Email" checked' in page and 'value="FirstName" checked' in page
+    assert 'value="LastName">' in page and 'value="Number">' in page
+    admin.post(f"/exports/{definition.id}", form(**{"what": str(orders.id), f"fields-{orders.id}": ["Number"]}))
+    page = admin.get(f"/exports/{definition.id}").get_data(as_text=True)
+    assert f'name="what" value="{orders.id}" checked' in page and 'value="Number" checked' in page
+    assert 'value="Email">' in page and 'value="FirstName">' in page
 
 
 def test_editing_keeps_the_password_unless_a_new_one_is_given(setting):
