@@ -31,6 +31,27 @@ def test_encodings_are_detected(tmp_path, data, encoding):
     assert rows[0].values == {"Name": "José", "City": "Zürich"}
 
 
+@pytest.mark.parametrize(("codec", "encoding"), [
+    ("utf-16", "utf-16"),  # with a byte order mark: Excel's "Unicode text" (tabs, CRLF)
+    ("utf-16-le", "utf-16-le"),  # without one, told by the zero bytes
+    ("utf-16-be", "utf-16-be"),
+])
+def test_utf16_is_detected(tmp_path, codec, encoding):
+    data = "Email\tName\r\nann@example.com\tJosé Zürich\r\nbob@example.com\t\u00c5sa\r\n".encode(codec)
+    file_format, rows = rows_of(write(tmp_path, data))
+    assert (file_format.encoding, file_format.delimiter) == (encoding, "\t")
+    assert [(row.line, row.values) for row in rows] == [
+        (2, {"Email": "ann@example.com", "Name": "José Zürich"}),
+        (3, {"Email": "bob@example.com", "Name": "\u00c5sa"}),
+    ]
+
+
+def test_a_header_with_zero_bytes_is_refused_with_a_hint(tmp_path):
+    path = write(tmp_path, "Email,Name\nann@example.com,Ann\n".encode("utf-16-le"))
+    with pytest.raises(ImportFileError, match="zero bytes.*encoding"):
+        import_files.read_header(path, import_files.detect_format(path, encoding="utf-8"))
+
+
 def test_utf8_is_checked_over_the_whole_file_not_a_sample(tmp_path):
     data = b"Name\n" + b"plain\n" * 20000 + "€uro\n".encode("cp1252")
     file_format, rows = rows_of(write(tmp_path, data))
@@ -75,6 +96,20 @@ def test_quoted_newlines_and_line_numbers(tmp_path):
         (4, {"Name": "Bob", "Note": 'say "hi"'}),
         (6, {"Name": "Cy", "Note": "x"}),
     ]
+
+
+@pytest.mark.parametrize(("data", "overrides", "delimiter"), [
+    (b"sep=;\r\nEmail;Name\r\na@example.com;Ann, B.\r\n", {}, ";"),
+    (b"\xef\xbb\xbfSEP=,\nEmail,Name\na@example.com,\"Ann, B.\"\n", {}, ","),
+    (b"sep=,\nEmail;Name\na@example.com;Ann, B.\n", {"delimiter": ";"}, ";"),
+])
+def test_an_excel_separator_line_declares_the_delimiter_and_is_skipped(tmp_path, data, overrides, delimiter):
+    path = write(tmp_path, data)
+    file_format, rows = rows_of(path, **overrides)
+    assert file_format.delimiter == delimiter
+    assert import_files.read_header(path, file_format) == ["Email", "Name"]
+    assert [(row.line, row.values) for row in rows] == [(3, {"Email": "a@example.com", "Name": "Ann, B."})]
+    assert import_files.count_records(path, file_format) == 1
 
 
 def test_single_quote_character(tmp_path):

@@ -194,6 +194,22 @@ def test_a_bad_line_is_rejected_whole_and_good_lines_are_applied(account, databa
     assert "Score" in rows[2][3] and "cells" in rows[3][3]
 
 
+def test_a_zero_byte_rejects_its_line_and_is_shown_in_the_report(account, database):
+    """PostgreSQL stores no zero byte: a value holding one is a line error, not a failed run; in a column
+    that is not imported it does no harm."""
+    text = ("Email,FirstName,Note\n"
+            "a@example.com,An\x00n,x\n"
+            "b@example.com,Bob,x\x00y\n")
+    run = run_import(account, database, text)
+    assert (run.status, run.created, run.rejected) == ("done", 1, 1)
+    assert by_email(database, "a@example.com") is None and by_email(database, "b@example.com") is not None
+    (error,) = db.session.scalars(select(ImportLineError).where(ImportLineError.run_id == run.id))
+    assert (error.line, error.column, error.value) == (2, "FirstName", "An\ufffdn")
+    assert "zero byte" in error.reason
+    named = upload(account, database, "Email\nc@example.com\n", "cust\x00omers.csv")
+    assert named.file_name == "customers.csv"
+
+
 def test_required_collection_field_rejects_the_line(account, database):
     run = run_import(account, database, "Email,Orders.Total\na@example.com,5\n")
     assert run.rejected == 1 and by_email(database, "a@example.com") is None

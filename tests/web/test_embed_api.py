@@ -135,6 +135,17 @@ def test_submission_ok_invalid_and_replayed(anonymous, form):
     assert invalid.get_json()["status"] == "invalid" and email_name(form) in invalid.get_json()["errors"]
 
 
+def test_a_zero_byte_in_an_answer_is_a_field_error_not_a_server_error(anonymous, form):
+    """PostgreSQL stores no zero byte in text: the answer is refused like any bad value, and nothing is stored."""
+    name = f"f{form.items[1]['field_id']}"
+    response = post(anonymous, form, {email_name(form): "ann@example.com", name: "An\x00n"})
+    assert response.status_code == 422 and response.get_json()["status"] == "invalid"
+    assert "zero byte" in response.get_json()["errors"][name]
+    assert db.session.scalars(select(Profile)).all() == []
+    ok = post(anonymous, form, {email_name(form): "ann@example.com", name: "Ann"})
+    assert ok.status_code == 200 and len(db.session.scalars(select(Profile)).all()) == 1
+
+
 def test_submission_from_a_disallowed_origin_is_refused_and_logged(anonymous, form):
     response = post(anonymous, form, {email_name(form): "ann@example.com"}, origin="https://evil.example")
     assert response.status_code == 403 and response.get_json()["status"] == "rejected"

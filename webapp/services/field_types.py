@@ -40,7 +40,11 @@ LARGE_TEXT_LENGTH = 65535
 def _as_text(value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
         raise FieldValueError(_l("must be text"))
-    return str(value).strip()
+    text = str(value).strip()
+    if "\x00" in text:
+        # PostgreSQL stores no zero byte in text or JSON; it would fail the whole write, not just this value.
+        raise FieldValueError(_l("contains a zero byte (NUL character), which cannot be stored"))
+    return text
 
 
 def coerce_text(value: Any, options: dict) -> str:

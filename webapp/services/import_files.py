@@ -1,16 +1,19 @@
 """Reading an import file: CSV, TSV or semicolon-separated, optionally gzip- or zip-compressed (one member).
 
-Encoding, delimiter and quote character are detected and can each be overridden. The file is streamed:
-``read_rows`` yields one record at a time, never the whole file. Line numbers are those of the file as a
-text editor shows them (the header is line 1), counted where the record starts, so a quoted newline
-inside a record does not shift the next record's number. A ragged row (more or fewer cells than the
-header) is reported as a line error, never guessed.
+Encoding, delimiter and quote character are detected and can each be overridden. UTF-16 is recognised by
+its byte order mark, or without one by its zero bytes (Excel's "Unicode text" is UTF-16 with tabs), and a
+first line ``sep=;`` (which Excel reads and some systems write for it) declares the delimiter and is
+skipped. The file is streamed: ``read_rows`` yields one record at a time, never the whole file. Line
+numbers are those of the file as a text editor shows them (the header is line 1, or 2 after ``sep=``),
+counted where the record starts, so a quoted newline inside a record does not shift the next record's
+number. A ragged row (more or fewer cells than the header) is reported as a line error, never guessed.
 """
 
 import codecs
 import csv
 import gzip
 import io
+import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,12 +26,14 @@ from webapp.services.errors import ValidationError
 
 DELIMITERS = (",", ";", "\t", "|")
 QUOTECHARS = ('"', "'")
-ENCODINGS = ("utf-8", "utf-8-sig", "cp1252", "latin-1")
+ENCODINGS = ("utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "cp1252", "latin-1")
 SAMPLE_BYTES = 64 * 1024
 CHUNK_BYTES = 1024 * 1024
 # Large-text fields hold 65535 characters; a cell may be larger than csv's default limit of 128 kB and is
 # then rejected by validation, with its line, instead of stopping the whole file.
 FIELD_SIZE_LIMIT = 64 * 1024 * 1024
+# Excel's delimiter declaration, a first line of its own.
+SEPARATOR_LINE = re.compile(r"sep=([,;\t|])", re.IGNORECASE)
 
 
 class ImportFileError(ValidationError):
@@ -77,15 +82,16 @@ def open_binary(path: str | Path) -> IO[bytes]:
 
 
 def detect_encoding(path: str | Path) -> str:
-    """UTF-8 (with or without byte order mark) when the whole file decodes as such, else Windows-1252,
-    else Latin-1 (which decodes anything)."""
+    """UTF-8 (with or without byte order mark) when the whole file decodes as such; UTF-16 by its byte order
+    mark or its zero bytes; else Windows-1252, else Latin-1 (which decodes anything)."""
     with open_binary(path) as stream:
-        try:
-            head = stream.read(3)
-        except (OSError, EOFError, zipfile.BadZipFile, gzip.BadGzipFile):
-            raise ImportFileError(_("The compressed file is damaged.")) from None
+        head = _read(stream, SAMPLE_BYTES)
         if head.startswith(codecs.BOM_UTF8):
             return "utf-8-sig"
+        if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+            return "utf-16"
+        if utf16 := _utf16_without_bom(head):
+            return utf16
         candidates = {name: codecs.getincrementaldecoder(name)() for name in ("utf-8", "cp1252")}
         chunk = head
         while True:
@@ -96,14 +102,32 @@ def detect_encoding(path: str | Path) -> str:
                     del candidates[name]
             if not chunk or not candidates:
                 break
-            try:
-                chunk = stream.read(CHUNK_BYTES)
-            except (OSError, EOFError, zipfile.BadZipFile, gzip.BadGzipFile):
-                raise ImportFileError(_("The compressed file is damaged.")) from None
+            chunk = _read(stream, CHUNK_BYTES)
     for name in ("utf-8", "cp1252"):
         if name in candidates:
             return name
     return "latin-1"
+
+
+def _read(stream: IO[bytes], size: int) -> bytes:
+    try:
+        return stream.read(size)
+    except (OSError, EOFError, zipfile.BadZipFile, gzip.BadGzipFile):
+        raise ImportFileError(_("The compressed file is damaged.")) from None
+
+
+def _utf16_without_bom(head: bytes) -> str:
+    """UTF-16 without a byte order mark: text mostly in Latin script has a zero byte in every other place
+    (after each character's low byte in little-endian order, before it in big-endian). Else ''."""
+    pairs = len(head) // 2
+    if pairs < 2:
+        return ""
+    odd_zeros, even_zeros = head[1 : pairs * 2 : 2].count(0), head[0 : pairs * 2 : 2].count(0)
+    if odd_zeros > pairs * 0.4 and even_zeros < pairs * 0.05:
+        return "utf-16-le"
+    if even_zeros > pairs * 0.4 and odd_zeros < pairs * 0.05:
+        return "utf-16-be"
+    return ""
 
 
 def open_text(path: str | Path, encoding: str) -> IO[str]:
@@ -129,8 +153,10 @@ def detect_format(
                 raise ImportFileError(_("The file is not encoded as %(name)s.", name=encoding)) from None
         if not sample.strip():
             raise ImportFileError(_("The file is empty."))
-        sniffed_delimiter, sniffed_quote = _sniff(sample)
-        delimiter = delimiter or sniffed_delimiter
+        first, _newline, rest = sample.partition("\n")
+        declared = SEPARATOR_LINE.fullmatch(first.rstrip("\r"))
+        sniffed_delimiter, sniffed_quote = _sniff(rest if declared else sample)
+        delimiter = delimiter or (declared.group(1) if declared else sniffed_delimiter)
         quotechar = quotechar or sniffed_quote
     if delimiter not in DELIMITERS:
         raise ImportFileError(_("The delimiter must be a comma, semicolon, tab or vertical bar."))
@@ -168,12 +194,18 @@ def read_header(path: str | Path, file_format: FileFormat) -> list[str]:
 
 
 def _header(reader) -> list[str]:
+    """The column names, from the first line (the second after a ``sep=`` line)."""
     try:
         header = next(reader, None)
+        if header and SEPARATOR_LINE.fullmatch(reader.dialect.delimiter.join(header)):
+            header = next(reader, None)
     except (csv.Error, UnicodeDecodeError) as error:
         raise ImportFileError(_("The header line cannot be read: %(error)s", error=error)) from None
     if not header or not any(cell.strip() for cell in header):
         raise ImportFileError(_("The first line must name the columns."))
+    if any("\x00" in cell for cell in header):
+        raise ImportFileError(_("The first line holds zero bytes (NUL characters), so it is not text in this "
+                                "encoding. Choose the file's encoding, or save it as UTF-8."))
     names = [cell.strip() for cell in header]
     if any(not name for name in names):
         raise ImportFileError(_("Every column in the first line needs a name."))

@@ -264,6 +264,7 @@ def upload_directory() -> Path:
 def upload(account: Account, database_id: int, stream: IO[bytes], file_name: str) -> ImportRun:
     """Store an uploaded file and create a definition (with a guessed mapping) and a pending run for it."""
     database = get_database(account, database_id)
+    file_name = (file_name or "").replace("\x00", "")  # a name the browser sent; PostgreSQL stores no zero byte
     directory = upload_directory() / str(account.id)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{secrets.token_hex(8)}-{secure_filename(file_name) or 'import.csv'}"
@@ -293,7 +294,7 @@ def upload(account: Account, database_id: int, stream: IO[bytes], file_name: str
     db.session.add(definition)
     db.session.flush()
     run = ImportRun(account_id=account.id, definition_id=definition.id, database_id=database.id,
-                    file_name=(file_name or "")[:255], file_path=str(path), file_size=size)
+                    file_name=file_name[:255], file_path=str(path), file_size=size)
     db.session.add(run)
     db.session.commit()
     return run
@@ -1156,9 +1157,11 @@ def _note_events(run: ImportRun, first: int, last: int) -> None:
 
 
 def _write_errors(run: ImportRun, results: list[LineResult]) -> None:
-    """The rejected lines' errors (line, column, value, reason)."""
+    """The rejected lines' errors (line, column, value, reason); a zero byte, which PostgreSQL cannot store
+    and which is why some values are refused, is shown as the replacement character."""
     errors = [
-        {"run_id": run.id, "line": result.line, "column": column[:255], "value": value, "reason": reason}
+        {"run_id": run.id, "line": result.line, "column": column[:255], "value": value.replace("\x00", "\ufffd"),
+         "reason": reason}
         for result in results if result.action == "reject" for column, value, reason in result.errors
     ]
     if errors:

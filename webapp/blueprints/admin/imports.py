@@ -12,7 +12,7 @@ from webapp.blueprints.admin.access import current_account, requires
 from webapp.blueprints.admin.databases import confirm_page
 from webapp.blueprints.admin.responses import hx_redirect, render
 from webapp.models import ImportRun, utcnow
-from webapp.services import databases, import_fields, import_sources, imports
+from webapp.services import databases, import_fields, import_files, import_sources, imports
 from webapp.services.errors import ValidationError
 from webapp.services.field_types import FIELD_TYPES
 
@@ -74,7 +74,7 @@ def _run_page(run: ImportRun, *, errors=None, preview=None, status: int = 200, p
                        key_choices=[f.name for f in schema.fields], delimiter_names=DELIMITER_NAMES,
                        proposals={column: import_fields.proposal(schema, column) for column in header},
                        field_types=[(name, FIELD_TYPES[name].label) for name in import_fields.TYPES],
-                       quote_names=QUOTE_NAMES, encodings=("utf-8", "utf-8-sig", "cp1252", "latin-1"))
+                       quote_names=QUOTE_NAMES, encodings=import_files.ENCODINGS)
     return render("admin/imports/run.html", partial, **context), status
 
 
