@@ -31,6 +31,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     _register_blueprints(app)
     _register_soap(app)
     _register_errors(app)
+    _register_input_guard(app)
     _register_page_helpers(app)
     from webapp.cli import register_commands
 
@@ -136,6 +137,26 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
 )
+
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _register_input_guard(app: Flask) -> None:
+    """A zero byte (``%00``) in a request's path, query or form fields is refused with a 400 before any view
+    runs: no browser sends one, PostgreSQL stores none (a query holding one fails), and every view would
+    otherwise have to check. Uploaded files are not read here; their content is checked where it is read.
+    The answer is plain text: the public routes have no session for the error page's form token."""
+    from flask_babel import gettext as _
+
+    @app.before_request
+    def refuse_zero_bytes():
+        fields = request.form.items(multi=True) if request.mimetype in FORM_TYPES else ()
+        pairs = (*request.args.items(multi=True), *fields)
+        if "\x00" in request.path or any("\x00" in key or "\x00" in value for key, value in pairs):
+            return _("The request holds a zero byte (NUL character), which is never valid here."), 400, {
+                "Content-Type": "text/plain; charset=utf-8"}
+        return None
 
 
 def _register_page_helpers(app: Flask) -> None:

@@ -135,14 +135,16 @@ def test_submission_ok_invalid_and_replayed(anonymous, form):
     assert invalid.get_json()["status"] == "invalid" and email_name(form) in invalid.get_json()["errors"]
 
 
-def test_a_zero_byte_in_an_answer_is_a_field_error_not_a_server_error(anonymous, form):
-    """PostgreSQL stores no zero byte in text: the answer is refused like any bad value, and nothing is stored."""
+def test_a_zero_byte_anywhere_in_the_request_is_a_400_not_a_server_error(anonymous, form):
+    """PostgreSQL stores no zero byte (a query holding one fails): the request is refused before any view."""
     name = f"f{form.items[1]['field_id']}"
-    response = post(anonymous, form, {email_name(form): "ann@example.com", name: "An\x00n"})
-    assert response.status_code == 422 and response.get_json()["status"] == "invalid"
-    assert "zero byte" in response.get_json()["errors"][name]
+    for values in ({name: "An\x00n"}, {"_idempotency_key": "k\x001"}, {f"{name}\x00": "Ann"}):
+        response = post(anonymous, form, {email_name(form): "ann@example.com", **values})
+        assert response.status_code == 400
+    assert anonymous.get(f"/p/forms/{form.key}%00").status_code == 400
+    assert anonymous.get(f"/p/forms/{form.key}?x=a%00b").status_code == 400
     assert db.session.scalars(select(Profile)).all() == []
-    ok = post(anonymous, form, {email_name(form): "ann@example.com", name: "Ann"})
+    ok = post(anonymous, form, {email_name(form): "ann@example.com", name: "Ann", "_idempotency_key": "k1"})
     assert ok.status_code == 200 and len(db.session.scalars(select(Profile)).all()) == 1
 
 

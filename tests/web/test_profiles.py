@@ -267,6 +267,18 @@ def test_create_with_a_bad_email_shows_the_error_and_stores_nothing(browser, acc
     assert db.session.scalar(select(func.count()).select_from(ProfileEvent)) == 0
 
 
+def test_a_zero_byte_in_a_search_or_a_form_is_a_400(browser, account):
+    """The app refuses ``%00`` before any view: PostgreSQL stores none, and a query holding one fails."""
+    database = make_database(account)
+    first_name = field_named(database, "FirstName")
+    me = browser("editor", account)
+    search = me.get(f"/databases/{database.id}/profiles?q=an%00n", htmx=True)
+    assert search.status_code == 400 and "zero byte" in text_of(search)
+    created = me.post(f"/databases/{database.id}/profiles/new", {f"field-{first_name.id}": "An\x00n"}, htmx=True)
+    assert created.status_code == 400 and profile_count() == 0
+    assert me.get(f"/databases/{database.id}/profiles?q=ann", htmx=True).status_code == 200
+
+
 def test_create_stores_the_profile_and_its_event_shows_in_the_timeline(browser, account):
     database = make_database(account, fields={"Email": "email", "Seen": "datetime",
                                               "Tags": {"type": "choice", "options": {"choices": ["a", "b", "c"],
