@@ -111,7 +111,6 @@ def timed(connection, figures: list[tuple[float, float | None]]):
 def write_all(connection, folder: Path, profile: str, event: str) -> tuple[list[tuple[float, float | None]], str]:
     """The three steps' wall and backend CPU times, and how many of the updates were HOT updates."""
     figures: list[tuple[float, float | None]] = []
-    hot_updates: list[tuple[int, int]] = []
     with connection.cursor() as cursor:
         with timed(connection, figures), (folder / "new.copy").open() as data:
             cursor.copy_expert(
@@ -129,14 +128,13 @@ def write_all(connection, folder: Path, profile: str, event: str) -> tuple[list[
             cursor.execute(
                 "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = %s", (profile,)
             )
-            hot_updates.append(cursor.fetchone())
+            updated, hot = cursor.fetchone()
         with timed(connection, figures), (folder / "events.copy").open() as data:
             cursor.copy_expert(
                 f"COPY {event} (account_id, database_id, profile_id, kind, source, reference, actor, changes, "
                 "created_at) FROM STDIN",
                 data,
             )
-    updated, hot = hot_updates[0]
     return figures, f"{hot:,} of {updated:,} updates HOT (no new index entries)"
 
 
