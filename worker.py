@@ -12,7 +12,7 @@ from rq import Worker
 
 from webapp import create_app
 from webapp.extensions import db
-from webapp.queues import get_queue, redis_connection
+from webapp.platform.queues import get_queue, redis_connection
 
 
 def main() -> None:

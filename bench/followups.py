@@ -202,7 +202,7 @@ def baseline(args: argparse.Namespace) -> float:
     """Bare RQ no-op jobs per second on ``args.workers`` fresh worker processes."""
     from rq.registry import StartedJobRegistry
 
-    from webapp.queues import get_queue, redis_connection
+    from webapp.platform.queues import get_queue, redis_connection
 
     redis_connection().flushdb()
     queue = get_queue()
@@ -253,7 +253,7 @@ def run_phase(args: argparse.Namespace, followup_id: int, due_times: list) -> tu
 
     from webapp.extensions import db
     from webapp.models import FollowUpRun
-    from webapp.queues import redis_connection
+    from webapp.platform.queues import redis_connection
 
     db.session.execute(delete(FollowUpRun))
     db.session.commit()

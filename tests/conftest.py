@@ -10,9 +10,9 @@ from sqlalchemy import text
 
 from webapp import create_app
 from webapp.config import normalize_database_url
-from webapp.embedded_redis import EmbeddedRedis
 from webapp.extensions import db
 from webapp.models import Base
+from webapp.platform.embedded_redis import EmbeddedRedis
 
 
 @pytest.fixture(scope="session")
@@ -87,7 +87,7 @@ def _field_index_names(connection, dialect: str) -> list[str]:
 @pytest.fixture
 def ctx(app):
     """An app context with empty tables and an empty Redis; cleaned up after the test."""
-    from webapp.queues import redis_connection
+    from webapp.platform.queues import redis_connection
 
     with app.app_context():
         redis_connection().flushdb()

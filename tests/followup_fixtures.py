@@ -9,7 +9,7 @@ from rq import SimpleWorker
 from tests.factories import make_database
 from webapp.extensions import db
 from webapp.models import Collection, Database, FollowUpRun
-from webapp.queues import get_queue, redis_connection
+from webapp.platform.queues import get_queue, redis_connection
 from webapp.services import databases, followup_runs, followups
 from webapp.services.events import Origin
 from webapp.services.fields import FieldSpec, create_field

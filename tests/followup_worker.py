@@ -14,7 +14,7 @@ import sys
 from rq import SimpleWorker
 
 from webapp import create_app
-from webapp.queues import get_queue, redis_connection
+from webapp.platform.queues import get_queue, redis_connection
 from webapp.services import mail
 
 

@@ -56,7 +56,8 @@ def select_locale() -> str:
 def _init_extensions(app: Flask) -> None:
     from webapp import models
     from webapp.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
-    from webapp.services import callbacks, events, field_expressions, work
+    from webapp.platform import work
+    from webapp.services import callbacks, events, field_expressions
 
     db.init_app(app)
     migrate.init_app(
@@ -180,7 +181,7 @@ def _register_page_helpers(app: Flask) -> None:
 def _register_errors(app: Flask) -> None:
     from flask_babel import gettext as _
 
-    from webapp.services.errors import DomainError
+    from webapp.platform.errors import DomainError
 
     def page(status: int, message: str):
         template = "errors/_message.html" if request.headers.get("HX-Request") else "errors/page.html"

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.models import User
+from webapp.platform.errors import DomainError
 from webapp.services import accounts
-from webapp.services.errors import DomainError
 
 users_cli = AppGroup("users", help="Manage admin users.")
 tokens_cli = AppGroup("tokens", help="Manage API tokens.")
@@ -59,7 +59,7 @@ def create_token(account_name: str, name: str) -> None:
 @click.command("dispatcher")
 def dispatcher_command() -> None:
     """Move due durable work into RQ until stopped (SIGINT/SIGTERM)."""
-    from webapp import dispatcher
+    from webapp.platform import dispatcher
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -70,7 +70,7 @@ def dispatcher_command() -> None:
 @click.command("start")
 def start_command() -> None:
     """Set up and run everything: schema, first admin, web, RQ worker and dispatcher (Ctrl-C stops all)."""
-    from webapp.runner import Supervisor
+    from webapp.platform.runner import Supervisor
 
     supervisor = Supervisor(current_app.instance_path, current_app.config["PORT"])
     env = supervisor.prepare_environment()

@@ -1,7 +1,7 @@
 """Configuration from environment variables, with embedded defaults for a first run.
 
 Every variable is documented in README.md. Nothing here connects to anything: the run command and the
-test fixtures decide what to start when a variable is unset (see ``webapp/embedded_redis.py``).
+test fixtures decide what to start when a variable is unset (see ``webapp/platform/embedded_redis.py``).
 """
 
 import hashlib

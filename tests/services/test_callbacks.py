@@ -13,12 +13,13 @@ from tests.callback_receiver import Receiver
 from tests.factories import make_account, make_database
 from webapp.extensions import db
 from webapp.models import CallbackDelivery, ScheduledWork, utcnow
-from webapp.queues import get_queue, redis_connection
-from webapp.services import callback_conditions, callbacks, databases, profiles, subprofiles, work
-from webapp.services.errors import NotFound, ValidationError
+from webapp.platform import work
+from webapp.platform.errors import NotFound, ValidationError
+from webapp.platform.outbound_urls import check_outbound_url, is_public
+from webapp.platform.queues import get_queue, redis_connection
+from webapp.services import callback_conditions, callbacks, databases, profiles, subprofiles
 from webapp.services.events import Origin
 from webapp.services.fields import FieldSpec, create_field
-from webapp.services.urls import check_outbound_url, is_public
 
 ADMIN = Origin("admin", actor="user:1 a@example.com")
 SOAP = Origin("soap")
@@ -459,7 +460,7 @@ def test_pause_resume_delete_and_new_secret(account, database, receiver):
 
 def test_a_call_connects_to_the_address_that_was_checked(account, database, receiver, app, monkeypatch):
     """No DNS rebinding: the host is resolved once, checked, and that address is the one connected to."""
-    from webapp.services import urls
+    from webapp.platform import outbound_urls
 
     looked_up = []
 
@@ -469,8 +470,8 @@ def test_a_call_connects_to_the_address_that_was_checked(account, database, rece
 
         return [ipaddress.ip_address("127.0.0.1")]
 
-    monkeypatch.setattr(urls, "resolve", resolve)
-    monkeypatch.setattr(urls, "is_public", lambda address: True)  # pretend 127.0.0.1 is a public address
+    monkeypatch.setattr(outbound_urls, "resolve", resolve)
+    monkeypatch.setattr(outbound_urls, "is_public", lambda address: True)  # pretend 127.0.0.1 is a public address
     port = receiver.server.server_address[1]
     app.config["ALLOW_PRIVATE_URLS"] = False
     try:

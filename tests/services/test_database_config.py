@@ -5,8 +5,8 @@ import pytest
 from tests.factories import make_database
 from webapp.extensions import db
 from webapp.models import Database
+from webapp.platform.errors import ValidationError
 from webapp.services import callbacks, database_config, profiles
-from webapp.services.errors import ValidationError
 from webapp.services.events import Origin
 from webapp.services.fields import FieldSpec, create_field, delete_field, update_field
 

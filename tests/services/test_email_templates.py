@@ -3,9 +3,9 @@
 import pytest
 
 from tests.factories import make_account, make_database
+from webapp.platform.errors import Conflict, NotFound, ValidationError
 from webapp.services import databases, email_templates, profiles, subprofiles
 from webapp.services.email_templates import TemplateValues
-from webapp.services.errors import Conflict, NotFound, ValidationError
 from webapp.services.events import Origin
 from webapp.services.fields import FieldSpec, create_field
 

@@ -12,9 +12,10 @@ from tests import file_servers
 from tests.factories import make_database
 from webapp.extensions import db
 from webapp.models import ExportDefinition, ExportRun, ImportRun, ScheduledWork, utcnow
-from webapp.queues import get_queue, redis_connection
-from webapp.services import export_targets, import_sources, profiles, work
-from webapp.services.errors import ValidationError
+from webapp.platform import work
+from webapp.platform.errors import ValidationError
+from webapp.platform.queues import get_queue, redis_connection
+from webapp.services import export_targets, import_sources, profiles
 from webapp.services.events import Origin
 from webapp.services.export_targets import TargetSpec
 

@@ -11,8 +11,8 @@ from sqlalchemy import event
 
 from tests.factories import make_account, make_database
 from webapp.extensions import db
+from webapp.platform.errors import NotFound, ValidationError
 from webapp.services import databases, exports, profiles, subprofiles
-from webapp.services.errors import NotFound, ValidationError
 from webapp.services.events import Origin
 from webapp.services.exports import ExportOptions, export_collection, export_database
 from webapp.services.fields import FieldSpec, create_field

@@ -6,8 +6,8 @@ from sqlalchemy import text
 from tests.factories import make_database
 from webapp.extensions import db
 from webapp.models import Profile
+from webapp.platform.errors import Conflict, ValidationError
 from webapp.services import databases, fields, profiles
-from webapp.services.errors import Conflict, ValidationError
 from webapp.services.events import Origin
 from webapp.services.fields import FieldSpec
 

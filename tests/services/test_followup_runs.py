@@ -20,9 +20,9 @@ from tests.followup_fixtures import ADMIN, IMPORT, run_due, run_worker, runs
 from tests.smtp_server import smtp_server  # noqa: F401
 from webapp.extensions import db
 from webapp.models import EmailTemplate, FollowUpRun, Profile, ProfileEvent, Subprofile
-from webapp.queues import get_queue, redis_connection
+from webapp.platform.errors import Conflict, NotFound
+from webapp.platform.queues import get_queue, redis_connection
 from webapp.services import databases, followup_runs, followups, profiles
-from webapp.services.errors import Conflict, NotFound
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -559,7 +559,7 @@ def test_runs_of_another_account_are_not_found(account, shop):
 def test_the_dispatcher_loop_moves_due_runs(account, shop, app):
     import threading
 
-    from webapp import dispatcher
+    from webapp.platform import dispatcher
 
     make_followup(
         account,

@@ -10,6 +10,7 @@ from tests.factories import make_followup
 from tests.followup_fixtures import ADMIN, IMPORT, run_due, runs
 from webapp.extensions import db
 from webapp.models import Account, FollowUpRun, Profile, ProfileEvent
+from webapp.platform.errors import ValidationError
 from webapp.services import (
     databases,
     events,
@@ -18,7 +19,6 @@ from webapp.services import (
     subprofiles,
     unsubscribe,
 )
-from webapp.services.errors import ValidationError
 
 NOTE = {"type": "update_fields", "values": {}}
 

@@ -9,8 +9,8 @@ import pytest
 from tests.factories import make_account, make_database, make_form_submission
 from webapp.extensions import db
 from webapp.models import Form, FormFile
+from webapp.platform.errors import NotFound, ValidationError
 from webapp.services import databases, form_builder, form_results, profiles
-from webapp.services.errors import NotFound, ValidationError
 from webapp.services.events import Origin
 from webapp.services.fields import FieldSpec, create_field
 

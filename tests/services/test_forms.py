@@ -13,8 +13,8 @@ from sqlalchemy import event, select
 from tests.factories import make_database, make_form, tampered
 from webapp.extensions import db
 from webapp.models import FormDayStat, FormFile, FormSubmission, Profile, ProfileEvent, Subprofile
+from webapp.platform.errors import NotFound, ValidationError
 from webapp.services import databases, form_builder, form_opt_in, form_results, form_spam, forms, links, profiles
-from webapp.services.errors import NotFound, ValidationError
 from webapp.services.events import Origin
 from webapp.services.fields import FieldSpec, create_field
 from webapp.services.mail import caught_messages

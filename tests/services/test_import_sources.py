@@ -14,9 +14,10 @@ from tests import file_servers
 from tests.factories import make_database
 from webapp.extensions import db
 from webapp.models import Field, ImportDefinition, ImportRun, Profile, ScheduledWork, utcnow
-from webapp.queues import get_queue, redis_connection
-from webapp.services import import_sources, imports, work
-from webapp.services.errors import ValidationError
+from webapp.platform import work
+from webapp.platform.errors import ValidationError
+from webapp.platform.queues import get_queue, redis_connection
+from webapp.services import import_sources, imports
 
 with warnings.catch_warnings():  # pyftpdlib still imports asyncore/asynchat (deprecated in 3.11)
     warnings.simplefilter("ignore", DeprecationWarning)

@@ -11,7 +11,8 @@ from sqlalchemy import select
 from tests.factories import make_database
 from webapp.extensions import db
 from webapp.models import ImportRun, ScheduledWork, utcnow
-from webapp.services import import_storage, imports, work
+from webapp.platform import work
+from webapp.services import import_storage, imports
 
 CSV = b"Email;FirstName\na@example.com;Ann\n"
 

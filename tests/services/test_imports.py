@@ -10,9 +10,10 @@ from sqlalchemy import func, select, update
 from tests.factories import make_database
 from webapp.extensions import db
 from webapp.models import ImportLineError, ImportRun, Profile, ProfileEvent, ScheduledWork, Subprofile
-from webapp.queues import get_queue, redis_connection
-from webapp.services import databases, imports, profiles, work
-from webapp.services.errors import ValidationError
+from webapp.platform import work
+from webapp.platform.errors import ValidationError
+from webapp.platform.queues import get_queue, redis_connection
+from webapp.services import databases, imports, profiles
 from webapp.services.events import Origin
 from webapp.services.fields import FieldSpec, create_field
 
@@ -428,7 +429,7 @@ def test_a_run_goes_through_durable_work_and_a_real_worker(account, database):
 
 def test_runs_are_scoped_to_the_account(account, database):
     from tests.factories import make_account
-    from webapp.services.errors import NotFound
+    from webapp.platform.errors import NotFound
 
     run = upload(account, database, "Email\na@example.com\n")
     other = make_account("Other")

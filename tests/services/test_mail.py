@@ -8,8 +8,8 @@ from tests.factories import make_account
 from tests.smtp_server import SmtpServer, smtp_server  # noqa: F401
 from webapp.extensions import db
 from webapp.models import CaughtMail, SentMessage
+from webapp.platform.errors import ValidationError
 from webapp.services import mail, mail_settings, mail_tokens
-from webapp.services.errors import ValidationError
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ import pytest
 from tests.factories import make_database
 from webapp.extensions import db
 from webapp.models import Profile, ProfileAlias
+from webapp.platform.errors import NotFound
 from webapp.services import merges, profiles
-from webapp.services.errors import NotFound
 from webapp.services.events import Origin
 
 SOAP = Origin("soap", actor="token:1")

@@ -3,8 +3,8 @@
 import pytest
 
 from tests.factories import make_database
+from webapp.platform.errors import ValidationError
 from webapp.services import profiles
-from webapp.services.errors import ValidationError
 from webapp.services.events import Origin
 from webapp.services.profile_lists import list_profiles
 

@@ -6,8 +6,8 @@ from sqlalchemy import func, select
 from tests.factories import make_account, make_database
 from webapp.extensions import db
 from webapp.models import Profile, ProfileEvent
+from webapp.platform.errors import Conflict, NotFound, ValidationError
 from webapp.services import databases, events, profiles
-from webapp.services.errors import Conflict, NotFound, ValidationError
 from webapp.services.events import Origin
 from webapp.services.fields import FieldSpec, create_field
 

@@ -6,8 +6,8 @@ from sqlalchemy import select
 from tests.factories import make_database
 from webapp.extensions import db
 from webapp.models import Profile, ProfileEvent
+from webapp.platform.errors import ValidationError
 from webapp.services import databases, profiles, subprofiles
-from webapp.services.errors import ValidationError
 from webapp.services.events import Origin
 from webapp.services.fields import FieldSpec, create_field
 from webapp.services.unsubscribe import is_subscribed, unsubscribe, unsubscribe_subprofile

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from webapp.extensions import db
 from webapp.models import ScheduledWork, utcnow
-from webapp.queues import get_queue, redis_connection
-from webapp.services import work
+from webapp.platform import work
+from webapp.platform.queues import get_queue, redis_connection
 
 CALLS: list[int] = []
 

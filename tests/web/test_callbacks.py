@@ -10,8 +10,9 @@ from tests.callback_receiver import Receiver
 from tests.factories import make_account, make_database
 from webapp.extensions import db
 from webapp.models import Callback, CallbackDelivery
-from webapp.queues import get_queue, redis_connection
-from webapp.services import callbacks, databases, profiles, work
+from webapp.platform import work
+from webapp.platform.queues import get_queue, redis_connection
+from webapp.services import callbacks, databases, profiles
 from webapp.services.events import Origin
 
 ADMIN = Origin("admin", actor="test")

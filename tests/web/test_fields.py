@@ -190,7 +190,7 @@ def test_required_field_over_existing_profiles_needs_a_default(browser):
 
 def test_a_refused_field_leaves_nothing_for_a_later_commit(browser):
     """The service rolls back a refused create: a door that commits other work afterwards stores no stray field."""
-    from webapp.services.errors import Conflict
+    from webapp.platform.errors import Conflict
 
     me = browser("admin")
     account = me.user.account

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from tests.factories import PASSWORD, make_account, make_user
 from webapp.extensions import db
 from webapp.models import Account, ApiToken, User
+from webapp.platform.errors import PermissionDenied
 from webapp.services import accounts
-from webapp.services.errors import PermissionDenied
 
 
 def text(response) -> str:

@@ -17,8 +17,8 @@ from flask_limiter import RateLimitExceeded
 
 from webapp.extensions import csrf, limiter
 from webapp.models import Form
+from webapp.platform.errors import NotFound, ValidationError
 from webapp.services import form_opt_in, form_spam, forms
-from webapp.services.errors import NotFound, ValidationError
 from webapp.widgets.definition import IDEMPOTENCY_KEY, TOKEN
 from webapp.widgets.html import render_form
 from webapp.widgets.validation import UploadedFile

@@ -21,7 +21,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.extensions import db
 from webapp.models import ROLES, Account, ApiToken, User, utcnow
-from webapp.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from webapp.platform.errors import Conflict, NotFound, PermissionDenied, ValidationError
 
 MIN_PASSWORD_LENGTH = 10
 TOKEN_PREFIX = "vrk_"  # noqa: S105  (a label in front of every token, not a secret)

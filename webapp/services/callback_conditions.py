@@ -25,7 +25,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from webapp.services.errors import ValidationError
+from webapp.platform.errors import ValidationError
 
 MAX_LENGTH = 2000
 MAX_DEPTH = 30

@@ -43,11 +43,12 @@ from webapp.models import (
     Subprofile,
     utcnow,
 )
-from webapp.services import callback_conditions, events, work
+from webapp.platform import work
+from webapp.platform.errors import NotFound, ValidationError
+from webapp.platform.outbound_urls import check_outbound_url, pin_outbound_url
+from webapp.services import callback_conditions, events
 from webapp.services.database_config import has_callbacks
 from webapp.services.databases import get_collection, get_database
-from webapp.services.errors import NotFound, ValidationError
-from webapp.services.urls import check_outbound_url, pin_outbound_url
 
 WORK_KIND = "callback"
 RETRY_FOR = timedelta(days=1)
@@ -588,7 +589,7 @@ KEEP_DELIVERIES = timedelta(days=30)
 def forget_old_deliveries(*, older_than: timedelta = KEEP_DELIVERIES) -> int:
     """Delete delivered and given-up deliveries older than ``older_than`` (the caller commits); returns how many.
 
-    Meant for the hourly housekeeping round of ``services.work``.
+    Meant for the hourly housekeeping round of ``platform.work``.
     """
     result = db.session.execute(
         sql_delete(CallbackDelivery).where(

@@ -17,7 +17,7 @@ from webapp.models import (
     Profile,
     Subprofile,
 )
-from webapp.services.errors import Conflict, NotFound, ValidationError
+from webapp.platform.errors import Conflict, NotFound, ValidationError
 from webapp.services.field_expressions import dialect_name, has_interest, index_names
 from webapp.services.field_types import FieldValueError, coerce
 

@@ -17,8 +17,8 @@ from lxml import etree
 
 from webapp.extensions import db
 from webapp.models import Account, EmailTemplate, Profile, Subprofile
+from webapp.platform.errors import NotFound
 from webapp.services import email_templates, events, mail, mail_tokens
-from webapp.services.errors import NotFound
 from webapp.services.events import Origin
 from webapp.services.profiles import get_profile
 from webapp.services.unsubscribe import is_subscribed

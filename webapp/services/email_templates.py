@@ -28,8 +28,8 @@ from sqlalchemy import func, select
 
 from webapp.extensions import db
 from webapp.models import Account, Collection, EmailTemplate, Profile, Subprofile, utcnow
+from webapp.platform.errors import Conflict, NotFound, ValidationError
 from webapp.services.databases import get_database
-from webapp.services.errors import Conflict, NotFound, ValidationError
 
 PARTS = ("subject", "html", "text")
 SUBPROFILE_LIMIT = 100

@@ -12,8 +12,8 @@ from flask_babel import gettext as _
 
 from webapp.extensions import db
 from webapp.models import Account, Profile
+from webapp.platform.errors import NotFound
 from webapp.services import events, mail_tokens
-from webapp.services.errors import NotFound
 from webapp.services.events import Origin
 from webapp.services.merges import profile_for_code
 from webapp.services.unsubscribe import is_subscribed, unsubscribe

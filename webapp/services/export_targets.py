@@ -32,9 +32,10 @@ from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.models import Account, ExportDefinition, ExportRun, ScheduledWork, utcnow
-from webapp.services import exports, import_sources, urls, work
+from webapp.platform import outbound_urls, work
+from webapp.platform.errors import NotFound, ValidationError
+from webapp.services import exports, import_sources
 from webapp.services.databases import get_collection, get_database
-from webapp.services.errors import NotFound, ValidationError
 from webapp.services.import_sources import TransientFetchError
 from webapp.services.profiles import MAX_ID
 
@@ -382,7 +383,7 @@ def _http_upload(
 ) -> None:
     if url.endswith("/"):
         url += quote(file_name)
-    target = urls.pin_outbound_url(url)
+    target = outbound_urls.pin_outbound_url(url)
     headers = {
         **target.headers,
         "Content-Type": content_type,

@@ -29,10 +29,10 @@ from webapp.models import (
     Subprofile,
     utcnow,
 )
+from webapp.platform.errors import DomainError, ValidationError
+from webapp.platform.outbound_urls import check_outbound_url
 from webapp.services import events, profile_bulk, profiles, subprofiles
 from webapp.services.database_config import FieldSnapshot, profile_fields
-from webapp.services.errors import DomainError, ValidationError
-from webapp.services.urls import check_outbound_url
 from webapp.services.values import validate_interests, validate_values
 
 # Actions whose service commits by itself: performed by ``followup_runs`` around their own commits.

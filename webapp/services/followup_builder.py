@@ -33,9 +33,9 @@ from webapp.models import (
     Form,
     utcnow,
 )
+from webapp.platform.errors import NotFound, ValidationError
 from webapp.services import followups
 from webapp.services.databases import get_database
-from webapp.services.errors import NotFound, ValidationError
 from webapp.services.profiles import get_profile
 
 MAX_ID = 2**31 - 1

@@ -25,9 +25,10 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from webapp.extensions import db
 from webapp.models import Account, FollowUp, FollowUpRun, Profile, Subprofile
-from webapp.queues import get_queue
-from webapp.services import followup_actions, followup_conditions, followups, work
-from webapp.services.errors import Conflict, NotFound
+from webapp.platform import work
+from webapp.platform.errors import Conflict, NotFound
+from webapp.platform.queues import get_queue
+from webapp.services import followup_actions, followup_conditions, followups
 from webapp.services.followup_actions import COMMITTING, ActionFailed, RunContext
 
 log = logging.getLogger(__name__)

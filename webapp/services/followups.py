@@ -37,8 +37,8 @@ from webapp.models import (
     Subprofile,
     utcnow,
 )
+from webapp.platform.errors import ValidationError
 from webapp.services import events, followup_conditions
-from webapp.services.errors import ValidationError
 from webapp.services.field_expressions import dialect_name, raw_value, sort_value
 from webapp.services.followup_actions import as_int
 

@@ -20,9 +20,9 @@ from sqlalchemy import func, select
 
 from webapp.extensions import db
 from webapp.models import FORM_BEHAVIOURS, Account, Collection, Database, Field, Form, FormSubmission, Interest, utcnow
+from webapp.platform.errors import NotFound, ValidationError
 from webapp.services import values as profile_values
 from webapp.services.databases import get_collection, get_database
-from webapp.services.errors import NotFound, ValidationError
 from webapp.services.field_types import FieldValueError, coerce
 
 MAX_ID = 2**31 - 1

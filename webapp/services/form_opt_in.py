@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.models import Account, Field, Form, Profile, ProfileEvent
+from webapp.platform.errors import ValidationError
 from webapp.services import mail
-from webapp.services.errors import ValidationError
 from webapp.services.events import Origin
 from webapp.services.profiles import apply_update, commit_or_conflict
 

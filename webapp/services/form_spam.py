@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 import altcha
 from flask import current_app
 
-from webapp.queues import redis_connection
+from webapp.platform.queues import redis_connection
 
 TOKEN_MAX_AGE = 24 * 3600
 CAPTCHA_TTL = timedelta(minutes=20)

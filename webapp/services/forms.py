@@ -34,8 +34,8 @@ from webapp.models import (
     ProfileEvent,
     utcnow,
 )
+from webapp.platform.errors import NotFound, ValidationError
 from webapp.services import events, form_opt_in, form_spam, links, subprofiles
-from webapp.services.errors import NotFound, ValidationError
 from webapp.services.events import Origin
 from webapp.services.field_expressions import dialect_name
 from webapp.services.profiles import apply_update, find_profiles, new_code, new_profile_row

@@ -10,9 +10,9 @@ import re
 from flask_babel import gettext as _
 
 from webapp.models import Account
+from webapp.platform.errors import ValidationError
 from webapp.services import imports
 from webapp.services.databases import get_database
-from webapp.services.errors import ValidationError
 from webapp.services.fields import FieldSpec, create_field
 
 # The types that need no further options (a multiple choice needs its choices, a reference its database).

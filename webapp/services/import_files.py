@@ -22,7 +22,7 @@ from typing import IO, NamedTuple
 
 from flask_babel import gettext as _
 
-from webapp.services.errors import ValidationError
+from webapp.platform.errors import ValidationError
 
 DELIMITERS = (",", ";", "\t", "|")
 QUOTECHARS = ('"', "'")

@@ -1,7 +1,7 @@
 """Fetched and scheduled imports: a definition's file from http(s)://, ftp://, ftps:// or sftp://.
 
 ``fetch`` streams the file into the imports folder with well-kept clients (httpx, ftplib, paramiko), after the
-same SSRF rules as callbacks (``services/urls.py``; ``ALLOW_PRIVATE_URLS`` lifts them) and connecting to the
+same SSRF rules as callbacks (``platform/outbound_urls.py``; ``ALLOW_PRIVATE_URLS`` lifts them) and connecting to the
 address that was checked (FTPS connects by host name, so its certificate can be checked). An unchanged file is
 skipped: HTTP sends ``If-None-Match``/``If-Modified-Since``; otherwise size and SHA-256 are compared with the
 definition's ``last_fetch``. SFTP host keys are trusted on first use and then pinned in ``last_fetch``
@@ -46,9 +46,10 @@ from werkzeug.utils import secure_filename
 
 from webapp.extensions import db
 from webapp.models import Account, ImportDefinition, ImportRun, ScheduledWork, utcnow
-from webapp.services import imports, urls, work
+from webapp.platform import outbound_urls, work
+from webapp.platform.errors import ValidationError
+from webapp.services import imports
 from webapp.services.databases import get_database
-from webapp.services.errors import ValidationError
 
 SCHEMES = ("http", "https", "ftp", "ftps", "sftp")
 DEFAULT_PORTS = {"http": 80, "https": 443, "ftp": 21, "ftps": 21, "sftp": 22}
@@ -147,12 +148,12 @@ def checked_url(url: str, *, names_file: bool = True) -> tuple[str, str]:
     if names_file and scheme not in ("http", "https") and not parts.path.strip("/"):
         raise ValidationError({"url": _("The URL must name a file.")})
     if scheme in ("http", "https"):
-        return urls.check_outbound_url(url), parts.hostname
+        return outbound_urls.check_outbound_url(url), parts.hostname
     if current_app.config.get("ALLOW_PRIVATE_URLS"):
         return url, parts.hostname
-    addresses = urls.resolve(parts.hostname, port or DEFAULT_PORTS[scheme])
+    addresses = outbound_urls.resolve(parts.hostname, port or DEFAULT_PORTS[scheme])
     for address in addresses:
-        if not urls.is_public(address):
+        if not outbound_urls.is_public(address):
             raise ValidationError(
                 {"url": _("The host %(host)s resolves to a private or reserved address (%(address)s).",
                           host=parts.hostname, address=str(address))}
@@ -376,7 +377,7 @@ class _HashingWriter:
 
 
 def _http_fetch(url: str, credentials: dict, previous: dict, writer: _HashingWriter) -> dict | None:
-    target = urls.pin_outbound_url(url)
+    target = outbound_urls.pin_outbound_url(url)
     headers = dict(target.headers)
     if previous.get("etag"):
         headers["If-None-Match"] = previous["etag"]

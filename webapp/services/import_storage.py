@@ -27,7 +27,8 @@ from sqlalchemy import and_, or_, select
 
 from webapp.extensions import db
 from webapp.models import ImportRun, utcnow
-from webapp.services import imports, work
+from webapp.platform import work
+from webapp.services import imports
 
 log = logging.getLogger(__name__)
 

@@ -56,9 +56,10 @@ from webapp.models import (
     Subprofile,
     utcnow,
 )
-from webapp.services import events, import_files, import_staging, work
+from webapp.platform import work
+from webapp.platform.errors import NotFound, ValidationError
+from webapp.services import events, import_files, import_staging
 from webapp.services.databases import get_database
-from webapp.services.errors import NotFound, ValidationError
 from webapp.services.field_expressions import dialect_name, sort_literal, sort_value
 from webapp.services.field_types import FieldValueError, get_field_type
 from webapp.services.import_files import FileFormat, ImportFileError, Row

@@ -32,8 +32,8 @@ from sqlalchemy import insert, select
 
 from webapp.extensions import db
 from webapp.models import Account, CaughtMail, Profile, SentMessage, utcnow
+from webapp.platform.errors import NotFound, ValidationError
 from webapp.services import mail_settings, mail_tokens
-from webapp.services.errors import NotFound, ValidationError
 
 CATEGORIES = ("transactional", "marketing")
 DEFAULT_TIMEOUT = 30.0
@@ -333,7 +333,7 @@ def _write(statement) -> None:
 
 def _take_rate_token(account_id: int | None, per_minute: int) -> None:
     """Wait for the account's send rate (a few seconds at most), else raise MailTemporaryError."""
-    from webapp.queues import redis_connection
+    from webapp.platform.queues import redis_connection
 
     rate, waited = max(per_minute, 1) / 60, 0.0
     while True:

@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 
 from webapp.extensions import db
 from webapp.models import Account, MailSettings, utcnow
-from webapp.services.errors import ValidationError
+from webapp.platform.errors import ValidationError
 
 SMTP_SCHEMES = ("smtp", "smtps")
 DKIM_KEY_BITS = 2048

@@ -15,8 +15,8 @@ from sqlalchemy import select, update
 
 from webapp.extensions import db
 from webapp.models import Account, Profile, ProfileAlias, ProfileEvent, Subprofile
+from webapp.platform.errors import ValidationError
 from webapp.services import profiles
-from webapp.services.errors import ValidationError
 from webapp.services.events import Origin
 
 

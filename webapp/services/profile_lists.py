@@ -18,8 +18,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from webapp.extensions import db
 from webapp.models import Account, Database, Field, Profile
+from webapp.platform.errors import ValidationError
 from webapp.services.databases import get_database
-from webapp.services.errors import ValidationError
 from webapp.services.field_expressions import dialect_name, keyset_after, raw_value, sort_value
 from webapp.services.field_types import get_field_type
 

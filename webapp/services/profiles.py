@@ -11,10 +11,10 @@ from sqlalchemy.orm import joinedload
 
 from webapp.extensions import db
 from webapp.models import Account, Profile, ProfileEvent, utcnow
+from webapp.platform.errors import Conflict, NotFound, ValidationError
 from webapp.services import events
 from webapp.services.database_config import profile_fields
 from webapp.services.databases import get_database
-from webapp.services.errors import Conflict, NotFound, ValidationError
 from webapp.services.events import Origin
 from webapp.services.field_expressions import dialect_name, match_value, sort_literal, sort_value
 from webapp.services.field_types import FieldValueError, coerce

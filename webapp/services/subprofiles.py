@@ -7,9 +7,9 @@ from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.models import Account, Collection, Field, Profile, Subprofile, utcnow
+from webapp.platform.errors import NotFound, ValidationError
 from webapp.services import events
 from webapp.services.databases import get_collection
-from webapp.services.errors import NotFound, ValidationError
 from webapp.services.events import Origin
 from webapp.services.profiles import MAX_ID, get_profile, new_code
 from webapp.services.values import diff, validate_values

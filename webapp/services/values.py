@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.models import Account, Field, Interest, Profile
-from webapp.services.errors import ValidationError
+from webapp.platform.errors import ValidationError
 from webapp.services.field_expressions import dialect_name, match_value
 from webapp.services.field_types import FieldValueError, coerce, get_field_type
 

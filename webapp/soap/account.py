@@ -2,8 +2,8 @@
 
 from spyne import Boolean, Integer, ServiceBase, Unicode, rpc
 
+from webapp.platform.errors import NotFound
 from webapp.services import databases
-from webapp.services.errors import NotFound
 from webapp.soap import auth, shapes
 from webapp.soap.types import PAGED, DatabaseEntity, DatabaseItems
 

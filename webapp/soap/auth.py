@@ -15,8 +15,8 @@ from spyne import Fault
 
 from webapp.extensions import db
 from webapp.models import Account, User
+from webapp.platform.errors import DomainError, NotFound
 from webapp.services import accounts
-from webapp.services.errors import DomainError, NotFound
 from webapp.services.events import Origin
 
 COOKIE_NAME = "soap_session"

@@ -2,8 +2,8 @@
 
 from spyne import Boolean, Integer, ServiceBase, Unicode, rpc
 
+from webapp.platform.errors import NotFound
 from webapp.services import databases, fields, profile_search
-from webapp.services.errors import NotFound
 from webapp.soap import auth, shapes
 from webapp.soap.database import FIELD_PARAMETERS, field_spec, find_field
 from webapp.soap.types import (

@@ -3,8 +3,8 @@
 from spyne import Boolean, Integer, ServiceBase, Unicode, rpc
 
 from webapp.models import Field
+from webapp.platform.errors import NotFound
 from webapp.services import databases, fields, profile_search, profiles
-from webapp.services.errors import NotFound
 from webapp.soap import auth, shapes
 from webapp.soap.types import (
     PAGED,

@@ -17,8 +17,8 @@ from webapp.blueprints.admin.schema_forms import (
     apply_errors,
 )
 from webapp.models import Collection, Database
+from webapp.platform.errors import Conflict, ValidationError
 from webapp.services import databases
-from webapp.services.errors import Conflict, ValidationError
 from webapp.services.field_types import FIELD_TYPES
 
 # --- shared by the schema views -------------------------------------------------------------------

@@ -8,8 +8,8 @@ from webapp.blueprints.admin.access import current_account, requires
 from webapp.blueprints.admin.email_template_forms import EmailTemplateForm
 from webapp.blueprints.admin.responses import hx_redirect, render, toast
 from webapp.blueprints.admin.schema_forms import apply_errors
+from webapp.platform.errors import Conflict, DomainError, ValidationError
 from webapp.services import databases, email_templates
-from webapp.services.errors import Conflict, DomainError, ValidationError
 
 
 def _databases():

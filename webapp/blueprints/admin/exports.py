@@ -10,8 +10,8 @@ from webapp.blueprints.admin.databases import confirm_page
 from webapp.blueprints.admin.responses import hx_redirect, render
 from webapp.extensions import db
 from webapp.models import Database, ExportDefinition
+from webapp.platform.errors import NotFound, ValidationError
 from webapp.services import databases, export_targets, exports
-from webapp.services.errors import NotFound, ValidationError
 
 
 def _choices() -> dict:

@@ -24,8 +24,8 @@ from webapp.blueprints.admin.form_forms import ERROR_ALIASES, ItemForm, NewFormF
 from webapp.blueprints.admin.responses import hx_redirect, is_htmx, render, toast
 from webapp.blueprints.admin.schema_forms import apply_errors
 from webapp.extensions import csrf
+from webapp.platform.errors import ValidationError
 from webapp.services import databases, form_builder, form_results
-from webapp.services.errors import ValidationError
 from webapp.widgets import definition as widget_definition
 from webapp.widgets.validation import UploadedFile, validate_submission
 

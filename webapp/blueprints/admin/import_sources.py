@@ -9,8 +9,8 @@ from webapp.blueprints.admin.access import current_account, requires
 from webapp.blueprints.admin.responses import hx_redirect, render
 from webapp.extensions import db
 from webapp.models import ImportDefinition
+from webapp.platform.errors import ValidationError
 from webapp.services import databases, import_sources, imports
-from webapp.services.errors import ValidationError
 
 
 def _source_form():

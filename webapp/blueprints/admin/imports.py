@@ -12,8 +12,8 @@ from webapp.blueprints.admin.access import current_account, requires
 from webapp.blueprints.admin.databases import confirm_page
 from webapp.blueprints.admin.responses import hx_redirect, render
 from webapp.models import ImportRun, utcnow
+from webapp.platform.errors import ValidationError
 from webapp.services import databases, import_fields, import_files, import_sources, imports
-from webapp.services.errors import ValidationError
 from webapp.services.field_types import FIELD_TYPES
 
 DELIMITER_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", "bar": "|"}

@@ -8,8 +8,8 @@ from webapp.blueprints.admin.access import current_account, requires
 from webapp.blueprints.admin.mail_forms import DkimForm, SmtpForm
 from webapp.blueprints.admin.responses import hx_redirect, render
 from webapp.blueprints.admin.schema_forms import apply_errors
+from webapp.platform.errors import ValidationError
 from webapp.services import mail, mail_settings
-from webapp.services.errors import ValidationError
 
 
 @bp.route("/email/caught")

@@ -15,8 +15,8 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from webapp.models import Account, Field, Interest
+from webapp.platform.errors import NotFound
 from webapp.services import databases
-from webapp.services.errors import NotFound
 
 INPUT_TYPES = {
     "text": "text",

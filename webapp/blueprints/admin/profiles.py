@@ -22,8 +22,8 @@ from webapp.blueprints.admin.profile_forms import (
 )
 from webapp.blueprints.admin.responses import hx_redirect, is_htmx, render, toast
 from webapp.models import Account, Collection, Field, Profile, Subprofile
+from webapp.platform.errors import Conflict, NotFound, ValidationError
 from webapp.services import databases, fields, profile_lists, profiles, subprofiles, timeline, unsubscribe
-from webapp.services.errors import Conflict, NotFound, ValidationError
 from webapp.services.events import Origin
 
 # --- helpers --------------------------------------------------------------------------------------

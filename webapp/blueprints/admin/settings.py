@@ -24,8 +24,8 @@ from webapp.blueprints.admin.settings_forms import (
     role_choices,
     role_labels,
 )
+from webapp.platform.errors import Conflict, PermissionDenied, ValidationError
 from webapp.services import accounts
-from webapp.services.errors import Conflict, PermissionDenied, ValidationError
 
 ACCOUNT_PAGE, SETTINGS_PARTIAL, PASSWORD_PARTIAL = (
     "admin/settings/account.html", "admin/settings/_account_settings.html", "admin/settings/_password.html",

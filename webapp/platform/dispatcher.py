@@ -9,7 +9,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import OperationalError
 
 from webapp.extensions import db
-from webapp.services import work
+from webapp.platform import work
 
 log = logging.getLogger(__name__)
 

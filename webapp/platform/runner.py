@@ -1,6 +1,6 @@
 """The run command's supervisor: web, RQ worker and dispatcher as child processes, stopped together.
 
-Without ``REDIS_URL`` it starts an embedded Redis first (``embedded_redis``) and hands its URL to the
+Without ``REDIS_URL`` it starts an embedded Redis first (``platform.embedded_redis``) and hands its URL to the
 children. Ctrl-C (SIGINT) or SIGTERM stops every process it started, Redis last.
 """
 
@@ -11,7 +11,7 @@ import sys
 import threading
 from pathlib import Path
 
-from webapp.embedded_redis import EmbeddedRedis
+from webapp.platform.embedded_redis import EmbeddedRedis
 
 
 class Supervisor:
@@ -35,7 +35,7 @@ class Supervisor:
         flask = [sys.executable, "-m", "flask", "--app", "webapp"]
         return {
             "web": [*flask, "run", "--host", "127.0.0.1", "--port", str(self.port), "--no-reload", "--with-threads"],
-            "worker": [sys.executable, str(Path(__file__).resolve().parent.parent / "worker.py")],
+            "worker": [sys.executable, str(Path(__file__).resolve().parents[2] / "worker.py")],
             "dispatcher": [*flask, "dispatcher"],
         }
 

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 from flask import current_app
 from flask_babel import gettext as _
 
-from webapp.services.errors import ValidationError
+from webapp.platform.errors import ValidationError
 
 MAX_URL_LENGTH = 2000
 

@@ -19,7 +19,7 @@ from sqlalchemy import delete, select
 
 from webapp.extensions import db
 from webapp.models import ScheduledWork, utcnow
-from webapp.queues import get_queue, redis_connection
+from webapp.platform.queues import get_queue, redis_connection
 
 log = logging.getLogger(__name__)
 
