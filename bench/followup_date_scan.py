@@ -42,9 +42,10 @@ def build(count: int, on_today: int) -> None:
     """The account (UTC), the database, its profiles and the two date-field follow-ups."""
     from webapp.extensions import db
     from webapp.models import FollowUp, utcnow
-    from webapp.services import accounts, databases, followups, profiles
-    from webapp.services.events import Origin
-    from webapp.services.fields import FieldSpec, create_field
+    from webapp.profiles import databases, profiles
+    from webapp.profiles.events import Origin
+    from webapp.profiles.fields import FieldSpec, create_field
+    from webapp.services import accounts, followups
 
     reset_schema()
     account = accounts.get_or_create_account("Date scan bench")

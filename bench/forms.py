@@ -86,8 +86,9 @@ def prepare(url: str) -> tuple[str, dict[str, str], str]:
     from webapp.config import normalize_database_url
     from webapp.extensions import db
     from webapp.models import Form
-    from webapp.services import accounts, databases, form_spam
-    from webapp.services.fields import FieldSpec, create_field
+    from webapp.profiles import databases
+    from webapp.profiles.fields import FieldSpec, create_field
+    from webapp.services import accounts, form_spam
 
     if "bench" not in urlsplit(url).path:
         sys.exit("the database's name must contain 'bench': its schema is dropped")

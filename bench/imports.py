@@ -181,8 +181,9 @@ def seed(lines: int) -> tuple[int, int]:
     import secrets
 
     from webapp.extensions import db
-    from webapp.services import accounts, databases
-    from webapp.services.fields import FieldSpec, create_field
+    from webapp.profiles import databases
+    from webapp.profiles.fields import FieldSpec, create_field
+    from webapp.services import accounts
 
     account = accounts.get_or_create_account(ACCOUNT_NAME)
     database = databases.create_database(account, DATABASE_NAME)
@@ -316,7 +317,7 @@ def check(account_id: int, database_id: int, lines: int, figures: dict) -> None:
 
     from webapp.extensions import db
     from webapp.models import Account, Profile, ProfileEvent
-    from webapp.services import profiles
+    from webapp.profiles import profiles
 
     expected = {"created": lines // 2, "updated": (lines + 1) // 2, "rejected": 0, "status": "done"}
     actual = {name: figures[name] for name in expected}

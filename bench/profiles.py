@@ -210,9 +210,10 @@ def find_existing(profiles: int):
 def build(args: argparse.Namespace) -> tuple[int, int, dict]:
     """Create the account, database, fields and profiles; returns (account id, database id, creation figures)."""
     from webapp.extensions import db
-    from webapp.services import accounts, databases, profiles
-    from webapp.services.events import Origin
-    from webapp.services.fields import FieldSpec, create_field
+    from webapp.profiles import databases, profiles
+    from webapp.profiles.events import Origin
+    from webapp.profiles.fields import FieldSpec, create_field
+    from webapp.services import accounts
 
     if args.reuse:
         existing = find_existing(args.profiles)
@@ -310,15 +311,15 @@ def make_cases(account_id: int, database_id: int, dialect: str, profiles: int) -
 
     from webapp.extensions import db
     from webapp.models import Account, Field, Profile
-    from webapp.services import profile_lists
-    from webapp.services import profiles as profile_service
+    from webapp.profiles import lists
+    from webapp.profiles import profiles as profile_service
 
     fields = {f.name: f for f in db.session.scalars(select(Field).where(Field.database_id == database_id))}
     email_key, first_key = str(fields["Email"].id), str(fields["FirstName"].id)
     email_sort, first_sort = sort_sql(email_key, dialect), sort_sql(first_key, dialect)
     columns = "id, account_id, database_id, code, fields, interests, created_at, updated_at"
     scope = "account_id = :account AND database_id = :database"
-    page = profile_lists.PAGE_SIZE
+    page = lists.PAGE_SIZE
     base = {"account": account_id, "database": database_id, "limit": page + 1}
 
     # An existing address, about 70% into the table (not a row the first page already holds).
@@ -328,8 +329,8 @@ def make_cases(account_id: int, database_id: int, dialect: str, profiles: int) -
         .where(Profile.database_id == database_id).order_by(Profile.id).offset(offset).limit(1)
     )
     account = db.session.get(Account, account_id)
-    first_page = profile_lists.list_profiles(account, database_id)
-    by_name = profile_lists.list_profiles(account, database_id, sort=f"field:{first_key}")
+    first_page = lists.list_profiles(account, database_id)
+    by_name = lists.list_profiles(account, database_id, sort=f"field:{first_key}")
     last_by_name = db.session.scalar(
         select(text(first_sort)).select_from(Profile).where(Profile.id == by_name.items[-1].id)
     )
@@ -349,12 +350,12 @@ def make_cases(account_id: int, database_id: int, dialect: str, profiles: int) -
     return [
         Case(
             "first_page", "first page, sort by id",
-            lambda a: ids(profile_lists.list_profiles(a, database_id)),
+            lambda a: ids(lists.list_profiles(a, database_id)),
             f"SELECT {columns} FROM profile WHERE {scope} ORDER BY id LIMIT :limit", base, page, 100,
         ),
         Case(
             "field_sort_page", "first page, sort by FirstName (indexed)",
-            lambda a: ids(profile_lists.list_profiles(a, database_id, sort=f"field:{first_key}")),
+            lambda a: ids(lists.list_profiles(a, database_id, sort=f"field:{first_key}")),
             f"SELECT {columns} FROM profile WHERE {scope} ORDER BY {first_sort}, id LIMIT :limit", base, page, 100,
         ),
         Case(
@@ -365,25 +366,25 @@ def make_cases(account_id: int, database_id: int, dialect: str, profiles: int) -
         ),
         Case(
             "email_list_search", "exact email, list_profiles(query=)",
-            lambda a: ids(profile_lists.list_profiles(a, database_id, query=email)),
+            lambda a: ids(lists.list_profiles(a, database_id, query=email)),
             f"SELECT {columns} FROM profile WHERE {scope} AND {search_where} ORDER BY id LIMIT :limit",
             {**base, "pattern": like_pattern(email)}, page, 50,
         ),
         Case(
             "prefix_search", f"name prefix {PREFIX!r}, list_profiles(query=)",
-            lambda a: ids(profile_lists.list_profiles(a, database_id, query=PREFIX)),
+            lambda a: ids(lists.list_profiles(a, database_id, query=PREFIX)),
             f"SELECT {columns} FROM profile WHERE {scope} AND {search_where} ORDER BY id LIMIT :limit",
             {**base, "pattern": like_pattern(PREFIX)}, page, 100,
         ),
         Case(
             "next_page", "next page via cursor, sort by id",
-            lambda a: ids(profile_lists.list_profiles(a, database_id, cursor=first_page.next_cursor)),
+            lambda a: ids(lists.list_profiles(a, database_id, cursor=first_page.next_cursor)),
             f"SELECT {columns} FROM profile WHERE {scope} AND id > :last ORDER BY id LIMIT :limit",
             {**base, "last": first_page.items[-1].id}, page, 100,
         ),
         Case(
             "field_sort_next_page", "next page via cursor, sort by FirstName",
-            lambda a: ids(profile_lists.list_profiles(
+            lambda a: ids(lists.list_profiles(
                 a, database_id, sort=f"field:{first_key}", cursor=by_name.next_cursor)),
             f"SELECT {columns} FROM profile WHERE {scope} AND ({first_sort}, id) > (:value, :last) "
             f"ORDER BY {first_sort}, id LIMIT :limit",

@@ -51,7 +51,7 @@ def create_bench_app():
     from webapp import create_app
     from webapp.config import normalize_database_url
     from webapp.extensions import csrf
-    from webapp.services import profile_search, profiles
+    from webapp.profiles import profiles, search
     from webapp.soap import auth, shapes
 
     app = create_app({
@@ -68,8 +68,8 @@ def create_bench_app():
     def search_profiles():
         body = request.get_json()
         caller = auth.caller(body.get("access_token"))
-        requirements = [profile_search.Requirement(**r) for r in body.get("requirements", [])]
-        found = profile_search.search_profiles(caller.account, int(body["id"]), requirements,
+        requirements = [search.Requirement(**r) for r in body.get("requirements", [])]
+        found = search.search_profiles(caller.account, int(body["id"]), requirements,
                                                start=body.get("start", 0), length=body.get("length", 100))
         items = [
             {"id": p.id, "code": p.code, "created": shapes.timestamp(p.created_at),

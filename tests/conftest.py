@@ -60,7 +60,7 @@ def app(database_url, redis_url, tmp_path_factory):
 
 
 def _clean(app) -> None:
-    from webapp.services import database_config
+    from webapp.profiles import database_config
 
     database_config.forget_all()  # ids start again after the truncation
     with app.app_context():

@@ -10,9 +10,10 @@ from tests.factories import make_database
 from webapp.extensions import db
 from webapp.models import Collection, Database, FollowUpRun
 from webapp.platform.queues import get_queue, redis_connection
-from webapp.services import databases, followup_runs, followups
-from webapp.services.events import Origin
-from webapp.services.fields import FieldSpec, create_field
+from webapp.profiles import databases
+from webapp.profiles.events import Origin
+from webapp.profiles.fields import FieldSpec, create_field
+from webapp.services import followup_runs, followups
 
 ADMIN = Origin("admin", actor="user:1 a@example.com")
 IMPORT = Origin("import", reference="import:1")

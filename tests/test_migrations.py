@@ -12,7 +12,7 @@ from webapp import create_app
 from webapp.config import normalize_database_url
 from webapp.extensions import db
 from webapp.models import Base
-from webapp.services.field_expressions import include_in_migrations
+from webapp.profiles.field_expressions import include_in_migrations
 
 SCHEMA = "verrijk_migration_check"
 

@@ -57,7 +57,8 @@ def _init_extensions(app: Flask) -> None:
     from webapp import models
     from webapp.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
     from webapp.platform import work
-    from webapp.services import callbacks, events, field_expressions
+    from webapp.profiles import events, field_expressions
+    from webapp.services import callbacks
 
     db.init_app(app)
     migrate.init_app(

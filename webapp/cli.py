@@ -106,7 +106,7 @@ def _first_admin() -> None:
 @click.option("--profiles", "count", default=3000, show_default=True)
 def demo_command(account_name: str, count: int) -> None:
     """Fill an account with a realistic demo database (profiles, interests, orders)."""
-    from webapp.services import demo
+    from webapp.profiles import demo
 
     account = accounts.get_or_create_account(account_name)
     database = demo.create_demo_database(account, count=count)

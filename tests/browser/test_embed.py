@@ -14,10 +14,11 @@ from sqlalchemy import func, select
 from tests.factories import make_database
 from webapp.extensions import db
 from webapp.models import FormFile, FormSubmission
-from webapp.services import form_builder, links
-from webapp.services.databases import create_interest, get_database
-from webapp.services.events import Origin
-from webapp.services.profiles import create_profile, find_profiles
+from webapp.profiles import links
+from webapp.profiles.databases import create_interest, get_database
+from webapp.profiles.events import Origin
+from webapp.profiles.profiles import create_profile, find_profiles
+from webapp.services import form_builder
 
 try:
     from playwright.sync_api import expect

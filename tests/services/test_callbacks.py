@@ -17,9 +17,10 @@ from webapp.platform import work
 from webapp.platform.errors import NotFound, ValidationError
 from webapp.platform.outbound_urls import check_outbound_url, is_public
 from webapp.platform.queues import get_queue, redis_connection
-from webapp.services import callback_conditions, callbacks, databases, profiles, subprofiles
-from webapp.services.events import Origin
-from webapp.services.fields import FieldSpec, create_field
+from webapp.profiles import databases, profiles, subprofiles
+from webapp.profiles.events import Origin
+from webapp.profiles.fields import FieldSpec, create_field
+from webapp.services import callback_conditions, callbacks
 
 ADMIN = Origin("admin", actor="user:1 a@example.com")
 SOAP = Origin("soap")

@@ -6,9 +6,10 @@ from tests.factories import make_database
 from webapp.extensions import db
 from webapp.models import Database
 from webapp.platform.errors import ValidationError
-from webapp.services import callbacks, database_config, profiles
-from webapp.services.events import Origin
-from webapp.services.fields import FieldSpec, create_field, delete_field, update_field
+from webapp.profiles import database_config, profiles
+from webapp.profiles.events import Origin
+from webapp.profiles.fields import FieldSpec, create_field, delete_field, update_field
+from webapp.services import callbacks
 
 SOAP = Origin("soap")
 

@@ -11,9 +11,10 @@ from tests.smtp_server import smtp_server  # noqa: F401
 from webapp.extensions import db
 from webapp.models import ProfileEvent, SentMessage
 from webapp.platform.errors import ValidationError
-from webapp.services import databases, email_sending, email_templates, mail, mail_settings, mail_tokens, profiles
+from webapp.profiles import databases, profiles
+from webapp.profiles.events import Origin
+from webapp.services import email_sending, email_templates, mail, mail_settings, mail_tokens
 from webapp.services.email_templates import TemplateValues
-from webapp.services.events import Origin
 
 ADMIN = Origin("admin")
 HTML = (

@@ -4,10 +4,11 @@ import pytest
 
 from tests.factories import make_account, make_database
 from webapp.platform.errors import Conflict, NotFound, ValidationError
-from webapp.services import databases, email_templates, profiles, subprofiles
+from webapp.profiles import databases, profiles, subprofiles
+from webapp.profiles.events import Origin
+from webapp.profiles.fields import FieldSpec, create_field
+from webapp.services import email_templates
 from webapp.services.email_templates import TemplateValues
-from webapp.services.events import Origin
-from webapp.services.fields import FieldSpec, create_field
 
 ADMIN = Origin("admin")
 

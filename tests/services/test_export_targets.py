@@ -15,8 +15,9 @@ from webapp.models import ExportDefinition, ExportRun, ImportRun, ScheduledWork,
 from webapp.platform import work
 from webapp.platform.errors import ValidationError
 from webapp.platform.queues import get_queue, redis_connection
-from webapp.services import export_targets, import_sources, profiles
-from webapp.services.events import Origin
+from webapp.profiles import profiles
+from webapp.profiles.events import Origin
+from webapp.services import export_targets, import_sources
 from webapp.services.export_targets import TargetSpec
 
 # the servers' fixtures, by name
@@ -254,7 +255,7 @@ def test_credentials_are_encrypted_at_rest_and_masked(account, database):
 
 
 def test_a_collection_export_belongs_to_the_database(account, database):
-    from webapp.services import databases
+    from webapp.profiles import databases
 
     other = make_database(account, "Other")
     foreign = databases.create_collection(account, other.id, "Orders")

@@ -12,10 +12,11 @@ from sqlalchemy import event
 from tests.factories import make_account, make_database
 from webapp.extensions import db
 from webapp.platform.errors import NotFound, ValidationError
-from webapp.services import databases, exports, profiles, subprofiles
-from webapp.services.events import Origin
+from webapp.profiles import databases, profiles, subprofiles
+from webapp.profiles.events import Origin
+from webapp.profiles.fields import FieldSpec, create_field
+from webapp.services import exports
 from webapp.services.exports import ExportOptions, export_collection, export_database
-from webapp.services.fields import FieldSpec, create_field
 
 ORIGIN = Origin("admin")
 FIELDS = {"Email": "email", "Name": "text", "Notes": "large_text", "Score": "number", "Phone": "phone",

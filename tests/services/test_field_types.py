@@ -4,7 +4,7 @@ from datetime import date, datetime
 
 import pytest
 
-from webapp.services.field_types import FIELD_TYPES, FieldValueError, coerce
+from webapp.profiles.field_types import FIELD_TYPES, FieldValueError, coerce
 
 CHOICES = {"choices": ["yes", "no", "maybe"]}
 MULTI = {"choices": ["red", "green", "blue"], "multiple": True}

@@ -7,9 +7,9 @@ from tests.factories import make_database
 from webapp.extensions import db
 from webapp.models import Profile
 from webapp.platform.errors import Conflict, ValidationError
-from webapp.services import databases, fields, profiles
-from webapp.services.events import Origin
-from webapp.services.fields import FieldSpec
+from webapp.profiles import databases, fields, profiles
+from webapp.profiles.events import Origin
+from webapp.profiles.fields import FieldSpec
 
 ADMIN = Origin("admin")
 

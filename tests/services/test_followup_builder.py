@@ -10,9 +10,10 @@ from tests.factories import make_account, make_database, make_followup, make_fol
 from webapp.extensions import db
 from webapp.models import EmailTemplate, FollowUp, FollowUpRun, utcnow
 from webapp.platform.errors import NotFound, ValidationError
-from webapp.services import databases, followup_builder, profiles
-from webapp.services.events import Origin
-from webapp.services.fields import FieldSpec, create_field
+from webapp.profiles import databases, profiles
+from webapp.profiles.events import Origin
+from webapp.profiles.fields import FieldSpec, create_field
+from webapp.services import followup_builder
 from webapp.services.followup_builder import Draft, apply_edit, draft_of, duration_parts, parse_draft
 
 

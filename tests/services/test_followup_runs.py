@@ -22,7 +22,8 @@ from webapp.extensions import db
 from webapp.models import EmailTemplate, FollowUpRun, Profile, ProfileEvent, Subprofile
 from webapp.platform.errors import Conflict, NotFound
 from webapp.platform.queues import get_queue, redis_connection
-from webapp.services import databases, followup_runs, followups, profiles
+from webapp.profiles import databases, profiles
+from webapp.services import followup_runs, followups
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -140,14 +141,15 @@ def test_an_invalid_value_fails_the_run_without_retrying_and_keeps_the_others(ac
 
 
 def test_field_updates_of_a_batch_are_written_at_once_on_postgresql(account, shop, monkeypatch):
-    from webapp.services import followup_actions, profile_bulk
+    from webapp.profiles import bulk_writes
+    from webapp.services import followup_actions
 
     if db.engine.dialect.name != "postgresql":
         pytest.skip("the bulk writer is PostgreSQL only")
     written, one_by_one = [], []
-    write_changes = profile_bulk.write_changes
+    write_changes = bulk_writes.write_changes
     monkeypatch.setattr(
-        profile_bulk, "write_changes", lambda changed: written.append(len(changed)) or write_changes(changed)
+        bulk_writes, "write_changes", lambda changed: written.append(len(changed)) or write_changes(changed)
     )
     monkeypatch.setattr(followup_actions, "_apply", lambda *args: one_by_one.append(args))
     make_followup(
@@ -201,7 +203,7 @@ def test_create_subprofile_and_set_interests(account, shop):
 
 
 def test_create_subprofile_journals_it_with_the_run_and_an_invalid_value_fails_the_run(account, shop):
-    from webapp.services.fields import FieldSpec, create_field
+    from webapp.profiles.fields import FieldSpec, create_field
 
     quantity = create_field(account, FieldSpec(name="Quantity", type="number"), collection_id=shop.orders.id)
     make_followup(

@@ -11,14 +11,8 @@ from tests.followup_fixtures import ADMIN, IMPORT, run_due, runs
 from webapp.extensions import db
 from webapp.models import Account, FollowUpRun, Profile, ProfileEvent
 from webapp.platform.errors import ValidationError
-from webapp.services import (
-    databases,
-    events,
-    followups,
-    profiles,
-    subprofiles,
-    unsubscribe,
-)
+from webapp.profiles import databases, events, profiles, subprofiles, unsubscribe
+from webapp.services import followups
 
 NOTE = {"type": "update_fields", "values": {}}
 
@@ -557,7 +551,7 @@ def expected_occurrences(dates: dict[int, str], current: datetime, zone: str, of
 
 @pytest.mark.parametrize("case", SCAN_CASES)
 def test_the_date_scan_keeps_every_profile_it_should(account, shop, case, monkeypatch):
-    from webapp.services.fields import FieldSpec, create_field
+    from webapp.profiles.fields import FieldSpec, create_field
 
     at, zone, kind, offset, yearly, must = SCAN_CASES[case]
     current = datetime.fromisoformat(at)
@@ -613,7 +607,7 @@ def test_the_date_scan_loads_only_the_profiles_on_the_windows_days(account, shop
 
 
 def test_the_date_scan_still_finds_the_dates_of_a_field_changed_to_text(account, shop, clock):
-    from webapp.services.fields import FieldSpec, update_field
+    from webapp.profiles.fields import FieldSpec, update_field
 
     make_followup(
         account,

@@ -10,9 +10,10 @@ from tests.factories import make_account, make_database, make_form_submission
 from webapp.extensions import db
 from webapp.models import Form, FormFile
 from webapp.platform.errors import NotFound, ValidationError
-from webapp.services import databases, form_builder, form_results, profiles
-from webapp.services.events import Origin
-from webapp.services.fields import FieldSpec, create_field
+from webapp.profiles import databases, profiles
+from webapp.profiles.events import Origin
+from webapp.profiles.fields import FieldSpec, create_field
+from webapp.services import form_builder, form_results
 
 
 @pytest.fixture

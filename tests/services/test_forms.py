@@ -14,9 +14,10 @@ from tests.factories import make_database, make_form, tampered
 from webapp.extensions import db
 from webapp.models import FormDayStat, FormFile, FormSubmission, Profile, ProfileEvent, Subprofile
 from webapp.platform.errors import NotFound, ValidationError
-from webapp.services import databases, form_builder, form_opt_in, form_results, form_spam, forms, links, profiles
-from webapp.services.events import Origin
-from webapp.services.fields import FieldSpec, create_field
+from webapp.profiles import databases, links, profiles
+from webapp.profiles.events import Origin
+from webapp.profiles.fields import FieldSpec, create_field
+from webapp.services import form_builder, form_opt_in, form_results, form_spam, forms
 from webapp.services.mail import caught_messages
 from webapp.widgets.validation import UploadedFile
 

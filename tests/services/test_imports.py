@@ -13,9 +13,10 @@ from webapp.models import ImportLineError, ImportRun, Profile, ProfileEvent, Sch
 from webapp.platform import work
 from webapp.platform.errors import ValidationError
 from webapp.platform.queues import get_queue, redis_connection
-from webapp.services import databases, imports, profiles
-from webapp.services.events import Origin
-from webapp.services.fields import FieldSpec, create_field
+from webapp.profiles import databases, profiles
+from webapp.profiles.events import Origin
+from webapp.profiles.fields import FieldSpec, create_field
+from webapp.services import imports
 
 
 @pytest.fixture(autouse=True)
@@ -489,7 +490,7 @@ def test_a_number_key_field(account, database):
 
 
 def test_rollback_keeps_a_subprofile_changed_since(account, database):
-    from webapp.services import subprofiles
+    from webapp.profiles import subprofiles
 
     profiles.create_profile(account, database.id, {"Email": "a@example.com"}, origin=Origin("admin"))
     run = run_import(account, database, "Email,Orders.Number\na@example.com,1\na@example.com,2\n")

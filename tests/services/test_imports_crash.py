@@ -17,9 +17,10 @@ from sqlalchemy import select as sql_select
 from tests.factories import make_database
 from webapp.extensions import db
 from webapp.models import ImportLineError, ImportRun, ProfileEvent
-from webapp.services import databases, imports, profiles
-from webapp.services.events import Origin
-from webapp.services.fields import FieldSpec, create_field
+from webapp.profiles import databases, profiles
+from webapp.profiles.events import Origin
+from webapp.profiles.fields import FieldSpec, create_field
+from webapp.services import imports
 
 BATCH = 4
 FIELDS = {"Email": {"type": "email", "indexed": True}, "FirstName": "text", "Score": "number", "Born": "date"}

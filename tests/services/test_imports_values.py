@@ -5,7 +5,7 @@ import random
 import pytest
 
 from webapp.models import Field
-from webapp.services.field_types import FieldValueError, coerce
+from webapp.profiles.field_types import FieldValueError, coerce
 from webapp.services.import_values import CellCoercer
 
 EMAILS = [

@@ -6,8 +6,8 @@ from tests.factories import make_database
 from webapp.extensions import db
 from webapp.models import Profile, ProfileAlias
 from webapp.platform.errors import NotFound
-from webapp.services import merges, profiles
-from webapp.services.events import Origin
+from webapp.profiles import merges, profiles
+from webapp.profiles.events import Origin
 
 SOAP = Origin("soap", actor="token:1")
 

@@ -4,9 +4,9 @@ import pytest
 
 from tests.factories import make_database
 from webapp.platform.errors import ValidationError
-from webapp.services import profiles
-from webapp.services.events import Origin
-from webapp.services.profile_lists import list_profiles
+from webapp.profiles import profiles
+from webapp.profiles.events import Origin
+from webapp.profiles.lists import list_profiles
 
 NAMES = ["anna", "Anne", "bert", "Carla", "carl", "Daan", "eva", "Anouk", None, "Zoë", "emma", "Ab_x"]
 

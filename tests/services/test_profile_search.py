@@ -7,9 +7,9 @@ from tests.factories import make_database
 from webapp.extensions import db
 from webapp.models import Profile
 from webapp.platform.errors import ValidationError
-from webapp.services import profile_search, profiles
-from webapp.services.events import Origin
-from webapp.services.profile_search import Requirement
+from webapp.profiles import profiles, search
+from webapp.profiles.events import Origin
+from webapp.profiles.search import Requirement
 
 ADMIN = Origin("admin")
 
@@ -32,7 +32,7 @@ def test_a_case_insensitive_requirement_on_an_indexed_field_uses_its_index(accou
     email = next(f for f in database.fields if f.name == "Email")
     for n in range(30):
         profiles.create_profile(account, database.id, {"Email": f"p{n}@example.com"}, origin=ADMIN)
-    conditions = profile_search._conditions(database.fields, [Requirement("Email", value, operator)], "profile")
+    conditions = search._conditions(database.fields, [Requirement("Email", value, operator)], "profile")
     from sqlalchemy import select
 
     statement = select(Profile.id).where(Profile.database_id == database.id, *conditions)
@@ -42,14 +42,14 @@ def test_a_case_insensitive_requirement_on_an_indexed_field_uses_its_index(accou
 def test_requirement_on_an_unknown_field_is_skipped(account):
     database = make_database(account, "Customers")
     profiles.create_profile(account, database.id, {"Email": "a@example.com"}, origin=ADMIN)
-    found = profile_search.search_profiles(account, database.id, [Requirement("Shoe size", "42")])
+    found = search.search_profiles(account, database.id, [Requirement("Shoe size", "42")])
     assert found.total == 1
 
 
 def test_unknown_operator_is_refused(account):
     database = make_database(account, "Customers")
     with pytest.raises(ValidationError) as error:
-        profile_search.search_profiles(account, database.id, [Requirement("Email", "x", "~=")])
+        search.search_profiles(account, database.id, [Requirement("Email", "x", "~=")])
     assert "operator" in error.value.errors
 
 
@@ -57,15 +57,15 @@ def test_case_sensitive_like_treats_glob_characters_literally(account):
     database = make_database(account, "Customers", fields={"Code": "text"})
     star = profiles.create_profile(account, database.id, {"Code": "A*1"}, origin=ADMIN).id
     profiles.create_profile(account, database.id, {"Code": "AB1"}, origin=ADMIN)
-    found = profile_search.search_profiles(account, database.id, [Requirement("Code", "A*%", "LIKE", True)])
+    found = search.search_profiles(account, database.id, [Requirement("Code", "A*%", "LIKE", True)])
     assert [p.id for p in found.items] == [star]
 
 
 def test_totals_are_right_on_short_full_and_empty_pages(account):
     from tests.factories import make_database
-    from webapp.services import profiles
-    from webapp.services.events import Origin
-    from webapp.services.profile_search import Requirement, search_profiles
+    from webapp.profiles import profiles
+    from webapp.profiles.events import Origin
+    from webapp.profiles.search import Requirement, search_profiles
 
     database = make_database(account)
     for number in range(7):

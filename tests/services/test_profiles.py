@@ -7,9 +7,9 @@ from tests.factories import make_account, make_database
 from webapp.extensions import db
 from webapp.models import Profile, ProfileEvent
 from webapp.platform.errors import Conflict, NotFound, ValidationError
-from webapp.services import databases, events, profiles
-from webapp.services.events import Origin
-from webapp.services.fields import FieldSpec, create_field
+from webapp.profiles import databases, events, profiles
+from webapp.profiles.events import Origin
+from webapp.profiles.fields import FieldSpec, create_field
 
 ADMIN = Origin("admin", actor="user:1 a@example.com")
 

@@ -7,10 +7,10 @@ from tests.factories import make_database
 from webapp.extensions import db
 from webapp.models import Profile, ProfileEvent
 from webapp.platform.errors import ValidationError
-from webapp.services import databases, profiles, subprofiles
-from webapp.services.events import Origin
-from webapp.services.fields import FieldSpec, create_field
-from webapp.services.unsubscribe import is_subscribed, unsubscribe, unsubscribe_subprofile
+from webapp.profiles import databases, profiles, subprofiles
+from webapp.profiles.events import Origin
+from webapp.profiles.fields import FieldSpec, create_field
+from webapp.profiles.unsubscribe import is_subscribed, unsubscribe, unsubscribe_subprofile
 
 LINK = Origin("unsubscribe", reference="mailing 7")
 NEWSLETTER = {"type": "choice", "options": {"choices": ["yes", "no"]}}

@@ -3,8 +3,8 @@
 import pytest
 
 from tests.factories import make_database, make_form
-from webapp.services import databases
-from webapp.services.field_types import coerce
+from webapp.profiles import databases
+from webapp.profiles.field_types import coerce
 from webapp.widgets.definition import bindings, form_definition
 from webapp.widgets.html import render_form
 from webapp.widgets.validation import UploadedFile, accepts, validate_submission

@@ -7,9 +7,9 @@ from tests.factories import make_database
 from tests.soap.helpers import events, items
 from webapp.extensions import db
 from webapp.models import Callback, Profile, ProfileAlias, Subprofile
-from webapp.services import databases, merges, profiles, subprofiles
-from webapp.services.events import Origin
-from webapp.services.fields import FieldSpec, create_field
+from webapp.profiles import databases, merges, profiles, subprofiles
+from webapp.profiles.events import Origin
+from webapp.profiles.fields import FieldSpec, create_field
 
 ADMIN = Origin("admin")
 

@@ -8,8 +8,8 @@ from tests.factories import make_database
 from tests.soap.helpers import as_dict, events, items, pairs, requirements
 from webapp.extensions import db
 from webapp.models import ApiToken, Profile
-from webapp.services import databases, profiles
-from webapp.services.events import Origin
+from webapp.profiles import databases, profiles
+from webapp.profiles.events import Origin
 
 ADMIN = Origin("admin")
 FIELDS = {"Email": {"type": "email", "indexed": True}, "Name": {"type": "text", "indexed": True}, "City": "text",

@@ -9,8 +9,8 @@ from lxml import etree
 from tests.factories import make_database
 from webapp.extensions import db
 from webapp.models import Profile
-from webapp.services import profiles
-from webapp.services.events import Origin
+from webapp.profiles import profiles
+from webapp.profiles.events import Origin
 
 ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 NS = "http://verrijk/soap"

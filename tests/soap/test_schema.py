@@ -7,7 +7,7 @@ from tests.factories import make_database
 from tests.soap.helpers import as_dict, items, pairs
 from webapp.extensions import db
 from webapp.models import Collection, Database, Field
-from webapp.services import databases
+from webapp.profiles import databases
 
 
 def test_account_database_by_name_or_id_and_empty_when_missing(soap, token, account):

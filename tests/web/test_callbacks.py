@@ -12,8 +12,9 @@ from webapp.extensions import db
 from webapp.models import Callback, CallbackDelivery
 from webapp.platform import work
 from webapp.platform.queues import get_queue, redis_connection
-from webapp.services import callbacks, databases, profiles
-from webapp.services.events import Origin
+from webapp.profiles import databases, profiles
+from webapp.profiles.events import Origin
+from webapp.services import callbacks
 
 ADMIN = Origin("admin", actor="test")
 

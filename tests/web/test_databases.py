@@ -8,9 +8,9 @@ from sqlalchemy import select, text
 from tests.factories import make_account, make_database
 from webapp.extensions import db
 from webapp.models import Database, Profile
-from webapp.services import databases, profiles
-from webapp.services.events import Origin
-from webapp.services.fields import FieldSpec, create_field
+from webapp.profiles import databases, profiles
+from webapp.profiles.events import Origin
+from webapp.profiles.fields import FieldSpec, create_field
 
 ADMIN = Origin("admin", actor="test")
 

@@ -5,9 +5,10 @@ from sqlalchemy import select
 from tests.factories import make_account, make_database
 from webapp.extensions import db
 from webapp.models import EmailTemplate, MailSettings
-from webapp.services import email_templates, mail, profiles
+from webapp.profiles import profiles
+from webapp.profiles.events import Origin
+from webapp.services import email_templates, mail
 from webapp.services.email_templates import TemplateValues
-from webapp.services.events import Origin
 
 FORM = {
     "name": "Welcome",

@@ -9,8 +9,9 @@ from sqlalchemy import select
 from tests.factories import make_database, make_form, tampered
 from webapp.extensions import db
 from webapp.models import FormSubmission, Profile
-from webapp.services import form_spam, links, profiles
-from webapp.services.events import Origin
+from webapp.profiles import links, profiles
+from webapp.profiles.events import Origin
+from webapp.services import form_spam
 from webapp.services.mail import caught_messages
 
 SHOP = "https://shop.example"

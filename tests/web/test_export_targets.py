@@ -7,8 +7,9 @@ from sqlalchemy import select, text
 from tests.factories import make_account, make_database
 from webapp.extensions import db
 from webapp.models import Account, ExportDefinition, ExportRun, ScheduledWork, utcnow
-from webapp.services import databases, export_targets, import_sources
-from webapp.services.fields import FieldSpec, create_field
+from webapp.profiles import databases
+from webapp.profiles.fields import FieldSpec, create_field
+from webapp.services import export_targets, import_sources
 
 URL = "sftp://127.0.0.1/incoming/"
 

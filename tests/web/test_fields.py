@@ -8,9 +8,9 @@ from sqlalchemy import select
 from tests.factories import make_account, make_database
 from webapp.extensions import db
 from webapp.models import Field, Profile
-from webapp.services import databases, profiles
-from webapp.services.events import Origin
-from webapp.services.fields import FieldSpec, create_field
+from webapp.profiles import databases, profiles
+from webapp.profiles.events import Origin
+from webapp.profiles.fields import FieldSpec, create_field
 
 ADMIN = Origin("admin", actor="test")
 
@@ -425,7 +425,7 @@ def test_collection_fields_use_the_same_form_without_indexed_and_unique(browser)
 
 
 def test_deleting_a_collection_field_counts_subprofiles(browser):
-    from webapp.services import subprofiles
+    from webapp.profiles import subprofiles
 
     me = browser("admin")
     account = me.user.account

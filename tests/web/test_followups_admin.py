@@ -10,9 +10,9 @@ import pytest
 from tests.factories import make_account, make_database, make_followup, make_followup_run, make_form
 from webapp.extensions import db
 from webapp.models import EmailTemplate, FollowUp, FollowUpRun
-from webapp.services import databases, profiles
-from webapp.services.events import Origin
-from webapp.services.fields import FieldSpec, create_field
+from webapp.profiles import databases, profiles
+from webapp.profiles.events import Origin
+from webapp.profiles.fields import FieldSpec, create_field
 
 
 class FormValues(HTMLParser):

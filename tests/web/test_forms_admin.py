@@ -10,8 +10,9 @@ from sqlalchemy import select
 from tests.factories import make_account, make_database, make_form_submission
 from webapp.extensions import db
 from webapp.models import Form, FormFile
-from webapp.services import databases, form_builder, form_results, profiles
-from webapp.services.events import Origin
+from webapp.profiles import databases, profiles
+from webapp.profiles.events import Origin
+from webapp.services import form_builder, form_results
 
 
 def text_of(response) -> str:

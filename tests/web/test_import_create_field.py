@@ -9,7 +9,8 @@ from sqlalchemy import select
 from tests.factories import make_account, make_database
 from webapp.extensions import db
 from webapp.models import Account, Field, ImportRun
-from webapp.services import databases, import_fields, imports
+from webapp.profiles import databases
+from webapp.services import import_fields, imports
 
 CSV = b"Email;First name;Score;Orders.Total\na@example.com;Ann;1;9.95\n"
 

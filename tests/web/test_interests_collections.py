@@ -8,8 +8,8 @@ from sqlalchemy import select
 from tests.factories import make_account, make_database
 from webapp.extensions import db
 from webapp.models import Collection, Interest, Profile, Subprofile
-from webapp.services import databases, profiles, subprofiles
-from webapp.services.events import Origin
+from webapp.profiles import databases, profiles, subprofiles
+from webapp.profiles.events import Origin
 
 ADMIN = Origin("admin", actor="test")
 
@@ -189,7 +189,7 @@ def test_interests_of_another_account_are_not_found(browser):
 
 def _orders_with_subprofiles(account, database, count: int):
     orders = databases.create_collection(account, database.id, "Orders")
-    from webapp.services.fields import FieldSpec, create_field
+    from webapp.profiles.fields import FieldSpec, create_field
 
     create_field(account, FieldSpec(name="Amount", type="number"), collection_id=orders.id)
     profile = profiles.create_profile(account, database.id, {"Email": "a@example.com"}, origin=ADMIN)

@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 from tests.factories import make_account, make_database
 from webapp.extensions import db
 from webapp.models import Profile, ProfileEvent
-from webapp.services import databases, fields, profiles
-from webapp.services.events import Origin
-from webapp.services.fields import FieldSpec
-from webapp.services.timeline import local_time
+from webapp.profiles import databases, fields, profiles
+from webapp.profiles.events import Origin
+from webapp.profiles.fields import FieldSpec
+from webapp.profiles.timeline import local_time
 
 SYSTEM = Origin("system")
 

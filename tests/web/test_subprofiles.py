@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 from tests.factories import make_account, make_database
 from webapp.extensions import db
 from webapp.models import ProfileEvent, Subprofile
-from webapp.services import databases, profiles, subprofiles
-from webapp.services.events import Origin
-from webapp.services.fields import FieldSpec, create_field
+from webapp.profiles import databases, profiles, subprofiles
+from webapp.profiles.events import Origin
+from webapp.profiles.fields import FieldSpec, create_field
 
 SYSTEM = Origin("system")
 

@@ -17,20 +17,10 @@ from tests.factories import (
     make_user,
 )
 from webapp.extensions import db
-from webapp.services import (
-    accounts,
-    callbacks,
-    databases,
-    email_templates,
-    export_targets,
-    form_builder,
-    imports,
-    mail,
-    profiles,
-    subprofiles,
-)
-from webapp.services.events import Origin
-from webapp.services.fields import FieldSpec, create_field
+from webapp.profiles import databases, profiles, subprofiles
+from webapp.profiles.events import Origin
+from webapp.profiles.fields import FieldSpec, create_field
+from webapp.services import accounts, callbacks, email_templates, export_targets, form_builder, imports, mail
 
 ID_ARGUMENTS = {"database_id", "profile_id", "field_id", "collection_id", "interest_id", "subprofile_id",
                 "user_id", "token_id", "callback_id", "delivery_id", "definition_id", "run_id",

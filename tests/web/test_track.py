@@ -8,10 +8,11 @@ from sqlalchemy import select
 from tests.factories import make_database, tampered
 from webapp.extensions import db
 from webapp.models import Profile, ProfileEvent
-from webapp.services import databases, email_sending, email_templates, mail, mail_tokens, profiles
+from webapp.profiles import databases, profiles
+from webapp.profiles.events import Origin
+from webapp.profiles.unsubscribe import is_subscribed
+from webapp.services import email_sending, email_templates, mail, mail_tokens
 from webapp.services.email_templates import TemplateValues
-from webapp.services.events import Origin
-from webapp.services.unsubscribe import is_subscribed
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ class Database(Base):
     # {"fields": {field_id: value}, "interests": {interest_id: bool}}
     unsubscribe_values: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # Raised whenever its fields, interests or callbacks change (``services/database_config.py``).
+    # Raised whenever its fields, interests or callbacks change (``profiles/database_config.py``).
     config_version: Mapped[int] = mapped_column(default=1, server_default=text("1"))
 
     fields: Mapped[list["Field"]] = relationship(

@@ -46,9 +46,10 @@ from webapp.models import (
 from webapp.platform import work
 from webapp.platform.errors import NotFound, ValidationError
 from webapp.platform.outbound_urls import check_outbound_url, pin_outbound_url
-from webapp.services import callback_conditions, events
-from webapp.services.database_config import has_callbacks
-from webapp.services.databases import get_collection, get_database
+from webapp.profiles import events
+from webapp.profiles.database_config import has_callbacks
+from webapp.profiles.databases import get_collection, get_database
+from webapp.services import callback_conditions
 
 WORK_KIND = "callback"
 RETRY_FOR = timedelta(days=1)

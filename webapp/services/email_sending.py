@@ -18,10 +18,11 @@ from lxml import etree
 from webapp.extensions import db
 from webapp.models import Account, EmailTemplate, Profile, Subprofile
 from webapp.platform.errors import NotFound
-from webapp.services import email_templates, events, mail, mail_tokens
-from webapp.services.events import Origin
-from webapp.services.profiles import get_profile
-from webapp.services.unsubscribe import is_subscribed
+from webapp.profiles import events
+from webapp.profiles.events import Origin
+from webapp.profiles.profiles import get_profile
+from webapp.profiles.unsubscribe import is_subscribed
+from webapp.services import email_templates, mail, mail_tokens
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from sqlalchemy import func, select
 from webapp.extensions import db
 from webapp.models import Account, Collection, EmailTemplate, Profile, Subprofile, utcnow
 from webapp.platform.errors import Conflict, NotFound, ValidationError
-from webapp.services.databases import get_database
+from webapp.profiles.databases import get_database
 
 PARTS = ("subject", "html", "text")
 SUBPROFILE_LIMIT = 100
@@ -215,7 +215,7 @@ def render(
 
 def preview(account: Account, values: TemplateValues, profile_id: int) -> tuple[Rendered | None, dict[str, str]]:
     """Render unsaved editor values for a real profile: (parts, errors by part)."""
-    from webapp.services.profiles import get_profile
+    from webapp.profiles.profiles import get_profile
 
     profile = get_profile(account, profile_id)
     context = _profile_context(account, profile, None, "#")

@@ -13,10 +13,11 @@ from flask_babel import gettext as _
 from webapp.extensions import db
 from webapp.models import Account, Profile
 from webapp.platform.errors import NotFound
-from webapp.services import events, mail_tokens
-from webapp.services.events import Origin
-from webapp.services.merges import profile_for_code
-from webapp.services.unsubscribe import is_subscribed, unsubscribe
+from webapp.profiles import events
+from webapp.profiles.events import Origin
+from webapp.profiles.merges import profile_for_code
+from webapp.profiles.unsubscribe import is_subscribed, unsubscribe
+from webapp.services import mail_tokens
 
 
 def _verified(purpose: str, token: str) -> dict:

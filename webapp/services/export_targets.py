@@ -34,10 +34,10 @@ from webapp.extensions import db
 from webapp.models import Account, ExportDefinition, ExportRun, ScheduledWork, utcnow
 from webapp.platform import outbound_urls, work
 from webapp.platform.errors import NotFound, ValidationError
+from webapp.profiles.databases import get_collection, get_database
+from webapp.profiles.profiles import MAX_ID
 from webapp.services import exports, import_sources
-from webapp.services.databases import get_collection, get_database
 from webapp.services.import_sources import TransientFetchError
-from webapp.services.profiles import MAX_ID
 
 KIND = "export_upload"
 HTTP_METHODS = ("PUT", "POST")

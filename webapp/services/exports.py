@@ -24,7 +24,7 @@ from sqlalchemy import select
 from webapp.extensions import db
 from webapp.models import Account, Field, Profile, Subprofile, utcnow
 from webapp.platform.errors import ValidationError
-from webapp.services.databases import get_collection, get_database
+from webapp.profiles.databases import get_collection, get_database
 
 BATCH_SIZE = 1000
 FORMATS = ("csv", "tsv", "jsonl")

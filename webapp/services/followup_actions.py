@@ -31,9 +31,9 @@ from webapp.models import (
 )
 from webapp.platform.errors import DomainError, ValidationError
 from webapp.platform.outbound_urls import check_outbound_url
-from webapp.services import events, profile_bulk, profiles, subprofiles
-from webapp.services.database_config import FieldSnapshot, profile_fields
-from webapp.services.values import validate_interests, validate_values
+from webapp.profiles import bulk_writes, events, profiles, subprofiles
+from webapp.profiles.database_config import FieldSnapshot, profile_fields
+from webapp.profiles.values import validate_interests, validate_values
 
 # Actions whose service commits by itself: performed by ``followup_runs`` around their own commits.
 COMMITTING = ("send_email", "unsubscribe")
@@ -227,13 +227,13 @@ def bulk_update_profiles(contexts: list[RunContext]) -> dict[int, str]:
     """``update_fields`` and ``set_interests`` for the runs of a batch at once (PostgreSQL; one run per profile).
 
     The same rules as ``profiles.apply_update`` (``validate_values``, ``validate_interests``, an event per
-    changed profile), written by ``profile_bulk.write_changes``: one UPDATE for the profiles and one INSERT for
+    changed profile), written by ``bulk_writes.write_changes``: one UPDATE for the profiles and one INSERT for
     their events, journalled in bulk. Returns the outcome per run id. Raises on the first invalid value: the
     caller then does the batch run by run to record that run's failure.
     """
     updated, unchanged = _("Profile updated."), _("Nothing to change.")
     outcomes: dict[int, str] = {}
-    changed: list[profile_bulk.ProfileChange] = []
+    changed: list[bulk_writes.ProfileChange] = []
     plans: dict[tuple[int, int, int], _Plan] = {}
     for context in contexts:
         profile = context.profile
@@ -242,13 +242,13 @@ def bulk_update_profiles(contexts: list[RunContext]) -> dict[int, str]:
         if plan is None:
             plan = plans[key] = _Plan.of(context)
         stored, interests = plan.apply(context)
-        item = profile_bulk.change(profile, stored, interests, context.origin)
+        item = bulk_writes.change(profile, stored, interests, context.origin)
         if item is None:
             outcomes[context.run.id] = unchanged
             continue
         changed.append(item)
         outcomes[context.run.id] = updated
-    profile_bulk.write_changes(changed)
+    bulk_writes.write_changes(changed)
     return outcomes
 
 
@@ -397,7 +397,7 @@ def _event_summary(event_id: int | None) -> dict[str, Any]:
 
 def unsubscribe(context: RunContext) -> str:
     """Apply the database's unsubscribe behaviour; the service commits (with the run's step, set before)."""
-    from webapp.services import unsubscribe as unsubscribing
+    from webapp.profiles import unsubscribe as unsubscribing
 
     if context.profile is None:
         db.session.commit()

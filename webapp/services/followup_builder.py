@@ -34,9 +34,9 @@ from webapp.models import (
     utcnow,
 )
 from webapp.platform.errors import NotFound, ValidationError
+from webapp.profiles.databases import get_database
+from webapp.profiles.profiles import get_profile
 from webapp.services import followups
-from webapp.services.databases import get_database
-from webapp.services.profiles import get_profile
 
 MAX_ID = 2**31 - 1
 NAME_LENGTH = 100

@@ -11,7 +11,7 @@ from typing import Any
 from flask_babel import gettext as _
 
 from webapp.models import Field, Profile, Subprofile
-from webapp.services.field_types import FieldValueError, coerce, is_empty
+from webapp.profiles.field_types import FieldValueError, coerce, is_empty
 
 OPERATORS = ("=", "!=", "<", ">", "contains", "empty", "not_empty", "in")
 MAX_DEPTH = 5
@@ -109,7 +109,7 @@ def _rule(rule: dict[str, Any], values: dict[str, Any], profile: Profile) -> boo
     if "rules" in rule:
         return _matches(rule, values, profile)
     if "subscribed" in rule:
-        from webapp.services.unsubscribe import is_subscribed
+        from webapp.profiles.unsubscribe import is_subscribed
 
         return is_subscribed(profile) == rule["subscribed"]
     if "interest_id" in rule:

@@ -38,8 +38,9 @@ from webapp.models import (
     utcnow,
 )
 from webapp.platform.errors import ValidationError
-from webapp.services import events, followup_conditions
-from webapp.services.field_expressions import dialect_name, raw_value, sort_value
+from webapp.profiles import events
+from webapp.profiles.field_expressions import dialect_name, raw_value, sort_value
+from webapp.services import followup_conditions
 from webapp.services.followup_actions import as_int
 
 log = logging.getLogger(__name__)

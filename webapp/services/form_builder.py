@@ -21,9 +21,9 @@ from sqlalchemy import func, select
 from webapp.extensions import db
 from webapp.models import FORM_BEHAVIOURS, Account, Collection, Database, Field, Form, FormSubmission, Interest, utcnow
 from webapp.platform.errors import NotFound, ValidationError
-from webapp.services import values as profile_values
-from webapp.services.databases import get_collection, get_database
-from webapp.services.field_types import FieldValueError, coerce
+from webapp.profiles import values as profile_values
+from webapp.profiles.databases import get_collection, get_database
+from webapp.profiles.field_types import FieldValueError, coerce
 
 MAX_ID = 2**31 - 1
 BEHAVIOURS = FORM_BEHAVIOURS

@@ -17,9 +17,9 @@ from sqlalchemy import select
 from webapp.extensions import db
 from webapp.models import Account, Field, Form, Profile, ProfileEvent
 from webapp.platform.errors import ValidationError
+from webapp.profiles.events import Origin
+from webapp.profiles.profiles import apply_update, commit_or_conflict
 from webapp.services import mail
-from webapp.services.events import Origin
-from webapp.services.profiles import apply_update, commit_or_conflict
 
 DEFAULT_LINK_TTL_HOURS = 48
 

@@ -18,11 +18,11 @@ from sqlalchemy.orm import defer
 from webapp.extensions import db
 from webapp.models import SUBMISSION_STATUSES, Account, Form, FormDayStat, FormFile, FormSubmission, utcnow
 from webapp.platform.errors import NotFound, ValidationError
+from webapp.profiles.databases import get_database
+from webapp.profiles.profiles import get_profile
+from webapp.profiles.timeline import account_zone
 from webapp.services import exports
-from webapp.services.databases import get_database
 from webapp.services.form_builder import MAX_ID, bindable_fields, get_form
-from webapp.services.profiles import get_profile
-from webapp.services.timeline import account_zone
 
 STATUSES = SUBMISSION_STATUSES
 PAGE_SIZE = 50

@@ -35,12 +35,13 @@ from webapp.models import (
     utcnow,
 )
 from webapp.platform.errors import NotFound, ValidationError
-from webapp.services import events, form_opt_in, form_spam, links, subprofiles
-from webapp.services.events import Origin
-from webapp.services.field_expressions import dialect_name
-from webapp.services.profiles import apply_update, find_profiles, new_code, new_profile_row
-from webapp.services.unsubscribe import unsubscribe
-from webapp.services.values import diff, interests_diff, validate_interests, validate_values
+from webapp.profiles import events, links, subprofiles
+from webapp.profiles.events import Origin
+from webapp.profiles.field_expressions import dialect_name
+from webapp.profiles.profiles import apply_update, find_profiles, new_code, new_profile_row
+from webapp.profiles.unsubscribe import unsubscribe
+from webapp.profiles.values import diff, interests_diff, validate_interests, validate_values
+from webapp.services import form_opt_in, form_spam
 from webapp.widgets.definition import CAPTCHA, HONEYPOT, Bindings, bindings, form_definition, item_name, live_items
 from webapp.widgets.validation import CleanSubmission, UploadedFile, validate_submission
 

@@ -11,9 +11,9 @@ from flask_babel import gettext as _
 
 from webapp.models import Account
 from webapp.platform.errors import ValidationError
+from webapp.profiles.databases import get_database
+from webapp.profiles.fields import FieldSpec, create_field
 from webapp.services import imports
-from webapp.services.databases import get_database
-from webapp.services.fields import FieldSpec, create_field
 
 # The types that need no further options (a multiple choice needs its choices, a reference its database).
 TYPES = ("text", "email", "phone", "number", "decimal", "date", "datetime", "country", "large_text")

@@ -48,8 +48,8 @@ from webapp.extensions import db
 from webapp.models import Account, ImportDefinition, ImportRun, ScheduledWork, utcnow
 from webapp.platform import outbound_urls, work
 from webapp.platform.errors import ValidationError
+from webapp.profiles.databases import get_database
 from webapp.services import imports
-from webapp.services.databases import get_database
 
 SCHEMES = ("http", "https", "ftp", "ftps", "sftp")
 DEFAULT_PORTS = {"http": 80, "https": 443, "ftp": 21, "ftps": 21, "sftp": 22}

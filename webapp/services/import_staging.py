@@ -25,9 +25,9 @@ from sqlalchemy.dialects import postgresql
 
 from webapp.extensions import db
 from webapp.models import Field
-from webapp.services.field_expressions import match_value, sort_value
-from webapp.services.field_types import get_field_type
-from webapp.services.profiles import new_code
+from webapp.profiles.field_expressions import match_value, sort_value
+from webapp.profiles.field_types import get_field_type
+from webapp.profiles.profiles import new_code
 
 NULL = "\\N"
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode

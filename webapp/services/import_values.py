@@ -19,7 +19,7 @@ from email_validator import EmailNotValidError, validate_email
 from email_validator.rfc_constants import DOT_ATOM_TEXT, EMAIL_MAX_LENGTH
 
 from webapp.models import Field
-from webapp.services.field_types import FieldValueError, coerce
+from webapp.profiles.field_types import FieldValueError, coerce
 
 # Distinct values remembered per field; beyond this a column is mostly unique and the cache stops growing.
 CACHE_LIMIT = 10_000

@@ -58,14 +58,15 @@ from webapp.models import (
 )
 from webapp.platform import work
 from webapp.platform.errors import NotFound, ValidationError
-from webapp.services import events, import_files, import_staging
-from webapp.services.databases import get_database
-from webapp.services.field_expressions import dialect_name, sort_literal, sort_value
-from webapp.services.field_types import FieldValueError, get_field_type
+from webapp.profiles import events
+from webapp.profiles.databases import get_database
+from webapp.profiles.field_expressions import dialect_name, sort_literal, sort_value
+from webapp.profiles.field_types import FieldValueError, get_field_type
+from webapp.profiles.profiles import MAX_ID, new_code
+from webapp.profiles.values import diff, interests_diff, match_literal, validate_interests, validate_values
+from webapp.services import import_files, import_staging
 from webapp.services.import_files import FileFormat, ImportFileError, Row
 from webapp.services.import_values import CellCoercer
-from webapp.services.profiles import MAX_ID, new_code
-from webapp.services.values import diff, interests_diff, match_literal, validate_interests, validate_values
 
 BATCH_SIZE = 5_000
 SLICE_SECONDS = 120  # one RQ job's share of a long run (RQ's default job timeout is 180 s)

@@ -3,7 +3,7 @@
 from spyne import Boolean, Integer, ServiceBase, Unicode, rpc
 
 from webapp.platform.errors import NotFound
-from webapp.services import databases
+from webapp.profiles import databases
 from webapp.soap import auth, shapes
 from webapp.soap.types import PAGED, DatabaseEntity, DatabaseItems
 

@@ -16,8 +16,8 @@ from spyne import Fault
 from webapp.extensions import db
 from webapp.models import Account, User
 from webapp.platform.errors import DomainError, NotFound
+from webapp.profiles.events import Origin
 from webapp.services import accounts
-from webapp.services.events import Origin
 
 COOKIE_NAME = "soap_session"
 SESSION_SECONDS = 24 * 3600

@@ -3,7 +3,7 @@
 from spyne import Boolean, Integer, ServiceBase, Unicode, rpc
 
 from webapp.platform.errors import NotFound
-from webapp.services import databases, fields, profile_search
+from webapp.profiles import databases, fields, search
 from webapp.soap import auth, shapes
 from webapp.soap.database import FIELD_PARAMETERS, field_spec, find_field
 from webapp.soap.types import (
@@ -79,7 +79,7 @@ class CollectionService(ServiceBase):
         """Remove the collection's subprofiles matching ``requirements`` (all of them without any)."""
 
         def action(c):
-            profile_search.remove_matching_subprofiles(
+            search.remove_matching_subprofiles(
                 c.account, id or 0, shapes.requirements(requirements), origin=c.origin
             )
             return 1
@@ -91,7 +91,7 @@ class CollectionService(ServiceBase):
     def Collection_searchSubProfiles(ctx, access_token, id, requirements, start, length, allproperties, order,
                                      asc):
         def action(c):
-            found = profile_search.search_subprofiles(
+            found = search.search_subprofiles(
                 c.account, id or 0, shapes.requirements(requirements), start=start or 0,
                 length=100 if length is None else length, order=order or "id", ascending=asc is not False,
             )

@@ -4,7 +4,7 @@ from spyne import Boolean, Integer, ServiceBase, Unicode, rpc
 
 from webapp.models import Field
 from webapp.platform.errors import NotFound
-from webapp.services import databases, fields, profile_search, profiles
+from webapp.profiles import databases, fields, profiles, search
 from webapp.soap import auth, shapes
 from webapp.soap.types import (
     PAGED,
@@ -225,7 +225,7 @@ class DatabaseService(ServiceBase):
          _out_variable_names=PAGED)
     def Database_profiles(ctx, access_token, id, start, length, allproperties):
         def action(c):
-            found = profile_search.search_profiles(c.account, id or 0, start=start or 0,
+            found = search.search_profiles(c.account, id or 0, start=start or 0,
                                                    length=100 if length is None else length)
             items = [shapes.profile(p, bool(allproperties)) for p in found.items]
             return shapes.paged(items, ProfileItems, "profile", found.start, found.total)
@@ -246,7 +246,7 @@ class DatabaseService(ServiceBase):
          _returns=(Integer, Integer, Integer, ProfileItems), _out_variable_names=PAGED)
     def Database_searchProfiles(ctx, access_token, id, requirements, start, length, allproperties, order, asc):
         def action(c):
-            found = profile_search.search_profiles(
+            found = search.search_profiles(
                 c.account, id or 0, shapes.requirements(requirements), start=start or 0,
                 length=100 if length is None else length, order=order or "id", ascending=asc is not False,
             )
@@ -260,7 +260,7 @@ class DatabaseService(ServiceBase):
         """Set ``fields`` on every profile matching ``requirements`` (or create one, with ``create``)."""
 
         def action(c):
-            profile_search.update_matching_profiles(
+            search.update_matching_profiles(
                 c.account, id or 0, shapes.requirements(requirements), shapes.pairs(fields),
                 create=bool(create), origin=c.origin,
             )
@@ -271,7 +271,7 @@ class DatabaseService(ServiceBase):
     @rpc(Token, Integer, IdList, _returns=Integer, _out_variable_name="value")
     def Database_removeProfiles(ctx, access_token, id, ids):
         def action(c):
-            profile_search.remove_profiles(c.account, id or 0, shapes.ids(ids), origin=c.origin)
+            search.remove_profiles(c.account, id or 0, shapes.ids(ids), origin=c.origin)
             return 1
 
         return auth.run(access_token, action)

@@ -2,7 +2,7 @@
 
 from spyne import Boolean, Integer, ServiceBase, Unicode, rpc
 
-from webapp.services import merges, profile_search, profiles, subprofiles
+from webapp.profiles import merges, profiles, search, subprofiles
 from webapp.soap import auth, shapes
 from webapp.soap.types import PAGED, Map, ObjectRef, Requirements, SubprofileEntity, SubprofileItems
 
@@ -40,7 +40,7 @@ class ProfileService(ServiceBase):
 
     @rpc(Token, Integer, ObjectRef, _returns=Integer, _out_variable_name="value")
     def Profile_move(ctx, access_token, id, profile):
-        """Merge this profile into ``profile{id}`` (see ``services/merges.py``)."""
+        """Merge this profile into ``profile{id}`` (see ``profiles/merges.py``)."""
 
         def action(c):
             merges.merge_profile(c.account, id or 0, shapes.reference_id(profile), origin=c.origin)
@@ -52,7 +52,7 @@ class ProfileService(ServiceBase):
          _out_variable_names=PAGED)
     def Profile_subProfiles(ctx, access_token, id, collection, start, length, allproperties):
         def action(c):
-            found = profile_search.search_subprofiles(
+            found = search.search_subprofiles(
                 c.account, shapes.reference_id(collection), profile_id=id or 0, start=start or 0,
                 length=100 if length is None else length,
             )
@@ -76,7 +76,7 @@ class ProfileService(ServiceBase):
     def Profile_searchSubProfiles(ctx, access_token, id, collection, requirements, start, length, allproperties,
                                   order, asc):
         def action(c):
-            found = profile_search.search_subprofiles(
+            found = search.search_subprofiles(
                 c.account, shapes.reference_id(collection), shapes.requirements(requirements), profile_id=id or 0,
                 start=start or 0, length=100 if length is None else length, order=order or "id",
                 ascending=asc is not False,
@@ -89,7 +89,7 @@ class ProfileService(ServiceBase):
     @rpc(Token, Integer, ObjectRef, Requirements, Map, Boolean, _returns=Integer, _out_variable_name="value")
     def Profile_updateSubProfiles(ctx, access_token, id, collection, requirements, fields, create):
         def action(c):
-            profile_search.update_matching_subprofiles(
+            search.update_matching_subprofiles(
                 c.account, id or 0, shapes.reference_id(collection), shapes.requirements(requirements),
                 shapes.pairs(fields), create=bool(create), origin=c.origin,
             )

@@ -23,8 +23,8 @@ from datetime import datetime
 from typing import Any
 
 from webapp.models import Callback, Collection, Database, Field, Profile, Subprofile
-from webapp.services import databases
-from webapp.services.profile_search import Requirement
+from webapp.profiles import databases
+from webapp.profiles.search import Requirement
 from webapp.soap import types
 
 TIMESTAMP = "%Y-%m-%d %H:%M:%S"

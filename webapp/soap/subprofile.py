@@ -2,7 +2,7 @@
 
 from spyne import Integer, ServiceBase, Unicode, rpc
 
-from webapp.services import subprofiles
+from webapp.profiles import subprofiles
 from webapp.soap import auth, shapes
 from webapp.soap.types import Map
 

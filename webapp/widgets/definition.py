@@ -15,8 +15,8 @@ from sqlalchemy import or_, select
 
 from webapp.extensions import db
 from webapp.models import Field, Form, Interest
-from webapp.services.database_config import FieldSnapshot
-from webapp.services.field_types import DEFAULT_TEXT_LENGTH, LARGE_TEXT_LENGTH
+from webapp.profiles.database_config import FieldSnapshot
+from webapp.profiles.field_types import DEFAULT_TEXT_LENGTH, LARGE_TEXT_LENGTH
 
 # Input type per field type; ``choice`` and multi-line text depend on the item's widget.
 INPUT_TYPES = {

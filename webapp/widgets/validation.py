@@ -1,6 +1,6 @@
 """The one validator of a form submission, shared by the embed API, the hosted page and the admin preview.
 
-Each value is checked with the bound field's own type (``services/field_types.py``), so a form accepts exactly
+Each value is checked with the bound field's own type (``profiles/field_types.py``), so a form accepts exactly
 what the database field accepts. Errors are keyed by item name (what the client posted), ``""`` for the
 whole form. The result also says what to write: field values by field name (profile and collection layer
 apart), interests, consent texts, files, and the data to log (passwords left out).
@@ -12,8 +12,8 @@ from typing import Any
 from flask_babel import gettext as _
 
 from webapp.models import Form
-from webapp.services.database_config import FieldSnapshot
-from webapp.services.field_types import FieldValueError, coerce, is_empty
+from webapp.profiles.database_config import FieldSnapshot
+from webapp.profiles.field_types import FieldValueError, coerce, is_empty
 from webapp.widgets.definition import REPEAT_SUFFIX, Bindings, input_type, item_name, live_items
 
 TRUE_VALUES = ("1", "on", "true", "yes")

@@ -6,7 +6,7 @@ from wtforms import SelectChoice, SelectField, SelectMultipleField, StringField,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from webapp.models import Database
-from webapp.services.events import SOURCES
+from webapp.profiles.events import SOURCES
 
 
 class CheckboxesField(SelectMultipleField):

@@ -10,7 +10,8 @@ from webapp.blueprints.admin.databases import confirm_page
 from webapp.blueprints.admin.responses import is_htmx, render, toast
 from webapp.blueprints.admin.schema_forms import apply_errors
 from webapp.platform.errors import ValidationError
-from webapp.services import callbacks, databases
+from webapp.profiles import databases
+from webapp.services import callbacks
 
 
 def _list_page(database, form: CallbackForm, *, errors=None, status: int = 200):

@@ -18,8 +18,8 @@ from webapp.blueprints.admin.schema_forms import (
 )
 from webapp.models import Collection, Database
 from webapp.platform.errors import Conflict, ValidationError
-from webapp.services import databases
-from webapp.services.field_types import FIELD_TYPES
+from webapp.profiles import databases
+from webapp.profiles.field_types import FIELD_TYPES
 
 # --- shared by the schema views -------------------------------------------------------------------
 

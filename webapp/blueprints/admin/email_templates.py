@@ -9,7 +9,8 @@ from webapp.blueprints.admin.email_template_forms import EmailTemplateForm
 from webapp.blueprints.admin.responses import hx_redirect, render, toast
 from webapp.blueprints.admin.schema_forms import apply_errors
 from webapp.platform.errors import Conflict, DomainError, ValidationError
-from webapp.services import databases, email_templates
+from webapp.profiles import databases
+from webapp.services import email_templates
 
 
 def _databases():

@@ -11,7 +11,8 @@ from webapp.blueprints.admin.responses import hx_redirect, render
 from webapp.extensions import db
 from webapp.models import Database, ExportDefinition
 from webapp.platform.errors import NotFound, ValidationError
-from webapp.services import databases, export_targets, exports
+from webapp.profiles import databases
+from webapp.services import export_targets, exports
 
 
 def _choices() -> dict:

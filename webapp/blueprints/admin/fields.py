@@ -10,8 +10,8 @@ from webapp.blueprints.admin.responses import render
 from webapp.blueprints.admin.schema_forms import FieldForm, apply_errors, field_form_data
 from webapp.models import Collection, Database, Field
 from webapp.platform.errors import Conflict, ValidationError
-from webapp.services import databases, fields
-from webapp.services.field_types import FIELD_TYPES
+from webapp.profiles import databases, fields
+from webapp.profiles.field_types import FIELD_TYPES
 
 FIELDS_PARTIAL = "admin/databases/_fields.html"
 

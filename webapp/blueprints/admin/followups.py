@@ -15,7 +15,8 @@ from webapp.blueprints.admin.followup_forms import FollowUpForm, builder_labels
 from webapp.blueprints.admin.responses import hx_redirect, is_htmx, render, toast
 from webapp.models import Database
 from webapp.platform.errors import Conflict, ValidationError
-from webapp.services import databases, followup_actions, followup_builder, followup_runs, followups, profiles
+from webapp.profiles import databases, profiles
+from webapp.services import followup_actions, followup_builder, followup_runs, followups
 from webapp.services.followup_builder import Draft
 
 BUILDER_PAGE, BUILDER_PARTIAL = "admin/followups/builder.html", "admin/followups/_builder.html"

@@ -25,7 +25,8 @@ from webapp.blueprints.admin.responses import hx_redirect, is_htmx, render, toas
 from webapp.blueprints.admin.schema_forms import apply_errors
 from webapp.extensions import csrf
 from webapp.platform.errors import ValidationError
-from webapp.services import databases, form_builder, form_results
+from webapp.profiles import databases
+from webapp.services import form_builder, form_results
 from webapp.widgets import definition as widget_definition
 from webapp.widgets.validation import UploadedFile, validate_submission
 

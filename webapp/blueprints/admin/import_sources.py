@@ -10,7 +10,8 @@ from webapp.blueprints.admin.responses import hx_redirect, render
 from webapp.extensions import db
 from webapp.models import ImportDefinition
 from webapp.platform.errors import ValidationError
-from webapp.services import databases, import_sources, imports
+from webapp.profiles import databases
+from webapp.services import import_sources, imports
 
 
 def _source_form():

@@ -13,8 +13,9 @@ from webapp.blueprints.admin.databases import confirm_page
 from webapp.blueprints.admin.responses import hx_redirect, render
 from webapp.models import ImportRun, utcnow
 from webapp.platform.errors import ValidationError
-from webapp.services import databases, import_fields, import_files, import_sources, imports
-from webapp.services.field_types import FIELD_TYPES
+from webapp.profiles import databases
+from webapp.profiles.field_types import FIELD_TYPES
+from webapp.services import import_fields, import_files, import_sources, imports
 
 DELIMITER_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", "bar": "|"}
 QUOTE_NAMES = {"double": '"', "single": "'"}

@@ -16,7 +16,7 @@ from werkzeug.datastructures import MultiDict
 
 from webapp.models import Account, Field, Interest
 from webapp.platform.errors import NotFound
-from webapp.services import databases
+from webapp.profiles import databases
 
 INPUT_TYPES = {
     "text": "text",

@@ -23,8 +23,8 @@ from webapp.blueprints.admin.profile_forms import (
 from webapp.blueprints.admin.responses import hx_redirect, is_htmx, render, toast
 from webapp.models import Account, Collection, Field, Profile, Subprofile
 from webapp.platform.errors import Conflict, NotFound, ValidationError
-from webapp.services import databases, fields, profile_lists, profiles, subprofiles, timeline, unsubscribe
-from webapp.services.events import Origin
+from webapp.profiles import databases, fields, lists, profiles, subprofiles, timeline, unsubscribe
+from webapp.profiles.events import Origin
 
 # --- helpers --------------------------------------------------------------------------------------
 
@@ -74,16 +74,16 @@ def profile_list(database_id: int):
     state = ListState.from_args(request.args)
     problem = None
     try:
-        page = profile_lists.list_profiles(
+        page = lists.list_profiles(
             account, database.id, query=state.query, sort=state.sort, descending=state.descending, cursor=state.cursor
         )
     except ValidationError as error:
         problem = " ".join(error.errors.values())
         state = ListState(query=state.query)
-        page = profile_lists.list_profiles(account, database.id, query=state.query)
+        page = lists.list_profiles(account, database.id, query=state.query)
     columns = [field for field in database.fields if field.shown and not field.hidden]
     column_sorts = {"id", "modified"} | {f"field:{field.id}" for field in columns}
-    sort_options = profile_lists.sort_options(database)
+    sort_options = lists.sort_options(database)
     context = {
         "database": database,
         "page": page,
@@ -92,7 +92,7 @@ def profile_list(database_id: int):
         "columns": columns,
         "sortable": {key for key, _label in sort_options},
         "extra_sorts": [(key, label) for key, label in sort_options if key not in column_sorts],
-        "scope": profile_lists.search_scope(database),
+        "scope": lists.search_scope(database),
     }
     template = "admin/profiles/_list.html" if _wants_partial() else "admin/profiles/index.html"
     response = make_response(render_template(template, **context))
@@ -104,7 +104,7 @@ def profile_list(database_id: int):
 def profile_count(database_id: int):
     """How many profiles the list holds: loaded by its own request, so the list never waits for a count."""
     query = request.args.get("q", "").strip()[:200]
-    total = profile_lists.count_profiles(current_account(), database_id, query=query)
+    total = lists.count_profiles(current_account(), database_id, query=query)
     return render_template("admin/profiles/_count.html", total=total, query=query)
 
 

@@ -12,8 +12,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
 
 from webapp.models import Collection, Database, Field
-from webapp.services.field_types import FIELD_TYPES
-from webapp.services.fields import FieldSpec
+from webapp.profiles.field_types import FIELD_TYPES
+from webapp.profiles.fields import FieldSpec
 
 # Types whose options the field form asks for (the others have none).
 TYPES_WITH_OPTIONS = ("text", "choice", "phone", "reference")

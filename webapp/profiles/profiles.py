@@ -12,13 +12,13 @@ from sqlalchemy.orm import joinedload
 from webapp.extensions import db
 from webapp.models import Account, Profile, ProfileEvent, utcnow
 from webapp.platform.errors import Conflict, NotFound, ValidationError
-from webapp.services import events
-from webapp.services.database_config import profile_fields
-from webapp.services.databases import get_database
-from webapp.services.events import Origin
-from webapp.services.field_expressions import dialect_name, match_value, sort_literal, sort_value
-from webapp.services.field_types import FieldValueError, coerce
-from webapp.services.values import diff, interests_diff, match_literal, validate_interests, validate_values
+from webapp.profiles import events
+from webapp.profiles.database_config import profile_fields
+from webapp.profiles.databases import get_database
+from webapp.profiles.events import Origin
+from webapp.profiles.field_expressions import dialect_name, match_value, sort_literal, sort_value
+from webapp.profiles.field_types import FieldValueError, coerce
+from webapp.profiles.values import diff, interests_diff, match_literal, validate_interests, validate_values
 
 BULK_BATCH = 2000
 MAX_ID = 2**31 - 1  # ids are 32-bit integers; a larger one cannot exist (and overflows SQLite's driver)

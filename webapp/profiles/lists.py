@@ -19,9 +19,9 @@ from sqlalchemy.sql.elements import ColumnElement
 from webapp.extensions import db
 from webapp.models import Account, Database, Field, Profile
 from webapp.platform.errors import ValidationError
-from webapp.services.databases import get_database
-from webapp.services.field_expressions import dialect_name, keyset_after, raw_value, sort_value
-from webapp.services.field_types import get_field_type
+from webapp.profiles.databases import get_database
+from webapp.profiles.field_expressions import dialect_name, keyset_after, raw_value, sort_value
+from webapp.profiles.field_types import get_field_type
 
 PAGE_SIZE = 50
 BASIC_SORTS = ("id", "created", "modified")

@@ -16,9 +16,9 @@ from sqlalchemy import func, select, text
 from webapp.extensions import db
 from webapp.models import Account, Collection, Database, Field, Profile, Subprofile
 from webapp.platform.errors import Conflict, NotFound, ValidationError
-from webapp.services.databases import check_name, get_collection, get_database
-from webapp.services.field_expressions import dialect_name, field_indexes, index_names, match_value, raw_value
-from webapp.services.field_types import FIELD_TYPES, FieldValueError, coerce
+from webapp.profiles.databases import check_name, get_collection, get_database
+from webapp.profiles.field_expressions import dialect_name, field_indexes, index_names, match_value, raw_value
+from webapp.profiles.field_types import FIELD_TYPES, FieldValueError, coerce
 
 MAX_TEXT_LENGTH = 1000
 EXAMPLES_SHOWN = 3

@@ -26,11 +26,11 @@ from sqlalchemy.sql.elements import ColumnElement
 from webapp.extensions import db
 from webapp.models import Account, Field, Profile, Subprofile
 from webapp.platform.errors import ValidationError
-from webapp.services import profiles, subprofiles
-from webapp.services.databases import get_collection, get_database
-from webapp.services.events import Origin
-from webapp.services.field_expressions import dialect_name, raw_value, sort_literal, sort_value
-from webapp.services.field_types import FieldValueError, coerce, get_field_type
+from webapp.profiles import profiles, subprofiles
+from webapp.profiles.databases import get_collection, get_database
+from webapp.profiles.events import Origin
+from webapp.profiles.field_expressions import dialect_name, raw_value, sort_literal, sort_value
+from webapp.profiles.field_types import FieldValueError, coerce, get_field_type
 
 OPERATORS = ("=", "!=", "<>", "<", ">", "<=", ">=", "LIKE")
 MAX_PAGE = 1000

@@ -16,8 +16,8 @@ from sqlalchemy import select, update
 from webapp.extensions import db
 from webapp.models import Account, Profile, ProfileAlias, ProfileEvent, Subprofile
 from webapp.platform.errors import ValidationError
-from webapp.services import profiles
-from webapp.services.events import Origin
+from webapp.profiles import profiles
+from webapp.profiles.events import Origin
 
 
 def merge_profile(account: Account, source_id: int, target_id: int, *, origin: Origin) -> Profile:

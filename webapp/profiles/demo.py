@@ -7,9 +7,9 @@ from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.models import Account, Database, Profile
-from webapp.services import databases, profiles, subprofiles
-from webapp.services.events import Origin
-from webapp.services.fields import FieldSpec, create_field
+from webapp.profiles import databases, profiles, subprofiles
+from webapp.profiles.events import Origin
+from webapp.profiles.fields import FieldSpec, create_field
 
 FIRST_NAMES = ["Anna", "Bram", "Daan", "Emma", "Fleur", "Lars", "Lotte", "Noah", "Sanne", "Sem", "Julia",
                "Finn", "Tess", "Luuk", "Mila", "Jesse", "Zoë", "Thijs", "Eva", "Ruben"]

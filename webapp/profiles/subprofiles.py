@@ -8,11 +8,11 @@ from sqlalchemy import select
 from webapp.extensions import db
 from webapp.models import Account, Collection, Field, Profile, Subprofile, utcnow
 from webapp.platform.errors import NotFound, ValidationError
-from webapp.services import events
-from webapp.services.databases import get_collection
-from webapp.services.events import Origin
-from webapp.services.profiles import MAX_ID, get_profile, new_code
-from webapp.services.values import diff, validate_values
+from webapp.profiles import events
+from webapp.profiles.databases import get_collection
+from webapp.profiles.events import Origin
+from webapp.profiles.profiles import MAX_ID, get_profile, new_code
+from webapp.profiles.values import diff, validate_values
 
 
 def get_subprofile(account: Account, subprofile_id: int) -> Subprofile:

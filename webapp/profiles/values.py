@@ -12,8 +12,8 @@ from sqlalchemy import select
 from webapp.extensions import db
 from webapp.models import Account, Field, Interest, Profile
 from webapp.platform.errors import ValidationError
-from webapp.services.field_expressions import dialect_name, match_value
-from webapp.services.field_types import FieldValueError, coerce, get_field_type
+from webapp.profiles.field_expressions import dialect_name, match_value
+from webapp.profiles.field_types import FieldValueError, coerce, get_field_type
 
 
 def validate_values(

@@ -26,7 +26,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from webapp.extensions import db
 from webapp.models import Field, Profile
-from webapp.services.field_types import get_field_type
+from webapp.profiles.field_types import get_field_type
 
 
 def raw_value(field: Field, dialect: str, table: str | None = "profile") -> ColumnElement:

@@ -7,11 +7,11 @@ carrying the unsubscribe values (``update``) or simply existing (``remove`` and 
 
 from webapp.extensions import db
 from webapp.models import Account, Profile, Subprofile, utcnow
-from webapp.services import events
-from webapp.services.events import Origin
-from webapp.services.profiles import get_profile, remove_in_transaction
-from webapp.services.subprofiles import get_subprofile
-from webapp.services.values import diff, interests_diff
+from webapp.profiles import events
+from webapp.profiles.events import Origin
+from webapp.profiles.profiles import get_profile, remove_in_transaction
+from webapp.profiles.subprofiles import get_subprofile
+from webapp.profiles.values import diff, interests_diff
 
 
 def unsubscribe(account: Account, profile_id: int, *, origin: Origin) -> str:

@@ -18,8 +18,8 @@ from webapp.models import (
     Subprofile,
 )
 from webapp.platform.errors import Conflict, NotFound, ValidationError
-from webapp.services.field_expressions import dialect_name, has_interest, index_names
-from webapp.services.field_types import FieldValueError, coerce
+from webapp.profiles.field_expressions import dialect_name, has_interest, index_names
+from webapp.profiles.field_types import FieldValueError, coerce
 
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 

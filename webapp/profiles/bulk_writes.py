@@ -15,8 +15,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from webapp.extensions import db
 from webapp.models import Profile, utcnow
-from webapp.services import events
-from webapp.services.values import diff, interests_diff
+from webapp.profiles import events
+from webapp.profiles.values import diff, interests_diff
 
 
 class ProfileChange(NamedTuple):
