@@ -40,12 +40,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def build(count: int, on_today: int) -> None:
     """The account (UTC), the database, its profiles and the two date-field follow-ups."""
+    from webapp.accounts import accounts
     from webapp.extensions import db
     from webapp.models import FollowUp, utcnow
     from webapp.profiles import databases, profiles
     from webapp.profiles.events import Origin
     from webapp.profiles.fields import FieldSpec, create_field
-    from webapp.services import accounts, followups
+    from webapp.services import followups
 
     reset_schema()
     account = accounts.get_or_create_account("Date scan bench")

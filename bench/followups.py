@@ -91,12 +91,13 @@ def reset_schema() -> None:
 
 def build(runs: int) -> int:
     """The account, a database with 3 fields, ``runs`` profiles and the follow-up; returns the follow-up's id."""
+    from webapp.accounts import accounts
     from webapp.extensions import db
     from webapp.models import FollowUp
     from webapp.profiles import databases, profiles
     from webapp.profiles.events import Origin
     from webapp.profiles.fields import FieldSpec, create_field
-    from webapp.services import accounts, followups
+    from webapp.services import followups
 
     reset_schema()
     account = accounts.get_or_create_account(ACCOUNT_NAME)

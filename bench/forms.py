@@ -83,12 +83,13 @@ def prepare(url: str) -> tuple[str, dict[str, str], str]:
     from sqlalchemy import text
 
     from webapp import create_app
+    from webapp.accounts import accounts
     from webapp.config import normalize_database_url
     from webapp.extensions import db
     from webapp.models import Form
     from webapp.profiles import databases
     from webapp.profiles.fields import FieldSpec, create_field
-    from webapp.services import accounts, form_spam
+    from webapp.services import form_spam
 
     if "bench" not in urlsplit(url).path:
         sys.exit("the database's name must contain 'bench': its schema is dropped")

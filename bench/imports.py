@@ -180,10 +180,10 @@ def seed(lines: int) -> tuple[int, int]:
     import io
     import secrets
 
+    from webapp.accounts import accounts
     from webapp.extensions import db
     from webapp.profiles import databases
     from webapp.profiles.fields import FieldSpec, create_field
-    from webapp.services import accounts
 
     account = accounts.get_or_create_account(ACCOUNT_NAME)
     database = databases.create_database(account, DATABASE_NAME)

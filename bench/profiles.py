@@ -209,11 +209,11 @@ def find_existing(profiles: int):
 
 def build(args: argparse.Namespace) -> tuple[int, int, dict]:
     """Create the account, database, fields and profiles; returns (account id, database id, creation figures)."""
+    from webapp.accounts import accounts
     from webapp.extensions import db
     from webapp.profiles import databases, profiles
     from webapp.profiles.events import Origin
     from webapp.profiles.fields import FieldSpec, create_field
-    from webapp.services import accounts
 
     if args.reuse:
         existing = find_existing(args.profiles)

@@ -1,9 +1,9 @@
 """Factories for test data, built through the services (so tests exercise the same rules)."""
 
+from webapp.accounts import accounts
 from webapp.models import Account, Database, User
 from webapp.profiles import databases
 from webapp.profiles.fields import FieldSpec, create_field
-from webapp.services import accounts
 
 PASSWORD = "correct horse battery"
 

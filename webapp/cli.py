@@ -10,10 +10,10 @@ from flask.cli import AppGroup
 from flask_migrate import upgrade
 from sqlalchemy import select
 
+from webapp.accounts import accounts
 from webapp.extensions import db
 from webapp.models import User
 from webapp.platform.errors import DomainError
-from webapp.services import accounts
 
 users_cli = AppGroup("users", help="Manage admin users.")
 tokens_cli = AppGroup("tokens", help="Manage API tokens.")

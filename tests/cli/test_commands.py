@@ -4,9 +4,9 @@ import hashlib
 
 from sqlalchemy import func, select
 
+from webapp.accounts import accounts
 from webapp.extensions import db
 from webapp.models import ApiToken, Database, Profile, Subprofile, User
-from webapp.services import accounts
 
 
 def test_users_create_makes_the_account_and_a_hashed_password(ctx):

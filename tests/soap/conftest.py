@@ -6,8 +6,8 @@ import pytest
 from werkzeug.serving import make_server
 
 from tests.factories import make_account
+from webapp.accounts.accounts import create_api_token
 from webapp.extensions import db
-from webapp.services.accounts import create_api_token
 
 
 class _AsPublicHost:

@@ -7,10 +7,10 @@ from sqlalchemy import update
 from zeep.exceptions import Fault
 
 from tests.factories import PASSWORD, make_database, make_user
+from webapp.accounts import accounts
+from webapp.accounts.accounts import create_api_token, revoke_api_token
 from webapp.extensions import db
 from webapp.models import ApiToken, utcnow
-from webapp.services import accounts
-from webapp.services.accounts import create_api_token, revoke_api_token
 
 WSDL_NS = {"wsdl": "http://schemas.xmlsoap.org/wsdl/", "soap": "http://schemas.xmlsoap.org/wsdl/soap/"}
 METHODS = [

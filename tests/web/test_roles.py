@@ -4,9 +4,9 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.factories import make_user
+from webapp.accounts import accounts
 from webapp.extensions import db
 from webapp.models import Account, ApiToken, User
-from webapp.services import accounts
 
 ROLES = ("viewer", "editor", "admin", "owner")
 SETTINGS = {"name": "Renamed", "time_zone": "Europe/Amsterdam", "language": "en", "default_sender": ""}

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from tests.factories import PASSWORD, make_account, make_user
+from webapp.accounts import accounts
 from webapp.extensions import db
 from webapp.models import Account, ApiToken, User
 from webapp.platform.errors import PermissionDenied
-from webapp.services import accounts
 
 
 def text(response) -> str:

@@ -16,11 +16,12 @@ from tests.factories import (
     make_form_submission,
     make_user,
 )
+from webapp.accounts import accounts
 from webapp.extensions import db
 from webapp.profiles import databases, profiles, subprofiles
 from webapp.profiles.events import Origin
 from webapp.profiles.fields import FieldSpec, create_field
-from webapp.services import accounts, callbacks, email_templates, export_targets, form_builder, imports, mail
+from webapp.services import callbacks, email_templates, export_targets, form_builder, imports, mail
 
 ID_ARGUMENTS = {"database_id", "profile_id", "field_id", "collection_id", "interest_id", "subprofile_id",
                 "user_id", "token_id", "callback_id", "delivery_id", "definition_id", "run_id",

@@ -13,11 +13,11 @@ from flask import current_app, g, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from spyne import Fault
 
+from webapp.accounts import accounts
 from webapp.extensions import db
 from webapp.models import Account, User
 from webapp.platform.errors import DomainError, NotFound
 from webapp.profiles.events import Origin
-from webapp.services import accounts
 
 COOKIE_NAME = "soap_session"
 SESSION_SECONDS = 24 * 3600

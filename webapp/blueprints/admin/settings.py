@@ -12,6 +12,7 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from webapp.accounts import accounts
 from webapp.blueprints.admin import bp
 from webapp.blueprints.admin.access import current_account, requires
 from webapp.blueprints.admin.responses import hx_redirect, is_htmx, render, toast
@@ -25,7 +26,6 @@ from webapp.blueprints.admin.settings_forms import (
     role_labels,
 )
 from webapp.platform.errors import Conflict, PermissionDenied, ValidationError
-from webapp.services import accounts
 
 ACCOUNT_PAGE, SETTINGS_PARTIAL, PASSWORD_PARTIAL = (
     "admin/settings/account.html", "admin/settings/_account_settings.html", "admin/settings/_password.html",

@@ -1,4 +1,4 @@
-"""Forms of the account pages: they check shape and CSRF; the rules live in ``services/accounts.py``.
+"""Forms of the account pages: they check shape and CSRF; the rules live in ``accounts/accounts.py``.
 
 Select fields do not validate their choices (``validate_choice=False``): the service is the one place that
 decides which roles, time zones and languages are allowed, and its messages are the ones users see.
@@ -11,8 +11,8 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
+from webapp.accounts.accounts import role_labels
 from webapp.models import ROLES
-from webapp.services.accounts import role_labels
 
 LANGUAGE_CHOICES = [SelectChoice("en", "English"), SelectChoice("nl", "Nederlands")]
 

@@ -4,10 +4,10 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
+from webapp.accounts import accounts
 from webapp.blueprints.auth import bp
 from webapp.blueprints.auth.forms import LanguageForm, LoginForm
 from webapp.extensions import limiter
-from webapp.services import accounts
 
 
 def _login_limit() -> str:
