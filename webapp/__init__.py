@@ -55,10 +55,10 @@ def select_locale() -> str:
 
 def _init_extensions(app: Flask) -> None:
     from webapp import models
+    from webapp.callbacks import deliveries
     from webapp.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
     from webapp.platform import work
     from webapp.profiles import events, field_expressions
-    from webapp.services import callbacks
 
     db.init_app(app)
     migrate.init_app(
@@ -85,7 +85,7 @@ def _init_extensions(app: Flask) -> None:
     __import__("webapp.services.import_sources", fromlist=["init_app"]).init_app(app)
     __import__("webapp.services.export_targets", fromlist=["init_app"]).init_app(app)
     __import__("webapp.services.import_storage", fromlist=["init_app"]).init_app(app)
-    callbacks.init_app(app)
+    deliveries.init_app(app)
     __import__("webapp.services.followups", fromlist=["init_app"]).init_app(app)
     _sqlite_pragmas(app)
 

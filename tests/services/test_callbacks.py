@@ -11,6 +11,8 @@ from standardwebhooks.webhooks import Webhook
 
 from tests.callback_receiver import Receiver
 from tests.factories import make_account, make_database
+from webapp.callbacks import conditions, definitions
+from webapp.callbacks import deliveries as callback_deliveries
 from webapp.extensions import db
 from webapp.models import CallbackDelivery, ScheduledWork, utcnow
 from webapp.platform import work
@@ -20,7 +22,6 @@ from webapp.platform.queues import get_queue, redis_connection
 from webapp.profiles import databases, profiles, subprofiles
 from webapp.profiles.events import Origin
 from webapp.profiles.fields import FieldSpec, create_field
-from webapp.services import callback_conditions, callbacks
 
 ADMIN = Origin("admin", actor="user:1 a@example.com")
 SOAP = Origin("soap")
@@ -122,11 +123,11 @@ def test_a_callback_to_a_private_url_is_refused_and_so_is_its_delivery(account, 
     app.config["ALLOW_PRIVATE_URLS"] = False
     try:
         with pytest.raises(ValidationError) as error:
-            callbacks.create_callback(account, database.id, url=receiver.url)
+            definitions.create_callback(account, database.id, url=receiver.url)
         assert "url" in error.value.errors
     finally:
         app.config["ALLOW_PRIVATE_URLS"] = True
-    callback = callbacks.create_callback(account, database.id, url=receiver.url)
+    callback = definitions.create_callback(account, database.id, url=receiver.url)
     profiles.create_profile(account, database.id, {"City": "Delft"}, origin=ADMIN)
     app.config["ALLOW_PRIVATE_URLS"] = False  # the address is checked again at delivery time
     try:
@@ -169,7 +170,7 @@ def test_a_callback_to_a_private_url_is_refused_and_so_is_its_delivery(account, 
 def test_conditions(ctx, expression, expected):
     values = {"City": "Delft", "Age": 30, "Email": "ann@example.com", "Phone": None, "Newsletter": True,
               "Sport": False, "Tags": ["a", "b"]}
-    assert callback_conditions.matches(expression, values) is expected
+    assert conditions.matches(expression, values) is expected
 
 
 @pytest.mark.parametrize("expression", [
@@ -179,15 +180,15 @@ def test_conditions(ctx, expression, expected):
 ])
 def test_bad_conditions_are_clear_errors(ctx, expression):
     with pytest.raises(ValidationError) as error:
-        callback_conditions.parse(expression)
+        conditions.parse(expression)
     assert error.value.errors["expression"]
 
 
 def test_conditions_are_checked_against_the_database_when_saved(account, database):
     with pytest.raises(ValidationError) as error:
-        callbacks.create_callback(account, database.id, url="http://127.0.0.1/x", expression='Town == "Delft"')
+        definitions.create_callback(account, database.id, url="http://127.0.0.1/x", expression='Town == "Delft"')
     assert "Town" in error.value.errors["expression"]
-    callback = callbacks.create_callback(account, database.id, url="http://127.0.0.1/x", expression="Age > 3")
+    callback = definitions.create_callback(account, database.id, url="http://127.0.0.1/x", expression="Age > 3")
     assert callback.expression == "Age > 3"
 
 
@@ -196,28 +197,28 @@ def test_conditions_are_checked_against_the_database_when_saved(account, databas
 
 def test_create_validates_and_lists_per_account(account, database):
     with pytest.raises(ValidationError) as error:
-        callbacks.create_callback(account, database.id, url="http://127.0.0.1/x", method="xml",
+        definitions.create_callback(account, database.id, url="http://127.0.0.1/x", method="xml",
                                   actions=["create", "explode"], sources=["moon"])
     assert set(error.value.errors) == {"method", "actions", "sources"}
-    callback = callbacks.create_callback(account, database.id, url="http://127.0.0.1/x", method="POST",
+    callback = definitions.create_callback(account, database.id, url="http://127.0.0.1/x", method="POST",
                                          actions=["create", "update", "delete"], sources=["soap", "soap"])
     assert callback.method == "post" and callback.actions == [] and callback.sources == ["soap"]
     assert callback.secret.startswith("whsec_") and len(callback.secret) > 40
-    assert callbacks.list_callbacks(account, database.id) == [callback]
+    assert definitions.list_callbacks(account, database.id) == [callback]
     other = make_account("Other")
     with pytest.raises(NotFound):
-        callbacks.list_callbacks(other, database.id)
+        definitions.list_callbacks(other, database.id)
     with pytest.raises(NotFound):
-        callbacks.get_callback(other, callback.id)
+        definitions.get_callback(other, callback.id)
     with pytest.raises(NotFound):
-        callbacks.delete_callback(other, callback.id)
+        definitions.delete_callback(other, callback.id)
 
 
 def test_collection_must_belong_to_the_database(account, database):
     other_database = make_database(account, "Other", fields={})
     collection = databases.create_collection(account, other_database.id, "Orders")
     with pytest.raises(ValidationError) as error:
-        callbacks.create_callback(account, database.id, url="http://127.0.0.1/x", collection_id=collection.id)
+        definitions.create_callback(account, database.id, url="http://127.0.0.1/x", collection_id=collection.id)
     assert "collection_id" in error.value.errors
 
 
@@ -225,7 +226,7 @@ def test_collection_must_belong_to_the_database(account, database):
 
 
 def test_a_change_is_delivered_signed_with_copernicas_variables(account, database, receiver):
-    callback = callbacks.create_callback(account, database.id, url=receiver.url)
+    callback = definitions.create_callback(account, database.id, url=receiver.url)
     profile = profiles.create_profile(account, database.id, {"Email": "ann@example.com", "City": "Delft"},
                                       origin=ADMIN)
     [delivery] = deliveries(callback.id)
@@ -245,11 +246,11 @@ def test_a_change_is_delivered_signed_with_copernicas_variables(account, databas
     assert delivery.status == "delivered" and delivery.response_status == 200 and delivery.attempts == 1
     assert delivery.duration_ms is not None
     with pytest.raises(Exception):  # noqa: B017 - a wrong secret does not verify
-        Webhook(callbacks.new_secret()).verify(request.body, request.headers)
+        Webhook(definitions.new_secret()).verify(request.body, request.headers)
 
 
 def test_post_method_sends_form_fields_like_copernica(account, database, receiver):
-    callback = callbacks.create_callback(account, database.id, url=receiver.url, method="post")
+    callback = definitions.create_callback(account, database.id, url=receiver.url, method="post")
     profile = profiles.create_profile(account, database.id, {"City": "Delft", "Age": 7}, origin=SOAP)
     profiles.update_profile(account, profile.id, {"City": "Gouda"}, origin=SOAP)
     deliver()
@@ -266,8 +267,8 @@ def test_post_method_sends_form_fields_like_copernica(account, database, receive
 def test_delete_and_subprofile_events(account, database, receiver):
     collection = databases.create_collection(account, database.id, "Orders")
     create_field(account, FieldSpec(name="Total", type="number"), collection_id=collection.id)
-    on_profiles = callbacks.create_callback(account, database.id, url=receiver.url, actions=["delete"])
-    on_orders = callbacks.create_callback(account, database.id, url=receiver.url + "/orders",
+    on_profiles = definitions.create_callback(account, database.id, url=receiver.url, actions=["delete"])
+    on_orders = definitions.create_callback(account, database.id, url=receiver.url + "/orders",
                                           collection_id=collection.id, expression="Total > 10")
     profile = profiles.create_profile(account, database.id, {"City": "Delft"}, origin=ADMIN)
     subprofiles.create_subprofile(account, profile.id, collection.id, {"Total": 5}, origin=ADMIN)
@@ -286,8 +287,8 @@ def test_delete_and_subprofile_events(account, database, receiver):
 
 
 def test_source_and_action_filters(account, database, receiver):
-    soap_only = callbacks.create_callback(account, database.id, url=receiver.url, sources=["soap"])
-    updates = callbacks.create_callback(account, database.id, url=receiver.url, actions=["update"],
+    soap_only = definitions.create_callback(account, database.id, url=receiver.url, sources=["soap"])
+    updates = definitions.create_callback(account, database.id, url=receiver.url, actions=["update"],
                                         sources=["admin", "import"])
     profile = profiles.create_profile(account, database.id, {"City": "Delft"}, origin=ADMIN)
     profiles.update_profile(account, profile.id, {"City": "Gouda"}, origin=SOAP)
@@ -297,7 +298,7 @@ def test_source_and_action_filters(account, database, receiver):
 
 
 def test_conditions_filter_deliveries(account, database, receiver):
-    callback = callbacks.create_callback(account, database.id, url=receiver.url,
+    callback = definitions.create_callback(account, database.id, url=receiver.url,
                                          expression='City in ["Delft", "Gouda"] and Age >= 18')
     profile = profiles.create_profile(account, database.id, {"City": "Delft", "Age": 12}, origin=ADMIN)
     profiles.update_profile(account, profile.id, {"Age": 19}, origin=ADMIN)
@@ -306,7 +307,7 @@ def test_conditions_filter_deliveries(account, database, receiver):
 
 
 def test_nothing_is_delivered_when_the_write_rolls_back(account, database, receiver):
-    callbacks.create_callback(account, database.id, url=receiver.url)
+    definitions.create_callback(account, database.id, url=receiver.url)
     with pytest.raises(ValidationError):
         profiles.create_profile(account, database.id, {"Age": "many"}, origin=ADMIN)
     db.session.rollback()
@@ -314,7 +315,7 @@ def test_nothing_is_delivered_when_the_write_rolls_back(account, database, recei
 
 
 def test_retries_on_500_with_backoff_then_delivers(account, database, receiver):
-    callback = callbacks.create_callback(account, database.id, url=receiver.url)
+    callback = definitions.create_callback(account, database.id, url=receiver.url)
     profiles.create_profile(account, database.id, {"City": "Delft"}, origin=ADMIN)
     receiver.answers = [500, 500]
     deliver()
@@ -338,7 +339,7 @@ def test_retries_on_500_with_backoff_then_delivers(account, database, receiver):
 
 
 def test_a_timeout_is_a_failed_attempt(account, database, receiver):
-    callback = callbacks.create_callback(account, database.id, url=receiver.url)
+    callback = definitions.create_callback(account, database.id, url=receiver.url)
     profiles.create_profile(account, database.id, {"City": "Delft"}, origin=ADMIN)
     receiver.answers = ["hang"]
     deliver()
@@ -351,14 +352,14 @@ def test_a_timeout_is_a_failed_attempt(account, database, receiver):
 
 
 def test_backoff_doubles_and_is_capped():
-    assert callbacks.backoff(1) == timedelta(seconds=30)
-    assert callbacks.backoff(2) == timedelta(seconds=60)
-    assert callbacks.backoff(5) == timedelta(seconds=480)
-    assert callbacks.backoff(30) == callbacks.LONGEST_WAIT
+    assert callback_deliveries.backoff(1) == timedelta(seconds=30)
+    assert callback_deliveries.backoff(2) == timedelta(seconds=60)
+    assert callback_deliveries.backoff(5) == timedelta(seconds=480)
+    assert callback_deliveries.backoff(30) == callback_deliveries.LONGEST_WAIT
 
 
 def test_deliveries_of_a_profile_go_out_in_order_and_a_failure_blocks_later_ones(account, database, receiver):
-    callback = callbacks.create_callback(account, database.id, url=receiver.url)
+    callback = definitions.create_callback(account, database.id, url=receiver.url)
     anna = profiles.create_profile(account, database.id, {"City": "A1"}, origin=ADMIN)
     profiles.create_profile(account, database.id, {"City": "B1"}, origin=ADMIN)
     profiles.update_profile(account, anna.id, {"City": "A2"}, origin=ADMIN)
@@ -375,7 +376,7 @@ def test_deliveries_of_a_profile_go_out_in_order_and_a_failure_blocks_later_ones
 
 
 def test_a_delivery_is_given_up_after_a_day_and_the_callback_paused(account, database, receiver):
-    callback = callbacks.create_callback(account, database.id, url=receiver.url)
+    callback = definitions.create_callback(account, database.id, url=receiver.url)
     profile = profiles.create_profile(account, database.id, {"City": "A1"}, origin=ADMIN)
     profiles.update_profile(account, profile.id, {"City": "A2"}, origin=ADMIN)
     receiver.default = 503
@@ -401,14 +402,14 @@ def test_a_delivery_is_given_up_after_a_day_and_the_callback_paused(account, dat
     assert len(receiver.requests) == calls
     # resumed: what was pending goes out
     receiver.default = 200
-    callbacks.resume_callback(account, callback.id)
+    callback_deliveries.resume_callback(account, callback.id)
     deliver()
     assert [d.status for d in deliveries(callback.id)] == ["failed", "delivered"]
     assert db.session.get(type(callback), callback.id).active
 
 
 def test_redis_losing_the_jobs_loses_no_delivery(account, database, receiver, monkeypatch):
-    callbacks.create_callback(account, database.id, url=receiver.url)
+    definitions.create_callback(account, database.id, url=receiver.url)
     profiles.create_profile(account, database.id, {"City": "Delft"}, origin=ADMIN)
     work.dispatch_due()
     redis_connection().flushdb()
@@ -419,42 +420,42 @@ def test_redis_losing_the_jobs_loses_no_delivery(account, database, receiver, mo
 
 
 def test_a_redirect_is_not_followed(account, database, receiver):
-    callback = callbacks.create_callback(account, database.id, url=receiver.url)
+    callback = definitions.create_callback(account, database.id, url=receiver.url)
     receiver.answers = [302]
-    result = callbacks.send_test(account, callback.id)
+    result = callback_deliveries.send_test(account, callback.id)
     assert not result["ok"] and result["status"] == 302 and "redirect" in result["error"]
 
 
 def test_send_test_and_resend(account, database, receiver):
-    callback = callbacks.create_callback(account, database.id, url=receiver.url)
-    result = callbacks.send_test(account, callback.id)
+    callback = definitions.create_callback(account, database.id, url=receiver.url)
+    result = callback_deliveries.send_test(account, callback.id)
     assert result["ok"] and result["status"] == 200
     test_call = receiver.requests[0]
     assert Webhook(callback.secret).verify(test_call.body, test_call.headers)["type"] == "test"
     profiles.create_profile(account, database.id, {"City": "Delft"}, origin=ADMIN)
     deliver()
     [delivery] = deliveries(callback.id)
-    again = callbacks.resend_delivery(account, delivery.id)
+    again = callback_deliveries.resend_delivery(account, delivery.id)
     deliver()
     assert db.session.get(CallbackDelivery, again.id).status == "delivered"
     assert len(receiver.requests) == 3
     assert json.loads(receiver.requests[1].body) == json.loads(receiver.requests[2].body)
     with pytest.raises(NotFound):
-        callbacks.resend_delivery(make_account("Other"), delivery.id)
+        callback_deliveries.resend_delivery(make_account("Other"), delivery.id)
 
 
 def test_pause_resume_delete_and_new_secret(account, database, receiver):
-    callback = callbacks.create_callback(account, database.id, url=receiver.url)
-    callbacks.pause_callback(account, callback.id)
+    callback = definitions.create_callback(account, database.id, url=receiver.url)
+    definitions.pause_callback(account, callback.id)
     profiles.create_profile(account, database.id, {"City": "Delft"}, origin=ADMIN)
     assert deliveries(callback.id) == []
     old = callback.secret
-    assert callbacks.new_callback_secret(account, callback.id).secret != old
-    callbacks.resume_callback(account, callback.id)
+    assert definitions.new_callback_secret(account, callback.id).secret != old
+    callback_deliveries.resume_callback(account, callback.id)
     profiles.create_profile(account, database.id, {"City": "Gouda"}, origin=ADMIN)
     assert len(deliveries(callback.id)) == 1
-    callbacks.delete_callback(account, callback.id)
-    assert callbacks.list_callbacks(account, database.id) == []
+    definitions.delete_callback(account, callback.id)
+    assert definitions.list_callbacks(account, database.id) == []
     deliver()  # the work row of a deleted callback does nothing
     assert receiver.requests == []
 
@@ -476,7 +477,7 @@ def test_a_call_connects_to_the_address_that_was_checked(account, database, rece
     port = receiver.server.server_address[1]
     app.config["ALLOW_PRIVATE_URLS"] = False
     try:
-        callback = callbacks.create_callback(account, database.id, url=f"http://hooks.example.test:{port}/hook")
+        callback = definitions.create_callback(account, database.id, url=f"http://hooks.example.test:{port}/hook")
         profiles.create_profile(account, database.id, {"City": "Delft"}, origin=ADMIN)
         deliver()
     finally:
@@ -488,7 +489,7 @@ def test_a_call_connects_to_the_address_that_was_checked(account, database, rece
 
 
 def test_bulk_writes_get_deliveries(account, database, receiver):
-    callback = callbacks.create_callback(account, database.id, url=receiver.url, sources=["import"],
+    callback = definitions.create_callback(account, database.id, url=receiver.url, sources=["import"],
                                          expression="Age > 10")
     rows = [{"City": "A", "Age": 5}, {"City": "B", "Age": 50}, {"City": "C", "Age": 60}]
     assert profiles.bulk_create_profiles(account, database.id, rows, origin=Origin("import")) == 3
@@ -503,7 +504,7 @@ def test_two_workers_on_one_profile_neither_repeat_nor_overtake(account, databas
 
     if db.engine.dialect.name != "postgresql":
         pytest.skip("row locks (FOR UPDATE) exist on PostgreSQL only; SQLite has one writer")
-    callbacks.create_callback(account, database.id, url=receiver.url)
+    definitions.create_callback(account, database.id, url=receiver.url)
     profile = profiles.create_profile(account, database.id, {"City": "A1"}, origin=ADMIN)
     profiles.update_profile(account, profile.id, {"City": "A2"}, origin=ADMIN)
     rows = [row.id for row in db.session.scalars(select(ScheduledWork).where(ScheduledWork.kind == "callback"))]
@@ -525,12 +526,12 @@ def test_two_workers_on_one_profile_neither_repeat_nor_overtake(account, databas
 
 
 def test_old_finished_deliveries_are_forgotten(account, database, receiver):
-    callback = callbacks.create_callback(account, database.id, url=receiver.url)
+    callback = definitions.create_callback(account, database.id, url=receiver.url)
     profile = profiles.create_profile(account, database.id, {"City": "A1"}, origin=ADMIN)
     deliver()
     profiles.update_profile(account, profile.id, {"City": "A2"}, origin=ADMIN)
     db.session.execute(update(CallbackDelivery).values(created_at=utcnow() - timedelta(days=31)))
     db.session.commit()
-    assert callbacks.forget_old_deliveries() == 1  # the delivered one; the pending one stays
+    assert callback_deliveries.forget_old_deliveries() == 1  # the delivered one; the pending one stays
     db.session.commit()
     assert [d.status for d in deliveries(callback.id)] == ["pending"]

@@ -3,13 +3,13 @@
 import pytest
 
 from tests.factories import make_database
+from webapp.callbacks import definitions
 from webapp.extensions import db
 from webapp.models import Database
 from webapp.platform.errors import ValidationError
 from webapp.profiles import database_config, profiles
 from webapp.profiles.events import Origin
 from webapp.profiles.fields import FieldSpec, create_field, delete_field, update_field
-from webapp.services import callbacks
 
 SOAP = Origin("soap")
 
@@ -51,7 +51,7 @@ def test_callbacks_raise_the_version_and_are_seen_at_once(account):
     db.session.expire_all()
     assert not database_config.has_callbacks(db.session.get(Database, database.id), None)
     before = version(database.id)
-    callbacks.create_callback(account, database.id, url="https://hooks.example.com/in")
+    definitions.create_callback(account, database.id, url="https://hooks.example.com/in")
     assert version(database.id) > before
     assert database_config.has_callbacks(db.session.get(Database, database.id), None)
     assert not database_config.has_callbacks(db.session.get(Database, database.id), 12345)

@@ -596,10 +596,10 @@ def test_the_dispatcher_loop_moves_due_runs(account, shop, app):
 
 
 def test_changes_made_by_a_follow_up_reach_callbacks_and_other_follow_ups(account, shop):
+    from webapp.callbacks import definitions
     from webapp.models import CallbackDelivery
-    from webapp.services import callbacks
 
-    callbacks.create_callback(account, shop.database.id, url="http://127.0.0.1:9/hook")
+    definitions.create_callback(account, shop.database.id, url="http://127.0.0.1:9/hook")
     make_followup(
         account,
         shop.database,

@@ -667,12 +667,12 @@ def test_the_set_based_path_reports_a_lines_errors_as_the_planner_does(account, 
 
 def test_import_events_reach_callbacks_and_follow_ups_unless_they_ignore_imports(account, database):
     from tests.factories import make_followup
+    from webapp.callbacks import definitions
     from webapp.models import CallbackDelivery, FollowUpRun
-    from webapp.services import callbacks
 
     profiles.create_profile(account, database.id, {"Email": "a@example.com"}, origin=Origin("admin"))
-    every_source = callbacks.create_callback(account, database.id, url="http://127.0.0.1:9/hook")
-    admin_only = callbacks.create_callback(account, database.id, url="http://127.0.0.1:9/hook", sources=["admin"])
+    every_source = definitions.create_callback(account, database.id, url="http://127.0.0.1:9/hook")
+    admin_only = definitions.create_callback(account, database.id, url="http://127.0.0.1:9/hook", sources=["admin"])
     first_name = next(f for f in database.fields if f.name == "FirstName")
     actions = [{"type": "update_fields", "values": {first_name.key: "Welcome"}}]
     welcome = make_followup(account, database, trigger={"kind": "profile_created"}, actions=actions)

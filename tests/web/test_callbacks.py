@@ -8,13 +8,13 @@ from sqlalchemy import select
 
 from tests.callback_receiver import Receiver
 from tests.factories import make_account, make_database
+from webapp.callbacks import definitions
 from webapp.extensions import db
 from webapp.models import Callback, CallbackDelivery
 from webapp.platform import work
 from webapp.platform.queues import get_queue, redis_connection
 from webapp.profiles import databases, profiles
 from webapp.profiles.events import Origin
-from webapp.services import callbacks
 
 ADMIN = Origin("admin", actor="test")
 
@@ -119,7 +119,7 @@ def test_edit_pause_resume_secret_and_delete(browser):
     me = browser("admin")
     account = me.user.account
     database = make_database(account)
-    callback = callbacks.create_callback(account, database.id, url="http://127.0.0.1:9/hook")
+    callback = definitions.create_callback(account, database.id, url="http://127.0.0.1:9/hook")
     secret = callback.secret
     response = me.post(f"/callbacks/{callback.id}", {"url": "http://127.0.0.1:9/other", "method": "json",
                                                     "actions": ["update"]}, htmx=True)
@@ -144,7 +144,7 @@ def test_edit_pause_resume_secret_and_delete(browser):
 def test_send_test_shows_the_answer(browser, receiver):
     me = browser("admin")
     database = make_database(me.user.account)
-    callback = callbacks.create_callback(me.user.account, database.id, url=receiver.url)
+    callback = definitions.create_callback(me.user.account, database.id, url=receiver.url)
     response = me.post(f"/callbacks/{callback.id}/test", htmx=True)
     assert "The test was delivered (HTTP 200" in toast_of(response)
     assert json.loads(receiver.requests[0].body)["type"] == "test"
@@ -157,7 +157,7 @@ def test_delivery_log_and_resend(browser, receiver):
     me = browser("admin")
     account = me.user.account
     database = make_database(account)
-    callback = callbacks.create_callback(account, database.id, url=receiver.url)
+    callback = definitions.create_callback(account, database.id, url=receiver.url)
     profile = profiles.create_profile(account, database.id, {"FirstName": "Ann"}, origin=ADMIN)
     receiver.answers = [500]
     deliver()
@@ -175,7 +175,7 @@ def test_paused_callback_tells_the_admin_why(browser):
     me = browser("viewer")
     account = me.user.account
     database = make_database(account)
-    callback = callbacks.create_callback(account, database.id, url="http://127.0.0.1:9/hook")
+    callback = definitions.create_callback(account, database.id, url="http://127.0.0.1:9/hook")
     callback.active, callback.paused_reason = False, "Paused automatically: calls failed"
     db.session.commit()
     listing = text_of(me.get(f"/databases/{database.id}/callbacks"))
@@ -188,7 +188,7 @@ def test_viewers_read_but_do_not_manage_nor_see_the_secret(browser):
     me = browser("editor")
     account = me.user.account
     database = make_database(account)
-    callback = callbacks.create_callback(account, database.id, url="http://127.0.0.1:9/hook")
+    callback = definitions.create_callback(account, database.id, url="http://127.0.0.1:9/hook")
     listing = text_of(me.get(f"/databases/{database.id}/callbacks"))
     assert "http://127.0.0.1:9/hook" in listing and "Add a callback" not in listing
     page = text_of(me.get(f"/callbacks/{callback.id}"))
@@ -213,7 +213,7 @@ def test_another_accounts_callbacks_are_not_found(browser):
     me = browser("owner")
     other = make_account("Other")
     database = make_database(other)
-    callback = callbacks.create_callback(other, database.id, url="http://127.0.0.1:9/hook")
+    callback = definitions.create_callback(other, database.id, url="http://127.0.0.1:9/hook")
     assert me.get(f"/databases/{database.id}/callbacks").status_code == 404
     assert me.get(f"/callbacks/{callback.id}").status_code == 404
     assert me.post(f"/callbacks/{callback.id}/pause").status_code == 404

@@ -17,11 +17,12 @@ from tests.factories import (
     make_user,
 )
 from webapp.accounts import accounts
+from webapp.callbacks import definitions, deliveries
 from webapp.extensions import db
 from webapp.profiles import databases, profiles, subprofiles
 from webapp.profiles.events import Origin
 from webapp.profiles.fields import FieldSpec, create_field
-from webapp.services import callbacks, email_templates, export_targets, form_builder, imports, mail
+from webapp.services import email_templates, export_targets, form_builder, imports, mail
 
 ID_ARGUMENTS = {"database_id", "profile_id", "field_id", "collection_id", "interest_id", "subprofile_id",
                 "user_id", "token_id", "callback_id", "delivery_id", "definition_id", "run_id",
@@ -42,7 +43,7 @@ def objects_of(account) -> dict[str, int]:
     create_field(account, FieldSpec(name="Total", type="decimal"), collection_id=collection.id)
     field = database.fields[0]
     interest = databases.create_interest(account, database.id, "News")
-    callback = callbacks.create_callback(account, database.id, url="http://127.0.0.1:9/hook")
+    callback = definitions.create_callback(account, database.id, url="http://127.0.0.1:9/hook")
     profile = profiles.create_profile(account, database.id, {"FirstName": "Bea"}, origin=Origin("admin"))
     sub = subprofiles.create_subprofile(account, profile.id, collection.id, {"Total": "9.95"}, origin=Origin("admin"))
     token, _secret = accounts.create_api_token(account, "shop")
@@ -63,7 +64,7 @@ def objects_of(account) -> dict[str, int]:
             "database_id": database.id, "profile_id": profile.id, "field_id": field.id,
             "collection_id": collection.id, "interest_id": interest.id, "subprofile_id": sub.id,
             "user_id": user.id, "token_id": token.id, "callback_id": callback.id,
-            "delivery_id": callbacks.list_deliveries(account, callback.id)[0].id,
+            "delivery_id": deliveries.list_deliveries(account, callback.id)[0].id,
             "form_id": form.id, "item_id": item["id"], "file_id": upload.id,
             "followup_id": followup.id, "followup_run_id": followup_run.id,
             "export_id": export.id}

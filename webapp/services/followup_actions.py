@@ -332,7 +332,7 @@ def _webhook(action: dict[str, Any], context: RunContext) -> str:
 
     At least once: ``webhook-id`` is the run id and step, the same on every retry, for receivers to de-duplicate.
     """
-    from webapp.services import callbacks
+    from webapp.callbacks import deliveries
 
     payload = {
         "type": "follow-up",
@@ -344,10 +344,10 @@ def _webhook(action: dict[str, Any], context: RunContext) -> str:
         "fields": _by_name(context.profile),
         "subprofile_fields": _by_name(context.subprofile),
         "event": _event_summary(context.run.event_id),
-        "timestamp": utcnow().strftime(callbacks.TIMESTAMP_FORMAT),
+        "timestamp": utcnow().strftime(deliveries.TIMESTAMP_FORMAT),
     }
     target = _WebhookTarget(url=action["url"], secret=_secret(context.followup), method="json")
-    result = callbacks.send(target, payload, message_id=f"followup-run-{context.run.id}-{context.run.step}")
+    result = deliveries.send(target, payload, message_id=f"followup-run-{context.run.id}-{context.run.step}")
     if not result["ok"]:
         raise ActionFailed(result["error"] or str(result["status"]))
     return _("Webhook answered %(status)s.", status=result["status"])
@@ -355,7 +355,7 @@ def _webhook(action: dict[str, Any], context: RunContext) -> str:
 
 @dataclass
 class _WebhookTarget:
-    """The two attributes of a callback that ``callbacks.send`` reads."""
+    """The two attributes of a callback that ``deliveries.send`` reads."""
 
     url: str
     secret: str

@@ -279,9 +279,9 @@ class DatabaseService(ServiceBase):
     @rpc(Token, Integer, Integer, Integer, Boolean, **_paged(CallbackItems))
     def Database_callbacks(ctx, access_token, id, start, length, allproperties):
         def action(c):
-            from webapp.services import callbacks
+            from webapp.callbacks import definitions
 
-            found = callbacks.list_callbacks(c.account, id or 0)
+            found = definitions.list_callbacks(c.account, id or 0)
             first, end = shapes.page_bounds(start, length, len(found))
             items = [shapes.callback(x) for x in found[first:end]]
             return shapes.paged(items, CallbackItems, "callback", first, len(found))
@@ -294,9 +294,9 @@ class DatabaseService(ServiceBase):
         """A callback on the database (or ``collection{id}``); no ``actions``/``sources`` means all of them."""
 
         def action(c):
-            from webapp.services import callbacks
+            from webapp.callbacks import definitions
 
-            created = callbacks.create_callback(
+            created = definitions.create_callback(
                 c.account, id or 0, url=url or "", method=(method or "json").strip().lower(),
                 expression=expression or "", actions=shapes.strings(actions), sources=shapes.strings(sources),
                 collection_id=shapes.reference_id(collection) or None,

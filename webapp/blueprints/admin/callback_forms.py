@@ -1,4 +1,4 @@
-"""The callback form: shape only; the rules (URL, condition, actions, sources) live in ``services.callbacks``."""
+"""The callback form: shape only; the rules (URL, condition, actions, sources) live in ``callbacks.deliveries``."""
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm

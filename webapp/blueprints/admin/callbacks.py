@@ -9,16 +9,17 @@ from webapp.blueprints.admin.callback_forms import CallbackForm, action_labels, 
 from webapp.blueprints.admin.databases import confirm_page
 from webapp.blueprints.admin.responses import is_htmx, render, toast
 from webapp.blueprints.admin.schema_forms import apply_errors
+from webapp.callbacks import definitions
+from webapp.callbacks import deliveries as callback_sending
 from webapp.platform.errors import ValidationError
 from webapp.profiles import databases
-from webapp.services import callbacks
 
 
 def _list_page(database, form: CallbackForm, *, errors=None, status: int = 200):
     account = current_account()
     page = render(
         "admin/callbacks/index.html", "admin/callbacks/_callbacks.html",
-        database=database, active="callbacks", callbacks=callbacks.list_callbacks(account, database.id),
+        database=database, active="callbacks", callbacks=definitions.list_callbacks(account, database.id),
         form=form, errors=errors or {}, **_labels(),
     )
     return page, status
@@ -35,8 +36,8 @@ def _callback_page(callback, *, form: CallbackForm | None = None, errors=None, t
     context = {
         "database": database, "active": "callbacks", "callback": callback,
         "form": form or CallbackForm.of(database, callback), "errors": errors or {},
-        "deliveries": callbacks.list_deliveries(account, callback.id),
-        "counts": callbacks.count_deliveries(account, callback.id),
+        "deliveries": callback_sending.list_deliveries(account, callback.id),
+        "counts": callback_sending.count_deliveries(account, callback.id),
         "test_result": test_result, **_labels(),
         "crumbs": [(_("Callbacks"), url_for("admin.database_callbacks", database_id=database.id)),
                    (_("Callback #%(id)s", id=callback.id), None)],
@@ -68,14 +69,14 @@ def callback_create(database_id: int):
     database = databases.get_database(account, database_id)
     form = CallbackForm(database)
     try:
-        callback = callbacks.create_callback(account, database.id, **form.values())
+        callback = definitions.create_callback(account, database.id, **form.values())
     except ValidationError as error:
         return _list_page(database, form, errors=apply_errors(form, error.errors), status=422)
     message = _("The callback is added. Give its signing secret to the receiver.")
     if is_htmx():
         return toast(render_template(
             "admin/callbacks/_callbacks.html", database=database, active="callbacks",
-            callbacks=callbacks.list_callbacks(account, database.id), form=CallbackForm.of(database), errors={},
+            callbacks=definitions.list_callbacks(account, database.id), form=CallbackForm.of(database), errors={},
             **_labels(),
         ), message)
     flash(message, "success")
@@ -85,17 +86,17 @@ def callback_create(database_id: int):
 @bp.route("/callbacks/<int:callback_id>")
 def callback(callback_id: int):
     """One callback: settings, secret (admins), status and its delivery log."""
-    return _callback_page(callbacks.get_callback(current_account(), callback_id), partial=None)
+    return _callback_page(definitions.get_callback(current_account(), callback_id), partial=None)
 
 
 @bp.route("/callbacks/<int:callback_id>/deliveries")
 def callback_deliveries(callback_id: int):
     """The delivery log alone (refreshed by htmx)."""
     account = current_account()
-    callback = callbacks.get_callback(account, callback_id)
+    callback = definitions.get_callback(account, callback_id)
     return render_template("admin/callbacks/_deliveries.html", callback=callback,
-                           deliveries=callbacks.list_deliveries(account, callback.id),
-                           counts=callbacks.count_deliveries(account, callback.id))
+                           deliveries=callback_sending.list_deliveries(account, callback.id),
+                           counts=callback_sending.count_deliveries(account, callback.id))
 
 
 @bp.route("/callbacks/<int:callback_id>", methods=["POST"])
@@ -103,11 +104,11 @@ def callback_deliveries(callback_id: int):
 def callback_update(callback_id: int):
     """Save a callback's URL, body, filters and condition."""
     account = current_account()
-    callback = callbacks.get_callback(account, callback_id)
+    callback = definitions.get_callback(account, callback_id)
     database = databases.get_database(account, callback.database_id)
     form = CallbackForm(database)
     try:
-        callbacks.update_callback(account, callback.id, **form.values())
+        definitions.update_callback(account, callback.id, **form.values())
     except ValidationError as error:
         return _callback_page(callback, form=form, errors=apply_errors(form, error.errors), status=422)
     return _after(_("The callback is saved."), callback)
@@ -117,7 +118,7 @@ def callback_update(callback_id: int):
 @requires("admin")
 def callback_pause(callback_id: int):
     """Stop calling the URL; changes meanwhile are not sent."""
-    callback = callbacks.pause_callback(current_account(), callback_id)
+    callback = definitions.pause_callback(current_account(), callback_id)
     return _after(_("The callback is paused."), callback)
 
 
@@ -125,7 +126,7 @@ def callback_pause(callback_id: int):
 @requires("admin")
 def callback_resume(callback_id: int):
     """Call the URL again, starting with what is still pending."""
-    callback = callbacks.resume_callback(current_account(), callback_id)
+    callback = callback_sending.resume_callback(current_account(), callback_id)
     return _after(_("The callback is active again."), callback)
 
 
@@ -133,7 +134,7 @@ def callback_resume(callback_id: int):
 @requires("admin")
 def callback_secret(callback_id: int):
     """Replace the signing secret."""
-    callback = callbacks.new_callback_secret(current_account(), callback_id)
+    callback = definitions.new_callback_secret(current_account(), callback_id)
     return _after(_("The callback has a new signing secret. Give it to the receiver."), callback)
 
 
@@ -142,8 +143,8 @@ def callback_secret(callback_id: int):
 def callback_test(callback_id: int):
     """Send a test payload now and show the answer."""
     account = current_account()
-    result = callbacks.send_test(account, callback_id)
-    callback = callbacks.get_callback(account, callback_id)
+    result = callback_sending.send_test(account, callback_id)
+    callback = definitions.get_callback(account, callback_id)
     if result["ok"]:
         message = _("The test was delivered (HTTP %(status)s in %(ms)s ms).", status=result["status"],
                     ms=result["duration_ms"])
@@ -157,7 +158,7 @@ def callback_test(callback_id: int):
 def callback_delete_confirm(callback_id: int):
     """Ask before removing a callback (for browsers without JavaScript)."""
     account = current_account()
-    callback = callbacks.get_callback(account, callback_id)
+    callback = definitions.get_callback(account, callback_id)
     database = databases.get_database(account, callback.database_id)
     return confirm_page(
         title=_("Delete the callback to %(url)s?", url=callback.url),
@@ -173,9 +174,9 @@ def callback_delete_confirm(callback_id: int):
 def callback_delete(callback_id: int):
     """Remove a callback with its delivery log."""
     account = current_account()
-    callback = callbacks.get_callback(account, callback_id)
+    callback = definitions.get_callback(account, callback_id)
     database_id = callback.database_id
-    callbacks.delete_callback(account, callback.id)
+    definitions.delete_callback(account, callback.id)
     url = url_for("admin.database_callbacks", database_id=database_id)
     message = _("The callback is deleted.")
     if is_htmx():
@@ -192,11 +193,11 @@ def callback_delete(callback_id: int):
 def delivery_resend(delivery_id: int):
     """Send a delivery's payload again."""
     account = current_account()
-    delivery = callbacks.resend_delivery(account, delivery_id)
-    callback = callbacks.get_callback(account, delivery.callback_id)
+    delivery = callback_sending.resend_delivery(account, delivery_id)
+    callback = definitions.get_callback(account, delivery.callback_id)
     message = _("Delivery #%(id)s is queued to be sent again.", id=delivery.id)
     if is_htmx() and request.headers.get("HX-Target") == "deliveries":
         return toast(render_template("admin/callbacks/_deliveries.html", callback=callback,
-                                     deliveries=callbacks.list_deliveries(account, callback.id),
-                                     counts=callbacks.count_deliveries(account, callback.id)), message)
+                                     deliveries=callback_sending.list_deliveries(account, callback.id),
+                                     counts=callback_sending.count_deliveries(account, callback.id)), message)
     return _after(message, callback)
