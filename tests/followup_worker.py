@@ -14,8 +14,8 @@ import sys
 from rq import SimpleWorker
 
 from webapp import create_app
+from webapp.email import delivery
 from webapp.platform.queues import get_queue, redis_connection
-from webapp.services import mail
 
 
 def _die(*_args, **_kwargs):
@@ -43,9 +43,9 @@ def main(kill_point: str) -> None:
         }
     )
     if kill_point == "before-mark":
-        mail.new_message_id = _die
+        delivery.new_message_id = _die
     elif kill_point == "after-accept":
-        mail.smtp_send = _die_after(mail.smtp_send)
+        delivery.smtp_send = _die_after(delivery.smtp_send)
     with app.app_context():
         SimpleWorker([get_queue()], connection=redis_connection()).work(burst=True)
 

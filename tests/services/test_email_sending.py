@@ -8,13 +8,13 @@ from sqlalchemy import select
 
 from tests.factories import make_database
 from tests.smtp_server import smtp_server  # noqa: F401
+from webapp.email import account_settings, delivery, link_tokens, sending, templates
+from webapp.email.templates import TemplateValues
 from webapp.extensions import db
 from webapp.models import ProfileEvent, SentMessage
 from webapp.platform.errors import ValidationError
 from webapp.profiles import databases, profiles
 from webapp.profiles.events import Origin
-from webapp.services import email_sending, email_templates, mail, mail_settings, mail_tokens
-from webapp.services.email_templates import TemplateValues
 
 ADMIN = Origin("admin")
 HTML = (
@@ -48,12 +48,12 @@ def make_template(account, **overrides):
         "text": "Hi {{ profile.FirstName }}",
         "sender": "Shop <shop@example.com>",
     }
-    return email_templates.save_template(account, TemplateValues(**(values | overrides)))
+    return templates.save_template(account, TemplateValues(**(values | overrides)))
 
 
 def send(account, template, profile, message_id=None):
-    message_id = message_id or mail.new_message_id(account.id)
-    result = email_sending.send_template_email(
+    message_id = message_id or delivery.new_message_id(account.id)
+    result = sending.send_template_email(
         account.id, template.id, profile.id, message_id=message_id, origin_reference="followup-run:7"
     )
     db.session.commit()
@@ -63,7 +63,7 @@ def send(account, template, profile, message_id=None):
 def test_a_template_email_carries_unsubscribe_headers_footer_and_tracking(account, profile, bounce_domain):
     template = make_template(account)
     message_id = send(account, template, profile)
-    [message] = mail.caught_messages(account.id)
+    [message] = delivery.caught_messages(account.id)
     assert message["Message-ID"] == message_id
     assert (message["Subject"], message["From"], message["To"]) == (
         "Welcome Ann",
@@ -74,7 +74,7 @@ def test_a_template_email_carries_unsubscribe_headers_footer_and_tracking(accoun
     https, mailto = re.findall(r"<([^>]+)>", message["List-Unsubscribe"])
     assert https.startswith("http://verrijk.test/p/u/")
     assert mailto.startswith("mailto:unsubscribe+") and mailto.endswith(f"@{bounce_domain}?subject=unsubscribe")
-    assert mail_tokens.parse_address(mailto.removeprefix("mailto:").partition("?")[0])[1] == account.id
+    assert link_tokens.parse_address(mailto.removeprefix("mailto:").partition("?")[0])[1] == account.id
 
     html = message.get_body(("html",)).get_content()
     text = message.get_body(("plain",)).get_content()
@@ -83,7 +83,7 @@ def test_a_template_email_carries_unsubscribe_headers_footer_and_tracking(accoun
     assert "https://shop.example/bike" not in html  # wrapped
     assert 'href="mailto:help@example.com"' in html  # not wrapped
     [click] = re.findall(r'href="(http://verrijk\.test/p/c/[^"]+)"', html)
-    assert mail_tokens.unsign("click", click.rsplit("/", 1)[1])["u"] == "https://shop.example/bike?x=1&y=2"
+    assert link_tokens.unsign("click", click.rsplit("/", 1)[1])["u"] == "https://shop.example/bike?x=1&y=2"
     assert re.search(r'<img src="http://verrijk\.test/p/o/[^"]+" width="1" height="1" alt="">', html)
 
 
@@ -100,7 +100,7 @@ def test_the_send_is_logged_and_journalled(account, profile):
 
 def test_tracking_can_be_switched_off(account, profile):
     send(account, make_template(account, track_opens=False, track_clicks=False), profile)
-    html = mail.caught_messages()[0].get_body(("html",)).get_content()
+    html = delivery.caught_messages()[0].get_body(("html",)).get_content()
     assert 'href="https://shop.example/bike?x=1&amp;y=2"' in html
     assert "/p/o/" not in html and "/p/c/" not in html
     assert "/p/u/" in html  # the unsubscribe footer stays
@@ -112,7 +112,7 @@ def test_a_template_placing_its_own_unsubscribe_link_gets_no_footer(account, pro
         make_template(account, html='<a href="{{ unsubscribe_url }}">Stop</a>', text="Stop: {{ unsubscribe_url }}"),
         profile,
     )
-    message = mail.caught_messages()[0]
+    message = delivery.caught_messages()[0]
     html, text = message.get_body(("html",)).get_content(), message.get_body(("plain",)).get_content()
     assert html.count("/p/u/") == 1 and text.count("/p/u/") == 1
     assert "/p/c/" not in html  # our own links are never wrapped
@@ -120,18 +120,18 @@ def test_a_template_placing_its_own_unsubscribe_link_gets_no_footer(account, pro
 
 def test_an_html_only_template_gets_a_text_part(account, profile):
     send(account, make_template(account, text=""), profile)
-    text = mail.caught_messages()[0].get_body(("plain",)).get_content()
+    text = delivery.caught_messages()[0].get_body(("plain",)).get_content()
     assert "Hi Ann, see bikes, mail us." in text and "/p/u/" in text
 
 
 def test_over_smtp_with_dkim_and_verp(account, profile, smtp_server, bounce_domain):  # noqa: F811
-    settings = mail_settings.generate_dkim_key(account, domain="shop.example", selector="s1")
-    mail_settings.update_settings(account, smtp_url=smtp_server.url, rate_per_minute=None)
+    settings = account_settings.generate_dkim_key(account, domain="shop.example", selector="s1")
+    account_settings.update_settings(account, smtp_url=smtp_server.url, rate_per_minute=None)
     message_id = send(account, make_template(account), profile)
     smtp_server.wait_for(1)
     envelope = smtp_server.envelopes[0]
-    assert mail_tokens.parse_address(envelope.mail_from) == ("bounce", account.id, mail_tokens.return_key(message_id))
-    name, record = mail_settings.dkim_dns_record(settings)
+    assert link_tokens.parse_address(envelope.mail_from) == ("bounce", account.id, link_tokens.return_key(message_id))
+    name, record = account_settings.dkim_dns_record(settings)
     assert dkim.verify(envelope.data, dnsfunc=lambda query, timeout=5: record.encode())
     signed = re.search(rb"h=([^;]+);", envelope.data.replace(b"\r\n", b"").replace(b" ", b"")).group(1).lower()
     assert b"list-unsubscribe" in signed and b"list-unsubscribe-post" in signed
@@ -139,9 +139,9 @@ def test_over_smtp_with_dkim_and_verp(account, profile, smtp_server, bounce_doma
 
 def test_a_profile_without_an_address_is_a_permanent_error(account, database):
     nobody = profiles.create_profile(account, database.id, {"FirstName": "Nobody"}, origin=ADMIN)
-    with pytest.raises(mail.MailPermanentError, match="no email address"):
+    with pytest.raises(delivery.MailPermanentError, match="no email address"):
         send(account, make_template(account), nobody)
-    assert mail.caught_messages() == []
+    assert delivery.caught_messages() == []
 
 
 def test_an_unsubscribed_profile_gets_no_marketing_email(account, database, profile):
@@ -150,7 +150,7 @@ def test_an_unsubscribed_profile_gets_no_marketing_email(account, database, prof
         account, behaviour="update", interest_values={"Newsletter": False}, database_id=database.id
     )
     profiles.update_profile(account, profile.id, {}, origin=ADMIN, interests={interest.id: False})
-    with pytest.raises(mail.MailPermanentError, match="unsubscribed"):
+    with pytest.raises(delivery.MailPermanentError, match="unsubscribed"):
         send(account, make_template(account), profile)
 
 
@@ -160,11 +160,11 @@ def test_a_template_broken_since_saving_is_a_validation_error(account, profile):
     db.session.commit()
     with pytest.raises(ValidationError):
         send(account, template, profile)
-    assert mail.caught_messages() == []
+    assert delivery.caught_messages() == []
 
 
 def test_marketing_mail_through_send_mail_gets_the_headers_too(account, profile):
-    mail.send_mail(account.id, to="ann@example.com", subject="S", text="T", profile_id=profile.id, category="marketing")
-    assert mail.caught_messages()[0]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    with pytest.raises(mail.MailPermanentError, match="profile"):
-        mail.send_mail(account.id, to="ann@example.com", subject="S", text="T", category="marketing")
+    delivery.send_mail(account.id, to="ann@example.com", subject="S", text="T", profile_id=profile.id, category="marketing")
+    assert delivery.caught_messages()[0]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    with pytest.raises(delivery.MailPermanentError, match="profile"):
+        delivery.send_mail(account.id, to="ann@example.com", subject="S", text="T", category="marketing")

@@ -3,12 +3,12 @@
 import pytest
 
 from tests.factories import make_account, make_database
+from webapp.email import templates as email_templates
+from webapp.email.templates import TemplateValues
 from webapp.platform.errors import Conflict, NotFound, ValidationError
 from webapp.profiles import databases, profiles, subprofiles
 from webapp.profiles.events import Origin
 from webapp.profiles.fields import FieldSpec, create_field
-from webapp.services import email_templates
-from webapp.services.email_templates import TemplateValues
 
 ADMIN = Origin("admin")
 

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import event, select
 
 from tests.factories import make_database, make_form, tampered
+from webapp.email.delivery import caught_messages
 from webapp.extensions import db
 from webapp.models import FormDayStat, FormFile, FormSubmission, Profile, ProfileEvent, Subprofile
 from webapp.platform.errors import NotFound, ValidationError
@@ -18,7 +19,6 @@ from webapp.profiles import databases, links, profiles
 from webapp.profiles.events import Origin
 from webapp.profiles.fields import FieldSpec, create_field
 from webapp.services import form_builder, form_opt_in, form_results, form_spam, forms
-from webapp.services.mail import caught_messages
 from webapp.widgets.validation import UploadedFile
 
 NEWSLETTER = {"type": "choice", "options": {"choices": ["yes", "no", "unconfirmed"]}}

@@ -6,10 +6,10 @@ from sqlalchemy import select
 
 from tests.factories import make_account
 from tests.smtp_server import SmtpServer, smtp_server  # noqa: F401
+from webapp.email import account_settings, delivery, link_tokens
 from webapp.extensions import db
 from webapp.models import CaughtMail, SentMessage
 from webapp.platform.errors import ValidationError
-from webapp.services import mail, mail_settings, mail_tokens
 
 
 @pytest.fixture
@@ -32,11 +32,11 @@ def bounce_domain(app):
 
 def send(account_id, **overrides):
     values = {"to": "Ann <ann@example.com>", "subject": "Hello", "text": "Plain body", "html": "<p>HTML body</p>"}
-    return mail.send_mail(account_id, **(values | overrides))
+    return delivery.send_mail(account_id, **(values | overrides))
 
 
 def test_message_ids_are_unique_and_well_formed(ctx):
-    first, second = mail.new_message_id(), mail.new_message_id(1)
+    first, second = delivery.new_message_id(), delivery.new_message_id(1)
     assert first != second
     assert first.startswith("<") and first.endswith("@verrijk.test>")
 
@@ -46,15 +46,15 @@ def test_the_catcher_keeps_messages_per_account_newest_first(account):
     first = send(account.id, subject="First")
     second = send(account.id, subject="Second", sender="Shop <shop@example.com>", reply_to="help@example.com")
     send(other.id, subject="Elsewhere")
-    caught = mail.caught_messages(account.id)
+    caught = delivery.caught_messages(account.id)
     assert [m["Subject"] for m in caught] == ["Second", "First"]
     assert [m["Message-ID"] for m in caught] == [second, first]
     newest = caught[0]
     assert newest["From"] == "Shop <shop@example.com>" and newest["Reply-To"] == "help@example.com"
     assert newest.get_body(("plain",)).get_content().strip() == "Plain body"
     assert newest.get_body(("html",)).get_content().strip() == "<p>HTML body</p>"
-    assert len(mail.caught_messages()) == 3
-    assert [m["Subject"] for m in mail.caught_messages(other.id)] == ["Elsewhere"]
+    assert len(delivery.caught_messages()) == 3
+    assert [m["Subject"] for m in delivery.caught_messages(other.id)] == ["Elsewhere"]
 
 
 def test_the_sender_defaults_to_the_account_then_mail_from(account):
@@ -62,16 +62,16 @@ def test_the_sender_defaults_to_the_account_then_mail_from(account):
     account.default_sender = "Acme <news@acme.example>"
     db.session.commit()
     send(account.id)
-    assert [m["From"] for m in mail.caught_messages()] == ["Acme <news@acme.example>", "Verrijk <noreply@localhost>"]
+    assert [m["From"] for m in delivery.caught_messages()] == ["Acme <news@acme.example>", "Verrijk <noreply@localhost>"]
 
 
 def test_sending_does_not_commit_the_callers_transaction(account):
     account.name = "Renamed"
     send(account.id)
-    assert len(mail.caught_messages(account.id)) == 1
+    assert len(delivery.caught_messages(account.id)) == 1
     db.session.rollback()
     assert db.session.get(type(account), account.id).name == "Acme"
-    assert mail.caught_messages(account.id) == []  # the log goes with the caller's transaction
+    assert delivery.caught_messages(account.id) == []  # the log goes with the caller's transaction
 
 
 def test_every_message_of_an_account_is_logged_with_its_return_key(account):
@@ -79,18 +79,18 @@ def test_every_message_of_an_account_is_logged_with_its_return_key(account):
     assert message_id == "<fixed.1@verrijk.test>"
     logged = db.session.scalar(select(SentMessage))
     assert (logged.account_id, logged.message_id, logged.category) == (account.id, message_id, "transactional")
-    assert logged.return_key == mail_tokens.return_key(message_id)
+    assert logged.return_key == link_tokens.return_key(message_id)
     assert logged.recipient == "ann@example.com"
 
 
 def test_a_bad_recipient_is_a_permanent_error(account):
-    with pytest.raises(mail.MailPermanentError, match="recipient"):
+    with pytest.raises(delivery.MailPermanentError, match="recipient"):
         send(account.id, to="not an address")
-    assert mail.caught_messages() == []
+    assert delivery.caught_messages() == []
 
 
 def test_a_header_with_a_line_break_is_refused(account):
-    with pytest.raises(mail.MailPermanentError, match="header"):
+    with pytest.raises(delivery.MailPermanentError, match="header"):
         send(account.id, subject="Hi\r\nBcc: victim@example.com")
 
 
@@ -102,19 +102,19 @@ def test_smtp_delivery_uses_the_vERP_return_path(account, smtp_server, smtp_url,
     envelope = smtp_server.envelopes[0]
     assert envelope.rcpt_tos == ["ann@example.com"]
     assert envelope.mail_from.startswith("bounce+") and envelope.mail_from.endswith("@" + bounce_domain)
-    prefix, account_id, key = mail_tokens.parse_address(envelope.mail_from)
-    assert (prefix, account_id, key) == ("bounce", account.id, mail_tokens.return_key(message_id))
+    prefix, account_id, key = link_tokens.parse_address(envelope.mail_from)
+    assert (prefix, account_id, key) == ("bounce", account.id, link_tokens.return_key(message_id))
     assert len(envelope.mail_from.partition("@")[0]) <= 64
-    assert mail.caught_messages() == []
+    assert delivery.caught_messages() == []
 
 
 def test_a_forged_return_path_is_not_ours(ctx, bounce_domain):
-    address = mail_tokens.address("bounce", 1, "abcdefghijklmnop")
-    assert mail_tokens.parse_address(address) == ("bounce", 1, "abcdefghijklmnop")
-    assert mail_tokens.parse_address(address.upper()) == ("bounce", 1, "abcdefghijklmnop")
-    assert mail_tokens.parse_address(address.replace("+1.", "+2.")) is None
-    assert mail_tokens.parse_address("bounce+1.x@" + bounce_domain) is None
-    assert mail_tokens.parse_address("someone@example.com") is None
+    address = link_tokens.address("bounce", 1, "abcdefghijklmnop")
+    assert link_tokens.parse_address(address) == ("bounce", 1, "abcdefghijklmnop")
+    assert link_tokens.parse_address(address.upper()) == ("bounce", 1, "abcdefghijklmnop")
+    assert link_tokens.parse_address(address.replace("+1.", "+2.")) is None
+    assert link_tokens.parse_address("bounce+1.x@" + bounce_domain) is None
+    assert link_tokens.parse_address("someone@example.com") is None
 
 
 def test_without_a_bounce_domain_the_sender_is_the_return_path(account, smtp_server, smtp_url):  # noqa: F811
@@ -132,7 +132,7 @@ def test_smtp_with_authentication(account, smtp_url):
         send(account.id)
         assert server.wait_for(1)[0]["Subject"] == "Hello"
         smtp_url(server.url.replace("s3cret", "wrong"))
-        with pytest.raises(mail.MailPermanentError, match="535"):
+        with pytest.raises(delivery.MailPermanentError, match="535"):
             send(account.id)
     finally:
         server.stop()
@@ -145,7 +145,7 @@ def test_smtp_with_starttls_and_authentication(account, smtp_url, tmp_path):
         send(account.id)
         assert server.wait_for(1)[0]["Subject"] == "Hello"
         smtp_url(server.url.replace("&verify=0", ""))  # a self-signed certificate is refused when verifying
-        with pytest.raises(mail.MailTemporaryError, match="certificate"):
+        with pytest.raises(delivery.MailTemporaryError, match="certificate"):
             send(account.id)
     finally:
         server.stop()
@@ -153,14 +153,14 @@ def test_smtp_with_starttls_and_authentication(account, smtp_url, tmp_path):
 
 def test_starttls_required_but_not_offered_is_refused(account, smtp_server, smtp_url):  # noqa: F811
     smtp_url(smtp_server.url + "?starttls=require")
-    with pytest.raises(mail.MailTemporaryError, match="STARTTLS"):
+    with pytest.raises(delivery.MailTemporaryError, match="STARTTLS"):
         send(account.id)
     assert smtp_server.envelopes == []
 
 
 @pytest.mark.parametrize(
     ("reply", "error"),
-    [("451 4.3.0 try again later", mail.MailTemporaryError), ("550 5.1.1 no such user", mail.MailPermanentError)],
+    [("451 4.3.0 try again later", delivery.MailTemporaryError), ("550 5.1.1 no such user", delivery.MailPermanentError)],
 )
 def test_smtp_replies_map_to_temporary_and_permanent_errors(account, smtp_server, smtp_url, reply, error):  # noqa: F811
     smtp_url(smtp_server.url)
@@ -173,14 +173,14 @@ def test_smtp_replies_map_to_temporary_and_permanent_errors(account, smtp_server
 def test_a_refused_message_body_is_an_error_too(account, smtp_server, smtp_url):  # noqa: F811
     smtp_url(smtp_server.url)
     smtp_server.replies = [None, "554 5.7.1 rejected as spam"]
-    with pytest.raises(mail.MailPermanentError, match="554"):
+    with pytest.raises(delivery.MailPermanentError, match="554"):
         send(account.id)
 
 
 def test_smtp_down_is_temporary_then_back(account, smtp_server, smtp_url):  # noqa: F811
     smtp_url(smtp_server.url)
     smtp_server.stop()
-    with pytest.raises(mail.MailTemporaryError, match="connect"):
+    with pytest.raises(delivery.MailTemporaryError, match="connect"):
         send(account.id)
     smtp_server.start()
     send(account.id)
@@ -189,31 +189,31 @@ def test_smtp_down_is_temporary_then_back(account, smtp_server, smtp_url):  # no
 
 def test_an_accounts_own_smtp_server_overrides_the_default(account, smtp_server):  # noqa: F811
     other = make_account("Other")
-    mail_settings.update_settings(account, smtp_url=smtp_server.url, rate_per_minute=None)
+    account_settings.update_settings(account, smtp_url=smtp_server.url, rate_per_minute=None)
     send(account.id)
     send(other.id)
     assert len(smtp_server.wait_for(1)) == 1
-    assert [m["To"] for m in mail.caught_messages()] == ["Ann <ann@example.com>"]
-    stored = db.session.get(type(mail_settings.settings_of(account)), account.id).smtp_url
+    assert [m["To"] for m in delivery.caught_messages()] == ["Ann <ann@example.com>"]
+    stored = db.session.get(type(account_settings.settings_of(account)), account.id).smtp_url
     assert "127.0.0.1" not in stored  # encrypted at rest
 
 
 def test_the_smtp_url_is_validated_and_masked(account):
     with pytest.raises(ValidationError, match="smtp://"):
-        mail_settings.update_settings(account, smtp_url="http://mail.example.com", rate_per_minute=None)
+        account_settings.update_settings(account, smtp_url="http://mail.example.com", rate_per_minute=None)
     with pytest.raises(ValidationError):
-        mail_settings.update_settings(account, smtp_url="smtp://mail.example.com:99999", rate_per_minute=None)
-    mail_settings.update_settings(account, smtp_url="smtp://u%40x:p4ss@mail.example.com:587", rate_per_minute=None)
-    assert mail_settings.masked_smtp_url(account) == "smtp://u%40x:••••••@mail.example.com:587"
-    mail_settings.update_settings(account, smtp_url=None, rate_per_minute=30)
-    assert mail_settings.masked_smtp_url(account) == "smtp://u%40x:••••••@mail.example.com:587"
-    mail_settings.update_settings(account, smtp_url="", rate_per_minute=None)
-    assert mail_settings.masked_smtp_url(account) == ""
+        account_settings.update_settings(account, smtp_url="smtp://mail.example.com:99999", rate_per_minute=None)
+    account_settings.update_settings(account, smtp_url="smtp://u%40x:p4ss@mail.example.com:587", rate_per_minute=None)
+    assert account_settings.masked_smtp_url(account) == "smtp://u%40x:••••••@mail.example.com:587"
+    account_settings.update_settings(account, smtp_url=None, rate_per_minute=30)
+    assert account_settings.masked_smtp_url(account) == "smtp://u%40x:••••••@mail.example.com:587"
+    account_settings.update_settings(account, smtp_url="", rate_per_minute=None)
+    assert account_settings.masked_smtp_url(account) == ""
 
 
 def test_dkim_signature_verifies_against_the_published_key(account, smtp_server, smtp_url):  # noqa: F811
-    settings = mail_settings.generate_dkim_key(account, domain="Acme.Example.", selector="verrijk1")
-    name, record = mail_settings.dkim_dns_record(settings)
+    settings = account_settings.generate_dkim_key(account, domain="Acme.Example.", selector="verrijk1")
+    name, record = account_settings.dkim_dns_record(settings)
     assert name == "verrijk1._domainkey.acme.example"
     assert record.startswith("v=DKIM1; k=rsa; p=")
     smtp_url(smtp_server.url)
@@ -234,7 +234,7 @@ def test_dkim_signature_verifies_against_the_published_key(account, smtp_server,
 
 def test_dkim_settings_are_validated(account):
     with pytest.raises(ValidationError) as error:
-        mail_settings.generate_dkim_key(account, domain="not a domain", selector="bad selector!")
+        account_settings.generate_dkim_key(account, domain="not a domain", selector="bad selector!")
     assert set(error.value.errors) == {"dkim_domain", "dkim_selector"}
 
 
@@ -246,17 +246,17 @@ def test_without_a_dkim_key_nothing_is_signed(account):
 
 def test_the_send_rate_is_enforced_per_account(account, app):
     other = make_account("Other")
-    mail_settings.update_settings(account, smtp_url=None, rate_per_minute=6)  # a burst of 1, then one per 10 s
+    account_settings.update_settings(account, smtp_url=None, rate_per_minute=6)  # a burst of 1, then one per 10 s
     send(account.id)
-    with pytest.raises(mail.MailTemporaryError, match="rate"):
+    with pytest.raises(delivery.MailTemporaryError, match="rate"):
         send(account.id)
     send(other.id)  # another account has its own bucket
-    assert len(mail.caught_messages(account.id)) == 1
+    assert len(delivery.caught_messages(account.id)) == 1
 
 
 def test_settings_unreadable_after_a_key_change_are_a_clear_permanent_error(account, app, monkeypatch):
-    mail_settings.update_settings(account, smtp_url="smtp://u:p@mail.example.com", rate_per_minute=None)
+    account_settings.update_settings(account, smtp_url="smtp://u:p@mail.example.com", rate_per_minute=None)
     monkeypatch.setitem(app.config, "CREDENTIALS_KEY", "another key")
-    with pytest.raises(mail.MailPermanentError, match="CREDENTIALS_KEY"):
+    with pytest.raises(delivery.MailPermanentError, match="CREDENTIALS_KEY"):
         send(account.id)
-    assert "CREDENTIALS_KEY" in mail_settings.masked_smtp_url(account)
+    assert "CREDENTIALS_KEY" in account_settings.masked_smtp_url(account)

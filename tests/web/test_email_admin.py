@@ -3,12 +3,13 @@
 from sqlalchemy import select
 
 from tests.factories import make_account, make_database
+from webapp.email import delivery
+from webapp.email import templates as email_templates
+from webapp.email.templates import TemplateValues
 from webapp.extensions import db
 from webapp.models import EmailTemplate, MailSettings
 from webapp.profiles import profiles
 from webapp.profiles.events import Origin
-from webapp.services import email_templates, mail
-from webapp.services.email_templates import TemplateValues
 
 FORM = {
     "name": "Welcome",
@@ -96,13 +97,13 @@ def test_preview_against_a_real_profile_with_errors_inline(browser):
 def test_caught_mail_is_listed_and_shown_for_the_own_account_only(browser):
     admin = browser("admin")
     account = admin.user.account
-    mail.send_mail(account.id, to="ann@example.com", subject="For Ann", text="Body of Ann", html="<b>Ann</b>")
+    delivery.send_mail(account.id, to="ann@example.com", subject="For Ann", text="Body of Ann", html="<b>Ann</b>")
     other = make_account("Other")
-    mail.send_mail(other.id, to="zed@example.com", subject="For Zed", text="Body of Zed")
+    delivery.send_mail(other.id, to="zed@example.com", subject="For Zed", text="Body of Zed")
     db.session.commit()
     page = admin.get("/email/caught").get_data(as_text=True)
     assert "For Ann" in page and "For Zed" not in page
-    mine, theirs = mail.list_caught(account.id)[0], mail.list_caught(other.id)[0]
+    mine, theirs = delivery.list_caught(account.id)[0], delivery.list_caught(other.id)[0]
     shown = admin.get(f"/email/caught/{mine.id}").get_data(as_text=True)
     assert "Body of Ann" in shown and "&lt;b&gt;Ann&lt;/b&gt;" in shown  # the HTML is shown in a sandboxed frame
     assert admin.get(f"/email/caught/{theirs.id}").status_code == 404

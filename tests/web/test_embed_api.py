@@ -7,12 +7,12 @@ import pytest
 from sqlalchemy import select
 
 from tests.factories import make_database, make_form, tampered
+from webapp.email.delivery import caught_messages
 from webapp.extensions import db
 from webapp.models import FormSubmission, Profile
 from webapp.profiles import links, profiles
 from webapp.profiles.events import Origin
 from webapp.services import form_spam
-from webapp.services.mail import caught_messages
 
 SHOP = "https://shop.example"
 

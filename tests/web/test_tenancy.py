@@ -18,11 +18,12 @@ from tests.factories import (
 )
 from webapp.accounts import accounts
 from webapp.callbacks import definitions, deliveries
+from webapp.email import delivery, templates
 from webapp.extensions import db
 from webapp.profiles import databases, profiles, subprofiles
 from webapp.profiles.events import Origin
 from webapp.profiles.fields import FieldSpec, create_field
-from webapp.services import email_templates, export_targets, form_builder, imports, mail
+from webapp.services import export_targets, form_builder, imports
 
 ID_ARGUMENTS = {"database_id", "profile_id", "field_id", "collection_id", "interest_id", "subprofile_id",
                 "user_id", "token_id", "callback_id", "delivery_id", "definition_id", "run_id",
@@ -56,10 +57,10 @@ def objects_of(account) -> dict[str, int]:
     followup_run = make_followup_run(followup, profile.id)
     export = export_targets.create_export(account, database.id, export_targets.TargetSpec(
         name="Nightly", target_url="sftp://127.0.0.1/out/", file_name="p-{date}.csv"))
-    template = email_templates.save_template(account, email_templates.TemplateValues(name="T", subject="S", text="x"))
-    mail.send_mail(account.id, to="ann@example.com", subject="Caught", text="x")
+    template = templates.save_template(account, templates.TemplateValues(name="T", subject="S", text="x"))
+    delivery.send_mail(account.id, to="ann@example.com", subject="Caught", text="x")
     db.session.commit()
-    return {"template_id": template.id, "caught_id": mail.list_caught(account.id)[0].id,
+    return {"template_id": template.id, "caught_id": delivery.list_caught(account.id)[0].id,
             "definition_id": run.definition_id, "run_id": run.id,
             "database_id": database.id, "profile_id": profile.id, "field_id": field.id,
             "collection_id": collection.id, "interest_id": interest.id, "subprofile_id": sub.id,

@@ -6,13 +6,13 @@ import pytest
 from sqlalchemy import select
 
 from tests.factories import make_database, tampered
+from webapp.email import delivery, link_tokens, sending, templates
+from webapp.email.templates import TemplateValues
 from webapp.extensions import db
 from webapp.models import Profile, ProfileEvent
 from webapp.profiles import databases, profiles
 from webapp.profiles.events import Origin
 from webapp.profiles.unsubscribe import is_subscribed
-from webapp.services import email_sending, email_templates, mail, mail_tokens
-from webapp.services.email_templates import TemplateValues
 
 
 @pytest.fixture
@@ -22,14 +22,14 @@ def sent(account):
     profile = profiles.create_profile(
         account, database.id, {"Email": "ann@example.com", "FirstName": "Ann"}, origin=Origin("admin")
     )
-    template = email_templates.save_template(
+    template = templates.save_template(
         account, TemplateValues(name="T", subject="S", html='<a href="https://shop.example/a?b=1">shop</a>', text="Hi")
     )
-    email_sending.send_template_email(
-        account.id, template.id, profile.id, message_id=mail.new_message_id(), source="system"
+    sending.send_template_email(
+        account.id, template.id, profile.id, message_id=delivery.new_message_id(), source="system"
     )
     db.session.commit()
-    return profile, mail.caught_messages()[0]
+    return profile, delivery.caught_messages()[0]
 
 
 def link(message, kind: str) -> str:
@@ -68,8 +68,8 @@ def test_a_forged_or_altered_click_link_never_redirects(anonymous, sent, app):
     _profile, message = sent
     token = link(message, "c").rsplit("/", 1)[1]
     with app.app_context():
-        other_target = mail_tokens.sign("open", a=1, p="x", m="m", u="https://evil.example")
-        wrong_key = mail_tokens.URLSafeSerializer("another key", salt="verrijk-mail-click").dumps(
+        other_target = link_tokens.sign("open", a=1, p="x", m="m", u="https://evil.example")
+        wrong_key = link_tokens.URLSafeSerializer("another key", salt="verrijk-mail-click").dumps(
             {"a": 1, "p": "x", "m": "m", "u": "https://evil.example"}
         )
     for bad in (tampered(token), other_target, wrong_key, "nonsense"):

@@ -1,6 +1,6 @@
 """Public links in our email (``/p/o``, ``/p/c``, ``/p/u``): open pixel, click redirect, unsubscribe.
 
-No session and no CSRF token: each link carries a signed token instead (``services/mail_tokens.py``), and
+No session and no CSRF token: each link carries a signed token instead (``email/link_tokens.py``), and
 the one-click unsubscribe POST (RFC 8058) comes from mail providers, not from our pages.
 """
 
@@ -8,8 +8,8 @@ import base64
 
 from flask import Blueprint, Response, redirect, render_template, request
 
+from webapp.email import tracking
 from webapp.extensions import csrf
-from webapp.services import email_tracking
 
 bp = Blueprint("track", __name__, url_prefix="/p")
 csrf.exempt(bp)
@@ -21,14 +21,14 @@ NO_STORE = {"Cache-Control": "no-store, max-age=0", "Referrer-Policy": "no-refer
 @bp.get("/o/<token>")
 def email_open(token: str):
     """The open pixel: journal the open, answer a transparent GIF."""
-    email_tracking.record_open(token)
+    tracking.record_open(token)
     return Response(PIXEL, mimetype="image/gif", headers=NO_STORE)
 
 
 @bp.get("/c/<token>")
 def email_click(token: str):
     """A tracked link: journal the click, redirect to the target signed into the token."""
-    response = redirect(email_tracking.record_click(token), code=302)
+    response = redirect(tracking.record_click(token), code=302)
     response.headers.update(NO_STORE)
     return response
 
@@ -37,10 +37,10 @@ def email_click(token: str):
 def email_unsubscribe(token: str):
     """GET: a page with a confirm button (link scanners must not unsubscribe anyone); POST: unsubscribe."""
     if request.method == "POST":
-        email_tracking.unsubscribe_by_link(token)
+        tracking.unsubscribe_by_link(token)
         done = True
     else:
-        done = email_tracking.is_unsubscribed(token)
+        done = tracking.is_unsubscribed(token)
     response = Response(render_template("track/unsubscribe.html", done=done, token=token))
     response.headers.update(NO_STORE)
     return response

@@ -4,6 +4,7 @@ from webapp.models.accounts import ROLES, Account, ApiToken, User
 from webapp.models.base import Base, utcnow
 from webapp.models.callbacks import CALLBACK_ACTIONS, CALLBACK_METHODS, Callback, CallbackDelivery
 from webapp.models.databases import UNSUBSCRIBE_BEHAVIOURS, Collection, Database, Field, Interest
+from webapp.models.email import CaughtMail, EmailTemplate, MailSettings, SentMessage
 from webapp.models.exports import EXPORT_RUN_STATUSES, ExportDefinition, ExportRun
 from webapp.models.followups import (
     ACTION_TYPES,
@@ -23,7 +24,6 @@ from webapp.models.forms import (
     FormSubmission,
 )
 from webapp.models.imports import IMPORT_RUN_STATUSES, ImportDefinition, ImportLineError, ImportRun
-from webapp.models.mail import CaughtMail, EmailTemplate, MailSettings, SentMessage
 from webapp.models.profiles import Profile, ProfileAlias, ProfileEvent, Subprofile
 from webapp.models.work import WORK_STATUSES, ScheduledWork
 

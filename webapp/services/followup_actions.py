@@ -140,7 +140,7 @@ def as_int(value: Any) -> int | None:
 @lru_cache(maxsize=1024)
 def _compiled(text: str):
     """The template of a value, compiled once per process in the email templates' sandbox (with ``default``)."""
-    from webapp.services import email_templates
+    from webapp.email import templates as email_templates
 
     return email_templates.environment(False).from_string(text)
 
@@ -148,7 +148,7 @@ def _compiled(text: str):
 @lru_cache(maxsize=1024)
 def _variables(text: str) -> frozenset[str]:
     """The names a value's template reads (``profile``, ``now``, …), found once per process."""
-    from webapp.services import email_templates
+    from webapp.email import templates as email_templates
 
     return frozenset(meta.find_undeclared_variables(email_templates.environment(False).parse(text)))
 
@@ -409,9 +409,10 @@ def unsubscribe(context: RunContext) -> str:
 def send_email(action: dict[str, Any], context: RunContext) -> str:
     """Send the template to the profile under the run's Message-ID (the caller marked the run ``sending``).
 
-    Raises ``mail.MailTemporaryError`` (try later), ``ActionFailed(retry=False)`` for what will not get better.
+    Raises ``delivery.MailTemporaryError`` (try later), ``ActionFailed(retry=False)`` for what will not get better.
     """
-    from webapp.services import email_sending, mail
+    from webapp.email import delivery
+    from webapp.email import sending as email_sending
 
     if context.profile is None:
         return _("Profile removed; nothing sent.")
@@ -424,8 +425,8 @@ def send_email(action: dict[str, Any], context: RunContext) -> str:
             origin_reference=context.origin.reference,
             subprofile_id=context.run.subprofile_id,
         )
-    except mail.MailTemporaryError:
+    except delivery.MailTemporaryError:
         raise
-    except (mail.MailPermanentError, DomainError) as error:
+    except (delivery.MailPermanentError, DomainError) as error:
         raise ActionFailed(str(error) or type(error).__name__, retry=False) from None
     return _("Email sent (%(message_id)s).", message_id=context.run.message_id)

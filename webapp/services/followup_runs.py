@@ -371,7 +371,7 @@ def _lock(run_id: int) -> FollowUpRun | None:
 
 def _run_alone(run_id: int, job_id: str) -> None:
     """One run with committing actions: each committing action commits the run's progress with its effect."""
-    from webapp.services import mail
+    from webapp.email import delivery
 
     run = _lock(run_id)
     if run is None or run.status != "queued" or run.job_id != job_id:
@@ -404,7 +404,7 @@ def _run_alone(run_id: int, job_id: str) -> None:
         if run.status != "done":
             _finish(run, "done", " ".join(outcomes))
         db.session.commit()
-    except mail.MailTemporaryError as error:
+    except delivery.MailTemporaryError as error:
         _record_failure(run_id, error)
     except _Interrupted:
         db.session.rollback()
@@ -419,15 +419,15 @@ class _Interrupted(Exception):
 
 def _send(action: dict, context: RunContext, run_id: int) -> str:
     """Mark ``sending`` and commit, send, then move the run on (``queued`` again, or done by the caller)."""
-    from webapp.services import mail
+    from webapp.email import delivery
 
     run = context.run
     run.status = "sending"
-    run.message_id = run.message_id or mail.new_message_id(context.account.id)
+    run.message_id = run.message_id or delivery.new_message_id(context.account.id)
     db.session.commit()
     try:
         outcome = followup_actions.send_email(action, context)
-    except (mail.MailTemporaryError, ActionFailed):
+    except (delivery.MailTemporaryError, ActionFailed):
         raise  # nothing was sent: the caller records the failure (retry later, or failed)
     except Exception as error:
         db.session.rollback()

@@ -14,12 +14,12 @@ from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
+from webapp.email import delivery
 from webapp.extensions import db
 from webapp.models import Account, Field, Form, Profile, ProfileEvent
 from webapp.platform.errors import ValidationError
 from webapp.profiles.events import Origin
 from webapp.profiles.profiles import apply_update, commit_or_conflict
-from webapp.services import mail
 
 DEFAULT_LINK_TTL_HOURS = 48
 
@@ -97,8 +97,8 @@ def _send(form: Form, *, to: str, subject: str, text: str, profile_id: int | Non
     """Send after the submission has committed, then commit the mail's log rows (the mail service adds them
     to the caller's transaction)."""
     try:
-        mail.send_mail(form.account_id, to=to, subject=subject, text=text, profile_id=profile_id)
-    except mail.MailError as error:
+        delivery.send_mail(form.account_id, to=to, subject=subject, text=text, profile_id=profile_id)
+    except delivery.MailError as error:
         current_app.logger.warning("form %s: mail to %s not sent: %s", form.id, to, error)
     db.session.commit()
 

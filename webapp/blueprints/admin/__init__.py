@@ -15,13 +15,13 @@ def _require_login():
 from webapp.blueprints.admin import (  # noqa: E402,F401
     callbacks,
     databases,
+    email_settings,
     email_templates,
     exports,
     fields,
     followups,
     forms,
     imports,
-    mail,
     profiles,
     settings,
 )

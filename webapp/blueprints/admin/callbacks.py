@@ -5,10 +5,10 @@ from flask_babel import gettext as _
 
 from webapp.blueprints.admin import bp
 from webapp.blueprints.admin.access import current_account, requires
-from webapp.blueprints.admin.callback_forms import CallbackForm, action_labels, source_labels
+from webapp.blueprints.admin.callback_inputs import CallbackForm, action_labels, source_labels
 from webapp.blueprints.admin.databases import confirm_page
 from webapp.blueprints.admin.responses import is_htmx, render, toast
-from webapp.blueprints.admin.schema_forms import apply_errors
+from webapp.blueprints.admin.schema_inputs import apply_errors
 from webapp.callbacks import definitions
 from webapp.callbacks import deliveries as callback_sending
 from webapp.platform.errors import ValidationError

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from webapp.blueprints.admin import bp
 from webapp.blueprints.admin.access import current_account, requires
 from webapp.blueprints.admin.responses import hx_redirect, is_htmx, render, toast
-from webapp.blueprints.admin.schema_forms import (
+from webapp.blueprints.admin.schema_inputs import (
     DatabaseForm,
     DatabaseSettingsForm,
     DeleteDatabaseForm,

@@ -5,12 +5,12 @@ from flask_babel import gettext as _
 
 from webapp.blueprints.admin import bp
 from webapp.blueprints.admin.access import current_account, requires
-from webapp.blueprints.admin.email_template_forms import EmailTemplateForm
+from webapp.blueprints.admin.email_template_inputs import EmailTemplateForm
 from webapp.blueprints.admin.responses import hx_redirect, render, toast
-from webapp.blueprints.admin.schema_forms import apply_errors
+from webapp.blueprints.admin.schema_inputs import apply_errors
+from webapp.email import templates as email_templates
 from webapp.platform.errors import Conflict, DomainError, ValidationError
 from webapp.profiles import databases
-from webapp.services import email_templates
 
 
 def _databases():

@@ -7,7 +7,7 @@ from webapp.blueprints.admin import bp
 from webapp.blueprints.admin.access import current_account, requires
 from webapp.blueprints.admin.databases import collection_context, confirm_page, done, fields_context
 from webapp.blueprints.admin.responses import render
-from webapp.blueprints.admin.schema_forms import FieldForm, apply_errors, field_form_data
+from webapp.blueprints.admin.schema_inputs import FieldForm, apply_errors, field_form_data
 from webapp.models import Collection, Database, Field
 from webapp.platform.errors import Conflict, ValidationError
 from webapp.profiles import databases, fields

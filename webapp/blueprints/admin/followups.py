@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from webapp.blueprints.admin import bp
 from webapp.blueprints.admin.access import current_account, requires
 from webapp.blueprints.admin.databases import confirm_page
-from webapp.blueprints.admin.followup_forms import FollowUpForm, builder_labels
+from webapp.blueprints.admin.followup_inputs import FollowUpForm, builder_labels
 from webapp.blueprints.admin.responses import hx_redirect, is_htmx, render, toast
 from webapp.models import Database
 from webapp.platform.errors import Conflict, ValidationError

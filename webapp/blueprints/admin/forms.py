@@ -20,9 +20,9 @@ from flask_babel import gettext as _
 
 from webapp.blueprints.admin import bp
 from webapp.blueprints.admin.access import current_account, requires
-from webapp.blueprints.admin.form_forms import ERROR_ALIASES, ItemForm, NewFormForm, SettingsForm
+from webapp.blueprints.admin.form_inputs import ERROR_ALIASES, ItemForm, NewFormForm, SettingsForm
 from webapp.blueprints.admin.responses import hx_redirect, is_htmx, render, toast
-from webapp.blueprints.admin.schema_forms import apply_errors
+from webapp.blueprints.admin.schema_inputs import apply_errors
 from webapp.extensions import csrf
 from webapp.platform.errors import ValidationError
 from webapp.profiles import databases

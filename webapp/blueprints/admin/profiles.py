@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 
 from webapp.blueprints.admin import bp
 from webapp.blueprints.admin.access import actor, current_account, requires
-from webapp.blueprints.admin.profile_forms import (
+from webapp.blueprints.admin.profile_inputs import (
     ListState,
     field_inputs,
     interest_groups,

@@ -16,7 +16,7 @@ from webapp.accounts import accounts
 from webapp.blueprints.admin import bp
 from webapp.blueprints.admin.access import current_account, requires
 from webapp.blueprints.admin.responses import hx_redirect, is_htmx, render, toast
-from webapp.blueprints.admin.settings_forms import (
+from webapp.blueprints.admin.settings_inputs import (
     AccountSettingsForm,
     PasswordForm,
     RoleForm,

@@ -15,6 +15,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from lxml import etree
 
+from webapp.email import delivery, link_tokens, templates
 from webapp.extensions import db
 from webapp.models import Account, EmailTemplate, Profile, Subprofile
 from webapp.platform.errors import NotFound
@@ -22,7 +23,6 @@ from webapp.profiles import events
 from webapp.profiles.events import Origin
 from webapp.profiles.profiles import get_profile
 from webapp.profiles.unsubscribe import is_subscribed
-from webapp.services import email_templates, mail, mail_tokens
 
 
 @dataclass(frozen=True)
@@ -38,14 +38,14 @@ class Links:
 
     @property
     def unsubscribe(self) -> str:
-        return mail_tokens.unsubscribe_link(self.account_id, self.profile_code, self.message_id)
+        return link_tokens.unsubscribe_link(self.account_id, self.profile_code, self.message_id)
 
     @property
     def pixel(self) -> str:
-        return mail_tokens.link("open", **self.values())
+        return link_tokens.link("open", **self.values())
 
     def click(self, url: str) -> str:
-        return mail_tokens.link("click", **self.values(), u=url)
+        return link_tokens.link("click", **self.values(), u=url)
 
 
 def send_template_email(
@@ -60,22 +60,22 @@ def send_template_email(
 ) -> str:
     """Render ``template_id`` for the profile, send it as marketing mail and journal ``email_sent``.
 
-    Raises ``mail.MailTemporaryError``/``MailPermanentError`` (no address, unsubscribed, refused) and
+    Raises ``delivery.MailTemporaryError``/``MailPermanentError`` (no address, unsubscribed, refused) and
     ``errors.NotFound``/``errors.ValidationError`` (a missing or broken template). Returns the Message-ID.
     """
     account = db.session.get(Account, account_id)
     if account is None:
         raise NotFound()
-    template = email_templates.get_template(account, template_id)
+    template = templates.get_template(account, template_id)
     profile = get_profile(account, profile_id)
     subprofile = _subprofile(account, profile, subprofile_id)
     recipient = recipient_of(profile)
     if not is_subscribed(profile):
-        raise mail.MailPermanentError("The profile is unsubscribed: marketing email is not sent to it.")
+        raise delivery.MailPermanentError("The profile is unsubscribed: marketing email is not sent to it.")
     links = Links(account.id, profile.code, message_id)
-    rendered = email_templates.render(template, profile, subprofile=subprofile, unsubscribe_url=links.unsubscribe)
+    rendered = templates.render(template, profile, subprofile=subprofile, unsubscribe_url=links.unsubscribe)
     html, text = _finished_parts(account, template, rendered, links)
-    mail.send_mail(
+    delivery.send_mail(
         account.id,
         to=recipient,
         subject=rendered.subject,
@@ -83,7 +83,7 @@ def send_template_email(
         html=html,
         sender=template.sender or None,
         reply_to=template.reply_to or None,
-        headers=mail_tokens.list_unsubscribe_headers(account.id, profile.code, message_id),
+        headers=link_tokens.list_unsubscribe_headers(account.id, profile.code, message_id),
         message_id=message_id,
         profile_id=profile.id,
         category="marketing",
@@ -101,7 +101,7 @@ def recipient_of(profile: Profile) -> str:
         value = profile.fields.get(str(field.id))
         if field.type == "email" and value:
             return str(value)
-    raise mail.MailPermanentError("The profile has no email address.")
+    raise delivery.MailPermanentError("The profile has no email address.")
 
 
 def _subprofile(account: Account, profile: Profile, subprofile_id: int | None) -> Subprofile | None:
@@ -130,7 +130,7 @@ def _finished_html(html: str, template: EmailTemplate, links: Links, footer: str
     if template.track_clicks:
         for anchor in document.iter("a"):
             href = (anchor.get("href") or "").strip()
-            if mail_tokens.is_trackable(href):
+            if link_tokens.is_trackable(href):
                 anchor.set("href", links.click(href))
     body = document.find("body")
     if body is None:

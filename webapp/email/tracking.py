@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from flask_babel import gettext as _
 
+from webapp.email import link_tokens
 from webapp.extensions import db
 from webapp.models import Account, Profile
 from webapp.platform.errors import NotFound
@@ -17,11 +18,10 @@ from webapp.profiles import events
 from webapp.profiles.events import Origin
 from webapp.profiles.merges import profile_for_code
 from webapp.profiles.unsubscribe import is_subscribed, unsubscribe
-from webapp.services import mail_tokens
 
 
 def _verified(purpose: str, token: str) -> dict:
-    values = mail_tokens.unsign(purpose, token)
+    values = link_tokens.unsign(purpose, token)
     if values is None or not isinstance(values.get("a"), int) or not isinstance(values.get("p"), str):
         raise NotFound(_("This link is not valid."))
     return values

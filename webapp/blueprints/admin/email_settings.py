@@ -5,11 +5,11 @@ from flask_babel import gettext as _
 
 from webapp.blueprints.admin import bp
 from webapp.blueprints.admin.access import current_account, requires
-from webapp.blueprints.admin.mail_forms import DkimForm, SmtpForm
+from webapp.blueprints.admin.email_settings_inputs import DkimForm, SmtpForm
 from webapp.blueprints.admin.responses import hx_redirect, render
-from webapp.blueprints.admin.schema_forms import apply_errors
+from webapp.blueprints.admin.schema_inputs import apply_errors
+from webapp.email import account_settings, delivery
 from webapp.platform.errors import ValidationError
-from webapp.services import mail, mail_settings
 
 
 @bp.route("/email/caught")
@@ -19,15 +19,15 @@ def caught_mail():
     return render(
         "admin/email/caught.html",
         None,
-        messages=mail.list_caught(account.id),
-        catching=not mail_settings.effective(account.id).smtp_url,
+        messages=delivery.list_caught(account.id),
+        catching=not account_settings.effective(account.id).smtp_url,
     )
 
 
 @bp.route("/email/caught/<int:caught_id>")
 def caught_message(caught_id: int):
-    caught = mail.get_caught(current_account().id, caught_id)
-    message = mail.parse(caught.raw)
+    caught = delivery.get_caught(current_account().id, caught_id)
+    message = delivery.parse(caught.raw)
     html, text = message.get_body(("html",)), message.get_body(("plain",))
     return render(
         "admin/email/caught_message.html",
@@ -42,7 +42,7 @@ def caught_message(caught_id: int):
 
 def _settings_page(smtp_form=None, dkim_form=None, *, errors=None, status: int = 200):
     account = current_account()
-    row = mail_settings.settings_of(account)
+    row = account_settings.settings_of(account)
     smtp_form = smtp_form or SmtpForm(formdata=None, data={"rate_per_minute": row.rate_per_minute})
     dkim_form = dkim_form or DkimForm(
         formdata=None, data={"dkim_domain": row.dkim_domain, "dkim_selector": row.dkim_selector or "verrijk1"}
@@ -53,10 +53,10 @@ def _settings_page(smtp_form=None, dkim_form=None, *, errors=None, status: int =
         smtp_form=smtp_form,
         dkim_form=dkim_form,
         errors=errors or {},
-        masked_url=mail_settings.masked_smtp_url(account),
+        masked_url=account_settings.masked_smtp_url(account),
         default_rate=current_app.config["MAIL_RATE_LIMIT"],
         dkim=row,
-        dns_record=mail_settings.dkim_dns_record(row),
+        dns_record=account_settings.dkim_dns_record(row),
     )
     return page, status
 
@@ -74,7 +74,7 @@ def mail_settings_save():
     form = SmtpForm()
     url = "" if form.clear_smtp_url.data else ((form.smtp_url.data or "").strip() or None)
     try:
-        mail_settings.update_settings(current_account(), smtp_url=url, rate_per_minute=form.rate_per_minute.data)
+        account_settings.update_settings(current_account(), smtp_url=url, rate_per_minute=form.rate_per_minute.data)
     except ValidationError as error:
         return _settings_page(smtp_form=form, errors=apply_errors(form, error.errors), status=422)
     flash(_("The mail settings are saved."), "success")
@@ -87,7 +87,7 @@ def mail_dkim_generate():
     """Generate a new DKIM key pair; the page then shows the DNS record to publish."""
     form = DkimForm()
     try:
-        mail_settings.generate_dkim_key(
+        account_settings.generate_dkim_key(
             current_account(), domain=form.dkim_domain.data or "", selector=form.dkim_selector.data or ""
         )
     except ValidationError as error:
@@ -99,6 +99,6 @@ def mail_dkim_generate():
 @bp.route("/email/settings/dkim/remove", methods=["POST"])
 @requires("admin")
 def mail_dkim_remove():
-    mail_settings.remove_dkim_key(current_account())
+    account_settings.remove_dkim_key(current_account())
     flash(_("The DKIM key is removed: mail is no longer signed."), "success")
     return hx_redirect(url_for("admin.mail_settings_page"))

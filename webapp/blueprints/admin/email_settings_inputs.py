@@ -1,4 +1,4 @@
-"""Forms of the account's mail settings: shape only; ``services.mail_settings`` checks the values."""
+"""Forms of the account's mail settings: shape only; ``email.account_settings`` checks the values."""
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm

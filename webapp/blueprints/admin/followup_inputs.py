@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import Length
 
-from webapp.blueprints.admin.callback_forms import source_labels
+from webapp.blueprints.admin.callback_inputs import source_labels
 
 
 class FollowUpForm(FlaskForm):

@@ -1,12 +1,12 @@
-"""The email template form: shape only; the rules (addresses, template syntax) live in ``services.email_templates``."""
+"""The email template form: shape only; the rules (addresses, template syntax) live in ``email.templates``."""
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Optional
 
+from webapp.email.templates import TemplateValues, values_of
 from webapp.models import Database, EmailTemplate
-from webapp.services.email_templates import TemplateValues, values_of
 
 
 class EmailTemplateForm(FlaskForm):

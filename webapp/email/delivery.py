@@ -30,10 +30,10 @@ from flask_babel import gettext as _
 from redis.exceptions import RedisError
 from sqlalchemy import insert, select
 
+from webapp.email import account_settings, link_tokens
 from webapp.extensions import db
 from webapp.models import Account, CaughtMail, Profile, SentMessage, utcnow
 from webapp.platform.errors import NotFound, ValidationError
-from webapp.services import mail_settings, mail_tokens
 
 CATEGORIES = ("transactional", "marketing")
 DEFAULT_TIMEOUT = 30.0
@@ -116,11 +116,11 @@ def send_mail(
         raise ValueError(f"unknown mail category {category!r}")
     recipient = _checked_address(to)
     try:
-        settings = mail_settings.effective(account_id)
+        settings = account_settings.effective(account_id)
     except ValidationError as error:  # stored settings unreadable (CREDENTIALS_KEY changed)
         raise MailPermanentError(error.message) from None
     message_id = message_id or new_message_id(account_id)
-    key = mail_tokens.return_key(message_id)
+    key = link_tokens.return_key(message_id)
     if category == "marketing":
         headers = _with_list_unsubscribe(account_id, profile_id, message_id, headers or {})
     message = build_message(
@@ -133,7 +133,7 @@ def send_mail(
         headers=headers,
         message_id=message_id,
     )
-    envelope_from = (mail_tokens.address("bounce", account_id, key) if account_id else None) or parseaddr(
+    envelope_from = (link_tokens.address("bounce", account_id, key) if account_id else None) or parseaddr(
         str(message["From"])
     )[1]
     data = message.as_bytes(policy=email.policy.SMTP)
@@ -166,7 +166,7 @@ def _with_list_unsubscribe(account_id, profile_id, message_id, headers: dict[str
     profile = db.session.get(Profile, profile_id) if profile_id else None
     if profile is None or profile.account_id != account_id:
         raise MailPermanentError("Marketing mail needs the profile it goes to (for its unsubscribe link).")
-    return headers | mail_tokens.list_unsubscribe_headers(account_id, profile.code, message_id)
+    return headers | link_tokens.list_unsubscribe_headers(account_id, profile.code, message_id)
 
 
 def _checked_address(to: str) -> str:
@@ -213,7 +213,7 @@ def build_message(
     return message
 
 
-def sign_dkim(data: bytes, key: mail_settings.Dkim) -> bytes:
+def sign_dkim(data: bytes, key: account_settings.Dkim) -> bytes:
     """Prepend a DKIM-Signature (relaxed/relaxed, rsa-sha256) for the account's domain and selector."""
     headers = [name for name in SIGNED_HEADERS if _has_header(data, name)]
     signature = dkim.sign(

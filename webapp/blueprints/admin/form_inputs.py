@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
 
-from webapp.blueprints.admin.callback_forms import CheckboxesField
+from webapp.blueprints.admin.callback_inputs import CheckboxesField
 from webapp.models import Database, Field, Form
 from webapp.services.form_builder import DEFAULT_FILE_BYTES, ITEM_PROPERTIES, behaviour_labels, settings_of
 

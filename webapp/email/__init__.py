@@ -1,0 +1,13 @@
+"""Email: templates, sending a template to a profile, SMTP delivery with DKIM, tracking, and the signed tokens
+of links and return paths.
+
+``delivery`` builds, signs and delivers a message (SMTP or the development catcher) and logs it; ``templates``
+holds the sandboxed personalisation; ``sending`` sends a template to a profile as marketing mail (headers,
+footer, tracked links); ``tracking`` records opens and clicks and unsubscribes from signed links;
+``link_tokens`` signs those links and VERP addresses; ``account_settings`` is an account's own SMTP server,
+send rate and DKIM key. "Email" is the word throughout; "mail" survives only in table, class and endpoint names
+that the database and URLs already carry.
+
+May import ``webapp.platform`` and ``webapp.profiles`` (to read and unsubscribe profiles), never a package that
+sends email (follow-ups, web forms): they call in here.
+"""
