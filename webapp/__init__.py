@@ -83,7 +83,7 @@ def _init_extensions(app: Flask) -> None:
     work.init_app(app)
     __import__("webapp.services.imports", fromlist=["init_app"]).init_app(app)
     __import__("webapp.services.import_sources", fromlist=["init_app"]).init_app(app)
-    __import__("webapp.services.export_targets", fromlist=["init_app"]).init_app(app)
+    __import__("webapp.exports.targets", fromlist=["init_app"]).init_app(app)
     __import__("webapp.services.import_storage", fromlist=["init_app"]).init_app(app)
     deliveries.init_app(app)
     __import__("webapp.services.followups", fromlist=["init_app"]).init_app(app)

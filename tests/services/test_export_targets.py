@@ -10,6 +10,8 @@ from sqlalchemy import select, text
 
 from tests import file_servers
 from tests.factories import make_database
+from webapp.exports import targets
+from webapp.exports.targets import TargetSpec
 from webapp.extensions import db
 from webapp.models import ExportDefinition, ExportRun, ImportRun, ScheduledWork, utcnow
 from webapp.platform import work
@@ -17,8 +19,7 @@ from webapp.platform.errors import ValidationError
 from webapp.platform.queues import get_queue, redis_connection
 from webapp.profiles import profiles
 from webapp.profiles.events import Origin
-from webapp.services import export_targets, import_sources
-from webapp.services.export_targets import TargetSpec
+from webapp.services import import_sources
 
 # the servers' fixtures, by name
 ftp_target, ftps_server, sftp_target, http_target = (
@@ -66,7 +67,7 @@ def run_worker() -> None:
 
 
 def make_due(definition_id: int) -> None:
-    for row in export_targets._waiting_rows(definition_id):
+    for row in targets._waiting_rows(definition_id):
         row.due_at = utcnow() - timedelta(seconds=1)
     db.session.commit()
 
@@ -83,7 +84,7 @@ def upload_once(definition: ExportDefinition) -> ExportRun:
     run = ExportRun(account_id=definition.account_id, definition_id=definition.id, status="running")
     db.session.add(run)
     db.session.flush()
-    export_targets.upload(definition, run)
+    targets.upload(definition, run)
     return run
 
 
@@ -91,7 +92,7 @@ def upload_once(definition: ExportDefinition) -> ExportRun:
 
 
 def test_ftp_upload_writes_the_dated_file_and_leaves_no_partial_file(account, database, ftp_target):
-    definition = export_targets.create_export(
+    definition = targets.create_export(
         account,
         database.id,
         spec(
@@ -108,7 +109,7 @@ def test_ftp_upload_writes_the_dated_file_and_leaves_no_partial_file(account, da
 
 
 def test_ftp_upload_refuses_bad_credentials(account, database, ftp_target):
-    definition = export_targets.create_export(
+    definition = targets.create_export(
         account, database.id, spec(ftp_target["url"], username="shop", password="wrong")
     )
     with pytest.raises(ValidationError, match="credentials"):
@@ -116,7 +117,7 @@ def test_ftp_upload_refuses_bad_credentials(account, database, ftp_target):
 
 
 def test_ftps_verifies_the_certificate_and_trusts_tls_ca_file(app, account, database, ftps_server, monkeypatch):
-    definition = export_targets.create_export(
+    definition = targets.create_export(
         account, database.id, spec(ftps_server["url"], username="shop", password="s3cret")
     )
     with pytest.raises(ValidationError, match="certificate is not valid"):
@@ -141,7 +142,7 @@ def test_an_import_is_fetched_over_ftps(app, account, database, ftps_server, mon
 
 
 def test_sftp_upload_with_a_password_or_a_key_and_a_pinned_host_key(account, database, sftp_target):
-    definition = export_targets.create_export(
+    definition = targets.create_export(
         account,
         database.id,
         spec(sftp_target["url"], username="shop", password="s3cret", format="jsonl", file_name="c.jsonl"),
@@ -149,7 +150,7 @@ def test_sftp_upload_with_a_password_or_a_key_and_a_pinned_host_key(account, dat
     upload_once(definition)
     assert (sftp_target["root"] / "out" / "c.jsonl").read_text().count('"Email": "a@example.com"') == 1
     assert definition.last_upload["host_key"].startswith("ssh-ed25519 ")
-    keyed = export_targets.create_export(
+    keyed = targets.create_export(
         account, database.id, spec(sftp_target["url"], username="shop", private_key=sftp_target["key"])
     )
     run = upload_once(keyed)
@@ -161,7 +162,7 @@ def test_sftp_upload_with_a_password_or_a_key_and_a_pinned_host_key(account, dat
 
 
 def test_http_put_and_post_send_the_file_with_its_name(account, database, http_target):
-    definition = export_targets.create_export(
+    definition = targets.create_export(
         account, database.id, spec(http_target.url, username="api", password="pw")
     )
     run = upload_once(definition)
@@ -171,7 +172,7 @@ def test_http_put_and_post_send_the_file_with_its_name(account, database, http_t
     assert put.headers["Content-Length"] == str(len(put.body)) == str(run.size)
     assert put.headers["Authorization"].startswith("Basic ")
     assert body_of(put.body) == EXPECTED_CSV
-    export_targets.update_export(account, definition.id, spec(http_target.url + "receive", http_method="POST"))
+    targets.update_export(account, definition.id, spec(http_target.url + "receive", http_method="POST"))
     upload_once(definition)
     post = http_target.received[1]
     assert (post.method, post.path) == ("POST", "/upload/receive")
@@ -180,7 +181,7 @@ def test_http_put_and_post_send_the_file_with_its_name(account, database, http_t
 
 
 def test_http_answers_are_transient_or_permanent(account, database, http_target):
-    definition = export_targets.create_export(account, database.id, spec(http_target.url))
+    definition = targets.create_export(account, database.id, spec(http_target.url))
     http_target.statuses = [503, 404, 401]
     with pytest.raises(import_sources.TransientFetchError, match="503"):
         upload_once(definition)
@@ -195,7 +196,7 @@ def test_http_answers_are_transient_or_permanent(account, database, http_target)
 
 def test_a_definition_is_validated_whole(account, database):
     with pytest.raises(ValidationError) as caught:
-        export_targets.create_export(
+        targets.create_export(
             account,
             database.id,
             TargetSpec(
@@ -223,34 +224,34 @@ def test_a_definition_is_validated_whole(account, database):
 @pytest.mark.parametrize("template", ["a/b.csv", ".hidden", "x-{date", "x-{datum}.csv", ""])
 def test_file_name_templates_are_checked(template):
     with pytest.raises(ValidationError):
-        export_targets.check_file_name(template)
+        targets.check_file_name(template)
 
 
 def test_file_names_fill_in_date_time_and_run():
     moment = utcnow().replace(year=2026, month=1, day=2, hour=3, minute=4)
-    assert export_targets.render_file_name("p-{date}-{time}-{run}.csv", moment, 7) == "p-2026-01-02-0304-7.csv"
+    assert targets.render_file_name("p-{date}-{time}-{run}.csv", moment, 7) == "p-2026-01-02-0304-7.csv"
 
 
 def test_private_targets_are_refused_unless_allowed(app, account, database, monkeypatch):
     monkeypatch.setitem(app.config, "ALLOW_PRIVATE_URLS", False)
     for url in ("ftp://127.0.0.1/out/", "sftp://10.0.0.1/", "https://localhost/upload"):
         with pytest.raises(ValidationError, match="private or reserved"):
-            export_targets.check_target_url(url)
+            targets.check_target_url(url)
     with pytest.raises(ValidationError, match="own fields"):
-        export_targets.check_target_url("sftp://user:pw@example.com/out")
+        targets.check_target_url("sftp://user:pw@example.com/out")
 
 
 def test_credentials_are_encrypted_at_rest_and_masked(account, database):
-    definition = export_targets.create_export(
+    definition = targets.create_export(
         account, database.id, spec("sftp://127.0.0.1/out", username="shop", password="hunter2-secret")
     )
     stored = db.session.execute(text("SELECT credentials FROM export_definition")).scalar()
     assert "hunter2" not in stored and "shop" not in stored
-    masked = export_targets.masked_credentials(definition)
+    masked = targets.masked_credentials(definition)
     assert masked["username"] == "shop" and masked["password"] and "hunter2" not in masked["password"]
-    export_targets.update_export(account, definition.id, spec("sftp://127.0.0.1/out", username="other"))
+    targets.update_export(account, definition.id, spec("sftp://127.0.0.1/out", username="other"))
     assert import_sources.credentials_of(definition) == {"username": "other", "password": "hunter2-secret"}
-    export_targets.update_export(account, definition.id, spec("sftp://127.0.0.1/out", clear_secrets=True))
+    targets.update_export(account, definition.id, spec("sftp://127.0.0.1/out", clear_secrets=True))
     assert import_sources.credentials_of(definition) == {}
 
 
@@ -260,7 +261,7 @@ def test_a_collection_export_belongs_to_the_database(account, database):
     other = make_database(account, "Other")
     foreign = databases.create_collection(account, other.id, "Orders")
     with pytest.raises(Exception, match="not found"):
-        export_targets.create_export(
+        targets.create_export(
             account, database.id, spec("ftp://127.0.0.1/", collection_id=foreign.id, fields=())
         )
 
@@ -269,8 +270,8 @@ def test_a_collection_export_belongs_to_the_database(account, database):
 
 
 def test_a_due_schedule_uploads_through_a_real_worker_and_schedules_the_next(account, database, http_target):
-    definition = export_targets.create_export(account, database.id, spec(http_target.url, schedule="1h"))
-    (waiting,) = export_targets._waiting_rows(definition.id)
+    definition = targets.create_export(account, database.id, spec(http_target.url, schedule="1h"))
+    (waiting,) = targets._waiting_rows(definition.id)
     assert waiting.due_at > utcnow() + timedelta(minutes=59)
     turn(definition.id)
     run = db.session.scalar(select(ExportRun))
@@ -278,31 +279,31 @@ def test_a_due_schedule_uploads_through_a_real_worker_and_schedules_the_next(acc
     assert len(http_target.received) == 1 and body_of(http_target.received[0].body) == EXPECTED_CSV
     definition = db.session.get(ExportDefinition, definition.id)
     assert definition.last_upload["file_name"] == run.file_name and definition.last_error == ""
-    (following,) = export_targets._waiting_rows(definition.id)
+    (following,) = targets._waiting_rows(definition.id)
     assert following.id != waiting.id and following.due_at > utcnow() + timedelta(minutes=59)
 
 
 def test_run_now_uses_the_waiting_row_or_a_one_off(account, database, http_target):
-    scheduled = export_targets.create_export(account, database.id, spec(http_target.url, schedule="1d"))
-    row = export_targets.run_now(account, scheduled.id)
-    assert row.due_at <= utcnow() and len(export_targets._waiting_rows(scheduled.id)) == 1
-    by_hand = export_targets.create_export(account, database.id, spec(http_target.url))
-    assert export_targets._waiting_rows(by_hand.id) == []
-    export_targets.run_now(account, by_hand.id)
+    scheduled = targets.create_export(account, database.id, spec(http_target.url, schedule="1d"))
+    row = targets.run_now(account, scheduled.id)
+    assert row.due_at <= utcnow() and len(targets._waiting_rows(scheduled.id)) == 1
+    by_hand = targets.create_export(account, database.id, spec(http_target.url))
+    assert targets._waiting_rows(by_hand.id) == []
+    targets.run_now(account, by_hand.id)
     work.dispatch_due()
     with pytest.raises(ValidationError, match="in progress"):
-        export_targets.run_now(account, by_hand.id)
+        targets.run_now(account, by_hand.id)
     run_worker()
     db.session.expire_all()
     assert len(http_target.received) == 2
-    assert export_targets._waiting_rows(by_hand.id) == []  # a one-off row schedules nothing
-    assert len(export_targets._waiting_rows(scheduled.id)) == 1
+    assert targets._waiting_rows(by_hand.id) == []  # a one-off row schedules nothing
+    assert len(targets._waiting_rows(scheduled.id)) == 1
 
 
 def test_runs_never_overlap(account, database, http_target):
-    definition = export_targets.create_export(account, database.id, spec(http_target.url, schedule="15m"))
+    definition = targets.create_export(account, database.id, spec(http_target.url, schedule="15m"))
     other_turn = work.schedule(
-        export_targets.KIND, payload={"definition_id": definition.id, "once": True}, account_id=account.id
+        targets.KIND, payload={"definition_id": definition.id, "once": True}, account_id=account.id
     )
     other_turn.status = "queued"  # a "run now" whose upload is in progress
     db.session.flush()
@@ -322,10 +323,10 @@ def test_runs_never_overlap(account, database, http_target):
 
 
 def test_transient_errors_retry_the_same_run_with_backoff_then_fail(account, database, http_target):
-    definition = export_targets.create_export(account, database.id, spec(http_target.url, schedule="1h"))
-    http_target.statuses = [503] * export_targets.UPLOAD_ATTEMPTS
-    (row,) = export_targets._waiting_rows(definition.id)
-    for attempt in range(1, export_targets.UPLOAD_ATTEMPTS):
+    definition = targets.create_export(account, database.id, spec(http_target.url, schedule="1h"))
+    http_target.statuses = [503] * targets.UPLOAD_ATTEMPTS
+    (row,) = targets._waiting_rows(definition.id)
+    for attempt in range(1, targets.UPLOAD_ATTEMPTS):
         turn(definition.id)
         row = db.session.get(ScheduledWork, row.id)
         assert (row.status, row.attempts) == ("pending", attempt)
@@ -336,15 +337,15 @@ def test_transient_errors_retry_the_same_run_with_backoff_then_fail(account, dat
     turn(definition.id)
     assert db.session.get(ScheduledWork, row.id).status == "done"
     (run,) = db.session.scalars(select(ExportRun))
-    assert (run.status, run.attempts) == ("failed", export_targets.UPLOAD_ATTEMPTS) and "503" in run.error
-    assert len(http_target.received) == export_targets.UPLOAD_ATTEMPTS
+    assert (run.status, run.attempts) == ("failed", targets.UPLOAD_ATTEMPTS) and "503" in run.error
+    assert len(http_target.received) == targets.UPLOAD_ATTEMPTS
     assert "503" in db.session.get(ExportDefinition, definition.id).last_error
-    (following,) = export_targets._waiting_rows(definition.id)
+    (following,) = targets._waiting_rows(definition.id)
     assert following.id != row.id and following.due_at > utcnow() + timedelta(minutes=59)
 
 
 def test_a_transient_error_then_success(account, database, http_target):
-    definition = export_targets.create_export(account, database.id, spec(http_target.url, schedule="1h"))
+    definition = targets.create_export(account, database.id, spec(http_target.url, schedule="1h"))
     http_target.statuses = [500]
     turn(definition.id)
     turn(definition.id)
@@ -354,31 +355,31 @@ def test_a_transient_error_then_success(account, database, http_target):
 
 
 def test_a_permanent_error_fails_the_run_at_once(account, database, ftp_target):
-    definition = export_targets.create_export(
+    definition = targets.create_export(
         account, database.id, spec(ftp_target["url"] + "missing/", username="shop", password="s3cret", schedule="1h")
     )
     turn(definition.id)
     (run,) = db.session.scalars(select(ExportRun))
     assert (run.status, run.attempts) == ("failed", 1)
     assert "FTP server answered" in db.session.get(ExportDefinition, definition.id).last_error
-    assert len(export_targets._waiting_rows(definition.id)) == 1
+    assert len(targets._waiting_rows(definition.id)) == 1
 
 
 def test_housekeeping_restores_a_lost_schedule_and_unscheduling_removes_it(account, database, http_target):
-    definition = export_targets.create_export(account, database.id, spec(http_target.url, schedule="1h"))
+    definition = targets.create_export(account, database.id, spec(http_target.url, schedule="1h"))
     db.session.execute(text("UPDATE scheduled_work SET status = 'done'"))
     db.session.commit()
-    export_targets.ensure_schedules()
+    targets.ensure_schedules()
     db.session.commit()
-    assert len(export_targets._waiting_rows(definition.id)) == 1
-    export_targets.update_export(account, definition.id, spec(http_target.url, schedule=""))
-    assert export_targets._waiting_rows(definition.id) == []
+    assert len(targets._waiting_rows(definition.id)) == 1
+    targets.update_export(account, definition.id, spec(http_target.url, schedule=""))
+    assert targets._waiting_rows(definition.id) == []
 
 
 def test_deleting_an_export_removes_its_runs_and_waiting_work(account, database, http_target):
-    definition = export_targets.create_export(account, database.id, spec(http_target.url, schedule="1h"))
+    definition = targets.create_export(account, database.id, spec(http_target.url, schedule="1h"))
     turn(definition.id)
-    export_targets.delete_export(account, definition.id)
+    targets.delete_export(account, definition.id)
     assert db.session.scalar(select(ExportRun.id)) is None
-    assert export_targets._waiting_rows(definition.id) == []
+    assert targets._waiting_rows(definition.id) == []
     assert db.session.scalar(select(ImportRun.id)) is None

@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy import event
 
 from tests.factories import make_account, make_database
+from webapp.exports import files
+from webapp.exports.files import ExportOptions, export_collection, export_database
 from webapp.extensions import db
 from webapp.platform.errors import NotFound, ValidationError
 from webapp.profiles import databases, profiles, subprofiles
 from webapp.profiles.events import Origin
 from webapp.profiles.fields import FieldSpec, create_field
-from webapp.services import exports
-from webapp.services.exports import ExportOptions, export_collection, export_database
 
 ORIGIN = Origin("admin")
 FIELDS = {"Email": "email", "Name": "text", "Notes": "large_text", "Score": "number", "Phone": "phone",
@@ -62,7 +62,7 @@ def test_csv_has_ids_timestamps_fields_and_interests_but_never_the_code(account,
 def test_delimiters_and_quoting_of_delimiters_quotes_and_newlines(account, database, name, delimiter):
     notes = 'a, b; c\td "quoted"\nsecond line'
     add(account, database, {"Name": "Ann", "Notes": notes})
-    export = export_database(account, database.id, ExportOptions(delimiter=exports.DELIMITERS[name]))
+    export = export_database(account, database.id, ExportOptions(delimiter=files.DELIMITERS[name]))
     text = body(export).decode()
     assert text.splitlines()[0].startswith(f"id{delimiter}created{delimiter}modified")
     assert '"a, b; c\td ""quoted""\nsecond line"' in text
@@ -124,8 +124,8 @@ def test_formula_neutralisation_on_by_default_and_off_on_request(account, databa
 
 @pytest.mark.parametrize("value", ["\tx", "\rx", "=x", "+x", "-x", "@x"])
 def test_cells_starting_with_a_tab_or_carriage_return_are_neutralised_too(value):
-    assert exports.csv_cell(value, True) == "'" + value
-    assert exports.csv_cell(value, False) == value
+    assert files.csv_cell(value, True) == "'" + value
+    assert files.csv_cell(value, False) == value
 
 
 def test_formula_neutralisation_leaves_numbers_and_plain_text(account, database):
@@ -207,7 +207,7 @@ def test_large_export_is_streamed_in_batches(account, database, monkeypatch):
         header = next(chunks)
         assert header.startswith(b"id,") and queries == []
         first = next(chunks)
-        assert len(queries) == 1 and first.count(b"\r\n") == exports.BATCH_SIZE
+        assert len(queries) == 1 and first.count(b"\r\n") == files.BATCH_SIZE
         rest = list(chunks)
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
@@ -218,7 +218,7 @@ def test_large_export_is_streamed_in_batches(account, database, monkeypatch):
 
 
 def test_large_gzipped_export_yields_many_chunks(account, database, monkeypatch):
-    monkeypatch.setattr(exports, "BATCH_SIZE", 100)
+    monkeypatch.setattr(files, "BATCH_SIZE", 100)
     profiles.bulk_create_profiles(account, database.id, ({"Notes": "x" * 2000 + str(n)} for n in range(1000)),
                                   origin=ORIGIN)
     chunks = list(export_database(account, database.id, ExportOptions(gzip=True)).chunks)

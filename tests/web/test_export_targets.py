@@ -5,11 +5,12 @@ import pytest
 from sqlalchemy import select, text
 
 from tests.factories import make_account, make_database
+from webapp.exports import targets as export_targets
 from webapp.extensions import db
 from webapp.models import Account, ExportDefinition, ExportRun, ScheduledWork, utcnow
 from webapp.profiles import databases
 from webapp.profiles.fields import FieldSpec, create_field
-from webapp.services import export_targets, import_sources
+from webapp.services import import_sources
 
 URL = "sftp://127.0.0.1/incoming/"
 

@@ -19,11 +19,12 @@ from tests.factories import (
 from webapp.accounts import accounts
 from webapp.callbacks import definitions, deliveries
 from webapp.email import delivery, templates
+from webapp.exports import targets
 from webapp.extensions import db
 from webapp.profiles import databases, profiles, subprofiles
 from webapp.profiles.events import Origin
 from webapp.profiles.fields import FieldSpec, create_field
-from webapp.services import export_targets, form_builder, imports
+from webapp.services import form_builder, imports
 
 ID_ARGUMENTS = {"database_id", "profile_id", "field_id", "collection_id", "interest_id", "subprofile_id",
                 "user_id", "token_id", "callback_id", "delivery_id", "definition_id", "run_id",
@@ -55,7 +56,7 @@ def objects_of(account) -> dict[str, int]:
     upload = make_form_file(make_form_submission(form, profile=profile), profile)
     followup = make_followup(account, database, trigger={"kind": "profile_created"}, actions=[{"type": "unsubscribe"}])
     followup_run = make_followup_run(followup, profile.id)
-    export = export_targets.create_export(account, database.id, export_targets.TargetSpec(
+    export = targets.create_export(account, database.id, targets.TargetSpec(
         name="Nightly", target_url="sftp://127.0.0.1/out/", file_name="p-{date}.csv"))
     template = templates.save_template(account, templates.TemplateValues(name="T", subject="S", text="x"))
     delivery.send_mail(account.id, to="ann@example.com", subject="Caught", text="x")

@@ -1,7 +1,7 @@
 """What web forms collected, for the admin: submissions (filtered, keyset-paged), their CSV export,
 conversion per day, and a profile's submissions and uploaded files.
 
-The export is streamed in keyset batches like ``services/exports.py`` and uses its cell writer, so text
+The export is streamed in keyset batches like ``exports/files.py`` and uses its cell writer, so text
 that a spreadsheet would run as a formula is neutralised the same way.
 """
 
@@ -15,13 +15,13 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import defer
 
+from webapp.exports import files as exports
 from webapp.extensions import db
 from webapp.models import SUBMISSION_STATUSES, Account, Form, FormDayStat, FormFile, FormSubmission, utcnow
 from webapp.platform.errors import NotFound, ValidationError
 from webapp.profiles.databases import get_database
 from webapp.profiles.profiles import get_profile
 from webapp.profiles.timeline import account_zone
-from webapp.services import exports
 from webapp.services.form_builder import MAX_ID, bindable_fields, get_form
 
 STATUSES = SUBMISSION_STATUSES

@@ -8,11 +8,12 @@ from webapp.blueprints.admin import bp
 from webapp.blueprints.admin.access import current_account, requires
 from webapp.blueprints.admin.databases import confirm_page
 from webapp.blueprints.admin.responses import hx_redirect, render
+from webapp.exports import files
+from webapp.exports import targets as export_targets
 from webapp.extensions import db
 from webapp.models import Database, ExportDefinition
 from webapp.platform.errors import NotFound, ValidationError
 from webapp.profiles import databases
-from webapp.services import export_targets, exports
 
 
 def _choices() -> dict:
@@ -55,9 +56,9 @@ def export_download(database_id: int):
     form = request.form
     what = form.get("what", "database")
     chosen = form.getlist(f"fields-{what}")
-    options = exports.ExportOptions(
+    options = files.ExportOptions(
         format=form.get("format", "csv"),
-        delimiter=exports.DELIMITERS.get(form.get("delimiter", "comma"), ""),
+        delimiter=files.DELIMITERS.get(form.get("delimiter", "comma"), ""),
         fields=chosen or None,
         interests=bool(form.get("interests")),
         gzip=bool(form.get("gzip")),
@@ -66,12 +67,12 @@ def export_download(database_id: int):
     )
     try:
         if what == "database":
-            export = exports.export_database(account, database.id, options)
+            export = files.export_database(account, database.id, options)
         else:
             collection = databases.get_collection(account, int(what) if what.isdigit() else 0)
             if collection.database_id != database.id:
                 raise NotFound(_("Collection not found."))
-            export = exports.export_collection(account, collection.id, options)
+            export = files.export_collection(account, collection.id, options)
     except ValidationError as error:
         return _form(database, values=form, errors=error.errors, status=422)
     response = Response(stream_with_context(export.chunks), content_type=export.content_type)
@@ -93,7 +94,7 @@ def _target_spec(form) -> export_targets.TargetSpec:
         collection_id=None if what == "database" else int(what) if what.isdigit() else 0,
         fields=tuple(form.getlist(f"fields-{what}")),
         format=form.get("format", "csv"),
-        delimiter=exports.DELIMITERS.get(form.get("delimiter", "comma"), ""),
+        delimiter=files.DELIMITERS.get(form.get("delimiter", "comma"), ""),
         interests=bool(form.get("interests")),
         gzip=bool(form.get("gzip")),
         bom=bool(form.get("bom")),
@@ -111,7 +112,7 @@ def _stored_values(definition: ExportDefinition) -> dict:
     """A definition as the form's values (never its password or key)."""
     what = str(definition.collection_id) if definition.collection_id else "database"
     options = definition.options or {}
-    delimiter = next((key for key, value in exports.DELIMITERS.items() if value == options.get("delimiter")), "comma")
+    delimiter = next((key for key, value in files.DELIMITERS.items() if value == options.get("delimiter")), "comma")
     values = {
         "name": definition.name,
         "what": what,

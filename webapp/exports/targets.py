@@ -1,6 +1,6 @@
 """Scheduled exports: an export of a database (or a collection) uploaded to an (S)FTP or HTTP target.
 
-A definition says what to export (the options of ``services/exports.py``) and where to: ``ftp://``, ``ftps://``
+A definition says what to export (the options of ``exports/files.py``) and where to: ``ftp://``, ``ftps://``
 or ``sftp://`` URLs name a folder, ``http(s)://`` URLs receive the file with a PUT or POST (the file name is
 appended to a URL ending in ``/``). Target URLs pass the SSRF rules of imports (``import_sources``), credentials
 are encrypted and masked the same way, and the (S)FTP connections are those of fetched imports.
@@ -30,13 +30,14 @@ import httpx
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from webapp.exports import files
 from webapp.extensions import db
 from webapp.models import Account, ExportDefinition, ExportRun, ScheduledWork, utcnow
 from webapp.platform import outbound_urls, work
 from webapp.platform.errors import NotFound, ValidationError
 from webapp.profiles.databases import get_collection, get_database
 from webapp.profiles.profiles import MAX_ID
-from webapp.services import exports, import_sources
+from webapp.services import import_sources
 from webapp.services.import_sources import TransientFetchError
 
 KIND = "export_upload"
@@ -144,7 +145,7 @@ def _apply(account: Account, definition: ExportDefinition, spec: TargetSpec) -> 
     name = " ".join((spec.name or "").split())[:100]
     if not name:
         errors["name"] = _("Enter a name.")
-    options = exports.ExportOptions(
+    options = files.ExportOptions(
         format=spec.format,
         delimiter=spec.delimiter,
         fields=list(spec.fields) or None,
@@ -239,16 +240,16 @@ def masked_credentials(definition: ExportDefinition) -> dict[str, str]:
 
 
 def _export_of(
-    account: Account, database_id: int, collection_id: int | None, options: exports.ExportOptions
-) -> exports.Export:
+    account: Account, database_id: int, collection_id: int | None, options: files.ExportOptions
+) -> files.Export:
     if collection_id is None:
-        return exports.export_database(account, database_id, options)
-    return exports.export_collection(account, collection_id, options)
+        return files.export_database(account, database_id, options)
+    return files.export_collection(account, collection_id, options)
 
 
-def _options_of(definition: ExportDefinition) -> exports.ExportOptions:
+def _options_of(definition: ExportDefinition) -> files.ExportOptions:
     options = definition.options or {}
-    return exports.ExportOptions(
+    return files.ExportOptions(
         format=options.get("format", "csv"),
         delimiter=options.get("delimiter", ","),
         fields=list(definition.fields) or None,
