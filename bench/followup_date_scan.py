@@ -1,4 +1,4 @@
-"""Benchmark: the hourly date-field scan (``followups.scan_date_triggers``) on a large database.
+"""Benchmark: the hourly date-field scan (``triggers.scan_date_triggers``) on a large database.
 
 Builds a database of ``--profiles`` profiles with a ``Birthday`` date (not indexed) and a ``Renewal`` date
 (indexed), spread over the years, ``--today`` of them on today's date in each; and two active follow-ups: a
@@ -42,11 +42,11 @@ def build(count: int, on_today: int) -> None:
     """The account (UTC), the database, its profiles and the two date-field follow-ups."""
     from webapp.accounts import accounts
     from webapp.extensions import db
+    from webapp.followups import definitions
     from webapp.models import FollowUp, utcnow
     from webapp.profiles import databases, profiles
     from webapp.profiles.events import Origin
     from webapp.profiles.fields import FieldSpec, create_field
-    from webapp.services import followups
 
     reset_schema()
     account = accounts.get_or_create_account("Date scan bench")
@@ -73,7 +73,7 @@ def build(count: int, on_today: int) -> None:
     print(f"created {count:,} profiles in {time.perf_counter() - started:.1f} s", flush=True)
     for field, yearly, offset in ((birthday, True, 0), (renewal, False, -3)):
         trigger = {"kind": "date_field", "field_id": field.id, "offset_days": offset, "time": "00:00", "yearly": yearly}
-        cleaned = followups.check_definition(
+        cleaned = definitions.check_definition(
             account,
             database.id,
             trigger=trigger,
@@ -98,8 +98,8 @@ def scan_once() -> dict[str, float]:
     from sqlalchemy import event
 
     from webapp.extensions import db
+    from webapp.followups import triggers
     from webapp.models import Profile
-    from webapp.services import followups
 
     counts = {"statements": 0, "loaded": 0}
 
@@ -115,7 +115,7 @@ def scan_once() -> dict[str, float]:
     event.listen(Profile, "load", loaded)
     try:
         wall, cpu = time.perf_counter(), time.process_time()
-        runs = followups.scan_date_triggers()
+        runs = triggers.scan_date_triggers()
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     finally:
         event.remove(engine, "before_cursor_execute", statement)
@@ -141,14 +141,14 @@ def explain_renewal() -> None:
     from sqlalchemy import select
 
     from webapp.extensions import db
+    from webapp.followups import triggers
     from webapp.models import Field, Profile, utcnow
-    from webapp.services import followups
 
     field = db.session.scalar(select(Field).where(Field.name == "Renewal"))
     today = utcnow().date()
     days = [today + timedelta(days=shift + 3) for shift in range(-2, 4)]
     query = select(Profile).where(
-        Profile.database_id == field.database_id, followups._on_days(field, days, yearly=False)
+        Profile.database_id == field.database_id, triggers._on_days(field, days, yearly=False)
     )
     compiled = query.compile(db.engine, compile_kwargs={"literal_binds": True})
     for (line,) in db.session.execute(db.text(f"EXPLAIN {compiled}")):
@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     os.environ["DATABASE_URL"] = args.database_url
     from webapp import create_app
-    from webapp.services import followups
+    from webapp.followups import triggers
 
     create_database(args.database_url)
     app = create_app()
@@ -167,12 +167,12 @@ def main(argv: list[str] | None = None) -> None:
         build(args.profiles, args.today)
         explain_renewal()
         now = measure("sql filter", args.repeat)
-        current = followups._on_days
-        followups._on_days = old_filter
+        current = triggers._on_days
+        triggers._on_days = old_filter
         try:
             before = measure("python filter (before)", args.repeat)
         finally:
-            followups._on_days = current
+            triggers._on_days = current
         if now != before:
             raise SystemExit(f"the filters made different runs: {now} != {before}")
 

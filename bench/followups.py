@@ -93,11 +93,11 @@ def build(runs: int) -> int:
     """The account, a database with 3 fields, ``runs`` profiles and the follow-up; returns the follow-up's id."""
     from webapp.accounts import accounts
     from webapp.extensions import db
+    from webapp.followups import definitions
     from webapp.models import FollowUp
     from webapp.profiles import databases, profiles
     from webapp.profiles.events import Origin
     from webapp.profiles.fields import FieldSpec, create_field
-    from webapp.services import followups
 
     reset_schema()
     account = accounts.get_or_create_account(ACCOUNT_NAME)
@@ -109,7 +109,7 @@ def build(runs: int) -> int:
     rows = ({"Email": f"p{n}@example.com", "FirstName": f"P{n}"} for n in range(runs))
     profiles.bulk_create_profiles(account, database.id, rows, origin=Origin("import", actor="bench"))
     print(f"created {runs:,} profiles in {time.perf_counter() - started:.1f} s", flush=True)
-    cleaned = followups.check_definition(
+    cleaned = definitions.check_definition(
         account,
         database.id,
         trigger={"kind": "profile_updated", "fields": [seen]},
@@ -141,8 +141,8 @@ def add_runs(followup_id: int, due_times: list) -> None:
     from sqlalchemy import insert, select
 
     from webapp.extensions import db
+    from webapp.followups.triggers import new_run_row
     from webapp.models import FollowUp, FollowUpRun, Profile, utcnow
-    from webapp.services.followups import new_run_row
 
     profile_ids = db.session.scalars(select(Profile.id).order_by(Profile.id).limit(len(due_times))).all()
     followup = db.session.get(FollowUp, followup_id)

@@ -34,12 +34,12 @@ def make_database(account: Account, name: str = "Customers", *, fields=None) -> 
 def make_followup(account: Account, database: Database, *, trigger: dict, actions: list, name: str = "Welcome",
                   activation_condition=None, execution_condition=None, delay=None, collection_id=None,
                   status: str = "active"):
-    """A follow-up validated by the engine's own validator (``followups.check_definition``)."""
+    """A follow-up validated by the engine's own validator (``definitions.check_definition``)."""
     from webapp.extensions import db
+    from webapp.followups import definitions
     from webapp.models import FollowUp
-    from webapp.services import followups
 
-    cleaned = followups.check_definition(
+    cleaned = definitions.check_definition(
         account, database.id, trigger=trigger, activation_condition=activation_condition or {},
         execution_condition=execution_condition or {}, delay=delay or {"kind": "none"}, actions=actions,
         collection_id=collection_id,

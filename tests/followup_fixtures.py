@@ -8,12 +8,13 @@ from rq import SimpleWorker
 
 from tests.factories import make_database
 from webapp.extensions import db
+from webapp.followups import runs as followup_runs
+from webapp.followups import timing
 from webapp.models import Collection, Database, FollowUpRun
 from webapp.platform.queues import get_queue, redis_connection
 from webapp.profiles import databases
 from webapp.profiles.events import Origin
 from webapp.profiles.fields import FieldSpec, create_field
-from webapp.services import followup_runs, followups
 
 ADMIN = Origin("admin", actor="user:1 a@example.com")
 IMPORT = Origin("import", reference="import:1")
@@ -68,7 +69,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch) -> Clock:
     frozen = Clock(datetime(2026, 11, 27, 7, 0, 0))  # 08:00 in Amsterdam
-    monkeypatch.setattr(followups, "clock", frozen)
+    monkeypatch.setattr(timing, "clock", frozen)
     return frozen
 
 

@@ -86,7 +86,7 @@ def _init_extensions(app: Flask) -> None:
     __import__("webapp.exports.targets", fromlist=["init_app"]).init_app(app)
     __import__("webapp.services.import_storage", fromlist=["init_app"]).init_app(app)
     deliveries.init_app(app)
-    __import__("webapp.services.followups", fromlist=["init_app"]).init_app(app)
+    __import__("webapp.followups.triggers", fromlist=["init_app"]).init_app(app)
     _sqlite_pragmas(app)
 
 

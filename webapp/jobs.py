@@ -1,7 +1,7 @@
 """RQ job functions: thin and idempotent, each calling one service. The worker provides the app context."""
 
+from webapp.followups import runs as followup_runs
 from webapp.platform import work
-from webapp.services import followup_runs
 
 
 def run_work(work_id: int) -> str:

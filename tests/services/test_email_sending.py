@@ -164,7 +164,9 @@ def test_a_template_broken_since_saving_is_a_validation_error(account, profile):
 
 
 def test_marketing_mail_through_send_mail_gets_the_headers_too(account, profile):
-    delivery.send_mail(account.id, to="ann@example.com", subject="S", text="T", profile_id=profile.id, category="marketing")
+    delivery.send_mail(
+        account.id, to="ann@example.com", subject="S", text="T", profile_id=profile.id, category="marketing"
+    )
     assert delivery.caught_messages()[0]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     with pytest.raises(delivery.MailPermanentError, match="profile"):
         delivery.send_mail(account.id, to="ann@example.com", subject="S", text="T", category="marketing")

@@ -7,14 +7,15 @@ from datetime import timedelta
 import pytest
 
 from tests.factories import make_account, make_database, make_followup, make_followup_run, make_form
+from webapp.blueprints.admin.followup_drafts import apply_edit, duration_parts, parse_draft
 from webapp.extensions import db
+from webapp.followups import definitions, run_history
+from webapp.followups.definitions import Draft, draft_of
 from webapp.models import EmailTemplate, FollowUp, FollowUpRun, utcnow
 from webapp.platform.errors import NotFound, ValidationError
 from webapp.profiles import databases, profiles
 from webapp.profiles.events import Origin
 from webapp.profiles.fields import FieldSpec, create_field
-from webapp.services import followup_builder
-from webapp.services.followup_builder import Draft, apply_edit, draft_of, duration_parts, parse_draft
 
 
 @pytest.fixture
@@ -72,7 +73,7 @@ def base_form(**extra) -> dict[str, list[str]]:
 
 
 def saved(account, shop, data) -> FollowUp:
-    followup = followup_builder.create_followup(account, shop.id, parse_draft(data))
+    followup = definitions.create_followup(account, shop.id, parse_draft(data))
     db.session.expire_all()
     return db.session.get(FollowUp, followup.id)
 
@@ -169,7 +170,7 @@ def test_form_submitted_for_one_form(account, shop):
 def test_a_form_of_another_database_is_refused(account, shop):
     other = make_form(account, make_database(account, "Other"))
     with pytest.raises(ValidationError) as error:
-        followup_builder.create_followup(
+        definitions.create_followup(
             account, shop.id, parse_draft(base_form(trigger__kind="form_submitted", form_id=other.id))
         )
     assert "form_id" in error.value.errors
@@ -296,7 +297,7 @@ def test_a_stored_nested_definition_parses_back_unchanged(account, shop):
         activation__1__rules__1__kind="group",
         activation__1__rules__1__group=json.dumps(deeper),
     )
-    updated = followup_builder.update_followup(account, stored.id, parse_draft(data))
+    updated = definitions.update_followup(account, stored.id, parse_draft(data))
     assert updated.activation_condition == condition
 
 
@@ -401,7 +402,7 @@ def test_errors_come_by_step_and_nothing_is_saved(account, shop):
         activation__0__operator="=",
     )
     with pytest.raises(ValidationError) as error:
-        followup_builder.create_followup(account, shop.id, parse_draft(data))
+        definitions.create_followup(account, shop.id, parse_draft(data))
     assert set(error.value.errors) == {"name", "trigger", "activation_condition", "delay", "actions"}
     assert db.session.query(FollowUp).count() == 0
 
@@ -409,14 +410,14 @@ def test_errors_come_by_step_and_nothing_is_saved(account, shop):
 def test_an_update_with_errors_keeps_the_stored_definition(account, shop):
     followup = saved(account, shop, base_form())
     with pytest.raises(ValidationError):
-        followup_builder.update_followup(account, followup.id, parse_draft(base_form(action__0__type="send_email")))
+        definitions.update_followup(account, followup.id, parse_draft(base_form(action__0__type="send_email")))
     db.session.expire_all()
     assert db.session.get(FollowUp, followup.id).actions == [{"type": "unsubscribe"}]
 
 
 def test_an_update_saves(account, shop):
     followup = saved(account, shop, base_form())
-    followup_builder.update_followup(
+    definitions.update_followup(
         account, followup.id, parse_draft(base_form(name="Renamed", action__0__type="remove_profile"))
     )
     db.session.expire_all()
@@ -529,10 +530,10 @@ def test_unknown_or_bad_operations_change_nothing(operation):
 
 def test_pause_resume_and_delete(account, shop):
     followup = saved(account, shop, base_form())
-    assert followup_builder.pause_followup(account, followup.id).status == "paused"
-    assert followup_builder.resume_followup(account, followup.id).status == "active"
+    assert definitions.pause_followup(account, followup.id).status == "paused"
+    assert definitions.resume_followup(account, followup.id).status == "active"
     make_followup_run(followup, None)
-    assert followup_builder.delete_followup(account, followup.id) == shop.id
+    assert definitions.delete_followup(account, followup.id) == shop.id
     assert db.session.query(FollowUp).count() == 0 and db.session.query(FollowUpRun).count() == 0
 
 
@@ -540,24 +541,24 @@ def test_another_accounts_follow_ups_are_not_found(account, shop):
     followup = saved(account, shop, base_form())
     other = make_account("Other")
     for call in (
-        followup_builder.get_followup,
-        followup_builder.pause_followup,
-        followup_builder.delete_followup,
-        followup_builder.list_runs,
-        followup_builder.review_runs,
+        definitions.get_followup,
+        definitions.pause_followup,
+        definitions.delete_followup,
+        run_history.list_runs,
+        run_history.review_runs,
     ):
         with pytest.raises(NotFound):
             call(other, followup.id)
     with pytest.raises(NotFound):
-        followup_builder.create_followup(other, shop.id, parse_draft(base_form()))
-    assert followup_builder.list_followups(other) == []
+        definitions.create_followup(other, shop.id, parse_draft(base_form()))
+    assert definitions.list_followups(other) == []
 
 
 def test_templates_offered_are_the_accounts_general_and_the_databases_own(account, shop):
     general, own = template(account, name="General"), template(account, shop, name="Own")
     template(account, make_database(account, "Other"), name="Elsewhere")
     template(make_account("Other"), name="Foreign")
-    assert followup_builder.template_choices(account, shop.id) == [general, own]
+    assert definitions.template_choices(account, shop.id) == [general, own]
 
 
 # --- runs ------------------------------------------------------------------------------------------------------
@@ -577,29 +578,29 @@ def runs(account, shop):
 
 def test_run_counts_per_status_with_open_ones(account, runs):
     followup, _profile, _made = runs
-    counts = followup_builder.run_counts(account, [followup.id])[followup.id]
+    counts = run_history.run_counts(account, [followup.id])[followup.id]
     assert counts["open"] == 2 and counts["failed"] == 1 and counts["review"] == 1 and counts["done"] == 1
-    assert followup_builder.run_counts(make_account("Other"), [followup.id]) == {followup.id: {"open": 0}}
+    assert run_history.run_counts(make_account("Other"), [followup.id]) == {followup.id: {"open": 0}}
 
 
 def test_runs_are_paged_newest_first_and_filtered(account, runs):
     followup, _profile, made = runs
-    first = followup_builder.list_runs(account, followup.id, limit=4)
+    first = run_history.list_runs(account, followup.id, limit=4)
     assert [run.id for run in first.items] == sorted((run.id for run in made.values()), reverse=True)[:4]
-    second = followup_builder.list_runs(account, followup.id, limit=4, before=first.next_before)
+    second = run_history.list_runs(account, followup.id, limit=4, before=first.next_before)
     assert len(second.items) == 2 and second.next_before is None
-    assert followup_builder.list_runs(account, followup.id, status="failed").items == [made["failed"]]
-    assert followup_builder.review_runs(account, followup.id) == [made["review"]]
+    assert run_history.list_runs(account, followup.id, status="failed").items == [made["failed"]]
+    assert run_history.review_runs(account, followup.id) == [made["review"]]
     with pytest.raises(ValidationError):
-        followup_builder.list_runs(account, followup.id, status="bogus")
+        run_history.list_runs(account, followup.id, status="bogus")
 
 
 def test_runs_of_a_profile_waiting_and_past(account, runs):
     followup, profile, made = runs
     later = make_followup_run(followup, profile.id, due_at=utcnow() + timedelta(days=2))
-    found = followup_builder.runs_of_profile(account, profile.id)
+    found = run_history.runs_of_profile(account, profile.id)
     assert [run for run, _item in found.waiting] == [made["pending"], made["queued"], later]
     assert {run.status for run, _item in found.past} == {"done", "failed", "review", "cancelled"}
     assert all(item.id == followup.id for _run, item in found.past)
     with pytest.raises(NotFound):
-        followup_builder.runs_of_profile(make_account("Other"), profile.id)
+        run_history.runs_of_profile(make_account("Other"), profile.id)

@@ -19,11 +19,12 @@ from tests.factories import make_followup
 from tests.followup_fixtures import ADMIN, IMPORT, run_due, run_worker, runs
 from tests.smtp_server import smtp_server  # noqa: F401
 from webapp.extensions import db
+from webapp.followups import runs as followup_runs
+from webapp.followups import triggers
 from webapp.models import EmailTemplate, FollowUpRun, Profile, ProfileEvent, Subprofile
 from webapp.platform.errors import Conflict, NotFound
 from webapp.platform.queues import get_queue, redis_connection
 from webapp.profiles import databases, profiles
-from webapp.services import followup_runs, followups
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -141,8 +142,8 @@ def test_an_invalid_value_fails_the_run_without_retrying_and_keeps_the_others(ac
 
 
 def test_field_updates_of_a_batch_are_written_at_once_on_postgresql(account, shop, monkeypatch):
+    from webapp.followups import actions as followup_actions
     from webapp.profiles import bulk_writes
-    from webapp.services import followup_actions
 
     if db.engine.dialect.name != "postgresql":
         pytest.skip("the bulk writer is PostgreSQL only")
@@ -649,7 +650,7 @@ def test_a_follow_up_triggered_by_a_batch_sees_the_values_the_batch_wrote(accoun
 
 def run_until_quiet() -> None:
     """``run_due`` for a bounded number of rounds: without the chain guard a loop of follow-ups never ends."""
-    for _round in range(3 * followups.MAX_CHAIN_DEPTH):
+    for _round in range(3 * triggers.MAX_CHAIN_DEPTH):
         if not followup_runs.dispatch_due_runs():
             return
         run_worker()
@@ -674,7 +675,7 @@ def test_follow_ups_triggering_each_other_stop_at_the_chain_limit(account, shop,
     )
     profile = create(account, shop, Email="a@example.com")
     profiles.update_profile(account, profile.id, {"Note": "start"}, origin=ADMIN)
-    limit = followups.MAX_CHAIN_DEPTH
+    limit = triggers.MAX_CHAIN_DEPTH
     run_until_quiet()
     chain = runs()
     assert [run.chain_depth for run in chain] == list(range(limit + 2))
@@ -710,7 +711,7 @@ def test_a_stopped_chain_goes_one_step_further_when_retried(account, shop):
     run_until_quiet()
     after = runs()
     assert after[len(after) - 2].status == "done" and after[-1].status == "failed"
-    assert after[-1].chain_depth == followups.MAX_CHAIN_DEPTH + 2
+    assert after[-1].chain_depth == triggers.MAX_CHAIN_DEPTH + 2
 
 
 def test_a_busy_queue_gets_fuller_jobs_later(account, shop, monkeypatch):

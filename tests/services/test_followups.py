@@ -9,10 +9,11 @@ from tests import followup_fixtures
 from tests.factories import make_followup
 from tests.followup_fixtures import ADMIN, IMPORT, run_due, runs
 from webapp.extensions import db
+from webapp.followups import definitions, timing
+from webapp.followups import triggers as followups
 from webapp.models import Account, FollowUpRun, Profile, ProfileEvent
 from webapp.platform.errors import ValidationError
 from webapp.profiles import databases, events, profiles, subprofiles, unsubscribe
-from webapp.services import followups
 
 NOTE = {"type": "update_fields", "values": {}}
 
@@ -36,7 +37,7 @@ def field_value(profile_id: int, shop, name: str):
 
 
 def test_a_valid_definition_has_no_errors(account, shop):
-    errors = followups.validate_definition(
+    errors = definitions.validate_definition(
         account,
         shop.database.id,
         trigger={"kind": "profile_updated", "fields": [shop.field["Newsletter"]], "to_value": "yes"},
@@ -52,7 +53,7 @@ def test_a_valid_definition_has_no_errors(account, shop):
 
 
 def test_every_part_is_checked(account, shop):
-    errors = followups.validate_definition(
+    errors = definitions.validate_definition(
         account,
         shop.database.id,
         trigger={"kind": "subprofile_created"},  # no collection
@@ -65,7 +66,7 @@ def test_every_part_is_checked(account, shop):
 
 
 def test_condition_values_are_stored_in_their_fields_type(account, shop):
-    cleaned, errors = followups.clean_definition(
+    cleaned, errors = definitions.clean_definition(
         account,
         shop.database.id,
         trigger={"kind": "profile_created"},
@@ -76,7 +77,7 @@ def test_condition_values_are_stored_in_their_fields_type(account, shop):
     )
     assert errors == {}
     assert cleaned["activation_condition"]["rules"][0]["value"] == 18
-    assert followups.validate_definition(
+    assert definitions.validate_definition(
         account,
         shop.database.id,
         trigger={"kind": "profile_created"},
@@ -91,7 +92,7 @@ def test_another_accounts_database_is_refused(account, shop):
     other = Account(name="Other")
     db.session.add(other)
     db.session.commit()
-    errors = followups.validate_definition(
+    errors = definitions.validate_definition(
         other,
         shop.database.id,
         trigger={"kind": "profile_created"},
@@ -349,7 +350,7 @@ def test_activation_condition_is_checked_when_triggered(account, shop):
     ],
 )
 def test_comparisons(operator, value, stored, expected):
-    from webapp.services.followup_conditions import compare
+    from webapp.followups.conditions import compare
 
     assert compare(stored, operator, value) is expected
 
@@ -555,7 +556,7 @@ def test_the_date_scan_keeps_every_profile_it_should(account, shop, case, monkey
 
     at, zone, kind, offset, yearly, must = SCAN_CASES[case]
     current = datetime.fromisoformat(at)
-    monkeypatch.setattr(followups, "clock", lambda: current)
+    monkeypatch.setattr(timing, "clock", lambda: current)
     account.time_zone = zone
     db.session.commit()
     field = create_field(account, FieldSpec(name="When", type=kind, indexed=True), database_id=shop.database.id)

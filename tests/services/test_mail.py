@@ -62,7 +62,10 @@ def test_the_sender_defaults_to_the_account_then_mail_from(account):
     account.default_sender = "Acme <news@acme.example>"
     db.session.commit()
     send(account.id)
-    assert [m["From"] for m in delivery.caught_messages()] == ["Acme <news@acme.example>", "Verrijk <noreply@localhost>"]
+    assert [m["From"] for m in delivery.caught_messages()] == [
+        "Acme <news@acme.example>",
+        "Verrijk <noreply@localhost>",
+    ]
 
 
 def test_sending_does_not_commit_the_callers_transaction(account):
@@ -160,7 +163,10 @@ def test_starttls_required_but_not_offered_is_refused(account, smtp_server, smtp
 
 @pytest.mark.parametrize(
     ("reply", "error"),
-    [("451 4.3.0 try again later", delivery.MailTemporaryError), ("550 5.1.1 no such user", delivery.MailPermanentError)],
+    [
+        ("451 4.3.0 try again later", delivery.MailTemporaryError),
+        ("550 5.1.1 no such user", delivery.MailPermanentError),
+    ],
 )
 def test_smtp_replies_map_to_temporary_and_permanent_errors(account, smtp_server, smtp_url, reply, error):  # noqa: F811
     smtp_url(smtp_server.url)

@@ -514,7 +514,8 @@ def test_the_runs_page_shows_errors_and_the_review_list(browser, account, runs):
 
 def test_a_loop_of_follow_ups_shows_where_it_was_stopped(browser, account, shop):
     from tests.followup_fixtures import run_worker
-    from webapp.services import followup_runs, followups
+    from webapp.followups import runs as followup_runs
+    from webapp.followups import triggers
 
     name, note = field(shop, "FirstName"), field(shop, "Newsletter")
     make_followup(
@@ -532,12 +533,12 @@ def test_a_loop_of_follow_ups_shows_where_it_was_stopped(browser, account, shop)
     )
     ann = profiles.create_profile(account, shop.id, {"FirstName": "Ann"}, origin=Origin("admin"))
     profiles.update_profile(account, ann.id, {"FirstName": "Anna"}, origin=Origin("admin"))
-    for _round in range(3 * followups.MAX_CHAIN_DEPTH):  # bounded: a loop without the guard never ends
+    for _round in range(3 * triggers.MAX_CHAIN_DEPTH):  # bounded: a loop without the guard never ends
         if not followup_runs.dispatch_due_runs():
             break
         run_worker()
     page = browser("viewer", account).get(f"/followups/{back.id}/runs?status=failed").get_data(as_text=True)
-    count = followups.MAX_CHAIN_DEPTH + 1
+    count = triggers.MAX_CHAIN_DEPTH + 1
     assert f"Stopped: follow-ups triggered each other {count} times in a row for this profile." in page
 
 

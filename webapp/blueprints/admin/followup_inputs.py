@@ -1,8 +1,8 @@
 """The follow-up builder's form and labels: shape and CSRF only.
 
 The steps (trigger, conditions, delay, actions) are rows the admin adds and removes, posted under flat names
-that ``services.followup_builder.parse_draft`` reads; the rules of a definition live in
-``services.followups`` (``check_definition``).
+that ``blueprints.admin.followup_drafts.parse_draft`` reads; the rules of a definition live in
+``followups.triggers`` (``check_definition``).
 """
 
 from flask_babel import lazy_gettext as _l

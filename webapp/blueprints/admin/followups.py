@@ -9,15 +9,17 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from webapp.blueprints.admin import bp
+from webapp.blueprints.admin import followup_drafts as followup_builder
 from webapp.blueprints.admin.access import current_account, requires
 from webapp.blueprints.admin.databases import confirm_page
 from webapp.blueprints.admin.followup_inputs import FollowUpForm, builder_labels
 from webapp.blueprints.admin.responses import hx_redirect, is_htmx, render, toast
+from webapp.followups import actions, definitions, run_history
+from webapp.followups import runs as followup_runs
+from webapp.followups.definitions import Draft
 from webapp.models import Database
 from webapp.platform.errors import Conflict, ValidationError
 from webapp.profiles import databases, profiles
-from webapp.services import followup_actions, followup_builder, followup_runs, followups
-from webapp.services.followup_builder import Draft
 
 BUILDER_PAGE, BUILDER_PARTIAL = "admin/followups/builder.html", "admin/followups/_builder.html"
 RUNS_PAGE, RUNS_PARTIAL = "admin/followups/runs.html", "admin/followups/_runs.html"
@@ -32,13 +34,13 @@ def database_followups(database_id: int):
     """A database's follow-ups with their status and waiting runs."""
     account = current_account()
     database = databases.get_database(account, database_id)
-    items = followup_builder.list_followups(account, database.id)
+    items = definitions.list_followups(account, database.id)
     return render(
         "admin/followups/index.html",
         database=database,
         active="followups",
         followups=items,
-        counts=followup_builder.run_counts(account, [item.id for item in items]),
+        counts=run_history.run_counts(account, [item.id for item in items]),
         **builder_labels(),
     )
 
@@ -47,12 +49,12 @@ def database_followups(database_id: int):
 def followups_overview():
     """Every follow-up of the account, by database (runs that need attention stand out)."""
     account = current_account()
-    items = followup_builder.list_followups(account)
+    items = definitions.list_followups(account)
     return render(
         "admin/followups/overview.html",
         followups=items,
         databases={d.id: d for d in databases.list_databases(account)},
-        counts=followup_builder.run_counts(account, [item.id for item in items]),
+        counts=run_history.run_counts(account, [item.id for item in items]),
         **builder_labels(),
     )
 
@@ -63,7 +65,7 @@ def followups_overview():
 def _builder(database: Database, draft: Draft, *, followup=None, errors=None, status: int = 200):
     account = current_account()
     collection = next((item for item in database.collections if item.id == draft.collection_id), None)
-    counts = followup_builder.run_counts(account, [followup.id]) if followup else {}
+    counts = run_history.run_counts(account, [followup.id]) if followup else {}
     context = {
         "database": database,
         "active": "followups",
@@ -73,13 +75,13 @@ def _builder(database: Database, draft: Draft, *, followup=None, errors=None, st
         "errors": errors or {},
         "collection": collection,
         "condition_fields": [*database.fields, *(collection.fields if collection else [])],
-        "date_fields": [field for field in database.fields if field.type in followups.DATE_TYPES],
-        "templates": followup_builder.template_choices(account, database.id),
-        "forms": followup_builder.form_choices(account, database.id),
+        "date_fields": [field for field in database.fields if field.type in definitions.DATE_TYPES],
+        "templates": definitions.template_choices(account, database.id),
+        "forms": definitions.form_choices(account, database.id),
         "counts": counts.get(followup.id, {}) if followup else {},
-        "subprofile_kinds": followups.SUBPROFILE_KINDS,
-        "update_kinds": followups.UPDATE_KINDS,
-        "webhook_secret": followup_actions.webhook_secret(followup) if followup else "",
+        "subprofile_kinds": definitions.SUBPROFILE_KINDS,
+        "update_kinds": definitions.UPDATE_KINDS,
+        "webhook_secret": actions.webhook_secret(followup) if followup else "",
         "duration_parts": followup_builder.duration_parts,
         "action": url_for("admin.followup_update", followup_id=followup.id)
         if followup
@@ -124,7 +126,7 @@ def followup_create(database_id: int):
     if operation:
         return _builder(database, draft)
     try:
-        followup = followup_builder.create_followup(account, database.id, draft)
+        followup = definitions.create_followup(account, database.id, draft)
     except ValidationError as error:
         return _builder(database, draft, errors=error.errors, status=422)
     message = _("The follow-up is saved and active.")
@@ -137,9 +139,9 @@ def followup_create(database_id: int):
 def followup(followup_id: int):
     """One follow-up in the builder (read-only for viewers), with its status and waiting runs."""
     account = current_account()
-    item = followup_builder.get_followup(account, followup_id)
+    item = definitions.get_followup(account, followup_id)
     database = databases.get_database(account, item.database_id)
-    return _builder(database, followup_builder.draft_of(item), followup=item)
+    return _builder(database, definitions.draft_of(item), followup=item)
 
 
 @bp.route("/followups/<int:followup_id>", methods=["POST"])
@@ -147,13 +149,13 @@ def followup(followup_id: int):
 def followup_update(followup_id: int):
     """Save the changed steps, or apply a row operation to the unsaved draft."""
     account = current_account()
-    item = followup_builder.get_followup(account, followup_id)
+    item = definitions.get_followup(account, followup_id)
     database = databases.get_database(account, item.database_id)
     draft, operation = _posted()
     if operation:
         return _builder(database, draft, followup=item)
     try:
-        followup_builder.update_followup(account, item.id, draft)
+        definitions.update_followup(account, item.id, draft)
     except ValidationError as error:
         return _builder(database, draft, followup=item, errors=error.errors, status=422)
     return _after(item, _("The follow-up is saved."))
@@ -163,7 +165,7 @@ def _after(item, message: str):
     """After an action on a follow-up: the fresh builder with a toast, or a redirect with a flash."""
     if is_htmx():
         database = databases.get_database(current_account(), item.database_id)
-        page, status = _builder(database, followup_builder.draft_of(item), followup=item)
+        page, status = _builder(database, definitions.draft_of(item), followup=item)
         return toast(page, message)
     flash(message, "success")
     return redirect(url_for("admin.followup", followup_id=item.id), 303)
@@ -173,7 +175,7 @@ def _after(item, message: str):
 @requires("editor")
 def followup_pause(followup_id: int):
     """Stop the follow-up: nothing triggers it and its waiting runs wait."""
-    item = followup_builder.pause_followup(current_account(), followup_id)
+    item = definitions.pause_followup(current_account(), followup_id)
     return _after(item, _("The follow-up is paused. Its waiting runs wait until you resume it."))
 
 
@@ -181,7 +183,7 @@ def followup_pause(followup_id: int):
 @requires("editor")
 def followup_resume(followup_id: int):
     """Start the follow-up again; waiting runs that fell due meanwhile run now."""
-    item = followup_builder.resume_followup(current_account(), followup_id)
+    item = definitions.resume_followup(current_account(), followup_id)
     return _after(item, _("The follow-up is active again."))
 
 
@@ -190,7 +192,7 @@ def followup_resume(followup_id: int):
 def followup_delete_confirm(followup_id: int):
     """Ask before removing a follow-up (for browsers without JavaScript)."""
     account = current_account()
-    item = followup_builder.get_followup(account, followup_id)
+    item = definitions.get_followup(account, followup_id)
     return confirm_page(
         title=_("Delete the follow-up %(name)s?", name=item.name),
         message=_("Its waiting runs never run and its run history is removed. This cannot be undone."),
@@ -205,7 +207,7 @@ def followup_delete_confirm(followup_id: int):
 @requires("editor")
 def followup_delete(followup_id: int):
     """Remove a follow-up with its runs."""
-    database_id = followup_builder.delete_followup(current_account(), followup_id)
+    database_id = definitions.delete_followup(current_account(), followup_id)
     flash(_("The follow-up is deleted."), "success")
     return hx_redirect(url_for("admin.database_followups", database_id=database_id))
 
@@ -221,11 +223,11 @@ def _runs_context(item) -> dict:
         "active": "followups",
         "followup": item,
         "status": status,
-        "runs_page": followup_builder.list_runs(
+        "runs_page": run_history.list_runs(
             account, item.id, status=status, before=request.args.get("before", type=int)
         ),
-        "review": followup_builder.review_runs(account, item.id),
-        "counts": followup_builder.run_counts(account, [item.id])[item.id],
+        "review": run_history.review_runs(account, item.id),
+        "counts": run_history.run_counts(account, [item.id])[item.id],
         "crumbs": [
             (_("Follow-ups"), url_for("admin.database_followups", database_id=item.database_id)),
             (item.name, url_for("admin.followup", followup_id=item.id)),
@@ -238,7 +240,7 @@ def _runs_context(item) -> dict:
 @bp.route("/followups/<int:followup_id>/runs")
 def followup_runs_page(followup_id: int):
     """A follow-up's runs (filtered by status, newest first) and the runs that need review."""
-    item = followup_builder.get_followup(current_account(), followup_id)
+    item = definitions.get_followup(current_account(), followup_id)
     return render(RUNS_PAGE, RUNS_PARTIAL, **_runs_context(item))
 
 
@@ -248,7 +250,7 @@ def _panel_context(profile_id: int) -> dict:
     return {
         "database": profile.database,
         "profile_id": profile.id,
-        "runs": followup_builder.runs_of_profile(account, profile.id),
+        "runs": run_history.runs_of_profile(account, profile.id),
         **builder_labels(),
     }
 
@@ -268,7 +270,7 @@ def _run_done(run, message: str, level: str = "success"):
             page = render_template(PANEL, **_panel_context(run.profile_id))
         else:
             page = render(
-                RUNS_PAGE, RUNS_PARTIAL, **_runs_context(followup_builder.get_followup(account, run.followup_id))
+                RUNS_PAGE, RUNS_PARTIAL, **_runs_context(definitions.get_followup(account, run.followup_id))
             )
         return toast(page, message, level)
     flash(message, "success" if level == "success" else "error")

@@ -1,91 +1,29 @@
-"""The follow-up builder of the admin: posted step data → a definition, saved through the one validator.
+"""The follow-up builder's posted fields → a ``Draft``, and the builder's row edits (add, remove, move).
 
 The admin edits a follow-up as a vertical list of steps (trigger → activation condition → delay → execution
 condition → actions). Its form posts flat names (``trigger-kind``, ``activation-0-field_id``, a group's
 ``activation-1-rules-0-field_id``, ``action-1-values-0-field``, …); ``parse_draft`` turns them into a
-``Draft`` whose parts have exactly the shape stored in ``FollowUp`` (see ``docs/follow-ups.md``),
-``apply_edit`` adds, removes and moves rows without saving, and ``create_followup``/``update_followup`` save a
-draft after ``followups.check_definition`` accepted it. The rules of a definition live there, not here: this
-module only parses and never judges a part.
-
-Also here: listing follow-ups with their run counts, and listing runs per follow-up (keyset pages) and per
-profile. The state changes of a run (cancel, retry, resolve a review) are ``followup_runs``' own functions.
+``Draft`` whose parts have exactly the shape stored in ``FollowUp`` (see ``docs/follow-ups.md``), and
+``apply_edit`` adds, removes and moves rows without saving. This is the admin door's parsing: it never judges a
+part; ``followups.definitions`` validates and saves a draft.
 """
 
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from flask_babel import gettext as _
-from sqlalchemy import func, or_, select
+from webapp.followups import definitions
+from webapp.followups.definitions import Draft
 
-from webapp.extensions import db
-from webapp.models import (
-    OPEN_RUN_STATUSES,
-    RUN_STATUSES,
-    Account,
-    EmailTemplate,
-    FollowUp,
-    FollowUpRun,
-    Form,
-    utcnow,
-)
-from webapp.platform.errors import NotFound, ValidationError
-from webapp.profiles.databases import get_database
-from webapp.profiles.profiles import get_profile
-from webapp.services import followups
-
-MAX_ID = 2**31 - 1
-NAME_LENGTH = 100
-RUNS_PAGE_SIZE = 50
-PROFILE_PAST_RUNS = 20
 CONDITIONS = ("activation", "execution")
 DURATION_UNITS = {"minutes": 60, "hours": 3600, "days": 86400}
 RULE_KINDS = ("field", "interest", "subscribed")
 RULE_EDITS = ("add-rule", "add-group", "remove-rule", "up-rule", "down-rule")
-FINISHED_RUN_STATUSES = tuple(status for status in RUN_STATUSES if status not in OPEN_RUN_STATUSES)
 
 Posted = Mapping[str, list[str]]
-
-
-@dataclass
-class Draft:
-    """A follow-up being edited: its name, scope and the five parts of its definition (stored shape)."""
-
-    name: str = ""
-    collection_id: int | None = None
-    form_id: int | None = None
-    trigger: dict[str, Any] = field(default_factory=lambda: {"kind": "profile_created", "exclude_sources": []})
-    activation_condition: dict[str, Any] = field(default_factory=lambda: {"match": "all", "rules": []})
-    execution_condition: dict[str, Any] = field(default_factory=lambda: {"match": "all", "rules": []})
-    delay: dict[str, Any] = field(default_factory=lambda: {"kind": "none"})
-    actions: list[dict[str, Any]] = field(default_factory=list)
-
-    def parts(self) -> dict[str, Any]:
-        return {
-            "trigger": self.trigger,
-            "activation_condition": self.activation_condition,
-            "execution_condition": self.execution_condition,
-            "delay": self.delay,
-            "actions": self.actions,
-        }
-
-
-def draft_of(followup: FollowUp) -> Draft:
-    """The stored follow-up as a draft for the builder."""
-    return Draft(
-        name=followup.name,
-        collection_id=followup.collection_id,
-        form_id=followup.form_id,
-        trigger=dict(followup.trigger or {}),
-        activation_condition=dict(followup.activation_condition or {"match": "all", "rules": []}),
-        execution_condition=dict(followup.execution_condition or {"match": "all", "rules": []}),
-        delay=dict(followup.delay or {"kind": "none"}),
-        actions=[dict(action) for action in followup.actions or []],
-    )
 
 
 # --- parsing the posted form ---------------------------------------------------------------------------------
@@ -95,7 +33,7 @@ def parse_draft(posted: Posted) -> Draft:
     """The draft the builder form posted (``request.form.to_dict(flat=False)``); nothing is judged here."""
     form = _Form(posted)
     trigger = _trigger(form)
-    subprofiles = trigger["kind"] in followups.SUBPROFILE_KINDS
+    subprofiles = trigger["kind"] in definitions.SUBPROFILE_KINDS
     return Draft(
         name=form.one("name").strip(),
         collection_id=_number(form.one("collection_id")) if subprofiles else None,
@@ -140,7 +78,7 @@ def _number(text: str) -> int | str | None:
 def _trigger(form: _Form) -> dict[str, Any]:
     kind = form.one("trigger-kind")
     trigger: dict[str, Any] = {"kind": kind, "exclude_sources": form.many("trigger-exclude_sources")}
-    if kind in followups.UPDATE_KINDS:
+    if kind in definitions.UPDATE_KINDS:
         trigger["fields"] = [_number(value) for value in form.many("trigger-fields")]
         if form.one("trigger-to_value").strip():
             trigger["to_value"] = form.one("trigger-to_value").strip()
@@ -338,203 +276,19 @@ def _move(items: list, text: str, step: int) -> None:
 # --- saving ----------------------------------------------------------------------------------------------------
 
 
-def list_followups(account: Account, database_id: int | None = None) -> list[FollowUp]:
-    """The account's follow-ups (of one database when given), by name."""
-    statement = select(FollowUp).where(FollowUp.account_id == account.id).order_by(FollowUp.name, FollowUp.id)
-    if database_id is not None:
-        statement = statement.where(FollowUp.database_id == get_database(account, database_id).id)
-    return list(db.session.scalars(statement))
-
-
-def get_followup(account: Account, followup_id: int) -> FollowUp:
-    followup = db.session.get(FollowUp, followup_id) if 0 < followup_id <= MAX_ID else None
-    if followup is None or followup.account_id != account.id:
-        raise NotFound(_("Follow-up not found."))
-    return followup
-
-
-def create_followup(account: Account, database_id: int, draft: Draft) -> FollowUp:
-    """Save a new, active follow-up; ``ValidationError`` by part (``name``, ``trigger``, …) when it is not fine."""
-    database = get_database(account, database_id)
-    followup = FollowUp(account_id=account.id, database_id=database.id, status="active")
-    _store(account, followup, draft)
-    db.session.add(followup)
-    db.session.commit()
-    return followup
-
-
-def update_followup(account: Account, followup_id: int, draft: Draft) -> FollowUp:
-    """Save a changed definition; runs already scheduled keep their due time and run the new actions."""
-    followup = get_followup(account, followup_id)
-    _store(account, followup, draft)
-    followup.updated_at = utcnow()
-    db.session.commit()
-    return followup
-
-
-def _store(account: Account, followup: FollowUp, draft: Draft) -> None:
-    errors = {}
-    name = draft.name.strip()
-    if not name:
-        errors["name"] = _("Give the follow-up a name.")
-    elif len(name) > NAME_LENGTH:
-        errors["name"] = _("A name has at most %(count)s characters.", count=NAME_LENGTH)
-    collection_id = draft.collection_id if isinstance(draft.collection_id, int) else None
-    if draft.collection_id is not None and collection_id is None:
-        errors["collection_id"] = _("Choose a collection of this database.")
-    form_id = _checked_form(account, followup.database_id, draft.form_id, errors)
-    cleaned, problems = followups.clean_definition(
-        account, followup.database_id, collection_id=collection_id, **draft.parts()
-    )
-    errors.update(problems)
-    if errors:
-        db.session.rollback()
-        raise ValidationError(errors)
-    followup.name, followup.collection_id, followup.form_id = name, collection_id, form_id
-    for part, value in cleaned.items():
-        setattr(followup, part, value)
-
-
-def _checked_form(account: Account, database_id: int, form_id: Any, errors: dict[str, str]) -> int | None:
-    """The web form a form-submitted trigger listens to (None: any form of the database)."""
-    if form_id is None:
-        return None
-    form = next((item for item in form_choices(account, database_id) if item.id == form_id), None)
-    if form is None:
-        errors["form_id"] = _("Choose a web form of this database.")
-        return None
-    return form.id
-
-
-def delete_followup(account: Account, followup_id: int) -> int:
-    """Remove a follow-up with its runs (those still waiting never run); returns its database id."""
-    followup = get_followup(account, followup_id)
-    database_id = followup.database_id
-    db.session.delete(followup)
-    db.session.commit()
-    return database_id
-
-
-def pause_followup(account: Account, followup_id: int) -> FollowUp:
-    """Stop triggering and stop waiting runs from executing (they wait until it is resumed)."""
-    return _set_status(account, followup_id, "paused")
-
-
-def resume_followup(account: Account, followup_id: int) -> FollowUp:
-    """Trigger again; waiting runs that fell due meanwhile run now."""
-    return _set_status(account, followup_id, "active")
-
-
-def _set_status(account: Account, followup_id: int, status: str) -> FollowUp:
-    followup = get_followup(account, followup_id)
-    followup.status, followup.updated_at = status, utcnow()
-    db.session.commit()
-    return followup
-
-
 # --- what the builder offers -----------------------------------------------------------------------------------
-
-
-def template_choices(account: Account, database_id: int) -> list[EmailTemplate]:
-    """The email templates a send-email action may use: the account's general ones and the database's own."""
-    return list(
-        db.session.scalars(
-            select(EmailTemplate)
-            .where(
-                EmailTemplate.account_id == account.id,
-                or_(EmailTemplate.database_id.is_(None), EmailTemplate.database_id == database_id),
-            )
-            .order_by(EmailTemplate.name)
-        )
-    )
-
-
-def form_choices(account: Account, database_id: int) -> list[Form]:
-    """The web forms of the database, for the form-submitted trigger."""
-    return list(
-        db.session.scalars(
-            select(Form).where(Form.account_id == account.id, Form.database_id == database_id).order_by(Form.name)
-        )
-    )
 
 
 # --- runs ------------------------------------------------------------------------------------------------------
 
 
-def run_counts(account: Account, followup_ids: list[int]) -> dict[int, dict[str, int]]:
-    """Runs per follow-up and status, plus ``open`` (pending, queued or sending)."""
-    rows = db.session.execute(
-        select(FollowUpRun.followup_id, FollowUpRun.status, func.count())
-        .where(FollowUpRun.account_id == account.id, FollowUpRun.followup_id.in_(followup_ids))
-        .group_by(FollowUpRun.followup_id, FollowUpRun.status)
-    ).all()
-    counts: dict[int, dict[str, int]] = {followup_id: {"open": 0} for followup_id in followup_ids}
-    for followup_id, status, count in rows:
-        counts[followup_id][status] = count
-        if status in OPEN_RUN_STATUSES:
-            counts[followup_id]["open"] += count
-    return counts
 
 
-@dataclass
-class RunPage:
-    items: list[FollowUpRun]
-    next_before: int | None
 
 
-def list_runs(
-    account: Account, followup_id: int, *, status: str = "", before: int | None = None, limit: int = RUNS_PAGE_SIZE
-) -> RunPage:
-    """A follow-up's runs, newest first, ``limit`` at a time after the cursor ``before`` (a run id)."""
-    followup = get_followup(account, followup_id)
-    if status and status not in RUN_STATUSES:
-        raise ValidationError({"status": _("Choose a status from the list.")})
-    statement = select(FollowUpRun).where(FollowUpRun.account_id == account.id, FollowUpRun.followup_id == followup.id)
-    if status:
-        statement = statement.where(FollowUpRun.status == status)
-    if before is not None:
-        statement = statement.where(FollowUpRun.id < before)
-    rows = list(db.session.scalars(statement.order_by(FollowUpRun.id.desc()).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return RunPage(items=rows, next_before=rows[-1].id if more else None)
 
 
-def review_runs(account: Account, followup_id: int) -> list[FollowUpRun]:
-    """Runs interrupted while sending an email, oldest first: an admin decides whether it was sent."""
-    followup = get_followup(account, followup_id)
-    return list(
-        db.session.scalars(
-            select(FollowUpRun)
-            .where(
-                FollowUpRun.account_id == account.id,
-                FollowUpRun.followup_id == followup.id,
-                FollowUpRun.status == "review",
-            )
-            .order_by(FollowUpRun.id)
-        )
-    )
 
 
-@dataclass
-class ProfileRuns:
-    """A profile's follow-up runs with their follow-ups: those waiting (soonest first) and the last past ones."""
-
-    waiting: list[tuple[FollowUpRun, FollowUp]]
-    past: list[tuple[FollowUpRun, FollowUp]]
 
 
-def runs_of_profile(account: Account, profile_id: int, *, past_limit: int = PROFILE_PAST_RUNS) -> ProfileRuns:
-    profile = get_profile(account, profile_id)
-    base = (
-        select(FollowUpRun, FollowUp)
-        .join(FollowUp, FollowUp.id == FollowUpRun.followup_id)
-        .where(FollowUpRun.account_id == account.id, FollowUpRun.profile_id == profile.id)
-    )
-    waiting = db.session.execute(
-        base.where(FollowUpRun.status.in_(OPEN_RUN_STATUSES)).order_by(FollowUpRun.due_at, FollowUpRun.id)
-    ).all()
-    past = db.session.execute(
-        base.where(FollowUpRun.status.in_(FINISHED_RUN_STATUSES)).order_by(FollowUpRun.id.desc()).limit(past_limit)
-    ).all()
-    return ProfileRuns(waiting=list(waiting), past=list(past))

@@ -24,12 +24,13 @@ from sqlalchemy import ColumnElement, Integer, and_, any_, cast, func, select, u
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from webapp.extensions import db
+from webapp.followups import actions as followup_actions
+from webapp.followups import conditions, timing, triggers
+from webapp.followups.actions import COMMITTING, ActionFailed, RunContext
 from webapp.models import Account, FollowUp, FollowUpRun, Profile, Subprofile
 from webapp.platform import work
 from webapp.platform.errors import Conflict, NotFound
 from webapp.platform.queues import get_queue
-from webapp.services import followup_actions, followup_conditions, followups
-from webapp.services.followup_actions import COMMITTING, ActionFailed, RunContext
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ JOB_FUNCTION = "webapp.jobs.run_followups"
 
 
 def now() -> datetime:
-    return followups.now()
+    return timing.now()
 
 
 def init_app(app) -> None:
@@ -159,7 +160,7 @@ def run_batch(run_ids: list[int], job_id: str) -> dict[str, int]:
         _record_failure(run_id, error)
     for run_id in alone:
         _run_alone(run_id, job_id)
-    followups.forget_chains()
+    triggers.forget_chains()
     counted = (
         select(FollowUpRun.status, func.count()).where(_among(FollowUpRun.id, run_ids)).group_by(FollowUpRun.status)
     )
@@ -226,7 +227,7 @@ class _Batch:
 
     def context(self, run: FollowUpRun) -> RunContext:
         """What the run's actions work on; from here on its writes carry its chain depth on."""
-        followups.note_chain(run)
+        triggers.note_chain(run)
         followup = self.followups[run.followup_id]
         profile = self.profiles.get(run.profile_id) if run.profile_id else None
         subprofile = db.session.get(Subprofile, run.subprofile_id) if run.subprofile_id else None
@@ -332,7 +333,7 @@ def _perform_all(context: RunContext) -> None:
 
 def _condition_holds(context: RunContext) -> bool:
     condition = context.followup.execution_condition
-    return followup_conditions.matches(condition, context.profile, context.subprofile)
+    return conditions.matches(condition, context.profile, context.subprofile)
 
 
 def _finish(run: FollowUpRun, status: str, outcome: str) -> None:

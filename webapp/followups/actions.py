@@ -62,7 +62,7 @@ class RunContext:
 
     @property
     def origin(self) -> events.Origin:
-        from webapp.services.followups import origin
+        from webapp.followups.triggers import origin
 
         return origin(self.followup.id)
 
@@ -186,7 +186,7 @@ def _render(text: str, now_text: str, today: str) -> str:
 @lru_cache(maxsize=64)
 def _clock_values(moment: datetime, zone_name: str) -> tuple[str, str]:
     """``now`` and ``today`` of ``moment`` (naive UTC) in the account's time zone."""
-    from webapp.services.followups import to_local, zone_named
+    from webapp.followups.timing import to_local, zone_named
 
     local = to_local(moment, zone_named(zone_name))
     return local.strftime("%Y-%m-%d %H:%M:%S"), local.date().isoformat()

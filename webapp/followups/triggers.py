@@ -10,12 +10,9 @@ that touches a follow-up raises that version (``_bump_versions``), like fields a
 """
 
 import logging
-import re
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask_babel import gettext as _
 from sqlalchemy import and_, func, insert, select
@@ -23,11 +20,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.sql.elements import ColumnElement
 
 from webapp.extensions import db
+from webapp.followups import conditions
+from webapp.followups.definitions import DATE_TYPES, SUBPROFILE_KINDS, UPDATE_KINDS
+from webapp.followups.timing import date_value, due_time, local_moment, now, time_zone, to_local
 from webapp.models import (
-    ACTION_TYPES,
     TRIGGER_KINDS,
     Account,
-    Collection,
     Database,
     Field,
     FollowUp,
@@ -35,30 +33,14 @@ from webapp.models import (
     Profile,
     ProfileEvent,
     Subprofile,
-    utcnow,
 )
-from webapp.platform.errors import ValidationError
 from webapp.profiles import events
 from webapp.profiles.field_expressions import dialect_name, raw_value, sort_value
-from webapp.services import followup_conditions
-from webapp.services.followup_actions import as_int
 
 log = logging.getLogger(__name__)
 
-# The clock of the engine: tests replace it to freeze or move time (no sleeping).
-clock: Callable[[], datetime] = utcnow
-
-
-def now() -> datetime:
-    return clock()
-
 
 SOURCE = "follow-up"
-UPDATE_KINDS = ("profile_updated", "subprofile_updated")
-SUBPROFILE_KINDS = ("subprofile_created", "subprofile_updated", "subprofile_removed")
-DATE_TYPES = ("date", "datetime")
-TIME_PATTERN = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-DEFAULT_TIME_ZONE = "Europe/Amsterdam"
 
 
 def reference(followup_id: int) -> str:
@@ -70,227 +52,10 @@ def origin(followup_id: int) -> events.Origin:
     return events.Origin(SOURCE, actor=f"followup:{followup_id}", reference=reference(followup_id))
 
 
-def time_zone(account: Account | None) -> ZoneInfo:
-    return zone_named(account.time_zone if account else "")
-
-
-def zone_named(name: str) -> ZoneInfo:
-    """The time zone ``name``, or the default one when it is empty or unknown."""
-    try:
-        return ZoneInfo(name or DEFAULT_TIME_ZONE)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(DEFAULT_TIME_ZONE)
-
-
 # --- validating a definition ---------------------------------------------------------------------------
 
 
-def validate_definition(
-    account: Account,
-    database_id: int,
-    *,
-    trigger: Any,
-    activation_condition: Any,
-    execution_condition: Any,
-    delay: Any,
-    actions: Any,
-    collection_id: int | None = None,
-) -> dict[str, str]:
-    """Errors by part (``trigger``, ``activation_condition``, ``execution_condition``, ``delay``, ``actions``);
-    empty when the definition is fine. ``clean_definition`` gives the stored form as well."""
-    return clean_definition(
-        account,
-        database_id,
-        trigger=trigger,
-        activation_condition=activation_condition,
-        execution_condition=execution_condition,
-        delay=delay,
-        actions=actions,
-        collection_id=collection_id,
-    )[1]
-
-
-def clean_definition(
-    account: Account,
-    database_id: int,
-    *,
-    trigger: Any,
-    activation_condition: Any,
-    execution_condition: Any,
-    delay: Any,
-    actions: Any,
-    collection_id: int | None = None,
-) -> tuple[dict[str, Any], dict[str, str]]:
-    """The definition in its stored form (condition values coerced to their fields' types) and the errors."""
-    database = db.session.get(Database, database_id)
-    if database is None or database.account_id != account.id:
-        return {}, {"database_id": _("Database not found.")}
-    collection = db.session.get(Collection, collection_id) if collection_id else None
-    if collection_id and (collection is None or collection.database_id != database.id):
-        return {}, {"collection_id": _("Choose a collection of this database.")}
-    scope = _Scope(account, database, collection)
-    cleaned: dict[str, Any] = {}
-    errors: dict[str, str] = {}
-    parts = (
-        ("trigger", trigger, scope.trigger),
-        ("activation_condition", activation_condition, scope.condition),
-        ("execution_condition", execution_condition, scope.condition),
-        ("delay", delay, scope.delay),
-        ("actions", actions, scope.actions),
-    )
-    for name, value, check in parts:
-        try:
-            cleaned[name] = check(value)
-        except ValueError as error:
-            errors[name] = str(error)
-    return cleaned, errors
-
-
-@dataclass
-class _Scope:
-    account: Account
-    database: Database
-    collection: Collection | None
-
-    @property
-    def profile_fields(self) -> dict[int, Field]:
-        return {field.id: field for field in self.database.fields}
-
-    @property
-    def condition_fields(self) -> dict[int, Field]:
-        fields = self.profile_fields
-        if self.collection is not None:
-            fields.update({field.id: field for field in self.collection.fields})
-        return fields
-
-    @property
-    def interest_ids(self) -> set[int]:
-        return {interest.id for interest in self.database.interests}
-
-    def condition(self, value: Any) -> dict[str, Any]:
-        return followup_conditions.validate(value, self.condition_fields, self.interest_ids)
-
-    def trigger(self, value: Any) -> dict[str, Any]:
-        if not isinstance(value, dict) or value.get("kind") not in TRIGGER_KINDS:
-            raise ValueError(_("Choose what triggers the follow-up."))
-        kind = value["kind"]
-        cleaned: dict[str, Any] = {"kind": kind}
-        if kind in SUBPROFILE_KINDS and self.collection is None:
-            raise ValueError(_("Choose the collection whose subprofiles trigger the follow-up."))
-        excluded = [str(source) for source in value.get("exclude_sources") or []]
-        unknown = [source for source in excluded if source not in events.SOURCES]
-        if unknown:
-            raise ValueError(_("Unknown source: %(names)s.", names=", ".join(unknown)))
-        cleaned["exclude_sources"] = excluded
-        if kind in UPDATE_KINDS:
-            owner = self.collection.fields if kind == "subprofile_updated" else self.database.fields
-            known = {field.id: field for field in owner}
-            field_ids = [as_int(item) for item in value.get("fields") or []]
-            if any(field_id not in known for field_id in field_ids):
-                raise ValueError(_("Choose fields of this database or collection."))
-            cleaned["fields"] = field_ids
-            if value.get("to_value") not in (None, ""):
-                if len(field_ids) != 1:
-                    raise ValueError(_("'Changed to a value' needs exactly one field."))
-                cleaned["to_value"] = followup_conditions.validate(
-                    {"rules": [{"field_id": field_ids[0], "operator": "=", "value": value["to_value"]}]},
-                    known,
-                    set(),
-                )["rules"][0]["value"]
-        if kind == "email_clicked" and value.get("link"):
-            cleaned["link"] = str(value["link"]).strip()
-        if kind == "date_field":
-            cleaned.update(self._date_moment(value))
-            cleaned["yearly"] = bool(value.get("yearly"))
-        return cleaned
-
-    def delay(self, value: Any) -> dict[str, Any]:
-        value = value or {"kind": "none"}
-        kind = value.get("kind") if isinstance(value, dict) else None
-        if kind == "none":
-            return {"kind": "none"}
-        if kind == "duration":
-            seconds = as_int(value.get("seconds"))
-            if seconds is None or seconds < 0:
-                raise ValueError(_("Give the delay in whole seconds (0 or more)."))
-            return {"kind": "duration", "seconds": seconds}
-        if kind == "time_of_day":
-            return {"kind": "time_of_day", "time": _time(value.get("time"))}
-        if kind == "date_field":
-            return {"kind": "date_field", **self._date_moment(value)}
-        raise ValueError(_("Choose none, a duration, a time of day or a date field."))
-
-    def _date_moment(self, value: dict) -> dict[str, Any]:
-        field = self.profile_fields.get(as_int(value.get("field_id")))
-        if field is None or field.type not in DATE_TYPES:
-            raise ValueError(_("Choose a date field of this database."))
-        offset = as_int(value.get("offset_days", 0))
-        if offset is None:
-            raise ValueError(_("Give the offset in whole days."))
-        return {"field_id": field.id, "offset_days": offset, "time": _time(value.get("time") or "00:00")}
-
-    def actions(self, value: Any) -> list[dict[str, Any]]:
-        from webapp.services import followup_actions
-
-        if not isinstance(value, list) or not value:
-            raise ValueError(_("Add at least one action."))
-        cleaned = []
-        for number, action in enumerate(value, start=1):
-            if not isinstance(action, dict) or action.get("type") not in ACTION_TYPES:
-                raise ValueError(_("Action %(number)s: choose what it does.", number=number))
-            try:
-                cleaned.append(followup_actions.validate(self.account, self.database, action))
-            except ValueError as error:
-                raise ValueError(_("Action %(number)s: %(error)s", number=number, error=error)) from None
-        return cleaned
-
-
-def _time(value: Any) -> str:
-    text = str(value or "").strip()
-    if len(text) == 4 and text[1] == ":":
-        text = "0" + text
-    if not TIME_PATTERN.match(text):
-        raise ValueError(_("Give a time as HH:MM."))
-    return text
-
-
 # --- delays ------------------------------------------------------------------------------------------
-
-
-def local_moment(day: date, clock: str, zone: ZoneInfo) -> datetime:
-    """Naive UTC of ``clock`` (HH:MM) on ``day`` in ``zone``."""
-    hours, minutes = (int(part) for part in clock.split(":"))
-    moment = datetime.combine(day, time(hours, minutes), tzinfo=zone)
-    return moment.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
-
-
-def to_local(moment: datetime, zone: ZoneInfo) -> datetime:
-    return moment.replace(tzinfo=ZoneInfo("UTC")).astimezone(zone)
-
-
-def date_value(profile: Profile | None, field_id: int) -> date | None:
-    raw = (profile.fields or {}).get(str(field_id)) if profile is not None else None
-    try:
-        return date.fromisoformat(str(raw)[:10]) if raw else None
-    except ValueError:
-        return None
-
-
-def due_time(delay: dict[str, Any], *, now: datetime, zone: ZoneInfo, profile: Profile | None) -> datetime | None:
-    """When a run triggered at ``now`` (naive UTC) is due; ``None`` when a date-field delay has no date."""
-    kind = (delay or {}).get("kind", "none")
-    if kind == "duration":
-        return now + timedelta(seconds=int(delay["seconds"]))
-    if kind == "time_of_day":
-        local = to_local(now, zone)
-        due = local_moment(local.date(), delay["time"], zone)
-        return due if due >= now else local_moment(local.date() + timedelta(days=1), delay["time"], zone)
-    if kind == "date_field":
-        day = date_value(profile, delay["field_id"])
-        if day is None:
-            return None
-        return local_moment(day + timedelta(days=int(delay.get("offset_days", 0))), delay["time"], zone)
-    return now
 
 
 # --- matching events (inside the writer's transaction) ------------------------------------------------
@@ -357,7 +122,7 @@ def on_profile_event(event: ProfileEvent, *, moment: datetime | None = None) -> 
     depth = chain_depth_of(event)
     rows = []
     for item in candidates:
-        if not followup_conditions.matches(item.activation_condition, profile, subprofile):
+        if not conditions.matches(item.activation_condition, profile, subprofile):
             continue
         due = due_time(item.delay, now=moment, zone=zone, profile=profile)
         if due is None:
@@ -375,7 +140,6 @@ def on_profile_event(event: ProfileEvent, *, moment: datetime | None = None) -> 
         rows.append(_stopped(row, event, moment) if depth > MAX_CHAIN_DEPTH else row)
     if rows:
         db.session.execute(insert(FollowUpRun), rows)
-
 
 
 def new_run_row(followup: FollowUp, profile_id: int, due: datetime, created_at: datetime, **extra) -> dict[str, Any]:
@@ -457,7 +221,7 @@ def _triggered_by(item: _Active, event: ProfileEvent) -> bool:
         if not keys:
             return False
         if "to_value" in trigger:
-            return any(followup_conditions.compare(changed[key][1], "=", trigger["to_value"]) for key in keys)
+            return any(conditions.compare(changed[key][1], "=", trigger["to_value"]) for key in keys)
     if event.kind == "form_submitted" and item.form_id is not None:
         return event.reference in (str(item.form_id), f"form:{item.form_id}")
     if event.kind == "email_clicked" and trigger.get("link"):
@@ -539,7 +303,7 @@ def _scan_one(followup: FollowUp, trigger: dict[str, Any], current: datetime) ->
             moment = local_moment(occurrence_day, trigger.get("time", "00:00"), zone)
             if not (current - SCAN_BEHIND <= moment <= current + SCAN_AHEAD):
                 continue
-            if not followup_conditions.matches(followup.activation_condition, profile):
+            if not conditions.matches(followup.activation_condition, profile):
                 continue
             due = due_time(followup.delay, now=moment, zone=zone, profile=profile)
             if due is None:
@@ -604,19 +368,11 @@ def _insert_new(rows: list[dict]) -> int:
     return len(result.all())
 
 
-def check_definition(account: Account, database_id: int, **parts: Any) -> dict[str, Any]:
-    """``clean_definition`` raising ``ValidationError`` on errors (for callers that create follow-ups)."""
-    cleaned, errors = clean_definition(account, database_id, **parts)
-    if errors:
-        raise ValidationError(errors)
-    return cleaned
-
-
 def init_app(app) -> None:
     """Subscribe to the event spine and run the date-field scan in every housekeeping round."""
     app.extensions["profile_events"].in_transaction.append(on_profile_event)
     app.extensions["profile_events"].in_transaction_bulk.append(on_bulk_events)
     app.extensions["housekeeping_tasks"].append(scan_date_triggers)
-    from webapp.services import followup_runs
+    from webapp.followups import runs as followup_runs
 
     followup_runs.init_app(app)
