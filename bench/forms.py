@@ -89,7 +89,7 @@ def prepare(url: str) -> tuple[str, dict[str, str], str]:
     from webapp.models import Form
     from webapp.profiles import databases
     from webapp.profiles.fields import FieldSpec, create_field
-    from webapp.services import form_spam
+    from webapp.webforms import spam
 
     if "bench" not in urlsplit(url).path:
         sys.exit("the database's name must contain 'bench': its schema is dropped")
@@ -139,7 +139,7 @@ def prepare(url: str) -> tuple[str, dict[str, str], str]:
             "newsletter": f"f{fields['Newsletter']}",
             "interest": f"i{interest.id}",
         }
-        token = form_spam.issue_token(form.key, now=time.time() - 60)
+        token = spam.issue_token(form.key, now=time.time() - 60)
         key = form.key
         db.session.remove()
     return key, names, token

@@ -18,7 +18,7 @@ from webapp.profiles import links
 from webapp.profiles.databases import create_interest, get_database
 from webapp.profiles.events import Origin
 from webapp.profiles.profiles import create_profile, find_profiles
-from webapp.services import form_builder
+from webapp.webforms import builder, items
 
 try:
     from playwright.sync_api import expect
@@ -47,7 +47,7 @@ def make_signup_form(account, origin: str, *, name: str = "Sign-up", database=No
             },
         )
         create_interest(account, database.id, "News")
-    form = form_builder.create_form(account, database.id, name=name)
+    form = builder.create_form(account, database.id, name=name)
     settings = {
         "submit_label": "Sign me up",
         "success_message": "Welcome aboard!",
@@ -55,22 +55,22 @@ def make_signup_form(account, origin: str, *, name: str = "Sign-up", database=No
         "allowed_origins": [origin],
         **settings,
     }
-    form_builder.update_settings(account, form.id, name=name, **settings)
+    builder.update_settings(account, form.id, name=name, **settings)
     fields = {field.name: field for field in database.fields}
     for field_name in ("Email", "FirstName", "Phone", "Size"):
-        item = form_builder.add_item(account, form.id, "field", field_id=fields[field_name].id)
+        item = items.add_item(account, form.id, "field", field_id=fields[field_name].id)
         if field_name == "Size":
-            form_builder.update_item(account, form.id, item["id"], {"label": "Size", "widget": "radio"})
-    form_builder.add_item(account, form.id, "interest", interest_id=database.interests[0].id)
-    consent = form_builder.add_item(account, form.id, "consent")
-    form_builder.update_item(
+            items.update_item(account, form.id, item["id"], {"label": "Size", "widget": "radio"})
+    items.add_item(account, form.id, "interest", interest_id=database.interests[0].id)
+    consent = items.add_item(account, form.id, "consent")
+    items.update_item(
         account,
         form.id,
         consent["id"],
         {"label": "Privacy", "text": "I agree to the privacy statement.", "required": True},
     )
-    text = form_builder.add_item(account, form.id, "text")
-    form_builder.update_item(account, form.id, text["id"], {"html": "<p>We mail <strong>monthly</strong>.</p>"})
+    text = items.add_item(account, form.id, "text")
+    items.update_item(account, form.id, text["id"], {"html": "<p>We mail <strong>monthly</strong>.</p>"})
     db.session.commit()
     return form
 
@@ -368,26 +368,26 @@ def make_every_item_form(account, origin: str):
         },
     )
     news = create_interest(account, database.id, "News")
-    form = form_builder.create_form(account, database.id, name="Everything")
-    form_builder.update_settings(
+    form = builder.create_form(account, database.id, name="Everything")
+    builder.update_settings(
         account, form.id, name="Everything", allowed_origins=[origin], min_fill_seconds=0, submit_label="Send it"
     )
     fields = {field.name: field for field in database.fields}
-    add = form_builder.add_item
+    add = items.add_item
     for name in ("Email", "Name", "Bio", "Phone", "Age", "Born", "Seen", "Colour", "Size", "Tags"):
         item = add(account, form.id, "field", field_id=fields[name].id)
         if name == "Size":
-            form_builder.update_item(account, form.id, item["id"], {"label": "Size", "widget": "radio"})
+            items.update_item(account, form.id, item["id"], {"label": "Size", "widget": "radio"})
     add(account, form.id, "password", field_id=fields["Secret"].id)
     hidden = add(account, form.id, "hidden", field_id=fields["Source"].id)
-    form_builder.update_item(account, form.id, hidden["id"], {"default": "website"})
+    items.update_item(account, form.id, hidden["id"], {"default": "website"})
     add(account, form.id, "interest", interest_id=news.id)
     consent = add(account, form.id, "consent")
-    form_builder.update_item(account, form.id, consent["id"], {"text": "I agree.", "required": True})
+    items.update_item(account, form.id, consent["id"], {"text": "I agree.", "required": True})
     text = add(account, form.id, "text")
-    form_builder.update_item(account, form.id, text["id"], {"html": "<h3>About you</h3>"})
+    items.update_item(account, form.id, text["id"], {"html": "<h3>About you</h3>"})
     upload = add(account, form.id, "file")
-    form_builder.update_item(
+    items.update_item(
         account, form.id, upload["id"], {"label": "Notes file", "accept": ".txt", "max_bytes": 1024}
     )
     add(account, form.id, "captcha")
@@ -462,7 +462,7 @@ def test_a_signed_link_prefills_and_updates_the_known_profile(
     form = make_signup_form(account, host_site.url)
     database = get_database(account, form.database_id)
     fields = {field.name: field for field in database.fields}
-    form_builder.update_settings(
+    builder.update_settings(
         account,
         form.id,
         name="Sign-up",
@@ -476,7 +476,7 @@ def test_a_signed_link_prefills_and_updates_the_known_profile(
     for item in form.items:
         if item.get("field_id") in (fields["Email"].id, fields["FirstName"].id):
             label = "Email" if item["field_id"] == fields["Email"].id else "FirstName"
-            form_builder.update_item(
+            items.update_item(
                 account, form.id, item["id"], {"label": label, "prefill": True, "required": label == "Email"}
             )
     ann = create_profile(account, database.id, {"Email": "ann@example.com", "FirstName": "Ann"}, origin=Origin("admin"))

@@ -6,7 +6,8 @@ from playwright.sync_api import expect
 from tests.factories import PASSWORD, make_account, make_database, make_user
 from webapp.extensions import db
 from webapp.models import Form
-from webapp.services import form_builder
+from webapp.webforms import builder as form_builder
+from webapp.webforms import items as webforms_items
 
 pytestmark = pytest.mark.browser
 
@@ -19,8 +20,8 @@ def builder(page, verrijk, ctx):
     database = make_database(account)
     form = form_builder.create_form(account, database.id, name="Sign-up")
     for field in database.fields[:2]:
-        form_builder.add_item(account, form.id, "field", field_id=field.id)
-    form_builder.add_item(account, form.id, "consent")
+        webforms_items.add_item(account, form.id, "field", field_id=field.id)
+    webforms_items.add_item(account, form.id, "consent")
     page.goto(f"{verrijk.url}/login")
     page.fill("input[name=email]", user.email)
     page.fill("input[name=password]", PASSWORD)

@@ -13,7 +13,9 @@ from webapp.platform.errors import NotFound, ValidationError
 from webapp.profiles import databases, profiles
 from webapp.profiles.events import Origin
 from webapp.profiles.fields import FieldSpec, create_field
-from webapp.services import form_builder, form_results
+from webapp.webforms import builder
+from webapp.webforms import items as webforms_items
+from webapp.webforms import results as form_results
 
 
 @pytest.fixture
@@ -37,7 +39,7 @@ def database(account):
 
 @pytest.fixture
 def form(account, database):
-    return form_builder.create_form(account, database.id, name="Sign-up")
+    return builder.create_form(account, database.id, name="Sign-up")
 
 
 def field_id(database, name: str) -> int:
@@ -53,56 +55,56 @@ def reload(form) -> Form:
 
 
 def test_a_new_form_creates_profiles_and_has_a_key(account, database):
-    form = form_builder.create_form(account, database.id, name="  Newsletter   sign-up ")
+    form = builder.create_form(account, database.id, name="  Newsletter   sign-up ")
     assert form.name == "Newsletter sign-up" and form.behaviour == "create" and form.revision == 1
     assert len(form.key) >= 16 and form.items == [] and form.allowed_origins == []
-    assert form_builder.settings_of(form)["min_fill_seconds"] == 3
-    other = form_builder.create_form(account, database.id, name="Other")
+    assert builder.settings_of(form)["min_fill_seconds"] == 3
+    other = builder.create_form(account, database.id, name="Other")
     assert other.key != form.key
 
 
 def test_a_form_needs_a_name_and_a_collection_of_its_own_database(account, database):
     elsewhere = databases.create_collection(account, make_database(account, "Other").id, "Orders")
     with pytest.raises(ValidationError) as error:
-        form_builder.create_form(account, database.id, name=" ", collection_id=elsewhere.id)
+        builder.create_form(account, database.id, name=" ", collection_id=elsewhere.id)
     assert set(error.value.errors) == {"name", "collection_id"}
     orders = databases.create_collection(account, database.id, "Orders")
     assert (
-        form_builder.create_form(account, database.id, name="Order", collection_id=orders.id).collection_id == orders.id
+        builder.create_form(account, database.id, name="Order", collection_id=orders.id).collection_id == orders.id
     )
 
 
 def test_forms_of_another_account_are_not_found(account, form):
     stranger = make_account("Other")
     with pytest.raises(NotFound):
-        form_builder.get_form(stranger, form.id)
+        builder.get_form(stranger, form.id)
     with pytest.raises(NotFound):
-        form_builder.add_item(stranger, form.id, "consent")
+        webforms_items.add_item(stranger, form.id, "consent")
     with pytest.raises(NotFound):
         form_results.list_submissions(stranger, form.id)
     with pytest.raises(NotFound):
-        form_builder.get_form(account, 2**40)
+        builder.get_form(account, 2**40)
 
 
 def test_the_list_counts_accepted_submissions(account, database, form):
-    empty = form_builder.create_form(account, database.id, name="Another")
+    empty = builder.create_form(account, database.id, name="Another")
     make_form_submission(form, status="accepted")
     make_form_submission(form, status="accepted")
     make_form_submission(form, status="rejected", reason="honeypot")
-    assert [(found.name, count) for found, count in form_builder.list_forms(account)] == [
+    assert [(found.name, count) for found, count in builder.list_forms(account)] == [
         ("Another", 0),
         ("Sign-up", 2),
     ]
-    assert [found.id for found, _count in form_builder.list_forms(account, database.id)] == [empty.id, form.id]
-    assert form_builder.list_forms(make_account("Other")) == []
+    assert [found.id for found, _count in builder.list_forms(account, database.id)] == [empty.id, form.id]
+    assert builder.list_forms(make_account("Other")) == []
 
 
 def test_deleting_a_form_removes_its_submissions(account, form):
     make_form_submission(form, status="accepted")
-    form_builder.delete_form(account, form.id)
+    builder.delete_form(account, form.id)
     db.session.expire_all()
     assert db.session.get(Form, form.id) is None
-    assert form_builder.list_forms(account) == []
+    assert builder.list_forms(account) == []
 
 
 # --- items ---------------------------------------------------------------------------------------
@@ -111,16 +113,16 @@ def test_deleting_a_form_removes_its_submissions(account, form):
 def test_every_item_type_can_be_added(account, database, form):
     interest = database.interests[0]
     added = [
-        form_builder.add_item(account, form.id, "field", field_id=field_id(database, "Email")),
-        form_builder.add_item(account, form.id, "field", field_id=field_id(database, "Bio")),
-        form_builder.add_item(account, form.id, "field", field_id=field_id(database, "Topics")),
-        form_builder.add_item(account, form.id, "password", field_id=field_id(database, "Password")),
-        form_builder.add_item(account, form.id, "hidden", field_id=field_id(database, "Newsletter")),
-        form_builder.add_item(account, form.id, "interest", interest_id=interest.id),
-        form_builder.add_item(account, form.id, "consent"),
-        form_builder.add_item(account, form.id, "text"),
-        form_builder.add_item(account, form.id, "file"),
-        form_builder.add_item(account, form.id, "captcha"),
+        webforms_items.add_item(account, form.id, "field", field_id=field_id(database, "Email")),
+        webforms_items.add_item(account, form.id, "field", field_id=field_id(database, "Bio")),
+        webforms_items.add_item(account, form.id, "field", field_id=field_id(database, "Topics")),
+        webforms_items.add_item(account, form.id, "password", field_id=field_id(database, "Password")),
+        webforms_items.add_item(account, form.id, "hidden", field_id=field_id(database, "Newsletter")),
+        webforms_items.add_item(account, form.id, "interest", interest_id=interest.id),
+        webforms_items.add_item(account, form.id, "consent"),
+        webforms_items.add_item(account, form.id, "text"),
+        webforms_items.add_item(account, form.id, "file"),
+        webforms_items.add_item(account, form.id, "captcha"),
     ]
     form = reload(form)
     assert [item["type"] for item in form.items] == [
@@ -140,7 +142,7 @@ def test_every_item_type_can_be_added(account, database, form):
     email, bio, topics, password, hidden, cycling, consent, text, upload, captcha = form.items
     assert email["label"] == "Email" and email["field_id"] == field_id(database, "Email") and not email["multiline"]
     assert bio["multiline"] and topics["widget"] == "checkboxes"
-    assert set(password) == {"id", "type", "field_id", *form_builder.ITEM_PROPERTIES["password"]}
+    assert set(password) == {"id", "type", "field_id", *webforms_items.ITEM_PROPERTIES["password"]}
     assert hidden == {
         "id": hidden["id"],
         "type": "hidden",
@@ -148,7 +150,7 @@ def test_every_item_type_can_be_added(account, database, form):
         "default": None,
     }
     assert cycling["interest_id"] == interest.id and cycling["label"] == "Cycling" and cycling["default"] is False
-    assert consent["required"] and text["html"] == "" and upload["max_bytes"] == form_builder.DEFAULT_FILE_BYTES
+    assert consent["required"] and text["html"] == "" and upload["max_bytes"] == webforms_items.DEFAULT_FILE_BYTES
     assert captcha["label"] == ""
 
 
@@ -165,11 +167,11 @@ def test_every_item_type_can_be_added(account, database, form):
     ],
 )
 def test_items_that_cannot_be_added(account, database, form, kind, bound, key, message):
-    form_builder.add_item(account, form.id, "field", field_id=field_id(database, "Email"))
-    form_builder.add_item(account, form.id, "captcha")
+    webforms_items.add_item(account, form.id, "field", field_id=field_id(database, "Email"))
+    webforms_items.add_item(account, form.id, "captcha")
     revision = reload(form).revision
     with pytest.raises(ValidationError) as error:
-        form_builder.add_item(account, form.id, kind, field_id=field_id(database, bound) if bound else None)
+        webforms_items.add_item(account, form.id, kind, field_id=field_id(database, bound) if bound else None)
     assert error.value.errors == {key: message}
     assert reload(form).revision == revision and len(reload(form).items) == 2
 
@@ -177,19 +179,19 @@ def test_items_that_cannot_be_added(account, database, form, kind, bound, key, m
 def test_fields_of_another_database_cannot_be_bound(account, form):
     other = make_database(account, "Other")
     with pytest.raises(ValidationError):
-        form_builder.add_item(account, form.id, "field", field_id=other.fields[0].id)
+        webforms_items.add_item(account, form.id, "field", field_id=other.fields[0].id)
 
 
 def test_a_form_with_a_collection_can_bind_its_fields(account, database):
     orders = databases.create_collection(account, database.id, "Orders")
     total = create_field(account, FieldSpec(name="Total", type="decimal"), collection_id=orders.id)
-    form = form_builder.create_form(account, database.id, name="Order", collection_id=orders.id)
-    assert form_builder.add_item(account, form.id, "field", field_id=total.id)["field_id"] == total.id
+    form = builder.create_form(account, database.id, name="Order", collection_id=orders.id)
+    assert webforms_items.add_item(account, form.id, "field", field_id=total.id)["field_id"] == total.id
 
 
 def test_item_properties_are_saved_and_checked(account, database, form):
-    item = form_builder.add_item(account, form.id, "field", field_id=field_id(database, "Email"))
-    saved = form_builder.update_item(
+    item = webforms_items.add_item(account, form.id, "field", field_id=field_id(database, "Email"))
+    saved = webforms_items.update_item(
         account,
         form.id,
         item["id"],
@@ -230,43 +232,43 @@ def test_item_properties_are_saved_and_checked(account, database, form):
     ],
 )
 def test_bad_item_properties_are_refused_and_nothing_changes(account, database, form, field_name, properties, key):
-    item = form_builder.add_item(account, form.id, "field", field_id=field_id(database, field_name))
+    item = webforms_items.add_item(account, form.id, "field", field_id=field_id(database, field_name))
     with pytest.raises(ValidationError) as error:
-        form_builder.update_item(account, form.id, item["id"], properties)
+        webforms_items.update_item(account, form.id, item["id"], properties)
     assert set(error.value.errors) == {key}
     assert reload(form).items == [item]
 
 
 def test_defaults_are_stored_as_the_field_keeps_them(account, database, form):
-    plan = form_builder.add_item(account, form.id, "field", field_id=field_id(database, "Plan"))
-    topics = form_builder.add_item(account, form.id, "field", field_id=field_id(database, "Topics"))
-    age = form_builder.add_item(account, form.id, "field", field_id=field_id(database, "Age"))
+    plan = webforms_items.add_item(account, form.id, "field", field_id=field_id(database, "Plan"))
+    topics = webforms_items.add_item(account, form.id, "field", field_id=field_id(database, "Topics"))
+    age = webforms_items.add_item(account, form.id, "field", field_id=field_id(database, "Age"))
     assert (
-        form_builder.update_item(account, form.id, plan["id"], {"default": "PRO", "widget": "radio"})["default"]
+        webforms_items.update_item(account, form.id, plan["id"], {"default": "PRO", "widget": "radio"})["default"]
         == "pro"
     )
-    assert form_builder.update_item(account, form.id, topics["id"], {"default": "deals, news"})["default"] == [
+    assert webforms_items.update_item(account, form.id, topics["id"], {"default": "deals, news"})["default"] == [
         "news",
         "deals",
     ]
-    assert form_builder.update_item(account, form.id, age["id"], {"default": "42"})["default"] == 42
+    assert webforms_items.update_item(account, form.id, age["id"], {"default": "42"})["default"] == 42
 
 
 def test_an_invisible_field_needs_a_valid_value(account, database, form):
-    item = form_builder.add_item(account, form.id, "hidden", field_id=field_id(database, "Newsletter"))
+    item = webforms_items.add_item(account, form.id, "hidden", field_id=field_id(database, "Newsletter"))
     with pytest.raises(ValidationError) as error:
-        form_builder.update_item(account, form.id, item["id"], {"default": ""})
+        webforms_items.update_item(account, form.id, item["id"], {"default": ""})
     assert error.value.errors == {"default": "An invisible field needs a value."}
     with pytest.raises(ValidationError):
-        form_builder.update_item(account, form.id, item["id"], {"default": "maybe"})
+        webforms_items.update_item(account, form.id, item["id"], {"default": "maybe"})
     assert (
-        form_builder.update_item(account, form.id, item["id"], {"default": "unconfirmed"})["default"] == "unconfirmed"
+        webforms_items.update_item(account, form.id, item["id"], {"default": "unconfirmed"})["default"] == "unconfirmed"
     )
 
 
 def test_text_blocks_are_sanitised_on_save(account, form):
-    item = form_builder.add_item(account, form.id, "text")
-    saved = form_builder.update_item(
+    item = webforms_items.add_item(account, form.id, "text")
+    saved = webforms_items.update_item(
         account,
         form.id,
         item["id"],
@@ -286,51 +288,51 @@ def test_text_blocks_are_sanitised_on_save(account, form):
 
 
 def test_consent_text_and_file_limits(account, form):
-    consent = form_builder.add_item(account, form.id, "consent")
-    saved = form_builder.update_item(
+    consent = webforms_items.add_item(account, form.id, "consent")
+    saved = webforms_items.update_item(
         account,
         form.id,
         consent["id"],
         {"label": "I agree", "text": "I agree that Acme stores my data for the newsletter."},
     )
     assert saved["text"] == "I agree that Acme stores my data for the newsletter." and saved["required"] is False
-    upload = form_builder.add_item(account, form.id, "file")
-    saved = form_builder.update_item(
+    upload = webforms_items.add_item(account, form.id, "file")
+    saved = webforms_items.update_item(
         account,
         form.id,
         upload["id"],
         {"label": "CV", "accept": ".PDF, image/png image/*, .pdf", "max_bytes": 5 * 1024 * 1024, "required": True},
     )
     assert saved["accept"] == [".pdf", "image/png", "image/*"] and saved["max_bytes"] == 5 * 1024 * 1024
-    for accept, size in (("pdf", 1024 * 1024), (".pdf", form_builder.MAX_FILE_BYTES + 1), (".pdf", 0)):
+    for accept, size in (("pdf", 1024 * 1024), (".pdf", webforms_items.MAX_FILE_BYTES + 1), (".pdf", 0)):
         with pytest.raises(ValidationError):
-            form_builder.update_item(account, form.id, upload["id"], {"accept": accept, "max_bytes": size})
+            webforms_items.update_item(account, form.id, upload["id"], {"accept": accept, "max_bytes": size})
 
 
 def test_unknown_items_are_not_found(account, form):
     with pytest.raises(NotFound):
-        form_builder.update_item(account, form.id, "nope", {"label": "x"})
+        webforms_items.update_item(account, form.id, "nope", {"label": "x"})
     with pytest.raises(NotFound):
-        form_builder.delete_item(account, form.id, "nope")
+        webforms_items.delete_item(account, form.id, "nope")
 
 
 # --- order ---------------------------------------------------------------------------------------
 
 
 def test_move_and_reorder(account, form):
-    ids = [form_builder.add_item(account, form.id, kind)["id"] for kind in ("consent", "text", "file")]
-    form_builder.move_item(account, form.id, ids[2], -1)
+    ids = [webforms_items.add_item(account, form.id, kind)["id"] for kind in ("consent", "text", "file")]
+    webforms_items.move_item(account, form.id, ids[2], -1)
     assert [item["id"] for item in reload(form).items] == [ids[0], ids[2], ids[1]]
     revision = reload(form).revision
-    form_builder.move_item(account, form.id, ids[0], -1)  # already first
+    webforms_items.move_item(account, form.id, ids[0], -1)  # already first
     assert reload(form).revision == revision
-    form_builder.reorder_items(account, form.id, [ids[1], ids[0], ids[2]])
+    webforms_items.reorder_items(account, form.id, [ids[1], ids[0], ids[2]])
     assert [item["id"] for item in reload(form).items] == [ids[1], ids[0], ids[2]]
     assert reload(form).revision == revision + 1
     for wrong in ([ids[0], ids[1]], [*ids, "extra"], [ids[0], ids[0], ids[1]]):
         with pytest.raises(ValidationError):
-            form_builder.reorder_items(account, form.id, wrong)
-    form_builder.delete_item(account, form.id, ids[0])
+            webforms_items.reorder_items(account, form.id, wrong)
+    webforms_items.delete_item(account, form.id, ids[0])
     assert [item["id"] for item in reload(form).items] == [ids[1], ids[2]]
 
 
@@ -344,7 +346,7 @@ def settings(**overrides):
 
 
 def test_settings_are_saved_and_raise_the_revision(account, database, form):
-    form_builder.update_settings(
+    builder.update_settings(
         account,
         form.id,
         **settings(
@@ -366,7 +368,7 @@ def test_settings_are_saved_and_raise_the_revision(account, database, form):
     assert form.key_field_ids == [field_id(database, "Email")]
     assert form.allowed_origins == ["https://shop.example", "http://localhost:8080"]
     assert form.revision == 2
-    stored = form_builder.settings_of(form)
+    stored = builder.settings_of(form)
     assert stored["submit_label"] == "Subscribe" and stored["redirect_url"] == "https://shop.example/thanks"
     assert stored["max_submissions_per_profile"] == 2 and stored["min_fill_seconds"] == 5
     assert stored["notify_email"].lower() == "team@example.com"
@@ -388,24 +390,24 @@ def test_settings_are_saved_and_raise_the_revision(account, database, form):
 )
 def test_origins_must_be_scheme_and_host(account, form, origin):
     with pytest.raises(ValidationError) as error:
-        form_builder.update_settings(account, form.id, **settings(allowed_origins=origin))
+        builder.update_settings(account, form.id, **settings(allowed_origins=origin))
     assert set(error.value.errors) == {"allowed_origins"}
     assert reload(form).allowed_origins == [] and reload(form).revision == 1
 
 
 def test_origins_are_normalised():
-    assert form_builder.normalise_origin("HTTPS://Bücher.Example:8443") == "https://xn--bcher-kva.example:8443"
-    assert form_builder.normalise_origin("http://[::1]:80/") == "http://[::1]"
+    assert builder.normalise_origin("HTTPS://Bücher.Example:8443") == "https://xn--bcher-kva.example:8443"
+    assert builder.normalise_origin("http://[::1]:80/") == "http://[::1]"
 
 
 @pytest.mark.parametrize("behaviour", ["update", "login", "unsubscribe"])
 def test_matching_behaviours_need_key_fields_of_the_database(account, database, form, behaviour):
     with pytest.raises(ValidationError) as error:
-        form_builder.update_settings(account, form.id, **settings(behaviour=behaviour))
+        builder.update_settings(account, form.id, **settings(behaviour=behaviour))
     assert error.value.errors == {"key_field_ids": "Choose the key fields that find the profile."}
     other = make_database(account, "Other")
     with pytest.raises(ValidationError) as error:
-        form_builder.update_settings(
+        builder.update_settings(
             account, form.id, **settings(behaviour=behaviour, key_field_ids=[other.fields[0].id])
         )
     assert error.value.errors == {"key_field_ids": "Key fields must be fields of the form's database."}
@@ -426,7 +428,7 @@ def test_matching_behaviours_need_key_fields_of_the_database(account, database, 
 )
 def test_bad_settings_are_refused_and_nothing_changes(account, form, values, key):
     with pytest.raises(ValidationError) as error:
-        form_builder.update_settings(account, form.id, **settings(**values))
+        builder.update_settings(account, form.id, **settings(**values))
     assert key in error.value.errors
     assert reload(form).revision == 1 and reload(form).name == "Sign-up"
 
@@ -441,8 +443,8 @@ def test_double_opt_in_values_are_checked_against_the_fields(account, database, 
         "email_text": "Click {link} to confirm.",
         "link_ttl_hours": "24",
     }
-    form_builder.update_settings(account, form.id, **settings(double_opt_in=good))
-    stored = form_builder.settings_of(reload(form))["double_opt_in"]
+    builder.update_settings(account, form.id, **settings(double_opt_in=good))
+    stored = builder.settings_of(reload(form))["double_opt_in"]
     assert stored == {
         "enabled": True,
         "unconfirmed_values": {newsletter: "unconfirmed"},
@@ -461,9 +463,9 @@ def test_double_opt_in_values_are_checked_against_the_fields(account, database, 
     ]
     for change, key in bad:
         with pytest.raises(ValidationError) as error:
-            form_builder.update_settings(account, form.id, **settings(double_opt_in={**good, **change}))
+            builder.update_settings(account, form.id, **settings(double_opt_in={**good, **change}))
         assert key in error.value.errors, change
-    assert form_builder.settings_of(reload(form))["double_opt_in"] == stored
+    assert builder.settings_of(reload(form))["double_opt_in"] == stored
 
 
 # --- results -------------------------------------------------------------------------------------
@@ -500,10 +502,10 @@ def test_bad_filters_are_refused(status, since, until, key):
 
 
 def test_the_csv_export_names_columns_and_neutralises_formulas(account, database, form):
-    email = form_builder.add_item(account, form.id, "field", field_id=field_id(database, "Email"))
-    first = form_builder.add_item(account, form.id, "field", field_id=field_id(database, "FirstName"))
-    consent = form_builder.add_item(account, form.id, "consent")
-    form_builder.update_item(account, form.id, consent["id"], {"label": "Privacy", "text": "I agree."})
+    email = webforms_items.add_item(account, form.id, "field", field_id=field_id(database, "Email"))
+    first = webforms_items.add_item(account, form.id, "field", field_id=field_id(database, "FirstName"))
+    consent = webforms_items.add_item(account, form.id, "consent")
+    webforms_items.update_item(account, form.id, consent["id"], {"label": "Privacy", "text": "I agree."})
     make_form_submission(
         form,
         status="accepted",

@@ -18,7 +18,9 @@ from webapp.platform.errors import NotFound, ValidationError
 from webapp.profiles import databases, links, profiles
 from webapp.profiles.events import Origin
 from webapp.profiles.fields import FieldSpec, create_field
-from webapp.services import form_builder, form_opt_in, form_results, form_spam, forms
+from webapp.webforms import builder, create_statement, opt_in, results
+from webapp.webforms import spam as form_spam
+from webapp.webforms import submissions as forms
 from webapp.widgets.validation import UploadedFile
 
 NEWSLETTER = {"type": "choice", "options": {"choices": ["yes", "no", "unconfirmed"]}}
@@ -78,7 +80,7 @@ def test_create_writes_profile_submission_and_events_in_one_go(account, database
     assert row.ip and row.ip != "192.0.2.1"
     kinds = [(event.kind, event.source, event.reference) for event in events_of(profile.id)]
     assert kinds == [("profile_created", "form", str(form.id)), ("form_submitted", "form", str(form.id))]
-    [today] = form_results.conversion(account, form.id, days=1, today=row.created_at.date())
+    [today] = results.conversion(account, form.id, days=1, today=row.created_at.date())
     assert today.submissions == 1
 
 
@@ -138,7 +140,7 @@ def test_the_common_case_is_one_statement_and_stores_what_the_general_path_store
     assert fast.status_code == 200 and len(sent) == 1 and sent[0].startswith("EXECUTE verrijk_form_create")
     assert fast.allowed_origins == ["https://shop.example"]
     db.session.rollback()
-    monkeypatch.setattr(forms, "_one_statement_form", lambda form: False)
+    monkeypatch.setattr(create_statement, "one_statement_form", lambda form: False)
     with statements() as sent:
         general = submit(form, {**values, email: "Ann@Example.com"}, key="k2", origin="https://shop.example")
     assert general.status_code == 200 and len(sent) > 3
@@ -147,12 +149,29 @@ def test_the_common_case_is_one_statement_and_stores_what_the_general_path_store
     assert event.changes == {"form": {"id": form.id, "submission": fast.submission_id}}
 
 
+def test_an_invalid_submission_is_validated_once(account, database, monkeypatch):
+    """The fast path's validation against the form's copy is reused when the stored form is of its version."""
+    from webapp.webforms import fast_create
+
+    form, values = sign_up_form(account, database)
+    email = f"f{field_id(database, 'Email')}"
+    submit(form, {**values, email: "first@example.com"})  # reads the form into this process's copies
+    calls = []
+    real = fast_create.validate_submission
+    monkeypatch.setattr(fast_create, "validate_submission", lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr(forms, "validate_submission", lambda *a, **k: calls.append(1) or real(*a, **k))
+    result = submit(form, {**values, email: "not an address"})
+    assert result.status_code == 422 and email in result.body["errors"]
+    assert len(calls) == 1
+    assert [row.status for row in submissions(form)] == ["accepted", "invalid"]
+
+
 def test_a_changed_form_or_database_counts_at_once(account, database):
     form, values = sign_up_form(account, database)
     email = f"f{field_id(database, 'Email')}"
     shop = "https://shop.example"
     assert submit(form, {**values, email: "a@example.com"}, origin=shop).status_code == 200
-    form_builder.update_settings(account, form.id, name="Sign-up", allowed_origins="", success_message="Welcome!")
+    builder.update_settings(account, form.id, name="Sign-up", allowed_origins="", success_message="Welcome!")
     assert submit(form, {**values, email: "b@example.com"}, origin=shop).body["status"] == "rejected"
     result = submit(form, {**values, email: "b@example.com"})
     assert result.body["message"] == "Welcome!" and result.allowed_origins == []
@@ -164,7 +183,7 @@ def test_a_changed_form_or_database_counts_at_once(account, database):
 
 def test_when_the_statement_finds_the_form_changed_the_general_path_writes(account, database, monkeypatch):
     form, values = sign_up_form(account, database)
-    monkeypatch.setattr(forms, "_execute_create", lambda values: [])  # as if the form changed meanwhile
+    monkeypatch.setattr(create_statement, "execute_create", lambda values: [])  # as if the form changed meanwhile
     result = submit(form, {**values, f"f{field_id(database, 'Email')}": "a@example.com"}, key="k")
     assert result.status_code == 200 and not result.replayed
     kinds = [event.kind for event in events_of(result.profile_id)]
@@ -478,23 +497,23 @@ def test_double_opt_in_end_to_end(account, database):
     assert message["To"] == "ann@example.com" and message["Subject"] == "Confirm please"
     link = re.search(r"(http\S+/p/confirm/\S+)", message.get_body(("plain",)).get_content()).group(1)
     token = link.rsplit("/", 1)[1]
-    form_opt_in.confirm_subscription(token)
+    opt_in.confirm_subscription(token)
     db.session.refresh(profile)
     assert profile.fields[news] == "yes"
-    form_opt_in.confirm_subscription(token)  # a second click changes nothing
+    opt_in.confirm_subscription(token)  # a second click changes nothing
     assert [event.kind for event in events_of(profile.id)].count("confirmed") == 1
 
 
 def test_confirm_links_expire_and_cannot_be_forged(account, database, monkeypatch):
     form = opt_in_form(account, database)
     result = submit(form, {f"f{field_id(database, 'Email')}": "ann@example.com"})
-    token = form_opt_in.confirm_link(form, db.session.get(Profile, result.profile_id)).rsplit("/", 1)[1]
+    token = opt_in.confirm_link(form, db.session.get(Profile, result.profile_id)).rsplit("/", 1)[1]
     with pytest.raises(ValidationError):
-        form_opt_in.confirm_subscription(tampered(token))
+        opt_in.confirm_subscription(tampered(token))
     later = time.time() + 2 * 3600
     monkeypatch.setattr("itsdangerous.timed.time.time", lambda: later)
     with pytest.raises(ValidationError, match="expired"):
-        form_opt_in.confirm_subscription(token)
+        opt_in.confirm_subscription(token)
 
 
 def test_notification_mail(account, database):

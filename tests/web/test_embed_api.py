@@ -12,7 +12,7 @@ from webapp.extensions import db
 from webapp.models import FormSubmission, Profile
 from webapp.profiles import links, profiles
 from webapp.profiles.events import Origin
-from webapp.services import form_spam
+from webapp.webforms import spam
 
 SHOP = "https://shop.example"
 
@@ -37,7 +37,7 @@ def email_name(form):
 
 
 def old_token(form):
-    return form_spam.issue_token(form.key, now=time.time() - 60)
+    return spam.issue_token(form.key, now=time.time() - 60)
 
 
 def post(client, form, values, *, origin=SHOP, **kwargs):
@@ -200,7 +200,7 @@ def test_hosted_page_get_and_post_with_errors_then_success(anonymous, form):
     assert f"frame-ancestors 'self' {SHOP}" in page.headers["Content-Security-Policy"]
     assert 'for="vf-' + email_name(form) + '"' in html and 'aria-describedby="help-' in html
     token = re.search(r'name="_token" value="([^"]+)"', html).group(1)
-    assert form_spam.token_age(form.key, token) is not None
+    assert spam.token_age(form.key, token) is not None
     data = {"_token": old_token(form), email_name(form): "not an address", "_hp": ""}
     errors = anonymous.post(f"/f/{form.key}", data=data, csrf=False)
     html = errors.get_data(as_text=True)

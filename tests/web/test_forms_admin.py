@@ -12,7 +12,9 @@ from webapp.extensions import db
 from webapp.models import Form, FormFile
 from webapp.profiles import databases, profiles
 from webapp.profiles.events import Origin
-from webapp.services import form_builder, form_results
+from webapp.webforms import builder as form_builder
+from webapp.webforms import items as webforms_items
+from webapp.webforms import results as form_results
 
 
 def text_of(response) -> str:
@@ -166,7 +168,7 @@ def test_adding_a_bad_item_shows_the_error(editor, form):
 
 
 def test_edit_an_item_in_place(editor, database, form):
-    item = form_builder.add_item(editor.user.account, form.id, "field", field_id=field_id(database, "Plan"))
+    item = webforms_items.add_item(editor.user.account, form.id, "field", field_id=field_id(database, "Plan"))
     url = f"/forms/{form.id}/items/{item['id']}"
     fragment = text_of(editor.get(f"{url}/edit", htmx=True))
     assert fragment.lstrip().startswith(f'<li id="item-{item["id"]}"') and 'name="label"' in fragment
@@ -199,13 +201,13 @@ def test_edit_an_item_in_place(editor, database, form):
 
 
 def test_a_text_block_is_sanitised(editor, form):
-    item = form_builder.add_item(editor.user.account, form.id, "text")
+    item = webforms_items.add_item(editor.user.account, form.id, "text")
     editor.post(f"/forms/{form.id}/items/{item['id']}", {"html": "<p>Hi<script>alert(1)</script></p>"}, htmx=True)
     assert stored(form.id).items[0]["html"] == "<p>Hi</p>"
 
 
 def test_file_size_is_entered_in_kilobytes(editor, form):
-    item = form_builder.add_item(editor.user.account, form.id, "file")
+    item = webforms_items.add_item(editor.user.account, form.id, "file")
     url = f"/forms/{form.id}/items/{item['id']}"
     assert editor.post(url, {"max_kilobytes": "512", "accept": ".pdf"}, htmx=True).status_code == 200
     assert stored(form.id).items[0]["max_bytes"] == 512 * 1024
@@ -215,7 +217,7 @@ def test_file_size_is_entered_in_kilobytes(editor, form):
 
 def test_reorder_by_buttons_and_by_drag(editor, form):
     account = editor.user.account
-    ids = [form_builder.add_item(account, form.id, kind)["id"] for kind in ("consent", "text", "file")]
+    ids = [webforms_items.add_item(account, form.id, kind)["id"] for kind in ("consent", "text", "file")]
     page = text_of(editor.get(f"/forms/{form.id}"))
     assert page.count('aria-label="Move up" disabled') == 1 and page.count('aria-label="Move down" disabled') == 1
     assert page.count('class="drag-handle" draggable="true"') == 3 and 'data-order-url="/forms/' in page
@@ -233,7 +235,7 @@ def test_reorder_by_buttons_and_by_drag(editor, form):
 
 
 def test_remove_an_item(editor, form):
-    item = form_builder.add_item(editor.user.account, form.id, "consent")
+    item = webforms_items.add_item(editor.user.account, form.id, "consent")
     response = editor.post(f"/forms/{form.id}/items/{item['id']}/delete", htmx=True)
     assert response.status_code == 200 and stored(form.id).items == []
     assert editor.post(f"/forms/{form.id}/items/{item['id']}/delete", htmx=True).status_code == 404
@@ -326,8 +328,8 @@ def test_the_preview_runs_the_embed_script_under_its_own_policy(editor, form):
 
 def test_the_preview_definition_keeps_token_and_submissions_in_the_admin(editor, database, form):
     account = editor.user.account
-    item = form_builder.add_item(account, form.id, "field", field_id=field_id(database, "Email"))
-    form_builder.update_item(account, form.id, item["id"], {"label": "Your email", "required": True})
+    item = webforms_items.add_item(account, form.id, "field", field_id=field_id(database, "Email"))
+    webforms_items.update_item(account, form.id, item["id"], {"label": "Your email", "required": True})
     response = editor.get(f"/forms/{form.id}/preview.json?revision=3")
     assert response.headers["Cache-Control"] == "no-store"
     definition = response.get_json()
@@ -356,7 +358,7 @@ def test_delete_a_form(editor, form):
 
 def test_results_with_filter_and_csv(editor, database, form):
     account = editor.user.account
-    item = form_builder.add_item(account, form.id, "field", field_id=field_id(database, "FirstName"))
+    item = webforms_items.add_item(account, form.id, "field", field_id=field_id(database, "FirstName"))
     name = f"f{item['field_id']}"
     make_form_submission(form, status="accepted", data={name: "Ann"})
     make_form_submission(form, status="invalid", data={name: "=cmd|' /C calc'!A0"})

@@ -24,7 +24,8 @@ from webapp.extensions import db
 from webapp.profiles import databases, profiles, subprofiles
 from webapp.profiles.events import Origin
 from webapp.profiles.fields import FieldSpec, create_field
-from webapp.services import form_builder, imports
+from webapp.services import imports
+from webapp.webforms import builder, items
 
 ID_ARGUMENTS = {"database_id", "profile_id", "field_id", "collection_id", "interest_id", "subprofile_id",
                 "user_id", "token_id", "callback_id", "delivery_id", "definition_id", "run_id",
@@ -51,8 +52,8 @@ def objects_of(account) -> dict[str, int]:
     token, _secret = accounts.create_api_token(account, "shop")
     user = make_user(account, "viewer", email=f"viewer{account.id}@example.com")
     run = imports.upload(account, database.id, io.BytesIO(b"Email\nann@example.com\n"), "people.csv")
-    form = form_builder.create_form(account, database.id, name="Sign-up")
-    item = form_builder.add_item(account, form.id, "consent")
+    form = builder.create_form(account, database.id, name="Sign-up")
+    item = items.add_item(account, form.id, "consent")
     upload = make_form_file(make_form_submission(form, profile=profile), profile)
     followup = make_followup(account, database, trigger={"kind": "profile_created"}, actions=[{"type": "unsubscribe"}])
     followup_run = make_followup_run(followup, profile.id)

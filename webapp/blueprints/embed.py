@@ -1,5 +1,5 @@
 """The public door of web forms: ``/embed.js``, the JSON API under ``/p/``, the hosted page ``/f/<key>`` and the
-double opt-in link. No cookies, no session, no CSRF token: spam checks live in ``services/forms.py``; CORS
+double opt-in link. No cookies, no session, no CSRF token: spam checks live in ``webforms/submissions.py``; CORS
 is answered only for a form's allowed origins. Reference: ``docs/embed-api.md``.
 """
 
@@ -18,7 +18,9 @@ from flask_limiter import RateLimitExceeded
 from webapp.extensions import csrf, limiter
 from webapp.models import Form
 from webapp.platform.errors import NotFound, ValidationError
-from webapp.services import form_opt_in, form_spam, forms
+from webapp.webforms import attempts, opt_in
+from webapp.webforms import spam as form_spam
+from webapp.webforms import submissions as forms
 from webapp.widgets.definition import IDEMPOTENCY_KEY, TOKEN
 from webapp.widgets.html import render_form
 from webapp.widgets.validation import UploadedFile
@@ -73,7 +75,7 @@ def rate_limited(error: RateLimitExceeded):
         )
     current = limiter.current_limit
     retry_after = max(1, int(current.reset_at - time.time())) if current else 60
-    message = forms.rejection_message("rate_limited")
+    message = attempts.rejection_message("rate_limited")
     if request.endpoint == "embed.hosted_form":
         response = _page(_("Too many requests"), message, 429)
     else:
@@ -235,7 +237,7 @@ def _uploads() -> dict[str, UploadedFile]:
     return uploads
 
 
-def _submit(key: str) -> forms.SubmissionResult:
+def _submit(key: str) -> attempts.SubmissionResult:
     values = _posted_values()
     return forms.submit_form(
         key,
@@ -313,7 +315,7 @@ def _hosted_headers(response, form: Form):
 @bp.route("/p/confirm/<token>")
 def confirm(token: str):
     try:
-        form_opt_in.confirm_subscription(token)
+        opt_in.confirm_subscription(token)
     except ValidationError as error:
         return _page(_("Confirmation failed"), error.message, 400)
     return _page(_("Thank you"), _("Your sign-up is confirmed."), 200)

@@ -1,4 +1,4 @@
-"""Forms of the web-form builder: shape only; the rules live in ``services/form_builder.py``."""
+"""Forms of the web-form builder: shape only; the rules live in ``webforms/builder.py``."""
 
 from typing import Any
 
@@ -8,7 +8,8 @@ from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, Strin
 
 from webapp.blueprints.admin.callback_inputs import CheckboxesField
 from webapp.models import Database, Field, Form
-from webapp.services.form_builder import DEFAULT_FILE_BYTES, ITEM_PROPERTIES, behaviour_labels, settings_of
+from webapp.webforms.builder import behaviour_labels, settings_of
+from webapp.webforms.items import DEFAULT_FILE_BYTES, ITEM_PROPERTIES
 
 # Service error keys that these forms spell differently.
 ERROR_ALIASES = {"max_bytes": "max_kilobytes"}

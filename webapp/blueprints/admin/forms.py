@@ -26,7 +26,9 @@ from webapp.blueprints.admin.schema_inputs import apply_errors
 from webapp.extensions import csrf
 from webapp.platform.errors import ValidationError
 from webapp.profiles import databases
-from webapp.services import form_builder, form_results
+from webapp.webforms import builder as form_builder
+from webapp.webforms import items as webforms_items
+from webapp.webforms import results as form_results
 from webapp.widgets import definition as widget_definition
 from webapp.widgets.validation import UploadedFile, validate_submission
 
@@ -97,7 +99,7 @@ def _builder_context(
 ) -> dict:
     account = current_account()
     database = databases.get_database(account, found.database_id)
-    fields = form_builder.bindable_fields(account, found)
+    fields = webforms_items.bindable_fields(account, found)
     bound_fields = {item.get("field_id") for item in found.items or []}
     bound_interests = {item.get("interest_id") for item in found.items or []}
     public_url = current_app.config["PUBLIC_URL"].rstrip("/")
@@ -114,8 +116,8 @@ def _builder_context(
         "keys_not_on_form": [
             field.name for field in fields if field.id in (found.key_field_ids or []) and field.id not in bound_fields
         ],
-        "type_labels": form_builder.item_type_labels(),
-        "item_properties": form_builder.ITEM_PROPERTIES,
+        "type_labels": webforms_items.item_type_labels(),
+        "item_properties": webforms_items.ITEM_PROPERTIES,
         "editing": editing,
         "item_form": item_form,
         "item_errors": item_errors or {},
@@ -192,7 +194,7 @@ def form_item_create(form_id: int):
     found = form_builder.get_form(account, form_id)
     kind, _sep, bound = request.form.get("add", "").partition(":")
     try:
-        item = form_builder.add_item(
+        item = webforms_items.add_item(
             account,
             found.id,
             kind,
@@ -201,14 +203,14 @@ def form_item_create(form_id: int):
         )
     except ValidationError as error:
         return render(BUILDER_PAGE, "admin/forms/_items.html", **_builder_context(found, item_errors=error.errors)), 422
-    return _items_done(found, _("%(kind)s is added.", kind=form_builder.item_type_labels()[item["type"]]))
+    return _items_done(found, _("%(kind)s is added.", kind=webforms_items.item_type_labels()[item["type"]]))
 
 
 @bp.route("/forms/<int:form_id>/items/<item_id>")
 def form_item(form_id: int, item_id: str):
     """One item as shown in the list (what Cancel of an edit fetches)."""
     found = form_builder.get_form(current_account(), form_id)
-    item = form_builder.get_item(found, item_id)
+    item = webforms_items.get_item(found, item_id)
     if not is_htmx():
         return redirect(url_for("admin.form_builder", form_id=found.id) + f"#item-{item['id']}")
     return render_template("admin/forms/_item.html", item=item, **_builder_context(found))
@@ -220,8 +222,8 @@ def form_item_edit(form_id: int, item_id: str):
     """An item's properties form, in place of the item (htmx) or on the builder page."""
     account = current_account()
     found = form_builder.get_form(account, form_id)
-    item = form_builder.get_item(found, item_id)
-    field = form_builder.field_of(account, found, item)
+    item = webforms_items.get_item(found, item_id)
+    field = webforms_items.field_of(account, found, item)
     context = _builder_context(found, editing=item["id"], item_form=ItemForm.of(item, field))
     return render(BUILDER_PAGE, "admin/forms/_item.html", item=item, **context)
 
@@ -232,10 +234,10 @@ def form_item_update(form_id: int, item_id: str):
     """Save an item's properties."""
     account = current_account()
     found = form_builder.get_form(account, form_id)
-    item = form_builder.get_item(found, item_id)
-    item_form = ItemForm(field=form_builder.field_of(account, found, item))
+    item = webforms_items.get_item(found, item_id)
+    item_form = ItemForm(field=webforms_items.field_of(account, found, item))
     try:
-        form_builder.update_item(account, found.id, item["id"], item_form.values(item["type"]))
+        webforms_items.update_item(account, found.id, item["id"], item_form.values(item["type"]))
     except ValidationError as error:
         errors = apply_errors(item_form, {ERROR_ALIASES.get(k, k): v for k, v in error.errors.items()})
         context = _builder_context(found, editing=item["id"], item_form=item_form, item_errors=errors)
@@ -249,7 +251,7 @@ def form_item_move(form_id: int, item_id: str):
     """Move an item one place up or down."""
     account = current_account()
     found = form_builder.get_form(account, form_id)
-    form_builder.move_item(account, found.id, item_id, -1 if request.form.get("direction") == "up" else 1)
+    webforms_items.move_item(account, found.id, item_id, -1 if request.form.get("direction") == "up" else 1)
     return _items_done(found, _("The item is moved."))
 
 
@@ -261,7 +263,7 @@ def form_items_order(form_id: int):
     found = form_builder.get_form(account, form_id)
     order = [part for value in request.form.getlist("order") for part in value.split(",") if part]
     try:
-        form_builder.reorder_items(account, found.id, order)
+        webforms_items.reorder_items(account, found.id, order)
     except ValidationError as error:
         return render(BUILDER_PAGE, "admin/forms/_items.html", **_builder_context(found, item_errors=error.errors)), 409
     return _items_done(found, _("The new order is saved."))
@@ -273,7 +275,7 @@ def form_item_delete(form_id: int, item_id: str):
     """Remove an item from the form (submitted data stays)."""
     account = current_account()
     found = form_builder.get_form(account, form_id)
-    form_builder.delete_item(account, found.id, item_id)
+    webforms_items.delete_item(account, found.id, item_id)
     return _items_done(found, _("The item is removed."))
 
 

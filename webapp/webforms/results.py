@@ -22,7 +22,8 @@ from webapp.platform.errors import NotFound, ValidationError
 from webapp.profiles.databases import get_database
 from webapp.profiles.profiles import get_profile
 from webapp.profiles.timeline import account_zone
-from webapp.services.form_builder import MAX_ID, bindable_fields, get_form
+from webapp.webforms.builder import MAX_ID, get_form
+from webapp.webforms.items import bindable_fields
 
 STATUSES = SUBMISSION_STATUSES
 PAGE_SIZE = 50

@@ -1,0 +1,10 @@
+"""Web forms: built in the admin, placed on any site with one snippet, and what a submission does.
+
+``builder`` and ``items`` manage a form's settings and items; ``submissions`` is the public entry (definition,
+tokens, ``submit_form``), which takes the ``fast_create`` path for the common case (``create_statement``) and
+otherwise logs an ``attempts`` row and, when accepted, writes through ``accepted``. ``spam`` holds the spam
+defences, ``opt_in`` double opt-in and notifications, ``results`` what forms collected. Rendering and validating
+a definition is ``webapp/widgets``' work.
+
+May import ``webapp.platform``, ``webapp.profiles``, ``webapp.email`` (opt-in mail) and ``webapp.widgets``.
+"""
