@@ -5,7 +5,7 @@ The bench account gets a database with 10 fields (Email as the key, indexed; tex
 decimal, choice and datetime fields) and N/2 existing profiles, written straight with ``COPY`` (setting up
 is not measured). The file's even lines update those profiles (other names, cities, scores), its odd lines
 create new ones. The import is uploaded, mapped and queued through the imports service; a separate worker
-process (this script with ``--worker``) then applies it with ``imports.apply_run`` — the service call an
+process (this script with ``--worker``) then applies it with ``imports_apply.apply_run`` — the service call an
 RQ worker makes — and reports its wall time, CPU time and peak resident memory (``VmHWM``), and the CPU
 time of the PostgreSQL backend serving it when the server runs on this machine. The baseline is
 ``COPY bench_copy FROM STDIN (FORMAT csv, HEADER)`` of the same file into a table of ten text columns
@@ -237,14 +237,15 @@ def copy_baseline(path: Path) -> float:
 
 def prepare_run(account_id: int, database_id: int, path: Path) -> int:
     from webapp.extensions import db
+    from webapp.imports import mapping as imports_mapping
+    from webapp.imports import runs as imports
     from webapp.models import Account
-    from webapp.services import imports
 
     account = db.session.get(Account, account_id)
     with path.open("rb") as stream:
         run = imports.upload(account, database_id, stream, "bench.csv")
-    definition = imports.get_definition(account, run.definition_id)
-    imports.update_definition(
+    definition = imports_mapping.get_definition(account, run.definition_id)
+    imports_mapping.update_definition(
         account,
         definition.id,
         mapping={name: f"field:{name}" for name in FIELDS},
@@ -275,14 +276,14 @@ def worker(run_id: int) -> None:
     from sqlalchemy import text
 
     from webapp.extensions import db
-    from webapp.services import imports
+    from webapp.imports import apply as imports_apply
 
     backend = db.session.execute(text("SELECT pg_backend_pid()")).scalar_one()
     db.session.commit()
     backend_before = cpu_seconds(backend)
     before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
-    run = imports.apply_run(run_id)
+    run = imports_apply.apply_run(run_id)
     seconds = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu = usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime

@@ -81,12 +81,15 @@ def _init_extensions(app: Flask) -> None:
 
     events.init_app(app)
     work.init_app(app)
-    __import__("webapp.services.imports", fromlist=["init_app"]).init_app(app)
-    __import__("webapp.services.import_sources", fromlist=["init_app"]).init_app(app)
-    __import__("webapp.exports.targets", fromlist=["init_app"]).init_app(app)
-    __import__("webapp.services.import_storage", fromlist=["init_app"]).init_app(app)
-    deliveries.init_app(app)
-    __import__("webapp.followups.triggers", fromlist=["init_app"]).init_app(app)
+    # The domain packages register their work kinds, housekeeping and event subscribers.
+    from webapp.exports import targets as export_targets
+    from webapp.followups import triggers as followup_triggers
+    from webapp.imports import apply as import_apply
+    from webapp.imports import sources as import_sources
+    from webapp.imports import storage as import_storage
+
+    for package_module in (import_apply, import_sources, export_targets, import_storage, deliveries, followup_triggers):
+        package_module.init_app(app)
     _sqlite_pragmas(app)
 
 

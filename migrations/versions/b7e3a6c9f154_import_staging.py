@@ -17,7 +17,7 @@ depends_on = None
 
 
 def upgrade():
-    pass  # nothing to create: the staging table is a temporary table per session (services/import_staging.py)
+    pass  # nothing to create: the staging table is a temporary table per session (imports/staging.py)
 
 
 def downgrade():

@@ -13,13 +13,13 @@ from tests.factories import make_database
 from webapp.exports import targets
 from webapp.exports.targets import TargetSpec
 from webapp.extensions import db
+from webapp.imports import sources
 from webapp.models import ExportDefinition, ExportRun, ImportRun, ScheduledWork, utcnow
-from webapp.platform import work
+from webapp.platform import remote_files, work
 from webapp.platform.errors import ValidationError
 from webapp.platform.queues import get_queue, redis_connection
 from webapp.profiles import profiles
 from webapp.profiles.events import Origin
-from webapp.services import import_sources
 
 # the servers' fixtures, by name
 ftp_target, ftps_server, sftp_target, http_target = (
@@ -130,15 +130,15 @@ def test_ftps_verifies_the_certificate_and_trusts_tls_ca_file(app, account, data
 def test_an_import_is_fetched_over_ftps(app, account, database, ftps_server, monkeypatch):
     monkeypatch.setitem(app.config, "TLS_CA_FILE", ftps_server["ca"])
     (ftps_server["root"] / "people.csv").write_bytes(b"Email;FirstName\nc@example.com;Cy\n")
-    source = import_sources.create_source(
+    source = sources.create_source(
         account, database.id, source_url=ftps_server["url"] + "people.csv", username="shop", password="s3cret"
     )
-    fetched = import_sources.fetch(source)
+    fetched = sources.fetch(source)
     assert fetched.path.read_bytes() == b"Email;FirstName\nc@example.com;Cy\n"
     monkeypatch.setitem(app.config, "TLS_CA_FILE", "")
     source.last_fetch = {}
     with pytest.raises(ValidationError, match="certificate is not valid"):
-        import_sources.fetch(source)
+        sources.fetch(source)
 
 
 def test_sftp_upload_with_a_password_or_a_key_and_a_pinned_host_key(account, database, sftp_target):
@@ -183,7 +183,7 @@ def test_http_put_and_post_send_the_file_with_its_name(account, database, http_t
 def test_http_answers_are_transient_or_permanent(account, database, http_target):
     definition = targets.create_export(account, database.id, spec(http_target.url))
     http_target.statuses = [503, 404, 401]
-    with pytest.raises(import_sources.TransientFetchError, match="503"):
+    with pytest.raises(remote_files.TransientFetchError, match="503"):
         upload_once(definition)
     with pytest.raises(ValidationError, match="404"):
         upload_once(definition)
@@ -250,9 +250,9 @@ def test_credentials_are_encrypted_at_rest_and_masked(account, database):
     masked = targets.masked_credentials(definition)
     assert masked["username"] == "shop" and masked["password"] and "hunter2" not in masked["password"]
     targets.update_export(account, definition.id, spec("sftp://127.0.0.1/out", username="other"))
-    assert import_sources.credentials_of(definition) == {"username": "other", "password": "hunter2-secret"}
+    assert remote_files.credentials_of(definition) == {"username": "other", "password": "hunter2-secret"}
     targets.update_export(account, definition.id, spec("sftp://127.0.0.1/out", clear_secrets=True))
-    assert import_sources.credentials_of(definition) == {}
+    assert remote_files.credentials_of(definition) == {}
 
 
 def test_a_collection_export_belongs_to_the_database(account, database):

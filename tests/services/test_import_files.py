@@ -5,8 +5,8 @@ import zipfile
 
 import pytest
 
-from webapp.services import import_files
-from webapp.services.import_files import ImportFileError
+from webapp.imports import files as import_files
+from webapp.imports.files import ImportFileError
 
 
 def write(tmp_path, data: bytes, name: str = "file.csv"):

@@ -13,11 +13,11 @@ from sqlalchemy import select, text, update
 from tests import file_servers
 from tests.factories import make_database
 from webapp.extensions import db
+from webapp.imports import mapping, sources
 from webapp.models import Field, ImportDefinition, ImportRun, Profile, ScheduledWork, utcnow
-from webapp.platform import work
+from webapp.platform import remote_files, work
 from webapp.platform.errors import ValidationError
 from webapp.platform.queues import get_queue, redis_connection
-from webapp.services import import_sources, imports
 
 with warnings.catch_warnings():  # pyftpdlib still imports asyncore/asynchat (deprecated in 3.11)
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -112,7 +112,7 @@ def run_worker() -> None:
 
 
 def mapped_source(account, database, url, **kwargs) -> ImportDefinition:
-    definition = import_sources.create_source(account, database.id, source_url=url, **kwargs)
+    definition = sources.create_source(account, database.id, source_url=url, **kwargs)
     definition.mapping = {"Email": "field:Email", "FirstName": "field:FirstName"}
     definition.key_fields = ["Email"]
     db.session.commit()
@@ -120,7 +120,7 @@ def mapped_source(account, database, url, **kwargs) -> ImportDefinition:
 
 
 def make_due(definition_id: int) -> None:
-    for row in import_sources._waiting_rows(definition_id):
+    for row in sources._waiting_rows(definition_id):
         row.due_at = utcnow() - timedelta(seconds=1)
     db.session.commit()
 
@@ -135,42 +135,42 @@ def emails() -> list[str]:
 
 def test_http_fetch_skips_an_unchanged_file_with_a_conditional_request(account, database, http_server):
     definition = mapped_source(account, database, http_server.url)
-    fetched = import_sources.fetch(definition)
+    fetched = sources.fetch(definition)
     assert fetched.path.read_bytes() == CSV and fetched.file_name == "people.csv"
     assert definition.last_fetch["etag"] and definition.last_fetch["size"] == len(CSV)
-    assert import_sources.fetch(definition) is None
+    assert sources.fetch(definition) is None
     assert http_server.conditional == 1
     http_server.body = CSV + b"c@example.com;Cy\n"
-    assert import_sources.fetch(definition).size == len(http_server.body)
+    assert sources.fetch(definition).size == len(http_server.body)
 
 
 def test_http_errors_are_transient_or_permanent(account, database, http_server):
     definition = mapped_source(account, database, http_server.url)
     http_server.status = 503
-    with pytest.raises(import_sources.TransientFetchError):
-        import_sources.fetch(definition)
+    with pytest.raises(remote_files.TransientFetchError):
+        sources.fetch(definition)
     http_server.status = 404
     with pytest.raises(ValidationError, match="404"):
-        import_sources.fetch(definition)
+        sources.fetch(definition)
     definition.source_url = "http://127.0.0.1:1/closed.csv"
-    with pytest.raises(import_sources.TransientFetchError):
-        import_sources.fetch(definition)
+    with pytest.raises(remote_files.TransientFetchError):
+        sources.fetch(definition)
 
 
 def test_ftp_fetch_with_password_and_unchanged_file_by_hash(account, database, ftp_server):
     definition = mapped_source(account, database, ftp_server["url"], username="shop", password="s3cret")
-    assert import_sources.fetch(definition).path.read_bytes() == CSV
+    assert sources.fetch(definition).path.read_bytes() == CSV
     assert definition.last_fetch["sha256"] == hashlib.sha256(CSV).hexdigest()
-    assert import_sources.fetch(definition) is None
+    assert sources.fetch(definition) is None
     (ftp_server["root"] / "people.csv").write_bytes(CSV + b"c@example.com;Cy\n")
-    assert import_sources.fetch(definition) is not None
+    assert sources.fetch(definition) is not None
 
 
 def test_ftp_refuses_bad_credentials_and_missing_files(account, database, ftp_server):
     definition = mapped_source(account, database, ftp_server["url"], username="shop", password="wrong")
     with pytest.raises(ValidationError, match="credentials"):
-        import_sources.fetch(definition)
-    import_sources.set_source(
+        sources.fetch(definition)
+    sources.set_source(
         account,
         definition.id,
         source_url=ftp_server["url"].replace("people", "nobody"),
@@ -178,66 +178,66 @@ def test_ftp_refuses_bad_credentials_and_missing_files(account, database, ftp_se
         password="s3cret",
     )
     with pytest.raises(ValidationError, match="550"):
-        import_sources.fetch(definition)
+        sources.fetch(definition)
 
 
 def test_sftp_fetch_with_password_and_with_a_private_key(account, database, sftp_server):
     definition = mapped_source(account, database, sftp_server["url"], username="shop", password="s3cret")
-    assert import_sources.fetch(definition).path.read_bytes() == CSV
+    assert sources.fetch(definition).path.read_bytes() == CSV
     assert definition.last_fetch["host_key"].startswith("ssh-ed25519 ")
-    assert import_sources.fetch(definition) is None
+    assert sources.fetch(definition) is None
     keyed = mapped_source(account, database, sftp_server["url"], username="shop", private_key=sftp_server["key"])
-    assert import_sources.fetch(keyed).path.read_bytes() == CSV
+    assert sources.fetch(keyed).path.read_bytes() == CSV
     wrong = mapped_source(account, database, sftp_server["url"], username="shop", password="nope")
     with pytest.raises(ValidationError, match="refused"):
-        import_sources.fetch(wrong)
+        sources.fetch(wrong)
 
 
 def test_sftp_refuses_a_changed_host_key(account, database, sftp_server):
     definition = mapped_source(account, database, sftp_server["url"], username="shop", password="s3cret")
-    import_sources.fetch(definition)
+    sources.fetch(definition)
     definition.last_fetch = {**definition.last_fetch, "host_key": "ssh-ed25519 AAAAother"}
     with pytest.raises(ValidationError, match="host key"):
-        import_sources.fetch(definition)
-    import_sources.set_source(account, definition.id, source_url=sftp_server["url"], username="shop")
-    assert import_sources.fetch(definition) is None  # trusted again, and the file is unchanged
+        sources.fetch(definition)
+    sources.set_source(account, definition.id, source_url=sftp_server["url"], username="shop")
+    assert sources.fetch(definition) is None  # trusted again, and the file is unchanged
 
 
 def test_private_hosts_are_refused_unless_allowed(app, account, database, monkeypatch):
     monkeypatch.setitem(app.config, "ALLOW_PRIVATE_URLS", False)
     for url in ("http://127.0.0.1/a.csv", "ftp://10.0.0.1/a.csv", "sftp://[::1]/a.csv", "ftps://localhost/a.csv"):
         with pytest.raises(ValidationError, match="private or reserved"):
-            import_sources.check_source_url(url)
+            sources.check_source_url(url)
     with pytest.raises(ValidationError):
-        import_sources.create_source(account, database.id, source_url="sftp://192.168.1.2/x.csv")
+        sources.create_source(account, database.id, source_url="sftp://192.168.1.2/x.csv")
     with pytest.raises(ValidationError, match="own fields"):
-        import_sources.check_source_url("ftp://user:pw@example.com/a.csv")
+        sources.check_source_url("ftp://user:pw@example.com/a.csv")
     with pytest.raises(ValidationError, match="Only http"):
-        import_sources.check_source_url("file:///etc/passwd")
+        sources.check_source_url("file:///etc/passwd")
 
 
 def test_credentials_are_encrypted_at_rest_and_masked(account, database):
-    definition = import_sources.create_source(
+    definition = sources.create_source(
         account, database.id, source_url="sftp://127.0.0.1/a.csv", username="shop", password="hunter2-secret"
     )
     stored = db.session.execute(text("SELECT credentials FROM import_definition")).scalar()
     assert "hunter2-secret" not in stored and "shop" not in stored
-    assert import_sources.credentials_of(definition)["password"] == "hunter2-secret"
-    masked = import_sources.masked_credentials(definition)
+    assert remote_files.credentials_of(definition)["password"] == "hunter2-secret"
+    masked = remote_files.masked_credentials(definition)
     assert masked["username"] == "shop" and "hunter2" not in masked["password"] and masked["password"]
     # an empty password keeps the stored one
-    import_sources.set_source(account, definition.id, source_url="sftp://127.0.0.1/a.csv", username="other")
-    assert import_sources.credentials_of(definition) == {"username": "other", "password": "hunter2-secret"}
+    sources.set_source(account, definition.id, source_url="sftp://127.0.0.1/a.csv", username="other")
+    assert remote_files.credentials_of(definition) == {"username": "other", "password": "hunter2-secret"}
 
 
 def test_schedules_parse_intervals_and_cron():
     now = utcnow().replace(microsecond=0)
-    assert import_sources.next_due(import_sources.check_schedule("15m"), now) == now + timedelta(minutes=15)
-    assert import_sources.next_due(import_sources.check_schedule("1d"), now) == now + timedelta(days=1)
-    assert import_sources.next_due(import_sources.check_schedule("0 6 * * *"), now).hour == 6
+    assert remote_files.next_due(remote_files.check_schedule("15m"), now) == now + timedelta(minutes=15)
+    assert remote_files.next_due(remote_files.check_schedule("1d"), now) == now + timedelta(days=1)
+    assert remote_files.next_due(remote_files.check_schedule("0 6 * * *"), now).hour == 6
     for bad in ("10s", "every day", "61 * * * *"):
         with pytest.raises(ValidationError):
-            import_sources.check_schedule(bad)
+            remote_files.check_schedule(bad)
 
 
 # --- the schedule -----------------------------------------------------------------------------------
@@ -254,7 +254,7 @@ def test_a_due_schedule_fetches_and_imports_through_a_real_worker(account, datab
     run = db.session.scalar(select(ImportRun))
     assert run.status == "done" and run.created == 2
     assert emails() == ["a@example.com", "b@example.com"]
-    (waiting,) = import_sources._waiting_rows(definition.id)
+    (waiting,) = sources._waiting_rows(definition.id)
     assert waiting.due_at > utcnow() + timedelta(minutes=59)
     # the next turn finds the file unchanged: no new run
     make_due(definition.id)
@@ -262,18 +262,18 @@ def test_a_due_schedule_fetches_and_imports_through_a_real_worker(account, datab
     run_worker()
     db.session.expire_all()
     assert db.session.scalar(select(ImportRun.id).where(ImportRun.id != run.id)) is None
-    assert len(import_sources._waiting_rows(definition.id)) == 1
+    assert len(sources._waiting_rows(definition.id)) == 1
 
 
 def test_the_first_file_waits_for_a_mapping(account, database, http_server):
-    definition = import_sources.create_source(account, database.id, source_url=http_server.url)
-    import_sources.fetch_now(account, definition.id)
+    definition = sources.create_source(account, database.id, source_url=http_server.url)
+    sources.fetch_now(account, definition.id)
     work.dispatch_due()
     run_worker()
     db.session.expire_all()
     run = db.session.scalar(select(ImportRun))
     assert run.status == "pending" and run.file_name == "people.csv"
-    assert import_sources._waiting_rows(definition.id) == []
+    assert sources._waiting_rows(definition.id) == []
 
 
 def test_runs_never_overlap(account, database, http_server):
@@ -289,14 +289,14 @@ def test_runs_never_overlap(account, database, http_server):
     assert http_server.requests == 0
     assert db.session.scalar(select(ImportRun.id).where(ImportRun.status != "running")) is None
     assert "not finished" in db.session.get(ImportDefinition, definition.id).last_error
-    assert len(import_sources._waiting_rows(definition.id)) == 1
+    assert len(sources._waiting_rows(definition.id)) == 1
 
 
 def test_transient_errors_retry_with_backoff_then_the_schedule_moves_on(account, database, http_server):
     definition = mapped_source(account, database, http_server.url, schedule="1h")
     http_server.status = 503
-    (row,) = import_sources._waiting_rows(definition.id)
-    for attempt in range(1, import_sources.FETCH_ATTEMPTS):
+    (row,) = sources._waiting_rows(definition.id)
+    for attempt in range(1, sources.FETCH_ATTEMPTS):
         make_due(definition.id)
         work.dispatch_due()
         run_worker()
@@ -310,9 +310,9 @@ def test_transient_errors_retry_with_backoff_then_the_schedule_moves_on(account,
     run_worker()
     db.session.expire_all()
     assert db.session.get(ScheduledWork, row.id).status == "done"
-    assert http_server.requests == import_sources.FETCH_ATTEMPTS
+    assert http_server.requests == sources.FETCH_ATTEMPTS
     assert "503" in db.session.get(ImportDefinition, definition.id).last_error
-    (following,) = import_sources._waiting_rows(definition.id)
+    (following,) = sources._waiting_rows(definition.id)
     assert following.id != row.id and following.due_at > utcnow() + timedelta(minutes=59)
 
 
@@ -342,16 +342,16 @@ def test_a_permanent_error_is_recorded_and_the_schedule_moves_on(account, databa
     db.session.expire_all()
     assert "404" in db.session.get(ImportDefinition, definition.id).last_error
     assert http_server.requests == 1
-    assert len(import_sources._waiting_rows(definition.id)) == 1
+    assert len(sources._waiting_rows(definition.id)) == 1
 
 
 def test_housekeeping_restores_a_lost_schedule_and_unscheduling_removes_it(account, database, http_server):
     definition = mapped_source(account, database, http_server.url, schedule="1h")
     db.session.execute(update(ScheduledWork).values(status="done"))
     db.session.commit()
-    import_sources.ensure_schedules()
+    sources.ensure_schedules()
     db.session.commit()
-    assert len(import_sources._waiting_rows(definition.id)) == 1
-    import_sources.set_source(account, definition.id, source_url=http_server.url, schedule="")
-    assert import_sources._waiting_rows(definition.id) == []
-    assert imports.get_definition(account, definition.id).schedule == ""
+    assert len(sources._waiting_rows(definition.id)) == 1
+    sources.set_source(account, definition.id, source_url=http_server.url, schedule="")
+    assert sources._waiting_rows(definition.id) == []
+    assert mapping.get_definition(account, definition.id).schedule == ""

@@ -1,4 +1,4 @@
-"""Stored import files are deleted by housekeeping once no run needs them (``services/import_storage.py``)."""
+"""Stored import files are deleted by housekeeping once no run needs them (``imports/storage.py``)."""
 
 import io
 import os
@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from tests.factories import make_database
 from webapp.extensions import db
+from webapp.imports import runs, storage
 from webapp.models import ImportRun, ScheduledWork, utcnow
 from webapp.platform import work
-from webapp.services import import_storage, imports
 
 CSV = b"Email;FirstName\na@example.com;Ann\n"
 
@@ -29,7 +29,7 @@ def database(account):
 
 
 def new_run(account, database, status: str, *, age: timedelta = timedelta(0)) -> tuple[ImportRun, str]:
-    run = imports.upload(account, database.id, io.BytesIO(CSV), "people.csv")
+    run = runs.upload(account, database.id, io.BytesIO(CSV), "people.csv")
     run.status = status
     run.created_at = utcnow() - age
     run.finished_at = utcnow() - age if status in ("done", "failed", "rolled_back") else None
@@ -38,7 +38,7 @@ def new_run(account, database, status: str, *, age: timedelta = timedelta(0)) ->
 
 
 def housekeeping() -> None:
-    import_storage.delete_unneeded_files()
+    storage.delete_unneeded_files()
     db.session.commit()
     db.session.expire_all()
 

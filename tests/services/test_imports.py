@@ -9,6 +9,11 @@ from sqlalchemy import func, select, update
 
 from tests.factories import make_database
 from webapp.extensions import db
+from webapp.imports import apply as imports_apply
+from webapp.imports import mapping as imports_mapping
+from webapp.imports import planner as imports_planner
+from webapp.imports import rollback as imports_rollback
+from webapp.imports import runs as imports
 from webapp.models import ImportLineError, ImportRun, Profile, ProfileEvent, ScheduledWork, Subprofile
 from webapp.platform import work
 from webapp.platform.errors import ValidationError
@@ -16,7 +21,6 @@ from webapp.platform.queues import get_queue, redis_connection
 from webapp.profiles import databases, profiles
 from webapp.profiles.events import Origin
 from webapp.profiles.fields import FieldSpec, create_field
-from webapp.services import imports
 
 
 @pytest.fixture(autouse=True)
@@ -50,12 +54,12 @@ def upload(account, database, text: str | bytes, name: str = "file.csv"):
 
 
 def configure(account, run, **changes):
-    definition = imports.get_definition(account, run.definition_id)
+    definition = imports_mapping.get_definition(account, run.definition_id)
     settings = {"mapping": definition.mapping, "key_fields": definition.key_fields, "on_match": definition.on_match,
                 "on_no_match": definition.on_no_match, "on_empty": definition.on_empty,
                 "options": definition.options}
     settings.update(changes)
-    return imports.update_definition(account, definition.id, **settings)
+    return imports_mapping.update_definition(account, definition.id, **settings)
 
 
 def run_import(account, database, text, **changes) -> ImportRun:
@@ -63,7 +67,7 @@ def run_import(account, database, text, **changes) -> ImportRun:
     if changes:
         configure(account, run, **changes)
     imports.start_run(account, run.id)
-    return imports.apply_run(run.id)
+    return imports_apply.apply_run(run.id)
 
 
 def snapshot(database) -> list:
@@ -95,7 +99,7 @@ def value(database, profile, name):
 
 def test_upload_guesses_the_mapping_and_key(account, database):
     run = upload(account, database, "email;FIRSTNAME;orders.total;news;Other\na@example.com;Ann;1;1;x\n")
-    definition = imports.get_definition(account, run.definition_id)
+    definition = imports_mapping.get_definition(account, run.definition_id)
     assert definition.mapping == {"email": "field:Email", "FIRSTNAME": "field:FirstName",
                                   "orders.total": "collection:Orders.Total", "news": "interest:News",
                                   "Other": "ignore"}
@@ -144,7 +148,7 @@ def test_updates_record_old_and_new(account, database):
 
 
 def test_duplicate_keys_in_one_file_update_the_profile_the_earlier_line_created(account, database, monkeypatch):
-    monkeypatch.setattr(imports, "BATCH_SIZE", 2)
+    monkeypatch.setattr(imports_apply, "BATCH_SIZE", 2)
     text = ("Email,FirstName,LastName\na@example.com,Ann,\nb@example.com,Bob,\nA@example.com,Anna,Smit\n"
             "a@example.com,,Jones\n")
     run = run_import(account, database, text)
@@ -328,7 +332,7 @@ def test_rollback_undoes_a_run(account, database):
     run = run_import(account, database, "Email,FirstName,News,Orders.Number\na@example.com,New,1,7\n"
                                         "b@example.com,Bob,1,8\n")
     assert snapshot(database) != before
-    report = imports.rollback_run(account, run.id)
+    report = imports_rollback.rollback_run(account, run.id)
     assert (report.removed, report.restored, report.left) == (1, 1, [])
     assert snapshot(database) == before
     assert db.session.get(Profile, kept.id) is not None
@@ -337,7 +341,7 @@ def test_rollback_undoes_a_run(account, database):
     assert sorted(kinds) == ["profile_removed", "profile_updated", "subprofile_removed"]
     assert imports.get_run(account, run.id).status == "rolled_back"
     with pytest.raises(ValidationError):
-        imports.rollback_run(account, run.id)
+        imports_rollback.rollback_run(account, run.id)
 
 
 def test_rollback_leaves_what_was_changed_since(account, database):
@@ -347,7 +351,7 @@ def test_rollback_leaves_what_was_changed_since(account, database):
     profiles.update_profile(account, existing.id, {"FirstName": "Admin"}, origin=Origin("admin"))
     bob = by_email(database, "b@example.com")
     profiles.update_profile(account, bob.id, {"LastName": "Changed"}, origin=Origin("admin"))
-    report = imports.rollback_run(account, run.id)
+    report = imports_rollback.rollback_run(account, run.id)
     assert report.removed == 0 and report.restored == 1 and len(report.left) == 2
     profile = db.session.get(Profile, existing.id)
     assert (value(database, profile, "FirstName"), value(database, profile, "LastName")) == ("Admin", "Old")
@@ -360,7 +364,7 @@ class Crash(Exception):
 
 
 def test_a_rerun_after_a_crash_gives_the_same_database_as_one_clean_run(account, database, monkeypatch):
-    monkeypatch.setattr(imports, "BATCH_SIZE", 3)
+    monkeypatch.setattr(imports_apply, "BATCH_SIZE", 3)
     lines = [f"u{n % 7}@example.com,Name{n},{n},{1000 + n}" for n in range(20)]
     text = "Email,FirstName,Score,Orders.Number\n" + "\n".join(lines) + "\nbad,x,1,\n"
     clean_db = make_database(account, "Clean", fields=FIELDS)
@@ -371,14 +375,14 @@ def test_a_rerun_after_a_crash_gives_the_same_database_as_one_clean_run(account,
     def crash_after_first_batch(run_id, lines_done):
         raise Crash()
 
-    monkeypatch.setattr(imports, "_after_batch", crash_after_first_batch)
+    monkeypatch.setattr(imports_apply, "_after_batch", crash_after_first_batch)
     run = upload(account, database, text)
     imports.start_run(account, run.id)
     with pytest.raises(Crash):
-        imports.apply_run(run.id)
+        imports_apply.apply_run(run.id)
     assert imports.get_run(account, run.id).lines_done == 3
-    monkeypatch.setattr(imports, "_after_batch", lambda run_id, lines_done: None)
-    rerun = imports.apply_run(run.id)
+    monkeypatch.setattr(imports_apply, "_after_batch", lambda run_id, lines_done: None)
+    rerun = imports_apply.apply_run(run.id)
     assert rerun.status == "done" and rerun.lines_done == 21
     counts = (rerun.created, rerun.updated, rerun.rejected)
     assert counts == (clean.created, clean.updated, clean.rejected) == (7, 13, 1)
@@ -390,7 +394,7 @@ def test_a_rerun_after_a_crash_gives_the_same_database_as_one_clean_run(account,
 def test_a_rerun_of_a_finished_run_changes_nothing(account, database):
     run = run_import(account, database, "Email\na@example.com\n")
     before = snapshot(database)
-    assert imports.apply_run(run.id).status == "done"
+    assert imports_apply.apply_run(run.id).status == "done"
     assert snapshot(database) == before
 
 
@@ -399,7 +403,7 @@ def test_a_damaged_file_fails_the_run(account, database, tmp_path):
     imports.start_run(account, run.id)
     with open(run.file_path, "wb") as broken:
         broken.write(b"")
-    run = imports.apply_run(run.id)
+    run = imports_apply.apply_run(run.id)
     assert run.status == "failed" and run.error
 
 
@@ -442,7 +446,7 @@ def test_runs_are_scoped_to_the_account(account, database):
 
 
 def test_a_job_that_dies_mid_import_is_retried_and_continues(account, database, monkeypatch):
-    monkeypatch.setattr(imports, "BATCH_SIZE", 2)
+    monkeypatch.setattr(imports_apply, "BATCH_SIZE", 2)
     text = "Email,FirstName\n" + "\n".join(f"u{n}@example.com,N{n}" for n in range(7)) + "\n"
     run = upload(account, database, text)
     imports.start_run(account, run.id)
@@ -453,7 +457,7 @@ def test_a_job_that_dies_mid_import_is_retried_and_continues(account, database, 
         if len(calls) == 2:
             raise Crash("worker died")
 
-    monkeypatch.setattr(imports, "_after_batch", die_once)
+    monkeypatch.setattr(imports_apply, "_after_batch", die_once)
     work.dispatch_due()
     run_worker()
     db.session.expire_all()
@@ -496,7 +500,7 @@ def test_rollback_keeps_a_subprofile_changed_since(account, database):
     run = run_import(account, database, "Email,Orders.Number\na@example.com,1\na@example.com,2\n")
     first, second = db.session.scalars(select(Subprofile).order_by(Subprofile.id)).all()
     subprofiles.update_subprofile(account, first.id, {"Number": "1b"}, origin=Origin("admin"))
-    report = imports.rollback_run(account, run.id)
+    report = imports_rollback.rollback_run(account, run.id)
     assert len(report.left) == 1 and str(first.id) in report.left[0]
     assert db.session.scalars(select(Subprofile.id)).all() == [first.id]
 
@@ -504,12 +508,12 @@ def test_rollback_keeps_a_subprofile_changed_since(account, database):
 def test_rollback_of_an_unfinished_run_is_refused(account, database):
     run = upload(account, database, "Email\na@example.com\n")
     with pytest.raises(ValidationError):
-        imports.rollback_run(account, run.id)
+        imports_rollback.rollback_run(account, run.id)
 
 
 def test_a_long_run_continues_in_slices_of_durable_work(account, database, monkeypatch):
-    monkeypatch.setattr(imports, "BATCH_SIZE", 2)
-    monkeypatch.setattr(imports, "SLICE_SECONDS", 0)
+    monkeypatch.setattr(imports_apply, "BATCH_SIZE", 2)
+    monkeypatch.setattr(imports_apply, "SLICE_SECONDS", 0)
     text = "Email\n" + "\n".join(f"u{n}@example.com" for n in range(5)) + "\n"
     run = upload(account, database, text)
     imports.start_run(account, run.id)
@@ -524,7 +528,7 @@ def test_a_long_run_continues_in_slices_of_durable_work(account, database, monke
 
 
 def test_a_second_job_of_the_same_run_stops_instead_of_applying_a_batch_twice(account, database, monkeypatch):
-    monkeypatch.setattr(imports, "BATCH_SIZE", 2)
+    monkeypatch.setattr(imports_apply, "BATCH_SIZE", 2)
     run = upload(account, database, "Email\na@example.com\nb@example.com\nc@example.com\n")
     imports.start_run(account, run.id)
     second_job_ran = []
@@ -535,8 +539,8 @@ def test_a_second_job_of_the_same_run_stops_instead_of_applying_a_batch_twice(ac
             db.session.execute(update(ImportRun).where(ImportRun.id == run_id).values(lines_done=lines_done + 1))
             db.session.commit()
 
-    monkeypatch.setattr(imports, "_after_batch", another_job_moves_on)
-    assert imports.apply_run(run.id) is None
+    monkeypatch.setattr(imports_apply, "_after_batch", another_job_moves_on)
+    assert imports_apply.apply_run(run.id) is None
     assert db.session.scalar(select(func.count()).select_from(Profile)) == 2
 
 
@@ -627,14 +631,14 @@ def test_the_set_based_path_does_what_the_planner_does(account, monkeypatch, on_
     text = RICH_FILE if with_interests else without_column(RICH_FILE, "News")
     by_planner_db = rich_database(account, "ByPlanner", with_default=with_default)
     with monkeypatch.context() as patch:
-        patch.setattr(imports.Planner, "bulk_ready", lambda planner: False)
+        patch.setattr(imports_planner.Planner, "bulk_ready", lambda planner: False)
         by_planner = run_import(account, by_planner_db, text, **policies)
     set_based_db = rich_database(account, "SetBased", with_default=with_default)
 
     def not_line_by_line(planner, rows):
         raise AssertionError("the batch went through the planner")
 
-    monkeypatch.setattr(imports, "_plan_rows", not_line_by_line)
+    monkeypatch.setattr(imports_apply, "plan_rows", not_line_by_line)
     set_based = run_import(account, set_based_db, text, **policies)
     counts = ("status", "created", "updated", "skipped", "rejected", "lines_done")
     assert [getattr(set_based, name) for name in counts] == [getattr(by_planner, name) for name in counts]
@@ -659,7 +663,7 @@ def test_the_set_based_path_reports_a_lines_errors_as_the_planner_does(account, 
 
     by_planner_db = make_database(account, "ByPlanner", fields=fields)
     with monkeypatch.context() as patch:
-        patch.setattr(imports.Planner, "bulk_ready", lambda planner: False)
+        patch.setattr(imports_planner.Planner, "bulk_ready", lambda planner: False)
         by_planner = run_import(account, by_planner_db, text)
     set_based = run_import(account, make_database(account, "SetBased", fields=fields), text)
     assert [column for _line, column, _value, _reason in errors(by_planner)] == ["Ab", "Zeta"]

@@ -16,11 +16,11 @@ from sqlalchemy import select as sql_select
 
 from tests.factories import make_database
 from webapp.extensions import db
+from webapp.imports import apply, runs
 from webapp.models import ImportLineError, ImportRun, ProfileEvent
 from webapp.profiles import databases, profiles
 from webapp.profiles.events import Origin
 from webapp.profiles.fields import FieldSpec, create_field
-from webapp.services import imports
 
 BATCH = 4
 FIELDS = {"Email": {"type": "email", "indexed": True}, "FirstName": "text", "Score": "number", "Born": "date"}
@@ -32,22 +32,22 @@ FILE = "Email,FirstName,Score,Born,Orders.Number\n" + "\n".join(LINES[:13]) + "\
 WORKER = """
 import sys, threading
 from webapp import create_app
-from webapp.services import imports
+from webapp.imports import apply
 
 app = create_app({"SQLALCHEMY_DATABASE_URI": sys.argv[1], "REDIS_URL": sys.argv[2]})
-imports.BATCH_SIZE = int(sys.argv[4])
-write = imports._write_batch
+apply.BATCH_SIZE = int(sys.argv[4])
+write = apply._write_batch
 
 def write_then_hang(run, planner, batch, origin):
     counts = write(run, planner, batch, origin)
-    if run.lines_done >= imports.BATCH_SIZE:
+    if run.lines_done >= apply.BATCH_SIZE:
         print("written", flush=True)
         threading.Event().wait()
     return counts
 
-imports._write_batch = write_then_hang
+apply._write_batch = write_then_hang
 with app.app_context():
-    imports.apply_run(int(sys.argv[3]))
+    apply.apply_run(int(sys.argv[3]))
 """
 
 
@@ -68,8 +68,8 @@ def customers(account, name):
 
 
 def queued_run(account, database):
-    run = imports.upload(account, database.id, io.BytesIO(FILE.encode()), "file.csv")
-    imports.start_run(account, run.id)
+    run = runs.upload(account, database.id, io.BytesIO(FILE.encode()), "file.csv")
+    runs.start_run(account, run.id)
     return run.id
 
 
@@ -126,9 +126,9 @@ def wait_for_line(worker: subprocess.Popen, timeout: float = 120) -> str:
 
 
 def test_a_worker_killed_mid_import_then_rerun_gives_one_clean_run(app, account, tmp_path, monkeypatch):
-    monkeypatch.setattr(imports, "BATCH_SIZE", BATCH)
+    monkeypatch.setattr(apply, "BATCH_SIZE", BATCH)
     clean_db = customers(account, "Clean")
-    clean = imports.apply_run(queued_run(account, clean_db))
+    clean = apply.apply_run(queued_run(account, clean_db))
     clean_counts = (clean.created, clean.updated, clean.skipped, clean.rejected)
     assert (clean.status, clean.created, clean.updated, clean.rejected) == ("done", 6, 24, 1)
 
@@ -150,7 +150,7 @@ def test_a_worker_killed_mid_import_then_rerun_gives_one_clean_run(app, account,
 
     crashed = db.session.get(ImportRun, run_id)
     assert (crashed.status, crashed.lines_done) == ("running", BATCH)  # the first batch, not the second
-    rerun = imports.apply_run(run_id)
+    rerun = apply.apply_run(run_id)
     assert (rerun.status, rerun.lines_done, rerun.lines_total) == ("done", 31, 31)
     assert (rerun.created, rerun.updated, rerun.skipped, rerun.rejected) == clean_counts
     assert snapshot(database) == snapshot(clean_db)

@@ -4,9 +4,9 @@ import random
 
 import pytest
 
+from webapp.imports.cells import CellCoercer
 from webapp.models import Field
 from webapp.profiles.field_types import FieldValueError, coerce
-from webapp.services.import_values import CellCoercer
 
 EMAILS = [
     "ann@example.com",
@@ -145,11 +145,11 @@ def test_bulk_validation_equals_coerce(ctx, type_name, values):
 
 
 def test_the_email_fast_path_is_taken_for_common_addresses(ctx, monkeypatch):
-    from webapp.services import import_values
+    from webapp.imports import cells
 
     calls = []
-    real = import_values.validate_email
-    monkeypatch.setattr(import_values, "validate_email", lambda text, **kw: calls.append(text) or real(text, **kw))
+    real = cells.validate_email
+    monkeypatch.setattr(cells, "validate_email", lambda text, **kw: calls.append(text) or real(text, **kw))
     coercer = CellCoercer(Field(id=7, name="Email", type="email", options={}))
     assert [coercer(f"user{n}@Example.COM") for n in range(100)][-1] == "user99@example.com"
     assert calls == ["a@Example.COM"]  # one check of the domain, none per address

@@ -8,9 +8,9 @@ from tests.factories import make_account, make_database
 from webapp.exports import targets as export_targets
 from webapp.extensions import db
 from webapp.models import Account, ExportDefinition, ExportRun, ScheduledWork, utcnow
+from webapp.platform import remote_files
 from webapp.profiles import databases
 from webapp.profiles.fields import FieldSpec, create_field
-from webapp.services import import_sources
 
 URL = "sftp://127.0.0.1/incoming/"
 
@@ -88,11 +88,11 @@ def test_editing_keeps_the_password_unless_a_new_one_is_given(setting):
     response = admin.post(f"/exports/{definition.id}", form(password="", username="other", schedule=""))
     assert response.status_code == 303
     db.session.expire_all()
-    assert import_sources.credentials_of(definition) == {"username": "other", "password": "hunter2-secret"}
+    assert remote_files.credentials_of(definition) == {"username": "other", "password": "hunter2-secret"}
     assert export_targets._waiting_rows(definition.id) == []
     admin.post(f"/exports/{definition.id}", form(password="", clear_secrets="1"))
     db.session.expire_all()
-    assert "password" not in import_sources.credentials_of(definition)
+    assert "password" not in remote_files.credentials_of(definition)
 
 
 def test_bad_input_is_refused_with_every_error_and_the_form_kept(setting):

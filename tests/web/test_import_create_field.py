@@ -8,9 +8,10 @@ from sqlalchemy import select
 
 from tests.factories import make_account, make_database
 from webapp.extensions import db
+from webapp.imports import mapping as imports_mapping
+from webapp.imports import new_fields
 from webapp.models import Account, Field, ImportRun
 from webapp.profiles import databases
-from webapp.services import import_fields, imports
 
 CSV = b"Email;First name;Score;Orders.Total\na@example.com;Ann;1;9.95\n"
 
@@ -77,7 +78,7 @@ def test_a_collection_column_gets_a_collection_field_and_the_mapping_saves(setti
     )
     assert response.status_code == 303
     db.session.expire_all()
-    definition = imports.get_definition(db.session.get(Account, run.account_id), run.definition_id)
+    definition = imports_mapping.get_definition(db.session.get(Account, run.account_id), run.definition_id)
     assert definition.mapping["Orders.Total"] == "collection:Orders.Total"
 
 
@@ -117,4 +118,4 @@ def test_only_admins_create_fields_and_a_csrf_token_is_needed(setting, browser):
     [("First name", "First_name"), ("2nd phone", "Field_2nd_phone"), ("e-mail (work)", "e_mail_work"), ("Ü", "Field")],
 )
 def test_column_names_become_field_names(text, name):
-    assert import_fields.field_name(text) == name
+    assert new_fields.field_name(text) == name

@@ -6,8 +6,9 @@ from sqlalchemy import delete, select, text
 
 from tests.factories import make_account, make_database
 from webapp.extensions import db
+from webapp.imports import sources as import_sources
 from webapp.models import ImportDefinition, ImportRun, ScheduledWork, utcnow
-from webapp.services import import_sources
+from webapp.platform import remote_files
 
 URL = "sftp://127.0.0.1/export/people.csv"
 
@@ -69,7 +70,7 @@ def test_saving_keeps_the_stored_password_and_shows_the_last_error(browser):
     assert response.status_code == 303
     db.session.expire_all()
     definition = only_definition()
-    assert import_sources.credentials_of(definition) == {"username": "other", "password": "hunter2-secret"}
+    assert remote_files.credentials_of(definition) == {"username": "other", "password": "hunter2-secret"}
     assert definition.schedule == "0 6 * * *"
     definition.last_error = "The SFTP server refused the credentials."
     db.session.commit()
@@ -77,7 +78,7 @@ def test_saving_keeps_the_stored_password_and_shows_the_last_error(browser):
     assert "Last error" in page and "refused the credentials" in page
     response = admin.post(f"/imports/definitions/{definition.id}", {"source_url": URL, "clear_secrets": "1"})
     db.session.expire_all()
-    assert import_sources.credentials_of(only_definition()) == {}
+    assert remote_files.credentials_of(only_definition()) == {}
 
 
 def test_fetch_now_makes_the_waiting_row_due(browser):

@@ -7,8 +7,9 @@ from sqlalchemy import func, select
 
 from tests.factories import make_account, make_database
 from webapp.extensions import db
+from webapp.imports import apply
+from webapp.imports import runs as imports
 from webapp.models import ImportDefinition, ImportRun, Profile, ScheduledWork
-from webapp.services import imports
 
 
 @pytest.fixture(autouse=True)
@@ -118,7 +119,7 @@ def test_mapping_preview_start_progress_errors_and_rollback(browser):
     polling = admin.get(f"/imports/runs/{run.id}/progress", htmx=True).get_data(as_text=True)
     assert 'hx-trigger="load delay:1s"' in polling and 'hx-swap="outerHTML"' in polling
 
-    imports.apply_run(run.id)
+    apply.apply_run(run.id)
     finished = admin.get(f"/imports/runs/{run.id}/progress", htmx=True).get_data(as_text=True)
     assert "hx-trigger" not in finished and "1 created" in finished and "1 rejected" in finished
     assert "Roll back" in finished and "errors.csv" in finished
@@ -158,6 +159,6 @@ def test_formula_cells_are_neutralised_in_the_error_report(browser):
     database = make_database(account)
     run = imports.upload(account, database.id, io.BytesIO(b"Email\n=cmd|x\n"), "x.csv")
     imports.start_run(account, run.id)
-    imports.apply_run(run.id)
+    apply.apply_run(run.id)
     lines = admin.get(f"/imports/runs/{run.id}/errors.csv").get_data(as_text=True).splitlines()
     assert lines[1].startswith("2,Email,'=cmd|x,")

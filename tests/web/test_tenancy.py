@@ -21,10 +21,10 @@ from webapp.callbacks import definitions, deliveries
 from webapp.email import delivery, templates
 from webapp.exports import targets
 from webapp.extensions import db
+from webapp.imports import runs
 from webapp.profiles import databases, profiles, subprofiles
 from webapp.profiles.events import Origin
 from webapp.profiles.fields import FieldSpec, create_field
-from webapp.services import imports
 from webapp.webforms import builder, items
 
 ID_ARGUMENTS = {"database_id", "profile_id", "field_id", "collection_id", "interest_id", "subprofile_id",
@@ -51,7 +51,7 @@ def objects_of(account) -> dict[str, int]:
     sub = subprofiles.create_subprofile(account, profile.id, collection.id, {"Total": "9.95"}, origin=Origin("admin"))
     token, _secret = accounts.create_api_token(account, "shop")
     user = make_user(account, "viewer", email=f"viewer{account.id}@example.com")
-    run = imports.upload(account, database.id, io.BytesIO(b"Email\nann@example.com\n"), "people.csv")
+    run = runs.upload(account, database.id, io.BytesIO(b"Email\nann@example.com\n"), "people.csv")
     form = builder.create_form(account, database.id, name="Sign-up")
     item = items.add_item(account, form.id, "consent")
     upload = make_form_file(make_form_submission(form, profile=profile), profile)

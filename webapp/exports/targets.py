@@ -33,12 +33,11 @@ from sqlalchemy import select
 from webapp.exports import files
 from webapp.extensions import db
 from webapp.models import Account, ExportDefinition, ExportRun, ScheduledWork, utcnow
-from webapp.platform import outbound_urls, work
+from webapp.platform import outbound_urls, remote_files, work
 from webapp.platform.errors import NotFound, ValidationError
+from webapp.platform.remote_files import TransientFetchError
 from webapp.profiles.databases import get_collection, get_database
 from webapp.profiles.profiles import MAX_ID
-from webapp.services import import_sources
-from webapp.services.import_sources import TransientFetchError
 
 KIND = "export_upload"
 HTTP_METHODS = ("PUT", "POST")
@@ -172,18 +171,18 @@ def _apply(account: Account, definition: ExportDefinition, spec: TargetSpec) -> 
         errors.update(error.errors)
         file_name = ""
     try:
-        schedule = import_sources.check_schedule(spec.schedule)
+        schedule = remote_files.check_schedule(spec.schedule)
     except ValidationError as error:
         errors.update(error.errors)
         schedule = ""
     if spec.private_key.strip():
         try:
-            import_sources.load_private_key(spec.private_key.strip())
+            remote_files.load_private_key(spec.private_key.strip())
         except ValidationError as error:
             errors.update(error.errors)
     if errors:
         raise ValidationError(errors)
-    stored = {} if spec.clear_secrets else import_sources.credentials_of(definition)
+    stored = {} if spec.clear_secrets else remote_files.credentials_of(definition)
     credentials = {
         "username": spec.username.strip()[:255],
         "password": spec.password or stored.get("password", ""),
@@ -202,13 +201,13 @@ def _apply(account: Account, definition: ExportDefinition, spec: TargetSpec) -> 
     }
     definition.target_url, definition.http_method, definition.file_name = target_url, method, file_name
     definition.schedule = schedule
-    definition.credentials = import_sources.encrypt_credentials(credentials)
+    definition.credentials = remote_files.encrypt_credentials(credentials)
 
 
 def check_target_url(url: str) -> str:
     """An upload target: ``ftp://``, ``ftps://`` or ``sftp://`` (a folder) or ``http(s)://``, under the SSRF rules
     of fetched imports."""
-    return import_sources.checked_url(url, names_file=False)[0]
+    return remote_files.checked_url(url, names_file=False)[0]
 
 
 def check_file_name(template: str) -> str:
@@ -236,7 +235,7 @@ def default_file_name(name: str, file_format: str, gzip: bool) -> str:
 
 
 def masked_credentials(definition: ExportDefinition) -> dict[str, str]:
-    return import_sources.masked_credentials(definition)
+    return remote_files.masked_credentials(definition)
 
 
 def _export_of(
@@ -275,7 +274,7 @@ def _reschedule(definition: ExportDefinition, *, exclude: int | None = None) -> 
     A queued scheduled row (an upload in progress) schedules the next turn itself; a one-off row does not."""
     rows = [row for row in _waiting_rows(definition.id) if row.id != exclude]
     pending = [row for row in rows if row.status == "pending" and not row.payload.get("once")]
-    due = import_sources.next_due(definition.schedule, utcnow())
+    due = remote_files.next_due(definition.schedule, utcnow())
     for row in pending[1:] if due else pending:
         db.session.delete(row)
     if due is None or any(row.status == "queued" and not row.payload.get("once") for row in rows):
@@ -338,11 +337,11 @@ def upload(definition: ExportDefinition, run: ExportRun) -> None:
     """Write the export into a temporary file and upload it; sets the run's file name and size (not committed).
 
     Raises ``TransientFetchError`` (worth a retry) or ``ValidationError``."""
-    url, address = import_sources.checked_url(definition.target_url, names_file=False)
+    url, address = remote_files.checked_url(definition.target_url, names_file=False)
     account = db.session.get(Account, definition.account_id)
     export = _export_of(account, definition.database_id, definition.collection_id, _options_of(definition))
     run.file_name = render_file_name(definition.file_name, run.started_at, run.id)[:255]
-    credentials = import_sources.credentials_of(definition)
+    credentials = remote_files.credentials_of(definition)
     with _spooled(export.chunks) as (spool, size):
         run.size = size
         scheme = urlsplit(url).scheme.lower()
@@ -393,7 +392,7 @@ def _http_upload(
     }
     auth = (credentials["username"], credentials.get("password", "")) if credentials.get("username") else None
     try:
-        with httpx.Client(timeout=import_sources.TIMEOUT, follow_redirects=False, auth=auth) as client:
+        with httpx.Client(timeout=remote_files.TIMEOUT, follow_redirects=False, auth=auth) as client:
             response = client.request(
                 method, target.url, content=_read_chunks(spool), headers=headers, extensions=target.extensions
             )
@@ -419,7 +418,7 @@ def _remote_paths(parts, file_name: str) -> tuple[str, str]:
 
 def _ftp_upload(parts, address: str, tls: bool, credentials: dict, spool: IO[bytes], file_name: str) -> None:
     partial, final = _remote_paths(parts, file_name)
-    with import_sources.open_ftp(parts, address, tls, credentials) as client:
+    with remote_files.open_ftp(parts, address, tls, credentials) as client:
         client.storbinary(f"STOR {partial}", spool, blocksize=CHUNK)
         client.rename(partial, final)
 
@@ -428,7 +427,7 @@ def _sftp_upload(
     parts, address: str, credentials: dict, spool: IO[bytes], size: int, file_name: str, pinned_host_key: str
 ) -> str:
     partial, final = _remote_paths(parts, file_name)
-    with import_sources.open_sftp(parts, address, credentials, pinned_host_key) as (sftp, host_key):
+    with remote_files.open_sftp(parts, address, credentials, pinned_host_key) as (sftp, host_key):
         try:
             sftp.putfo(spool, partial, file_size=size, confirm=True)
             sftp.posix_rename(partial, final)

@@ -8,10 +8,12 @@ from webapp.blueprints.admin import bp
 from webapp.blueprints.admin.access import current_account, requires
 from webapp.blueprints.admin.responses import hx_redirect, render
 from webapp.extensions import db
+from webapp.imports import mapping as imports_mapping
+from webapp.imports import sources as import_sources
 from webapp.models import ImportDefinition
+from webapp.platform import remote_files
 from webapp.platform.errors import ValidationError
 from webapp.profiles import databases
-from webapp.services import import_sources, imports
 
 
 def _source_form():
@@ -25,7 +27,7 @@ def _source_page(definition: ImportDefinition, *, errors=None, form=None, status
     account = current_account()
     database = databases.get_database(account, definition.database_id)
     runs = import_sources.recent_runs(definition)
-    masked = import_sources.masked_credentials(definition)
+    masked = remote_files.masked_credentials(definition)
     values = form or {"source_url": definition.source_url, "schedule": definition.schedule,
                       "username": masked["username"]}
     return render("admin/imports/source.html", None, database=database, active="imports", definition=definition,
@@ -53,7 +55,7 @@ def import_source_create(database_id: int):
 @bp.route("/imports/definitions/<int:definition_id>")
 def import_source(definition_id: int):
     """A fetched import: its source, schedule, next run, last error and runs."""
-    return _source_page(imports.get_definition(current_account(), definition_id))
+    return _source_page(imports_mapping.get_definition(current_account(), definition_id))
 
 
 @bp.route("/imports/definitions/<int:definition_id>", methods=["POST"])
@@ -61,7 +63,7 @@ def import_source(definition_id: int):
 def import_source_update(definition_id: int):
     """Change the source URL, credentials (an empty password or key keeps the stored one) and schedule."""
     account = current_account()
-    definition = imports.get_definition(account, definition_id)
+    definition = imports_mapping.get_definition(account, definition_id)
     form = _source_form()
     try:
         import_sources.set_source(account, definition.id, clear_secrets=bool(request.form.get("clear_secrets")),
@@ -69,7 +71,7 @@ def import_source_update(definition_id: int):
     except ValidationError as error:
         db.session.rollback()
         form.pop("password"), form.pop("private_key")
-        return _source_page(imports.get_definition(account, definition_id), errors=error.errors, form=form,
+        return _source_page(imports_mapping.get_definition(account, definition_id), errors=error.errors, form=form,
                             status=422)
     flash(_("The source is saved."), "success")
     return hx_redirect(url_for("admin.import_source", definition_id=definition.id))
@@ -80,7 +82,7 @@ def import_source_update(definition_id: int):
 def import_source_fetch(definition_id: int):
     """Fetch the file now (in a worker)."""
     account = current_account()
-    definition = imports.get_definition(account, definition_id)
+    definition = imports_mapping.get_definition(account, definition_id)
     try:
         import_sources.fetch_now(account, definition.id)
     except ValidationError as error:

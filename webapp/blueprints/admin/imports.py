@@ -11,11 +11,15 @@ from webapp.blueprints.admin import bp
 from webapp.blueprints.admin.access import current_account, requires
 from webapp.blueprints.admin.databases import confirm_page
 from webapp.blueprints.admin.responses import hx_redirect, render
+from webapp.imports import files, new_fields
+from webapp.imports import mapping as imports_mapping
+from webapp.imports import rollback as imports_rollback
+from webapp.imports import runs as imports
+from webapp.imports import sources as import_sources
 from webapp.models import ImportRun, utcnow
 from webapp.platform.errors import ValidationError
 from webapp.profiles import databases
 from webapp.profiles.field_types import FIELD_TYPES
-from webapp.services import import_fields, import_files, import_sources, imports
 
 DELIMITER_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", "bar": "|"}
 QUOTE_NAMES = {"double": '"', "single": "'"}
@@ -59,7 +63,7 @@ def _run_page(run: ImportRun, *, errors=None, preview=None, status: int = 200, p
     context = {"database": database, "active": "imports", "run": run, "errors": errors or {}, "preview": preview,
                "progress": progress_of(run), "error_count": imports.count_errors(run), "selected": selected or {},
                "column_errors": column_errors or {}}
-    definition = imports.get_definition(account, run.definition_id) if run.definition_id else None
+    definition = imports_mapping.get_definition(account, run.definition_id) if run.definition_id else None
     context["definition"] = definition
     if run.status == "pending" and definition is not None:
         try:
@@ -67,15 +71,15 @@ def _run_page(run: ImportRun, *, errors=None, preview=None, status: int = 200, p
         except ValidationError as error:
             context["errors"] = {**error.errors, **context["errors"]}
             file_format, header = None, []
-        schema = imports.schema_of(database)
+        schema = imports_mapping.schema_of(database)
         labels = {",": _("commas"), ";": _("semicolons"), "\t": _("tabs"), "|": _("vertical bars")}
         context.update(header=header, file_format=file_format,
                        delimiter_label=labels[file_format.delimiter] if file_format else "",
-                       choices=imports.target_choices(schema),
+                       choices=imports_mapping.target_choices(schema),
                        key_choices=[f.name for f in schema.fields], delimiter_names=DELIMITER_NAMES,
-                       proposals={column: import_fields.proposal(schema, column) for column in header},
-                       field_types=[(name, FIELD_TYPES[name].label) for name in import_fields.TYPES],
-                       quote_names=QUOTE_NAMES, encodings=import_files.ENCODINGS)
+                       proposals={column: new_fields.proposal(schema, column) for column in header},
+                       field_types=[(name, FIELD_TYPES[name].label) for name in new_fields.TYPES],
+                       quote_names=QUOTE_NAMES, encodings=files.ENCODINGS)
     return render("admin/imports/run.html", partial, **context), status
 
 
@@ -96,7 +100,7 @@ def import_mapping(run_id: int):
     form = request.form
     try:
         _format, header = imports.run_header(account, run.id)
-        imports.update_definition(
+        imports_mapping.update_definition(
             account, run.definition_id,
             mapping={column: form.get(f"column-{index}", "ignore") for index, column in enumerate(header)},
             key_fields=form.getlist("key_fields"),
@@ -133,7 +137,7 @@ def import_create_field(run_id: int):
         return _run_page(run, selected=selected, errors={"": _("Choose a column.")}, status=422)
     column = header[int(index)]
     try:
-        selected[column] = import_fields.create_for_column(account, run.database_id, column,
+        selected[column] = new_fields.create_for_column(account, run.database_id, column,
                                                            form.get(f"new-type-{index}", ""))
     except ValidationError as error:
         return _run_page(run, selected=selected, column_errors={column: "; ".join(error.errors.values())}, status=422,
@@ -244,7 +248,7 @@ def import_rollback(run_id: int):
     account = current_account()
     run = imports.get_run(account, run_id)
     try:
-        report = imports.rollback_run(account, run.id)
+        report = imports_rollback.rollback_run(account, run.id)
     except ValidationError as error:
         return _run_page(run, errors=error.errors, status=422)
     message = _("Rolled back: %(removed)s profiles removed, %(restored)s restored.",

@@ -26,9 +26,9 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, or_, select
 
 from webapp.extensions import db
+from webapp.imports import runs as imports
 from webapp.models import ImportRun, utcnow
 from webapp.platform import work
-from webapp.services import imports
 
 log = logging.getLogger(__name__)
 

@@ -2,18 +2,18 @@
 
 A column ``Orders.Total`` whose collection ``Orders`` exists becomes a field of that collection; any other column
 becomes a database field. The field is named after the column, made a valid name (``First name`` becomes
-``First_name``). The mapping itself is saved with the rest of the mapping screen (``imports.update_definition``).
+``First_name``). The mapping itself is saved with the rest of the mapping screen (``mapping.update_definition``).
 """
 
 import re
 
 from flask_babel import gettext as _
 
+from webapp.imports import mapping as imports_mapping
 from webapp.models import Account
 from webapp.platform.errors import ValidationError
 from webapp.profiles.databases import get_database
 from webapp.profiles.fields import FieldSpec, create_field
-from webapp.services import imports
 
 # The types that need no further options (a multiple choice needs its choices, a reference its database).
 TYPES = ("text", "email", "phone", "number", "decimal", "date", "datetime", "country", "large_text")
@@ -29,10 +29,10 @@ def field_name(text: str) -> str:
     return name[:NAME_LENGTH].rstrip("_")
 
 
-def proposal(schema: imports.Schema, column: str) -> str | None:
+def proposal(schema: imports_mapping.Schema, column: str) -> str | None:
     """The target a new field for ``column`` would be (``field:Name`` or ``collection:Orders.Name``), or None
     when the column already matches a field, collection field or interest."""
-    if imports.guess_mapping(schema, [column])[column] != "ignore":
+    if imports_mapping.guess_mapping(schema, [column])[column] != "ignore":
         return None
     collection_name, dot, rest = column.partition(".")
     if dot and collection_name.strip().lower() in schema.collections:
@@ -46,7 +46,7 @@ def create_for_column(account: Account, database_id: int, column: str, type_name
 
     Raises ``ValidationError`` (a type that needs options, a name taken meanwhile, …)."""
     database = get_database(account, database_id)
-    schema = imports.schema_of(database)
+    schema = imports_mapping.schema_of(database)
     target = proposal(schema, column)
     if target is None:
         raise ValidationError({"column": _("Column %(name)s maps to an existing field already.", name=column)})

@@ -1,0 +1,552 @@
+"""Planning an import's lines: what each line does to which profile, validated, without writing anything.
+
+Shared by the preview and the line-by-line path of a run (see ``Planner``).
+"""
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from webapp.extensions import db
+from webapp.imports import staging as import_staging
+from webapp.imports.cells import CellCoercer
+from webapp.imports.files import Row
+from webapp.imports.mapping import Schema, parse_target
+from webapp.models import (
+    Account,
+    Collection,
+    Field,
+    ImportDefinition,
+    Profile,
+)
+from webapp.platform.errors import ValidationError
+from webapp.profiles.field_expressions import dialect_name, sort_literal, sort_value
+from webapp.profiles.field_types import FieldValueError, get_field_type
+from webapp.profiles.values import match_literal, validate_interests, validate_values
+
+LOOKUP_CHUNK = 500
+
+
+LOOKUP_CHUNK_POSTGRESQL = 10_000  # one IN list per 10,000 keys (SQLite allows fewer bound parameters)
+
+
+TRUE_WORDS = {"1", "yes", "y", "true", "on", "x", "ja", "j", "waar"}
+
+
+FALSE_WORDS = {"0", "no", "n", "false", "off", "nee", "onwaar"}
+
+
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
+
+
+OTHER_DATE = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+
+
+@dataclass
+class State:
+    """A profile as a batch sees it: before the batch, and after the batch's lines so far."""
+
+    id: int | None
+    fields: dict[str, Any]
+    interests: list[int]
+    original_fields: dict[str, Any]
+    original_interests: list[int]
+    new: bool = False
+    subprofiles: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+
+
+@dataclass
+class LineResult:
+    line: int
+    action: str  # create | update | skip | reject
+    values: dict[str, Any] = field(default_factory=dict)
+    errors: list[tuple[str, str, str]] = field(default_factory=list)  # (column, value, reason)
+
+
+class LineRejected(Exception):
+    def __init__(self, errors: list[tuple[str, str, str]]):
+        super().__init__(errors)
+        self.errors = errors
+
+
+def normalize_date(text: str, type_name: str, order: str) -> str:
+    """``YYYY-MM-DD [hh:mm:ss]`` as is; ``31-12-2024``, ``12/31/2024``, ``31.12.2024 10:00`` only with a
+    declared day/month order. Anything else is an error, never a silent zero date."""
+    text = text.strip()
+    if ISO_DATE.match(text):
+        return text
+    match = OTHER_DATE.match(text)
+    if match and order in ("DMY", "MDY"):
+        first, second, year, hour, minute, seconds = match.groups()
+        day, month = (first, second) if order == "DMY" else (second, first)
+        try:
+            value = datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(seconds or 0))
+        except ValueError:
+            raise FieldValueError(_("is not an existing date")) from None
+        if type_name == "date":
+            if hour is not None:
+                raise FieldValueError(_("must be a date without a time"))
+            return value.strftime("%Y-%m-%d")
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if order:
+        example = "31-12-2024" if order == "DMY" else "12/31/2024"
+        raise FieldValueError(_("is not a date like 2024-12-31 or %(example)s", example=example))
+    raise FieldValueError(_("is not a date like 2024-12-31 (declare the day/month order for other formats)"))
+
+
+@dataclass(frozen=True)
+class _Rules:
+    """What ``validate_values`` checks for a list of fields, prepared once per run."""
+
+    fields: list[Field]
+    names: dict[str, str]
+    defaults: list[tuple[str, Any]]
+    required: list[Field]
+    checked: bool  # reference or unique fields: their checks query the database, so validate_values does them
+
+    @classmethod
+    def of(cls, fields: list[Field]) -> "_Rules":
+        return cls(fields, {f.key: f.name for f in fields},
+                   [(f.key, f.default) for f in fields if f.default is not None],
+                   [f for f in fields if f.required],
+                   any(f.unique or f.type == "reference" for f in fields))
+
+
+class Planner:
+    """Decides what each line does to which profile, validating it; writes nothing itself.
+
+    Cells are coerced through one ``CellCoercer`` per field (each distinct value once, see
+    ``import_values``); the rules of ``values.validate_values`` (defaults, required fields) are applied to
+    the coerced values here, and a field list with reference or unique fields goes through
+    ``validate_values`` itself (their checks query the database).
+    """
+
+    def __init__(self, account: Account, definition: ImportDefinition, schema: Schema, *, show: bool = False):
+        self.account = account
+        self.schema = schema
+        self.show = show  # LineResult.values (the preview shows them; applying does not need them)
+        self.on_match, self.on_no_match, self.on_empty = (
+            definition.on_match, definition.on_no_match, definition.on_empty)
+        self.date_order = (definition.options or {}).get("date_order", "")
+        self.targets = {column: parse_target(schema, target) for column, target in definition.mapping.items()}
+        self.key_fields = [schema.field(name) for name in definition.key_fields]
+        self.key_columns = {
+            target.field.name: column for column, target in self.targets.items() if target.kind == "field"
+        }
+        self.unique_fields = [f for f in schema.fields if f.unique]
+        every_field = schema.fields + [f for _collection, fields in schema.collections.values() for f in fields]
+        self.coercers = {f.key: CellCoercer(f, self._preparer(f)) for f in every_field}
+        # (column, kind, field key, coercer, collection id or interest) of every mapped column
+        self.cells = [
+            (column, target.kind, target.field.key if target.field else None,
+             self.coercers[target.field.key] if target.field else None,
+             target.collection.id if target.collection else target.interest)
+            for column, target in self.targets.items() if target.kind != "ignore"
+        ]
+        self.key_parts = [(f, self.key_columns[f.name], self.coercers[f.key],
+                           str.lower if get_field_type(f.type).sort_as == "text" else str) for f in self.key_fields]
+        self.rules = {None: _Rules.of(schema.fields)}
+        self.rules.update({c.id: _Rules.of(fields) for c, fields in schema.collections.values()})
+        self.merge: import_staging.BulkMerge | None = None
+        self.reset()
+
+    def _preparer(self, target_field: Field):
+        if target_field.type not in ("date", "datetime"):
+            return None
+        return lambda raw: normalize_date(raw, target_field.type, self.date_order)
+
+    def reset(self) -> None:
+        self.by_key: dict[tuple, State] = {}
+        self.keys: dict[int, Any] = {}
+        self.states: list[State] = []
+        self.claims: dict[str, dict[str, int]] = {f.key: {} for f in self.unique_fields}
+
+    # the line's cells, by what they map to
+    def _split(self, row: Row):
+        """Coerced values by field key (None clears), interest changes, subprofile values, cell errors."""
+        values: dict[str, Any] = {}
+        interests: dict[int, bool] = {}
+        subs: dict[int, dict[str, Any]] = {}
+        errors: list[tuple[str, str, str]] = []
+        cells, leave_empty = row.values, self.on_empty == "leave"
+        for column, kind, key, coercer, owner in self.cells:
+            raw = cells.get(column)
+            if raw is None:
+                continue
+            empty = not raw.strip()
+            if kind == "collection":
+                if not empty:
+                    try:
+                        value = coercer(raw)
+                    except FieldValueError as error:
+                        errors.append((column, raw, str(error)))
+                    else:
+                        subs.setdefault(owner, {})[key] = value
+                continue
+            if empty and leave_empty:
+                continue
+            if kind == "interest":
+                word = raw.strip().lower()
+                if empty or word in FALSE_WORDS:
+                    interests[owner.id] = False
+                elif word in TRUE_WORDS:
+                    interests[owner.id] = True
+                else:
+                    errors.append((column, raw, _("Interest %(name)s must be yes or no (1 or 0).",
+                                                  name=owner.name)))
+                continue
+            if empty:
+                values[key] = None
+                continue
+            try:
+                values[key] = coercer(raw)
+            except FieldValueError as error:
+                errors.append((column, raw, str(error)))
+        return values, interests, subs, errors
+
+    def _key(self, row: Row) -> tuple[tuple, tuple] | None:
+        """The line's key (match literals, stored values), or None without key fields (computed once)."""
+        if not self.key_fields:
+            return None
+        if row.line not in self.keys:
+            try:
+                self.keys[row.line] = self._compute_key(row)
+            except LineRejected as rejected:
+                self.keys[row.line] = rejected
+        found = self.keys[row.line]
+        if isinstance(found, LineRejected):
+            raise LineRejected(found.errors)
+        return found
+
+    def _compute_key(self, row: Row) -> tuple[tuple, tuple]:
+        literals, stored = [], []
+        for key_field, column, coercer, literal in self.key_parts:
+            raw = row.values.get(column, "")
+            try:
+                value = coercer(raw)
+            except FieldValueError as error:
+                raise LineRejected([(column, raw, str(error))]) from None
+            if value is None or isinstance(value, list):
+                raise LineRejected([(column, raw, _("Key field %(name)s is empty.", name=key_field.name))])
+            literals.append(literal(str(value)))  # as values.match_literal has it
+            stored.append(value)
+        return tuple(literals), tuple(stored)
+
+    def load(self, rows: list[Row]) -> None:
+        """Find the profiles the rows' keys match: one query per ``LOOKUP_CHUNK`` keys."""
+        if not self.key_fields:
+            return
+        wanted: dict[tuple, tuple] = {}
+        for row in rows:
+            if row.values is None:
+                continue
+            try:
+                key = self._key(row)
+            except LineRejected:
+                continue
+            if key[0] not in self.by_key:
+                wanted[key[0]] = key[1]
+        first, dialect = self.key_fields[0], dialect_name()
+        firsts = sorted({sort_literal(first, stored[0], dialect) for stored in wanted.values()}, key=str)
+        size = LOOKUP_CHUNK_POSTGRESQL if dialect == "postgresql" else LOOKUP_CHUNK
+        for start in range(0, len(firsts), size):
+            chunk = firsts[start:start + size]
+            found = db.session.execute(
+                select(Profile.id, Profile.fields, Profile.interests)
+                .where(Profile.account_id == self.account.id, Profile.database_id == self.schema.database_id,
+                       sort_value(first, dialect).in_(chunk))
+                .order_by(Profile.id)
+            )
+            for profile_id, fields, interests in found:
+                values = [fields.get(f.key) for f in self.key_fields]
+                if any(value is None for value in values):
+                    continue
+                key = tuple(match_literal(f, value) for f, value in zip(self.key_fields, values, strict=True))
+                if key in wanted and key not in self.by_key:
+                    state = State(profile_id, dict(fields), list(interests or []), dict(fields),
+                                  list(interests or []))
+                    self.by_key[key] = state
+                    self.states.append(state)
+
+    def plan(self, row: Row) -> LineResult:
+        """Validate one line and take it into the batch's states, or reject it whole."""
+        if row.values is None:
+            return LineResult(row.line, "reject", errors=[("", "", row.error)])
+        try:
+            return self._plan(row)
+        except LineRejected as rejected:
+            return LineResult(row.line, "reject", errors=rejected.errors)
+
+    def _plan(self, row: Row) -> LineResult:
+        values, interest_changes, subs, errors = self._split(row)
+        key = self._key(row)
+        if errors:
+            raise LineRejected(errors)
+        state = self.by_key.get(key[0]) if key else None
+        if state is None and self.on_no_match == "ignore":
+            return LineResult(row.line, "skip")
+        if state is not None and self.on_match == "skip":
+            return LineResult(row.line, "skip")
+        if state is not None and self.on_match == "update_empty":
+            values = {key: value for key, value in values.items() if state.fields.get(key) is None}
+            interest_changes = {}
+        current = state.fields if state else None
+        stored = self._merge(row, None, values, current, state.id if state else None)
+        current_interests = state.interests if state else []
+        if interest_changes:
+            new_interests = validate_interests(self.schema.interests, interest_changes, current_interests)
+        else:
+            new_interests = sorted(set(current_interests))
+        new_subs = [(collection_id, self._merge(row, collection_id, sub_values, None, None))
+                    for collection_id, sub_values in subs.items()]
+        claims = self._check_unique(row, stored, state)
+        if state is None:
+            state = State(None, stored, new_interests, {}, [], new=True)
+            self.states.append(state)
+            if key:
+                self.by_key[key[0]] = state
+            action = "create"
+        else:
+            changed = stored != state.fields or new_interests != state.interests or new_subs
+            state.fields, state.interests = stored, new_interests
+            action = "update" if changed else "skip"
+        state.subprofiles.extend(new_subs)
+        for key, literal in claims:
+            self.claims[key][literal] = id(state)
+        if not self.show:
+            return LineResult(row.line, action)
+        shown = {f.name: stored.get(f.key) for f in self.schema.fields if f.key in stored}
+        for collection_id, sub_fields in new_subs:
+            collection, fields = next(pair for pair in self.schema.collections.values() if pair[0].id == collection_id)
+            shown.update({f"{collection.name}.{f.name}": sub_fields.get(f.key) for f in fields if f.key in sub_fields})
+        for interest in self.schema.interests:
+            if interest.id in interest_changes:
+                shown[interest.name] = interest.id in new_interests
+        return LineResult(row.line, action, shown)
+
+    def _column(self, name: str, collection: Collection | None) -> str:
+        for column, target in self.targets.items():
+            if target.field and target.field.name == name and target.collection == collection:
+                return column
+        return ""
+
+    def _merge(self, row: Row, collection_id: int | None, values: dict[str, Any], current: dict[str, Any] | None,
+               holder_id: int | None) -> dict[str, Any]:
+        """``validate_values`` for coerced values keyed by field key: the new stored JSON, or the line's errors."""
+        rules = self.rules[collection_id]
+        collection = None
+        if collection_id is not None:
+            collection = next(c for c, _fields in self.schema.collections.values() if c.id == collection_id)
+        if rules.checked:
+            by_name = {rules.names[key]: value for key, value in values.items()}
+            return self._validate(row, rules.fields, by_name, current, holder_id, collection)
+        stored = dict(current) if current is not None else {}
+        for key, value in values.items():
+            if value is None:
+                stored.pop(key, None)
+            else:
+                stored[key] = value
+        if current is None:
+            for key, default in rules.defaults:
+                stored.setdefault(key, default)
+        problems = []
+        for required in rules.required:
+            if stored.get(required.key) is None:
+                column = self._column(required.name, collection)
+                problems.append((column, row.values.get(column, "") if column else "",
+                                 _("%(name)s is required.", name=required.name)))
+        if problems:
+            raise LineRejected(problems)
+        return stored
+
+    def _validate(self, row, fields, values, current, holder_id, collection=None) -> dict[str, Any]:
+        try:
+            return validate_values(self.account, fields, values, current, holder_id=holder_id)
+        except ValidationError as error:
+            problems = []
+            for name, message in error.errors.items():
+                column = self._column(name, collection)
+                problems.append((column, row.values.get(column, "") if column else "", message))
+            raise LineRejected(problems) from None
+
+    def _check_unique(self, row: Row, stored: dict[str, Any], state: State | None) -> list[tuple[str, str]]:
+        """Two lines of one batch may not give two profiles the same unique value (the database
+        check in ``validate_values`` cannot see profiles this batch has not inserted yet)."""
+        mine = id(state) if state else None
+        problems, claims = [], []
+        for unique_field in self.unique_fields:
+            value = stored.get(unique_field.key)
+            if value is None:
+                continue
+            literal = match_literal(unique_field, value)
+            owner = self.claims[unique_field.key].get(literal)
+            if owner is not None and owner != mine:
+                column = self._column(unique_field.name, None)
+                problems.append((column, row.values.get(column, ""), _(
+                    "Another profile already has %(value)s as %(name)s.", value=value, name=unique_field.name)))
+            claims.append((unique_field.key, literal))
+        if problems:
+            raise LineRejected(problems)
+        return claims
+
+    # the set-based path (PostgreSQL): validate in Python, match and merge in SQL
+
+    def bulk_ready(self) -> bool:
+        """Whether batches may take the set-based path: PostgreSQL, no field whose checks query the database
+        (unique, reference) in a layer the file writes, and every required profile field mapped (a line
+        that leaves one empty goes the planner's way, see ``stage``)."""
+        if dialect_name() != "postgresql":
+            return False
+        layers = {None} | {owner for _c, kind, _k, _co, owner in self.cells if kind == "collection"}
+        if any(self.rules[layer].checked for layer in layers):
+            return False
+        mapped = {key for _c, kind, key, _co, _o in self.cells if kind == "field"}
+        return all(required.key in mapped for required in self.rules[None].required)
+
+    def prepare_merge(self) -> None:
+        """The run's ``BulkMerge`` statement (once per run)."""
+        first = self.key_fields[0] if self.key_fields else None
+        self.merge = import_staging.BulkMerge(
+            self.account.id, self.schema.database_id, self.key_fields,
+            [key for _column, kind, key, _coercer, _owner in self.cells if kind == "field"],
+            key_indexed=bool(first and (first.indexed or first.unique)),
+            on_match=self.on_match, on_no_match=self.on_no_match,
+            defaults=dict(self.rules[None].defaults), collections=len(self.schema.collections),
+        )
+        fields = [(column, key, coercer.pair, key in {f.key for f in self.key_fields})
+                  for column, kind, key, coercer, _owner in self.cells if kind == "field"]
+        # In jsonb's own key order (shorter keys first), so that PostgreSQL finds each staged object
+        # already sorted when it parses it; a line's errors keep the order of its cells (as the planner reports them).
+        self.field_cells = sorted(fields, key=lambda cell: (len(cell[1]), cell[1]))
+        self.cell_order = {column: position for position, (column, *_rest) in enumerate(self.cells)}
+        self.other_cells = [cell for cell in self.cells if cell[1] != "field"]
+        self.required_keys = frozenset(required.key for required in self.rules[None].required)
+        # A new profile's event is written as staged unless field defaults or interests add to its values.
+        self.changes_in_python = not self.rules[None].defaults and not any(
+            kind == "interest" for _c, kind, _k, _co, _o in self.cells)
+
+    def stage(self, rows: list[Row]) -> tuple[import_staging.StagedLines, list[LineResult]] | None:
+        """Validate a batch for the set-based path: (staged lines, rejected lines) — or None when a line's
+        outcome depends on what it matches (two lines with one key, an empty required field, an invalid
+        subprofile on a line a policy may skip): then the batch goes through ``plan`` instead."""
+        staged: list[import_staging.StagedLine] = []
+        rejected: list[LineResult] = []
+        seen: set[tuple] = set()
+        leave = self.on_empty == "leave"
+        may_skip = self.on_match == "skip" or self.on_no_match == "ignore"
+        for row in rows:
+            cells = row.values
+            if cells is None:
+                rejected.append(LineResult(row.line, "reject", errors=[("", "", row.error)]))
+                continue
+            members, changes, errors, keys, cleared = [], [], [], {}, []
+            for column, key, pair, is_key in self.field_cells:
+                raw = cells.get(column)
+                if raw is None:
+                    continue
+                try:
+                    value, member, change = pair(raw)
+                except FieldValueError as error:
+                    errors.append((column, raw, str(error)))
+                    if is_key:
+                        keys[key] = error
+                    continue
+                if is_key:
+                    keys[key] = value
+                if member:
+                    members.append(member)
+                    changes.append(change)
+                elif not leave:
+                    cleared.append(key)
+            extra = self._extra(row, cleared, errors) if self.other_cells or cleared else None
+            key = self._staged_key(cells, keys, errors)
+            if errors:
+                if len(errors) > 1:
+                    errors.sort(key=lambda error: self.cell_order.get(error[0], len(self.cell_order)))
+                rejected.append(LineResult(row.line, "reject", errors=errors))
+                continue
+            if self.required_keys and not all(self._given(cells, required) for required in self.required_keys):
+                return None
+            if isinstance(extra, LineRejected):
+                if may_skip:
+                    return None
+                rejected.append(LineResult(row.line, "reject", errors=extra.errors))
+                continue
+            if key is not None:
+                if key in seen:
+                    return None
+                seen.add(key)
+            created = '{"fields":{' + ",".join(changes) + '},"interests":{}}' if self.changes_in_python else None
+            staged.append((row.line, "{" + ",".join(members) + "}", created, extra))
+        return import_staging.StagedLines.of(staged), rejected
+
+    def _given(self, cells: dict[str, str], key: str) -> bool:
+        """Whether the line gives field ``key`` a value (its cell is not empty)."""
+        column = next(column for column, field_key, _pair, _is_key in self.field_cells if field_key == key)
+        return bool((cells.get(column) or "").strip())
+
+    def _staged_key(self, cells: dict[str, str], keys: dict[str, Any], errors: list) -> tuple | None:
+        """The line's key (as ``_compute_key`` has it); a bad or empty key field makes its error the only one."""
+        if not self.key_parts:
+            return None
+        literals = []
+        for key_field, column, _coercer, literal in self.key_parts:
+            value = keys.get(key_field.key)
+            raw = cells.get(column, "")
+            if isinstance(value, FieldValueError):
+                errors[:] = [(column, raw, str(value))]
+                return None
+            if value is None or isinstance(value, list):
+                errors[:] = [(column, raw, _("Key field %(name)s is empty.", name=key_field.name))]
+                return None
+            literals.append(literal(str(value)))
+        return tuple(literals)
+
+    def _extra(self, row: Row, cleared: list[str], errors: list) -> str | LineRejected | None:
+        """The line's cleared fields, interest changes and subprofile as JSON (None when it has none);
+        cell errors are added to ``errors``; a subprofile the collection's rules refuse is returned."""
+        cells, leave = row.values, self.on_empty == "leave"
+        on, off, subs = [], [], {}
+        for column, kind, key, coercer, owner in self.other_cells:
+            raw = cells.get(column)
+            if raw is None:
+                continue
+            empty = not raw.strip()
+            if kind == "collection":
+                if not empty:
+                    try:
+                        subs.setdefault(owner, {})[key] = coercer(raw)
+                    except FieldValueError as error:
+                        errors.append((column, raw, str(error)))
+                continue
+            if empty and leave:
+                continue
+            word = raw.strip().lower()
+            if empty or word in FALSE_WORDS:
+                on, off = [i for i in on if i != owner.id], [*off, owner.id]
+            elif word in TRUE_WORDS:
+                on, off = [*on, owner.id], [i for i in off if i != owner.id]
+            else:
+                errors.append((column, raw, _("Interest %(name)s must be yes or no (1 or 0).", name=owner.name)))
+        extra: dict[str, Any] = {}
+        if cleared:
+            extra["clear"] = cleared
+        if on or off:
+            extra["on"], extra["off"] = on, off
+        if subs and not errors:
+            try:
+                extra["subs"] = {
+                    str(owner): self._merge(row, owner, values, None, None) for owner, values in subs.items()
+                }
+            except LineRejected as rejected:
+                return rejected
+        return import_staging.encode_json(extra) if extra else None
+
+
+def plan_rows(planner: Planner, rows: list[Row]) -> list[LineResult]:
+    planner.load(rows)
+    return [planner.plan(row) for row in rows]
