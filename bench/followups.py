@@ -147,9 +147,7 @@ def add_runs(followup_id: int, due_times: list) -> None:
     profile_ids = db.session.scalars(select(Profile.id).order_by(Profile.id).limit(len(due_times))).all()
     followup = db.session.get(FollowUp, followup_id)
     now = utcnow()
-    rows = [
-        new_run_row(followup, profile_id, due, now) for profile_id, due in zip(profile_ids, due_times, strict=True)
-    ]
+    rows = [new_run_row(followup, profile_id, due, now) for profile_id, due in zip(profile_ids, due_times, strict=True)]
     for start in range(0, len(rows), 10_000):
         db.session.execute(insert(FollowUpRun), rows[start : start + 10_000])
     db.session.commit()

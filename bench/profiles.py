@@ -56,24 +56,138 @@ FIELDS = {
 }
 
 FIRST_NAMES = (
-    "Anna", "Anne", "Annemarie", "Annika", "Bas", "Bram", "Charlotte", "Daan", "Dirk", "Emma", "Eva", "Femke",
-    "Fleur", "Gijs", "Hanna", "Hugo", "Iris", "Isa", "Jan", "Jasper", "Jesse", "Joost", "Julia", "Kees", "Lars",
-    "Lieke", "Lisa", "Lotte", "Luuk", "Maarten", "Marieke", "Mark", "Max", "Milan", "Noah", "Noor", "Olivia",
-    "Pieter", "Quinten", "Ruben", "Sander", "Sanne", "Sara", "Sem", "Sophie", "Stijn", "Tess", "Thijs", "Thomas",
-    "Tim", "Vera", "Wouter", "Yara", "Zoe",
+    "Anna",
+    "Anne",
+    "Annemarie",
+    "Annika",
+    "Bas",
+    "Bram",
+    "Charlotte",
+    "Daan",
+    "Dirk",
+    "Emma",
+    "Eva",
+    "Femke",
+    "Fleur",
+    "Gijs",
+    "Hanna",
+    "Hugo",
+    "Iris",
+    "Isa",
+    "Jan",
+    "Jasper",
+    "Jesse",
+    "Joost",
+    "Julia",
+    "Kees",
+    "Lars",
+    "Lieke",
+    "Lisa",
+    "Lotte",
+    "Luuk",
+    "Maarten",
+    "Marieke",
+    "Mark",
+    "Max",
+    "Milan",
+    "Noah",
+    "Noor",
+    "Olivia",
+    "Pieter",
+    "Quinten",
+    "Ruben",
+    "Sander",
+    "Sanne",
+    "Sara",
+    "Sem",
+    "Sophie",
+    "Stijn",
+    "Tess",
+    "Thijs",
+    "Thomas",
+    "Tim",
+    "Vera",
+    "Wouter",
+    "Yara",
+    "Zoe",
 )
 LAST_NAMES = (
-    "de Jong", "Jansen", "de Vries", "van den Berg", "van Dijk", "Bakker", "Janssen", "Visser", "Smit", "Meijer",
-    "de Boer", "Mulder", "de Groot", "Bos", "Vos", "Peters", "Hendriks", "van Leeuwen", "Dekker", "Brouwer",
-    "de Wit", "Dijkstra", "Smits", "de Graaf", "van der Meer", "van der Linden", "Kok", "Jacobs", "de Haan",
-    "Vermeulen", "van den Heuvel", "van der Veen", "van den Broek", "de Bruijn", "van der Heijden", "Schouten",
-    "van Beek", "Willems", "van Vliet", "van de Ven", "Hoekstra", "Maas", "Verhoeven", "Koster", "van Dam",
-    "van der Wal", "Prins", "Blom", "Huisman", "Peeters",
+    "de Jong",
+    "Jansen",
+    "de Vries",
+    "van den Berg",
+    "van Dijk",
+    "Bakker",
+    "Janssen",
+    "Visser",
+    "Smit",
+    "Meijer",
+    "de Boer",
+    "Mulder",
+    "de Groot",
+    "Bos",
+    "Vos",
+    "Peters",
+    "Hendriks",
+    "van Leeuwen",
+    "Dekker",
+    "Brouwer",
+    "de Wit",
+    "Dijkstra",
+    "Smits",
+    "de Graaf",
+    "van der Meer",
+    "van der Linden",
+    "Kok",
+    "Jacobs",
+    "de Haan",
+    "Vermeulen",
+    "van den Heuvel",
+    "van der Veen",
+    "van den Broek",
+    "de Bruijn",
+    "van der Heijden",
+    "Schouten",
+    "van Beek",
+    "Willems",
+    "van Vliet",
+    "van de Ven",
+    "Hoekstra",
+    "Maas",
+    "Verhoeven",
+    "Koster",
+    "van Dam",
+    "van der Wal",
+    "Prins",
+    "Blom",
+    "Huisman",
+    "Peeters",
 )
 # (country, weight, cities, phone prefix, national digits after the prefix)
 COUNTRIES = (
-    ("NL", 70, ("Amsterdam", "Rotterdam", "Utrecht", "Eindhoven", "Groningen", "Tilburg", "Almere", "Breda",
-                "Nijmegen", "Haarlem", "Arnhem", "Zwolle", "Leiden", "Maastricht", "Delft"), "+31 6", 8),
+    (
+        "NL",
+        70,
+        (
+            "Amsterdam",
+            "Rotterdam",
+            "Utrecht",
+            "Eindhoven",
+            "Groningen",
+            "Tilburg",
+            "Almere",
+            "Breda",
+            "Nijmegen",
+            "Haarlem",
+            "Arnhem",
+            "Zwolle",
+            "Leiden",
+            "Maastricht",
+            "Delft",
+        ),
+        "+31 6",
+        8,
+    ),
     ("BE", 12, ("Antwerpen", "Gent", "Brussel", "Leuven", "Brugge", "Hasselt", "Mechelen"), "+32 4", 8),
     ("DE", 8, ("Berlin", "Hamburg", "Köln", "Düsseldorf", "Aachen", "Münster"), "+49 151", 8),
     ("GB", 4, ("London", "Manchester", "Bristol", "Leeds"), "+44 7", 9),
@@ -81,8 +195,16 @@ COUNTRIES = (
     ("US", 3, ("Boston", "Chicago", "Seattle"), "+1 212", 7),
 )
 DOMAINS = (
-    "gmail.com", "hotmail.com", "outlook.com", "ziggo.nl", "kpnmail.nl", "live.nl", "icloud.com", "yahoo.com",
-    "telenet.be", "web.de",
+    "gmail.com",
+    "hotmail.com",
+    "outlook.com",
+    "ziggo.nl",
+    "kpnmail.nl",
+    "live.nl",
+    "icloud.com",
+    "yahoo.com",
+    "telenet.be",
+    "web.de",
 )
 
 
@@ -92,13 +214,23 @@ DOMAINS = (
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profiles", type=int, default=1_000_000, help="how many profiles (default 1,000,000)")
-    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", ""),
-                        help="where to build the bench data (default: $DATABASE_URL); its name must contain 'bench'")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL", ""),
+        help="where to build the bench data (default: $DATABASE_URL); its name must contain 'bench'",
+    )
     parser.add_argument("--repeat", type=int, default=25, help="timed runs per query, after 3 warm-ups (default 25)")
-    parser.add_argument("--reuse", action="store_true",
-                        help="keep the data when the database already holds exactly --profiles bench profiles")
-    parser.add_argument("--chunk-size", type=int, default=0,
-                        help="rows per bulk_create_profiles call (default 0: all in one call, one transaction)")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the data when the database already holds exactly --profiles bench profiles",
+    )
+    parser.add_argument(
+        "--chunk-size",
+        type=int,
+        default=0,
+        help="rows per bulk_create_profiles call (default 0: all in one call, one transaction)",
+    )
     parser.add_argument("--seed", type=int, default=2024, help="seed of the generated values")
     parser.add_argument("--json", dest="json_path", help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
@@ -159,8 +291,10 @@ def progress(rows: Iterator[dict], total: int, started: float, every: int) -> It
         yield row
         if number % every == 0 and number < total:
             elapsed = time.perf_counter() - started
-            print(f"  {number:>10,} rows validated and sent  {elapsed:7.1f} s  {number / elapsed:8,.0f} rows/s",
-                  flush=True)
+            print(
+                f"  {number:>10,} rows validated and sent  {elapsed:7.1f} s  {number / elapsed:8,.0f} rows/s",
+                flush=True,
+            )
 
 
 def reset_schema() -> None:
@@ -229,9 +363,12 @@ def build(args: argparse.Namespace) -> tuple[int, int, dict]:
         create_field(account, FieldSpec(name=name, **spec), database_id=database.id)
     account_id, database_id = account.id, database.id
     chunk = args.chunk_size or args.profiles
-    print(f"creating {args.profiles:,} profiles through profiles.bulk_create_profiles "
-          f"({'one call, one transaction' if chunk >= args.profiles else f'calls of {chunk:,} rows'}); "
-          "at a million this takes several minutes (next time: --reuse)", flush=True)
+    print(
+        f"creating {args.profiles:,} profiles through profiles.bulk_create_profiles "
+        f"({'one call, one transaction' if chunk >= args.profiles else f'calls of {chunk:,} rows'}); "
+        "at a million this takes several minutes (next time: --reuse)",
+        flush=True,
+    )
     origin = Origin("import", actor="bench")
     started = time.perf_counter()
     rows = progress(profile_values(args.profiles, args.seed), args.profiles, started, max(args.profiles // 10, 1))
@@ -241,17 +378,28 @@ def build(args: argparse.Namespace) -> tuple[int, int, dict]:
         created += profiles.bulk_create_profiles(account, database_id, batch, origin=origin)
         account = db.session.get(type(account), account_id)
     seconds = time.perf_counter() - started
-    print(f"created {created:,} profiles in {seconds:.1f} s: {created / seconds:,.0f} profiles/s "
-          f"(peak RSS {peak_rss_mb():.0f} MB)", flush=True)
+    print(
+        f"created {created:,} profiles in {seconds:.1f} s: {created / seconds:,.0f} profiles/s "
+        f"(peak RSS {peak_rss_mb():.0f} MB)",
+        flush=True,
+    )
     started = time.perf_counter()
     analyze()
     analyze_seconds = time.perf_counter() - started
     print(f"VACUUM ANALYZE: {analyze_seconds:.1f} s")
     db.session.remove()
-    return account_id, database_id, {
-        "profiles": created, "seconds": round(seconds, 1), "profiles_per_second": round(created / seconds),
-        "chunk_size": chunk, "peak_rss_mb": round(peak_rss_mb()), "analyze_seconds": round(analyze_seconds, 1),
-    }
+    return (
+        account_id,
+        database_id,
+        {
+            "profiles": created,
+            "seconds": round(seconds, 1),
+            "profiles_per_second": round(created / seconds),
+            "chunk_size": chunk,
+            "peak_rss_mb": round(peak_rss_mb()),
+            "analyze_seconds": round(analyze_seconds, 1),
+        },
+    )
 
 
 def analyze() -> None:
@@ -325,8 +473,12 @@ def make_cases(account_id: int, database_id: int, dialect: str, profiles: int) -
     # An existing address, about 70% into the table (not a row the first page already holds).
     offset = int(profiles * 0.7)
     email = db.session.scalar(
-        select(text(value_sql(email_key, dialect))).select_from(Profile)
-        .where(Profile.database_id == database_id).order_by(Profile.id).offset(offset).limit(1)
+        select(text(value_sql(email_key, dialect)))
+        .select_from(Profile)
+        .where(Profile.database_id == database_id)
+        .order_by(Profile.id)
+        .offset(offset)
+        .limit(1)
     )
     account = db.session.get(Account, account_id)
     first_page = lists.list_profiles(account, database_id)
@@ -335,9 +487,14 @@ def make_cases(account_id: int, database_id: int, dialect: str, profiles: int) -
         select(text(first_sort)).select_from(Profile).where(Profile.id == by_name.items[-1].id)
     )
     prefix_rows = db.session.scalar(
-        select(func.count()).select_from(Profile).where(Profile.database_id == database_id)
-        .where(text(f"({email_sort} LIKE :p ESCAPE '\\' OR {first_sort} LIKE :p ESCAPE '\\')")
-               .bindparams(p=like_pattern(PREFIX)))
+        select(func.count())
+        .select_from(Profile)
+        .where(Profile.database_id == database_id)
+        .where(
+            text(f"({email_sort} LIKE :p ESCAPE '\\' OR {first_sort} LIKE :p ESCAPE '\\')").bindparams(
+                p=like_pattern(PREFIX)
+            )
+        )
     )
     print(f"searching for {email!r} (profile #{offset + 1}); prefix {PREFIX!r} matches {prefix_rows:,} profiles")
     db.session.remove()
@@ -349,46 +506,68 @@ def make_cases(account_id: int, database_id: int, dialect: str, profiles: int) -
     search_where = f"({email_sort} LIKE :pattern ESCAPE '\\' OR {first_sort} LIKE :pattern ESCAPE '\\')"
     return [
         Case(
-            "first_page", "first page, sort by id",
+            "first_page",
+            "first page, sort by id",
             lambda a: ids(lists.list_profiles(a, database_id)),
-            f"SELECT {columns} FROM profile WHERE {scope} ORDER BY id LIMIT :limit", base, page, 100,
+            f"SELECT {columns} FROM profile WHERE {scope} ORDER BY id LIMIT :limit",
+            base,
+            page,
+            100,
         ),
         Case(
-            "field_sort_page", "first page, sort by FirstName (indexed)",
+            "field_sort_page",
+            "first page, sort by FirstName (indexed)",
             lambda a: ids(lists.list_profiles(a, database_id, sort=f"field:{first_key}")),
-            f"SELECT {columns} FROM profile WHERE {scope} ORDER BY {first_sort}, id LIMIT :limit", base, page, 100,
+            f"SELECT {columns} FROM profile WHERE {scope} ORDER BY {first_sort}, id LIMIT :limit",
+            base,
+            page,
+            100,
         ),
         Case(
-            "email_search", "exact email, find_profiles",
+            "email_search",
+            "exact email, find_profiles",
             lambda a: ids(profile_service.find_profiles(a, database_id, {"Email": email})),
             f"SELECT {columns} FROM profile WHERE {scope} AND {email_sort} = :email ORDER BY id LIMIT :limit",
-            {**base, "email": email.lower(), "limit": 100}, 100, 50,
+            {**base, "email": email.lower(), "limit": 100},
+            100,
+            50,
         ),
         Case(
-            "email_list_search", "exact email, list_profiles(query=)",
+            "email_list_search",
+            "exact email, list_profiles(query=)",
             lambda a: ids(lists.list_profiles(a, database_id, query=email)),
             f"SELECT {columns} FROM profile WHERE {scope} AND {search_where} ORDER BY id LIMIT :limit",
-            {**base, "pattern": like_pattern(email)}, page, 50,
+            {**base, "pattern": like_pattern(email)},
+            page,
+            50,
         ),
         Case(
-            "prefix_search", f"name prefix {PREFIX!r}, list_profiles(query=)",
+            "prefix_search",
+            f"name prefix {PREFIX!r}, list_profiles(query=)",
             lambda a: ids(lists.list_profiles(a, database_id, query=PREFIX)),
             f"SELECT {columns} FROM profile WHERE {scope} AND {search_where} ORDER BY id LIMIT :limit",
-            {**base, "pattern": like_pattern(PREFIX)}, page, 100,
+            {**base, "pattern": like_pattern(PREFIX)},
+            page,
+            100,
         ),
         Case(
-            "next_page", "next page via cursor, sort by id",
+            "next_page",
+            "next page via cursor, sort by id",
             lambda a: ids(lists.list_profiles(a, database_id, cursor=first_page.next_cursor)),
             f"SELECT {columns} FROM profile WHERE {scope} AND id > :last ORDER BY id LIMIT :limit",
-            {**base, "last": first_page.items[-1].id}, page, 100,
+            {**base, "last": first_page.items[-1].id},
+            page,
+            100,
         ),
         Case(
-            "field_sort_next_page", "next page via cursor, sort by FirstName",
-            lambda a: ids(lists.list_profiles(
-                a, database_id, sort=f"field:{first_key}", cursor=by_name.next_cursor)),
+            "field_sort_next_page",
+            "next page via cursor, sort by FirstName",
+            lambda a: ids(lists.list_profiles(a, database_id, sort=f"field:{first_key}", cursor=by_name.next_cursor)),
             f"SELECT {columns} FROM profile WHERE {scope} AND ({first_sort}, id) > (:value, :last) "
             f"ORDER BY {first_sort}, id LIMIT :limit",
-            {**base, "value": last_by_name, "last": by_name.items[-1].id}, page, 100,
+            {**base, "value": last_by_name, "last": by_name.items[-1].id},
+            page,
+            100,
         ),
     ]
 
@@ -458,8 +637,10 @@ def check_same_rows(case: Case, account_id: int, engine) -> None:
         service_ids = case.service(account)
     raw_ids = run_raw(case)[: case.compare]
     if service_ids != raw_ids:
-        sys.exit(f"{case.key}: the service returned {service_ids[:5]}... ({len(service_ids)} rows), "
-                 f"raw SQL {raw_ids[:5]}... ({len(raw_ids)} rows)")
+        sys.exit(
+            f"{case.key}: the service returned {service_ids[:5]}... ({len(service_ids)} rows), "
+            f"raw SQL {raw_ids[:5]}... ({len(raw_ids)} rows)"
+        )
     case.rows, case.queries = len(service_ids), len(log.statements)
     main = [s for s in log.statements if "FROM profile" in s[0] and "LIMIT" in s[0].upper()]
     case.plan = explain(*main[-1]) if main else ["(no profile query captured)"]
@@ -553,13 +734,16 @@ def main(argv: list[str] | None = None) -> None:
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": ""})
     with app.app_context():
         dialect = db.engine.dialect.name
-        server = db.session.execute(text("SELECT version()" if dialect == "postgresql" else
-                                         "SELECT 'SQLite ' || sqlite_version()")).scalar()
+        server = db.session.execute(
+            text("SELECT version()" if dialect == "postgresql" else "SELECT 'SQLite ' || sqlite_version()")
+        ).scalar()
         db.session.remove()
         print(f"bench profiles: {args.profiles:,} profiles, {args.repeat} timed runs after {WARMUPS} warm-ups")
         print(f"database: {make_url(url).render_as_string(hide_password=True)} ({str(server).split(' on ')[0]})")
-        print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs (shared); times are the service call's "
-              "wall time in this process, each on a fresh session")
+        print(
+            f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs (shared); times are the service call's "
+            "wall time in this process, each on a fresh session"
+        )
         account_id, database_id, creation = build(args)
         cases = make_cases(account_id, database_id, dialect, args.profiles)
         for case in cases:
@@ -580,14 +764,22 @@ def report(cases: list[Case], args: argparse.Namespace, creation: dict) -> None:
         verdict = ""
         if case.target_ms is not None:
             verdict = f"<{case.target_ms:g} {'ok' if service < case.target_ms else 'FAIL'}"
-        print(f"{case.label:<42} {service:8.2f} {p95(case.service_ms):8.2f} {raw:8.2f} {p95(case.raw_ms):8.2f} "
-              f"{ratio:6.1f}x {verdict:>9} {case.rows:5} {case.queries:8}")
+        print(
+            f"{case.label:<42} {service:8.2f} {p95(case.service_ms):8.2f} {raw:8.2f} {p95(case.raw_ms):8.2f} "
+            f"{ratio:6.1f}x {verdict:>9} {case.rows:5} {case.queries:8}"
+        )
         figures[case.key] = {
-            "label": case.label, "service_median_ms": round(service, 3),
+            "label": case.label,
+            "service_median_ms": round(service, 3),
             "service_p95_ms": round(p95(case.service_ms), 3),
-            "raw_median_ms": round(raw, 3), "raw_p95_ms": round(p95(case.raw_ms), 3), "ratio": round(ratio, 2),
-            "target_ms": case.target_ms, "rows": case.rows, "queries": case.queries,
-            "plan": case.plan, "raw_plan": case.raw_plan,
+            "raw_median_ms": round(raw, 3),
+            "raw_p95_ms": round(p95(case.raw_ms), 3),
+            "ratio": round(ratio, 2),
+            "target_ms": case.target_ms,
+            "rows": case.rows,
+            "queries": case.queries,
+            "plan": case.plan,
+            "raw_plan": case.raw_plan,
         }
     print("\nplans (EXPLAIN (ANALYZE, BUFFERS) of the profile query each service call sent, then of raw SQL):")
     for case in cases:
@@ -600,16 +792,26 @@ def report(cases: list[Case], args: argparse.Namespace, creation: dict) -> None:
         wasted = wasted_rows(case.plan)
         if wasted > max(1000, 10 * case.rows):
             condition = next((line.strip() for line in case.plan if line.strip().startswith("Filter")), "")
-            print(f"    NOTE: no index serves the service query's condition: it read and dropped {wasted:,} rows "
-                  f"to return {case.rows}. {condition}")
+            print(
+                f"    NOTE: no index serves the service query's condition: it read and dropped {wasted:,} rows "
+                f"to return {case.rows}. {condition}"
+            )
     if args.json_path:
         with open(args.json_path, "w") as out:
-            json.dump({"profiles": args.profiles, "repeat": args.repeat, "creation": creation, "cases": figures},
-                      out, indent=2)
+            json.dump(
+                {"profiles": args.profiles, "repeat": args.repeat, "creation": creation, "cases": figures},
+                out,
+                indent=2,
+            )
     print()
-    for key, name in (("field_sort_page", "profiles_field_sort_page"), ("next_page", "profiles_next_page"),
-                      ("email_list_search", "profiles_email_list_search"), ("first_page", "profiles_first_page"),
-                      ("email_search", "profiles_email_search"), ("prefix_search", "profiles_prefix_search")):
+    for key, name in (
+        ("field_sort_page", "profiles_field_sort_page"),
+        ("next_page", "profiles_next_page"),
+        ("email_list_search", "profiles_email_list_search"),
+        ("first_page", "profiles_first_page"),
+        ("email_search", "profiles_email_search"),
+        ("prefix_search", "profiles_prefix_search"),
+    ):
         figure = figures[key]
         print(f"BENCH {name}: {figure['service_median_ms']:.2f} ms ({figure['ratio']:.1f}x raw SQL)")
 

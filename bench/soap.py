@@ -54,10 +54,12 @@ def create_bench_app():
     from webapp.profiles import profiles, search
     from webapp.soap import auth, shapes
 
-    app = create_app({
-        "SQLALCHEMY_DATABASE_URI": normalize_database_url(os.environ["DATABASE_URL"]),
-        "REDIS_URL": os.environ.get("REDIS_URL", ""),
-    })
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": normalize_database_url(os.environ["DATABASE_URL"]),
+            "REDIS_URL": os.environ.get("REDIS_URL", ""),
+        }
+    )
 
     def update_fields():
         body = request.get_json()
@@ -69,12 +71,18 @@ def create_bench_app():
         body = request.get_json()
         caller = auth.caller(body.get("access_token"))
         requirements = [search.Requirement(**r) for r in body.get("requirements", [])]
-        found = search.search_profiles(caller.account, int(body["id"]), requirements,
-                                               start=body.get("start", 0), length=body.get("length", 100))
+        found = search.search_profiles(
+            caller.account, int(body["id"]), requirements, start=body.get("start", 0), length=body.get("length", 100)
+        )
         items = [
-            {"id": p.id, "code": p.code, "created": shapes.timestamp(p.created_at),
-             "modified": shapes.timestamp(p.updated_at), "fields": shapes.profile_fields(p),
-             "interests": shapes.profile_interests(p)}
+            {
+                "id": p.id,
+                "code": p.code,
+                "created": shapes.timestamp(p.created_at),
+                "modified": shapes.timestamp(p.updated_at),
+                "fields": shapes.profile_fields(p),
+                "interests": shapes.profile_interests(p),
+            }
             for p in found.items
         ]
         return jsonify(start=found.start, length=len(items), total=found.total, items=items)
@@ -112,8 +120,13 @@ def json_update(token: str, profile_id: int, city: str) -> bytes:
 
 
 def json_search(token: str, database_id: int, email: str) -> bytes:
-    return json.dumps({"access_token": token, "id": database_id,
-                       "requirements": [{"fieldname": "Email", "value": email, "operator": "="}]}).encode()
+    return json.dumps(
+        {
+            "access_token": token,
+            "id": database_id,
+            "requirements": [{"fieldname": "Email", "value": email, "operator": "="}],
+        }
+    ).encode()
 
 
 class Door:
@@ -293,8 +306,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", ""))
     parser.add_argument("--reuse", action="store_true", help="keep the profiles when they are already there")
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each throughput round")
-    parser.add_argument("--rounds", type=int, default=6,
-                        help="SOAP/JSON round pairs, alternating which goes first (medians reported)")
+    parser.add_argument(
+        "--rounds", type=int, default=6, help="SOAP/JSON round pairs, alternating which goes first (medians reported)"
+    )
     parser.add_argument("--clients", type=int, default=8, help="client threads in throughput rounds")
     parser.add_argument("--workers", type=int, default=0, help="gunicorn workers (default: CPUs)")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
@@ -329,11 +343,14 @@ def prepare(args: argparse.Namespace) -> tuple[str, int, list[int], list[str]]:
         _, token = create_api_token(account, f"bench soap {time.time_ns()}")
         database = db.session.get(Database, database_id)
         email_key = next(f.key for f in database.fields if f.name == "Email")
-        low, high = db.session.execute(
-            select(Profile.id).where(Profile.database_id == database_id).order_by(Profile.id).limit(1)
-        ).scalar(), db.session.execute(
-            select(Profile.id).where(Profile.database_id == database_id).order_by(Profile.id.desc()).limit(1)
-        ).scalar()
+        low, high = (
+            db.session.execute(
+                select(Profile.id).where(Profile.database_id == database_id).order_by(Profile.id).limit(1)
+            ).scalar(),
+            db.session.execute(
+                select(Profile.id).where(Profile.database_id == database_id).order_by(Profile.id.desc()).limit(1)
+            ).scalar(),
+        )
         rng = random.Random(args.seed)
         wanted = sorted({rng.randint(low, high) for _ in range(2000)})
         rows = db.session.execute(select(Profile.id, Profile.fields).where(Profile.id.in_(wanted))).all()
@@ -349,8 +366,12 @@ def start_server(args: argparse.Namespace) -> tuple[subprocess.Popen, int]:
     workers = args.workers or os.cpu_count() or 2
     env = {**os.environ, "DATABASE_URL": args.database_url, "SECRET_KEY": os.environ.get("SECRET_KEY", "bench")}
     server, port = start_gunicorn(
-        "soap:create_bench_app()", "/soap?wsdl", workers=workers, threads=args.threads,
-        worker_class=args.worker_class, env=env,
+        "soap:create_bench_app()",
+        "/soap?wsdl",
+        workers=workers,
+        threads=args.threads,
+        worker_class=args.worker_class,
+        env=env,
     )
     threads = f" x {args.threads} threads" if args.worker_class == "gthread" else ""
     print(f"gunicorn on port {port}: {workers} {args.worker_class} workers{threads}", flush=True)
@@ -386,37 +407,55 @@ def run(args, port: int, token: str, database_id: int, ids: list[int], emails: l
             calls = rate * (time.perf_counter() - started)
             costs[door.name].append(meter.per_call(before, meter.snapshot(), calls))
             rates[door.name].append(rate)
-            print(f"  round {round_number + 1} {door.name:>4} updateFields: {rate:7.1f} calls/s, CPU per call "
-                  f"{describe_cpu(costs[door.name][-1:])} (load average {os.getloadavg()[0]:.1f})", flush=True)
+            print(
+                f"  round {round_number + 1} {door.name:>4} updateFields: {rate:7.1f} calls/s, CPU per call "
+                f"{describe_cpu(costs[door.name][-1:])} (load average {os.getloadavg()[0]:.1f})",
+                flush=True,
+            )
     update_soap_ms, update_json_ms = [], []
     for half in (ids[: args.searches : 2], ids[1 : args.searches : 2]):
-        update_soap_ms += latencies(port, "/soap", [soap_update(token, i, f"SeqS{i}") for i in half],
-                                    SOAP.content_type, SOAP.ok)
-        update_json_ms += latencies(port, JSON.path, [json_update(token, i, f"SeqJ{i}") for i in half],
-                                    JSON.content_type, JSON.ok)
+        update_soap_ms += latencies(
+            port, "/soap", [soap_update(token, i, f"SeqS{i}") for i in half], SOAP.content_type, SOAP.ok
+        )
+        update_json_ms += latencies(
+            port, JSON.path, [json_update(token, i, f"SeqJ{i}") for i in half], JSON.content_type, JSON.ok
+        )
     sample = emails[: args.searches]
     soap_ms, json_ms = [], []
     for half in (sample[::2], sample[1::2]):
-        soap_ms += latencies(port, "/soap", [soap_search(token, database_id, e) for e in half],
-                             SOAP.content_type, b"<tns:total>1</tns:total>")
-        json_ms += latencies(port, JSON_SEARCH, [json_search(token, database_id, e) for e in half],
-                             "application/json", b'"total":1')
+        soap_ms += latencies(
+            port,
+            "/soap",
+            [soap_search(token, database_id, e) for e in half],
+            SOAP.content_type,
+            b"<tns:total>1</tns:total>",
+        )
+        json_ms += latencies(
+            port, JSON_SEARCH, [json_search(token, database_id, e) for e in half], "application/json", b'"total":1'
+        )
     soap_rate, json_rate = statistics.median(rates["soap"]), statistics.median(rates["json"])
     # The machine is shared: each round pair ran back to back, so the median of their ratios is steadier.
     pair_ratio = statistics.median(s / j for s, j in zip(rates["soap"], rates["json"], strict=True))
     soap_p50, json_p50 = percentile(soap_ms, 0.5), percentile(json_ms, 0.5)
     print()
-    print(f"updateFields, {args.clients} clients: SOAP {soap_rate:.0f} calls/s, JSON {json_rate:.0f} calls/s "
-          f"(median of {args.rounds} rounds of {args.seconds:g} s; median ratio of round pairs {pair_ratio:.2f}x)")
-    print(f"updateFields, CPU per call (median of rounds): SOAP {describe_cpu(costs['soap'])}; "
-          f"JSON {describe_cpu(costs['json'])}")
-    print(f"updateFields, sequential: SOAP p50 {percentile(update_soap_ms, 0.5):.2f} ms p95 "
-          f"{percentile(update_soap_ms, 0.95):.2f} ms; JSON p50 {percentile(update_json_ms, 0.5):.2f} ms p95 "
-          f"{percentile(update_json_ms, 0.95):.2f} ms")
-    print(f"searchProfiles on indexed Email, sequential: SOAP p50 {soap_p50:.2f} ms p95 "
-          f"{percentile(soap_ms, 0.95):.2f} ms; JSON p50 {json_p50:.2f} ms p95 {percentile(json_ms, 0.95):.2f} ms")
-    print(f"BENCH soap_update_fields: {soap_rate:.0f} calls/s ({pair_ratio:.2f}x json)"
-          f" target >= 300 and >= 0.5x")
+    print(
+        f"updateFields, {args.clients} clients: SOAP {soap_rate:.0f} calls/s, JSON {json_rate:.0f} calls/s "
+        f"(median of {args.rounds} rounds of {args.seconds:g} s; median ratio of round pairs {pair_ratio:.2f}x)"
+    )
+    print(
+        f"updateFields, CPU per call (median of rounds): SOAP {describe_cpu(costs['soap'])}; "
+        f"JSON {describe_cpu(costs['json'])}"
+    )
+    print(
+        f"updateFields, sequential: SOAP p50 {percentile(update_soap_ms, 0.5):.2f} ms p95 "
+        f"{percentile(update_soap_ms, 0.95):.2f} ms; JSON p50 {percentile(update_json_ms, 0.5):.2f} ms p95 "
+        f"{percentile(update_json_ms, 0.95):.2f} ms"
+    )
+    print(
+        f"searchProfiles on indexed Email, sequential: SOAP p50 {soap_p50:.2f} ms p95 "
+        f"{percentile(soap_ms, 0.95):.2f} ms; JSON p50 {json_p50:.2f} ms p95 {percentile(json_ms, 0.95):.2f} ms"
+    )
+    print(f"BENCH soap_update_fields: {soap_rate:.0f} calls/s ({pair_ratio:.2f}x json) target >= 300 and >= 0.5x")
     print(f"BENCH soap_search_p50: {soap_p50:.2f} ms ({soap_p50 / json_p50:.2f}x json) target < 10 ms")
 
 

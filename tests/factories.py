@@ -31,21 +31,37 @@ def make_database(account: Account, name: str = "Customers", *, fields=None) -> 
     return database
 
 
-def make_followup(account: Account, database: Database, *, trigger: dict, actions: list, name: str = "Welcome",
-                  activation_condition=None, execution_condition=None, delay=None, collection_id=None,
-                  status: str = "active"):
+def make_followup(
+    account: Account,
+    database: Database,
+    *,
+    trigger: dict,
+    actions: list,
+    name: str = "Welcome",
+    activation_condition=None,
+    execution_condition=None,
+    delay=None,
+    collection_id=None,
+    status: str = "active",
+):
     """A follow-up validated by the engine's own validator (``definitions.check_definition``)."""
     from webapp.extensions import db
     from webapp.followups import definitions
     from webapp.models import FollowUp
 
     cleaned = definitions.check_definition(
-        account, database.id, trigger=trigger, activation_condition=activation_condition or {},
-        execution_condition=execution_condition or {}, delay=delay or {"kind": "none"}, actions=actions,
+        account,
+        database.id,
+        trigger=trigger,
+        activation_condition=activation_condition or {},
+        execution_condition=execution_condition or {},
+        delay=delay or {"kind": "none"},
+        actions=actions,
         collection_id=collection_id,
     )
-    followup = FollowUp(account_id=account.id, database_id=database.id, collection_id=collection_id, name=name,
-                        status=status, **cleaned)
+    followup = FollowUp(
+        account_id=account.id, database_id=database.id, collection_id=collection_id, name=name, status=status, **cleaned
+    )
     db.session.add(followup)
     db.session.commit()
     return followup
@@ -55,8 +71,13 @@ def make_followup_run(followup, profile_id: int | None, *, due_at=None, status: 
     from webapp.extensions import db
     from webapp.models import FollowUpRun, utcnow
 
-    run = FollowUpRun(account_id=followup.account_id, followup_id=followup.id, profile_id=profile_id,
-                      due_at=due_at or utcnow(), status=status)
+    run = FollowUpRun(
+        account_id=followup.account_id,
+        followup_id=followup.id,
+        profile_id=profile_id,
+        due_at=due_at or utcnow(),
+        status=status,
+    )
     db.session.add(run)
     db.session.commit()
     return run
@@ -98,15 +119,31 @@ def make_form(account: Account, database: Database, items=None, **settings):
     return form
 
 
-def make_form_submission(form, *, status: str = "accepted", reason: str = "", data=None, consents=None,
-                         origin: str = "", profile=None, created_at=None):
+def make_form_submission(
+    form,
+    *,
+    status: str = "accepted",
+    reason: str = "",
+    data=None,
+    consents=None,
+    origin: str = "",
+    profile=None,
+    created_at=None,
+):
     """A submission row as the public API stores it (for the admin's results, spam and export views)."""
     from webapp.extensions import db
     from webapp.models import FormSubmission, utcnow
 
     submission = FormSubmission(
-        account_id=form.account_id, form_id=form.id, profile_id=profile.id if profile else None, status=status,
-        reason=reason, data=data or {}, consents=consents or {}, origin=origin, created_at=created_at or utcnow(),
+        account_id=form.account_id,
+        form_id=form.id,
+        profile_id=profile.id if profile else None,
+        status=status,
+        reason=reason,
+        data=data or {},
+        consents=consents or {},
+        origin=origin,
+        created_at=created_at or utcnow(),
     )
     db.session.add(submission)
     db.session.commit()
@@ -129,9 +166,16 @@ def make_form_file(submission, profile, *, filename: str = "cv.pdf", data: bytes
     from webapp.extensions import db
     from webapp.models import FormFile
 
-    upload = FormFile(account_id=submission.account_id, form_id=submission.form_id, profile_id=profile.id,
-                      submission_id=submission.id, filename=filename, content_type="application/pdf",
-                      size=len(data), data=data)
+    upload = FormFile(
+        account_id=submission.account_id,
+        form_id=submission.form_id,
+        profile_id=profile.id,
+        submission_id=submission.id,
+        filename=filename,
+        content_type="application/pdf",
+        size=len(data),
+        data=data,
+    )
     db.session.add(upload)
     db.session.commit()
     return upload

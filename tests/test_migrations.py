@@ -18,9 +18,7 @@ SCHEMA = "verrijk_migration_check"
 
 
 def differences(connection) -> list:
-    context = MigrationContext.configure(
-        connection, opts={"compare_type": True, "include_name": include_in_migrations}
-    )
+    context = MigrationContext.configure(connection, opts={"compare_type": True, "include_name": include_in_migrations})
     return compare_metadata(context, Base.metadata)
 
 
@@ -70,27 +68,47 @@ def test_lean_profile_writes_gives_earlier_runs_their_event_range(tmp_path, redi
     with app.app_context():
         upgrade(revision="d3d4e5f6a7b8")
         with db.engine.begin() as connection:
-            connection.execute(text(
-                "INSERT INTO account (id, name, time_zone, language, default_sender, created_at) "
-                "VALUES (1, 'A', 'UTC', 'en', '', :now)"), {"now": now})
-            connection.execute(text(
-                "INSERT INTO database (id, account_id, name, description, archived, unsubscribe_behaviour, "
-                "unsubscribe_values, created_at) VALUES (1, 1, 'D', '', false, 'none', '{}', :now)"), {"now": now})
+            connection.execute(
+                text(
+                    "INSERT INTO account (id, name, time_zone, language, default_sender, created_at) "
+                    "VALUES (1, 'A', 'UTC', 'en', '', :now)"
+                ),
+                {"now": now},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO database (id, account_id, name, description, archived, unsubscribe_behaviour, "
+                    "unsubscribe_values, created_at) VALUES (1, 1, 'D', '', false, 'none', '{}', :now)"
+                ),
+                {"now": now},
+            )
             for run_id in (1, 2):
-                connection.execute(text(
-                    "INSERT INTO import_run (id, account_id, database_id, status, file_name, file_path, file_size, "
-                    "lines_total, lines_done, created, updated, skipped, rejected, error, created_at) "
-                    "VALUES (:id, 1, 1, 'done', 'f.csv', '', 0, 0, 0, 0, 0, 0, 0, '', :now)"),
-                    {"id": run_id, "now": now})
-            for event_id, source, reference in ((5, "import", "import 1"), (6, "admin", "import 1"),
-                                                (7, "import", "import 1 rollback"), (9, "import", "import 1")):
-                connection.execute(text(
-                    "INSERT INTO profile_event (id, account_id, database_id, profile_id, kind, source, reference, "
-                    "actor, changes, created_at) VALUES (:id, 1, 1, 1, 'profile_updated', :source, :reference, '', "
-                    "'{}', :now)"), {"id": event_id, "source": source, "reference": reference, "now": now})
+                connection.execute(
+                    text(
+                        "INSERT INTO import_run (id, account_id, database_id, status, file_name, file_path, file_size, "
+                        "lines_total, lines_done, created, updated, skipped, rejected, error, created_at) "
+                        "VALUES (:id, 1, 1, 'done', 'f.csv', '', 0, 0, 0, 0, 0, 0, 0, '', :now)"
+                    ),
+                    {"id": run_id, "now": now},
+                )
+            for event_id, source, reference in (
+                (5, "import", "import 1"),
+                (6, "admin", "import 1"),
+                (7, "import", "import 1 rollback"),
+                (9, "import", "import 1"),
+            ):
+                connection.execute(
+                    text(
+                        "INSERT INTO profile_event (id, account_id, database_id, profile_id, kind, source, reference, "
+                        "actor, changes, created_at) VALUES (:id, 1, 1, 1, 'profile_updated', :source, :reference, '', "
+                        "'{}', :now)"
+                    ),
+                    {"id": event_id, "source": source, "reference": reference, "now": now},
+                )
         upgrade()
         with db.engine.connect() as connection:
             ranges = connection.execute(
-                text("SELECT id, first_event_id, last_event_id FROM import_run ORDER BY id")).all()
+                text("SELECT id, first_event_id, last_event_id FROM import_run ORDER BY id")
+            ).all()
         db.engine.dispose()
     assert [tuple(row) for row in ranges] == [(1, 5, 9), (2, None, None)]

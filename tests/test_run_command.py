@@ -67,8 +67,14 @@ def test_start_runs_everything_on_embedded_defaults_and_ctrl_c_stops_it(tmp_path
     env.update(INSTANCE_PATH=str(tmp_path / "instance"), PORT=str(port))
     log = tmp_path / "out.log"
     with log.open("w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "flask", "--app", "webapp", "start"], cwd=ROOT, env=env,
-                                   stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "webapp", "start"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         wait_for(lambda: page(f"http://127.0.0.1:{port}/login") == 200, "the login page", log)
         wait_for(lambda: housekeeping_done(tmp_path / "instance" / "verrijk.sqlite"), "the dispatcher and worker", log)

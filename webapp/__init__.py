@@ -62,7 +62,11 @@ def _init_extensions(app: Flask) -> None:
 
     db.init_app(app)
     migrate.init_app(
-        app, db, directory=str(_migrations_path()), render_as_batch=True, compare_type=True,
+        app,
+        db,
+        directory=str(_migrations_path()),
+        render_as_batch=True,
+        compare_type=True,
         include_name=field_expressions.include_in_migrations,
     )
     csrf.init_app(app)
@@ -159,8 +163,11 @@ def _register_input_guard(app: Flask) -> None:
         fields = request.form.items(multi=True) if request.mimetype in FORM_TYPES else ()
         pairs = (*request.args.items(multi=True), *fields)
         if "\x00" in request.path or any("\x00" in key or "\x00" in value for key, value in pairs):
-            return _("The request holds a zero byte (NUL character), which is never valid here."), 400, {
-                "Content-Type": "text/plain; charset=utf-8"}
+            return (
+                _("The request holds a zero byte (NUL character), which is never valid here."),
+                400,
+                {"Content-Type": "text/plain; charset=utf-8"},
+            )
         return None
 
 

@@ -30,8 +30,9 @@ def _fail(error: DomainError) -> None:
 @click.option("--email", required=True)
 @click.option("--password", required=True)
 @click.option("--role", required=True, type=click.Choice(["viewer", "editor", "admin", "owner"]))
-@click.option("--account", "account_name", default=FIRST_ACCOUNT, show_default=True,
-              help="Account name; created if new.")
+@click.option(
+    "--account", "account_name", default=FIRST_ACCOUNT, show_default=True, help="Account name; created if new."
+)
 def create_user(email: str, password: str, role: str, account_name: str) -> None:
     """Create a user (and the account, if new)."""
     try:

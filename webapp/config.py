@@ -48,9 +48,10 @@ class Config:
         # Messages per minute per account (an account may set its own in the admin).
         self.MAIL_RATE_LIMIT = int(os.environ.get("MAIL_RATE_LIMIT", "600"))
         # Encrypts stored credentials of import/export targets; derived from SECRET_KEY when not set.
-        self.CREDENTIALS_KEY = os.environ.get("CREDENTIALS_KEY") or hashlib.sha256(
-            b"verrijk credentials key:" + self.SECRET_KEY.encode()
-        ).hexdigest()
+        self.CREDENTIALS_KEY = (
+            os.environ.get("CREDENTIALS_KEY")
+            or hashlib.sha256(b"verrijk credentials key:" + self.SECRET_KEY.encode()).hexdigest()
+        )
         self.ALLOW_PRIVATE_URLS = _flag("ALLOW_PRIVATE_URLS")
         # A PEM file of extra certificate authorities trusted for ftps:// (on top of the system's), e.g. an in-house CA.
         self.TLS_CA_FILE = os.environ.get("TLS_CA_FILE", "")

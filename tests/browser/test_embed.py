@@ -387,9 +387,7 @@ def make_every_item_form(account, origin: str):
     text = add(account, form.id, "text")
     items.update_item(account, form.id, text["id"], {"html": "<h3>About you</h3>"})
     upload = add(account, form.id, "file")
-    items.update_item(
-        account, form.id, upload["id"], {"label": "Notes file", "accept": ".txt", "max_bytes": 1024}
-    )
+    items.update_item(account, form.id, upload["id"], {"label": "Notes file", "accept": ".txt", "max_bytes": 1024})
     add(account, form.id, "captcha")
     db.session.commit()
     return form

@@ -11,8 +11,20 @@ from webapp.models import ApiToken, Database, Profile, Subprofile, User
 
 def test_users_create_makes_the_account_and_a_hashed_password(ctx):
     runner = ctx.test_cli_runner()
-    result = runner.invoke(args=["users", "create", "--email", "Ann@Example.com", "--password", "long enough pw",
-                                 "--role", "admin", "--account", "Shop"])
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--email",
+            "Ann@Example.com",
+            "--password",
+            "long enough pw",
+            "--role",
+            "admin",
+            "--account",
+            "Shop",
+        ]
+    )
     assert result.exit_code == 0, result.output
     user = db.session.scalar(select(User))
     assert (user.email, user.role, user.account.name) == ("ann@example.com", "admin", "Shop")
@@ -21,8 +33,9 @@ def test_users_create_makes_the_account_and_a_hashed_password(ctx):
 
 
 def test_users_create_reports_bad_input(ctx):
-    result = ctx.test_cli_runner().invoke(args=["users", "create", "--email", "nope", "--password", "short",
-                                                "--role", "admin"])
+    result = ctx.test_cli_runner().invoke(
+        args=["users", "create", "--email", "nope", "--password", "short", "--role", "admin"]
+    )
     assert result.exit_code != 0
     assert "password" in result.output.lower() or "email" in result.output.lower()
     assert db.session.scalar(select(func.count()).select_from(User)) == 0
@@ -30,8 +43,20 @@ def test_users_create_reports_bad_input(ctx):
 
 def test_tokens_create_prints_the_token_last_and_stores_its_hash(ctx):
     runner = ctx.test_cli_runner()
-    runner.invoke(args=["users", "create", "--email", "a@example.com", "--password", "long enough pw",
-                        "--role", "owner", "--account", "Shop"])
+    runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--email",
+            "a@example.com",
+            "--password",
+            "long enough pw",
+            "--role",
+            "owner",
+            "--account",
+            "Shop",
+        ]
+    )
     result = runner.invoke(args=["tokens", "create", "--account", "Shop", "--name", "webshop"])
     assert result.exit_code == 0, result.output
     secret = result.output.strip().splitlines()[-1]

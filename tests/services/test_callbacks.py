@@ -74,29 +74,56 @@ def make_due() -> None:
 
 
 def deliveries(callback_id: int) -> list[CallbackDelivery]:
-    return list(db.session.scalars(
-        select(CallbackDelivery).where(CallbackDelivery.callback_id == callback_id).order_by(CallbackDelivery.id)
-    ))
+    return list(
+        db.session.scalars(
+            select(CallbackDelivery).where(CallbackDelivery.callback_id == callback_id).order_by(CallbackDelivery.id)
+        )
+    )
 
 
 # --- URLs ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("url", [
-    "ftp://example.com/x", "file:///etc/passwd", "http://", "javascript:alert(1)", "http://user:pw@example.com/",
-    "", "http://[::1", "gopher://example.com",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://example.com/x",
+        "file:///etc/passwd",
+        "http://",
+        "javascript:alert(1)",
+        "http://user:pw@example.com/",
+        "",
+        "http://[::1",
+        "gopher://example.com",
+    ],
+)
 def test_only_plain_http_urls_with_a_host(ctx, url):
     with pytest.raises(ValidationError):
         check_outbound_url(url)
 
 
-@pytest.mark.parametrize("url", [
-    "http://127.0.0.1/hook", "http://localhost:8080/", "http://10.1.2.3/", "http://192.168.0.1/",
-    "http://172.16.5.4/", "http://169.254.169.254/latest/meta-data/", "http://[::1]/", "http://[fe80::1]/",
-    "http://[::ffff:127.0.0.1]/", "http://[::ffff:10.0.0.1]/", "http://0.0.0.0/", "http://224.0.0.1/",
-    "http://[fc00::1]/", "http://100.64.0.1/", "http://240.0.0.1/", "http://[::]/", "http://2130706433/",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/hook",
+        "http://localhost:8080/",
+        "http://10.1.2.3/",
+        "http://192.168.0.1/",
+        "http://172.16.5.4/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/",
+        "http://[fe80::1]/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://[::ffff:10.0.0.1]/",
+        "http://0.0.0.0/",
+        "http://224.0.0.1/",
+        "http://[fc00::1]/",
+        "http://100.64.0.1/",
+        "http://240.0.0.1/",
+        "http://[::]/",
+        "http://2130706433/",
+    ],
+)
 def test_private_addresses_are_refused_after_resolution(ctx, private_urls_refused, url):
     with pytest.raises(ValidationError) as error:
         check_outbound_url(url)
@@ -105,7 +132,7 @@ def test_private_addresses_are_refused_after_resolution(ctx, private_urls_refuse
 
 def test_public_addresses_pass_and_the_setting_allows_private_ones(ctx, private_urls_refused, app):
     assert check_outbound_url(" http://93.184.216.34/hook ") == "http://93.184.216.34/hook"
-    assert check_outbound_url("https://[2606:2800:220:1:248:1893:25c8:1946]/") .startswith("https://")
+    assert check_outbound_url("https://[2606:2800:220:1:248:1893:25c8:1946]/").startswith("https://")
     app.config["ALLOW_PRIVATE_URLS"] = True
     assert check_outbound_url("http://127.0.0.1:9/x") == "http://127.0.0.1:9/x"
 
@@ -142,42 +169,66 @@ def test_a_callback_to_a_private_url_is_refused_and_so_is_its_delivery(account, 
 # --- the condition language -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("expression, expected", [
-    ('City == "Delft"', True),
-    ('city = "DELFT"', True),
-    ('City != "Delft"', False),
-    ("Age >= 18", True),
-    ("Age < 18", False),
-    ('Age > 18 and City == "Delft"', True),
-    ('Age > 40 or City == "Delft"', True),
-    ('not (Age > 40 or City == "Delft")', False),
-    ('City in ["Leiden", "Delft"]', True),
-    ('City not in ["Leiden", "Delft"]', False),
-    ('Email contains "@example.com"', True),
-    ("empty(Email)", False),
-    ("empty(Phone)", True),
-    ("Phone", False),
-    ('Phone == "x"', False),
-    ('Phone != "x"', True),
-    ("Newsletter", True),
-    ("Newsletter == true and not Sport", True),
-    ('Tags contains "b"', True),
-    ('Tags == "c"', False),
-    ("Age == 30.0", True),
-    ('Age == "thirty"', False),
-    ("true", True),
-])
+@pytest.mark.parametrize(
+    "expression, expected",
+    [
+        ('City == "Delft"', True),
+        ('city = "DELFT"', True),
+        ('City != "Delft"', False),
+        ("Age >= 18", True),
+        ("Age < 18", False),
+        ('Age > 18 and City == "Delft"', True),
+        ('Age > 40 or City == "Delft"', True),
+        ('not (Age > 40 or City == "Delft")', False),
+        ('City in ["Leiden", "Delft"]', True),
+        ('City not in ["Leiden", "Delft"]', False),
+        ('Email contains "@example.com"', True),
+        ("empty(Email)", False),
+        ("empty(Phone)", True),
+        ("Phone", False),
+        ('Phone == "x"', False),
+        ('Phone != "x"', True),
+        ("Newsletter", True),
+        ("Newsletter == true and not Sport", True),
+        ('Tags contains "b"', True),
+        ('Tags == "c"', False),
+        ("Age == 30.0", True),
+        ('Age == "thirty"', False),
+        ("true", True),
+    ],
+)
 def test_conditions(ctx, expression, expected):
-    values = {"City": "Delft", "Age": 30, "Email": "ann@example.com", "Phone": None, "Newsletter": True,
-              "Sport": False, "Tags": ["a", "b"]}
+    values = {
+        "City": "Delft",
+        "Age": 30,
+        "Email": "ann@example.com",
+        "Phone": None,
+        "Newsletter": True,
+        "Sport": False,
+        "Tags": ["a", "b"],
+    }
     assert conditions.matches(expression, values) is expected
 
 
-@pytest.mark.parametrize("expression", [
-    "City ==", '(City == "x"', 'City == "x")', "City === 1", "__import__('os')", "City == x", "City in 1",
-    'City == "x" City', "empty City", "1 == 1", "City ; drop", "Age > 1 and", "not",
-    "(" * 40 + "Age" + ")" * 40,
-])
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "City ==",
+        '(City == "x"',
+        'City == "x")',
+        "City === 1",
+        "__import__('os')",
+        "City == x",
+        "City in 1",
+        'City == "x" City',
+        "empty City",
+        "1 == 1",
+        "City ; drop",
+        "Age > 1 and",
+        "not",
+        "(" * 40 + "Age" + ")" * 40,
+    ],
+)
 def test_bad_conditions_are_clear_errors(ctx, expression):
     with pytest.raises(ValidationError) as error:
         conditions.parse(expression)
@@ -197,11 +248,23 @@ def test_conditions_are_checked_against_the_database_when_saved(account, databas
 
 def test_create_validates_and_lists_per_account(account, database):
     with pytest.raises(ValidationError) as error:
-        definitions.create_callback(account, database.id, url="http://127.0.0.1/x", method="xml",
-                                  actions=["create", "explode"], sources=["moon"])
+        definitions.create_callback(
+            account,
+            database.id,
+            url="http://127.0.0.1/x",
+            method="xml",
+            actions=["create", "explode"],
+            sources=["moon"],
+        )
     assert set(error.value.errors) == {"method", "actions", "sources"}
-    callback = definitions.create_callback(account, database.id, url="http://127.0.0.1/x", method="POST",
-                                         actions=["create", "update", "delete"], sources=["soap", "soap"])
+    callback = definitions.create_callback(
+        account,
+        database.id,
+        url="http://127.0.0.1/x",
+        method="POST",
+        actions=["create", "update", "delete"],
+        sources=["soap", "soap"],
+    )
     assert callback.method == "post" and callback.actions == [] and callback.sources == ["soap"]
     assert callback.secret.startswith("whsec_") and len(callback.secret) > 40
     assert definitions.list_callbacks(account, database.id) == [callback]
@@ -227,8 +290,7 @@ def test_collection_must_belong_to_the_database(account, database):
 
 def test_a_change_is_delivered_signed_with_copernicas_variables(account, database, receiver):
     callback = definitions.create_callback(account, database.id, url=receiver.url)
-    profile = profiles.create_profile(account, database.id, {"Email": "ann@example.com", "City": "Delft"},
-                                      origin=ADMIN)
+    profile = profiles.create_profile(account, database.id, {"Email": "ann@example.com", "City": "Delft"}, origin=ADMIN)
     [delivery] = deliveries(callback.id)
     assert delivery.status == "pending"
     assert db.session.scalar(select(ScheduledWork).where(ScheduledWork.kind == "callback")).status == "pending"
@@ -268,8 +330,9 @@ def test_delete_and_subprofile_events(account, database, receiver):
     collection = databases.create_collection(account, database.id, "Orders")
     create_field(account, FieldSpec(name="Total", type="number"), collection_id=collection.id)
     on_profiles = definitions.create_callback(account, database.id, url=receiver.url, actions=["delete"])
-    on_orders = definitions.create_callback(account, database.id, url=receiver.url + "/orders",
-                                          collection_id=collection.id, expression="Total > 10")
+    on_orders = definitions.create_callback(
+        account, database.id, url=receiver.url + "/orders", collection_id=collection.id, expression="Total > 10"
+    )
     profile = profiles.create_profile(account, database.id, {"City": "Delft"}, origin=ADMIN)
     subprofiles.create_subprofile(account, profile.id, collection.id, {"Total": 5}, origin=ADMIN)
     order_id = subprofiles.create_subprofile(account, profile.id, collection.id, {"Total": 50}, origin=ADMIN).id
@@ -288,8 +351,9 @@ def test_delete_and_subprofile_events(account, database, receiver):
 
 def test_source_and_action_filters(account, database, receiver):
     soap_only = definitions.create_callback(account, database.id, url=receiver.url, sources=["soap"])
-    updates = definitions.create_callback(account, database.id, url=receiver.url, actions=["update"],
-                                        sources=["admin", "import"])
+    updates = definitions.create_callback(
+        account, database.id, url=receiver.url, actions=["update"], sources=["admin", "import"]
+    )
     profile = profiles.create_profile(account, database.id, {"City": "Delft"}, origin=ADMIN)
     profiles.update_profile(account, profile.id, {"City": "Gouda"}, origin=SOAP)
     profiles.update_profile(account, profile.id, {"City": "Ede"}, origin=ADMIN)
@@ -298,8 +362,9 @@ def test_source_and_action_filters(account, database, receiver):
 
 
 def test_conditions_filter_deliveries(account, database, receiver):
-    callback = definitions.create_callback(account, database.id, url=receiver.url,
-                                         expression='City in ["Delft", "Gouda"] and Age >= 18')
+    callback = definitions.create_callback(
+        account, database.id, url=receiver.url, expression='City in ["Delft", "Gouda"] and Age >= 18'
+    )
     profile = profiles.create_profile(account, database.id, {"City": "Delft", "Age": 12}, origin=ADMIN)
     profiles.update_profile(account, profile.id, {"Age": 19}, origin=ADMIN)
     profiles.update_profile(account, profile.id, {"City": "Ede"}, origin=ADMIN)
@@ -489,8 +554,9 @@ def test_a_call_connects_to_the_address_that_was_checked(account, database, rece
 
 
 def test_bulk_writes_get_deliveries(account, database, receiver):
-    callback = definitions.create_callback(account, database.id, url=receiver.url, sources=["import"],
-                                         expression="Age > 10")
+    callback = definitions.create_callback(
+        account, database.id, url=receiver.url, sources=["import"], expression="Age > 10"
+    )
     rows = [{"City": "A", "Age": 5}, {"City": "B", "Age": 50}, {"City": "C", "Age": 60}]
     assert profiles.bulk_create_profiles(account, database.id, rows, origin=Origin("import")) == 3
     deliver()

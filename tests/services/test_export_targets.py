@@ -109,9 +109,7 @@ def test_ftp_upload_writes_the_dated_file_and_leaves_no_partial_file(account, da
 
 
 def test_ftp_upload_refuses_bad_credentials(account, database, ftp_target):
-    definition = targets.create_export(
-        account, database.id, spec(ftp_target["url"], username="shop", password="wrong")
-    )
+    definition = targets.create_export(account, database.id, spec(ftp_target["url"], username="shop", password="wrong"))
     with pytest.raises(ValidationError, match="credentials"):
         upload_once(definition)
 
@@ -162,9 +160,7 @@ def test_sftp_upload_with_a_password_or_a_key_and_a_pinned_host_key(account, dat
 
 
 def test_http_put_and_post_send_the_file_with_its_name(account, database, http_target):
-    definition = targets.create_export(
-        account, database.id, spec(http_target.url, username="api", password="pw")
-    )
+    definition = targets.create_export(account, database.id, spec(http_target.url, username="api", password="pw"))
     run = upload_once(definition)
     (put,) = http_target.received
     assert (put.method, put.path) == ("PUT", f"/upload/{run.file_name}")
@@ -261,9 +257,7 @@ def test_a_collection_export_belongs_to_the_database(account, database):
     other = make_database(account, "Other")
     foreign = databases.create_collection(account, other.id, "Orders")
     with pytest.raises(Exception, match="not found"):
-        targets.create_export(
-            account, database.id, spec("ftp://127.0.0.1/", collection_id=foreign.id, fields=())
-        )
+        targets.create_export(account, database.id, spec("ftp://127.0.0.1/", collection_id=foreign.id, fields=()))
 
 
 # --- the schedule -----------------------------------------------------------------------------------

@@ -19,8 +19,14 @@ from webapp.profiles.events import Origin
 from webapp.profiles.fields import FieldSpec, create_field
 
 ORIGIN = Origin("admin")
-FIELDS = {"Email": "email", "Name": "text", "Notes": "large_text", "Score": "number", "Phone": "phone",
-          "Colours": {"type": "choice", "options": {"choices": ["red", "blue"], "multiple": True}}}
+FIELDS = {
+    "Email": "email",
+    "Name": "text",
+    "Notes": "large_text",
+    "Score": "number",
+    "Phone": "phone",
+    "Colours": {"type": "choice", "options": {"choices": ["red", "blue"], "multiple": True}},
+}
 
 
 @pytest.fixture
@@ -44,14 +50,29 @@ def add(account, database, values, **interests):
 
 
 def test_csv_has_ids_timestamps_fields_and_interests_but_never_the_code(account, database):
-    profile = add(account, database, {"Email": "ann@example.com", "Name": "Ann", "Score": 7,
-                                      "Colours": ["red", "blue"]}, News=True)
+    profile = add(
+        account,
+        database,
+        {"Email": "ann@example.com", "Name": "Ann", "Score": 7, "Colours": ["red", "blue"]},
+        News=True,
+    )
     export = export_database(account, database.id, ExportOptions())
     assert export.content_type.startswith("text/csv")
     assert export.filename.startswith("Customers-") and export.filename.endswith(".csv")
     header, line = rows(export)
-    assert header == ["id", "created", "modified", "Email", "Name", "Notes", "Score", "Phone", "Colours",
-                      "News", "Offers"]
+    assert header == [
+        "id",
+        "created",
+        "modified",
+        "Email",
+        "Name",
+        "Notes",
+        "Score",
+        "Phone",
+        "Colours",
+        "News",
+        "Offers",
+    ]
     assert line[0] == str(profile.id) and line[1] == profile.created_at.strftime("%Y-%m-%d %H:%M:%S")
     assert line[3:] == ["ann@example.com", "Ann", "", "7", "", "red, blue", "yes", "no"]
     assert profile.code.encode() not in body(export_database(account, database.id, ExportOptions(format="jsonl")))
@@ -80,15 +101,25 @@ def test_tsv(account, database):
 
 
 def test_json_lines_are_typed_and_never_altered(account, database):
-    add(account, database, {"Name": "=SUM(A1)", "Score": 3, "Colours": ["blue"], "Phone": "+31 20 123 4567"},
-        Offers=True)
+    add(
+        account,
+        database,
+        {"Name": "=SUM(A1)", "Score": 3, "Colours": ["blue"], "Phone": "+31 20 123 4567"},
+        Offers=True,
+    )
     add(account, database, {"Name": "Bob"})
     export = export_database(account, database.id, ExportOptions(format="jsonl"))
     assert export.filename.endswith(".jsonl") and export.content_type.startswith("application/jsonl")
     lines = body(export).decode().splitlines()
     first, second = (json.loads(line) for line in lines)
-    assert first["fields"] == {"Email": None, "Name": "=SUM(A1)", "Notes": None, "Score": 3,
-                               "Phone": "+31201234567", "Colours": ["blue"]}
+    assert first["fields"] == {
+        "Email": None,
+        "Name": "=SUM(A1)",
+        "Notes": None,
+        "Score": 3,
+        "Phone": "+31201234567",
+        "Colours": ["blue"],
+    }
     assert first["interests"] == {"News": False, "Offers": True}
     assert set(first) == {"id", "created", "modified", "fields", "interests"}
     assert second["fields"]["Name"] == "Bob" and second["id"] > first["id"]
@@ -110,7 +141,8 @@ def test_bom_for_excel(account, database):
     assert "Zoë" in data.decode("utf-8-sig")
     assert not body(export_database(account, database.id, ExportOptions())).startswith(b"\xef\xbb\xbf")
     assert not body(export_database(account, database.id, ExportOptions(bom=True, format="jsonl"))).startswith(
-        b"\xef\xbb\xbf")
+        b"\xef\xbb\xbf"
+    )
 
 
 @pytest.mark.parametrize("value", ["=1+2", "+cmd", "-2+3", "@SUM(A1)", "=\tx"])
@@ -142,8 +174,9 @@ def test_field_selection_in_the_given_order_without_interests(account, database)
     header, line = rows(export_database(account, database.id, options))
     assert header == ["id", "created", "modified", "Name", "Email"]
     assert line[3:] == ["Ann", "ann@example.com"]
-    record = json.loads(body(export_database(account, database.id, ExportOptions(format="jsonl", fields=[],
-                                                                              interests=False))))
+    record = json.loads(
+        body(export_database(account, database.id, ExportOptions(format="jsonl", fields=[], interests=False)))
+    )
     assert record["fields"] == {} and "interests" not in record
 
 
@@ -164,8 +197,7 @@ def test_collection_export(account, database):
     other = databases.create_collection(account, database.id, "Pets")
     ann = add(account, database, {"Name": "Ann"})
     bob = add(account, database, {"Name": "Bob"})
-    first = subprofiles.create_subprofile(account, ann.id, orders.id, {"Number": "A1", "Total": "9.95"},
-                                          origin=ORIGIN)
+    first = subprofiles.create_subprofile(account, ann.id, orders.id, {"Number": "A1", "Total": "9.95"}, origin=ORIGIN)
     second = subprofiles.create_subprofile(account, bob.id, orders.id, {"Number": "-B2"}, origin=ORIGIN)
     subprofiles.create_subprofile(account, bob.id, other.id, {}, origin=ORIGIN)
     export = export_collection(account, orders.id, ExportOptions())
@@ -174,10 +206,19 @@ def test_collection_export(account, database):
     assert header == ["profile_id", "subprofile_id", "created", "modified", "Number", "Total"]
     assert [line[:2] for line in lines] == [[str(ann.id), str(first.id)], [str(bob.id), str(second.id)]]
     assert lines[0][4:] == ["A1", "9.95"] and lines[1][4:] == ["'-B2", ""]
-    records = [json.loads(line) for line in body(export_collection(account, orders.id, ExportOptions(
-        format="jsonl", fields=["Total"]))).splitlines()]
-    assert records[0] == {"profile_id": ann.id, "subprofile_id": first.id, "created": lines[0][2],
-                          "modified": lines[0][3], "fields": {"Total": 9.95}}
+    records = [
+        json.loads(line)
+        for line in body(
+            export_collection(account, orders.id, ExportOptions(format="jsonl", fields=["Total"]))
+        ).splitlines()
+    ]
+    assert records[0] == {
+        "profile_id": ann.id,
+        "subprofile_id": first.id,
+        "created": lines[0][2],
+        "modified": lines[0][3],
+        "fields": {"Total": 9.95},
+    }
 
 
 def test_other_accounts_objects_are_not_found(account, database):
@@ -219,8 +260,9 @@ def test_large_export_is_streamed_in_batches(account, database, monkeypatch):
 
 def test_large_gzipped_export_yields_many_chunks(account, database, monkeypatch):
     monkeypatch.setattr(files, "BATCH_SIZE", 100)
-    profiles.bulk_create_profiles(account, database.id, ({"Notes": "x" * 2000 + str(n)} for n in range(1000)),
-                                  origin=ORIGIN)
+    profiles.bulk_create_profiles(
+        account, database.id, ({"Notes": "x" * 2000 + str(n)} for n in range(1000)), origin=ORIGIN
+    )
     chunks = list(export_database(account, database.id, ExportOptions(gzip=True)).chunks)
     assert len(chunks) > 5
     assert len(gzip.decompress(b"".join(chunks)).decode().splitlines()) == 1001

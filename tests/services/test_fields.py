@@ -42,13 +42,15 @@ def test_type_options_are_validated(account):
         fields.create_field(account, FieldSpec(name="Colour", type="choice"), database_id=database.id)
     assert "choice" in error.value.errors["choices"]
     with pytest.raises(ValidationError):
-        fields.create_field(account, FieldSpec(name="Shop", type="reference", options={"database_id": 999}),
-                            database_id=database.id)
+        fields.create_field(
+            account, FieldSpec(name="Shop", type="reference", options={"database_id": 999}), database_id=database.id
+        )
     with pytest.raises(ValidationError) as error:
         fields.create_field(account, FieldSpec(name="Size", type="number", default="big"), database_id=database.id)
     assert "default" in error.value.errors
     field = fields.create_field(
-        account, FieldSpec(name="Colour", type="choice", options={"choices": "red\nblue\nred\n"}, default="Blue"),
+        account,
+        FieldSpec(name="Colour", type="choice", options={"choices": "red\nblue\nred\n"}, default="Blue"),
         database_id=database.id,
     )
     assert field.options == {"choices": ["red", "blue"], "multiple": False} and field.default == "blue"
@@ -140,8 +142,9 @@ def test_delete_removes_values_and_reports_how_many(account):
 
 def test_a_field_used_by_the_unsubscribe_behaviour_cannot_be_deleted(account):
     database = make_database(account, fields={"Newsletter": {"type": "choice", "options": {"choices": ["yes", "no"]}}})
-    databases.set_unsubscribe_behaviour(account, database_id=database.id, behaviour="update",
-                                        field_values={"Newsletter": "no"})
+    databases.set_unsubscribe_behaviour(
+        account, database_id=database.id, behaviour="update", field_values={"Newsletter": "no"}
+    )
     with pytest.raises(Conflict):
         fields.delete_field(account, field_named(database, "Newsletter").id)
 

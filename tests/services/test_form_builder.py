@@ -69,9 +69,7 @@ def test_a_form_needs_a_name_and_a_collection_of_its_own_database(account, datab
         builder.create_form(account, database.id, name=" ", collection_id=elsewhere.id)
     assert set(error.value.errors) == {"name", "collection_id"}
     orders = databases.create_collection(account, database.id, "Orders")
-    assert (
-        builder.create_form(account, database.id, name="Order", collection_id=orders.id).collection_id == orders.id
-    )
+    assert builder.create_form(account, database.id, name="Order", collection_id=orders.id).collection_id == orders.id
 
 
 def test_forms_of_another_account_are_not_found(account, form):
@@ -407,9 +405,7 @@ def test_matching_behaviours_need_key_fields_of_the_database(account, database, 
     assert error.value.errors == {"key_field_ids": "Choose the key fields that find the profile."}
     other = make_database(account, "Other")
     with pytest.raises(ValidationError) as error:
-        builder.update_settings(
-            account, form.id, **settings(behaviour=behaviour, key_field_ids=[other.fields[0].id])
-        )
+        builder.update_settings(account, form.id, **settings(behaviour=behaviour, key_field_ids=[other.fields[0].id]))
     assert error.value.errors == {"key_field_ids": "Key fields must be fields of the form's database."}
 
 

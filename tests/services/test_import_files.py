@@ -20,22 +20,28 @@ def rows_of(path, **overrides):
     return file_format, list(import_files.read_rows(path, file_format))
 
 
-@pytest.mark.parametrize(("data", "encoding"), [
-    ("Name,City\nJosé,Zürich\n".encode(), "utf-8"),
-    (b"\xef\xbb\xbf" + "Name,City\nJosé,Zürich\n".encode(), "utf-8-sig"),
-    ("Name,City\nJosé,Zürich\n".encode("cp1252"), "cp1252"),
-])
+@pytest.mark.parametrize(
+    ("data", "encoding"),
+    [
+        ("Name,City\nJosé,Zürich\n".encode(), "utf-8"),
+        (b"\xef\xbb\xbf" + "Name,City\nJosé,Zürich\n".encode(), "utf-8-sig"),
+        ("Name,City\nJosé,Zürich\n".encode("cp1252"), "cp1252"),
+    ],
+)
 def test_encodings_are_detected(tmp_path, data, encoding):
     file_format, rows = rows_of(write(tmp_path, data))
     assert file_format.encoding == encoding
     assert rows[0].values == {"Name": "José", "City": "Zürich"}
 
 
-@pytest.mark.parametrize(("codec", "encoding"), [
-    ("utf-16", "utf-16"),  # with a byte order mark: Excel's "Unicode text" (tabs, CRLF)
-    ("utf-16-le", "utf-16-le"),  # without one, told by the zero bytes
-    ("utf-16-be", "utf-16-be"),
-])
+@pytest.mark.parametrize(
+    ("codec", "encoding"),
+    [
+        ("utf-16", "utf-16"),  # with a byte order mark: Excel's "Unicode text" (tabs, CRLF)
+        ("utf-16-le", "utf-16-le"),  # without one, told by the zero bytes
+        ("utf-16-be", "utf-16-be"),
+    ],
+)
 def test_utf16_is_detected(tmp_path, codec, encoding):
     data = "Email\tName\r\nann@example.com\tJosé Zürich\r\nbob@example.com\t\u00c5sa\r\n".encode(codec)
     file_format, rows = rows_of(write(tmp_path, data))
@@ -98,11 +104,14 @@ def test_quoted_newlines_and_line_numbers(tmp_path):
     ]
 
 
-@pytest.mark.parametrize(("data", "overrides", "delimiter"), [
-    (b"sep=;\r\nEmail;Name\r\na@example.com;Ann, B.\r\n", {}, ";"),
-    (b"\xef\xbb\xbfSEP=,\nEmail,Name\na@example.com,\"Ann, B.\"\n", {}, ","),
-    (b"sep=,\nEmail;Name\na@example.com;Ann, B.\n", {"delimiter": ";"}, ";"),
-])
+@pytest.mark.parametrize(
+    ("data", "overrides", "delimiter"),
+    [
+        (b"sep=;\r\nEmail;Name\r\na@example.com;Ann, B.\r\n", {}, ";"),
+        (b'\xef\xbb\xbfSEP=,\nEmail,Name\na@example.com,"Ann, B."\n', {}, ","),
+        (b"sep=,\nEmail;Name\na@example.com;Ann, B.\n", {"delimiter": ";"}, ";"),
+    ],
+)
 def test_an_excel_separator_line_declares_the_delimiter_and_is_skipped(tmp_path, data, overrides, delimiter):
     path = write(tmp_path, data)
     file_format, rows = rows_of(path, **overrides)
@@ -151,11 +160,14 @@ def test_a_zip_with_two_files_is_refused(tmp_path):
         import_files.detect_format(path)
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    (b"", "must name the columns"),
-    (b"a,,c\n1,2,3\n", "needs a name"),
-    (b"a,A\n1,2\n", "twice"),
-])
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "must name the columns"),
+        (b"a,,c\n1,2,3\n", "needs a name"),
+        (b"a,A\n1,2\n", "twice"),
+    ],
+)
 def test_bad_headers(tmp_path, data, message):
     path = write(tmp_path, data)
     with pytest.raises(ImportFileError, match=message):

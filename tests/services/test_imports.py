@@ -55,9 +55,14 @@ def upload(account, database, text: str | bytes, name: str = "file.csv"):
 
 def configure(account, run, **changes):
     definition = imports_mapping.get_definition(account, run.definition_id)
-    settings = {"mapping": definition.mapping, "key_fields": definition.key_fields, "on_match": definition.on_match,
-                "on_no_match": definition.on_no_match, "on_empty": definition.on_empty,
-                "options": definition.options}
+    settings = {
+        "mapping": definition.mapping,
+        "key_fields": definition.key_fields,
+        "on_match": definition.on_match,
+        "on_no_match": definition.on_no_match,
+        "on_empty": definition.on_empty,
+        "options": definition.options,
+    }
     settings.update(changes)
     return imports_mapping.update_definition(account, definition.id, **settings)
 
@@ -78,8 +83,10 @@ def snapshot(database) -> list:
         names.update({f.key: f"{collection.name}.{f.name}" for f in collection.fields})
     result = []
     for profile in db.session.scalars(select(Profile).where(Profile.database_id == database.id)):
-        subs = sorted(sorted((names[k], v) for k, v in sub.fields.items()) for sub in db.session.scalars(
-            select(Subprofile).where(Subprofile.profile_id == profile.id)))
+        subs = sorted(
+            sorted((names[k], v) for k, v in sub.fields.items())
+            for sub in db.session.scalars(select(Subprofile).where(Subprofile.profile_id == profile.id))
+        )
         result.append((sorted((names[k], v) for k, v in profile.fields.items()), profile.interests, subs))
     return sorted(result, key=repr)
 
@@ -100,9 +107,13 @@ def value(database, profile, name):
 def test_upload_guesses_the_mapping_and_key(account, database):
     run = upload(account, database, "email;FIRSTNAME;orders.total;news;Other\na@example.com;Ann;1;1;x\n")
     definition = imports_mapping.get_definition(account, run.definition_id)
-    assert definition.mapping == {"email": "field:Email", "FIRSTNAME": "field:FirstName",
-                                  "orders.total": "collection:Orders.Total", "news": "interest:News",
-                                  "Other": "ignore"}
+    assert definition.mapping == {
+        "email": "field:Email",
+        "FIRSTNAME": "field:FirstName",
+        "orders.total": "collection:Orders.Total",
+        "news": "interest:News",
+        "Other": "ignore",
+    }
     assert definition.key_fields == ["Email"]
     assert run.status == "pending" and run.file_size > 0
     _format, header = imports.run_header(account, run.id)
@@ -126,7 +137,13 @@ def test_definition_checks(account, database):
 def test_a_run_creates_profiles_journalled_in_bulk(account, database):
     run = run_import(account, database, "Email,FirstName,News\na@example.com,Ann,yes\nb@example.com,Bob,0\n")
     assert (run.status, run.lines_total, run.lines_done, run.created, run.updated, run.rejected) == (
-        "done", 2, 2, 2, 0, 0)
+        "done",
+        2,
+        2,
+        2,
+        0,
+        0,
+    )
     ann = by_email(database, "a@example.com")
     assert value(database, ann, "FirstName") == "Ann"
     assert ann.interests == [database.interests[0].id]
@@ -136,8 +153,9 @@ def test_a_run_creates_profiles_journalled_in_bulk(account, database):
 
 
 def test_updates_record_old_and_new(account, database):
-    profiles.create_profile(account, database.id, {"Email": "a@example.com", "FirstName": "Ann", "LastName": "Old"},
-                            origin=Origin("admin"))
+    profiles.create_profile(
+        account, database.id, {"Email": "a@example.com", "FirstName": "Ann", "LastName": "Old"}, origin=Origin("admin")
+    )
     run = run_import(account, database, "Email,LastName\nA@EXAMPLE.COM,New\n")
     assert (run.created, run.updated) == (0, 1)
     profile = by_email(database, "a@example.com")
@@ -149,8 +167,10 @@ def test_updates_record_old_and_new(account, database):
 
 def test_duplicate_keys_in_one_file_update_the_profile_the_earlier_line_created(account, database, monkeypatch):
     monkeypatch.setattr(imports_apply, "BATCH_SIZE", 2)
-    text = ("Email,FirstName,LastName\na@example.com,Ann,\nb@example.com,Bob,\nA@example.com,Anna,Smit\n"
-            "a@example.com,,Jones\n")
+    text = (
+        "Email,FirstName,LastName\na@example.com,Ann,\nb@example.com,Bob,\nA@example.com,Anna,Smit\n"
+        "a@example.com,,Jones\n"
+    )
     run = run_import(account, database, text)
     assert db.session.scalar(select(func.count()).select_from(Profile)) == 2
     ann = by_email(database, "a@example.com")
@@ -167,8 +187,10 @@ def test_duplicate_keys_inside_one_batch(account, database):
 
 
 def test_subprofile_notation_one_subprofile_per_line(account, database):
-    text = ("Email,FirstName,Orders.Number,Orders.Total\na@example.com,Ann,1001,9.95\n"
-            "a@example.com,Ann,1002,20\nb@example.com,Bob,,\n")
+    text = (
+        "Email,FirstName,Orders.Number,Orders.Total\na@example.com,Ann,1001,9.95\n"
+        "a@example.com,Ann,1002,20\nb@example.com,Bob,,\n"
+    )
     run = run_import(account, database, text)
     assert (run.created, run.updated, run.rejected) == (2, 1, 0)
     ann = by_email(database, "a@example.com")
@@ -178,23 +200,35 @@ def test_subprofile_notation_one_subprofile_per_line(account, database):
     assert [(s.fields[number.key], s.fields[total.key]) for s in subs] == [("1001", 9.95), ("1002", 20)]
     kinds = db.session.scalars(select(ProfileEvent.kind).where(ProfileEvent.subprofile_id.is_not(None))).all()
     assert kinds == ["subprofile_created", "subprofile_created"]
-    assert db.session.scalar(select(func.count()).select_from(Subprofile).where(
-        Subprofile.profile_id == by_email(database, "b@example.com").id)) == 0
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Subprofile)
+            .where(Subprofile.profile_id == by_email(database, "b@example.com").id)
+        )
+        == 0
+    )
 
 
 def test_a_bad_line_is_rejected_whole_and_good_lines_are_applied(account, database):
-    text = ("Email,FirstName,Score,Orders.Number,Orders.Total\n"
-            "a@example.com,Ann,1,1001,9.95\n"
-            "b@example.com,Bob,1,1002,lots\n"
-            "not-an-email,Cy,1,,\n"
-            "d@example.com,Di,many,,\n"
-            "e@example.com,Ed,5\n")
+    text = (
+        "Email,FirstName,Score,Orders.Number,Orders.Total\n"
+        "a@example.com,Ann,1,1001,9.95\n"
+        "b@example.com,Bob,1,1002,lots\n"
+        "not-an-email,Cy,1,,\n"
+        "d@example.com,Di,many,,\n"
+        "e@example.com,Ed,5\n"
+    )
     run = run_import(account, database, text)
     assert (run.created, run.rejected, run.lines_done) == (1, 4, 5)
     assert by_email(database, "b@example.com") is None
     assert db.session.scalar(select(func.count()).select_from(Subprofile)) == 1
-    errors = [(e.line, e.column, e.value) for e in db.session.scalars(
-        select(ImportLineError).where(ImportLineError.run_id == run.id).order_by(ImportLineError.line))]
+    errors = [
+        (e.line, e.column, e.value)
+        for e in db.session.scalars(
+            select(ImportLineError).where(ImportLineError.run_id == run.id).order_by(ImportLineError.line)
+        )
+    ]
     assert errors == [(3, "Orders.Total", "lots"), (4, "Email", "not-an-email"), (5, "Score", "many"), (6, "", "")]
     rows = list(imports.error_rows(account, run.id))
     assert "Score" in rows[2][3] and "cells" in rows[3][3]
@@ -203,9 +237,7 @@ def test_a_bad_line_is_rejected_whole_and_good_lines_are_applied(account, databa
 def test_a_zero_byte_rejects_its_line_and_is_shown_in_the_report(account, database):
     """PostgreSQL stores no zero byte: a value holding one is a line error, not a failed run; in a column
     that is not imported it does no harm."""
-    text = ("Email,FirstName,Note\n"
-            "a@example.com,An\x00n,x\n"
-            "b@example.com,Bob,x\x00y\n")
+    text = "Email,FirstName,Note\na@example.com,An\x00n,x\nb@example.com,Bob,x\x00y\n"
     run = run_import(account, database, text)
     assert (run.status, run.created, run.rejected) == ("done", 1, 1)
     assert by_email(database, "a@example.com") is None and by_email(database, "b@example.com") is not None
@@ -221,14 +253,18 @@ def test_required_collection_field_rejects_the_line(account, database):
     assert run.rejected == 1 and by_email(database, "a@example.com") is None
 
 
-@pytest.mark.parametrize(("on_match", "first", "last"), [
-    ("update", "New", "Last"),
-    ("update_empty", "Old", "Last"),
-    ("skip", "Old", None),
-])
+@pytest.mark.parametrize(
+    ("on_match", "first", "last"),
+    [
+        ("update", "New", "Last"),
+        ("update_empty", "Old", "Last"),
+        ("skip", "Old", None),
+    ],
+)
 def test_on_match_policies(account, database, on_match, first, last):
-    profiles.create_profile(account, database.id, {"Email": "a@example.com", "FirstName": "Old"},
-                            origin=Origin("admin"))
+    profiles.create_profile(
+        account, database.id, {"Email": "a@example.com", "FirstName": "Old"}, origin=Origin("admin")
+    )
     run = run_import(account, database, "Email,FirstName,LastName\na@example.com,New,Last\n", on_match=on_match)
     profile = by_email(database, "a@example.com")
     assert (value(database, profile, "FirstName"), value(database, profile, "LastName")) == (first, last)
@@ -237,16 +273,20 @@ def test_on_match_policies(account, database, on_match, first, last):
 
 def test_on_no_match_ignore(account, database):
     profiles.create_profile(account, database.id, {"Email": "a@example.com"}, origin=Origin("admin"))
-    run = run_import(account, database, "Email,FirstName\na@example.com,Ann\nb@example.com,Bob\n",
-                     on_no_match="ignore")
+    run = run_import(account, database, "Email,FirstName\na@example.com,Ann\nb@example.com,Bob\n", on_no_match="ignore")
     assert (run.created, run.updated, run.skipped) == (0, 1, 1)
     assert by_email(database, "b@example.com") is None
 
 
 @pytest.mark.parametrize(("on_empty", "expected", "interests"), [("leave", "Old", True), ("clear", None, False)])
 def test_on_empty_policies(account, database, on_empty, expected, interests):
-    profiles.create_profile(account, database.id, {"Email": "a@example.com", "FirstName": "Old"},
-                            origin=Origin("admin"), interests={"News": True})
+    profiles.create_profile(
+        account,
+        database.id,
+        {"Email": "a@example.com", "FirstName": "Old"},
+        origin=Origin("admin"),
+        interests={"News": True},
+    )
     run_import(account, database, "Email,FirstName,News\na@example.com,,\n", on_empty=on_empty)
     profile = by_email(database, "a@example.com")
     assert value(database, profile, "FirstName") == expected
@@ -267,20 +307,22 @@ def test_unique_values_inside_one_batch(account, database):
     assert (error.line, error.column, error.value) == (3, "Customer", "c1")
 
 
-@pytest.mark.parametrize(("date_order", "cell", "stored"), [
-    ("", "2024-12-31", "2024-12-31"),
-    ("", "31-12-2024", None),
-    ("DMY", "31-12-2024", "2024-12-31"),
-    ("DMY", "1.2.2024", "2024-02-01"),
-    ("MDY", "12/31/2024", "2024-12-31"),
-    ("MDY", "31/12/2024", None),
-    ("DMY", "31-02-2024", None),
-    ("DMY", "0000-00-00", None),
-    ("DMY", "yesterday", None),
-])
+@pytest.mark.parametrize(
+    ("date_order", "cell", "stored"),
+    [
+        ("", "2024-12-31", "2024-12-31"),
+        ("", "31-12-2024", None),
+        ("DMY", "31-12-2024", "2024-12-31"),
+        ("DMY", "1.2.2024", "2024-02-01"),
+        ("MDY", "12/31/2024", "2024-12-31"),
+        ("MDY", "31/12/2024", None),
+        ("DMY", "31-02-2024", None),
+        ("DMY", "0000-00-00", None),
+        ("DMY", "yesterday", None),
+    ],
+)
 def test_dates(account, database, date_order, cell, stored):
-    run = run_import(account, database, f"Email,Born\na@example.com,{cell}\n",
-                     options={"date_order": date_order})
+    run = run_import(account, database, f"Email,Born\na@example.com,{cell}\n", options={"date_order": date_order})
     profile = by_email(database, "a@example.com")
     if stored is None:
         assert profile is None and run.rejected == 1
@@ -308,10 +350,15 @@ def test_interest_values_must_be_yes_or_no(account, database):
 
 
 def test_preview_writes_nothing(account, database):
-    profiles.create_profile(account, database.id, {"Email": "a@example.com", "FirstName": "Old"},
-                            origin=Origin("admin"))
-    run = upload(account, database, "Email,FirstName,Orders.Number\na@example.com,Ann,1\nb@example.com,Bob,2\n"
-                                    "b@example.com,Bobby,3\nbad,Cy,\na@example.com,Ann,\n")
+    profiles.create_profile(
+        account, database.id, {"Email": "a@example.com", "FirstName": "Old"}, origin=Origin("admin")
+    )
+    run = upload(
+        account,
+        database,
+        "Email,FirstName,Orders.Number\na@example.com,Ann,1\nb@example.com,Bob,2\n"
+        "b@example.com,Bobby,3\nbad,Cy,\na@example.com,Ann,\n",
+    )
     before = snapshot(database)
     events_before = db.session.scalar(select(func.count()).select_from(ProfileEvent))
     result = imports.preview(account, run.id, lines=2)
@@ -326,18 +373,21 @@ def test_preview_writes_nothing(account, database):
 
 
 def test_rollback_undoes_a_run(account, database):
-    kept = profiles.create_profile(account, database.id, {"Email": "a@example.com", "FirstName": "Old"},
-                                   origin=Origin("admin"))
+    kept = profiles.create_profile(
+        account, database.id, {"Email": "a@example.com", "FirstName": "Old"}, origin=Origin("admin")
+    )
     before = snapshot(database)
-    run = run_import(account, database, "Email,FirstName,News,Orders.Number\na@example.com,New,1,7\n"
-                                        "b@example.com,Bob,1,8\n")
+    run = run_import(
+        account, database, "Email,FirstName,News,Orders.Number\na@example.com,New,1,7\nb@example.com,Bob,1,8\n"
+    )
     assert snapshot(database) != before
     report = imports_rollback.rollback_run(account, run.id)
     assert (report.removed, report.restored, report.left) == (1, 1, [])
     assert snapshot(database) == before
     assert db.session.get(Profile, kept.id) is not None
-    kinds = db.session.scalars(select(ProfileEvent.kind).where(
-        ProfileEvent.reference == f"import {run.id} rollback").order_by(ProfileEvent.id)).all()
+    kinds = db.session.scalars(
+        select(ProfileEvent.kind).where(ProfileEvent.reference == f"import {run.id} rollback").order_by(ProfileEvent.id)
+    ).all()
     assert sorted(kinds) == ["profile_removed", "profile_updated", "subprofile_removed"]
     assert imports.get_run(account, run.id).status == "rolled_back"
     with pytest.raises(ValidationError):
@@ -345,8 +395,9 @@ def test_rollback_undoes_a_run(account, database):
 
 
 def test_rollback_leaves_what_was_changed_since(account, database):
-    existing = profiles.create_profile(account, database.id, {"Email": "a@example.com", "FirstName": "Old",
-                                                              "LastName": "Old"}, origin=Origin("admin"))
+    existing = profiles.create_profile(
+        account, database.id, {"Email": "a@example.com", "FirstName": "Old", "LastName": "Old"}, origin=Origin("admin")
+    )
     run = run_import(account, database, "Email,FirstName,LastName\na@example.com,New,New\nb@example.com,Bob,B\n")
     profiles.update_profile(account, existing.id, {"FirstName": "Admin"}, origin=Origin("admin"))
     bob = by_email(database, "b@example.com")
@@ -387,8 +438,10 @@ def test_a_rerun_after_a_crash_gives_the_same_database_as_one_clean_run(account,
     counts = (rerun.created, rerun.updated, rerun.rejected)
     assert counts == (clean.created, clean.updated, clean.rejected) == (7, 13, 1)
     assert snapshot(database) == snapshot(clean_db)
-    assert db.session.scalar(select(func.count()).select_from(ImportLineError).where(
-        ImportLineError.run_id == run.id)) == 1
+    assert (
+        db.session.scalar(select(func.count()).select_from(ImportLineError).where(ImportLineError.run_id == run.id))
+        == 1
+    )
 
 
 def test_a_rerun_of_a_finished_run_changes_nothing(account, database):
@@ -476,13 +529,20 @@ def test_a_job_that_dies_mid_import_is_retried_and_continues(account, database, 
 
 
 def test_several_key_fields_must_all_match(account, database):
-    profiles.create_profile(account, database.id, {"Email": "a@example.com", "FirstName": "Ann", "Score": 1},
-                            origin=Origin("admin"))
-    run = run_import(account, database, "Email,FirstName,Score\na@example.com,ANN,2\na@example.com,Bea,3\n",
-                     key_fields=["Email", "FirstName"])
+    profiles.create_profile(
+        account, database.id, {"Email": "a@example.com", "FirstName": "Ann", "Score": 1}, origin=Origin("admin")
+    )
+    run = run_import(
+        account,
+        database,
+        "Email,FirstName,Score\na@example.com,ANN,2\na@example.com,Bea,3\n",
+        key_fields=["Email", "FirstName"],
+    )
     assert (run.created, run.updated) == (1, 1)
-    found = {value(database, p, "FirstName"): value(database, p, "Score")
-             for p in db.session.scalars(select(Profile).where(Profile.database_id == database.id))}
+    found = {
+        value(database, p, "FirstName"): value(database, p, "Score")
+        for p in db.session.scalars(select(Profile).where(Profile.database_id == database.id))
+    }
     assert found == {"ANN": 2, "Bea": 3}
 
 
@@ -591,8 +651,12 @@ def named_snapshot(database) -> list:
 
 
 def line_errors(run) -> list:
-    return [(e.line, e.column, e.value, e.reason) for e in db.session.scalars(
-        select(ImportLineError).where(ImportLineError.run_id == run.id).order_by(ImportLineError.line))]
+    return [
+        (e.line, e.column, e.value, e.reason)
+        for e in db.session.scalars(
+            select(ImportLineError).where(ImportLineError.run_id == run.id).order_by(ImportLineError.line)
+        )
+    ]
 
 
 def rich_database(account, name, *, with_default: bool = False):
@@ -610,20 +674,24 @@ def rich_database(account, name, *, with_default: bool = False):
 def without_column(text: str, name: str) -> str:
     rows = [line.split(",") for line in text.splitlines()]
     index = rows[0].index(name)
-    return "".join(",".join(row[:index] + row[index + 1:]) + "\n" for row in rows)
+    return "".join(",".join(row[:index] + row[index + 1 :]) + "\n" for row in rows)
 
 
-@pytest.mark.parametrize(("on_match", "on_no_match", "on_empty", "with_default", "with_interests"), [
-    ("update", "create", "leave", False, True),
-    ("update", "create", "leave", False, False),
-    ("update", "create", "clear", True, True),
-    ("update_empty", "create", "leave", False, True),
-    ("skip", "create", "clear", False, False),
-    ("update", "ignore", "leave", False, True),
-    ("update_empty", "ignore", "clear", True, False),
-])
-def test_the_set_based_path_does_what_the_planner_does(account, monkeypatch, on_match, on_no_match, on_empty,
-                                                       with_default, with_interests):
+@pytest.mark.parametrize(
+    ("on_match", "on_no_match", "on_empty", "with_default", "with_interests"),
+    [
+        ("update", "create", "leave", False, True),
+        ("update", "create", "leave", False, False),
+        ("update", "create", "clear", True, True),
+        ("update_empty", "create", "leave", False, True),
+        ("skip", "create", "clear", False, False),
+        ("update", "ignore", "leave", False, True),
+        ("update_empty", "ignore", "clear", True, False),
+    ],
+)
+def test_the_set_based_path_does_what_the_planner_does(
+    account, monkeypatch, on_match, on_no_match, on_empty, with_default, with_interests
+):
     """Without defaults and interests the new profiles' events come from Python, else from SQL."""
     if db.engine.dialect.name != "postgresql":
         pytest.skip("the set-based path is PostgreSQL's")
@@ -647,7 +715,6 @@ def test_the_set_based_path_does_what_the_planner_does(account, monkeypatch, on_
     assert line_errors(set_based) == line_errors(by_planner)
 
 
-
 def test_the_set_based_path_reports_a_lines_errors_as_the_planner_does(account, monkeypatch):
     """The set-based path validates cells in the order of their field keys (what PostgreSQL stores); a line
     with several bad cells still gets its errors in the order the line-by-line path gives them (the mapping's).
@@ -658,8 +725,12 @@ def test_the_set_based_path_reports_a_lines_errors_as_the_planner_does(account, 
     text = "Email,Zeta,Ab\na@example.com,many,few\nb@example.com,1,2\n"
 
     def errors(run) -> list:
-        return [(e.line, e.column, e.value, e.reason) for e in db.session.scalars(
-            select(ImportLineError).where(ImportLineError.run_id == run.id).order_by(ImportLineError.id))]
+        return [
+            (e.line, e.column, e.value, e.reason)
+            for e in db.session.scalars(
+                select(ImportLineError).where(ImportLineError.run_id == run.id).order_by(ImportLineError.id)
+            )
+        ]
 
     by_planner_db = make_database(account, "ByPlanner", fields=fields)
     with monkeypatch.context() as patch:
@@ -668,6 +739,7 @@ def test_the_set_based_path_reports_a_lines_errors_as_the_planner_does(account, 
     set_based = run_import(account, make_database(account, "SetBased", fields=fields), text)
     assert [column for _line, column, _value, _reason in errors(by_planner)] == ["Ab", "Zeta"]
     assert errors(set_based) == errors(by_planner)
+
 
 def test_import_events_reach_callbacks_and_follow_ups_unless_they_ignore_imports(account, database):
     from tests.factories import make_followup
@@ -680,18 +752,26 @@ def test_import_events_reach_callbacks_and_follow_ups_unless_they_ignore_imports
     first_name = next(f for f in database.fields if f.name == "FirstName")
     actions = [{"type": "update_fields", "values": {first_name.key: "Welcome"}}]
     welcome = make_followup(account, database, trigger={"kind": "profile_created"}, actions=actions)
-    not_imports = make_followup(account, database, name="Not for imports", actions=actions,
-                                trigger={"kind": "profile_created", "exclude_sources": ["import"]})
+    not_imports = make_followup(
+        account,
+        database,
+        name="Not for imports",
+        actions=actions,
+        trigger={"kind": "profile_created", "exclude_sources": ["import"]},
+    )
     run = run_import(account, database, "Email,LastName\na@example.com,Smit\nb@example.com,Bos\nc@example.com,Vos\n")
     assert (run.created, run.updated) == (2, 1)
 
     def payloads(callback):
-        return sorted((d.payload["type"], d.payload["source"]) for d in db.session.scalars(
-            select(CallbackDelivery).where(CallbackDelivery.callback_id == callback.id)))
+        return sorted(
+            (d.payload["type"], d.payload["source"])
+            for d in db.session.scalars(select(CallbackDelivery).where(CallbackDelivery.callback_id == callback.id))
+        )
 
     def runs(followup):
-        return db.session.scalar(select(func.count()).select_from(FollowUpRun).where(
-            FollowUpRun.followup_id == followup.id))
+        return db.session.scalar(
+            select(func.count()).select_from(FollowUpRun).where(FollowUpRun.followup_id == followup.id)
+        )
 
     assert payloads(every_source) == [("create", "import"), ("create", "import"), ("update", "import")]
     assert payloads(admin_only) == []
@@ -706,5 +786,6 @@ def test_a_required_field_left_empty_is_decided_by_what_the_line_matches(account
     run = run_import(account, database, text)
     assert (run.created, run.updated, run.rejected) == (1, 1, 1)
     assert value(database, by_email(database, "a@example.com"), "Code") == "A1"
-    assert [(e.line, e.column) for e in db.session.scalars(
-        select(ImportLineError).where(ImportLineError.run_id == run.id))] == [(3, "Code")]
+    assert [
+        (e.line, e.column) for e in db.session.scalars(select(ImportLineError).where(ImportLineError.run_id == run.id))
+    ] == [(3, "Code")]

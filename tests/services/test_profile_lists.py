@@ -13,15 +13,22 @@ NAMES = ["anna", "Anne", "bert", "Carla", "carl", "Daan", "eva", "Anouk", None, 
 
 @pytest.fixture
 def database(account):
-    database = make_database(account, fields={
-        "Email": {"type": "email", "indexed": True},
-        "FirstName": {"type": "text", "indexed": True},
-        "Score": {"type": "number", "indexed": True},
-        "City": "text",
-    })
+    database = make_database(
+        account,
+        fields={
+            "Email": {"type": "email", "indexed": True},
+            "FirstName": {"type": "text", "indexed": True},
+            "Score": {"type": "number", "indexed": True},
+            "City": "text",
+        },
+    )
     rows = [
-        {"Email": f"p{i}@example.com", "FirstName": name, "Score": (i * 7) % 5 if i % 4 else None,
-         "City": f"Town{i % 3}"}
+        {
+            "Email": f"p{i}@example.com",
+            "FirstName": name,
+            "Score": (i * 7) % 5 if i % 4 else None,
+            "City": f"Town{i % 3}",
+        }
         for i, name in enumerate(NAMES)
     ]
     for row in rows:

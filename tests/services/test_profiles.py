@@ -53,10 +53,13 @@ def test_unknown_field_is_an_error(account):
 
 
 def test_required_and_default(account):
-    database = make_database(account, fields={
-        "Email": {"type": "email", "required": True},
-        "Newsletter": {"type": "choice", "options": {"choices": ["yes", "no"]}, "default": "no"},
-    })
+    database = make_database(
+        account,
+        fields={
+            "Email": {"type": "email", "required": True},
+            "Newsletter": {"type": "choice", "options": {"choices": ["yes", "no"]}, "default": "no"},
+        },
+    )
     with pytest.raises(ValidationError) as error:
         profiles.create_profile(account, database.id, {}, origin=ADMIN)
     assert "required" in error.value.errors["Email"]
@@ -68,8 +71,9 @@ def test_required_and_default(account):
 
 def test_update_records_only_the_diff_and_no_change_means_no_event(account):
     database = make_database(account)
-    profile = profiles.create_profile(account, database.id, {"Email": "a@example.com", "FirstName": "Ann"},
-                                      origin=ADMIN)
+    profile = profiles.create_profile(
+        account, database.id, {"Email": "a@example.com", "FirstName": "Ann"}, origin=ADMIN
+    )
     profiles.update_profile(account, profile.id, {"FirstName": "Anna"}, origin=Origin("soap", reference="token 3"))
     profiles.update_profile(account, profile.id, {"FirstName": "Anna"}, origin=ADMIN)
     created, updated = event_rows(profile.id)
@@ -108,8 +112,9 @@ def test_unique_index_catches_a_race_and_keeps_the_journal_clean(account):
     database = make_database(account, fields={"Email": {"type": "email", "unique": True}})
     field = database.fields[0]
     profiles.create_profile(account, database.id, {"Email": "a@example.com"}, origin=ADMIN)
-    db.session.add(Profile(account_id=account.id, database_id=database.id, code="x" * 32,
-                           fields={field.key: "A@example.com"}))
+    db.session.add(
+        Profile(account_id=account.id, database_id=database.id, code="x" * 32, fields={field.key: "A@example.com"})
+    )
     with pytest.raises(Exception):  # noqa: B017 - IntegrityError from either driver
         db.session.commit()
     db.session.rollback()
@@ -150,8 +155,9 @@ def test_delete_keeps_the_last_values_in_the_journal(account):
 def test_reference_must_point_at_a_profile_of_the_referenced_database(account):
     shops = make_database(account, "Shops", fields={"Name": "text"})
     customers = make_database(account, "Customers", fields={})
-    create_field(account, FieldSpec(name="Shop", type="reference", options={"database_id": shops.id}),
-                 database_id=customers.id)
+    create_field(
+        account, FieldSpec(name="Shop", type="reference", options={"database_id": shops.id}), database_id=customers.id
+    )
     shop = profiles.create_profile(account, shops.id, {"Name": "Centrum"}, origin=ADMIN)
     other = profiles.create_profile(account, customers.id, {}, origin=ADMIN)
     assert profiles.create_profile(account, customers.id, {"Shop": shop.id}, origin=ADMIN).id
@@ -190,8 +196,9 @@ def test_bulk_create_validates_every_row_and_journals_in_bulk(account):
     imported = select(func.count()).select_from(ProfileEvent).where(ProfileEvent.source == "import")
     assert db.session.scalar(imported) == 25
     with pytest.raises(ValidationError) as error:
-        profiles.bulk_create_profiles(account, database.id, [{"Email": "ok@example.com"}, {"Email": "bad"}],
-                                      origin=ADMIN)
+        profiles.bulk_create_profiles(
+            account, database.id, [{"Email": "ok@example.com"}, {"Email": "bad"}], origin=ADMIN
+        )
     assert "line 2" in error.value.errors
     assert db.session.scalar(select(func.count()).select_from(Profile)) == 25
 

@@ -28,10 +28,16 @@ def kinds(profile_id):
 
 
 def test_update_sets_the_configured_values(account, database):
-    databases.set_unsubscribe_behaviour(account, database_id=database.id, behaviour="update",
-                                        field_values={"newsletter": "No"}, interest_values={"Weekly": False})
-    profile = profiles.create_profile(account, database.id, {"Newsletter": "yes"}, interests={"Weekly": True},
-                                      origin=Origin("form"))
+    databases.set_unsubscribe_behaviour(
+        account,
+        database_id=database.id,
+        behaviour="update",
+        field_values={"newsletter": "No"},
+        interest_values={"Weekly": False},
+    )
+    profile = profiles.create_profile(
+        account, database.id, {"Newsletter": "yes"}, interests={"Weekly": True}, origin=Origin("form")
+    )
     assert is_subscribed(profile)
     assert unsubscribe(account, profile.id, origin=LINK) == "update"
     assert "no" in profile.fields.values() and profile.interests == []
@@ -58,8 +64,9 @@ def test_nothing_changes_nothing_but_is_journalled(account, database):
 
 def test_update_values_are_validated(account, database):
     with pytest.raises(ValidationError) as error:
-        databases.set_unsubscribe_behaviour(account, database_id=database.id, behaviour="update",
-                                            field_values={"Newsletter": "maybe", "Nope": "x"})
+        databases.set_unsubscribe_behaviour(
+            account, database_id=database.id, behaviour="update", field_values={"Newsletter": "maybe", "Nope": "x"}
+        )
     assert set(error.value.errors) == {"Newsletter", "Nope"}
     with pytest.raises(ValidationError):
         databases.set_unsubscribe_behaviour(account, database_id=database.id, behaviour="update")
@@ -70,17 +77,24 @@ def test_update_values_are_validated(account, database):
 
 
 def test_values_by_name_for_screens(account, database):
-    databases.set_unsubscribe_behaviour(account, database_id=database.id, behaviour="update",
-                                        field_values={"Newsletter": "no"}, interest_values={"weekly": False})
+    databases.set_unsubscribe_behaviour(
+        account,
+        database_id=database.id,
+        behaviour="update",
+        field_values={"Newsletter": "no"},
+        interest_values={"weekly": False},
+    )
     assert databases.unsubscribe_values_by_name(database) == {"Newsletter": "no", "Weekly": False}
 
 
 def test_collection_behaviour_applies_to_subprofiles(account, database):
     orders = databases.create_collection(account, database.id, "Mailings")
-    create_field(account, FieldSpec(name="Active", type="choice", options={"choices": ["yes", "no"]}),
-                 collection_id=orders.id)
-    databases.set_unsubscribe_behaviour(account, collection_id=orders.id, behaviour="update",
-                                        field_values={"Active": "no"})
+    create_field(
+        account, FieldSpec(name="Active", type="choice", options={"choices": ["yes", "no"]}), collection_id=orders.id
+    )
+    databases.set_unsubscribe_behaviour(
+        account, collection_id=orders.id, behaviour="update", field_values={"Active": "no"}
+    )
     profile = profiles.create_profile(account, database.id, {}, origin=Origin("admin"))
     sub = subprofiles.create_subprofile(account, profile.id, orders.id, {"Active": "yes"}, origin=Origin("admin"))
     assert is_subscribed(sub)

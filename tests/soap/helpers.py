@@ -35,5 +35,6 @@ def items(page, name: str) -> list:
 
 def events(profile_id: int) -> list[ProfileEvent]:
     db.session.rollback()
-    return list(db.session.scalars(select(ProfileEvent).where(ProfileEvent.profile_id == profile_id)
-                                   .order_by(ProfileEvent.id)))
+    return list(
+        db.session.scalars(select(ProfileEvent).where(ProfileEvent.profile_id == profile_id).order_by(ProfileEvent.id))
+    )

@@ -14,16 +14,47 @@ from webapp.models import ApiToken, utcnow
 
 WSDL_NS = {"wsdl": "http://schemas.xmlsoap.org/wsdl/", "soap": "http://schemas.xmlsoap.org/wsdl/soap/"}
 METHODS = [
-    "login", "Account_database", "Account_databases", "Account_createDatabase", "Database_retrieve",
-    "Database_update", "Database_remove", "Database_unsubscribeValues", "Database_setUnsubscribeValues",
-    "Database_field", "Database_fields", "Database_createField", "Field_update", "Database_collection",
-    "Database_collections", "Database_createCollection", "Database_views", "Database_profiles",
-    "Database_createProfile", "Database_searchProfiles", "Database_updateProfiles", "Database_removeProfiles",
-    "Database_callbacks", "Database_createCallback", "Collection_field", "Collection_fields",
-    "Collection_createField", "CollectionField_update", "Collection_remove", "Collection_removeSubProfiles",
-    "Collection_searchSubProfiles", "Profile_fields", "Profile_updateFields", "Profile_remove", "Profile_move",
-    "Profile_subProfiles", "Profile_createSubProfile", "Profile_searchSubProfiles", "Profile_updateSubProfiles",
-    "SubProfile_updateFields", "SubProfile_remove",
+    "login",
+    "Account_database",
+    "Account_databases",
+    "Account_createDatabase",
+    "Database_retrieve",
+    "Database_update",
+    "Database_remove",
+    "Database_unsubscribeValues",
+    "Database_setUnsubscribeValues",
+    "Database_field",
+    "Database_fields",
+    "Database_createField",
+    "Field_update",
+    "Database_collection",
+    "Database_collections",
+    "Database_createCollection",
+    "Database_views",
+    "Database_profiles",
+    "Database_createProfile",
+    "Database_searchProfiles",
+    "Database_updateProfiles",
+    "Database_removeProfiles",
+    "Database_callbacks",
+    "Database_createCallback",
+    "Collection_field",
+    "Collection_fields",
+    "Collection_createField",
+    "CollectionField_update",
+    "Collection_remove",
+    "Collection_removeSubProfiles",
+    "Collection_searchSubProfiles",
+    "Profile_fields",
+    "Profile_updateFields",
+    "Profile_remove",
+    "Profile_move",
+    "Profile_subProfiles",
+    "Profile_createSubProfile",
+    "Profile_searchSubProfiles",
+    "Profile_updateSubProfiles",
+    "SubProfile_updateFields",
+    "SubProfile_remove",
 ]
 
 
@@ -113,9 +144,14 @@ def test_login_sets_a_soap_cookie_that_later_calls_use(wsdl_client, live_url, ac
         service.Account_databases()
 
 
-@pytest.mark.parametrize("role,password,account_name", [
-    ("admin", "wrong password!", "Acme"), ("editor", PASSWORD, "Acme"), ("admin", PASSWORD, "Other"),
-])
+@pytest.mark.parametrize(
+    "role,password,account_name",
+    [
+        ("admin", "wrong password!", "Acme"),
+        ("editor", PASSWORD, "Acme"),
+        ("admin", PASSWORD, "Other"),
+    ],
+)
 def test_login_refuses_wrong_passwords_weak_roles_and_other_accounts(soap, account, role, password, account_name):
     user = make_user(account, role)
     with pytest.raises(Fault, match="Not logged on"):

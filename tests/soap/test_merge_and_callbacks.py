@@ -15,13 +15,19 @@ ADMIN = Origin("admin")
 
 
 def test_profile_move_merges_into_the_target(soap, token, account):
-    database = make_database(account, "Customers", fields={"Email": {"type": "email", "unique": True},
-                                                            "Name": "text", "City": "text"})
+    database = make_database(
+        account, "Customers", fields={"Email": {"type": "email", "unique": True}, "Name": "text", "City": "text"}
+    )
     orders = databases.create_collection(account, database.id, "Orders")
     create_field(account, FieldSpec(name="Product"), collection_id=orders.id)
     weekly = databases.create_interest(account, database.id, "Weekly")
-    source = profiles.create_profile(account, database.id, {"Email": "old@example.com", "Name": "Old", "City": "Ede"},
-                                     origin=ADMIN, interests={"Weekly": True})
+    source = profiles.create_profile(
+        account,
+        database.id,
+        {"Email": "old@example.com", "Name": "Old", "City": "Ede"},
+        origin=ADMIN,
+        interests={"Weekly": True},
+    )
     target = profiles.create_profile(account, database.id, {"Name": "New"}, origin=ADMIN)
     order = subprofiles.create_subprofile(account, source.id, orders.id, {"Product": "Pen"}, origin=ADMIN)
     source_id, target_id, source_code, order_id = source.id, target.id, source.code, order.id
@@ -30,8 +36,8 @@ def test_profile_move_merges_into_the_target(soap, token, account):
     assert db.session.get(Profile, source_id) is None
     merged = db.session.get(Profile, target_id)
     by_name = {f.name: f.key for f in database.fields}
-    assert merged.fields[by_name["Name"]] == "New"                      # the target's values win
-    assert merged.fields[by_name["Email"]] == "old@example.com"         # empty ones are filled (unique too)
+    assert merged.fields[by_name["Name"]] == "New"  # the target's values win
+    assert merged.fields[by_name["Email"]] == "old@example.com"  # empty ones are filled (unique too)
     assert merged.fields[by_name["City"]] == "Ede"
     assert merged.interests == [weekly.id]
     assert db.session.get(Subprofile, order_id).profile_id == target_id
@@ -60,9 +66,15 @@ def test_profile_move_refusals(soap, token, account):
 
 def test_create_and_list_callbacks(soap, token, account):
     database = make_database(account, "Customers")
-    created = soap.Database_createCallback(access_token=token, id=database.id, url="https://hooks.example.com/in",
-                                           method="post", expression="", sources={"item": ["soap", "form"]},
-                                           actions={"item": ["create"]})
+    created = soap.Database_createCallback(
+        access_token=token,
+        id=database.id,
+        url="https://hooks.example.com/in",
+        method="post",
+        expression="",
+        sources={"item": ["soap", "form"]},
+        actions={"item": ["create"]},
+    )
     assert (created.url, created.method) == ("https://hooks.example.com/in", "post")
     db.session.rollback()
     stored = db.session.get(Callback, created.id)
@@ -70,5 +82,6 @@ def test_create_and_list_callbacks(soap, token, account):
     page = soap.Database_callbacks(access_token=token, id=database.id)
     assert page.total == 1 and [c.id for c in items(page, "callback")] == [created.id]
     with pytest.raises(Fault, match="json or post"):
-        soap.Database_createCallback(access_token=token, id=database.id, url="https://hooks.example.com/in",
-                                     method="xml")
+        soap.Database_createCallback(
+            access_token=token, id=database.id, url="https://hooks.example.com/in", method="xml"
+        )

@@ -12,8 +12,13 @@ from webapp.profiles import databases, profiles
 from webapp.profiles.events import Origin
 
 ADMIN = Origin("admin")
-FIELDS = {"Email": {"type": "email", "indexed": True}, "Name": {"type": "text", "indexed": True}, "City": "text",
-          "Age": "number", "Born": "date"}
+FIELDS = {
+    "Email": {"type": "email", "indexed": True},
+    "Name": {"type": "text", "indexed": True},
+    "City": "text",
+    "Age": "number",
+    "Born": "date",
+}
 
 
 @pytest.fixture
@@ -38,13 +43,21 @@ def _search(soap, token, database, *reqs, **options):
 
 def test_create_profile_returns_the_entity_and_journals_with_source_soap(soap, token, account, database):
     interest = databases.create_interest(account, database.id, "Weekly")
-    created = soap.Database_createProfile(access_token=token, id=database.id,
-                                          fields=pairs(Email="Anna@Example.com", Name="Anna", Age="31"),
-                                          interests=pairs(Weekly="1"))
+    created = soap.Database_createProfile(
+        access_token=token,
+        id=database.id,
+        fields=pairs(Email="Anna@Example.com", Name="Anna", Age="31"),
+        interests=pairs(Weekly="1"),
+    )
     assert len(created.code) == 32 and len(created.created) == 19 and created.database == database.id
     # An empty value is an empty element, which zeep decodes as None (PHP as "").
-    assert as_dict(created.fields) == {"Email": "Anna@example.com", "Name": "Anna", "City": None, "Age": "31",
-                                       "Born": None}
+    assert as_dict(created.fields) == {
+        "Email": "Anna@example.com",
+        "Name": "Anna",
+        "City": None,
+        "Age": "31",
+        "Born": None,
+    }
     assert as_dict(created.interests) == {"Weekly": "1"}
     [event] = events(created.id)
     token_id = db.session.scalar(select(ApiToken.id))
@@ -82,24 +95,27 @@ def test_database_profiles_pages_with_and_without_properties(soap, token, accoun
     assert as_dict(items(full, "profile")[0].fields)["Name"] == "Anna"
 
 
-@pytest.mark.parametrize("requirement,expected", [
-    (("Name", "=", "anna"), [0]),                      # indexed text: case-insensitive by default
-    (("Name", "=", "anna", True), []),                 # case-sensitive
-    (("Name", "=", "Anna", True), [0]),
-    (("City", "=", "UTRECHT"), [0, 2]),                 # not indexed
-    (("City", "!=", "utrecht"), [1, 3]),                # empty values are "not equal"
-    (("City", "=", ""), [3]),                           # = empty: profiles without a value
-    (("Age", ">", "30"), [0, 1]),
-    (("Age", ">=", "31"), [0, 1]),
-    (("Age", "<", "27"), [3]),
-    (("Age", "<=", "27"), [2, 3]),
-    (("Born", "<", "1990-01-01"), [1]),                 # empty dates never compare
-    (("Email", "LIKE", "%@example.org"), [2, 3]),
-    (("Name", "LIKE", "c%"), [2]),
-    (("Name", "like", "C%", True), [2]),
-    (("Name", "LIKE", "c%", True), []),
-    (("City", "<>", "Amsterdam"), [0, 2, 3]),
-])
+@pytest.mark.parametrize(
+    "requirement,expected",
+    [
+        (("Name", "=", "anna"), [0]),  # indexed text: case-insensitive by default
+        (("Name", "=", "anna", True), []),  # case-sensitive
+        (("Name", "=", "Anna", True), [0]),
+        (("City", "=", "UTRECHT"), [0, 2]),  # not indexed
+        (("City", "!=", "utrecht"), [1, 3]),  # empty values are "not equal"
+        (("City", "=", ""), [3]),  # = empty: profiles without a value
+        (("Age", ">", "30"), [0, 1]),
+        (("Age", ">=", "31"), [0, 1]),
+        (("Age", "<", "27"), [3]),
+        (("Age", "<=", "27"), [2, 3]),
+        (("Born", "<", "1990-01-01"), [1]),  # empty dates never compare
+        (("Email", "LIKE", "%@example.org"), [2, 3]),
+        (("Name", "LIKE", "c%"), [2]),
+        (("Name", "like", "C%", True), [2]),
+        (("Name", "LIKE", "c%", True), []),
+        (("City", "<>", "Amsterdam"), [0, 2, 3]),
+    ],
+)
 def test_search_operators(soap, token, account, database, requirement, expected):
     ids = _people(account, database)
     page, found = _search(soap, token, database, requirement)
@@ -109,11 +125,17 @@ def test_search_operators(soap, token, account, database, requirement, expected)
 
 def test_search_combines_requirements_skips_unknown_fields_and_defaults_to_equals(soap, token, account, database):
     ids = _people(account, database)
-    page = soap.Database_searchProfiles(access_token=token, id=database.id, requirements={"requirement": [
-        {"fieldname": "City", "value": "utrecht"},
-        {"fieldname": "Age", "value": "30", "operator": "<"},
-        {"fieldname": "NoSuchField", "value": "x", "operator": "="},
-    ]})
+    page = soap.Database_searchProfiles(
+        access_token=token,
+        id=database.id,
+        requirements={
+            "requirement": [
+                {"fieldname": "City", "value": "utrecht"},
+                {"fieldname": "Age", "value": "30", "operator": "<"},
+                {"fieldname": "NoSuchField", "value": "x", "operator": "="},
+            ]
+        },
+    )
     assert [p.id for p in items(page, "profile")] == [ids[2]]
 
 
@@ -136,14 +158,27 @@ def test_search_faults_on_bad_values_and_operators(soap, token, account, databas
 
 def test_update_profiles_by_requirements_and_create(soap, token, account, database):
     ids = _people(account, database)
-    assert soap.Database_updateProfiles(access_token=token, id=database.id,
-                                        requirements=requirements(("City", "=", "utrecht")),
-                                        fields=pairs(Age="50")) == 1
+    assert (
+        soap.Database_updateProfiles(
+            access_token=token,
+            id=database.id,
+            requirements=requirements(("City", "=", "utrecht")),
+            fields=pairs(Age="50"),
+        )
+        == 1
+    )
     db.session.rollback()
     assert [db.session.get(Profile, i).fields.get(str(_field(database, "Age"))) for i in ids] == [50, 45, 50, 9]
-    assert soap.Database_updateProfiles(access_token=token, id=database.id,
-                                        requirements=requirements(("Email", "=", "new@example.com")),
-                                        fields=pairs(Name="Newbie"), create=True) == 1
+    assert (
+        soap.Database_updateProfiles(
+            access_token=token,
+            id=database.id,
+            requirements=requirements(("Email", "=", "new@example.com")),
+            fields=pairs(Name="Newbie"),
+            create=True,
+        )
+        == 1
+    )
     page, found = _search(soap, token, database, ("Email", "=", "NEW@example.com"), allproperties=True)
     assert len(found) == 1 and as_dict(items(page, "profile")[0].fields)["Name"] == "Newbie"
     assert events(found[0])[0].source == "soap"
@@ -153,16 +188,16 @@ def test_update_profiles_is_all_or_nothing(soap, token, account, database):
     ids = _people(account, database)
     databases.create_interest(account, database.id, "Weekly")
     with pytest.raises(Fault, match="Age"):
-        soap.Database_updateProfiles(access_token=token, id=database.id, requirements=requirements(),
-                                     fields=pairs(City="Delft", Age="old"))
+        soap.Database_updateProfiles(
+            access_token=token, id=database.id, requirements=requirements(), fields=pairs(City="Delft", Age="old")
+        )
     db.session.rollback()
     assert all(db.session.get(Profile, i).fields.get(str(_field(database, "City"))) != "Delft" for i in ids)
 
 
 def test_remove_profiles_by_ids_and_profile_remove(soap, token, other_token, account, database):
     ids = _people(account, database)
-    assert soap.Database_removeProfiles(access_token=token, id=database.id,
-                                        ids={"item": [ids[0], ids[1], 424242]}) == 1
+    assert soap.Database_removeProfiles(access_token=token, id=database.id, ids={"item": [ids[0], ids[1], 424242]}) == 1
     assert soap.Profile_remove(access_token=other_token, id=ids[2]) is None  # another account's: not found
     assert soap.Profile_remove(access_token=token, id=ids[2]) == 1
     db.session.rollback()

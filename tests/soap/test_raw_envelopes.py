@@ -61,8 +61,10 @@ def test_php_style_call_without_soapaction(live_url, token, database):
     assert result.tag == f"{{{NS}}}Database_createProfileResponse"
     [entity] = list(result)  # an entity: exactly one child, named after it
     assert entity.tag == f"{{{NS}}}profile"
-    pairs = {p.findtext("v:key", namespaces=XMLNS): p.findtext("v:value", namespaces=XMLNS)
-             for p in entity.iterfind("v:fields/v:pair", XMLNS)}
+    pairs = {
+        p.findtext("v:key", namespaces=XMLNS): p.findtext("v:value", namespaces=XMLNS)
+        for p in entity.iterfind("v:fields/v:pair", XMLNS)
+    }
     assert pairs == {"Email": "php@example.com", "Name": ""}
     db.session.rollback()
     assert db.session.query(Profile).count() == 1
@@ -94,20 +96,30 @@ def test_scalar_map_and_empty_results(live_url, token, database, account):
     )
     result = body_of(post(live_url, update))
     assert [(etree.QName(c).localname, c.text) for c in result] == [("value", "1")]
-    read = envelope(f"<ns1:Profile_fields><ns1:access_token>{token}</ns1:access_token><ns1:id>{profile.id}</ns1:id>"
-                    "</ns1:Profile_fields>")
+    read = envelope(
+        f"<ns1:Profile_fields><ns1:access_token>{token}</ns1:access_token><ns1:id>{profile.id}</ns1:id>"
+        "</ns1:Profile_fields>"
+    )
     result = body_of(post(live_url, read))
     assert [etree.QName(c).localname for c in result] == ["map"]
     assert [p.findtext("v:key", namespaces=XMLNS) for p in result.iterfind("v:map/v:pair", XMLNS)] == ["Email", "Name"]
-    missing = body_of(post(live_url, envelope(
-        f"<ns1:Database_retrieve><ns1:access_token>{token}</ns1:access_token><ns1:id>4242</ns1:id>"
-        "</ns1:Database_retrieve>")))
+    missing = body_of(
+        post(
+            live_url,
+            envelope(
+                f"<ns1:Database_retrieve><ns1:access_token>{token}</ns1:access_token><ns1:id>4242</ns1:id>"
+                "</ns1:Database_retrieve>"
+            ),
+        )
+    )
     assert len(missing) == 0  # not found: an empty response, which PHP decodes as false
 
 
 def test_ids_as_repeated_items(live_url, token, database, account):
-    ids = [profiles.create_profile(account, database.id, {"Email": f"{n}@example.com"}, origin=Origin("admin")).id
-           for n in range(3)]
+    ids = [
+        profiles.create_profile(account, database.id, {"Email": f"{n}@example.com"}, origin=Origin("admin")).id
+        for n in range(3)
+    ]
     call = envelope(
         f"<ns1:Database_removeProfiles><ns1:access_token>{token}</ns1:access_token><ns1:id>{database.id}</ns1:id>"
         f"<ns1:ids><ns1:item>{ids[0]}</ns1:item><ns1:item>{ids[2]}</ns1:item></ns1:ids></ns1:Database_removeProfiles>"
@@ -117,9 +129,14 @@ def test_ids_as_repeated_items(live_url, token, database, account):
     assert [p.id for p in db.session.query(Profile)] == [ids[1]]
 
 
-@pytest.mark.parametrize("content_type", [
-    "application/soap+xml; charset=utf-8; action=\"Account_databases\"", "application/soap+xml", None,
-])
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        'application/soap+xml; charset=utf-8; action="Account_databases"',
+        "application/soap+xml",
+        None,
+    ],
+)
 def test_soap12_media_type_or_none_on_a_soap11_envelope(live_url, token, database, content_type):
     response = post(live_url, _databases_call(token), Content_Type=content_type)
     assert response.status_code == 200, response.text
@@ -141,8 +158,11 @@ def test_gzip_request_and_response(live_url, token, database, account):
         "<ns1:allproperties>true</ns1:allproperties></ns1:Database_profiles>"
     )
     db.session.commit()
-    raw = httpx.post(live_url, content=gzip.compress(call), headers={
-        "Content-Type": "text/xml", "Content-Encoding": "gzip", "Accept-Encoding": "gzip"})
+    raw = httpx.post(
+        live_url,
+        content=gzip.compress(call),
+        headers={"Content-Type": "text/xml", "Content-Encoding": "gzip", "Accept-Encoding": "gzip"},
+    )
     assert raw.headers["Content-Encoding"] == "gzip"
     assert body_of(raw).findtext("v:total", namespaces=XMLNS) == "20"  # httpx inflated it
     plain = httpx.post(live_url, content=call, headers={"Content-Type": "text/xml", "Accept-Encoding": "identity"})
@@ -159,20 +179,27 @@ def test_malformed_xml_is_a_fault(live_url, token):
 
 
 def test_unknown_method_is_a_fault(live_url, token):
-    response = post(live_url, envelope(f"<ns1:Account_explode><ns1:access_token>{token}</ns1:access_token>"
-                                       "</ns1:Account_explode>"))
+    response = post(
+        live_url, envelope(f"<ns1:Account_explode><ns1:access_token>{token}</ns1:access_token></ns1:Account_explode>")
+    )
     assert response.status_code >= 400 and fault_string(response)
 
 
 def test_wrong_value_type_is_a_fault(live_url, token):
-    response = post(live_url, envelope(f"<ns1:Database_retrieve><ns1:access_token>{token}</ns1:access_token>"
-                                       "<ns1:id>seven</ns1:id></ns1:Database_retrieve>"))
+    response = post(
+        live_url,
+        envelope(
+            f"<ns1:Database_retrieve><ns1:access_token>{token}</ns1:access_token>"
+            "<ns1:id>seven</ns1:id></ns1:Database_retrieve>"
+        ),
+    )
     assert response.status_code >= 400 and fault_string(response)
 
 
 def test_entity_expansion_attack_is_refused_without_expanding(live_url, token, database):
     entities = '<!ENTITY lol "lol">' + "".join(
-        f'<!ENTITY lol{n} "{("&lol" + (str(n - 1) if n > 1 else "") + ";") * 10}">' for n in range(1, 10))
+        f'<!ENTITY lol{n} "{("&lol" + (str(n - 1) if n > 1 else "") + ";") * 10}">' for n in range(1, 10)
+    )
     bomb = (
         f'<?xml version="1.0"?><!DOCTYPE Envelope [{entities}]>'
         f'<SOAP-ENV:Envelope xmlns:SOAP-ENV="{ENV}" xmlns:ns1="{NS}"><SOAP-ENV:Body>'

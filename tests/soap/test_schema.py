@@ -14,7 +14,11 @@ def test_account_database_by_name_or_id_and_empty_when_missing(soap, token, acco
     database = make_database(account, "Customers")
     by_name = soap.Account_database(access_token=token, identifier="customers")
     assert (by_name.id, by_name.name, by_name.unsubscribebehavior, by_name.countprofiles) == (
-        database.id, "Customers", "update", 0)
+        database.id,
+        "Customers",
+        "update",
+        0,
+    )
     assert len(by_name.created) == 19
     assert soap.Account_database(access_token=token, identifier=str(database.id)).name == "Customers"
     assert soap.Account_database(access_token=token, identifier="Nope") is None
@@ -55,22 +59,31 @@ def test_fields_list_and_one_field(soap, token, account):
     assert (page.start, page.length, page.total) == (0, 3, 3)
     email = soap.Database_field(access_token=token, id=database.id, identifier="email")
     assert (email.type, email.index, email.ordered, email.displayed, email.specialcontent) == (
-        "email", True, True, True, "email")
+        "email",
+        True,
+        True,
+        True,
+        "email",
+    )
     assert soap.Database_field(access_token=token, id=database.id, identifier="Nope") is None
 
 
-@pytest.mark.parametrize("wire_type,big,value,ours,wire_back", [
-    ("integer", None, "7", "number", "integer"),
-    ("float", None, None, "decimal", "float"),
-    ("text", True, None, "large_text", "text"),
-    ("select", None, "red\ngreen", "choice", "select"),
-    ("date", None, None, "date", "date"),
-    ("email", None, None, "email", "email"),
-])
+@pytest.mark.parametrize(
+    "wire_type,big,value,ours,wire_back",
+    [
+        ("integer", None, "7", "number", "integer"),
+        ("float", None, None, "decimal", "float"),
+        ("text", True, None, "large_text", "text"),
+        ("select", None, "red\ngreen", "choice", "select"),
+        ("date", None, None, "date", "date"),
+        ("email", None, None, "email", "email"),
+    ],
+)
 def test_create_field_maps_copernica_types(soap, token, account, wire_type, big, value, ours, wire_back):
     database = make_database(account, "Customers", fields={})
-    created = soap.Database_createField(access_token=token, id=database.id, name="Thing", type=wire_type,
-                                        value=value, big=big, displayed=True)
+    created = soap.Database_createField(
+        access_token=token, id=database.id, name="Thing", type=wire_type, value=value, big=big, displayed=True
+    )
     assert created.type == wire_back
     db.session.rollback()
     field = db.session.get(Field, created.id)
@@ -124,10 +137,16 @@ def test_unsubscribe_values(soap, token, account):
     database = make_database(account, "Customers", fields={"Email": "email", "Newsletter": "text"})
     databases.create_interest(account, database.id, "Weekly")
     assert as_dict(soap.Database_unsubscribeValues(access_token=token, id=database.id)) == {}
-    assert soap.Database_setUnsubscribeValues(
-        access_token=token, id=database.id, fields=pairs(Newsletter="no", Weekly="0")) == 1
+    assert (
+        soap.Database_setUnsubscribeValues(
+            access_token=token, id=database.id, fields=pairs(Newsletter="no", Weekly="0")
+        )
+        == 1
+    )
     assert as_dict(soap.Database_unsubscribeValues(access_token=token, id=database.id)) == {
-        "Newsletter": "no", "Weekly": "0"}
+        "Newsletter": "no",
+        "Weekly": "0",
+    }
     db.session.rollback()
     assert db.session.get(Database, database.id).unsubscribe_behaviour == "update"
     with pytest.raises(Fault, match="Nope"):

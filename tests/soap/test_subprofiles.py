@@ -26,53 +26,85 @@ def shop(account):
 
 
 def _order(account, shop, who, product, total):
-    return subprofiles.create_subprofile(account, shop[who], shop["orders"].id,
-                                         {"Product": product, "Total": total}, origin=ADMIN).id
+    return subprofiles.create_subprofile(
+        account, shop[who], shop["orders"].id, {"Product": product, "Total": total}, origin=ADMIN
+    ).id
 
 
 def test_create_and_list_subprofiles(soap, token, account, shop):
-    created = soap.Profile_createSubProfile(access_token=token, id=shop["anna"], collection={"id": shop["orders"].id},
-                                           fields=pairs(Product="Pen", Total="2.50"))
+    created = soap.Profile_createSubProfile(
+        access_token=token,
+        id=shop["anna"],
+        collection={"id": shop["orders"].id},
+        fields=pairs(Product="Pen", Total="2.50"),
+    )
     assert (created.profile, created.collection, len(created.code)) == (shop["anna"], shop["orders"].id, 32)
     assert as_dict(created.fields) == {"Product": "Pen", "Total": "2.5"}
     assert events(shop["anna"])[-1].kind == "subprofile_created" and events(shop["anna"])[-1].source == "soap"
     _order(account, shop, "bob", "Ink", 9)
-    page = soap.Profile_subProfiles(access_token=token, id=shop["anna"], collection={"id": shop["orders"].id},
-                                    allproperties=True)
+    page = soap.Profile_subProfiles(
+        access_token=token, id=shop["anna"], collection={"id": shop["orders"].id}, allproperties=True
+    )
     assert (page.total, [s.id for s in items(page, "subprofile")]) == (1, [created.id])
     with pytest.raises(Fault, match="Total"):
-        soap.Profile_createSubProfile(access_token=token, id=shop["anna"], collection={"id": shop["orders"].id},
-                                      fields=pairs(Total="lots"))
+        soap.Profile_createSubProfile(
+            access_token=token, id=shop["anna"], collection={"id": shop["orders"].id}, fields=pairs(Total="lots")
+        )
 
 
 def test_search_subprofiles_of_a_profile_and_of_a_collection(soap, token, account, shop):
     pen = _order(account, shop, "anna", "Pen", 2.5)
     book = _order(account, shop, "anna", "Book", 20)
     ink = _order(account, shop, "bob", "Ink", 9)
-    page = soap.Profile_searchSubProfiles(access_token=token, id=shop["anna"], collection={"id": shop["orders"].id},
-                                          requirements=requirements(("Total", ">", "5")))
+    page = soap.Profile_searchSubProfiles(
+        access_token=token,
+        id=shop["anna"],
+        collection={"id": shop["orders"].id},
+        requirements=requirements(("Total", ">", "5")),
+    )
     assert [s.id for s in items(page, "subprofile")] == [book]
-    page = soap.Collection_searchSubProfiles(access_token=token, id=shop["orders"].id,
-                                             requirements=requirements(("Total", "<", "10")), order="Total", asc=False)
+    page = soap.Collection_searchSubProfiles(
+        access_token=token,
+        id=shop["orders"].id,
+        requirements=requirements(("Total", "<", "10")),
+        order="Total",
+        asc=False,
+    )
     assert [s.id for s in items(page, "subprofile")] == [ink, pen] and page.total == 2
 
 
 def test_update_subprofiles(soap, token, account, shop):
     pen = _order(account, shop, "anna", "Pen", 2.5)
     book = _order(account, shop, "anna", "Book", 20)
-    assert soap.Profile_updateSubProfiles(access_token=token, id=shop["anna"], collection={"id": shop["orders"].id},
-                                          requirements=requirements(("Product", "=", "pen")),
-                                          fields=pairs(Total="3")) == 1
+    assert (
+        soap.Profile_updateSubProfiles(
+            access_token=token,
+            id=shop["anna"],
+            collection={"id": shop["orders"].id},
+            requirements=requirements(("Product", "=", "pen")),
+            fields=pairs(Total="3"),
+        )
+        == 1
+    )
     assert soap.SubProfile_updateFields(access_token=token, id=book, fields=pairs(Product="Atlas")) == 1
     db.session.rollback()
     product, total = (f.key for f in shop["orders"].fields)
     assert db.session.get(Subprofile, pen).fields[total] == 3
     assert db.session.get(Subprofile, book).fields[product] == "Atlas"
-    assert soap.Profile_updateSubProfiles(access_token=token, id=shop["anna"], collection={"id": shop["orders"].id},
-                                          requirements=requirements(("Product", "=", "Lamp")),
-                                          fields=pairs(Total="40"), create=True) == 1
-    page = soap.Profile_subProfiles(access_token=token, id=shop["anna"], collection={"id": shop["orders"].id},
-                                    allproperties=True)
+    assert (
+        soap.Profile_updateSubProfiles(
+            access_token=token,
+            id=shop["anna"],
+            collection={"id": shop["orders"].id},
+            requirements=requirements(("Product", "=", "Lamp")),
+            fields=pairs(Total="40"),
+            create=True,
+        )
+        == 1
+    )
+    page = soap.Profile_subProfiles(
+        access_token=token, id=shop["anna"], collection={"id": shop["orders"].id}, allproperties=True
+    )
     assert page.total == 3 and as_dict(items(page, "subprofile")[-1].fields) == {"Product": "Lamp", "Total": "40"}
     assert {e.source for e in events(shop["anna"]) if e.kind.startswith("subprofile")} == {"admin", "soap"}
 
@@ -83,8 +115,12 @@ def test_remove_subprofiles(soap, token, account, shop):
     ink = _order(account, shop, "bob", "Ink", 9)
     assert soap.SubProfile_remove(access_token=token, id=pen) == 1
     assert soap.SubProfile_remove(access_token=token, id=pen) is None
-    assert soap.Collection_removeSubProfiles(access_token=token, id=shop["orders"].id,
-                                             requirements=requirements(("Product", "=", "ink"))) == 1
+    assert (
+        soap.Collection_removeSubProfiles(
+            access_token=token, id=shop["orders"].id, requirements=requirements(("Product", "=", "ink"))
+        )
+        == 1
+    )
     db.session.rollback()
     assert [s.id for s in db.session.query(Subprofile).order_by(Subprofile.id)] == [book]
     assert events(shop["bob"])[-1].kind == "subprofile_removed"

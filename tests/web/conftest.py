@@ -7,9 +7,11 @@ import pytest
 from tests.factories import PASSWORD, make_account, make_user
 from webapp.extensions import db
 
-CSRF_PATTERNS = (re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"'),
-                 re.compile(r'name="csrf_token" value="([^"]+)"'),
-                 re.compile(r'"X-CSRFToken": "([^"]+)"'))
+CSRF_PATTERNS = (
+    re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"'),
+    re.compile(r'name="csrf_token" value="([^"]+)"'),
+    re.compile(r'"X-CSRFToken": "([^"]+)"'),
+)
 
 
 def csrf_token_in(html: str) -> str:

@@ -65,10 +65,18 @@ def test_add_a_callback(browser):
     me = browser("admin")
     database = make_database(me.user.account)
     collection = databases.create_collection(me.user.account, database.id, "Orders")
-    response = me.post(f"/databases/{database.id}/callbacks", {
-        "url": "http://127.0.0.1:9/hook", "method": "post", "actions": ["create", "delete"],
-        "sources": ["soap", "import"], "expression": 'FirstName == "Ann"', "collection_id": "",
-    }, htmx=True)
+    response = me.post(
+        f"/databases/{database.id}/callbacks",
+        {
+            "url": "http://127.0.0.1:9/hook",
+            "method": "post",
+            "actions": ["create", "delete"],
+            "sources": ["soap", "import"],
+            "expression": 'FirstName == "Ann"',
+            "collection_id": "",
+        },
+        htmx=True,
+    )
     assert response.status_code == 200, text_of(response)
     assert "signing secret" in toast_of(response)
     assert "http://127.0.0.1:9/hook" in text_of(response) and "<html" not in text_of(response)
@@ -89,12 +97,15 @@ def test_add_without_javascript_goes_to_the_callback_page(browser):
     assert callback.secret in page and "Nothing sent yet" in page
 
 
-@pytest.mark.parametrize(("values", "message"), [
-    ({"url": "ftp://example.com/"}, "Only http and https URLs are allowed."),
-    ({"url": "http://127.0.0.1/", "expression": "Town == 1"}, "Unknown field or interest: Town."),
-    ({"url": "http://127.0.0.1/", "expression": "FirstName =="}, "The condition ends too early"),
-    ({"url": "http://127.0.0.1/", "actions": ["explode"]}, "Choose among create, update and delete."),
-])
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"url": "ftp://example.com/"}, "Only http and https URLs are allowed."),
+        ({"url": "http://127.0.0.1/", "expression": "Town == 1"}, "Unknown field or interest: Town."),
+        ({"url": "http://127.0.0.1/", "expression": "FirstName =="}, "The condition ends too early"),
+        ({"url": "http://127.0.0.1/", "actions": ["explode"]}, "Choose among create, update and delete."),
+    ],
+)
 def test_invalid_callbacks_are_refused(browser, values, message):
     me = browser("admin")
     database = make_database(me.user.account)
@@ -121,8 +132,11 @@ def test_edit_pause_resume_secret_and_delete(browser):
     database = make_database(account)
     callback = definitions.create_callback(account, database.id, url="http://127.0.0.1:9/hook")
     secret = callback.secret
-    response = me.post(f"/callbacks/{callback.id}", {"url": "http://127.0.0.1:9/other", "method": "json",
-                                                    "actions": ["update"]}, htmx=True)
+    response = me.post(
+        f"/callbacks/{callback.id}",
+        {"url": "http://127.0.0.1:9/other", "method": "json", "actions": ["update"]},
+        htmx=True,
+    )
     assert response.status_code == 200 and toast_of(response) == "The callback is saved."
     assert callbacks_of(database.id)[0].url == "http://127.0.0.1:9/other"
 
@@ -193,9 +207,14 @@ def test_viewers_read_but_do_not_manage_nor_see_the_secret(browser):
     assert "http://127.0.0.1:9/hook" in listing and "Add a callback" not in listing
     page = text_of(me.get(f"/callbacks/{callback.id}"))
     assert callback.secret not in page and "Send test" not in page
-    for url in (f"/databases/{database.id}/callbacks", f"/callbacks/{callback.id}", f"/callbacks/{callback.id}/pause",
-                f"/callbacks/{callback.id}/test", f"/callbacks/{callback.id}/secret",
-                f"/callbacks/{callback.id}/delete"):
+    for url in (
+        f"/databases/{database.id}/callbacks",
+        f"/callbacks/{callback.id}",
+        f"/callbacks/{callback.id}/pause",
+        f"/callbacks/{callback.id}/test",
+        f"/callbacks/{callback.id}/secret",
+        f"/callbacks/{callback.id}/delete",
+    ):
         assert me.post(url, {"url": "http://127.0.0.1:9/x"}).status_code == 403, url
     assert me.get(f"/callbacks/{callback.id}/delete").status_code == 403
     assert callbacks_of(database.id)[0].active

@@ -32,8 +32,9 @@ def field_indexes() -> list[str]:
         query = "SELECT indexname FROM pg_indexes WHERE tablename = 'profile'"
     else:
         query = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'profile'"
-    return sorted(name for (name,) in session.execute(text(query)) if name.startswith(("ix_profile_field_",
-                                                                                         "uq_profile_field_")))
+    return sorted(
+        name for (name,) in session.execute(text(query)) if name.startswith(("ix_profile_field_", "uq_profile_field_"))
+    )
 
 
 def text_of(response) -> str:
@@ -177,8 +178,9 @@ def test_another_accounts_database_cannot_be_changed_or_deleted(browser):
 def test_admin_saves_name_description_and_archived(browser):
     me = browser("admin")
     database = make_database(me.user.account)
-    response = me.post(f"/databases/{database.id}/settings",
-                       {"name": "Clients", "description": "Paying customers", "archived": "y"})
+    response = me.post(
+        f"/databases/{database.id}/settings", {"name": "Clients", "description": "Paying customers", "archived": "y"}
+    )
     assert response.status_code == 303
     saved = committed().get(Database, database.id)
     assert (saved.name, saved.description, saved.archived) == ("Clients", "Paying customers", True)
@@ -211,10 +213,13 @@ def test_viewer_reads_settings_without_buttons_and_cannot_save(browser):
 
 
 def _database_with_status(account):
-    database = make_database(account, fields={
-        "Email": "email",
-        "Status": {"type": "choice", "options": {"choices": ["active", "unsubscribed"]}},
-    })
+    database = make_database(
+        account,
+        fields={
+            "Email": "email",
+            "Status": {"type": "choice", "options": {"choices": ["active", "unsubscribed"]}},
+        },
+    )
     databases.create_interest(account, database.id, "Newsletter", "Mailings")
     return database
 
@@ -223,9 +228,16 @@ def test_update_behaviour_is_saved_with_field_and_interest_values(browser):
     me = browser("admin")
     database = _database_with_status(me.user.account)
 
-    response = me.post(f"/databases/{database.id}/unsubscribe", {
-        "behaviour": "update", "field-Status": "unsubscribed", "field-Email": "", "interest-Newsletter": "off",
-    }, htmx=True)
+    response = me.post(
+        f"/databases/{database.id}/unsubscribe",
+        {
+            "behaviour": "update",
+            "field-Status": "unsubscribed",
+            "field-Email": "",
+            "interest-Newsletter": "off",
+        },
+        htmx=True,
+    )
 
     assert response.status_code == 200
     assert "The unsubscribe behaviour is saved." in json.loads(response.headers["HX-Trigger"])["toast"]["message"]
@@ -241,8 +253,9 @@ def test_unknown_choice_value_is_refused_next_to_its_row(browser):
     me = browser("admin")
     database = _database_with_status(me.user.account)
 
-    response = me.post(f"/databases/{database.id}/unsubscribe",
-                       {"behaviour": "update", "field-Status": "gone"}, htmx=True)
+    response = me.post(
+        f"/databases/{database.id}/unsubscribe", {"behaviour": "update", "field-Status": "gone"}, htmx=True
+    )
 
     assert response.status_code == 422
     page = text_of(response)
@@ -338,8 +351,11 @@ def test_delete_is_refused_while_another_database_refers_to_it(browser):
     account = me.user.account
     companies = make_database(account, "Companies", fields={})
     people = make_database(account, "People", fields={})
-    create_field(account, FieldSpec(name="Employer", type="reference", options={"database_id": companies.id}),
-                 database_id=people.id)
+    create_field(
+        account,
+        FieldSpec(name="Employer", type="reference", options={"database_id": companies.id}),
+        database_id=people.id,
+    )
 
     response = me.post(f"/databases/{companies.id}/delete", {"confirm_name": "Companies"}, htmx=True)
 

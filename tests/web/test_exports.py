@@ -24,8 +24,9 @@ def setup(browser):
     databases.create_interest(account, database.id, "News")
     orders = databases.create_collection(account, database.id, "Orders")
     create_field(account, FieldSpec(name="Number", type="text"), collection_id=orders.id)
-    ann = profiles.create_profile(account, database.id, {"FirstName": "=Ann", "Email": "ann@example.com"},
-                                  origin=ORIGIN, interests={"News": True})
+    ann = profiles.create_profile(
+        account, database.id, {"FirstName": "=Ann", "Email": "ann@example.com"}, origin=ORIGIN, interests={"News": True}
+    )
     subprofiles.create_subprofile(account, ann.id, orders.id, {"Number": "A1"}, origin=ORIGIN)
     return admin, database, orders, ann
 
@@ -45,9 +46,17 @@ def test_the_form_lists_targets_and_fields(setup):
 
 def test_download_streams_a_csv_attachment(setup):
     admin, database, _orders, ann = setup
-    response = admin.post(url(database), {"what": "database", "format": "csv", "delimiter": "semicolon",
-                                          "interests": "1", "protect_formulas": "1",
-                                          "fields-database": ["FirstName", "Email"]})
+    response = admin.post(
+        url(database),
+        {
+            "what": "database",
+            "format": "csv",
+            "delimiter": "semicolon",
+            "interests": "1",
+            "protect_formulas": "1",
+            "fields-database": ["FirstName", "Email"],
+        },
+    )
     assert response.status_code == 200 and response.is_streamed
     today = utcnow().date().isoformat()
     assert response.headers["Content-Disposition"] == f'attachment; filename="Customers-{today}.csv"'

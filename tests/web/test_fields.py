@@ -46,11 +46,14 @@ def new_field(**values) -> dict:
 def test_fields_page_shows_types_options_defaults_and_flags(browser):
     me = browser("viewer")
     account = me.user.account
-    database = make_database(account, fields={
-        "Email": {"type": "email", "unique": True, "required": True, "default": "nobody@example.com"},
-        "Size": {"type": "choice", "options": {"choices": ["S", "M", "L"], "multiple": True}},
-        "Mobile": {"type": "phone", "options": {"region": "NL"}, "hidden": True},
-    })
+    database = make_database(
+        account,
+        fields={
+            "Email": {"type": "email", "unique": True, "required": True, "default": "nobody@example.com"},
+            "Size": {"type": "choice", "options": {"choices": ["S", "M", "L"], "multiple": True}},
+            "Mobile": {"type": "phone", "options": {"region": "NL"}, "hidden": True},
+        },
+    )
 
     page = text_of(me.get(f"/databases/{database.id}/fields"))
 
@@ -75,7 +78,7 @@ def test_htmx_gets_the_fields_fragment(browser):
     me = browser("admin")
     database = make_database(me.user.account)
     fragment = text_of(me.get(f"/databases/{database.id}/fields", htmx=True))
-    assert "<html" not in fragment and fragment.lstrip().startswith("<section id=\"fields\"")
+    assert "<html" not in fragment and fragment.lstrip().startswith('<section id="fields"')
     assert "FirstName" in fragment
 
 
@@ -85,9 +88,11 @@ def test_htmx_gets_the_fields_fragment(browser):
 def test_add_a_text_field_with_a_length(browser):
     me = browser("admin")
     database = make_database(me.user.account, fields={})
-    response = me.post(f"/databases/{database.id}/fields",
-                       new_field(name="City", length="40", default="Amsterdam", required="y", indexed="y"),
-                       htmx=True)
+    response = me.post(
+        f"/databases/{database.id}/fields",
+        new_field(name="City", length="40", default="Amsterdam", required="y", indexed="y"),
+        htmx=True,
+    )
     assert response.status_code == 200
     assert toast_of(response) == "Field City is added."
     assert "<html" not in text_of(response) and "at most 40 characters" in text_of(response)
@@ -99,10 +104,16 @@ def test_add_a_text_field_with_a_length(browser):
 def test_add_a_choice_field_with_choices_and_multiple(browser):
     me = browser("admin")
     database = make_database(me.user.account, fields={})
-    response = me.post(f"/databases/{database.id}/fields", new_field(
-        name="Hobbies", type="choice", choices="Reading\r\nSailing\r\n\r\nReading\r\nChess", multiple="y",
-        default="chess, sailing",
-    ))
+    response = me.post(
+        f"/databases/{database.id}/fields",
+        new_field(
+            name="Hobbies",
+            type="choice",
+            choices="Reading\r\nSailing\r\n\r\nReading\r\nChess",
+            multiple="y",
+            default="chess, sailing",
+        ),
+    )
     assert response.status_code == 303
     assert response.headers["Location"].endswith(f"/databases/{database.id}/fields")
     field = field_named(database.id, "Hobbies")
@@ -126,8 +137,11 @@ def test_add_a_reference_field_to_another_database(browser):
     page = text_of(me.get(f"/databases/{people.id}/fields"))
     assert f'<option value="{companies.id}">Companies</option>' in page
 
-    response = me.post(f"/databases/{people.id}/fields",
-                       new_field(name="Employer", type="reference", reference_database=str(companies.id)), htmx=True)
+    response = me.post(
+        f"/databases/{people.id}/fields",
+        new_field(name="Employer", type="reference", reference_database=str(companies.id)),
+        htmx=True,
+    )
 
     assert response.status_code == 200
     assert field_named(people.id, "Employer").options == {"database_id": companies.id}
@@ -138,23 +152,29 @@ def test_a_reference_to_another_accounts_database_is_refused(browser):
     me = browser("admin")
     secret = make_database(make_account("Globex"), "Secret", fields={})
     database = make_database(me.user.account, fields={})
-    response = me.post(f"/databases/{database.id}/fields",
-                       new_field(name="Spy", type="reference", reference_database=str(secret.id)), htmx=True)
+    response = me.post(
+        f"/databases/{database.id}/fields",
+        new_field(name="Spy", type="reference", reference_database=str(secret.id)),
+        htmx=True,
+    )
     assert response.status_code == 422
     assert "Choose the database whose profiles this field refers to." in text_of(response)
     assert 'id="reference_database-error"' in text_of(response)
     assert field_named(database.id, "Spy") is None
 
 
-@pytest.mark.parametrize(("values", "input_name", "message"), [
-    ({"name": "2nd name"}, "name", "Use a letter followed by letters, digits or underscores"),
-    ({"name": "Email"}, "name", "A field named Email already exists."),
-    ({"name": "Code", "length": "5000"}, "length", "Length must be between 1 and 1000."),
-    ({"name": "Size", "type": "choice", "choices": "  "}, "choices", "Give at least one choice, one per line."),
-    ({"name": "Mobile", "type": "phone", "region": "XX"}, "region", "Use an ISO 3166 country code, like NL."),
-    ({"name": "Age", "type": "number", "default": "old"}, "default", "The default must be a whole number."),
-    ({"name": "Notes", "type": "large_text", "unique": "y"}, "unique", "This type of field cannot be unique."),
-])
+@pytest.mark.parametrize(
+    ("values", "input_name", "message"),
+    [
+        ({"name": "2nd name"}, "name", "Use a letter followed by letters, digits or underscores"),
+        ({"name": "Email"}, "name", "A field named Email already exists."),
+        ({"name": "Code", "length": "5000"}, "length", "Length must be between 1 and 1000."),
+        ({"name": "Size", "type": "choice", "choices": "  "}, "choices", "Give at least one choice, one per line."),
+        ({"name": "Mobile", "type": "phone", "region": "XX"}, "region", "Use an ISO 3166 country code, like NL."),
+        ({"name": "Age", "type": "number", "default": "old"}, "default", "The default must be a whole number."),
+        ({"name": "Notes", "type": "large_text", "unique": "y"}, "unique", "This type of field cannot be unique."),
+    ],
+)
 def test_invalid_field_is_refused_with_the_message_at_its_input(browser, values, input_name, message):
     me = browser("admin")
     database = make_database(me.user.account)
@@ -181,8 +201,11 @@ def test_required_field_over_existing_profiles_needs_a_default(browser):
     assert "<strong>Country</strong>" not in text_of(refused)  # the refused field is not listed
     assert field_named(database.id, "Country") is None
 
-    accepted = me.post(f"/databases/{database.id}/fields",
-                       new_field(name="Country", type="country", required="y", default="nl"), htmx=True)
+    accepted = me.post(
+        f"/databases/{database.id}/fields",
+        new_field(name="Country", type="country", required="y", default="nl"),
+        htmx=True,
+    )
     assert accepted.status_code == 200
     field = field_named(database.id, "Country")
     assert committed().scalar(select(Profile)).fields[field.key] == "NL"
@@ -229,9 +252,12 @@ def test_fields_of_another_account_are_not_found(browser):
 
 def test_edit_form_is_filled_with_the_field(browser):
     me = browser("admin")
-    database = make_database(me.user.account, fields={
-        "Size": {"type": "choice", "options": {"choices": ["S", "M"], "multiple": True}, "default": ["M"]},
-    })
+    database = make_database(
+        me.user.account,
+        fields={
+            "Size": {"type": "choice", "options": {"choices": ["S", "M"], "multiple": True}, "default": ["M"]},
+        },
+    )
     field = database.fields[0]
     page = text_of(me.get(f"/fields/{field.id}/edit", htmx=True))
     assert "<html" not in page and "Edit field Size" in page
@@ -318,8 +344,8 @@ def test_without_javascript_the_page_offers_every_types_options(browser):
     database = make_database(me.user.account, fields={})
     page = text_of(me.get(f"/databases/{database.id}/fields"))
     assert 'hx-get="/fields/options"' in page
-    options = page[page.index('id="field-options"'):]
-    noscript = options[options.index("<noscript>"):options.index("</noscript>")]
+    options = page[page.index('id="field-options"') :]
+    noscript = options[options.index("<noscript>") : options.index("</noscript>")]
     assert 'name="choices"' in noscript and 'name="region"' in noscript and 'name="reference_database"' in noscript
     assert 'name="length"' not in noscript  # text is the chosen type: its options are outside noscript
 
@@ -365,8 +391,9 @@ def test_delete_is_refused_while_the_unsubscribe_behaviour_uses_the_field(browse
     me = browser("admin")
     account = me.user.account
     database = make_database(account, fields={"Status": "text"})
-    databases.set_unsubscribe_behaviour(account, behaviour="update", field_values={"Status": "out"},
-                                        database_id=database.id)
+    databases.set_unsubscribe_behaviour(
+        account, behaviour="update", field_values={"Status": "out"}, database_id=database.id
+    )
     field = database.fields[0]
     response = me.post(f"/fields/{field.id}/delete", htmx=True)
     assert response.status_code == 409
@@ -392,11 +419,17 @@ def test_move_up_and_down(browser):
     response = me.post(f"/fields/{field_named(database.id, 'LastName').id}/move", {"direction": "up"}, htmx=True)
     assert response.status_code == 200 and "<html" not in text_of(response)
     assert [f.name for f in databases.get_database(account, committed() and database.id).fields] == [
-        "Email", "LastName", "FirstName"]
+        "Email",
+        "LastName",
+        "FirstName",
+    ]
 
     me.post(f"/fields/{field_named(database.id, 'Email').id}/move", {"direction": "down"})
     assert [f.name for f in databases.get_database(account, committed() and database.id).fields] == [
-        "LastName", "Email", "FirstName"]
+        "LastName",
+        "Email",
+        "FirstName",
+    ]
 
 
 # --- collection fields ----------------------------------------------------------------------------
@@ -412,8 +445,9 @@ def test_collection_fields_use_the_same_form_without_indexed_and_unique(browser)
     assert f'action="/collections/{orders.id}/fields"' in page
     assert 'name="indexed"' not in page and 'name="unique"' not in page
 
-    response = me.post(f"/collections/{orders.id}/fields",
-                       new_field(name="Amount", type="decimal", indexed="y", unique="y"), htmx=True)
+    response = me.post(
+        f"/collections/{orders.id}/fields", new_field(name="Amount", type="decimal", indexed="y", unique="y"), htmx=True
+    )
     assert response.status_code == 200 and toast_of(response) == "Field Amount is added."
     field = field_named(database.id, "Amount", collection_id=orders.id)
     assert field.type == "decimal" and not field.indexed and not field.unique

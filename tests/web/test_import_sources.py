@@ -65,8 +65,10 @@ def test_saving_keeps_the_stored_password_and_shows_the_last_error(browser):
     database = make_database(account)
     create(admin, database)
     definition = only_definition()
-    response = admin.post(f"/imports/definitions/{definition.id}",
-                          {"source_url": URL, "username": "other", "password": "", "schedule": "0 6 * * *"})
+    response = admin.post(
+        f"/imports/definitions/{definition.id}",
+        {"source_url": URL, "username": "other", "password": "", "schedule": "0 6 * * *"},
+    )
     assert response.status_code == 303
     db.session.expire_all()
     definition = only_definition()
@@ -128,8 +130,15 @@ def test_a_fetched_run_links_to_its_source(browser, tmp_path):
     definition = only_definition()
     path = tmp_path / "people.csv"
     path.write_bytes(b"Email\na@example.com\n")
-    run = ImportRun(account_id=account.id, definition_id=definition.id, database_id=database.id, status="done",
-                    file_name="people.csv", file_path=str(path), file_size=path.stat().st_size)
+    run = ImportRun(
+        account_id=account.id,
+        definition_id=definition.id,
+        database_id=database.id,
+        status="done",
+        file_name="people.csv",
+        file_path=str(path),
+        file_size=path.stat().st_size,
+    )
     db.session.add(run)
     db.session.commit()
     page = admin.get(f"/imports/runs/{run.id}").get_data(as_text=True)

@@ -91,21 +91,34 @@ def test_forms_need_a_csrf_token(browser):
 def test_mapping_preview_start_progress_errors_and_rollback(browser):
     account = make_account("Acme")
     admin = browser("admin", account)
-    database = make_database(account, fields={"Email": {"type": "email", "indexed": True}, "FirstName": "text",
-                                              "Score": "number"})
+    database = make_database(
+        account, fields={"Email": {"type": "email", "indexed": True}, "FirstName": "text", "Score": "number"}
+    )
     upload(admin, database, b"mail,name,points\na@example.com,Ann,1\nb@example.com,Bob,many\n")
     run = only_run()
-    response = admin.post(f"/imports/runs/{run.id}/mapping", {
-        "column-0": "field:Email", "column-1": "field:FirstName", "column-2": "field:Score",
-        "key_fields": "Email", "on_match": "update", "on_no_match": "create", "on_empty": "clear",
-        "delimiter": "comma", "date_order": "DMY",
-    })
+    response = admin.post(
+        f"/imports/runs/{run.id}/mapping",
+        {
+            "column-0": "field:Email",
+            "column-1": "field:FirstName",
+            "column-2": "field:Score",
+            "key_fields": "Email",
+            "on_match": "update",
+            "on_no_match": "create",
+            "on_empty": "clear",
+            "delimiter": "comma",
+            "date_order": "DMY",
+        },
+    )
     assert response.status_code == 303
     definition = db.session.get(ImportDefinition, run.definition_id)
     db.session.refresh(definition)
     assert definition.mapping == {"mail": "field:Email", "name": "field:FirstName", "points": "field:Score"}
     assert (definition.on_empty, definition.options["delimiter"], definition.options["date_order"]) == (
-        "clear", ",", "DMY")
+        "clear",
+        ",",
+        "DMY",
+    )
 
     preview = admin.get(f"/imports/runs/{run.id}/preview", htmx=True)
     text = preview.get_data(as_text=True)
@@ -146,10 +159,16 @@ def test_a_bad_mapping_is_shown_with_its_errors(browser):
     database = make_database(account)
     upload(admin, database)
     run = only_run()
-    response = admin.post(f"/imports/runs/{run.id}/mapping", {
-        "column-0": "field:Email", "column-1": "field:Email", "on_match": "update", "on_no_match": "create",
-        "on_empty": "leave",
-    })
+    response = admin.post(
+        f"/imports/runs/{run.id}/mapping",
+        {
+            "column-0": "field:Email",
+            "column-1": "field:Email",
+            "on_match": "update",
+            "on_no_match": "create",
+            "on_empty": "leave",
+        },
+    )
     assert response.status_code == 422 and "mapped to Email already" in response.get_data(as_text=True)
 
 

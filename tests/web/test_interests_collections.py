@@ -51,8 +51,8 @@ def test_interests_are_listed_by_group(browser):
 
     page = text_of(me.get(f"/databases/{database.id}/interests"))
 
-    mailings = page[page.index("<caption>Mailings"):]
-    mailings = mailings[:mailings.index("</table>")]
+    mailings = page[page.index("<caption>Mailings") :]
+    mailings = mailings[: mailings.index("</table>")]
     assert "Newsletter" in mailings and "Offers" in mailings and "Vip" not in mailings
     assert "Without a group" in page
     assert "Add an interest" not in page and "Delete</a>" not in page  # a viewer only reads
@@ -70,8 +70,7 @@ def test_interests_empty_state_and_fragment(browser):
 def test_add_an_interest(browser):
     me = browser("admin")
     database = make_database(me.user.account)
-    response = me.post(f"/databases/{database.id}/interests", {"name": "Newsletter", "group": " Mailings "},
-                       htmx=True)
+    response = me.post(f"/databases/{database.id}/interests", {"name": "Newsletter", "group": " Mailings "}, htmx=True)
     assert response.status_code == 200
     assert toast_of(response) == "Interest Newsletter is added."
     assert "<caption>Mailings" in text_of(response) and "<html" not in text_of(response)
@@ -88,10 +87,13 @@ def test_add_an_interest_without_javascript(browser):
     assert interests_of(database.id) == [("Newsletter", "")]
 
 
-@pytest.mark.parametrize(("name", "message"), [
-    ("newsletter", "An interest named newsletter already exists."),
-    ("News letter", "Use a letter followed by letters, digits or underscores"),
-])
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("newsletter", "An interest named newsletter already exists."),
+        ("News letter", "Use a letter followed by letters, digits or underscores"),
+    ],
+)
 def test_invalid_interest_is_refused(browser, name, message):
     me = browser("admin")
     account = me.user.account
@@ -125,8 +127,9 @@ def test_delete_an_interest_clears_it_on_profiles(browser):
     newsletter = databases.create_interest(account, database.id, "Newsletter")
     vip = databases.create_interest(account, database.id, "Vip")
     newsletter_id, vip_id = newsletter.id, vip.id
-    profile = profiles.create_profile(account, database.id, {"Email": "a@example.com"}, origin=ADMIN,
-                                      interests={"Newsletter": True, "Vip": True})
+    profile = profiles.create_profile(
+        account, database.id, {"Email": "a@example.com"}, origin=ADMIN, interests={"Newsletter": True, "Vip": True}
+    )
 
     response = me.post(f"/interests/{newsletter_id}/delete", htmx=True)
 
@@ -152,8 +155,9 @@ def test_an_interest_used_by_the_unsubscribe_behaviour_cannot_be_deleted(browser
     account = me.user.account
     database = make_database(account)
     interest = databases.create_interest(account, database.id, "Newsletter")
-    databases.set_unsubscribe_behaviour(account, behaviour="update", interest_values={"Newsletter": False},
-                                        database_id=database.id)
+    databases.set_unsubscribe_behaviour(
+        account, behaviour="update", interest_values={"Newsletter": False}, database_id=database.id
+    )
     response = me.post(f"/interests/{interest.id}/delete", htmx=True)
     assert response.status_code == 409
     assert "The unsubscribe behaviour of this database uses this interest" in text_of(response)
@@ -322,13 +326,13 @@ def test_collection_unsubscribe_behaviour(browser):
     database = make_database(account)
     orders = _orders_with_subprofiles(account, database, 0)
 
-    refused = me.post(f"/collections/{orders.id}/unsubscribe", {"behaviour": "update", "field-Amount": "lots"},
-                      htmx=True)
+    refused = me.post(
+        f"/collections/{orders.id}/unsubscribe", {"behaviour": "update", "field-Amount": "lots"}, htmx=True
+    )
     assert refused.status_code == 422 and "must be a whole number" in text_of(refused)
     assert "<html" not in text_of(refused)
 
-    response = me.post(f"/collections/{orders.id}/unsubscribe", {"behaviour": "update", "field-Amount": "0"},
-                       htmx=True)
+    response = me.post(f"/collections/{orders.id}/unsubscribe", {"behaviour": "update", "field-Amount": "0"}, htmx=True)
     assert response.status_code == 200
     saved = committed().get(Collection, orders.id)
     assert saved.unsubscribe_behaviour == "update"

@@ -42,8 +42,9 @@ def make_profile(account, database, **values) -> Profile:
 
 
 def events_of(profile_id: int) -> list[ProfileEvent]:
-    return list(db.session.scalars(select(ProfileEvent).where(ProfileEvent.profile_id == profile_id)
-                                   .order_by(ProfileEvent.id)))
+    return list(
+        db.session.scalars(select(ProfileEvent).where(ProfileEvent.profile_id == profile_id).order_by(ProfileEvent.id))
+    )
 
 
 def profile_count() -> int:
@@ -54,11 +55,14 @@ def profile_count() -> int:
 
 
 def test_list_shows_only_shown_fields(browser, account):
-    database = make_database(account, fields={
-        "Email": {"type": "email", "indexed": True},
-        "Internal": {"type": "text", "shown": False},
-        "Secret": {"type": "text", "hidden": True},
-    })
+    database = make_database(
+        account,
+        fields={
+            "Email": {"type": "email", "indexed": True},
+            "Internal": {"type": "text", "shown": False},
+            "Secret": {"type": "text", "hidden": True},
+        },
+    )
     profile = make_profile(account, database, Email="ann@example.com", Internal="not-in-list", Secret="hush")
     page = text_of(browser("viewer", account).get(f"/databases/{database.id}/profiles"))
     assert "<th" in page and ">Email<" in page
@@ -198,8 +202,9 @@ def test_pages_walk_every_profile_once_forward_and_back(browser, account, sort):
         last = page
     assert [len(ids) for ids in pages] == [50, 50, 20]
     assert [profile_id for ids in pages for profile_id in ids] == expected_ids
-    assert "cursor=" not in (link(text_of(me.get(f"/databases/{database.id}/profiles?sort={key}&dir=desc")), "prev")
-                             or "")
+    assert "cursor=" not in (
+        link(text_of(me.get(f"/databases/{database.id}/profiles?sort={key}&dir=desc")), "prev") or ""
+    )
 
     back = []
     url = link(last, "prev")
@@ -223,16 +228,19 @@ def test_a_tampered_cursor_shows_the_first_page_with_a_message(browser, account)
 
 
 def test_create_form_is_generated_from_the_fields(browser, account):
-    database = make_database(account, fields={
-        "Email": {"type": "email", "required": True},
-        "Phone": {"type": "phone", "options": {"region": "NL"}},
-        "Born": "date",
-        "Seen": "datetime",
-        "Size": {"type": "choice", "options": {"choices": ["S", "M", "L"]}, "default": "M"},
-        "Tags": {"type": "choice", "options": {"choices": ["a", "b"], "multiple": True}},
-        "Bio": "large_text",
-        "Age": "number",
-    })
+    database = make_database(
+        account,
+        fields={
+            "Email": {"type": "email", "required": True},
+            "Phone": {"type": "phone", "options": {"region": "NL"}},
+            "Born": "date",
+            "Seen": "datetime",
+            "Size": {"type": "choice", "options": {"choices": ["S", "M", "L"]}, "default": "M"},
+            "Tags": {"type": "choice", "options": {"choices": ["a", "b"], "multiple": True}},
+            "Bio": "large_text",
+            "Age": "number",
+        },
+    )
     databases.create_interest(account, database.id, "Newsletter", "Mail")
     databases.create_interest(account, database.id, "Offers", "Mail")
     page = text_of(browser("editor", account).get(f"/databases/{database.id}/profiles/new"))
@@ -255,8 +263,11 @@ def test_create_with_a_bad_email_shows_the_error_and_stores_nothing(browser, acc
     email = field_named(database, "Email")
     first_name = field_named(database, "FirstName")
     me = browser("editor", account)
-    response = me.post(f"/databases/{database.id}/profiles/new",
-                       {f"field-{email.id}": "not-an-address", f"field-{first_name.id}": "Anna"}, htmx=True)
+    response = me.post(
+        f"/databases/{database.id}/profiles/new",
+        {f"field-{email.id}": "not-an-address", f"field-{first_name.id}": "Anna"},
+        htmx=True,
+    )
     assert response.status_code == 422
     page = text_of(response)
     assert "Email is not a valid email address" in page
@@ -280,23 +291,34 @@ def test_a_zero_byte_in_a_search_or_a_form_is_a_400(browser, account):
 
 
 def test_create_stores_the_profile_and_its_event_shows_in_the_timeline(browser, account):
-    database = make_database(account, fields={"Email": "email", "Seen": "datetime",
-                                              "Tags": {"type": "choice", "options": {"choices": ["a", "b", "c"],
-                                                                                     "multiple": True}}})
+    database = make_database(
+        account,
+        fields={
+            "Email": "email",
+            "Seen": "datetime",
+            "Tags": {"type": "choice", "options": {"choices": ["a", "b", "c"], "multiple": True}},
+        },
+    )
     news = databases.create_interest(account, database.id, "Newsletter")
     by_name = {field.name: field for field in database.fields}
     me = browser("editor", account)
-    response = me.post(f"/databases/{database.id}/profiles/new", {
-        f"field-{by_name['Email'].id}": "Ann@Example.com",
-        f"field-{by_name['Seen'].id}": "2024-01-02T10:00",
-        f"field-{by_name['Tags'].id}": ["", "c", "a"],
-        "interest": [str(news.id)],
-    })
+    response = me.post(
+        f"/databases/{database.id}/profiles/new",
+        {
+            f"field-{by_name['Email'].id}": "Ann@Example.com",
+            f"field-{by_name['Seen'].id}": "2024-01-02T10:00",
+            f"field-{by_name['Tags'].id}": ["", "c", "a"],
+            "interest": [str(news.id)],
+        },
+    )
     assert response.status_code == 303
     profile = db.session.scalars(select(Profile)).one()
     assert response.headers["Location"].endswith(f"/profiles/{profile.id}")
-    assert profile.fields == {by_name["Email"].key: "Ann@example.com", by_name["Seen"].key: "2024-01-02 10:00:00",
-                              by_name["Tags"].key: ["a", "c"]}
+    assert profile.fields == {
+        by_name["Email"].key: "Ann@example.com",
+        by_name["Seen"].key: "2024-01-02 10:00:00",
+        by_name["Tags"].key: ["a", "c"],
+    }
     assert profile.interests == [news.id]
     (event,) = events_of(profile.id)
     assert (event.kind, event.source) == ("profile_created", "admin")
@@ -324,8 +346,9 @@ def test_create_a_duplicate_unique_value(browser, account):
     database = make_database(account, fields={"Email": {"type": "email", "unique": True}})
     make_profile(account, database, Email="ann@example.com")
     email = field_named(database, "Email")
-    response = browser("editor", account).post(f"/databases/{database.id}/profiles/new",
-                                               {f"field-{email.id}": "ANN@example.com"}, htmx=True)
+    response = browser("editor", account).post(
+        f"/databases/{database.id}/profiles/new", {f"field-{email.id}": "ANN@example.com"}, htmx=True
+    )
     assert response.status_code == 422
     assert "Another profile already has" in text_of(response)
     assert profile_count() == 1
@@ -364,8 +387,9 @@ def test_inline_edit_with_a_bad_value_shows_the_error_in_the_cell(browser, accou
     database = make_database(account)
     profile = make_profile(account, database, Email="anna@example.com")
     email = field_named(database, "Email")
-    response = browser("editor", account).post(f"/profiles/{profile.id}/fields/{email.id}",
-                                               {f"field-{email.id}": "nope"}, htmx=True)
+    response = browser("editor", account).post(
+        f"/profiles/{profile.id}/fields/{email.id}", {f"field-{email.id}": "nope"}, htmx=True
+    )
     assert response.status_code == 422
     assert "not a valid email address" in text_of(response) and 'aria-invalid="true"' in text_of(response)
     db.session.refresh(profile)
@@ -410,7 +434,7 @@ def test_a_viewer_sees_no_edit_controls_and_cannot_change_anything(browser, acco
     assert "cell-edit" not in listing and "hx-delete" not in listing and "New profile" not in listing
     page = text_of(me.get(f"/profiles/{profile.id}"))
     assert "Anna" in page
-    assert "<form id=\"profile-fields\"" not in page and "Unsubscribe</button>" not in page
+    assert '<form id="profile-fields"' not in page and "Unsubscribe</button>" not in page
     assert "hx-post" not in page.split("</header>", 1)[1]
 
     attempts = [
@@ -492,11 +516,15 @@ def test_profile_form_saves_and_asks_the_timeline_to_reload(browser, account):
     profile = make_profile(account, database, FirstName="Anna", LastName="Smit")
     by_name = {field.name: field for field in database.fields}
     me = browser("editor", account)
-    response = me.post(f"/profiles/{profile.id}", {
-        f"field-{by_name['Email'].id}": "anna@example.com",
-        f"field-{by_name['FirstName'].id}": "Anna",
-        f"field-{by_name['LastName'].id}": "",
-    }, htmx=True)
+    response = me.post(
+        f"/profiles/{profile.id}",
+        {
+            f"field-{by_name['Email'].id}": "anna@example.com",
+            f"field-{by_name['FirstName'].id}": "Anna",
+            f"field-{by_name['LastName'].id}": "",
+        },
+        htmx=True,
+    )
     assert response.status_code == 200
     assert "<html" not in text_of(response) and 'id="profile-fields"' in text_of(response)
     triggers = json.loads(response.headers["HX-Trigger"])
@@ -504,7 +532,8 @@ def test_profile_form_saves_and_asks_the_timeline_to_reload(browser, account):
     db.session.refresh(profile)
     assert profile.fields == {by_name["Email"].key: "anna@example.com", by_name["FirstName"].key: "Anna"}
     assert events_of(profile.id)[-1].changes["fields"] == {
-        by_name["Email"].key: [None, "anna@example.com"], by_name["LastName"].key: ["Smit", None],
+        by_name["Email"].key: [None, "anna@example.com"],
+        by_name["LastName"].key: ["Smit", None],
     }
 
 
@@ -542,10 +571,20 @@ def test_interests_are_toggled_with_htmx(browser, account):
 def test_unsubscribe_with_behaviour_update_sets_the_configured_values(browser, account):
     database = make_database(account, fields={"Email": "email", "Status": "text"})
     news = databases.create_interest(account, database.id, "Newsletter")
-    databases.set_unsubscribe_behaviour(account, behaviour="update", field_values={"Status": "unsubscribed"},
-                                        interest_values={"Newsletter": False}, database_id=database.id)
-    profile = profiles.create_profile(account, database.id, {"Email": "a@example.com", "Status": "active"},
-                                      interests={"Newsletter": True}, origin=SYSTEM)
+    databases.set_unsubscribe_behaviour(
+        account,
+        behaviour="update",
+        field_values={"Status": "unsubscribed"},
+        interest_values={"Newsletter": False},
+        database_id=database.id,
+    )
+    profile = profiles.create_profile(
+        account,
+        database.id,
+        {"Email": "a@example.com", "Status": "active"},
+        interests={"Newsletter": True},
+        origin=SYSTEM,
+    )
     status = field_named(database, "Status")
     me = browser("editor", account)
     before = text_of(me.get(f"/profiles/{profile.id}"))
@@ -601,8 +640,13 @@ def test_timeline_names_fields_marks_removed_ones_and_uses_the_account_time_zone
     extra = fields.create_field(account, FieldSpec(name="Extra"), database_id=database.id)
     news = databases.create_interest(account, database.id, "Newsletter")
     profile = make_profile(account, database, FirstName="Anna", Extra="gone soon")
-    profiles.update_profile(account, profile.id, {"FirstName": "Anne"}, interests={"Newsletter": True},
-                            origin=Origin("soap", actor="token:1"))
+    profiles.update_profile(
+        account,
+        profile.id,
+        {"FirstName": "Anne"},
+        interests={"Newsletter": True},
+        origin=Origin("soap", actor="token:1"),
+    )
     fields.delete_field(account, extra.id)
     page = text_of(browser("viewer", account).get(f"/profiles/{profile.id}"))
     timeline = page.split('id="timeline"', 1)[1]

@@ -57,8 +57,12 @@ def test_account_page_for_an_owner_has_the_settings_form(browser):
     assert names == sorted(names) and len(names) > 300
 
 
-SETTINGS = {"name": "Acme Europe", "time_zone": "America/New_York", "language": "nl",
-            "default_sender": "News@Example.com"}
+SETTINGS = {
+    "name": "Acme Europe",
+    "time_zone": "America/New_York",
+    "language": "nl",
+    "default_sender": "News@Example.com",
+}
 
 
 def test_owner_saves_the_account_settings(browser):
@@ -68,7 +72,11 @@ def test_owner_saves_the_account_settings(browser):
     assert response.headers["Location"].endswith("/account")
     account = db.session.get(Account, me.user.account_id)
     assert (account.name, account.time_zone, account.language, account.default_sender) == (
-        "Acme Europe", "America/New_York", "nl", "news@example.com")
+        "Acme Europe",
+        "America/New_York",
+        "nl",
+        "news@example.com",
+    )
     assert "Account settings saved." in text(me.get("/account"))
 
 
@@ -135,11 +143,15 @@ def test_change_own_password_with_htmx(browser):
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"current": "wrong password!", "password": "a much longer secret", "repeat": "a much longer secret"},
-         "Your current password is not right."),
+        (
+            {"current": "wrong password!", "password": "a much longer secret", "repeat": "a much longer secret"},
+            "Your current password is not right.",
+        ),
         ({"current": PASSWORD, "password": "short", "repeat": "short"}, "A password has at least 10 characters."),
-        ({"current": PASSWORD, "password": "a much longer secret", "repeat": "something else"},
-         "The two new passwords differ."),
+        (
+            {"current": PASSWORD, "password": "a much longer secret", "repeat": "something else"},
+            "The two new passwords differ.",
+        ),
     ],
 )
 def test_password_change_is_checked(browser, data, message):
@@ -179,8 +191,9 @@ def test_admin_adds_a_user(browser):
 
 def test_admin_adds_a_user_with_htmx(browser):
     me = browser("admin")
-    response = me.post("/users", {"email": "ann@example.com", "role": "viewer", "password": "initial password"},
-                       htmx=True)
+    response = me.post(
+        "/users", {"email": "ann@example.com", "role": "viewer", "password": "initial password"}, htmx=True
+    )
     assert response.status_code == 200
     assert is_partial(response) and 'id="users"' in text(response) and "ann@example.com" in text(response)
     assert toast_of(response) == "ann@example.com can log in now."
@@ -190,12 +203,15 @@ def test_admin_adds_a_user_with_htmx(browser):
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"email": "admin.1@example.com", "role": "viewer", "password": "initial password"},
-         "A user with this email address already exists."),
-        ({"email": "shorty@example.com", "role": "viewer", "password": "short"},
-         "A password has at least 10 characters."),
-        ({"email": "not-an-address", "role": "viewer", "password": "initial password"},
-         "Enter a valid email address"),
+        (
+            {"email": "admin.1@example.com", "role": "viewer", "password": "initial password"},
+            "A user with this email address already exists.",
+        ),
+        (
+            {"email": "shorty@example.com", "role": "viewer", "password": "short"},
+            "A password has at least 10 characters.",
+        ),
+        ({"email": "not-an-address", "role": "viewer", "password": "initial password"}, "Enter a valid email address"),
         ({"email": "god@example.com", "role": "god", "password": "initial password"}, "Choose one of"),
     ],
 )
@@ -210,14 +226,16 @@ def test_adding_a_user_is_checked(browser, data, message):
 
 def test_admins_cannot_create_owners(browser):
     me = browser("admin")
-    response = me.post("/users", {"email": "boss@example.com", "role": "owner", "password": "initial password"},
-                       htmx=True)
+    response = me.post(
+        "/users", {"email": "boss@example.com", "role": "owner", "password": "initial password"}, htmx=True
+    )
     assert response.status_code == 403
     assert "Only an owner can make or unmake owners." in text(response)
     assert db.session.scalar(select(User).where(User.email == "boss@example.com")) is None
     with pytest.raises(PermissionDenied):
-        accounts.create_user(me.user.account, email="boss@example.com", password="initial password", role="owner",
-                             actor=me.user)
+        accounts.create_user(
+            me.user.account, email="boss@example.com", password="initial password", role="owner", actor=me.user
+        )
 
 
 def test_owners_create_owners(browser):
@@ -421,8 +439,13 @@ def test_changes_are_never_gets(browser):
     me = browser("owner")
     vera = make_user(me.user.account, "viewer", email="vera@example.com")
     token, _secret = accounts.create_api_token(me.user.account, "ERP")
-    for url in (f"/users/{vera.id}/delete", f"/users/{vera.id}/role", f"/tokens/{token.id}/revoke",
-                "/account/settings", "/account/password"):
+    for url in (
+        f"/users/{vera.id}/delete",
+        f"/users/{vera.id}/role",
+        f"/tokens/{token.id}/revoke",
+        "/account/settings",
+        "/account/password",
+    ):
         assert me.get(url).status_code == 405, url
     assert user_exists(vera.id)
     assert db.session.get(ApiToken, token.id).revoked_at is None

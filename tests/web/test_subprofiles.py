@@ -40,8 +40,9 @@ def last_event() -> ProfileEvent:
 
 
 def make_order(account, setup, product="Book", quantity=1) -> Subprofile:
-    return subprofiles.create_subprofile(account, setup["profile"].id, setup["orders"].id,
-                                         {"Product": product, "Quantity": quantity}, origin=SYSTEM)
+    return subprofiles.create_subprofile(
+        account, setup["profile"].id, setup["orders"].id, {"Product": product, "Quantity": quantity}, origin=SYSTEM
+    )
 
 
 def test_profile_page_has_a_section_per_collection(browser, account, setup):
@@ -54,10 +55,14 @@ def test_profile_page_has_a_section_per_collection(browser, account, setup):
 def test_create_a_subprofile(browser, account, setup):
     orders, profile = setup["orders"], setup["profile"]
     me = browser("editor", account)
-    response = me.post(f"/profiles/{profile.id}/collections/{orders.id}/subprofiles", {
-        f"c{orders.id}-field-{setup['product'].id}": "Book",
-        f"c{orders.id}-field-{setup['quantity'].id}": "3",
-    }, htmx=True)
+    response = me.post(
+        f"/profiles/{profile.id}/collections/{orders.id}/subprofiles",
+        {
+            f"c{orders.id}-field-{setup['product'].id}": "Book",
+            f"c{orders.id}-field-{setup['quantity'].id}": "3",
+        },
+        htmx=True,
+    )
     assert response.status_code == 200
     section = text_of(response)
     assert f'<section id="collection-{orders.id}"' in section
@@ -78,8 +83,10 @@ def test_create_a_subprofile(browser, account, setup):
 def test_create_a_subprofile_without_javascript(browser, account, setup):
     orders, profile = setup["orders"], setup["profile"]
     me = browser("editor", account)
-    response = me.post(f"/profiles/{profile.id}/collections/{orders.id}/subprofiles",
-                       {f"c{orders.id}-field-{setup['product'].id}": "Pen"})
+    response = me.post(
+        f"/profiles/{profile.id}/collections/{orders.id}/subprofiles",
+        {f"c{orders.id}-field-{setup['product'].id}": "Pen"},
+    )
     assert response.status_code == 303
     assert response.headers["Location"].endswith(f"/profiles/{profile.id}#collection-{orders.id}")
     assert subprofile_count() == 1
@@ -90,17 +97,21 @@ def test_create_an_invalid_subprofile_shows_errors_and_stores_nothing(browser, a
     orders, profile = setup["orders"], setup["profile"]
     quantity = setup["quantity"]
     me = browser("editor", account)
-    response = me.post(f"/profiles/{profile.id}/collections/{orders.id}/subprofiles",
-                       {f"c{orders.id}-field-{quantity.id}": "many"}, htmx=True)
+    response = me.post(
+        f"/profiles/{profile.id}/collections/{orders.id}/subprofiles",
+        {f"c{orders.id}-field-{quantity.id}": "many"},
+        htmx=True,
+    )
     assert response.status_code == 422
     section = text_of(response)
     assert "Product is required." in section and "Quantity must be a whole number" in section
     assert re.search(rf'id="c{orders.id}-field-{quantity.id}"[^>]*aria-invalid="true"', section)
-    assert 'value="many"' in section and "<details class=\"add-subprofile\" open>" in section
+    assert 'value="many"' in section and '<details class="add-subprofile" open>' in section
     assert subprofile_count() == 0
 
-    plain = me.post(f"/profiles/{profile.id}/collections/{orders.id}/subprofiles",
-                    {f"c{orders.id}-field-{quantity.id}": "many"})
+    plain = me.post(
+        f"/profiles/{profile.id}/collections/{orders.id}/subprofiles", {f"c{orders.id}-field-{quantity.id}": "many"}
+    )
     assert plain.status_code == 422 and "<html" in text_of(plain) and "Product is required." in text_of(plain)
 
 
@@ -114,8 +125,7 @@ def test_edit_a_subprofile_in_its_row(browser, account, setup):
     assert row.strip().startswith(f'<tr id="subprofile-{item.id}" class="editing" data-cell-edit>')
     assert f'form="subprofile-{item.id}-form"' in row and 'value="Book"' in row and "data-cell-cancel" in row
 
-    saved = me.post(f"/subprofiles/{item.id}", {f"field-{product.id}": "Bike", f"field-{quantity.id}": "2"},
-                    htmx=True)
+    saved = me.post(f"/subprofiles/{item.id}", {f"field-{product.id}": "Bike", f"field-{quantity.id}": "2"}, htmx=True)
     assert saved.status_code == 200
     assert ">Bike<" in text_of(saved) and "data-cell-edit" not in text_of(saved)
     assert json.loads(saved.headers["HX-Trigger"])["toast"]["message"] == f"Subprofile #{item.id} saved."
@@ -176,8 +186,11 @@ def test_a_viewer_cannot_change_subprofiles(browser, account, setup):
     assert ">Book<" in page
     assert "Add to Orders" not in page and f"/subprofiles/{item.id}/edit" not in page and "hx-delete" not in page
     attempts = [
-        me.post(f"/profiles/{profile.id}/collections/{orders.id}/subprofiles",
-                {f"c{orders.id}-field-{setup['product'].id}": "X"}, htmx=True),
+        me.post(
+            f"/profiles/{profile.id}/collections/{orders.id}/subprofiles",
+            {f"c{orders.id}-field-{setup['product'].id}": "X"},
+            htmx=True,
+        ),
         me.post(f"/subprofiles/{item.id}", {f"field-{setup['product'].id}": "X"}, htmx=True),
         me.delete(f"/subprofiles/{item.id}/delete"),
         me.get(f"/subprofiles/{item.id}/edit", htmx=True),
@@ -195,8 +208,13 @@ def test_another_accounts_subprofiles_are_not_found(browser, account, setup):
     assert stranger.get(f"/subprofiles/{item.id}/edit").status_code == 404
     assert stranger.post(f"/subprofiles/{item.id}", {f"field-{setup['product'].id}": "X"}).status_code == 404
     assert stranger.delete(f"/subprofiles/{item.id}/delete").status_code == 404
-    assert stranger.post(f"/profiles/{profile.id}/collections/{orders.id}/subprofiles",
-                         {f"c{orders.id}-field-{setup['product'].id}": "X"}).status_code == 404
+    assert (
+        stranger.post(
+            f"/profiles/{profile.id}/collections/{orders.id}/subprofiles",
+            {f"c{orders.id}-field-{setup['product'].id}": "X"},
+        ).status_code
+        == 404
+    )
     db.session.refresh(item)
     assert item.fields[setup["product"].key] == "Book" and subprofile_count() == 1
 
@@ -206,8 +224,11 @@ def test_a_collection_of_another_database_is_refused(browser, account, setup):
     foreign = databases.create_collection(account, other.id, "Pets")
     name = create_field(account, FieldSpec(name="Name"), collection_id=foreign.id)
     me = browser("editor", account)
-    response = me.post(f"/profiles/{setup['profile'].id}/collections/{foreign.id}/subprofiles",
-                       {f"c{foreign.id}-field-{name.id}": "Rex"}, htmx=True)
+    response = me.post(
+        f"/profiles/{setup['profile'].id}/collections/{foreign.id}/subprofiles",
+        {f"c{foreign.id}-field-{name.id}": "Rex"},
+        htmx=True,
+    )
     assert response.status_code == 422
     assert "belongs to another database" in text_of(response)
     assert subprofile_count() == 0

@@ -27,17 +27,35 @@ from webapp.profiles.events import Origin
 from webapp.profiles.fields import FieldSpec, create_field
 from webapp.webforms import builder, items
 
-ID_ARGUMENTS = {"database_id", "profile_id", "field_id", "collection_id", "interest_id", "subprofile_id",
-                "user_id", "token_id", "callback_id", "delivery_id", "definition_id", "run_id",
-                "form_id", "item_id", "file_id", "followup_id", "followup_run_id",
-                "export_id", "template_id", "caught_id"}
-
+ID_ARGUMENTS = {
+    "database_id",
+    "profile_id",
+    "field_id",
+    "collection_id",
+    "interest_id",
+    "subprofile_id",
+    "user_id",
+    "token_id",
+    "callback_id",
+    "delivery_id",
+    "definition_id",
+    "run_id",
+    "form_id",
+    "item_id",
+    "file_id",
+    "followup_id",
+    "followup_run_id",
+    "export_id",
+    "template_id",
+    "caught_id",
+}
 
 
 @pytest.fixture(autouse=True)
 def import_folder(app, tmp_path, monkeypatch):
     """Files uploaded by ``objects_of`` go to the test's temporary folder."""
     monkeypatch.setitem(app.config, "IMPORT_FOLDER", str(tmp_path / "imports"))
+
 
 def objects_of(account) -> dict[str, int]:
     """One object of every kind in ``account``, by the URL argument that names it."""
@@ -57,20 +75,36 @@ def objects_of(account) -> dict[str, int]:
     upload = make_form_file(make_form_submission(form, profile=profile), profile)
     followup = make_followup(account, database, trigger={"kind": "profile_created"}, actions=[{"type": "unsubscribe"}])
     followup_run = make_followup_run(followup, profile.id)
-    export = targets.create_export(account, database.id, targets.TargetSpec(
-        name="Nightly", target_url="sftp://127.0.0.1/out/", file_name="p-{date}.csv"))
+    export = targets.create_export(
+        account,
+        database.id,
+        targets.TargetSpec(name="Nightly", target_url="sftp://127.0.0.1/out/", file_name="p-{date}.csv"),
+    )
     template = templates.save_template(account, templates.TemplateValues(name="T", subject="S", text="x"))
     delivery.send_mail(account.id, to="ann@example.com", subject="Caught", text="x")
     db.session.commit()
-    return {"template_id": template.id, "caught_id": delivery.list_caught(account.id)[0].id,
-            "definition_id": run.definition_id, "run_id": run.id,
-            "database_id": database.id, "profile_id": profile.id, "field_id": field.id,
-            "collection_id": collection.id, "interest_id": interest.id, "subprofile_id": sub.id,
-            "user_id": user.id, "token_id": token.id, "callback_id": callback.id,
-            "delivery_id": deliveries.list_deliveries(account, callback.id)[0].id,
-            "form_id": form.id, "item_id": item["id"], "file_id": upload.id,
-            "followup_id": followup.id, "followup_run_id": followup_run.id,
-            "export_id": export.id}
+    return {
+        "template_id": template.id,
+        "caught_id": delivery.list_caught(account.id)[0].id,
+        "definition_id": run.definition_id,
+        "run_id": run.id,
+        "database_id": database.id,
+        "profile_id": profile.id,
+        "field_id": field.id,
+        "collection_id": collection.id,
+        "interest_id": interest.id,
+        "subprofile_id": sub.id,
+        "user_id": user.id,
+        "token_id": token.id,
+        "callback_id": callback.id,
+        "delivery_id": deliveries.list_deliveries(account, callback.id)[0].id,
+        "form_id": form.id,
+        "item_id": item["id"],
+        "file_id": upload.id,
+        "followup_id": followup.id,
+        "followup_run_id": followup_run.id,
+        "export_id": export.id,
+    }
 
 
 def admin_urls(app, ids: dict[str, int]):

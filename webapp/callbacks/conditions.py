@@ -57,8 +57,13 @@ def tokenize(text: str) -> list[Token]:
     while position < len(text):
         match = _TOKEN.match(text, position)
         if not match:
-            raise _error(_("Unexpected character %(char)s at position %(position)s.",
-                           char=repr(text[position:].lstrip()[:1]), position=position + 1))
+            raise _error(
+                _(
+                    "Unexpected character %(char)s at position %(position)s.",
+                    char=repr(text[position:].lstrip()[:1]),
+                    position=position + 1,
+                )
+            )
         kind = match.lastgroup
         raw = match.group(kind)
         start = match.start(kind)
@@ -291,6 +296,10 @@ def _compare(op: str, value: Any, literal: Any) -> bool:
     else:
         left, right = _text(value), _text(literal)
     return {
-        "==": left == right, "!=": left != right, "<": left < right,
-        ">": left > right, "<=": left <= right, ">=": left >= right,
+        "==": left == right,
+        "!=": left != right,
+        "<": left < right,
+        ">": left > right,
+        "<=": left <= right,
+        ">=": left >= right,
     }[op]

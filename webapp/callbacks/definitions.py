@@ -65,10 +65,19 @@ def create_callback(
 ) -> Callback:
     """A new, active callback with a fresh secret. Empty ``actions``/``sources`` mean all of them."""
     database = get_database(account, database_id)
-    values = _validated(account, database, url=url, method=method, actions=actions, sources=sources,
-                        expression=expression, collection_id=collection_id)
-    callback = Callback(account_id=account.id, database_id=database.id, secret=new_secret(), active=True,
-                        paused_reason="", **values)
+    values = _validated(
+        account,
+        database,
+        url=url,
+        method=method,
+        actions=actions,
+        sources=sources,
+        expression=expression,
+        collection_id=collection_id,
+    )
+    callback = Callback(
+        account_id=account.id, database_id=database.id, secret=new_secret(), active=True, paused_reason="", **values
+    )
     db.session.add(callback)
     db.session.commit()
     return callback
@@ -87,8 +96,16 @@ def update_callback(
 ) -> Callback:
     callback = get_callback(account, callback_id)
     database = get_database(account, callback.database_id)
-    values = _validated(account, database, url=url, method=method, actions=actions, sources=sources,
-                        expression=expression, collection_id=collection_id)
+    values = _validated(
+        account,
+        database,
+        url=url,
+        method=method,
+        actions=actions,
+        sources=sources,
+        expression=expression,
+        collection_id=collection_id,
+    )
     for name, value in values.items():
         setattr(callback, name, value)
     db.session.commit()
@@ -119,8 +136,9 @@ def pause_callback(account: Account, callback_id: int, reason: str = "") -> Call
     return callback
 
 
-def _validated(account: Account, database: Database, *, url, method, actions, sources, expression,
-               collection_id) -> dict[str, Any]:
+def _validated(
+    account: Account, database: Database, *, url, method, actions, sources, expression, collection_id
+) -> dict[str, Any]:
     errors: dict[str, str] = {}
     try:
         url = check_outbound_url(url)
@@ -155,8 +173,14 @@ def _validated(account: Account, database: Database, *, url, method, actions, so
         errors.update(error.errors)
     if errors:
         raise ValidationError(errors)
-    return {"url": url, "method": method, "actions": actions, "sources": sources, "expression": expression,
-            "collection_id": collection.id if collection else None}
+    return {
+        "url": url,
+        "method": method,
+        "actions": actions,
+        "sources": sources,
+        "expression": expression,
+        "collection_id": collection.id if collection else None,
+    }
 
 
 def _unique(values) -> list[str]:

@@ -59,8 +59,12 @@ TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 # Event kinds → callback actions; other kinds that change a profile's fields or interests
 # (confirmed, unsubscribed, …) count as updates.
 ACTION_OF_KIND = {
-    "profile_created": "create", "profile_updated": "update", "profile_removed": "delete",
-    "subprofile_created": "create", "subprofile_updated": "update", "subprofile_removed": "delete",
+    "profile_created": "create",
+    "profile_updated": "update",
+    "profile_removed": "delete",
+    "subprofile_created": "create",
+    "subprofile_updated": "update",
+    "subprofile_removed": "delete",
 }
 
 
@@ -126,7 +130,8 @@ def on_profile_event(event: ProfileEvent) -> None:
     else:
         query = query.where(Callback.collection_id == event.collection_id)
     callbacks = [
-        callback for callback in db.session.scalars(query.order_by(Callback.id))
+        callback
+        for callback in db.session.scalars(query.order_by(Callback.id))
         if (not callback.actions or action in callback.actions)
         and (not callback.sources or event.source in callback.sources)
     ]
@@ -142,10 +147,18 @@ def on_profile_event(event: ProfileEvent) -> None:
     for callback in callbacks:
         if callback.expression and not conditions.matches(callback.expression, values):
             continue
-        db.session.add(CallbackDelivery(
-            account_id=callback.account_id, callback_id=callback.id, event_id=event.id, profile_id=profile.id,
-            payload=payload, status="pending", attempts=0, next_attempt_at=now,
-        ))
+        db.session.add(
+            CallbackDelivery(
+                account_id=callback.account_id,
+                callback_id=callback.id,
+                event_id=event.id,
+                profile_id=profile.id,
+                payload=payload,
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+            )
+        )
         _schedule(callback, profile.id, now)
 
 
@@ -169,8 +182,12 @@ def on_bulk_events(written: events.BulkEvents) -> None:
 
 
 def _schedule(callback: Callback, profile_id: int | None, due_at: datetime) -> None:
-    work.schedule(WORK_KIND, due_at=due_at, account_id=callback.account_id,
-                  payload={"callback_id": callback.id, "profile_id": profile_id})
+    work.schedule(
+        WORK_KIND,
+        due_at=due_at,
+        account_id=callback.account_id,
+        payload={"callback_id": callback.id, "profile_id": profile_id},
+    )
 
 
 def condition_values(profile: Profile, subprofile: Subprofile | None) -> dict[str, Any]:
@@ -216,9 +233,7 @@ def build_payload(event: ProfileEvent, action: str, profile: Profile, subprofile
         "timestamp": _stamp(event.created_at or utcnow()),
     }
     if changes.get("interests"):
-        payload["interest_changes"] = {
-            interest_names.get(key, key): pair for key, pair in changes["interests"].items()
-        }
+        payload["interest_changes"] = {interest_names.get(key, key): pair for key, pair in changes["interests"].items()}
     if subprofile is not None:
         payload["collection"] = subprofile.collection_id
         payload["subprofile"] = subprofile.id
@@ -248,8 +263,11 @@ def deliver_pending(row: ScheduledWork) -> None:
     deliveries = list(
         db.session.scalars(
             select(CallbackDelivery)
-            .where(CallbackDelivery.callback_id == callback.id, CallbackDelivery.profile_id == profile_id,
-                   CallbackDelivery.status == "pending")
+            .where(
+                CallbackDelivery.callback_id == callback.id,
+                CallbackDelivery.profile_id == profile_id,
+                CallbackDelivery.status == "pending",
+            )
             .order_by(CallbackDelivery.id)
             .limit(BATCH)
             .with_for_update()
@@ -291,7 +309,8 @@ def attempt(callback: Callback, delivery: CallbackDelivery) -> bool:
         callback.active = False
         callback.paused_reason = _(
             "Paused automatically: calls to this URL have failed since %(since)s UTC (last error: %(error)s).",
-            since=_stamp(callback.failing_since), error=result["error"] or result["status"],
+            since=_stamp(callback.failing_since),
+            error=result["error"] or result["status"],
         )
     return False
 
@@ -343,16 +362,14 @@ def send(callback: Callback, payload: dict, *, message_id: str) -> dict[str, Any
         }
         timeout = float(current_app.config.get("CALLBACK_TIMEOUT", DEFAULT_TIMEOUT))
         with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
-            response = client.post(target.url, content=body.encode(), headers=headers,
-                                   extensions=target.extensions)
+            response = client.post(target.url, content=body.encode(), headers=headers, extensions=target.extensions)
         status = response.status_code
         ok = 200 <= status < 300
         if not ok:
             error = _("The URL answered %(status)s.", status=status)
             if response.is_redirect:
                 target = urlsplit(response.headers.get("location", "")).netloc
-                error = _("The URL redirects (to %(target)s); callbacks do not follow redirects.",
-                          target=target or "?")
+                error = _("The URL redirects (to %(target)s); callbacks do not follow redirects.", target=target or "?")
             else:
                 note = response.text[:MAX_RESPONSE_NOTE].strip()
                 if note:
@@ -406,8 +423,13 @@ def resend_delivery(account: Account, delivery_id: int) -> CallbackDelivery:
     callback = get_callback(account, original.callback_id)
     now = utcnow()
     copy = CallbackDelivery(
-        account_id=original.account_id, callback_id=callback.id, event_id=original.event_id,
-        profile_id=original.profile_id, payload=original.payload, status="pending", attempts=0,
+        account_id=original.account_id,
+        callback_id=callback.id,
+        event_id=original.event_id,
+        profile_id=original.profile_id,
+        payload=original.payload,
+        status="pending",
+        attempts=0,
         next_attempt_at=now,
     )
     db.session.add(copy)
@@ -419,9 +441,17 @@ def resend_delivery(account: Account, delivery_id: int) -> CallbackDelivery:
 def test_payload(callback: Callback) -> dict[str, Any]:
     now = _stamp(utcnow())
     return {
-        "type": "test", "id": 0, "profile": 0, "database": callback.database_id,
+        "type": "test",
+        "id": 0,
+        "profile": 0,
+        "database": callback.database_id,
         **({"collection": callback.collection_id, "subprofile": 0} if callback.collection_id else {}),
-        "fields": {}, "interests": {}, "created": now, "modified": now, "changes": {}, "source": "system",
+        "fields": {},
+        "interests": {},
+        "created": now,
+        "modified": now,
+        "changes": {},
+        "source": "system",
         "timestamp": now,
     }
 

@@ -73,9 +73,8 @@ def export_database(account: Account, database_id: int, options: ExportOptions) 
     columns = _columns(database.fields, options.fields)
     interests = [(interest.id, interest.name) for interest in database.interests] if options.interests else []
     header = ["id", "created", "modified", *(c.name for c in columns), *(name for _id, name in interests)]
-    statement = (
-        select(Profile.id, Profile.created_at, Profile.updated_at, Profile.fields, Profile.interests)
-        .where(Profile.account_id == account.id, Profile.database_id == database.id)
+    statement = select(Profile.id, Profile.created_at, Profile.updated_at, Profile.fields, Profile.interests).where(
+        Profile.account_id == account.id, Profile.database_id == database.id
     )
 
     def records(row) -> tuple[list[Any], dict[str, Any]]:
@@ -85,8 +84,12 @@ def export_database(account: Account, database_id: int, options: ExportOptions) 
         flags = [(name, interest_id in held) for interest_id, name in interests]
         cells = [profile_id, timestamp(created), timestamp(modified), *(values.get(c.key) for c in columns)]
         cells += ["yes" if on else "no" for _name, on in flags]  # words the imports read back
-        record = {"id": profile_id, "created": timestamp(created), "modified": timestamp(modified),
-                  "fields": {c.name: values.get(c.key) for c in columns}}
+        record = {
+            "id": profile_id,
+            "created": timestamp(created),
+            "modified": timestamp(modified),
+            "fields": {c.name: values.get(c.key) for c in columns},
+        }
         if options.interests:
             record["interests"] = dict(flags)
         return cells, record
@@ -107,10 +110,20 @@ def export_collection(account: Account, collection_id: int, options: ExportOptio
     def records(row) -> tuple[list[Any], dict[str, Any]]:
         subprofile_id, profile_id, created, modified, values = row
         values = values or {}
-        cells = [profile_id, subprofile_id, timestamp(created), timestamp(modified),
-                 *(values.get(c.key) for c in columns)]
-        record = {"profile_id": profile_id, "subprofile_id": subprofile_id, "created": timestamp(created),
-                  "modified": timestamp(modified), "fields": {c.name: values.get(c.key) for c in columns}}
+        cells = [
+            profile_id,
+            subprofile_id,
+            timestamp(created),
+            timestamp(modified),
+            *(values.get(c.key) for c in columns),
+        ]
+        record = {
+            "profile_id": profile_id,
+            "subprofile_id": subprofile_id,
+            "created": timestamp(created),
+            "modified": timestamp(modified),
+            "fields": {c.name: values.get(c.key) for c in columns},
+        }
         return cells, record
 
     name = f"{collection.database.name}-{collection.name}"
@@ -161,9 +174,7 @@ def keyset_batches(statement, id_column) -> Iterator[list]:
     """Rows of ``statement`` in keyset batches by id: each batch is one short query."""
     last_id = 0
     while True:
-        rows = db.session.execute(
-            statement.where(id_column > last_id).order_by(id_column).limit(BATCH_SIZE)
-        ).all()
+        rows = db.session.execute(statement.where(id_column > last_id).order_by(id_column).limit(BATCH_SIZE)).all()
         if not rows:
             return
         yield rows

@@ -305,9 +305,7 @@ def _store(account: Account, followup: FollowUp, draft: Draft) -> None:
     if draft.collection_id is not None and collection_id is None:
         errors["collection_id"] = _("Choose a collection of this database.")
     form_id = _checked_form(account, followup.database_id, draft.form_id, errors)
-    cleaned, problems = clean_definition(
-        account, followup.database_id, collection_id=collection_id, **draft.parts()
-    )
+    cleaned, problems = clean_definition(account, followup.database_id, collection_id=collection_id, **draft.parts())
     errors.update(problems)
     if errors:
         db.session.rollback()

@@ -160,6 +160,7 @@ def new_run_row(followup: FollowUp, profile_id: int, due: datetime, created_at: 
         **extra,
     }
 
+
 # --- chains: follow-ups triggering each other -------------------------------------------------------------
 
 # A run made by the write of a run made by the write of … at most this many runs in a row (a loop stops here).

@@ -262,8 +262,13 @@ def _write_batch(run: ImportRun, planner: Planner, batch: _Batch, origin: events
     return counts
 
 
-def _write_staged(run: ImportRun, planner: Planner, lines: import_staging.StagedLines,
-                  rejected: list[LineResult], origin: events.Origin) -> dict[str, int]:
+def _write_staged(
+    run: ImportRun,
+    planner: Planner,
+    lines: import_staging.StagedLines,
+    rejected: list[LineResult],
+    origin: events.Origin,
+) -> dict[str, int]:
     """The set-based path: merge the staged lines (``BulkMerge``), hand the scope of the events it wrote to
     the bulk subscribers, and write the rejected lines."""
     _write_errors(run, rejected)
@@ -275,10 +280,17 @@ def _write_staged(run: ImportRun, planner: Planner, lines: import_staging.Staged
         kinds = {"profile_created"} if merged.created else set()
         kinds |= {"profile_updated"} if merged.updated else set()
         kinds |= {"subprofile_created"} if merged.collection_ids else set()
-        events.note_bulk_scope(events.BulkEvents(
-            account_id=run.account_id, database_id=run.database_id, source=origin.source,
-            reference=origin.reference, kinds=frozenset(kinds), collection_ids=merged.collection_ids,
-            id_range=merged.event_range))
+        events.note_bulk_scope(
+            events.BulkEvents(
+                account_id=run.account_id,
+                database_id=run.database_id,
+                source=origin.source,
+                reference=origin.reference,
+                kinds=frozenset(kinds),
+                collection_ids=merged.collection_ids,
+                id_range=merged.event_range,
+            )
+        )
     skipped = lines.count - merged.created - merged.updated
     return {"create": merged.created, "update": merged.updated, "skip": skipped, "reject": len(rejected)}
 
@@ -293,15 +305,35 @@ def _write(run: ImportRun, planner: Planner, results: list[LineResult], origin: 
         ids = writer.insert_profiles([(state.fields, state.interests) for state in created])
         for state, profile_id in zip(created, ids, strict=True):
             state.id = profile_id
-            event_rows.append((profile_id, "profile_created", None, None, {
-                "fields": diff({}, state.fields), "interests": interests_diff([], state.interests)}))
-    changed = [s for s in planner.states if not s.new and (
-        s.fields != s.original_fields or s.interests != s.original_interests)]
+            event_rows.append(
+                (
+                    profile_id,
+                    "profile_created",
+                    None,
+                    None,
+                    {"fields": diff({}, state.fields), "interests": interests_diff([], state.interests)},
+                )
+            )
+    changed = [
+        s
+        for s in planner.states
+        if not s.new and (s.fields != s.original_fields or s.interests != s.original_interests)
+    ]
     if changed:
         writer.update_profiles([(s.id, s.fields, s.interests) for s in changed])
-        event_rows += [(s.id, "profile_updated", None, None, {
-            "fields": diff(s.original_fields, s.fields),
-            "interests": interests_diff(s.original_interests, s.interests)}) for s in changed]
+        event_rows += [
+            (
+                s.id,
+                "profile_updated",
+                None,
+                None,
+                {
+                    "fields": diff(s.original_fields, s.fields),
+                    "interests": interests_diff(s.original_interests, s.interests),
+                },
+            )
+            for s in changed
+        ]
     subs = [(s.id, collection_id, fields) for s in planner.states for collection_id, fields in s.subprofiles]
     if subs:
         event_rows += [
@@ -325,9 +357,16 @@ def _write_errors(run: ImportRun, results: list[LineResult]) -> None:
     """The rejected lines' errors (line, column, value, reason); a zero byte, which PostgreSQL cannot store
     and which is why some values are refused, is shown as the replacement character."""
     errors = [
-        {"run_id": run.id, "line": result.line, "column": column[:255], "value": value.replace("\x00", "\ufffd"),
-         "reason": reason}
-        for result in results if result.action == "reject" for column, value, reason in result.errors
+        {
+            "run_id": run.id,
+            "line": result.line,
+            "column": column[:255],
+            "value": value.replace("\x00", "\ufffd"),
+            "reason": reason,
+        }
+        for result in results
+        if result.action == "reject"
+        for column, value, reason in result.errors
     ]
     if errors:
         db.session.execute(insert(ImportLineError), errors)
@@ -350,8 +389,9 @@ class _CopyWriter:
         return import_staging.insert_subprofiles(*self.scope, values)
 
     def insert_events(self, rows):
-        return import_staging.insert_events(*self.scope, self.origin.source, self.origin.actor,
-                                            self.origin.reference, rows)
+        return import_staging.insert_events(
+            *self.scope, self.origin.source, self.origin.actor, self.origin.reference, rows
+        )
 
 
 class _CoreWriter:
@@ -366,26 +406,66 @@ class _CoreWriter:
         return list(db.session.scalars(insert(model).returning(model.id, sort_by_parameter_order=True), rows))
 
     def insert_profiles(self, values):
-        return self._insert(Profile, [{**self.base, "code": new_code(), "fields": fields, "interests": interests,
-                                       "created_at": self.now, "updated_at": self.now} for fields, interests in values])
+        return self._insert(
+            Profile,
+            [
+                {
+                    **self.base,
+                    "code": new_code(),
+                    "fields": fields,
+                    "interests": interests,
+                    "created_at": self.now,
+                    "updated_at": self.now,
+                }
+                for fields, interests in values
+            ],
+        )
 
     def update_profiles(self, values):
-        db.session.execute(update(Profile), [
-            {"id": profile_id, "fields": fields, "interests": interests, "updated_at": self.now}
-            for profile_id, fields, interests in values])
+        db.session.execute(
+            update(Profile),
+            [
+                {"id": profile_id, "fields": fields, "interests": interests, "updated_at": self.now}
+                for profile_id, fields, interests in values
+            ],
+        )
 
     def insert_subprofiles(self, values):
-        return self._insert(Subprofile, [
-            {**self.base, "collection_id": collection_id, "profile_id": profile_id, "code": new_code(),
-             "fields": fields, "created_at": self.now, "updated_at": self.now}
-            for profile_id, collection_id, fields in values])
+        return self._insert(
+            Subprofile,
+            [
+                {
+                    **self.base,
+                    "collection_id": collection_id,
+                    "profile_id": profile_id,
+                    "code": new_code(),
+                    "fields": fields,
+                    "created_at": self.now,
+                    "updated_at": self.now,
+                }
+                for profile_id, collection_id, fields in values
+            ],
+        )
 
     def insert_events(self, rows):
-        return self._insert(ProfileEvent, [
-            {**self.base, "profile_id": profile_id, "kind": kind, "collection_id": collection_id,
-             "subprofile_id": subprofile_id, "changes": changes, "source": self.origin.source,
-             "actor": self.origin.actor, "reference": self.origin.reference, "created_at": self.now}
-            for profile_id, kind, collection_id, subprofile_id, changes in rows])
+        return self._insert(
+            ProfileEvent,
+            [
+                {
+                    **self.base,
+                    "profile_id": profile_id,
+                    "kind": kind,
+                    "collection_id": collection_id,
+                    "subprofile_id": subprofile_id,
+                    "changes": changes,
+                    "source": self.origin.source,
+                    "actor": self.origin.actor,
+                    "reference": self.origin.reference,
+                    "created_at": self.now,
+                }
+                for profile_id, kind, collection_id, subprofile_id, changes in rows
+            ],
+        )
 
 
 def run_import_work(row: ScheduledWork) -> None:

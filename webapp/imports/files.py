@@ -70,13 +70,13 @@ def open_binary(path: str | Path) -> IO[bytes]:
         except zipfile.BadZipFile:
             raise ImportFileError(_("The zip file is damaged.")) from None
         members = [
-            info for info in archive.infolist()
-            if not info.is_dir() and not info.filename.startswith("__MACOSX/")
+            info for info in archive.infolist() if not info.is_dir() and not info.filename.startswith("__MACOSX/")
         ]
         if len(members) != 1:
             archive.close()
-            raise ImportFileError(_("A zip file must hold exactly one file, this one holds %(count)s.",
-                                    count=len(members)))
+            raise ImportFileError(
+                _("A zip file must hold exactly one file, this one holds %(count)s.", count=len(members))
+            )
         return archive.open(members[0])
     return path.open("rb")
 
@@ -136,9 +136,7 @@ def open_text(path: str | Path, encoding: str) -> IO[str]:
     return io.TextIOWrapper(open_binary(path), encoding=encoding, newline="")
 
 
-def detect_format(
-    path: str | Path, *, encoding: str = "", delimiter: str = "", quotechar: str = ""
-) -> FileFormat:
+def detect_format(path: str | Path, *, encoding: str = "", delimiter: str = "", quotechar: str = "") -> FileFormat:
     """Detect what is not given: the encoding, then the delimiter and quote from the first 64 kB."""
     encoding = encoding or detect_encoding(path)
     if encoding == "utf-8":
@@ -204,8 +202,12 @@ def _header(reader) -> list[str]:
     if not header or not any(cell.strip() for cell in header):
         raise ImportFileError(_("The first line must name the columns."))
     if any("\x00" in cell for cell in header):
-        raise ImportFileError(_("The first line holds zero bytes (NUL characters), so it is not text in this "
-                                "encoding. Choose the file's encoding, or save it as UTF-8."))
+        raise ImportFileError(
+            _(
+                "The first line holds zero bytes (NUL characters), so it is not text in this "
+                "encoding. Choose the file's encoding, or save it as UTF-8."
+            )
+        )
     names = [cell.strip() for cell in header]
     if any(not name for name in names):
         raise ImportFileError(_("Every column in the first line needs a name."))
@@ -228,8 +230,11 @@ def read_rows(path: str | Path, file_format: FileFormat, *, skip: int = 0) -> It
             if number <= skip:
                 continue
             if len(cells) != width:
-                yield Row(line, None, _("This line has %(cells)s cells, the header has %(width)s.",
-                                        cells=len(cells), width=width))
+                yield Row(
+                    line,
+                    None,
+                    _("This line has %(cells)s cells, the header has %(width)s.", cells=len(cells), width=width),
+                )
                 continue
             yield Row(line, dict(zip(header, cells, strict=True)))
 
@@ -245,8 +250,9 @@ def _records(reader, file_format: FileFormat) -> Iterator[tuple[int, list[str]]]
         except csv.Error as error:
             raise ImportFileError(_("Line %(line)s cannot be read: %(error)s", line=start, error=error)) from None
         except UnicodeDecodeError:
-            raise ImportFileError(_("Near line %(line)s the file is not encoded as %(name)s.",
-                                    line=start, name=file_format.encoding)) from None
+            raise ImportFileError(
+                _("Near line %(line)s the file is not encoded as %(name)s.", line=start, name=file_format.encoding)
+            ) from None
         line, start = start, reader.line_num + 1
         if cells and (len(cells) > 1 or cells[0].strip()):
             yield line, cells

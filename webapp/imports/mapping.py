@@ -97,8 +97,7 @@ def parse_target(schema: Schema, target: str) -> Target:
         collection_name, _dot, field_name = name.partition(".")
         if found := schema.collection_field(collection_name, field_name):
             return Target("collection", collection=found[0], field=found[1])
-    raise ValidationError(_("%(target)s is not a field, collection field or interest of this database.",
-                            target=target))
+    raise ValidationError(_("%(target)s is not a field, collection field or interest of this database.", target=target))
 
 
 def target_choices(schema: Schema) -> list[tuple[str, str]]:
@@ -126,8 +125,15 @@ def guess_mapping(schema: Schema, header: list[str]) -> dict[str, str]:
     return mapping
 
 
-def clean_definition(schema: Schema, mapping: dict[str, str], key_fields: list[str], on_match: str,
-                      on_no_match: str, on_empty: str, options: dict[str, Any]) -> dict[str, Any]:
+def clean_definition(
+    schema: Schema,
+    mapping: dict[str, str],
+    key_fields: list[str],
+    on_match: str,
+    on_no_match: str,
+    on_empty: str,
+    options: dict[str, Any],
+) -> dict[str, Any]:
     errors: dict[str, str] = {}
     cleaned_mapping, mapped_fields = {}, set()
     for column, target in mapping.items():
@@ -139,8 +145,11 @@ def clean_definition(schema: Schema, mapping: dict[str, str], key_fields: list[s
         if parsed.kind == "ignore":
             cleaned_mapping[column] = "ignore"
             continue
-        name = f"{parsed.collection.name}.{parsed.field.name}" if parsed.collection else (
-            parsed.field.name if parsed.field else parsed.interest.name)
+        name = (
+            f"{parsed.collection.name}.{parsed.field.name}"
+            if parsed.collection
+            else (parsed.field.name if parsed.field else parsed.interest.name)
+        )
         cleaned_mapping[column] = f"{parsed.kind}:{name}"
         if parsed.kind == "field":
             if parsed.field.name in mapped_fields:
@@ -175,8 +184,14 @@ def clean_definition(schema: Schema, mapping: dict[str, str], key_fields: list[s
         errors["date_order"] = _("Choose one of the offered date orders.")
     if errors:
         raise ValidationError(errors)
-    return {"mapping": cleaned_mapping, "key_fields": keys, "on_match": on_match, "on_no_match": on_no_match,
-            "on_empty": on_empty, "options": clean_options}
+    return {
+        "mapping": cleaned_mapping,
+        "key_fields": keys,
+        "on_match": on_match,
+        "on_no_match": on_no_match,
+        "on_empty": on_empty,
+        "options": clean_options,
+    }
 
 
 def get_definition(account: Account, definition_id: int) -> ImportDefinition:
@@ -186,9 +201,17 @@ def get_definition(account: Account, definition_id: int) -> ImportDefinition:
     return definition
 
 
-def update_definition(account: Account, definition_id: int, *, mapping: dict[str, str], key_fields: list[str],
-                      on_match: str, on_no_match: str, on_empty: str,
-                      options: dict[str, Any] | None = None) -> ImportDefinition:
+def update_definition(
+    account: Account,
+    definition_id: int,
+    *,
+    mapping: dict[str, str],
+    key_fields: list[str],
+    on_match: str,
+    on_no_match: str,
+    on_empty: str,
+    options: dict[str, Any] | None = None,
+) -> ImportDefinition:
     definition = get_definition(account, definition_id)
     schema = schema_of(get_database(account, definition.database_id))
     cleaned = clean_definition(schema, mapping, key_fields, on_match, on_no_match, on_empty, options or {})

@@ -110,10 +110,13 @@ class _Rules:
 
     @classmethod
     def of(cls, fields: list[Field]) -> "_Rules":
-        return cls(fields, {f.key: f.name for f in fields},
-                   [(f.key, f.default) for f in fields if f.default is not None],
-                   [f for f in fields if f.required],
-                   any(f.unique or f.type == "reference" for f in fields))
+        return cls(
+            fields,
+            {f.key: f.name for f in fields},
+            [(f.key, f.default) for f in fields if f.default is not None],
+            [f for f in fields if f.required],
+            any(f.unique or f.type == "reference" for f in fields),
+        )
 
 
 class Planner:
@@ -130,7 +133,10 @@ class Planner:
         self.schema = schema
         self.show = show  # LineResult.values (the preview shows them; applying does not need them)
         self.on_match, self.on_no_match, self.on_empty = (
-            definition.on_match, definition.on_no_match, definition.on_empty)
+            definition.on_match,
+            definition.on_no_match,
+            definition.on_empty,
+        )
         self.date_order = (definition.options or {}).get("date_order", "")
         self.targets = {column: parse_target(schema, target) for column, target in definition.mapping.items()}
         self.key_fields = [schema.field(name) for name in definition.key_fields]
@@ -142,13 +148,25 @@ class Planner:
         self.coercers = {f.key: CellCoercer(f, self._preparer(f)) for f in every_field}
         # (column, kind, field key, coercer, collection id or interest) of every mapped column
         self.cells = [
-            (column, target.kind, target.field.key if target.field else None,
-             self.coercers[target.field.key] if target.field else None,
-             target.collection.id if target.collection else target.interest)
-            for column, target in self.targets.items() if target.kind != "ignore"
+            (
+                column,
+                target.kind,
+                target.field.key if target.field else None,
+                self.coercers[target.field.key] if target.field else None,
+                target.collection.id if target.collection else target.interest,
+            )
+            for column, target in self.targets.items()
+            if target.kind != "ignore"
         ]
-        self.key_parts = [(f, self.key_columns[f.name], self.coercers[f.key],
-                           str.lower if get_field_type(f.type).sort_as == "text" else str) for f in self.key_fields]
+        self.key_parts = [
+            (
+                f,
+                self.key_columns[f.name],
+                self.coercers[f.key],
+                str.lower if get_field_type(f.type).sort_as == "text" else str,
+            )
+            for f in self.key_fields
+        ]
         self.rules = {None: _Rules.of(schema.fields)}
         self.rules.update({c.id: _Rules.of(fields) for c, fields in schema.collections.values()})
         self.merge: import_staging.BulkMerge | None = None
@@ -196,8 +214,7 @@ class Planner:
                 elif word in TRUE_WORDS:
                     interests[owner.id] = True
                 else:
-                    errors.append((column, raw, _("Interest %(name)s must be yes or no (1 or 0).",
-                                                  name=owner.name)))
+                    errors.append((column, raw, _("Interest %(name)s must be yes or no (1 or 0).", name=owner.name)))
                 continue
             if empty:
                 values[key] = None
@@ -254,11 +271,14 @@ class Planner:
         firsts = sorted({sort_literal(first, stored[0], dialect) for stored in wanted.values()}, key=str)
         size = LOOKUP_CHUNK_POSTGRESQL if dialect == "postgresql" else LOOKUP_CHUNK
         for start in range(0, len(firsts), size):
-            chunk = firsts[start:start + size]
+            chunk = firsts[start : start + size]
             found = db.session.execute(
                 select(Profile.id, Profile.fields, Profile.interests)
-                .where(Profile.account_id == self.account.id, Profile.database_id == self.schema.database_id,
-                       sort_value(first, dialect).in_(chunk))
+                .where(
+                    Profile.account_id == self.account.id,
+                    Profile.database_id == self.schema.database_id,
+                    sort_value(first, dialect).in_(chunk),
+                )
                 .order_by(Profile.id)
             )
             for profile_id, fields, interests in found:
@@ -267,8 +287,7 @@ class Planner:
                     continue
                 key = tuple(match_literal(f, value) for f, value in zip(self.key_fields, values, strict=True))
                 if key in wanted and key not in self.by_key:
-                    state = State(profile_id, dict(fields), list(interests or []), dict(fields),
-                                  list(interests or []))
+                    state = State(profile_id, dict(fields), list(interests or []), dict(fields), list(interests or []))
                     self.by_key[key] = state
                     self.states.append(state)
 
@@ -301,8 +320,10 @@ class Planner:
             new_interests = validate_interests(self.schema.interests, interest_changes, current_interests)
         else:
             new_interests = sorted(set(current_interests))
-        new_subs = [(collection_id, self._merge(row, collection_id, sub_values, None, None))
-                    for collection_id, sub_values in subs.items()]
+        new_subs = [
+            (collection_id, self._merge(row, collection_id, sub_values, None, None))
+            for collection_id, sub_values in subs.items()
+        ]
         claims = self._check_unique(row, stored, state)
         if state is None:
             state = State(None, stored, new_interests, {}, [], new=True)
@@ -334,8 +355,14 @@ class Planner:
                 return column
         return ""
 
-    def _merge(self, row: Row, collection_id: int | None, values: dict[str, Any], current: dict[str, Any] | None,
-               holder_id: int | None) -> dict[str, Any]:
+    def _merge(
+        self,
+        row: Row,
+        collection_id: int | None,
+        values: dict[str, Any],
+        current: dict[str, Any] | None,
+        holder_id: int | None,
+    ) -> dict[str, Any]:
         """``validate_values`` for coerced values keyed by field key: the new stored JSON, or the line's errors."""
         rules = self.rules[collection_id]
         collection = None
@@ -357,8 +384,13 @@ class Planner:
         for required in rules.required:
             if stored.get(required.key) is None:
                 column = self._column(required.name, collection)
-                problems.append((column, row.values.get(column, "") if column else "",
-                                 _("%(name)s is required.", name=required.name)))
+                problems.append(
+                    (
+                        column,
+                        row.values.get(column, "") if column else "",
+                        _("%(name)s is required.", name=required.name),
+                    )
+                )
         if problems:
             raise LineRejected(problems)
         return stored
@@ -386,8 +418,13 @@ class Planner:
             owner = self.claims[unique_field.key].get(literal)
             if owner is not None and owner != mine:
                 column = self._column(unique_field.name, None)
-                problems.append((column, row.values.get(column, ""), _(
-                    "Another profile already has %(value)s as %(name)s.", value=value, name=unique_field.name)))
+                problems.append(
+                    (
+                        column,
+                        row.values.get(column, ""),
+                        _("Another profile already has %(value)s as %(name)s.", value=value, name=unique_field.name),
+                    )
+                )
             claims.append((unique_field.key, literal))
         if problems:
             raise LineRejected(problems)
@@ -411,14 +448,21 @@ class Planner:
         """The run's ``BulkMerge`` statement (once per run)."""
         first = self.key_fields[0] if self.key_fields else None
         self.merge = import_staging.BulkMerge(
-            self.account.id, self.schema.database_id, self.key_fields,
+            self.account.id,
+            self.schema.database_id,
+            self.key_fields,
             [key for _column, kind, key, _coercer, _owner in self.cells if kind == "field"],
             key_indexed=bool(first and (first.indexed or first.unique)),
-            on_match=self.on_match, on_no_match=self.on_no_match,
-            defaults=dict(self.rules[None].defaults), collections=len(self.schema.collections),
+            on_match=self.on_match,
+            on_no_match=self.on_no_match,
+            defaults=dict(self.rules[None].defaults),
+            collections=len(self.schema.collections),
         )
-        fields = [(column, key, coercer.pair, key in {f.key for f in self.key_fields})
-                  for column, kind, key, coercer, _owner in self.cells if kind == "field"]
+        fields = [
+            (column, key, coercer.pair, key in {f.key for f in self.key_fields})
+            for column, kind, key, coercer, _owner in self.cells
+            if kind == "field"
+        ]
         # In jsonb's own key order (shorter keys first), so that PostgreSQL finds each staged object
         # already sorted when it parses it; a line's errors keep the order of its cells (as the planner reports them).
         self.field_cells = sorted(fields, key=lambda cell: (len(cell[1]), cell[1]))
@@ -427,7 +471,8 @@ class Planner:
         self.required_keys = frozenset(required.key for required in self.rules[None].required)
         # A new profile's event is written as staged unless field defaults or interests add to its values.
         self.changes_in_python = not self.rules[None].defaults and not any(
-            kind == "interest" for _c, kind, _k, _co, _o in self.cells)
+            kind == "interest" for _c, kind, _k, _co, _o in self.cells
+        )
 
     def stage(self, rows: list[Row]) -> tuple[import_staging.StagedLines, list[LineResult]] | None:
         """Validate a batch for the set-based path: (staged lines, rejected lines) — or None when a line's

@@ -47,12 +47,23 @@ def rollback_run(account: Account, run_id: int) -> RollbackReport:
     names = {f.key: f.name for f in get_database(account, run.database_id).fields}
     touched: dict[int, _Touched] = {}
     first_event = None
-    query = (select(ProfileEvent.id, ProfileEvent.profile_id, ProfileEvent.subprofile_id, ProfileEvent.kind,
-                    ProfileEvent.changes)
-             .where(ProfileEvent.id.between(run.first_event_id or 0, run.last_event_id or 0),
-                    ProfileEvent.account_id == account.id, ProfileEvent.database_id == run.database_id,
-                    ProfileEvent.source == "import", ProfileEvent.reference == reference)
-             .order_by(ProfileEvent.id))
+    query = (
+        select(
+            ProfileEvent.id,
+            ProfileEvent.profile_id,
+            ProfileEvent.subprofile_id,
+            ProfileEvent.kind,
+            ProfileEvent.changes,
+        )
+        .where(
+            ProfileEvent.id.between(run.first_event_id or 0, run.last_event_id or 0),
+            ProfileEvent.account_id == account.id,
+            ProfileEvent.database_id == run.database_id,
+            ProfileEvent.source == "import",
+            ProfileEvent.reference == reference,
+        )
+        .order_by(ProfileEvent.id)
+    )
     for event_id, profile_id, subprofile_id, kind, changes in db.session.execute(query):
         first_event = first_event or event_id
         entry = touched.setdefault(profile_id, _Touched())
@@ -71,22 +82,37 @@ def rollback_run(account: Account, run_id: int) -> RollbackReport:
     profile_ids = sorted(touched)
     event_rows: list[dict] = []
     for start in range(0, len(profile_ids), LOOKUP_CHUNK):
-        chunk = profile_ids[start:start + LOOKUP_CHUNK]
+        chunk = profile_ids[start : start + LOOKUP_CHUNK]
         later: dict[int, list] = {}
         for profile_id, subprofile_id, event_id, kind, changes in db.session.execute(
-            select(ProfileEvent.profile_id, ProfileEvent.subprofile_id, ProfileEvent.id, ProfileEvent.kind,
-                   ProfileEvent.changes)
-            .where(ProfileEvent.profile_id.in_(chunk), ProfileEvent.id > first_event,
-                   ProfileEvent.reference != reference)
+            select(
+                ProfileEvent.profile_id,
+                ProfileEvent.subprofile_id,
+                ProfileEvent.id,
+                ProfileEvent.kind,
+                ProfileEvent.changes,
+            ).where(
+                ProfileEvent.profile_id.in_(chunk), ProfileEvent.id > first_event, ProfileEvent.reference != reference
+            )
         ):
             if event_id > touched[profile_id].last_event:
                 later.setdefault(profile_id, []).append((subprofile_id, kind, changes))
-        current = {row.id: row for row in db.session.execute(
-            select(Profile.id, Profile.fields, Profile.interests).where(Profile.id.in_(chunk)))}
+        current = {
+            row.id: row
+            for row in db.session.execute(
+                select(Profile.id, Profile.fields, Profile.interests).where(Profile.id.in_(chunk))
+            )
+        }
         sub_ids = [sub_id for profile_id in chunk for sub_id in touched[profile_id].subprofiles]
-        current_subs = {row.id: row for start_sub in range(0, len(sub_ids), LOOKUP_CHUNK) for row in db.session.execute(
-            select(Subprofile.id, Subprofile.collection_id, Subprofile.fields)
-            .where(Subprofile.id.in_(sub_ids[start_sub:start_sub + LOOKUP_CHUNK])))}
+        current_subs = {
+            row.id: row
+            for start_sub in range(0, len(sub_ids), LOOKUP_CHUNK)
+            for row in db.session.execute(
+                select(Subprofile.id, Subprofile.collection_id, Subprofile.fields).where(
+                    Subprofile.id.in_(sub_ids[start_sub : start_sub + LOOKUP_CHUNK])
+                )
+            )
+        }
         removed_subs = []
         removals, updates = [], []
         for profile_id in chunk:
@@ -100,17 +126,32 @@ def rollback_run(account: Account, run_id: int) -> RollbackReport:
                     report.left.append(_("Profile %(id)s was changed since; it is kept.", id=profile_id))
                     continue
                 removals.append(profile_id)
-                event_rows.append(_event(account, run, origin, now, profile_id, "profile_removed", {
-                    "fields": diff(profile.fields, {}), "interests": interests_diff(profile.interests, [])}))
+                event_rows.append(
+                    _event(
+                        account,
+                        run,
+                        origin,
+                        now,
+                        profile_id,
+                        "profile_removed",
+                        {"fields": diff(profile.fields, {}), "interests": interests_diff(profile.interests, [])},
+                    )
+                )
                 continue
             changed_fields = {k for _sub, kind, changes in since if _sub is None for k in (changes.get("fields") or {})}
             changed_interests = {
-                k for _sub, kind, changes in since if _sub is None for k in (changes.get("interests") or {})}
+                k for _sub, kind, changes in since if _sub is None for k in (changes.get("interests") or {})
+            }
             fields, interests = dict(profile.fields), set(profile.interests or [])
             for key, (old, new) in entry.fields.items():
                 if key in changed_fields or fields.get(key) != new:
-                    report.left.append(_("Profile %(id)s: %(field)s was changed since; it is kept.",
-                                         id=profile_id, field=names.get(key, key)))
+                    report.left.append(
+                        _(
+                            "Profile %(id)s: %(field)s was changed since; it is kept.",
+                            id=profile_id,
+                            field=names.get(key, key),
+                        )
+                    )
                 elif old is None:
                     fields.pop(key, None)
                 else:
@@ -125,9 +166,20 @@ def rollback_run(account: Account, run_id: int) -> RollbackReport:
             new_interests = sorted(interests)
             if fields != profile.fields or new_interests != sorted(profile.interests or []):
                 updates.append({"id": profile_id, "fields": fields, "interests": new_interests, "updated_at": now})
-                event_rows.append(_event(account, run, origin, now, profile_id, "profile_updated", {
-                    "fields": diff(profile.fields, fields),
-                    "interests": interests_diff(profile.interests or [], new_interests)}))
+                event_rows.append(
+                    _event(
+                        account,
+                        run,
+                        origin,
+                        now,
+                        profile_id,
+                        "profile_updated",
+                        {
+                            "fields": diff(profile.fields, fields),
+                            "interests": interests_diff(profile.interests or [], new_interests),
+                        },
+                    )
+                )
                 report.restored += 1
             changed_subs = {sub for sub, _kind, _changes in since if sub is not None}
             for sub_id in entry.subprofiles:
@@ -136,8 +188,19 @@ def rollback_run(account: Account, run_id: int) -> RollbackReport:
                     report.left.append(_("Subprofile %(id)s was changed since; it is kept.", id=sub_id))
                     continue
                 removed_subs.append(sub_id)
-                event_rows.append(_event(account, run, origin, now, profile_id, "subprofile_removed",
-                                         {"fields": diff(sub.fields, {})}, sub.collection_id, sub_id))
+                event_rows.append(
+                    _event(
+                        account,
+                        run,
+                        origin,
+                        now,
+                        profile_id,
+                        "subprofile_removed",
+                        {"fields": diff(sub.fields, {})},
+                        sub.collection_id,
+                        sub_id,
+                    )
+                )
         if removed_subs:
             db.session.execute(delete(Subprofile).where(Subprofile.id.in_(removed_subs)))
         if updates:
@@ -158,7 +221,16 @@ def rollback_run(account: Account, run_id: int) -> RollbackReport:
 
 
 def _event(account, run, origin, now, profile_id, kind, changes, collection_id=None, subprofile_id=None) -> dict:
-    return {"account_id": account.id, "database_id": run.database_id, "profile_id": profile_id,
-            "collection_id": collection_id, "subprofile_id": subprofile_id, "kind": kind,
-            "source": origin.source, "actor": origin.actor, "reference": origin.reference,
-            "changes": changes, "created_at": now}
+    return {
+        "account_id": account.id,
+        "database_id": run.database_id,
+        "profile_id": profile_id,
+        "collection_id": collection_id,
+        "subprofile_id": subprofile_id,
+        "kind": kind,
+        "source": origin.source,
+        "actor": origin.actor,
+        "reference": origin.reference,
+        "changes": changes,
+        "created_at": now,
+    }

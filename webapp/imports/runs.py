@@ -48,10 +48,14 @@ def get_run(account: Account, run_id: int) -> ImportRun:
 
 def list_runs(account: Account, database_id: int, *, limit: int = 100) -> list[ImportRun]:
     database = get_database(account, database_id)
-    return list(db.session.scalars(
-        select(ImportRun).where(ImportRun.account_id == account.id, ImportRun.database_id == database.id)
-        .order_by(ImportRun.id.desc()).limit(limit)
-    ))
+    return list(
+        db.session.scalars(
+            select(ImportRun)
+            .where(ImportRun.account_id == account.id, ImportRun.database_id == database.id)
+            .order_by(ImportRun.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def upload_directory() -> Path:
@@ -85,14 +89,23 @@ def upload(account: Account, database_id: int, stream: IO[bytes], file_name: str
     keys = [target.split(":", 1)[1] for target in mapping.values() if target.startswith("field:")]
     email_keys = [name for name in keys if schema.field(name).type == "email"]
     definition = ImportDefinition(
-        account_id=account.id, database_id=database.id, name=(file_name or "import")[:100], mapping=mapping,
+        account_id=account.id,
+        database_id=database.id,
+        name=(file_name or "import")[:100],
+        mapping=mapping,
         key_fields=email_keys[:1] or keys[:1],
         options={"encoding": "", "delimiter": "", "quotechar": "", "date_order": ""},
     )
     db.session.add(definition)
     db.session.flush()
-    run = ImportRun(account_id=account.id, definition_id=definition.id, database_id=database.id,
-                    file_name=file_name[:255], file_path=str(path), file_size=size)
+    run = ImportRun(
+        account_id=account.id,
+        definition_id=definition.id,
+        database_id=database.id,
+        file_name=file_name[:255],
+        file_path=str(path),
+        file_size=size,
+    )
     db.session.add(run)
     db.session.commit()
     return run
@@ -100,8 +113,12 @@ def upload(account: Account, database_id: int, stream: IO[bytes], file_name: str
 
 def run_format(run: ImportRun, definition: ImportDefinition) -> FileFormat:
     options = definition.options or {}
-    return import_files.detect_format(run.file_path, encoding=options.get("encoding", ""),
-                                      delimiter=options.get("delimiter", ""), quotechar=options.get("quotechar", ""))
+    return import_files.detect_format(
+        run.file_path,
+        encoding=options.get("encoding", ""),
+        delimiter=options.get("delimiter", ""),
+        quotechar=options.get("quotechar", ""),
+    )
 
 
 def run_header(account: Account, run_id: int) -> tuple[FileFormat, list[str]]:
@@ -134,8 +151,15 @@ def start_run(account: Account, run_id: int) -> ImportRun:
 def _check_mapping(account: Account, run: ImportRun, definition: ImportDefinition) -> None:
     """The stored mapping must still fit the database and the file's columns."""
     schema = schema_of(get_database(account, definition.database_id))
-    clean_definition(schema, definition.mapping, definition.key_fields, definition.on_match,
-                      definition.on_no_match, definition.on_empty, definition.options or {})
+    clean_definition(
+        schema,
+        definition.mapping,
+        definition.key_fields,
+        definition.on_match,
+        definition.on_no_match,
+        definition.on_empty,
+        definition.options or {},
+    )
     header = import_files.read_header(run.file_path, run_format(run, definition))
     if not any(definition.mapping.get(column, "ignore") != "ignore" for column in header):
         raise ValidationError(_("Map at least one column to a field or an interest."))
@@ -182,8 +206,11 @@ def preview(account: Account, run_id: int, *, lines: int = PREVIEW_LINES, limit:
 def error_rows(account: Account, run_id: int) -> Iterator[tuple[int, str, str, str]]:
     """The run's rejected lines as (line, column, value, reason), in line order (streamed)."""
     run = get_run(account, run_id)
-    query = (select(ImportLineError.line, ImportLineError.column, ImportLineError.value, ImportLineError.reason)
-             .where(ImportLineError.run_id == run.id).order_by(ImportLineError.line, ImportLineError.id))
+    query = (
+        select(ImportLineError.line, ImportLineError.column, ImportLineError.value, ImportLineError.reason)
+        .where(ImportLineError.run_id == run.id)
+        .order_by(ImportLineError.line, ImportLineError.id)
+    )
     yield from db.session.execute(query.execution_options(yield_per=1000))
 
 
@@ -195,7 +222,3 @@ def count_errors(run: ImportRun) -> int:
 
 
 # --- the durable work kind ------------------------------------------------------------------------
-
-
-
-

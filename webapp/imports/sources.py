@@ -70,8 +70,17 @@ def check_source_url(url: str) -> str:
 # --- setting a source -----------------------------------------------------------------------------
 
 
-def set_source(account: Account, definition_id: int, *, source_url: str, schedule: str = "", username: str = "",
-               password: str = "", private_key: str = "", clear_secrets: bool = False) -> ImportDefinition:
+def set_source(
+    account: Account,
+    definition_id: int,
+    *,
+    source_url: str,
+    schedule: str = "",
+    username: str = "",
+    password: str = "",
+    private_key: str = "",
+    clear_secrets: bool = False,
+) -> ImportDefinition:
     """Set (or, with an empty URL, remove) a definition's source, credentials and schedule.
 
     An empty password or key keeps the stored one (the admin never gets it back to resubmit), unless
@@ -98,9 +107,11 @@ def set_source(account: Account, definition_id: int, *, source_url: str, schedul
     if errors:
         raise ValidationError(errors)
     stored = {} if clear_secrets else credentials_of(definition)
-    values = {"username": username.strip()[:255],
-              "password": password or stored.get("password", ""),
-              "private_key": private_key.strip() or stored.get("private_key", "")}
+    values = {
+        "username": username.strip()[:255],
+        "password": password or stored.get("password", ""),
+        "private_key": private_key.strip() or stored.get("private_key", ""),
+    }
     if url != definition.source_url:
         definition.last_fetch = {}
     elif "host_key" in (definition.last_fetch or {}):  # saving is the admin's word to trust the server's key
@@ -112,21 +123,41 @@ def set_source(account: Account, definition_id: int, *, source_url: str, schedul
     return definition
 
 
-def create_source(account: Account, database_id: int, *, source_url: str, schedule: str = "", username: str = "",
-                  password: str = "", private_key: str = "") -> ImportDefinition:
+def create_source(
+    account: Account,
+    database_id: int,
+    *,
+    source_url: str,
+    schedule: str = "",
+    username: str = "",
+    password: str = "",
+    private_key: str = "",
+) -> ImportDefinition:
     """A new definition fetching its file from ``source_url``; its first file waits for a mapping."""
     database = get_database(account, database_id)
     if not (source_url or "").strip():
         raise ValidationError({"source_url": _("Enter a URL.")})
     name = PurePosixPath(unquote(urlsplit((source_url or "").strip()).path)).name or (source_url or "").strip()
-    definition = ImportDefinition(account_id=account.id, database_id=database.id, name=name[:100] or "import",
-                                  mapping={}, key_fields=[], options={"encoding": "", "delimiter": "",
-                                                                       "quotechar": "", "date_order": ""})
+    definition = ImportDefinition(
+        account_id=account.id,
+        database_id=database.id,
+        name=name[:100] or "import",
+        mapping={},
+        key_fields=[],
+        options={"encoding": "", "delimiter": "", "quotechar": "", "date_order": ""},
+    )
     db.session.add(definition)
     db.session.flush()
     try:
-        return set_source(account, definition.id, source_url=source_url, schedule=schedule, username=username,
-                          password=password, private_key=private_key)
+        return set_source(
+            account,
+            definition.id,
+            source_url=source_url,
+            schedule=schedule,
+            username=username,
+            password=password,
+            private_key=private_key,
+        )
     except ValidationError:
         db.session.rollback()
         raise
@@ -152,8 +183,7 @@ def _reschedule(definition: ImportDefinition, *, exclude: int | None = None) -> 
     if pending:
         pending[0].due_at = due
         return pending[0]
-    return work.schedule(KIND, due_at=due, payload={"definition_id": definition.id},
-                         account_id=definition.account_id)
+    return work.schedule(KIND, due_at=due, payload={"definition_id": definition.id}, account_id=definition.account_id)
 
 
 def fetch_now(account: Account, definition_id: int) -> ScheduledWork:
@@ -168,8 +198,9 @@ def fetch_now(account: Account, definition_id: int) -> ScheduledWork:
         rows[0].due_at = utcnow()
         row = rows[0]
     else:
-        row = work.schedule(KIND, payload={"definition_id": definition.id, "once": True},
-                            account_id=definition.account_id)
+        row = work.schedule(
+            KIND, payload={"definition_id": definition.id, "once": True}, account_id=definition.account_id
+        )
     db.session.commit()
     return row
 
@@ -178,8 +209,11 @@ def fetched_definitions(account: Account, database_id: int) -> list[dict]:
     """The database's fetched imports with their next run, for the imports tab."""
     rows = db.session.scalars(
         select(ImportDefinition)
-        .where(ImportDefinition.account_id == account.id, ImportDefinition.database_id == database_id,
-               ImportDefinition.source_url != "")
+        .where(
+            ImportDefinition.account_id == account.id,
+            ImportDefinition.database_id == database_id,
+            ImportDefinition.source_url != "",
+        )
         .order_by(ImportDefinition.id)
     )
     return [{"definition": row, "next_run": next_run_at(row)} for row in rows]
@@ -187,9 +221,11 @@ def fetched_definitions(account: Account, database_id: int) -> list[dict]:
 
 def recent_runs(definition: ImportDefinition, *, limit: int = 20) -> list[ImportRun]:
     """The definition's latest runs, newest first."""
-    return list(db.session.scalars(
-        select(ImportRun).where(ImportRun.definition_id == definition.id).order_by(ImportRun.id.desc()).limit(limit)
-    ))
+    return list(
+        db.session.scalars(
+            select(ImportRun).where(ImportRun.definition_id == definition.id).order_by(ImportRun.id.desc()).limit(limit)
+        )
+    )
 
 
 def next_run_at(definition: ImportDefinition) -> datetime | None:
@@ -259,9 +295,14 @@ def fetch_and_start(definition: ImportDefinition) -> ImportRun | None:
     if fetched is None:
         definition.last_error = ""
         return None
-    run = ImportRun(account_id=definition.account_id, definition_id=definition.id,
-                    database_id=definition.database_id, file_name=fetched.file_name[:255],
-                    file_path=str(fetched.path), file_size=fetched.size)
+    run = ImportRun(
+        account_id=definition.account_id,
+        definition_id=definition.id,
+        database_id=definition.database_id,
+        file_name=fetched.file_name[:255],
+        file_path=str(fetched.path),
+        file_size=fetched.size,
+    )
     db.session.add(run)
     definition.last_error = ""
     db.session.commit()
@@ -279,9 +320,12 @@ def fetch_and_start(definition: ImportDefinition) -> ImportRun | None:
 
 
 def _busy(definition_id: int) -> bool:
-    return db.session.scalar(
-        select(ImportRun.id).where(ImportRun.definition_id == definition_id, ImportRun.status.in_(BUSY)).limit(1)
-    ) is not None
+    return (
+        db.session.scalar(
+            select(ImportRun.id).where(ImportRun.definition_id == definition_id, ImportRun.status.in_(BUSY)).limit(1)
+        )
+        is not None
+    )
 
 
 def run_fetch_work(row: ScheduledWork) -> None:
@@ -294,8 +338,10 @@ def run_fetch_work(row: ScheduledWork) -> None:
         return
     once = bool(row.payload.get("once"))
     if _busy(definition_id):
-        definition.last_error = _("Skipped at %(time)s: the previous run of this import has not finished.",
-                                  time=utcnow().strftime("%Y-%m-%d %H:%M"))
+        definition.last_error = _(
+            "Skipped at %(time)s: the previous run of this import has not finished.",
+            time=utcnow().strftime("%Y-%m-%d %H:%M"),
+        )
     else:
         try:
             fetch_and_start(definition)

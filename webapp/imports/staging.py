@@ -457,9 +457,7 @@ def _field_pairs(old: str, new: str, keys: list[str]) -> str:
     ``OFFSET 0`` keeps the planner from copying the lookups into every use of them in ``_fields_diff``."""
     if not keys:
         return ""
-    columns = ", ".join(
-        f"{old} -> '{int(key)}' AS o{i}, {new} -> '{int(key)}' AS n{i}" for i, key in enumerate(keys)
-    )
+    columns = ", ".join(f"{old} -> '{int(key)}' AS o{i}, {new} -> '{int(key)}' AS n{i}" for i, key in enumerate(keys))
     return f"CROSS JOIN LATERAL (SELECT {columns} OFFSET 0) AS v"
 
 

@@ -64,9 +64,7 @@ class Field(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), index=True)
     database_id: Mapped[int] = mapped_column(ForeignKey("database.id", ondelete="CASCADE"), index=True)
-    collection_id: Mapped[int | None] = mapped_column(
-        ForeignKey("collection.id", ondelete="CASCADE"), index=True
-    )
+    collection_id: Mapped[int | None] = mapped_column(ForeignKey("collection.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(64))
     type: Mapped[str] = mapped_column(String(16))
     # Type options: {"choices": [...], "multiple": bool, "length": int, "region": "NL", "database_id": int}

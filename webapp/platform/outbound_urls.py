@@ -75,8 +75,13 @@ def _checked(url: str) -> tuple[str, list]:
     for address in addresses:
         if not is_public(address):
             raise ValidationError(
-                {"url": _("The host %(host)s resolves to a private or reserved address (%(address)s).",
-                          host=host, address=str(address))}
+                {
+                    "url": _(
+                        "The host %(host)s resolves to a private or reserved address (%(address)s).",
+                        host=host,
+                        address=str(address),
+                    )
+                }
             )
     return url, addresses
 

@@ -41,6 +41,7 @@ class StoresCredentials(Protocol):
 
     credentials: str | None
 
+
 SCHEMES = ("http", "https", "ftp", "ftps", "sftp")
 
 
@@ -86,8 +87,9 @@ def credentials_of(definition: StoresCredentials) -> dict[str, str]:
     try:
         return json.loads(_fernet().decrypt(definition.credentials.encode()))
     except InvalidToken:
-        raise ValidationError(_("The stored credentials cannot be read (was CREDENTIALS_KEY changed?). "
-                                "Enter them again.")) from None
+        raise ValidationError(
+            _("The stored credentials cannot be read (was CREDENTIALS_KEY changed?). Enter them again.")
+        ) from None
 
 
 def masked_credentials(definition: StoresCredentials) -> dict[str, str]:
@@ -96,8 +98,11 @@ def masked_credentials(definition: StoresCredentials) -> dict[str, str]:
         values = credentials_of(definition)
     except ValidationError:
         return {"username": "", "password": "", "private_key": "", "unreadable": "1"}
-    return {"username": values.get("username", ""), "password": "••••••" if values.get("password") else "",
-            "private_key": _("a private key is set") if values.get("private_key") else ""}
+    return {
+        "username": values.get("username", ""),
+        "password": "••••••" if values.get("password") else "",
+        "private_key": _("a private key is set") if values.get("private_key") else "",
+    }
 
 
 def load_private_key(text: str) -> paramiko.PKey:
@@ -135,8 +140,13 @@ def checked_url(url: str, *, names_file: bool = True) -> tuple[str, str]:
     for address in addresses:
         if not outbound_urls.is_public(address):
             raise ValidationError(
-                {"url": _("The host %(host)s resolves to a private or reserved address (%(address)s).",
-                          host=parts.hostname, address=str(address))}
+                {
+                    "url": _(
+                        "The host %(host)s resolves to a private or reserved address (%(address)s).",
+                        host=parts.hostname,
+                        address=str(address),
+                    )
+                }
             )
     return url, str(addresses[0])
 
@@ -152,8 +162,9 @@ def check_schedule(text: str) -> str:
         return text.lower().replace(" ", "")
     if len(text.split()) == 5 and croniter.is_valid(text):
         return text
-    raise ValidationError({"schedule": _("Enter an interval like 15m, 1h or 1d, or a cron expression like "
-                                         "0 6 * * 1-5.")})
+    raise ValidationError(
+        {"schedule": _("Enter an interval like 15m, 1h or 1d, or a cron expression like 0 6 * * 1-5.")}
+    )
 
 
 def next_due(schedule: str, after: datetime) -> datetime | None:
@@ -184,8 +195,10 @@ def http_fetch(url: str, credentials: dict, previous: dict, writer: HashingWrite
         headers["If-Modified-Since"] = previous["last_modified"]
     auth = (credentials["username"], credentials.get("password", "")) if credentials.get("username") else None
     try:
-        with httpx.Client(timeout=TIMEOUT, follow_redirects=False, auth=auth) as client, \
-                client.stream("GET", target.url, headers=headers, extensions=target.extensions) as response:
+        with (
+            httpx.Client(timeout=TIMEOUT, follow_redirects=False, auth=auth) as client,
+            client.stream("GET", target.url, headers=headers, extensions=target.extensions) as response,
+        ):
             status = response.status_code
             if status == 304:
                 return None
@@ -197,11 +210,14 @@ def http_fetch(url: str, credentials: dict, previous: dict, writer: HashingWrite
                 raise ValidationError(_("The server answered %(status)s.", status=status))
             for chunk in response.iter_bytes(CHUNK):
                 writer.write(chunk)
-            found = {"etag": response.headers.get("etag", ""),
-                     "last_modified": response.headers.get("last-modified", "")}
+            found = {
+                "etag": response.headers.get("etag", ""),
+                "last_modified": response.headers.get("last-modified", ""),
+            }
     except httpx.TransportError as error:
-        raise TransientFetchError(_("The server could not be reached: %(error)s", error=str(error) or
-                                    type(error).__name__)) from None
+        raise TransientFetchError(
+            _("The server could not be reached: %(error)s", error=str(error) or type(error).__name__)
+        ) from None
     return {name: value for name, value in found.items() if value}
 
 
@@ -246,8 +262,9 @@ def open_ftp(parts, address: str, tls: bool, credentials: dict) -> Iterator[ftpl
     except ssl.SSLCertVerificationError as error:
         raise ValidationError(_("The FTPS certificate is not valid: %(error)s", error=str(error))) from None
     except (OSError, EOFError, ftplib.error_reply, ftplib.error_proto) as error:
-        raise TransientFetchError(_("The server could not be reached: %(error)s", error=str(error) or
-                                    type(error).__name__)) from None
+        raise TransientFetchError(
+            _("The server could not be reached: %(error)s", error=str(error) or type(error).__name__)
+        ) from None
     finally:
         client.close()
 
@@ -261,8 +278,9 @@ def sftp_fetch(parts, address: str, credentials: dict, previous: dict, writer: H
         except FileNotFoundError:
             raise ValidationError(_("The SFTP server has no file %(path)s.", path=unquote(parts.path))) from None
         except PermissionError:
-            raise ValidationError(_("The SFTP server does not allow reading %(path)s.",
-                                    path=unquote(parts.path))) from None
+            raise ValidationError(
+                _("The SFTP server does not allow reading %(path)s.", path=unquote(parts.path))
+            ) from None
     return {"host_key": host_key}
 
 
@@ -282,8 +300,12 @@ def open_sftp(parts, address: str, credentials: dict, pinned_host_key: str):
         key = transport.get_remote_server_key()
         host_key = f"{key.get_name()} {key.get_base64()}"
         if pinned_host_key and pinned_host_key != host_key:
-            raise ValidationError(_("The SFTP server's host key changed. If that is expected, save the source "
-                                    "again to trust the new key."))
+            raise ValidationError(
+                _(
+                    "The SFTP server's host key changed. If that is expected, save the source "
+                    "again to trust the new key."
+                )
+            )
         username = credentials.get("username") or ""
         if credentials.get("private_key"):
             transport.auth_publickey(username, load_private_key(credentials["private_key"]))
@@ -295,7 +317,8 @@ def open_sftp(parts, address: str, credentials: dict, pinned_host_key: str):
     except paramiko.AuthenticationException:
         raise ValidationError(_("The SFTP server refused the credentials.")) from None
     except (paramiko.SSHException, OSError, EOFError) as error:
-        raise TransientFetchError(_("The server could not be reached: %(error)s", error=str(error) or
-                                    type(error).__name__)) from None
+        raise TransientFetchError(
+            _("The server could not be reached: %(error)s", error=str(error) or type(error).__name__)
+        ) from None
     finally:
         transport.close()

@@ -28,9 +28,7 @@ def check_name(name: str, what: str = "name") -> str:
     """Names of databases, collections, fields and interests: a letter, then letters, digits or ``_``."""
     name = (name or "").strip()
     if not NAME_PATTERN.match(name):
-        raise ValidationError(
-            {what: _("Use a letter followed by letters, digits or underscores (at most 64).")}
-        )
+        raise ValidationError({what: _("Use a letter followed by letters, digits or underscores (at most 64).")})
     return name
 
 
@@ -213,9 +211,7 @@ def delete_interest(account: Account, interest_id: int) -> None:
     database = get_database(account, interest.database_id)
     if str(interest.id) in (database.unsubscribe_values or {}).get("interests", {}):
         raise Conflict(_("The unsubscribe behaviour of this database uses this interest; change it first."))
-    holders = select(Profile).where(
-        Profile.database_id == database.id, has_interest(interest.id, dialect_name())
-    )
+    holders = select(Profile).where(Profile.database_id == database.id, has_interest(interest.id, dialect_name()))
     for profile in db.session.scalars(holders):
         profile.interests = [i for i in profile.interests if i != interest.id]
     db.session.delete(interest)

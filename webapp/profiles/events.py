@@ -19,14 +19,34 @@ from webapp.extensions import db
 from webapp.models import Profile, ProfileEvent, Subprofile
 
 SOURCES = (
-    "admin", "form", "survey", "soap", "import", "follow-up", "email", "unsubscribe", "bounce", "system",
+    "admin",
+    "form",
+    "survey",
+    "soap",
+    "import",
+    "follow-up",
+    "email",
+    "unsubscribe",
+    "bounce",
+    "system",
 )
 KINDS = (
-    "profile_created", "profile_updated", "profile_removed",
-    "subprofile_created", "subprofile_updated", "subprofile_removed",
-    "confirmed", "unsubscribed", "bounced", "complained",
-    "form_submitted", "survey_page_answered", "survey_completed",
-    "email_sent", "email_opened", "email_clicked",
+    "profile_created",
+    "profile_updated",
+    "profile_removed",
+    "subprofile_created",
+    "subprofile_updated",
+    "subprofile_removed",
+    "confirmed",
+    "unsubscribed",
+    "bounced",
+    "complained",
+    "form_submitted",
+    "survey_page_answered",
+    "survey_completed",
+    "email_sent",
+    "email_opened",
+    "email_clicked",
 )
 
 
@@ -126,10 +146,21 @@ class BulkEvents:
         collection of a subprofile event, None for a profile event."""
         if self.id_range is None:
             layer = case((ProfileEvent.subprofile_id.is_(None), None), else_=ProfileEvent.collection_id)
-            return [tuple(row) for row in db.session.execute(
-                select(ProfileEvent.account_id, ProfileEvent.database_id, ProfileEvent.kind, ProfileEvent.source,
-                       ProfileEvent.reference, layer).where(ProfileEvent.id.in_(self.ids)).distinct()
-            )]
+            return [
+                tuple(row)
+                for row in db.session.execute(
+                    select(
+                        ProfileEvent.account_id,
+                        ProfileEvent.database_id,
+                        ProfileEvent.kind,
+                        ProfileEvent.source,
+                        ProfileEvent.reference,
+                        layer,
+                    )
+                    .where(ProfileEvent.id.in_(self.ids))
+                    .distinct()
+                )
+            ]
         scope = (self.account_id, self.database_id)
         return [
             (*scope, kind, self.source, self.reference, layer)

@@ -76,8 +76,13 @@ def update_field(account: Account, field_id: int, spec: FieldSpec) -> Field:
     """Change a field; stored values are converted to a new type or options, or the change is refused."""
     field = get_field(account, field_id)
     old = FieldSpec(
-        name=field.name, type=field.type, options=dict(field.options or {}), default=field.default,
-        required=field.required, indexed=field.indexed, unique=field.unique,
+        name=field.name,
+        type=field.type,
+        options=dict(field.options or {}),
+        default=field.default,
+        required=field.required,
+        indexed=field.indexed,
+        unique=field.unique,
     )
     _apply_spec(account, _owner(field), field, spec)
     try:
@@ -247,7 +252,10 @@ def _convert_values(field: Field, old_type: str) -> None:
             _(
                 "%(count)s stored values of %(name)s cannot become %(type)s, e.g. %(examples)s. "
                 "Correct or clear them first; nothing was changed.",
-                count=count, name=field.name, type=FIELD_TYPES[field.type].label, examples="; ".join(failures),
+                count=count,
+                name=field.name,
+                type=FIELD_TYPES[field.type].label,
+                examples="; ".join(failures),
             )
         )
 
@@ -266,7 +274,9 @@ def _refuse_duplicates(field: Field) -> None:
         raise Conflict(
             _(
                 "%(name)s cannot be unique: %(count)s profiles share the value %(value)s.",
-                name=field.name, count=duplicate[1], value=duplicate[0],
+                name=field.name,
+                count=duplicate[1],
+                value=duplicate[0],
             )
         )
 
@@ -279,7 +289,8 @@ def _fill_required(field: Field) -> None:
         raise Conflict(
             _(
                 "%(count)s profiles have no value for %(name)s: give a default to fill them with.",
-                count=len(empty), name=field.name,
+                count=len(empty),
+                name=field.name,
             )
         )
     for holder in empty:

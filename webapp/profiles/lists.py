@@ -144,9 +144,7 @@ def _search(database: Database, query: str, dialect: str) -> ColumnElement:
     if scope.indexed:
         conditions += [sort_value(f, dialect).like(pattern + "%", escape="\\") for f in scope.fields]
     else:
-        conditions += [
-            func.lower(raw_value(f, dialect)).like("%" + pattern + "%", escape="\\") for f in scope.fields
-        ]
+        conditions += [func.lower(raw_value(f, dialect)).like("%" + pattern + "%", escape="\\") for f in scope.fields]
     return or_(*conditions) if conditions else Profile.id.is_(None)
 
 

@@ -36,9 +36,7 @@ def merge_profile(account: Account, source_id: int, target_id: int, *, origin: O
     }
     interests = {interest_id: True for interest_id in source.interests or [] if interest_id not in target.interests}
     try:
-        db.session.execute(
-            update(Subprofile).where(Subprofile.profile_id == source.id).values(profile_id=target.id)
-        )
+        db.session.execute(update(Subprofile).where(Subprofile.profile_id == source.id).values(profile_id=target.id))
         db.session.execute(
             update(ProfileEvent).where(ProfileEvent.profile_id == source.id).values(profile_id=target.id)
         )

@@ -59,7 +59,9 @@ def create_profile(
     db.session.add(profile)
     db.session.flush()
     events.record(
-        "profile_created", origin, profile=profile,
+        "profile_created",
+        origin,
+        profile=profile,
         changes={"fields": diff({}, stored), "interests": interests_diff([], profile.interests)},
     )
     commit_or_conflict()
@@ -107,7 +109,9 @@ def delete_profile(account: Account, profile_id: int, *, origin: Origin) -> None
 
 def remove_in_transaction(profile: Profile, origin: Origin) -> None:
     events.record(
-        "profile_removed", origin, profile=profile,
+        "profile_removed",
+        origin,
+        profile=profile,
         changes={"fields": diff(profile.fields, {}), "interests": interests_diff(profile.interests, [])},
     )
     db.session.delete(profile)
@@ -142,9 +146,7 @@ def find_profiles(
     return list(db.session.scalars(query.order_by(Profile.id).limit(limit)))
 
 
-def bulk_create_profiles(
-    account: Account, database_id: int, rows: Iterable[dict[str, Any]], *, origin: Origin
-) -> int:
+def bulk_create_profiles(account: Account, database_id: int, rows: Iterable[dict[str, Any]], *, origin: Origin) -> int:
     """Create many profiles with Core inserts (validated one by one, journalled in bulk, one transaction).
 
     Any invalid row raises ``ValidationError`` naming its line and nothing is stored.
@@ -160,10 +162,17 @@ def bulk_create_profiles(
             db.session.rollback()
             raise ValidationError({_("line %(number)s", number=line): error.message}) from None
         now = utcnow()
-        batch.append({
-            "account_id": account.id, "database_id": database.id, "code": new_code(),
-            "fields": stored, "interests": [], "created_at": now, "updated_at": now,
-        })
+        batch.append(
+            {
+                "account_id": account.id,
+                "database_id": database.id,
+                "code": new_code(),
+                "fields": stored,
+                "interests": [],
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
         if len(batch) >= BULK_BATCH:
             count += _insert_batch(batch, origin)
             batch = []
@@ -177,9 +186,14 @@ def _insert_batch(batch: list[dict], origin: Origin) -> int:
     ids = db.session.scalars(insert(Profile).returning(Profile.id, sort_by_parameter_order=True), batch).all()
     event_rows = [
         {
-            "account_id": row["account_id"], "database_id": row["database_id"], "profile_id": profile_id,
-            "kind": "profile_created", "source": origin.source, "actor": origin.actor,
-            "reference": origin.reference, "changes": {"fields": diff({}, row["fields"]), "interests": {}},
+            "account_id": row["account_id"],
+            "database_id": row["database_id"],
+            "profile_id": profile_id,
+            "kind": "profile_created",
+            "source": origin.source,
+            "actor": origin.actor,
+            "reference": origin.reference,
+            "changes": {"fields": diff({}, row["fields"]), "interests": {}},
             "created_at": row["created_at"],
         }
         for profile_id, row in zip(ids, batch, strict=True)
@@ -207,7 +221,12 @@ def new_profile_row(
     interest_ids = validate_interests(list(interests), chosen, [])
     now = utcnow()
     row = {
-        "account_id": account.id, "database_id": database_id, "code": new_code(), "fields": stored,
-        "interests": interest_ids, "created_at": now, "updated_at": now,
+        "account_id": account.id,
+        "database_id": database_id,
+        "code": new_code(),
+        "fields": stored,
+        "interests": interest_ids,
+        "created_at": now,
+        "updated_at": now,
     }
     return row, {"fields": diff({}, stored), "interests": interests_diff([], interest_ids)}

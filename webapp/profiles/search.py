@@ -148,23 +148,27 @@ def update_matching_subprofiles(
     if profile.database_id != collection.database_id:
         raise ValidationError(_("This collection belongs to another database."))
     condition = _conditions(collection.fields, requirements, "subprofile")
-    matches = list(db.session.scalars(
-        select(Subprofile)
-        .where(Subprofile.profile_id == profile.id, Subprofile.collection_id == collection.id, *condition)
-        .order_by(Subprofile.id)
-    ))
+    matches = list(
+        db.session.scalars(
+            select(Subprofile)
+            .where(Subprofile.profile_id == profile.id, Subprofile.collection_id == collection.id, *condition)
+            .order_by(Subprofile.id)
+        )
+    )
     if not matches:
         if not create:
             return 0
         subprofiles.create_subprofile(
-            account, profile.id, collection.id, {**_equal_values(collection.fields, requirements), **values},
+            account,
+            profile.id,
+            collection.id,
+            {**_equal_values(collection.fields, requirements), **values},
             origin=origin,
         )
         return 1
     try:
         changed = sum(
-            subprofiles.apply_update(account, subprofile, values, origin=origin) is not None
-            for subprofile in matches
+            subprofiles.apply_update(account, subprofile, values, origin=origin) is not None for subprofile in matches
         )
     except Exception:
         db.session.rollback()
@@ -179,11 +183,13 @@ def remove_profiles(account: Account, database_id: int, ids: Iterable[int], *, o
     wanted = {int(i) for i in ids if 0 < int(i) <= profiles.MAX_ID}
     if not wanted:
         return 0
-    found = list(db.session.scalars(
-        select(Profile).where(
-            Profile.account_id == account.id, Profile.database_id == database.id, Profile.id.in_(wanted)
-        ).order_by(Profile.id)
-    ))
+    found = list(
+        db.session.scalars(
+            select(Profile)
+            .where(Profile.account_id == account.id, Profile.database_id == database.id, Profile.id.in_(wanted))
+            .order_by(Profile.id)
+        )
+    )
     for profile in found:
         profiles.remove_in_transaction(profile, origin)
     db.session.commit()
@@ -196,11 +202,13 @@ def remove_matching_subprofiles(
     """Remove every subprofile of a collection matching the requirements (all of them without any)."""
     collection = get_collection(account, collection_id)
     condition = _conditions(collection.fields, requirements, "subprofile")
-    found = list(db.session.scalars(
-        select(Subprofile)
-        .where(Subprofile.account_id == account.id, Subprofile.collection_id == collection.id, *condition)
-        .order_by(Subprofile.id)
-    ))
+    found = list(
+        db.session.scalars(
+            select(Subprofile)
+            .where(Subprofile.account_id == account.id, Subprofile.collection_id == collection.id, *condition)
+            .order_by(Subprofile.id)
+        )
+    )
     for subprofile in found:
         subprofiles.remove_in_transaction(subprofile, origin)
     db.session.commit()

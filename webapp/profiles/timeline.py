@@ -103,9 +103,7 @@ def events_of_profile(
 ) -> Timeline:
     """The account's events of one profile (also of a removed one), newest first, older than ``before_id``."""
     limit = max(1, min(int(limit), MAX_PAGE_SIZE))
-    query = select(ProfileEvent).where(
-        ProfileEvent.account_id == account.id, ProfileEvent.profile_id == profile_id
-    )
+    query = select(ProfileEvent).where(ProfileEvent.account_id == account.id, ProfileEvent.profile_id == profile_id)
     if before_id is not None:
         query = query.where(ProfileEvent.id < before_id)
     rows = list(db.session.scalars(query.order_by(ProfileEvent.id.desc()).limit(limit + 1)))
@@ -177,11 +175,7 @@ def _entry(account: Account, event: ProfileEvent, names: _Names) -> TimelineEntr
 def _pairs(mapping: Any) -> list[tuple[str, list]]:
     if not isinstance(mapping, dict):
         return []
-    return [
-        (str(key), pair)
-        for key, pair in mapping.items()
-        if isinstance(pair, list | tuple) and len(pair) == 2
-    ]
+    return [(str(key), pair) for key, pair in mapping.items() if isinstance(pair, list | tuple) and len(pair) == 2]
 
 
 def _actor_label(actor: str) -> str:

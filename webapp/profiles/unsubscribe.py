@@ -48,8 +48,13 @@ def unsubscribe_subprofile(account: Account, subprofile_id: int, *, origin: Orig
     behaviour = collection.unsubscribe_behaviour
     profile = subprofile.profile
     if behaviour == "remove":
-        events.record("unsubscribed", origin, profile=profile, subprofile=subprofile,
-                      changes={"fields": diff(subprofile.fields, {})})
+        events.record(
+            "unsubscribed",
+            origin,
+            profile=profile,
+            subprofile=subprofile,
+            changes={"fields": diff(subprofile.fields, {})},
+        )
         db.session.delete(subprofile)
     elif behaviour == "update":
         new_fields = {**subprofile.fields, **(collection.unsubscribe_values or {}).get("fields", {})}

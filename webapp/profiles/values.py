@@ -61,11 +61,7 @@ def _check_references(account: Account, fields: list[Field], stored: dict, error
         if field.type != "reference" or value is None or field.name in errors:
             continue
         target = db.session.get(Profile, value)
-        if (
-            target is None
-            or target.account_id != account.id
-            or target.database_id != field.options.get("database_id")
-        ):
+        if target is None or target.account_id != account.id or target.database_id != field.options.get("database_id"):
             problems[field.name] = _(
                 "%(name)s refers to profile %(id)s, which does not exist.", name=field.name, id=value
             )

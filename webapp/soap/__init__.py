@@ -57,7 +57,10 @@ def build_application():
     # calls open no files, so leave collection to Python.
     const.MIN_GC_INTERVAL = float("inf")
     protocol_options = {
-        "resolve_entities": False, "load_dtd": False, "no_network": True, "huge_tree": False,
+        "resolve_entities": False,
+        "load_dtd": False,
+        "no_network": True,
+        "huge_tree": False,
         "dtd_validation": False,
     }
     return Application(
@@ -137,8 +140,10 @@ def _read_body() -> bytes | Response:
 
 def _has_doctype(body: bytes) -> bool:
     """True when the document declares a DTD (in any encoding an XML document may use)."""
-    return any("<!DOCTYPE".encode(encoding) in body for encoding in ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le",
-                                                                      "utf-32-be"))
+    return any(
+        "<!DOCTYPE".encode(encoding) in body
+        for encoding in ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
+    )
 
 
 def _call_spyne(body: bytes) -> Response:
@@ -167,8 +172,13 @@ def _call_spyne(body: bytes) -> Response:
         from webapp.soap.auth import COOKIE_NAME, SESSION_SECONDS
 
         response.set_cookie(
-            COOKIE_NAME, cookie, max_age=SESSION_SECONDS, httponly=True, samesite="Lax",
-            secure=current_app.config["PUBLIC_URL"].startswith("https://"), path="/soap",
+            COOKIE_NAME,
+            cookie,
+            max_age=SESSION_SECONDS,
+            httponly=True,
+            samesite="Lax",
+            secure=current_app.config["PUBLIC_URL"].startswith("https://"),
+            path="/soap",
         )
     return response
 

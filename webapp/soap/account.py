@@ -32,8 +32,9 @@ class AccountService(ServiceBase):
 
         return auth.run(access_token, action)
 
-    @rpc(Token, Integer, Integer, Boolean, _returns=(Integer, Integer, Integer, DatabaseItems),
-         _out_variable_names=PAGED)
+    @rpc(
+        Token, Integer, Integer, Boolean, _returns=(Integer, Integer, Integer, DatabaseItems), _out_variable_names=PAGED
+    )
     def Account_databases(ctx, access_token, start, length, allproperties):
         def action(caller):
             found = databases.list_databases(caller.account)

@@ -42,8 +42,14 @@ def field_spec(
     """A ``FieldSpec`` from Copernica's field properties; what is not given keeps its current value."""
     spec = (
         fields.FieldSpec(
-            name=current.name, type=current.type, options=dict(current.options or {}), default=current.default,
-            required=current.required, shown=current.shown, hidden=current.hidden, indexed=current.indexed,
+            name=current.name,
+            type=current.type,
+            options=dict(current.options or {}),
+            default=current.default,
+            required=current.required,
+            shown=current.shown,
+            hidden=current.hidden,
+            indexed=current.indexed,
             unique=current.unique,
         )
         if current is not None
@@ -97,7 +103,8 @@ class DatabaseService(ServiceBase):
         def action(c):
             current = databases.get_database(c.account, id or 0)
             databases.update_database(
-                c.account, current.id,
+                c.account,
+                current.id,
                 name=current.name if name is None else name,
                 description=current.description if description is None else description,
                 archived=current.archived if archived is None else bool(archived),
@@ -128,12 +135,16 @@ class DatabaseService(ServiceBase):
             database = databases.get_database(c.account, id or 0)
             values = shapes.pairs(fields)
             interest_names = {interest.name.lower() for interest in database.interests}
-            interest_values = {k: v not in ("", "0", "false", "no") for k, v in values.items()
-                               if k.lower() in interest_names}
+            interest_values = {
+                k: v not in ("", "0", "false", "no") for k, v in values.items() if k.lower() in interest_names
+            }
             field_values = {k: v for k, v in values.items() if k.lower() not in interest_names}
             databases.set_unsubscribe_behaviour(
-                c.account, behaviour=(behavior or "update").strip().lower(), field_values=field_values,
-                interest_values=interest_values, database_id=database.id,
+                c.account,
+                behaviour=(behavior or "update").strip().lower(),
+                field_values=field_values,
+                interest_values=interest_values,
+                database_id=database.id,
             )
             return 1
 
@@ -159,26 +170,46 @@ class DatabaseService(ServiceBase):
         return auth.run(access_token, action, empty=_empty_page(FieldItems, "field", start))
 
     @rpc(Token, Integer, *FIELD_PARAMETERS, _returns=FieldEntity, _out_variable_name="field")
-    def Database_createField(ctx, access_token, id, name, type, value, displayed, ordered, length, lines, big,
-                             hidden, index):
+    def Database_createField(
+        ctx, access_token, id, name, type, value, displayed, ordered, length, lines, big, hidden, index
+    ):
         def action(c):
-            spec = field_spec(None, name=name, type=type, value=value, displayed=displayed, ordered=ordered,
-                              length=length, big=big, hidden=hidden, index=index)
+            spec = field_spec(
+                None,
+                name=name,
+                type=type,
+                value=value,
+                displayed=displayed,
+                ordered=ordered,
+                length=length,
+                big=big,
+                hidden=hidden,
+                index=index,
+            )
             return shapes.field(fields.create_field(c.account, spec, database_id=id or 0))
 
         return auth.run(access_token, action)
 
     @rpc(Token, Integer, *FIELD_PARAMETERS, _returns=Integer, _out_variable_name="value")
-    def Field_update(ctx, access_token, id, name, type, value, displayed, ordered, length, lines, big, hidden,
-                     index):
+    def Field_update(ctx, access_token, id, name, type, value, displayed, ordered, length, lines, big, hidden, index):
         """Change a database field; what is not given stays (stored values convert, or the change is refused)."""
 
         def action(c):
             current = fields.get_field(c.account, id or 0)
             if current.collection_id is not None:
                 raise NotFound()
-            spec = field_spec(current, name=name, type=type, value=value, displayed=displayed, ordered=ordered,
-                              length=length, big=big, hidden=hidden, index=index)
+            spec = field_spec(
+                current,
+                name=name,
+                type=type,
+                value=value,
+                displayed=displayed,
+                ordered=ordered,
+                length=length,
+                big=big,
+                hidden=hidden,
+                index=index,
+            )
             fields.update_field(c.account, current.id, spec)
             return 1
 
@@ -221,12 +252,20 @@ class DatabaseService(ServiceBase):
 
         return auth.run(access_token, action, empty=_empty_page(ViewItems, "view", start))
 
-    @rpc(Token, Integer, Integer, Integer, Boolean, _returns=(Integer, Integer, Integer, ProfileItems),
-         _out_variable_names=PAGED)
+    @rpc(
+        Token,
+        Integer,
+        Integer,
+        Integer,
+        Boolean,
+        _returns=(Integer, Integer, Integer, ProfileItems),
+        _out_variable_names=PAGED,
+    )
     def Database_profiles(ctx, access_token, id, start, length, allproperties):
         def action(c):
-            found = search.search_profiles(c.account, id or 0, start=start or 0,
-                                                   length=100 if length is None else length)
+            found = search.search_profiles(
+                c.account, id or 0, start=start or 0, length=100 if length is None else length
+            )
             items = [shapes.profile(p, bool(allproperties)) for p in found.items]
             return shapes.paged(items, ProfileItems, "profile", found.start, found.total)
 
@@ -236,19 +275,35 @@ class DatabaseService(ServiceBase):
     def Database_createProfile(ctx, access_token, id, fields, interests):
         def action(c):
             interest_changes = {k: v not in ("", "0", "false", "no") for k, v in shapes.pairs(interests).items()}
-            profile = profiles.create_profile(c.account, id or 0, shapes.pairs(fields), origin=c.origin,
-                                              interests=interest_changes)
+            profile = profiles.create_profile(
+                c.account, id or 0, shapes.pairs(fields), origin=c.origin, interests=interest_changes
+            )
             return shapes.profile(profile)
 
         return auth.run(access_token, action)
 
-    @rpc(Token, Integer, Requirements, Integer, Integer, Boolean, Unicode, Boolean,
-         _returns=(Integer, Integer, Integer, ProfileItems), _out_variable_names=PAGED)
+    @rpc(
+        Token,
+        Integer,
+        Requirements,
+        Integer,
+        Integer,
+        Boolean,
+        Unicode,
+        Boolean,
+        _returns=(Integer, Integer, Integer, ProfileItems),
+        _out_variable_names=PAGED,
+    )
     def Database_searchProfiles(ctx, access_token, id, requirements, start, length, allproperties, order, asc):
         def action(c):
             found = search.search_profiles(
-                c.account, id or 0, shapes.requirements(requirements), start=start or 0,
-                length=100 if length is None else length, order=order or "id", ascending=asc is not False,
+                c.account,
+                id or 0,
+                shapes.requirements(requirements),
+                start=start or 0,
+                length=100 if length is None else length,
+                order=order or "id",
+                ascending=asc is not False,
             )
             items = [shapes.profile(p, bool(allproperties)) for p in found.items]
             return shapes.paged(items, ProfileItems, "profile", found.start, found.total)
@@ -261,8 +316,12 @@ class DatabaseService(ServiceBase):
 
         def action(c):
             search.update_matching_profiles(
-                c.account, id or 0, shapes.requirements(requirements), shapes.pairs(fields),
-                create=bool(create), origin=c.origin,
+                c.account,
+                id or 0,
+                shapes.requirements(requirements),
+                shapes.pairs(fields),
+                create=bool(create),
+                origin=c.origin,
             )
             return 1
 
@@ -288,8 +347,18 @@ class DatabaseService(ServiceBase):
 
         return auth.run(access_token, action, empty=_empty_page(CallbackItems, "callback", start))
 
-    @rpc(Token, Integer, Unicode, Unicode, Unicode, StringArray, StringArray, ObjectRef, _returns=CallbackEntity,
-         _out_variable_name="callback")
+    @rpc(
+        Token,
+        Integer,
+        Unicode,
+        Unicode,
+        Unicode,
+        StringArray,
+        StringArray,
+        ObjectRef,
+        _returns=CallbackEntity,
+        _out_variable_name="callback",
+    )
     def Database_createCallback(ctx, access_token, id, url, method, expression, actions, sources, collection):
         """A callback on the database (or ``collection{id}``); no ``actions``/``sources`` means all of them."""
 
@@ -297,11 +366,15 @@ class DatabaseService(ServiceBase):
             from webapp.callbacks import definitions
 
             created = definitions.create_callback(
-                c.account, id or 0, url=url or "", method=(method or "json").strip().lower(),
-                expression=expression or "", actions=shapes.strings(actions), sources=shapes.strings(sources),
+                c.account,
+                id or 0,
+                url=url or "",
+                method=(method or "json").strip().lower(),
+                expression=expression or "",
+                actions=shapes.strings(actions),
+                sources=shapes.strings(sources),
                 collection_id=shapes.reference_id(collection) or None,
             )
             return shapes.callback(created)
 
         return auth.run(access_token, action)
-

@@ -18,7 +18,8 @@ class ProfileService(ServiceBase):
     def Profile_fields(ctx, access_token, id):
         """Every field of the profile by name, with its value (empty when there is no such profile)."""
         return auth.run(
-            access_token, lambda c: shapes.value_map(shapes.profile_fields(profiles.get_profile(c.account, id or 0))),
+            access_token,
+            lambda c: shapes.value_map(shapes.profile_fields(profiles.get_profile(c.account, id or 0))),
             empty=Map(pair=[]),
         )
 
@@ -48,12 +49,23 @@ class ProfileService(ServiceBase):
 
         return auth.run(access_token, action)
 
-    @rpc(Token, Integer, ObjectRef, Integer, Integer, Boolean, _returns=(Integer, Integer, Integer, SubprofileItems),
-         _out_variable_names=PAGED)
+    @rpc(
+        Token,
+        Integer,
+        ObjectRef,
+        Integer,
+        Integer,
+        Boolean,
+        _returns=(Integer, Integer, Integer, SubprofileItems),
+        _out_variable_names=PAGED,
+    )
     def Profile_subProfiles(ctx, access_token, id, collection, start, length, allproperties):
         def action(c):
             found = search.search_subprofiles(
-                c.account, shapes.reference_id(collection), profile_id=id or 0, start=start or 0,
+                c.account,
+                shapes.reference_id(collection),
+                profile_id=id or 0,
+                start=start or 0,
                 length=100 if length is None else length,
             )
             items = [shapes.subprofile(s, bool(allproperties)) for s in found.items]
@@ -71,14 +83,31 @@ class ProfileService(ServiceBase):
 
         return auth.run(access_token, action)
 
-    @rpc(Token, Integer, ObjectRef, Requirements, Integer, Integer, Boolean, Unicode, Boolean,
-         _returns=(Integer, Integer, Integer, SubprofileItems), _out_variable_names=PAGED)
-    def Profile_searchSubProfiles(ctx, access_token, id, collection, requirements, start, length, allproperties,
-                                  order, asc):
+    @rpc(
+        Token,
+        Integer,
+        ObjectRef,
+        Requirements,
+        Integer,
+        Integer,
+        Boolean,
+        Unicode,
+        Boolean,
+        _returns=(Integer, Integer, Integer, SubprofileItems),
+        _out_variable_names=PAGED,
+    )
+    def Profile_searchSubProfiles(
+        ctx, access_token, id, collection, requirements, start, length, allproperties, order, asc
+    ):
         def action(c):
             found = search.search_subprofiles(
-                c.account, shapes.reference_id(collection), shapes.requirements(requirements), profile_id=id or 0,
-                start=start or 0, length=100 if length is None else length, order=order or "id",
+                c.account,
+                shapes.reference_id(collection),
+                shapes.requirements(requirements),
+                profile_id=id or 0,
+                start=start or 0,
+                length=100 if length is None else length,
+                order=order or "id",
                 ascending=asc is not False,
             )
             items = [shapes.subprofile(s, bool(allproperties)) for s in found.items]
@@ -90,8 +119,13 @@ class ProfileService(ServiceBase):
     def Profile_updateSubProfiles(ctx, access_token, id, collection, requirements, fields, create):
         def action(c):
             search.update_matching_subprofiles(
-                c.account, id or 0, shapes.reference_id(collection), shapes.requirements(requirements),
-                shapes.pairs(fields), create=bool(create), origin=c.origin,
+                c.account,
+                id or 0,
+                shapes.reference_id(collection),
+                shapes.requirements(requirements),
+                shapes.pairs(fields),
+                create=bool(create),
+                origin=c.origin,
             )
             return 1
 

@@ -29,12 +29,24 @@ from webapp.soap import types
 
 TIMESTAMP = "%Y-%m-%d %H:%M:%S"
 TO_WIRE = {
-    "number": "integer", "decimal": "float", "choice": "select", "large_text": "text", "reference": "foreign_key",
+    "number": "integer",
+    "decimal": "float",
+    "choice": "select",
+    "large_text": "text",
+    "reference": "foreign_key",
 }
 FROM_WIRE = {
-    "integer": "number", "int": "number", "float": "decimal", "double": "decimal", "select": "choice",
-    "big": "large_text", "foreign_key": "reference", "empty_date": "date", "empty_datetime": "datetime",
-    "phone_fax": "phone", "phone_gsm": "phone",
+    "integer": "number",
+    "int": "number",
+    "float": "decimal",
+    "double": "decimal",
+    "select": "choice",
+    "big": "large_text",
+    "foreign_key": "reference",
+    "empty_date": "date",
+    "empty_datetime": "datetime",
+    "phone_fax": "phone",
+    "phone_gsm": "phone",
 }
 
 
@@ -103,8 +115,12 @@ def field_type_from_wire(name: str | None, big: bool | None) -> str:
 
 def database(entity: Database) -> types.DatabaseEntity:
     return types.DatabaseEntity(
-        id=entity.id, name=entity.name, description=entity.description or "", archived=bool(entity.archived),
-        created=timestamp(entity.created_at), unsubscribebehavior=entity.unsubscribe_behaviour,
+        id=entity.id,
+        name=entity.name,
+        description=entity.description or "",
+        archived=bool(entity.archived),
+        created=timestamp(entity.created_at),
+        unsubscribebehavior=entity.unsubscribe_behaviour,
         countprofiles=databases.count_profiles(entity),
     )
 
@@ -113,11 +129,17 @@ def field(entity: Field, cls=types.FieldEntity):
     options = entity.options or {}
     value = "\n".join(options.get("choices") or []) if entity.type == "choice" else text(entity.default)
     return cls(
-        id=entity.id, name=entity.name, type=TO_WIRE.get(entity.type, entity.type), value=value,
-        displayed=bool(entity.shown), ordered=bool(entity.indexed),
+        id=entity.id,
+        name=entity.name,
+        type=TO_WIRE.get(entity.type, entity.type),
+        value=value,
+        displayed=bool(entity.shown),
+        ordered=bool(entity.indexed),
         length=int(options.get("length") or (65535 if entity.type == "large_text" else 255)),
-        lines=5 if entity.type == "large_text" else 1, big=entity.type == "large_text",
-        hidden=bool(entity.hidden), index=bool(entity.indexed),
+        lines=5 if entity.type == "large_text" else 1,
+        big=entity.type == "large_text",
+        hidden=bool(entity.hidden),
+        index=bool(entity.indexed),
         specialcontent="email" if entity.type == "email" else "",
     )
 
@@ -128,8 +150,11 @@ def collection_field(entity: Field) -> types.CollectionFieldEntity:
 
 def collection(entity: Collection) -> types.CollectionEntity:
     return types.CollectionEntity(
-        id=entity.id, name=entity.name, created=timestamp(entity.created_at),
-        unsubscribebehavior=entity.unsubscribe_behaviour, countsubprofiles=databases.count_subprofiles(entity),
+        id=entity.id,
+        name=entity.name,
+        created=timestamp(entity.created_at),
+        unsubscribebehavior=entity.unsubscribe_behaviour,
+        countsubprofiles=databases.count_subprofiles(entity),
     )
 
 
@@ -149,8 +174,11 @@ def profile_interests(entity: Profile) -> dict[str, bool]:
 
 def profile(entity: Profile, allproperties: bool = True) -> types.ProfileEntity:
     result = types.ProfileEntity(
-        id=entity.id, code=entity.code, database=entity.database_id,
-        created=timestamp(entity.created_at), modified=timestamp(entity.updated_at),
+        id=entity.id,
+        code=entity.code,
+        database=entity.database_id,
+        created=timestamp(entity.created_at),
+        modified=timestamp(entity.updated_at),
     )
     if allproperties:
         result.fields = value_map(profile_fields(entity))
@@ -160,8 +188,12 @@ def profile(entity: Profile, allproperties: bool = True) -> types.ProfileEntity:
 
 def subprofile(entity: Subprofile, allproperties: bool = True) -> types.SubprofileEntity:
     result = types.SubprofileEntity(
-        id=entity.id, code=entity.code, profile=entity.profile_id, collection=entity.collection_id,
-        created=timestamp(entity.created_at), modified=timestamp(entity.updated_at),
+        id=entity.id,
+        code=entity.code,
+        profile=entity.profile_id,
+        collection=entity.collection_id,
+        created=timestamp(entity.created_at),
+        modified=timestamp(entity.updated_at),
     )
     if allproperties:
         result.fields = value_map({f.name: entity.fields.get(f.key) for f in entity.collection.fields})

@@ -25,20 +25,37 @@ def action_labels() -> dict[str, str]:
 
 def source_labels() -> dict[str, str]:
     labels = {
-        "admin": _l("Admin"), "form": _l("Web form"), "survey": _l("Survey"), "soap": _l("SOAP API"),
-        "import": _l("Import"), "follow-up": _l("Follow-up"), "email": _l("Email"),
-        "unsubscribe": _l("Unsubscribe"), "bounce": _l("Bounce"), "system": _l("System"),
+        "admin": _l("Admin"),
+        "form": _l("Web form"),
+        "survey": _l("Survey"),
+        "soap": _l("SOAP API"),
+        "import": _l("Import"),
+        "follow-up": _l("Follow-up"),
+        "email": _l("Email"),
+        "unsubscribe": _l("Unsubscribe"),
+        "bounce": _l("Bounce"),
+        "system": _l("System"),
     }
     return {source: labels.get(source, source) for source in SOURCES}
 
 
 class CallbackForm(FlaskForm):
-    url = StringField(_l("URL"), render_kw={"maxlength": 2000, "autocomplete": "off", "type": "url",
-                                            "placeholder": "https://example.com/verrijk-callback"})
-    method = SelectField(_l("Body"), choices=[
-        SelectChoice("json", _l("JSON (application/json)")),
-        SelectChoice("post", _l("Form fields (like Copernica's POST callbacks)")),
-    ])
+    url = StringField(
+        _l("URL"),
+        render_kw={
+            "maxlength": 2000,
+            "autocomplete": "off",
+            "type": "url",
+            "placeholder": "https://example.com/verrijk-callback",
+        },
+    )
+    method = SelectField(
+        _l("Body"),
+        choices=[
+            SelectChoice("json", _l("JSON (application/json)")),
+            SelectChoice("post", _l("Form fields (like Copernica's POST callbacks)")),
+        ],
+    )
     collection_id = SelectField(_l("Changes of"), choices=[])
     actions = CheckboxesField(_l("When a profile is"))
     sources = CheckboxesField(_l("Changed through (none ticked: any)"))
@@ -59,15 +76,22 @@ class CallbackForm(FlaskForm):
         if callback is None:
             return cls(database, formdata=None, actions=[], sources=[])
         return cls(
-            database, formdata=None, url=callback.url, method=callback.method,
-            collection_id=str(callback.collection_id or ""), actions=list(callback.actions or []),
-            sources=list(callback.sources or []), expression=callback.expression,
+            database,
+            formdata=None,
+            url=callback.url,
+            method=callback.method,
+            collection_id=str(callback.collection_id or ""),
+            actions=list(callback.actions or []),
+            sources=list(callback.sources or []),
+            expression=callback.expression,
         )
 
     def values(self) -> dict:
         return {
-            "url": self.url.data or "", "method": self.method.data or "json",
-            "actions": self.actions.data or [], "sources": self.sources.data or [],
-            "expression": self.expression.data or "", "collection_id": int(self.collection_id.data)
-            if (self.collection_id.data or "").isdigit() else None,
+            "url": self.url.data or "",
+            "method": self.method.data or "json",
+            "actions": self.actions.data or [],
+            "sources": self.sources.data or [],
+            "expression": self.expression.data or "",
+            "collection_id": int(self.collection_id.data) if (self.collection_id.data or "").isdigit() else None,
         }

@@ -18,9 +18,14 @@ from webapp.profiles import databases
 def _list_page(database, form: CallbackForm, *, errors=None, status: int = 200):
     account = current_account()
     page = render(
-        "admin/callbacks/index.html", "admin/callbacks/_callbacks.html",
-        database=database, active="callbacks", callbacks=definitions.list_callbacks(account, database.id),
-        form=form, errors=errors or {}, **_labels(),
+        "admin/callbacks/index.html",
+        "admin/callbacks/_callbacks.html",
+        database=database,
+        active="callbacks",
+        callbacks=definitions.list_callbacks(account, database.id),
+        form=form,
+        errors=errors or {},
+        **_labels(),
     )
     return page, status
 
@@ -29,18 +34,31 @@ def _labels() -> dict:
     return {"action_labels": action_labels(), "source_labels": source_labels()}
 
 
-def _callback_page(callback, *, form: CallbackForm | None = None, errors=None, test_result=None,
-                   status: int = 200, partial: str | None = "admin/callbacks/_callback.html"):
+def _callback_page(
+    callback,
+    *,
+    form: CallbackForm | None = None,
+    errors=None,
+    test_result=None,
+    status: int = 200,
+    partial: str | None = "admin/callbacks/_callback.html",
+):
     account = current_account()
     database = databases.get_database(account, callback.database_id)
     context = {
-        "database": database, "active": "callbacks", "callback": callback,
-        "form": form or CallbackForm.of(database, callback), "errors": errors or {},
+        "database": database,
+        "active": "callbacks",
+        "callback": callback,
+        "form": form or CallbackForm.of(database, callback),
+        "errors": errors or {},
         "deliveries": callback_sending.list_deliveries(account, callback.id),
         "counts": callback_sending.count_deliveries(account, callback.id),
-        "test_result": test_result, **_labels(),
-        "crumbs": [(_("Callbacks"), url_for("admin.database_callbacks", database_id=database.id)),
-                   (_("Callback #%(id)s", id=callback.id), None)],
+        "test_result": test_result,
+        **_labels(),
+        "crumbs": [
+            (_("Callbacks"), url_for("admin.database_callbacks", database_id=database.id)),
+            (_("Callback #%(id)s", id=callback.id), None),
+        ],
     }
     return render("admin/callbacks/callback.html", partial, **context), status
 
@@ -74,11 +92,18 @@ def callback_create(database_id: int):
         return _list_page(database, form, errors=apply_errors(form, error.errors), status=422)
     message = _("The callback is added. Give its signing secret to the receiver.")
     if is_htmx():
-        return toast(render_template(
-            "admin/callbacks/_callbacks.html", database=database, active="callbacks",
-            callbacks=definitions.list_callbacks(account, database.id), form=CallbackForm.of(database), errors={},
-            **_labels(),
-        ), message)
+        return toast(
+            render_template(
+                "admin/callbacks/_callbacks.html",
+                database=database,
+                active="callbacks",
+                callbacks=definitions.list_callbacks(account, database.id),
+                form=CallbackForm.of(database),
+                errors={},
+                **_labels(),
+            ),
+            message,
+        )
     flash(message, "success")
     return redirect(url_for("admin.callback", callback_id=callback.id), 303)
 
@@ -94,9 +119,12 @@ def callback_deliveries(callback_id: int):
     """The delivery log alone (refreshed by htmx)."""
     account = current_account()
     callback = definitions.get_callback(account, callback_id)
-    return render_template("admin/callbacks/_deliveries.html", callback=callback,
-                           deliveries=callback_sending.list_deliveries(account, callback.id),
-                           counts=callback_sending.count_deliveries(account, callback.id))
+    return render_template(
+        "admin/callbacks/_deliveries.html",
+        callback=callback,
+        deliveries=callback_sending.list_deliveries(account, callback.id),
+        counts=callback_sending.count_deliveries(account, callback.id),
+    )
 
 
 @bp.route("/callbacks/<int:callback_id>", methods=["POST"])
@@ -146,8 +174,9 @@ def callback_test(callback_id: int):
     result = callback_sending.send_test(account, callback_id)
     callback = definitions.get_callback(account, callback_id)
     if result["ok"]:
-        message = _("The test was delivered (HTTP %(status)s in %(ms)s ms).", status=result["status"],
-                    ms=result["duration_ms"])
+        message = _(
+            "The test was delivered (HTTP %(status)s in %(ms)s ms).", status=result["status"], ms=result["duration_ms"]
+        )
         return _after(message, callback, test_result=result)
     message = _("The test failed: %(error)s", error=result["error"])
     return _after(message, callback, level="error", test_result=result)
@@ -165,7 +194,8 @@ def callback_delete_confirm(callback_id: int):
         message=_("Its delivery log and pending deliveries are removed too. This cannot be undone."),
         action=url_for("admin.callback_delete", callback_id=callback.id),
         cancel=url_for("admin.callback", callback_id=callback.id),
-        database=database, active="callbacks",
+        database=database,
+        active="callbacks",
     )
 
 
@@ -197,7 +227,13 @@ def delivery_resend(delivery_id: int):
     callback = definitions.get_callback(account, delivery.callback_id)
     message = _("Delivery #%(id)s is queued to be sent again.", id=delivery.id)
     if is_htmx() and request.headers.get("HX-Target") == "deliveries":
-        return toast(render_template("admin/callbacks/_deliveries.html", callback=callback,
-                                     deliveries=callback_sending.list_deliveries(account, callback.id),
-                                     counts=callback_sending.count_deliveries(account, callback.id)), message)
+        return toast(
+            render_template(
+                "admin/callbacks/_deliveries.html",
+                callback=callback,
+                deliveries=callback_sending.list_deliveries(account, callback.id),
+                counts=callback_sending.count_deliveries(account, callback.id),
+            ),
+            message,
+        )
     return _after(message, callback)

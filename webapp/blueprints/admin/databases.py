@@ -32,12 +32,19 @@ def done(message: str, url: str, partial, **context):
     return redirect(url, 303)
 
 
-def confirm_page(*, title: str, message: str, action: str, cancel: str, database: Database, active: str,
-                 button: str | None = None):
+def confirm_page(
+    *, title: str, message: str, action: str, cancel: str, database: Database, active: str, button: str | None = None
+):
     """A confirmation page for deletes, for browsers without JavaScript (htmx uses ``hx-confirm``)."""
     return render_template(
-        "admin/databases/confirm.html", title=title, message=message, action=action, cancel=cancel,
-        database=database, active=active, button=button or _("Delete"),
+        "admin/databases/confirm.html",
+        title=title,
+        message=message,
+        action=action,
+        cancel=cancel,
+        database=database,
+        active=active,
+        button=button or _("Delete"),
     )
 
 
@@ -72,8 +79,9 @@ def collection_context(collection: Collection, **overrides) -> dict:
     return context
 
 
-def fields_context(account, owner: Database | Collection, form: FieldForm | None = None, *, editing=None,
-                   errors=None, notice: str = "") -> dict:
+def fields_context(
+    account, owner: Database | Collection, form: FieldForm | None = None, *, editing=None, errors=None, notice: str = ""
+) -> dict:
     """What ``_fields.html`` needs: the owner's fields, the add (or edit) form and the reference targets."""
     all_databases = databases.list_databases(account)
     if form is None:
@@ -100,8 +108,9 @@ def fields_context(account, owner: Database | Collection, form: FieldForm | None
 
 def _index(form: DatabaseForm, errors=None, status: int = 200):
     rows = [(database, databases.count_profiles(database)) for database in databases.list_databases(current_account())]
-    page = render("admin/databases/index.html", "admin/databases/_databases.html",
-                  rows=rows, form=form, errors=errors or {})
+    page = render(
+        "admin/databases/index.html", "admin/databases/_databases.html", rows=rows, form=form, errors=errors or {}
+    )
     return page, status
 
 
@@ -135,8 +144,15 @@ def database(database_id: int):
 
 
 def _interests(database: Database, form: InterestForm, *, editing=None, errors=None, status: int = 200):
-    page = render("admin/databases/interests.html", "admin/databases/_interests.html",
-                  database=database, active="interests", form=form, editing=editing, errors=errors or {})
+    page = render(
+        "admin/databases/interests.html",
+        "admin/databases/_interests.html",
+        database=database,
+        active="interests",
+        form=form,
+        editing=editing,
+        errors=errors or {},
+    )
     return page, status
 
 
@@ -157,10 +173,16 @@ def interest_create(database_id: int):
         interest = databases.create_interest(account, database.id, form.name.data or "", form.group.data or "")
     except ValidationError as error:
         return _interests(database, form, errors=apply_errors(form, error.errors), status=422)
-    return done(_("Interest %(name)s is added.", name=interest.name),
-                url_for("admin.database_interests", database_id=database.id),
-                "admin/databases/_interests.html", database=database, active="interests",
-                form=InterestForm(formdata=None), editing=None, errors={})
+    return done(
+        _("Interest %(name)s is added.", name=interest.name),
+        url_for("admin.database_interests", database_id=database.id),
+        "admin/databases/_interests.html",
+        database=database,
+        active="interests",
+        form=InterestForm(formdata=None),
+        editing=None,
+        errors={},
+    )
 
 
 @bp.route("/interests/<int:interest_id>/edit")
@@ -186,10 +208,16 @@ def interest_update(interest_id: int):
         databases.update_interest(account, interest.id, name=form.name.data or "", group=form.group.data or "")
     except ValidationError as error:
         return _interests(database, form, editing=interest, errors=apply_errors(form, error.errors), status=422)
-    return done(_("Interest %(name)s is saved.", name=interest.name),
-                url_for("admin.database_interests", database_id=database.id),
-                "admin/databases/_interests.html", database=database, active="interests",
-                form=InterestForm(formdata=None), editing=None, errors={})
+    return done(
+        _("Interest %(name)s is saved.", name=interest.name),
+        url_for("admin.database_interests", database_id=database.id),
+        "admin/databases/_interests.html",
+        database=database,
+        active="interests",
+        form=InterestForm(formdata=None),
+        editing=None,
+        errors={},
+    )
 
 
 @bp.route("/interests/<int:interest_id>/delete")
@@ -204,7 +232,8 @@ def interest_delete_confirm(interest_id: int):
         message=_("Every profile that has this interest loses it. This cannot be undone."),
         action=url_for("admin.interest_delete", interest_id=interest.id),
         cancel=url_for("admin.database_interests", database_id=database.id),
-        database=database, active="interests",
+        database=database,
+        active="interests",
     )
 
 
@@ -220,9 +249,16 @@ def interest_delete(interest_id: int):
         databases.delete_interest(account, interest.id)
     except Conflict as error:
         return _interests(database, InterestForm(formdata=None), errors={"": error.message}, status=409)
-    return done(_("Interest %(name)s is deleted.", name=name), url,
-                "admin/databases/_interests.html", database=database, active="interests",
-                form=InterestForm(formdata=None), editing=None, errors={})
+    return done(
+        _("Interest %(name)s is deleted.", name=name),
+        url,
+        "admin/databases/_interests.html",
+        database=database,
+        active="interests",
+        form=InterestForm(formdata=None),
+        editing=None,
+        errors={},
+    )
 
 
 # --- collections ----------------------------------------------------------------------------------
@@ -230,8 +266,15 @@ def interest_delete(interest_id: int):
 
 def _collections(database: Database, form: NameForm, *, errors=None, status: int = 200):
     rows = [(collection, databases.count_subprofiles(collection)) for collection in database.collections]
-    page = render("admin/databases/collections.html", "admin/databases/_collections.html",
-                  database=database, active="collections", rows=rows, form=form, errors=errors or {})
+    page = render(
+        "admin/databases/collections.html",
+        "admin/databases/_collections.html",
+        database=database,
+        active="collections",
+        rows=rows,
+        form=form,
+        errors=errors or {},
+    )
     return page, status
 
 
@@ -290,7 +333,8 @@ def collection_delete_confirm(collection_id: int):
         message=_("Its %(count)s subprofiles and its fields are removed with it. This cannot be undone.", count=count),
         action=url_for("admin.collection_delete", collection_id=found.id),
         cancel=url_for("admin.database_collections", database_id=found.database_id),
-        database=found.database, active="collections",
+        database=found.database,
+        active="collections",
     )
 
 
@@ -308,19 +352,38 @@ def collection_delete(collection_id: int):
         flash(message, "success")
         return hx_redirect(url)
     rows = [(collection, databases.count_subprofiles(collection)) for collection in database.collections]
-    return done(message, url, "admin/databases/_collections.html", database=database, active="collections",
-                rows=rows, form=NameForm(formdata=None), errors={})
+    return done(
+        message,
+        url,
+        "admin/databases/_collections.html",
+        database=database,
+        active="collections",
+        rows=rows,
+        form=NameForm(formdata=None),
+        errors={},
+    )
 
 
 # --- settings -------------------------------------------------------------------------------------
 
 
-def _settings(database: Database, *, form=None, form_errors=None, delete_form=None, delete_errors=None,
-              state=None, unsubscribe_errors=None, partial=None, status: int = 200):
+def _settings(
+    database: Database,
+    *,
+    form=None,
+    form_errors=None,
+    delete_form=None,
+    delete_errors=None,
+    state=None,
+    unsubscribe_errors=None,
+    partial=None,
+    status: int = 200,
+):
     context = {
         "database": database,
         "active": "settings",
-        "form": form or DatabaseSettingsForm(
+        "form": form
+        or DatabaseSettingsForm(
             formdata=None, name=database.name, description=database.description, archived=database.archived
         ),
         "form_errors": form_errors or {},
@@ -346,12 +409,18 @@ def database_update(database_id: int):
     database = databases.get_database(account, database_id)
     form = DatabaseSettingsForm()
     try:
-        databases.update_database(account, database.id, name=form.name.data or "",
-                                  description=form.description.data or "", archived=bool(form.archived.data))
+        databases.update_database(
+            account,
+            database.id,
+            name=form.name.data or "",
+            description=form.description.data or "",
+            archived=bool(form.archived.data),
+        )
     except ValidationError as error:
         errors = apply_errors(form, error.errors)
-        return _settings(database, form=form, form_errors=errors, partial="admin/databases/_database_form.html",
-                         status=422)
+        return _settings(
+            database, form=form, form_errors=errors, partial="admin/databases/_database_form.html", status=422
+        )
     flash(_("Database settings are saved."), "success")
     return hx_redirect(url_for("admin.database_settings", database_id=database.id))
 
@@ -371,17 +440,25 @@ def unsubscribe_update(database_id: int | None = None, collection_id: int | None
     state = UnsubscribeState.submitted(request.form, owner)
     try:
         databases.set_unsubscribe_behaviour(
-            account, behaviour=state.behaviour, field_values=state.field_values_to_set(),
-            interest_values=state.interest_values_to_set(), database_id=database_id, collection_id=collection_id,
+            account,
+            behaviour=state.behaviour,
+            field_values=state.field_values_to_set(),
+            interest_values=state.interest_values_to_set(),
+            database_id=database_id,
+            collection_id=collection_id,
         )
     except ValidationError as error:
         context = unsubscribe_context(owner, state, error.errors)
         if collection_id is not None:
-            page = render("admin/databases/collection.html", "admin/databases/_unsubscribe.html",
-                          **collection_context(owner, **context))
+            page = render(
+                "admin/databases/collection.html",
+                "admin/databases/_unsubscribe.html",
+                **collection_context(owner, **context),
+            )
             return page, 422
-        return _settings(owner, state=state, unsubscribe_errors=error.errors,
-                         partial="admin/databases/_unsubscribe.html", status=422)
+        return _settings(
+            owner, state=state, unsubscribe_errors=error.errors, partial="admin/databases/_unsubscribe.html", status=422
+        )
     message = _("The unsubscribe behaviour is saved.")
     if owner.unsubscribe_behaviour == "nothing":
         message = _("Saved, but unsubscribes are now ignored: in the EU that is unlawful.")
@@ -398,13 +475,23 @@ def database_delete(database_id: int):
     typed = (form.confirm_name.data or "").strip()
     if typed != database.name:
         errors = {"confirm_name": _("Type %(name)s exactly to confirm.", name=database.name)}
-        return _settings(database, delete_form=form, delete_errors=apply_errors(form, errors),
-                         partial="admin/databases/_danger_zone.html", status=422)
+        return _settings(
+            database,
+            delete_form=form,
+            delete_errors=apply_errors(form, errors),
+            partial="admin/databases/_danger_zone.html",
+            status=422,
+        )
     name = database.name
     try:
         databases.delete_database(account, database.id)
     except Conflict as error:
-        return _settings(database, delete_form=form, delete_errors={"": error.message},
-                         partial="admin/databases/_danger_zone.html", status=409)
+        return _settings(
+            database,
+            delete_form=form,
+            delete_errors={"": error.message},
+            partial="admin/databases/_danger_zone.html",
+            status=409,
+        )
     flash(_("Database %(name)s is deleted.", name=name), "success")
     return hx_redirect(url_for("admin.index"))

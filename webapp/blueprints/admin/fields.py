@@ -28,8 +28,15 @@ def _owner_url(owner: Database | Collection) -> str:
     return url_for("admin.database_fields", database_id=owner.id)
 
 
-def _page(owner: Database | Collection, form: FieldForm | None = None, *, editing=None, errors=None,
-          notice: str = "", status: int = 200):
+def _page(
+    owner: Database | Collection,
+    form: FieldForm | None = None,
+    *,
+    editing=None,
+    errors=None,
+    notice: str = "",
+    status: int = 200,
+):
     """The owner's page (database fields, or the collection) with the field form; htmx gets ``_fields.html``."""
     account = current_account()
     context = fields_context(account, owner, form, editing=editing, errors=errors, notice=notice)

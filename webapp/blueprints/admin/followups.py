@@ -269,9 +269,7 @@ def _run_done(run, message: str, level: str = "success"):
         if on_profile:
             page = render_template(PANEL, **_panel_context(run.profile_id))
         else:
-            page = render(
-                RUNS_PAGE, RUNS_PARTIAL, **_runs_context(definitions.get_followup(account, run.followup_id))
-            )
+            page = render(RUNS_PAGE, RUNS_PARTIAL, **_runs_context(definitions.get_followup(account, run.followup_id)))
         return toast(page, message, level)
     flash(message, "success" if level == "success" else "error")
     if on_profile:

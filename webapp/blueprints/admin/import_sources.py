@@ -18,9 +18,13 @@ from webapp.profiles import databases
 
 def _source_form():
     form = request.form
-    return {"source_url": form.get("source_url", ""), "schedule": form.get("schedule", ""),
-            "username": form.get("username", ""), "password": form.get("password", ""),
-            "private_key": form.get("private_key", "")}
+    return {
+        "source_url": form.get("source_url", ""),
+        "schedule": form.get("schedule", ""),
+        "username": form.get("username", ""),
+        "password": form.get("password", ""),
+        "private_key": form.get("private_key", ""),
+    }
 
 
 def _source_page(definition: ImportDefinition, *, errors=None, form=None, status: int = 200):
@@ -28,11 +32,23 @@ def _source_page(definition: ImportDefinition, *, errors=None, form=None, status
     database = databases.get_database(account, definition.database_id)
     runs = import_sources.recent_runs(definition)
     masked = remote_files.masked_credentials(definition)
-    values = form or {"source_url": definition.source_url, "schedule": definition.schedule,
-                      "username": masked["username"]}
-    return render("admin/imports/source.html", None, database=database, active="imports", definition=definition,
-                  masked=masked, values=values, errors=errors or {}, runs=runs,
-                  next_run=import_sources.next_run_at(definition)), status
+    values = form or {
+        "source_url": definition.source_url,
+        "schedule": definition.schedule,
+        "username": masked["username"],
+    }
+    return render(
+        "admin/imports/source.html",
+        None,
+        database=database,
+        active="imports",
+        definition=definition,
+        masked=masked,
+        values=values,
+        errors=errors or {},
+        runs=runs,
+        next_run=import_sources.next_run_at(definition),
+    ), status
 
 
 @bp.route("/databases/<int:database_id>/imports/sources", methods=["POST"])
@@ -66,13 +82,13 @@ def import_source_update(definition_id: int):
     definition = imports_mapping.get_definition(account, definition_id)
     form = _source_form()
     try:
-        import_sources.set_source(account, definition.id, clear_secrets=bool(request.form.get("clear_secrets")),
-                                  **form)
+        import_sources.set_source(account, definition.id, clear_secrets=bool(request.form.get("clear_secrets")), **form)
     except ValidationError as error:
         db.session.rollback()
         form.pop("password"), form.pop("private_key")
-        return _source_page(imports_mapping.get_definition(account, definition_id), errors=error.errors, form=form,
-                            status=422)
+        return _source_page(
+            imports_mapping.get_definition(account, definition_id), errors=error.errors, form=form, status=422
+        )
     flash(_("The source is saved."), "success")
     return hx_redirect(url_for("admin.import_source", definition_id=definition.id))
 

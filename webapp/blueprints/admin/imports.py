@@ -29,9 +29,16 @@ UNFINISHED = ("pending", "queued", "running")
 def _index(database, errors=None, status: int = 200):
     account = current_account()
     rows = imports.list_runs(account, database.id)
-    return render("admin/imports/index.html", "admin/imports/_runs.html", database=database, active="imports",
-                  runs=rows, errors=errors or {}, sources=import_sources.fetched_definitions(account, database.id),
-                  values=request.form if request.method == "POST" else {}), status
+    return render(
+        "admin/imports/index.html",
+        "admin/imports/_runs.html",
+        database=database,
+        active="imports",
+        runs=rows,
+        errors=errors or {},
+        sources=import_sources.fetched_definitions(account, database.id),
+        values=request.form if request.method == "POST" else {},
+    ), status
 
 
 @bp.route("/databases/<int:database_id>/imports")
@@ -56,13 +63,22 @@ def import_upload(database_id: int):
     return redirect(url_for("admin.import_run", run_id=run.id), 303)
 
 
-def _run_page(run: ImportRun, *, errors=None, preview=None, status: int = 200, partial=None, selected=None,
-              column_errors=None):
+def _run_page(
+    run: ImportRun, *, errors=None, preview=None, status: int = 200, partial=None, selected=None, column_errors=None
+):
     account = current_account()
     database = databases.get_database(account, run.database_id)
-    context = {"database": database, "active": "imports", "run": run, "errors": errors or {}, "preview": preview,
-               "progress": progress_of(run), "error_count": imports.count_errors(run), "selected": selected or {},
-               "column_errors": column_errors or {}}
+    context = {
+        "database": database,
+        "active": "imports",
+        "run": run,
+        "errors": errors or {},
+        "preview": preview,
+        "progress": progress_of(run),
+        "error_count": imports.count_errors(run),
+        "selected": selected or {},
+        "column_errors": column_errors or {},
+    }
     definition = imports_mapping.get_definition(account, run.definition_id) if run.definition_id else None
     context["definition"] = definition
     if run.status == "pending" and definition is not None:
@@ -73,13 +89,18 @@ def _run_page(run: ImportRun, *, errors=None, preview=None, status: int = 200, p
             file_format, header = None, []
         schema = imports_mapping.schema_of(database)
         labels = {",": _("commas"), ";": _("semicolons"), "\t": _("tabs"), "|": _("vertical bars")}
-        context.update(header=header, file_format=file_format,
-                       delimiter_label=labels[file_format.delimiter] if file_format else "",
-                       choices=imports_mapping.target_choices(schema),
-                       key_choices=[f.name for f in schema.fields], delimiter_names=DELIMITER_NAMES,
-                       proposals={column: new_fields.proposal(schema, column) for column in header},
-                       field_types=[(name, FIELD_TYPES[name].label) for name in new_fields.TYPES],
-                       quote_names=QUOTE_NAMES, encodings=files.ENCODINGS)
+        context.update(
+            header=header,
+            file_format=file_format,
+            delimiter_label=labels[file_format.delimiter] if file_format else "",
+            choices=imports_mapping.target_choices(schema),
+            key_choices=[f.name for f in schema.fields],
+            delimiter_names=DELIMITER_NAMES,
+            proposals={column: new_fields.proposal(schema, column) for column in header},
+            field_types=[(name, FIELD_TYPES[name].label) for name in new_fields.TYPES],
+            quote_names=QUOTE_NAMES,
+            encodings=files.ENCODINGS,
+        )
     return render("admin/imports/run.html", partial, **context), status
 
 
@@ -101,15 +122,19 @@ def import_mapping(run_id: int):
     try:
         _format, header = imports.run_header(account, run.id)
         imports_mapping.update_definition(
-            account, run.definition_id,
+            account,
+            run.definition_id,
             mapping={column: form.get(f"column-{index}", "ignore") for index, column in enumerate(header)},
             key_fields=form.getlist("key_fields"),
-            on_match=form.get("on_match", ""), on_no_match=form.get("on_no_match", ""),
+            on_match=form.get("on_match", ""),
+            on_no_match=form.get("on_no_match", ""),
             on_empty=form.get("on_empty", ""),
-            options={"encoding": form.get("encoding", ""),
-                     "delimiter": DELIMITER_NAMES.get(form.get("delimiter", ""), ""),
-                     "quotechar": QUOTE_NAMES.get(form.get("quotechar", ""), ""),
-                     "date_order": form.get("date_order", "")},
+            options={
+                "encoding": form.get("encoding", ""),
+                "delimiter": DELIMITER_NAMES.get(form.get("delimiter", ""), ""),
+                "quotechar": QUOTE_NAMES.get(form.get("quotechar", ""), ""),
+                "date_order": form.get("date_order", ""),
+            },
         )
     except ValidationError as error:
         return _run_page(run, errors=error.errors, status=422)
@@ -120,7 +145,7 @@ def import_mapping(run_id: int):
 @bp.route("/imports/runs/<int:run_id>/fields", methods=["POST"])
 @requires("admin")
 def import_create_field(run_id: int):
-    """"Create this field" for a column of the mapping screen (posted with the whole mapping form, which is kept):
+    """ "Create this field" for a column of the mapping screen (posted with the whole mapping form, which is kept):
     htmx gets the mapping rows back with the new field chosen for the column, a plain post the whole page."""
     account = current_account()
     run = imports.get_run(account, run_id)
@@ -137,11 +162,17 @@ def import_create_field(run_id: int):
         return _run_page(run, selected=selected, errors={"": _("Choose a column.")}, status=422)
     column = header[int(index)]
     try:
-        selected[column] = new_fields.create_for_column(account, run.database_id, column,
-                                                           form.get(f"new-type-{index}", ""))
+        selected[column] = new_fields.create_for_column(
+            account, run.database_id, column, form.get(f"new-type-{index}", "")
+        )
     except ValidationError as error:
-        return _run_page(run, selected=selected, column_errors={column: "; ".join(error.errors.values())}, status=422,
-                         partial="admin/imports/_mapping_rows.html")
+        return _run_page(
+            run,
+            selected=selected,
+            column_errors={column: "; ".join(error.errors.values())},
+            status=422,
+            partial="admin/imports/_mapping_rows.html",
+        )
     return _run_page(run, selected=selected, partial="admin/imports/_mapping_rows.html")
 
 
@@ -233,11 +264,15 @@ def import_rollback_confirm(run_id: int):
         return redirect(url_for("admin.import_run", run_id=run.id), 303)
     return confirm_page(
         title=_("Roll back import %(name)s?", name=run.file_name),
-        message=_("Profiles it created are removed and fields it changed get their previous values back, "
-                  "except what was changed since."),
+        message=_(
+            "Profiles it created are removed and fields it changed get their previous values back, "
+            "except what was changed since."
+        ),
         action=url_for("admin.import_rollback", run_id=run.id),
         cancel=url_for("admin.import_run", run_id=run.id),
-        database=databases.get_database(account, run.database_id), active="imports", button=_("Roll back"),
+        database=databases.get_database(account, run.database_id),
+        active="imports",
+        button=_("Roll back"),
     )
 
 
@@ -251,8 +286,11 @@ def import_rollback(run_id: int):
         report = imports_rollback.rollback_run(account, run.id)
     except ValidationError as error:
         return _run_page(run, errors=error.errors, status=422)
-    message = _("Rolled back: %(removed)s profiles removed, %(restored)s restored.",
-                removed=report.removed, restored=report.restored)
+    message = _(
+        "Rolled back: %(removed)s profiles removed, %(restored)s restored.",
+        removed=report.removed,
+        restored=report.restored,
+    )
     if report.left:
         message += " " + _("%(count)s changes made since were kept; they are listed below.", count=len(report.left))
     flash(message, "warning" if report.left else "success")
@@ -262,8 +300,12 @@ def import_rollback(run_id: int):
 @bp.app_template_filter("import_status")
 def import_status(status: str) -> str:
     return {
-        "pending": _("waiting for a mapping"), "queued": _("queued"), "running": _("running"), "done": _("done"),
-        "failed": _("failed"), "rolled_back": _("rolled back"),
+        "pending": _("waiting for a mapping"),
+        "queued": _("queued"),
+        "running": _("running"),
+        "done": _("done"),
+        "failed": _("failed"),
+        "rolled_back": _("rolled back"),
     }.get(status, status)
 
 

@@ -71,8 +71,15 @@ def field_inputs(
     """
     errors = errors or {}
     return [
-        _field_input(account, field, stored=stored, submitted=submitted, error=errors.get(field.name),
-                     prefix=prefix, id_prefix=id_prefix)
+        _field_input(
+            account,
+            field,
+            stored=stored,
+            submitted=submitted,
+            error=errors.get(field.name),
+            prefix=prefix,
+            id_prefix=id_prefix,
+        )
         for field in fields
     ]
 
@@ -83,8 +90,13 @@ def _field_input(
     options = field.options or {}
     name = input_name(field, prefix)
     control = FieldInput(
-        field=field, name=name, id=f"{id_prefix}{name}", widget="input",
-        input_type=INPUT_TYPES.get(field.type, "text"), required=field.required, error=error,
+        field=field,
+        name=name,
+        id=f"{id_prefix}{name}",
+        widget="input",
+        input_type=INPUT_TYPES.get(field.type, "text"),
+        required=field.required,
+        error=error,
     )
     if submitted is not None:
         raw: Any = [v for v in submitted.getlist(name) if v] if options.get("multiple") else submitted.get(name, "")

@@ -122,8 +122,11 @@ def profile_create(database_id: int):
     if request.method == "POST":
         try:
             profile = profiles.create_profile(
-                account, database.id, parse_values(database.fields, request.form),
-                interests=parse_interests(database.interests, request.form), origin=_origin(),
+                account,
+                database.id,
+                parse_values(database.fields, request.form),
+                interests=parse_interests(database.interests, request.form),
+                origin=_origin(),
             )
         except ValidationError as error:
             errors, status = error.errors, 422
@@ -167,11 +170,13 @@ def profile_cell_edit(profile_id: int, field_id: int):
 
 def _edit_cell(account: Account, profile: Profile, field: Field, submitted=None, errors=None, status: int = 200):
     prefix = f"cell{profile.id}-"
-    (control,) = field_inputs(account, [field], stored=profile.fields, submitted=submitted, errors=errors,
-                              id_prefix=prefix)
+    (control,) = field_inputs(
+        account, [field], stored=profile.fields, submitted=submitted, errors=errors, id_prefix=prefix
+    )
     other = split_errors([field], errors or {})
-    return render_template("admin/profiles/_cell_edit.html", profile=profile, field=field, cell_input=control,
-                           other_errors=other), status
+    return render_template(
+        "admin/profiles/_cell_edit.html", profile=profile, field=field, cell_input=control, other_errors=other
+    ), status
 
 
 @bp.route("/profiles/<int:profile_id>/fields/<int:field_id>", methods=["POST"])
@@ -228,8 +233,9 @@ def _collection_view(account: Account, profile: Profile, collection: Collection,
         collection=collection,
         items=subprofiles.list_subprofiles(account, profile.id, collection.id),
         columns=[field for field in collection.fields if not field.hidden],
-        inputs=field_inputs(account, collection.fields, submitted=submitted, errors=errors,
-                            prefix=f"c{collection.id}-"),
+        inputs=field_inputs(
+            account, collection.fields, submitted=submitted, errors=errors, prefix=f"c{collection.id}-"
+        ),
         errors=split_errors(collection.fields, errors),
     )
 
@@ -246,8 +252,15 @@ def _fields_context(account: Account, profile: Profile, submitted=None, errors=N
     }
 
 
-def _profile_context(account: Account, profile: Profile, *, before_id: int | None = None,
-                     submitted=None, errors=None, collection_errors=None) -> dict[str, Any]:
+def _profile_context(
+    account: Account,
+    profile: Profile,
+    *,
+    before_id: int | None = None,
+    submitted=None,
+    errors=None,
+    collection_errors=None,
+) -> dict[str, Any]:
     """What the whole profile page needs; ``collection_errors`` maps a collection id to (submitted, errors)."""
     database = profile.database
     collection_errors = collection_errors or {}
@@ -272,8 +285,8 @@ def profile(profile_id: int):
     account = current_account()
     before_id = request.args.get("before", type=int)
     return render_template(
-        "admin/profiles/profile.html", **_profile_context(account, profiles.get_profile(account, profile_id),
-                                                          before_id=before_id)
+        "admin/profiles/profile.html",
+        **_profile_context(account, profiles.get_profile(account, profile_id), before_id=before_id),
     )
 
 
@@ -285,8 +298,9 @@ def profile_update(profile_id: int):
     current = profiles.get_profile(account, profile_id)
     status, errors = 200, None
     try:
-        profiles.update_profile(account, current.id, parse_values(current.database.fields, request.form),
-                                origin=_origin())
+        profiles.update_profile(
+            account, current.id, parse_values(current.database.fields, request.form), origin=_origin()
+        )
     except ValidationError as error:
         status, errors = 422, error.errors
     except Conflict as error:
@@ -315,8 +329,9 @@ def profile_interests(profile_id: int):
     if not is_htmx():
         flash(_("Interests saved."), "success")
         return redirect(url_for("admin.profile", profile_id=current.id) + "#interests", 303)
-    body = render_template("admin/profiles/_interests.html", profile=current, groups=interest_groups(
-        current.database.interests))
+    body = render_template(
+        "admin/profiles/_interests.html", profile=current, groups=interest_groups(current.database.interests)
+    )
     return _changed(body, _("Interests saved."))
 
 
@@ -330,19 +345,35 @@ def profile_unsubscribe(profile_id: int):
     values = databases.unsubscribe_values_by_name(current.database)
     behaviour = unsubscribe.unsubscribe(account, current.id, origin=_origin())
     if behaviour == "remove":
-        flash(_("Profile #%(id)s is unsubscribed and, as this database's unsubscribe behaviour says, removed.",
-                id=profile_id), "success")
+        flash(
+            _(
+                "Profile #%(id)s is unsubscribed and, as this database's unsubscribe behaviour says, removed.",
+                id=profile_id,
+            ),
+            "success",
+        )
         return hx_redirect(url_for("admin.profiles", database_id=database_id))
     if behaviour == "update" and values:
-        flash(_("Profile #%(id)s is unsubscribed: %(values)s.", id=profile_id, values=_describe_values(values)),
-              "success")
+        flash(
+            _("Profile #%(id)s is unsubscribed: %(values)s.", id=profile_id, values=_describe_values(values)), "success"
+        )
     elif behaviour == "update":
-        flash(_("The unsubscribe is recorded, but this database has no unsubscribe values yet, so nothing changed. "
-                "Set them in the database's settings."), "warning")
+        flash(
+            _(
+                "The unsubscribe is recorded, but this database has no unsubscribe values yet, so nothing changed. "
+                "Set them in the database's settings."
+            ),
+            "warning",
+        )
     else:
-        flash(_("The unsubscribe is recorded, but this database's unsubscribe behaviour is “nothing”, so no "
+        flash(
+            _(
+                "The unsubscribe is recorded, but this database's unsubscribe behaviour is “nothing”, so no "
                 "values changed. Ignoring unsubscribes is unlawful in the EU: choose another behaviour in the "
-                "database's settings."), "warning")
+                "database's settings."
+            ),
+            "warning",
+        )
     return hx_redirect(url_for("admin.profile", profile_id=profile_id))
 
 
@@ -372,7 +403,8 @@ def profile_timeline(profile_id: int):
     if not is_htmx():
         return redirect(url_for("admin.profile", profile_id=current.id, before=before_id) + "#timeline")
     return render_template(
-        "admin/profiles/_timeline_items.html", profile=current,
+        "admin/profiles/_timeline_items.html",
+        profile=current,
         timeline=timeline.events_of_profile(account, current.id, before_id=before_id),
     )
 
@@ -391,7 +423,10 @@ def subprofile_create(profile_id: int, collection_id: int):
     errors, status = None, 200
     try:
         created = subprofiles.create_subprofile(
-            account, current.id, collection.id, parse_values(collection.fields, request.form, prefix=prefix),
+            account,
+            current.id,
+            collection.id,
+            parse_values(collection.fields, request.form, prefix=prefix),
             origin=_origin(),
         )
     except ValidationError as error:
@@ -440,8 +475,9 @@ def _subprofile_form(account: Account, item: Subprofile, submitted=None, errors=
         "profile": item.profile,
         "database": item.profile.database,
         "collection": collection,
-        "inputs": field_inputs(account, visible, stored=item.fields, submitted=submitted, errors=errors,
-                               id_prefix=f"sub{item.id}-"),
+        "inputs": field_inputs(
+            account, visible, stored=item.fields, submitted=submitted, errors=errors, id_prefix=f"sub{item.id}-"
+        ),
         "other_errors": split_errors(visible, errors),
     }
     return render("admin/profiles/subprofile_edit.html", "admin/profiles/_subprofile_edit_row.html", **context), status
@@ -462,8 +498,7 @@ def subprofile_update(subprofile_id: int):
     message = _("Subprofile #%(id)s saved.", id=item.id)
     if not is_htmx():
         flash(message, "success")
-        return redirect(url_for("admin.profile", profile_id=item.profile_id) + f"#collection-{item.collection_id}",
-                        303)
+        return redirect(url_for("admin.profile", profile_id=item.profile_id) + f"#collection-{item.collection_id}", 303)
     return _changed(_subprofile_row(item), message)
 
 
@@ -479,6 +514,7 @@ def subprofile_delete(subprofile_id: int):
     if not is_htmx():
         flash(message, "success")
         return redirect(url_for("admin.profile", profile_id=current.id) + f"#collection-{collection.id}", 303)
-    body = render_template("admin/profiles/_collection.html", profile=current,
-                           view=_collection_view(account, current, collection))
+    body = render_template(
+        "admin/profiles/_collection.html", profile=current, view=_collection_view(account, current, collection)
+    )
     return _changed(body, message)

@@ -28,7 +28,9 @@ from webapp.blueprints.admin.settings_inputs import (
 from webapp.platform.errors import Conflict, PermissionDenied, ValidationError
 
 ACCOUNT_PAGE, SETTINGS_PARTIAL, PASSWORD_PARTIAL = (
-    "admin/settings/account.html", "admin/settings/_account_settings.html", "admin/settings/_password.html",
+    "admin/settings/account.html",
+    "admin/settings/_account_settings.html",
+    "admin/settings/_password.html",
 )
 USERS_PAGE, USERS_PARTIAL = "admin/settings/users.html", "admin/settings/_users.html"
 TOKENS_PAGE, TOKENS_PARTIAL = "admin/settings/tokens.html", "admin/settings/_tokens.html"
@@ -91,8 +93,11 @@ def account_settings():
     if form.validate_on_submit():
         try:
             accounts.update_account_settings(
-                current_account(), name=form.name.data, time_zone=form.time_zone.data,
-                language=form.language.data, default_sender=form.default_sender.data or "",
+                current_account(),
+                name=form.name.data,
+                time_zone=form.time_zone.data,
+                language=form.language.data,
+                default_sender=form.default_sender.data or "",
             )
         except ValidationError as error:
             problems = show_errors(form, error.errors)
@@ -149,7 +154,10 @@ def user_create():
     if form.validate_on_submit():
         try:
             user = accounts.create_user(
-                current_account(), email=form.email.data, password=form.password.data, role=form.role.data,
+                current_account(),
+                email=form.email.data,
+                password=form.password.data,
+                role=form.role.data,
                 actor=current_user,
             )
         except ValidationError as error:
