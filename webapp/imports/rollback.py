@@ -1,6 +1,7 @@
 """Rolling back an import run from the event journal: what it created is removed, what it changed is put back."""
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import delete, insert, select, update
@@ -10,6 +11,7 @@ from webapp.imports.planner import LOOKUP_CHUNK
 from webapp.imports.runs import get_run
 from webapp.models import (
     Account,
+    ImportRun,
     Profile,
     ProfileEvent,
     Subprofile,
@@ -43,10 +45,28 @@ def rollback_run(account: Account, run_id: int) -> RollbackReport:
     run = get_run(account, run_id)
     if run.status != "done":
         raise ValidationError(_("Only a finished import can be rolled back."))
-    reference = f"import {run.id}"
-    names = {f.key: f.name for f in get_database(account, run.database_id).fields}
-    touched: dict[int, _Touched] = {}
-    first_event = None
+    touched, first_event = _touched_by(account, run)
+    undo = _Undo(account, run)
+    profile_ids = sorted(touched)
+    for start in range(0, len(profile_ids), LOOKUP_CHUNK):
+        undo.chunk(
+            {profile_id: touched[profile_id] for profile_id in profile_ids[start : start + LOOKUP_CHUNK]}, first_event
+        )
+    undo.journal()
+    run = get_run(account, run_id)
+    run.status = "rolled_back"
+    if undo.report.left:
+        run.error = "\n".join(undo.report.left)[:60000]
+    db.session.commit()
+    return undo.report
+
+
+def _reference(run: ImportRun) -> str:
+    return f"import {run.id}"
+
+
+def _touched_by(account: Account, run: ImportRun) -> tuple[dict[int, _Touched], int | None]:
+    """What the run did to each profile, from its own events (in the run's event-id range), and its first event."""
     query = (
         select(
             ProfileEvent.id,
@@ -60,10 +80,12 @@ def rollback_run(account: Account, run_id: int) -> RollbackReport:
             ProfileEvent.account_id == account.id,
             ProfileEvent.database_id == run.database_id,
             ProfileEvent.source == "import",
-            ProfileEvent.reference == reference,
+            ProfileEvent.reference == _reference(run),
         )
         .order_by(ProfileEvent.id)
     )
+    touched: dict[int, _Touched] = {}
+    first_event = None
     for event_id, profile_id, subprofile_id, kind, changes in db.session.execute(query):
         first_event = first_event or event_id
         entry = touched.setdefault(profile_id, _Touched())
@@ -76,148 +98,162 @@ def rollback_run(account: Account, run_id: int) -> RollbackReport:
         for section, target in (("fields", entry.fields), ("interests", entry.interests)):
             for key, (old, new) in (changes.get(section) or {}).items():
                 target.setdefault(key, [old, new])[1] = new
-    report = RollbackReport()
-    origin = events.Origin("import", reference=f"{reference} rollback")
-    now = utcnow()
-    profile_ids = sorted(touched)
-    event_rows: list[dict] = []
-    for start in range(0, len(profile_ids), LOOKUP_CHUNK):
-        chunk = profile_ids[start : start + LOOKUP_CHUNK]
-        later: dict[int, list] = {}
-        for profile_id, subprofile_id, event_id, kind, changes in db.session.execute(
-            select(
-                ProfileEvent.profile_id,
-                ProfileEvent.subprofile_id,
-                ProfileEvent.id,
-                ProfileEvent.kind,
-                ProfileEvent.changes,
-            ).where(
-                ProfileEvent.profile_id.in_(chunk), ProfileEvent.id > first_event, ProfileEvent.reference != reference
+    return touched, first_event
+
+
+def _changes_since(touched: dict[int, _Touched], first_event: int | None, run: ImportRun) -> dict[int, list]:
+    """Per profile, the changes other writers made after the run's last event for it: (subprofile, kind, changes)."""
+    later: dict[int, list] = {}
+    for profile_id, subprofile_id, event_id, kind, changes in db.session.execute(
+        select(
+            ProfileEvent.profile_id,
+            ProfileEvent.subprofile_id,
+            ProfileEvent.id,
+            ProfileEvent.kind,
+            ProfileEvent.changes,
+        ).where(
+            ProfileEvent.profile_id.in_(list(touched)),
+            ProfileEvent.id > first_event,
+            ProfileEvent.reference != _reference(run),
+        )
+    ):
+        if event_id > touched[profile_id].last_event:
+            later.setdefault(profile_id, []).append((subprofile_id, kind, changes))
+    return later
+
+
+def _current_subprofiles(touched: dict[int, _Touched]) -> dict[int, Any]:
+    sub_ids = [sub_id for entry in touched.values() for sub_id in entry.subprofiles]
+    return {
+        row.id: row
+        for start in range(0, len(sub_ids), LOOKUP_CHUNK)
+        for row in db.session.execute(
+            select(Subprofile.id, Subprofile.collection_id, Subprofile.fields).where(
+                Subprofile.id.in_(sub_ids[start : start + LOOKUP_CHUNK])
             )
-        ):
-            if event_id > touched[profile_id].last_event:
-                later.setdefault(profile_id, []).append((subprofile_id, kind, changes))
+        )
+    }
+
+
+class _Undo:
+    """The rollback's writes, chunk by chunk, and the report of what was left alone; the journal rows are
+    written at the end (``journal``)."""
+
+    def __init__(self, account: Account, run: ImportRun):
+        self.account, self.run = account, run
+        self.names = {f.key: f.name for f in get_database(account, run.database_id).fields}
+        self.origin = events.Origin("import", reference=f"{_reference(run)} rollback")
+        self.now = utcnow()
+        self.report = RollbackReport()
+        self.event_rows: list[dict] = []
+        self.removals: list[int] = []  # of the current chunk, like the two lists below
+        self.updates: list[dict] = []
+        self.removed_subs: list[int] = []
+
+    def chunk(self, touched: dict[int, _Touched], first_event: int | None) -> None:
+        """Undo the run for these profiles."""
+        later = _changes_since(touched, first_event, self.run)
         current = {
             row.id: row
             for row in db.session.execute(
-                select(Profile.id, Profile.fields, Profile.interests).where(Profile.id.in_(chunk))
+                select(Profile.id, Profile.fields, Profile.interests).where(Profile.id.in_(list(touched)))
             )
         }
-        sub_ids = [sub_id for profile_id in chunk for sub_id in touched[profile_id].subprofiles]
-        current_subs = {
-            row.id: row
-            for start_sub in range(0, len(sub_ids), LOOKUP_CHUNK)
-            for row in db.session.execute(
-                select(Subprofile.id, Subprofile.collection_id, Subprofile.fields).where(
-                    Subprofile.id.in_(sub_ids[start_sub : start_sub + LOOKUP_CHUNK])
-                )
-            )
-        }
-        removed_subs = []
-        removals, updates = [], []
-        for profile_id in chunk:
-            entry, since = touched[profile_id], later.get(profile_id, [])
+        current_subs = _current_subprofiles(touched)
+        self.removals, self.updates, self.removed_subs = [], [], []
+        for profile_id, entry in touched.items():
+            since = later.get(profile_id, [])
             profile = current.get(profile_id)
             if profile is None:
-                report.left.append(_("Profile %(id)s was removed since.", id=profile_id))
-                continue
-            if entry.created:
-                if since:
-                    report.left.append(_("Profile %(id)s was changed since; it is kept.", id=profile_id))
-                    continue
-                removals.append(profile_id)
-                event_rows.append(
-                    _event(
-                        account,
-                        run,
-                        origin,
-                        now,
-                        profile_id,
-                        "profile_removed",
-                        {"fields": diff(profile.fields, {}), "interests": interests_diff(profile.interests, [])},
+                self.report.left.append(_("Profile %(id)s was removed since.", id=profile_id))
+            elif entry.created:
+                self._remove_created(profile, since)
+            else:
+                self._restore(profile, entry, since)
+                self._remove_subprofiles(profile_id, entry, since, current_subs)
+        self._write()
+
+    def _remove_created(self, profile, since: list) -> None:
+        if since:
+            self.report.left.append(_("Profile %(id)s was changed since; it is kept.", id=profile.id))
+            return
+        self.removals.append(profile.id)
+        changes = {"fields": diff(profile.fields, {}), "interests": interests_diff(profile.interests, [])}
+        self._event(profile.id, "profile_removed", changes)
+
+    def _restore(self, profile, entry: _Touched, since: list) -> None:
+        """Put back the fields and interests the run changed, unless they were changed since."""
+        profile_id = profile.id
+        changed_fields = {k for sub, _kind, changes in since if sub is None for k in (changes.get("fields") or {})}
+        changed_interests = {
+            k for sub, _kind, changes in since if sub is None for k in (changes.get("interests") or {})
+        }
+        fields, interests = dict(profile.fields), set(profile.interests or [])
+        for key, (old, new) in entry.fields.items():
+            if key in changed_fields or fields.get(key) != new:
+                self.report.left.append(
+                    _(
+                        "Profile %(id)s: %(field)s was changed since; it is kept.",
+                        id=profile_id,
+                        field=self.names.get(key, key),
                     )
                 )
-                continue
-            changed_fields = {k for _sub, kind, changes in since if _sub is None for k in (changes.get("fields") or {})}
-            changed_interests = {
-                k for _sub, kind, changes in since if _sub is None for k in (changes.get("interests") or {})
+            elif old is None:
+                fields.pop(key, None)
+            else:
+                fields[key] = old
+        for key, (old, new) in entry.interests.items():
+            if key in changed_interests or (int(key) in interests) != new:
+                self.report.left.append(_("Profile %(id)s: an interest was changed since; it is kept.", id=profile_id))
+            elif old:
+                interests.add(int(key))
+            else:
+                interests.discard(int(key))
+        new_interests = sorted(interests)
+        if fields != profile.fields or new_interests != sorted(profile.interests or []):
+            self.updates.append(
+                {"id": profile_id, "fields": fields, "interests": new_interests, "updated_at": self.now}
+            )
+            changes = {
+                "fields": diff(profile.fields, fields),
+                "interests": interests_diff(profile.interests or [], new_interests),
             }
-            fields, interests = dict(profile.fields), set(profile.interests or [])
-            for key, (old, new) in entry.fields.items():
-                if key in changed_fields or fields.get(key) != new:
-                    report.left.append(
-                        _(
-                            "Profile %(id)s: %(field)s was changed since; it is kept.",
-                            id=profile_id,
-                            field=names.get(key, key),
-                        )
-                    )
-                elif old is None:
-                    fields.pop(key, None)
-                else:
-                    fields[key] = old
-            for key, (old, new) in entry.interests.items():
-                if key in changed_interests or (int(key) in interests) != new:
-                    report.left.append(_("Profile %(id)s: an interest was changed since; it is kept.", id=profile_id))
-                elif old:
-                    interests.add(int(key))
-                else:
-                    interests.discard(int(key))
-            new_interests = sorted(interests)
-            if fields != profile.fields or new_interests != sorted(profile.interests or []):
-                updates.append({"id": profile_id, "fields": fields, "interests": new_interests, "updated_at": now})
-                event_rows.append(
-                    _event(
-                        account,
-                        run,
-                        origin,
-                        now,
-                        profile_id,
-                        "profile_updated",
-                        {
-                            "fields": diff(profile.fields, fields),
-                            "interests": interests_diff(profile.interests or [], new_interests),
-                        },
-                    )
-                )
-                report.restored += 1
-            changed_subs = {sub for sub, _kind, _changes in since if sub is not None}
-            for sub_id in entry.subprofiles:
-                sub = current_subs.get(sub_id)
-                if sub is None or sub_id in changed_subs:
-                    report.left.append(_("Subprofile %(id)s was changed since; it is kept.", id=sub_id))
-                    continue
-                removed_subs.append(sub_id)
-                event_rows.append(
-                    _event(
-                        account,
-                        run,
-                        origin,
-                        now,
-                        profile_id,
-                        "subprofile_removed",
-                        {"fields": diff(sub.fields, {})},
-                        sub.collection_id,
-                        sub_id,
-                    )
-                )
-        if removed_subs:
-            db.session.execute(delete(Subprofile).where(Subprofile.id.in_(removed_subs)))
-        if updates:
-            db.session.execute(update(Profile), updates)
-        if removals:
-            db.session.execute(delete(Subprofile).where(Subprofile.profile_id.in_(removals)))
-            db.session.execute(delete(Profile).where(Profile.id.in_(removals)))
-            report.removed += len(removals)
-    if event_rows:
-        event_ids = db.session.scalars(insert(ProfileEvent).returning(ProfileEvent.id), event_rows).all()
-        events.note_bulk(list(event_ids))
-    run = get_run(account, run_id)
-    run.status = "rolled_back"
-    if report.left:
-        run.error = "\n".join(report.left)[:60000]
-    db.session.commit()
-    return report
+            self._event(profile_id, "profile_updated", changes)
+            self.report.restored += 1
+
+    def _remove_subprofiles(self, profile_id: int, entry: _Touched, since: list, current_subs: dict) -> None:
+        """Remove the subprofiles the run created, unless they were changed since."""
+        changed_subs = {sub for sub, _kind, _changes in since if sub is not None}
+        for sub_id in entry.subprofiles:
+            sub = current_subs.get(sub_id)
+            if sub is None or sub_id in changed_subs:
+                self.report.left.append(_("Subprofile %(id)s was changed since; it is kept.", id=sub_id))
+                continue
+            self.removed_subs.append(sub_id)
+            self._event(profile_id, "subprofile_removed", {"fields": diff(sub.fields, {})}, sub.collection_id, sub_id)
+
+    def _write(self) -> None:
+        if self.removed_subs:
+            db.session.execute(delete(Subprofile).where(Subprofile.id.in_(self.removed_subs)))
+        if self.updates:
+            db.session.execute(update(Profile), self.updates)
+        if self.removals:
+            db.session.execute(delete(Subprofile).where(Subprofile.profile_id.in_(self.removals)))
+            db.session.execute(delete(Profile).where(Profile.id.in_(self.removals)))
+            self.report.removed += len(self.removals)
+
+    def _event(self, profile_id, kind, changes, collection_id=None, subprofile_id=None) -> None:
+        self.event_rows.append(
+            _event(
+                self.account, self.run, self.origin, self.now, profile_id, kind, changes, collection_id, subprofile_id
+            )
+        )
+
+    def journal(self) -> None:
+        """The rollback's events, in one statement, announced to the bulk subscribers."""
+        if self.event_rows:
+            event_ids = db.session.scalars(insert(ProfileEvent).returning(ProfileEvent.id), self.event_rows).all()
+            events.note_bulk(list(event_ids))
 
 
 def _event(account, run, origin, now, profile_id, kind, changes, collection_id=None, subprofile_id=None) -> dict:
