@@ -1,4 +1,4 @@
-"""Command-line doors (``flask --app webapp …``): thin wrappers over services."""
+"""Command-line doors (``flask --app webapp …``): thin wrappers over the domain packages."""
 
 import secrets
 import signal

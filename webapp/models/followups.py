@@ -1,7 +1,7 @@
 """Follow-ups (trigger → activation condition → delay → execution condition → actions) and their runs.
 
 A run is the durable row of one triggered follow-up for one profile: it exists, with its due time, before
-anything is put into Redis (DESIGN.md, durable scheduling). See ``docs/follow-ups.md``.
+anything is put into Redis (docs/architecture.md, "Durable scheduling"). See ``docs/follow-ups.md``.
 """
 
 from datetime import datetime

@@ -1,4 +1,7 @@
-"""Durable work: a row with a due time for everything that must happen later (DESIGN.md)."""
+"""Durable work: a row with a due time for everything that must happen later.
+
+See docs/architecture.md, "Durable scheduling".
+"""
 
 from datetime import datetime
 from typing import Any

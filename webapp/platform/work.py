@@ -1,4 +1,6 @@
-"""Durable scheduling: later work is a row with a due time before it is an RQ job (DESIGN.md).
+"""Durable scheduling: later work is a row with a due time before it is an RQ job.
+
+See docs/architecture.md, "Durable scheduling".
 
 The dispatcher claims due rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several may run), enqueues
 one RQ job per row with the id ``{kind}-{row id}`` and marks the row queued in the same transaction.

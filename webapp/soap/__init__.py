@@ -2,7 +2,7 @@
 
 ``POST /soap`` takes SOAP 1.1 document/literal wrapped calls; ``GET /soap?SOAPAPI=WSDL`` (or ``?wsdl``)
 serves the WSDL, whose endpoint address is ``PUBLIC_URL + "/soap"``. Each method is a thin adapter over
-``webapp/services`` (see ``auth.run``).
+the domain packages (see ``auth.run``).
 
 Spyne runs inside a Flask view, so each call has the app and request context (the database session is
 removed after it, like any request) and CSRF does not apply (SOAP authenticates by token). The view also
