@@ -329,7 +329,7 @@ def prepare(args: argparse.Namespace) -> tuple[str, int, list[int], list[str]]:
     from sqlalchemy import select
 
     from webapp import create_app
-    from webapp.accounts.accounts import create_api_token
+    from webapp.accounts.tokens import create_api_token
     from webapp.config import normalize_database_url
     from webapp.extensions import db
     from webapp.models import Account, Database, Profile

@@ -1,6 +1,6 @@
 """Factories for test data, built through the services (so tests exercise the same rules)."""
 
-from webapp.accounts import accounts
+from webapp.accounts import accounts, users
 from webapp.models import Account, Database, User
 from webapp.profiles import databases
 from webapp.profiles.fields import FieldSpec, create_field
@@ -14,7 +14,7 @@ def make_account(name: str = "Acme") -> Account:
 
 def make_user(account: Account, role: str = "admin", email: str | None = None) -> User:
     email = email or f"{role}.{account.id}@example.com"
-    return accounts.create_user(account, email=email, password=PASSWORD, role=role)
+    return users.create_user(account, email=email, password=PASSWORD, role=role)
 
 
 def make_database(account: Account, name: str = "Customers", *, fields=None) -> Database:

@@ -174,7 +174,7 @@ def _register_input_guard(app: Flask) -> None:
 def _register_page_helpers(app: Flask) -> None:
     from flask_babel import get_locale
 
-    from webapp.accounts.accounts import role_labels
+    from webapp.accounts.users import role_labels
 
     @app.context_processor
     def locale_helpers():

@@ -11,6 +11,8 @@ from flask_migrate import upgrade
 from sqlalchemy import select
 
 from webapp.accounts import accounts
+from webapp.accounts import tokens as accounts_tokens
+from webapp.accounts import users as accounts_users
 from webapp.extensions import db
 from webapp.models import User
 from webapp.platform.errors import DomainError
@@ -37,7 +39,7 @@ def create_user(email: str, password: str, role: str, account_name: str) -> None
     """Create a user (and the account, if new)."""
     try:
         account = accounts.get_or_create_account(account_name)
-        user = accounts.create_user(account, email=email, password=password, role=role)
+        user = accounts_users.create_user(account, email=email, password=password, role=role)
     except DomainError as error:
         _fail(error)
     click.echo(f"Created {user.role} {user.email} in account {account.name}.")
@@ -50,7 +52,7 @@ def create_token(account_name: str, name: str) -> None:
     """Create an API token; prints the token (shown only now) as the last line."""
     try:
         account = accounts.get_account_by_name(account_name)
-        token, secret = accounts.create_api_token(account, name)
+        token, secret = accounts_tokens.create_api_token(account, name)
     except DomainError as error:
         _fail(error)
     click.echo(f"API token {token.name!r} for account {account.name} (store it now; it is not shown again):")
@@ -94,7 +96,7 @@ def _first_admin() -> None:
         return
     password = secrets.token_urlsafe(12)
     account = accounts.get_or_create_account(FIRST_ACCOUNT)
-    accounts.create_user(account, email=FIRST_USER, password=password, role="owner")
+    accounts_users.create_user(account, email=FIRST_USER, password=password, role="owner")
     click.echo("=" * 60)
     click.echo("First login (shown once; change it under Account):")
     click.echo(f"  email:    {FIRST_USER}")

@@ -4,7 +4,8 @@ import hashlib
 
 from sqlalchemy import func, select
 
-from webapp.accounts import accounts
+from webapp.accounts import tokens as accounts_tokens
+from webapp.accounts import users as accounts_users
 from webapp.extensions import db
 from webapp.models import ApiToken, Database, Profile, Subprofile, User
 
@@ -29,7 +30,7 @@ def test_users_create_makes_the_account_and_a_hashed_password(ctx):
     user = db.session.scalar(select(User))
     assert (user.email, user.role, user.account.name) == ("ann@example.com", "admin", "Shop")
     assert "long enough pw" not in user.password_hash and user.password_hash.startswith("scrypt:")
-    assert accounts.authenticate("ann@example.com", "long enough pw") == user
+    assert accounts_users.authenticate("ann@example.com", "long enough pw") == user
 
 
 def test_users_create_reports_bad_input(ctx):
@@ -62,7 +63,7 @@ def test_tokens_create_prints_the_token_last_and_stores_its_hash(ctx):
     secret = result.output.strip().splitlines()[-1]
     token = db.session.scalar(select(ApiToken))
     assert token.token_hash == hashlib.sha256(secret.encode()).hexdigest()
-    assert accounts.account_for_token(secret).name == "Shop"
+    assert accounts_tokens.account_for_token(secret).name == "Shop"
     missing = runner.invoke(args=["tokens", "create", "--account", "Nope", "--name", "x"])
     assert missing.exit_code != 0 and "Nope" in missing.output
 

@@ -6,7 +6,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from tests.factories import make_account
-from webapp.accounts.accounts import create_api_token
+from webapp.accounts.tokens import create_api_token
 from webapp.extensions import db
 
 

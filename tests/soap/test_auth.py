@@ -7,8 +7,8 @@ from sqlalchemy import update
 from zeep.exceptions import Fault
 
 from tests.factories import PASSWORD, make_database, make_user
-from webapp.accounts import accounts
-from webapp.accounts.accounts import create_api_token, revoke_api_token
+from webapp.accounts import tokens
+from webapp.accounts.tokens import create_api_token, revoke_api_token
 from webapp.extensions import db
 from webapp.models import ApiToken, utcnow
 
@@ -111,13 +111,13 @@ def test_revoking_a_token_this_process_trusts_takes_effect_at_once(soap, account
 
 def test_a_token_revoked_by_another_process_is_refused_after_the_cache_bound(soap, account, monkeypatch):
     now = [1000.0]
-    monkeypatch.setattr(accounts, "_clock", lambda: now[0])
+    monkeypatch.setattr(tokens, "_clock", lambda: now[0])
     row, secret = create_api_token(account, "in use")
     assert soap.Account_databases(access_token=secret).total == 0
     # Another process revokes it: this one does not hear of it and trusts the token for a bounded time.
     db.session.execute(update(ApiToken).where(ApiToken.id == row.id).values(revoked_at=utcnow()))
     assert soap.Account_databases(access_token=secret).total == 0
-    now[0] += accounts.TOKEN_CACHE_SECONDS
+    now[0] += tokens.TOKEN_CACHE_SECONDS
     with pytest.raises(Fault, match="Not logged on"):
         soap.Account_databases(access_token=secret)
 

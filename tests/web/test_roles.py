@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.factories import make_user
-from webapp.accounts import accounts
+from webapp.accounts import tokens as accounts_tokens
 from webapp.extensions import db
 from webapp.models import Account, ApiToken, User
 
@@ -67,7 +67,7 @@ def test_viewers_and_editors_change_no_users(browser, role):
 @pytest.mark.parametrize("role", ROLES)
 def test_only_admins_manage_tokens(browser, role):
     me = browser(role)
-    token, _secret = accounts.create_api_token(me.user.account, "Existing")
+    token, _secret = accounts_tokens.create_api_token(me.user.account, "Existing")
     created = me.post("/tokens", {"name": "New"})
     revoked = me.post(f"/tokens/{token.id}/revoke")
     count = db.session.scalar(select(func.count()).select_from(ApiToken))

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from tests.factories import PASSWORD, make_account, make_user
-from webapp.accounts import accounts
+from webapp.accounts import tokens as accounts_tokens
+from webapp.accounts import users as accounts_users
 from webapp.extensions import db
 from webapp.models import Account, ApiToken, User
 from webapp.platform.errors import PermissionDenied
@@ -126,8 +127,8 @@ def test_change_own_password(browser):
     response = me.post("/account/password", {"current": PASSWORD, "password": new, "repeat": new})
     assert response.status_code == 303
     assert "Your password is changed." in text(me.get("/account"))
-    assert accounts.authenticate(me.user.email, new) is not None
-    assert accounts.authenticate(me.user.email, PASSWORD) is None
+    assert accounts_users.authenticate(me.user.email, new) is not None
+    assert accounts_users.authenticate(me.user.email, PASSWORD) is None
 
 
 def test_change_own_password_with_htmx(browser):
@@ -137,7 +138,7 @@ def test_change_own_password_with_htmx(browser):
     assert response.status_code == 200
     assert is_partial(response) and 'id="password-form"' in text(response)
     assert toast_of(response) == "Your password is changed."
-    assert accounts.authenticate(me.user.email, new) is not None
+    assert accounts_users.authenticate(me.user.email, new) is not None
 
 
 @pytest.mark.parametrize(
@@ -159,7 +160,7 @@ def test_password_change_is_checked(browser, data, message):
     response = me.post("/account/password", data, htmx=True)
     assert response.status_code == 422
     assert message in text(response)
-    assert accounts.authenticate(me.user.email, PASSWORD) is not None  # unchanged
+    assert accounts_users.authenticate(me.user.email, PASSWORD) is not None  # unchanged
 
 
 # --- users --------------------------------------------------------------------------------------
@@ -185,7 +186,7 @@ def test_admin_adds_a_user(browser):
     assert response.status_code == 303
     user = db.session.scalar(select(User).where(User.email == "new@example.com"))
     assert (user.role, user.account_id) == ("editor", me.user.account_id)
-    assert accounts.authenticate("new@example.com", "initial password") is not None
+    assert accounts_users.authenticate("new@example.com", "initial password") is not None
     assert "new@example.com can log in now." in text(me.get("/users"))
 
 
@@ -233,7 +234,7 @@ def test_admins_cannot_create_owners(browser):
     assert "Only an owner can make or unmake owners." in text(response)
     assert db.session.scalar(select(User).where(User.email == "boss@example.com")) is None
     with pytest.raises(PermissionDenied):
-        accounts.create_user(
+        accounts_users.create_user(
             me.user.account, email="boss@example.com", password="initial password", role="owner", actor=me.user
         )
 
@@ -350,7 +351,7 @@ def test_create_token_shows_the_secret_once(browser):
     page = text(me.get("/tokens"))
     assert secret not in page
     assert f"{token.prefix}…" in page and "Webshop sync" in page
-    assert accounts.account_for_token(secret).id == me.user.account_id
+    assert accounts_tokens.account_for_token(secret).id == me.user.account_id
 
 
 def test_create_token_without_htmx_shows_the_full_page(browser):
@@ -359,12 +360,12 @@ def test_create_token_without_htmx_shows_the_full_page(browser):
     assert response.status_code == 200
     assert "<html" in text(response)
     secret = re.search(r'id="token-secret-value">([^<]+)<', text(response)).group(1)
-    assert accounts.account_for_token(secret) is not None
+    assert accounts_tokens.account_for_token(secret) is not None
 
 
 def test_token_names_are_checked(browser):
     me = browser("admin")
-    accounts.create_api_token(me.user.account, "ERP")
+    accounts_tokens.create_api_token(me.user.account, "ERP")
     response = me.post("/tokens", {"name": "ERP"}, htmx=True)
     assert response.status_code == 422
     assert "A token with this name already exists." in text(response)
@@ -374,14 +375,14 @@ def test_token_names_are_checked(browser):
 
 def test_revoke_token(browser):
     me = browser("admin")
-    token, secret = accounts.create_api_token(me.user.account, "ERP")
+    token, secret = accounts_tokens.create_api_token(me.user.account, "ERP")
     response = me.post(f"/tokens/{token.id}/revoke", htmx=True)
     assert response.status_code == 200
     assert toast_of(response) == "The token is revoked."
     assert "revoked" in text(response)
     assert f'/tokens/{token.id}/revoke"' not in text(response)  # no second revoke button
     assert db.session.get(ApiToken, token.id).revoked_at is not None
-    assert accounts.account_for_token(secret) is None
+    assert accounts_tokens.account_for_token(secret) is None
 
 
 # --- tenant isolation ---------------------------------------------------------------------------
@@ -390,14 +391,14 @@ def test_revoke_token(browser):
 def test_ids_of_another_account_are_not_found(browser):
     theirs = make_account("Globex")
     their_user = make_user(theirs, "viewer", email="hank@globex.example")
-    their_token, their_secret = accounts.create_api_token(theirs, "Globex ERP")
+    their_token, their_secret = accounts_tokens.create_api_token(theirs, "Globex ERP")
     me = browser("owner")
     assert me.post(f"/users/{their_user.id}/role", {"role": "admin"}, htmx=True).status_code == 404
     assert me.post(f"/users/{their_user.id}/delete").status_code == 404
     assert me.post(f"/tokens/{their_token.id}/revoke").status_code == 404
     assert db.session.get(User, their_user.id).role == "viewer"
     assert db.session.get(ApiToken, their_token.id).revoked_at is None
-    assert accounts.account_for_token(their_secret).id == theirs.id
+    assert accounts_tokens.account_for_token(their_secret).id == theirs.id
     assert "hank@globex.example" not in text(me.get("/users"))
     assert "Globex ERP" not in text(me.get("/tokens"))
 
@@ -417,7 +418,7 @@ def test_two_accounts_side_by_side(browser):
 def test_user_and_token_changes_need_a_csrf_token(browser):
     me = browser("owner")
     vera = make_user(me.user.account, "viewer", email="vera@example.com")
-    token, _secret = accounts.create_api_token(me.user.account, "ERP")
+    token, _secret = accounts_tokens.create_api_token(me.user.account, "ERP")
     posts = [
         ("/users", {"email": "new@example.com", "role": "viewer", "password": "initial password"}),
         (f"/users/{vera.id}/role", {"role": "admin"}),
@@ -432,13 +433,13 @@ def test_user_and_token_changes_need_a_csrf_token(browser):
     assert db.session.get(User, vera.id).role == "viewer"
     assert db.session.scalar(select(db.func.count()).select_from(ApiToken)) == 1
     assert db.session.get(ApiToken, token.id).revoked_at is None
-    assert accounts.authenticate(me.user.email, PASSWORD) is not None
+    assert accounts_users.authenticate(me.user.email, PASSWORD) is not None
 
 
 def test_changes_are_never_gets(browser):
     me = browser("owner")
     vera = make_user(me.user.account, "viewer", email="vera@example.com")
-    token, _secret = accounts.create_api_token(me.user.account, "ERP")
+    token, _secret = accounts_tokens.create_api_token(me.user.account, "ERP")
     for url in (
         f"/users/{vera.id}/delete",
         f"/users/{vera.id}/role",

@@ -16,7 +16,7 @@ from tests.factories import (
     make_form_submission,
     make_user,
 )
-from webapp.accounts import accounts
+from webapp.accounts import tokens as accounts_tokens
 from webapp.callbacks import definitions, deliveries
 from webapp.email import delivery, templates
 from webapp.exports import targets
@@ -67,7 +67,7 @@ def objects_of(account) -> dict[str, int]:
     callback = definitions.create_callback(account, database.id, url="http://127.0.0.1:9/hook")
     profile = profiles.create_profile(account, database.id, {"FirstName": "Bea"}, origin=Origin("admin"))
     sub = subprofiles.create_subprofile(account, profile.id, collection.id, {"Total": "9.95"}, origin=Origin("admin"))
-    token, _secret = accounts.create_api_token(account, "shop")
+    token, _secret = accounts_tokens.create_api_token(account, "shop")
     user = make_user(account, "viewer", email=f"viewer{account.id}@example.com")
     run = runs.upload(account, database.id, io.BytesIO(b"Email\nann@example.com\n"), "people.csv")
     form = builder.create_form(account, database.id, name="Sign-up")

@@ -1,4 +1,5 @@
-"""Accounts: the tenant boundary, their users with roles and passwords, and API tokens.
+"""Accounts: the tenant boundary (``accounts``), their users with roles and passwords (``users``), and API tokens
+(``tokens``).
 
 May import ``webapp.platform``, ``webapp.models`` and ``webapp.extensions``; no other domain package.
 """

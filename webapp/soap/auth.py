@@ -13,7 +13,7 @@ from flask import current_app, g, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from spyne import Fault
 
-from webapp.accounts import accounts
+from webapp.accounts import tokens, users
 from webapp.extensions import db
 from webapp.models import Account, User
 from webapp.platform.errors import DomainError, NotFound
@@ -46,7 +46,7 @@ def caller(access_token: str | None) -> Caller:
     if not secret and header[:7].lower() == "bearer ":
         secret = header[7:].strip()
     if secret:
-        token = accounts.token_for_secret(secret)
+        token = tokens.token_for_secret(secret)
         if token is not None:
             return Caller(token.account, Origin("soap", actor=f"token:{token.token_id}"))
         raise Fault("Client", NOT_LOGGED_ON)
@@ -73,7 +73,7 @@ def login(username: str | None, password: str | None, account: str | None) -> in
 
     if not limiter.limiter.hit(parse(current_app.config["LOGIN_RATE_LIMIT"]), "soap-login", request.remote_addr or ""):
         raise Fault("Client", "Too many login attempts. Wait a minute, then try again.")
-    user = accounts.authenticate_api_user(username or "", password or "", account or None)
+    user = users.authenticate_api_user(username or "", password or "", account or None)
     if user is None:
         raise Fault("Client", NOT_LOGGED_ON)
     g.soap_cookie = session_cookie(user)

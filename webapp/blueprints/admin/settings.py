@@ -13,6 +13,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from webapp.accounts import accounts
+from webapp.accounts import tokens as accounts_tokens
+from webapp.accounts import users as accounts_users
 from webapp.blueprints.admin import bp
 from webapp.blueprints.admin.access import current_account, requires
 from webapp.blueprints.admin.responses import hx_redirect, is_htmx, render, toast
@@ -74,7 +76,7 @@ def _account_context(*, settings_form=None, password_form=None, problems=None) -
         "settings_problems": problems or {},
         "password_form": password_form or PasswordForm(formdata=None),
         "role_labels": role_labels(),
-        "min_password": accounts.MIN_PASSWORD_LENGTH,
+        "min_password": accounts_users.MIN_PASSWORD_LENGTH,
         "when": local_time,
     }
 
@@ -112,7 +114,7 @@ def account_password():
     form = PasswordForm()
     if form.validate_on_submit():
         try:
-            accounts.change_password(current_user, current=form.current.data, new=form.password.data)
+            accounts_users.change_password(current_user, current=form.current.data, new=form.password.data)
         except ValidationError as error:
             problems = show_errors(form, error.errors)
             form.password.errors = [*form.password.errors, *problems.values()]
@@ -127,13 +129,13 @@ def account_password():
 
 def _users_context(*, form=None, problem=None, form_problems=None) -> dict:
     return {
-        "users": accounts.list_users(current_account()),
+        "users": accounts_users.list_users(current_account()),
         "form": form or UserForm(current_user, formdata=None),
         "form_problems": form_problems or {},
         "problem": problem,
         "roles": role_choices(current_user),
         "role_labels": role_labels(),
-        "min_password": accounts.MIN_PASSWORD_LENGTH,
+        "min_password": accounts_users.MIN_PASSWORD_LENGTH,
         "account_time_zone": current_account().time_zone.replace("_", " "),
         "when": local_time,
     }
@@ -153,7 +155,7 @@ def user_create():
     form, problems = UserForm(current_user), {}
     if form.validate_on_submit():
         try:
-            user = accounts.create_user(
+            user = accounts_users.create_user(
                 current_account(),
                 email=form.email.data,
                 password=form.password.data,
@@ -177,7 +179,7 @@ def user_role(user_id: int):
     form = RoleForm(current_user)
     form.validate_on_submit()  # CSRF and shape; the service judges the role
     try:
-        user = accounts.change_role(current_account(), current_user, user_id, form.role.data or "")
+        user = accounts_users.change_role(current_account(), current_user, user_id, form.role.data or "")
     except (PermissionDenied, Conflict, ValidationError) as error:
         return render(USERS_PAGE, USERS_PARTIAL, **_users_context(problem=error.message)), error.status
     message = _("%(email)s is now %(role)s.", email=user.email, role=role_labels()[user.role])
@@ -192,7 +194,7 @@ def user_role(user_id: int):
 def user_delete(user_id: int):
     """Remove a user from the account (not oneself; only owners remove owners)."""
     try:
-        accounts.delete_user(current_account(), current_user, user_id)
+        accounts_users.delete_user(current_account(), current_user, user_id)
     except (PermissionDenied, Conflict) as error:
         return render(USERS_PAGE, USERS_PARTIAL, **_users_context(problem=error.message)), error.status
     return done(_("The user is removed."), "admin.users", USERS_PAGE, USERS_PARTIAL, _users_context)
@@ -203,7 +205,7 @@ def user_delete(user_id: int):
 
 def _tokens_context(*, form=None, secret=None, created=None) -> dict:
     return {
-        "tokens": accounts.list_api_tokens(current_account()),
+        "tokens": accounts_tokens.list_api_tokens(current_account()),
         "form": form or TokenForm(formdata=None),
         "secret": secret,
         "created": created,
@@ -226,7 +228,7 @@ def token_create():
     form = TokenForm()
     if form.validate_on_submit():
         try:
-            token, secret = accounts.create_api_token(current_account(), form.name.data)
+            token, secret = accounts_tokens.create_api_token(current_account(), form.name.data)
         except ValidationError as error:
             show_errors(form, error.errors)
         else:
@@ -241,5 +243,5 @@ def token_create():
 @requires("admin")
 def token_revoke(token_id: int):
     """Revoke a token: SOAP calls with it fail from now on."""
-    accounts.revoke_api_token(current_account(), token_id)
+    accounts_tokens.revoke_api_token(current_account(), token_id)
     return done(_("The token is revoked."), "admin.tokens", TOKENS_PAGE, TOKENS_PARTIAL, _tokens_context)

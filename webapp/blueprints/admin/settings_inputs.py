@@ -11,7 +11,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
-from webapp.accounts.accounts import role_labels
+from webapp.accounts.users import role_labels
 from webapp.models import ROLES
 
 LANGUAGE_CHOICES = [SelectChoice("en", "English"), SelectChoice("nl", "Nederlands")]

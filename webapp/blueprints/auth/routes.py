@@ -4,7 +4,7 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from webapp.accounts import accounts
+from webapp.accounts import users
 from webapp.blueprints.auth import bp
 from webapp.blueprints.auth.forms import LanguageForm, LoginForm
 from webapp.extensions import limiter
@@ -26,7 +26,7 @@ def login():
         return redirect(_safe_next(request.args.get("next")))
     form = LoginForm()
     if form.validate_on_submit():
-        user = accounts.authenticate(form.email.data, form.password.data)
+        user = users.authenticate(form.email.data, form.password.data)
         if user is not None:
             login_user(user, remember=form.remember.data)
             return redirect(_safe_next(request.args.get("next")))
@@ -65,7 +65,7 @@ def language():
     form = LanguageForm()
     if form.validate_on_submit():
         if current_user.is_authenticated:
-            accounts.set_language(current_user, form.language.data)
+            users.set_language(current_user, form.language.data)
         session["language"] = form.language.data
     else:
         flash(_("Choose English or Dutch."), "error")

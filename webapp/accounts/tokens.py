@@ -1,0 +1,124 @@
+"""API tokens of an account: 256-bit random strings shown once; only their SHA-256 is stored (a fast hash is right
+for a high-entropy secret). Each process trusts a token it has checked for ``TOKEN_CACHE_SECONDS``.
+"""
+
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import joinedload, make_transient_to_detached
+
+from webapp.extensions import db
+from webapp.models import Account, ApiToken, utcnow
+from webapp.platform.errors import NotFound, ValidationError
+
+# Tokens this process has checked recently, by hash; tests move the clock.
+_clock = time.monotonic
+
+TOKEN_PREFIX = "vrk_"  # noqa: S105  (a label in front of every token, not a secret)
+
+
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)
+
+
+# How long a process trusts an API token it has read (the bound on revocation in other processes).
+TOKEN_CACHE_SECONDS = 5.0
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_api_token(account: Account, name: str) -> tuple[ApiToken, str]:
+    """Create a token; returns the row and the secret, which is never shown again."""
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise ValidationError({"name": _("A token name has 1 to 100 characters.")})
+    if db.session.scalar(select(ApiToken.id).where(ApiToken.account_id == account.id, ApiToken.name == name)):
+        raise ValidationError({"name": _("A token with this name already exists.")})
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(account_id=account.id, name=name, token_hash=_hash_token(secret), prefix=secret[:8])
+    db.session.add(token)
+    db.session.commit()
+    return token, secret
+
+
+def list_api_tokens(account: Account) -> list[ApiToken]:
+    return list(
+        db.session.scalars(select(ApiToken).where(ApiToken.account_id == account.id).order_by(ApiToken.created_at))
+    )
+
+
+def revoke_api_token(account: Account, token_id: int) -> None:
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.account_id != account.id:
+        raise NotFound(_("Token not found."))
+    token.revoked_at = token.revoked_at or utcnow()
+    db.session.commit()
+    _known_tokens.pop(token.token_hash, None)
+
+
+def account_for_token(secret: str) -> Account | None:
+    """The account a valid, unrevoked API token acts for (with admin rights), or None."""
+    found = token_for_secret(secret)
+    return found.account if found is not None else None
+
+
+@dataclass(frozen=True)
+class TokenCaller:
+    """Who an API token acts for: the token's id and its account (in the current session)."""
+
+    token_id: int
+    account: Account
+
+
+@dataclass(frozen=True)
+class _KnownToken:
+    token_id: int
+    account: Account  # detached: merged into each caller's session without a query
+    checked_at: float
+
+
+def token_for_secret(secret: str) -> TokenCaller | None:
+    """The valid, unrevoked API token with this secret and its account, or None.
+
+    A SOAP client calls hundreds of times a second with the same token, so each process trusts a token it
+    has read for ``TOKEN_CACHE_SECONDS`` (no query then). Revoking a token forgets it in the revoking
+    process at once; another process may accept it, and see its account's settings as they were, for at
+    most ``TOKEN_CACHE_SECONDS`` more. Its use is noted at most once a minute: a client calling hundreds of
+    times a second should not write the token row on every call.
+    """
+    if not secret or not secret.startswith(TOKEN_PREFIX):
+        return None
+    token_hash = _hash_token(secret)
+    known = _known_tokens.get(token_hash)
+    if known is not None and _clock() - known.checked_at < TOKEN_CACHE_SECONDS:
+        return TokenCaller(known.token_id, db.session.merge(known.account, load=False))
+    _known_tokens.pop(token_hash, None)
+    checked_at = _clock()
+    token = db.session.scalar(
+        select(ApiToken).options(joinedload(ApiToken.account)).where(ApiToken.token_hash == token_hash)
+    )
+    if token is None or token.revoked_at is not None:
+        return None
+    _known_tokens[token_hash] = _KnownToken(token.id, _detached_copy(token.account), checked_at)
+    found = TokenCaller(token.id, token.account)
+    now = utcnow()
+    if token.last_used_at is None or now - token.last_used_at > TOKEN_USE_RESOLUTION:
+        token.last_used_at = now
+        db.session.commit()
+    return found
+
+
+def _detached_copy(account: Account) -> Account:
+    """A session-less copy of ``account``'s columns that ``merge(load=False)`` takes as loaded."""
+    copy = Account(**{column.key: getattr(account, column.key) for column in inspect(Account).column_attrs})
+    make_transient_to_detached(copy)
+    return copy
+
+
+_known_tokens: dict[str, _KnownToken] = {}

@@ -1,0 +1,153 @@
+"""Users of an account: roles, passwords, language, and logging in (the admin and legacy SOAP logins).
+
+Passwords are hashed with scrypt (Werkzeug's default KDF); a login with an unknown address costs as much as a wrong
+password (a dummy hash), so timing tells nothing.
+"""
+
+import functools
+
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from webapp.extensions import db
+from webapp.models import ROLES, Account, User, utcnow
+from webapp.platform.errors import Conflict, NotFound, PermissionDenied, ValidationError
+
+MIN_PASSWORD_LENGTH = 10
+
+
+LANGUAGES = ("en", "nl")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to check against when the user does not exist, so that timing does not reveal addresses."""
+    return generate_password_hash("not a password")
+
+
+def role_labels() -> dict[str, str]:
+    """Each role's name for people, in the interface language."""
+    return {"viewer": _l("Viewer"), "editor": _l("Editor"), "admin": _l("Admin"), "owner": _l("Owner")}
+
+
+def _roles_message() -> str:
+    return _("Choose one of: %(roles)s.", roles=", ".join(str(label) for label in role_labels().values()))
+
+
+def _check_user_input(email: str, password: str | None, role: str) -> tuple[str, dict[str, str]]:
+    errors = {}
+    try:
+        email = validate_email((email or "").strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError:  # its own message is English only
+        errors["email"] = _("Enter a valid email address, like name@example.com.")
+    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
+        errors["password"] = _("A password has at least %(count)s characters.", count=MIN_PASSWORD_LENGTH)
+    if role not in ROLES:
+        errors["role"] = _roles_message()
+    return email, errors
+
+
+def create_user(account: Account, *, email: str, password: str, role: str, actor: User | None = None) -> User:
+    """Create a user. ``actor`` is the user who does it (None for the system: setup, CLI, tests);
+    only an owner makes owners."""
+    if role == "owner" and actor is not None and not actor.has_role("owner"):
+        raise PermissionDenied(_("Only an owner can make or unmake owners."))
+    email, errors = _check_user_input(email, password, role)
+    if not errors and db.session.scalar(select(User.id).where(User.email == email)):
+        errors["email"] = _("A user with this email address already exists.")
+    if errors:
+        raise ValidationError(errors)
+    user = User(account_id=account.id, email=email, password_hash=generate_password_hash(password), role=role)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def list_users(account: Account) -> list[User]:
+    return list(db.session.scalars(select(User).where(User.account_id == account.id).order_by(User.email)))
+
+
+def get_user(account: Account, user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None or user.account_id != account.id:
+        raise NotFound(_("User not found."))
+    return user
+
+
+def change_role(account: Account, actor: User, user_id: int, role: str) -> User:
+    """Change a user's role. Only an owner makes or unmakes owners; the last owner stays an owner."""
+    user = get_user(account, user_id)
+    if role not in ROLES:
+        raise ValidationError({"role": _roles_message()})
+    if "owner" in (role, user.role) and not actor.has_role("owner"):
+        raise PermissionDenied(_("Only an owner can make or unmake owners."))
+    if user.role == "owner" and role != "owner" and _owner_count(account) == 1:
+        raise Conflict(_("An account keeps at least one owner."))
+    user.role = role
+    db.session.commit()
+    return user
+
+
+def delete_user(account: Account, actor: User, user_id: int) -> None:
+    user = get_user(account, user_id)
+    if user.id == actor.id:
+        raise Conflict(_("You cannot remove yourself."))
+    if user.role == "owner" and not actor.has_role("owner"):
+        raise PermissionDenied(_("Only an owner can remove an owner."))
+    db.session.delete(user)
+    db.session.commit()
+
+
+def _owner_count(account: Account) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(User).where(User.account_id == account.id, User.role == "owner")
+    )
+
+
+def set_password(user: User, password: str) -> None:
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise ValidationError(
+            {"password": _("A password has at least %(count)s characters.", count=MIN_PASSWORD_LENGTH)}
+        )
+    user.password_hash = generate_password_hash(password)
+    db.session.commit()
+
+
+def change_password(user: User, *, current: str, new: str) -> None:
+    """Change one's own password: the current one must be given (and right)."""
+    if not check_password_hash(user.password_hash, current or ""):
+        raise ValidationError({"current": _("Your current password is not right.")})
+    set_password(user, new)
+
+
+def set_language(user: User, language: str) -> None:
+    if language not in LANGUAGES:
+        raise ValidationError({"language": _("Choose English or Dutch.")})
+    user.language = language
+    db.session.commit()
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The user with this email and password, or None (in about the same time either way)."""
+    user = db.session.scalar(select(User).where(User.email == (email or "").strip().lower()))
+    if user is None:
+        check_password_hash(_dummy_hash(), password or "")
+        return None
+    if not check_password_hash(user.password_hash, password or ""):
+        return None
+    user.last_login_at = utcnow()
+    db.session.commit()
+    return user
+
+
+def authenticate_api_user(email: str, password: str, account_name: str | None = None) -> User | None:
+    """Like ``authenticate``, for machine logins (SOAP ``login``): admins and owners only."""
+    user = authenticate(email, password)
+    if user is None or not user.has_role("admin"):
+        return None
+    if account_name and user.account.name.lower() != account_name.strip().lower():
+        return None
+    return user
