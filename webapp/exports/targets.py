@@ -2,7 +2,7 @@
 
 A definition says what to export (the options of ``exports/files.py``) and where to: ``ftp://``, ``ftps://``
 or ``sftp://`` URLs name a folder, ``http(s)://`` URLs receive the file with a PUT or POST (the file name is
-appended to a URL ending in ``/``). Target URLs pass the SSRF rules of imports (``import_sources``), credentials
+appended to a URL ending in ``/``). Target URLs pass the SSRF rules of imports (``platform.remote_files``), credentials
 are encrypted and masked the same way, and the (S)FTP connections are those of fetched imports.
 
 The export is streamed into an anonymous temporary file (never into memory) and uploaded from there; (S)FTP

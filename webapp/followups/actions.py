@@ -3,7 +3,7 @@
 Each action writes through the existing services with source ``follow-up`` and the reference
 ``followup:<id>`` (so the follow-up never triggers itself). Most actions work inside the run's transaction
 (``perform``): their effect and the run's new step commit together. ``send_email`` and ``unsubscribe``
-commit on their own and are performed by ``followup_runs`` one run at a time (see ``COMMITTING``).
+commit on their own and are performed by ``runs`` one run at a time (see ``COMMITTING``).
 """
 
 import json
@@ -35,7 +35,7 @@ from webapp.profiles import bulk_writes, events, profiles, subprofiles
 from webapp.profiles.database_config import FieldSnapshot, profile_fields
 from webapp.profiles.values import validate_interests, validate_values
 
-# Actions whose service commits by itself: performed by ``followup_runs`` around their own commits.
+# Actions whose service commits by itself: performed by ``runs`` around their own commits.
 COMMITTING = ("send_email", "unsubscribe")
 # Actions a batch can do for many runs at once (``bulk_update_profiles``).
 BULK = ("update_fields", "set_interests")

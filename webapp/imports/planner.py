@@ -123,7 +123,7 @@ class Planner:
     """Decides what each line does to which profile, validating it; writes nothing itself.
 
     Cells are coerced through one ``CellCoercer`` per field (each distinct value once, see
-    ``import_values``); the rules of ``values.validate_values`` (defaults, required fields) are applied to
+    ``cells``); the rules of ``values.validate_values`` (defaults, required fields) are applied to
     the coerced values here, and a field list with reference or unique fields goes through
     ``validate_values`` itself (their checks query the database).
     """
