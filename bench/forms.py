@@ -15,8 +15,9 @@ sending prebuilt requests) loads both, alternating rounds:
 - p99 latency at half the peak rate: a paced load at 50 % of the measured form peak, latency counted from
   each request's scheduled send time (so a stall is not hidden).
 
-The app runs with ``FORM_BENCH_MODE=1``: **form rate limits and the minimum fill time are switched off** (a
-load generator on one address would otherwise be throttled by design). Every other check runs (origin,
+The app runs with ``FORM_RATE_LIMIT=off``, ``FORM_RATE_LIMIT_PER_FORM=off`` and ``FORM_MIN_FILL_SECONDS=0``:
+**form rate limits and the minimum fill time are switched off** (a load generator on one address would
+otherwise be throttled by design). Every other check runs (origin,
 honeypot, token signature, validation, idempotency key). Ends with ``BENCH forms_submissions: N
 submissions/s (R x bare)``; targets >= 500 submissions/s and >= 0.5x bare.
 
@@ -39,13 +40,15 @@ from harness import child_pids, cpu_seconds, percentile, start_gunicorn
 
 ORIGIN = "https://shop.example"
 BARE_TABLE = "bench_bare_row"
+# Configuration of the app under test: no form rate limits, no minimum fill time.
+NO_FORM_LIMITS = {"FORM_RATE_LIMIT": "off", "FORM_RATE_LIMIT_PER_FORM": "off", "FORM_MIN_FILL_SECONDS": "0"}
 
 
 # --- the app under test ---------------------------------------------------------------------------
 
 
 def create_bench_app():
-    """The Verrijk app in bench mode plus the bare endpoint (gunicorn entry)."""
+    """The Verrijk app without form limits (``NO_FORM_LIMITS``) plus the bare endpoint (gunicorn entry)."""
     from flask import jsonify, request
     from sqlalchemy import text
 
@@ -56,7 +59,7 @@ def create_bench_app():
     settings = {
         "SQLALCHEMY_DATABASE_URI": normalize_database_url(os.environ["DATABASE_URL"]),
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
-        "FORM_BENCH_MODE": True,
+        **NO_FORM_LIMITS,
     }
     # A connection for every gunicorn thread: with fewer, the pool would open and close extra connections
     # (a new database backend per request for both targets). The app's other engine options stay.
@@ -330,7 +333,7 @@ class CpuMeter:
 
 
 def start_server(args: argparse.Namespace) -> tuple[subprocess.Popen, int]:
-    env = {**os.environ, "DATABASE_URL": args.database_url, "FORM_BENCH_MODE": "1", "BENCH_THREADS": str(args.threads)}
+    env = {**os.environ, **NO_FORM_LIMITS, "DATABASE_URL": args.database_url, "BENCH_THREADS": str(args.threads)}
     server, port = start_gunicorn(
         "forms:create_bench_app()", "/embed.js", workers=args.workers, threads=args.threads, env=env
     )
@@ -366,7 +369,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def run(args: argparse.Namespace, port: int, form: Target, bare: Target, meter: CpuMeter) -> None:
-    print("FORM_BENCH_MODE: form rate limits and the minimum fill time are OFF for this run", flush=True)
+    settings = ", ".join(f"{name}={value}" for name, value in NO_FORM_LIMITS.items())
+    print(f"form rate limits and the minimum fill time are OFF for this run ({settings})", flush=True)
     print("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()), flush=True)
     for target in (form, bare):
         throughput(port, target, args.clients, 1.0)  # warm up

@@ -17,6 +17,11 @@ def _flag(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _optional_number(name: str) -> float | None:
+    value = os.environ.get(name, "").strip()
+    return float(value) if value else None
+
+
 def secret_key_from_instance(instance_path: str) -> str:
     """Return SECRET_KEY from the environment, or one generated once and kept in the instance folder."""
     if os.environ.get("SECRET_KEY"):
@@ -60,11 +65,12 @@ class Config:
         self.CALLBACK_TIMEOUT = float(os.environ.get("CALLBACK_TIMEOUT", "10"))
         self.TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
         self.LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
-        # Web form submissions: per client address and form, and per form from all addresses together.
+        # Web form submissions: per client address and form, and per form from all addresses together;
+        # an empty value or "off" is no limit.
         self.FORM_RATE_LIMIT = os.environ.get("FORM_RATE_LIMIT", "20 per minute")
         self.FORM_RATE_LIMIT_PER_FORM = os.environ.get("FORM_RATE_LIMIT_PER_FORM", "600 per minute")
-        # Benchmarks only: no form rate limits and no minimum fill time (``bench/forms.py`` says so).
-        self.FORM_BENCH_MODE = _flag("FORM_BENCH_MODE")
+        # At most this many seconds of minimum fill time for every form; unset: each form's own setting.
+        self.FORM_MIN_FILL_SECONDS = _optional_number("FORM_MIN_FILL_SECONDS")
         self.WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"

@@ -160,6 +160,17 @@ def test_cells_starting_with_a_tab_or_carriage_return_are_neutralised_too(value)
     assert files.csv_cell(value, False) == value
 
 
+def test_the_csv_writer_writes_every_cell_through_csv_cell_and_streams_what_it_took():
+    writer = files.CsvWriter()
+    writer.row(["=1+2", None, ["a", "b"], 3])
+    assert writer.size > 0
+    assert writer.take() == '\'=1+2,,"a, b",3\r\n'
+    assert writer.size == 0 and writer.take() == ""
+    tsv = files.CsvWriter(tsv=True, protect_formulas=False)
+    tsv.row(["=x", "y"])
+    assert tsv.take() == "=x\ty\r\n"
+
+
 def test_formula_neutralisation_leaves_numbers_and_plain_text(account, database):
     add(account, database, {"Notes": "plain = fine", "Score": -5, "Phone": "+31201234567"})
     header, line = rows(export_database(account, database.id, ExportOptions(format="tsv")), dialect="excel-tab")

@@ -289,6 +289,14 @@ def test_minimum_fill_time_is_a_setting(account, database):
     assert submit(form, {f"f{field_id(database, 'Email')}": "a@example.com"}, token=token).status_code == 200
 
 
+@pytest.mark.parametrize(("setting", "status"), [(None, 400), ("", 400), (5, 400), (0, 200), ("0", 200), (0.5, 200)])
+def test_form_min_fill_seconds_caps_every_forms_minimum_fill_time(account, database, app, monkeypatch, setting, status):
+    monkeypatch.setitem(app.config, "FORM_MIN_FILL_SECONDS", setting)
+    form = email_form(account, database, min_fill_seconds=3)
+    token = form_spam.issue_token(form.key, now=time.time() - 1)
+    assert submit(form, {f"f{field_id(database, 'Email')}": "a@example.com"}, token=token).status_code == status
+
+
 def test_idempotency_key_replays_the_first_answer(account, database):
     form = email_form(account, database)
     values = {f"f{field_id(database, 'Email')}": "a@example.com"}

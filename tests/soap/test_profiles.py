@@ -208,3 +208,14 @@ def test_remove_profiles_by_ids_and_profile_remove(soap, token, other_token, acc
 
 def _field(database, name):
     return next(f.id for f in database.fields if f.name == name)
+
+
+@pytest.mark.parametrize(
+    ("value", "held"), [("1", True), ("ja", True), ("anything", True), ("0", False), ("Off", False), ("nee", False)]
+)
+def test_create_profile_reads_interests_with_the_shared_flag_parser(soap, token, account, database, value, held):
+    interest = databases.create_interest(account, database.id, "Weekly")
+    created = soap.Database_createProfile(
+        access_token=token, id=database.id, fields=pairs(Email="a@example.com"), interests=pairs(Weekly=value)
+    )
+    assert db.session.get(Profile, created.id).interests == ([interest.id] if held else [])

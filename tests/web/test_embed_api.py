@@ -1,5 +1,6 @@
 """The public embed API through the test client: JSON shapes, CORS, caching, no cookies, the hosted page."""
 
+import logging
 import re
 import time
 
@@ -177,11 +178,30 @@ def test_rate_limit_per_address_answers_429_and_logs(anonymous, form, app, monke
     assert reasons == ["", "", "rate_limited", "rate_limited"]
 
 
-def test_bench_mode_switches_rate_limits_off(anonymous, form, app, monkeypatch):
-    monkeypatch.setitem(app.config, "FORM_RATE_LIMIT", "1 per minute")
-    monkeypatch.setitem(app.config, "FORM_BENCH_MODE", True)
+def test_rate_limits_set_to_off_are_switched_off(anonymous, form, app, monkeypatch):
+    monkeypatch.setitem(app.config, "FORM_RATE_LIMIT", "off")
+    monkeypatch.setitem(app.config, "FORM_RATE_LIMIT_PER_FORM", "off")
     codes = [post(anonymous, form, {email_name(form): f"a{n}@example.com"}).status_code for n in range(3)]
     assert codes == [200, 200, 200]
+
+
+@pytest.mark.parametrize(
+    ("off", "kept"), [("FORM_RATE_LIMIT", "FORM_RATE_LIMIT_PER_FORM"), ("FORM_RATE_LIMIT_PER_FORM", "FORM_RATE_LIMIT")]
+)
+@pytest.mark.parametrize("value", ["off", "", " Off "])
+def test_a_rate_limit_set_to_off_or_empty_is_no_limit_and_the_other_still_holds(
+    anonymous, form, app, monkeypatch, caplog, off, kept, value
+):
+    caplog.set_level(logging.ERROR)
+    monkeypatch.setitem(app.config, off, value)
+    monkeypatch.setitem(app.config, kept, "3 per minute")
+    codes = [post(anonymous, form, {email_name(form): f"a{n}@example.com"}).status_code for n in range(4)]
+    assert codes == [200, 200, 200, 429]
+    monkeypatch.setitem(app.config, kept, "off")
+    monkeypatch.setitem(app.config, off, "1 per minute")
+    codes = [post(anonymous, form, {email_name(form): f"b{n}@example.com"}).status_code for n in range(2)]
+    assert codes == [200, 429]
+    assert not [record for record in caplog.records if "ratelimit" in record.getMessage()]  # "off" is not a limit
 
 
 def test_embed_script_with_etag(anonymous, ctx):

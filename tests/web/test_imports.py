@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.factories import make_account, make_database
+from webapp.exports import files as export_files
 from webapp.extensions import db
 from webapp.imports import apply
 from webapp.imports import runs as imports
@@ -181,3 +182,15 @@ def test_formula_cells_are_neutralised_in_the_error_report(browser):
     apply.apply_run(run.id)
     lines = admin.get(f"/imports/runs/{run.id}/errors.csv").get_data(as_text=True).splitlines()
     assert lines[1].startswith("2,Email,'=cmd|x,")
+
+
+def test_the_error_report_is_written_by_the_exports_csv_writer(browser, monkeypatch):
+    monkeypatch.setattr(export_files, "FORMULA_STARTS", ("!",))  # the report follows the one writer's rule
+    account = make_account("Acme")
+    admin = browser("admin", account)
+    database = make_database(account)
+    run = imports.upload(account, database.id, io.BytesIO(b"Email\n!cmd\n=cmd\n"), "x.csv")
+    imports.start_run(account, run.id)
+    apply.apply_run(run.id)
+    lines = admin.get(f"/imports/runs/{run.id}/errors.csv").get_data(as_text=True).splitlines()
+    assert lines[1].startswith("2,Email,'!cmd,") and lines[2].startswith("3,Email,=cmd,")

@@ -36,8 +36,10 @@ SESSIONLESS_PREFIXES = ("/p/forms/", "/p/confirm/", "/f/")
 # --- rate limits: per client address and form, and per form -----------------------------------------------
 
 
-def _bench_mode() -> bool:
-    return bool(current_app.config["FORM_BENCH_MODE"])
+def _limit(setting: str) -> str:
+    """A rate limit setting; empty or ``off`` is no limit (an empty string of limits for the limiter)."""
+    value = str(current_app.config[setting] or "").strip()
+    return "" if value.lower() == "off" else value
 
 
 def _address_and_form() -> str:
@@ -50,17 +52,15 @@ def _form_only() -> str:
 
 def _rate_limits(view):
     per_address = limiter.limit(
-        lambda: current_app.config["FORM_RATE_LIMIT"],
+        lambda: _limit("FORM_RATE_LIMIT"),
         key_func=_address_and_form,
         methods=["POST"],
-        exempt_when=_bench_mode,
         scope="form-address",
     )
     per_form = limiter.limit(
-        lambda: current_app.config["FORM_RATE_LIMIT_PER_FORM"],
+        lambda: _limit("FORM_RATE_LIMIT_PER_FORM"),
         key_func=_form_only,
         methods=["POST"],
-        exempt_when=_bench_mode,
         scope="form",
     )
     return per_address(per_form(view))

@@ -13,7 +13,7 @@ import csv
 import io
 import json
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -189,28 +189,53 @@ def _lines(options: ExportOptions, header, statement, id_column, records) -> Ite
         for rows in keyset_batches(statement, id_column):
             yield "".join(json.dumps(records(row)[1], ensure_ascii=False) + "\n" for row in rows)
         return
-    buffer = io.StringIO()
-    if options.format == "tsv":
-        writer = csv.writer(buffer, dialect="excel-tab")
-    else:
-        writer = csv.writer(buffer, delimiter=options.delimiter)
-    writer.writerow(header)
-    yield (BOM if options.bom else "") + take_text(buffer)
+    writer = CsvWriter(
+        delimiter=options.delimiter,
+        tsv=options.format == "tsv",
+        protect_formulas=options.protect_formulas,
+    )
+    writer.row(header)  # names are letters, digits and _ (``check_name``): never neutralised
+    yield (BOM if options.bom else "") + writer.take()
     for rows in keyset_batches(statement, id_column):
         for row in rows:
-            writer.writerow([csv_cell(value, options.protect_formulas) for value in records(row)[0]])
-        yield take_text(buffer)
+            writer.row(records(row)[0])
+        yield writer.take()
 
 
-def take_text(buffer: io.StringIO) -> str:
-    text = buffer.getvalue()
-    buffer.seek(0)
-    buffer.truncate()
-    return text
+class CsvWriter:
+    """The one CSV writer of the product: every CSV or TSV file it writes (exports, web form results, the
+    import error report) goes through here, so each cell is written by ``csv_cell`` and text a spreadsheet
+    would run as a formula is neutralised the same way everywhere.
+
+    Rows are collected in memory; ``take`` hands over what was written since the last call (for streaming).
+    """
+
+    def __init__(self, *, delimiter: str = ",", tsv: bool = False, protect_formulas: bool = True) -> None:
+        self._buffer = io.StringIO()
+        if tsv:
+            self._writer = csv.writer(self._buffer, dialect="excel-tab")
+        else:
+            self._writer = csv.writer(self._buffer, delimiter=delimiter)
+        self.protect_formulas = protect_formulas
+
+    def row(self, values: Iterable[Any]) -> None:
+        self._writer.writerow([csv_cell(value, self.protect_formulas) for value in values])
+
+    @property
+    def size(self) -> int:
+        """Characters written and not yet taken."""
+        return self._buffer.tell()
+
+    def take(self) -> str:
+        text = self._buffer.getvalue()
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        return text
 
 
 def csv_cell(value: Any, protect: bool) -> str:
-    """A stored value as CSV text: lists (multiple choice) joined by commas, empty as ``""``."""
+    """A stored value as CSV text: lists (multiple choice) joined by commas, empty as ``""``; with ``protect``,
+    text starting with ``FORMULA_STARTS`` gets a leading ``'``."""
     if value is None:
         return ""
     if isinstance(value, list):

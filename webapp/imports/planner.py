@@ -26,18 +26,13 @@ from webapp.models import (
 from webapp.platform.errors import ValidationError
 from webapp.profiles.field_expressions import dialect_name, sort_literal, sort_value
 from webapp.profiles.field_types import FieldValueError, get_field_type
+from webapp.profiles.flags import parse_flag
 from webapp.profiles.values import match_literal, validate_interests, validate_values
 
 LOOKUP_CHUNK = 500
 
 
 LOOKUP_CHUNK_POSTGRESQL = 10_000  # one IN list per 10,000 keys (SQLite allows fewer bound parameters)
-
-
-TRUE_WORDS = {"1", "yes", "y", "true", "on", "x", "ja", "j", "waar"}
-
-
-FALSE_WORDS = {"0", "no", "n", "false", "off", "nee", "onwaar"}
 
 
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
@@ -208,13 +203,11 @@ class Planner:
             if empty and leave_empty:
                 continue
             if kind == "interest":
-                word = raw.strip().lower()
-                if empty or word in FALSE_WORDS:
-                    interests[owner.id] = False
-                elif word in TRUE_WORDS:
-                    interests[owner.id] = True
-                else:
+                flag = parse_flag(raw)
+                if flag is None:
                     errors.append((column, raw, _("Interest %(name)s must be yes or no (1 or 0).", name=owner.name)))
+                else:
+                    interests[owner.id] = flag
                 continue
             if empty:
                 values[key] = None
@@ -570,10 +563,10 @@ class Planner:
                 continue
             if empty and leave:
                 continue
-            word = raw.strip().lower()
-            if empty or word in FALSE_WORDS:
+            flag = parse_flag(raw)
+            if flag is False:
                 on, off = [i for i in on if i != owner.id], [*off, owner.id]
-            elif word in TRUE_WORDS:
+            elif flag is True:
                 on, off = [*on, owner.id], [i for i in off if i != owner.id]
             else:
                 errors.append((column, raw, _("Interest %(name)s must be yes or no (1 or 0).", name=owner.name)))

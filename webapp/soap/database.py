@@ -135,9 +135,7 @@ class DatabaseService(ServiceBase):
             database = databases.get_database(c.account, id or 0)
             values = shapes.pairs(fields)
             interest_names = {interest.name.lower() for interest in database.interests}
-            interest_values = {
-                k: v not in ("", "0", "false", "no") for k, v in values.items() if k.lower() in interest_names
-            }
+            interest_values = {k: shapes.interest_on(v) for k, v in values.items() if k.lower() in interest_names}
             field_values = {k: v for k, v in values.items() if k.lower() not in interest_names}
             databases.set_unsubscribe_behaviour(
                 c.account,
@@ -274,7 +272,7 @@ class DatabaseService(ServiceBase):
     @rpc(Token, Integer, Map, Map, _returns=ProfileEntity, _out_variable_name="profile")
     def Database_createProfile(ctx, access_token, id, fields, interests):
         def action(c):
-            interest_changes = {k: v not in ("", "0", "false", "no") for k, v in shapes.pairs(interests).items()}
+            interest_changes = {k: shapes.interest_on(v) for k, v in shapes.pairs(interests).items()}
             profile = profiles.create_profile(
                 c.account, id or 0, shapes.pairs(fields), origin=c.origin, interests=interest_changes
             )

@@ -17,6 +17,7 @@ country                 ``country`` (Copernica has no such type)
 
 Values go out as text: numbers as written, dates ``YYYY-MM-DD``, datetimes ``YYYY-MM-DD HH:MM:SS``, the
 choices of a multiple choice field comma-separated, an empty value as ``""``; interests as ``1``/``0``.
+Interests come in as a yes/no word read by ``profiles.flags.parse_flag``; any other text counts as on.
 """
 
 from datetime import datetime
@@ -24,6 +25,7 @@ from typing import Any
 
 from webapp.models import Callback, Collection, Database, Field, Profile, Subprofile
 from webapp.profiles import databases
+from webapp.profiles.flags import parse_flag
 from webapp.profiles.search import Requirement
 from webapp.soap import types
 
@@ -74,6 +76,12 @@ def pairs(value: types.Map | None) -> dict[str, Any]:
         if pair is not None and pair.key:
             result[pair.key.strip()] = "" if pair.value is None else pair.value
     return result
+
+
+def interest_on(value: Any) -> bool:
+    """An interest value from the API: a yes/no word (``parse_flag``); text that is not one counts as on, as the
+    API has always read it (it never refused an interest value)."""
+    return parse_flag(value) is not False
 
 
 def requirements(value: types.Requirements | None) -> list[Requirement]:

@@ -6,5 +6,6 @@ otherwise logs an ``attempts`` row and, when accepted, writes through ``accepted
 defences, ``opt_in`` double opt-in and notifications, ``results`` what forms collected. Rendering and validating
 a definition is ``webapp/widgets``' work.
 
-May import ``webapp.platform``, ``webapp.profiles``, ``webapp.email`` (opt-in mail) and ``webapp.widgets``.
+May import ``webapp.platform``, ``webapp.profiles``, ``webapp.email`` (opt-in mail), ``webapp.widgets`` and
+``webapp.exports.files`` (the product's one CSV writer, for the results export).
 """

@@ -53,12 +53,20 @@ def spam_reason(form: Form, values: dict, origin: str, token: str, now: float | 
     age = form_spam.token_age(form.key, token, now=now)
     if age is None:
         return "token"
-    minimum = 0 if current_app.config["FORM_BENCH_MODE"] else (form.settings or {}).get("min_fill_seconds", 3)
-    if age < float(minimum or 0):
+    if age < minimum_fill_seconds(form):
         return "too_fast"
     if has_captcha(form) and not form_spam.captcha_solved(form.key, first_value(values, CAPTCHA)):
         return "captcha"
     return None
+
+
+def minimum_fill_seconds(form: Form) -> float:
+    """The form's own minimum fill time, at most ``FORM_MIN_FILL_SECONDS`` when that is set."""
+    minimum = float((form.settings or {}).get("min_fill_seconds", 3) or 0)
+    cap = current_app.config.get("FORM_MIN_FILL_SECONDS")
+    if cap is not None and str(cap).strip() != "":
+        minimum = min(minimum, float(cap))
+    return minimum
 
 
 def first_value(values: dict, name: str) -> str:

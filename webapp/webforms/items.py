@@ -17,6 +17,7 @@ from webapp.models import Account, Field, Form, Interest
 from webapp.platform.errors import NotFound, ValidationError
 from webapp.profiles.databases import get_collection, get_database
 from webapp.profiles.field_types import FieldValueError, coerce
+from webapp.profiles.flags import parse_flag
 from webapp.webforms.builder import checked_text, form_for_update, mark_changed
 
 ITEM_TYPES = ("field", "password", "hidden", "interest", "consent", "text", "file", "captcha")
@@ -283,7 +284,7 @@ def field_of(account: Account, form: Form, item: dict) -> Field | None:
 
 def _checked_property(name: str, value: Any, item: dict, field: Field | None, errors: dict[str, str]) -> Any:
     if name in BOOLEAN_PROPERTIES:
-        return value in (True, "y", "on", "1", "true", 1)
+        return parse_flag(value) is True
     if name == "html":
         return _sanitised_html(value, errors)
     if name == "accept":
@@ -365,7 +366,7 @@ def _checked_widget(value: Any, field: Field | None, errors: dict[str, str]) -> 
 
 def _checked_default(value: Any, item: dict, field: Field | None, errors: dict[str, str]) -> Any:
     if item["type"] == "interest":
-        return value in (True, "y", "on", "1", "true", 1)
+        return parse_flag(value) is True
     if value is None or (isinstance(value, str) and not value.strip()) or field is None:
         return None
     if isinstance(value, str) and len(value) > TEXT_LIMITS["default"]:

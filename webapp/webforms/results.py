@@ -1,12 +1,10 @@
 """What web forms collected, for the admin: submissions (filtered, keyset-paged), their CSV export,
 conversion per day, and a profile's submissions and uploaded files.
 
-The export is streamed in keyset batches like ``exports/files.py`` and uses its cell writer, so text
+The export is streamed in keyset batches like ``exports/files.py`` and writes through its ``CsvWriter``, so text
 that a spreadsheet would run as a formula is neutralised the same way.
 """
 
-import csv
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -167,10 +165,9 @@ def export_submissions(
 
 
 def _csv_lines(header: list[str], keys: list[str], statement) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([exports.csv_cell(name, True) for name in header])
-    yield exports.take_text(buffer)
+    writer = exports.CsvWriter()
+    writer.row(header)
+    yield writer.take()
     for rows in exports.keyset_batches(statement, FormSubmission.id):
         for submission_id, created, status, reason, profile_id, origin, data, consents in rows:
             data = data or {}
@@ -184,8 +181,8 @@ def _csv_lines(header: list[str], keys: list[str], statement) -> Iterator[str]:
                 *(data.get(key) for key in keys),
                 "; ".join(str(text) for text in (consents or {}).values()),
             ]
-            writer.writerow([exports.csv_cell(value, True) for value in values])
-        yield exports.take_text(buffer)
+            writer.row(values)
+        yield writer.take()
 
 
 def conversion(account: Account, form_id: int, *, days: int = 30, today: date | None = None) -> list[DayCount]:

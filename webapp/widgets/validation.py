@@ -14,9 +14,8 @@ from flask_babel import gettext as _
 from webapp.models import Form
 from webapp.profiles.database_config import FieldSnapshot
 from webapp.profiles.field_types import FieldValueError, coerce, is_empty
+from webapp.profiles.flags import parse_flag
 from webapp.widgets.definition import REPEAT_SUFFIX, Bindings, input_type, item_name, live_items
-
-TRUE_VALUES = ("1", "on", "true", "yes")
 
 
 @dataclass(frozen=True)
@@ -127,7 +126,7 @@ def _check_hidden(clean: CleanSubmission, item: dict, bound: Bindings, values: d
 
 
 def _ticked(values: dict, name: str) -> bool:
-    return first(values, name).lower() in TRUE_VALUES
+    return parse_flag(first(values, name)) is True
 
 
 def _check_interest(clean: CleanSubmission, item: dict, bound: Bindings, values: dict, files: dict) -> None:

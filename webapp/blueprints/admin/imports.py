@@ -1,7 +1,5 @@
 """Admin views of imports: upload, mapping, preview, start, live progress, runs, error report, rollback."""
 
-import csv
-import io
 from datetime import timedelta
 
 from flask import Response, flash, redirect, request, stream_with_context, url_for
@@ -11,6 +9,7 @@ from webapp.blueprints.admin import bp
 from webapp.blueprints.admin.access import current_account, requires
 from webapp.blueprints.admin.databases import confirm_page
 from webapp.blueprints.admin.responses import hx_redirect, render
+from webapp.exports.files import CsvWriter
 from webapp.imports import files, new_fields
 from webapp.imports import mapping as imports_mapping
 from webapp.imports import rollback as imports_rollback
@@ -233,25 +232,17 @@ def import_errors(run_id: int):
     run = imports.get_run(account, run_id)
 
     def lines():
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow([_("line"), _("column"), _("value"), _("reason")])
-        for line, column, value, reason in imports.error_rows(account, run.id):
-            writer.writerow([line, _neutral(column), _neutral(value), _neutral(reason)])
-            if buffer.tell() > 65536:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
+        writer = CsvWriter()
+        writer.row([_("line"), _("column"), _("value"), _("reason")])
+        for error in imports.error_rows(account, run.id):
+            writer.row(error)
+            if writer.size > 65536:
+                yield writer.take()
+        yield writer.take()
 
     response = Response(stream_with_context(lines()), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="import-{run.id}-errors.csv"'
     return response
-
-
-def _neutral(text: str) -> str:
-    """A cell a spreadsheet would run as a formula gets a leading quote."""
-    return "'" + text if text and text[0] in "=+-@\t\r" else text
 
 
 @bp.route("/imports/runs/<int:run_id>/rollback")
