@@ -22,6 +22,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from webapp.extensions import db
 from webapp.models import ROLES, Account, ApiToken, User, utcnow
 from webapp.platform.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from webapp.platform.tenancy import owned
 
 MIN_PASSWORD_LENGTH = 10
 TOKEN_PREFIX = "vrk_"  # noqa: S105  (a label in front of every token, not a secret)
@@ -131,10 +132,7 @@ def list_users(account: Account) -> list[User]:
 
 
 def get_user(account: Account, user_id: int) -> User:
-    user = db.session.get(User, user_id)
-    if user is None or user.account_id != account.id:
-        raise NotFound(_("User not found."))
-    return user
+    return owned(User, account, user_id, _("User not found."))
 
 
 def change_role(account: Account, actor: User, user_id: int, role: str) -> User:
@@ -241,9 +239,7 @@ def list_api_tokens(account: Account) -> list[ApiToken]:
 
 
 def revoke_api_token(account: Account, token_id: int) -> None:
-    token = db.session.get(ApiToken, token_id)
-    if token is None or token.account_id != account.id:
-        raise NotFound(_("Token not found."))
+    token = owned(ApiToken, account, token_id, _("Token not found."))
     token.revoked_at = token.revoked_at or utcnow()
     db.session.commit()
     _known_tokens.pop(token.token_hash, None)
