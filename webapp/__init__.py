@@ -14,7 +14,9 @@ class RowId(IntegerConverter):
     """``<int:…>`` in our URLs: a row id (1 to 2**31-1), so an out-of-range id is a 404, not an overflow."""
 
     def __init__(self, url_map, **kwargs):
-        super().__init__(url_map, min=1, max=2**31 - 1)
+        from webapp.platform.tenancy import MAX_ID
+
+        super().__init__(url_map, min=1, max=MAX_ID)
 
 
 def create_app(overrides: dict | None = None) -> Flask:

@@ -14,7 +14,8 @@ from sqlalchemy.orm import joinedload, make_transient_to_detached
 
 from webapp.extensions import db
 from webapp.models import Account, ApiToken, utcnow
-from webapp.platform.errors import NotFound, ValidationError
+from webapp.platform.errors import ValidationError
+from webapp.platform.tenancy import owned
 
 # Tokens this process has checked recently, by hash; tests move the clock.
 _clock = time.monotonic
@@ -54,9 +55,7 @@ def list_api_tokens(account: Account) -> list[ApiToken]:
 
 
 def revoke_api_token(account: Account, token_id: int) -> None:
-    token = db.session.get(ApiToken, token_id)
-    if token is None or token.account_id != account.id:
-        raise NotFound(_("Token not found."))
+    token = owned(ApiToken, account, token_id, _("Token not found."))
     token.revoked_at = token.revoked_at or utcnow()
     db.session.commit()
     _known_tokens.pop(token.token_hash, None)

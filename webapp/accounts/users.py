@@ -14,7 +14,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.extensions import db
 from webapp.models import ROLES, Account, User, utcnow
-from webapp.platform.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from webapp.platform.errors import Conflict, PermissionDenied, ValidationError
+from webapp.platform.tenancy import owned
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -71,10 +72,7 @@ def list_users(account: Account) -> list[User]:
 
 
 def get_user(account: Account, user_id: int) -> User:
-    user = db.session.get(User, user_id)
-    if user is None or user.account_id != account.id:
-        raise NotFound(_("User not found."))
-    return user
+    return owned(User, account, user_id, _("User not found."))
 
 
 def change_role(account: Account, actor: User, user_id: int, role: str) -> User:

@@ -25,6 +25,7 @@ from webapp.models import (
 )
 from webapp.platform.errors import NotFound, ValidationError
 from webapp.platform.outbound_urls import check_outbound_url
+from webapp.platform.tenancy import owned
 from webapp.profiles import events
 from webapp.profiles.databases import get_collection, get_database
 
@@ -46,10 +47,7 @@ def list_callbacks(account: Account, database_id: int) -> list[Callback]:
 
 
 def get_callback(account: Account, callback_id: int) -> Callback:
-    callback = db.session.get(Callback, callback_id) if 0 < callback_id <= 2**31 - 1 else None
-    if callback is None or callback.account_id != account.id:
-        raise NotFound(_("Callback not found."))
-    return callback
+    return owned(Callback, account, callback_id, _("Callback not found."))
 
 
 def create_callback(

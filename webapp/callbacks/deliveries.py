@@ -42,8 +42,9 @@ from webapp.models import (
     utcnow,
 )
 from webapp.platform import work
-from webapp.platform.errors import NotFound, ValidationError
+from webapp.platform.errors import ValidationError
 from webapp.platform.outbound_urls import pin_outbound_url
+from webapp.platform.tenancy import owned
 from webapp.profiles import events
 from webapp.profiles.database_config import has_callbacks
 
@@ -411,10 +412,7 @@ def count_deliveries(account: Account, callback_id: int) -> dict[str, int]:
 
 
 def get_delivery(account: Account, delivery_id: int) -> CallbackDelivery:
-    delivery = db.session.get(CallbackDelivery, delivery_id) if 0 < delivery_id <= 2**31 - 1 else None
-    if delivery is None or delivery.account_id != account.id:
-        raise NotFound(_("Delivery not found."))
-    return delivery
+    return owned(CallbackDelivery, account, delivery_id, _("Delivery not found."))
 
 
 def resend_delivery(account: Account, delivery_id: int) -> CallbackDelivery:

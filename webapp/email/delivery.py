@@ -33,7 +33,8 @@ from sqlalchemy import insert, select
 from webapp.email import account_settings, link_tokens
 from webapp.extensions import db
 from webapp.models import Account, CaughtMail, Profile, SentMessage, utcnow
-from webapp.platform.errors import NotFound, ValidationError
+from webapp.platform.errors import ValidationError
+from webapp.platform.tenancy import owned
 
 CATEGORIES = ("transactional", "marketing")
 DEFAULT_TIMEOUT = 30.0
@@ -362,7 +363,4 @@ def list_caught(account_id: int, limit: int = 200) -> list[CaughtMail]:
 
 
 def get_caught(account_id: int, caught_id: int) -> CaughtMail:
-    caught = db.session.get(CaughtMail, caught_id) if 0 < caught_id <= 2**31 - 1 else None
-    if caught is None or caught.account_id != account_id:
-        raise NotFound(_("Message not found."))
-    return caught
+    return owned(CaughtMail, account_id, caught_id, _("Message not found."))

@@ -28,7 +28,8 @@ from sqlalchemy import func, select
 
 from webapp.extensions import db
 from webapp.models import Account, Collection, EmailTemplate, Profile, Subprofile, utcnow
-from webapp.platform.errors import Conflict, NotFound, ValidationError
+from webapp.platform.errors import Conflict, ValidationError
+from webapp.platform.tenancy import owned
 from webapp.profiles.databases import get_database
 
 PARTS = ("subject", "html", "text")
@@ -102,10 +103,7 @@ def list_templates(account: Account) -> list[EmailTemplate]:
 
 
 def get_template(account: Account, template_id: int) -> EmailTemplate:
-    template = db.session.get(EmailTemplate, template_id) if 0 < template_id <= 2**31 - 1 else None
-    if template is None or template.account_id != account.id:
-        raise NotFound(_("Email template not found."))
-    return template
+    return owned(EmailTemplate, account, template_id, _("Email template not found."))
 
 
 def values_of(template: EmailTemplate) -> TemplateValues:

@@ -36,8 +36,8 @@ from webapp.models import Account, ExportDefinition, ExportRun, ScheduledWork, u
 from webapp.platform import outbound_urls, remote_files, work
 from webapp.platform.errors import NotFound, ValidationError
 from webapp.platform.remote_files import TransientFetchError
+from webapp.platform.tenancy import owned
 from webapp.profiles.databases import get_collection, get_database
-from webapp.profiles.profiles import MAX_ID
 
 KIND = "export_upload"
 HTTP_METHODS = ("PUT", "POST")
@@ -77,10 +77,7 @@ class TargetSpec:
 
 
 def get_export(account: Account, definition_id: int) -> ExportDefinition:
-    definition = db.session.get(ExportDefinition, definition_id) if 0 < definition_id <= MAX_ID else None
-    if definition is None or definition.account_id != account.id:
-        raise NotFound(_("Export not found."))
-    return definition
+    return owned(ExportDefinition, account, definition_id, _("Export not found."))
 
 
 def list_exports(account: Account, database_id: int) -> list[ExportDefinition]:

@@ -26,7 +26,8 @@ from webapp.models import (
     Form,
     utcnow,
 )
-from webapp.platform.errors import NotFound, ValidationError
+from webapp.platform.errors import ValidationError
+from webapp.platform.tenancy import owned
 from webapp.profiles import events
 from webapp.profiles.databases import get_database
 
@@ -217,9 +218,6 @@ SUBPROFILE_KINDS = ("subprofile_created", "subprofile_updated", "subprofile_remo
 DATE_TYPES = ("date", "datetime")
 
 
-MAX_ID = 2**31 - 1
-
-
 NAME_LENGTH = 100
 
 
@@ -269,10 +267,7 @@ def list_followups(account: Account, database_id: int | None = None) -> list[Fol
 
 
 def get_followup(account: Account, followup_id: int) -> FollowUp:
-    followup = db.session.get(FollowUp, followup_id) if 0 < followup_id <= MAX_ID else None
-    if followup is None or followup.account_id != account.id:
-        raise NotFound(_("Follow-up not found."))
-    return followup
+    return owned(FollowUp, account, followup_id, _("Follow-up not found."))
 
 
 def create_followup(account: Account, database_id: int, draft: Draft) -> FollowUp:

@@ -29,8 +29,9 @@ from webapp.followups import conditions, timing, triggers
 from webapp.followups.actions import COMMITTING, ActionFailed, RunContext
 from webapp.models import Account, FollowUp, FollowUpRun, Profile, Subprofile
 from webapp.platform import work
-from webapp.platform.errors import Conflict, NotFound
+from webapp.platform.errors import Conflict
 from webapp.platform.queues import get_queue
+from webapp.platform.tenancy import owned
 
 log = logging.getLogger(__name__)
 
@@ -450,10 +451,7 @@ def _send(action: dict, context: RunContext, run_id: int) -> str:
 
 
 def get_run(account: Account, run_id: int) -> FollowUpRun:
-    run = db.session.get(FollowUpRun, run_id) if 0 < run_id <= 2**31 - 1 else None
-    if run is None or run.account_id != account.id:
-        raise NotFound(_("Run not found."))
-    return run
+    return owned(FollowUpRun, account, run_id, _("Run not found."))
 
 
 def cancel_run(account: Account, run_id: int) -> FollowUpRun:

@@ -17,9 +17,9 @@ from webapp.models import (
     ImportDefinition,
     Interest,
 )
-from webapp.platform.errors import NotFound, ValidationError
+from webapp.platform.errors import ValidationError
+from webapp.platform.tenancy import owned
 from webapp.profiles.databases import get_database
-from webapp.profiles.profiles import MAX_ID
 
 ON_MATCH = ("update", "update_empty", "skip")
 
@@ -195,10 +195,7 @@ def clean_definition(
 
 
 def get_definition(account: Account, definition_id: int) -> ImportDefinition:
-    definition = db.session.get(ImportDefinition, definition_id) if 0 < definition_id <= MAX_ID else None
-    if definition is None or definition.account_id != account.id:
-        raise NotFound(_("Import not found."))
-    return definition
+    return owned(ImportDefinition, account, definition_id, _("Import not found."))
 
 
 def update_definition(

@@ -25,9 +25,9 @@ from webapp.models import (
     ImportRun,
 )
 from webapp.platform import work
-from webapp.platform.errors import NotFound, ValidationError
+from webapp.platform.errors import ValidationError
+from webapp.platform.tenancy import owned
 from webapp.profiles.databases import get_database
-from webapp.profiles.profiles import MAX_ID
 
 PREVIEW_LINES = 20
 PREVIEW_LIMIT = 10_000
@@ -40,10 +40,7 @@ PREVIEW_LIMIT = 10_000
 
 
 def get_run(account: Account, run_id: int) -> ImportRun:
-    run = db.session.get(ImportRun, run_id) if 0 < run_id <= MAX_ID else None
-    if run is None or run.account_id != account.id:
-        raise NotFound(_("Import not found."))
-    return run
+    return owned(ImportRun, account, run_id, _("Import not found."))
 
 
 def list_runs(account: Account, database_id: int, *, limit: int = 100) -> list[ImportRun]:

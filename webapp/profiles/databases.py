@@ -17,7 +17,8 @@ from webapp.models import (
     Profile,
     Subprofile,
 )
-from webapp.platform.errors import Conflict, NotFound, ValidationError
+from webapp.platform.errors import Conflict, ValidationError
+from webapp.platform.tenancy import owned
 from webapp.profiles.field_expressions import dialect_name, has_interest, index_names
 from webapp.profiles.field_types import FieldValueError, coerce
 
@@ -43,10 +44,7 @@ def list_databases(account: Account, *, include_archived: bool = True) -> list[D
 
 
 def get_database(account: Account, database_id: int) -> Database:
-    database = db.session.get(Database, database_id)
-    if database is None or database.account_id != account.id:
-        raise NotFound(_("Database not found."))
-    return database
+    return owned(Database, account, database_id, _("Database not found."))
 
 
 def find_database(account: Account, name: str) -> Database | None:
@@ -114,10 +112,7 @@ def count_profiles(database: Database) -> int:
 
 
 def get_collection(account: Account, collection_id: int) -> Collection:
-    collection = db.session.get(Collection, collection_id)
-    if collection is None or collection.account_id != account.id:
-        raise NotFound(_("Collection not found."))
-    return collection
+    return owned(Collection, account, collection_id, _("Collection not found."))
 
 
 def _check_collection_name(database: Database, name: str, collection_id: int | None = None) -> str:
@@ -168,10 +163,7 @@ def count_subprofiles(collection: Collection) -> int:
 
 
 def get_interest(account: Account, interest_id: int) -> Interest:
-    interest = db.session.get(Interest, interest_id)
-    if interest is None or interest.account_id != account.id:
-        raise NotFound(_("Interest not found."))
-    return interest
+    return owned(Interest, account, interest_id, _("Interest not found."))
 
 
 def _check_interest_name(database: Database, name: str, interest_id: int | None = None) -> str:

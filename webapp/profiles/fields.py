@@ -16,6 +16,7 @@ from sqlalchemy import func, select, text
 from webapp.extensions import db
 from webapp.models import Account, Collection, Database, Field, Profile, Subprofile
 from webapp.platform.errors import Conflict, NotFound, ValidationError
+from webapp.platform.tenancy import owned
 from webapp.profiles.databases import check_name, get_collection, get_database
 from webapp.profiles.field_expressions import dialect_name, field_indexes, index_names, match_value, raw_value
 from webapp.profiles.field_types import FIELD_TYPES, FieldValueError, coerce
@@ -40,10 +41,7 @@ class FieldSpec:
 
 
 def get_field(account: Account, field_id: int) -> Field:
-    field = db.session.get(Field, field_id)
-    if field is None or field.account_id != account.id:
-        raise NotFound(_("Field not found."))
-    return field
+    return owned(Field, account, field_id, _("Field not found."))
 
 
 def create_field(

@@ -15,8 +15,7 @@ from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.models import Profile, ProfileAlias
-
-MAX_ID = 2**31 - 1
+from webapp.platform.tenancy import MAX_ID
 
 
 def profile_signature(profile_id: int, code: str) -> str:

@@ -19,13 +19,13 @@ from sqlalchemy.sql.elements import ColumnElement
 from webapp.extensions import db
 from webapp.models import Account, Database, Field, Profile
 from webapp.platform.errors import ValidationError
+from webapp.platform.tenancy import MAX_ID
 from webapp.profiles.databases import get_database
 from webapp.profiles.field_expressions import dialect_name, keyset_after, raw_value, sort_value
 from webapp.profiles.field_types import get_field_type
 
 PAGE_SIZE = 50
 BASIC_SORTS = ("id", "created", "modified")
-MAX_ID = 2**31 - 1  # profile ids are 32-bit integers on PostgreSQL
 
 
 @dataclass

@@ -11,7 +11,8 @@ from sqlalchemy.orm import joinedload
 
 from webapp.extensions import db
 from webapp.models import Account, Profile, ProfileEvent, utcnow
-from webapp.platform.errors import Conflict, NotFound, ValidationError
+from webapp.platform.errors import Conflict, ValidationError
+from webapp.platform.tenancy import owned
 from webapp.profiles import events
 from webapp.profiles.database_config import profile_fields
 from webapp.profiles.databases import get_database
@@ -21,7 +22,6 @@ from webapp.profiles.field_types import FieldValueError, coerce
 from webapp.profiles.values import diff, interests_diff, match_literal, validate_interests, validate_values
 
 BULK_BATCH = 2000
-MAX_ID = 2**31 - 1  # ids are 32-bit integers; a larger one cannot exist (and overflows SQLite's driver)
 WITH_DATABASE = (joinedload(Profile.database),)  # a loader option built once, not on every call
 
 
@@ -33,10 +33,7 @@ def new_code() -> str:
 def get_profile(account: Account, profile_id: int) -> Profile:
     # The database comes along: every write validates against its fields, which come from the
     # per-process snapshot of its configuration (``database_config``) when its version is unchanged.
-    profile = db.session.get(Profile, profile_id, options=WITH_DATABASE) if 0 < profile_id <= MAX_ID else None
-    if profile is None or profile.account_id != account.id:
-        raise NotFound(_("Profile not found."))
-    return profile
+    return owned(Profile, account, profile_id, _("Profile not found."), options=WITH_DATABASE)
 
 
 def create_profile(

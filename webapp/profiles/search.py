@@ -26,6 +26,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from webapp.extensions import db
 from webapp.models import Account, Field, Profile, Subprofile
 from webapp.platform.errors import ValidationError
+from webapp.platform.tenancy import MAX_ID
 from webapp.profiles import profiles, subprofiles
 from webapp.profiles.databases import get_collection, get_database
 from webapp.profiles.events import Origin
@@ -180,7 +181,7 @@ def update_matching_subprofiles(
 def remove_profiles(account: Account, database_id: int, ids: Iterable[int], *, origin: Origin) -> int:
     """Remove the profiles of a database with these ids (others are ignored), in one transaction."""
     database = get_database(account, database_id)
-    wanted = {int(i) for i in ids if 0 < int(i) <= profiles.MAX_ID}
+    wanted = {int(i) for i in ids if 0 < int(i) <= MAX_ID}
     if not wanted:
         return 0
     found = list(

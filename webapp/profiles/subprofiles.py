@@ -7,19 +7,17 @@ from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.models import Account, Collection, Field, Profile, Subprofile, utcnow
-from webapp.platform.errors import NotFound, ValidationError
+from webapp.platform.errors import ValidationError
+from webapp.platform.tenancy import owned
 from webapp.profiles import events
 from webapp.profiles.databases import get_collection
 from webapp.profiles.events import Origin
-from webapp.profiles.profiles import MAX_ID, get_profile, new_code
+from webapp.profiles.profiles import get_profile, new_code
 from webapp.profiles.values import diff, validate_values
 
 
 def get_subprofile(account: Account, subprofile_id: int) -> Subprofile:
-    subprofile = db.session.get(Subprofile, subprofile_id) if 0 < subprofile_id <= MAX_ID else None
-    if subprofile is None or subprofile.account_id != account.id:
-        raise NotFound(_("Subprofile not found."))
-    return subprofile
+    return owned(Subprofile, account, subprofile_id, _("Subprofile not found."))
 
 
 def list_subprofiles(account: Account, profile_id: int, collection_id: int) -> list[Subprofile]:

@@ -17,11 +17,11 @@ from sqlalchemy import func, select
 from webapp.extensions import db
 from webapp.models import FORM_BEHAVIOURS, Account, Collection, Database, Field, Form, FormSubmission, utcnow
 from webapp.platform.errors import NotFound, ValidationError
+from webapp.platform.tenancy import MAX_ID, owned
 from webapp.profiles import values as profile_values
 from webapp.profiles.databases import get_collection, get_database
 from webapp.profiles.field_types import FieldValueError, coerce
 
-MAX_ID = 2**31 - 1
 BEHAVIOURS = FORM_BEHAVIOURS
 ON_NO_MATCH = ("create", "reject")
 MAX_ORIGINS = 50
@@ -62,10 +62,7 @@ def behaviour_labels() -> dict[str, str]:
 
 
 def get_form(account: Account, form_id: int) -> Form:
-    form = db.session.get(Form, form_id) if 0 < form_id <= MAX_ID else None
-    if form is None or form.account_id != account.id:
-        raise NotFound(_("Form not found."))
-    return form
+    return owned(Form, account, form_id, _("Form not found."))
 
 
 def form_for_update(account: Account, form_id: int) -> Form:

@@ -16,11 +16,12 @@ from sqlalchemy.orm import defer
 from webapp.exports import files as exports
 from webapp.extensions import db
 from webapp.models import SUBMISSION_STATUSES, Account, Form, FormDayStat, FormFile, FormSubmission, utcnow
-from webapp.platform.errors import NotFound, ValidationError
+from webapp.platform.errors import ValidationError
+from webapp.platform.tenancy import owned
 from webapp.profiles.databases import get_database
 from webapp.profiles.profiles import get_profile
 from webapp.profiles.timeline import account_zone
-from webapp.webforms.builder import MAX_ID, get_form
+from webapp.webforms.builder import get_form
 from webapp.webforms.items import bindable_fields
 
 STATUSES = SUBMISSION_STATUSES
@@ -248,7 +249,4 @@ def profile_files(account: Account, profile_id: int) -> list[FormFile]:
 
 
 def get_file(account: Account, file_id: int) -> FormFile:
-    found = db.session.get(FormFile, file_id) if 0 < file_id <= MAX_ID else None
-    if found is None or found.account_id != account.id:
-        raise NotFound(_("File not found."))
-    return found
+    return owned(FormFile, account, file_id, _("File not found."))

@@ -6,8 +6,7 @@ from flask_babel import gettext as _
 from webapp.blueprints.admin import bp
 from webapp.blueprints.admin.access import current_account, requires
 from webapp.blueprints.admin.callback_inputs import CallbackForm, action_labels, source_labels
-from webapp.blueprints.admin.databases import confirm_page
-from webapp.blueprints.admin.responses import is_htmx, render, toast
+from webapp.blueprints.admin.responses import confirm_page, is_htmx, render, toast
 from webapp.blueprints.admin.schema_inputs import apply_errors
 from webapp.callbacks import definitions
 from webapp.callbacks import deliveries as callback_sending
@@ -192,7 +191,6 @@ def callback_delete_confirm(callback_id: int):
     return confirm_page(
         title=_("Delete the callback to %(url)s?", url=callback.url),
         message=_("Its delivery log and pending deliveries are removed too. This cannot be undone."),
-        action=url_for("admin.callback_delete", callback_id=callback.id),
         cancel=url_for("admin.callback", callback_id=callback.id),
         database=database,
         active="callbacks",

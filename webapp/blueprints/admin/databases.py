@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 
 from webapp.blueprints.admin import bp
 from webapp.blueprints.admin.access import current_account, requires
-from webapp.blueprints.admin.responses import hx_redirect, is_htmx, render, toast
+from webapp.blueprints.admin.responses import acted, confirm_page, hx_redirect, is_htmx, render, toast
 from webapp.blueprints.admin.schema_inputs import (
     DatabaseForm,
     DatabaseSettingsForm,
@@ -30,22 +30,6 @@ def done(message: str, url: str, partial, **context):
         return toast(render_template(partial, **context), message)
     flash(message, "success")
     return redirect(url, 303)
-
-
-def confirm_page(
-    *, title: str, message: str, action: str, cancel: str, database: Database, active: str, button: str | None = None
-):
-    """A confirmation page for deletes, for browsers without JavaScript (htmx uses ``hx-confirm``)."""
-    return render_template(
-        "admin/databases/confirm.html",
-        title=title,
-        message=message,
-        action=action,
-        cancel=cancel,
-        database=database,
-        active=active,
-        button=button or _("Delete"),
-    )
 
 
 def unsubscribe_context(owner: Database | Collection, state: UnsubscribeState | None = None, errors=None) -> dict:
@@ -230,7 +214,6 @@ def interest_delete_confirm(interest_id: int):
     return confirm_page(
         title=_("Delete interest %(name)s?", name=interest.name),
         message=_("Every profile that has this interest loses it. This cannot be undone."),
-        action=url_for("admin.interest_delete", interest_id=interest.id),
         cancel=url_for("admin.database_interests", database_id=database.id),
         database=database,
         active="interests",
@@ -331,7 +314,6 @@ def collection_delete_confirm(collection_id: int):
     return confirm_page(
         title=_("Delete collection %(name)s?", name=found.name),
         message=_("Its %(count)s subprofiles and its fields are removed with it. This cannot be undone.", count=count),
-        action=url_for("admin.collection_delete", collection_id=found.id),
         cancel=url_for("admin.database_collections", database_id=found.database_id),
         database=found.database,
         active="collections",
@@ -349,8 +331,7 @@ def collection_delete(collection_id: int):
     message = _("Collection %(name)s is deleted with %(count)s subprofiles.", name=name, count=count)
     url = url_for("admin.database_collections", database_id=database.id)
     if is_htmx() and request.headers.get("HX-Target") != "collections":
-        flash(message, "success")
-        return hx_redirect(url)
+        return acted(message, url)
     rows = [(collection, databases.count_subprofiles(collection)) for collection in database.collections]
     return done(
         message,

@@ -6,8 +6,7 @@ from flask_babel import gettext as _
 
 from webapp.blueprints.admin import bp
 from webapp.blueprints.admin.access import current_account, requires
-from webapp.blueprints.admin.databases import confirm_page
-from webapp.blueprints.admin.responses import hx_redirect, render
+from webapp.blueprints.admin.responses import acted, confirm_page, hx_redirect, render
 from webapp.exports import files
 from webapp.exports import targets as export_targets
 from webapp.extensions import db
@@ -242,7 +241,6 @@ def export_target_delete_confirm(export_id: int):
     return confirm_page(
         title=_("Delete scheduled export %(name)s?", name=definition.name),
         message=_("Its schedule and the list of its runs are removed. Files already uploaded stay where they are."),
-        action=url_for("admin.export_target_delete", export_id=definition.id),
         cancel=url_for("admin.export_target", export_id=definition.id),
         database=databases.get_database(account, definition.database_id),
         active="exports",
@@ -257,8 +255,7 @@ def export_target_delete(export_id: int):
     definition = export_targets.get_export(account, export_id)
     database_id = definition.database_id
     export_targets.delete_export(account, definition.id)
-    flash(_("The scheduled export is deleted."), "success")
-    return hx_redirect(url_for("admin.database_exports", database_id=database_id))
+    return acted(_("The scheduled export is deleted."), url_for("admin.database_exports", database_id=database_id))
 
 
 @bp.app_template_filter("export_status")

@@ -5,8 +5,8 @@ from flask_babel import gettext as _
 
 from webapp.blueprints.admin import bp
 from webapp.blueprints.admin.access import current_account, requires
-from webapp.blueprints.admin.databases import collection_context, confirm_page, done, fields_context
-from webapp.blueprints.admin.responses import render
+from webapp.blueprints.admin.databases import collection_context, done, fields_context
+from webapp.blueprints.admin.responses import confirm_page, render
 from webapp.blueprints.admin.schema_inputs import FieldForm, apply_errors, field_form_data
 from webapp.models import Collection, Database, Field
 from webapp.platform.errors import Conflict, ValidationError
@@ -128,7 +128,6 @@ def field_delete_confirm(field_id: int):
             if isinstance(owner, Collection)
             else _("Its value is removed from every profile that has one. This cannot be undone.")
         ),
-        action=url_for("admin.field_delete", field_id=field.id),
         cancel=_owner_url(owner),
         database=owner.database if isinstance(owner, Collection) else owner,
         active="collections" if isinstance(owner, Collection) else "fields",

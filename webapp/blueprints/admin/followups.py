@@ -11,9 +11,8 @@ from flask_babel import gettext as _
 from webapp.blueprints.admin import bp
 from webapp.blueprints.admin import followup_drafts as followup_builder
 from webapp.blueprints.admin.access import current_account, requires
-from webapp.blueprints.admin.databases import confirm_page
 from webapp.blueprints.admin.followup_inputs import FollowUpForm, builder_labels
-from webapp.blueprints.admin.responses import hx_redirect, is_htmx, render, toast
+from webapp.blueprints.admin.responses import acted, confirm_page, hx_redirect, is_htmx, render, toast
 from webapp.followups import actions, definitions, run_history
 from webapp.followups import runs as followup_runs
 from webapp.followups.definitions import Draft
@@ -196,7 +195,6 @@ def followup_delete_confirm(followup_id: int):
     return confirm_page(
         title=_("Delete the follow-up %(name)s?", name=item.name),
         message=_("Its waiting runs never run and its run history is removed. This cannot be undone."),
-        action=url_for("admin.followup_delete", followup_id=item.id),
         cancel=url_for("admin.followup", followup_id=item.id),
         database=databases.get_database(account, item.database_id),
         active="followups",
@@ -208,8 +206,7 @@ def followup_delete_confirm(followup_id: int):
 def followup_delete(followup_id: int):
     """Remove a follow-up with its runs."""
     database_id = definitions.delete_followup(current_account(), followup_id)
-    flash(_("The follow-up is deleted."), "success")
-    return hx_redirect(url_for("admin.database_followups", database_id=database_id))
+    return acted(_("The follow-up is deleted."), url_for("admin.database_followups", database_id=database_id))
 
 
 # --- runs ------------------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 from webapp.blueprints.admin import bp
 from webapp.blueprints.admin.access import current_account, requires
 from webapp.blueprints.admin.form_inputs import ERROR_ALIASES, ItemForm, NewFormForm, SettingsForm
-from webapp.blueprints.admin.responses import hx_redirect, is_htmx, render, toast
+from webapp.blueprints.admin.responses import acted, hx_redirect, is_htmx, render, toast
 from webapp.blueprints.admin.schema_inputs import apply_errors
 from webapp.extensions import csrf
 from webapp.platform.errors import ValidationError
@@ -356,8 +356,7 @@ def form_delete(form_id: int):
     found = form_builder.get_form(account, form_id)
     name, database_id = found.name, found.database_id
     form_builder.delete_form(account, found.id)
-    flash(_("Form %(name)s is deleted.", name=name), "success")
-    return hx_redirect(url_for("admin.database_forms", database_id=database_id))
+    return acted(_("Form %(name)s is deleted.", name=name), url_for("admin.database_forms", database_id=database_id))
 
 
 # --- results -------------------------------------------------------------------------------------

@@ -7,8 +7,7 @@ from flask_babel import gettext as _
 
 from webapp.blueprints.admin import bp
 from webapp.blueprints.admin.access import current_account, requires
-from webapp.blueprints.admin.databases import confirm_page
-from webapp.blueprints.admin.responses import hx_redirect, render
+from webapp.blueprints.admin.responses import acted, confirm_page, hx_redirect, render
 from webapp.exports.files import CsvWriter
 from webapp.imports import files, new_fields
 from webapp.imports import mapping as imports_mapping
@@ -259,7 +258,6 @@ def import_rollback_confirm(run_id: int):
             "Profiles it created are removed and fields it changed get their previous values back, "
             "except what was changed since."
         ),
-        action=url_for("admin.import_rollback", run_id=run.id),
         cancel=url_for("admin.import_run", run_id=run.id),
         database=databases.get_database(account, run.database_id),
         active="imports",
@@ -284,8 +282,7 @@ def import_rollback(run_id: int):
     )
     if report.left:
         message += " " + _("%(count)s changes made since were kept; they are listed below.", count=len(report.left))
-    flash(message, "warning" if report.left else "success")
-    return hx_redirect(url_for("admin.import_run", run_id=run.id))
+    return acted(message, url_for("admin.import_run", run_id=run.id), "warning" if report.left else "success")
 
 
 @bp.app_template_filter("import_status")

@@ -1,8 +1,12 @@
-"""Rendering for htmx and plain requests: the partial for htmx, the full page otherwise; toasts."""
+"""Rendering for htmx and plain requests: the partial for htmx, the full page otherwise; toasts; the two halves
+of a destructive action (a page that asks, then a redirect once done)."""
 
 import json
 
-from flask import make_response, render_template, request
+from flask import flash, make_response, render_template, request, url_for
+from flask_babel import gettext as _
+
+from webapp.models import Database
 
 
 def is_htmx() -> bool:
@@ -38,3 +42,37 @@ def hx_redirect(url: str):
     from flask import redirect
 
     return redirect(url, 303)
+
+
+# --- destructive actions: the GET view asks, the POST view on the same URL acts ------------------
+
+
+def confirm_page(
+    *,
+    title: str,
+    message: str,
+    cancel: str,
+    database: Database,
+    active: str,
+    button: str | None = None,
+    action: str | None = None,
+):
+    """The GET half: a page that asks first, for browsers without JavaScript (htmx asks with ``hx-confirm``).
+    Its button posts to ``action``, by default this same URL, where the POST half acts; ``database`` and
+    ``active`` choose the database tab the page shows under."""
+    return render_template(
+        "admin/databases/confirm.html",
+        title=title,
+        message=message,
+        action=action or url_for(request.endpoint, **(request.view_args or {})),
+        cancel=cancel,
+        database=database,
+        active=active,
+        button=button or _("Delete"),
+    )
+
+
+def acted(message: str, url: str, level: str = "success"):
+    """The POST half's answer once it has acted: go to ``url``, where ``message`` is shown (a flash)."""
+    flash(message, level)
+    return hx_redirect(url)
