@@ -10,6 +10,7 @@ from webapp.imports.planner import LOOKUP_CHUNK
 from webapp.imports.runs import get_run
 from webapp.models import (
     Account,
+    ImportRunStatus,
     Profile,
     ProfileEvent,
     Subprofile,
@@ -41,7 +42,7 @@ def rollback_run(account: Account, run_id: int) -> RollbackReport:
     """Undo a finished run: remove what it created, restore what it changed — except what was changed
     since by another event (reported and left). Journalled with source import, in one transaction."""
     run = get_run(account, run_id)
-    if run.status != "done":
+    if run.status != ImportRunStatus.DONE:
         raise ValidationError(_("Only a finished import can be rolled back."))
     reference = f"import {run.id}"
     names = {f.key: f.name for f in get_database(account, run.database_id).fields}
@@ -213,7 +214,7 @@ def rollback_run(account: Account, run_id: int) -> RollbackReport:
         event_ids = db.session.scalars(insert(ProfileEvent).returning(ProfileEvent.id), event_rows).all()
         events.note_bulk(list(event_ids))
     run = get_run(account, run_id)
-    run.status = "rolled_back"
+    run.status = ImportRunStatus.ROLLED_BACK
     if report.left:
         run.error = "\n".join(report.left)[:60000]
     db.session.commit()
