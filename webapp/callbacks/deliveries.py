@@ -35,6 +35,7 @@ from webapp.models import (
     Callback,
     CallbackDelivery,
     Database,
+    DeliveryStatus,
     Profile,
     ProfileEvent,
     ScheduledWork,
@@ -87,12 +88,12 @@ def resume_callback(account: Account, callback_id: int) -> Callback:
     now = utcnow()
     profile_ids = db.session.scalars(
         select(CallbackDelivery.profile_id)
-        .where(CallbackDelivery.callback_id == callback.id, CallbackDelivery.status == "pending")
+        .where(CallbackDelivery.callback_id == callback.id, CallbackDelivery.status == DeliveryStatus.PENDING)
         .group_by(CallbackDelivery.profile_id)
     ).all()
     db.session.execute(
         update(CallbackDelivery)
-        .where(CallbackDelivery.callback_id == callback.id, CallbackDelivery.status == "pending")
+        .where(CallbackDelivery.callback_id == callback.id, CallbackDelivery.status == DeliveryStatus.PENDING)
         .values(next_attempt_at=now)
     )
     for profile_id in profile_ids:
@@ -155,7 +156,7 @@ def on_profile_event(event: ProfileEvent) -> None:
                 event_id=event.id,
                 profile_id=profile.id,
                 payload=payload,
-                status="pending",
+                status=DeliveryStatus.PENDING,
                 attempts=0,
                 next_attempt_at=now,
             )
@@ -267,7 +268,7 @@ def deliver_pending(row: ScheduledWork) -> None:
             .where(
                 CallbackDelivery.callback_id == callback.id,
                 CallbackDelivery.profile_id == profile_id,
-                CallbackDelivery.status == "pending",
+                CallbackDelivery.status == DeliveryStatus.PENDING,
             )
             .order_by(CallbackDelivery.id)
             .limit(BATCH)
@@ -281,7 +282,7 @@ def deliver_pending(row: ScheduledWork) -> None:
         if not attempt(callback, delivery):
             if not callback.active:
                 return  # paused after a day of failures; resume_callback picks up from here
-            if delivery.status == "pending":
+            if delivery.status == DeliveryStatus.PENDING:
                 _schedule(callback, profile_id, delivery.next_attempt_at)
                 return
     if len(deliveries) == BATCH:
@@ -297,13 +298,13 @@ def attempt(callback: Callback, delivery: CallbackDelivery) -> bool:
     delivery.duration_ms = result["duration_ms"]
     delivery.last_error = result["error"]
     if result["ok"]:
-        delivery.status, delivery.delivered_at = "delivered", now
+        delivery.status, delivery.delivered_at = DeliveryStatus.DELIVERED, now
         callback.failing_since = None
         return True
     if callback.failing_since is None:
         callback.failing_since = now
     if now - delivery.created_at >= RETRY_FOR:
-        delivery.status = "failed"
+        delivery.status = DeliveryStatus.FAILED
     else:
         delivery.next_attempt_at = now + backoff(delivery.attempts)
     if now - callback.failing_since >= RETRY_FOR:
@@ -426,7 +427,7 @@ def resend_delivery(account: Account, delivery_id: int) -> CallbackDelivery:
         event_id=original.event_id,
         profile_id=original.profile_id,
         payload=original.payload,
-        status="pending",
+        status=DeliveryStatus.PENDING,
         attempts=0,
         next_attempt_at=now,
     )
@@ -470,7 +471,7 @@ def forget_old_deliveries(*, older_than: timedelta = KEEP_DELIVERIES) -> int:
     """
     result = db.session.execute(
         sql_delete(CallbackDelivery).where(
-            CallbackDelivery.status.in_(("delivered", "failed", "cancelled")),
+            CallbackDelivery.status.in_((DeliveryStatus.DELIVERED, DeliveryStatus.FAILED, DeliveryStatus.CANCELLED)),
             CallbackDelivery.created_at < utcnow() - older_than,
         )
     )

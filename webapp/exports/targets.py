@@ -32,7 +32,7 @@ from sqlalchemy import select
 
 from webapp.exports import files
 from webapp.extensions import db
-from webapp.models import Account, ExportDefinition, ExportRun, ScheduledWork, utcnow
+from webapp.models import Account, ExportDefinition, ExportRun, ExportRunStatus, ScheduledWork, WorkStatus, utcnow
 from webapp.platform import outbound_urls, remote_files, work
 from webapp.platform.errors import NotFound, ValidationError
 from webapp.platform.remote_files import TransientFetchError
@@ -45,8 +45,8 @@ UPLOAD_ATTEMPTS = 3
 CHUNK = 64 * 1024
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 PLACEHOLDERS = ("date", "time", "run")
-IN_PROGRESS = ("running", "retrying")
-WAITING = ("pending", "queued")
+IN_PROGRESS = (ExportRunStatus.RUNNING, ExportRunStatus.RETRYING)
+WAITING = (WorkStatus.PENDING, WorkStatus.QUEUED)
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ def delete_export(account: Account, definition_id: int) -> None:
     """Remove a scheduled export, its runs and its waiting work (a run in progress finishes its upload)."""
     definition = get_export(account, definition_id)
     for row in _waiting_rows(definition.id):
-        if row.status == "pending":
+        if row.status == WorkStatus.PENDING:
             db.session.delete(row)
     db.session.delete(definition)
     db.session.commit()
@@ -270,11 +270,11 @@ def _reschedule(definition: ExportDefinition, *, exclude: int | None = None) -> 
     """Keep exactly one pending row for a scheduled definition, due at its next time (none if unscheduled).
     A queued scheduled row (an upload in progress) schedules the next turn itself; a one-off row does not."""
     rows = [row for row in _waiting_rows(definition.id) if row.id != exclude]
-    pending = [row for row in rows if row.status == "pending" and not row.payload.get("once")]
+    pending = [row for row in rows if row.status == WorkStatus.PENDING and not row.payload.get("once")]
     due = remote_files.next_due(definition.schedule, utcnow())
     for row in pending[1:] if due else pending:
         db.session.delete(row)
-    if due is None or any(row.status == "queued" and not row.payload.get("once") for row in rows):
+    if due is None or any(row.status == WorkStatus.QUEUED and not row.payload.get("once") for row in rows):
         return
     if pending:
         pending[0].due_at = due
@@ -286,7 +286,7 @@ def run_now(account: Account, definition_id: int) -> ScheduledWork:
     """Export and upload at once (in a worker): the waiting row is made due now, or a one-off row is added."""
     definition = get_export(account, definition_id)
     rows = _waiting_rows(definition.id)
-    if any(row.status == "queued" for row in rows) or _in_progress(definition.id, None):
+    if any(row.status == WorkStatus.QUEUED for row in rows) or _in_progress(definition.id, None):
         raise ValidationError(_("An upload of this export is in progress already."))
     if rows:
         row = rows[0]
@@ -467,7 +467,7 @@ def _attempt(definition: ExportDefinition, run: ExportRun | None, row: Scheduled
     if run is None:
         run = ExportRun(account_id=definition.account_id, definition_id=definition_id, work_id=work_id, attempts=0)
         db.session.add(run)
-    run.status, run.attempts, run.error, run.started_at = "running", run.attempts + 1, "", utcnow()
+    run.status, run.attempts, run.error, run.started_at = ExportRunStatus.RUNNING, run.attempts + 1, "", utcnow()
     db.session.commit()
     run_id = run.id
     try:
@@ -475,20 +475,20 @@ def _attempt(definition: ExportDefinition, run: ExportRun | None, row: Scheduled
     except TransientFetchError as error:
         db.session.rollback()
         if attempts + 1 < UPLOAD_ATTEMPTS:
-            _finish(run_id, "retrying", _("%(error)s (will retry)", error=str(error)))
+            _finish(run_id, ExportRunStatus.RETRYING, _("%(error)s (will retry)", error=str(error)))
             db.session.commit()
             raise
-        _finish(run_id, "failed", str(error))
+        _finish(run_id, ExportRunStatus.FAILED, str(error))
     except ValidationError as error:
         db.session.rollback()
-        _finish(run_id, "failed", error.message)
+        _finish(run_id, ExportRunStatus.FAILED, error.message)
     except Exception as error:
         db.session.rollback()
-        _finish(run_id, "failed", f"{type(error).__name__}: {error}")
+        _finish(run_id, ExportRunStatus.FAILED, f"{type(error).__name__}: {error}")
         db.session.commit()
         raise
     else:
-        run.status, run.finished_at = "done", utcnow()
+        run.status, run.finished_at = ExportRunStatus.DONE, utcnow()
         definition.last_error = ""
         definition.last_upload = {
             **(definition.last_upload or {}),
@@ -498,10 +498,10 @@ def _attempt(definition: ExportDefinition, run: ExportRun | None, row: Scheduled
         }
 
 
-def _finish(run_id: int, status: str, message: str) -> None:
+def _finish(run_id: int, status: ExportRunStatus, message: str) -> None:
     run = db.session.get(ExportRun, run_id)
     run.status, run.error = status, message[:2000]
-    if status == "failed":
+    if status == ExportRunStatus.FAILED:
         run.finished_at = utcnow()
     definition = db.session.get(ExportDefinition, run.definition_id)
     if definition is not None:

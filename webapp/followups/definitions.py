@@ -23,6 +23,7 @@ from webapp.models import (
     EmailTemplate,
     Field,
     FollowUp,
+    FollowUpStatus,
     Form,
     utcnow,
 )
@@ -273,7 +274,7 @@ def get_followup(account: Account, followup_id: int) -> FollowUp:
 def create_followup(account: Account, database_id: int, draft: Draft) -> FollowUp:
     """Save a new, active follow-up; ``ValidationError`` by part (``name``, ``trigger``, …) when it is not fine."""
     database = get_database(account, database_id)
-    followup = FollowUp(account_id=account.id, database_id=database.id, status="active")
+    followup = FollowUp(account_id=account.id, database_id=database.id, status=FollowUpStatus.ACTIVE)
     _store(account, followup, draft)
     db.session.add(followup)
     db.session.commit()
@@ -332,15 +333,15 @@ def delete_followup(account: Account, followup_id: int) -> int:
 
 def pause_followup(account: Account, followup_id: int) -> FollowUp:
     """Stop triggering and stop waiting runs from executing (they wait until it is resumed)."""
-    return _set_status(account, followup_id, "paused")
+    return _set_status(account, followup_id, FollowUpStatus.PAUSED)
 
 
 def resume_followup(account: Account, followup_id: int) -> FollowUp:
     """Trigger again; waiting runs that fell due meanwhile run now."""
-    return _set_status(account, followup_id, "active")
+    return _set_status(account, followup_id, FollowUpStatus.ACTIVE)
 
 
-def _set_status(account: Account, followup_id: int, status: str) -> FollowUp:
+def _set_status(account: Account, followup_id: int, status: FollowUpStatus) -> FollowUp:
     followup = get_followup(account, followup_id)
     followup.status, followup.updated_at = status, utcnow()
     db.session.commit()

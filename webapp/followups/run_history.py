@@ -16,6 +16,7 @@ from webapp.models import (
     Account,
     FollowUp,
     FollowUpRun,
+    FollowUpRunStatus,
 )
 from webapp.platform.errors import ValidationError
 from webapp.profiles.profiles import get_profile
@@ -77,7 +78,7 @@ def review_runs(account: Account, followup_id: int) -> list[FollowUpRun]:
             .where(
                 FollowUpRun.account_id == account.id,
                 FollowUpRun.followup_id == followup.id,
-                FollowUpRun.status == "review",
+                FollowUpRun.status == FollowUpRunStatus.REVIEW,
             )
             .order_by(FollowUpRun.id)
         )

@@ -27,7 +27,16 @@ from webapp.extensions import db
 from webapp.followups import actions as followup_actions
 from webapp.followups import conditions, timing, triggers
 from webapp.followups.actions import COMMITTING, ActionFailed, RunContext
-from webapp.models import Account, FollowUp, FollowUpRun, Profile, Subprofile
+from webapp.models import (
+    OPEN_RUN_STATUSES,
+    Account,
+    FollowUp,
+    FollowUpRun,
+    FollowUpRunStatus,
+    FollowUpStatus,
+    Profile,
+    Subprofile,
+)
 from webapp.platform import work
 from webapp.platform.errors import Conflict
 from webapp.platform.queues import get_queue
@@ -69,7 +78,11 @@ def dispatch_due_runs(*, batch: int = RUNS_PER_JOB, jobs: int = JOBS_PER_ROUND) 
         db.session.scalars(
             select(FollowUpRun.id)
             .join(FollowUp, FollowUp.id == FollowUpRun.followup_id)
-            .where(FollowUpRun.status == "pending", FollowUpRun.due_at <= moment, FollowUp.status == "active")
+            .where(
+                FollowUpRun.status == FollowUpRunStatus.PENDING,
+                FollowUpRun.due_at <= moment,
+                FollowUp.status == FollowUpStatus.ACTIVE,
+            )
             .order_by(FollowUpRun.due_at, FollowUpRun.id)
             .limit(batch * jobs)
             .with_for_update(of=FollowUpRun, skip_locked=True)
@@ -82,7 +95,7 @@ def dispatch_due_runs(*, batch: int = RUNS_PER_JOB, jobs: int = JOBS_PER_ROUND) 
         db.session.execute(
             update(FollowUpRun)
             .where(_among(FollowUpRun.id, chunk))
-            .values(status="queued", job_id=job_id, queued_at=moment)
+            .values(status=FollowUpRunStatus.QUEUED, job_id=job_id, queued_at=moment)
             .execution_options(synchronize_session=False)
         )
         planned.append((job_id, chunk))
@@ -112,7 +125,10 @@ def requeue_lost_runs(*, stale_after: timedelta | None = None) -> int:
     job_ids = list(
         db.session.scalars(
             select(FollowUpRun.job_id)
-            .where(FollowUpRun.status.in_(("queued", "sending")), FollowUpRun.queued_at < cutoff)
+            .where(
+                FollowUpRun.status.in_((FollowUpRunStatus.QUEUED, FollowUpRunStatus.SENDING)),
+                FollowUpRun.queued_at < cutoff,
+            )
             .group_by(FollowUpRun.job_id)
             .limit(work.CLAIM_BATCH)
         )
@@ -123,15 +139,21 @@ def requeue_lost_runs(*, stale_after: timedelta | None = None) -> int:
         rows = list(
             db.session.scalars(
                 select(FollowUpRun)
-                .where(FollowUpRun.job_id == job_id, FollowUpRun.status.in_(("queued", "sending")))
+                .where(
+                    FollowUpRun.job_id == job_id,
+                    FollowUpRun.status.in_((FollowUpRunStatus.QUEUED, FollowUpRunStatus.SENDING)),
+                )
                 .with_for_update(skip_locked=True)
             )
         )
         for run in rows:
-            if run.status == "sending":
-                run.status, run.outcome = "review", _("Interrupted while sending: check whether it arrived.")
+            if run.status == FollowUpRunStatus.SENDING:
+                run.status, run.outcome = (
+                    FollowUpRunStatus.REVIEW,
+                    _("Interrupted while sending: check whether it arrived."),
+                )
             else:
-                run.status, run.job_id = "pending", ""
+                run.status, run.job_id = FollowUpRunStatus.PENDING, ""
             moved += 1
     db.session.commit()
     return moved
@@ -145,7 +167,11 @@ def run_batch(run_ids: list[int], job_id: str) -> dict[str, int]:
     runs = list(
         db.session.scalars(
             select(FollowUpRun)
-            .where(_among(FollowUpRun.id, run_ids), FollowUpRun.status == "queued", FollowUpRun.job_id == job_id)
+            .where(
+                _among(FollowUpRun.id, run_ids),
+                FollowUpRun.status == FollowUpRunStatus.QUEUED,
+                FollowUpRun.job_id == job_id,
+            )
             .order_by(FollowUpRun.id)
             .with_for_update()
         )
@@ -176,7 +202,7 @@ def _relock(runs: list[FollowUpRun], job_id: str) -> list[FollowUpRun]:
             select(FollowUpRun)
             .where(
                 _among(FollowUpRun.id, [run.id for run in runs]),
-                FollowUpRun.status == "queued",
+                FollowUpRun.status == FollowUpRunStatus.QUEUED,
                 FollowUpRun.job_id == job_id,
             )
             .order_by(FollowUpRun.id)
@@ -218,8 +244,11 @@ class _Batch:
             followup = self.followups.get(run.followup_id)
             if followup is None:
                 continue
-            if followup.status != "active":
-                run.status, run.job_id = "pending", ""  # paused: it waits until the follow-up is resumed
+            if followup.status != FollowUpStatus.ACTIVE:
+                run.status, run.job_id = (
+                    FollowUpRunStatus.PENDING,
+                    "",
+                )  # paused: it waits until the follow-up is resumed
             elif any(action.get("type") in COMMITTING for action in (followup.actions or [])[run.step :]):
                 alone.append(run.id)
             else:
@@ -278,7 +307,7 @@ class _Batch:
             seen.add(run.profile_id)
             context = self.context(run)
             if run.step == 0 and not _condition_holds(context):
-                _finish(run, "skipped", _("The execution condition was not met."))
+                _finish(run, FollowUpRunStatus.SKIPPED, _("The execution condition was not met."))
                 continue
             contexts.append(context)
         outcomes = followup_actions.bulk_update_profiles(contexts)
@@ -297,7 +326,7 @@ class _Batch:
                 update(FollowUpRun)
                 .where(_among(FollowUpRun.id, [run.id for run in group]))
                 .values(
-                    status="done",
+                    status=FollowUpRunStatus.DONE,
                     step=steps,
                     outcome=outcome,
                     finished_at=finished,
@@ -323,13 +352,13 @@ def _perform_all(context: RunContext) -> None:
     """The execution condition (before the first action) and the remaining non-committing actions."""
     run = context.run
     if run.step == 0 and not _condition_holds(context):
-        _finish(run, "skipped", _("The execution condition was not met."))
+        _finish(run, FollowUpRunStatus.SKIPPED, _("The execution condition was not met."))
         return
     outcomes = []
     for action in (context.followup.actions or [])[run.step :]:
         outcomes.append(followup_actions.perform(action, context))
         run.step += 1
-    _finish(run, "done", " ".join(outcomes))
+    _finish(run, FollowUpRunStatus.DONE, " ".join(outcomes))
 
 
 def _condition_holds(context: RunContext) -> bool:
@@ -337,7 +366,7 @@ def _condition_holds(context: RunContext) -> bool:
     return conditions.matches(condition, context.profile, context.subprofile)
 
 
-def _finish(run: FollowUpRun, status: str, outcome: str) -> None:
+def _finish(run: FollowUpRun, status: FollowUpRunStatus, outcome: str) -> None:
     run.status, run.outcome, run.finished_at = status, outcome[:2000], now()
     run.attempts += 1
 
@@ -352,9 +381,9 @@ def _record_failure(run_id: int, error: Exception) -> None:
     run.last_error = _describe(error)[:2000]
     hopeless = isinstance(error, ActionFailed) and not error.retry
     if hopeless or run.attempts >= MAX_ATTEMPTS:
-        run.status, run.finished_at = "failed", now()
+        run.status, run.finished_at = FollowUpRunStatus.FAILED, now()
     else:
-        run.status, run.job_id = "pending", ""
+        run.status, run.job_id = FollowUpRunStatus.PENDING, ""
         run.due_at = now() + timedelta(seconds=30 * 2 ** (run.attempts - 1))
     db.session.commit()
 
@@ -376,14 +405,14 @@ def _run_alone(run_id: int, job_id: str) -> None:
     from webapp.email import delivery
 
     run = _lock(run_id)
-    if run is None or run.status != "queued" or run.job_id != job_id:
+    if run is None or run.status != FollowUpRunStatus.QUEUED or run.job_id != job_id:
         db.session.rollback()
         return
     batch = _Batch([run])
     context = batch.context(run)
     try:
         if run.step == 0 and not _condition_holds(context):
-            _finish(run, "skipped", _("The execution condition was not met."))
+            _finish(run, FollowUpRunStatus.SKIPPED, _("The execution condition was not met."))
             db.session.commit()
             return
         outcomes = []
@@ -396,15 +425,15 @@ def _run_alone(run_id: int, job_id: str) -> None:
             elif action["type"] == "unsubscribe":
                 run.step += 1
                 if run.step == len(actions):
-                    _finish(run, "done", " ".join(outcomes + [_("Unsubscribed.")]))
+                    _finish(run, FollowUpRunStatus.DONE, " ".join(outcomes + [_("Unsubscribed.")]))
                 outcomes.append(followup_actions.unsubscribe(context))  # commits, with the run's progress
                 run = context.run = _lock(run_id)
                 context.profile = db.session.get(Profile, run.profile_id) if run.profile_id else None
             else:
                 outcomes.append(followup_actions.perform(action, context))
                 run.step += 1
-        if run.status != "done":
-            _finish(run, "done", " ".join(outcomes))
+        if run.status != FollowUpRunStatus.DONE:
+            _finish(run, FollowUpRunStatus.DONE, " ".join(outcomes))
         db.session.commit()
     except delivery.MailTemporaryError as error:
         _record_failure(run_id, error)
@@ -424,7 +453,7 @@ def _send(action: dict, context: RunContext, run_id: int) -> str:
     from webapp.email import delivery
 
     run = context.run
-    run.status = "sending"
+    run.status = FollowUpRunStatus.SENDING
     run.message_id = run.message_id or delivery.new_message_id(context.account.id)
     db.session.commit()
     try:
@@ -434,13 +463,13 @@ def _send(action: dict, context: RunContext, run_id: int) -> str:
     except Exception as error:
         db.session.rollback()
         run = _lock(run_id)
-        run.status, run.last_error = "review", _describe(error)[:2000]
+        run.status, run.last_error = FollowUpRunStatus.REVIEW, _describe(error)[:2000]
         run.outcome = _("The send was interrupted by an error: check whether it arrived.")
         db.session.commit()
         raise _Interrupted() from error
     run = _lock(run_id)
     run.step += 1
-    run.status = "queued"
+    run.status = FollowUpRunStatus.QUEUED
     if any(later["type"] == "send_email" for later in (context.followup.actions or [])[run.step :]):
         run.message_id = ""  # the next email gets a Message-ID of its own (this one stays in the outcome)
     context.run = run
@@ -458,10 +487,10 @@ def cancel_run(account: Account, run_id: int) -> FollowUpRun:
     """Cancel a run that has not started (pending, or queued and not yet picked up)."""
     get_run(account, run_id)
     run = _lock(run_id)
-    if run.status not in ("pending", "queued"):
+    if run.status not in (FollowUpRunStatus.PENDING, FollowUpRunStatus.QUEUED):
         db.session.rollback()
         raise Conflict(_("Only a waiting run can be cancelled."))
-    run.status, run.finished_at, run.outcome = "cancelled", now(), _("Cancelled by a user.")
+    run.status, run.finished_at, run.outcome = FollowUpRunStatus.CANCELLED, now(), _("Cancelled by a user.")
     db.session.commit()
     return run
 
@@ -470,10 +499,10 @@ def retry_run(account: Account, run_id: int) -> FollowUpRun:
     """Run a failed run again now, from the action that failed."""
     get_run(account, run_id)
     run = _lock(run_id)
-    if run.status != "failed":
+    if run.status != FollowUpRunStatus.FAILED:
         db.session.rollback()
         raise Conflict(_("Only a failed run can be retried."))
-    run.status, run.attempts, run.due_at, run.finished_at, run.job_id = "pending", 0, now(), None, ""
+    run.status, run.attempts, run.due_at, run.finished_at, run.job_id = FollowUpRunStatus.PENDING, 0, now(), None, ""
     db.session.commit()
     return run
 
@@ -483,16 +512,16 @@ def resolve_review(account: Account, run_id: int, *, resend: bool) -> FollowUpRu
     email counts as sent and the run goes on with its next action."""
     get_run(account, run_id)
     run = _lock(run_id)
-    if run.status != "review":
+    if run.status != FollowUpRunStatus.REVIEW:
         db.session.rollback()
         raise Conflict(_("Only a run waiting for review can be resolved."))
     if not resend:
         run.step += 1
         run.outcome = _("Marked as sent by a user.")
-    run.status, run.due_at, run.job_id, run.attempts = "pending", now(), "", 0
+    run.status, run.due_at, run.job_id, run.attempts = FollowUpRunStatus.PENDING, now(), "", 0
     followup = db.session.get(FollowUp, run.followup_id)
     if run.step >= len(followup.actions or []):
-        run.status, run.finished_at = "done", now()
+        run.status, run.finished_at = FollowUpRunStatus.DONE, now()
     db.session.commit()
     return run
 
@@ -505,7 +534,7 @@ def pending_counts(account: Account, followup_ids: list[int]) -> dict[int, int]:
             and_(
                 FollowUpRun.account_id == account.id,
                 FollowUpRun.followup_id.in_(followup_ids),
-                FollowUpRun.status.in_(("pending", "queued", "sending")),
+                FollowUpRun.status.in_(OPEN_RUN_STATUSES),
             )
         )
         .group_by(FollowUpRun.followup_id)

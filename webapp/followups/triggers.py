@@ -30,6 +30,8 @@ from webapp.models import (
     Field,
     FollowUp,
     FollowUpRun,
+    FollowUpRunStatus,
+    FollowUpStatus,
     Profile,
     ProfileEvent,
     Subprofile,
@@ -87,7 +89,9 @@ def active_followups(database: Database) -> tuple[_Active, ...]:
     if cached is not None and cached[0] == version:
         return cached[1]
     rows = db.session.scalars(
-        select(FollowUp).where(FollowUp.database_id == database.id, FollowUp.status == "active").order_by(FollowUp.id)
+        select(FollowUp)
+        .where(FollowUp.database_id == database.id, FollowUp.status == FollowUpStatus.ACTIVE)
+        .order_by(FollowUp.id)
     )
     found = tuple(
         _Active(
@@ -149,7 +153,7 @@ def new_run_row(followup: FollowUp, profile_id: int, due: datetime, created_at: 
         "followup_id": followup.id,
         "profile_id": profile_id,
         "due_at": due,
-        "status": "pending",
+        "status": FollowUpRunStatus.PENDING,
         "step": 0,
         "message_id": "",
         "job_id": "",
@@ -199,7 +203,7 @@ def _stopped(row: dict[str, Any], event: ProfileEvent, moment: datetime) -> dict
         "Check their triggers and actions for a loop.",
         count=row["chain_depth"],
     )
-    return {**row, "status": "failed", "last_error": message, "finished_at": moment}
+    return {**row, "status": FollowUpRunStatus.FAILED, "last_error": message, "finished_at": moment}
 
 
 def _triggered_by(item: _Active, event: ProfileEvent) -> bool:
@@ -269,7 +273,9 @@ def scan_date_triggers(*, moment: datetime | None = None) -> int:
     """
     moment = moment or now()
     added = 0
-    followups = db.session.scalars(select(FollowUp).where(FollowUp.status == "active").order_by(FollowUp.id)).all()
+    followups = db.session.scalars(
+        select(FollowUp).where(FollowUp.status == FollowUpStatus.ACTIVE).order_by(FollowUp.id)
+    ).all()
     for followup in followups:
         trigger = followup.trigger or {}
         if trigger.get("kind") != "date_field":

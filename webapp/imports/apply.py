@@ -44,6 +44,7 @@ from webapp.models import (
     Account,
     ImportLineError,
     ImportRun,
+    ImportRunStatus,
     Profile,
     ProfileEvent,
     ScheduledWork,
@@ -113,15 +114,20 @@ def apply_run(run_id: int, *, time_limit: float | None = None) -> ImportRun | No
     """
     started = time.monotonic()
     run = db.session.get(ImportRun, run_id)
-    if run is None or run.status in ("done", "failed", "rolled_back", "pending"):
+    if run is None or run.status in (
+        ImportRunStatus.DONE,
+        ImportRunStatus.FAILED,
+        ImportRunStatus.ROLLED_BACK,
+        ImportRunStatus.PENDING,
+    ):
         return run
     account = db.session.get(Account, run.account_id)
     try:
         definition = definition_of(run)
         database = get_database(account, run.database_id)
         file_format = run_format(run, definition)
-        if run.status != "running":
-            run.status, run.started_at = "running", run.started_at or utcnow()
+        if run.status != ImportRunStatus.RUNNING:
+            run.status, run.started_at = ImportRunStatus.RUNNING, run.started_at or utcnow()
         if not run.lines_total:
             run.lines_total = import_files.count_records(run.file_path, file_format)
         db.session.commit()
@@ -148,11 +154,11 @@ def apply_run(run_id: int, *, time_limit: float | None = None) -> ImportRun | No
     except (ImportFileError, ValidationError) as error:
         db.session.rollback()
         run = db.session.get(ImportRun, run_id)
-        run.status, run.error, run.finished_at = "failed", error.message, utcnow()
+        run.status, run.error, run.finished_at = ImportRunStatus.FAILED, error.message, utcnow()
         db.session.commit()
         return run
     run = db.session.get(ImportRun, run_id)
-    run.status, run.finished_at = "done", utcnow()
+    run.status, run.finished_at = ImportRunStatus.DONE, utcnow()
     db.session.commit()
     return run
 
@@ -235,7 +241,7 @@ class _Prepared:
 
 def _apply_batch(run_id: int, planner: Planner, batch: _Batch, done: int, origin: events.Origin) -> int:
     run = db.session.scalar(select(ImportRun).where(ImportRun.id == run_id).with_for_update())
-    if run is None or run.lines_done != done or run.status != "running":
+    if run is None or run.lines_done != done or run.status != ImportRunStatus.RUNNING:
         raise _Overtaken()
     planner.reset()
     counts = _write_batch(run, planner, batch, origin)
@@ -478,7 +484,7 @@ def run_import_work(row: ScheduledWork) -> None:
     run_id = int(row.payload["run_id"])
     try:
         run = apply_run(run_id, time_limit=SLICE_SECONDS)
-        if run is not None and run.status == "running":
+        if run is not None and run.status == ImportRunStatus.RUNNING:
             work.schedule("import", payload={"run_id": run_id}, account_id=run.account_id)
     except Exception as error:
         db.session.rollback()
@@ -486,7 +492,7 @@ def run_import_work(row: ScheduledWork) -> None:
         if run is not None:
             run.error = f"{type(error).__name__}: {error}"[:2000]
             if row.attempts + 1 >= work.MAX_ATTEMPTS:
-                run.status, run.finished_at = "failed", utcnow()
+                run.status, run.finished_at = ImportRunStatus.FAILED, utcnow()
             db.session.commit()
         raise
 

@@ -12,6 +12,7 @@ from webapp.imports.runs import get_run
 from webapp.models import (
     Account,
     ImportRun,
+    ImportRunStatus,
     Profile,
     ProfileEvent,
     Subprofile,
@@ -43,7 +44,7 @@ def rollback_run(account: Account, run_id: int) -> RollbackReport:
     """Undo a finished run: remove what it created, restore what it changed — except what was changed
     since by another event (reported and left). Journalled with source import, in one transaction."""
     run = get_run(account, run_id)
-    if run.status != "done":
+    if run.status != ImportRunStatus.DONE:
         raise ValidationError(_("Only a finished import can be rolled back."))
     touched, first_event = _touched_by(account, run)
     undo = _Undo(account, run)
@@ -54,7 +55,7 @@ def rollback_run(account: Account, run_id: int) -> RollbackReport:
         )
     undo.journal()
     run = get_run(account, run_id)
-    run.status = "rolled_back"
+    run.status = ImportRunStatus.ROLLED_BACK
     if undo.report.left:
         run.error = "\n".join(undo.report.left)[:60000]
     db.session.commit()

@@ -23,6 +23,7 @@ from webapp.models import (
     ImportDefinition,
     ImportLineError,
     ImportRun,
+    ImportRunStatus,
 )
 from webapp.platform import work
 from webapp.platform.errors import ValidationError
@@ -135,11 +136,11 @@ def definition_of(run: ImportRun) -> ImportDefinition:
 def start_run(account: Account, run_id: int) -> ImportRun:
     """Queue a pending run (durable work of kind ``import``)."""
     run = get_run(account, run_id)
-    if run.status != "pending":
+    if run.status != ImportRunStatus.PENDING:
         raise ValidationError(_("This import has been started already."))
     definition = definition_of(run)
     _check_mapping(account, run, definition)
-    run.status = "queued"
+    run.status = ImportRunStatus.QUEUED
     work.schedule("import", payload={"run_id": run.id}, account_id=account.id)
     db.session.commit()
     return run

@@ -25,7 +25,7 @@ from werkzeug.utils import secure_filename
 from webapp.extensions import db
 from webapp.imports import mapping as imports_mapping
 from webapp.imports import runs as imports
-from webapp.models import Account, ImportDefinition, ImportRun, ScheduledWork, utcnow
+from webapp.models import Account, ImportDefinition, ImportRun, ImportRunStatus, ScheduledWork, WorkStatus, utcnow
 from webapp.platform import work
 from webapp.platform.errors import ValidationError
 from webapp.platform.remote_files import (
@@ -44,7 +44,7 @@ from webapp.platform.remote_files import (
 from webapp.profiles.databases import get_database
 
 FETCH_ATTEMPTS = 3
-BUSY = ("pending", "queued", "running")
+BUSY = (ImportRunStatus.PENDING, ImportRunStatus.QUEUED, ImportRunStatus.RUNNING)
 KIND = "import_fetch"
 
 
@@ -165,7 +165,9 @@ def create_source(
 
 def _waiting_rows(definition_id: int) -> list[ScheduledWork]:
     rows = db.session.scalars(
-        select(ScheduledWork).where(ScheduledWork.kind == KIND, ScheduledWork.status.in_(("pending", "queued")))
+        select(ScheduledWork).where(
+            ScheduledWork.kind == KIND, ScheduledWork.status.in_((WorkStatus.PENDING, WorkStatus.QUEUED))
+        )
     )
     return [row for row in rows if int(row.payload.get("definition_id", 0)) == definition_id]
 
@@ -174,11 +176,11 @@ def _reschedule(definition: ImportDefinition, *, exclude: int | None = None) -> 
     """Keep exactly one pending fetch row for a scheduled definition, due at its next time (none if unscheduled).
     Queued rows (a fetch in progress) are left alone: they schedule the next turn themselves."""
     rows = [row for row in _waiting_rows(definition.id) if row.id != exclude]
-    pending = [row for row in rows if row.status == "pending" and not row.payload.get("once")]
+    pending = [row for row in rows if row.status == WorkStatus.PENDING and not row.payload.get("once")]
     due = next_due(definition.schedule, utcnow()) if definition.source_url else None
     for row in pending[1:] if due else pending:
         db.session.delete(row)
-    if due is None or any(row.status == "queued" for row in rows):
+    if due is None or any(row.status == WorkStatus.QUEUED for row in rows):
         return None
     if pending:
         pending[0].due_at = due
@@ -192,7 +194,7 @@ def fetch_now(account: Account, definition_id: int) -> ScheduledWork:
     if not definition.source_url:
         raise ValidationError(_("This import has no source URL."))
     rows = _waiting_rows(definition.id)
-    if any(row.status == "queued" for row in rows):
+    if any(row.status == WorkStatus.QUEUED for row in rows):
         raise ValidationError(_("A fetch of this import is in progress already."))
     if rows:
         rows[0].due_at = utcnow()

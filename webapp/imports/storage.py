@@ -27,7 +27,7 @@ from sqlalchemy import and_, or_, select
 
 from webapp.extensions import db
 from webapp.imports import runs as imports
-from webapp.models import ImportRun, utcnow
+from webapp.models import ImportRun, ImportRunStatus, utcnow
 from webapp.platform import work
 
 log = logging.getLogger(__name__)
@@ -50,18 +50,18 @@ def delete_unneeded_files() -> int:
         .where(
             ImportRun.file_path != "",
             or_(
-                ImportRun.status.in_(("done", "rolled_back")),
-                and_(ImportRun.status == "failed", ImportRun.finished_at < cutoff),
-                and_(ImportRun.status == "pending", ImportRun.created_at < cutoff),
+                ImportRun.status.in_((ImportRunStatus.DONE, ImportRunStatus.ROLLED_BACK)),
+                and_(ImportRun.status == ImportRunStatus.FAILED, ImportRun.finished_at < cutoff),
+                and_(ImportRun.status == ImportRunStatus.PENDING, ImportRun.created_at < cutoff),
             ),
         )
         .limit(BATCH)
     ).all()
     paths = []
     for run in runs:
-        if run.status == "pending":
+        if run.status == ImportRunStatus.PENDING:
             days = keep_for().days
-            run.status, run.finished_at = "failed", utcnow()
+            run.status, run.finished_at = ImportRunStatus.FAILED, utcnow()
             run.error = _("Not started within %(days)s days; the file was deleted. Import it again.", days=days)
         paths.append(run.file_path)
         run.file_path = ""

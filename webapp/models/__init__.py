@@ -2,10 +2,17 @@
 
 from webapp.models.accounts import ROLES, Account, ApiToken, User
 from webapp.models.base import Base, utcnow
-from webapp.models.callbacks import CALLBACK_ACTIONS, CALLBACK_METHODS, Callback, CallbackDelivery
+from webapp.models.callbacks import (
+    CALLBACK_ACTIONS,
+    CALLBACK_METHODS,
+    DELIVERY_STATUSES,
+    Callback,
+    CallbackDelivery,
+    DeliveryStatus,
+)
 from webapp.models.databases import UNSUBSCRIBE_BEHAVIOURS, Collection, Database, Field, Interest
 from webapp.models.email import CaughtMail, EmailTemplate, MailSettings, SentMessage
-from webapp.models.exports import EXPORT_RUN_STATUSES, ExportDefinition, ExportRun
+from webapp.models.exports import EXPORT_RUN_STATUSES, ExportDefinition, ExportRun, ExportRunStatus
 from webapp.models.followups import (
     ACTION_TYPES,
     FOLLOWUP_STATUSES,
@@ -14,6 +21,8 @@ from webapp.models.followups import (
     TRIGGER_KINDS,
     FollowUp,
     FollowUpRun,
+    FollowUpRunStatus,
+    FollowUpStatus,
 )
 from webapp.models.forms import (
     FORM_BEHAVIOURS,
@@ -22,10 +31,11 @@ from webapp.models.forms import (
     FormDayStat,
     FormFile,
     FormSubmission,
+    SubmissionStatus,
 )
-from webapp.models.imports import IMPORT_RUN_STATUSES, ImportDefinition, ImportLineError, ImportRun
+from webapp.models.imports import IMPORT_RUN_STATUSES, ImportDefinition, ImportLineError, ImportRun, ImportRunStatus
 from webapp.models.profiles import Profile, ProfileAlias, ProfileEvent, Subprofile
-from webapp.models.work import WORK_STATUSES, ScheduledWork
+from webapp.models.work import WORK_STATUSES, ScheduledWork, WorkStatus
 
 __all__ = [
     "FORM_BEHAVIOURS",
@@ -34,6 +44,7 @@ __all__ = [
     "FormDayStat",
     "FormFile",
     "FormSubmission",
+    "SubmissionStatus",
     "ACTION_TYPES",
     "FOLLOWUP_STATUSES",
     "OPEN_RUN_STATUSES",
@@ -41,6 +52,8 @@ __all__ = [
     "TRIGGER_KINDS",
     "FollowUp",
     "FollowUpRun",
+    "FollowUpRunStatus",
+    "FollowUpStatus",
     "CaughtMail",
     "EmailTemplate",
     "MailSettings",
@@ -48,14 +61,18 @@ __all__ = [
     "EXPORT_RUN_STATUSES",
     "ExportDefinition",
     "ExportRun",
+    "ExportRunStatus",
     "IMPORT_RUN_STATUSES",
     "ImportDefinition",
     "ImportLineError",
     "ImportRun",
+    "ImportRunStatus",
     "CALLBACK_ACTIONS",
     "CALLBACK_METHODS",
     "Callback",
     "CallbackDelivery",
+    "DELIVERY_STATUSES",
+    "DeliveryStatus",
     "ProfileAlias",
     "ROLES",
     "UNSUBSCRIBE_BEHAVIOURS",
@@ -70,6 +87,7 @@ __all__ = [
     "Profile",
     "ProfileEvent",
     "ScheduledWork",
+    "WorkStatus",
     "Subprofile",
     "User",
     "utcnow",

@@ -1,6 +1,7 @@
 """Outbound callbacks (webhooks) on profile changes, and their deliveries."""
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text
@@ -10,7 +11,18 @@ from webapp.models.base import Base, JSONType, utcnow
 
 CALLBACK_METHODS = ("json", "post")
 CALLBACK_ACTIONS = ("create", "update", "delete")
-DELIVERY_STATUSES = ("pending", "delivered", "failed", "cancelled")
+
+
+class DeliveryStatus(StrEnum):
+    """The ``status`` of a ``CallbackDelivery``."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+DELIVERY_STATUSES = tuple(DeliveryStatus)
 
 
 class Callback(Base):
@@ -51,7 +63,7 @@ class CallbackDelivery(Base):
     event_id: Mapped[int | None]
     profile_id: Mapped[int | None]
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     response_status: Mapped[int | None]

@@ -1,6 +1,7 @@
 """Scheduled exports: what to export and where to upload it, and the runs that did so."""
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ForeignKey, String, Text
@@ -8,7 +9,17 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.models.base import Base, JSONType, utcnow
 
-EXPORT_RUN_STATUSES = ("running", "retrying", "done", "failed")
+
+class ExportRunStatus(StrEnum):
+    """The ``status`` of an ``ExportRun``."""
+
+    RUNNING = "running"
+    RETRYING = "retrying"
+    DONE = "done"
+    FAILED = "failed"
+
+
+EXPORT_RUN_STATUSES = tuple(ExportRunStatus)
 
 
 class ExportDefinition(Base):
@@ -51,7 +62,7 @@ class ExportRun(Base):
     definition_id: Mapped[int] = mapped_column(ForeignKey("export_definition.id", ondelete="CASCADE"), index=True)
     # The scheduled_work row that runs it (no foreign key: finished work is forgotten after 30 days)
     work_id: Mapped[int | None] = mapped_column(index=True)
-    status: Mapped[str] = mapped_column(String(16), default="running")
+    status: Mapped[str] = mapped_column(String(16), default=ExportRunStatus.RUNNING)
     file_name: Mapped[str] = mapped_column(String(255), default="")
     size: Mapped[int] = mapped_column(default=0)
     attempts: Mapped[int] = mapped_column(default=0)

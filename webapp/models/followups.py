@@ -5,6 +5,7 @@ anything is put into Redis (docs/architecture.md, "Durable scheduling"). See ``d
 """
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
@@ -12,7 +13,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.models.base import Base, JSONType, utcnow
 
-FOLLOWUP_STATUSES = ("active", "paused")
+
+class FollowUpStatus(StrEnum):
+    """The ``status`` of a ``FollowUp``: only active ones are triggered and run."""
+
+    ACTIVE = "active"
+    PAUSED = "paused"
+
+
+FOLLOWUP_STATUSES = tuple(FollowUpStatus)
 TRIGGER_KINDS = (
     "profile_created",
     "profile_updated",
@@ -37,10 +46,25 @@ ACTION_TYPES = (
     "remove_profile",
     "webhook",
 )
+
+
 # pending → queued → done | skipped (execution condition false) | failed (after retries) | cancelled;
 # ``sending`` while an email is handed to SMTP; ``review`` when a run was found ``sending`` (crashed mid-send).
-RUN_STATUSES = ("pending", "queued", "sending", "done", "skipped", "failed", "cancelled", "review")
-OPEN_RUN_STATUSES = ("pending", "queued", "sending")
+class FollowUpRunStatus(StrEnum):
+    """The ``status`` of a ``FollowUpRun``."""
+
+    PENDING = "pending"
+    QUEUED = "queued"
+    SENDING = "sending"
+    DONE = "done"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    REVIEW = "review"
+
+
+RUN_STATUSES = tuple(FollowUpRunStatus)
+OPEN_RUN_STATUSES = (FollowUpRunStatus.PENDING, FollowUpRunStatus.QUEUED, FollowUpRunStatus.SENDING)
 
 
 class FollowUp(Base):
@@ -54,7 +78,7 @@ class FollowUp(Base):
     collection_id: Mapped[int | None] = mapped_column(ForeignKey("collection.id", ondelete="CASCADE"), index=True)
     form_id: Mapped[int | None] = mapped_column(index=True)
     name: Mapped[str] = mapped_column(String(100))
-    status: Mapped[str] = mapped_column(String(16), default="active")
+    status: Mapped[str] = mapped_column(String(16), default=FollowUpStatus.ACTIVE)
     trigger: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     activation_condition: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     execution_condition: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
@@ -83,7 +107,7 @@ class FollowUpRun(Base):
     event_id: Mapped[int | None]
     occurrence: Mapped[str | None] = mapped_column(String(32))
     due_at: Mapped[datetime] = mapped_column(default=utcnow)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=FollowUpRunStatus.PENDING)
     step: Mapped[int] = mapped_column(default=0)
     message_id: Mapped[str] = mapped_column(String(255), default="")
     job_id: Mapped[str] = mapped_column(String(64), default="")

@@ -2,6 +2,7 @@
 
 import secrets
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, UniqueConstraint
@@ -12,7 +13,17 @@ from webapp.models.base import Base, JSONType, utcnow
 from webapp.models.databases import Database
 
 FORM_BEHAVIOURS = ("create", "update", "login", "unsubscribe")
-SUBMISSION_STATUSES = ("accepted", "invalid", "rejected")
+
+
+class SubmissionStatus(StrEnum):
+    """The ``status`` of a ``FormSubmission``."""
+
+    ACCEPTED = "accepted"
+    INVALID = "invalid"
+    REJECTED = "rejected"
+
+
+SUBMISSION_STATUSES = tuple(SubmissionStatus)
 
 
 def new_form_key() -> str:

@@ -1,6 +1,7 @@
 """Import definitions (what to read and how to map it), their runs, and the lines a run rejected."""
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text
@@ -8,7 +9,19 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.models.base import Base, JSONType, utcnow
 
-IMPORT_RUN_STATUSES = ("pending", "queued", "running", "done", "failed", "rolled_back")
+
+class ImportRunStatus(StrEnum):
+    """The ``status`` of an ``ImportRun``."""
+
+    PENDING = "pending"
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    ROLLED_BACK = "rolled_back"
+
+
+IMPORT_RUN_STATUSES = tuple(ImportRunStatus)
 
 
 class ImportDefinition(Base):
@@ -50,7 +63,7 @@ class ImportRun(Base):
         ForeignKey("import_definition.id", ondelete="SET NULL"), index=True
     )
     database_id: Mapped[int] = mapped_column(ForeignKey("database.id", ondelete="CASCADE"), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=ImportRunStatus.PENDING)
     file_name: Mapped[str] = mapped_column(String(255), default="")
     file_path: Mapped[str] = mapped_column(String(1000), default="")
     file_size: Mapped[int] = mapped_column(default=0)

@@ -4,6 +4,7 @@ See docs/architecture.md, "Durable scheduling".
 """
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text
@@ -11,7 +12,17 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.models.base import Base, JSONType, utcnow
 
-WORK_STATUSES = ("pending", "queued", "done", "failed")
+
+class WorkStatus(StrEnum):
+    """The ``status`` of a ``ScheduledWork`` row."""
+
+    PENDING = "pending"
+    QUEUED = "queued"
+    DONE = "done"
+    FAILED = "failed"
+
+
+WORK_STATUSES = tuple(WorkStatus)
 
 
 class ScheduledWork(Base):
@@ -25,7 +36,7 @@ class ScheduledWork(Base):
     kind: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     due_at: Mapped[datetime] = mapped_column(default=utcnow)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=WorkStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
     queued_at: Mapped[datetime | None]

@@ -20,7 +20,7 @@ from rq.job import Job, JobStatus
 from sqlalchemy import delete, select
 
 from webapp.extensions import db
-from webapp.models import ScheduledWork, utcnow
+from webapp.models import ScheduledWork, WorkStatus, utcnow
 from webapp.platform.queues import get_queue, redis_connection
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ def dispatch_due(*, limit: int = CLAIM_BATCH) -> int:
     rows = list(
         db.session.scalars(
             select(ScheduledWork)
-            .where(ScheduledWork.status == "pending", ScheduledWork.due_at <= now)
+            .where(ScheduledWork.status == WorkStatus.PENDING, ScheduledWork.due_at <= now)
             .order_by(ScheduledWork.due_at, ScheduledWork.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -75,7 +75,7 @@ def dispatch_due(*, limit: int = CLAIM_BATCH) -> int:
     queue = get_queue()
     for row in rows:
         queue.enqueue("webapp.jobs.run_work", row.id, job_id=row.job_id, result_ttl=3600, failure_ttl=86400)
-        row.status, row.queued_at = "queued", now
+        row.status, row.queued_at = WorkStatus.QUEUED, now
     db.session.commit()
     return len(rows)
 
@@ -86,7 +86,7 @@ def requeue_lost() -> int:
     rows = list(
         db.session.scalars(
             select(ScheduledWork)
-            .where(ScheduledWork.status == "queued", ScheduledWork.queued_at < cutoff)
+            .where(ScheduledWork.status == WorkStatus.QUEUED, ScheduledWork.queued_at < cutoff)
             .limit(CLAIM_BATCH)
             .with_for_update(skip_locked=True)
         )
@@ -94,7 +94,7 @@ def requeue_lost() -> int:
     lost = 0
     for row in rows:
         if job_is_lost(row.job_id):
-            row.status = "pending"
+            row.status = WorkStatus.PENDING
             lost += 1
     db.session.commit()
     return lost
@@ -112,13 +112,13 @@ def job_is_lost(job_id: str) -> bool:
 def run_work(work_id: int) -> str:
     """Do one row of work once; returns its status afterwards. Called by the RQ job of that row."""
     row = db.session.scalar(select(ScheduledWork).where(ScheduledWork.id == work_id).with_for_update())
-    if row is None or row.status in ("done", "failed"):
+    if row is None or row.status in (WorkStatus.DONE, WorkStatus.FAILED):
         db.session.rollback()
         return row.status if row else "missing"
     handler = _handlers()[row.kind]
     try:
         handler(row)
-        row.status, row.finished_at, row.attempts = "done", utcnow(), row.attempts + 1
+        row.status, row.finished_at, row.attempts = WorkStatus.DONE, utcnow(), row.attempts + 1
         db.session.commit()
     except Exception as error:  # noqa: BLE001 - any failure of the work is recorded on its row
         db.session.rollback()
@@ -132,18 +132,18 @@ def _record_failure(work_id: int, error: Exception) -> None:
     row.attempts += 1
     row.last_error = f"{type(error).__name__}: {error}"[:2000]
     if row.attempts >= MAX_ATTEMPTS:
-        row.status, row.finished_at = "failed", utcnow()
+        row.status, row.finished_at = WorkStatus.FAILED, utcnow()
     else:
-        row.status, row.due_at = "pending", utcnow() + timedelta(seconds=30 * 2 ** (row.attempts - 1))
+        row.status, row.due_at = WorkStatus.PENDING, utcnow() + timedelta(seconds=30 * 2 ** (row.attempts - 1))
     db.session.commit()
 
 
 def retry(work_id: int, account_id: int | None) -> ScheduledWork:
     """Run a failed row again (an admin's retry button)."""
     row = db.session.get(ScheduledWork, work_id)
-    if row is None or row.account_id != account_id or row.status != "failed":
+    if row is None or row.account_id != account_id or row.status != WorkStatus.FAILED:
         raise ValueError("no failed work with that id")
-    row.status, row.attempts, row.due_at, row.finished_at = "pending", 0, utcnow(), None
+    row.status, row.attempts, row.due_at, row.finished_at = WorkStatus.PENDING, 0, utcnow(), None
     db.session.commit()
     return row
 
@@ -165,7 +165,7 @@ def housekeeping(row: ScheduledWork) -> None:
         task()
     db.session.execute(
         delete(ScheduledWork).where(
-            ScheduledWork.status.in_(("done", "failed")),
+            ScheduledWork.status.in_((WorkStatus.DONE, WorkStatus.FAILED)),
             ScheduledWork.finished_at < utcnow() - KEEP_FINISHED_WORK,
         )
     )
@@ -176,7 +176,7 @@ def ensure_housekeeping() -> None:
     """Make sure one housekeeping round is pending or queued (the dispatcher calls this at start)."""
     waiting = db.session.scalar(
         select(ScheduledWork.id)
-        .where(ScheduledWork.kind == "housekeeping", ScheduledWork.status.in_(("pending", "queued")))
+        .where(ScheduledWork.kind == "housekeeping", ScheduledWork.status.in_((WorkStatus.PENDING, WorkStatus.QUEUED)))
         .limit(1)
     )
     if waiting is None:

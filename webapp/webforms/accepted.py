@@ -25,6 +25,7 @@ from webapp.models import (
     FormSubmission,
     Profile,
     ProfileEvent,
+    SubmissionStatus,
 )
 from webapp.platform.errors import ValidationError
 from webapp.profiles import events, links, subprofiles
@@ -85,7 +86,7 @@ class AcceptedWrite:
             if body["redirect"]:
                 body["redirect"] = _with_link(body["redirect"], profile)
         row = self.attempt.row(
-            "accepted",
+            SubmissionStatus.ACCEPTED,
             "",
             self.clean.data,
             profile_id=profile.id,
@@ -149,7 +150,7 @@ class AcceptedWrite:
             .where(
                 FormSubmission.form_id == self.form.id,
                 FormSubmission.profile_id == profile.id,
-                FormSubmission.status == "accepted",
+                FormSubmission.status == SubmissionStatus.ACCEPTED,
             )
         )
         if count >= limit:

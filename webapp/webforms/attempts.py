@@ -17,6 +17,7 @@ from webapp.extensions import db
 from webapp.models import (
     Form,
     FormSubmission,
+    SubmissionStatus,
 )
 from webapp.profiles.events import Origin
 from webapp.webforms import spam as form_spam
@@ -112,7 +113,7 @@ class Attempt:
         response = row.response or {}
         return SubmissionResult(response.get("code", 200), response.get("body", {}), row.id, row.profile_id, True)
 
-    def row(self, status: str, reason: str, data: dict | None = None, **extra) -> FormSubmission:
+    def row(self, status: SubmissionStatus, reason: str, data: dict | None = None, **extra) -> FormSubmission:
         row = FormSubmission(
             account_id=self.form.account_id,
             form_id=self.form.id,
@@ -138,7 +139,7 @@ class Attempt:
         replay = self.replay()
         if replay is not None:  # a retry of an accepted submission (e.g. its answer was lost on the way)
             return replay
-        row = self.row("rejected", reason)
+        row = self.row(SubmissionStatus.REJECTED, reason)
         if reason == "honeypot":  # a bot learns nothing
             return self._finish(row, 200, self.ok_body())
         code = {"origin": 403, "rate_limited": 429}.get(reason, 400)
@@ -153,7 +154,7 @@ class Attempt:
         replay = self.replay()
         if replay is not None:  # a retry of an accepted submission, which now fails (e.g. its email is taken)
             return replay
-        row = self.row("invalid", reason, data)
+        row = self.row(SubmissionStatus.INVALID, reason, data)
         body = {"status": "invalid", "errors": errors, "message": _("Please correct the marked fields.")}
         return self._finish(row, 422, body)
 

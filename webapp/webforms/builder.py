@@ -15,7 +15,17 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from webapp.extensions import db
-from webapp.models import FORM_BEHAVIOURS, Account, Collection, Database, Field, Form, FormSubmission, utcnow
+from webapp.models import (
+    FORM_BEHAVIOURS,
+    Account,
+    Collection,
+    Database,
+    Field,
+    Form,
+    FormSubmission,
+    SubmissionStatus,
+    utcnow,
+)
 from webapp.platform.errors import NotFound, ValidationError
 from webapp.platform.tenancy import MAX_ID, owned
 from webapp.profiles import values as profile_values
@@ -85,7 +95,7 @@ def list_forms(account: Account, database_id: int | None = None) -> list[tuple[F
     """The account's forms (of one database when given) by name, each with its number of accepted submissions."""
     accepted = (
         select(FormSubmission.form_id, func.count().label("count"))
-        .where(FormSubmission.account_id == account.id, FormSubmission.status == "accepted")
+        .where(FormSubmission.account_id == account.id, FormSubmission.status == SubmissionStatus.ACCEPTED)
         .group_by(FormSubmission.form_id)
         .subquery()
     )

@@ -15,7 +15,16 @@ from sqlalchemy.orm import defer
 
 from webapp.exports import files as exports
 from webapp.extensions import db
-from webapp.models import SUBMISSION_STATUSES, Account, Form, FormDayStat, FormFile, FormSubmission, utcnow
+from webapp.models import (
+    SUBMISSION_STATUSES,
+    Account,
+    Form,
+    FormDayStat,
+    FormFile,
+    FormSubmission,
+    SubmissionStatus,
+    utcnow,
+)
 from webapp.platform.errors import ValidationError
 from webapp.platform.tenancy import owned
 from webapp.profiles.databases import get_database
@@ -213,7 +222,7 @@ def _accepted_per_day(form: Form, first: date, last: date) -> dict[date, int]:
         select(day, func.count())
         .where(
             FormSubmission.form_id == form.id,
-            FormSubmission.status == "accepted",
+            FormSubmission.status == SubmissionStatus.ACCEPTED,
             FormSubmission.created_at >= datetime.combine(first, time.min),
             FormSubmission.created_at < datetime.combine(last + timedelta(days=1), time.min),
         )

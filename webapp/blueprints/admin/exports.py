@@ -10,7 +10,7 @@ from webapp.blueprints.admin.responses import acted, confirm_page, hx_redirect, 
 from webapp.exports import files
 from webapp.exports import targets as export_targets
 from webapp.extensions import db
-from webapp.models import Database, ExportDefinition
+from webapp.models import Database, ExportDefinition, ExportRunStatus
 from webapp.platform.errors import NotFound, ValidationError
 from webapp.profiles import databases
 
@@ -260,6 +260,9 @@ def export_target_delete(export_id: int):
 
 @bp.app_template_filter("export_status")
 def export_status(status: str) -> str:
-    return {"running": _("running"), "retrying": _("waiting to retry"), "done": _("done"), "failed": _("failed")}.get(
-        status, status
-    )
+    return {
+        ExportRunStatus.RUNNING: _("running"),
+        ExportRunStatus.RETRYING: _("waiting to retry"),
+        ExportRunStatus.DONE: _("done"),
+        ExportRunStatus.FAILED: _("failed"),
+    }.get(status, status)

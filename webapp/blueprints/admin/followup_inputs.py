@@ -11,6 +11,7 @@ from wtforms import StringField
 from wtforms.validators import Length
 
 from webapp.blueprints.admin.callback_inputs import source_labels
+from webapp.models import FollowUpRunStatus
 
 
 class FollowUpForm(FlaskForm):
@@ -81,14 +82,14 @@ def action_labels() -> dict[str, str]:
 
 def run_status_labels() -> dict[str, str]:
     return {
-        "pending": _l("waiting"),
-        "queued": _l("queued"),
-        "sending": _l("sending"),
-        "done": _l("done"),
-        "skipped": _l("skipped"),
-        "failed": _l("failed"),
-        "cancelled": _l("cancelled"),
-        "review": _l("needs review"),
+        FollowUpRunStatus.PENDING: _l("waiting"),
+        FollowUpRunStatus.QUEUED: _l("queued"),
+        FollowUpRunStatus.SENDING: _l("sending"),
+        FollowUpRunStatus.DONE: _l("done"),
+        FollowUpRunStatus.SKIPPED: _l("skipped"),
+        FollowUpRunStatus.FAILED: _l("failed"),
+        FollowUpRunStatus.CANCELLED: _l("cancelled"),
+        FollowUpRunStatus.REVIEW: _l("needs review"),
     }
 
 

@@ -24,6 +24,7 @@ from webapp.blueprints.admin.form_inputs import ERROR_ALIASES, ItemForm, NewForm
 from webapp.blueprints.admin.responses import acted, hx_redirect, is_htmx, render, toast
 from webapp.blueprints.admin.schema_inputs import apply_errors
 from webapp.extensions import csrf
+from webapp.models import SubmissionStatus
 from webapp.platform.errors import ValidationError
 from webapp.profiles import databases
 from webapp.webforms import builder as form_builder
@@ -368,7 +369,9 @@ def _results(form_id: int, *, spam: bool):
     errors = {}
     try:
         chosen = form_results.parse_filter(
-            "rejected" if spam else request.args.get("status"), request.args.get("since"), request.args.get("until")
+            SubmissionStatus.REJECTED if spam else request.args.get("status"),
+            request.args.get("since"),
+            request.args.get("until"),
         )
     except ValidationError as error:
         errors, chosen = error.errors, form_results.SubmissionFilter()

@@ -14,14 +14,14 @@ from webapp.imports import mapping as imports_mapping
 from webapp.imports import rollback as imports_rollback
 from webapp.imports import runs as imports
 from webapp.imports import sources as import_sources
-from webapp.models import ImportRun, utcnow
+from webapp.models import ImportRun, ImportRunStatus, utcnow
 from webapp.platform.errors import ValidationError
 from webapp.profiles import databases
 from webapp.profiles.field_types import FIELD_TYPES
 
 DELIMITER_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", "bar": "|"}
 QUOTE_NAMES = {"double": '"', "single": "'"}
-UNFINISHED = ("pending", "queued", "running")
+UNFINISHED = (ImportRunStatus.PENDING, ImportRunStatus.QUEUED, ImportRunStatus.RUNNING)
 
 
 def _index(database, errors=None, status: int = 200):
@@ -79,7 +79,7 @@ def _run_page(
     }
     definition = imports_mapping.get_definition(account, run.definition_id) if run.definition_id else None
     context["definition"] = definition
-    if run.status == "pending" and definition is not None:
+    if run.status == ImportRunStatus.PENDING and definition is not None:
         try:
             file_format, header = imports.run_header(account, run.id)
         except ValidationError as error:
@@ -114,7 +114,7 @@ def import_mapping(run_id: int):
     """Save the mapping, key fields, policies and options of a pending run's definition."""
     account = current_account()
     run = imports.get_run(account, run_id)
-    if run.status != "pending" or not run.definition_id:
+    if run.status != ImportRunStatus.PENDING or not run.definition_id:
         return redirect(url_for("admin.import_run", run_id=run.id), 303)
     form = request.form
     try:
@@ -147,7 +147,7 @@ def import_create_field(run_id: int):
     htmx gets the mapping rows back with the new field chosen for the column, a plain post the whole page."""
     account = current_account()
     run = imports.get_run(account, run_id)
-    if run.status != "pending" or not run.definition_id:
+    if run.status != ImportRunStatus.PENDING or not run.definition_id:
         return redirect(url_for("admin.import_run", run_id=run.id), 303)
     form = request.form
     try:
@@ -180,7 +180,7 @@ def import_preview(run_id: int):
     """A dry run of a pending run: the first lines as they would be stored, and what would happen."""
     account = current_account()
     run = imports.get_run(account, run_id)
-    if run.status != "pending":
+    if run.status != ImportRunStatus.PENDING:
         return redirect(url_for("admin.import_run", run_id=run.id), 303)
     try:
         result = imports.preview(account, run.id)
@@ -211,9 +211,9 @@ def progress_of(run: ImportRun) -> dict:
     return {
         "percent": int(100 * run.lines_done / run.lines_total) if run.lines_total else 0,
         "rate": int(rate),
-        "eta": timedelta(seconds=int(remaining / rate)) if rate and run.status == "running" else None,
+        "eta": timedelta(seconds=int(remaining / rate)) if rate and run.status == ImportRunStatus.RUNNING else None,
         "duration": timedelta(seconds=int(elapsed)) if run.started_at else None,
-        "polling": run.status in ("queued", "running"),
+        "polling": run.status in (ImportRunStatus.QUEUED, ImportRunStatus.RUNNING),
     }
 
 
@@ -250,7 +250,7 @@ def import_rollback_confirm(run_id: int):
     """Ask before rolling back (for browsers without JavaScript)."""
     account = current_account()
     run = imports.get_run(account, run_id)
-    if run.status != "done":
+    if run.status != ImportRunStatus.DONE:
         return redirect(url_for("admin.import_run", run_id=run.id), 303)
     return confirm_page(
         title=_("Roll back import %(name)s?", name=run.file_name),
@@ -288,12 +288,12 @@ def import_rollback(run_id: int):
 @bp.app_template_filter("import_status")
 def import_status(status: str) -> str:
     return {
-        "pending": _("waiting for a mapping"),
-        "queued": _("queued"),
-        "running": _("running"),
-        "done": _("done"),
-        "failed": _("failed"),
-        "rolled_back": _("rolled back"),
+        ImportRunStatus.PENDING: _("waiting for a mapping"),
+        ImportRunStatus.QUEUED: _("queued"),
+        ImportRunStatus.RUNNING: _("running"),
+        ImportRunStatus.DONE: _("done"),
+        ImportRunStatus.FAILED: _("failed"),
+        ImportRunStatus.ROLLED_BACK: _("rolled back"),
     }.get(status, status)
 
 
