@@ -148,10 +148,8 @@ def requeue_lost_runs(*, stale_after: timedelta | None = None) -> int:
         )
         for run in rows:
             if run.status == FollowUpRunStatus.SENDING:
-                run.status, run.outcome = (
-                    FollowUpRunStatus.REVIEW,
-                    _("Interrupted while sending: check whether it arrived."),
-                )
+                run.status = FollowUpRunStatus.REVIEW
+                run.outcome = _("Interrupted while sending: check whether it arrived.")
             else:
                 run.status, run.job_id = FollowUpRunStatus.PENDING, ""
             moved += 1
@@ -245,10 +243,8 @@ class _Batch:
             if followup is None:
                 continue
             if followup.status != FollowUpStatus.ACTIVE:
-                run.status, run.job_id = (
-                    FollowUpRunStatus.PENDING,
-                    "",
-                )  # paused: it waits until the follow-up is resumed
+                # paused: it waits until the follow-up is resumed
+                run.status, run.job_id = FollowUpRunStatus.PENDING, ""
             elif any(action.get("type") in COMMITTING for action in (followup.actions or [])[run.step :]):
                 alone.append(run.id)
             else:
