@@ -4,14 +4,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import pytest
-from rq import SimpleWorker
 
 from tests.factories import make_database
+from tests.workers import run_burst_worker
 from webapp.extensions import db
 from webapp.followups import runs as followup_runs
 from webapp.followups import timing
 from webapp.models import Collection, Database, FollowUpRun
-from webapp.platform.queues import get_queue, redis_connection
 from webapp.profiles import databases
 from webapp.profiles.events import Origin
 from webapp.profiles.fields import FieldSpec, create_field
@@ -75,7 +74,7 @@ def clock(monkeypatch) -> Clock:
 
 def run_worker() -> None:
     """A real RQ worker in this process (burst: it stops when the queue is empty)."""
-    SimpleWorker([get_queue()], connection=redis_connection()).work(burst=True)
+    run_burst_worker()
 
 
 def run_due() -> None:

@@ -11,11 +11,9 @@ import os
 import signal
 import sys
 
-from rq import SimpleWorker
-
+from tests.workers import run_burst_worker
 from webapp import create_app
 from webapp.email import delivery
-from webapp.platform.queues import get_queue, redis_connection
 
 
 def _die(*_args, **_kwargs):
@@ -47,7 +45,7 @@ def main(kill_point: str) -> None:
     elif kill_point == "after-accept":
         delivery.smtp_send = _die_after(delivery.smtp_send)
     with app.app_context():
-        SimpleWorker([get_queue()], connection=redis_connection()).work(burst=True)
+        run_burst_worker()
 
 
 if __name__ == "__main__":

@@ -5,12 +5,12 @@ from datetime import timedelta
 from urllib.parse import parse_qs
 
 import pytest
-from rq import SimpleWorker
 from sqlalchemy import select, update
 from standardwebhooks.webhooks import Webhook
 
 from tests.callback_receiver import Receiver
 from tests.factories import make_account, make_database
+from tests.workers import run_burst_worker
 from webapp.callbacks import conditions, definitions
 from webapp.callbacks import deliveries as callback_deliveries
 from webapp.extensions import db
@@ -18,7 +18,7 @@ from webapp.models import CallbackDelivery, ScheduledWork, utcnow
 from webapp.platform import work
 from webapp.platform.errors import NotFound, ValidationError
 from webapp.platform.outbound_urls import check_outbound_url, is_public
-from webapp.platform.queues import get_queue, redis_connection
+from webapp.platform.queues import redis_connection
 from webapp.profiles import databases, profiles, subprofiles
 from webapp.profiles.events import Origin
 from webapp.profiles.fields import FieldSpec, create_field
@@ -53,7 +53,7 @@ def database(account):
 
 
 def run_worker() -> None:
-    SimpleWorker([get_queue()], connection=redis_connection()).work(burst=True)
+    run_burst_worker()
 
 
 def deliver() -> None:

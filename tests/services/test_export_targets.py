@@ -5,11 +5,11 @@ import gzip
 from datetime import timedelta
 
 import pytest
-from rq import SimpleWorker
 from sqlalchemy import select, text
 
 from tests import file_servers
 from tests.factories import make_database
+from tests.workers import run_burst_worker
 from webapp.exports import targets
 from webapp.exports.targets import TargetSpec
 from webapp.extensions import db
@@ -17,7 +17,6 @@ from webapp.imports import sources
 from webapp.models import ExportDefinition, ExportRun, ImportRun, ScheduledWork, utcnow
 from webapp.platform import remote_files, work
 from webapp.platform.errors import ValidationError
-from webapp.platform.queues import get_queue, redis_connection
 from webapp.profiles import profiles
 from webapp.profiles.events import Origin
 
@@ -63,7 +62,7 @@ def body_of(data: bytes) -> str:
 
 
 def run_worker() -> None:
-    SimpleWorker([get_queue()], connection=redis_connection()).work(burst=True)
+    run_burst_worker()
 
 
 def make_due(definition_id: int) -> None:

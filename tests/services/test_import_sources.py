@@ -7,17 +7,16 @@ import warnings
 from datetime import timedelta
 
 import pytest
-from rq import SimpleWorker
 from sqlalchemy import select, text, update
 
 from tests import file_servers
 from tests.factories import make_database
+from tests.workers import run_burst_worker
 from webapp.extensions import db
 from webapp.imports import mapping, sources
 from webapp.models import Field, ImportDefinition, ImportRun, Profile, ScheduledWork, utcnow
 from webapp.platform import remote_files, work
 from webapp.platform.errors import ValidationError
-from webapp.platform.queues import get_queue, redis_connection
 
 with warnings.catch_warnings():  # pyftpdlib still imports asyncore/asynchat (deprecated in 3.11)
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -108,7 +107,7 @@ def sftp_server(tmp_path):
 
 
 def run_worker() -> None:
-    SimpleWorker([get_queue()], connection=redis_connection()).work(burst=True)
+    run_burst_worker()
 
 
 def mapped_source(account, database, url, **kwargs) -> ImportDefinition:

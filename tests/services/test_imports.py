@@ -4,10 +4,10 @@ an idempotent rerun after a crash, and the RQ path with a real worker."""
 import io
 
 import pytest
-from rq import SimpleWorker
 from sqlalchemy import func, select, update
 
 from tests.factories import make_database
+from tests.workers import run_burst_worker
 from webapp.extensions import db
 from webapp.imports import apply as imports_apply
 from webapp.imports import mapping as imports_mapping
@@ -17,7 +17,6 @@ from webapp.imports import runs as imports
 from webapp.models import ImportLineError, ImportRun, Profile, ProfileEvent, ScheduledWork, Subprofile
 from webapp.platform import work
 from webapp.platform.errors import ValidationError
-from webapp.platform.queues import get_queue, redis_connection
 from webapp.profiles import databases, profiles
 from webapp.profiles.events import Origin
 from webapp.profiles.fields import FieldSpec, create_field
@@ -468,7 +467,7 @@ def test_start_only_once(account, database):
 
 
 def run_worker() -> None:
-    SimpleWorker([get_queue()], connection=redis_connection()).work(burst=True)
+    run_burst_worker()
 
 
 def test_a_run_goes_through_durable_work_and_a_real_worker(account, database):

@@ -3,15 +3,15 @@
 from datetime import timedelta
 
 import pytest
-from rq import SimpleWorker
 from rq.job import Job
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from tests.workers import run_burst_worker
 from webapp.extensions import db
 from webapp.models import ScheduledWork, utcnow
 from webapp.platform import work
-from webapp.platform.queues import get_queue, redis_connection
+from webapp.platform.queues import redis_connection
 
 CALLS: list[int] = []
 
@@ -36,7 +36,7 @@ def kinds(ctx):
 
 def run_worker() -> None:
     """A real RQ worker in this process (burst: it stops when the queue is empty)."""
-    SimpleWorker([get_queue()], connection=redis_connection()).work(burst=True)
+    run_burst_worker()
 
 
 def test_due_rows_become_jobs_named_after_their_kind(kinds):

@@ -3,16 +3,15 @@
 import json
 
 import pytest
-from rq import SimpleWorker
 from sqlalchemy import select
 
 from tests.callback_receiver import Receiver
 from tests.factories import make_account, make_database
+from tests.workers import run_burst_worker
 from webapp.callbacks import definitions
 from webapp.extensions import db
 from webapp.models import Callback, CallbackDelivery
 from webapp.platform import work
-from webapp.platform.queues import get_queue, redis_connection
 from webapp.profiles import databases, profiles
 from webapp.profiles.events import Origin
 
@@ -47,7 +46,7 @@ def toast_of(response) -> str:
 
 def deliver() -> None:
     work.dispatch_due()
-    SimpleWorker([get_queue()], connection=redis_connection()).work(burst=True)
+    run_burst_worker()
     db.session.expire_all()
 
 
