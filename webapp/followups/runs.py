@@ -370,6 +370,14 @@ def _lock(run_id: int) -> FollowUpRun | None:
     )
 
 
+def _lock_again(run_id: int) -> FollowUpRun:
+    """Lock a run known to exist again; it is gone only when deleted meanwhile (its follow-up removed)."""
+    run = _lock(run_id)
+    if run is None:
+        raise NotFound(_("Run not found."))
+    return run
+
+
 def _run_alone(run_id: int, job_id: str) -> None:
     """One run with committing actions: each committing action commits the run's progress with its effect."""
     from webapp.email import delivery
@@ -397,7 +405,7 @@ def _run_alone(run_id: int, job_id: str) -> None:
                 if run.step == len(actions):
                     _finish(run, "done", " ".join(outcomes + [_("Unsubscribed.")]))
                 outcomes.append(followup_actions.unsubscribe(context))  # commits, with the run's progress
-                run = context.run = _lock(run_id)
+                run = context.run = _lock_again(run_id)
                 context.profile = db.session.get(Profile, run.profile_id) if run.profile_id else None
             else:
                 outcomes.append(followup_actions.perform(action, context))
@@ -432,12 +440,12 @@ def _send(action: dict, context: RunContext, run_id: int) -> str:
         raise  # nothing was sent: the caller records the failure (retry later, or failed)
     except Exception as error:
         db.session.rollback()
-        run = _lock(run_id)
+        run = _lock_again(run_id)
         run.status, run.last_error = "review", _describe(error)[:2000]
         run.outcome = _("The send was interrupted by an error: check whether it arrived.")
         db.session.commit()
         raise _Interrupted() from error
-    run = _lock(run_id)
+    run = _lock_again(run_id)
     run.step += 1
     run.status = "queued"
     if any(later["type"] == "send_email" for later in (context.followup.actions or [])[run.step :]):
@@ -459,7 +467,7 @@ def get_run(account: Account, run_id: int) -> FollowUpRun:
 def cancel_run(account: Account, run_id: int) -> FollowUpRun:
     """Cancel a run that has not started (pending, or queued and not yet picked up)."""
     get_run(account, run_id)
-    run = _lock(run_id)
+    run = _lock_again(run_id)
     if run.status not in ("pending", "queued"):
         db.session.rollback()
         raise Conflict(_("Only a waiting run can be cancelled."))
@@ -471,7 +479,7 @@ def cancel_run(account: Account, run_id: int) -> FollowUpRun:
 def retry_run(account: Account, run_id: int) -> FollowUpRun:
     """Run a failed run again now, from the action that failed."""
     get_run(account, run_id)
-    run = _lock(run_id)
+    run = _lock_again(run_id)
     if run.status != "failed":
         db.session.rollback()
         raise Conflict(_("Only a failed run can be retried."))
@@ -484,7 +492,7 @@ def resolve_review(account: Account, run_id: int, *, resend: bool) -> FollowUpRu
     """Settle a run interrupted while sending: ``resend`` sends the email again (same Message-ID), else the
     email counts as sent and the run goes on with its next action."""
     get_run(account, run_id)
-    run = _lock(run_id)
+    run = _lock_again(run_id)
     if run.status != "review":
         db.session.rollback()
         raise Conflict(_("Only a run waiting for review can be resolved."))
@@ -492,7 +500,7 @@ def resolve_review(account: Account, run_id: int, *, resend: bool) -> FollowUpRu
         run.step += 1
         run.outcome = _("Marked as sent by a user.")
     run.status, run.due_at, run.job_id, run.attempts = "pending", now(), "", 0
-    followup = db.session.get(FollowUp, run.followup_id)
+    followup = db.session.get_one(FollowUp, run.followup_id)
     if run.step >= len(followup.actions or []):
         run.status, run.finished_at = "done", now()
     db.session.commit()
