@@ -27,7 +27,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     if app.config["TRUSTED_PROXIES"]:
         # Behind a reverse proxy: take client address, scheme and host from its X-Forwarded-* headers.
         n = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_prefix=n)
+        # Flask's documented way to wrap its WSGI app; typeshed sees the assignment as replacing a method.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_prefix=n)  # type: ignore[method-assign]
     _init_extensions(app)
     app.url_map.converters["int"] = RowId
     _register_blueprints(app)

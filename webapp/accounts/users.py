@@ -100,9 +100,9 @@ def delete_user(account: Account, actor: User, user_id: int) -> None:
 
 
 def _owner_count(account: Account) -> int:
-    return db.session.scalar(
+    return db.session.execute(
         select(func.count()).select_from(User).where(User.account_id == account.id, User.role == "owner")
-    )
+    ).scalar_one()
 
 
 def set_password(user: User, password: str) -> None:

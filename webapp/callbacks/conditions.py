@@ -65,6 +65,7 @@ def tokenize(text: str) -> list[Token]:
                 )
             )
         kind = match.lastgroup
+        assert kind is not None, "every alternative of _TOKEN is a named group"
         raw = match.group(kind)
         start = match.start(kind)
         if kind == "number":

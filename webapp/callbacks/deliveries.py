@@ -17,14 +17,14 @@ import json
 import secrets
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, cast
 from urllib.parse import urlencode, urlsplit
 
 import httpx
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy import delete as sql_delete
-from sqlalchemy import func, select, update
 from standardwebhooks.webhooks import Webhook
 
 from webapp.callbacks import conditions
@@ -344,7 +344,20 @@ def _form_pairs(value: Any, prefix: str = ""):
         yield prefix, str(value)
 
 
-def send(callback: Callback, payload: dict, *, message_id: str) -> dict[str, Any]:
+class WebhookTarget(Protocol):
+    """What ``send`` reads of a callback (a follow-up's webhook action passes a target of its own)."""
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def secret(self) -> str: ...
+
+    @property
+    def method(self) -> str: ...
+
+
+def send(callback: WebhookTarget, payload: dict, *, message_id: str) -> dict[str, Any]:
     """POST ``payload`` signed per Standard Webhooks; never raises. Returns ok, status, error, duration_ms."""
     started = time.monotonic()
     status: int | None = None
@@ -469,10 +482,16 @@ def forget_old_deliveries(*, older_than: timedelta = KEEP_DELIVERIES) -> int:
 
     Meant for the hourly housekeeping round of ``platform.work``.
     """
-    result = db.session.execute(
-        sql_delete(CallbackDelivery).where(
-            CallbackDelivery.status.in_((DeliveryStatus.DELIVERED, DeliveryStatus.FAILED, DeliveryStatus.CANCELLED)),
-            CallbackDelivery.created_at < utcnow() - older_than,
-        )
+    # A DELETE gives a CursorResult (with its rowcount); Session.execute is typed to return a plain Result.
+    result = cast(
+        CursorResult[Any],
+        db.session.execute(
+            sql_delete(CallbackDelivery).where(
+                CallbackDelivery.status.in_(
+                    (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED, DeliveryStatus.CANCELLED)
+                ),
+                CallbackDelivery.created_at < utcnow() - older_than,
+            )
+        ),
     )
     return result.rowcount or 0

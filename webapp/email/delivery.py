@@ -246,6 +246,7 @@ def smtp_send(url: str, envelope_from: str, recipient: str, data: bytes) -> None
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     host = parts.hostname or ""
+    client: smtplib.SMTP
     try:
         if parts.scheme == "smtps":
             client = smtplib.SMTP_SSL(host, parts.port or 465, timeout=timeout, context=context)

@@ -203,7 +203,7 @@ def render(
     unsubscribe_url: str = "#",
 ) -> Rendered:
     """The template's parts for this profile; ValidationError (by part) when a part cannot be rendered."""
-    account = db.session.get(Account, profile.account_id)
+    account = db.session.get_one(Account, profile.account_id)
     context = _profile_context(account, profile, subprofile, unsubscribe_url)
     rendered, errors = _render_parts(template, context)
     if errors:
@@ -247,7 +247,12 @@ def _profile_context(account: Account, profile: Profile, subprofile: Subprofile 
     interest_names = {interest.id: interest.name for interest in database.interests}
     interests = [interest_names[i] for i in profile.interests or [] if i in interest_names]
     context = _context(
-        account, values, interests, _subprofile_values(subprofile), _Subprofiles(profile), unsubscribe_url
+        account,
+        values,
+        interests,
+        _subprofile_values(subprofile) if subprofile is not None else None,
+        _Subprofiles(profile),
+        unsubscribe_url,
     )
     context["database"] = database.name
     return context
@@ -273,9 +278,7 @@ def _now(account: Account) -> datetime:
     return datetime.now(zone).replace(microsecond=0)
 
 
-def _subprofile_values(subprofile: Subprofile | None) -> dict[str, Any] | None:
-    if subprofile is None:
-        return None
+def _subprofile_values(subprofile: Subprofile) -> dict[str, Any]:
     names = {str(field.id): field.name for field in subprofile.collection.fields}
     return {names[key]: value for key, value in subprofile.fields.items() if key in names} | {"id": subprofile.id}
 

@@ -73,7 +73,7 @@ def unsubscribe_by_link(token: str) -> None:
     profile = _profile(values)
     if profile is None or not is_subscribed(profile):
         return
-    account = db.session.get(Account, values["a"])
+    account = db.session.get_one(Account, values["a"])  # the profile is of this account
     unsubscribe(
         account, profile.id, origin=Origin("unsubscribe", actor="link", reference=str(values.get("m", ""))[:100])
     )

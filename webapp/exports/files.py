@@ -13,7 +13,7 @@ import csv
 import io
 import json
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -170,7 +170,7 @@ def _export(name, options: ExportOptions, header, statement, id_column, records)
     return Export(filename=_filename(name, options), content_type=content_type, chunks=chunks)
 
 
-def keyset_batches(statement, id_column) -> Iterator[list]:
+def keyset_batches(statement, id_column) -> Iterator[Sequence[Any]]:
     """Rows of ``statement`` in keyset batches by id: each batch is one short query."""
     last_id = 0
     while True:

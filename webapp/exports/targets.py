@@ -335,7 +335,7 @@ def upload(definition: ExportDefinition, run: ExportRun) -> None:
 
     Raises ``TransientFetchError`` (worth a retry) or ``ValidationError``."""
     url, address = remote_files.checked_url(definition.target_url, names_file=False)
-    account = db.session.get(Account, definition.account_id)
+    account = db.session.get_one(Account, definition.account_id)
     export = _export_of(account, definition.database_id, definition.collection_id, _options_of(definition))
     run.file_name = render_file_name(definition.file_name, run.started_at, run.id)[:255]
     credentials = remote_files.credentials_of(definition)
@@ -499,7 +499,7 @@ def _attempt(definition: ExportDefinition, run: ExportRun | None, row: Scheduled
 
 
 def _finish(run_id: int, status: ExportRunStatus, message: str) -> None:
-    run = db.session.get(ExportRun, run_id)
+    run = db.session.get_one(ExportRun, run_id)
     run.status, run.error = status, message[:2000]
     if status == ExportRunStatus.FAILED:
         run.finished_at = utcnow()

@@ -203,6 +203,12 @@ def _by_name(holder: Profile | Subprofile | None) -> dict[str, Any]:
 # --- performing (inside the run's transaction) ------------------------------------------------------------
 
 
+def _live_profile(context: RunContext) -> Profile:
+    """The run's profile, for the actions that ``perform`` only does while it exists."""
+    assert context.profile is not None, "perform() answers a removed profile before any profile action"
+    return context.profile
+
+
 def perform(action: dict[str, Any], context: RunContext) -> str:
     """Do one non-committing action; returns a short outcome for the run's log."""
     kind = action["type"]
@@ -236,7 +242,7 @@ def bulk_update_profiles(contexts: list[RunContext]) -> dict[int, str]:
     changed: list[bulk_writes.ProfileChange] = []
     plans: dict[tuple[int, int, int], _Plan] = {}
     for context in contexts:
-        profile = context.profile
+        profile = _live_profile(context)  # a batch leaves the runs of a removed profile to run by run
         key = (context.followup.id, context.run.step, profile.database_id)
         plan = plans.get(key)
         if plan is None:
@@ -263,7 +269,7 @@ class _Plan:
 
     @classmethod
     def of(cls, context: RunContext) -> "_Plan":
-        database = context.profile.database
+        database = _live_profile(context).database
         fields = profile_fields(database)
         actions = (context.followup.actions or [])[context.run.step :]
         wants_interests = any(action["type"] == "set_interests" for action in actions)
@@ -276,7 +282,7 @@ class _Plan:
 
     def apply(self, context: RunContext) -> tuple[dict[str, Any], list[int]]:
         """The profile's stored values and interests after the actions (validated like ``apply_update``)."""
-        profile = context.profile
+        profile = _live_profile(context)
         stored, interests = dict(profile.fields or {}), list(profile.interests or [])
         for action in self.actions:
             if action["type"] == "update_fields":
@@ -292,7 +298,7 @@ class _Plan:
 
 
 def _update_fields(action: dict[str, Any], context: RunContext) -> str:
-    names = {field.key: field.name for field in profile_fields(context.profile.database)}
+    names = {field.key: field.name for field in profile_fields(_live_profile(context).database)}
     values = {names[key]: render_value(text, context) for key, text in action["values"].items() if key in names}
     return _apply(context, values, {})
 
@@ -304,7 +310,7 @@ def _set_interests(action: dict[str, Any], context: RunContext) -> str:
 def _apply(context: RunContext, values: dict, interests: dict) -> str:
     try:
         event = profiles.apply_update(
-            context.account, context.profile, values, interests, origin=context.origin, kind="profile_updated"
+            context.account, _live_profile(context), values, interests, origin=context.origin, kind="profile_updated"
         )
     except ValidationError as error:
         raise ActionFailed(error.message, retry=False) from None
@@ -320,7 +326,7 @@ def _create_subprofile(action: dict[str, Any], context: RunContext) -> str:
     values = {names[key]: render_value(text, context) for key, text in action["values"].items() if key in names}
     try:
         subprofile = subprofiles.create_in_transaction(
-            context.account, context.profile, collection, values, origin=context.origin
+            context.account, _live_profile(context), collection, values, origin=context.origin
         )
     except ValidationError as error:
         raise ActionFailed(error.message, retry=False) from None

@@ -53,7 +53,7 @@ def _validate_rule(rule: Any, fields: dict[int, Field], interest_ids: set[int], 
             raise ValueError(_("Unknown interest %(id)s.", id=rule["interest_id"]))
         return {"interest_id": interest_id, "value": bool(rule.get("value", True))}
     field_id = _as_id(rule.get("field_id"))
-    field = fields.get(field_id)
+    field = fields.get(field_id) if field_id is not None else None
     if field is None:
         raise ValueError(_("Unknown field %(id)s.", id=rule.get("field_id")))
     operator = rule.get("operator", "=")

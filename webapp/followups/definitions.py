@@ -131,7 +131,11 @@ class _Scope:
             raise ValueError(_("Unknown source: %(names)s.", names=", ".join(unknown)))
         cleaned["exclude_sources"] = excluded
         if kind in UPDATE_KINDS:
-            owner = self.collection.fields if kind == "subprofile_updated" else self.database.fields
+            if kind == "subprofile_updated":
+                assert self.collection is not None  # a subprofile trigger without a collection was refused above
+                owner = self.collection.fields
+            else:
+                owner = self.database.fields
             known = {field.id: field for field in owner}
             field_ids = [as_int(item) for item in value.get("fields") or []]
             if any(field_id not in known for field_id in field_ids):
@@ -169,7 +173,8 @@ class _Scope:
         raise ValueError(_("Choose none, a duration, a time of day or a date field."))
 
     def _date_moment(self, value: dict) -> dict[str, Any]:
-        field = self.profile_fields.get(as_int(value.get("field_id")))
+        field_id = as_int(value.get("field_id"))
+        field = self.profile_fields.get(field_id) if field_id is not None else None
         if field is None or field.type not in DATE_TYPES:
             raise ValueError(_("Choose a date field of this database."))
         offset = as_int(value.get("offset_days", 0))

@@ -38,7 +38,7 @@ from webapp.models import (
     Subprofile,
 )
 from webapp.platform import work
-from webapp.platform.errors import Conflict
+from webapp.platform.errors import Conflict, NotFound
 from webapp.platform.queues import get_queue
 from webapp.platform.tenancy import owned
 
@@ -396,6 +396,14 @@ def _lock(run_id: int) -> FollowUpRun | None:
     )
 
 
+def _lock_again(run_id: int) -> FollowUpRun:
+    """Lock a run known to exist again; it is gone only when deleted meanwhile (its follow-up removed)."""
+    run = _lock(run_id)
+    if run is None:
+        raise NotFound(_("Run not found."))
+    return run
+
+
 def _run_alone(run_id: int, job_id: str) -> None:
     """One run with committing actions: each committing action commits the run's progress with its effect."""
     from webapp.email import delivery
@@ -423,7 +431,7 @@ def _run_alone(run_id: int, job_id: str) -> None:
                 if run.step == len(actions):
                     _finish(run, FollowUpRunStatus.DONE, " ".join(outcomes + [_("Unsubscribed.")]))
                 outcomes.append(followup_actions.unsubscribe(context))  # commits, with the run's progress
-                run = context.run = _lock(run_id)
+                run = context.run = _lock_again(run_id)
                 context.profile = db.session.get(Profile, run.profile_id) if run.profile_id else None
             else:
                 outcomes.append(followup_actions.perform(action, context))
@@ -458,12 +466,12 @@ def _send(action: dict, context: RunContext, run_id: int) -> str:
         raise  # nothing was sent: the caller records the failure (retry later, or failed)
     except Exception as error:
         db.session.rollback()
-        run = _lock(run_id)
+        run = _lock_again(run_id)
         run.status, run.last_error = FollowUpRunStatus.REVIEW, _describe(error)[:2000]
         run.outcome = _("The send was interrupted by an error: check whether it arrived.")
         db.session.commit()
         raise _Interrupted() from error
-    run = _lock(run_id)
+    run = _lock_again(run_id)
     run.step += 1
     run.status = FollowUpRunStatus.QUEUED
     if any(later["type"] == "send_email" for later in (context.followup.actions or [])[run.step :]):
@@ -482,7 +490,7 @@ def get_run(account: Account, run_id: int) -> FollowUpRun:
 def cancel_run(account: Account, run_id: int) -> FollowUpRun:
     """Cancel a run that has not started (pending, or queued and not yet picked up)."""
     get_run(account, run_id)
-    run = _lock(run_id)
+    run = _lock_again(run_id)
     if run.status not in (FollowUpRunStatus.PENDING, FollowUpRunStatus.QUEUED):
         db.session.rollback()
         raise Conflict(_("Only a waiting run can be cancelled."))
@@ -494,7 +502,7 @@ def cancel_run(account: Account, run_id: int) -> FollowUpRun:
 def retry_run(account: Account, run_id: int) -> FollowUpRun:
     """Run a failed run again now, from the action that failed."""
     get_run(account, run_id)
-    run = _lock(run_id)
+    run = _lock_again(run_id)
     if run.status != FollowUpRunStatus.FAILED:
         db.session.rollback()
         raise Conflict(_("Only a failed run can be retried."))
@@ -507,7 +515,7 @@ def resolve_review(account: Account, run_id: int, *, resend: bool) -> FollowUpRu
     """Settle a run interrupted while sending: ``resend`` sends the email again (same Message-ID), else the
     email counts as sent and the run goes on with its next action."""
     get_run(account, run_id)
-    run = _lock(run_id)
+    run = _lock_again(run_id)
     if run.status != FollowUpRunStatus.REVIEW:
         db.session.rollback()
         raise Conflict(_("Only a run waiting for review can be resolved."))
@@ -515,7 +523,7 @@ def resolve_review(account: Account, run_id: int, *, resend: bool) -> FollowUpRu
         run.step += 1
         run.outcome = _("Marked as sent by a user.")
     run.status, run.due_at, run.job_id, run.attempts = FollowUpRunStatus.PENDING, now(), "", 0
-    followup = db.session.get(FollowUp, run.followup_id)
+    followup = db.session.get_one(FollowUp, run.followup_id)
     if run.step >= len(followup.actions or []):
         run.status, run.finished_at = FollowUpRunStatus.DONE, now()
     db.session.commit()

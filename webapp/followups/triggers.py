@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, func, insert, select
+from sqlalchemy import Insert, and_, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -146,7 +146,9 @@ def on_profile_event(event: ProfileEvent, *, moment: datetime | None = None) -> 
         db.session.execute(insert(FollowUpRun), rows)
 
 
-def new_run_row(followup: FollowUp, profile_id: int, due: datetime, created_at: datetime, **extra) -> dict[str, Any]:
+def new_run_row(
+    followup: FollowUp | _Active, profile_id: int, due: datetime, created_at: datetime, **extra
+) -> dict[str, Any]:
     """A pending run of ``followup`` for a Core ``insert(FollowUpRun)`` of many rows (every row the same keys)."""
     return {
         "account_id": followup.account_id,
@@ -365,6 +367,7 @@ def _insert_new(rows: list[dict]) -> int:
     """Insert runs, skipping those whose (follow-up, profile, occurrence) exists already."""
     if not rows:
         return 0
+    statement: Insert
     if db.engine.dialect.name == "postgresql":
         statement = pg_insert(FollowUpRun).on_conflict_do_nothing()
     else:

@@ -121,7 +121,7 @@ def apply_run(run_id: int, *, time_limit: float | None = None) -> ImportRun | No
         ImportRunStatus.PENDING,
     ):
         return run
-    account = db.session.get(Account, run.account_id)
+    account = db.session.get_one(Account, run.account_id)
     try:
         definition = definition_of(run)
         database = get_database(account, run.database_id)
@@ -153,11 +153,11 @@ def apply_run(run_id: int, *, time_limit: float | None = None) -> ImportRun | No
         return None
     except (ImportFileError, ValidationError) as error:
         db.session.rollback()
-        run = db.session.get(ImportRun, run_id)
+        run = db.session.get_one(ImportRun, run_id)
         run.status, run.error, run.finished_at = ImportRunStatus.FAILED, error.message, utcnow()
         db.session.commit()
         return run
-    run = db.session.get(ImportRun, run_id)
+    run = db.session.get_one(ImportRun, run_id)
     run.status, run.finished_at = ImportRunStatus.DONE, utcnow()
     db.session.commit()
     return run
@@ -196,7 +196,8 @@ class _Prepared:
         self.batches = batches
         self.ready: queue.Queue = queue.Queue(maxsize=1)
         self.stopped = threading.Event()
-        self.app = current_app._get_current_object()
+        # current_app is a LocalProxy, typed as the Flask app it stands for: the thread needs the app itself.
+        self.app = current_app._get_current_object()  # type: ignore[attr-defined]
         self.thread = threading.Thread(target=self._produce, name="import-prepare", daemon=True)
 
     def __enter__(self) -> Iterator[_Batch]:
@@ -280,6 +281,7 @@ def _write_staged(
     _write_errors(run, rejected)
     if not lines.count:
         return {"create": 0, "update": 0, "skip": 0, "reject": len(rejected)}
+    assert planner.merge is not None, "a batch is staged only when the planner has a merge"
     merged = planner.merge.apply(utcnow(), origin.source, origin.actor, origin.reference, lines)
     if merged.event_range is not None:
         _note_events(run, *merged.event_range)
@@ -329,7 +331,7 @@ def _write(run: ImportRun, planner: Planner, results: list[LineResult], origin: 
         writer.update_profiles([(s.id, s.fields, s.interests) for s in changed])
         event_rows += [
             (
-                s.id,
+                s.saved_id,
                 "profile_updated",
                 None,
                 None,
@@ -340,7 +342,7 @@ def _write(run: ImportRun, planner: Planner, results: list[LineResult], origin: 
             )
             for s in changed
         ]
-    subs = [(s.id, collection_id, fields) for s in planner.states for collection_id, fields in s.subprofiles]
+    subs = [(s.saved_id, collection_id, fields) for s in planner.states for collection_id, fields in s.subprofiles]
     if subs:
         event_rows += [
             (profile_id, "subprofile_created", collection_id, sub_id, {"fields": diff({}, fields)})

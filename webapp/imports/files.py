@@ -18,7 +18,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, NamedTuple
+from typing import IO, NamedTuple, cast
 
 from flask_babel import gettext as _
 
@@ -63,7 +63,7 @@ def open_binary(path: str | Path) -> IO[bytes]:
     with path.open("rb") as probe:
         magic = probe.read(4)
     if magic[:2] == b"\x1f\x8b":
-        return gzip.open(path, "rb")
+        return cast(IO[bytes], gzip.open(path, "rb"))  # a GzipFile is a binary file; typeshed types it otherwise
     if magic == b"PK\x03\x04":
         try:
             archive = zipfile.ZipFile(path)

@@ -95,8 +95,8 @@ def parse_target(schema: Schema, target: str) -> Target:
         return Target("interest", interest=interest)
     if kind == "collection" and "." in name:
         collection_name, _dot, field_name = name.partition(".")
-        if found := schema.collection_field(collection_name, field_name):
-            return Target("collection", collection=found[0], field=found[1])
+        if pair := schema.collection_field(collection_name, field_name):
+            return Target("collection", collection=pair[0], field=pair[1])
     raise ValidationError(_("%(target)s is not a field, collection field or interest of this database.", target=target))
 
 
@@ -145,13 +145,15 @@ def clean_definition(
         if parsed.kind == "ignore":
             cleaned_mapping[column] = "ignore"
             continue
-        name = (
-            f"{parsed.collection.name}.{parsed.field.name}"
-            if parsed.collection
-            else (parsed.field.name if parsed.field else parsed.interest.name)
-        )
+        # parse_target gives a field and a collection target its field, an interest target its interest.
+        if parsed.field is not None:
+            name = f"{parsed.collection.name}.{parsed.field.name}" if parsed.collection else parsed.field.name
+        else:
+            assert parsed.interest is not None
+            name = parsed.interest.name
         cleaned_mapping[column] = f"{parsed.kind}:{name}"
         if parsed.kind == "field":
+            assert parsed.field is not None
             if parsed.field.name in mapped_fields:
                 errors[column] = _("Another column is mapped to %(name)s already.", name=parsed.field.name)
             mapped_fields.add(parsed.field.name)

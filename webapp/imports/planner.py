@@ -53,6 +53,12 @@ class State:
     new: bool = False
     subprofiles: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
 
+    @property
+    def saved_id(self) -> int:
+        """The profile's id: a matched profile has it, a new one once its batch inserted it."""
+        assert self.id is not None, "a new profile's id is read only after its batch inserted it"
+        return self.id
+
 
 @dataclass
 class LineResult:
@@ -114,6 +120,12 @@ class _Rules:
         )
 
 
+# A mapped column: (column, kind, field key, coercer, owner). Which parts are set depends on the kind: a field
+# or collection cell has a field key and its CellCoercer, a collection cell's owner is the collection id, an
+# interest cell's owner is the Interest (and it has no key or coercer).
+_Cell = tuple[str, str, Any, Any, Any]
+
+
 class Planner:
     """Decides what each line does to which profile, validating it; writes nothing itself.
 
@@ -134,15 +146,22 @@ class Planner:
         )
         self.date_order = (definition.options or {}).get("date_order", "")
         self.targets = {column: parse_target(schema, target) for column, target in definition.mapping.items()}
-        self.key_fields = [schema.field(name) for name in definition.key_fields]
+        self.key_fields: list[Field] = []
+        for name in definition.key_fields:
+            key_field = schema.field(name)
+            if key_field is None:
+                raise ValidationError(_("There is no field named %(name)s.", name=name))
+            self.key_fields.append(key_field)
         self.key_columns = {
-            target.field.name: column for column, target in self.targets.items() if target.kind == "field"
+            target.field.name: column
+            for column, target in self.targets.items()
+            if target.kind == "field" and target.field is not None  # parse_target gives a field target its field
         }
         self.unique_fields = [f for f in schema.fields if f.unique]
         every_field = schema.fields + [f for _collection, fields in schema.collections.values() for f in fields]
         self.coercers = {f.key: CellCoercer(f, self._preparer(f)) for f in every_field}
         # (column, kind, field key, coercer, collection id or interest) of every mapped column
-        self.cells = [
+        self.cells: list[_Cell] = [
             (
                 column,
                 target.kind,
@@ -162,7 +181,7 @@ class Planner:
             )
             for f in self.key_fields
         ]
-        self.rules = {None: _Rules.of(schema.fields)}
+        self.rules: dict[int | None, _Rules] = {None: _Rules.of(schema.fields)}
         self.rules.update({c.id: _Rules.of(fields) for c, fields in schema.collections.values()})
         self.merge: import_staging.BulkMerge | None = None
         self.reset()
@@ -186,6 +205,7 @@ class Planner:
         subs: dict[int, dict[str, Any]] = {}
         errors: list[tuple[str, str, str]] = []
         cells, leave_empty = row.values, self.on_empty == "leave"
+        assert cells is not None, "plan() rejects a line without values first"
         for column, kind, key, coercer, owner in self.cells:
             raw = cells.get(column)
             if raw is None:
@@ -234,6 +254,7 @@ class Planner:
 
     def _compute_key(self, row: Row) -> tuple[tuple, tuple]:
         literals, stored = [], []
+        assert row.values is not None, "load() and plan() skip a line without values"
         for key_field, column, coercer, literal in self.key_parts:
             raw = row.values.get(column, "")
             try:
@@ -258,6 +279,7 @@ class Planner:
                 key = self._key(row)
             except LineRejected:
                 continue
+            assert key is not None, "a planner with key fields gives every line a key"
             if key[0] not in self.by_key:
                 wanted[key[0]] = key[1]
         first, dialect = self.key_fields[0], dialect_name()
@@ -278,10 +300,10 @@ class Planner:
                 values = [fields.get(f.key) for f in self.key_fields]
                 if any(value is None for value in values):
                     continue
-                key = tuple(match_literal(f, value) for f, value in zip(self.key_fields, values, strict=True))
-                if key in wanted and key not in self.by_key:
+                literals = tuple(match_literal(f, value) for f, value in zip(self.key_fields, values, strict=True))
+                if literals in wanted and literals not in self.by_key:
                     state = State(profile_id, dict(fields), list(interests or []), dict(fields), list(interests or []))
-                    self.by_key[key] = state
+                    self.by_key[literals] = state
                     self.states.append(state)
 
     def plan(self, row: Row) -> LineResult:
@@ -329,8 +351,8 @@ class Planner:
             state.fields, state.interests = stored, new_interests
             action = "update" if changed else "skip"
         state.subprofiles.extend(new_subs)
-        for key, literal in claims:
-            self.claims[key][literal] = id(state)
+        for claim_key, literal in claims:
+            self.claims[claim_key][literal] = id(state)
         if not self.show:
             return LineResult(row.line, action)
         shown = {f.name: stored.get(f.key) for f in self.schema.fields if f.key in stored}
@@ -376,6 +398,7 @@ class Planner:
         problems = []
         for required in rules.required:
             if stored.get(required.key) is None:
+                assert row.values is not None, "plan() and stage() skip a line without values"
                 column = self._column(required.name, collection)
                 problems.append(
                     (
@@ -393,6 +416,7 @@ class Planner:
             return validate_values(self.account, fields, values, current, holder_id=holder_id)
         except ValidationError as error:
             problems = []
+            assert row.values is not None, "plan() and stage() skip a line without values"
             for name, message in error.errors.items():
                 column = self._column(name, collection)
                 problems.append((column, row.values.get(column, "") if column else "", message))
@@ -410,6 +434,7 @@ class Planner:
             literal = match_literal(unique_field, value)
             owner = self.claims[unique_field.key].get(literal)
             if owner is not None and owner != mine:
+                assert row.values is not None, "plan() rejects a line without values first"
                 column = self._column(unique_field.name, None)
                 problems.append(
                     (
@@ -501,7 +526,7 @@ class Planner:
                 elif not leave:
                     cleared.append(key)
             extra = self._extra(row, cleared, errors) if self.other_cells or cleared else None
-            key = self._staged_key(cells, keys, errors)
+            line_key = self._staged_key(cells, keys, errors)
             if errors:
                 if len(errors) > 1:
                     errors.sort(key=lambda error: self.cell_order.get(error[0], len(self.cell_order)))
@@ -514,10 +539,10 @@ class Planner:
                     return None
                 rejected.append(LineResult(row.line, "reject", errors=extra.errors))
                 continue
-            if key is not None:
-                if key in seen:
+            if line_key is not None:
+                if line_key in seen:
                     return None
-                seen.add(key)
+                seen.add(line_key)
             created = '{"fields":{' + ",".join(changes) + '},"interests":{}}' if self.changes_in_python else None
             staged.append((row.line, "{" + ",".join(members) + "}", created, extra))
         return import_staging.StagedLines.of(staged), rejected
@@ -548,7 +573,10 @@ class Planner:
         """The line's cleared fields, interest changes and subprofile as JSON (None when it has none);
         cell errors are added to ``errors``; a subprofile the collection's rules refuse is returned."""
         cells, leave = row.values, self.on_empty == "leave"
-        on, off, subs = [], [], {}
+        assert cells is not None, "stage() rejects a line without values first"
+        on: list[int] = []
+        off: list[int] = []
+        subs: dict[int, dict[str, Any]] = {}
         for column, kind, key, coercer, owner in self.other_cells:
             raw = cells.get(column)
             if raw is None:

@@ -85,7 +85,8 @@ def upload(account: Account, database_id: int, stream: IO[bytes], file_name: str
     schema = schema_of(database)
     mapping = guess_mapping(schema, header)
     keys = [target.split(":", 1)[1] for target in mapping.values() if target.startswith("field:")]
-    email_keys = [name for name in keys if schema.field(name).type == "email"]
+    # guess_mapping only maps a column to a field it found, so every key is a field of the schema.
+    email_keys = [name for name in keys if (field := schema.field(name)) is not None and field.type == "email"]
     definition = ImportDefinition(
         account_id=account.id,
         database_id=database.id,
@@ -184,7 +185,8 @@ def preview(account: Account, run_id: int, *, lines: int = PREVIEW_LINES, limit:
     definition = definition_of(run)
     _check_mapping(account, run, definition)
     planner = Planner(account, definition, schema_of(get_database(account, run.database_id)), show=True)
-    rows, complete = [], True
+    rows: list[import_files.Row] = []
+    complete = True
     for row in import_files.read_rows(run.file_path, run_format(run, definition)):
         if len(rows) >= limit:
             complete = False
@@ -213,7 +215,9 @@ def error_rows(account: Account, run_id: int) -> Iterator[tuple[int, str, str, s
 
 
 def count_errors(run: ImportRun) -> int:
-    return db.session.scalar(select(func.count()).select_from(ImportLineError).where(ImportLineError.run_id == run.id))
+    return db.session.execute(
+        select(func.count()).select_from(ImportLineError).where(ImportLineError.run_id == run.id)
+    ).scalar_one()
 
 
 # --- rollback -------------------------------------------------------------------------------------

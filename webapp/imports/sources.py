@@ -308,14 +308,14 @@ def fetch_and_start(definition: ImportDefinition) -> ImportRun | None:
     db.session.add(run)
     definition.last_error = ""
     db.session.commit()
-    account = db.session.get(Account, definition.account_id)
+    account = db.session.get_one(Account, definition.account_id)
     if not definition.mapping:
         return run  # the first file: an admin maps it, then starts it
     try:
         imports.start_run(account, run.id)
     except ValidationError as error:
         db.session.rollback()
-        definition = db.session.get(ImportDefinition, definition.id)
+        definition = db.session.get_one(ImportDefinition, definition.id)
         definition.last_error = _("The file was fetched but not imported: %(error)s", error=error.message)
         db.session.commit()
     return db.session.get(ImportRun, run.id)
@@ -352,11 +352,11 @@ def run_fetch_work(row: ScheduledWork) -> None:
             if row.attempts + 1 < FETCH_ATTEMPTS:
                 _record_error(definition_id, str(error))
                 raise
-            definition = db.session.get(ImportDefinition, definition_id)
+            definition = db.session.get_one(ImportDefinition, definition_id)
             definition.last_error = str(error)
         except ValidationError as error:
             db.session.rollback()
-            definition = db.session.get(ImportDefinition, definition_id)
+            definition = db.session.get_one(ImportDefinition, definition_id)
             definition.last_error = error.message
     definition = db.session.get(ImportDefinition, definition_id)
     if definition is not None and not once:

@@ -18,8 +18,12 @@ START_TIMEOUT = 15.0
 
 class EmbeddedRedis:
     def __init__(self, directory: str | None = None):
-        self._tempdir = None if directory else tempfile.TemporaryDirectory(prefix="verrijk-redis-")
-        self.directory = Path(directory or self._tempdir.name)
+        self._tempdir: tempfile.TemporaryDirectory[str] | None = None
+        if directory:
+            self.directory = Path(directory)
+        else:
+            self._tempdir = tempfile.TemporaryDirectory(prefix="verrijk-redis-")
+            self.directory = Path(self._tempdir.name)
         self.socket = self.directory / "redis.sock"
         self.process: subprocess.Popen | None = None
 
@@ -56,10 +60,12 @@ class EmbeddedRedis:
         return self.url
 
     def _wait_until_ready(self) -> None:
+        process = self.process
+        assert process is not None, "start() sets the process before waiting for it"
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"redis-server exited with code {self.process.returncode}")
+            if process.poll() is not None:
+                raise RuntimeError(f"redis-server exited with code {process.returncode}")
             if self.socket.exists():
                 try:
                     Redis(unix_socket_path=str(self.socket)).ping()

@@ -47,6 +47,7 @@ def pin_outbound_url(url: str) -> PinnedTarget:
     literal = f"[{address}]" if address.version == 6 else str(address)
     netloc = literal if parts.port is None else f"{literal}:{parts.port}"
     host_header = parts.netloc.rsplit("@", 1)[-1]
+    assert parts.hostname is not None, "_checked rejects a URL without a host name"
     extensions = {"sni_hostname": parts.hostname} if parts.scheme.lower() == "https" else {}
     return PinnedTarget(urlunsplit(parts._replace(netloc=netloc)), {"host": host_header}, extensions)
 
@@ -94,7 +95,7 @@ def resolve(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6
         raise ValidationError({"url": _("The host %(host)s could not be found.", host=host)}) from None
     addresses = []
     for info in infos:
-        text = info[4][0].split("%", 1)[0]  # drop an IPv6 zone id
+        text = str(info[4][0]).split("%", 1)[0]  # drop an IPv6 zone id (an AF_INET/AF_INET6 host is a str)
         addresses.append(ipaddress.ip_address(text))
     if not addresses:
         raise ValidationError({"url": _("The host %(host)s could not be found.", host=host)})

@@ -39,7 +39,8 @@ from webapp.platform.errors import ValidationError
 class StoresCredentials(Protocol):
     """A definition that keeps encrypted credentials (a fetched import's or an export target's)."""
 
-    credentials: str | None
+    @property
+    def credentials(self) -> str | None: ...
 
 
 SCHEMES = ("http", "https", "ftp", "ftps", "sftp")
@@ -240,6 +241,7 @@ def tls_context() -> ssl.SSLContext:
 def open_ftp(parts, address: str, tls: bool, credentials: dict) -> Iterator[ftplib.FTP]:
     """A logged-in FTP (or FTPS, with a protected data channel) client; FTP replies and network errors become
     ``TransientFetchError`` (temporary) or ``ValidationError`` (permanent). Shared with export uploads."""
+    client: ftplib.FTP
     if tls:
         client = ftplib.FTP_TLS(context=tls_context(), timeout=TIMEOUT)  # noqa: S321 - customer's choice
         host = parts.hostname  # by name, so the certificate is checked against it
@@ -249,7 +251,7 @@ def open_ftp(parts, address: str, tls: bool, credentials: dict) -> Iterator[ftpl
     try:
         client.connect(host, parts.port or 21)
         client.login(credentials.get("username") or "anonymous", credentials.get("password", ""))
-        if tls:
+        if isinstance(client, ftplib.FTP_TLS):  # tls
             client.prot_p()
         yield client
         client.quit()
@@ -312,7 +314,11 @@ def open_sftp(parts, address: str, credentials: dict, pinned_host_key: str):
         else:
             transport.auth_password(username, credentials.get("password", ""))
         sftp = paramiko.SFTPClient.from_transport(transport)
-        sftp.get_channel().settimeout(TIMEOUT)
+        # Typed optional, but open_session raises rather than returning None, so both are always there.
+        assert sftp is not None
+        channel = sftp.get_channel()
+        assert channel is not None
+        channel.settimeout(TIMEOUT)
         yield sftp, host_key
     except paramiko.AuthenticationException:
         raise ValidationError(_("The SFTP server refused the credentials.")) from None

@@ -25,10 +25,11 @@ class Supervisor:
     def prepare_environment(self) -> dict[str, str]:
         env = dict(os.environ)
         if not env.get("REDIS_URL"):
-            self.redis = EmbeddedRedis(str(Path(self.instance_path) / "redis"))
-            env["REDIS_URL"] = self.redis.start()
+            redis = self.redis = EmbeddedRedis(str(Path(self.instance_path) / "redis"))
+            env["REDIS_URL"] = redis.start()
             os.environ["REDIS_URL"] = env["REDIS_URL"]
-            print(f"started embedded redis (pid {self.redis.process.pid}) at {self.redis.url}", flush=True)
+            assert redis.process is not None, "start() sets the process"
+            print(f"started embedded redis (pid {redis.process.pid}) at {redis.url}", flush=True)
         return env
 
     def commands(self) -> dict[str, list[str]]:

@@ -124,11 +124,22 @@ def run_work(work_id: int) -> str:
         db.session.rollback()
         log.exception("work %s failed", work_id)
         _record_failure(work_id, error)
-    return db.session.get(ScheduledWork, work_id).status
+    return _found_row(work_id, lock=False).status
+
+
+def _found_row(work_id: int, *, lock: bool = True) -> ScheduledWork:
+    """The row ``run_work`` found: only a concurrent delete can take it away, which fails the job."""
+    if lock:
+        row = db.session.scalar(select(ScheduledWork).where(ScheduledWork.id == work_id).with_for_update())
+    else:
+        row = db.session.get(ScheduledWork, work_id)
+    if row is None:
+        raise LookupError(f"scheduled work {work_id} was deleted while it ran")
+    return row
 
 
 def _record_failure(work_id: int, error: Exception) -> None:
-    row = db.session.scalar(select(ScheduledWork).where(ScheduledWork.id == work_id).with_for_update())
+    row = _found_row(work_id)
     row.attempts += 1
     row.last_error = f"{type(error).__name__}: {error}"[:2000]
     if row.attempts >= MAX_ATTEMPTS:

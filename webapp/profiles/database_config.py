@@ -52,6 +52,10 @@ class FieldSnapshot:
         return cls(**{item.name: getattr(field, item.name) for item in dataclass_fields(cls)})
 
 
+# What validation and matching read: a live field or its snapshot.
+FieldLike = Field | FieldSnapshot
+
+
 @dataclass(frozen=True)
 class Snapshot:
     # config_version with the creation time: SQLite may give a removed database's id to a new one.

@@ -17,7 +17,7 @@ from webapp.models import (
     Profile,
     Subprofile,
 )
-from webapp.platform.errors import Conflict, ValidationError
+from webapp.platform.errors import Conflict, NotFound, ValidationError
 from webapp.platform.tenancy import owned
 from webapp.profiles.field_expressions import dialect_name, has_interest, index_names
 from webapp.profiles.field_types import FieldValueError, coerce
@@ -105,7 +105,9 @@ def delete_database(account: Account, database_id: int) -> None:
 
 
 def count_profiles(database: Database) -> int:
-    return db.session.scalar(select(func.count()).select_from(Profile).where(Profile.database_id == database.id))
+    return db.session.execute(
+        select(func.count()).select_from(Profile).where(Profile.database_id == database.id)
+    ).scalar_one()
 
 
 # --- collections ----------------------------------------------------------------------------------
@@ -154,9 +156,9 @@ def delete_collection(account: Account, collection_id: int) -> int:
 
 
 def count_subprofiles(collection: Collection) -> int:
-    return db.session.scalar(
+    return db.session.execute(
         select(func.count()).select_from(Subprofile).where(Subprofile.collection_id == collection.id)
-    )
+    ).scalar_one()
 
 
 # --- interests ------------------------------------------------------------------------------------
@@ -226,12 +228,15 @@ def set_unsubscribe_behaviour(
 
     ``field_values`` and ``interest_values`` are keyed by name; with ``update`` at least one is required.
     """
+    owner: Database | Collection
     if collection_id is not None:
         owner = get_collection(account, collection_id)
         fields, interests = owner.fields, []
     else:
-        owner = get_database(account, database_id)
-        fields, interests = owner.fields, owner.interests
+        if database_id is None:
+            raise NotFound(_("Database not found."))
+        database = get_database(account, database_id)
+        owner, fields, interests = database, database.fields, database.interests
     if behaviour not in UNSUBSCRIBE_BEHAVIOURS:
         raise ValidationError({"behaviour": _("Choose nothing, remove or update.")})
     stored: dict[str, dict] = {"fields": {}, "interests": {}}

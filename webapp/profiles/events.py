@@ -161,6 +161,7 @@ class BulkEvents:
                     .distinct()
                 )
             ]
+        assert self.account_id is not None and self.database_id is not None, "a scope names its account and database"
         scope = (self.account_id, self.database_id)
         return [
             (*scope, kind, self.source, self.reference, layer)

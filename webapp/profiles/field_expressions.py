@@ -22,14 +22,15 @@ from sqlalchemy import (
     literal_column,
     tuple_,
 )
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ColumnElement, SQLColumnExpression
 
 from webapp.extensions import db
 from webapp.models import Field, Profile
+from webapp.profiles.database_config import FieldLike
 from webapp.profiles.field_types import get_field_type
 
 
-def raw_value(field: Field, dialect: str, table: str | None = "profile") -> ColumnElement:
+def raw_value(field: FieldLike, dialect: str, table: str | None = "profile") -> ColumnElement:
     """The stored value as text (``fields ->> 'key'``) with the key inlined, as an index needs it.
 
     ``table=None`` leaves the column unqualified, as ``CREATE INDEX`` wants it.
@@ -65,7 +66,7 @@ def sort_literal(field: Field, stored: Any, dialect: str) -> Any:
     return str(stored).lower() if sort_as == "text" else str(stored)
 
 
-def match_value(field: Field, dialect: str, table: str | None = "profile") -> ColumnElement:
+def match_value(field: FieldLike, dialect: str, table: str | None = "profile") -> ColumnElement:
     """What equality and uniqueness compare: text case-insensitively, other types as stored."""
     raw = raw_value(field, dialect, table)
     return func.lower(raw) if get_field_type(field.type).sort_as == "text" else raw
@@ -92,7 +93,7 @@ def index_names(field: Field) -> list[str]:
     return [f"ix_profile_field_{int(field.id)}", f"uq_profile_field_{int(field.id)}"]
 
 
-def keyset_after(expression: ColumnElement, value, last_id: int, descending: bool) -> ColumnElement:
+def keyset_after(expression: SQLColumnExpression[Any], value, last_id: int, descending: bool) -> ColumnElement:
     """Rows after ``(value, last_id)`` in the order ``expression, id`` (both ascending or both descending)."""
     row = tuple_(expression, Profile.id)
     bound = tuple_(literal(value), literal(last_id))

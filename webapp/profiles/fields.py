@@ -48,7 +48,13 @@ def create_field(
     account: Account, spec: FieldSpec, *, database_id: int | None = None, collection_id: int | None = None
 ) -> Field:
     """Add a field to a database, or to a collection when ``collection_id`` is given."""
-    owner = get_collection(account, collection_id) if collection_id else get_database(account, database_id)
+    owner: Database | Collection
+    if collection_id:
+        owner = get_collection(account, collection_id)
+    elif database_id is not None:
+        owner = get_database(account, database_id)
+    else:
+        raise NotFound(_("Database not found."))
     field = Field(
         account_id=account.id,
         database_id=owner.database_id if isinstance(owner, Collection) else owner.id,
@@ -200,8 +206,8 @@ def _clean_options(account: Account, type_name: str, options: dict[str, Any]) ->
 
 def _owner(field: Field) -> Database | Collection:
     if field.collection_id:
-        return db.session.get(Collection, field.collection_id)
-    return db.session.get(Database, field.database_id)
+        return db.session.get_one(Collection, field.collection_id)  # the foreign key keeps the owner there
+    return db.session.get_one(Database, field.database_id)
 
 
 def _model(field: Field):

@@ -14,7 +14,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ColumnElement, SQLColumnExpression
 
 from webapp.extensions import db
 from webapp.models import Account, Database, Field, Profile
@@ -103,8 +103,8 @@ def list_profiles(
     if expression is Profile.id:
         order = order[:1]
     # The sort value comes with each row, so the cursors need no further queries.
-    statement = statement.add_columns(expression.label("sort_value")).order_by(*order).limit(limit + 1)
-    rows = [(profile, value) for profile, value in db.session.execute(statement)]
+    paged = statement.add_columns(expression.label("sort_value")).order_by(*order).limit(limit + 1)
+    rows = [(profile, value) for profile, value in db.session.execute(paged)]
     more = len(rows) > limit
     rows = rows[:limit]
     if backwards:
@@ -120,7 +120,7 @@ def list_profiles(
     )
 
 
-def _sort_expression(database: Database, sort: str, dialect: str) -> tuple[ColumnElement, Field | None]:
+def _sort_expression(database: Database, sort: str, dialect: str) -> tuple[SQLColumnExpression[Any], Field | None]:
     if sort == "id":
         return Profile.id, None
     if sort == "created":

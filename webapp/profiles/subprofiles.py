@@ -1,15 +1,17 @@
 """Writing subprofiles (a profile's orders, children, pets): validated and journalled like profiles."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.models import Account, Collection, Field, Profile, Subprofile, utcnow
+from webapp.models import Account, Collection, Profile, Subprofile, utcnow
 from webapp.platform.errors import ValidationError
 from webapp.platform.tenancy import owned
 from webapp.profiles import events
+from webapp.profiles.database_config import FieldLike
 from webapp.profiles.databases import get_collection
 from webapp.profiles.events import Origin
 from webapp.profiles.profiles import get_profile, new_code
@@ -48,7 +50,7 @@ def create_in_transaction(
     values: dict[str, Any],
     *,
     origin: Origin,
-    fields: list[Field] | None = None,
+    fields: Sequence[FieldLike] | None = None,
 ) -> Subprofile:
     """Validate, add and journal a subprofile inside the caller's transaction (the caller commits).
 

@@ -172,7 +172,7 @@ def _entry(account: Account, event: ProfileEvent, names: _Names) -> TimelineEntr
     return entry
 
 
-def _pairs(mapping: Any) -> list[tuple[str, list]]:
+def _pairs(mapping: Any) -> list[tuple[str, list | tuple]]:
     if not isinstance(mapping, dict):
         return []
     return [(str(key), pair) for key, pair in mapping.items() if isinstance(pair, list | tuple) and len(pair) == 2]

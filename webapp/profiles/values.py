@@ -4,21 +4,33 @@ Input is keyed by field name (as every door speaks it: forms, SOAP, imports); st
 field id. Every problem is collected and reported per field name; nothing is stored when any is found.
 """
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.models import Account, Field, Interest, Profile
+from webapp.models import Account, Profile
 from webapp.platform.errors import ValidationError
+from webapp.profiles.database_config import FieldLike
 from webapp.profiles.field_expressions import dialect_name, match_value
 from webapp.profiles.field_types import FieldValueError, coerce, get_field_type
 
 
+class InterestLike(Protocol):
+    """An interest or a snapshot of one (``widgets.definition.InterestSnapshot``): what matching reads."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def name(self) -> str: ...
+
+
 def validate_values(
     account: Account,
-    fields: list[Field],
+    fields: Sequence[FieldLike],
     values: dict[str, Any],
     current: dict[str, Any] | None,
     *,
@@ -54,7 +66,7 @@ def validate_values(
     return stored
 
 
-def _check_references(account: Account, fields: list[Field], stored: dict, errors: dict) -> dict[str, str]:
+def _check_references(account: Account, fields: Sequence[FieldLike], stored: dict, errors: dict) -> dict[str, str]:
     problems = {}
     for field in fields:
         value = stored.get(field.key)
@@ -68,7 +80,9 @@ def _check_references(account: Account, fields: list[Field], stored: dict, error
     return problems
 
 
-def _check_unique(fields: list[Field], stored: dict, current: dict, holder_id: int | None, errors: dict) -> dict:
+def _check_unique(
+    fields: Sequence[FieldLike], stored: dict, current: dict, holder_id: int | None, errors: dict
+) -> dict:
     problems = {}
     dialect = dialect_name()
     for field in fields:
@@ -85,29 +99,29 @@ def _check_unique(fields: list[Field], stored: dict, current: dict, holder_id: i
     return problems
 
 
-def match_literal(field: Field, stored: Any) -> str:
+def match_literal(field: FieldLike, stored: Any) -> str:
     """A stored value as ``match_value`` of its field compares it: text lower-cased, the rest as text."""
     text = str(stored)
     return text.lower() if get_field_type(field.type).sort_as == "text" else text
 
 
-def validate_interests(interests: list[Interest], changes: dict[Any, bool], current: list[int]) -> list[int]:
+def validate_interests(interests: Sequence[InterestLike], changes: dict[Any, bool], current: list[int]) -> list[int]:
     """Apply ``{name or id: on}`` to the current interest ids; unknown names are an error."""
-    by_key: dict[Any, Interest] = {}
+    by_key: dict[Any, InterestLike] = {}
     for interest in interests:
         by_key[interest.id] = interest
         by_key[str(interest.id)] = interest
         by_key[interest.name.lower()] = interest
     result = set(current or [])
-    errors = {}
+    errors: dict[str, str] = {}
     for key, on in changes.items():
-        interest = by_key.get(key.lower() if isinstance(key, str) and not key.isdigit() else key)
-        if interest is None:
+        found = by_key.get(key.lower() if isinstance(key, str) and not key.isdigit() else key)
+        if found is None:
             errors[str(key)] = _("There is no interest named %(name)s.", name=key)
         elif on:
-            result.add(interest.id)
+            result.add(found.id)
         else:
-            result.discard(interest.id)
+            result.discard(found.id)
     if errors:
         raise ValidationError(errors)
     return sorted(result)

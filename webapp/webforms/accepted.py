@@ -144,7 +144,7 @@ class AcceptedWrite:
         limit = int((self.form.settings or {}).get("max_submissions_per_profile") or 0)
         if not limit:
             return
-        count = db.session.scalar(
+        count = db.session.execute(
             select(func.count())
             .select_from(FormSubmission)
             .where(
@@ -152,7 +152,7 @@ class AcceptedWrite:
                 FormSubmission.profile_id == profile.id,
                 FormSubmission.status == SubmissionStatus.ACCEPTED,
             )
-        )
+        ).scalar_one()
         if count >= limit:
             raise LimitReached
 
@@ -283,7 +283,7 @@ class AcceptedWrite:
 
     def _create_subprofile(self, profile: Profile) -> None:
         fields = [field for field in self.bound.fields.values() if field.collection_id == self.form.collection_id]
-        collection = db.session.get(Collection, self.form.collection_id)
+        collection = db.session.get_one(Collection, self.form.collection_id)  # the form's collection (foreign key)
         subprofiles.create_in_transaction(
             self.account, profile, collection, self.clean.subprofile_values, origin=self.origin, fields=fields
         )
@@ -323,7 +323,7 @@ def _item_name_of_field(form: Form, field_id: int) -> str | None:
 def errors_by_item(form: Form, bound: Bindings, errors: dict[str, str]) -> dict[str, str]:
     """Errors of the profile write (keyed by field name) re-keyed by the item that posted the field."""
     by_name = {field.name: field.id for field in bound.fields.values()}
-    result = {}
+    result: dict[str, str] = {}
     for name, message in errors.items():
         item = _item_name_of_field(form, by_name[name]) if name in by_name else None
         result[item or ""] = message if item else f"{result.get('', '')} {message}".strip()

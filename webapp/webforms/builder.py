@@ -7,6 +7,7 @@ Allowed origins are exact origins (``scheme://host[:port]``): no wildcards, so a
 needs that site's origin added. Text blocks are sanitised with an allow-list (nh3) when they are saved.
 """
 
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -197,7 +198,7 @@ def update_settings(
     behaviour: str = "create",
     key_field_ids: list[int] | None = None,
     on_no_match: str = "create",
-    allowed_origins: list[str] | str = (),
+    allowed_origins: Sequence[str] | str = (),
     submit_label: str = "",
     success_message: str = "",
     redirect_url: str = "",
@@ -357,7 +358,7 @@ def _checked_email(value, name: str, errors: dict[str, str]) -> str:
 
 def _checked_double_opt_in(account: Account, database: Database, given: dict, errors: dict[str, str]) -> dict:
     enabled = bool(given.get("enabled"))
-    result = {
+    result: dict[str, Any] = {
         "enabled": enabled,
         "unconfirmed_values": _checked_values(
             account, database, given.get("unconfirmed_values"), "unconfirmed_values", errors

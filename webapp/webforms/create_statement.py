@@ -6,6 +6,7 @@ database changed since it was validated (see ``CREATE_SQL_TEXT``). PostgreSQL on
 """
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import JSON, bindparam, text
@@ -99,7 +100,7 @@ CREATE_SQL = text(f"EXECUTE verrijk_form_create ({', '.join(f':{name}' for name 
 )
 
 
-def execute_create(values: dict[str, Any]) -> list:
+def execute_create(values: dict[str, Any]) -> Sequence[Any]:
     """Run ``CREATE_SQL_TEXT`` in the session's transaction, preparing it first on a new connection."""
     connection = db.session.connection()
     known = connection.connection.info  # lives as long as the database connection

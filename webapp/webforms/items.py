@@ -381,7 +381,7 @@ def _checked_default(value: Any, item: dict, field: Field | None, errors: dict[s
 
 def _normalised(item: dict[str, Any]) -> dict[str, Any]:
     """The item with exactly the keys of its type, empty ones filled in."""
-    kept = {key: item[key] for key in ("id", "type", "field_id", "interest_id") if key in item}
+    kept: dict[str, Any] = {key: item[key] for key in ("id", "type", "field_id", "interest_id") if key in item}
     for name in ITEM_PROPERTIES[item["type"]]:
         value = item.get(name)
         if name in BOOLEAN_PROPERTIES:

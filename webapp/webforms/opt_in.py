@@ -28,7 +28,7 @@ def opt_in_settings(form: Form) -> dict[str, Any]:
     return (form.settings or {}).get("double_opt_in") or {}
 
 
-def values_by_name(form: Form, values: dict[str, Any]) -> dict[str, Any]:
+def values_by_name(form: Form, values: dict[Any, Any]) -> dict[str, Any]:
     """``{field id: value}`` as stored in the settings → ``{field name: value}`` as services take them."""
     if not values:
         return {}
@@ -112,7 +112,7 @@ def confirm_subscription(token: str) -> Profile:
         raise ValidationError(_("This confirmation link is no longer valid."))
     if _already_confirmed(form, profile):
         return profile
-    account = db.session.get(Account, form.account_id)
+    account = db.session.get_one(Account, form.account_id)
     values = values_by_name(form, opt_in_settings(form).get("confirmed_values") or {})
     apply_update(account, profile, values, {}, origin=Origin("form", reference=str(form.id)), kind="confirmed")
     commit_or_conflict()

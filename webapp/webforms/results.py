@@ -114,7 +114,7 @@ def list_submissions(
 def count_submissions(account: Account, form_id: int) -> dict[str, int]:
     """``{status: count}`` of a form's submissions, every status present."""
     form = get_form(account, form_id)
-    counts = dict.fromkeys(STATUSES, 0)
+    counts: dict[str, int] = dict.fromkeys(STATUSES, 0)
     rows = db.session.execute(
         select(FormSubmission.status, func.count())
         .where(FormSubmission.account_id == account.id, FormSubmission.form_id == form.id)

@@ -11,7 +11,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 
 from webapp.extensions import db
 from webapp.models import Field, Form, Interest
@@ -64,7 +64,7 @@ def bindings(form: Form) -> Bindings:
     cached = _bindings.get((form.database_id, form.collection_id))
     if cached is not None and cached[0] == version:
         return cached[1]
-    layer = Field.collection_id.is_(None)
+    layer: ColumnElement[bool] = Field.collection_id.is_(None)
     if form.collection_id:
         layer = or_(layer, Field.collection_id == form.collection_id)
     fields = db.session.scalars(select(Field).where(Field.database_id == form.database_id, layer))
@@ -111,6 +111,7 @@ def input_type(item: dict[str, Any], field: FieldSnapshot | None) -> str:
         return "html"
     if kind != "field":
         return kind
+    assert field is not None, "a field item is live only while its field is bound (live_items)"
     if field.type == "choice":
         return item.get("widget") or ("checkboxes" if field.options.get("multiple") else "select")
     if field.type == "text" and item.get("multiline"):
@@ -157,7 +158,7 @@ def form_definition(form: Form, bound: Bindings | None = None) -> dict[str, Any]
 
 
 def item_definition(form: Form, item: dict[str, Any], bound: Bindings) -> dict[str, Any]:
-    field = bound.fields.get(item.get("field_id")) if item["type"] in ("field", "password", "hidden") else None
+    field = bound.fields.get(item["field_id"]) if item["type"] in ("field", "password", "hidden") else None
     kind = input_type(item, field)
     result: dict[str, Any] = {"name": item_name(item), "type": kind, "id": item["id"]}
     for key in ("label", "help", "placeholder", "validation_message"):
