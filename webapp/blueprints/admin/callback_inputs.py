@@ -39,7 +39,7 @@ def source_labels() -> dict[str, str]:
     return {source: labels.get(source, source) for source in SOURCES}
 
 
-class CallbackForm(FlaskForm):
+class CallbackInputs(FlaskForm):
     url = StringField(
         _l("URL"),
         render_kw={
@@ -71,7 +71,7 @@ class CallbackForm(FlaskForm):
         self.sources.choices = [SelectChoice(name, label) for name, label in source_labels().items()]
 
     @classmethod
-    def of(cls, database: Database, callback=None) -> "CallbackForm":
+    def of(cls, database: Database, callback=None) -> "CallbackInputs":
         """An unsubmitted form, filled from ``callback`` when given."""
         if callback is None:
             return cls(database, formdata=None, actions=[], sources=[])

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 
 from webapp.blueprints.admin import bp
 from webapp.blueprints.admin.access import current_account, requires
-from webapp.blueprints.admin.callback_inputs import CallbackForm, action_labels, source_labels
+from webapp.blueprints.admin.callback_inputs import CallbackInputs, action_labels, source_labels
 from webapp.blueprints.admin.responses import confirm_page, is_htmx, render, toast
 from webapp.blueprints.admin.schema_inputs import apply_errors
 from webapp.callbacks import definitions
@@ -14,7 +14,7 @@ from webapp.platform.errors import ValidationError
 from webapp.profiles import databases
 
 
-def _list_page(database, form: CallbackForm, *, errors=None, status: int = 200):
+def _list_page(database, form: CallbackInputs, *, errors=None, status: int = 200):
     account = current_account()
     page = render(
         "admin/callbacks/index.html",
@@ -36,7 +36,7 @@ def _labels() -> dict:
 def _callback_page(
     callback,
     *,
-    form: CallbackForm | None = None,
+    form: CallbackInputs | None = None,
     errors=None,
     test_result=None,
     status: int = 200,
@@ -48,7 +48,7 @@ def _callback_page(
         "database": database,
         "active": "callbacks",
         "callback": callback,
-        "form": form or CallbackForm.of(database, callback),
+        "form": form or CallbackInputs.of(database, callback),
         "errors": errors or {},
         "deliveries": callback_sending.list_deliveries(account, callback.id),
         "counts": callback_sending.count_deliveries(account, callback.id),
@@ -75,7 +75,7 @@ def _after(message: str, callback, *, level: str = "success", test_result=None):
 def database_callbacks(database_id: int):
     """A database's callbacks, with the form to add one (admins)."""
     database = databases.get_database(current_account(), database_id)
-    return _list_page(database, CallbackForm.of(database))
+    return _list_page(database, CallbackInputs.of(database))
 
 
 @bp.route("/databases/<int:database_id>/callbacks", methods=["POST"])
@@ -84,7 +84,7 @@ def callback_create(database_id: int):
     """Add a callback; its page shows the signing secret."""
     account = current_account()
     database = databases.get_database(account, database_id)
-    form = CallbackForm(database)
+    form = CallbackInputs(database)
     try:
         callback = definitions.create_callback(account, database.id, **form.values())
     except ValidationError as error:
@@ -97,7 +97,7 @@ def callback_create(database_id: int):
                 database=database,
                 active="callbacks",
                 callbacks=definitions.list_callbacks(account, database.id),
-                form=CallbackForm.of(database),
+                form=CallbackInputs.of(database),
                 errors={},
                 **_labels(),
             ),
@@ -133,7 +133,7 @@ def callback_update(callback_id: int):
     account = current_account()
     callback = definitions.get_callback(account, callback_id)
     database = databases.get_database(account, callback.database_id)
-    form = CallbackForm(database)
+    form = CallbackInputs(database)
     try:
         definitions.update_callback(account, callback.id, **form.values())
     except ValidationError as error:

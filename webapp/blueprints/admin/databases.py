@@ -7,12 +7,12 @@ from webapp.blueprints.admin import bp
 from webapp.blueprints.admin.access import current_account, requires
 from webapp.blueprints.admin.responses import acted, confirm_page, hx_redirect, is_htmx, render, toast
 from webapp.blueprints.admin.schema_inputs import (
-    DatabaseForm,
-    DatabaseSettingsForm,
-    DeleteDatabaseForm,
-    FieldForm,
-    InterestForm,
-    NameForm,
+    DatabaseInputs,
+    DatabaseSettingsInputs,
+    DeleteDatabaseInputs,
+    FieldInputs,
+    InterestInputs,
+    NameInputs,
     UnsubscribeState,
     apply_errors,
 )
@@ -53,7 +53,7 @@ def collection_context(collection: Collection, **overrides) -> dict:
         "collection": collection,
         "database": collection.database,
         "active": "collections",
-        "name_form": NameForm(formdata=None, name=collection.name),
+        "name_form": NameInputs(formdata=None, name=collection.name),
         "name_errors": {},
         "subprofile_count": databases.count_subprofiles(collection),
         **fields_context(account, collection),
@@ -64,12 +64,18 @@ def collection_context(collection: Collection, **overrides) -> dict:
 
 
 def fields_context(
-    account, owner: Database | Collection, form: FieldForm | None = None, *, editing=None, errors=None, notice: str = ""
+    account,
+    owner: Database | Collection,
+    form: FieldInputs | None = None,
+    *,
+    editing=None,
+    errors=None,
+    notice: str = "",
 ) -> dict:
     """What ``_fields.html`` needs: the owner's fields, the add (or edit) form and the reference targets."""
     all_databases = databases.list_databases(account)
     if form is None:
-        form = FieldForm(formdata=None)
+        form = FieldInputs(formdata=None)
     form.set_databases(all_databases)
     is_collection = isinstance(owner, Collection)
     return {
@@ -90,7 +96,7 @@ def fields_context(
 # --- the list of databases ------------------------------------------------------------------------
 
 
-def _index(form: DatabaseForm, errors=None, status: int = 200):
+def _index(form: DatabaseInputs, errors=None, status: int = 200):
     rows = [(database, databases.count_profiles(database)) for database in databases.list_databases(current_account())]
     page = render(
         "admin/databases/index.html", "admin/databases/_databases.html", rows=rows, form=form, errors=errors or {}
@@ -101,14 +107,14 @@ def _index(form: DatabaseForm, errors=None, status: int = 200):
 @bp.route("/")
 def index():
     """The account's databases."""
-    return _index(DatabaseForm(formdata=None))
+    return _index(DatabaseInputs(formdata=None))
 
 
 @bp.route("/databases", methods=["POST"])
 @requires("admin")
 def database_create():
     """Create a database, then go to its profiles."""
-    form = DatabaseForm()
+    form = DatabaseInputs()
     try:
         database = databases.create_database(current_account(), form.name.data or "", form.description.data or "")
     except ValidationError as error:
@@ -127,7 +133,7 @@ def database(database_id: int):
 # --- interests ------------------------------------------------------------------------------------
 
 
-def _interests(database: Database, form: InterestForm, *, editing=None, errors=None, status: int = 200):
+def _interests(database: Database, form: InterestInputs, *, editing=None, errors=None, status: int = 200):
     page = render(
         "admin/databases/interests.html",
         "admin/databases/_interests.html",
@@ -143,7 +149,7 @@ def _interests(database: Database, form: InterestForm, *, editing=None, errors=N
 @bp.route("/databases/<int:database_id>/interests")
 def database_interests(database_id: int):
     """A database's interests, by group."""
-    return _interests(databases.get_database(current_account(), database_id), InterestForm(formdata=None))
+    return _interests(databases.get_database(current_account(), database_id), InterestInputs(formdata=None))
 
 
 @bp.route("/databases/<int:database_id>/interests", methods=["POST"])
@@ -152,7 +158,7 @@ def interest_create(database_id: int):
     """Add an interest."""
     account = current_account()
     database = databases.get_database(account, database_id)
-    form = InterestForm()
+    form = InterestInputs()
     try:
         interest = databases.create_interest(account, database.id, form.name.data or "", form.group.data or "")
     except ValidationError as error:
@@ -163,7 +169,7 @@ def interest_create(database_id: int):
         "admin/databases/_interests.html",
         database=database,
         active="interests",
-        form=InterestForm(formdata=None),
+        form=InterestInputs(formdata=None),
         editing=None,
         errors={},
     )
@@ -176,7 +182,7 @@ def interest_edit(interest_id: int):
     account = current_account()
     interest = databases.get_interest(account, interest_id)
     database = databases.get_database(account, interest.database_id)
-    form = InterestForm(formdata=None, name=interest.name, group=interest.group)
+    form = InterestInputs(formdata=None, name=interest.name, group=interest.group)
     return _interests(database, form, editing=interest)
 
 
@@ -187,7 +193,7 @@ def interest_update(interest_id: int):
     account = current_account()
     interest = databases.get_interest(account, interest_id)
     database = databases.get_database(account, interest.database_id)
-    form = InterestForm()
+    form = InterestInputs()
     try:
         databases.update_interest(account, interest.id, name=form.name.data or "", group=form.group.data or "")
     except ValidationError as error:
@@ -198,7 +204,7 @@ def interest_update(interest_id: int):
         "admin/databases/_interests.html",
         database=database,
         active="interests",
-        form=InterestForm(formdata=None),
+        form=InterestInputs(formdata=None),
         editing=None,
         errors={},
     )
@@ -231,14 +237,14 @@ def interest_delete(interest_id: int):
     try:
         databases.delete_interest(account, interest.id)
     except Conflict as error:
-        return _interests(database, InterestForm(formdata=None), errors={"": error.message}, status=409)
+        return _interests(database, InterestInputs(formdata=None), errors={"": error.message}, status=409)
     return done(
         _("Interest %(name)s is deleted.", name=name),
         url,
         "admin/databases/_interests.html",
         database=database,
         active="interests",
-        form=InterestForm(formdata=None),
+        form=InterestInputs(formdata=None),
         editing=None,
         errors={},
     )
@@ -247,7 +253,7 @@ def interest_delete(interest_id: int):
 # --- collections ----------------------------------------------------------------------------------
 
 
-def _collections(database: Database, form: NameForm, *, errors=None, status: int = 200):
+def _collections(database: Database, form: NameInputs, *, errors=None, status: int = 200):
     rows = [(collection, databases.count_subprofiles(collection)) for collection in database.collections]
     page = render(
         "admin/databases/collections.html",
@@ -264,7 +270,7 @@ def _collections(database: Database, form: NameForm, *, errors=None, status: int
 @bp.route("/databases/<int:database_id>/collections")
 def database_collections(database_id: int):
     """A database's collections with their number of subprofiles."""
-    return _collections(databases.get_database(current_account(), database_id), NameForm(formdata=None))
+    return _collections(databases.get_database(current_account(), database_id), NameInputs(formdata=None))
 
 
 @bp.route("/databases/<int:database_id>/collections", methods=["POST"])
@@ -273,7 +279,7 @@ def collection_create(database_id: int):
     """Add a collection, then open it to give it fields."""
     account = current_account()
     database = databases.get_database(account, database_id)
-    form = NameForm()
+    form = NameInputs()
     try:
         collection = databases.create_collection(account, database.id, form.name.data or "")
     except ValidationError as error:
@@ -295,7 +301,7 @@ def collection_rename(collection_id: int):
     """Rename a collection."""
     account = current_account()
     found = databases.get_collection(account, collection_id)
-    form = NameForm()
+    form = NameInputs()
     try:
         databases.rename_collection(account, found.id, form.name.data or "")
     except ValidationError as error:
@@ -340,7 +346,7 @@ def collection_delete(collection_id: int):
         database=database,
         active="collections",
         rows=rows,
-        form=NameForm(formdata=None),
+        form=NameInputs(formdata=None),
         errors={},
     )
 
@@ -364,11 +370,11 @@ def _settings(
         "database": database,
         "active": "settings",
         "form": form
-        or DatabaseSettingsForm(
+        or DatabaseSettingsInputs(
             formdata=None, name=database.name, description=database.description, archived=database.archived
         ),
         "form_errors": form_errors or {},
-        "delete_form": delete_form or DeleteDatabaseForm(formdata=None),
+        "delete_form": delete_form or DeleteDatabaseInputs(formdata=None),
         "delete_errors": delete_errors or {},
         "profile_count": databases.count_profiles(database),
         **unsubscribe_context(database, state, unsubscribe_errors),
@@ -388,7 +394,7 @@ def database_update(database_id: int):
     """Save name, description and archived."""
     account = current_account()
     database = databases.get_database(account, database_id)
-    form = DatabaseSettingsForm()
+    form = DatabaseSettingsInputs()
     try:
         databases.update_database(
             account,
@@ -452,7 +458,7 @@ def database_delete(database_id: int):
     """Delete a database with everything in it, once its name is typed to confirm."""
     account = current_account()
     database = databases.get_database(account, database_id)
-    form = DeleteDatabaseForm()
+    form = DeleteDatabaseInputs()
     typed = (form.confirm_name.data or "").strip()
     if typed != database.name:
         errors = {"confirm_name": _("Type %(name)s exactly to confirm.", name=database.name)}

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 
 from webapp.blueprints.admin import bp
 from webapp.blueprints.admin.access import current_account, requires
-from webapp.blueprints.admin.email_settings_inputs import DkimForm, SmtpForm
+from webapp.blueprints.admin.email_settings_inputs import DkimInputs, SmtpInputs
 from webapp.blueprints.admin.responses import hx_redirect, render
 from webapp.blueprints.admin.schema_inputs import apply_errors
 from webapp.email import account_settings, delivery
@@ -43,8 +43,8 @@ def caught_message(caught_id: int):
 def _settings_page(smtp_form=None, dkim_form=None, *, errors=None, status: int = 200):
     account = current_account()
     row = account_settings.settings_of(account)
-    smtp_form = smtp_form or SmtpForm(formdata=None, data={"rate_per_minute": row.rate_per_minute})
-    dkim_form = dkim_form or DkimForm(
+    smtp_form = smtp_form or SmtpInputs(formdata=None, data={"rate_per_minute": row.rate_per_minute})
+    dkim_form = dkim_form or DkimInputs(
         formdata=None, data={"dkim_domain": row.dkim_domain, "dkim_selector": row.dkim_selector or "verrijk1"}
     )
     page = render(
@@ -71,7 +71,7 @@ def mail_settings_page():
 @requires("admin")
 def mail_settings_save():
     """Save the SMTP URL (blank keeps the stored one) and the send rate."""
-    form = SmtpForm()
+    form = SmtpInputs()
     url = "" if form.clear_smtp_url.data else ((form.smtp_url.data or "").strip() or None)
     try:
         account_settings.update_settings(current_account(), smtp_url=url, rate_per_minute=form.rate_per_minute.data)
@@ -85,7 +85,7 @@ def mail_settings_save():
 @requires("admin")
 def mail_dkim_generate():
     """Generate a new DKIM key pair; the page then shows the DNS record to publish."""
-    form = DkimForm()
+    form = DkimInputs()
     try:
         account_settings.generate_dkim_key(
             current_account(), domain=form.dkim_domain.data or "", selector=form.dkim_selector.data or ""

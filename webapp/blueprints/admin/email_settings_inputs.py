@@ -6,7 +6,7 @@ from wtforms import BooleanField, IntegerField, StringField
 from wtforms.validators import Optional
 
 
-class SmtpForm(FlaskForm):
+class SmtpInputs(FlaskForm):
     smtp_url = StringField(
         _l("SMTP server URL"),
         render_kw={
@@ -19,6 +19,6 @@ class SmtpForm(FlaskForm):
     rate_per_minute = IntegerField(_l("Send rate (messages per minute)"), validators=[Optional()])
 
 
-class DkimForm(FlaskForm):
+class DkimInputs(FlaskForm):
     dkim_domain = StringField(_l("Domain"), render_kw={"maxlength": 253, "placeholder": "example.com"})
     dkim_selector = StringField(_l("Selector"), render_kw={"maxlength": 63, "placeholder": "verrijk1"})

@@ -9,7 +9,7 @@ from webapp.email.templates import TemplateValues, values_of
 from webapp.models import Database, EmailTemplate
 
 
-class EmailTemplateForm(FlaskForm):
+class EmailTemplateInputs(FlaskForm):
     name = StringField(_l("Name"), render_kw={"maxlength": 200, "autocomplete": "off"})
     database_id = SelectField(_l("Database"), choices=[])
     subject = StringField(_l("Subject"), render_kw={"maxlength": 500, "autocomplete": "off", "spellcheck": "false"})
@@ -28,7 +28,7 @@ class EmailTemplateForm(FlaskForm):
         ]
 
     @classmethod
-    def of(cls, databases: list[Database], template: EmailTemplate | None = None) -> "EmailTemplateForm":
+    def of(cls, databases: list[Database], template: EmailTemplate | None = None) -> "EmailTemplateInputs":
         """An unsubmitted form, filled from ``template`` (or the defaults of a new one)."""
         values = values_of(template) if template is not None else TemplateValues(name="", subject="")
         data = {**values.__dict__, "database_id": str(values.database_id or "")}

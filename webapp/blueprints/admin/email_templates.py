@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 
 from webapp.blueprints.admin import bp
 from webapp.blueprints.admin.access import current_account, requires
-from webapp.blueprints.admin.email_template_inputs import EmailTemplateForm
+from webapp.blueprints.admin.email_template_inputs import EmailTemplateInputs
 from webapp.blueprints.admin.responses import hx_redirect, render, toast
 from webapp.blueprints.admin.schema_inputs import apply_errors
 from webapp.email import templates as email_templates
@@ -17,7 +17,7 @@ def _databases():
     return databases.list_databases(current_account(), include_archived=False)
 
 
-def _editor(form: EmailTemplateForm, template=None, *, errors=None, status: int = 200):
+def _editor(form: EmailTemplateInputs, template=None, *, errors=None, status: int = 200):
     page = render(
         "admin/email/template.html",
         None,
@@ -41,14 +41,14 @@ def email_template_list():
 @bp.route("/email/templates/new")
 @requires("editor")
 def email_template_new():
-    return _editor(EmailTemplateForm.of(_databases()))
+    return _editor(EmailTemplateInputs.of(_databases()))
 
 
 @bp.route("/email/templates", methods=["POST"])
 @requires("editor")
 def email_template_create():
     """Save a new template; errors (including template syntax and unsafe access) show inline."""
-    form = EmailTemplateForm(_databases())
+    form = EmailTemplateInputs(_databases())
     try:
         template = email_templates.save_template(current_account(), form.values())
     except ValidationError as error:
@@ -62,7 +62,7 @@ def email_template_create():
 @bp.route("/email/templates/<int:template_id>")
 def email_template(template_id: int):
     template = email_templates.get_template(current_account(), template_id)
-    return _editor(EmailTemplateForm.of(_databases(), template), template)
+    return _editor(EmailTemplateInputs.of(_databases(), template), template)
 
 
 @bp.route("/email/templates/<int:template_id>", methods=["POST"])
@@ -70,7 +70,7 @@ def email_template(template_id: int):
 def email_template_update(template_id: int):
     account = current_account()
     template = email_templates.get_template(account, template_id)
-    form = EmailTemplateForm(_databases())
+    form = EmailTemplateInputs(_databases())
     try:
         email_templates.save_template(account, form.values(), template.id)
     except ValidationError as error:
@@ -93,7 +93,7 @@ def email_template_delete(template_id: int):
 @requires("editor")
 def email_template_preview():
     """The editor's current values rendered for the chosen profile, with errors per part."""
-    form = EmailTemplateForm(_databases())
+    form = EmailTemplateInputs(_databases())
     rendered, errors, problem = None, {}, ""
     if not form.preview_profile_id.data:
         problem = _("Enter the id of a profile to preview the template for.")

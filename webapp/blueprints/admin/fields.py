@@ -7,7 +7,7 @@ from webapp.blueprints.admin import bp
 from webapp.blueprints.admin.access import current_account, requires
 from webapp.blueprints.admin.databases import collection_context, done, fields_context
 from webapp.blueprints.admin.responses import confirm_page, render
-from webapp.blueprints.admin.schema_inputs import FieldForm, apply_errors, field_form_data
+from webapp.blueprints.admin.schema_inputs import FieldInputs, apply_errors, field_form_data
 from webapp.models import Collection, Database, Field
 from webapp.platform.errors import Conflict, ValidationError
 from webapp.profiles import databases, fields
@@ -30,7 +30,7 @@ def _owner_url(owner: Database | Collection) -> str:
 
 def _page(
     owner: Database | Collection,
-    form: FieldForm | None = None,
+    form: FieldInputs | None = None,
     *,
     editing=None,
     errors=None,
@@ -65,7 +65,7 @@ def field_create(database_id: int | None = None, collection_id: int | None = Non
         owner = databases.get_collection(account, collection_id)
     else:
         owner = databases.get_database(account, database_id)
-    form = FieldForm()
+    form = FieldInputs()
     spec = form.set_databases(databases.list_databases(account)).to_spec(for_collection=collection_id is not None)
     try:
         field = fields.create_field(account, spec, database_id=database_id, collection_id=collection_id)
@@ -82,7 +82,7 @@ def field_edit(field_id: int):
     """The owner's fields with this field's form open for editing."""
     account = current_account()
     field = fields.get_field(account, field_id)
-    return _page(_owner_of(account, field), FieldForm(formdata=None, data=field_form_data(field)), editing=field)
+    return _page(_owner_of(account, field), FieldInputs(formdata=None, data=field_form_data(field)), editing=field)
 
 
 @bp.route("/fields/<int:field_id>", methods=["POST"])
@@ -92,7 +92,7 @@ def field_update(field_id: int):
     account = current_account()
     field = fields.get_field(account, field_id)
     owner = _owner_of(account, field)
-    form = FieldForm()
+    form = FieldInputs()
     spec = form.set_databases(databases.list_databases(account)).to_spec(for_collection=field.collection_id is not None)
     try:
         fields.update_field(account, field.id, spec)
@@ -156,7 +156,7 @@ def field_delete(field_id: int):
 @requires("admin")
 def field_options():
     """The type options part of the field form for the chosen type (htmx swaps it when the type changes)."""
-    form = FieldForm(formdata=request.args)
+    form = FieldInputs(formdata=request.args)
     form.set_databases(databases.list_databases(current_account()))
     if form.type.data not in FIELD_TYPES:
         form.type.data = "text"

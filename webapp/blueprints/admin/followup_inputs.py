@@ -14,7 +14,7 @@ from webapp.blueprints.admin.callback_inputs import source_labels
 from webapp.models import FollowUpRunStatus
 
 
-class FollowUpForm(FlaskForm):
+class FollowUpInputs(FlaskForm):
     """The follow-up's name; the rest of the builder is read by the service from the posted rows."""
 
     name = StringField(_l("Name"), validators=[Length(max=100)], render_kw={"maxlength": 100, "autocomplete": "off"})

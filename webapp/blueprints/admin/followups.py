@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from webapp.blueprints.admin import bp
 from webapp.blueprints.admin import followup_drafts as followup_builder
 from webapp.blueprints.admin.access import current_account, requires
-from webapp.blueprints.admin.followup_inputs import FollowUpForm, builder_labels
+from webapp.blueprints.admin.followup_inputs import FollowUpInputs, builder_labels
 from webapp.blueprints.admin.responses import acted, confirm_page, hx_redirect, is_htmx, render, toast
 from webapp.followups import actions, definitions, run_history
 from webapp.followups import runs as followup_runs
@@ -70,7 +70,7 @@ def _builder(database: Database, draft: Draft, *, followup=None, errors=None, st
         "active": "followups",
         "followup": followup,
         "draft": draft,
-        "form": FollowUpForm(formdata=None, name=draft.name),
+        "form": FollowUpInputs(formdata=None, name=draft.name),
         "errors": errors or {},
         "collection": collection,
         "condition_fields": [*database.fields, *(collection.fields if collection else [])],

@@ -24,7 +24,7 @@ def collection_choices(database: Database) -> list[SelectChoice]:
     ]
 
 
-class NewFormForm(FlaskForm):
+class NewFormInputs(FlaskForm):
     name = StringField(
         _l("Name"), render_kw={"maxlength": 100, "autocomplete": "off", "placeholder": _l("Newsletter sign-up")}
     )
@@ -40,7 +40,7 @@ class NewFormForm(FlaskForm):
         return {"name": self.name.data or "", "collection_id": _number(self.collection_id.data)}
 
 
-class ItemForm(FlaskForm):
+class ItemInputs(FlaskForm):
     """Every property an item can have; the template shows those of the item's type."""
 
     label = StringField(_l("Label"), render_kw={"maxlength": 200})
@@ -77,7 +77,7 @@ class ItemForm(FlaskForm):
             self.widget.choices = [choice for choice in self.widget.choices if choice.value != unfit]
 
     @classmethod
-    def of(cls, item: dict[str, Any], field: Field | None = None) -> "ItemForm":
+    def of(cls, item: dict[str, Any], field: Field | None = None) -> "ItemInputs":
         default = item.get("default")
         return cls(
             formdata=None,
@@ -109,7 +109,7 @@ class ItemForm(FlaskForm):
         return values
 
 
-class SettingsForm(FlaskForm):
+class SettingsInputs(FlaskForm):
     name = StringField(_l("Name"), render_kw={"maxlength": 100, "autocomplete": "off"})
     collection_id = SelectField(_l("Also create a subprofile in"), choices=[], validate_choice=False)
     behaviour = SelectField(_l("On submit"), choices=[], validate_choice=False)
@@ -151,7 +151,7 @@ class SettingsForm(FlaskForm):
         self.database = database
 
     @classmethod
-    def of(cls, database: Database, form: Form) -> "SettingsForm":
+    def of(cls, database: Database, form: Form) -> "SettingsInputs":
         settings = settings_of(form)
         opt_in = settings["double_opt_in"]
         return cls(

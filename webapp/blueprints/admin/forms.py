@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 
 from webapp.blueprints.admin import bp
 from webapp.blueprints.admin.access import current_account, requires
-from webapp.blueprints.admin.form_inputs import ERROR_ALIASES, ItemForm, NewFormForm, SettingsForm
+from webapp.blueprints.admin.form_inputs import ERROR_ALIASES, ItemInputs, NewFormInputs, SettingsInputs
 from webapp.blueprints.admin.responses import acted, hx_redirect, is_htmx, render, toast
 from webapp.blueprints.admin.schema_inputs import apply_errors
 from webapp.extensions import csrf
@@ -40,10 +40,10 @@ CHANGED = "form-changed"  # the event that refreshes the preview
 # --- lists ---------------------------------------------------------------------------------------
 
 
-def _list_page(database=None, form: NewFormForm | None = None, *, errors=None, status: int = 200):
+def _list_page(database=None, form: NewFormInputs | None = None, *, errors=None, status: int = 200):
     account = current_account()
     all_databases = databases.list_databases(account, include_archived=False)
-    form = form or NewFormForm(all_databases, database, formdata=None)
+    form = form or NewFormInputs(all_databases, database, formdata=None)
     rows = form_builder.list_forms(account, database.id if database else None)
     template = "admin/forms/database_index.html" if database else "admin/forms/index.html"
     names = {one.id: one.name for one in databases.list_databases(account)}
@@ -80,7 +80,7 @@ def form_create(database_id: int | None = None):
     """Add a form, then open it in the builder."""
     account = current_account()
     database = databases.get_database(account, database_id) if database_id else None
-    form = NewFormForm(databases.list_databases(account, include_archived=False), database)
+    form = NewFormInputs(databases.list_databases(account, include_archived=False), database)
     target = database_id or (int(form.database_id.data) if (form.database_id.data or "").isdigit() else 0)
     try:
         if not target:
@@ -122,7 +122,7 @@ def _builder_context(
         "editing": editing,
         "item_form": item_form,
         "item_errors": item_errors or {},
-        "settings_form": settings_form or SettingsForm.of(database, found),
+        "settings_form": settings_form or SettingsInputs.of(database, found),
         "settings_errors": settings_errors or {},
         "settings": form_builder.settings_of(found),
         "snippet": snippet(found.key, public_url),
@@ -169,7 +169,7 @@ def form_settings_update(form_id: int):
     account = current_account()
     found = form_builder.get_form(account, form_id)
     database = databases.get_database(account, found.database_id)
-    settings_form = SettingsForm(database)
+    settings_form = SettingsInputs(database)
     try:
         form_builder.update_settings(account, found.id, **settings_form.values(request.form))
     except ValidationError as error:
@@ -225,7 +225,7 @@ def form_item_edit(form_id: int, item_id: str):
     found = form_builder.get_form(account, form_id)
     item = webforms_items.get_item(found, item_id)
     field = webforms_items.field_of(account, found, item)
-    context = _builder_context(found, editing=item["id"], item_form=ItemForm.of(item, field))
+    context = _builder_context(found, editing=item["id"], item_form=ItemInputs.of(item, field))
     return render(BUILDER_PAGE, "admin/forms/_item.html", item=item, **context)
 
 
@@ -236,7 +236,7 @@ def form_item_update(form_id: int, item_id: str):
     account = current_account()
     found = form_builder.get_form(account, form_id)
     item = webforms_items.get_item(found, item_id)
-    item_form = ItemForm(field=webforms_items.field_of(account, found, item))
+    item_form = ItemInputs(field=webforms_items.field_of(account, found, item))
     try:
         webforms_items.update_item(account, found.id, item["id"], item_form.values(item["type"]))
     except ValidationError as error:

@@ -34,7 +34,7 @@ def apply_errors(form: FlaskForm, errors: dict[str, str]) -> dict[str, str]:
     return rest
 
 
-class SchemaForm(FlaskForm):
+class SchemaInputs(FlaskForm):
     """A form whose element ids carry ``id_prefix``, so that several forms can share a page."""
 
     id_prefix = ""
@@ -47,22 +47,22 @@ class SchemaForm(FlaskForm):
                 form_field.label.field_id = form_field.id
 
 
-class DatabaseForm(SchemaForm):
+class DatabaseInputs(SchemaInputs):
     id_prefix = "database"
     name = StringField(_l("Name"), render_kw={"maxlength": 64, "autocomplete": "off"})
     description = TextAreaField(_l("Description"), render_kw={"rows": 2})
 
 
-class DatabaseSettingsForm(DatabaseForm):
+class DatabaseSettingsInputs(DatabaseInputs):
     archived = BooleanField(_l("Archived"))
 
 
-class DeleteDatabaseForm(SchemaForm):
+class DeleteDatabaseInputs(SchemaInputs):
     id_prefix = "delete"
     confirm_name = StringField(_l("Type the name of the database to confirm"), render_kw={"autocomplete": "off"})
 
 
-class NameForm(SchemaForm):
+class NameInputs(SchemaInputs):
     """A collection's name (create and rename)."""
 
     id_prefix = "collection"
@@ -70,13 +70,13 @@ class NameForm(SchemaForm):
     name = StringField(_l("Name"), render_kw={"maxlength": 64, "autocomplete": "off"})
 
 
-class InterestForm(SchemaForm):
+class InterestInputs(SchemaInputs):
     id_prefix = "interest"
     name = StringField(_l("Name"), render_kw={"maxlength": 64, "autocomplete": "off"})
     group = StringField(_l("Group"), render_kw={"maxlength": 64, "list": "interest-groups", "autocomplete": "off"})
 
 
-class FieldForm(SchemaForm):
+class FieldInputs(SchemaInputs):
     """The add/edit form of a field; its ids are plain (``name``, ``type``…) as it is the page's main form."""
 
     name = StringField(_l("Name"), render_kw={"maxlength": 64, "autocomplete": "off"})
@@ -95,7 +95,7 @@ class FieldForm(SchemaForm):
     indexed = BooleanField(_l("Indexed (fast search and sort)"))
     unique = BooleanField(_l("Unique (no two profiles share a value)"))
 
-    def set_databases(self, databases) -> "FieldForm":
+    def set_databases(self, databases) -> "FieldInputs":
         """Offer the account's databases as targets of a reference field."""
         self.reference_database.choices = [SelectChoice("", _l("Choose a database"))] + [
             SelectChoice(str(database.id), database.name) for database in databases

@@ -19,11 +19,11 @@ from webapp.blueprints.admin import bp
 from webapp.blueprints.admin.access import current_account, requires
 from webapp.blueprints.admin.responses import hx_redirect, is_htmx, render, toast
 from webapp.blueprints.admin.settings_inputs import (
-    AccountSettingsForm,
-    PasswordForm,
-    RoleForm,
-    TokenForm,
-    UserForm,
+    AccountSettingsInputs,
+    PasswordInputs,
+    RoleInputs,
+    TokenInputs,
+    UserInputs,
     role_choices,
     role_labels,
 )
@@ -72,9 +72,9 @@ def _account_context(*, settings_form=None, password_form=None, problems=None) -
     account = current_account()
     return {
         "account": account,
-        "settings_form": settings_form or AccountSettingsForm(formdata=None, obj=account),
+        "settings_form": settings_form or AccountSettingsInputs(formdata=None, obj=account),
         "settings_problems": problems or {},
-        "password_form": password_form or PasswordForm(formdata=None),
+        "password_form": password_form or PasswordInputs(formdata=None),
         "role_labels": role_labels(),
         "min_password": accounts_users.MIN_PASSWORD_LENGTH,
         "when": local_time,
@@ -91,7 +91,7 @@ def account():
 @requires("owner")
 def account_settings():
     """Save the account's name, time zone, default language and default sender."""
-    form, problems = AccountSettingsForm(), {}
+    form, problems = AccountSettingsInputs(), {}
     if form.validate_on_submit():
         try:
             accounts.update_account_settings(
@@ -111,7 +111,7 @@ def account_settings():
 @bp.route("/account/password", methods=["POST"])
 def account_password():
     """Change one's own password (the current one is asked for)."""
-    form = PasswordForm()
+    form = PasswordInputs()
     if form.validate_on_submit():
         try:
             accounts_users.change_password(current_user, current=form.current.data, new=form.password.data)
@@ -130,7 +130,7 @@ def account_password():
 def _users_context(*, form=None, problem=None, form_problems=None) -> dict:
     return {
         "users": accounts_users.list_users(current_account()),
-        "form": form or UserForm(current_user, formdata=None),
+        "form": form or UserInputs(current_user, formdata=None),
         "form_problems": form_problems or {},
         "problem": problem,
         "roles": role_choices(current_user),
@@ -152,7 +152,7 @@ def users():
 @requires("admin")
 def user_create():
     """Add a user with a role and an initial password (we send no invitations yet)."""
-    form, problems = UserForm(current_user), {}
+    form, problems = UserInputs(current_user), {}
     if form.validate_on_submit():
         try:
             user = accounts_users.create_user(
@@ -176,7 +176,7 @@ def user_create():
 @requires("admin")
 def user_role(user_id: int):
     """Give a user another role (only owners make or unmake owners; the last owner stays one)."""
-    form = RoleForm(current_user)
+    form = RoleInputs(current_user)
     form.validate_on_submit()  # CSRF and shape; the service judges the role
     try:
         user = accounts_users.change_role(current_account(), current_user, user_id, form.role.data or "")
@@ -206,7 +206,7 @@ def user_delete(user_id: int):
 def _tokens_context(*, form=None, secret=None, created=None) -> dict:
     return {
         "tokens": accounts_tokens.list_api_tokens(current_account()),
-        "form": form or TokenForm(formdata=None),
+        "form": form or TokenInputs(formdata=None),
         "secret": secret,
         "created": created,
         "account_time_zone": current_account().time_zone.replace("_", " "),
@@ -225,7 +225,7 @@ def tokens():
 @requires("admin")
 def token_create():
     """Create a token and show its secret, this once (only its SHA-256 is stored)."""
-    form = TokenForm()
+    form = TokenInputs()
     if form.validate_on_submit():
         try:
             token, secret = accounts_tokens.create_api_token(current_account(), form.name.data)

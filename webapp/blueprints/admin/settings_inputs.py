@@ -27,7 +27,7 @@ def time_zone_choices() -> list[SelectChoice]:
     return [SelectChoice(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
 
 
-class AccountSettingsForm(FlaskForm):
+class AccountSettingsInputs(FlaskForm):
     name = StringField(_l("Account name"), validators=[DataRequired(), Length(max=100)])
     time_zone = SelectField(_l("Time zone"), validate_choice=False)
     language = SelectField(_l("Default language"), choices=LANGUAGE_CHOICES, validate_choice=False)
@@ -38,7 +38,7 @@ class AccountSettingsForm(FlaskForm):
         self.time_zone.choices = time_zone_choices()
 
 
-class PasswordForm(FlaskForm):
+class PasswordInputs(FlaskForm):
     current = PasswordField(_l("Current password"), validators=[DataRequired()])
     password = PasswordField(_l("New password"), validators=[DataRequired()])
     repeat = PasswordField(
@@ -47,7 +47,7 @@ class PasswordForm(FlaskForm):
     )
 
 
-class UserForm(FlaskForm):
+class UserInputs(FlaskForm):
     email = EmailField(_l("Email address"), validators=[DataRequired(), Length(max=255)])
     role = SelectField(_l("Role"), validate_choice=False)
     password = PasswordField(_l("Initial password"), validators=[DataRequired()])
@@ -57,7 +57,7 @@ class UserForm(FlaskForm):
         self.role.choices = role_choices(actor)
 
 
-class RoleForm(FlaskForm):
+class RoleInputs(FlaskForm):
     role = SelectField(_l("Role"), validate_choice=False)
 
     def __init__(self, actor, *args, **kwargs):
@@ -65,5 +65,5 @@ class RoleForm(FlaskForm):
         self.role.choices = role_choices(actor)
 
 
-class TokenForm(FlaskForm):
+class TokenInputs(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])

@@ -6,7 +6,7 @@ from flask_login import current_user, login_user, logout_user
 
 from webapp.accounts import users
 from webapp.blueprints.auth import bp
-from webapp.blueprints.auth.forms import LanguageForm, LoginForm
+from webapp.blueprints.auth.inputs import LanguageInputs, LoginInputs
 from webapp.extensions import limiter
 
 
@@ -24,7 +24,7 @@ def login():
     """Log in with email and password (POSTs are rate limited per remote address)."""
     if current_user.is_authenticated:
         return redirect(_safe_next(request.args.get("next")))
-    form = LoginForm()
+    form = LoginInputs()
     if form.validate_on_submit():
         user = users.authenticate(form.email.data, form.password.data)
         if user is not None:
@@ -62,7 +62,7 @@ def logout():
 @bp.route("/language", methods=["POST"])
 def language():
     """Choose the interface language (kept on the user, or in the session before login); back to where it was."""
-    form = LanguageForm()
+    form = LanguageInputs()
     if form.validate_on_submit():
         if current_user.is_authenticated:
             users.set_language(current_user, form.language.data)

@@ -4,11 +4,11 @@ from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, Selec
 from wtforms.validators import DataRequired
 
 
-class LoginForm(FlaskForm):
+class LoginInputs(FlaskForm):
     email = EmailField(_l("Email address"), validators=[DataRequired()])
     password = PasswordField(_l("Password"), validators=[DataRequired()])
     remember = BooleanField(_l("Keep me logged in"))
 
 
-class LanguageForm(FlaskForm):
+class LanguageInputs(FlaskForm):
     language = SelectField(_l("Language"), choices=[SelectChoice("en", "English"), SelectChoice("nl", "Nederlands")])
