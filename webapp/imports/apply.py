@@ -37,8 +37,9 @@ from webapp.extensions import db
 from webapp.imports import files as import_files
 from webapp.imports import staging as import_staging
 from webapp.imports.files import ImportFileError, Row
+from webapp.imports.lines import LineResult
 from webapp.imports.mapping import schema_of
-from webapp.imports.planner import LineResult, Planner, plan_rows
+from webapp.imports.planner import Planner, plan_rows
 from webapp.imports.runs import definition_of, run_format
 from webapp.models import (
     Account,

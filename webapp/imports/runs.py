@@ -16,8 +16,9 @@ from werkzeug.utils import secure_filename
 from webapp.extensions import db
 from webapp.imports import files as import_files
 from webapp.imports.files import FileFormat, ImportFileError
+from webapp.imports.lines import LineResult
 from webapp.imports.mapping import clean_definition, guess_mapping, schema_of
-from webapp.imports.planner import LineResult, Planner, plan_rows
+from webapp.imports.planner import Planner, plan_rows
 from webapp.models import (
     Account,
     ImportDefinition,
