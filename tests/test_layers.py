@@ -16,7 +16,7 @@ ALLOWED = {
     "callbacks": {"profiles", "platform"},
     "email": {"profiles", "platform"},
     "exports": {"profiles", "platform"},
-    "imports": {"profiles", "platform"},
+    "imports": {"exports", "profiles", "platform"},
     "followups": {"callbacks", "email", "profiles", "platform"},
     "webforms": {"email", "exports", "profiles", "platform", "widgets"},
 }

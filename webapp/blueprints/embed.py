@@ -1,6 +1,6 @@
 """The public door of web forms: ``/embed.js``, the JSON API under ``/p/``, the hosted page ``/f/<key>`` and the
-double opt-in link. No cookies, no session, no CSRF token: spam checks live in ``webforms/submissions.py``; CORS
-is answered only for a form's allowed origins. Reference: ``docs/embed-api.md``.
+double opt-in link. No cookies, no session, no CSRF token: spam checks live in ``webforms/attempts.py`` and
+``webforms/spam.py``; CORS is answered only for a form's allowed origins. Reference: ``docs/embed-api.md``.
 """
 
 import hashlib

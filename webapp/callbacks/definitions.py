@@ -23,11 +23,11 @@ from webapp.models import (
     Collection,
     Database,
 )
-from webapp.platform.errors import NotFound, ValidationError
+from webapp.platform.errors import ValidationError
 from webapp.platform.outbound_urls import check_outbound_url
 from webapp.platform.tenancy import owned
 from webapp.profiles import events
-from webapp.profiles.databases import get_collection, get_database
+from webapp.profiles.databases import collection_of, get_database
 
 
 def new_secret() -> str:
@@ -156,15 +156,9 @@ def _validated(
     unknown = [source for source in sources if source not in events.SOURCES]
     if unknown:
         errors["sources"] = _("Unknown source: %(names)s.", names=", ".join(unknown))
-    collection: Collection | None = None
-    if collection_id:
-        try:
-            collection = get_collection(account, int(collection_id))
-        except (NotFound, ValueError, TypeError):
-            collection = None
-        if collection is None or collection.database_id != database.id:
-            errors["collection_id"] = _("Choose a collection of this database.")
-            collection = None
+    collection = collection_of(account, database, collection_id) if collection_id else None
+    if collection_id and collection is None:
+        errors["collection_id"] = _("Choose a collection of this database.")
     try:
         expression = conditions.validate(expression, set(condition_names(database, collection)))
     except ValidationError as error:

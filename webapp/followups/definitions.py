@@ -30,7 +30,7 @@ from webapp.models import (
 from webapp.platform.errors import ValidationError
 from webapp.platform.tenancy import owned
 from webapp.profiles import events
-from webapp.profiles.databases import get_database
+from webapp.profiles.databases import collection_of, get_database
 
 
 def validate_definition(
@@ -73,8 +73,8 @@ def clean_definition(
     database = db.session.get(Database, database_id)
     if database is None or database.account_id != account.id:
         return {}, {"database_id": _("Database not found.")}
-    collection = db.session.get(Collection, collection_id) if collection_id else None
-    if collection_id and (collection is None or collection.database_id != database.id):
+    collection = collection_of(account, database, collection_id) if collection_id else None
+    if collection_id and collection is None:
         return {}, {"collection_id": _("Choose a collection of this database.")}
     scope = _Scope(account, database, collection)
     cleaned: dict[str, Any] = {}

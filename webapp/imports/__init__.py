@@ -8,5 +8,5 @@ event spine, with a line-by-line report and a rollback.
 from the journal; ``sources`` fetches files on a schedule (its clients are ``platform.remote_files``);
 ``new_fields`` creates a field for an unmapped column. See ``docs/imports.md``.
 
-May import ``webapp.platform`` and ``webapp.profiles``.
+May import ``webapp.platform``, ``webapp.profiles`` and ``webapp.exports`` (its CSV writer, for the error report).
 """

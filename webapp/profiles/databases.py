@@ -117,6 +117,15 @@ def get_collection(account: Account, collection_id: int) -> Collection:
     return owned(Collection, account, collection_id, _("Collection not found."))
 
 
+def collection_of(account: Account, database: Database, collection_id: Any) -> Collection | None:
+    """The collection ``collection_id`` (as posted: maybe text) when it is one of ``database``'s, else None."""
+    try:
+        collection = get_collection(account, int(collection_id))
+    except (NotFound, ValueError, TypeError):
+        return None
+    return collection if collection.database_id == database.id else None
+
+
 def _check_collection_name(database: Database, name: str, collection_id: int | None = None) -> str:
     name = check_name(name)
     for collection in database.collections:

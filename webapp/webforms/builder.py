@@ -30,7 +30,7 @@ from webapp.models import (
 from webapp.platform.errors import NotFound, ValidationError
 from webapp.platform.tenancy import MAX_ID, owned
 from webapp.profiles import values as profile_values
-from webapp.profiles.databases import get_collection, get_database
+from webapp.profiles.databases import collection_of, get_database
 from webapp.profiles.field_types import FieldValueError, coerce
 
 BEHAVIOURS = FORM_BEHAVIOURS
@@ -176,13 +176,9 @@ def _checked_name(name: str, errors: dict[str, str]) -> str:
 def _checked_collection(account: Account, database: Database, collection_id, errors) -> Collection | None:
     if not collection_id:
         return None
-    try:
-        collection = get_collection(account, int(collection_id))
-    except (NotFound, ValueError, TypeError):
-        collection = None
-    if collection is None or collection.database_id != database.id:
+    collection = collection_of(account, database, collection_id)
+    if collection is None:
         errors["collection_id"] = _("Choose a collection of this database.")
-        return None
     return collection
 
 

@@ -8,7 +8,6 @@ from flask_babel import gettext as _
 from webapp.blueprints.admin import bp
 from webapp.blueprints.admin.access import current_account, requires
 from webapp.blueprints.admin.responses import acted, confirm_page, hx_redirect, render
-from webapp.exports.files import CsvWriter
 from webapp.imports import files, new_fields
 from webapp.imports import mapping as imports_mapping
 from webapp.imports import rollback as imports_rollback
@@ -229,17 +228,7 @@ def import_errors(run_id: int):
     """The rejected lines as CSV: line, column, value, reason (values neutralised against formulas)."""
     account = current_account()
     run = imports.get_run(account, run_id)
-
-    def lines():
-        writer = CsvWriter()
-        writer.row([_("line"), _("column"), _("value"), _("reason")])
-        for error in imports.error_rows(account, run.id):
-            writer.row(error)
-            if writer.size > 65536:
-                yield writer.take()
-        yield writer.take()
-
-    response = Response(stream_with_context(lines()), mimetype="text/csv")
+    response = Response(stream_with_context(imports.error_report(account, run.id)), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="import-{run.id}-errors.csv"'
     return response
 
