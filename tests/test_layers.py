@@ -18,6 +18,7 @@ ALLOWED = {
     "exports": {"profiles", "platform"},
     "imports": {"exports", "profiles", "platform"},
     "followups": {"callbacks", "email", "profiles", "platform"},
+    "hygiene": {"email", "profiles", "platform"},
     "webforms": {"email", "exports", "profiles", "platform", "widgets"},
 }
 

@@ -1,0 +1,10 @@
+"""Subscription hygiene: bounces, complaints, ``mailto:`` unsubscribes and sign-ups, processed by rule.
+
+Intake (the inbound SMTP receiver and the email providers' webhooks) turns each message into a ``Report``
+(``reports``), matches it to the message we sent, keeps it, and journals it on the profile as a ``bounced``
+or ``complained`` event with source ``bounce`` (the shape is in ``reports``). The per-database policies
+react to those events: they count bounces, suppress addresses and apply the configured action.
+
+May import ``webapp.platform``, ``webapp.profiles`` and ``webapp.email`` (the sent-message log, the return
+addresses and the suppression list); nothing below imports it.
+"""
