@@ -91,11 +91,21 @@ def _init_extensions(app: Flask) -> None:
     # The domain packages register their work kinds, housekeeping and event subscribers.
     from webapp.exports import targets as export_targets
     from webapp.followups import triggers as followup_triggers
+    from webapp.hygiene import policies as hygiene_policies
     from webapp.imports import apply as import_apply
     from webapp.imports import sources as import_sources
     from webapp.imports import storage as import_storage
 
-    for package_module in (import_apply, import_sources, export_targets, import_storage, deliveries, followup_triggers):
+    # Hygiene last: its reaction to an event may remove the profile, after the others have seen the event.
+    for package_module in (
+        import_apply,
+        import_sources,
+        export_targets,
+        import_storage,
+        deliveries,
+        followup_triggers,
+        hygiene_policies,
+    ):
         package_module.init_app(app)
     _sqlite_pragmas(app)
 

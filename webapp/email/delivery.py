@@ -19,6 +19,7 @@ import secrets
 import smtplib
 import ssl
 import time
+from dataclasses import replace
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -30,13 +31,14 @@ from flask_babel import gettext as _
 from redis.exceptions import RedisError
 from sqlalchemy import insert, select
 
-from webapp.email import account_settings, link_tokens
+from webapp.email import account_settings, link_tokens, suppression
+from webapp.email.refusals import Refusal
 from webapp.extensions import db
 from webapp.models import Account, CaughtMail, Profile, SentMessage, utcnow
 from webapp.platform.errors import ValidationError
 from webapp.platform.tenancy import owned
 
-CATEGORIES = ("transactional", "marketing")
+CATEGORIES = ("transactional", "marketing", "confirmation")  # see suppression.ALLOWED_AFTER
 DEFAULT_TIMEOUT = 30.0
 MAX_RATE_WAIT = 5.0  # seconds a sender waits for the rate limit before giving up (temporary error)
 SIGNED_HEADERS = (
@@ -70,7 +72,12 @@ return tostring(wait)
 
 
 class MailError(Exception):
-    """Base of mail errors; ``str(error)`` is a clear message."""
+    """Base of mail errors; ``str(error)`` is a clear message. ``refusal`` says what the receiving server
+    answered when it refused the recipient or the message (``refusals``), else None."""
+
+    def __init__(self, message: str, refusal: Refusal | None = None):
+        super().__init__(message)
+        self.refusal = refusal
 
 
 class MailTemporaryError(MailError):
@@ -79,6 +86,10 @@ class MailTemporaryError(MailError):
 
 class MailPermanentError(MailError):
     """A 5xx reply, a bad address: retrying will not help."""
+
+
+class MailSuppressedError(MailPermanentError):
+    """The address is on the account's suppression list for this category of mail (``suppression``)."""
 
 
 def new_message_id(account_id: int | None = None) -> str:
@@ -116,6 +127,7 @@ def send_mail(
     if category not in CATEGORIES:
         raise ValueError(f"unknown mail category {category!r}")
     recipient = _checked_address(to)
+    _check_suppression(account_id, recipient, category)
     try:
         settings = account_settings.effective(account_id)
     except ValidationError as error:  # stored settings unreadable (CREDENTIALS_KEY changed)
@@ -142,7 +154,14 @@ def send_mail(
         data = sign_dkim(data, settings.dkim)
     _take_rate_token(account_id, settings.rate_per_minute)
     if settings.smtp_url:
-        smtp_send(settings.smtp_url, envelope_from, recipient, data)
+        try:
+            smtp_send(settings.smtp_url, envelope_from, recipient, data)
+        except MailError as error:
+            if error.refusal is not None:  # name the message, so the refusal counts as its bounce
+                error.refusal = replace(
+                    error.refusal, account_id=account_id, profile_id=profile_id, message_id=message_id
+                )
+            raise
     else:
         _catch(account_id, message_id, envelope_from, recipient, subject, data)
     if account_id:
@@ -158,6 +177,14 @@ def send_mail(
             subject=subject[:500],
         )
     return message_id
+
+
+def _check_suppression(account_id: int | None, recipient: str, category: str) -> None:
+    reason = suppression.blocking_reason(account_id, recipient, category) if account_id else None
+    if reason is not None:
+        raise MailSuppressedError(
+            f"{recipient} is on the suppression list ({reason}): {category} mail is not sent to it."
+        )
 
 
 def _with_list_unsubscribe(account_id, profile_id, message_id, headers: dict[str, str]) -> dict[str, str]:
@@ -278,7 +305,11 @@ def _session(client, parts, options, context, envelope_from, recipient, data) ->
         client.sendmail(envelope_from, [recipient], data)
     except smtplib.SMTPRecipientsRefused as error:
         code, reply = next(iter(error.recipients.values()))
-        raise _reply_error(code, reply, f"The SMTP server refused {recipient}") from None
+        raise _reply_error(code, reply, f"The SMTP server refused {recipient}", ("rcpt", recipient)) from None
+    except smtplib.SMTPDataError as error:
+        raise _reply_error(
+            error.smtp_code, error.smtp_error, "The SMTP server refused the message", ("data", recipient)
+        ) from None
     except smtplib.SMTPResponseException as error:
         raise _reply_error(error.smtp_code, error.smtp_error, "The SMTP server said no") from None
     except smtplib.SMTPNotSupportedError as error:
@@ -287,10 +318,12 @@ def _session(client, parts, options, context, envelope_from, recipient, data) ->
         raise MailTemporaryError(f"The SMTP connection failed: {error}") from None
 
 
-def _reply_error(code: int, reply: bytes | str, what: str) -> MailError:
+def _reply_error(code: int, reply: bytes | str, what: str, refused: tuple[str, str] | None = None) -> MailError:
+    """The error for an SMTP reply; ``refused`` (stage, recipient) when it refused the recipient or message."""
     text = reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
     kind = MailPermanentError if 500 <= code < 600 else MailTemporaryError
-    return kind(f"{what}: {code} {text}")
+    refusal = Refusal(code, text, refused[0], refused[1]) if refused and code >= 400 else None
+    return kind(f"{what}: {code} {text}", refusal)
 
 
 def _catch(account_id, message_id, envelope_from, recipient, subject, data) -> None:

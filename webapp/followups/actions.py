@@ -44,9 +44,10 @@ BULK = ("update_fields", "set_interests")
 class ActionFailed(Exception):
     """An action that cannot succeed now; ``retry`` False means trying again will not help."""
 
-    def __init__(self, message: str, *, retry: bool = True):
+    def __init__(self, message: str, *, retry: bool = True, refusal=None):
         super().__init__(message)
         self.retry = retry
+        self.refusal = refusal  # the receiving server's refusal of an email (``email.refusals``), if any
 
 
 @dataclass
@@ -434,5 +435,6 @@ def send_email(action: dict[str, Any], context: RunContext) -> str:
     except delivery.MailTemporaryError:
         raise
     except (delivery.MailPermanentError, DomainError) as error:
-        raise ActionFailed(str(error) or type(error).__name__, retry=False) from None
+        refusal = getattr(error, "refusal", None)
+        raise ActionFailed(str(error) or type(error).__name__, retry=False, refusal=refusal) from None
     return _("Email sent (%(message_id)s).", message_id=context.run.message_id)

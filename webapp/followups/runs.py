@@ -23,6 +23,7 @@ from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Integer, and_, any_, cast, func, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from webapp.email import refusals
 from webapp.extensions import db
 from webapp.followups import actions as followup_actions
 from webapp.followups import conditions, timing, triggers
@@ -378,6 +379,7 @@ def _record_failure(run_id: int, error: Exception) -> None:
     hopeless = isinstance(error, ActionFailed) and not error.retry
     if hopeless or run.attempts >= MAX_ATTEMPTS:
         run.status, run.finished_at = FollowUpRunStatus.FAILED, now()
+        refusals.report(error, final=True)  # the receiving server refused the email: its bounce
     else:
         run.status, run.job_id = FollowUpRunStatus.PENDING, ""
         run.due_at = now() + timedelta(seconds=30 * 2 ** (run.attempts - 1))

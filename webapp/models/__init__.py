@@ -11,7 +11,7 @@ from webapp.models.callbacks import (
     DeliveryStatus,
 )
 from webapp.models.databases import UNSUBSCRIBE_BEHAVIOURS, Collection, Database, Field, Interest
-from webapp.models.email import CaughtMail, EmailTemplate, MailSettings, SentMessage
+from webapp.models.email import CaughtMail, EmailTemplate, MailSettings, SentMessage, SuppressedAddress
 from webapp.models.exports import EXPORT_RUN_STATUSES, ExportDefinition, ExportRun, ExportRunStatus
 from webapp.models.followups import (
     ACTION_TYPES,
@@ -33,6 +33,7 @@ from webapp.models.forms import (
     FormSubmission,
     SubmissionStatus,
 )
+from webapp.models.hygiene_policies import POLICY_ACTIONS, SIGNUP_ACTIONS, HygienePolicy
 from webapp.models.imports import IMPORT_RUN_STATUSES, ImportDefinition, ImportLineError, ImportRun, ImportRunStatus
 from webapp.models.profiles import Profile, ProfileAlias, ProfileEvent, Subprofile
 from webapp.models.work import WORK_STATUSES, ScheduledWork, WorkStatus
@@ -58,6 +59,10 @@ __all__ = [
     "EmailTemplate",
     "MailSettings",
     "SentMessage",
+    "SuppressedAddress",
+    "POLICY_ACTIONS",
+    "SIGNUP_ACTIONS",
+    "HygienePolicy",
     "EXPORT_RUN_STATUSES",
     "ExportDefinition",
     "ExportRun",

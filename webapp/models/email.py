@@ -76,3 +76,21 @@ class CaughtMail(Base):
     subject: Mapped[str] = mapped_column(String(500), default="")
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SuppressedAddress(Base):
+    """An address of an account that mail must not go to (``email/suppression.py``): why, since when, and
+    whether (and by whom) it was lifted. Keyed by the address, not the profile, so it outlives the profile."""
+
+    __tablename__ = "suppressed_address"
+    __table_args__ = (UniqueConstraint("account_id", "address"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
+    address: Mapped[str] = mapped_column(String(320))
+    reason: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str] = mapped_column(String(500), default="")
+    database_id: Mapped[int | None] = mapped_column(ForeignKey("database.id", ondelete="SET NULL"))
+    suppressed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lifted_at: Mapped[datetime | None]
+    lifted_by: Mapped[str] = mapped_column(String(200), default="")

@@ -167,9 +167,30 @@ def _entry(account: Account, event: ProfileEvent, names: _Names) -> TimelineEntr
         entry.interests.append(InterestChange(_name(names.interests, key), bool(pair[0]), bool(pair[1])))
     if event.kind == "unsubscribed" and changes.get("behaviour") == "nothing":
         entry.notes.append(str(_l("The unsubscribe behaviour was “nothing”: no values were changed.")))
+    entry.notes.extend(_hygiene_notes(event.kind, changes))
     if event.reference:
         entry.notes.append(str(_l("Reference: %(reference)s", reference=event.reference)))
     return entry
+
+
+def _hygiene_notes(kind: str, changes: dict) -> list[str]:
+    """What a bounce or complaint said (the shape is ``hygiene/reports.py``'s)."""
+    bounce, complaint = changes.get("bounce"), changes.get("complaint")
+    if kind == "bounced" and isinstance(bounce, dict):
+        text = _l(
+            "%(type)s bounce: %(reason)s %(status)s",
+            type=_l("Hard") if bounce.get("type") == "hard" else _l("Soft"),
+            reason=str(bounce.get("reason") or ""),
+            status=str(bounce.get("status") or ""),
+        )
+        return (
+            [str(text).strip(), str(bounce.get("diagnostic") or "")[:300]]
+            if bounce.get("diagnostic")
+            else [str(text).strip()]
+        )
+    if kind == "complained" and isinstance(complaint, dict):
+        return [str(_l("Feedback type: %(type)s", type=str(complaint.get("feedback_type") or "abuse")))]
+    return []
 
 
 def _pairs(mapping: Any) -> list[tuple[str, list | tuple]]:

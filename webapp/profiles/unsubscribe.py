@@ -16,7 +16,16 @@ from webapp.profiles.values import diff, interests_diff
 
 def unsubscribe(account: Account, profile_id: int, *, origin: Origin) -> str:
     """Apply the database's unsubscribe behaviour to a profile; returns the behaviour applied."""
-    profile = get_profile(account, profile_id)
+    behaviour = unsubscribe_in_transaction(get_profile(account, profile_id), origin)
+    db.session.commit()
+    return behaviour
+
+
+def unsubscribe_in_transaction(profile: Profile, origin: Origin) -> str:
+    """``unsubscribe`` inside the caller's transaction (a policy reacting to a complaint); the caller commits.
+
+    Every behaviour journals an ``unsubscribed`` event, which puts the address on the suppression list
+    (``hygiene.policies``): an unsubscribe stops marketing mail whatever the behaviour."""
     database = profile.database
     behaviour = database.unsubscribe_behaviour
     if behaviour == "remove":
@@ -37,7 +46,6 @@ def unsubscribe(account: Account, profile_id: int, *, origin: Origin) -> str:
         events.record("unsubscribed", origin, profile=profile, changes=changes)
     else:
         events.record("unsubscribed", origin, profile=profile, changes={"behaviour": "nothing"})
-    db.session.commit()
     return behaviour
 
 

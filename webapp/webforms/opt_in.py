@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
-from webapp.email import delivery
+from webapp.email import delivery, refusals
 from webapp.extensions import db
 from webapp.models import Account, Field, Form, Profile, ProfileEvent
 from webapp.platform.errors import ValidationError
@@ -70,6 +70,7 @@ def send_confirmation(form: Form, profile: Profile) -> None:
         subject=settings.get("email_subject") or _("Please confirm your sign-up"),
         text=text.replace("{link}", link),
         profile_id=profile.id,
+        category="confirmation",
     )
 
 
@@ -93,13 +94,16 @@ def send_notification(form: Form, submission_id: int, profile_id: int | None, da
     )
 
 
-def _send(form: Form, *, to: str, subject: str, text: str, profile_id: int | None) -> None:
+def _send(
+    form: Form, *, to: str, subject: str, text: str, profile_id: int | None, category: str = "transactional"
+) -> None:
     """Send after the submission has committed, then commit the mail's log rows (the mail service adds them
-    to the caller's transaction)."""
+    to the caller's transaction). A form's mail is sent once, never retried: a refusal is final (a bounce)."""
     try:
-        delivery.send_mail(form.account_id, to=to, subject=subject, text=text, profile_id=profile_id)
+        delivery.send_mail(form.account_id, to=to, subject=subject, text=text, profile_id=profile_id, category=category)
     except delivery.MailError as error:
         current_app.logger.warning("form %s: mail to %s not sent: %s", form.id, to, error)
+        refusals.report(error, final=True)
     db.session.commit()
 
 
