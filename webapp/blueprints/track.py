@@ -36,11 +36,7 @@ def email_click(token: str):
 @bp.route("/u/<token>", methods=["GET", "POST"])
 def email_unsubscribe(token: str):
     """GET: a page with a confirm button (link scanners must not unsubscribe anyone); POST: unsubscribe."""
-    if request.method == "POST":
-        tracking.unsubscribe_by_link(token)
-        done = True
-    else:
-        done = tracking.is_unsubscribed(token)
-    response = Response(render_template("track/unsubscribe.html", done=done, token=token))
+    state = tracking.unsubscribe_by_link(token) if request.method == "POST" else tracking.unsubscribe_state(token)
+    response = Response(render_template("track/unsubscribe.html", state=state, token=token))
     response.headers.update(NO_STORE)
     return response

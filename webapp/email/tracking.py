@@ -6,13 +6,17 @@ not sign. Opens and clicks are journalled as ``email_opened``/``email_clicked`` 
 the pixel still answers and the click still redirects.
 """
 
+from enum import StrEnum
 from urllib.parse import urlsplit
 
 from flask_babel import gettext as _
+from sqlalchemy import select
 
-from webapp.email import link_tokens
+from webapp.email import link_tokens, suppression
+from webapp.email.delivery import MailError
+from webapp.email.sending import recipient_of
 from webapp.extensions import db
-from webapp.models import Account, Profile
+from webapp.models import Account, Profile, SentMessage
 from webapp.platform.errors import NotFound
 from webapp.profiles import events
 from webapp.profiles.events import Origin
@@ -57,23 +61,62 @@ def _origin(values: dict) -> Origin:
     return Origin("email", reference=str(values.get("m", ""))[:100])
 
 
-def unsubscribe_target(token: str) -> Profile | None:
-    """The profile an unsubscribe link is for (None when it was removed since); NotFound for a bad token."""
-    return _profile(_verified("unsubscribe", token))
+class Unsubscribed(StrEnum):
+    """What an unsubscribe link did (or, before the POST, whether there is anything left to do)."""
+
+    ASK = "ask"  # subscribed: the page asks first (link scanners must not unsubscribe anyone)
+    UPDATED = "updated"  # the database's unsubscribe values were set
+    REMOVED = "removed"  # the profile was removed
+    SUPPRESSED = "suppressed"  # no profile value changed ("nothing", or "update" without values): only the list
+    ALREADY = "already"  # unsubscribed or suppressed before
+    UNKNOWN = "unknown"  # the profile and the message are gone: nothing to act on
 
 
-def is_unsubscribed(token: str) -> bool:
-    profile = unsubscribe_target(token)
-    return profile is None or not is_subscribed(profile)
-
-
-def unsubscribe_by_link(token: str) -> None:
-    """Apply the database's unsubscribe behaviour (idempotent: an unsubscribed or removed profile stays so)."""
+def unsubscribe_state(token: str) -> Unsubscribed:
+    """Before a POST: ``ALREADY`` when the link's address gets no marketing mail any more, else ``ASK``
+    (``UNKNOWN`` when neither the profile nor the message is known); NotFound for a bad token."""
     values = _verified("unsubscribe", token)
     profile = _profile(values)
-    if profile is None or not is_subscribed(profile):
-        return
+    address = _address(values, profile)
+    if address and suppression.blocking_reason(values["a"], address, "marketing"):
+        return Unsubscribed.ALREADY
+    if profile is not None:
+        return Unsubscribed.ASK if is_subscribed(profile) else Unsubscribed.ALREADY
+    return Unsubscribed.ASK if address else Unsubscribed.UNKNOWN
+
+
+def unsubscribe_by_link(token: str) -> Unsubscribed:
+    """Apply the database's unsubscribe behaviour (idempotent: an unsubscribed or removed profile stays so).
+
+    Whatever the behaviour, the address goes on the suppression list (the ``unsubscribed`` event puts it
+    there; for a profile removed since the mail, the address the message went to is suppressed here), so no
+    marketing mail reaches it again (issue 22). Returns what actually happened, for the page to say."""
+    values = _verified("unsubscribe", token)
+    state = unsubscribe_state(token)
+    if state in (Unsubscribed.ALREADY, Unsubscribed.UNKNOWN):
+        return state
+    profile = _profile(values)
+    if profile is None:  # removed since the mail: keep the address from getting any more
+        suppression.suppress(values["a"], _address(values, None), suppression.Reason.UNSUBSCRIBE, detail="link")
+        db.session.commit()
+        return Unsubscribed.SUPPRESSED
     account = db.session.get_one(Account, values["a"])  # the profile is of this account
-    unsubscribe(
-        account, profile.id, origin=Origin("unsubscribe", actor="link", reference=str(values.get("m", ""))[:100])
+    origin = Origin("unsubscribe", actor="link", reference=str(values.get("m", ""))[:100])
+    behaviour = unsubscribe(account, profile.id, origin=origin)
+    if behaviour == "remove":
+        return Unsubscribed.REMOVED
+    return Unsubscribed.SUPPRESSED if is_subscribed(profile) else Unsubscribed.UPDATED
+
+
+def _address(values: dict, profile: Profile | None) -> str:
+    """The address the link is about: the profile's, else the one the message went to (the sent-message log)."""
+    if profile is not None:
+        try:
+            return recipient_of(profile)
+        except MailError:
+            return ""
+    message_id = str(values.get("m", ""))
+    query = select(SentMessage.recipient).where(
+        SentMessage.account_id == values["a"], SentMessage.message_id == message_id
     )
+    return (db.session.scalar(query) or "") if message_id else ""
