@@ -312,8 +312,19 @@ def _hosted_headers(response, form: Form):
 # --- double opt-in -------------------------------------------------------------------------------------------
 
 
-@bp.route("/p/confirm/<token>")
+@bp.route("/p/confirm/<token>", methods=["GET", "POST"])
 def confirm(token: str):
+    """GET: a page that confirms with a POST (submitted by ``confirm.js`` at once, or by its button), so a mail
+    scanner following the link confirms nothing; POST: confirm."""
+    if request.method == "GET":
+        response = current_app.make_response(render_template("public/confirm.html", token=token))
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'self'; script-src 'self'; style-src 'self'; form-action 'self'; base-uri 'none'; "
+            "object-src 'none'; frame-ancestors 'none'"
+        )
+        return response
     try:
         opt_in.confirm_subscription(token)
     except ValidationError as error:
