@@ -290,3 +290,17 @@ def test_the_settings_of_another_accounts_database_are_not_found(account, databa
 
     with pytest.raises(NotFound):
         policies.get_policy(make_account("Other"), database.id)
+
+
+def test_bounces_complaints_and_unsubscribes_are_on_the_timeline(account, database, profile):
+    from webapp.profiles.timeline import events_of_profile
+
+    policy(account, database, complaint_action="nothing")
+    bounce(profile, "soft", "<m1@x>", "mailbox_full")
+    complain(profile)
+    unsubscribe(account, profile.id, origin=Origin("unsubscribe", actor="mailto"))
+    entries = events_of_profile(account, profile.id).entries
+    notes = {entry.event.kind: entry.notes for entry in entries}
+    assert notes["bounced"][:2] == ["Soft bounce: mailbox_full 4.2.2", "smtp; 550"]
+    assert notes["complained"][0] == "Feedback type: abuse"
+    assert "unsubscribed" in notes

@@ -183,11 +183,8 @@ def _hygiene_notes(kind: str, changes: dict) -> list[str]:
             reason=str(bounce.get("reason") or ""),
             status=str(bounce.get("status") or ""),
         )
-        return (
-            [str(text).strip(), str(bounce.get("diagnostic") or "")[:300]]
-            if bounce.get("diagnostic")
-            else [str(text).strip()]
-        )
+        diagnostic = str(bounce.get("diagnostic") or "")[:300]
+        return [str(text).strip(), diagnostic] if diagnostic else [str(text).strip()]
     if kind == "complained" and isinstance(complaint, dict):
         return [str(_l("Feedback type: %(type)s", type=str(complaint.get("feedback_type") or "abuse")))]
     return []
