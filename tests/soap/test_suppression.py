@@ -33,3 +33,27 @@ def test_a_follow_up_triggered_over_soap_does_not_mail_a_suppressed_address(soap
     assert sorted(run.status for run in by_address.values()) == ["done", "failed"]
     assert [message["To"] for message in delivery.caught_messages(account.id)] == ["bob@example.com"]
     assert suppression.active(account.id, "ann@example.com").reason == "complaint"
+
+
+def test_setting_the_unsubscribe_values_over_soap_is_an_unsubscribe(soap, token, account):
+    """Copernica's API unsubscribes by setting the database's unsubscribe values: the address is suppressed, and
+    stays so after the values are taken off again or the profile is made anew."""
+    from webapp.profiles import databases
+
+    database = make_database(account, fields={"Email": "email", "Newsletter": "text"})
+    databases.set_unsubscribe_behaviour(
+        account, database_id=database.id, behaviour="update", field_values={"Newsletter": "no"}
+    )
+    db.session.commit()
+    created = soap.Database_createProfile(
+        access_token=token, id=database.id, fields=pairs(Email="ann@example.com", Newsletter="yes")
+    )
+    soap.Profile_updateFields(access_token=token, id=created.id, fields=pairs(Email="ann@example.com"))
+    db.session.rollback()
+    assert suppression.active(account.id, "ann@example.com") is None  # an update that unsubscribes nothing
+    soap.Profile_updateFields(access_token=token, id=created.id, fields=pairs(Newsletter="no"))
+    db.session.rollback()
+    assert suppression.active(account.id, "ann@example.com").reason == "unsubscribe"
+    soap.Profile_updateFields(access_token=token, id=created.id, fields=pairs(Newsletter="yes"))
+    db.session.rollback()
+    assert suppression.active(account.id, "ann@example.com") is not None

@@ -12,7 +12,8 @@ registered last so the other subscribers see the event before an action may remo
   of mail already under way.
 - ``complained``: the address is suppressed and ``complaint_action`` applied (default: unsubscribe).
 - ``unsubscribed`` (any door, any behaviour, even ``nothing`` or an ``update`` without values): the address is
-  suppressed for marketing mail (issue 22).
+  suppressed for marketing mail (issue 22); so is a ``profile_updated`` that gives the profile its database's
+  unsubscribe values (an admin's edit, a SOAP update: unsubscribing by setting the values).
 - ``confirmed`` (a double opt-in link followed): the address's suppression is lifted; the person proved the
   mailbox and consented again.
 
@@ -46,7 +47,7 @@ from webapp.platform.errors import ValidationError
 from webapp.platform.tenancy import owned
 from webapp.profiles.events import Origin
 from webapp.profiles.profiles import apply_update, remove_in_transaction
-from webapp.profiles.unsubscribe import unsubscribe_in_transaction
+from webapp.profiles.unsubscribe import is_subscribed, unsubscribe_in_transaction
 from webapp.profiles.values import validate_values
 
 MAX_THRESHOLD = 100
@@ -54,6 +55,7 @@ MAX_SIGNUP_DAYS = 3650
 CHAIN_EVENTS = ("bounced", "email_sent", "email_opened", "email_clicked")
 CHAIN_LIMIT = 500  # journal entries read back per bounce: far more than any threshold needs
 POLICY_ACTOR = "policy"
+REACTS_TO = ("bounced", "complained", "unsubscribed", "confirmed", "profile_updated")
 
 
 def init_app(app) -> None:
@@ -178,15 +180,17 @@ def values_by_name(database: Database, stored: dict[str, Any]) -> dict[str, Any]
 
 def on_profile_event(event: ProfileEvent) -> None:
     """The policies' reaction to one journalled event (inside the writing transaction)."""
-    if event.kind not in ("bounced", "complained", "unsubscribed", "confirmed") or event.subprofile_id:
+    if event.kind not in REACTS_TO or event.subprofile_id:
         return
     profile = db.session.get(Profile, event.profile_id)
     if profile is None:
         return
+    if event.kind == "profile_updated" and not _unsubscribed_by_values(profile, event):
+        return
     address = address_of(profile)
     if not address:
         return
-    if event.kind == "unsubscribed":
+    if event.kind in ("unsubscribed", "profile_updated"):
         detail = _("Unsubscribed (%(source)s)", source=event.source)
         suppression.suppress(
             profile.account_id, address, suppression.Reason.UNSUBSCRIBE, database_id=profile.database_id, detail=detail
@@ -197,6 +201,18 @@ def on_profile_event(event: ProfileEvent) -> None:
         _complaint(profile, address, event)
     elif event.source == "bounce":
         _bounce(profile, address, event)
+
+
+def _unsubscribed_by_values(profile: Profile, event: ProfileEvent) -> bool:
+    """Whether a plain update (an admin's edit, a SOAP ``Profile_updateFields``) gave the profile its database's
+    unsubscribe values: an unsubscribe by another door. (Taking them off again lifts nothing: only an admin or
+    a confirmed opt-in does.)"""
+    values = profile.database.unsubscribe_values or {}
+    if profile.database.unsubscribe_behaviour != "update" or is_subscribed(profile):
+        return False
+    changes = event.changes or {}
+    touched = set(changes.get("fields") or {}) & set(values.get("fields") or {})
+    return bool(touched or set(changes.get("interests") or {}) & set(values.get("interests") or {}))
 
 
 def address_of(profile: Profile) -> str:
