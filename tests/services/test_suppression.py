@@ -221,3 +221,18 @@ def test_a_450_is_a_soft_bounce_only_once_the_retries_are_over(account, shop, te
     [bounce] = bounces(profile.id)
     assert (bounce["type"], bounce["reason"], bounce["status"]) == ("soft", "mailbox_full", "4.2.2")
     assert suppression.active(account.id, ADDRESS) is None  # one soft bounce of five
+
+
+def test_a_refusal_whose_policy_removes_the_profile_still_fails_the_run(account, shop, template, smtp_server, smtp_url):  # noqa: F811
+    from webapp.hygiene.policies import PolicySettings, save_policy
+
+    save_policy(account, shop.database.id, PolicySettings(hard_action="remove"))
+    smtp_url(smtp_server.url)
+    mail_followup(account, shop, template)
+    profile = profiles.create_profile(account, shop.database.id, {"Email": ADDRESS}, origin=ADMIN)
+    smtp_server.replies = ["550 5.1.1 User unknown"]
+    run_due()
+    [run] = runs()
+    assert (run.status, run.profile_id) == ("failed", None)
+    assert db.session.get(Profile, profile.id) is None
+    assert suppression.active(account.id, ADDRESS).reason == "hard_bounce"
