@@ -79,3 +79,15 @@ def test_every_unsubscribe_is_on_the_timeline(anonymous, account, mailed):
     one_click(anonymous, message)
     kinds = db.session.scalars(select(ProfileEvent.kind).where(ProfileEvent.profile_id == profile.id))
     assert "unsubscribed" in list(kinds)
+
+
+def test_the_admin_door_on_a_new_database_says_so_and_the_profile_page_shows_the_suppression(browser, account, mailed):
+    profile, template, _message = mailed
+    editor = browser("editor", account)
+    response = editor.post(f"/profiles/{profile.id}/unsubscribe")
+    page = editor.get(response.headers["Location"]).get_data(as_text=True)
+    assert "gets no more marketing email" in page
+    assert '<span class="badge danger">suppressed</span>' in page and "On the suppression list (Unsubscribed)" in page
+    assert f'action="/profiles/{profile.id}/unsubscribe"' not in page  # nothing left to unsubscribe
+    with pytest.raises(delivery.MailSuppressedError):
+        sending.send_template_email(account.id, template.id, profile.id, message_id=delivery.new_message_id())

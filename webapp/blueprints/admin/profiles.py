@@ -21,6 +21,8 @@ from webapp.blueprints.admin.profile_inputs import (
     split_errors,
 )
 from webapp.blueprints.admin.responses import hx_redirect, is_htmx, render, toast
+from webapp.email import suppression
+from webapp.hygiene import status as hygiene_status
 from webapp.models import Account, Collection, Field, Profile, Subprofile
 from webapp.platform.errors import Conflict, NotFound, ValidationError
 from webapp.profiles import databases, fields, lists, profiles, subprofiles, timeline, unsubscribe
@@ -272,6 +274,8 @@ def _profile_context(
         **_fields_context(account, profile, submitted, errors),
         "groups": interest_groups(database.interests),
         "subscribed": unsubscribe.is_subscribed(profile),
+        "email_status": hygiene_status.email_status(account, profile.id),
+        "suppression_labels": suppression.REASON_LABELS,
         "unsubscribe_summary": _describe_values(databases.unsubscribe_values_by_name(database)),
         "collections": views,
         "timeline": timeline.events_of_profile(account, profile.id, before_id=before_id),
@@ -360,17 +364,17 @@ def profile_unsubscribe(profile_id: int):
     elif behaviour == "update":
         flash(
             _(
-                "The unsubscribe is recorded, but this database has no unsubscribe values yet, so nothing changed. "
-                "Set them in the database's settings."
+                "The unsubscribe is recorded and the address gets no more marketing email, but this database has "
+                "no unsubscribe values yet, so no value changed. Set them in the database's settings."
             ),
             "warning",
         )
     else:
         flash(
             _(
-                "The unsubscribe is recorded, but this database's unsubscribe behaviour is “nothing”, so no "
-                "values changed. Ignoring unsubscribes is unlawful in the EU: choose another behaviour in the "
-                "database's settings."
+                "The unsubscribe is recorded and the address gets no more marketing email, but this database's "
+                "unsubscribe behaviour is “nothing”, so no values changed. Ignoring unsubscribes is unlawful in "
+                "the EU: choose another behaviour in the database's settings."
             ),
             "warning",
         )
