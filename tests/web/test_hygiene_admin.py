@@ -87,3 +87,10 @@ def test_an_editor_sees_the_policy_but_cannot_save_it(browser):
     database = make_database(editor.user.account)
     assert editor.get(f"/databases/{database.id}/hygiene").status_code == 200
     assert editor.post(f"/databases/{database.id}/hygiene", {"hard_threshold": "3"}).status_code == 403
+
+
+def test_a_viewer_sees_the_list_but_exports_nothing(browser):
+    viewer = browser("viewer")
+    suppress(viewer.user.account, "ann@example.com")
+    assert "ann@example.com" in viewer.get("/email/suppression").get_data(as_text=True)
+    assert viewer.get("/email/suppression.csv").status_code == 403

@@ -39,6 +39,7 @@ def suppression_list():
 
 
 @bp.route("/email/suppression.csv")
+@requires("editor")
 def suppression_export():
     """The list (as filtered) as CSV, streamed through the one CSV writer."""
     search, lifted = request.args.get("q", "")[:320], request.args.get("lifted") == "1"
