@@ -5,10 +5,10 @@ of links and return paths.
 holds the sandboxed personalisation; ``sending`` sends a template to a profile as marketing mail (headers,
 footer, tracked links); ``tracking`` records opens and clicks and unsubscribes from signed links;
 ``link_tokens`` signs those links and VERP addresses; ``account_settings`` is an account's own SMTP server,
-send rate and DKIM key; ``suppression`` is the account's list of addresses mail must not go to (checked
-by ``delivery`` before every send); ``refusals`` describes an SMTP refusal at send time and hands final ones to
-whoever subscribed (hygiene counts them as bounces). "Email" is the word throughout; "mail" survives only in table, class and endpoint names
-that the database and URLs already carry.
+send rate and DKIM key; ``suppression`` is the account's list of addresses mail must not go to (checked by
+``delivery`` before every send); ``refusals`` describes an SMTP refusal at send time and hands final ones to
+whoever subscribed (hygiene counts them as bounces). "Email" is the word throughout; "mail" survives only in
+table, class and endpoint names that the database and URLs already carry.
 
 May import ``webapp.platform`` and ``webapp.profiles`` (to read and unsubscribe profiles), never a package that
 sends email (follow-ups, web forms): they call in here.
