@@ -8,3 +8,12 @@ react to those events: they count bounces, suppress addresses and apply the conf
 May import ``webapp.platform``, ``webapp.profiles`` and ``webapp.email`` (the sent-message log, the return
 addresses and the suppression list); nothing below imports it.
 """
+
+
+def init_app(app) -> None:
+    """Register the housekeeping that forgets unmatched messages after their retention period."""
+    from webapp.hygiene import intake
+    from webapp.platform import work
+
+    with app.app_context():
+        work.add_housekeeping(intake.forget_old_unmatched)
