@@ -13,16 +13,23 @@ from webapp.hygiene.reports import Kind, Reason
 
 # RFC 3463: class.subject.detail; subject and detail up to three digits. Not inside a longer dotted number
 # (an IP address or a version) and not followed by another dot-digit.
-ENHANCED_CODE = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.]*\d)")
+ENHANCED_CODE = re.compile(r"(?<![\w.:,/=])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.]*\d)")
 # RFC 5321 reply code at a word boundary, followed by a space, a dash or the end (``550 5.1.1``, ``550-``).
 REPLY_CODE = re.compile(r"(?<![\d.#\-:/])([45][0-5]\d)(?=[ \-]|$)", re.MULTILINE)
 
+# A remote server's own reply: a reply code and its enhanced code (``550 5.1.1``, ``550-5.1.1``); in a chain
+# of relays the last one is the server that refused.
+SERVER_REPLY = re.compile(r"(?<![\d.])[245]\d\d[ \-]#?([245])\.(\d{1,3})\.(\d{1,3})(?![\d.]*\d)")
+
 # Enhanced codes whose subject.detail names the reason by itself (RFC 3463 and the IANA registry).
 STATUS_REASONS: dict[str, Reason] = {
+    "1.0": Reason.USER_UNKNOWN,  # other address status (of the recipient's address)
     "1.1": Reason.USER_UNKNOWN,  # bad destination mailbox address
     "1.2": Reason.DOMAIN_NOT_FOUND,  # bad destination system address
     "1.3": Reason.USER_UNKNOWN,  # bad destination mailbox address syntax
     "1.6": Reason.USER_UNKNOWN,  # destination mailbox has moved, no forwarding address
+    "1.7": Reason.POLICY,  # bad sender's mailbox address syntax
+    "1.8": Reason.POLICY,  # bad sender's system address
     "1.10": Reason.DOMAIN_NOT_FOUND,  # RFC 7505 null MX
     "2.1": Reason.USER_UNKNOWN,  # mailbox disabled, not accepting messages
     "2.2": Reason.MAILBOX_FULL,
@@ -74,18 +81,19 @@ PATTERNS: list[tuple[Reason, re.Pattern[str]]] = [
             r"user unknown|unknown user|no such (user|mailbox|recipient|address|account)|"
             r"(user|recipient|mailbox|address|account) (does not|doesn'?t|doesn't) exist|"
             r"(recipient|user|mailbox|address|account)( address)? (is )?(unknown|not found|invalid|unavailable|"
-            r"rejected|disabled|inactive|suspended|deactivated|not valid|unavailable)|"
+            r"disabled|inactive|suspended|deactivated|not valid)|"
             r"invalid (recipient|mailbox|address|user)|unknown (recipient|mailbox|address|local.?part)|"
-            r"not (a )?valid (recipient|mailbox|user)|undeliverable address|address rejected|"
+            r"not (a )?valid (recipient|mailbox|user)|undeliverable address|"
             r"mailbox unavailable|mailbox not found|no mailbox|user not found|not our customer|"
             r"unrouteable address|unroutable address|no account|account (has been )?(disabled|expired|closed|"
             r"suspended)|does not have an account|is not a known user|addressee unknown|recipient not found|"
             r"(dest|destin)ination (address|mailbox) (does not exist|unknown)|bad destination mailbox|"
             r"no valid recipients|unknown or illegal alias|not listed in|doesn'?t have a|"
-            r"mailbox (is )?(disabled|inactive|unavailable)|recipient address rejected|"
+            r"mailbox (is )?(disabled|inactive|unavailable)|"
             r"this user doesn'?t have|the email account that you tried to reach|is not a valid mailbox|"
             r"resolver\.adr\.recipnotfound|recipnotfound|user doesn'?t exist|no longer (active|available|exists)|"
-            r"not exist|non-?existent|unknown address|invalid address|invalid .{0,20}userid",
+            r"not exist|non-?existent|unknown address|invalid address|invalid .{0,20}userid|"
+            r"(user|account|mailbox)\b.{0,60}\blocked\b",
             re.I,
         ),
     ),
@@ -139,22 +147,23 @@ def reply_code(text: str) -> str:
 
 
 def best_status(status_field: str, diagnostic: str) -> str:
-    """The most telling enhanced code: a specific one in the diagnostic beats a generic ``x.0.0`` field.
+    """The most telling enhanced code, in the class of the reporting MTA's own Status field.
 
-    Status fields often say ``5.0.0`` while the remote server's own reply in the diagnostic says ``5.1.1``;
-    the class stays the status field's (the reporting MTA decided whether it gave up).
+    In order: the last remote server reply quoted with its enhanced code, the first specific code anywhere.
+    The remote server's reply quoted in the diagnostic (``550 5.7.1 IP address blacklisted``) says more than
+    the reporting MTA's summary (``Status: 5.0.0`` or a guessed ``5.1.1``), but whether the message failed
+    for good is the reporting MTA's decision: its class stays.
     """
     field_codes = enhanced_codes(status_field)
     field = field_codes[0] if field_codes else ""
-    specific = [code for code in enhanced_codes(diagnostic) if not code.endswith(".0.0")]
-    if field and not field.endswith(".0.0"):
+    replied = [".".join(match.groups()) for match in SERVER_REPLY.finditer(diagnostic or "")]
+    specific = [code for code in replied[::-1] + enhanced_codes(diagnostic) if not code.endswith(".0.0")]
+    if not specific:
         return field
-    if specific:
-        candidate = specific[0]
-        if field and candidate[0] != field[0] and field[0] in "45" and candidate[0] in "45":
-            return field[0] + candidate[1:]
-        return candidate
-    return field
+    candidate = specific[0]
+    if field and field[0] in "45" and candidate[0] in "45":
+        return field[0] + candidate[1:]
+    return field or candidate
 
 
 def reason_of(status: str, diagnostic: str) -> Reason:

@@ -24,7 +24,7 @@ ADDRESS = re.compile(
 MESSAGE_ID_LINE = re.compile(r"^\s*Message-ID:\s*(<[^>\s]+>)", re.I | re.M)
 SEPARATED_ID_LINE = re.compile(r"^\s*Message-ID:\s*\n\s*(<[^>\s]+>)", re.I | re.M)
 
-BOUNCE_SENDERS = re.compile(r"mailer-daemon|postmaster|mail delivery|mail administrator|mdaemon|bounce", re.I)
+BOUNCE_SENDERS = re.compile(r"mailer-daemon|post_?master|mail delivery|mail administrator|mdaemon|bounce", re.I)
 BOUNCE_SUBJECTS = re.compile(
     r"undeliver|undelivered|delivery (status )?notification|delivery (has )?failed|delivery failure|"
     r"failure notice|returned mail|mail delivery|non.?delivery|could not be delivered|delivery problem|"
@@ -36,7 +36,8 @@ BOUNCE_SUBJECTS = re.compile(
 )
 FAILURE_PHRASES = re.compile(
     r"could not be delivered|did not reach|undeliverable|delivery (has )?failed|permanent (error|failure)|"
-    r"not be delivered|was not delivered|unable to deliver|delivery to the following|failed recipient",
+    r"not be delivered|was not delivered|unable to deliver|delivery to the following|failed recipient|"
+    r"invalid user address|no such user|user unknown|requested action not taken",
     re.I,
 )
 PERMANENT_PHRASES = re.compile(r"permanent|fatal|given up|gave up|could not be delivered|undeliverable|failed", re.I)
@@ -58,6 +59,9 @@ ORIGINAL_MARKERS = re.compile(
     re.I | re.M,
 )
 DSN_FIELD_START = re.compile(r"^(Reporting-MTA|Original-Recipient|Final-Recipient):", re.I | re.M)
+RCPT_TO_LINE = re.compile(r"^\s*RCPT TO:\s*<?(" + ADDRESS.pattern + ")", re.I | re.M)
+# A line naming only the failed address, as Exim, qmail and Postfix list them (``  a@b``, ``<a@b>:``).
+ADDRESS_LINE = re.compile(r"^[ \t]*<?(" + ADDRESS.pattern + r")>?:?[ \t]*$", re.M)
 FAILED_HEADERS = ("X-Failed-Recipients", "X-Failed-Recipient")
 TEXT_LIMIT = 200_000
 
@@ -128,21 +132,23 @@ def _delivery_status(message: Message) -> Report | None:
     diagnostic = _clean(chosen.get("diagnostic-code", ""))
     status_field = chosen.get("status", "")
     text = _human_text(message)
-    if not diagnostic and not classification.enhanced_codes(status_field):
-        diagnostic = _clean(text)[:1000]
     recipient = (
         _address_in(chosen.get("original-recipient", ""))
         or _address_in(chosen.get("final-recipient", ""))
         or _address_in(chosen.get("x-actual-recipient", ""))
         or _failed_header(message)
     )
+    field_codes = classification.enhanced_codes(status_field)
+    if not diagnostic and (not field_codes or field_codes[0].endswith(".0.0")):
+        # No Diagnostic-Code and a generic Status: the human-readable part says why.
+        diagnostic = _diagnostic_lines(text, recipient)[:1000]
     message_id = original_message_id(message)
     if action in ("delivered", "relayed", "expanded"):
         status = classification.best_status(status_field, diagnostic)
         return Report(Kind.NOT_A_BOUNCE, Reason.OTHER, status, diagnostic, recipient, "", message_id)
     # A ``delayed`` report carries a 4.x.x status and counts as a soft bounce, like any other 4.x.x.
     hint = action != "delayed"
-    kind, reason, status = classification.classify(status_field, diagnostic or text[:2000], permanent_hint=hint)
+    kind, reason, status = classification.classify(status_field, diagnostic, permanent_hint=hint)
     if kind == Kind.NOT_A_BOUNCE and action == "failed":
         kind = Kind.UNKNOWN
     return Report(kind, reason, status, diagnostic, recipient, "", message_id)
@@ -226,6 +232,10 @@ def _recipient_in_text(text: str, message: Message) -> str:
         _address_in(_header(message, name)).lower() for name in ("From", "To", "Return-Path", "Delivered-To", "Sender")
     }
     own.discard("")
+    for pattern in (RCPT_TO_LINE, ADDRESS_LINE):
+        found = pattern.search(text)
+        if found:
+            return found.group(1)
     for candidate in ADDRESS.findall(text):
         address = candidate.strip(".").lower()
         local = address.partition("@")[0]
@@ -241,7 +251,14 @@ def _diagnostic_lines(text: str, recipient: str) -> str:
     if recipient:
         for index, line in enumerate(lines):
             if recipient.lower() in line.lower():
-                following = " ".join(part for part in lines[index : index + 8] if part)
+                if classification.enhanced_codes(line) or classification.reply_code(line):
+                    return _clean(line)  # ``a@b: 550 5.1.1 …`` (OpenSMTPD, Postfix) names its own failure
+                block = [line]
+                for later in lines[index + 1 : index + 8]:
+                    if ADDRESS_LINE.fullmatch(later):
+                        break  # the next failed recipient's block
+                    block.append(later)
+                following = " ".join(part for part in block if part)
                 if classification.enhanced_codes(following) or classification.reply_code(following):
                     return _clean(following)
                 break
@@ -338,7 +355,8 @@ def _human_text(message: Message) -> str:
     """The human-readable report: the text parts outside any returned message, or the whole body."""
     texts: list[str] = []
     _collect_text(message, texts)
-    return "\n".join(texts)[:TEXT_LIMIT]
+    # A broken MIME structure (a boundary that does not match) leaves no text part: read the body as it is.
+    return "\n".join(texts)[:TEXT_LIMIT] if any(text.strip() for text in texts) else _all_text(message)
 
 
 def _collect_text(part: Message, texts: list[str]) -> None:
