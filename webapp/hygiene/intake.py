@@ -52,16 +52,18 @@ def take_in_message(raw: bytes, envelope_to: str) -> Outcome:
     return keep(report, sent, raw)
 
 
-def take_in_report(report: Report, *, account_id: int, message_ids: list[str], raw: bytes) -> Outcome:
+def take_in_report(
+    report: Report, *, account_id: int, message_ids: list[str], raw: bytes, commit: bool = True
+) -> Outcome:
     """Keep a report a provider's webhook delivered for an account, matched by Message-ID in that account."""
     sent = _sent_by_message_id([report.original_message_id, *message_ids])
     if sent is not None and sent.account_id != account_id:
         sent = None
-    return keep(report, sent, raw)
+    return keep(report, sent, raw, commit=commit)
 
 
-def keep(report: Report, sent: SentMessage | None, raw: bytes) -> Outcome:
-    """Store the report (matched or not) and journal a matched bounce or complaint; commits."""
+def keep(report: Report, sent: SentMessage | None, raw: bytes, *, commit: bool = True) -> Outcome:
+    """Store the report (matched or not) and journal a matched bounce or complaint (``commit``: and commit)."""
     if sent is None:
         row = UnmatchedReport(
             envelope_to=report.envelope_to[:320],
@@ -73,13 +75,16 @@ def keep(report: Report, sent: SentMessage | None, raw: bytes) -> Outcome:
             raw_size=len(raw),
         )
         db.session.add(row)
-        db.session.commit()
+        db.session.flush()
+        if commit:
+            db.session.commit()
         return Outcome(report.kind, False, row.id)
     profile = db.session.get(Profile, sent.profile_id) if sent.profile_id else None
     stored = _stored(report, sent, profile, raw)
     if profile is not None and report.kind in JOURNALLED:
         journal(report, profile, sent.message_id)
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return Outcome(report.kind, True, stored.id)
 
 

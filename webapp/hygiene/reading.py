@@ -15,7 +15,7 @@ import re
 from email.header import decode_header, make_header
 from email.message import Message
 
-from webapp.hygiene import classification
+from webapp.hygiene import classification, ses
 from webapp.hygiene.reports import Kind, Reason, Report
 
 ADDRESS = re.compile(
@@ -77,11 +77,22 @@ def read_report(raw: bytes, *, envelope_to: str = "", source: str = "smtp") -> R
 
 
 def _read(message: Message) -> Report:
-    for reader in (_feedback_report, _delivery_status, _text_bounce, _auto_reply):
+    for reader in (_ses_notification, _feedback_report, _delivery_status, _text_bounce, _auto_reply):
         report = reader(message)
         if report is not None:
             return report
     return Report(kind=Kind.NOT_A_BOUNCE, original_message_id=original_message_id(message))
+
+
+def _ses_notification(message: Message) -> Report | None:
+    """Amazon SES can send its bounce and complaint notifications as email: a JSON body from SNS."""
+    if "amazonaws.com" not in _header(message, "From").lower() or message.is_multipart():
+        return None
+    found = ses.reports_in_email(_all_text(message))
+    if not found:
+        return None
+    report, ids = next(((report, ids) for report, ids in found if report.recipient), found[0])
+    return Report(**{**report.__dict__, "original_message_id": ids[0] if ids else ""})
 
 
 # --- RFC 5965 complaints ------------------------------------------------------------------------------
