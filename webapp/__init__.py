@@ -139,6 +139,9 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.blueprints.track import bp as track_bp
 
     app.register_blueprint(track_bp)
+    from webapp.blueprints.inbound import bp as inbound_bp
+
+    app.register_blueprint(inbound_bp)
 
 
 def _register_soap(app: Flask) -> None:

@@ -62,6 +62,7 @@ DSN_FIELD_START = re.compile(r"^(Reporting-MTA|Original-Recipient|Final-Recipien
 RCPT_TO_LINE = re.compile(r"^\s*RCPT TO:\s*<?(" + ADDRESS.pattern + ")", re.I | re.M)
 # A line naming only the failed address, as Exim, qmail and Postfix list them (``  a@b``, ``<a@b>:``).
 ADDRESS_LINE = re.compile(r"^[ \t]*<?(" + ADDRESS.pattern + r")>?:?[ \t]*$", re.M)
+QUOTED_TO = re.compile(r"^\s*To:\s*(.+)$", re.I | re.M)
 FAILED_HEADERS = ("X-Failed-Recipients", "X-Failed-Recipient")
 TEXT_LIMIT = 200_000
 
@@ -148,6 +149,8 @@ def _delivery_status(message: Message) -> Report | None:
         or _address_in(chosen.get("final-recipient", ""))
         or _address_in(chosen.get("x-actual-recipient", ""))
         or _failed_header(message)
+        or _recipient_in_text(_diagnostic_source(text), message)
+        or _original_recipient(message, text)
     )
     field_codes = classification.enhanced_codes(status_field)
     if not diagnostic and (not field_codes or field_codes[0].endswith(".0.0")):
@@ -213,7 +216,9 @@ def _text_bounce(message: Message) -> Report | None:
     text = _human_text(message)
     report_text = ORIGINAL_MARKERS.split(text, maxsplit=1)[0] if text else ""
     report_text = report_text or text
-    recipient = _failed_header(message) or _recipient_in_text(report_text, message)
+    recipient = (
+        _failed_header(message) or _recipient_in_text(report_text, message) or _original_recipient(message, text)
+    )
     diagnostic = _diagnostic_lines(report_text, recipient)
     permanent = _permanence(_header(message, "Subject") + "\n" + report_text)
     kind, reason, status = classification.classify("", diagnostic, permanent_hint=permanent)
@@ -254,6 +259,20 @@ def _recipient_in_text(text: str, message: Message) -> str:
             continue
         return candidate.strip(".")
     return ""
+
+
+def _diagnostic_source(text: str) -> str:
+    """The report part of a human-readable text, before the returned message."""
+    return ORIGINAL_MARKERS.split(text, maxsplit=1)[0] if text else ""
+
+
+def _original_recipient(message: Message, text: str) -> str:
+    """Last resort: the addressee of the returned message (its headers, or a quoted ``To:`` line)."""
+    found = _address_in(_header(_original_headers(message), "To"))
+    if found:
+        return found
+    quoted = QUOTED_TO.search(text)
+    return _address_in(quoted.group(1)) if quoted else ""
 
 
 def _diagnostic_lines(text: str, recipient: str) -> str:
