@@ -96,7 +96,8 @@ def test_an_arf_complaint_names_the_original_recipient():
         b"--b\r\nContent-Type: text/plain\r\n\r\nA complaint.\r\n"
         b"--b\r\nContent-Type: message/feedback-report\r\n\r\nFeedback-Type: abuse\r\nUser-Agent: x/1\r\n"
         b"Version: 1\r\nOriginal-Rcpt-To: <ann@example.com>\r\n\r\n"
-        b"--b\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <sent-2@verrijk.test>\r\nTo: ann@example.com\r\n\r\n"
+        b"--b\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        b"Message-ID: <sent-2@verrijk.test>\r\nTo: ann@example.com\r\n\r\n"
         b"--b--\r\n"
     )
     report = read_report(raw)
@@ -120,6 +121,7 @@ def _dsn(*, action="failed", status="5.1.1", diagnostic="smtp; 550 5.1.1 user un
         "--b\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
         "--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.com\r\n\r\n"
         f"Final-Recipient: rfc822; ann@example.com\r\nAction: {action}\r\nStatus: {status}\r\n{diagnostic_line}\r\n"
-        "--b\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <sent-1@verrijk.test>\r\nTo: ann@example.com\r\n\r\n"
+        "--b\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        "Message-ID: <sent-1@verrijk.test>\r\nTo: ann@example.com\r\n\r\n"
         "--b--\r\n"
     ).encode()
