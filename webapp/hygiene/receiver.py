@@ -66,12 +66,23 @@ class IntakeHandler:
         self.executor.shutdown(wait=True)
 
 
+class LenientSMTP(SMTP):
+    """RFC 5321 limits a line to 1000 octets, but real reports break it (SES JSON, quoted HTML): take them."""
+
+    line_length_limit = 64 * 1024
+
+
+class IntakeController(Controller):
+    def factory(self) -> SMTP:
+        return LenientSMTP(self.handler, **self.SMTP_kwargs)
+
+
 class Receiver:
     """The SMTP server on ``host:port`` (port 0: a free one), started and stopped around the handler."""
 
     def __init__(self, app: Flask, host: str, port: int):
         self.handler = IntakeHandler(app)
-        self.controller = Controller(
+        self.controller = IntakeController(
             self.handler,
             hostname=host,
             port=port or _free_port(host),
