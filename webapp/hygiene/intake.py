@@ -21,7 +21,7 @@ from webapp.email import link_tokens
 from webapp.extensions import db
 from webapp.hygiene.reading import message_ids_in, read_report
 from webapp.hygiene.reports import Kind, Report
-from webapp.models import Account, BounceReport, Profile, SentMessage, UnmatchedReport, utcnow
+from webapp.models import Account, BounceReport, Database, Profile, SentMessage, UnmatchedReport, utcnow
 from webapp.profiles import events
 from webapp.profiles.events import Origin
 from webapp.profiles.unsubscribe import unsubscribe
@@ -42,14 +42,41 @@ class Outcome:
 
 def take_in_message(raw: bytes, envelope_to: str) -> Outcome:
     """Read, match and keep one message received for ``envelope_to``; one transaction."""
-    token = link_tokens.parse_address(envelope_to)
-    if token is not None and token[0] == "unsubscribe":
-        return _mailto_unsubscribe(raw, envelope_to, token[1], token[2])
-    report = read_report(raw, envelope_to=envelope_to, source="smtp")
-    sent = _sent_by_token(token) if token else None
-    if sent is None:
-        sent = _sent_by_message_id([report.original_message_id, *message_ids_in(raw)])
-    return keep(report, sent, raw)
+    return take_in_messages([(raw, envelope_to)])[0]
+
+
+def take_in_messages(received: list[tuple[bytes, str]]) -> list[Outcome]:
+    """Read, match and keep several messages (raw, envelope recipient) in one transaction (the receiver's
+    group commit: one commit for what arrived together). ``mailto:`` unsubscribes follow, one transaction each.
+    """
+    tokens = [link_tokens.parse_address(envelope_to) for _raw, envelope_to in received]
+    unsubscribes = {index for index, token in enumerate(tokens) if token is not None and token[0] == "unsubscribe"}
+    reports = {
+        index: read_report(raw, envelope_to=envelope_to, source="smtp")
+        for index, (raw, envelope_to) in enumerate(received)
+        if index not in unsubscribes
+    }
+    by_token = _sent_by_tokens([token for index, token in enumerate(tokens) if token and index in reports])
+    outcomes: dict[int, Outcome] = {}
+    matched: dict[int, SentMessage | None] = {}
+    for index, report in reports.items():
+        token = tokens[index]
+        sent = by_token.get((token[1], token[2])) if token else None
+        matched[index] = sent or _sent_by_message_id([report.original_message_id, *message_ids_in(received[index][0])])
+    loaded = _load_profiles([sent.profile_id for sent in matched.values() if sent and sent.profile_id])
+    rows = {index: _row(report, matched[index], received[index][0]) for index, report in reports.items()}
+    db.session.add_all(rows.values())  # inserted together at the first flush
+    for index, report in reports.items():
+        _journal_matched(report, matched[index])
+    db.session.flush()
+    for index, report in reports.items():
+        outcomes[index] = Outcome(report.kind, matched[index] is not None, rows[index].id)
+    db.session.commit()
+    del loaded
+    for index, token in enumerate(tokens):
+        if index not in reports and token is not None:
+            outcomes[index] = _mailto_unsubscribe(received[index][0], received[index][1], token[1], token[2])
+    return [outcomes[index] for index in range(len(received))]
 
 
 def take_in_report(
@@ -64,8 +91,19 @@ def take_in_report(
 
 def keep(report: Report, sent: SentMessage | None, raw: bytes, *, commit: bool = True) -> Outcome:
     """Store the report (matched or not) and journal a matched bounce or complaint (``commit``: and commit)."""
+    row = _row(report, sent, raw)
+    db.session.add(row)
+    _journal_matched(report, sent)
+    db.session.flush()
+    if commit:
+        db.session.commit()
+    return Outcome(report.kind, sent is not None, row.id)
+
+
+def _row(report: Report, sent: SentMessage | None, raw: bytes) -> BounceReport | UnmatchedReport:
+    """The (not yet added) record of a report: a ``BounceReport`` when matched, else an ``UnmatchedReport``."""
     if sent is None:
-        row = UnmatchedReport(
+        return UnmatchedReport(
             envelope_to=report.envelope_to[:320],
             kind=report.kind.value,
             recipient=report.recipient[:320],
@@ -74,18 +112,30 @@ def keep(report: Report, sent: SentMessage | None, raw: bytes, *, commit: bool =
             raw=raw[:UNMATCHED_LIMIT],
             raw_size=len(raw),
         )
-        db.session.add(row)
-        db.session.flush()
-        if commit:
-            db.session.commit()
-        return Outcome(report.kind, False, row.id)
     profile = db.session.get(Profile, sent.profile_id) if sent.profile_id else None
-    stored = _stored(report, sent, profile, raw)
-    if profile is not None and report.kind in JOURNALLED:
+    return BounceReport(
+        account_id=sent.account_id,
+        database_id=profile.database_id if profile else None,
+        profile_id=profile.id if profile else None,
+        sent_message_id=sent.id,
+        kind=report.kind.value,
+        reason=report.reason.value,
+        status=report.status[:16],
+        diagnostic=report.diagnostic[:4000],
+        recipient=(report.recipient or sent.recipient)[:320],
+        original_message_id=sent.message_id,
+        source=report.source,
+        raw=raw[:RAW_LIMIT],
+        raw_size=len(raw),
+    )
+
+
+def _journal_matched(report: Report, sent: SentMessage | None) -> None:
+    if sent is None or not sent.profile_id or report.kind not in JOURNALLED:
+        return
+    profile = db.session.get(Profile, sent.profile_id)
+    if profile is not None:
         journal(report, profile, sent.message_id)
-    if commit:
-        db.session.commit()
-    return Outcome(report.kind, True, stored.id)
 
 
 def journal(report: Report, profile: Profile, message_id: str) -> None:
@@ -105,34 +155,15 @@ def journal(report: Report, profile: Profile, message_id: str) -> None:
     events.record("bounced", origin, profile=profile, changes={"bounce": bounce})
 
 
-def _stored(report: Report, sent: SentMessage, profile: Profile | None, raw: bytes) -> BounceReport:
-    row = BounceReport(
-        account_id=sent.account_id,
-        database_id=profile.database_id if profile else None,
-        profile_id=profile.id if profile else None,
-        sent_message_id=sent.id,
-        kind=report.kind.value,
-        reason=report.reason.value,
-        status=report.status[:16],
-        diagnostic=report.diagnostic[:4000],
-        recipient=(report.recipient or sent.recipient)[:320],
-        original_message_id=sent.message_id,
-        source=report.source,
-        raw=raw[:RAW_LIMIT],
-        raw_size=len(raw),
-    )
-    db.session.add(row)
-    db.session.flush()
-    return row
-
-
 def _mailto_unsubscribe(raw: bytes, envelope_to: str, account_id: int, key: str) -> Outcome:
     report = Report(kind=Kind.UNSUBSCRIBE, envelope_to=envelope_to, source="smtp")
     sent = _sent_by_token(("unsubscribe", account_id, key))
     if sent is None:
         return keep(report, None, raw)
+    stored = _row(report, sent, raw)
+    db.session.add(stored)
+    db.session.flush()
     profile = db.session.get(Profile, sent.profile_id) if sent.profile_id else None
-    stored = _stored(report, sent, profile, raw)
     if profile is None:
         db.session.commit()
         return Outcome(Kind.UNSUBSCRIBE, True, stored.id)
@@ -144,9 +175,33 @@ def _mailto_unsubscribe(raw: bytes, envelope_to: str, account_id: int, key: str)
 
 
 def _sent_by_token(token: tuple[str, int, str]) -> SentMessage | None:
-    _prefix, account_id, key = token
-    query = select(SentMessage).where(SentMessage.account_id == account_id, SentMessage.return_key == key)
-    return db.session.scalars(query.order_by(SentMessage.id.desc()).limit(1)).first()
+    return _sent_by_tokens([token]).get((token[1], token[2]))
+
+
+def _sent_by_tokens(tokens: list[tuple[str, int, str]]) -> dict[tuple[int, str], SentMessage]:
+    """The sent messages named by VERP tokens, by (account id, return key); the newest when a key repeats."""
+    keys = {key for _prefix, _account_id, key in tokens}
+    if not keys:
+        return {}
+    query = select(SentMessage).where(SentMessage.return_key.in_(keys)).order_by(SentMessage.id)
+    wanted = {(account_id, key) for _prefix, account_id, key in tokens}
+    found = {}
+    for sent in db.session.scalars(query):
+        if (sent.account_id, sent.return_key) in wanted:
+            found[(sent.account_id, sent.return_key)] = sent
+    return found
+
+
+def _load_profiles(profile_ids: list[int]) -> list[Profile | Database]:
+    """Load the profiles of a batch and their databases in two queries; ``db.session.get`` (here and in event
+    subscribers) then finds them in the session, as long as the caller holds the returned list (the session
+    keeps objects only while something refers to them)."""
+    if not profile_ids:
+        return []
+    loaded: list[Profile | Database] = list(db.session.scalars(select(Profile).where(Profile.id.in_(set(profile_ids)))))
+    database_ids = {row.database_id for row in loaded if isinstance(row, Profile)}
+    loaded.extend(db.session.scalars(select(Database).where(Database.id.in_(database_ids))))
+    return loaded
 
 
 def _sent_by_message_id(candidates: list[str]) -> SentMessage | None:

@@ -1,37 +1,58 @@
 """The inbound mail receiver: an aiosmtpd SMTP server taking bounces, complaints and ``mailto:`` unsubscribes.
 
 It accepts mail for ``BOUNCE_DOMAIN`` only (any other recipient is refused at RCPT, so it is never an open
-relay) and hands each message to ``intake.take_in_message`` on a small thread pool (the database work is
-synchronous). When that fails (the database is down, or anything unexpected) it answers ``451``: the sending
-server keeps the message and tries again later, so nothing is lost.
+relay) and hands each message to ``intake.take_in_messages`` on writer threads (the database work is
+synchronous), which commit what arrived together. It answers 250 only after the commit; when that fails
+(the database is down, or anything unexpected) it answers ``451``: the sending server keeps the message
+and tries again later, so nothing is lost.
 """
 
 import asyncio
 import logging
+import queue
 import signal
 import socket
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from flask import Flask
 
 from webapp.extensions import db
-from webapp.hygiene.intake import take_in_message
+from webapp.hygiene.intake import take_in_messages
 
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_SIZE = 10 * 1024 * 1024  # RFC 1870 SIZE we announce; bounces quoting big messages fit
-WORKERS = 4  # threads doing database work; more only adds connection-pool contention on a small machine
+WRITERS = 2  # threads doing database work: one reads and matches while the other waits for its commit
+BATCH = 64  # messages committed together at most
+
+
+@dataclass
+class Arrival:
+    """One message waiting for the writer: its bytes and recipients, and the SMTP session awaiting the answer."""
+
+    raw: bytes
+    recipients: list[str]
+    loop: asyncio.AbstractEventLoop
+    answer: asyncio.Future
 
 
 class IntakeHandler:
-    """aiosmtpd hooks: refuse foreign recipients at RCPT, take the message in at DATA."""
+    """aiosmtpd hooks: refuse foreign recipients at RCPT; at DATA, hand the message to the writers and answer
+    once it is committed (250) or could not be (451).
 
-    def __init__(self, app: Flask, *, workers: int = WORKERS):
+    Writers take what has arrived together (up to ``BATCH`` messages) and commit it in one transaction: a
+    commit costs more than reading a report, so concurrent senders share one.
+    """
+
+    def __init__(self, app: Flask, *, writers: int = WRITERS):
         self.app = app
-        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="intake")
+        self.arrivals: queue.Queue[Arrival | None] = queue.Queue()
+        self.writers = [threading.Thread(target=self.write, name=f"intake-{n}", daemon=True) for n in range(writers)]
+        for writer in self.writers:
+            writer.start()
 
     def domain(self) -> str:
         return (self.app.config.get("BOUNCE_DOMAIN") or "").strip().lower()
@@ -46,24 +67,63 @@ class IntakeHandler:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or (envelope.content if isinstance(envelope.content, bytes) else b"")
         loop = asyncio.get_running_loop()
-        try:
-            await loop.run_in_executor(self.executor, self.take_in, raw, list(envelope.rcpt_tos))
-        except Exception:
-            log.exception("intake failed; asking the sender to retry")
-            return "451 4.3.0 Temporarily unable to store the message, please try again later"
-        return "250 2.0.0 OK: taken in"
+        answer = loop.create_future()
+        self.arrivals.put(Arrival(raw, list(envelope.rcpt_tos), loop, answer))
+        if await answer:
+            return "250 2.0.0 OK: taken in"
+        return "451 4.3.0 Temporarily unable to store the message, please try again later"
 
-    def take_in(self, raw: bytes, recipients: list[str]) -> None:
+    def write(self) -> None:
+        while True:
+            first = self.arrivals.get()
+            if first is None:
+                self.arrivals.put(None)  # the stop signal is for every writer
+                return
+            batch = [first]
+            while len(batch) < BATCH:
+                try:
+                    following = self.arrivals.get_nowait()
+                except queue.Empty:
+                    break
+                if following is None:
+                    self.arrivals.put(None)  # the stop signal is for every writer
+                    break
+                batch.append(following)
+            self.take_in(batch)
+
+    def take_in(self, batch: list[Arrival]) -> None:
+        """Commit the batch; when that fails, each message alone, so one bad message fails only itself."""
         with self.app.app_context():
-            try:
-                for recipient in recipients:
-                    take_in_message(raw, recipient)
-            except Exception:
-                db.session.rollback()
-                raise
+            if len(batch) > 1 and self._committed(batch):
+                return
+            for arrival in batch:
+                self._committed([arrival])
+
+    def _committed(self, batch: list[Arrival]) -> bool:
+        try:
+            take_in_messages([(arrival.raw, recipient) for arrival in batch for recipient in arrival.recipients])
+        except Exception:
+            db.session.rollback()
+            if len(batch) == 1:
+                log.exception("intake failed; asking the sender to retry")
+                _answer(batch[0], False)
+            return False
+        for arrival in batch:
+            _answer(arrival, True)
+        return True
 
     def close(self) -> None:
-        self.executor.shutdown(wait=True)
+        self.arrivals.put(None)
+        for writer in self.writers:
+            writer.join()
+
+
+def _answer(arrival: Arrival, taken_in: bool) -> None:
+    def settle() -> None:
+        if not arrival.answer.done():
+            arrival.answer.set_result(taken_in)
+
+    arrival.loop.call_soon_threadsafe(settle)
 
 
 class LenientSMTP(SMTP):
