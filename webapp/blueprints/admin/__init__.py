@@ -21,6 +21,7 @@ from webapp.blueprints.admin import (  # noqa: E402,F401
     fields,
     followups,
     forms,
+    hygiene,
     imports,
     profiles,
     settings,
