@@ -206,3 +206,21 @@ def test_real_world_messages_go_through_the_receiver(receiver, sent, name):
     send(receiver, f"postmaster@{DOMAIN}", (FIXTURES / name).read_bytes())
     db.session.expire_all()
     assert len(db.session.scalars(select(UnmatchedReport)).all()) == 1
+
+
+def test_in_transaction_subscribers_see_each_event_as_recorded(receiver, sent):
+    """The policies subscribe with ``events.subscribe``: a batch's events reach them one by one, with ids."""
+    from webapp.profiles import events
+
+    message_id, profile, verp = sent
+    seen = []
+
+    def handler(event):
+        seen.append((event.id is not None, event.kind, event.profile_id, event.changes["bounce"]["message_id"]))
+
+    events.bus().in_transaction.append(handler)
+    try:
+        send(receiver, verp, dsn(message_id))
+    finally:
+        events.bus().in_transaction.remove(handler)
+    assert seen == [(True, "bounced", profile.id, message_id)]

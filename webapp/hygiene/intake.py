@@ -15,19 +15,20 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 
 from webapp.email import link_tokens
 from webapp.extensions import db
 from webapp.hygiene.reading import message_ids_in, read_report
 from webapp.hygiene.reports import Kind, Report
-from webapp.models import Account, BounceReport, Database, Profile, SentMessage, UnmatchedReport, utcnow
+from webapp.models import Account, BounceReport, Database, Profile, ProfileEvent, SentMessage, UnmatchedReport, utcnow
 from webapp.profiles import events
 from webapp.profiles.events import Origin
 from webapp.profiles.unsubscribe import unsubscribe
 
 RAW_LIMIT = 256 * 1024  # bytes of a received message kept for review
 UNMATCHED_LIMIT = 64 * 1024  # bytes of an unmatched message kept
+REFERENCE_LENGTH = 100  # ProfileEvent.reference
 JOURNALLED = {Kind.HARD_BOUNCE, Kind.SOFT_BOUNCE, Kind.COMPLAINT}
 
 
@@ -66,8 +67,7 @@ def take_in_messages(received: list[tuple[bytes, str]]) -> list[Outcome]:
     loaded = _load_profiles([sent.profile_id for sent in matched.values() if sent and sent.profile_id])
     rows = {index: _row(report, matched[index], received[index][0]) for index, report in reports.items()}
     db.session.add_all(rows.values())  # inserted together at the first flush
-    for index, report in reports.items():
-        _journal_matched(report, matched[index])
+    _journal_together([(report, matched[index]) for index, report in reports.items()])
     db.session.flush()
     for index, report in reports.items():
         outcomes[index] = Outcome(report.kind, matched[index] is not None, rows[index].id)
@@ -93,7 +93,7 @@ def keep(report: Report, sent: SentMessage | None, raw: bytes, *, commit: bool =
     """Store the report (matched or not) and journal a matched bounce or complaint (``commit``: and commit)."""
     row = _row(report, sent, raw)
     db.session.add(row)
-    _journal_matched(report, sent)
+    _journal_together([(report, sent)])
     db.session.flush()
     if commit:
         db.session.commit()
@@ -130,21 +130,16 @@ def _row(report: Report, sent: SentMessage | None, raw: bytes) -> BounceReport |
     )
 
 
-def _journal_matched(report: Report, sent: SentMessage | None) -> None:
-    if sent is None or not sent.profile_id or report.kind not in JOURNALLED:
-        return
-    profile = db.session.get(Profile, sent.profile_id)
-    if profile is not None:
-        journal(report, profile, sent.message_id)
-
-
 def journal(report: Report, profile: Profile, message_id: str) -> None:
     """The profile event of a bounce or complaint, in the caller's transaction (the policies' contract)."""
-    origin = Origin("bounce", reference=message_id[:255])
+    kind, changes = event_of(report, message_id)
+    events.record(kind, Origin("bounce", reference=message_id[:REFERENCE_LENGTH]), profile=profile, changes=changes)
+
+
+def event_of(report: Report, message_id: str) -> tuple[str, dict]:
+    """The kind and changes of the event a bounce or complaint journals (shape in ``reports``)."""
     if report.kind == Kind.COMPLAINT:
-        changes = {"complaint": {"feedback_type": report.diagnostic or "abuse", "message_id": message_id}}
-        events.record("complained", origin, profile=profile, changes=changes)
-        return
+        return "complained", {"complaint": {"feedback_type": report.diagnostic or "abuse", "message_id": message_id}}
     bounce = {
         "type": report.kind.value,
         "reason": report.reason.value,
@@ -152,7 +147,38 @@ def journal(report: Report, profile: Profile, message_id: str) -> None:
         "diagnostic": report.diagnostic[:1000],
         "message_id": message_id,
     }
-    events.record("bounced", origin, profile=profile, changes={"bounce": bounce})
+    return "bounced", {"bounce": bounce}
+
+
+def _journal_together(matched: list[tuple[Report, SentMessage | None]]) -> None:
+    """The events of a batch in one INSERT, handed to the subscribers one by one as ``events.record`` does
+    (``events.note_written``): a round trip per batch instead of one per event."""
+    rows = []
+    for report, sent in matched:
+        profile = db.session.get(Profile, sent.profile_id) if sent and sent.profile_id else None
+        if sent is None or profile is None or report.kind not in JOURNALLED:
+            continue
+        kind, changes = event_of(report, sent.message_id)
+        rows.append(
+            {
+                "account_id": profile.account_id,
+                "database_id": profile.database_id,
+                "profile_id": profile.id,
+                "collection_id": None,
+                "subprofile_id": None,
+                "kind": kind,
+                "source": "bounce",
+                "actor": "",
+                "reference": sent.message_id[:REFERENCE_LENGTH],
+                "changes": changes,
+                "created_at": utcnow(),
+            }
+        )
+    if not rows:
+        return
+    statement = insert(ProfileEvent).returning(ProfileEvent.id, sort_by_parameter_order=True)
+    ids = db.session.scalars(statement, rows).all()
+    events.note_written([ProfileEvent(id=event_id, **row) for event_id, row in zip(ids, rows, strict=True)])
 
 
 def _mailto_unsubscribe(raw: bytes, envelope_to: str, account_id: int, key: str) -> Outcome:
@@ -170,7 +196,9 @@ def _mailto_unsubscribe(raw: bytes, envelope_to: str, account_id: int, key: str)
     account = db.session.get(Account, sent.account_id)
     assert account is not None
     # ``unsubscribe`` commits: the stored report and the unsubscribe are one transaction.
-    unsubscribe(account, profile.id, origin=Origin("unsubscribe", actor="mailto", reference=sent.message_id[:255]))
+    unsubscribe(
+        account, profile.id, origin=Origin("unsubscribe", actor="mailto", reference=sent.message_id[:REFERENCE_LENGTH])
+    )
     return Outcome(Kind.UNSUBSCRIBE, True, stored.id)
 
 

@@ -80,7 +80,7 @@ class IntakeHandler:
                 self.arrivals.put(None)  # the stop signal is for every writer
                 return
             batch = [first]
-            while len(batch) < BATCH:
+            while len(batch) < BATCH and not _unsubscribes(first):
                 try:
                     following = self.arrivals.get_nowait()
                 except queue.Empty:
@@ -88,6 +88,9 @@ class IntakeHandler:
                 if following is None:
                     self.arrivals.put(None)  # the stop signal is for every writer
                     break
+                if _unsubscribes(following):
+                    self.take_in([following])  # an unsubscribe commits on its own: never retried with a batch
+                    continue
                 batch.append(following)
             self.take_in(batch)
 
@@ -116,6 +119,10 @@ class IntakeHandler:
         self.arrivals.put(None)
         for writer in self.writers:
             writer.join()
+
+
+def _unsubscribes(arrival: Arrival) -> bool:
+    return any(recipient.lower().startswith("unsubscribe+") for recipient in arrival.recipients)
 
 
 def _answer(arrival: Arrival, taken_in: bool) -> None:
