@@ -71,7 +71,8 @@ PATTERNS: list[tuple[Reason, re.Pattern[str]]] = [
             r"blocked|listed (at|in|on)|reputation|poor reputation|junk mail|rejected due to|bulk mail|"
             r"denied by policy.{0,40}(ip|client)|client host .{0,60}rejected|connection refused|"
             r"access denied|not allowed to send|banned|virus|malware|infected|content rejected|"
-            r"has been temporarily rate limited|too many (connections|recipients)|rate limit|unsolicited",
+            r"has been temporarily rate limited|too many (connections|recipients)|rate limit|unsolicited|"
+            r"message filtered",
             re.I,
         ),
     ),
@@ -93,7 +94,7 @@ PATTERNS: list[tuple[Reason, re.Pattern[str]]] = [
             r"this user doesn'?t have|the email account that you tried to reach|is not a valid mailbox|"
             r"resolver\.adr\.recipnotfound|recipnotfound|user doesn'?t exist|no longer (active|available|exists)|"
             r"not exist|non-?existent|unknown address|invalid address|invalid .{0,20}userid|"
-            r"(user|account|mailbox)\b.{0,60}\blocked\b",
+            r"(user|account|mailbox)\b.{0,60}\blocked\b|mailbox is frozen|not a registered .{0,20}user",
             re.I,
         ),
     ),
@@ -104,7 +105,7 @@ PATTERNS: list[tuple[Reason, re.Pattern[str]]] = [
             r"unknown (host|domain)|no such domain|name service error|name or service not known|"
             r"no mx|mx record|unrouteable mail domain|domain.{0,30}(is not|isn't) (valid|registered)|"
             r"dns (error|lookup)|nxdomain|host unknown|non-?existent (host|domain)|could not be resolved|"
-            r"no route to host|unable to route|domain (has been )?disabled",
+            r"no route to host|unable to route|domain (has been )?disabled|domain is not reachable",
             re.I,
         ),
     ),
@@ -122,7 +123,8 @@ PATTERNS: list[tuple[Reason, re.Pattern[str]]] = [
         re.compile(
             r"policy|not (permitted|authori[sz]ed|allowed)|relay(ing)? (denied|not permitted|access denied)|"
             r"authentication (required|failed)|spf|dkim|dmarc|rejected|refused|prohibited|forbidden|"
-            r"sender (address )?(rejected|denied|verify failed)|require[sd]? (auth|tls)|must use tls",
+            r"sender (address )?(rejected|denied|verify failed)|require[sd]? (auth|tls)|must use tls|"
+            r"mismatches client ip",
             re.I,
         ),
     ),
