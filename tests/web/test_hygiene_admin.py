@@ -6,7 +6,7 @@ from sqlalchemy import select
 from tests.factories import make_account, make_database
 from webapp.email import delivery
 from webapp.extensions import db
-from webapp.hygiene import intake
+from webapp.hygiene import credentials, intake
 from webapp.hygiene.reports import Kind, Report
 from webapp.models import IntakeCredential, ProfileEvent, SentMessage
 from webapp.profiles import profiles
@@ -77,8 +77,13 @@ def test_provider_secrets_are_saved_by_an_admin_only(browser):
     response = admin.post("/hygiene/providers", {"provider": "mailgun", "secret": "key-1"})
     assert response.status_code == 303
     row = db.session.scalar(select(IntakeCredential))
-    assert (row.provider, row.secret, row.account_id) == ("mailgun", "key-1", admin.user.account_id)
+    assert (row.provider, row.account_id) == ("mailgun", admin.user.account_id) and "key-1" not in row.secret
+    assert credentials.secret_of(admin.user.account_id, "mailgun") == "key-1"
     page = admin.get("/hygiene/providers").get_data(as_text=True)
-    assert f"/inbound/mailgun/{admin.user.account_id}" in page
+    assert f"/inbound/mailgun/{admin.user.account_id}" in page and "key-1" not in page
+    admin.post("/hygiene/providers", {"provider": "mailgun", "secret": ""})
+    assert credentials.secret_of(admin.user.account_id, "mailgun") == "key-1"
+    admin.post("/hygiene/providers", {"provider": "mailgun", "secret": "", "clear": "y"})
+    assert credentials.credentials_of(admin.user.account) == {}
     editor = browser("editor", account=admin.user.account, email="ed@example.com")
     assert editor.post("/hygiene/providers", {"provider": "mailgun", "secret": "x"}).status_code == 403

@@ -101,6 +101,7 @@ def hygiene_providers():
         None,
         providers=INTAKE_PROVIDERS,
         configured=credentials.credentials_of(account),
+        public=credentials.PUBLIC,
         account=account,
     )
 
@@ -110,7 +111,12 @@ def hygiene_providers():
 def hygiene_providers_save():
     """Store (or clear) one provider's secret."""
     try:
-        credentials.set_secret(current_account(), request.form.get("provider", ""), request.form.get("secret", ""))
+        credentials.set_secret(
+            current_account(),
+            request.form.get("provider", ""),
+            request.form.get("secret", ""),
+            clear=request.form.get("clear") == "y",
+        )
     except ValidationError as error:
         flash(error.message, "error")
     else:
