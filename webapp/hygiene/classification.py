@@ -105,7 +105,8 @@ PATTERNS: list[tuple[Reason, re.Pattern[str]]] = [
             r"unknown (host|domain)|no such domain|name service error|name or service not known|"
             r"no mx|mx record|unrouteable mail domain|domain.{0,30}(is not|isn't) (valid|registered)|"
             r"dns (error|lookup)|nxdomain|host unknown|non-?existent (host|domain)|could not be resolved|"
-            r"no route to host|unable to route|domain (has been )?disabled|domain is not reachable",
+            r"no route to host|unable to route|domain (has been )?disabled|domain is not reachable|"
+            r"indicated no smtp service|null mx",
             re.I,
         ),
     ),
@@ -124,7 +125,7 @@ PATTERNS: list[tuple[Reason, re.Pattern[str]]] = [
             r"policy|not (permitted|authori[sz]ed|allowed)|relay(ing)? (denied|not permitted|access denied)|"
             r"authentication (required|failed)|spf|dkim|dmarc|rejected|refused|prohibited|forbidden|"
             r"sender (address )?(rejected|denied|verify failed)|require[sd]? (auth|tls)|must use tls|"
-            r"mismatches client ip",
+            r"mismatches client ip|ptr record|reverse dns",
             re.I,
         ),
     ),
