@@ -224,3 +224,14 @@ def test_in_transaction_subscribers_see_each_event_as_recorded(receiver, sent):
     finally:
         events.bus().in_transaction.remove(handler)
     assert seen == [(True, "bounced", profile.id, message_id)]
+
+
+def test_a_message_id_quoted_in_a_text_bounce_matches(receiver, sent):
+    """qmail returns the original below its report as plain text: its Message-ID line is found there."""
+    message_id, profile, _verp = sent
+    raw = (FIXTURES / "lhost-qmail-01.eml").read_bytes()
+    raw = raw.replace(b"<000000000.9999999999999.JavaMail.postmaster@mailhub>", message_id.encode())
+    send(receiver, f"postmaster@{DOMAIN}", raw)
+    db.session.expire_all()
+    [event] = events_of(profile.id, "bounced")
+    assert event.changes["bounce"]["type"] == "hard" and event.changes["bounce"]["message_id"] == message_id
