@@ -1,4 +1,5 @@
-"""The run command on embedded defaults: schema, first login, web + worker + dispatcher, all stopped by Ctrl-C."""
+"""The run command on embedded defaults: schema, first login, web + worker + dispatcher + mail receiver, all
+stopped by Ctrl-C."""
 
 import os
 import re
@@ -82,7 +83,8 @@ def test_start_runs_everything_on_embedded_defaults_and_ctrl_c_stops_it(tmp_path
         assert re.search(r"email:\s+admin@example.com", output) and re.search(r"password:\s+\S{12,}", output)
         assert (tmp_path / "instance" / "secret_key").exists()
         pids = [int(pid) for pid in re.findall(r"\(pid (\d+)\)", output)]
-        assert len(pids) == 4  # redis, web, worker, dispatcher
+        assert len(pids) == 5  # redis, web, worker, dispatcher, mail receiver
+        assert re.search(r"mail receiver listening on 127\.0\.0\.1:\d+", log.read_text())
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=60)

@@ -89,9 +89,9 @@ def _init_extensions(app: Flask) -> None:
     events.init_app(app)
     work.init_app(app)
     # The domain packages register their work kinds, housekeeping and event subscribers.
+    from webapp import hygiene
     from webapp.exports import targets as export_targets
     from webapp.followups import triggers as followup_triggers
-    from webapp.hygiene import policies as hygiene_policies
     from webapp.imports import apply as import_apply
     from webapp.imports import sources as import_sources
     from webapp.imports import storage as import_storage
@@ -104,7 +104,7 @@ def _init_extensions(app: Flask) -> None:
         import_storage,
         deliveries,
         followup_triggers,
-        hygiene_policies,
+        hygiene,
     ):
         package_module.init_app(app)
     _sqlite_pragmas(app)
@@ -147,6 +147,9 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.blueprints.track import bp as track_bp
 
     app.register_blueprint(track_bp)
+    from webapp.blueprints.inbound import bp as inbound_bp
+
+    app.register_blueprint(inbound_bp)
 
 
 def _register_soap(app: Flask) -> None:

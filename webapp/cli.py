@@ -70,6 +70,34 @@ def dispatcher_command() -> None:
     dispatcher.run(stop, current_app.config["DISPATCH_INTERVAL"])
 
 
+@click.command("mailreceiver")
+@click.option("--host", default=None, help="Address to listen on (default: MAIL_RECEIVER_HOST).")
+@click.option("--port", default=None, type=int, help="Port to listen on (default: MAIL_RECEIVER_PORT; 0: a free one).")
+def mailreceiver_command(host: str | None, port: int | None) -> None:
+    """Receive bounces, complaints and mailto: unsubscribes for BOUNCE_DOMAIN over SMTP until stopped."""
+    from webapp.hygiene import receiver
+
+    config = current_app.config
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    chosen_host = host if host is not None else config["MAIL_RECEIVER_HOST"]
+    receiver.serve(app, chosen_host, port if port is not None else config["MAIL_RECEIVER_PORT"])
+
+
+@click.command("unmatched")
+@click.option("--limit", default=50, show_default=True)
+def unmatched_command(limit: int) -> None:
+    """List the received bounce and complaint messages that matched no sent message (newest first)."""
+    from webapp.hygiene import intake
+
+    total, rows = intake.unmatched(limit)
+    click.echo(f"{total} unmatched message(s) kept")
+    for row in rows:
+        click.echo(
+            f"{row.id}\t{row.received_at:%Y-%m-%d %H:%M}\t{row.source}\t{row.kind}\t{row.envelope_to}\t"
+            f"{row.recipient}\t{row.original_message_id}\t{row.raw_size} bytes"
+        )
+
+
 @click.command("start")
 def start_command() -> None:
     """Set up and run everything: schema, first admin, web, RQ worker and dispatcher (Ctrl-C stops all)."""
@@ -117,5 +145,13 @@ def demo_command(account_name: str, count: int) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    for command in (users_cli, tokens_cli, dispatcher_command, start_command, demo_command):
+    for command in (
+        users_cli,
+        tokens_cli,
+        dispatcher_command,
+        mailreceiver_command,
+        unmatched_command,
+        start_command,
+        demo_command,
+    ):
         app.cli.add_command(command)

@@ -50,6 +50,11 @@ class Config:
         self.SMTP_URL = os.environ.get("SMTP_URL", "")
         self.MAIL_FROM = os.environ.get("MAIL_FROM", "Verrijk <noreply@localhost>")
         self.BOUNCE_DOMAIN = os.environ.get("BOUNCE_DOMAIN", "")
+        # The inbound mail receiver (bounces, complaints, mailto: unsubscribes for BOUNCE_DOMAIN): where it
+        # listens (port 0: a free one), and how long messages that matched no sent message are kept.
+        self.MAIL_RECEIVER_HOST = os.environ.get("MAIL_RECEIVER_HOST", "127.0.0.1")
+        self.MAIL_RECEIVER_PORT = int(os.environ.get("MAIL_RECEIVER_PORT", "0"))
+        self.UNMATCHED_REPORT_DAYS = int(os.environ.get("UNMATCHED_REPORT_DAYS", "30"))
         # Messages per minute per account (an account may set its own in the admin).
         self.MAIL_RATE_LIMIT = int(os.environ.get("MAIL_RATE_LIMIT", "600"))
         # Encrypts stored credentials of import/export targets; derived from SECRET_KEY when not set.

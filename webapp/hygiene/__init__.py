@@ -8,3 +8,14 @@ react to those events: they count bounces, suppress addresses and apply the conf
 May import ``webapp.platform``, ``webapp.profiles`` and ``webapp.email`` (the sent-message log, the return
 addresses and the suppression list); nothing below imports it.
 """
+
+
+def init_app(app) -> None:
+    """Register the housekeeping that forgets unmatched messages after their retention period, and the policies
+    (event subscriber, send-time refusals, sign-up pruning)."""
+    from webapp.hygiene import intake, policies
+    from webapp.platform import work
+
+    with app.app_context():
+        work.add_housekeeping(intake.forget_old_unmatched)
+    policies.init_app(app)

@@ -33,12 +33,17 @@ from webapp.models.forms import (
     FormSubmission,
     SubmissionStatus,
 )
+from webapp.models.hygiene import INTAKE_PROVIDERS, BounceReport, IntakeCredential, UnmatchedReport
 from webapp.models.hygiene_policies import POLICY_ACTIONS, SIGNUP_ACTIONS, HygienePolicy
 from webapp.models.imports import IMPORT_RUN_STATUSES, ImportDefinition, ImportLineError, ImportRun, ImportRunStatus
 from webapp.models.profiles import Profile, ProfileAlias, ProfileEvent, Subprofile
 from webapp.models.work import WORK_STATUSES, ScheduledWork, WorkStatus
 
 __all__ = [
+    "INTAKE_PROVIDERS",
+    "BounceReport",
+    "IntakeCredential",
+    "UnmatchedReport",
     "FORM_BEHAVIOURS",
     "SUBMISSION_STATUSES",
     "Form",

@@ -1,4 +1,4 @@
-"""The run command's supervisor: web, RQ worker and dispatcher as child processes, stopped together.
+"""The run command's supervisor: web, RQ worker, dispatcher and mail receiver as child processes, stopped together.
 
 Without ``REDIS_URL`` it starts an embedded Redis first (``platform.embedded_redis``) and hands its URL to the
 children. Ctrl-C (SIGINT) or SIGTERM stops every process it started, Redis last.
@@ -38,6 +38,8 @@ class Supervisor:
             "web": [*flask, "run", "--host", "127.0.0.1", "--port", str(self.port), "--no-reload", "--with-threads"],
             "worker": [sys.executable, str(Path(__file__).resolve().parents[2] / "worker.py")],
             "dispatcher": [*flask, "dispatcher"],
+            # Bounces, complaints and mailto: unsubscribes (MAIL_RECEIVER_PORT; by default a free local port).
+            "mailreceiver": [*flask, "mailreceiver"],
         }
 
     def run(self, env: dict[str, str]) -> int:

@@ -13,6 +13,7 @@ def _require_login():
 
 
 from webapp.blueprints.admin import (  # noqa: E402,F401
+    bounces,
     callbacks,
     databases,
     email_settings,
