@@ -44,6 +44,8 @@ class Callback(Base):
     secret: Mapped[str] = mapped_column(String(100))
     active: Mapped[bool] = mapped_column(default=True)
     paused_reason: Mapped[str] = mapped_column(Text, default="")
+    # Changes not recorded while paused because the backlog was full (``deliveries.PAUSED_BACKLOG``).
+    paused_dropped: Mapped[int] = mapped_column(default=0, server_default="0")
     failing_since: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -70,4 +72,6 @@ class CallbackDelivery(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     duration_ms: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When an admin retried a given-up delivery: its day of retries counts from here.
+    retried_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
