@@ -89,7 +89,9 @@ def test_dkim_still_verifies_the_raw_list_unsubscribe(account, profile, wire):
 def test_a_list_header_with_a_line_break_or_non_ascii_is_refused(account):
     for value in ("<https://x.example/a>\r\nBcc: evil@example.com", "<https://x.example/ü>"):
         with pytest.raises(delivery.MailPermanentError):
-            delivery.send_mail(account.id, to="a@example.com", subject="S", text="T", headers={"List-Unsubscribe": value})
+            delivery.send_mail(
+                account.id, to="a@example.com", subject="S", text="T", headers={"List-Unsubscribe": value}
+            )
 
 
 def test_only_the_top_level_carries_mime_version(account, profile, wire):

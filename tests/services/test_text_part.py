@@ -64,8 +64,10 @@ def test_a_welcome_mail_keeps_numbered_steps_and_mailto(account, profile):
 def test_an_order_table_keeps_its_columns():
     text = text_of((TEMPLATES / "order.html").read_text())
     rows = text.splitlines()
-    assert ["Product    Qty  Price", "City bike  1    € 499.00", "Bike lock  2    € 25.00"] == [
-        row for row in rows if row.startswith(("Product", "City", "Bike"))
+    assert [row for row in rows if row.startswith(("Product", "City", "Bike"))] == [
+        "Product    Qty  Price",
+        "City bike  1    € 499.00",
+        "Bike lock  2    € 25.00",
     ]
     assert text.endswith("Track it on the order page <https://shop.example/orders/1234>.")
 

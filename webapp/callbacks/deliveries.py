@@ -127,9 +127,7 @@ def on_profile_event(event: ProfileEvent) -> None:
     database = db.session.get(Database, event.database_id)
     if database is None or not has_callbacks(database, event.collection_id):
         return
-    query = select(Callback).where(
-        Callback.account_id == event.account_id, Callback.database_id == event.database_id
-    )
+    query = select(Callback).where(Callback.account_id == event.account_id, Callback.database_id == event.database_id)
     if event.subprofile_id is None:
         query = query.where(Callback.collection_id.is_(None))
     else:

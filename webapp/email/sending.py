@@ -149,4 +149,3 @@ def _finished_html(html: str, template: EmailTemplate, links: Links, footer: str
     if template.track_opens:
         etree.SubElement(body, "img", src=links.pixel, width="1", height="1", alt="")
     return lxml.html.tostring(document, doctype="<!DOCTYPE html>", encoding="unicode")
-

@@ -98,9 +98,7 @@ def has_callbacks(database: Database, collection_id: int | None) -> bool:
 
 
 def _callback_layers(database: Database) -> frozenset[int | None]:
-    rows = db.session.scalars(
-        select(Callback.collection_id).where(Callback.database_id == database.id)
-    )
+    rows = db.session.scalars(select(Callback.collection_id).where(Callback.database_id == database.id))
     return frozenset(rows)
 
 
