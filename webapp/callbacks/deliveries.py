@@ -30,13 +30,14 @@ from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy import delete as sql_delete
 from standardwebhooks.webhooks import Webhook
 
-from webapp.callbacks import conditions
+from webapp.callbacks import conditions, copernica
 from webapp.callbacks.definitions import get_callback
 from webapp.extensions import db
 from webapp.models import (
     Account,
     Callback,
     CallbackDelivery,
+    CallbackStyle,
     Database,
     DeliveryStatus,
     Profile,
@@ -386,27 +387,34 @@ class WebhookTarget(Protocol):
     def method(self) -> str: ...
 
 
+def _signed_request(callback: WebhookTarget, payload: dict, message_id: str) -> tuple[bytes, dict[str, str]]:
+    """The body and headers of a call: Copernica's style (``copernica``), else ours with Standard Webhooks."""
+    if isinstance(callback, Callback) and callback.style == CallbackStyle.COPERNICA:
+        content = copernica.body(payload).encode()
+        return content, copernica.signed_headers(callback.account_id, callback.url, content)
+    body, content_type = encode_body(callback.method, payload)
+    moment = datetime.now(UTC)
+    return body.encode(), {
+        "content-type": content_type,
+        "webhook-id": message_id,
+        "webhook-timestamp": str(int(moment.timestamp())),
+        "webhook-signature": Webhook(callback.secret).sign(message_id, moment, body),
+    }
+
+
 def send(callback: WebhookTarget, payload: dict, *, message_id: str) -> dict[str, Any]:
-    """POST ``payload`` signed per Standard Webhooks; never raises. Returns ok, status, error, duration_ms."""
+    """POST ``payload`` signed per the callback's style; never raises. Returns ok, status, error, duration_ms."""
     started = time.monotonic()
     status: int | None = None
     error = ""
     ok = False
     try:
         target = pin_outbound_url(callback.url)
-        body, content_type = encode_body(callback.method, payload)
-        moment = datetime.now(UTC)
-        headers = {
-            "content-type": content_type,
-            "user-agent": "Verrijk-Callbacks/1",
-            "webhook-id": message_id,
-            "webhook-timestamp": str(int(moment.timestamp())),
-            "webhook-signature": Webhook(callback.secret).sign(message_id, moment, body),
-            **target.headers,
-        }
+        content, headers = _signed_request(callback, payload, message_id)
+        headers = {**headers, "user-agent": "Verrijk-Callbacks/1", **target.headers}
         timeout = float(current_app.config.get("CALLBACK_TIMEOUT", DEFAULT_TIMEOUT))
         with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
-            response = client.post(target.url, content=body.encode(), headers=headers, extensions=target.extensions)
+            response = client.post(target.url, content=content, headers=headers, extensions=target.extensions)
         status = response.status_code
         ok = 200 <= status < 300
         if not ok:
