@@ -85,6 +85,24 @@ def test_add_a_callback(browser):
     assert f'value="{collection.id}"' in text_of(me.get(f"/databases/{database.id}/callbacks"))
 
 
+def test_a_copernica_style_callback_is_chosen_in_the_form_and_needs_a_dkim_key(browser):
+    from webapp.email import account_settings
+
+    me = browser("admin")
+    account = me.user.account
+    database = make_database(account)
+    form = {"url": "http://127.0.0.1:9/hook", "method": "json", "style": "copernica", "collection_id": ""}
+    refused = me.post(f"/databases/{database.id}/callbacks", form, htmx=True)
+    assert refused.status_code == 422 and "DKIM" in text_of(refused) and callbacks_of(database.id) == []
+    account_settings.generate_dkim_key(account, domain="shop.example", selector="hooks1")
+    assert me.post(f"/databases/{database.id}/callbacks", form, htmx=True).status_code == 200
+    [callback] = callbacks_of(database.id)
+    assert callback.style == "copernica"
+    page = text_of(me.get(f"/callbacks/{callback.id}"))
+    assert "X-Copernica-ID" in page and callback.secret not in page
+    assert '<option selected value="copernica">' in page or 'value="copernica" selected' in page
+
+
 def test_add_without_javascript_goes_to_the_callback_page(browser):
     me = browser("admin")
     database = make_database(me.user.account)

@@ -184,3 +184,14 @@ def test_a_changed_sftp_host_key_is_shown_and_replaced_only_after_confirmation(b
         db.session.expire_all()
         assert remote_files.fingerprint(only_definition().last_fetch["host_key"]) == offered
         assert browser("editor", account).post(f"/imports/definitions/{definition.id}/host-key").status_code == 403
+
+
+def test_the_last_fetch_time_reads_like_the_other_times(browser):
+    account = make_account("Acme")
+    admin = browser("admin", account)
+    create(admin, make_database(account))
+    definition = only_definition()
+    definition.last_fetch = {"at": "2026-12-06T03:10:42", "size": 10}
+    db.session.commit()
+    page = admin.get(f"/imports/definitions/{definition.id}").get_data(as_text=True)
+    assert "2026-12-06 03:10 UTC" in page and "2026-12-06T03:10" not in page
