@@ -13,7 +13,7 @@ ALLOWED = {
     "accounts": {"platform"},
     "profiles": {"platform"},
     "widgets": {"profiles", "platform"},
-    "callbacks": {"profiles", "platform"},
+    "callbacks": {"email", "profiles", "platform"},
     "email": {"profiles", "platform"},
     "exports": {"profiles", "platform"},
     "imports": {"exports", "profiles", "platform"},

@@ -458,19 +458,48 @@ def test_a_delivery_is_given_up_after_a_day_and_the_callback_paused(account, dat
     assert first.status == "failed" and second.status == "pending"
     callback = db.session.get(type(callback), callback.id)
     assert not callback.active and "503" in callback.paused_reason
-    # paused: new changes are not queued, pending ones wait
+    # paused: new changes are recorded (not lost) but not sent; pending ones wait
     profiles.update_profile(account, profile.id, {"City": "A3"}, origin=ADMIN)
-    assert len(deliveries(callback.id)) == 2
+    profiles.update_profile(account, profile.id, {"City": "A4"}, origin=ADMIN)
+    assert [d.status for d in deliveries(callback.id)] == ["failed", "pending", "pending", "pending"]
+    assert callback_deliveries.count_deliveries(account, callback.id)["pending"] == 3
     calls = len(receiver.requests)
     make_due()
     deliver()
     assert len(receiver.requests) == calls
-    # resumed: what was pending goes out
+    # resumed: what was recorded goes out, in order
     receiver.default = 200
     callback_deliveries.resume_callback(account, callback.id)
     deliver()
-    assert [d.status for d in deliveries(callback.id)] == ["failed", "delivered"]
+    assert [d.status for d in deliveries(callback.id)] == ["failed", "delivered", "delivered", "delivered"]
+    assert [json.loads(r.body)["fields"]["City"] for r in receiver.requests[calls:]] == ["A2", "A3", "A4"]
     assert db.session.get(type(callback), callback.id).active
+    # the given-up delivery is retried from the admin under its own id (and webhook-id)
+    with pytest.raises(ValidationError, match="given-up"):
+        callback_deliveries.retry_delivery(account, second.id)
+    with pytest.raises(NotFound):
+        callback_deliveries.retry_delivery(make_account("Other"), first.id)
+    callback_deliveries.retry_delivery(account, first.id)
+    deliver()
+    assert db.session.get(CallbackDelivery, first.id).status == "delivered"
+    assert receiver.requests[-1].headers["webhook-id"] == str(first.id)
+    assert json.loads(receiver.requests[-1].body)["changes"] == {"City": [None, "A1"]}
+
+
+def test_a_paused_callbacks_backlog_is_bounded_and_counted(account, database, receiver, monkeypatch):
+    monkeypatch.setattr(callback_deliveries, "PAUSED_BACKLOG", 2)
+    callback = definitions.create_callback(account, database.id, url=receiver.url)
+    definitions.pause_callback(account, callback.id)
+    profile = profiles.create_profile(account, database.id, {"City": "B1"}, origin=ADMIN)
+    for city in ("B2", "B3", "B4"):
+        profiles.update_profile(account, profile.id, {"City": city}, origin=ADMIN)
+    db.session.expire_all()
+    assert len(deliveries(callback.id)) == 2
+    assert db.session.get(type(callback), callback.id).paused_dropped == 2
+    callback_deliveries.resume_callback(account, callback.id)
+    deliver()
+    assert [json.loads(r.body)["fields"]["City"] for r in receiver.requests] == ["B1", "B2"]
+    assert db.session.get(type(callback), callback.id).paused_dropped == 0
 
 
 def test_redis_losing_the_jobs_loses_no_delivery(account, database, receiver, monkeypatch):
@@ -513,15 +542,16 @@ def test_pause_resume_delete_and_new_secret(account, database, receiver):
     callback = definitions.create_callback(account, database.id, url=receiver.url)
     definitions.pause_callback(account, callback.id)
     profiles.create_profile(account, database.id, {"City": "Delft"}, origin=ADMIN)
-    assert deliveries(callback.id) == []
+    deliver()
+    assert [d.status for d in deliveries(callback.id)] == ["pending"] and receiver.requests == []
     old = callback.secret
     assert definitions.new_callback_secret(account, callback.id).secret != old
     callback_deliveries.resume_callback(account, callback.id)
     profiles.create_profile(account, database.id, {"City": "Gouda"}, origin=ADMIN)
-    assert len(deliveries(callback.id)) == 1
+    assert len(deliveries(callback.id)) == 2
     definitions.delete_callback(account, callback.id)
     assert definitions.list_callbacks(account, database.id) == []
-    deliver()  # the work row of a deleted callback does nothing
+    deliver()  # the work rows of a deleted callback do nothing
     assert receiver.requests == []
 
 

@@ -121,7 +121,8 @@ def test_a_template_placing_its_own_unsubscribe_link_gets_no_footer(account, pro
 def test_an_html_only_template_gets_a_text_part(account, profile):
     send(account, make_template(account, text=""), profile)
     text = delivery.caught_messages()[0].get_body(("plain",)).get_content()
-    assert "Hi Ann, see bikes, mail us." in text and "/p/u/" in text
+    expected = "Hi Ann, see bikes <https://shop.example/bike?x=1&y=2>, mail us <mailto:help@example.com>."
+    assert expected in text and "/p/u/" in text  # link targets kept (tests/services/test_text_part.py)
 
 
 def test_over_smtp_with_dkim_and_verp(account, profile, smtp_server, bounce_domain):  # noqa: F811

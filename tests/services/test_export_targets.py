@@ -153,9 +153,19 @@ def test_sftp_upload_with_a_password_or_a_key_and_a_pinned_host_key(account, dat
     run = upload_once(keyed)
     assert body_of((sftp_target["root"] / "out" / run.file_name).read_bytes()) == EXPECTED_CSV
     assert sorted(p.name for p in (sftp_target["root"] / "out").iterdir()) == ["c.jsonl", run.file_name]
+    real_key = definition.last_upload["host_key"]
     definition.last_upload = {"host_key": "ssh-ed25519 AAAAother"}
-    with pytest.raises(ValidationError, match="host key"):
+    with pytest.raises(ValidationError, match="host key changed") as refused:
         upload_once(definition)
+    assert "save the source" not in refused.value.message and "Replace host key" in refused.value.message
+    # Saving the export to the same server keeps the pinned key; only a confirmed fingerprint replaces it.
+    targets.update_export(
+        account, definition.id, spec(sftp_target["url"], username="shop", format="jsonl", file_name="c.jsonl")
+    )
+    assert definition.last_upload["host_key"] == "ssh-ed25519 AAAAother"
+    targets.replace_host_key(account, definition.id, remote_files.fingerprint(real_key))
+    assert definition.last_upload["host_key"] == real_key
+    upload_once(definition)
 
 
 def test_http_put_and_post_send_the_file_with_its_name(account, database, http_target):

@@ -1,5 +1,6 @@
 """Fetched and scheduled imports against real servers: HTTP (with ETag), FTP (pyftpdlib) and SFTP (paramiko)."""
 
+import base64
 import hashlib
 import http.server
 import threading
@@ -195,11 +196,33 @@ def test_sftp_fetch_with_password_and_with_a_private_key(account, database, sftp
 def test_sftp_refuses_a_changed_host_key(account, database, sftp_server):
     definition = mapped_source(account, database, sftp_server["url"], username="shop", password="s3cret")
     sources.fetch(definition)
-    definition.last_fetch = {**definition.last_fetch, "host_key": "ssh-ed25519 AAAAother"}
-    with pytest.raises(ValidationError, match="host key"):
+    real_key = definition.last_fetch["host_key"]
+    other = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOtherKeyOtherKeyOtherKeyOtherKeyOtherKey0"
+    definition.last_fetch = {**definition.last_fetch, "host_key": other}
+    db.session.commit()
+    offered = remote_files.fingerprint(real_key)
+    with pytest.raises(ValidationError, match="host key changed") as refused:
         sources.fetch(definition)
+    assert offered in refused.value.message and remote_files.fingerprint(other) in refused.value.message
+    assert "save the source" not in refused.value.message
+    # Saving the source (same server) is no longer a silent "trust whatever the server presents now".
     sources.set_source(account, definition.id, source_url=sftp_server["url"], username="shop")
+    assert definition.last_fetch["host_key"] == other
+    with pytest.raises(ValidationError, match="host key changed"):
+        sources.fetch(definition)
+    assert sources.host_key_check(account, definition.id) == (remote_files.fingerprint(other), offered)
+    with pytest.raises(ValidationError, match="not the key you confirmed"):
+        sources.replace_host_key(account, definition.id, remote_files.fingerprint(other))
+    assert definition.last_fetch["host_key"] == other
+    sources.replace_host_key(account, definition.id, offered)
+    assert definition.last_fetch["host_key"] == real_key
     assert sources.fetch(definition) is None  # trusted again, and the file is unchanged
+
+
+def test_a_fingerprint_is_openssh_style():
+    key = "ssh-ed25519 " + base64.b64encode(b"key blob").decode()
+    digest = base64.b64encode(hashlib.sha256(b"key blob").digest()).decode().rstrip("=")
+    assert remote_files.fingerprint(key) == f"ssh-ed25519 SHA256:{digest}"
 
 
 def test_private_hosts_are_refused_unless_allowed(app, account, database, monkeypatch):

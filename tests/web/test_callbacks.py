@@ -85,6 +85,24 @@ def test_add_a_callback(browser):
     assert f'value="{collection.id}"' in text_of(me.get(f"/databases/{database.id}/callbacks"))
 
 
+def test_a_copernica_style_callback_is_chosen_in_the_form_and_needs_a_dkim_key(browser):
+    from webapp.email import account_settings
+
+    me = browser("admin")
+    account = me.user.account
+    database = make_database(account)
+    form = {"url": "http://127.0.0.1:9/hook", "method": "json", "style": "copernica", "collection_id": ""}
+    refused = me.post(f"/databases/{database.id}/callbacks", form, htmx=True)
+    assert refused.status_code == 422 and "DKIM" in text_of(refused) and callbacks_of(database.id) == []
+    account_settings.generate_dkim_key(account, domain="shop.example", selector="hooks1")
+    assert me.post(f"/databases/{database.id}/callbacks", form, htmx=True).status_code == 200
+    [callback] = callbacks_of(database.id)
+    assert callback.style == "copernica"
+    page = text_of(me.get(f"/callbacks/{callback.id}"))
+    assert "X-Copernica-ID" in page and callback.secret not in page
+    assert '<option selected value="copernica">' in page or 'value="copernica" selected' in page
+
+
 def test_add_without_javascript_goes_to_the_callback_page(browser):
     me = browser("admin")
     database = make_database(me.user.account)
@@ -195,6 +213,32 @@ def test_paused_callback_tells_the_admin_why(browser):
     assert "paused" in listing
     page = text_of(me.get(f"/callbacks/{callback.id}"))
     assert "Paused automatically: calls failed" in page
+    assert "Changes are recorded while it is paused (0 waiting)" in page
+    profiles.create_profile(account, database.id, {"FirstName": "Ann"}, origin=ADMIN)
+    callback.paused_dropped = 7
+    db.session.commit()
+    page = text_of(me.get(f"/callbacks/{callback.id}"))
+    assert "(1 waiting)" in page and "7 later changes were not recorded" in page
+
+
+def test_a_given_up_delivery_is_retried_from_the_log(browser, receiver):
+    me = browser("admin")
+    account = me.user.account
+    database = make_database(account)
+    callback = definitions.create_callback(account, database.id, url=receiver.url)
+    profiles.create_profile(account, database.id, {"FirstName": "Ann"}, origin=ADMIN)
+    [delivery] = committed().scalars(select(CallbackDelivery)).all()
+    delivery.status = "failed"
+    db.session.commit()
+    log = text_of(me.get(f"/callbacks/{callback.id}/deliveries", htmx=True))
+    assert f"/deliveries/{delivery.id}/retry" in log
+    response = me.post(f"/deliveries/{delivery.id}/retry", htmx=True, headers={"HX-Target": "deliveries"})
+    assert response.status_code == 200 and "will be tried again" in toast_of(response)
+    deliver()
+    assert committed().get(CallbackDelivery, delivery.id).status == "delivered"
+    assert f"/deliveries/{delivery.id}/retry" not in text_of(me.get(f"/callbacks/{callback.id}/deliveries"))
+    again = me.post(f"/deliveries/{delivery.id}/retry", htmx=True)
+    assert "Only a given-up delivery" in toast_of(again)
 
 
 def test_viewers_read_but_do_not_manage_nor_see_the_secret(browser):

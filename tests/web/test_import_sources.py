@@ -1,6 +1,8 @@
 """The fetched-imports admin: a source with masked credentials, a schedule, fetch now, next run, last error;
 roles, CSRF and tenancy."""
 
+from urllib.parse import urlencode
+
 import pytest
 from sqlalchemy import delete, select, text
 
@@ -145,3 +147,51 @@ def test_a_fetched_run_links_to_its_source(browser, tmp_path):
     assert f"/imports/definitions/{definition.id}" in page and "Source and schedule of this import" in page
     page = admin.get(f"/imports/definitions/{definition.id}").get_data(as_text=True)
     assert f"/imports/runs/{run.id}" in page
+
+
+def test_a_changed_sftp_host_key_is_shown_and_replaced_only_after_confirmation(browser, tmp_path):
+    from tests import file_servers
+
+    account = make_account("Acme")
+    admin = browser("admin", account)
+    database = make_database(account)
+    (tmp_path / "people.csv").write_bytes(b"Email\na@example.com\n")
+    with file_servers.sftp_server(tmp_path) as (port, _client_key):
+        url = f"sftp://127.0.0.1:{port}/people.csv"
+        create(admin, database, source_url=url, schedule="")
+        definition = only_definition()
+        offered = remote_files.fingerprint(remote_files.server_host_key(url))
+        page = admin.get(f"/imports/definitions/{definition.id}").get_data(as_text=True)
+        assert "not pinned yet" in page and "Replace host key" in page
+        definition.last_fetch = {
+            "host_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPinnedPinnedPinnedPinnedPinnedPinned00"
+        }
+        db.session.commit()
+        pinned = remote_files.fingerprint(definition.last_fetch["host_key"])
+        assert pinned in admin.get(f"/imports/definitions/{definition.id}").get_data(as_text=True)
+        # the GET asks, showing both fingerprints, and changes nothing
+        question = admin.get(f"/imports/definitions/{definition.id}/host-key").get_data(as_text=True)
+        assert offered in question and pinned in question and "Trust this key" in question
+        db.session.expire_all()
+        assert only_definition().last_fetch["host_key"].startswith("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPinned")
+        # a confirmation of another fingerprint is refused; the shown one pins the server's key
+        wrong = admin.post(f"/imports/definitions/{definition.id}/host-key?fingerprint=ssh-ed25519+SHA256:nope")
+        assert wrong.status_code == 303
+        db.session.expire_all()
+        assert remote_files.fingerprint(only_definition().last_fetch["host_key"]) == pinned
+        response = admin.post(f"/imports/definitions/{definition.id}/host-key?{urlencode({'fingerprint': offered})}")
+        assert response.status_code == 303
+        db.session.expire_all()
+        assert remote_files.fingerprint(only_definition().last_fetch["host_key"]) == offered
+        assert browser("editor", account).post(f"/imports/definitions/{definition.id}/host-key").status_code == 403
+
+
+def test_the_last_fetch_time_reads_like_the_other_times(browser):
+    account = make_account("Acme")
+    admin = browser("admin", account)
+    create(admin, make_database(account))
+    definition = only_definition()
+    definition.last_fetch = {"at": "2026-12-06T03:10:42", "size": 10}
+    db.session.commit()
+    page = admin.get(f"/imports/definitions/{definition.id}").get_data(as_text=True)
+    assert "2026-12-06 03:10 UTC" in page and "2026-12-06T03:10" not in page

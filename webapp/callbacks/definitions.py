@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import select
 
-from webapp.callbacks import conditions
+from webapp.callbacks import conditions, copernica
 from webapp.extensions import db
 from webapp.models import (
     CALLBACK_ACTIONS,
@@ -20,6 +20,7 @@ from webapp.models import (
     Account,
     Callback,
     CallbackDelivery,
+    CallbackStyle,
     Collection,
     Database,
 )
@@ -56,6 +57,7 @@ def create_callback(
     *,
     url: str,
     method: str = "json",
+    style: str = CallbackStyle.STANDARD,
     actions: list[str] | None = None,
     sources: list[str] | None = None,
     expression: str = "",
@@ -68,6 +70,7 @@ def create_callback(
         database,
         url=url,
         method=method,
+        style=style,
         actions=actions,
         sources=sources,
         expression=expression,
@@ -87,6 +90,7 @@ def update_callback(
     *,
     url: str,
     method: str = "json",
+    style: str = CallbackStyle.STANDARD,
     actions: list[str] | None = None,
     sources: list[str] | None = None,
     expression: str = "",
@@ -99,6 +103,7 @@ def update_callback(
         database,
         url=url,
         method=method,
+        style=style,
         actions=actions,
         sources=sources,
         expression=expression,
@@ -135,7 +140,7 @@ def pause_callback(account: Account, callback_id: int, reason: str = "") -> Call
 
 
 def _validated(
-    account: Account, database: Database, *, url, method, actions, sources, expression, collection_id
+    account: Account, database: Database, *, url, method, style, actions, sources, expression, collection_id
 ) -> dict[str, Any]:
     errors: dict[str, str] = {}
     try:
@@ -145,6 +150,14 @@ def _validated(
     method = (method or "json").strip().lower()
     if method not in CALLBACK_METHODS:
         errors["method"] = _("Choose json or post.")
+    style = (style or CallbackStyle.STANDARD).strip().lower()
+    if style not in tuple(CallbackStyle):
+        errors["style"] = _("Choose the standard or the Copernica style.")
+    elif style == CallbackStyle.COPERNICA:
+        try:
+            copernica.signing_key(account.id)
+        except ValidationError as error:
+            errors.update(error.errors)
     actions = _unique(actions)
     if set(actions) >= set(CALLBACK_ACTIONS):
         actions = []
@@ -168,6 +181,7 @@ def _validated(
     return {
         "url": url,
         "method": method,
+        "style": style,
         "actions": actions,
         "sources": sources,
         "expression": expression,

@@ -10,7 +10,10 @@ How a change becomes a call, without losing one:
 3. Deliveries of one callback for one profile go out in id order: a delivery waiting for a retry blocks the
    later ones of that profile until it succeeds or is given up (after ``RETRY_FOR``).
 4. A callback whose calls have failed for ``RETRY_FOR`` is paused (``active`` off, ``paused_reason`` set) and
-   the admin shows why; resuming it sends what is still pending.
+   the admin shows why. A paused callback (by a user or by itself) keeps recording deliveries, without
+   scheduling them, up to ``PAUSED_BACKLOG`` pending ones (later changes are counted in ``paused_dropped``);
+   resuming it sends them in order. A given-up delivery can be retried (``retry_delivery``): it goes back to
+   pending under its own id, so it keeps its place before the profile's later deliveries and its ``webhook-id``.
 """
 
 import json
@@ -27,13 +30,14 @@ from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy import delete as sql_delete
 from standardwebhooks.webhooks import Webhook
 
-from webapp.callbacks import conditions
+from webapp.callbacks import conditions, copernica
 from webapp.callbacks.definitions import get_callback
 from webapp.extensions import db
 from webapp.models import (
     Account,
     Callback,
     CallbackDelivery,
+    CallbackStyle,
     Database,
     DeliveryStatus,
     Profile,
@@ -56,6 +60,7 @@ LONGEST_WAIT = timedelta(hours=3)
 BATCH = 20  # deliveries one job sends at most before handing over to a new job
 DEFAULT_TIMEOUT = 10.0  # seconds, ``CALLBACK_TIMEOUT`` in the config overrides it
 MAX_RESPONSE_NOTE = 500
+PAUSED_BACKLOG = 10_000  # pending deliveries a paused callback keeps recording
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 # Event kinds → callback actions; other kinds that change a profile's fields or interests
@@ -85,6 +90,7 @@ def resume_callback(account: Account, callback_id: int) -> Callback:
     """Switch a callback back on and send what is still pending right away."""
     callback = get_callback(account, callback_id)
     callback.active, callback.paused_reason, callback.failing_since = True, "", None
+    callback.paused_dropped = 0
     now = utcnow()
     profile_ids = db.session.scalars(
         select(CallbackDelivery.profile_id)
@@ -122,11 +128,7 @@ def on_profile_event(event: ProfileEvent) -> None:
     database = db.session.get(Database, event.database_id)
     if database is None or not has_callbacks(database, event.collection_id):
         return
-    query = select(Callback).where(
-        Callback.account_id == event.account_id,
-        Callback.database_id == event.database_id,
-        Callback.active.is_(True),
-    )
+    query = select(Callback).where(Callback.account_id == event.account_id, Callback.database_id == event.database_id)
     if event.subprofile_id is None:
         query = query.where(Callback.collection_id.is_(None))
     else:
@@ -149,6 +151,8 @@ def on_profile_event(event: ProfileEvent) -> None:
     for callback in callbacks:
         if callback.expression and not conditions.matches(callback.expression, values):
             continue
+        if not callback.active and not _backlog_has_room(callback):
+            continue
         db.session.add(
             CallbackDelivery(
                 account_id=callback.account_id,
@@ -161,7 +165,33 @@ def on_profile_event(event: ProfileEvent) -> None:
                 next_attempt_at=now,
             )
         )
-        _schedule(callback, profile.id, now)
+        if callback.active:
+            _schedule(callback, profile.id, now)
+
+
+def _backlog_has_room(callback: Callback) -> bool:
+    """Whether a paused callback may record one more delivery; if not, count the change as dropped.
+
+    Core statements, so the configuration snapshot (``database_config``) stays valid.
+    """
+    db.session.flush()
+    pending = db.session.scalar(
+        select(func.count()).select_from(
+            select(CallbackDelivery.id)
+            .where(CallbackDelivery.callback_id == callback.id, CallbackDelivery.status == DeliveryStatus.PENDING)
+            .limit(PAUSED_BACKLOG)
+            .subquery()
+        )
+    )
+    if (pending or 0) < PAUSED_BACKLOG:
+        return True
+    db.session.execute(
+        update(Callback)
+        .where(Callback.id == callback.id)
+        .values(paused_dropped=Callback.paused_dropped + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return False
 
 
 def on_bulk_events(written: events.BulkEvents) -> None:
@@ -303,7 +333,7 @@ def attempt(callback: Callback, delivery: CallbackDelivery) -> bool:
         return True
     if callback.failing_since is None:
         callback.failing_since = now
-    if now - delivery.created_at >= RETRY_FOR:
+    if now - (delivery.retried_at or delivery.created_at) >= RETRY_FOR:
         delivery.status = DeliveryStatus.FAILED
     else:
         delivery.next_attempt_at = now + backoff(delivery.attempts)
@@ -357,27 +387,34 @@ class WebhookTarget(Protocol):
     def method(self) -> str: ...
 
 
+def _signed_request(callback: WebhookTarget, payload: dict, message_id: str) -> tuple[bytes, dict[str, str]]:
+    """The body and headers of a call: Copernica's style (``copernica``), else ours with Standard Webhooks."""
+    if isinstance(callback, Callback) and callback.style == CallbackStyle.COPERNICA:
+        content = copernica.body(payload).encode()
+        return content, copernica.signed_headers(callback.account_id, callback.url, content)
+    body, content_type = encode_body(callback.method, payload)
+    moment = datetime.now(UTC)
+    return body.encode(), {
+        "content-type": content_type,
+        "webhook-id": message_id,
+        "webhook-timestamp": str(int(moment.timestamp())),
+        "webhook-signature": Webhook(callback.secret).sign(message_id, moment, body),
+    }
+
+
 def send(callback: WebhookTarget, payload: dict, *, message_id: str) -> dict[str, Any]:
-    """POST ``payload`` signed per Standard Webhooks; never raises. Returns ok, status, error, duration_ms."""
+    """POST ``payload`` signed per the callback's style; never raises. Returns ok, status, error, duration_ms."""
     started = time.monotonic()
     status: int | None = None
     error = ""
     ok = False
     try:
         target = pin_outbound_url(callback.url)
-        body, content_type = encode_body(callback.method, payload)
-        moment = datetime.now(UTC)
-        headers = {
-            "content-type": content_type,
-            "user-agent": "Verrijk-Callbacks/1",
-            "webhook-id": message_id,
-            "webhook-timestamp": str(int(moment.timestamp())),
-            "webhook-signature": Webhook(callback.secret).sign(message_id, moment, body),
-            **target.headers,
-        }
+        content, headers = _signed_request(callback, payload, message_id)
+        headers = {**headers, "user-agent": "Verrijk-Callbacks/1", **target.headers}
         timeout = float(current_app.config.get("CALLBACK_TIMEOUT", DEFAULT_TIMEOUT))
         with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
-            response = client.post(target.url, content=body.encode(), headers=headers, extensions=target.extensions)
+            response = client.post(target.url, content=content, headers=headers, extensions=target.extensions)
         status = response.status_code
         ok = 200 <= status < 300
         if not ok:
@@ -448,6 +485,24 @@ def resend_delivery(account: Account, delivery_id: int) -> CallbackDelivery:
     _schedule(callback, original.profile_id, now)
     db.session.commit()
     return copy
+
+
+def retry_delivery(account: Account, delivery_id: int) -> CallbackDelivery:
+    """Put a given-up delivery back to pending (same id and ``webhook-id``), for another day of retries.
+
+    It keeps its place: the profile's later deliveries wait behind it again. Sent at once unless the
+    callback is paused (then on resume). Refused for a delivery that is not given up.
+    """
+    delivery = get_delivery(account, delivery_id)
+    if delivery.status != DeliveryStatus.FAILED:
+        raise ValidationError(_("Only a given-up delivery can be retried; use Resend to send it again."))
+    callback = get_callback(account, delivery.callback_id)
+    now = utcnow()
+    delivery.status, delivery.retried_at, delivery.next_attempt_at = DeliveryStatus.PENDING, now, now
+    if callback.active:
+        _schedule(callback, delivery.profile_id, now)
+    db.session.commit()
+    return delivery
 
 
 def test_payload(callback: Callback) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -23,6 +24,7 @@ from webapp.platform.errors import ValidationError
 
 SMTP_SCHEMES = ("smtp", "smtps")
 DKIM_KEY_BITS = 2048
+MIN_DKIM_KEY_BITS = 1024  # RFC 8301
 DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 SELECTOR = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
@@ -130,6 +132,37 @@ def update_settings(account: Account, *, smtp_url: str | None, rate_per_minute: 
 
 def generate_dkim_key(account: Account, *, domain: str, selector: str) -> MailSettings:
     """A new RSA key pair for signing this account's mail as ``domain`` (replaces any previous key)."""
+    domain, selector = _checked_dkim_name(domain, selector)
+    return _store_dkim_key(
+        account, domain, selector, rsa.generate_private_key(public_exponent=65537, key_size=DKIM_KEY_BITS)
+    )
+
+
+def import_dkim_key(account: Account, *, domain: str, selector: str, private_key_pem: str) -> MailSettings:
+    """Sign with an existing RSA key (PEM, PKCS#1 or PKCS#8, unencrypted): one already published in DNS."""
+    errors = {}
+    try:
+        domain, selector = _checked_dkim_name(domain, selector)
+    except ValidationError as error:
+        errors.update(error.errors)
+    key = None
+    try:
+        key = serialization.load_pem_private_key(private_key_pem.strip().encode(), password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        errors["dkim_private_key"] = _(
+            "Paste an unencrypted RSA private key in PEM form (-----BEGIN … PRIVATE KEY-----)."
+        )
+    if key is not None and not isinstance(key, rsa.RSAPrivateKey):
+        errors["dkim_private_key"] = _("DKIM keys here are RSA keys (rsa-sha256).")
+    elif key is not None and key.key_size < MIN_DKIM_KEY_BITS:
+        errors["dkim_private_key"] = _("The key has %(bits)s bits; receivers want at least 1024.", bits=key.key_size)
+    if errors:
+        raise ValidationError(errors)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    return _store_dkim_key(account, domain, selector, key)
+
+
+def _checked_dkim_name(domain: str, selector: str) -> tuple[str, str]:
     domain, selector = domain.strip().lower().rstrip("."), selector.strip().lower()
     errors = {}
     if not DOMAIN.match(domain):
@@ -138,7 +171,10 @@ def generate_dkim_key(account: Account, *, domain: str, selector: str) -> MailSe
         errors["dkim_selector"] = _("Use letters, digits and hyphens, like verrijk1.")
     if errors:
         raise ValidationError(errors)
-    key = rsa.generate_private_key(public_exponent=65537, key_size=DKIM_KEY_BITS)
+    return domain, selector
+
+
+def _store_dkim_key(account: Account, domain: str, selector: str, key: rsa.RSAPrivateKey) -> MailSettings:
     private_pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
     )

@@ -15,6 +15,7 @@ Errors: ``MailTemporaryError`` (try again later), ``MailPermanentError`` (don't)
 """
 
 import email.policy
+import re
 import secrets
 import smtplib
 import ssl
@@ -53,6 +54,8 @@ SIGNED_HEADERS = (
     b"list-unsubscribe",
     b"list-unsubscribe-post",
 )
+LIST_HEADERS = ("list-unsubscribe", "list-unsubscribe-post")
+MAX_LIST_HEADER = 2000  # characters: a few URLs, each on a line of its own within SMTP's 998
 # A token bucket per account in Redis: ``rate`` tokens per second up to ``burst``; returns 0 when a token was
 # taken, else the seconds until one is free.
 RATE_LIMIT_SCRIPT = """
@@ -92,15 +95,20 @@ class MailSuppressedError(MailPermanentError):
     """The address is on the account's suppression list for this category of mail (``suppression``)."""
 
 
-def new_message_id(account_id: int | None = None) -> str:
-    """A fresh RFC 5322 Message-ID like ``<20261127070512.3f9a0c1b2d4e5f60@verrijk.example>``."""
-    return f"<{utcnow():%Y%m%d%H%M%S}.{secrets.token_hex(8)}@{_message_id_domain()}>"
+def new_message_id(account_id: int | None = None, sender: str | None = None) -> str:
+    """A fresh RFC 5322 Message-ID like ``<20261127070512.3f9a0c1b2d4e5f60@shop.example>``.
+
+    Its domain is the sender's (``sender``, else the account's default sender, else ``MAIL_FROM``): a
+    Message-ID in the From domain is what receivers expect of a sender that owns it.
+    """
+    return f"<{utcnow():%Y%m%d%H%M%S}.{secrets.token_hex(8)}@{_message_id_domain(account_id, sender)}>"
 
 
-def _message_id_domain() -> str:
-    domain = parseaddr(current_app.config["MAIL_FROM"])[1].rpartition("@")[2]
-    if "." in domain:
-        return domain
+def _message_id_domain(account_id: int | None, sender: str | None) -> str:
+    for address in (sender, _default_sender(account_id), current_app.config["MAIL_FROM"]):
+        domain = parseaddr(address or "")[1].rpartition("@")[2].strip().lower()
+        if "." in domain and domain.isascii():
+            return domain
     return urlsplit(current_app.config["PUBLIC_URL"]).hostname or "localhost"
 
 
@@ -132,7 +140,7 @@ def send_mail(
         settings = account_settings.effective(account_id)
     except ValidationError as error:  # stored settings unreadable (CREDENTIALS_KEY changed)
         raise MailPermanentError(error.message) from None
-    message_id = message_id or new_message_id(account_id)
+    message_id = message_id or new_message_id(account_id, sender)
     key = link_tokens.return_key(message_id)
     if category == "marketing":
         headers = _with_list_unsubscribe(account_id, profile_id, message_id, headers or {})
@@ -232,13 +240,46 @@ def build_message(
         if reply_to:
             message["Reply-To"] = reply_to
         for name, value in (headers or {}).items():
-            message[name] = value
+            message[name] = ListHeader(name, value) if name.lower() in LIST_HEADERS else value
     except (ValueError, IndexError) as error:
         raise MailPermanentError(f"Invalid message header: {error}") from None
     message.set_content(text or "")
     if html:
         message.add_alternative(html, subtype="html")
+        for part in message.iter_parts():
+            del part["MIME-Version"]  # only the top level carries it (RFC 2045 §4)
     return message
+
+
+class ListHeader(str):
+    """A ``List-*`` header (RFC 2369, 8058) written as is, folded only after the commas between its URLs.
+
+    Python's email package folds an unstructured header by RFC 2047-encoding a word longer than a line (a
+    long URL), and ``=?utf-8?q?=3Chttps…?=`` is no URL to Gmail or Yahoo, which read the raw header. The
+    policy asks a header object with a ``name`` and a ``fold`` to fold itself; this one keeps every
+    ``<URL>`` whole (a line may then pass 78 characters, as RFC 5322 allows up to 998).
+    """
+
+    name: str
+
+    def __new__(cls, name: str, value: str) -> "ListHeader":
+        if not value.isascii() or "\r" in value or "\n" in value:
+            raise ValueError(f"{name} must be ASCII on one line (URLs are percent-encoded)")
+        if len(value) > MAX_LIST_HEADER:
+            raise ValueError(f"{name} is too long")
+        header = super().__new__(cls, value)
+        header.name = name
+        return header
+
+    def fold(self, *, policy) -> str:
+        items = re.split(r"(?<=>)\s*,\s*", self.strip())
+        lines = [f"{self.name}:"]
+        for index, item in enumerate(items):
+            item += "," if index < len(items) - 1 else ""
+            if index and len(lines[-1]) + 1 + len(item) > policy.max_line_length:
+                lines.append("")
+            lines[-1] += f" {item}"
+        return policy.linesep.join(lines) + policy.linesep
 
 
 def sign_dkim(data: bytes, key: account_settings.Dkim) -> bytes:

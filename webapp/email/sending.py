@@ -15,7 +15,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from lxml import etree
 
-from webapp.email import delivery, link_tokens, templates
+from webapp.email import delivery, link_tokens, templates, text_part
 from webapp.extensions import db
 from webapp.models import Account, EmailTemplate, Profile, Subprofile
 from webapp.platform.errors import NotFound
@@ -95,6 +95,13 @@ def send_template_email(
     return message_id
 
 
+def new_message_id(account_id: int, template_id: int | None) -> str:
+    """A Message-ID for sending ``template_id`` later, in the domain of the sender it will have."""
+    template = db.session.get(EmailTemplate, template_id) if template_id else None
+    sender = template.sender if template is not None and template.account_id == account_id else None
+    return delivery.new_message_id(account_id, sender or None)
+
+
 def recipient_of(profile: Profile) -> str:
     """The profile's address: the first email field (in field order) with a value."""
     for field in profile.database.fields:
@@ -117,7 +124,7 @@ def _finished_parts(account: Account, template: EmailTemplate, rendered, links: 
     own_link = "unsubscribe_url" in (template.html + template.text)
     with force_locale(account.language or "en"):
         footer = _("Unsubscribe")
-    text = rendered.text or _text_of(rendered.html)
+    text = rendered.text or text_part.text_of(rendered.html)
     if not own_link:
         text = f"{text.rstrip()}\n\n-- \n{footer}: {links.unsubscribe}\n"
     if not rendered.html.strip():
@@ -142,10 +149,3 @@ def _finished_html(html: str, template: EmailTemplate, links: Links, footer: str
     if template.track_opens:
         etree.SubElement(body, "img", src=links.pixel, width="1", height="1", alt="")
     return lxml.html.tostring(document, doctype="<!DOCTYPE html>", encoding="unicode")
-
-
-def _text_of(html: str) -> str:
-    """A plain-text part for an HTML-only template (mail without one looks like spam)."""
-    if not html.strip():
-        return ""
-    return lxml.html.document_fromstring(html).text_content().strip()

@@ -112,11 +112,31 @@ def create_export(account: Account, database_id: int, spec: TargetSpec) -> Expor
 
 
 def update_export(account: Account, definition_id: int, spec: TargetSpec) -> ExportDefinition:
-    """Change a scheduled export; saving is also the admin's word to trust the SFTP server's current host key."""
+    """Change a scheduled export. Its pinned SFTP host key stays while the server stays (``replace_host_key``)."""
     definition = get_export(account, definition_id)
+    old_url = definition.target_url
     _apply(account, definition, spec)
-    definition.last_upload = {k: v for k, v in (definition.last_upload or {}).items() if k != "host_key"}
+    if not remote_files.same_server(old_url, definition.target_url):
+        definition.last_upload = {k: v for k, v in (definition.last_upload or {}).items() if k != "host_key"}
     _reschedule(definition)
+    db.session.commit()
+    return definition
+
+
+def host_key_check(account: Account, definition_id: int) -> tuple[str, str]:
+    """(pinned fingerprint, fingerprint the SFTP server presents now), for the admin to compare and confirm."""
+    definition = get_export(account, definition_id)
+    pinned = (definition.last_upload or {}).get("host_key", "")
+    return (remote_files.fingerprint(pinned) if pinned else ""), remote_files.fingerprint(
+        remote_files.server_host_key(definition.target_url)
+    )
+
+
+def replace_host_key(account: Account, definition_id: int, confirmed_fingerprint: str) -> ExportDefinition:
+    """Pin the SFTP server's current host key, when it is the one whose fingerprint the admin confirmed."""
+    definition = get_export(account, definition_id)
+    host_key = remote_files.confirm_host_key(definition.target_url, confirmed_fingerprint)
+    definition.last_upload = {**(definition.last_upload or {}), "host_key": host_key}
     db.session.commit()
     return definition
 

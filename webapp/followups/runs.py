@@ -456,11 +456,11 @@ class _Interrupted(Exception):
 
 def _send(action: dict, context: RunContext, run_id: int) -> str:
     """Mark ``sending`` and commit, send, then move the run on (``queued`` again, or done by the caller)."""
-    from webapp.email import delivery
+    from webapp.email import delivery, sending
 
     run = context.run
     run.status = FollowUpRunStatus.SENDING
-    run.message_id = run.message_id or delivery.new_message_id(context.account.id)
+    run.message_id = run.message_id or sending.new_message_id(context.account.id, action.get("template_id"))
     db.session.commit()
     try:
         outcome = followup_actions.send_email(action, context)

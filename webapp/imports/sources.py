@@ -2,7 +2,7 @@
 
 ``fetch`` streams the file into the imports folder with the clients of ``platform.remote_files``. An unchanged
 file is skipped: HTTP sends ``If-None-Match``/``If-Modified-Since``; otherwise size and SHA-256 are compared with
-the definition's ``last_fetch``. SFTP host keys are pinned in ``last_fetch`` (saving the source trusts the
+the definition's ``last_fetch``. SFTP host keys are pinned in ``last_fetch`` (``replace_host_key`` trusts the
 current key again).
 
 Schedules are durable rows of kind ``import_fetch`` (one pending per definition): the handler fetches, creates a
@@ -26,7 +26,7 @@ from webapp.extensions import db
 from webapp.imports import mapping as imports_mapping
 from webapp.imports import runs as imports
 from webapp.models import Account, ImportDefinition, ImportRun, ImportRunStatus, ScheduledWork, WorkStatus, utcnow
-from webapp.platform import work
+from webapp.platform import remote_files, work
 from webapp.platform.errors import ValidationError
 from webapp.platform.remote_files import (
     HashingWriter,
@@ -113,12 +113,30 @@ def set_source(
         "private_key": private_key.strip() or stored.get("private_key", ""),
     }
     if url != definition.source_url:
-        definition.last_fetch = {}
-    elif "host_key" in (definition.last_fetch or {}):  # saving is the admin's word to trust the server's key
-        definition.last_fetch = {k: v for k, v in definition.last_fetch.items() if k != "host_key"}
+        pinned = (definition.last_fetch or {}).get("host_key")
+        keep = pinned and remote_files.same_server(definition.source_url, url)
+        definition.last_fetch = {"host_key": pinned} if keep else {}
     definition.source_url, definition.schedule = url, schedule
     definition.credentials = encrypt_credentials(values) if url else ""
     _reschedule(definition)
+    db.session.commit()
+    return definition
+
+
+def host_key_check(account: Account, definition_id: int) -> tuple[str, str]:
+    """(pinned fingerprint, fingerprint the SFTP server presents now), for the admin to compare and confirm."""
+    definition = imports_mapping.get_definition(account, definition_id)
+    pinned = (definition.last_fetch or {}).get("host_key", "")
+    return (remote_files.fingerprint(pinned) if pinned else ""), remote_files.fingerprint(
+        remote_files.server_host_key(definition.source_url)
+    )
+
+
+def replace_host_key(account: Account, definition_id: int, confirmed_fingerprint: str) -> ImportDefinition:
+    """Pin the SFTP server's current host key, when it is the one whose fingerprint the admin confirmed."""
+    definition = imports_mapping.get_definition(account, definition_id)
+    host_key = remote_files.confirm_host_key(definition.source_url, confirmed_fingerprint)
+    definition.last_fetch = {**(definition.last_fetch or {}), "host_key": host_key}
     db.session.commit()
     return definition
 

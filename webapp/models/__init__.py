@@ -8,6 +8,7 @@ from webapp.models.callbacks import (
     DELIVERY_STATUSES,
     Callback,
     CallbackDelivery,
+    CallbackStyle,
     DeliveryStatus,
 )
 from webapp.models.databases import UNSUBSCRIBE_BEHAVIOURS, Collection, Database, Field, Interest
@@ -82,6 +83,7 @@ __all__ = [
     "Callback",
     "CallbackDelivery",
     "DELIVERY_STATUSES",
+    "CallbackStyle",
     "DeliveryStatus",
     "ProfileAlias",
     "ROLES",

@@ -10,6 +10,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 from webapp.models.base import Base, JSONType, utcnow
 
 CALLBACK_METHODS = ("json", "post")
+
+
+class CallbackStyle(StrEnum):
+    """The ``style`` of a ``Callback``: the payload and signature its receiver expects."""
+
+    STANDARD = "standard"  # our variables, Standard Webhooks signature (HMAC)
+    COPERNICA = "copernica"  # Copernica's webhook variables, HTTP Signatures (RSA key published in DNS)
+
+
 CALLBACK_ACTIONS = ("create", "update", "delete")
 
 
@@ -36,6 +45,7 @@ class Callback(Base):
     collection_id: Mapped[int | None] = mapped_column(ForeignKey("collection.id", ondelete="CASCADE"), index=True)
     url: Mapped[str] = mapped_column(String(2000))
     method: Mapped[str] = mapped_column(String(8), default="json")
+    style: Mapped[str] = mapped_column(String(16), default=CallbackStyle.STANDARD, server_default="standard")
     # Empty list: every action / every source.
     actions: Mapped[list[str]] = mapped_column(JSONType, default=list)
     sources: Mapped[list[str]] = mapped_column(JSONType, default=list)
@@ -44,6 +54,8 @@ class Callback(Base):
     secret: Mapped[str] = mapped_column(String(100))
     active: Mapped[bool] = mapped_column(default=True)
     paused_reason: Mapped[str] = mapped_column(Text, default="")
+    # Changes not recorded while paused because the backlog was full (``deliveries.PAUSED_BACKLOG``).
+    paused_dropped: Mapped[int] = mapped_column(default=0, server_default="0")
     failing_since: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -70,4 +82,6 @@ class CallbackDelivery(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     duration_ms: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When an admin retried a given-up delivery: its day of retries counts from here.
+    retried_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]

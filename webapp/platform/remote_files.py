@@ -3,7 +3,8 @@ the clients, shared by fetched imports and export targets.
 
 URLs pass the same SSRF rules as callbacks (``outbound_urls``; ``ALLOW_PRIVATE_URLS`` lifts them) and a client
 connects to the address that was checked (FTPS connects by host name, so its certificate can be checked). SFTP
-host keys are trusted on first use and then pinned by the caller.
+host keys are trusted on first use and then pinned by the caller; a different key is refused until an admin
+confirms its fingerprint (``confirm_host_key``), and saving a definition never trusts one silently.
 
 Credentials (user name, password, private key) are stored as one Fernet token with a key derived from
 ``CREDENTIALS_KEY`` (HKDF-SHA256); the admin only ever sees a masked form.
@@ -271,6 +272,61 @@ def open_ftp(parts, address: str, tls: bool, credentials: dict) -> Iterator[ftpl
         client.close()
 
 
+def fingerprint(host_key: str) -> str:
+    """OpenSSH's form of a pinned key (``"type base64"``): ``ssh-ed25519 SHA256:…`` (what ``ssh-keygen -lf`` shows)."""
+    kind, _space, blob = host_key.partition(" ")
+    try:
+        digest = hashlib.sha256(base64.b64decode(blob, validate=True)).digest()
+    except ValueError:
+        return kind or "?"
+    return f"{kind} SHA256:{base64.b64encode(digest).decode().rstrip('=')}"
+
+
+def same_server(old_url: str, new_url: str) -> bool:
+    """Whether two URLs name the same SFTP server (scheme, host, port): its pinned host key still applies."""
+    old, new = urlsplit(old_url), urlsplit(new_url)
+    return (old.scheme.lower(), old.hostname, old.port) == (new.scheme.lower(), new.hostname, new.port)
+
+
+def server_host_key(url: str) -> str:
+    """The host key (``"type base64"``) an SFTP server presents now, read without logging in."""
+    checked, address = checked_url(url, names_file=False)
+    parts = urlsplit(checked)
+    try:
+        sock = socket.create_connection((address, parts.port or 22), timeout=TIMEOUT)
+    except OSError as error:
+        raise TransientFetchError(_("The server could not be reached: %(error)s", error=str(error))) from None
+    transport = paramiko.Transport(sock)
+    try:
+        transport.banner_timeout = TIMEOUT
+        transport.start_client(timeout=TIMEOUT)
+        key = transport.get_remote_server_key()
+        return f"{key.get_name()} {key.get_base64()}"
+    except (paramiko.SSHException, OSError, EOFError) as error:
+        raise TransientFetchError(
+            _("The server could not be reached: %(error)s", error=str(error) or type(error).__name__)
+        ) from None
+    finally:
+        transport.close()
+
+
+def confirm_host_key(url: str, confirmed_fingerprint: str) -> str:
+    """The server's current host key, to pin, when its fingerprint is the one the admin confirmed.
+
+    Asked again here (not taken from an earlier answer), so a key that changed between showing the fingerprint
+    and the confirmation is refused rather than trusted unseen.
+    """
+    host_key = server_host_key(url)
+    if fingerprint(host_key) != confirmed_fingerprint.strip():
+        raise ValidationError(
+            _(
+                "The server now presents %(offered)s, not the key you confirmed. Nothing was changed.",
+                offered=fingerprint(host_key),
+            )
+        )
+    return host_key
+
+
 def sftp_fetch(parts, address: str, credentials: dict, previous: dict, writer: HashingWriter) -> dict:
     with open_sftp(parts, address, credentials, previous.get("host_key", "")) as (sftp, host_key):
         try:
@@ -304,8 +360,11 @@ def open_sftp(parts, address: str, credentials: dict, pinned_host_key: str):
         if pinned_host_key and pinned_host_key != host_key:
             raise ValidationError(
                 _(
-                    "The SFTP server's host key changed. If that is expected, save the source "
-                    "again to trust the new key."
+                    "The SFTP server's host key changed: it presents %(offered)s, but %(pinned)s is pinned. "
+                    "If you expect the change, check the new fingerprint with the server's administrator "
+                    "and confirm it on this page (Replace host key).",
+                    offered=fingerprint(host_key),
+                    pinned=fingerprint(pinned_host_key),
                 )
             )
         username = credentials.get("username") or ""

@@ -1,4 +1,4 @@
-"""Per-process snapshots of what shapes a write to a database: its fields and its active callbacks.
+"""Per-process snapshots of what shapes a write to a database: its fields and its callbacks.
 
 A profile write validates against the database's fields and asks which callbacks want the change. Both
 change rarely, while writes come hundreds of times a second (SOAP clients, forms), so each process keeps a
@@ -61,7 +61,8 @@ class Snapshot:
     # config_version with the creation time: SQLite may give a removed database's id to a new one.
     version: tuple[int, Any]
     fields: tuple[FieldSnapshot, ...]
-    # Collection ids (None: the profile layer) that have at least one active callback.
+    # Collection ids (None: the profile layer) that have at least one callback (active, or paused: a paused
+    # callback keeps recording its deliveries).
     callback_layers: frozenset[int | None]
 
 
@@ -97,9 +98,7 @@ def has_callbacks(database: Database, collection_id: int | None) -> bool:
 
 
 def _callback_layers(database: Database) -> frozenset[int | None]:
-    rows = db.session.scalars(
-        select(Callback.collection_id).where(Callback.database_id == database.id, Callback.active.is_(True))
-    )
+    rows = db.session.scalars(select(Callback.collection_id).where(Callback.database_id == database.id))
     return frozenset(rows)
 
 

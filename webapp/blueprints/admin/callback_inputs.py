@@ -56,6 +56,13 @@ class CallbackInputs(FlaskForm):
             SelectChoice("post", _l("Form fields (like Copernica's POST callbacks)")),
         ],
     )
+    style = SelectField(
+        _l("Style"),
+        choices=[
+            SelectChoice("standard", _l("Standard Webhooks (our variables, HMAC signature)")),
+            SelectChoice("copernica", _l("Copernica (Copernica's webhook variables and HTTP Signature)")),
+        ],
+    )
     collection_id = SelectField(_l("Changes of"), choices=[])
     actions = CheckboxesField(_l("When a profile is"))
     sources = CheckboxesField(_l("Changed through (none ticked: any)"))
@@ -80,6 +87,7 @@ class CallbackInputs(FlaskForm):
             formdata=None,
             url=callback.url,
             method=callback.method,
+            style=callback.style,
             collection_id=str(callback.collection_id or ""),
             actions=list(callback.actions or []),
             sources=list(callback.sources or []),
@@ -90,6 +98,7 @@ class CallbackInputs(FlaskForm):
         return {
             "url": self.url.data or "",
             "method": self.method.data or "json",
+            "style": self.style.data or "standard",
             "actions": self.actions.data or [],
             "sources": self.sources.data or [],
             "expression": self.expression.data or "",

@@ -53,6 +53,7 @@ def _callback_page(
         "deliveries": callback_sending.list_deliveries(account, callback.id),
         "counts": callback_sending.count_deliveries(account, callback.id),
         "test_result": test_result,
+        "paused_backlog": callback_sending.PAUSED_BACKLOG,
         **_labels(),
         "crumbs": [
             (_("Callbacks"), url_for("admin.database_callbacks", database_id=database.id)),
@@ -224,6 +225,31 @@ def delivery_resend(delivery_id: int):
     delivery = callback_sending.resend_delivery(account, delivery_id)
     callback = definitions.get_callback(account, delivery.callback_id)
     message = _("Delivery #%(id)s is queued to be sent again.", id=delivery.id)
+    if is_htmx() and request.headers.get("HX-Target") == "deliveries":
+        return toast(
+            render_template(
+                "admin/callbacks/_deliveries.html",
+                callback=callback,
+                deliveries=callback_sending.list_deliveries(account, callback.id),
+                counts=callback_sending.count_deliveries(account, callback.id),
+            ),
+            message,
+        )
+    return _after(message, callback)
+
+
+@bp.route("/deliveries/<int:delivery_id>/retry", methods=["POST"])
+@requires("admin")
+def delivery_retry(delivery_id: int):
+    """Put a given-up delivery back in line (same id, before the profile's later deliveries)."""
+    account = current_account()
+    delivery = callback_sending.get_delivery(account, delivery_id)
+    callback = definitions.get_callback(account, delivery.callback_id)
+    try:
+        callback_sending.retry_delivery(account, delivery_id)
+    except ValidationError as error:
+        return _after(error.message, callback, level="error")
+    message = _("Delivery #%(id)s will be tried again.", id=delivery.id)
     if is_htmx() and request.headers.get("HX-Target") == "deliveries":
         return toast(
             render_template(

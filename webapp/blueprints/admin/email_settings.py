@@ -1,6 +1,6 @@
 """Admin views of the account's mail: the development catcher's messages and the mail settings (SMTP, DKIM)."""
 
-from flask import current_app, flash, url_for
+from flask import current_app, flash, request, url_for
 from flask_babel import gettext as _
 
 from webapp.blueprints.admin import bp
@@ -84,15 +84,24 @@ def mail_settings_save():
 @bp.route("/email/settings/dkim", methods=["POST"])
 @requires("admin")
 def mail_dkim_generate():
-    """Generate a new DKIM key pair; the page then shows the DNS record to publish."""
+    """Generate a new DKIM key pair, or import an existing private key (``mode=import``); the page then shows
+    the DNS record to publish."""
     form = DkimInputs()
+    names = {"domain": form.dkim_domain.data or "", "selector": form.dkim_selector.data or ""}
+    importing = request.form.get("mode") == "import"
     try:
-        account_settings.generate_dkim_key(
-            current_account(), domain=form.dkim_domain.data or "", selector=form.dkim_selector.data or ""
-        )
+        if importing:
+            account_settings.import_dkim_key(
+                current_account(), **names, private_key_pem=form.dkim_private_key.data or ""
+            )
+        else:
+            account_settings.generate_dkim_key(current_account(), **names)
     except ValidationError as error:
         return _settings_page(dkim_form=form, errors=apply_errors(form, error.errors), status=422)
-    flash(_("A new DKIM key is made. Publish the DNS record below; mail is signed with it from now on."), "success")
+    if importing:
+        flash(_("The DKIM key is imported. Check that the DNS record below is published."), "success")
+    else:
+        flash(_("A new DKIM key is made. Publish the DNS record below; mail is signed with it from now on."), "success")
     return hx_redirect(url_for("admin.mail_settings_page"))
 
 

@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, StringField
+from wtforms import BooleanField, IntegerField, StringField, TextAreaField
 from wtforms.validators import Optional
 
 
@@ -22,3 +22,6 @@ class SmtpInputs(FlaskForm):
 class DkimInputs(FlaskForm):
     dkim_domain = StringField(_l("Domain"), render_kw={"maxlength": 253, "placeholder": "example.com"})
     dkim_selector = StringField(_l("Selector"), render_kw={"maxlength": 63, "placeholder": "verrijk1"})
+    dkim_private_key = TextAreaField(
+        _l("Existing private key (PEM)"), render_kw={"rows": 6, "autocomplete": "off", "spellcheck": "false"}
+    )

@@ -6,11 +6,13 @@ from flask_babel import gettext as _
 
 from webapp.blueprints.admin import bp
 from webapp.blueprints.admin.access import current_account, requires
+from webapp.blueprints.admin.import_sources import host_key_question
 from webapp.blueprints.admin.responses import acted, confirm_page, hx_redirect, render
 from webapp.exports import files
 from webapp.exports import targets as export_targets
 from webapp.extensions import db
 from webapp.models import Database, ExportDefinition, ExportRunStatus
+from webapp.platform import remote_files
 from webapp.platform.errors import NotFound, ValidationError
 from webapp.profiles import databases
 
@@ -127,6 +129,11 @@ def _stored_values(definition: ExportDefinition) -> dict:
     return {"values": values, "flags": flags, "fields": list(definition.fields)}
 
 
+def _pinned_fingerprint(definition: ExportDefinition | None) -> str:
+    host_key = ((definition.last_upload or {}) if definition else {}).get("host_key")
+    return remote_files.fingerprint(host_key) if host_key else ""
+
+
 def _target_page(database: Database, definition: ExportDefinition | None, *, form=None, errors=None, status: int = 200):
     """The page of a scheduled export (``definition`` None: a new one), with its form."""
     if form is not None:
@@ -158,6 +165,7 @@ def _target_page(database: Database, definition: ExportDefinition | None, *, for
         "masked": export_targets.masked_credentials(definition) if definition else None,
         "runs": export_targets.list_runs(definition) if definition else [],
         "next_run": export_targets.next_run_at(definition) if definition else None,
+        "host_key": _pinned_fingerprint(definition),
         **state,
         **_choices(),
     }
@@ -266,3 +274,39 @@ def export_status(status: str) -> str:
         ExportRunStatus.DONE: _("done"),
         ExportRunStatus.FAILED: _("failed"),
     }.get(status, status)
+
+
+@bp.route("/exports/<int:export_id>/host-key")
+@requires("admin")
+def export_target_host_key_confirm(export_id: int):
+    """Show the SFTP server's current host key beside the pinned one and ask before pinning it."""
+    account = current_account()
+    definition = export_targets.get_export(account, export_id)
+    page = url_for("admin.export_target", export_id=definition.id)
+    try:
+        pinned, offered = export_targets.host_key_check(account, definition.id)
+    except (ValidationError, remote_files.TransientFetchError) as error:
+        flash(str(error), "error")
+        return hx_redirect(page)
+    return confirm_page(
+        title=_("Replace the SFTP host key?"),
+        message=host_key_question(pinned, offered),
+        cancel=page,
+        database=databases.get_database(account, definition.database_id),
+        active="exports",
+        button=_("Trust this key"),
+        action=url_for("admin.export_target_host_key", export_id=definition.id, fingerprint=offered),
+    )
+
+
+@bp.route("/exports/<int:export_id>/host-key", methods=["POST"])
+@requires("admin")
+def export_target_host_key(export_id: int):
+    """Pin the key whose fingerprint the admin confirmed (refused if the server now presents another)."""
+    account = current_account()
+    page = url_for("admin.export_target", export_id=export_id)
+    try:
+        export_targets.replace_host_key(account, export_id, request.args.get("fingerprint", ""))
+    except (ValidationError, remote_files.TransientFetchError) as error:
+        return acted(str(error), page, "error")
+    return acted(_("The new host key is pinned."), page)
