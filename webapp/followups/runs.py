@@ -3,14 +3,17 @@
 1. ``dispatch_due_runs`` (the dispatcher) claims due runs of active follow-ups (``FOR UPDATE SKIP LOCKED``),
    marks them ``queued`` with the id of the job that will run them (``followup-<first id>-<count>``), commits,
    and only then enqueues the jobs: a job never finds its rows uncommitted, and a crash in between leaves
-   queued rows whose job Redis does not know, which ``requeue_lost_runs`` puts back to pending.
+   queued rows whose job Redis does not know, which ``requeue_lost_runs`` puts back to pending within seconds
+   (as it does with the runs of a job Redis lost or whose worker was killed: ``work.job_is_lost``).
 2. ``run_batch`` (the job) locks its rows and runs those still ``queued`` under its job id, so a duplicate or
    resurrected job does nothing. Actions that work inside the transaction run for the whole batch, and the
    runs are marked done in the same commit as their effects (one savepoint per run only when one fails).
    Runs with ``send_email`` or ``unsubscribe`` (whose services commit) go one at a time (``_run_alone``).
 3. Email is sent at most once: the run is marked ``sending`` with its Message-ID and committed before the
-   SMTP transaction, and moves on after it. A run found ``sending`` by ``requeue_lost_runs`` (its worker died
-   mid-send) becomes ``review``: an admin marks it sent or sends it again (``resolve_review``).
+   SMTP transaction; the server's acceptance is committed at once with the sent-message row (so a bounce
+   matches it) and the run's next step. A run found ``sending`` by ``requeue_lost_runs`` (its worker died
+   between those two commits, mid-send) becomes ``review``: only those are uncertain; an admin marks it sent
+   or sends it again (``resolve_review``).
 4. A failure is retried with backoff (30 s, 1 min, … ``MAX_ATTEMPTS``), then the run is ``failed`` with its
    error, for an admin to retry (``retry_run``). A paused follow-up's runs wait: they are not dispatched, and a
    job that meets one puts it back to pending.
@@ -47,7 +50,7 @@ log = logging.getLogger(__name__)
 RUNS_PER_JOB = 1000
 JOBS_PER_ROUND = 10
 MAX_ATTEMPTS = 5
-STALE_AFTER = timedelta(minutes=5)
+CHECK_AFTER = timedelta(seconds=5)  # runs queued this long have their job looked at (see work.job_is_lost)
 MAX_WAITING_JOBS = 4
 JOB_TIMEOUT = 3600  # seconds: a batch of emails may wait for the send rate limit
 JOB_FUNCTION = "webapp.jobs.run_followups"
@@ -118,10 +121,10 @@ def dispatch_due_runs(*, batch: int = RUNS_PER_JOB, jobs: int = JOBS_PER_ROUND) 
     return len(ids)
 
 
-def requeue_lost_runs(*, stale_after: timedelta | None = None) -> int:
+def requeue_lost_runs(*, check_after: timedelta | None = None) -> int:
     """Runs whose job Redis lost (or whose worker died): ``queued`` ones back to pending, ``sending`` ones to
     ``review`` (the email may have gone out). Returns how many runs were moved."""
-    cutoff = now() - (STALE_AFTER if stale_after is None else stale_after)
+    cutoff = now() - (CHECK_AFTER if check_after is None else check_after)
     job_ids = list(
         db.session.scalars(
             select(FollowUpRun.job_id)
@@ -476,7 +479,8 @@ def _send(action: dict, context: RunContext, run_id: int) -> str:
     run.status = FollowUpRunStatus.QUEUED
     if any(later["type"] == "send_email" for later in (context.followup.actions or [])[run.step :]):
         run.message_id = ""  # the next email gets a Message-ID of its own (this one stays in the outcome)
-    context.run = run
+    db.session.commit()  # the acceptance, with the sent-message row and the email_sent event: no longer uncertain
+    context.run = run = _lock_again(run_id)
     return outcome
 
 

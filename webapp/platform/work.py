@@ -5,8 +5,9 @@ See docs/architecture.md, "Durable scheduling".
 The dispatcher claims due rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several may run), enqueues
 one RQ job per row with the id ``{kind}-{row id}`` and marks the row queued in the same transaction.
 A job (``run_work``) locks its row, does the work and marks it done in one transaction, so running a
-job twice does the work once. Rows queued long ago whose job Redis no longer knows (a Redis restart)
-are put back to pending. Kinds register a handler with ``register_kind``.
+job twice does the work once. Queued rows whose job is lost — Redis no longer knows it (a restart or
+``FLUSHDB``), it ended without finishing, or the worker running it stopped beating (killed) — are put back
+to pending within seconds (``job_is_lost``). Kinds register a handler with ``register_kind``.
 """
 
 import logging
@@ -21,13 +22,15 @@ from sqlalchemy import delete, select
 
 from webapp.extensions import db
 from webapp.models import ScheduledWork, WorkStatus, utcnow
+from webapp.platform import heartbeats
 from webapp.platform.queues import get_queue, redis_connection
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
 CLAIM_BATCH = 100
-STALE_AFTER = timedelta(minutes=5)
+# A queued row's job is looked at once the row has been queued this long (a job only just enqueued is not lost).
+CHECK_AFTER = timedelta(seconds=5)
 
 
 def _handlers() -> dict[str, Callable[[ScheduledWork], None]]:
@@ -82,7 +85,7 @@ def dispatch_due(*, limit: int = CLAIM_BATCH) -> int:
 
 def requeue_lost() -> int:
     """Put back to pending the queued rows whose RQ job was lost or abandoned; returns how many."""
-    cutoff = utcnow() - STALE_AFTER
+    cutoff = utcnow() - CHECK_AFTER
     rows = list(
         db.session.scalars(
             select(ScheduledWork)
@@ -101,11 +104,21 @@ def requeue_lost() -> int:
 
 
 def job_is_lost(job_id: str) -> bool:
-    """True when Redis no longer knows the job, or it ended without finishing (failed, stopped, abandoned)."""
+    """True when the job will never finish its work: Redis no longer knows it and no live worker runs it, it
+    ended without finishing (failed, stopped, abandoned), or it started on a worker that stopped beating.
+
+    Right after a Redis restart or ``FLUSHDB`` the heartbeats are not trustworthy yet (live workers have not
+    beaten again): a job Redis forgot then counts as lost only once they are, a few seconds later.
+    """
     try:
-        status = Job.fetch(job_id, connection=redis_connection()).get_status(refresh=True)
+        job = Job.fetch(job_id, connection=redis_connection())
+        status = job.get_status(refresh=True)
     except NoSuchJobError:
-        return True
+        return heartbeats.trustworthy() and not heartbeats.running(job_id)
+    if status == JobStatus.STARTED:
+        return heartbeats.trustworthy() and not (
+            job.worker_name and heartbeats.is_alive(heartbeats.WORKER, job.worker_name)
+        )
     return status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED, None)
 
 
