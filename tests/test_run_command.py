@@ -52,6 +52,11 @@ def housekeeping_done(database: Path) -> bool:
     return ("done",) in rows
 
 
+def server_header(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own local server
+        return response.headers.get("Server", "")
+
+
 def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -83,6 +88,9 @@ def test_start_runs_everything_on_embedded_defaults_and_ctrl_c_stops_it(tmp_path
         assert (tmp_path / "instance" / "secret_key").exists()
         pids = [int(pid) for pid in re.findall(r"\(pid (\d+)\)", output)]
         assert len(pids) == 4  # redis, web, worker, dispatcher
+        # The web process is gunicorn, not Flask's development server (issue 21).
+        assert server_header(f"http://127.0.0.1:{port}/login").startswith("gunicorn")
+        assert "development server" not in output
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=60)

@@ -24,6 +24,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.from_object(Config(app.instance_path))
     if overrides:
         app.config.update(overrides)
+    from webapp.platform import logs
+
+    logs.configure(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
     if app.config["TRUSTED_PROXIES"]:
         # Behind a reverse proxy: take client address, scheme and host from its X-Forwarded-* headers.
         n = app.config["TRUSTED_PROXIES"]
