@@ -63,7 +63,7 @@ def _init_extensions(app: Flask) -> None:
     from webapp import models
     from webapp.callbacks import deliveries
     from webapp.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
-    from webapp.platform import work
+    from webapp.platform import health, work
     from webapp.profiles import events, field_expressions
 
     db.init_app(app)
@@ -91,6 +91,7 @@ def _init_extensions(app: Flask) -> None:
 
     events.init_app(app)
     work.init_app(app)
+    health.init_app(app)
     # The domain packages register their work kinds, housekeeping and event subscribers.
     from webapp.exports import targets as export_targets
     from webapp.followups import triggers as followup_triggers
@@ -140,6 +141,9 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.blueprints.track import bp as track_bp
 
     app.register_blueprint(track_bp)
+    from webapp.blueprints.health import bp as health_bp
+
+    app.register_blueprint(health_bp)
 
 
 def _register_soap(app: Flask) -> None:

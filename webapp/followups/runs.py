@@ -40,7 +40,7 @@ from webapp.models import (
     Profile,
     Subprofile,
 )
-from webapp.platform import work
+from webapp.platform import health, work
 from webapp.platform.errors import Conflict, NotFound
 from webapp.platform.queues import get_queue
 from webapp.platform.tenancy import owned
@@ -62,6 +62,28 @@ def now() -> datetime:
 
 def init_app(app) -> None:
     app.extensions["work_sources"].append((dispatch_due_runs, requeue_lost_runs))
+    app.extensions["overdue_sources"].append(oldest_overdue_run)
+
+
+def oldest_overdue_run(account_id: int | None) -> health.Overdue | None:
+    """The oldest run that should have run ``health.OVERDUE_AFTER`` ago (of the account, or of all), for
+    ``/healthz`` and the jobs page. Runs of paused follow-ups wait on purpose: they are not overdue."""
+    late = (
+        select(FollowUpRun.id, FollowUpRun.due_at)
+        .join(FollowUp, FollowUp.id == FollowUpRun.followup_id)
+        .where(
+            FollowUpRun.status.in_((FollowUpRunStatus.PENDING, FollowUpRunStatus.QUEUED)),
+            FollowUpRun.due_at < now() - health.OVERDUE_AFTER,
+            FollowUp.status == FollowUpStatus.ACTIVE,
+        )
+    )
+    if account_id is not None:
+        late = late.where(FollowUpRun.account_id == account_id)
+    oldest = db.session.execute(late.order_by(FollowUpRun.due_at).limit(1)).first()
+    if oldest is None:
+        return None
+    count = db.session.scalar(select(func.count()).select_from(late.subquery())) or 0
+    return health.Overdue("follow-up run", oldest.id, oldest.due_at, count)
 
 
 # --- dispatching --------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from sqlalchemy import delete, select
@@ -23,6 +24,7 @@ from sqlalchemy import delete, select
 from webapp.extensions import db
 from webapp.models import ScheduledWork, WorkStatus, utcnow
 from webapp.platform import heartbeats
+from webapp.platform.errors import NotFound
 from webapp.platform.queues import get_queue, redis_connection
 
 log = logging.getLogger(__name__)
@@ -163,10 +165,11 @@ def _record_failure(work_id: int, error: Exception) -> None:
 
 
 def retry(work_id: int, account_id: int | None) -> ScheduledWork:
-    """Run a failed row again (an admin's retry button)."""
-    row = db.session.get(ScheduledWork, work_id)
+    """Run a failed row of the account again (the jobs page's retry button)."""
+    row = db.session.scalar(select(ScheduledWork).where(ScheduledWork.id == work_id).with_for_update())
     if row is None or row.account_id != account_id or row.status != WorkStatus.FAILED:
-        raise ValueError("no failed work with that id")
+        db.session.rollback()
+        raise NotFound(_("No failed work with that number."))
     row.status, row.attempts, row.due_at, row.finished_at = WorkStatus.PENDING, 0, utcnow(), None
     db.session.commit()
     return row

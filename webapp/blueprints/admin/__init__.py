@@ -22,6 +22,7 @@ from webapp.blueprints.admin import (  # noqa: E402,F401
     followups,
     forms,
     imports,
+    jobs,
     profiles,
     settings,
 )
