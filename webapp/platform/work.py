@@ -187,7 +187,8 @@ def add_housekeeping(task: Callable[[], object]) -> None:
 
 
 def housekeeping(row: ScheduledWork) -> None:
-    """Forget finished work older than 30 days, run the registered tasks, and schedule the next round."""
+    """Forget finished work older than 30 days, run the registered tasks (the first forgets processes silent for
+    a day: ``heartbeats.prune``), and schedule the next round."""
     for task in current_app.extensions["housekeeping_tasks"]:
         task()
     db.session.execute(
@@ -213,5 +214,5 @@ def ensure_housekeeping() -> None:
 
 def init_app(app) -> None:
     app.extensions["work_handlers"] = {"housekeeping": housekeeping}
-    app.extensions["housekeeping_tasks"] = []
+    app.extensions["housekeeping_tasks"] = [heartbeats.prune]
     app.extensions["work_sources"] = []
