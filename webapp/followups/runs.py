@@ -4,7 +4,7 @@
    marks them ``queued`` with the id of the job that will run them (``followup-<first id>-<count>``), commits,
    and only then enqueues the jobs: a job never finds its rows uncommitted, and a crash in between leaves
    queued rows whose job Redis does not know, which ``requeue_lost_runs`` puts back to pending within seconds
-   (as it does with the runs of a job Redis lost or whose worker was killed: ``work.job_is_lost``).
+   (as it does with the runs of a job Redis lost or whose worker was killed: ``work.lost_jobs``).
 2. ``run_batch`` (the job) locks its rows and runs those still ``queued`` under its job id, so a duplicate or
    resurrected job does nothing. Actions that work inside the transaction run for the whole batch, and the
    runs are marked done in the same commit as their effects (one savepoint per run only when one fails).
@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 RUNS_PER_JOB = 1000
 JOBS_PER_ROUND = 10
 MAX_ATTEMPTS = 5
-CHECK_AFTER = timedelta(seconds=5)  # runs queued this long have their job looked at (see work.job_is_lost)
+CHECK_AFTER = timedelta(seconds=5)  # runs queued this long have their job looked at (see work.lost_jobs)
 MAX_WAITING_JOBS = 4
 JOB_TIMEOUT = 3600  # seconds: a batch of emails may wait for the send rate limit
 JOB_FUNCTION = "webapp.jobs.run_followups"
@@ -155,10 +155,12 @@ def requeue_lost_runs(*, check_after: timedelta | None = None) -> int:
                 FollowUpRun.queued_at < cutoff,
             )
             .group_by(FollowUpRun.job_id)
+            .order_by(func.min(FollowUpRun.queued_at))  # the oldest first: a killed worker's job is among them
             .limit(work.CLAIM_BATCH)
         )
     )
-    lost = [job_id for job_id in job_ids if not job_id or work.job_is_lost(job_id)]
+    lost_jobs = work.lost_jobs(job_id for job_id in job_ids if job_id)
+    lost = [job_id for job_id in job_ids if not job_id or job_id in lost_jobs]
     moved = 0
     for job_id in lost:
         rows = list(

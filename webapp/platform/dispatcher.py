@@ -1,7 +1,7 @@
 """The dispatcher loop: moves due rows of durable work into RQ. A process of its own, never an RQ job,
 so that losing Redis cannot stop it; several may run against one PostgreSQL (rows are claimed with
 ``FOR UPDATE SKIP LOCKED``). Each round it records its heartbeat and puts back the work of lost jobs
-(``work.job_is_lost``: Redis forgot them, or the worker running them was killed), at most every
+(``work.lost_jobs``: Redis forgot them, or the worker running them was killed), at most every
 ``LOST_CHECK_EVERY`` seconds."""
 
 import contextlib

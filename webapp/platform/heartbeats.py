@@ -4,7 +4,7 @@ A heartbeat is one field of a Redis hash (``verrijk:heartbeats``), stamped with 
 machines with skewed clocks agree) and holding the process's role, name, host, pid and the job a worker is
 running. Workers beat from RQ's own heartbeat calls (every ``BEAT_EVERY`` seconds while busy or idle, see
 ``platform.workers``); dispatchers beat once per round. A process silent for ``SILENT_AFTER`` counts as gone:
-the dispatcher then treats the job its worker was running as lost (``work.job_is_lost``).
+the dispatcher then treats the job its worker was running as lost (``work.lost_jobs``).
 
 Reading: ``processes()`` (every process recorded, newest first), ``last_seen(role)`` ("when was a worker last
 seen?"), ``is_alive(role, name)``, ``running(job_id)``. Heartbeats need no persistence: after a Redis restart

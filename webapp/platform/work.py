@@ -7,17 +7,16 @@ one RQ job per row with the id ``{kind}-{row id}`` and marks the row queued in t
 A job (``run_work``) locks its row, does the work and marks it done in one transaction, so running a
 job twice does the work once. Queued rows whose job is lost — Redis no longer knows it (a restart or
 ``FLUSHDB``), it ended without finishing, or the worker running it stopped beating (killed) — are put back
-to pending within seconds (``job_is_lost``). Kinds register a handler with ``register_kind``.
+to pending within seconds (``lost_jobs``). Kinds register a handler with ``register_kind``.
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from sqlalchemy import delete, select
 
@@ -86,42 +85,53 @@ def dispatch_due(*, limit: int = CLAIM_BATCH) -> int:
 
 
 def requeue_lost() -> int:
-    """Put back to pending the queued rows whose RQ job was lost or abandoned; returns how many."""
+    """Put back to pending the queued rows whose RQ job is lost (``lost_jobs``); returns how many.
+
+    The oldest rows are looked at first (a killed worker's job is among them: queues are first in, first out)."""
     cutoff = utcnow() - CHECK_AFTER
     rows = list(
         db.session.scalars(
             select(ScheduledWork)
             .where(ScheduledWork.status == WorkStatus.QUEUED, ScheduledWork.queued_at < cutoff)
+            .order_by(ScheduledWork.due_at)
             .limit(CLAIM_BATCH)
             .with_for_update(skip_locked=True)
         )
     )
-    lost = 0
+    lost = lost_jobs(row.job_id for row in rows)
     for row in rows:
-        if job_is_lost(row.job_id):
+        if row.job_id in lost:
             row.status = WorkStatus.PENDING
-            lost += 1
     db.session.commit()
-    return lost
+    return sum(1 for row in rows if row.job_id in lost)
 
 
-def job_is_lost(job_id: str) -> bool:
-    """True when the job will never finish its work: Redis no longer knows it and no live worker runs it, it
-    ended without finishing (failed, stopped, abandoned), or it started on a worker that stopped beating.
+def lost_jobs(job_ids: Iterable[str]) -> set[str]:
+    """The jobs among ``job_ids`` that will never finish their work: Redis no longer knows them and no live
+    worker runs them, they ended without finishing (failed, stopped, abandoned), or they started on a worker
+    that stopped beating (killed). One round trip for the jobs, two for the heartbeats.
 
     Right after a Redis restart or ``FLUSHDB`` the heartbeats are not trustworthy yet (live workers have not
-    beaten again): a job Redis forgot then counts as lost only once they are, a few seconds later.
+    beaten again): a job Redis forgot, or one on a worker not recorded yet, counts as lost only once they are.
     """
-    try:
-        job = Job.fetch(job_id, connection=redis_connection())
-        status = job.get_status(refresh=True)
-    except NoSuchJobError:
-        return heartbeats.trustworthy() and not heartbeats.running(job_id)
-    if status == JobStatus.STARTED:
-        return heartbeats.trustworthy() and not (
-            job.worker_name and heartbeats.is_alive(heartbeats.WORKER, job.worker_name)
-        )
-    return status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED, None)
+    wanted = list(dict.fromkeys(job_ids))
+    if not wanted:
+        return set()
+    jobs = Job.fetch_many(wanted, connection=redis_connection())
+    trusted = heartbeats.trustworthy()
+    live = [beat for beat in heartbeats.processes(heartbeats.WORKER) if beat.alive]
+    live_workers, running = {beat.name for beat in live}, {beat.job_id for beat in live}
+    lost = set()
+    for job_id, job in zip(wanted, jobs, strict=True):
+        if job is None:
+            gone = trusted and job_id not in running
+        elif job.get_status(refresh=False) == JobStatus.STARTED:
+            gone = trusted and job.worker_name not in live_workers
+        else:
+            gone = job.get_status(refresh=False) in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED, None)
+        if gone:
+            lost.add(job_id)
+    return lost
 
 
 def run_work(work_id: int) -> str:
