@@ -19,6 +19,7 @@ def test_a_beat_is_recorded_and_read_back(ctx):
     assert heartbeats.last_seen(heartbeats.WORKER) == worker.seen_at
     assert heartbeats.last_seen(heartbeats.DISPATCHER) is not None
     assert heartbeats.is_alive(heartbeats.WORKER, "w1") and not heartbeats.is_alive(heartbeats.WORKER, "w2")
+    assert heartbeats.any_alive(heartbeats.WORKER) and heartbeats.any_alive(heartbeats.DISPATCHER)
     assert heartbeats.running("import-7") and not heartbeats.running("import-8")
     heartbeats.forget(heartbeats.WORKER, "w1")
     assert heartbeats.processes(heartbeats.WORKER) == []
@@ -36,6 +37,9 @@ def test_a_silent_process_is_not_alive_and_is_forgotten_after_a_day(ctx):
     heartbeats.beat(heartbeats.WORKER, "new")
     old = next(beat for beat in heartbeats.processes() if beat.name == "old")
     assert not old.alive and not heartbeats.running("x-1")
+    heartbeats.forget(heartbeats.WORKER, "new")
+    assert not heartbeats.any_alive(heartbeats.WORKER) and heartbeats.last_seen(heartbeats.WORKER) == old.seen_at
+    heartbeats.beat(heartbeats.WORKER, "new")
     assert heartbeats.prune() == 1
     assert [beat.name for beat in heartbeats.processes()] == ["new"]
 

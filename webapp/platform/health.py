@@ -107,7 +107,7 @@ def check() -> Health:
         health.workers = heartbeats.processes(heartbeats.WORKER)
         health.dispatchers = heartbeats.processes(heartbeats.DISPATCHER)
         health.queues = queue_depths()
-        if not any(beat.alive for beat in health.workers):
+        if not any(beat.alive for beat in health.workers):  # (read once: heartbeats.any_alive would read again)
             health.problems.append("no worker")
         if not any(beat.alive for beat in health.dispatchers):
             health.problems.append("no dispatcher")

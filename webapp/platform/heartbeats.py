@@ -7,9 +7,10 @@ running. Workers beat from RQ's own heartbeat calls (every ``BEAT_EVERY`` second
 the dispatcher then treats the job its worker was running as lost (``work.lost_jobs``).
 
 Reading: ``processes()`` (every process recorded, newest first), ``last_seen(role)`` ("when was a worker last
-seen?"), ``is_alive(role, name)``, ``running(job_id)``. Heartbeats need no persistence: after a Redis restart
-or ``FLUSHDB`` every live process is recorded again within ``BEAT_EVERY`` seconds, and ``memory_since()`` says
-how long the record goes back, so nobody mistakes "not recorded yet" for "dead" (``trustworthy()``).
+seen?"), ``any_alive(role)`` ("is any dispatcher running?"), ``is_alive(role, name)``, ``running(job_id)``.
+Heartbeats need no persistence: after a Redis restart or ``FLUSHDB`` every live process is recorded again
+within ``BEAT_EVERY`` seconds, and ``memory_since()`` says how long the record goes back, so nobody mistakes
+"not recorded yet" for "dead" (``trustworthy()``).
 Stopped processes stay listed (not alive) until housekeeping forgets them after ``KEEP_FOR``.
 """
 
@@ -102,6 +103,11 @@ def last_seen(role: str) -> datetime | None:
     """When a process of ``role`` (``WORKER`` or ``DISPATCHER``) last beat, or None if none is recorded."""
     seen = processes(role)
     return seen[0].seen_at if seen else None
+
+
+def any_alive(role: str) -> bool:
+    """Whether any process of ``role`` beat within ``SILENT_AFTER`` (e.g. "will this import be picked up?")."""
+    return any(heartbeat.alive for heartbeat in processes(role))
 
 
 def is_alive(role: str, name: str) -> bool:
