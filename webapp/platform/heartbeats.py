@@ -11,7 +11,8 @@ seen?"), ``any_alive(role)`` ("is any dispatcher running?"), ``is_alive(role, na
 Heartbeats need no persistence: after a Redis restart or ``FLUSHDB`` every live process is recorded again
 within ``BEAT_EVERY`` seconds, and ``memory_since()`` says how long the record goes back, so nobody mistakes
 "not recorded yet" for "dead" (``trustworthy()``).
-Stopped processes stay listed (not alive) until housekeeping forgets them after ``KEEP_FOR``.
+A process that stops cleanly takes itself off the record; a killed one stays listed (not alive) until
+housekeeping forgets it after ``KEEP_FOR``.
 """
 
 import json
