@@ -1,5 +1,6 @@
 """The run command on embedded defaults: schema, first login, web + worker + dispatcher, all stopped by Ctrl-C."""
 
+import json
 import os
 import re
 import signal
@@ -52,6 +53,14 @@ def housekeeping_done(database: Path) -> bool:
     return ("done",) in rows
 
 
+def health_status(url: str) -> str | None:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own local server
+            return json.load(response)["status"]
+    except OSError:
+        return None
+
+
 def server_header(url: str) -> str:
     with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own local server
         return response.headers.get("Server", "")
@@ -91,6 +100,8 @@ def test_start_runs_everything_on_embedded_defaults_and_ctrl_c_stops_it(tmp_path
         # The web process is gunicorn, not Flask's development server (issue 21).
         assert server_header(f"http://127.0.0.1:{port}/login").startswith("gunicorn")
         assert "development server" not in output
+        # Worker and dispatcher beat: the health endpoint says all is well (issue 21).
+        wait_for(lambda: health_status(f"http://127.0.0.1:{port}/healthz") == "ok", "a healthy /healthz", log)
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=60)
