@@ -109,7 +109,7 @@ def requeue_lost() -> int:
 def lost_jobs(job_ids: Iterable[str]) -> set[str]:
     """The jobs among ``job_ids`` that will never finish their work: Redis no longer knows them and no live
     worker runs them, they ended without finishing (failed, stopped, abandoned), or they started on a worker
-    that stopped beating (killed). One round trip for the jobs, two for the heartbeats.
+    that stopped beating (killed). One round trip for all the jobs, a few for the heartbeats.
 
     Right after a Redis restart or ``FLUSHDB`` the heartbeats are not trustworthy yet (live workers have not
     beaten again): a job Redis forgot, or one on a worker not recorded yet, counts as lost only once they are.
