@@ -1,5 +1,8 @@
 """Start an RQ worker (with its scheduler) on the app's queues: ``python worker.py``.
 
+The worker records its heartbeat (``platform.workers``), so a dispatcher requeues its work within seconds if
+it is killed.
+
 Jobs run in a forked work horse inside the app context set up here; the database pool is emptied
 before forking so that no connection is shared between processes. What the start-up made is frozen out of
 the garbage collector's reach (``gc.freeze``): otherwise a work horse whose allocations tip it into a full
@@ -8,11 +11,10 @@ collection walks, and so copies, the whole heap it inherited (about 0.1 s of CPU
 
 import gc
 
-from rq import Worker
-
 from webapp import create_app
 from webapp.extensions import db
 from webapp.platform.queues import get_queue, redis_connection
+from webapp.platform.workers import HeartbeatWorker
 
 
 def main() -> None:
@@ -22,7 +24,7 @@ def main() -> None:
         queues = [get_queue(name) for name in app.config["RQ_QUEUES"]]
         gc.collect()
         gc.freeze()
-        Worker(queues, connection=redis_connection()).work(with_scheduler=True)
+        HeartbeatWorker(queues, connection=redis_connection()).work(with_scheduler=True)
 
 
 if __name__ == "__main__":

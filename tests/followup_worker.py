@@ -4,7 +4,8 @@ It runs the queued jobs (burst) against the test database and Redis given in the
 itself at the chosen point — test-only hooks installed here, none in the product code:
 
 - ``before-mark``: while the run is being marked ``sending`` (before that commit, before any SMTP);
-- ``after-accept``: right after the SMTP server accepted the message (before the run moves on).
+- ``after-accept``: right after the SMTP server accepted the message (before the run moves on);
+- ``next-action``: in the action after a send (the acceptance committed).
 """
 
 import os
@@ -14,6 +15,7 @@ import sys
 from tests.workers import run_burst_worker
 from webapp import create_app
 from webapp.email import delivery
+from webapp.followups import actions
 
 
 def _die(*_args, **_kwargs):
@@ -44,6 +46,8 @@ def main(kill_point: str) -> None:
         delivery.new_message_id = _die
     elif kill_point == "after-accept":
         delivery.smtp_send = _die_after(delivery.smtp_send)
+    elif kill_point == "next-action":
+        actions.perform = _die
     with app.app_context():
         run_burst_worker()
 

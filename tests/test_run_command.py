@@ -1,6 +1,7 @@
 """The run command on embedded defaults: schema, first login, web + worker + dispatcher + mail receiver, all
 stopped by Ctrl-C."""
 
+import json
 import os
 import re
 import signal
@@ -53,6 +54,19 @@ def housekeeping_done(database: Path) -> bool:
     return ("done",) in rows
 
 
+def health_status(url: str) -> str | None:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own local server
+            return json.load(response)["status"]
+    except OSError:
+        return None
+
+
+def server_header(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own local server
+        return response.headers.get("Server", "")
+
+
 def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -85,6 +99,11 @@ def test_start_runs_everything_on_embedded_defaults_and_ctrl_c_stops_it(tmp_path
         pids = [int(pid) for pid in re.findall(r"\(pid (\d+)\)", output)]
         assert len(pids) == 5  # redis, web, worker, dispatcher, mail receiver
         assert re.search(r"mail receiver listening on 127\.0\.0\.1:\d+", log.read_text())
+        # The web process is gunicorn, not Flask's development server (issue 21).
+        assert server_header(f"http://127.0.0.1:{port}/login").startswith("gunicorn")
+        assert "development server" not in output
+        # Worker and dispatcher beat: the health endpoint says all is well (issue 21).
+        wait_for(lambda: health_status(f"http://127.0.0.1:{port}/healthz") == "ok", "a healthy /healthz", log)
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=60)

@@ -24,6 +24,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.from_object(Config(app.instance_path))
     if overrides:
         app.config.update(overrides)
+    from webapp.platform import logs
+
+    logs.configure(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
     if app.config["TRUSTED_PROXIES"]:
         # Behind a reverse proxy: take client address, scheme and host from its X-Forwarded-* headers.
         n = app.config["TRUSTED_PROXIES"]
@@ -60,7 +63,7 @@ def _init_extensions(app: Flask) -> None:
     from webapp import models
     from webapp.callbacks import deliveries
     from webapp.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
-    from webapp.platform import work
+    from webapp.platform import health, work
     from webapp.profiles import events, field_expressions
 
     db.init_app(app)
@@ -88,6 +91,7 @@ def _init_extensions(app: Flask) -> None:
 
     events.init_app(app)
     work.init_app(app)
+    health.init_app(app)
     # The domain packages register their work kinds, housekeeping and event subscribers.
     from webapp import hygiene
     from webapp.exports import targets as export_targets
@@ -150,6 +154,9 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.blueprints.inbound import bp as inbound_bp
 
     app.register_blueprint(inbound_bp)
+    from webapp.blueprints.health import bp as health_bp
+
+    app.register_blueprint(health_bp)
 
 
 def _register_soap(app: Flask) -> None:

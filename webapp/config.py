@@ -85,6 +85,9 @@ class Config:
         self.LANGUAGES = {"en": "English", "nl": "Nederlands"}
         self.RQ_QUEUES = ["default"]
         self.DISPATCH_INTERVAL = float(os.environ.get("DISPATCH_INTERVAL", "1.0"))
+        # "json": every process logs one JSON object per line (platform/logs.py); "text" leaves logs as they are.
+        self.LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").strip().lower() or "text"
+        self.LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
 
 
 def limiter_storage_uri(redis_url: str) -> str:

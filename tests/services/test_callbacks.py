@@ -10,7 +10,7 @@ from standardwebhooks.webhooks import Webhook
 
 from tests.callback_receiver import Receiver
 from tests.factories import make_account, make_database
-from tests.workers import run_burst_worker
+from tests.workers import run_burst_worker, settle_heartbeats
 from webapp.callbacks import conditions, definitions
 from webapp.callbacks import deliveries as callback_deliveries
 from webapp.extensions import db
@@ -507,7 +507,8 @@ def test_redis_losing_the_jobs_loses_no_delivery(account, database, receiver, mo
     profiles.create_profile(account, database.id, {"City": "Delft"}, origin=ADMIN)
     work.dispatch_due()
     redis_connection().flushdb()
-    monkeypatch.setattr(work, "STALE_AFTER", timedelta(0))
+    settle_heartbeats()
+    monkeypatch.setattr(work, "CHECK_AFTER", timedelta(0))
     assert work.requeue_lost() == 1
     deliver()
     assert len(receiver.requests) == 1

@@ -18,10 +18,11 @@ from tests.callback_receiver import Receiver
 from tests.factories import make_followup
 from tests.followup_fixtures import ADMIN, IMPORT, run_due, run_worker, runs
 from tests.smtp_server import smtp_server  # noqa: F401
+from tests.workers import settle_heartbeats
 from webapp.extensions import db
 from webapp.followups import runs as followup_runs
 from webapp.followups import triggers
-from webapp.models import EmailTemplate, FollowUpRun, Profile, ProfileEvent, Subprofile
+from webapp.models import EmailTemplate, FollowUpRun, Profile, ProfileEvent, SentMessage, Subprofile
 from webapp.platform.errors import Conflict, NotFound
 from webapp.platform.queues import get_queue, redis_connection
 from webapp.profiles import databases, profiles
@@ -386,7 +387,7 @@ def test_a_worker_killed_before_the_mark_sends_once_on_retry(app, account, shop,
     [run] = runs()
     assert run.status == "queued"
     abandon_started_jobs()
-    assert followup_runs.requeue_lost_runs(stale_after=__import__("datetime").timedelta(0)) == 1
+    assert followup_runs.requeue_lost_runs(check_after=__import__("datetime").timedelta(0)) == 1
     run_due()
     smtp_server.wait_for(1)
     assert runs()[0].status == "done"
@@ -412,7 +413,7 @@ def test_a_worker_killed_after_the_server_accepted_is_not_resent(
     [run] = runs()
     assert run.status == "sending" and run.message_id == smtp_server.messages[0]["Message-ID"]
     abandon_started_jobs()
-    assert followup_runs.requeue_lost_runs(stale_after=timedelta(0)) == 1
+    assert followup_runs.requeue_lost_runs(check_after=timedelta(0)) == 1
     run_due()
     [run] = runs()
     assert run.status == "review"
@@ -423,6 +424,38 @@ def test_a_worker_killed_after_the_server_accepted_is_not_resent(
     smtp_server.wait_for(2)
     assert runs()[0].status == "done"
     assert smtp_server.messages[1]["Message-ID"] == run.message_id
+
+
+def test_a_worker_killed_after_a_send_is_committed_resumes_without_review(
+    app,
+    account,
+    shop,
+    template,
+    smtp_server,  # noqa: F811
+    smtp_url,
+):
+    """Issue 21, defect 6: the acceptance is committed with the sent-message row, so a worker killed in a later
+    action leaves a run that simply goes on (no review, no second email, a bounce can be matched)."""
+    from datetime import timedelta
+
+    smtp_url(smtp_server.url)
+    followup = mail_followup(
+        account, shop, template, then=[{"type": "update_fields", "values": {str(shop.field["Note"]): "next"}}]
+    )
+    profile = create(account, shop, Email="a@example.com")
+    followup_runs.dispatch_due_runs()
+    assert crash_worker(app, "next-action") == -9
+    [run] = runs(followup.id)
+    assert (run.status, run.step) == ("queued", 1)
+    sent = db.session.scalar(select(SentMessage).where(SentMessage.message_id == run.message_id))
+    assert sent is not None and sent.profile_id == profile.id
+    abandon_started_jobs()
+    assert followup_runs.requeue_lost_runs(check_after=timedelta(0)) == 1
+    run_due()
+    [run] = runs(followup.id)
+    assert (run.status, run.step) == ("done", 2)
+    assert fields_of(profile.id, shop)["Note"] == "next"
+    assert len(smtp_server.envelopes) == 1
 
 
 def test_resolving_a_review_as_sent_goes_on_with_the_next_action(account, shop, template, clock):
@@ -467,8 +500,9 @@ def test_redis_wiped_while_1000_runs_are_pending_all_run_exactly_once(account, s
     Job.fetch(jobs[0], connection=redis_connection()).perform()
     db.session.expire_all()
     redis_connection().flushdb()
-    assert followup_runs.requeue_lost_runs() == 0  # not stale yet: the job may simply be waiting
-    clock.advance(minutes=6)
+    clock.advance(seconds=6)
+    assert followup_runs.requeue_lost_runs() == 0  # no heartbeats yet: a live worker may run one of those jobs
+    settle_heartbeats()
     assert followup_runs.requeue_lost_runs() == 800
     run_due()
     done = db.session.scalar(

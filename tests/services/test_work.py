@@ -3,14 +3,14 @@
 from datetime import timedelta
 
 import pytest
-from rq.job import Job
+from rq.job import Job, JobStatus
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from tests.workers import run_burst_worker
+from tests.workers import run_burst_worker, settle_heartbeats
 from webapp.extensions import db
 from webapp.models import ScheduledWork, utcnow
-from webapp.platform import work
+from webapp.platform import heartbeats, work
 from webapp.platform.queues import redis_connection
 
 CALLS: list[int] = []
@@ -67,19 +67,60 @@ def test_nothing_is_lost_when_redis_loses_everything(kinds, monkeypatch):
     db.session.commit()
     work.dispatch_due()
     redis_connection().flushdb()
-    monkeypatch.setattr(work, "STALE_AFTER", timedelta(0))
+    monkeypatch.setattr(work, "CHECK_AFTER", timedelta(0))
+    # Just after the flush no worker has beaten again: one may still be running the job Redis forgot.
+    heartbeats.beat(heartbeats.DISPATCHER, "d1")
+    assert work.requeue_lost() == 0
+    settle_heartbeats()
     assert work.requeue_lost() == 1
     assert work.dispatch_due() == 1
     run_worker()
     assert [row.id] == CALLS
 
 
+def test_a_job_forgotten_by_redis_but_run_by_a_live_worker_is_not_lost(kinds, monkeypatch):
+    row = work.schedule("count")
+    db.session.commit()
+    work.dispatch_due()
+    redis_connection().flushdb()
+    heartbeats.beat(heartbeats.WORKER, "w1", job_id=row.job_id)
+    settle_heartbeats()
+    monkeypatch.setattr(work, "CHECK_AFTER", timedelta(0))
+    assert work.requeue_lost() == 0
+
+
 def test_a_queued_job_that_still_exists_is_left_alone(kinds, monkeypatch):
     work.schedule("count")
     db.session.commit()
     work.dispatch_due()
-    monkeypatch.setattr(work, "STALE_AFTER", timedelta(0))
+    settle_heartbeats()
+    monkeypatch.setattr(work, "CHECK_AFTER", timedelta(0))
     assert work.requeue_lost() == 0
+
+
+def started_by(job_id: str, worker_name: str) -> None:
+    """What a worker does when it takes a job: the job is ``started`` under the worker's name."""
+    job = Job.fetch(job_id, connection=redis_connection())
+    job.set_status(JobStatus.STARTED)
+    job.worker_name = worker_name
+    job.save()
+
+
+def test_a_job_whose_worker_stopped_beating_is_lost_at_once(kinds, monkeypatch):
+    alive, killed = work.schedule("count"), work.schedule("count")
+    db.session.commit()
+    work.dispatch_due()
+    started_by(alive.job_id, "alive-worker")
+    started_by(killed.job_id, "killed-worker")
+    heartbeats.beat(heartbeats.WORKER, "alive-worker", job_id=alive.job_id)
+    settle_heartbeats()
+    monkeypatch.setattr(work, "CHECK_AFTER", timedelta(0))
+    assert work.requeue_lost() == 1
+    db.session.expire_all()
+    assert (db.session.get(ScheduledWork, alive.id).status, db.session.get(ScheduledWork, killed.id).status) == (
+        "queued",
+        "pending",
+    )
 
 
 def test_failures_retry_with_backoff_then_fail_for_an_admin(kinds):

@@ -3,14 +3,17 @@
 1. ``dispatch_due_runs`` (the dispatcher) claims due runs of active follow-ups (``FOR UPDATE SKIP LOCKED``),
    marks them ``queued`` with the id of the job that will run them (``followup-<first id>-<count>``), commits,
    and only then enqueues the jobs: a job never finds its rows uncommitted, and a crash in between leaves
-   queued rows whose job Redis does not know, which ``requeue_lost_runs`` puts back to pending.
+   queued rows whose job Redis does not know, which ``requeue_lost_runs`` puts back to pending within seconds
+   (as it does with the runs of a job Redis lost or whose worker was killed: ``work.lost_jobs``).
 2. ``run_batch`` (the job) locks its rows and runs those still ``queued`` under its job id, so a duplicate or
    resurrected job does nothing. Actions that work inside the transaction run for the whole batch, and the
    runs are marked done in the same commit as their effects (one savepoint per run only when one fails).
    Runs with ``send_email`` or ``unsubscribe`` (whose services commit) go one at a time (``_run_alone``).
 3. Email is sent at most once: the run is marked ``sending`` with its Message-ID and committed before the
-   SMTP transaction, and moves on after it. A run found ``sending`` by ``requeue_lost_runs`` (its worker died
-   mid-send) becomes ``review``: an admin marks it sent or sends it again (``resolve_review``).
+   SMTP transaction; the server's acceptance is committed at once with the sent-message row (so a bounce
+   matches it) and the run's next step. A run found ``sending`` by ``requeue_lost_runs`` (its worker died
+   between those two commits, mid-send) becomes ``review``: only those are uncertain; an admin marks it sent
+   or sends it again (``resolve_review``).
 4. A failure is retried with backoff (30 s, 1 min, … ``MAX_ATTEMPTS``), then the run is ``failed`` with its
    error, for an admin to retry (``retry_run``). A paused follow-up's runs wait: they are not dispatched, and a
    job that meets one puts it back to pending.
@@ -38,7 +41,7 @@ from webapp.models import (
     Profile,
     Subprofile,
 )
-from webapp.platform import work
+from webapp.platform import health, work
 from webapp.platform.errors import Conflict, NotFound
 from webapp.platform.queues import get_queue
 from webapp.platform.tenancy import owned
@@ -48,7 +51,7 @@ log = logging.getLogger(__name__)
 RUNS_PER_JOB = 1000
 JOBS_PER_ROUND = 10
 MAX_ATTEMPTS = 5
-STALE_AFTER = timedelta(minutes=5)
+CHECK_AFTER = timedelta(seconds=5)  # runs queued this long have their job looked at (see work.lost_jobs)
 MAX_WAITING_JOBS = 4
 JOB_TIMEOUT = 3600  # seconds: a batch of emails may wait for the send rate limit
 JOB_FUNCTION = "webapp.jobs.run_followups"
@@ -60,6 +63,28 @@ def now() -> datetime:
 
 def init_app(app) -> None:
     app.extensions["work_sources"].append((dispatch_due_runs, requeue_lost_runs))
+    app.extensions["overdue_sources"].append(oldest_overdue_run)
+
+
+def oldest_overdue_run(account_id: int | None) -> health.Overdue | None:
+    """The oldest run that should have run ``health.OVERDUE_AFTER`` ago (of the account, or of all), for
+    ``/healthz`` and the jobs page. Runs of paused follow-ups wait on purpose: they are not overdue."""
+    late = (
+        select(FollowUpRun.id, FollowUpRun.due_at)
+        .join(FollowUp, FollowUp.id == FollowUpRun.followup_id)
+        .where(
+            FollowUpRun.status.in_((FollowUpRunStatus.PENDING, FollowUpRunStatus.QUEUED)),
+            FollowUpRun.due_at < now() - health.OVERDUE_AFTER,
+            FollowUp.status == FollowUpStatus.ACTIVE,
+        )
+    )
+    if account_id is not None:
+        late = late.where(FollowUpRun.account_id == account_id)
+    oldest = db.session.execute(late.order_by(FollowUpRun.due_at).limit(1)).first()
+    if oldest is None:
+        return None
+    count = db.session.scalar(select(func.count()).select_from(late.subquery())) or 0
+    return health.Overdue("follow-up run", oldest.id, oldest.due_at, count)
 
 
 # --- dispatching --------------------------------------------------------------------------------------
@@ -119,10 +144,10 @@ def dispatch_due_runs(*, batch: int = RUNS_PER_JOB, jobs: int = JOBS_PER_ROUND) 
     return len(ids)
 
 
-def requeue_lost_runs(*, stale_after: timedelta | None = None) -> int:
+def requeue_lost_runs(*, check_after: timedelta | None = None) -> int:
     """Runs whose job Redis lost (or whose worker died): ``queued`` ones back to pending, ``sending`` ones to
     ``review`` (the email may have gone out). Returns how many runs were moved."""
-    cutoff = now() - (STALE_AFTER if stale_after is None else stale_after)
+    cutoff = now() - (CHECK_AFTER if check_after is None else check_after)
     job_ids = list(
         db.session.scalars(
             select(FollowUpRun.job_id)
@@ -131,10 +156,12 @@ def requeue_lost_runs(*, stale_after: timedelta | None = None) -> int:
                 FollowUpRun.queued_at < cutoff,
             )
             .group_by(FollowUpRun.job_id)
+            .order_by(func.min(FollowUpRun.queued_at))  # the oldest first: a killed worker's job is among them
             .limit(work.CLAIM_BATCH)
         )
     )
-    lost = [job_id for job_id in job_ids if not job_id or work.job_is_lost(job_id)]
+    lost_jobs = work.lost_jobs(job_id for job_id in job_ids if job_id)
+    lost = [job_id for job_id in job_ids if not job_id or job_id in lost_jobs]
     moved = 0
     for job_id in lost:
         rows = list(
@@ -478,7 +505,8 @@ def _send(action: dict, context: RunContext, run_id: int) -> str:
     run.status = FollowUpRunStatus.QUEUED
     if any(later["type"] == "send_email" for later in (context.followup.actions or [])[run.step :]):
         run.message_id = ""  # the next email gets a Message-ID of its own (this one stays in the outcome)
-    context.run = run
+    db.session.commit()  # the acceptance, with the sent-message row and the email_sent event: no longer uncertain
+    context.run = run = _lock_again(run_id)
     return outcome
 
 

@@ -1,7 +1,9 @@
 """The run command's supervisor: web, RQ worker, dispatcher and mail receiver as child processes, stopped together.
 
 Without ``REDIS_URL`` it starts an embedded Redis first (``platform.embedded_redis``) and hands its URL to the
-children. Ctrl-C (SIGINT) or SIGTERM stops every process it started, Redis last.
+children. The web process is gunicorn (threaded workers; ``WEB_CONCURRENCY`` processes, default 1), with the
+project's ``gunicorn.conf.py``, on 127.0.0.1:``PORT``. Ctrl-C (SIGINT) or SIGTERM stops every process it
+started, Redis last.
 """
 
 import os
@@ -12,6 +14,9 @@ import threading
 from pathlib import Path
 
 from webapp.platform.embedded_redis import EmbeddedRedis
+
+PROJECT = Path(__file__).resolve().parents[2]
+WEB_THREADS = 4
 
 
 class Supervisor:
@@ -35,12 +40,34 @@ class Supervisor:
     def commands(self) -> dict[str, list[str]]:
         flask = [sys.executable, "-m", "flask", "--app", "webapp"]
         return {
-            "web": [*flask, "run", "--host", "127.0.0.1", "--port", str(self.port), "--no-reload", "--with-threads"],
-            "worker": [sys.executable, str(Path(__file__).resolve().parents[2] / "worker.py")],
+            "web": self.web_command(),
+            "worker": [sys.executable, str(PROJECT / "worker.py")],
             "dispatcher": [*flask, "dispatcher"],
             # Bounces, complaints and mailto: unsubscribes (MAIL_RECEIVER_PORT; by default a free local port).
             "mailreceiver": [*flask, "mailreceiver"],
         }
+
+    def web_command(self) -> list[str]:
+        """gunicorn, as the README tells production to run it (threads: a request waiting on the database or
+        an outbound call does not hold up the others)."""
+        return [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--config",
+            str(PROJECT / "gunicorn.conf.py"),
+            "--chdir",
+            str(PROJECT),
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--worker-class",
+            "gthread",
+            "--threads",
+            str(WEB_THREADS),
+            "--access-logfile",
+            "-",
+            "webapp:create_app()",
+        ]
 
     def run(self, env: dict[str, str]) -> int:
         """Start the children and wait until one exits or a signal arrives; then stop them all."""

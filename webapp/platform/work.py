@@ -5,29 +5,33 @@ See docs/architecture.md, "Durable scheduling".
 The dispatcher claims due rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several may run), enqueues
 one RQ job per row with the id ``{kind}-{row id}`` and marks the row queued in the same transaction.
 A job (``run_work``) locks its row, does the work and marks it done in one transaction, so running a
-job twice does the work once. Rows queued long ago whose job Redis no longer knows (a Redis restart)
-are put back to pending. Kinds register a handler with ``register_kind``.
+job twice does the work once. Queued rows whose job is lost — Redis no longer knows it (a restart or
+``FLUSHDB``), it ended without finishing, or the worker running it stopped beating (killed) — are put back
+to pending within seconds (``lost_jobs``). Kinds register a handler with ``register_kind``.
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from rq.exceptions import NoSuchJobError
+from flask_babel import gettext as _
 from rq.job import Job, JobStatus
 from sqlalchemy import delete, select
 
 from webapp.extensions import db
 from webapp.models import ScheduledWork, WorkStatus, utcnow
+from webapp.platform import heartbeats
+from webapp.platform.errors import NotFound
 from webapp.platform.queues import get_queue, redis_connection
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
 CLAIM_BATCH = 100
-STALE_AFTER = timedelta(minutes=5)
+# A queued row's job is looked at once the row has been queued this long (a job only just enqueued is not lost).
+CHECK_AFTER = timedelta(seconds=5)
 
 
 def _handlers() -> dict[str, Callable[[ScheduledWork], None]]:
@@ -81,32 +85,53 @@ def dispatch_due(*, limit: int = CLAIM_BATCH) -> int:
 
 
 def requeue_lost() -> int:
-    """Put back to pending the queued rows whose RQ job was lost or abandoned; returns how many."""
-    cutoff = utcnow() - STALE_AFTER
+    """Put back to pending the queued rows whose RQ job is lost (``lost_jobs``); returns how many.
+
+    The oldest rows are looked at first (a killed worker's job is among them: queues are first in, first out)."""
+    cutoff = utcnow() - CHECK_AFTER
     rows = list(
         db.session.scalars(
             select(ScheduledWork)
             .where(ScheduledWork.status == WorkStatus.QUEUED, ScheduledWork.queued_at < cutoff)
+            .order_by(ScheduledWork.due_at)
             .limit(CLAIM_BATCH)
             .with_for_update(skip_locked=True)
         )
     )
-    lost = 0
+    lost = lost_jobs(row.job_id for row in rows)
     for row in rows:
-        if job_is_lost(row.job_id):
+        if row.job_id in lost:
             row.status = WorkStatus.PENDING
-            lost += 1
     db.session.commit()
+    return sum(1 for row in rows if row.job_id in lost)
+
+
+def lost_jobs(job_ids: Iterable[str]) -> set[str]:
+    """The jobs among ``job_ids`` that will never finish their work: Redis no longer knows them and no live
+    worker runs them, they ended without finishing (failed, stopped, abandoned), or they started on a worker
+    that stopped beating (killed). One round trip for all the jobs, a few for the heartbeats.
+
+    Right after a Redis restart or ``FLUSHDB`` the heartbeats are not trustworthy yet (live workers have not
+    beaten again): a job Redis forgot, or one on a worker not recorded yet, counts as lost only once they are.
+    """
+    wanted = list(dict.fromkeys(job_ids))
+    if not wanted:
+        return set()
+    jobs = Job.fetch_many(wanted, connection=redis_connection())
+    trusted = heartbeats.trustworthy()
+    live = [beat for beat in heartbeats.processes(heartbeats.WORKER) if beat.alive]
+    live_workers, running = {beat.name for beat in live}, {beat.job_id for beat in live}
+    lost = set()
+    for job_id, job in zip(wanted, jobs, strict=True):
+        if job is None:
+            gone = trusted and job_id not in running
+        elif job.get_status(refresh=False) == JobStatus.STARTED:
+            gone = trusted and job.worker_name not in live_workers
+        else:
+            gone = job.get_status(refresh=False) in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED, None)
+        if gone:
+            lost.add(job_id)
     return lost
-
-
-def job_is_lost(job_id: str) -> bool:
-    """True when Redis no longer knows the job, or it ended without finishing (failed, stopped, abandoned)."""
-    try:
-        status = Job.fetch(job_id, connection=redis_connection()).get_status(refresh=True)
-    except NoSuchJobError:
-        return True
-    return status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED, None)
 
 
 def run_work(work_id: int) -> str:
@@ -150,10 +175,11 @@ def _record_failure(work_id: int, error: Exception) -> None:
 
 
 def retry(work_id: int, account_id: int | None) -> ScheduledWork:
-    """Run a failed row again (an admin's retry button)."""
-    row = db.session.get(ScheduledWork, work_id)
+    """Run a failed row of the account again (the jobs page's retry button)."""
+    row = db.session.scalar(select(ScheduledWork).where(ScheduledWork.id == work_id).with_for_update())
     if row is None or row.account_id != account_id or row.status != WorkStatus.FAILED:
-        raise ValueError("no failed work with that id")
+        db.session.rollback()
+        raise NotFound(_("No failed work with that number."))
     row.status, row.attempts, row.due_at, row.finished_at = WorkStatus.PENDING, 0, utcnow(), None
     db.session.commit()
     return row
@@ -171,7 +197,8 @@ def add_housekeeping(task: Callable[[], object]) -> None:
 
 
 def housekeeping(row: ScheduledWork) -> None:
-    """Forget finished work older than 30 days, run the registered tasks, and schedule the next round."""
+    """Forget finished work older than 30 days, run the registered tasks (the first forgets processes silent for
+    a day: ``heartbeats.prune``), and schedule the next round."""
     for task in current_app.extensions["housekeeping_tasks"]:
         task()
     db.session.execute(
@@ -197,5 +224,5 @@ def ensure_housekeeping() -> None:
 
 def init_app(app) -> None:
     app.extensions["work_handlers"] = {"housekeeping": housekeeping}
-    app.extensions["housekeeping_tasks"] = []
+    app.extensions["housekeeping_tasks"] = [heartbeats.prune]
     app.extensions["work_sources"] = []

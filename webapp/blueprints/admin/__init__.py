@@ -24,6 +24,7 @@ from webapp.blueprints.admin import (  # noqa: E402,F401
     forms,
     hygiene,
     imports,
+    jobs,
     profiles,
     settings,
 )
