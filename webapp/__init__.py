@@ -92,10 +92,19 @@ def _init_extensions(app: Flask) -> None:
     from webapp.exports import targets as export_targets
     from webapp.followups import triggers as followup_triggers
     from webapp.imports import apply as import_apply
+    from webapp.imports import rollback as import_rollback
     from webapp.imports import sources as import_sources
     from webapp.imports import storage as import_storage
 
-    for package_module in (import_apply, import_sources, export_targets, import_storage, deliveries, followup_triggers):
+    for package_module in (
+        import_apply,
+        import_rollback,
+        import_sources,
+        export_targets,
+        import_storage,
+        deliveries,
+        followup_triggers,
+    ):
         package_module.init_app(app)
     _sqlite_pragmas(app)
 

@@ -148,6 +148,7 @@ def test_a_worker_killed_mid_import_then_rerun_gives_one_clean_run(app, account,
             worker.stdout.close()
     assert worker.returncode == -signal.SIGKILL
 
+    db.session.expire_all()  # the worker process wrote it
     crashed = db.session.get(ImportRun, run_id)
     assert (crashed.status, crashed.lines_done) == ("running", BATCH)  # the first batch, not the second
     rerun = apply.apply_run(run_id)

@@ -6,11 +6,13 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.factories import make_account, make_database
+from tests.workers import run_burst_worker
 from webapp.exports import files as export_files
 from webapp.extensions import db
 from webapp.imports import apply
 from webapp.imports import runs as imports
 from webapp.models import ImportDefinition, ImportRun, Profile, ScheduledWork
+from webapp.platform import work
 
 
 @pytest.fixture(autouse=True)
@@ -121,7 +123,7 @@ def test_mapping_preview_start_progress_errors_and_rollback(browser):
         "DMY",
     )
 
-    preview = admin.get(f"/imports/runs/{run.id}/preview", htmx=True)
+    preview = admin.post(f"/imports/runs/{run.id}/preview", htmx=True)
     text = preview.get_data(as_text=True)
     assert preview.status_code == 200 and "<html" not in text
     assert "1 would be created" in text and "1 would be rejected" in text and "many" in text
@@ -140,8 +142,8 @@ def test_mapping_preview_start_progress_errors_and_rollback(browser):
 
     report = admin.get(f"/imports/runs/{run.id}/errors.csv")
     assert report.mimetype == "text/csv" and "attachment" in report.headers["Content-Disposition"]
-    lines = report.get_data(as_text=True).splitlines()
-    assert lines[0] == "line,column,value,reason" and lines[1].startswith("3,points,many,")
+    lines = report.get_data().decode("utf-8-sig").splitlines()
+    assert lines[0] == "mail,name,points,Row,Reason" and lines[1].startswith("b@example.com,Bob,many,3,Score ")
 
     listing = admin.get(f"/databases/{database.id}/imports").get_data(as_text=True)
     assert "done" in listing
@@ -149,7 +151,17 @@ def test_mapping_preview_start_progress_errors_and_rollback(browser):
     assert admin.get(f"/imports/runs/{run.id}/rollback").status_code == 200
     response = admin.post(f"/imports/runs/{run.id}/rollback", htmx=True)
     assert response.status_code == 204 and response.headers["HX-Redirect"].endswith(f"/imports/runs/{run.id}")
+    assert db.session.scalar(select(func.count()).select_from(Profile)) == 1  # a job does it, not the request
+    db.session.expire_all()
+    assert db.session.get(ImportRun, run.id).status == "rolling_back"
+    rolling = admin.get(f"/imports/runs/{run.id}/progress", htmx=True).get_data(as_text=True)
+    assert 'hx-trigger="load delay:1s"' in rolling and "rolling back" in rolling
+    work.dispatch_due()
+    run_burst_worker()
+    db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(Profile)) == 0
+    finished = admin.get(f"/imports/runs/{run.id}/progress", htmx=True).get_data(as_text=True)
+    assert "1 profile removed" in finished and "hx-trigger" not in finished
     db.session.expire_all()
     assert db.session.get(ImportRun, run.id).status == "rolled_back"
 
@@ -178,10 +190,10 @@ def test_formula_cells_are_neutralised_in_the_error_report(browser):
     admin = browser("admin", account)
     database = make_database(account)
     run = imports.upload(account, database.id, io.BytesIO(b"Email\n=cmd|x\n"), "x.csv")
-    imports.start_run(account, run.id)
+    imports.start_run(account, run.id, anyway=True)
     apply.apply_run(run.id)
     lines = admin.get(f"/imports/runs/{run.id}/errors.csv").get_data(as_text=True).splitlines()
-    assert lines[1].startswith("2,Email,'=cmd|x,")
+    assert lines[1].startswith("\ufeff") is False and lines[1].startswith("'=cmd|x,2,")
 
 
 def test_the_error_report_is_written_by_the_exports_csv_writer(browser, monkeypatch):
@@ -190,7 +202,7 @@ def test_the_error_report_is_written_by_the_exports_csv_writer(browser, monkeypa
     admin = browser("admin", account)
     database = make_database(account)
     run = imports.upload(account, database.id, io.BytesIO(b"Email\n!cmd\n=cmd\n"), "x.csv")
-    imports.start_run(account, run.id)
+    imports.start_run(account, run.id, anyway=True)
     apply.apply_run(run.id)
     lines = admin.get(f"/imports/runs/{run.id}/errors.csv").get_data(as_text=True).splitlines()
-    assert lines[1].startswith("2,Email,'!cmd,") and lines[2].startswith("3,Email,=cmd,")
+    assert lines[1].startswith("'!cmd,2,") and lines[2].startswith("=cmd,3,")

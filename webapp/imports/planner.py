@@ -97,6 +97,7 @@ class Planner:
         self.rules: dict[int | None, FieldRules] = {None: FieldRules.of(schema.fields)}
         self.rules.update({c.id: FieldRules.of(fields) for c, fields in schema.collections.values()})
         self.merge: import_staging.BulkMerge | None = None
+        self.ambiguous: set[tuple] = set()  # keys that matched several profiles (the preview warns)
         self.reset()
 
     def _preparer(self, target_field: Field):
@@ -214,7 +215,9 @@ class Planner:
                 if any(value is None for value in values):
                     continue
                 literals = tuple(match_literal(f, value) for f, value in zip(self.key_fields, values, strict=True))
-                if literals in wanted and literals not in self.by_key:
+                if literals in wanted and literals in self.by_key:
+                    self.ambiguous.add(literals)  # an older profile has this key too: that one is updated
+                elif literals in wanted:
                     state = State(profile_id, dict(fields), list(interests or []), dict(fields), list(interests or []))
                     self.by_key[literals] = state
                     self.states.append(state)
@@ -262,7 +265,7 @@ class Planner:
         else:
             changed = stored != state.fields or new_interests != state.interests or new_subs
             state.fields, state.interests = stored, new_interests
-            action = "update" if changed else "skip"
+            action = "update" if changed else "unchanged"
         state.subprofiles.extend(new_subs)
         for claim_key, literal in claims:
             self.claims[claim_key][literal] = id(state)

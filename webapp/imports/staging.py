@@ -186,6 +186,7 @@ StagedLine = tuple[int, str, str | None, str | None]
 class MergeResult:
     created: int
     updated: int
+    unchanged: int  # matched, and the profile already as the line has it
     event_range: tuple[int, int] | None
     collection_ids: frozenset[int]
 
@@ -263,7 +264,7 @@ class BulkMerge:
             cursor.close()
         codes = os.urandom(16 * staged.count)
         sub_codes = os.urandom(16 * staged.count * self.collections) if staged.with_extra else b""
-        created, updated, first, last, collection_ids = db.session.execute(
+        created, updated, unchanged, first, last, collection_ids = db.session.execute(
             self.statement,
             {
                 **self.scope,
@@ -276,7 +277,7 @@ class BulkMerge:
             },
         ).one()
         return MergeResult(
-            created, updated, (first, last) if first is not None else None, frozenset(collection_ids or ())
+            created, updated, unchanged, (first, last) if first is not None else None, frozenset(collection_ids or ())
         )
 
 
@@ -399,6 +400,7 @@ journal AS (
 )
 SELECT (SELECT count(*) FROM decided WHERE is_new),
        (SELECT count(*) FROM decided WHERE changed OR (NOT is_new AND extra ? 'subs')),
+       (SELECT count(*) FROM decided WHERE NOT is_new AND NOT changed AND NOT coalesce(extra ? 'subs', false)),
        (SELECT min(id) FROM journal), (SELECT max(id) FROM journal),
        (SELECT array_agg(DISTINCT collection_id) FROM subs)
 """  # noqa: S608 - only ids, sequence names and fixed words are inlined
