@@ -273,6 +273,22 @@ def test_the_first_file_waits_for_a_mapping(account, database, http_server):
     run = db.session.scalar(select(ImportRun))
     assert run.status == "pending" and run.file_name == "people.csv"
     assert sources._waiting_rows(definition.id) == []
+    # pre-mapped like an upload (issue 22, defect 6): columns named like fields, the email field as the key
+    mapped = db.session.get(ImportDefinition, definition.id)
+    assert mapped.mapping == {"Email": "field:Email", "FirstName": "field:FirstName"}
+    assert mapped.key_fields == ["Email"]
+
+
+def test_the_first_fetched_file_matches_headers_forgivingly(account, database, http_server):
+    http_server.body = b"E-mail;first name;Shoe size\na@example.com;Ann;42\n"
+    definition = sources.create_source(account, database.id, source_url=http_server.url)
+    sources.fetch_now(account, definition.id)
+    work.dispatch_due()
+    run_worker()
+    db.session.expire_all()
+    mapped = db.session.get(ImportDefinition, definition.id)
+    assert mapped.mapping == {"E-mail": "field:Email", "first name": "field:FirstName", "Shoe size": "ignore"}
+    assert db.session.scalar(select(ImportRun)).status == "pending"  # an admin checks it, then starts it
 
 
 def test_runs_never_overlap(account, database, http_server):

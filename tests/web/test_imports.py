@@ -206,3 +206,51 @@ def test_the_error_report_is_written_by_the_exports_csv_writer(browser, monkeypa
     apply.apply_run(run.id)
     lines = admin.get(f"/imports/runs/{run.id}/errors.csv").get_data(as_text=True).splitlines()
     assert lines[1].startswith("'!cmd,2,") and lines[2].startswith("=cmd,3,")
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "message"),
+    [
+        (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 20, "x.csv", "This file is an image"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600, "export.xls", "old Excel workbook"),
+    ],
+)
+def test_files_that_are_not_text_are_refused_at_upload(browser, data, name, message):
+    account = make_account("Acme")
+    admin = browser("admin", account)
+    database = make_database(account)
+    response = upload(admin, database, data, name)
+    assert response.status_code == 422 and message in response.get_data(as_text=True)
+    assert only_run() is None
+
+
+def test_preview_and_start_use_the_mapping_on_the_screen_and_save_it(browser):
+    """Issue 20, defect 4: changes not saved with "Save mapping" are what Preview shows and Start imports."""
+    account = make_account("Acme")
+    admin = browser("admin", account)
+    database = make_database(account, fields={"Email": {"type": "email", "indexed": True}, "Born": "date"})
+    upload(admin, database, b"Email;Geboren\na@example.com;31-12-1990\n")
+    run = only_run()
+    assert db.session.get(ImportDefinition, run.definition_id).mapping["Geboren"] == "ignore"
+    screen = {
+        "column-0": "field:Email",
+        "column-1": "field:Born",
+        "key_fields": "Email",
+        "on_match": "update",
+        "on_no_match": "create",
+        "on_empty": "leave",
+        "date_order": "DMY",
+    }
+    preview = admin.post(f"/imports/runs/{run.id}/preview", screen, htmx=True).get_data(as_text=True)
+    assert "1990-12-31" in preview and "1 would be created" in preview
+    saved = db.session.get(ImportDefinition, run.definition_id)
+    db.session.refresh(saved)
+    assert saved.mapping["Geboren"] == "field:Born" and saved.options["date_order"] == "DMY"
+    response = admin.post(f"/imports/runs/{run.id}/start", {**screen, "date_order": ""})
+    assert response.status_code == 422  # the screen now says ISO dates only: every line would be rejected
+    assert "would be rejected" in response.get_data(as_text=True)
+    assert 'name="start_anyway"' in response.get_data(as_text=True)
+    assert admin.post(f"/imports/runs/{run.id}/start", screen).status_code == 303
+    apply.apply_run(run.id)
+    born = db.session.scalar(select(Profile)).fields
+    assert "1990-12-31" in born.values()

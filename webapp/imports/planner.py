@@ -20,6 +20,7 @@ from webapp.models import (
     Field,
     ImportDefinition,
     Profile,
+    Subprofile,
 )
 from webapp.platform.errors import ValidationError
 from webapp.profiles.field_expressions import dialect_name, sort_literal, sort_value
@@ -98,6 +99,8 @@ class Planner:
         self.rules.update({c.id: FieldRules.of(fields) for c, fields in schema.collections.values()})
         self.merge: import_staging.BulkMerge | None = None
         self.ambiguous: set[tuple] = set()  # keys that matched several profiles (the preview warns)
+        self.collection_ids = sorted({owner for _c, kind, _k, _co, owner in self.cells if kind == "collection"})
+        self.subprofiles_known = 0  # lines whose subprofile the profile held already (not added again)
         self.reset()
 
     def _preparer(self, target_field: Field):
@@ -110,6 +113,7 @@ class Planner:
         self.keys: dict[int, Any] = {}
         self.states: list[State] = []
         self.claims: dict[str, dict[str, int]] = {f.key: {} for f in self.unique_fields}
+        self.held: dict[tuple[int, int], list[dict[str, Any]]] = {}  # (profile, collection): subprofiles' values
 
     # the line's cells, by what they map to
     def _split(self, row: Row):
@@ -221,6 +225,21 @@ class Planner:
                     state = State(profile_id, dict(fields), list(interests or []), dict(fields), list(interests or []))
                     self.by_key[literals] = state
                     self.states.append(state)
+        self._load_subprofiles([state.saved_id for state in self.states if not state.new])
+
+    def _load_subprofiles(self, profile_ids: list[int]) -> None:
+        """The values of the subprofiles the matched profiles hold in the collections the file writes."""
+        if not self.collection_ids:
+            return
+        size = LOOKUP_CHUNK_POSTGRESQL if dialect_name() == "postgresql" else LOOKUP_CHUNK
+        for start in range(0, len(profile_ids), size):
+            for profile_id, collection_id, fields in db.session.execute(
+                select(Subprofile.profile_id, Subprofile.collection_id, Subprofile.fields).where(
+                    Subprofile.profile_id.in_(profile_ids[start : start + size]),
+                    Subprofile.collection_id.in_(self.collection_ids),
+                )
+            ):
+                self.held.setdefault((profile_id, collection_id), []).append(fields)
 
     def plan(self, row: Row) -> LineResult:
         """Validate one line and take it into the batch's states, or reject it whole."""
@@ -255,6 +274,7 @@ class Planner:
             (collection_id, self._merge(row, collection_id, sub_values, None, None))
             for collection_id, sub_values in subs.items()
         ]
+        new_subs = self._new_subprofiles(state, new_subs)
         claims = self._check_unique(row, stored, state)
         if state is None:
             state = State(None, stored, new_interests, {}, [], new=True)
@@ -279,6 +299,21 @@ class Planner:
             if interest.id in interest_changes:
                 shown[interest.name] = interest.id in new_interests
         return LineResult(row.line, action, shown)
+
+    def _new_subprofiles(self, state: State | None, subs: list[tuple[int, dict[str, Any]]]) -> list:
+        """The line's subprofiles less those its profile holds already with the same values (stored, or added
+        by an earlier line): a file imported again adds no subprofile twice."""
+        if state is None or not subs:
+            return subs
+        fresh = []
+        for collection_id, values in subs:
+            held = self.held.get((state.id, collection_id), []) if state.id is not None else []
+            added = [fields for owner, fields in state.subprofiles if owner == collection_id]
+            if values in held or values in added:
+                self.subprofiles_known += 1
+            else:
+                fresh.append((collection_id, values))
+        return fresh
 
     def _column(self, name: str, collection: Collection | None) -> str:
         for column, target in self.targets.items():
@@ -367,12 +402,12 @@ class Planner:
     # the set-based path (PostgreSQL): validate in Python, match and merge in SQL
 
     def bulk_ready(self) -> bool:
-        """Whether batches may take the set-based path: PostgreSQL, no field whose checks query the database
-        (unique, reference) in a layer the file writes, and every required profile field mapped (a line
+        """Whether batches may take the set-based path: PostgreSQL, no collection field mapped, no profile field
+        whose checks query the database (unique, reference), and every required profile field mapped (a line
         that leaves one empty goes the planner's way, see ``stage``)."""
-        if dialect_name() != "postgresql":
-            return False
-        layers = {None} | {owner for _c, kind, _k, _co, owner in self.cells if kind == "collection"}
+        if dialect_name() != "postgresql" or self.collection_ids:
+            return False  # a subprofile already held is recognised line by line (see ``_new_subprofiles``)
+        layers = {None}
         if any(self.rules[layer].checked for layer in layers):
             return False
         mapped = {key for _c, kind, key, _co, _o in self.cells if kind == "field"}

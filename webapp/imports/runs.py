@@ -282,6 +282,15 @@ def _key_warnings(planner: Planner, definition: ImportDefinition, counts: dict[s
     warnings = []
     if read and counts["reject"] == read:
         warnings.append(_("Every line would be rejected: the import cannot be started like this."))
+    if planner.subprofiles_known:
+        warnings.append(
+            ngettext(
+                "%(num)d line holds a subprofile its profile has already, with the same values: it is not added again.",
+                "%(num)d lines hold a subprofile their profile has already, with the same values: they are not "
+                "added again.",
+                planner.subprofiles_known,
+            )
+        )
     if not definition.key_fields:
         if definition.on_no_match == "create":
             warnings.append(
