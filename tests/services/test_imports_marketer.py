@@ -54,6 +54,15 @@ def definition(account, run):
     return imports_mapping.get_definition(account, run.definition_id)
 
 
+def orders(database) -> list[tuple]:
+    """(OrderId, Total) of every subprofile of Orders, sorted."""
+    db.session.expire_all()
+    collection = next(c for c in database.collections if c.name == "Orders")
+    keys = {f.name: f.key for f in collection.fields}
+    subs = db.session.scalars(select(Subprofile).where(Subprofile.collection_id == collection.id))
+    return sorted((sub.fields.get(keys["OrderId"]), sub.fields.get(keys["Total"])) for sub in subs)
+
+
 def count(model) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 
@@ -280,3 +289,81 @@ def test_an_interrupted_rollback_goes_on_after_its_last_chunk(account, database,
         ProfileEvent.reference == f"import {run.id} rollback", ProfileEvent.kind == "profile_removed"
     )
     assert db.session.scalar(removals) == 5  # one event per profile: no chunk undone twice
+
+
+def test_a_collection_key_updates_the_subprofile_it_finds_and_a_rollback_puts_it_back(account, database):
+    text = "Email,Orders.OrderId,Orders.Total\na@example.com,A1,10\na@example.com,A2,20\n"
+    key = {"key_fields": ["Email", "Orders.OrderId"]}
+    settings = {
+        "mapping": {
+            "Email": "field:Email",
+            "Orders.OrderId": "collection:Orders.OrderId",
+            "Orders.Total": "collection:Orders.Total",
+        },
+        "on_match": "update",
+        "on_no_match": "create",
+        "on_empty": "leave",
+        "options": {},
+        **key,
+    }
+    first = upload(account, database, text)
+    imports.start_run(account, first.id, settings)
+    imports_apply.apply_run(first.id)
+    assert count(Subprofile) == 2
+    for _again in range(2):  # the remembered mapping keeps the collection key
+        again = upload(account, database, text)
+        assert definition(account, again).key_fields == ["Email", "Orders.OrderId"]
+        imports.start_run(account, again.id)
+        run = imports_apply.apply_run(again.id)
+        assert (run.created, run.updated, run.unchanged, count(Subprofile)) == (0, 0, 2, 2)
+    changed = upload(account, database, "Email,Orders.OrderId,Orders.Total\na@example.com,a1,15\na@example.com,A3,30\n")
+    imports.start_run(account, changed.id)
+    run = imports_apply.apply_run(changed.id)
+    assert (run.updated, count(Subprofile)) == (2, 3)  # A1 (keys compared case-insensitively) changed, A3 added
+    assert orders(database) == [("A2", 20), ("A3", 30), ("a1", 15)]  # updated like a profile: as the line has it
+    updated_events = select(func.count()).where(
+        ProfileEvent.reference == f"import {run.id}", ProfileEvent.kind == "subprofile_updated"
+    )
+    assert db.session.scalar(updated_events) == 1
+    imports_rollback.rollback_run(account, run.id)
+    db.session.expire_all()
+    assert orders(database) == [("A1", 10), ("A2", 20)]
+
+
+def test_a_collection_key_must_be_mapped_and_non_empty(account, database):
+    run = upload(account, database, "Email,Orders.OrderId,Orders.Total\na@example.com,,10\n")
+    settings = {
+        "mapping": {"Email": "field:Email", "Orders.OrderId": "ignore", "Orders.Total": "collection:Orders.Total"},
+        "key_fields": ["Email", "Orders.OrderId"],
+        "on_match": "update",
+        "on_no_match": "create",
+        "on_empty": "leave",
+    }
+    with pytest.raises(ValidationError, match="Orders.OrderId must be mapped"):
+        imports_mapping.update_definition(account, run.definition_id, **settings)
+    settings["mapping"]["Orders.OrderId"] = "collection:Orders.OrderId"
+    preview = imports.preview(account, run.id, settings)
+    assert preview.counts["reject"] == 1 and "OrderId is empty" in preview.lines[0].errors[0][2]
+
+
+@pytest.mark.parametrize("set_based", [True, False])
+def test_a_repeated_orders_file_never_piles_up_on_either_path(account, database, monkeypatch, set_based):
+    if set_based and db.engine.dialect.name != "postgresql":
+        pytest.skip("the set-based path is PostgreSQL's")
+    from webapp.imports import planner as imports_planner
+
+    if set_based:
+
+        def not_line_by_line(planner, rows):
+            raise AssertionError("the batch went through the planner")
+
+        monkeypatch.setattr(imports_apply, "plan_rows", not_line_by_line)
+    else:
+        monkeypatch.setattr(imports_planner.Planner, "bulk_ready", lambda planner: False)
+    text = "Email,Orders.OrderId,Orders.Total\na@example.com,1,10\nb@example.com,2,20\n"
+    runs = [run_file(account, database, text) for _time in range(3)]
+    assert [(run.created, run.updated, run.unchanged) for run in runs] == [(2, 0, 0), (0, 0, 2), (0, 0, 2)]
+    assert orders(database) == [("1", 10), ("2", 20)]
+    more = run_file(account, database, "Email,Orders.OrderId,Orders.Total\na@example.com,3,30\nb@example.com,2,20\n")
+    assert (more.updated, more.unchanged) == (1, 1)
+    assert orders(database) == [("1", 10), ("2", 20), ("3", 30)]

@@ -373,11 +373,24 @@ def _write(run: ImportRun, planner: Planner, results: list[LineResult], origin: 
             (profile_id, "subprofile_created", collection_id, sub_id, {"fields": diff({}, fields)})
             for (profile_id, collection_id, fields), sub_id in zip(subs, writer.insert_subprofiles(subs), strict=True)
         ]
+    event_rows += _update_subprofiles(planner, now)
     if event_rows:
         event_ids = writer.insert_events(event_rows)
         _note_events(run, min(event_ids), max(event_ids))
         events.note_bulk(event_ids)
     _write_errors(run, results, rows)
+
+
+def _update_subprofiles(planner: Planner, now) -> list[import_staging.EventRow]:
+    """Write the subprofiles that lines changed through a collection's key fields; their events."""
+    changed = [sub for subs in planner.held.values() for sub in subs if sub.fields != sub.original]
+    if not changed:
+        return []
+    db.session.execute(update(Subprofile), [{"id": s.id, "fields": s.fields, "updated_at": now} for s in changed])
+    return [
+        (s.profile_id, "subprofile_updated", s.collection_id, s.id, {"fields": diff(s.original, s.fields)})
+        for s in changed
+    ]
 
 
 def _note_events(run: ImportRun, first: int, last: int) -> None:

@@ -43,6 +43,17 @@ ACTIONS = ("create", "update", "unchanged", "skip", "reject")
 
 
 @dataclass
+class Held:
+    """A subprofile a matched profile holds, as loaded (``original``) and after the batch's lines."""
+
+    id: int
+    profile_id: int
+    collection_id: int
+    fields: dict[str, Any]
+    original: dict[str, Any]
+
+
+@dataclass
 class LineResult:
     line: int
     action: str  # create | update | unchanged (matched, nothing to change) | skip (by a policy) | reject

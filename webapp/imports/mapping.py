@@ -193,7 +193,7 @@ def clean_definition(
     options: dict[str, Any],
 ) -> dict[str, Any]:
     errors: dict[str, str] = {}
-    cleaned_mapping, mapped_fields = {}, set()
+    cleaned_mapping, mapped_fields, mapped_collection_fields = {}, set(), set()
     for column, target in mapping.items():
         try:
             parsed = parse_target(schema, target)
@@ -210,13 +210,18 @@ def clean_definition(
             assert parsed.interest is not None
             name = parsed.interest.name
         cleaned_mapping[column] = f"{parsed.kind}:{name}"
+        if parsed.kind == "collection":
+            mapped_collection_fields.add(name)
         if parsed.kind == "field":
             assert parsed.field is not None
             if parsed.field.name in mapped_fields:
                 errors[column] = _("Another column is mapped to %(name)s already.", name=parsed.field.name)
             mapped_fields.add(parsed.field.name)
-    keys = []
+    keys: list[str] = []
     for name in key_fields:
+        if "." in name:  # a collection's key field: it finds the subprofile a line updates
+            errors.update(_collection_key(schema, name, mapped_collection_fields, keys))
+            continue
         found = schema.field(name)
         if found is None:
             errors["key_fields"] = _("There is no field named %(name)s.", name=name)
@@ -226,7 +231,7 @@ def clean_definition(
             keys.append(found.name)
     if on_match not in ON_MATCH or on_no_match not in ON_NO_MATCH or on_empty not in ON_EMPTY:
         errors["policy"] = _("Choose one of the offered policies.")
-    if on_match != "skip" and not keys and on_no_match == "ignore":
+    if on_match != "skip" and not [key for key in keys if "." not in key] and on_no_match == "ignore":
         errors["key_fields"] = _("Without key fields nothing can match: every line would be ignored.")
     clean_options = {
         "encoding": options.get("encoding") or "",
@@ -252,6 +257,20 @@ def clean_definition(
         "on_empty": on_empty,
         "options": clean_options,
     }
+
+
+def _collection_key(schema: Schema, name: str, mapped: set[str], keys: list[str]) -> dict[str, str]:
+    """Add ``Collection.Field`` to ``keys`` when it is a mapped collection field; else the error."""
+    collection_name, _dot, field_name = name.partition(".")
+    pair = schema.collection_field(collection_name, field_name)
+    if pair is None:
+        return {"key_fields": _("There is no field named %(name)s.", name=name)}
+    full = f"{pair[0].name}.{pair[1].name}"
+    if full not in mapped:
+        return {"key_fields": _("Key field %(name)s must be mapped from a column.", name=full)}
+    if full not in keys:
+        keys.append(full)
+    return {}
 
 
 def get_definition(account: Account, definition_id: int) -> ImportDefinition:

@@ -49,6 +49,7 @@ class _Touched:
     fields: dict[str, list] = field(default_factory=dict)  # key: [first old, last new]
     interests: dict[str, list] = field(default_factory=dict)
     subprofiles: list[int] = field(default_factory=list)
+    sub_fields: dict[int, dict[str, list]] = field(default_factory=dict)  # updated subprofile: key: [old, new]
 
 
 def request_rollback(account: Account, run_id: int) -> ImportRun:
@@ -155,6 +156,11 @@ def _touched_by(account: Account, run: ImportRun) -> tuple[dict[int, _Touched], 
         if kind == "subprofile_created":
             entry.subprofiles.append(subprofile_id)
             continue
+        if subprofile_id is not None:  # subprofile_updated (through a collection's key fields)
+            sub_fields = entry.sub_fields.setdefault(subprofile_id, {})
+            for key, (old, new) in (changes.get("fields") or {}).items():
+                sub_fields.setdefault(key, [old, new])[1] = new
+            continue
         for section, target in (("fields", entry.fields), ("interests", entry.interests)):
             for key, (old, new) in (changes.get(section) or {}).items():
                 target.setdefault(key, [old, new])[1] = new
@@ -183,7 +189,7 @@ def _changes_since(touched: dict[int, _Touched], first_event: int | None, run: I
 
 
 def _current_subprofiles(touched: dict[int, _Touched]) -> dict[int, Any]:
-    sub_ids = [sub_id for entry in touched.values() for sub_id in entry.subprofiles]
+    sub_ids = [sub_id for entry in touched.values() for sub_id in [*entry.subprofiles, *entry.sub_fields]]
     return {
         row.id: row
         for start in range(0, len(sub_ids), LOOKUP_CHUNK)
@@ -209,6 +215,7 @@ class _Undo:
         self.removals: list[int] = []  # of the current chunk, like the two lists below
         self.updates: list[dict] = []
         self.removed_subs: list[int] = []
+        self.sub_updates: list[dict] = []
 
     def chunk(self, touched: dict[int, _Touched], first_event: int | None) -> None:
         """Undo the run for these profiles."""
@@ -220,7 +227,7 @@ class _Undo:
             )
         }
         current_subs = _current_subprofiles(touched)
-        self.removals, self.updates, self.removed_subs = [], [], []
+        self.removals, self.updates, self.removed_subs, self.sub_updates = [], [], [], []
         for profile_id, entry in touched.items():
             since = later.get(profile_id, [])
             profile = current.get(profile_id)
@@ -231,6 +238,7 @@ class _Undo:
             else:
                 self._restore(profile, entry, since)
                 self._remove_subprofiles(profile_id, entry, since, current_subs)
+                self._restore_subprofiles(profile_id, entry, since, current_subs)
         self._write()
 
     def _remove_created(self, profile, since: list) -> None:
@@ -292,7 +300,34 @@ class _Undo:
             self.removed_subs.append(sub_id)
             self._event(profile_id, "subprofile_removed", {"fields": diff(sub.fields, {})}, sub.collection_id, sub_id)
 
+    def _restore_subprofiles(self, profile_id: int, entry: _Touched, since: list, current_subs: dict) -> None:
+        """Put back the values of the subprofiles the run updated (by a collection's key fields), unless they
+        were changed since; a subprofile the run created is removed instead (``_remove_subprofiles``)."""
+        changed_subs = {sub for sub, _kind, _changes in since if sub is not None}
+        for sub_id, changes in entry.sub_fields.items():
+            sub = current_subs.get(sub_id)
+            if sub_id in entry.subprofiles:
+                continue
+            if sub is None or sub_id in changed_subs:
+                self.report.left.append(_("Subprofile %(id)s was changed since; it is kept.", id=sub_id))
+                continue
+            fields = dict(sub.fields)
+            for key, (old, new) in changes.items():
+                if fields.get(key) != new:
+                    self.report.left.append(_("Subprofile %(id)s was changed since; it is kept.", id=sub_id))
+                    break
+                if old is None:
+                    fields.pop(key, None)
+                else:
+                    fields[key] = old
+            else:
+                self.sub_updates.append({"id": sub_id, "fields": fields, "updated_at": self.now})
+                changes_made = {"fields": diff(sub.fields, fields)}
+                self._event(profile_id, "subprofile_updated", changes_made, sub.collection_id, sub_id)
+
     def _write(self) -> None:
+        if self.sub_updates:
+            db.session.execute(update(Subprofile), self.sub_updates)
         if self.removed_subs:
             db.session.execute(delete(Subprofile).where(Subprofile.id.in_(self.removed_subs)))
         if self.updates:

@@ -92,7 +92,8 @@ def _run_page(
             file_format=file_format,
             delimiter_label=labels[file_format.delimiter] if file_format else "",
             choices=imports_mapping.target_choices(schema),
-            key_choices=[f.name for f in schema.fields],
+            key_choices=[f.name for f in schema.fields]
+            + [f"{c.name}.{f.name}" for c, fields in schema.collections.values() for f in fields],
             delimiter_names=DELIMITER_NAMES,
             proposals={column: new_fields.proposal(schema, column) for column in header},
             proposed_types=imports.new_field_types(account, run.id, header) if header else {},
