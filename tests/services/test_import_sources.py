@@ -370,3 +370,14 @@ def test_housekeeping_restores_a_lost_schedule_and_unscheduling_removes_it(accou
     sources.set_source(account, definition.id, source_url=http_server.url, schedule="")
     assert sources._waiting_rows(definition.id) == []
     assert mapping.get_definition(account, definition.id).schedule == ""
+
+
+def test_a_fetched_file_that_cannot_start_says_why_without_internal_names(account, database, http_server):
+    http_server.body = b"Email;FirstName\n"  # a header and no lines: Start is refused
+    definition = mapped_source(account, database, http_server.url)
+    sources.fetch_now(account, definition.id)
+    work.dispatch_due()
+    run_worker()
+    db.session.expire_all()
+    error = db.session.get(ImportDefinition, definition.id).last_error
+    assert "no lines" in error and "start:" not in error and "file:" not in error

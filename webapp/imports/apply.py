@@ -165,7 +165,7 @@ def apply_run(run_id: int, *, time_limit: float | None = None) -> ImportRun | No
     except (ImportFileError, ValidationError) as error:
         db.session.rollback()
         run = db.session.get_one(ImportRun, run_id)
-        run.status, run.error, run.finished_at = ImportRunStatus.FAILED, error.message, utcnow()
+        run.status, run.error, run.finished_at = ImportRunStatus.FAILED, "; ".join(error.errors.values()), utcnow()
         db.session.commit()
         return run
     run = db.session.get_one(ImportRun, run_id)

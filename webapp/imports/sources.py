@@ -317,7 +317,7 @@ def fetch_and_start(definition: ImportDefinition) -> ImportRun | None:
     except ValidationError as error:
         db.session.rollback()
         definition = db.session.get_one(ImportDefinition, definition.id)
-        definition.last_error = _("The file was fetched but not imported: %(error)s", error=error.message)
+        definition.last_error = _("The file was fetched but not imported: %(error)s", error=_reasons(error))
         db.session.commit()
     return db.session.get(ImportRun, run.id)
 
@@ -333,6 +333,11 @@ def _map_first_file(account: Account, definition: ImportDefinition, run: ImportR
     for name, value in imports.first_settings(account, schema, header).items():
         setattr(definition, name, value)
     db.session.commit()
+
+
+def _reasons(error: ValidationError) -> str:
+    """An error's messages for a person, without the names of the inputs they belong to (``file:``)."""
+    return "; ".join(error.errors.values())
 
 
 def _busy(definition_id: int) -> bool:
@@ -371,7 +376,7 @@ def run_fetch_work(row: ScheduledWork) -> None:
         except ValidationError as error:
             db.session.rollback()
             definition = db.session.get_one(ImportDefinition, definition_id)
-            definition.last_error = error.message
+            definition.last_error = _reasons(error)
     definition = db.session.get(ImportDefinition, definition_id)
     if definition is not None and not once:
         _reschedule(definition, exclude=row.id)
