@@ -1,5 +1,6 @@
 """The imports admin: upload, mapping, preview, start, progress, error report, rollback; roles and CSRF."""
 
+import csv
 import io
 
 import pytest
@@ -254,3 +255,26 @@ def test_preview_and_start_use_the_mapping_on_the_screen_and_save_it(browser):
     apply.apply_run(run.id)
     born = db.session.scalar(select(Profile)).fields
     assert "1990-12-31" in born.values()
+
+
+def test_a_dutch_admin_gets_the_error_report_in_dutch(browser):
+    """Issue 19: reasons in the admin's language (written by the worker in the language of whoever started the
+    run), the report's own columns too, and no internal prefix."""
+    account = make_account("Acme")
+    admin = browser("admin", account)
+    admin.user.language = "nl"
+    db.session.commit()
+    database = make_database(account, fields={"Email": {"type": "email", "indexed": True}, "Score": "number"})
+    upload(admin, database, "Email;Score;Naam\na@example.com;1;Zoë\nb@example.com;veel;Renée\n".encode("cp1252"))
+    run = only_run()
+    screen = {"column-0": "field:Email", "column-1": "field:Score", "column-2": "ignore", "key_fields": "Email"}
+    policies = {"on_match": "update", "on_no_match": "create", "on_empty": "leave"}
+    response = admin.post(f"/imports/runs/{run.id}/start", {**screen, **policies})
+    assert response.status_code == 303
+    apply.apply_run(run.id)
+    report = admin.get(f"/imports/runs/{run.id}/errors.csv")
+    assert report.content_type == "text/csv; charset=cp1252"
+    rows = list(csv.reader(io.StringIO(report.get_data().decode("cp1252"), newline=""), delimiter=";"))
+    assert rows[0] == ["Email", "Score", "Naam", "Rij", "Reden"]
+    assert rows[1][:4] == ["b@example.com", "veel", "Renée", "3"]
+    assert rows[1][4].startswith("Score ") and "number" not in rows[1][4] and "file:" not in rows[1][4]

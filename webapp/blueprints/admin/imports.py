@@ -262,8 +262,8 @@ def import_errors(run_id: int):
     account = current_account()
     run = imports.get_run(account, run_id)
     report = imports.error_report(account, run.id)
-    response = Response(stream_with_context(report.parts), mimetype="text/csv")
-    response.charset = report.encoding.removesuffix("-sig")
+    charset = report.encoding.removesuffix("-sig")
+    response = Response(stream_with_context(report.parts), content_type=f"text/csv; charset={charset}")
     response.headers["Content-Disposition"] = f'attachment; filename="import-{run.id}-errors.csv"'
     return response
 
