@@ -16,7 +16,7 @@ from webapp.models import (
 
 def test_stored_values_are_unchanged():
     assert WORK_STATUSES == ("pending", "queued", "done", "failed")
-    assert IMPORT_RUN_STATUSES == ("pending", "queued", "running", "done", "failed", "rolled_back")
+    assert IMPORT_RUN_STATUSES == ("pending", "queued", "running", "done", "failed", "rolled_back", "rolling_back")
     assert EXPORT_RUN_STATUSES == ("running", "retrying", "done", "failed")
     assert DELIVERY_STATUSES == ("pending", "delivered", "failed", "cancelled")
     assert SUBMISSION_STATUSES == ("accepted", "invalid", "rejected")

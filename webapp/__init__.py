@@ -97,12 +97,14 @@ def _init_extensions(app: Flask) -> None:
     from webapp.exports import targets as export_targets
     from webapp.followups import triggers as followup_triggers
     from webapp.imports import apply as import_apply
+    from webapp.imports import rollback as import_rollback
     from webapp.imports import sources as import_sources
     from webapp.imports import storage as import_storage
 
     # Hygiene last: its reaction to an event may remove the profile, after the others have seen the event.
     for package_module in (
         import_apply,
+        import_rollback,
         import_sources,
         export_targets,
         import_storage,

@@ -190,3 +190,63 @@ def test_rows_are_streamed(tmp_path):
     rows = import_files.read_rows(path, file_format)
     assert next(rows).values == {"a": "1"}
     rows.close()
+
+
+# --- files that are not text (issue 19, defect 1) ---------------------------------------------------------------
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR\x00\x00\x00\x10" + bytes(range(256)) * 40
+
+
+def _xlsx(path):
+    """A minimal workbook as Excel zips it: several members, ``[Content_Types].xml`` and ``xl/``."""
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("_rels/.rels", "<Relationships/>")
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+        archive.writestr("xl/worksheets/sheet1.xml", "<worksheet/>")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "message"),
+    [
+        (PNG, "x.csv", "an image"),
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 10, "photo.csv", "an image"),
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n", "x.csv", "PDF"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 500, "old.xls", r"old Excel workbook \(\.xls\).*CSV"),
+        (b"Email,Name\nann@example.com,Ann\x00\x00\x01\x02\n", "x.csv", "not a text file"),
+        (bytes(range(1, 32)) * 20 + b"Email\n", "x.csv", "not a text file"),
+        (gzip.compress(PNG), "x.csv.gz", "an image"),
+    ],
+)
+def test_files_that_are_not_text_are_refused_naming_what_they_look_like(tmp_path, data, name, message):
+    path = write(tmp_path, data, name)
+    with pytest.raises(ImportFileError, match=message):
+        import_files.detect_format(path)
+    with pytest.raises(ImportFileError, match=message):  # also when the encoding was chosen by hand
+        import_files.detect_format(path, encoding="latin-1")
+
+
+def test_an_xlsx_workbook_is_named_not_counted_as_zip_members(tmp_path):
+    path = _xlsx(tmp_path / "export.xlsx")
+    with pytest.raises(ImportFileError, match=r"Excel workbook \(\.xlsx\)\. Save it as CSV") as raised:
+        import_files.detect_format(path)
+    assert "zip" not in raised.value.message
+
+
+def test_an_ods_spreadsheet_is_named(tmp_path):
+    path = tmp_path / "export.ods"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr("content.xml", "<x/>")
+    with pytest.raises(ImportFileError, match=r"spreadsheet \(\.ods\)"):
+        import_files.detect_format(path)
+
+
+def test_text_with_tabs_form_feeds_and_utf16_zero_bytes_is_still_text(tmp_path):
+    assert rows_of(write(tmp_path, b"Email\tNote\r\nann@example.com\tpage\x0cbreak\r\n"))[1][0].values == {
+        "Email": "ann@example.com",
+        "Note": "page\x0cbreak",
+    }
+    utf16 = "Email\tName\r\nann@example.com\tAnn\r\n".encode("utf-16")
+    assert rows_of(write(tmp_path, utf16, "u.csv"))[0].encoding == "utf-16"

@@ -296,6 +296,22 @@ def test_the_first_file_waits_for_a_mapping(account, database, http_server):
     run = db.session.scalar(select(ImportRun))
     assert run.status == "pending" and run.file_name == "people.csv"
     assert sources._waiting_rows(definition.id) == []
+    # pre-mapped like an upload (issue 22, defect 6): columns named like fields, the email field as the key
+    mapped = db.session.get(ImportDefinition, definition.id)
+    assert mapped.mapping == {"Email": "field:Email", "FirstName": "field:FirstName"}
+    assert mapped.key_fields == ["Email"]
+
+
+def test_the_first_fetched_file_matches_headers_forgivingly(account, database, http_server):
+    http_server.body = b"E-mail;first name;Shoe size\na@example.com;Ann;42\n"
+    definition = sources.create_source(account, database.id, source_url=http_server.url)
+    sources.fetch_now(account, definition.id)
+    work.dispatch_due()
+    run_worker()
+    db.session.expire_all()
+    mapped = db.session.get(ImportDefinition, definition.id)
+    assert mapped.mapping == {"E-mail": "field:Email", "first name": "field:FirstName", "Shoe size": "ignore"}
+    assert db.session.scalar(select(ImportRun)).status == "pending"  # an admin checks it, then starts it
 
 
 def test_runs_never_overlap(account, database, http_server):
@@ -377,3 +393,14 @@ def test_housekeeping_restores_a_lost_schedule_and_unscheduling_removes_it(accou
     sources.set_source(account, definition.id, source_url=http_server.url, schedule="")
     assert sources._waiting_rows(definition.id) == []
     assert mapping.get_definition(account, definition.id).schedule == ""
+
+
+def test_a_fetched_file_that_cannot_start_says_why_without_internal_names(account, database, http_server):
+    http_server.body = b"Email;FirstName\n"  # a header and no lines: Start is refused
+    definition = mapped_source(account, database, http_server.url)
+    sources.fetch_now(account, definition.id)
+    work.dispatch_due()
+    run_worker()
+    db.session.expire_all()
+    error = db.session.get(ImportDefinition, definition.id).last_error
+    assert "no lines" in error and "start:" not in error and "file:" not in error

@@ -148,6 +148,7 @@ def test_a_worker_killed_mid_import_then_rerun_gives_one_clean_run(app, account,
             worker.stdout.close()
     assert worker.returncode == -signal.SIGKILL
 
+    db.session.expire_all()  # the worker process wrote it
     crashed = db.session.get(ImportRun, run_id)
     assert (crashed.status, crashed.lines_done) == ("running", BATCH)  # the first batch, not the second
     rerun = apply.apply_run(run_id)
@@ -155,3 +156,85 @@ def test_a_worker_killed_mid_import_then_rerun_gives_one_clean_run(app, account,
     assert (rerun.created, rerun.updated, rerun.skipped, rerun.rejected) == clean_counts
     assert snapshot(database) == snapshot(clean_db)
     assert journal(run_id) == journal(clean.id)
+
+
+# The rollback worker: undoes the run in chunks of two profiles and stops for good inside the second chunk's
+# transaction (the first one committed), waiting to be killed.
+ROLLBACK_WORKER = """
+import sys, threading
+from webapp import create_app
+from webapp.imports import rollback
+
+app = create_app({"SQLALCHEMY_DATABASE_URI": sys.argv[1], "REDIS_URL": sys.argv[2]})
+rollback.LOOKUP_CHUNK = 2
+journal = rollback._Undo.journal
+calls = []
+
+def journal_then_hang(self):
+    journal(self)
+    calls.append(1)
+    if len(calls) == 2:
+        print("written", flush=True)
+        threading.Event().wait()
+
+rollback._Undo.journal = journal_then_hang
+with app.app_context():
+    rollback.apply_rollback(int(sys.argv[3]))
+"""
+
+
+def test_a_rollback_whose_worker_is_killed_goes_on_where_it_stopped(app, account, tmp_path, monkeypatch):
+    from webapp.imports import rollback
+
+    database = customers(account, "RolledBack")
+    before = snapshot(database)
+    run = apply.apply_run(queued_run(account, database))
+    assert run.created + run.updated >= 5
+    rollback.request_rollback(account, run.id)
+    arguments = [app.config["SQLALCHEMY_DATABASE_URI"], app.config["REDIS_URL"], str(run.id)]
+    root = Path(__file__).resolve().parents[2]
+    with (tmp_path / "rollback.err").open("w+") as stderr:
+        worker = subprocess.Popen(
+            [sys.executable, "-c", ROLLBACK_WORKER, *arguments],
+            cwd=root,
+            env={**os.environ, "PYTHONPATH": str(root)},
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
+        try:
+            line = wait_for_line(worker)
+            stderr.seek(0)
+            assert line == "written", stderr.read()
+            os.kill(worker.pid, signal.SIGKILL)
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+            worker.wait(timeout=60)
+            worker.stdout.close()
+    db.session.expire_all()
+    halfway = db.session.get(ImportRun, run.id)
+    assert (halfway.status, halfway.rollback_done) == ("rolling_back", 2)  # the first chunk, not the second
+    monkeypatch.setattr(rollback, "LOOKUP_CHUNK", 2)
+    rollback.apply_rollback(run.id)  # what the retried work row does
+    db.session.expire_all()
+    done = db.session.get(ImportRun, run.id)
+    # the run counts lines (24 lines update the 3 existing profiles), the rollback profiles
+    assert (done.status, done.rollback_done, done.removed, done.restored) == (
+        "rolled_back",
+        done.rollback_total,
+        run.created,
+        3,
+    )
+    assert snapshot(database) == before
+    twice = db.session.execute(
+        sql_select(ProfileEvent.profile_id, ProfileEvent.kind, ProfileEvent.subprofile_id)
+        .where(ProfileEvent.reference == f"import {run.id} rollback")
+        .group_by(ProfileEvent.profile_id, ProfileEvent.kind, ProfileEvent.subprofile_id)
+        .having(func.count() > 1)
+    ).all()
+    assert twice == []  # no chunk was undone twice
+    removed = sql_select(func.count()).where(
+        ProfileEvent.reference == f"import {run.id} rollback", ProfileEvent.kind == "profile_removed"
+    )
+    assert db.session.scalar(removed) == run.created

@@ -335,7 +335,7 @@ def test_delete_removes_the_database_with_its_profiles(browser):
     assert len(field_indexes()) == 2
     profile_id = profiles.create_profile(account, database.id, {"Email": "a@example.com"}, origin=ADMIN).id
     page = text_of(me.get(f"/databases/{database.id}/settings"))
-    assert "with its 1 profiles" in page
+    assert "with its 1 profile," in page
 
     response = me.post(f"/databases/{database.id}/delete", {"confirm_name": "Customers"}, htmx=True)
 

@@ -197,7 +197,7 @@ def test_required_field_over_existing_profiles_needs_a_default(browser):
 
     refused = me.post(f"/databases/{database.id}/fields", new_field(name="Country", required="y"), htmx=True)
     assert refused.status_code == 409
-    assert "1 profiles have no value for Country: give a default to fill them with." in text_of(refused)
+    assert "1 profile has no value for Country: give a default to fill it with." in text_of(refused)
     assert "<strong>Country</strong>" not in text_of(refused)  # the refused field is not listed
     assert field_named(database.id, "Country") is None
 

@@ -119,3 +119,24 @@ def test_only_admins_create_fields_and_a_csrf_token_is_needed(setting, browser):
 )
 def test_column_names_become_field_names(text, name):
     assert new_fields.field_name(text) == name
+
+
+def test_a_created_field_stays_chosen_after_a_reload(setting):
+    """Issue 19: "Create field" maps the column in the definition at once, so a reload keeps it."""
+    admin, _database, run = setting
+    admin.post(f"/imports/runs/{run.id}/fields", mapping_form(create_column="2", **{"new-type-2": "number"}), htmx=True)
+    page = admin.get(f"/imports/runs/{run.id}").get_data(as_text=True)
+    assert '<option value="field:Score" selected>' in page
+
+
+def test_a_column_with_line_breaks_proposes_a_large_text_field(browser):
+    account = make_account("Acme")
+    database = make_database(account, fields={"Email": {"type": "email", "indexed": True}})
+    admin = browser("admin", account)
+    data = b'Email;Note;City\na@example.com;"first line\nsecond line";Delft\n'
+    admin.post(f"/databases/{database.id}/imports", {"file": (io.BytesIO(data), "notes.csv")})
+    run = db.session.scalar(select(ImportRun))
+    page = admin.get(f"/imports/runs/{run.id}").get_data(as_text=True)
+    note = page[page.index('id="new-type-1"') : page.index("</select>", page.index('id="new-type-1"'))]
+    city = page[page.index('id="new-type-2"') : page.index("</select>", page.index('id="new-type-2"'))]
+    assert '<option value="large_text" selected>' in note and '<option value="text" selected>' in city

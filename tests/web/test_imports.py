@@ -1,16 +1,19 @@
 """The imports admin: upload, mapping, preview, start, progress, error report, rollback; roles and CSRF."""
 
+import csv
 import io
 
 import pytest
 from sqlalchemy import func, select
 
 from tests.factories import make_account, make_database
+from tests.workers import run_burst_worker
 from webapp.exports import files as export_files
 from webapp.extensions import db
 from webapp.imports import apply
 from webapp.imports import runs as imports
 from webapp.models import ImportDefinition, ImportRun, Profile, ScheduledWork
+from webapp.platform import work
 
 
 @pytest.fixture(autouse=True)
@@ -121,7 +124,7 @@ def test_mapping_preview_start_progress_errors_and_rollback(browser):
         "DMY",
     )
 
-    preview = admin.get(f"/imports/runs/{run.id}/preview", htmx=True)
+    preview = admin.post(f"/imports/runs/{run.id}/preview", htmx=True)
     text = preview.get_data(as_text=True)
     assert preview.status_code == 200 and "<html" not in text
     assert "1 would be created" in text and "1 would be rejected" in text and "many" in text
@@ -140,8 +143,8 @@ def test_mapping_preview_start_progress_errors_and_rollback(browser):
 
     report = admin.get(f"/imports/runs/{run.id}/errors.csv")
     assert report.mimetype == "text/csv" and "attachment" in report.headers["Content-Disposition"]
-    lines = report.get_data(as_text=True).splitlines()
-    assert lines[0] == "line,column,value,reason" and lines[1].startswith("3,points,many,")
+    lines = report.get_data().decode("utf-8-sig").splitlines()
+    assert lines[0] == "mail,name,points,Row,Reason" and lines[1].startswith("b@example.com,Bob,many,3,Score ")
 
     listing = admin.get(f"/databases/{database.id}/imports").get_data(as_text=True)
     assert "done" in listing
@@ -149,7 +152,17 @@ def test_mapping_preview_start_progress_errors_and_rollback(browser):
     assert admin.get(f"/imports/runs/{run.id}/rollback").status_code == 200
     response = admin.post(f"/imports/runs/{run.id}/rollback", htmx=True)
     assert response.status_code == 204 and response.headers["HX-Redirect"].endswith(f"/imports/runs/{run.id}")
+    assert db.session.scalar(select(func.count()).select_from(Profile)) == 1  # a job does it, not the request
+    db.session.expire_all()
+    assert db.session.get(ImportRun, run.id).status == "rolling_back"
+    rolling = admin.get(f"/imports/runs/{run.id}/progress", htmx=True).get_data(as_text=True)
+    assert 'hx-trigger="load delay:1s"' in rolling and "rolling back" in rolling
+    work.dispatch_due()
+    run_burst_worker()
+    db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(Profile)) == 0
+    finished = admin.get(f"/imports/runs/{run.id}/progress", htmx=True).get_data(as_text=True)
+    assert "1 profile removed" in finished and "hx-trigger" not in finished
     db.session.expire_all()
     assert db.session.get(ImportRun, run.id).status == "rolled_back"
 
@@ -178,10 +191,10 @@ def test_formula_cells_are_neutralised_in_the_error_report(browser):
     admin = browser("admin", account)
     database = make_database(account)
     run = imports.upload(account, database.id, io.BytesIO(b"Email\n=cmd|x\n"), "x.csv")
-    imports.start_run(account, run.id)
+    imports.start_run(account, run.id, anyway=True)
     apply.apply_run(run.id)
     lines = admin.get(f"/imports/runs/{run.id}/errors.csv").get_data(as_text=True).splitlines()
-    assert lines[1].startswith("2,Email,'=cmd|x,")
+    assert lines[1].startswith("\ufeff") is False and lines[1].startswith("'=cmd|x,2,")
 
 
 def test_the_error_report_is_written_by_the_exports_csv_writer(browser, monkeypatch):
@@ -190,7 +203,78 @@ def test_the_error_report_is_written_by_the_exports_csv_writer(browser, monkeypa
     admin = browser("admin", account)
     database = make_database(account)
     run = imports.upload(account, database.id, io.BytesIO(b"Email\n!cmd\n=cmd\n"), "x.csv")
-    imports.start_run(account, run.id)
+    imports.start_run(account, run.id, anyway=True)
     apply.apply_run(run.id)
     lines = admin.get(f"/imports/runs/{run.id}/errors.csv").get_data(as_text=True).splitlines()
-    assert lines[1].startswith("2,Email,'!cmd,") and lines[2].startswith("3,Email,=cmd,")
+    assert lines[1].startswith("'!cmd,2,") and lines[2].startswith("=cmd,3,")
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "message"),
+    [
+        (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 20, "x.csv", "This file is an image"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600, "export.xls", "old Excel workbook"),
+    ],
+)
+def test_files_that_are_not_text_are_refused_at_upload(browser, data, name, message):
+    account = make_account("Acme")
+    admin = browser("admin", account)
+    database = make_database(account)
+    response = upload(admin, database, data, name)
+    assert response.status_code == 422 and message in response.get_data(as_text=True)
+    assert only_run() is None
+
+
+def test_preview_and_start_use_the_mapping_on_the_screen_and_save_it(browser):
+    """Issue 20, defect 4: changes not saved with "Save mapping" are what Preview shows and Start imports."""
+    account = make_account("Acme")
+    admin = browser("admin", account)
+    database = make_database(account, fields={"Email": {"type": "email", "indexed": True}, "Born": "date"})
+    upload(admin, database, b"Email;Geboren\na@example.com;31-12-1990\n")
+    run = only_run()
+    assert db.session.get(ImportDefinition, run.definition_id).mapping["Geboren"] == "ignore"
+    screen = {
+        "column-0": "field:Email",
+        "column-1": "field:Born",
+        "key_fields": "Email",
+        "on_match": "update",
+        "on_no_match": "create",
+        "on_empty": "leave",
+        "date_order": "DMY",
+    }
+    preview = admin.post(f"/imports/runs/{run.id}/preview", screen, htmx=True).get_data(as_text=True)
+    assert "1990-12-31" in preview and "1 would be created" in preview
+    saved = db.session.get(ImportDefinition, run.definition_id)
+    db.session.refresh(saved)
+    assert saved.mapping["Geboren"] == "field:Born" and saved.options["date_order"] == "DMY"
+    response = admin.post(f"/imports/runs/{run.id}/start", {**screen, "date_order": ""})
+    assert response.status_code == 422  # the screen now says ISO dates only: every line would be rejected
+    assert "would be rejected" in response.get_data(as_text=True)
+    assert 'name="start_anyway"' in response.get_data(as_text=True)
+    assert admin.post(f"/imports/runs/{run.id}/start", screen).status_code == 303
+    apply.apply_run(run.id)
+    born = db.session.scalar(select(Profile)).fields
+    assert "1990-12-31" in born.values()
+
+
+def test_a_dutch_admin_gets_the_error_report_in_dutch(browser):
+    """Issue 19: reasons in the admin's language (written by the worker in the language of whoever started the
+    run), the report's own columns too, and no internal prefix."""
+    account = make_account("Acme")
+    admin = browser("admin", account)
+    admin.user.language = "nl"
+    db.session.commit()
+    database = make_database(account, fields={"Email": {"type": "email", "indexed": True}, "Score": "number"})
+    upload(admin, database, "Email;Score;Naam\na@example.com;1;Zoë\nb@example.com;veel;Renée\n".encode("cp1252"))
+    run = only_run()
+    screen = {"column-0": "field:Email", "column-1": "field:Score", "column-2": "ignore", "key_fields": "Email"}
+    policies = {"on_match": "update", "on_no_match": "create", "on_empty": "leave"}
+    response = admin.post(f"/imports/runs/{run.id}/start", {**screen, **policies})
+    assert response.status_code == 303
+    apply.apply_run(run.id)
+    report = admin.get(f"/imports/runs/{run.id}/errors.csv")
+    assert report.content_type == "text/csv; charset=cp1252"
+    rows = list(csv.reader(io.StringIO(report.get_data().decode("cp1252"), newline=""), delimiter=";"))
+    assert rows[0] == ["Email", "Score", "Naam", "Rij", "Reden"]
+    assert rows[1][:4] == ["b@example.com", "veel", "Renée", "3"]
+    assert rows[1][4].startswith("Score ") and "number" not in rows[1][4] and "file:" not in rows[1][4]

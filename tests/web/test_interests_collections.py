@@ -313,7 +313,7 @@ def test_collection_page_shows_fields_and_unsubscribe_behaviour(browser):
 
     page = text_of(me.get(f"/collections/{orders.id}"))
 
-    assert "Collection Orders" in page and "1 subprofiles" in page
+    assert "Collection Orders" in page and "1 subprofile<" in page
     assert "Amount" in page and "Whole number" in page
     assert "Unsubscribe behaviour" in page
     assert "Add a field" not in page and "Rename" not in page and "Save unsubscribe behaviour" not in page

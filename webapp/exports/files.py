@@ -210,12 +210,14 @@ class CsvWriter:
     Rows are collected in memory; ``take`` hands over what was written since the last call (for streaming).
     """
 
-    def __init__(self, *, delimiter: str = ",", tsv: bool = False, protect_formulas: bool = True) -> None:
+    def __init__(
+        self, *, delimiter: str = ",", tsv: bool = False, protect_formulas: bool = True, quotechar: str = '"'
+    ) -> None:
         self._buffer = io.StringIO()
         if tsv:
             self._writer = csv.writer(self._buffer, dialect="excel-tab")
         else:
-            self._writer = csv.writer(self._buffer, delimiter=delimiter)
+            self._writer = csv.writer(self._buffer, delimiter=delimiter, quotechar=quotechar)
         self.protect_formulas = protect_formulas
 
     def row(self, values: Iterable[Any]) -> None:

@@ -27,17 +27,18 @@ import sys
 import threading
 import time
 from collections.abc import Generator, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import force_locale
 from sqlalchemy import insert, select, update
 
 from webapp.extensions import db
 from webapp.imports import files as import_files
 from webapp.imports import staging as import_staging
 from webapp.imports.files import ImportFileError, Row
-from webapp.imports.lines import LineResult
+from webapp.imports.lines import ACTIONS, LineResult
 from webapp.imports.mapping import schema_of
 from webapp.imports.planner import Planner, plan_rows
 from webapp.imports.runs import definition_of, run_format
@@ -119,6 +120,7 @@ def apply_run(run_id: int, *, time_limit: float | None = None) -> ImportRun | No
         ImportRunStatus.DONE,
         ImportRunStatus.FAILED,
         ImportRunStatus.ROLLED_BACK,
+        ImportRunStatus.ROLLING_BACK,
         ImportRunStatus.PENDING,
     ):
         return run
@@ -131,6 +133,13 @@ def apply_run(run_id: int, *, time_limit: float | None = None) -> ImportRun | No
             run.status, run.started_at = ImportRunStatus.RUNNING, run.started_at or utcnow()
         if not run.lines_total:
             run.lines_total = import_files.count_records(run.file_path, file_format)
+        if run.layout is None:
+            run.layout = {
+                "header": import_files.read_header(run.file_path, file_format),
+                "delimiter": file_format.delimiter,
+                "quotechar": file_format.quotechar,
+                "encoding": file_format.encoding,
+            }
         db.session.commit()
         planner = Planner(account, definition, schema_of(database))
         if planner.bulk_ready():
@@ -141,7 +150,8 @@ def apply_run(run_id: int, *, time_limit: float | None = None) -> ImportRun | No
         with (
             _without_cycle_collection(),
             _prompt_thread_switches(),
-            _Prepared(_prepare_batches(rows, planner, BATCH_SIZE)) as batches,
+            in_language(run.locale),
+            _Prepared(_prepare_batches(rows, planner, BATCH_SIZE), run.locale) as batches,
         ):
             for batch in batches:
                 done = _apply_batch(run_id, planner, batch, done, origin)
@@ -155,13 +165,18 @@ def apply_run(run_id: int, *, time_limit: float | None = None) -> ImportRun | No
     except (ImportFileError, ValidationError) as error:
         db.session.rollback()
         run = db.session.get_one(ImportRun, run_id)
-        run.status, run.error, run.finished_at = ImportRunStatus.FAILED, error.message, utcnow()
+        run.status, run.error, run.finished_at = ImportRunStatus.FAILED, "; ".join(error.errors.values()), utcnow()
         db.session.commit()
         return run
     run = db.session.get_one(ImportRun, run_id)
     run.status, run.finished_at = ImportRunStatus.DONE, utcnow()
     db.session.commit()
     return run
+
+
+def in_language(locale: str):
+    """Messages (a line's reasons) in ``locale``, the language of whoever started the run; else the default."""
+    return force_locale(locale) if locale else nullcontext()
 
 
 @dataclass
@@ -193,8 +208,9 @@ class _Prepared:
     the caller's thread when it reaches the batch that failed.
     """
 
-    def __init__(self, batches: Generator[_Batch, None, None]):
+    def __init__(self, batches: Generator[_Batch, None, None], locale: str = ""):
         self.batches = batches
+        self.locale = locale
         self.ready: queue.Queue = queue.Queue(maxsize=1)
         self.stopped = threading.Event()
         # current_app is a LocalProxy, typed as the Flask app it stands for: the thread needs the app itself.
@@ -213,7 +229,7 @@ class _Prepared:
         self.thread.join()
 
     def _produce(self) -> None:
-        with self.app.app_context():  # messages are translated as in the caller's thread
+        with self.app.app_context(), in_language(self.locale):  # messages in the language of the run
             try:
                 for batch in self.batches:
                     if not self._put(batch):
@@ -251,6 +267,7 @@ def _apply_batch(run_id: int, planner: Planner, batch: _Batch, done: int, origin
     run.created += counts["create"]
     run.updated += counts["update"]
     run.skipped += counts["skip"]
+    run.unchanged += counts["unchanged"]
     run.rejected += counts["reject"]
     db.session.commit()
     _after_batch(run_id, done + len(batch.rows))
@@ -261,10 +278,10 @@ def _write_batch(run: ImportRun, planner: Planner, batch: _Batch, origin: events
     """Write one batch — set-based when it was staged (see ``Planner.stage``), else line by line through
     ``plan`` — and return its counts by action."""
     if batch.staged is not None:
-        return _write_staged(run, planner, *batch.staged, origin)
+        return _write_staged(run, planner, *batch.staged, origin, batch.rows)
     results = plan_rows(planner, batch.rows)
-    _write(run, planner, results, origin)
-    counts = {"create": 0, "update": 0, "skip": 0, "reject": 0}
+    _write(run, planner, results, origin, batch.rows)
+    counts = dict.fromkeys(ACTIONS, 0)
     for result in results:
         counts[result.action] += 1
     return counts
@@ -276,12 +293,13 @@ def _write_staged(
     lines: import_staging.StagedLines,
     rejected: list[LineResult],
     origin: events.Origin,
+    rows: list[Row],
 ) -> dict[str, int]:
     """The set-based path: merge the staged lines (``BulkMerge``), hand the scope of the events it wrote to
     the bulk subscribers, and write the rejected lines."""
-    _write_errors(run, rejected)
+    _write_errors(run, rejected, rows)
     if not lines.count:
-        return {"create": 0, "update": 0, "skip": 0, "reject": len(rejected)}
+        return {**dict.fromkeys(ACTIONS, 0), "reject": len(rejected)}
     assert planner.merge is not None, "a batch is staged only when the planner has a merge"
     merged = planner.merge.apply(utcnow(), origin.source, origin.actor, origin.reference, lines)
     if merged.event_range is not None:
@@ -300,11 +318,17 @@ def _write_staged(
                 id_range=merged.event_range,
             )
         )
-    skipped = lines.count - merged.created - merged.updated
-    return {"create": merged.created, "update": merged.updated, "skip": skipped, "reject": len(rejected)}
+    skipped = lines.count - merged.created - merged.updated - merged.unchanged
+    return {
+        "create": merged.created,
+        "update": merged.updated,
+        "unchanged": merged.unchanged,
+        "skip": skipped,
+        "reject": len(rejected),
+    }
 
 
-def _write(run: ImportRun, planner: Planner, results: list[LineResult], origin: events.Origin) -> None:
+def _write(run: ImportRun, planner: Planner, results: list[LineResult], origin: events.Origin, rows: list[Row]) -> None:
     """The batch's new and changed profiles, new subprofiles, their events and the rejected lines."""
     now = utcnow()
     writer = _CopyWriter(run, now, origin) if dialect_name() == "postgresql" else _CoreWriter(run, now, origin)
@@ -349,11 +373,24 @@ def _write(run: ImportRun, planner: Planner, results: list[LineResult], origin: 
             (profile_id, "subprofile_created", collection_id, sub_id, {"fields": diff({}, fields)})
             for (profile_id, collection_id, fields), sub_id in zip(subs, writer.insert_subprofiles(subs), strict=True)
         ]
+    event_rows += _update_subprofiles(planner, now)
     if event_rows:
         event_ids = writer.insert_events(event_rows)
         _note_events(run, min(event_ids), max(event_ids))
         events.note_bulk(event_ids)
-    _write_errors(run, results)
+    _write_errors(run, results, rows)
+
+
+def _update_subprofiles(planner: Planner, now) -> list[import_staging.EventRow]:
+    """Write the subprofiles that lines changed through a collection's key fields; their events."""
+    changed = [sub for subs in planner.held.values() for sub in subs if sub.fields != sub.original]
+    if not changed:
+        return []
+    db.session.execute(update(Subprofile), [{"id": s.id, "fields": s.fields, "updated_at": now} for s in changed])
+    return [
+        (s.profile_id, "subprofile_updated", s.collection_id, s.id, {"fields": diff(s.original, s.fields)})
+        for s in changed
+    ]
 
 
 def _note_events(run: ImportRun, first: int, last: int) -> None:
@@ -362,23 +399,38 @@ def _note_events(run: ImportRun, first: int, last: int) -> None:
     run.last_event_id = last if run.last_event_id is None else max(run.last_event_id, last)
 
 
-def _write_errors(run: ImportRun, results: list[LineResult]) -> None:
-    """The rejected lines' errors (line, column, value, reason); a zero byte, which PostgreSQL cannot store
-    and which is why some values are refused, is shown as the replacement character."""
-    errors = [
-        {
-            "run_id": run.id,
-            "line": result.line,
-            "column": column[:255],
-            "value": value.replace("\x00", "\ufffd"),
-            "reason": reason,
-        }
-        for result in results
-        if result.action == "reject"
-        for column, value, reason in result.errors
-    ]
-    if errors:
-        db.session.execute(insert(ImportLineError), errors)
+def _write_errors(run: ImportRun, results: list[LineResult], rows: list[Row]) -> None:
+    """The rejected lines' errors (line, column, value, reason), each line with its spreadsheet row and, on its
+    first error, its cells (the error report writes the line whole). A zero byte, which PostgreSQL cannot
+    store and which is why some values are refused, is shown as the replacement character."""
+    rejected = [result for result in results if result.action == "reject"]
+    if not rejected:
+        return
+    by_line = {row.line: row for row in rows}
+    errors = []
+    for result in rejected:
+        row = by_line.get(result.line)
+        cells = _cells_of(row)
+        for position, (column, value, reason) in enumerate(result.errors or [("", "", "")]):
+            errors.append(
+                {
+                    "run_id": run.id,
+                    "line": result.line,
+                    "row": row.row if row else 0,
+                    "cells": cells if position == 0 else None,
+                    "column": column[:255],
+                    "value": value.replace("\x00", "\ufffd"),
+                    "reason": reason,
+                }
+            )
+    db.session.execute(insert(ImportLineError), errors)
+
+
+def _cells_of(row: Row | None) -> list[str] | None:
+    if row is None:
+        return None
+    cells = list(row.values.values()) if row.values is not None else list(row.cells or [])
+    return [cell.replace("\x00", "\ufffd") for cell in cells]
 
 
 class _CopyWriter:

@@ -40,6 +40,69 @@ class ImportFileError(ValidationError):
     """The file as a whole cannot be read (not a text file, no header, a broken compressed file)."""
 
 
+# Known starts of files that are not text: (magic bytes, what the file looks like).
+MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "image"),
+    (b"\xff\xd8\xff", "image"),
+    (b"GIF87a", "image"),
+    (b"GIF89a", "image"),
+    (b"BM", "image"),
+    (b"RIFF", "image"),
+    (b"%PDF-", "pdf"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "xls"),
+    (b"7z\xbc\xaf\x27\x1c", "archive"),
+    (b"Rar!", "archive"),
+)
+# Control characters other than tab, newline, form feed and carriage return; more than 1 in 100 bytes is not text.
+CONTROL_BYTES = bytes(set(range(32)) - {9, 10, 12, 13}) + b"\x7f"
+CONTROL_SHARE = 0.01
+
+
+def _not_text(kind: str) -> ImportFileError:
+    """The refusal of a file that is not text, naming what it looks like."""
+    messages = {
+        "image": _("This file is an image, not a text file. Import a CSV or TSV file."),
+        "pdf": _("This file is a PDF document, not a text file. Import a CSV or TSV file."),
+        "xlsx": _("This file is an Excel workbook (.xlsx). Save it as CSV (File, Save as, CSV) and import that."),
+        "xls": _("This file is an old Excel workbook (.xls). Save it as CSV (File, Save as, CSV) and import that."),
+        "ods": _("This file is a spreadsheet (.ods). Save it as CSV and import that."),
+        "docx": _("This file is a Word document, not a text file. Import a CSV or TSV file."),
+        "archive": _("This file is a compressed archive that cannot be read. Use gzip or zip with one CSV file."),
+    }
+    return ImportFileError(messages.get(kind) or _("This file is not a text file. Import a CSV or TSV file."))
+
+
+def _office_kind(archive: zipfile.ZipFile) -> str:
+    """xlsx, ods or docx when the zip archive is an office document (which are zip files), else ''."""
+    names = set(archive.namelist())
+    if "mimetype" in names:
+        mimetype = archive.read("mimetype")[:100]
+        if b"spreadsheet" in mimetype:
+            return "ods"
+        if b"opendocument" in mimetype:
+            return "docx"
+    if "[Content_Types].xml" in names:
+        if any(name.startswith("xl/") for name in names):
+            return "xlsx"
+        return "docx"
+    return ""
+
+
+def refuse_binary(head: bytes, *, utf16: bool = False) -> None:
+    """Raise ``ImportFileError`` when the first bytes of a (decompressed) file are not text: a known magic
+    number, a zero byte (outside UTF-16, where every other byte may be zero), or many control characters."""
+    for magic, kind in MAGIC:
+        if head.startswith(magic) and (kind != "image" or magic not in (b"BM", b"RIFF") or b"\x00" in head[:64]):
+            raise _not_text(kind)
+    if utf16 or not head:
+        return
+    if b"\x00" in head:
+        raise _not_text("")
+    control = len(head) - len(head.translate(None, CONTROL_BYTES))
+    if control > len(head) * CONTROL_SHARE:
+        raise _not_text("")
+
+
 @dataclass(frozen=True)
 class FileFormat:
     encoding: str
@@ -48,13 +111,17 @@ class FileFormat:
 
 
 class Row(NamedTuple):
-    """One record: its line number and either its cells by header, or why it cannot be read.
+    """One record: its line number and either its cells by header, or why it cannot be read (then its cells
+    as read); and its row as a spreadsheet counts it (the header is row 1, blank lines are rows, a cell with
+    line breaks is one row).
 
     A named tuple rather than a dataclass: a million of them are made in an import, and this is cheaper."""
 
     line: int
     values: dict[str, str] | None
     error: str = ""
+    row: int = 0
+    cells: list[str] | None = None
 
 
 def open_binary(path: str | Path) -> IO[bytes]:
@@ -69,6 +136,9 @@ def open_binary(path: str | Path) -> IO[bytes]:
             archive = zipfile.ZipFile(path)
         except zipfile.BadZipFile:
             raise ImportFileError(_("The zip file is damaged.")) from None
+        if kind := _office_kind(archive):
+            archive.close()
+            raise _not_text(kind)
         members = [
             info for info in archive.infolist() if not info.is_dir() and not info.filename.startswith("__MACOSX/")
         ]
@@ -139,10 +209,12 @@ def open_text(path: str | Path, encoding: str) -> IO[str]:
 def detect_format(path: str | Path, *, encoding: str = "", delimiter: str = "", quotechar: str = "") -> FileFormat:
     """Detect what is not given: the encoding, then the delimiter and quote from the first 64 kB."""
     encoding = encoding or detect_encoding(path)
-    if encoding == "utf-8":
-        with open_binary(path) as stream:
-            if stream.read(3) == codecs.BOM_UTF8:
-                encoding = "utf-8-sig"
+    with open_binary(path) as stream:
+        head = _read(stream, SAMPLE_BYTES)
+    utf16 = head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) or bool(_utf16_without_bom(head))
+    refuse_binary(head, utf16=utf16 or encoding.startswith("utf-16"))
+    if encoding == "utf-8" and head.startswith(codecs.BOM_UTF8):
+        encoding = "utf-8-sig"
     if not delimiter or not quotechar:
         with open_text(path, encoding) as text:
             try:
@@ -226,7 +298,7 @@ def read_rows(path: str | Path, file_format: FileFormat, *, skip: int = 0) -> It
         reader = _reader(text, file_format)
         header = _header(reader)
         width = len(header)
-        for number, (line, cells) in enumerate(_records(reader, file_format), start=1):
+        for number, (line, row, cells) in enumerate(_records(reader, file_format), start=1):
             if number <= skip:
                 continue
             if len(cells) != width:
@@ -234,14 +306,17 @@ def read_rows(path: str | Path, file_format: FileFormat, *, skip: int = 0) -> It
                     line,
                     None,
                     _("This line has %(cells)s cells, the header has %(width)s.", cells=len(cells), width=width),
+                    row,
+                    cells,
                 )
                 continue
-            yield Row(line, dict(zip(header, cells, strict=True)))
+            yield Row(line, dict(zip(header, cells, strict=True)), "", row)
 
 
-def _records(reader, file_format: FileFormat) -> Iterator[tuple[int, list[str]]]:
-    """(line number, cells) of every record that is not blank."""
+def _records(reader, file_format: FileFormat) -> Iterator[tuple[int, int, list[str]]]:
+    """(line number, spreadsheet row, cells) of every record that is not blank."""
     start = reader.line_num + 1
+    row = 1  # the header's
     while True:
         try:
             cells = next(reader)
@@ -254,8 +329,9 @@ def _records(reader, file_format: FileFormat) -> Iterator[tuple[int, list[str]]]
                 _("Near line %(line)s the file is not encoded as %(name)s.", line=start, name=file_format.encoding)
             ) from None
         line, start = start, reader.line_num + 1
+        row += 1
         if cells and (len(cells) > 1 or cells[0].strip()):
-            yield line, cells
+            yield line, row, cells
 
 
 def count_records(path: str | Path, file_format: FileFormat) -> int:

@@ -39,10 +39,24 @@ class State:
         return self.id
 
 
+ACTIONS = ("create", "update", "unchanged", "skip", "reject")
+
+
+@dataclass
+class Held:
+    """A subprofile a matched profile holds, as loaded (``original``) and after the batch's lines."""
+
+    id: int
+    profile_id: int
+    collection_id: int
+    fields: dict[str, Any]
+    original: dict[str, Any]
+
+
 @dataclass
 class LineResult:
     line: int
-    action: str  # create | update | skip | reject
+    action: str  # create | update | unchanged (matched, nothing to change) | skip (by a policy) | reject
     values: dict[str, Any] = field(default_factory=dict)
     errors: list[tuple[str, str, str]] = field(default_factory=list)  # (column, value, reason)
 

@@ -2,10 +2,13 @@
 what a line does on a match, without one, and with empty cells. Guessed from the header, checked on every save.
 """
 
+import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.imports import files as import_files
@@ -15,6 +18,8 @@ from webapp.models import (
     Database,
     Field,
     ImportDefinition,
+    ImportRun,
+    ImportRunStatus,
     Interest,
 )
 from webapp.platform.errors import ValidationError
@@ -31,6 +36,41 @@ ON_EMPTY = ("leave", "clear")
 
 
 DATE_ORDERS = ("", "DMY", "MDY")
+
+
+# What a header may add to a field's name and still mean it: "Email address", "E-mail adres", "Telefoonnummer".
+NAME_SUFFIXES = ("address", "adres", "adresse", "addr", "number", "nummer", "nr")
+NOT_LETTERS = re.compile(r"[\s\-_]+")
+
+
+def loose_name(name: str) -> str:
+    """A name as header matching compares it: case, spaces, hyphens, underscores and diacritics ignored
+    (``E-mail``, ``e_mail`` and ``Émail`` are all ``email``)."""
+    decomposed = unicodedata.normalize("NFKD", name.strip())
+    letters = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return NOT_LETTERS.sub("", letters).casefold()
+
+
+def _without_suffix(loose: str) -> str:
+    for suffix in NAME_SUFFIXES:
+        if loose.endswith(suffix) and len(loose) > len(suffix):
+            return loose[: -len(suffix)]
+    return loose
+
+
+def _forgiving(items: list, name: str, name_of=lambda item: item.name):
+    """The item whose name equals ``name`` case-insensitively, else loosely (``loose_name``), else with a
+    suffix like "address" left off the header's name; None when no item, or more than one, matches loosely."""
+    wanted = name.strip().lower()
+    exact = next((item for item in items if name_of(item).lower() == wanted), None)
+    if exact is not None:
+        return exact
+    loose = loose_name(name)
+    for candidate in (loose, _without_suffix(loose)):
+        found = [item for item in items if loose_name(name_of(item)) == candidate]
+        if len(found) == 1:
+            return found[0]
+    return None
 
 
 @dataclass(frozen=True)
@@ -66,6 +106,18 @@ class Schema:
         collection, fields = found
         match = next((f for f in fields if f.name.lower() == name.strip().lower()), None)
         return (collection, match) if match else None
+
+    def guess(self, column: str) -> str:
+        """The target a column's name suggests, matched forgivingly (``_forgiving``), or ``ignore``."""
+        if found := _forgiving(self.fields, column):
+            return f"field:{found.name}"
+        collection_name, dot, name = column.partition(".")
+        pair = _forgiving(list(self.collections.values()), collection_name, lambda pair: pair[0].name) if dot else None
+        if pair is not None and (found := _forgiving(pair[1], name)):
+            return f"collection:{pair[0].name}.{found.name}"
+        if interest := _forgiving(self.interests, column):
+            return f"interest:{interest.name}"
+        return "ignore"
 
 
 def _detached(model, row):
@@ -111,18 +163,24 @@ def target_choices(schema: Schema) -> list[tuple[str, str]]:
 
 
 def guess_mapping(schema: Schema, header: list[str]) -> dict[str, str]:
-    """Columns named like a field (case-insensitively), ``Collection.Field`` or an interest; else ignored."""
-    mapping = {}
+    """Columns named like a field, ``Collection.Field`` or an interest (forgivingly: ``Schema.guess``); else
+    ignored. Two columns never map to one field: the later one is ignored."""
+    mapping: dict[str, str] = {}
     for column in header:
-        target = "ignore"
-        if found := schema.field(column):
-            target = f"field:{found.name}"
-        elif "." in column and (pair := schema.collection_field(*column.split(".", 1))):
-            target = f"collection:{pair[0].name}.{pair[1].name}"
-        elif interest := schema.interest(column):
-            target = f"interest:{interest.name}"
-        mapping[column] = target
+        target = schema.guess(column)
+        mapping[column] = "ignore" if target != "ignore" and target in mapping.values() else target
     return mapping
+
+
+def proposed_key(schema: Schema, mapping: dict[str, str]) -> list[str]:
+    """The key proposed for a new mapping: the mapped field of type email, and never another field (a first
+    name or a city as the key would merge different people). Without one, no key: the person chooses."""
+    emails = [
+        found.name
+        for target in mapping.values()
+        if target.startswith("field:") and (found := schema.field(target[6:])) is not None and found.type == "email"
+    ]
+    return emails[:1]
 
 
 def clean_definition(
@@ -135,7 +193,7 @@ def clean_definition(
     options: dict[str, Any],
 ) -> dict[str, Any]:
     errors: dict[str, str] = {}
-    cleaned_mapping, mapped_fields = {}, set()
+    cleaned_mapping, mapped_fields, mapped_collection_fields = {}, set(), set()
     for column, target in mapping.items():
         try:
             parsed = parse_target(schema, target)
@@ -152,13 +210,18 @@ def clean_definition(
             assert parsed.interest is not None
             name = parsed.interest.name
         cleaned_mapping[column] = f"{parsed.kind}:{name}"
+        if parsed.kind == "collection":
+            mapped_collection_fields.add(name)
         if parsed.kind == "field":
             assert parsed.field is not None
             if parsed.field.name in mapped_fields:
                 errors[column] = _("Another column is mapped to %(name)s already.", name=parsed.field.name)
             mapped_fields.add(parsed.field.name)
-    keys = []
+    keys: list[str] = []
     for name in key_fields:
+        if "." in name:  # a collection's key field: it finds the subprofile a line updates
+            errors.update(_collection_key(schema, name, mapped_collection_fields, keys))
+            continue
         found = schema.field(name)
         if found is None:
             errors["key_fields"] = _("There is no field named %(name)s.", name=name)
@@ -168,7 +231,7 @@ def clean_definition(
             keys.append(found.name)
     if on_match not in ON_MATCH or on_no_match not in ON_NO_MATCH or on_empty not in ON_EMPTY:
         errors["policy"] = _("Choose one of the offered policies.")
-    if on_match != "skip" and not keys and on_no_match == "ignore":
+    if on_match != "skip" and not [key for key in keys if "." not in key] and on_no_match == "ignore":
         errors["key_fields"] = _("Without key fields nothing can match: every line would be ignored.")
     clean_options = {
         "encoding": options.get("encoding") or "",
@@ -196,6 +259,20 @@ def clean_definition(
     }
 
 
+def _collection_key(schema: Schema, name: str, mapped: set[str], keys: list[str]) -> dict[str, str]:
+    """Add ``Collection.Field`` to ``keys`` when it is a mapped collection field; else the error."""
+    collection_name, _dot, field_name = name.partition(".")
+    pair = schema.collection_field(collection_name, field_name)
+    if pair is None:
+        return {"key_fields": _("There is no field named %(name)s.", name=name)}
+    full = f"{pair[0].name}.{pair[1].name}"
+    if full not in mapped:
+        return {"key_fields": _("Key field %(name)s must be mapped from a column.", name=full)}
+    if full not in keys:
+        keys.append(full)
+    return {}
+
+
 def get_definition(account: Account, definition_id: int) -> ImportDefinition:
     return owned(ImportDefinition, account, definition_id, _("Import not found."))
 
@@ -218,3 +295,47 @@ def update_definition(
         setattr(definition, name, value)
     db.session.commit()
     return definition
+
+
+REMEMBERED = ("mapping", "key_fields", "on_match", "on_no_match", "on_empty", "options")
+REMEMBER_SEARCH = 50  # the most recent started runs of the database looked at
+
+
+def remembered(account: Account, schema: Schema, header: list[str]) -> dict[str, Any] | None:
+    """The mapping, key, policies and options of the latest definition of this database that a started run
+    used on a file with the same columns (in the same order) — still valid for the database — or None."""
+    definitions = db.session.scalars(
+        select(ImportDefinition)
+        .join(ImportRun, ImportRun.definition_id == ImportDefinition.id)
+        .where(
+            ImportRun.account_id == account.id,
+            ImportRun.database_id == schema.database_id,
+            ImportRun.status != ImportRunStatus.PENDING,
+        )
+        .order_by(ImportRun.id.desc())
+        .limit(REMEMBER_SEARCH)
+    )
+    for definition in definitions:
+        if sorted(definition.mapping or {}) != sorted(header):  # jsonb keeps no key order
+            continue
+        try:
+            return clean_definition(
+                schema,
+                definition.mapping,
+                definition.key_fields,
+                definition.on_match,
+                definition.on_no_match,
+                definition.on_empty,
+                definition.options or {},
+            )
+        except ValidationError:
+            continue  # a field it used is gone: guess instead
+    return None
+
+
+def remember_target(account: Account, definition_id: int, column: str, target: str) -> None:
+    """Store one column's target in a definition (a field just created for it), so a reload keeps it."""
+    definition = get_definition(account, definition_id)
+    parse_target(schema_of(get_database(account, definition.database_id)), target)
+    definition.mapping = {**(definition.mapping or {}), column: target}
+    db.session.commit()

@@ -2,14 +2,18 @@
 
 A column ``Orders.Total`` whose collection ``Orders`` exists becomes a field of that collection; any other column
 becomes a database field. The field is named after the column, made a valid name (``First name`` becomes
-``First_name``). The mapping itself is saved with the rest of the mapping screen (``mapping.update_definition``).
+``First_name``); the column is mapped to it in the definition at once (the rest of the mapping screen is saved
+with ``mapping.update_definition``). A column with line breaks in a cell proposes a large-text field.
 """
 
 import re
+from collections.abc import Iterable
+from itertools import islice
 
 from flask_babel import gettext as _
 
 from webapp.imports import mapping as imports_mapping
+from webapp.imports.files import Row
 from webapp.models import Account
 from webapp.platform.errors import ValidationError
 from webapp.profiles.databases import get_database
@@ -19,6 +23,8 @@ from webapp.profiles.fields import FieldSpec, create_field
 TYPES = ("text", "email", "phone", "number", "decimal", "date", "datetime", "country", "large_text")
 NOT_A_NAME = re.compile(r"[^A-Za-z0-9_]+")
 NAME_LENGTH = 64
+SAMPLE_ROWS = 500  # the lines looked at to propose a new field's type
+LONG_TEXT = 255  # a cell longer than this proposes a large-text field
 
 
 def field_name(text: str) -> str:
@@ -41,8 +47,23 @@ def proposal(schema: imports_mapping.Schema, column: str) -> str | None:
     return f"field:{field_name(column)}"
 
 
-def create_for_column(account: Account, database_id: int, column: str, type_name: str) -> str:
+def proposed_types(rows: Iterable[Row], header: list[str]) -> dict[str, str]:
+    """The type proposed for a new field per column: large text when a cell of the first lines spans several
+    lines or is long, else text."""
+    types = dict.fromkeys(header, "text")
+    for row in islice(rows, SAMPLE_ROWS):
+        for column, cell in (row.values or {}).items():
+            if "\n" in cell or "\r" in cell or len(cell) > LONG_TEXT:
+                types[column] = "large_text"
+    return types
+
+
+def create_for_column(
+    account: Account, database_id: int, column: str, type_name: str, *, definition_id: int | None = None
+) -> str:
     """Create the field ``proposal`` names for ``column`` with the type ``type_name``; returns its target.
+    With ``definition_id`` the column is mapped to the new field in that definition at once, so that a reload
+    of the mapping screen keeps it.
 
     Raises ``ValidationError`` (a type that needs options, a name taken meanwhile, …)."""
     database = get_database(account, database_id)
@@ -59,4 +80,6 @@ def create_for_column(account: Account, database_id: int, column: str, type_name
         create_field(account, FieldSpec(name=name, type=type_name), collection_id=collection.id)
     else:
         create_field(account, FieldSpec(name=name, type=type_name), database_id=database.id)
+    if definition_id is not None:
+        imports_mapping.remember_target(account, definition_id, column, target)
     return target

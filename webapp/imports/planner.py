@@ -12,7 +12,7 @@ from webapp.extensions import db
 from webapp.imports import staging as import_staging
 from webapp.imports.cells import CellCoercer
 from webapp.imports.files import Row
-from webapp.imports.lines import FieldRules, LineRejected, LineResult, State, normalize_date
+from webapp.imports.lines import FieldRules, Held, LineRejected, LineResult, State, normalize_date
 from webapp.imports.mapping import Schema, parse_target
 from webapp.models import (
     Account,
@@ -20,6 +20,7 @@ from webapp.models import (
     Field,
     ImportDefinition,
     Profile,
+    Subprofile,
 )
 from webapp.platform.errors import ValidationError
 from webapp.profiles.field_expressions import dialect_name, sort_literal, sort_value
@@ -60,7 +61,14 @@ class Planner:
         self.date_order = (definition.options or {}).get("date_order", "")
         self.targets = {column: parse_target(schema, target) for column, target in definition.mapping.items()}
         self.key_fields: list[Field] = []
+        self.collection_keys: dict[int, list[Field]] = {}  # a collection's key fields find its subprofile
         for name in definition.key_fields:
+            if "." in name:
+                pair = schema.collection_field(*name.split(".", 1))
+                if pair is None:
+                    raise ValidationError(_("There is no field named %(name)s.", name=name))
+                self.collection_keys.setdefault(pair[0].id, []).append(pair[1])
+                continue
             key_field = schema.field(name)
             if key_field is None:
                 raise ValidationError(_("There is no field named %(name)s.", name=name))
@@ -97,6 +105,9 @@ class Planner:
         self.rules: dict[int | None, FieldRules] = {None: FieldRules.of(schema.fields)}
         self.rules.update({c.id: FieldRules.of(fields) for c, fields in schema.collections.values()})
         self.merge: import_staging.BulkMerge | None = None
+        self.ambiguous: set[tuple] = set()  # keys that matched several profiles (the preview warns)
+        self.collection_ids = sorted({owner for _c, kind, _k, _co, owner in self.cells if kind == "collection"})
+        self.subprofiles_known = 0  # lines whose subprofile the profile held already (not added again)
         self.reset()
 
     def _preparer(self, target_field: Field):
@@ -109,6 +120,7 @@ class Planner:
         self.keys: dict[int, Any] = {}
         self.states: list[State] = []
         self.claims: dict[str, dict[str, int]] = {f.key: {} for f in self.unique_fields}
+        self.held: dict[tuple[int, int], list[Held]] = {}  # (profile, collection): its subprofiles
 
     # the line's cells, by what they map to
     def _split(self, row: Row):
@@ -214,10 +226,28 @@ class Planner:
                 if any(value is None for value in values):
                     continue
                 literals = tuple(match_literal(f, value) for f, value in zip(self.key_fields, values, strict=True))
-                if literals in wanted and literals not in self.by_key:
+                if literals in wanted and literals in self.by_key:
+                    self.ambiguous.add(literals)  # an older profile has this key too: that one is updated
+                elif literals in wanted:
                     state = State(profile_id, dict(fields), list(interests or []), dict(fields), list(interests or []))
                     self.by_key[literals] = state
                     self.states.append(state)
+        self._load_subprofiles([state.saved_id for state in self.states if not state.new])
+
+    def _load_subprofiles(self, profile_ids: list[int]) -> None:
+        """The values of the subprofiles the matched profiles hold in the collections the file writes."""
+        if not self.collection_ids:
+            return
+        size = LOOKUP_CHUNK_POSTGRESQL if dialect_name() == "postgresql" else LOOKUP_CHUNK
+        for start in range(0, len(profile_ids), size):
+            for sub_id, profile_id, collection_id, fields in db.session.execute(
+                select(Subprofile.id, Subprofile.profile_id, Subprofile.collection_id, Subprofile.fields).where(
+                    Subprofile.profile_id.in_(profile_ids[start : start + size]),
+                    Subprofile.collection_id.in_(self.collection_ids),
+                )
+            ):
+                held = Held(sub_id, profile_id, collection_id, dict(fields), dict(fields))
+                self.held.setdefault((profile_id, collection_id), []).append(held)
 
     def plan(self, row: Row) -> LineResult:
         """Validate one line and take it into the batch's states, or reject it whole."""
@@ -252,6 +282,7 @@ class Planner:
             (collection_id, self._merge(row, collection_id, sub_values, None, None))
             for collection_id, sub_values in subs.items()
         ]
+        new_subs, subs_changed = self._new_subprofiles(row, state, new_subs)
         claims = self._check_unique(row, stored, state)
         if state is None:
             state = State(None, stored, new_interests, {}, [], new=True)
@@ -260,9 +291,9 @@ class Planner:
                 self.by_key[key[0]] = state
             action = "create"
         else:
-            changed = stored != state.fields or new_interests != state.interests or new_subs
+            changed = stored != state.fields or new_interests != state.interests or new_subs or subs_changed
             state.fields, state.interests = stored, new_interests
-            action = "update" if changed else "skip"
+            action = "update" if changed else "unchanged"
         state.subprofiles.extend(new_subs)
         for claim_key, literal in claims:
             self.claims[claim_key][literal] = id(state)
@@ -276,6 +307,51 @@ class Planner:
             if interest.id in interest_changes:
                 shown[interest.name] = interest.id in new_interests
         return LineResult(row.line, action, shown)
+
+    def _new_subprofiles(self, row: Row, state: State | None, subs: list[tuple[int, dict[str, Any]]]):
+        """The line's subprofiles to add, and whether it changed one its profile holds. A collection with key
+        fields finds the subprofile with the same key (held, or added by an earlier line) and applies the
+        policies to it; without key fields, a subprofile equal to one the profile holds adds nothing: a file
+        imported again adds no subprofile twice."""
+        fresh, changed = [], False
+        for collection_id, values in subs:
+            held = self.held.get((state.id, collection_id), []) if state is not None and state.id is not None else []
+            added = [fields for owner, fields in state.subprofiles if owner == collection_id] if state else []
+            keys = self.collection_keys.get(collection_id)
+            if keys:
+                found = self._by_collection_key(row, keys, values, held, added)
+                if found is None:
+                    if self.on_no_match == "create":
+                        fresh.append((collection_id, values))
+                elif self.on_match != "skip":
+                    changed = self._merge_into(found, values) or changed
+            elif any(values == sub.fields for sub in held) or values in added:
+                self.subprofiles_known += 1
+            else:
+                fresh.append((collection_id, values))
+        return fresh, changed
+
+    def _by_collection_key(self, row: Row, keys: list[Field], values: dict, held: list, added: list):
+        """The held subprofile's or an added subprofile's values whose key fields equal the line's; None."""
+        wanted = tuple(_key_literal(values.get(f.key)) for f in keys)
+        if any(literal is None for literal in wanted):
+            empty = next(f for f, literal in zip(keys, wanted, strict=True) if literal is None)
+            message = _("Key field %(name)s is empty.", name=empty.name)
+            raise LineRejected([("", "", message)])
+        for fields in [sub.fields for sub in held] + added:
+            if tuple(_key_literal(fields.get(f.key)) for f in keys) == wanted:
+                return fields
+        return None
+
+    def _merge_into(self, fields: dict[str, Any], values: dict[str, Any]) -> bool:
+        """Apply a line's subprofile values to a subprofile's (in place) under the match policy."""
+        merged = {**values, **fields} if self.on_match == "update_empty" else {**fields, **values}
+        if merged == fields:
+            self.subprofiles_known += 1
+            return False
+        fields.clear()
+        fields.update(merged)
+        return True
 
     def _column(self, name: str, collection: Collection | None) -> str:
         for column, target in self.targets.items():
@@ -364,11 +440,11 @@ class Planner:
     # the set-based path (PostgreSQL): validate in Python, match and merge in SQL
 
     def bulk_ready(self) -> bool:
-        """Whether batches may take the set-based path: PostgreSQL, no field whose checks query the database
-        (unique, reference) in a layer the file writes, and every required profile field mapped (a line
-        that leaves one empty goes the planner's way, see ``stage``)."""
-        if dialect_name() != "postgresql":
-            return False
+        """Whether batches may take the set-based path: PostgreSQL, no collection key fields, no field whose
+        checks query the database (unique, reference) in a layer the file writes, and every required profile
+        field mapped (a line that leaves one empty goes the planner's way, see ``stage``)."""
+        if dialect_name() != "postgresql" or self.collection_keys:
+            return False  # a subprofile found by a collection's key is updated line by line
         layers = {None} | {owner for _c, kind, _k, _co, owner in self.cells if kind == "collection"}
         if any(self.rules[layer].checked for layer in layers):
             return False
@@ -524,6 +600,11 @@ class Planner:
             except LineRejected as rejected:
                 return rejected
         return import_staging.encode_json(extra) if extra else None
+
+
+def _key_literal(value: Any) -> str | None:
+    """A collection key value as matching compares it (text case-insensitively); None when empty."""
+    return None if value is None or value == "" else str(value).lower()
 
 
 def plan_rows(planner: Planner, rows: list[Row]) -> list[LineResult]:

@@ -1,4 +1,10 @@
-"""Rolling back an import run from the event journal: what it created is removed, what it changed is put back."""
+"""Rolling back an import run from the event journal: what it created is removed, what it changed is put back.
+
+A rollback is durable work of kind ``import_rollback`` (``request_rollback`` queues it): it goes through the
+profiles the run touched in chunks of ``LOOKUP_CHUNK``, one transaction per chunk with its progress marker
+(``rollback_done``) and counts, like an import's batches. A worker killed mid-chunk leaves the chunk and its
+marker, or neither; the retried work row goes on after the last committed chunk.
+"""
 
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,13 +21,18 @@ from webapp.models import (
     ImportRunStatus,
     Profile,
     ProfileEvent,
+    ScheduledWork,
     Subprofile,
     utcnow,
 )
+from webapp.platform import work
 from webapp.platform.errors import ValidationError
 from webapp.profiles import events
 from webapp.profiles.databases import get_database
 from webapp.profiles.values import diff, interests_diff
+
+KIND = "import_rollback"
+ERROR_LENGTH = 60000
 
 
 @dataclass
@@ -38,28 +49,77 @@ class _Touched:
     fields: dict[str, list] = field(default_factory=dict)  # key: [first old, last new]
     interests: dict[str, list] = field(default_factory=dict)
     subprofiles: list[int] = field(default_factory=list)
+    sub_fields: dict[int, dict[str, list]] = field(default_factory=dict)  # updated subprofile: key: [old, new]
 
 
-def rollback_run(account: Account, run_id: int) -> RollbackReport:
-    """Undo a finished run: remove what it created, restore what it changed — except what was changed
-    since by another event (reported and left). Journalled with source import, in one transaction."""
+def request_rollback(account: Account, run_id: int) -> ImportRun:
+    """Queue the rollback of a finished run (durable work of kind ``import_rollback``)."""
     run = get_run(account, run_id)
     if run.status != ImportRunStatus.DONE:
         raise ValidationError(_("Only a finished import can be rolled back."))
-    touched, first_event = _touched_by(account, run)
-    undo = _Undo(account, run)
-    profile_ids = sorted(touched)
-    for start in range(0, len(profile_ids), LOOKUP_CHUNK):
-        undo.chunk(
-            {profile_id: touched[profile_id] for profile_id in profile_ids[start : start + LOOKUP_CHUNK]}, first_event
-        )
-    undo.journal()
-    run = get_run(account, run_id)
-    run.status = ImportRunStatus.ROLLED_BACK
-    if undo.report.left:
-        run.error = "\n".join(undo.report.left)[:60000]
+    if run.first_event_id is None:
+        raise ValidationError(_("This import changed nothing, so there is nothing to roll back."))
+    run.status = ImportRunStatus.ROLLING_BACK
+    run.rollback_total = run.rollback_done = run.removed = run.restored = 0
+    run.error = ""
+    work.schedule(KIND, payload={"run_id": run.id}, account_id=account.id)
     db.session.commit()
-    return undo.report
+    return run
+
+
+def rollback_run(account: Account, run_id: int) -> RollbackReport:
+    """Undo a finished run now (queue it and apply it in this process): what the work kind does, for callers
+    that wait for the result. The queued work row then finds the rollback done and does nothing."""
+    request_rollback(account, run_id)
+    apply_rollback(run_id)
+    run = get_run(account, run_id)
+    return RollbackReport(run.removed, run.restored, run.error.splitlines())
+
+
+def apply_rollback(run_id: int) -> None:
+    """Undo a run whose rollback is queued, chunk after chunk, each chunk one transaction with its progress:
+    remove what the run created, restore what it changed — except what was changed since by another event
+    (reported in the run's ``error`` and left). Journalled with source import. Goes on after the last
+    committed chunk when an earlier attempt died."""
+    run = db.session.get(ImportRun, run_id)
+    if run is None or run.status != ImportRunStatus.ROLLING_BACK:
+        return
+    account = db.session.get_one(Account, run.account_id)
+    touched, first_event = _touched_by(account, run)
+    profile_ids = sorted(touched)
+    if run.rollback_total != len(profile_ids):
+        run.rollback_total = len(profile_ids)
+        db.session.commit()
+    done = run.rollback_done
+    for start in range(done, len(profile_ids), LOOKUP_CHUNK):
+        chunk = profile_ids[start : start + LOOKUP_CHUNK]
+        run = db.session.scalar(select(ImportRun).where(ImportRun.id == run_id).with_for_update())
+        if run is None or run.status != ImportRunStatus.ROLLING_BACK or run.rollback_done != start:
+            db.session.rollback()
+            return  # another attempt has moved the rollback on
+        undo = _Undo(account, run)
+        undo.chunk({profile_id: touched[profile_id] for profile_id in chunk}, first_event)
+        undo.journal()
+        run.rollback_done = start + len(chunk)
+        run.removed += undo.report.removed
+        run.restored += undo.report.restored
+        if undo.report.left:
+            run.error = "\n".join([*filter(None, [run.error]), *undo.report.left])[:ERROR_LENGTH]
+        db.session.commit()
+    run = db.session.scalar(select(ImportRun).where(ImportRun.id == run_id).with_for_update())
+    if run is not None and run.status == ImportRunStatus.ROLLING_BACK:
+        run.status = ImportRunStatus.ROLLED_BACK
+    db.session.commit()
+
+
+def run_rollback_work(row: ScheduledWork) -> None:
+    """The ``import_rollback`` work kind (commits once per chunk, like the ``import`` kind)."""
+    apply_rollback(int(row.payload["run_id"]))
+
+
+def init_app(app) -> None:
+    with app.app_context():
+        work.register_kind(KIND, run_rollback_work)
 
 
 def _reference(run: ImportRun) -> str:
@@ -96,6 +156,11 @@ def _touched_by(account: Account, run: ImportRun) -> tuple[dict[int, _Touched], 
         if kind == "subprofile_created":
             entry.subprofiles.append(subprofile_id)
             continue
+        if subprofile_id is not None:  # subprofile_updated (through a collection's key fields)
+            sub_fields = entry.sub_fields.setdefault(subprofile_id, {})
+            for key, (old, new) in (changes.get("fields") or {}).items():
+                sub_fields.setdefault(key, [old, new])[1] = new
+            continue
         for section, target in (("fields", entry.fields), ("interests", entry.interests)):
             for key, (old, new) in (changes.get(section) or {}).items():
                 target.setdefault(key, [old, new])[1] = new
@@ -124,7 +189,7 @@ def _changes_since(touched: dict[int, _Touched], first_event: int | None, run: I
 
 
 def _current_subprofiles(touched: dict[int, _Touched]) -> dict[int, Any]:
-    sub_ids = [sub_id for entry in touched.values() for sub_id in entry.subprofiles]
+    sub_ids = [sub_id for entry in touched.values() for sub_id in [*entry.subprofiles, *entry.sub_fields]]
     return {
         row.id: row
         for start in range(0, len(sub_ids), LOOKUP_CHUNK)
@@ -150,6 +215,7 @@ class _Undo:
         self.removals: list[int] = []  # of the current chunk, like the two lists below
         self.updates: list[dict] = []
         self.removed_subs: list[int] = []
+        self.sub_updates: list[dict] = []
 
     def chunk(self, touched: dict[int, _Touched], first_event: int | None) -> None:
         """Undo the run for these profiles."""
@@ -161,7 +227,7 @@ class _Undo:
             )
         }
         current_subs = _current_subprofiles(touched)
-        self.removals, self.updates, self.removed_subs = [], [], []
+        self.removals, self.updates, self.removed_subs, self.sub_updates = [], [], [], []
         for profile_id, entry in touched.items():
             since = later.get(profile_id, [])
             profile = current.get(profile_id)
@@ -172,6 +238,7 @@ class _Undo:
             else:
                 self._restore(profile, entry, since)
                 self._remove_subprofiles(profile_id, entry, since, current_subs)
+                self._restore_subprofiles(profile_id, entry, since, current_subs)
         self._write()
 
     def _remove_created(self, profile, since: list) -> None:
@@ -233,7 +300,34 @@ class _Undo:
             self.removed_subs.append(sub_id)
             self._event(profile_id, "subprofile_removed", {"fields": diff(sub.fields, {})}, sub.collection_id, sub_id)
 
+    def _restore_subprofiles(self, profile_id: int, entry: _Touched, since: list, current_subs: dict) -> None:
+        """Put back the values of the subprofiles the run updated (by a collection's key fields), unless they
+        were changed since; a subprofile the run created is removed instead (``_remove_subprofiles``)."""
+        changed_subs = {sub for sub, _kind, _changes in since if sub is not None}
+        for sub_id, changes in entry.sub_fields.items():
+            sub = current_subs.get(sub_id)
+            if sub_id in entry.subprofiles:
+                continue
+            if sub is None or sub_id in changed_subs:
+                self.report.left.append(_("Subprofile %(id)s was changed since; it is kept.", id=sub_id))
+                continue
+            fields = dict(sub.fields)
+            for key, (old, new) in changes.items():
+                if fields.get(key) != new:
+                    self.report.left.append(_("Subprofile %(id)s was changed since; it is kept.", id=sub_id))
+                    break
+                if old is None:
+                    fields.pop(key, None)
+                else:
+                    fields[key] = old
+            else:
+                self.sub_updates.append({"id": sub_id, "fields": fields, "updated_at": self.now})
+                changes_made = {"fields": diff(sub.fields, fields)}
+                self._event(profile_id, "subprofile_updated", changes_made, sub.collection_id, sub_id)
+
     def _write(self) -> None:
+        if self.sub_updates:
+            db.session.execute(update(Subprofile), self.sub_updates)
         if self.removed_subs:
             db.session.execute(delete(Subprofile).where(Subprofile.id.in_(self.removed_subs)))
         if self.updates:

@@ -328,15 +328,34 @@ def fetch_and_start(definition: ImportDefinition) -> ImportRun | None:
     db.session.commit()
     account = db.session.get_one(Account, definition.account_id)
     if not definition.mapping:
-        return run  # the first file: an admin maps it, then starts it
+        _map_first_file(account, definition, run)
+        return run  # the first file: an admin checks its mapping, then starts it
     try:
         imports.start_run(account, run.id)
     except ValidationError as error:
         db.session.rollback()
         definition = db.session.get_one(ImportDefinition, definition.id)
-        definition.last_error = _("The file was fetched but not imported: %(error)s", error=error.message)
+        definition.last_error = _("The file was fetched but not imported: %(error)s", error=_reasons(error))
         db.session.commit()
     return db.session.get(ImportRun, run.id)
+
+
+def _map_first_file(account: Account, definition: ImportDefinition, run: ImportRun) -> None:
+    """Pre-map the first fetched file like an upload (``runs.first_settings``); a file whose header cannot be
+    read is left unmapped (its run page says why)."""
+    try:
+        _format, header = imports.run_header(account, run.id)
+    except ValidationError:
+        return
+    schema = imports_mapping.schema_of(get_database(account, definition.database_id))
+    for name, value in imports.first_settings(account, schema, header).items():
+        setattr(definition, name, value)
+    db.session.commit()
+
+
+def _reasons(error: ValidationError) -> str:
+    """An error's messages for a person, without the names of the inputs they belong to (``file:``)."""
+    return "; ".join(error.errors.values())
 
 
 def _busy(definition_id: int) -> bool:
@@ -375,7 +394,7 @@ def run_fetch_work(row: ScheduledWork) -> None:
         except ValidationError as error:
             db.session.rollback()
             definition = db.session.get_one(ImportDefinition, definition_id)
-            definition.last_error = error.message
+            definition.last_error = _reasons(error)
     definition = db.session.get(ImportDefinition, definition_id)
     if definition is not None and not once:
         _reschedule(definition, exclude=row.id)

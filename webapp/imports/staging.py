@@ -186,6 +186,7 @@ StagedLine = tuple[int, str, str | None, str | None]
 class MergeResult:
     created: int
     updated: int
+    unchanged: int  # matched, and the profile already as the line has it
     event_range: tuple[int, int] | None
     collection_ids: frozenset[int]
 
@@ -263,7 +264,7 @@ class BulkMerge:
             cursor.close()
         codes = os.urandom(16 * staged.count)
         sub_codes = os.urandom(16 * staged.count * self.collections) if staged.with_extra else b""
-        created, updated, first, last, collection_ids = db.session.execute(
+        created, updated, unchanged, first, last, collection_ids = db.session.execute(
             self.statement,
             {
                 **self.scope,
@@ -276,7 +277,7 @@ class BulkMerge:
             },
         ).one()
         return MergeResult(
-            created, updated, (first, last) if first is not None else None, frozenset(collection_ids or ())
+            created, updated, unchanged, (first, last) if first is not None else None, frozenset(collection_ids or ())
         )
 
 
@@ -360,6 +361,9 @@ subs AS MATERIALIZED (
     SELECT nextval('{subprofile_sequence}') AS id, ordered.*
     FROM (SELECT d.n, d.profile_id, CAST(e.key AS integer) AS collection_id, e.value AS fields, e.position
           FROM decided AS d CROSS JOIN LATERAL jsonb_each(d.extra -> 'subs') WITH ORDINALITY AS e(key, value, position)
+          WHERE d.is_new OR NOT EXISTS (  -- a subprofile the profile holds with the same values is not added again
+              SELECT 1 FROM subprofile AS h
+              WHERE h.profile_id = d.profile_id AND h.collection_id = CAST(e.key AS integer) AND h.fields = e.value)
           ORDER BY d.n, e.position) AS ordered
 ),
 new_subs AS (
@@ -398,7 +402,10 @@ journal AS (
     RETURNING id
 )
 SELECT (SELECT count(*) FROM decided WHERE is_new),
-       (SELECT count(*) FROM decided WHERE changed OR (NOT is_new AND extra ? 'subs')),
+       (SELECT count(*) FROM decided AS d
+        WHERE d.changed OR (NOT d.is_new AND EXISTS (SELECT 1 FROM subs AS u WHERE u.n = d.n))),
+       (SELECT count(*) FROM decided AS d
+        WHERE NOT d.is_new AND NOT d.changed AND NOT EXISTS (SELECT 1 FROM subs AS u WHERE u.n = d.n)),
        (SELECT min(id) FROM journal), (SELECT max(id) FROM journal),
        (SELECT array_agg(DISTINCT collection_id) FROM subs)
 """  # noqa: S608 - only ids, sequence names and fixed words are inlined

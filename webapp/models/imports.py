@@ -19,6 +19,7 @@ class ImportRunStatus(StrEnum):
     DONE = "done"
     FAILED = "failed"
     ROLLED_BACK = "rolled_back"
+    ROLLING_BACK = "rolling_back"
 
 
 IMPORT_RUN_STATUSES = tuple(ImportRunStatus)
@@ -71,8 +72,18 @@ class ImportRun(Base):
     lines_done: Mapped[int] = mapped_column(default=0)
     created: Mapped[int] = mapped_column(default=0)
     updated: Mapped[int] = mapped_column(default=0)
-    skipped: Mapped[int] = mapped_column(default=0)
+    skipped: Mapped[int] = mapped_column(default=0)  # by a policy (a match to skip, no match to ignore)
+    unchanged: Mapped[int] = mapped_column(default=0, server_default="0")  # matched, and already as the line has it
     rejected: Mapped[int] = mapped_column(default=0)
+    # A rollback (durable work of kind ``import_rollback``): profiles to go through, gone through, and its counts.
+    rollback_total: Mapped[int] = mapped_column(default=0, server_default="0")
+    rollback_done: Mapped[int] = mapped_column(default=0, server_default="0")
+    removed: Mapped[int] = mapped_column(default=0, server_default="0")
+    restored: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The file as read ({"header": [...], "delimiter", "quotechar", "encoding"}): the error report is written
+    # in it. And the language of whoever started the run: its line errors are written in it.
+    layout: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    locale: Mapped[str] = mapped_column(String(16), default="", server_default="")
     error: Mapped[str] = mapped_column(Text, default="")
     # The ids of the first and last profile event the run wrote: its rollback reads the journal in that range.
     first_event_id: Mapped[int | None]
@@ -91,6 +102,9 @@ class ImportLineError(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("import_run.id", ondelete="CASCADE"))
     line: Mapped[int]
+    row: Mapped[int] = mapped_column(default=0, server_default="0")  # as a spreadsheet counts (header: 1)
+    # The whole line in the file's columns, on the first error of a line (the report writes it once)
+    cells: Mapped[list[str] | None] = mapped_column(JSONType)
     column: Mapped[str] = mapped_column(String(255), default="")
     value: Mapped[str] = mapped_column(Text, default="")
     reason: Mapped[str] = mapped_column(Text)

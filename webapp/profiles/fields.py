@@ -11,6 +11,7 @@ from typing import Any
 
 import pycountry
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select, text
 
 from webapp.extensions import db
@@ -291,9 +292,10 @@ def _fill_required(field: Field) -> None:
     empty = list(db.session.scalars(select(model).where(_owner_filter(field), raw.is_(None))))
     if empty and field.default is None:
         raise Conflict(
-            _(
-                "%(count)s profiles have no value for %(name)s: give a default to fill them with.",
-                count=len(empty),
+            ngettext(
+                "%(num)d profile has no value for %(name)s: give a default to fill it with.",
+                "%(num)d profiles have no value for %(name)s: give a default to fill them with.",
+                len(empty),
                 name=field.name,
             )
         )

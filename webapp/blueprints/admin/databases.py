@@ -2,6 +2,7 @@
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from webapp.blueprints.admin import bp
 from webapp.blueprints.admin.access import current_account, requires
@@ -319,7 +320,11 @@ def collection_delete_confirm(collection_id: int):
     count = databases.count_subprofiles(found)
     return confirm_page(
         title=_("Delete collection %(name)s?", name=found.name),
-        message=_("Its %(count)s subprofiles and its fields are removed with it. This cannot be undone.", count=count),
+        message=ngettext(
+            "Its %(num)d subprofile and its fields are removed with it. This cannot be undone.",
+            "Its %(num)d subprofiles and its fields are removed with it. This cannot be undone.",
+            count,
+        ),
         cancel=url_for("admin.database_collections", database_id=found.database_id),
         database=found.database,
         active="collections",
@@ -334,7 +339,12 @@ def collection_delete(collection_id: int):
     found = databases.get_collection(account, collection_id)
     database, name = found.database, found.name
     count = databases.delete_collection(account, found.id)
-    message = _("Collection %(name)s is deleted with %(count)s subprofiles.", name=name, count=count)
+    message = ngettext(
+        "Collection %(name)s is deleted with %(num)d subprofile.",
+        "Collection %(name)s is deleted with %(num)d subprofiles.",
+        count,
+        name=name,
+    )
     url = url_for("admin.database_collections", database_id=database.id)
     if is_htmx() and request.headers.get("HX-Target") != "collections":
         return acted(message, url)

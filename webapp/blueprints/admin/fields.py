@@ -2,6 +2,7 @@
 
 from flask import render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from webapp.blueprints.admin import bp
 from webapp.blueprints.admin.access import current_account, requires
@@ -146,9 +147,19 @@ def field_delete(field_id: int):
     except Conflict as error:
         return _page(owner, notice=error.message, status=409)
     if isinstance(owner, Collection):
-        message = _("Field %(name)s is deleted; %(count)s subprofiles lost a value.", name=name, count=count)
+        message = ngettext(
+            "Field %(name)s is deleted; %(num)d subprofile lost a value.",
+            "Field %(name)s is deleted; %(num)d subprofiles lost a value.",
+            count,
+            name=name,
+        )
     else:
-        message = _("Field %(name)s is deleted; %(count)s profiles lost a value.", name=name, count=count)
+        message = ngettext(
+            "Field %(name)s is deleted; %(num)d profile lost a value.",
+            "Field %(name)s is deleted; %(num)d profiles lost a value.",
+            count,
+            name=name,
+        )
     return _done(owner, message)
 
 

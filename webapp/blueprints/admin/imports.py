@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from flask import Response, flash, redirect, request, stream_with_context, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from webapp.blueprints.admin import bp
@@ -91,14 +92,41 @@ def _run_page(
             file_format=file_format,
             delimiter_label=labels[file_format.delimiter] if file_format else "",
             choices=imports_mapping.target_choices(schema),
-            key_choices=[f.name for f in schema.fields],
+            key_choices=[f.name for f in schema.fields]
+            + [f"{c.name}.{f.name}" for c, fields in schema.collections.values() for f in fields],
             delimiter_names=DELIMITER_NAMES,
             proposals={column: new_fields.proposal(schema, column) for column in header},
+            proposed_types=imports.new_field_types(account, run.id, header) if header else {},
             field_types=[(name, FIELD_TYPES[name].label) for name in new_fields.TYPES],
             quote_names=QUOTE_NAMES,
             encodings=files.ENCODINGS,
         )
     return render("admin/imports/run.html", partial, **context), status
+
+
+def _posted_settings(account, run: ImportRun) -> dict:
+    """The mapping screen as posted: ``mapping.update_definition``'s arguments. Raises ``ValidationError``
+    when the file's header cannot be read."""
+    form = request.form
+    _format, header = imports.run_header(account, run.id)
+    return {
+        "mapping": {column: form.get(f"column-{index}", "ignore") for index, column in enumerate(header)},
+        "key_fields": form.getlist("key_fields"),
+        "on_match": form.get("on_match", ""),
+        "on_no_match": form.get("on_no_match", ""),
+        "on_empty": form.get("on_empty", ""),
+        "options": {
+            "encoding": form.get("encoding", ""),
+            "delimiter": DELIMITER_NAMES.get(form.get("delimiter", ""), ""),
+            "quotechar": QUOTE_NAMES.get(form.get("quotechar", ""), ""),
+            "date_order": form.get("date_order", ""),
+        },
+    }
+
+
+def _posted(account, run: ImportRun) -> dict | None:
+    """The posted mapping screen, or None for a post without one (a bare Start button keeps the saved one)."""
+    return _posted_settings(account, run) if "on_match" in request.form else None
 
 
 @bp.route("/imports/runs/<int:run_id>")
@@ -115,24 +143,8 @@ def import_mapping(run_id: int):
     run = imports.get_run(account, run_id)
     if run.status != ImportRunStatus.PENDING or not run.definition_id:
         return redirect(url_for("admin.import_run", run_id=run.id), 303)
-    form = request.form
     try:
-        _format, header = imports.run_header(account, run.id)
-        imports_mapping.update_definition(
-            account,
-            run.definition_id,
-            mapping={column: form.get(f"column-{index}", "ignore") for index, column in enumerate(header)},
-            key_fields=form.getlist("key_fields"),
-            on_match=form.get("on_match", ""),
-            on_no_match=form.get("on_no_match", ""),
-            on_empty=form.get("on_empty", ""),
-            options={
-                "encoding": form.get("encoding", ""),
-                "delimiter": DELIMITER_NAMES.get(form.get("delimiter", ""), ""),
-                "quotechar": QUOTE_NAMES.get(form.get("quotechar", ""), ""),
-                "date_order": form.get("date_order", ""),
-            },
-        )
+        imports_mapping.update_definition(account, run.definition_id, **_posted_settings(account, run))
     except ValidationError as error:
         return _run_page(run, errors=error.errors, status=422)
     flash(_("The mapping is saved. Preview it, then start the import."), "success")
@@ -160,7 +172,7 @@ def import_create_field(run_id: int):
     column = header[int(index)]
     try:
         selected[column] = new_fields.create_for_column(
-            account, run.database_id, column, form.get(f"new-type-{index}", "")
+            account, run.database_id, column, form.get(f"new-type-{index}", ""), definition_id=run.definition_id
         )
     except ValidationError as error:
         return _run_page(
@@ -173,16 +185,17 @@ def import_create_field(run_id: int):
     return _run_page(run, selected=selected, partial="admin/imports/_mapping_rows.html")
 
 
-@bp.route("/imports/runs/<int:run_id>/preview")
+@bp.route("/imports/runs/<int:run_id>/preview", methods=["GET", "POST"])
 @requires("admin")
 def import_preview(run_id: int):
-    """A dry run of a pending run: the first lines as they would be stored, and what would happen."""
+    """A dry run of a pending run with the mapping on the screen (posted, and saved): the first lines as they
+    would be stored, what would happen, and warnings about the key."""
     account = current_account()
     run = imports.get_run(account, run_id)
     if run.status != ImportRunStatus.PENDING:
         return redirect(url_for("admin.import_run", run_id=run.id), 303)
     try:
-        result = imports.preview(account, run.id)
+        result = imports.preview(account, run.id, _posted(account, run) if request.method == "POST" else None)
     except ValidationError as error:
         return _run_page(run, errors=error.errors, status=422, partial="admin/imports/_preview.html")
     return _run_page(run, preview=result, partial="admin/imports/_preview.html")
@@ -191,15 +204,34 @@ def import_preview(run_id: int):
 @bp.route("/imports/runs/<int:run_id>/start", methods=["POST"])
 @requires("admin")
 def import_start(run_id: int):
-    """Queue the run; its page then shows the progress bar."""
+    """Save the mapping on the screen and queue the run; its page then shows the progress bar."""
     account = current_account()
     run = imports.get_run(account, run_id)
     try:
-        imports.start_run(account, run.id)
+        imports.start_run(
+            account,
+            run.id,
+            _posted(account, run),
+            anyway=bool(request.form.get("start_anyway")),
+            locale=str(get_locale() or ""),
+        )
     except ValidationError as error:
-        return _run_page(run, errors=error.errors, status=422)
+        return _run_page(run, errors=error.errors, status=422, selected=_selected(run))
     flash(_("The import is started."), "success")
     return hx_redirect(url_for("admin.import_run", run_id=run.id))
+
+
+def _selected(run: ImportRun) -> dict:
+    """The columns' targets as posted, so a refused start shows the screen as it was."""
+    try:
+        _format, header = imports.run_header(current_account(), run.id)
+    except ValidationError:
+        return {}
+    return {
+        column: request.form[f"column-{index}"]
+        for index, column in enumerate(header)
+        if f"column-{index}" in request.form
+    }
 
 
 def progress_of(run: ImportRun) -> dict:
@@ -212,7 +244,8 @@ def progress_of(run: ImportRun) -> dict:
         "rate": int(rate),
         "eta": timedelta(seconds=int(remaining / rate)) if rate and run.status == ImportRunStatus.RUNNING else None,
         "duration": timedelta(seconds=int(elapsed)) if run.started_at else None,
-        "polling": run.status in (ImportRunStatus.QUEUED, ImportRunStatus.RUNNING),
+        "polling": run.status in (ImportRunStatus.QUEUED, ImportRunStatus.RUNNING, ImportRunStatus.ROLLING_BACK),
+        "rollback_percent": int(100 * run.rollback_done / run.rollback_total) if run.rollback_total else 0,
     }
 
 
@@ -225,10 +258,12 @@ def import_progress(run_id: int):
 
 @bp.route("/imports/runs/<int:run_id>/errors.csv")
 def import_errors(run_id: int):
-    """The rejected lines as CSV: line, column, value, reason (values neutralised against formulas)."""
+    """The rejected lines as CSV, whole, with their row and reason, ready to correct and import again."""
     account = current_account()
     run = imports.get_run(account, run_id)
-    response = Response(stream_with_context(imports.error_report(account, run.id)), mimetype="text/csv")
+    report = imports.error_report(account, run.id)
+    charset = report.encoding.removesuffix("-sig")
+    response = Response(stream_with_context(report.parts), content_type=f"text/csv; charset={charset}")
     response.headers["Content-Disposition"] = f'attachment; filename="import-{run.id}-errors.csv"'
     return response
 
@@ -261,17 +296,12 @@ def import_rollback(run_id: int):
     account = current_account()
     run = imports.get_run(account, run_id)
     try:
-        report = imports_rollback.rollback_run(account, run.id)
+        imports_rollback.request_rollback(account, run.id)
     except ValidationError as error:
         return _run_page(run, errors=error.errors, status=422)
-    message = _(
-        "Rolled back: %(removed)s profiles removed, %(restored)s restored.",
-        removed=report.removed,
-        restored=report.restored,
+    return acted(
+        _("The rollback is started; this page shows its progress."), url_for("admin.import_run", run_id=run.id)
     )
-    if report.left:
-        message += " " + _("%(count)s changes made since were kept; they are listed below.", count=len(report.left))
-    return acted(message, url_for("admin.import_run", run_id=run.id), "warning" if report.left else "success")
 
 
 @bp.app_template_filter("import_status")
@@ -283,6 +313,7 @@ def import_status(status: str) -> str:
         ImportRunStatus.DONE: _("done"),
         ImportRunStatus.FAILED: _("failed"),
         ImportRunStatus.ROLLED_BACK: _("rolled back"),
+        ImportRunStatus.ROLLING_BACK: _("rolling back"),
     }.get(status, status)
 
 
