@@ -27,6 +27,7 @@ from webapp.models import Callback, Collection, Database, Field, Profile, Subpro
 from webapp.profiles import databases
 from webapp.profiles.flags import parse_flag
 from webapp.profiles.search import Requirement
+from webapp.profiles.special_content import special_content_of
 from webapp.soap import types
 
 TIMESTAMP = "%Y-%m-%d %H:%M:%S"
@@ -148,7 +149,7 @@ def field(entity: Field, cls=types.FieldEntity):
         big=entity.type == "large_text",
         hidden=bool(entity.hidden),
         index=bool(entity.indexed),
-        specialcontent="email" if entity.type == "email" else "",
+        specialcontent=special_content_of(entity.type),
     )
 
 

@@ -15,6 +15,21 @@ class _Type(ComplexModel):
     __namespace__ = NAMESPACE
 
 
+Token = Unicode(min_occurs=0)
+"""The ``access_token`` member every method takes (last, after ``login``, as in Copernica's WSDL)."""
+
+
+class Login(_Type):
+    """Copernica's per-call ``login{username, account, password}`` (which it documents as soon deprecated).
+
+    Named ``logindata`` here because the ``login`` method's own input already has that name inside Spyne;
+    the WSDL calls it ``login`` (see ``wsdl.py``).
+    """
+
+    __type_name__ = "logindata"
+    _type_info = [("username", Unicode), ("account", Unicode), ("password", Unicode)]
+
+
 class Pair(_Type):
     __type_name__ = "pair"
     _type_info = [("key", Unicode), ("value", Unicode)]
