@@ -94,7 +94,9 @@ class _ClientFaultLine(logging.Filter):
         fault = record.exc_info[1] if record.exc_info else record.msg
         if isinstance(fault, Fault) and str(fault.faultcode).split(".")[0].endswith("Client"):
             record.levelno, record.levelname = logging.WARNING, "WARNING"
-            record.msg, record.args, record.exc_info, record.exc_text = "SOAP client fault: %s", (fault,), None, None
+            message = str(fault.faultstring)
+            message = message if len(message) <= 300 else message[:300] + "…"
+            record.msg, record.args, record.exc_info, record.exc_text = "SOAP client fault: %s", (message,), None, None
         return True
 
 
@@ -146,19 +148,15 @@ def _check_caller(body: bytes) -> Response | None:
     from lxml import etree
     from spyne.model.fault import Fault
 
-    from webapp.soap import auth, gate
+    from webapp.soap import gate
 
     try:
-        head = gate.read_head(body)
+        g.soap_caller = gate.caller_of(body)
     except etree.XMLSyntaxError as error:
         logger.warning("SOAP client fault: XML syntax error: %s", error)
         return _fault("Client.XMLSyntaxError", f"The request is not well-formed XML: {error}", 400)
-    if head.method == "login":
-        return None
-    try:
-        g.soap_caller = auth.caller(head.access_token, head.login)
     except Fault as fault:
-        logger.warning("SOAP client fault in %s: %s", head.method or "?", fault.faultstring)
+        logger.warning("SOAP client fault: %s", fault.faultstring)
         return _fault(fault.faultcode, fault.faultstring, 500)
     return None
 

@@ -62,10 +62,7 @@ def _user_caller(user: User) -> Caller:
 
 def caller(access_token: str | None, login: LoginData | None = None) -> Caller:
     """The account and event origin of this call, or a fault (``Not logged on``, ``Invalid login``)."""
-    secret = (access_token or "").strip()
-    header = request.headers.get("Authorization", "")
-    if not secret and header[:7].lower() == "bearer ":
-        secret = header[7:].strip()
+    secret = (access_token or "").strip() or _bearer()
     if secret:
         token = tokens.token_for_secret(secret)
         if token is not None:
@@ -73,16 +70,52 @@ def caller(access_token: str | None, login: LoginData | None = None) -> Caller:
         raise Fault("Client", NOT_LOGGED_ON)
     if login is not None and login.username:
         return _user_caller(_check_password(login, count_success=False))
+    found = _cookie_caller()
+    if found is None:
+        raise Fault("Client", NOT_LOGGED_ON)
+    return found
+
+
+def header_or_cookie_caller() -> Caller | None:
+    """The caller of a valid Bearer header or session cookie, or None (never a fault)."""
+    secret = _bearer()
+    if secret:
+        token = tokens.token_for_secret(secret)
+        return Caller(token.account, Origin("soap", actor=f"token:{token.token_id}")) if token else None
+    return _cookie_caller()
+
+
+def _bearer() -> str:
+    header = request.headers.get("Authorization", "")
+    return header[7:].strip() if header[:7].lower() == "bearer " else ""
+
+
+def _cookie_caller() -> Caller | None:
     cookie = request.cookies.get(COOKIE_NAME)
-    if cookie:
-        try:
-            data = _serializer().loads(cookie, max_age=SESSION_SECONDS)
-        except BadSignature:
-            data = None
-        user = db.session.get(User, int(data["user"])) if isinstance(data, dict) and "user" in data else None
-        if user is not None and user.account_id == data.get("account") and user.has_role("admin"):
-            return _user_caller(user)
-    raise Fault("Client", NOT_LOGGED_ON)
+    if not cookie:
+        return None
+    try:
+        data = _serializer().loads(cookie, max_age=SESSION_SECONDS)
+    except BadSignature:
+        return None
+    user = db.session.get(User, int(data["user"])) if isinstance(data, dict) and "user" in data else None
+    if user is not None and user.account_id == data.get("account") and user.has_role("admin"):
+        return _user_caller(user)
+    return None
+
+
+def _login_limit():
+    from limits import parse
+
+    from webapp.extensions import limiter
+
+    return limiter.limiter, parse(current_app.config["LOGIN_RATE_LIMIT"]), ("soap-login", request.remote_addr or "")
+
+
+def login_allowed() -> bool:
+    """Whether this client address is still under the login rate limit (counts nothing)."""
+    strategy, limit, key = _login_limit()
+    return strategy.test(limit, *key)
 
 
 def _check_password(login: LoginData, *, count_success: bool) -> User:
@@ -91,19 +124,14 @@ def _check_password(login: LoginData, *, count_success: bool) -> User:
     The ``login`` method counts every attempt; the per-call member only failed ones (a client sends it with
     every call), so a wrong password still meets the limit after ``LOGIN_RATE_LIMIT`` tries.
     """
-    from limits import parse
-
-    from webapp.extensions import limiter
-
-    limit = parse(current_app.config["LOGIN_RATE_LIMIT"])
-    key = ("soap-login", request.remote_addr or "")
-    allowed = limiter.limiter.hit(limit, *key) if count_success else limiter.limiter.test(limit, *key)
+    strategy, limit, key = _login_limit()
+    allowed = strategy.hit(limit, *key) if count_success else strategy.test(limit, *key)
     if not allowed:
         raise Fault("Client", TOO_MANY_LOGINS)
     user = users.authenticate_api_user(login.username, login.password, login.account or None)
     if user is None:
         if not count_success:
-            limiter.limiter.hit(limit, *key)
+            strategy.hit(limit, *key)
         raise Fault("Client", INVALID_LOGIN)
     return user
 

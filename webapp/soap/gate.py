@@ -1,21 +1,34 @@
 """Who calls, read before Spyne reads the call: nobody makes the endpoint work hard for free.
 
 Spyne builds the whole request as Python objects before a method runs; for a body of many ``pair``
-elements that is seconds of CPU. So the view first looks for the credentials: a Bearer header or the
-session cookie, else the ``access_token`` and ``login`` members of the call, found by a streaming parse
-that keeps no more than one member in memory and stops at the token (clients send members in WSDL order,
-where ``access_token`` is last, so a call without credentials costs one pass of a C parser over a body
-that ``SOAP_MAX_REQUEST_BYTES`` already bounds). Only a checked caller's call reaches Spyne.
+elements that is seconds of CPU. So the view asks ``caller_of`` first, which reads no more than it must:
+
+1. A body is only parsed when it may carry credentials worth checking: a valid API token somewhere in its
+   bytes (a C-speed search for the token's shape, then the token lookup), a valid Bearer header or session
+   cookie, or a ``login`` element from an address still under the login rate limit. Anything else is the
+   fault ``Not logged on`` (or ``Too many login attempts``) at once, whatever the body's size.
+2. Otherwise ``read_head`` finds the method and its ``access_token`` and ``login`` members with a streaming
+   parse that keeps no more than one member in memory and stops at the token; ``auth.caller`` checks them
+   as it always has (the member, then the header, the per-call login, the cookie). The ``login`` method
+   itself goes on to Spyne, which rate-limits it.
+
+Only a checked caller's call reaches Spyne; ``SOAP_MAX_REQUEST_BYTES`` bounds what step 2 may cost.
 """
 
 import io
+import re
 from dataclasses import dataclass
 
 from lxml import etree
 
-from webapp.soap.auth import LoginData
+from webapp.accounts import tokens
+from webapp.soap import auth
+from webapp.soap.auth import Caller, LoginData
 
 SOAP_BODY = "{http://schemas.xmlsoap.org/soap/envelope/}Body"
+TOKEN_SHAPE = re.compile(re.escape(tokens.TOKEN_PREFIX).encode() + rb"[A-Za-z0-9_-]{16,128}")
+LOGIN_ELEMENT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?login[\s/>]")
+MAX_CANDIDATES = 3
 PARSER_OPTIONS = {"resolve_entities": False, "load_dtd": False, "no_network": True, "huge_tree": False}
 
 
@@ -68,3 +81,36 @@ def _forget(element) -> None:
     parent = element.getparent()
     while element.getprevious() is not None:
         del parent[0]
+
+
+def caller_of(body: bytes) -> Caller | None:
+    """The checked caller of a request (None for the ``login`` method, which Spyne runs), or a fault.
+
+    Raises ``spyne.Fault`` without credentials and ``etree.XMLSyntaxError`` when a body worth reading is
+    not XML.
+    """
+    from spyne import Fault
+
+    has_login = LOGIN_ELEMENT.search(body) is not None
+    if not has_login and not _may_authenticate(body):
+        raise Fault("Client", auth.NOT_LOGGED_ON)
+    if has_login and not auth.login_allowed() and not _may_authenticate(body):
+        raise Fault("Client", auth.TOO_MANY_LOGINS)
+    head = read_head(body)
+    if head.method == "login":
+        return None
+    return auth.caller(head.access_token, head.login)
+
+
+def _may_authenticate(body: bytes) -> bool:
+    """A valid token somewhere in the body's bytes, or valid header or cookie credentials."""
+    seen: set[bytes] = set()
+    for match in TOKEN_SHAPE.finditer(body):
+        secret = match.group()
+        if secret not in seen:
+            if tokens.token_for_secret(secret.decode()) is not None:
+                return True
+            seen.add(secret)
+            if len(seen) >= MAX_CANDIDATES:
+                break
+    return auth.header_or_cookie_caller() is not None
