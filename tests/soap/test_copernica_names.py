@@ -163,22 +163,51 @@ def test_a_client_fault_is_one_warning_line(live_url, token, caplog):
     assert all("\n" not in r.getMessage() for r in spyne)
 
 
-def test_a_call_without_valid_credentials_is_refused_before_it_is_read(live_url, account, monkeypatch):
-    """Spyne never deserialises it: a body of many pairs with a wrong token is answered ``Not logged on``."""
+def test_a_call_without_valid_credentials_is_refused_before_it_is_read(live_url, account, token, monkeypatch):
+    """Neither Spyne nor the credential parse reads it: a body of many pairs with a wrong token, a token of
+    the right shape that is not valid, or none at all is answered ``Not logged on``."""
     from spyne.protocol.soap import Soap11
 
+    from webapp.soap import gate
+
     def never(*args, **kwargs):
-        raise AssertionError("Spyne read a call without valid credentials")
+        raise AssertionError("a call without valid credentials was parsed")
 
     monkeypatch.setattr(Soap11, "deserialize", never)
+    monkeypatch.setattr(gate, "read_head", never)
     database = make_database(account, "Customers")
     many = "".join(f"<ns1:pair><ns1:key>k{n}</ns1:key><ns1:value>v</ns1:value></ns1:pair>" for n in range(20_000))
-    for credentials in ("<ns1:access_token>vrk_wrong</ns1:access_token>", ""):
+    for wrong in ("vrk_wrong", "vrk_" + "x" * 43, ""):
         call = envelope(
             f"<ns1:Database_createProfile><ns1:id>{database.id}</ns1:id><ns1:fields>{many}</ns1:fields>"
-            f"{credentials}</ns1:Database_createProfile>"
+            f"<ns1:access_token>{wrong}</ns1:access_token></ns1:Database_createProfile>"
         )
         response = post(live_url, call)
         assert response.status_code == 500 and fault_string(response) == "Not logged on"
     response = post(live_url, b"<not-xml", Content_Type="text/xml")
+    assert response.status_code == 500 and fault_string(response) == "Not logged on"
+
+
+def test_bad_xml_with_credentials_is_a_syntax_fault(live_url, token):
+    response = post(live_url, f"<e:Envelope><ns1:access_token>{token}</ns1:access_token>".encode())
     assert response.status_code == 400 and "well-formed" in fault_string(response)
+
+
+def test_a_big_map_is_read_whole_and_in_order(live_url, token, account):
+    """Maps are read in one pass (``shapes.read_map``): every pair arrives, the later of two equal keys wins."""
+    database = make_database(account, "Customers", fields={"Email": "email", "Name": "text"})
+    padding = "".join(
+        f"<ns1:pair><ns1:key>Name</ns1:key><ns1:value>name {n}</ns1:value></ns1:pair>" for n in range(3000)
+    )
+    call = envelope(
+        f"<ns1:Database_createProfile><ns1:id>{database.id}</ns1:id><ns1:fields>{padding}"
+        "<ns1:pair><ns1:key> Email </ns1:key><ns1:value>big@example.com</ns1:value></ns1:pair>"
+        "<!-- a comment --><ns1:pair><ns1:key>Name</ns1:key><ns1:value>last</ns1:value></ns1:pair>"
+        f"</ns1:fields><ns1:access_token>{token}</ns1:access_token></ns1:Database_createProfile>"
+    )
+    response = post(live_url, call)
+    assert response.status_code == 200, response.text
+    db.session.rollback()
+    profile = db.session.query(Profile).one()
+    names = {f.name: f.key for f in profile.database.fields}
+    assert (profile.fields[names["Email"]], profile.fields[names["Name"]]) == ("big@example.com", "last")

@@ -52,11 +52,21 @@ def build_application():
     from webapp.soap.collection import CollectionService
     from webapp.soap.database import DatabaseService
     from webapp.soap.profile import ProfileService
+    from webapp.soap.shapes import read_map
     from webapp.soap.subprofile import SubprofileService
-    from webapp.soap.types import NAMESPACE
+    from webapp.soap.types import NAMESPACE, Map
+
+    XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
 
     class SafeSoap11(Soap11):
-        """SOAP 1.1 with a parser that never loads a DTD, resolves entities or touches the network."""
+        """SOAP 1.1 with a parser that never loads a DTD, resolves entities or touches the network, and that
+        reads maps (``pair`` sequences) in one pass (``shapes.read_map``) rather than through Spyne's generic,
+        per-element path, which costs about 100 µs a pair."""
+
+        def from_element(self, ctx, cls, element):
+            if cls is Map and not element.get(XSI_NIL):
+                return read_map(element)
+            return super().from_element(ctx, cls, element)
 
         def create_in_document(self, ctx, charset=None):
             super().create_in_document(ctx, charset)

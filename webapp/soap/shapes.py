@@ -20,8 +20,11 @@ choices of a multiple choice field comma-separated, an empty value as ``""``; in
 Interests come in as a yes/no word read by ``profiles.flags.parse_flag``; any other text counts as on.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from lxml import etree
 
 from webapp.models import Callback, Collection, Database, Field, Profile, Subprofile
 from webapp.profiles import databases
@@ -68,6 +71,25 @@ def text(value: Any) -> str:
 
 
 # --- input ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PairValue:
+    """One ``pair`` of an input map, as ``read_map`` reads it (a light stand-in for ``types.Pair``)."""
+
+    key: str | None
+    value: str | None
+
+
+def read_map(element) -> types.Map:
+    """An input ``map`` element: its ``pair`` children's ``key`` and ``value`` texts, in one pass."""
+    found = []
+    for pair in element:
+        if not isinstance(pair.tag, str):
+            continue  # a comment or processing instruction
+        texts = {etree.QName(child).localname: child.text for child in pair if isinstance(child.tag, str)}
+        found.append(PairValue(texts.get("key"), texts.get("value")))
+    return types.Map(pair=found)
 
 
 def pairs(value: types.Map | None) -> dict[str, Any]:
