@@ -55,6 +55,9 @@ METHODS = [
     "Profile_updateSubProfiles",
     "SubProfile_updateFields",
     "SubProfile_remove",
+    "SubProfile_moveToProfile",
+    "Collection_subProfile",
+    "Collection_updateSubProfiles",
 ]
 
 
@@ -176,7 +179,8 @@ def test_login_attempts_are_rate_limited(soap, account, app):
 
 
 def test_every_operation_but_login_ends_with_login_and_access_token(live_url):
-    """Copernica's order: the method's own parameters, then ``login``, then ``access_token``."""
+    """Copernica's order: the method's own parameters, then ``login``, ``access_token`` and, for paged lists,
+    ``start``, ``length``, ``allproperties``."""
     document = etree.fromstring(httpx.get(f"{live_url}?wsdl").content)
     xs = {"xs": "http://www.w3.org/2001/XMLSchema"}
     for method in METHODS:
@@ -185,5 +189,7 @@ def test_every_operation_but_login_ends_with_login_and_access_token(live_url):
         assert members, method
         if method == "login":
             assert members == ["username", "password", "account"]
+        elif members[-3:] == ["start", "length", "allproperties"]:
+            assert members[-5:-3] == ["login", "access_token"], method
         else:
             assert members[-2:] == ["login", "access_token"], method

@@ -31,15 +31,15 @@ class AccountService(ServiceBase):
         return auth.run(action)
 
     @rpc(
+        Login,
+        Token,
         Integer,
         Integer,
         Boolean,
-        Login,
-        Token,
         _returns=(Integer, Integer, Integer, DatabaseItems),
         _out_variable_names=PAGED,
     )
-    def Account_databases(ctx, start, length, allproperties, login, access_token):
+    def Account_databases(ctx, login, access_token, start, length, allproperties):
         def action(caller):
             found = databases.list_databases(caller.account)
             first, end = shapes.page_bounds(start, length, len(found))

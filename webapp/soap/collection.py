@@ -3,7 +3,7 @@
 from spyne import Boolean, Integer, ServiceBase, Unicode, rpc
 
 from webapp.platform.errors import NotFound
-from webapp.profiles import databases, fields, search
+from webapp.profiles import databases, fields, search, subprofiles
 from webapp.soap import auth, shapes
 from webapp.soap.field_properties import FIELD_PARAMETERS, FieldProperties, field_spec, find_field
 from webapp.soap.types import (
@@ -11,7 +11,9 @@ from webapp.soap.types import (
     CollectionFieldEntity,
     CollectionFieldItems,
     Login,
+    Map,
     Requirements,
+    SubprofileEntity,
     SubprofileItems,
     Token,
 )
@@ -32,15 +34,15 @@ class CollectionService(ServiceBase):
 
     @rpc(
         Integer,
+        Login,
+        Token,
         Integer,
         Integer,
         Boolean,
-        Login,
-        Token,
         _returns=(Integer, Integer, Integer, CollectionFieldItems),
         _out_variable_names=PAGED,
     )
-    def Collection_fields(ctx, id, start, length, allproperties, login, access_token):
+    def Collection_fields(ctx, id, login, access_token, start, length, allproperties):
         def action(c):
             found = databases.get_collection(c.account, id or 0).fields
             first, end = shapes.page_bounds(start, length, len(found))
@@ -134,18 +136,18 @@ class CollectionService(ServiceBase):
     @rpc(
         Integer,
         Requirements,
-        Integer,
-        Integer,
-        Boolean,
         Unicode,
         Boolean,
         Login,
         Token,
+        Integer,
+        Integer,
+        Boolean,
         _returns=(Integer, Integer, Integer, SubprofileItems),
         _out_variable_names=PAGED,
     )
     def Collection_searchSubProfiles(
-        ctx, id, requirements, start, length, allproperties, order, asc, login, access_token
+        ctx, id, requirements, order, asc, login, access_token, start, length, allproperties
     ):
         def action(c):
             found = search.search_subprofiles(
@@ -156,6 +158,48 @@ class CollectionService(ServiceBase):
                 length=100 if length is None else length,
                 order=order or "id",
                 ascending=asc is not False,
+            )
+            items = [shapes.subprofile(s, bool(allproperties)) for s in found.items]
+            return shapes.paged(items, SubprofileItems, "subprofile", found.start, found.total)
+
+        return auth.run(action, empty=_empty_page(SubprofileItems, "subprofile", start))
+
+    @rpc(Integer, Unicode, Login, Token, _returns=SubprofileEntity, _out_variable_name="subprofile")
+    def Collection_subProfile(ctx, id, identifier, login, access_token):
+        """One subprofile of the collection by id (empty when there is none)."""
+
+        def action(c):
+            collection = databases.get_collection(c.account, id or 0)
+            key = (identifier or "").strip()
+            found = subprofiles.get_subprofile(c.account, int(key)) if key.isdigit() else None
+            return shapes.subprofile(found) if found and found.collection_id == collection.id else None
+
+        return auth.run(action)
+
+    @rpc(
+        Integer,
+        Requirements,
+        Map,
+        Login,
+        Token,
+        Integer,
+        Integer,
+        Boolean,
+        _returns=(Integer, Integer, Integer, SubprofileItems),
+        _out_variable_names=PAGED,
+    )
+    def Collection_updateSubProfiles(ctx, id, requirements, fields, login, access_token, start, length, allproperties):
+        """Set ``fields`` on every subprofile of the collection matching ``requirements``; answers a page of them."""
+
+        def action(c):
+            found = search.update_matching_subprofiles(
+                c.account,
+                id or 0,
+                shapes.requirements(requirements),
+                shapes.pairs(fields),
+                origin=c.origin,
+                start=start or 0,
+                length=100 if length is None else length,
             )
             items = [shapes.subprofile(s, bool(allproperties)) for s in found.items]
             return shapes.paged(items, SubprofileItems, "subprofile", found.start, found.total)

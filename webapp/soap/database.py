@@ -103,8 +103,8 @@ class DatabaseService(ServiceBase):
 
         return auth.run(action)
 
-    @rpc(Integer, Integer, Integer, Boolean, Login, Token, **_paged(FieldItems))
-    def Database_fields(ctx, id, start, length, allproperties, login, access_token):
+    @rpc(Integer, Login, Token, Integer, Integer, Boolean, **_paged(FieldItems))
+    def Database_fields(ctx, id, login, access_token, start, length, allproperties):
         def action(c):
             found = databases.get_database(c.account, id or 0).fields
             first, end = shapes.page_bounds(start, length, len(found))
@@ -187,8 +187,8 @@ class DatabaseService(ServiceBase):
 
         return auth.run(action)
 
-    @rpc(Integer, Integer, Integer, Boolean, Login, Token, **_paged(CollectionItems))
-    def Database_collections(ctx, id, start, length, allproperties, login, access_token):
+    @rpc(Integer, Login, Token, Integer, Integer, Boolean, **_paged(CollectionItems))
+    def Database_collections(ctx, id, login, access_token, start, length, allproperties):
         def action(c):
             found = databases.get_database(c.account, id or 0).collections
             first, end = shapes.page_bounds(start, length, len(found))
@@ -201,8 +201,8 @@ class DatabaseService(ServiceBase):
     def Database_createCollection(ctx, id, name, login, access_token):
         return auth.run(lambda c: shapes.collection(databases.create_collection(c.account, id or 0, name or "")))
 
-    @rpc(Integer, Integer, Integer, Boolean, Login, Token, **_paged(ViewItems))
-    def Database_views(ctx, id, start, length, allproperties, login, access_token):
+    @rpc(Integer, Login, Token, Integer, Integer, Boolean, **_paged(ViewItems))
+    def Database_views(ctx, id, login, access_token, start, length, allproperties):
         """Selections of the database: none yet (an empty paged list)."""
 
         def action(c):
@@ -213,15 +213,15 @@ class DatabaseService(ServiceBase):
 
     @rpc(
         Integer,
+        Login,
+        Token,
         Integer,
         Integer,
         Boolean,
-        Login,
-        Token,
         _returns=(Integer, Integer, Integer, ProfileItems),
         _out_variable_names=PAGED,
     )
-    def Database_profiles(ctx, id, start, length, allproperties, login, access_token):
+    def Database_profiles(ctx, id, login, access_token, start, length, allproperties):
         def action(c):
             found = search.search_profiles(
                 c.account, id or 0, start=start or 0, length=100 if length is None else length
@@ -245,17 +245,17 @@ class DatabaseService(ServiceBase):
     @rpc(
         Integer,
         Requirements,
-        Integer,
-        Integer,
-        Boolean,
         Unicode,
         Boolean,
         Login,
         Token,
+        Integer,
+        Integer,
+        Boolean,
         _returns=(Integer, Integer, Integer, ProfileItems),
         _out_variable_names=PAGED,
     )
-    def Database_searchProfiles(ctx, id, requirements, start, length, allproperties, order, asc, login, access_token):
+    def Database_searchProfiles(ctx, id, requirements, order, asc, login, access_token, start, length, allproperties):
         def action(c):
             found = search.search_profiles(
                 c.account,
@@ -271,22 +271,43 @@ class DatabaseService(ServiceBase):
 
         return auth.run(action, empty=_empty_page(ProfileItems, "profile", start))
 
-    @rpc(Integer, Requirements, Map, Boolean, Login, Token, _returns=Integer, _out_variable_name="value")
-    def Database_updateProfiles(ctx, id, requirements, fields, create, login, access_token):
-        """Set ``fields`` on every profile matching ``requirements`` (or create one, with ``create``)."""
+    @rpc(
+        Integer,
+        Requirements,
+        Map,
+        Boolean,
+        Boolean,
+        Map,
+        Login,
+        Token,
+        Integer,
+        Integer,
+        Boolean,
+        _in_arg_names={"async_": "async"},
+        **_paged(ProfileItems),
+    )
+    def Database_updateProfiles(
+        ctx, id, requirements, fields, create, async_, interests, login, access_token, start, length, allproperties
+    ):
+        """Set ``fields`` and ``interests`` on every profile matching ``requirements`` (or create one, with
+        ``create``); answers a page of those profiles. ``async`` is accepted and the update runs at once."""
 
         def action(c):
-            search.update_matching_profiles(
+            found = search.update_matching_profiles(
                 c.account,
                 id or 0,
                 shapes.requirements(requirements),
                 shapes.pairs(fields),
+                interests={k: shapes.interest_on(v) for k, v in shapes.pairs(interests).items()},
                 create=bool(create),
                 origin=c.origin,
+                start=start or 0,
+                length=100 if length is None else length,
             )
-            return 1
+            items = [shapes.profile(p, bool(allproperties)) for p in found.items]
+            return shapes.paged(items, ProfileItems, "profile", found.start, found.total)
 
-        return auth.run(action)
+        return auth.run(action, empty=_empty_page(ProfileItems, "profile", start))
 
     @rpc(Integer, IdList, Login, Token, _returns=Integer, _out_variable_name="value")
     def Database_removeProfiles(ctx, id, ids, login, access_token):
@@ -296,8 +317,8 @@ class DatabaseService(ServiceBase):
 
         return auth.run(action)
 
-    @rpc(Integer, Integer, Integer, Boolean, Login, Token, **_paged(CallbackItems))
-    def Database_callbacks(ctx, id, start, length, allproperties, login, access_token):
+    @rpc(Integer, Login, Token, Integer, Integer, Boolean, **_paged(CallbackItems))
+    def Database_callbacks(ctx, id, login, access_token, start, length, allproperties):
         def action(c):
             from webapp.callbacks import definitions
 

@@ -49,15 +49,15 @@ class ProfileService(ServiceBase):
     @rpc(
         Integer,
         ObjectRef,
+        Login,
+        Token,
         Integer,
         Integer,
         Boolean,
-        Login,
-        Token,
         _returns=(Integer, Integer, Integer, SubprofileItems),
         _out_variable_names=PAGED,
     )
-    def Profile_subProfiles(ctx, id, collection, start, length, allproperties, login, access_token):
+    def Profile_subProfiles(ctx, id, collection, login, access_token, start, length, allproperties):
         def action(c):
             found = search.search_subprofiles(
                 c.account,
@@ -85,18 +85,18 @@ class ProfileService(ServiceBase):
         Integer,
         ObjectRef,
         Requirements,
-        Integer,
-        Integer,
-        Boolean,
         Unicode,
         Boolean,
         Login,
         Token,
+        Integer,
+        Integer,
+        Boolean,
         _returns=(Integer, Integer, Integer, SubprofileItems),
         _out_variable_names=PAGED,
     )
     def Profile_searchSubProfiles(
-        ctx, id, collection, requirements, start, length, allproperties, order, asc, login, access_token
+        ctx, id, collection, requirements, order, asc, login, access_token, start, length, allproperties
     ):
         def action(c):
             found = search.search_subprofiles(
@@ -114,18 +114,38 @@ class ProfileService(ServiceBase):
 
         return auth.run(action, empty=_empty_page(start))
 
-    @rpc(Integer, ObjectRef, Requirements, Map, Boolean, Login, Token, _returns=Integer, _out_variable_name="value")
-    def Profile_updateSubProfiles(ctx, id, collection, requirements, fields, create, login, access_token):
+    @rpc(
+        Integer,
+        ObjectRef,
+        Requirements,
+        Map,
+        Boolean,
+        Login,
+        Token,
+        Integer,
+        Integer,
+        Boolean,
+        _returns=(Integer, Integer, Integer, SubprofileItems),
+        _out_variable_names=PAGED,
+    )
+    def Profile_updateSubProfiles(
+        ctx, id, collection, requirements, fields, create, login, access_token, start, length, allproperties
+    ):
+        """Set ``fields`` on the profile's matching subprofiles (or create one); answers a page of them."""
+
         def action(c):
-            search.update_matching_subprofiles(
+            found = search.update_matching_subprofiles(
                 c.account,
-                id or 0,
                 shapes.reference_id(collection),
                 shapes.requirements(requirements),
                 shapes.pairs(fields),
+                profile_id=id or 0,
                 create=bool(create),
                 origin=c.origin,
+                start=start or 0,
+                length=100 if length is None else length,
             )
-            return 1
+            items = [shapes.subprofile(s, bool(allproperties)) for s in found.items]
+            return shapes.paged(items, SubprofileItems, "subprofile", found.start, found.total)
 
-        return auth.run(action)
+        return auth.run(action, empty=_empty_page(start))
