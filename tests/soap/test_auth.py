@@ -58,6 +58,14 @@ METHODS = [
     "SubProfile_moveToProfile",
     "Collection_subProfile",
     "Collection_updateSubProfiles",
+    "Database_interests",
+    "Database_createInterest",
+    "Interest_update",
+    "Interest_remove",
+    "Profile_interests",
+    "Profile_updateInterests",
+    "Field_remove",
+    "CollectionField_remove",
 ]
 
 

@@ -51,6 +51,7 @@ def build_application():
     from webapp.soap.account import AccountService
     from webapp.soap.collection import CollectionService
     from webapp.soap.database import DatabaseService
+    from webapp.soap.interest import InterestService
     from webapp.soap.profile import ProfileService
     from webapp.soap.shapes import read_map
     from webapp.soap.subprofile import SubprofileService
@@ -87,7 +88,7 @@ def build_application():
     }
     _log_client_faults_in_one_line()
     return Application(
-        [AccountService, DatabaseService, CollectionService, ProfileService, SubprofileService],
+        [AccountService, DatabaseService, InterestService, CollectionService, ProfileService, SubprofileService],
         tns=NAMESPACE,
         name="Verrijk",
         in_protocol=SafeSoap11(validator="soft", **protocol_options),

@@ -116,6 +116,18 @@ class CollectionService(ServiceBase):
         return auth.run(action)
 
     @rpc(Integer, Login, Token, _returns=Integer, _out_variable_name="value")
+    def CollectionField_remove(ctx, id, login, access_token):
+        """Remove a collection field and its values."""
+
+        def action(c):
+            if fields.get_field(c.account, id or 0).collection_id is None:
+                raise NotFound()
+            fields.delete_field(c.account, id or 0)
+            return 1
+
+        return auth.run(action)
+
+    @rpc(Integer, Login, Token, _returns=Integer, _out_variable_name="value")
     def Collection_remove(ctx, id, login, access_token):
         def action(c):
             databases.delete_collection(c.account, id or 0)

@@ -176,6 +176,18 @@ class DatabaseService(ServiceBase):
 
         return auth.run(action)
 
+    @rpc(Integer, Login, Token, _returns=Integer, _out_variable_name="value")
+    def Field_remove(ctx, id, login, access_token):
+        """Remove a database field and its values (refused while the unsubscribe behaviour sets it)."""
+
+        def action(c):
+            if fields.get_field(c.account, id or 0).collection_id is not None:
+                raise NotFound()
+            fields.delete_field(c.account, id or 0)
+            return 1
+
+        return auth.run(action)
+
     @rpc(Integer, Unicode, Login, Token, _returns=CollectionEntity, _out_variable_name="collection")
     def Database_collection(ctx, id, identifier, login, access_token):
         def action(c):

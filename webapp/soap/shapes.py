@@ -26,7 +26,7 @@ from typing import Any
 
 from lxml import etree
 
-from webapp.models import Callback, Collection, Database, Field, Profile, Subprofile
+from webapp.models import Callback, Collection, Database, Field, Interest, Profile, Subprofile
 from webapp.profiles import databases
 from webapp.profiles.flags import parse_flag
 from webapp.profiles.search import Requirement
@@ -173,6 +173,10 @@ def field(entity: Field, cls=types.FieldEntity):
         index=bool(entity.indexed),
         specialcontent=special_content_of(entity.type),
     )
+
+
+def interest(entity: Interest) -> types.InterestEntity:
+    return types.InterestEntity(id=entity.id, name=entity.name, groupname=entity.group or "", weight=entity.position)
 
 
 def collection_field(entity: Field) -> types.CollectionFieldEntity:

@@ -111,6 +111,11 @@ class CollectionFieldEntity(_Type):
     _type_info = list(_FIELD_PROPERTIES)
 
 
+class InterestEntity(_Type):
+    __type_name__ = "interest"
+    _type_info = [("id", Integer), ("name", Unicode), ("groupname", Unicode), ("weight", Integer)]
+
+
 class CollectionEntity(_Type):
     __type_name__ = "collection"
     _type_info = [
@@ -177,5 +182,6 @@ ProfileItems = _items("profile", ProfileEntity)
 SubprofileItems = _items("subprofile", SubprofileEntity)
 CallbackItems = _items("callback", CallbackEntity)
 ViewItems = _items("view", ViewEntity)
+InterestItems = _items("interest", InterestEntity)
 
 PAGED = ("start", "length", "total", "items")
