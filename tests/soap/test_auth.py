@@ -66,6 +66,7 @@ METHODS = [
     "Profile_updateInterests",
     "Field_remove",
     "CollectionField_remove",
+    "Collection_unsubscribe",
 ]
 
 

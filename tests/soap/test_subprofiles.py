@@ -155,3 +155,16 @@ def test_move_a_subprofile_to_another_profile(soap, token, account, shop):
         soap.SubProfile_moveToProfile(access_token=token, id=pen, profile={"id": stranger.id})
     db.session.rollback()
     assert db.session.get(Subprofile, pen).profile_id == shop["bob"]
+
+
+def test_collection_unsubscribe_applies_the_collections_behaviour(soap, token, account, shop):
+    pen = _order(account, shop, "anna", "Pen", 2.5)
+    databases.set_unsubscribe_behaviour(
+        account, behaviour="remove", field_values={}, interest_values={}, collection_id=shop["orders"].id
+    )
+    other = databases.create_collection(account, shop["database"].id, "Other")
+    assert soap.Collection_unsubscribe(access_token=token, id=other.id, subprofile={"id": pen}) is None
+    assert soap.Collection_unsubscribe(access_token=token, id=shop["orders"].id, subprofile={"id": pen}) == 1
+    db.session.rollback()
+    assert db.session.get(Subprofile, pen) is None
+    assert events(shop["anna"])[-1].kind == "unsubscribed"

@@ -3,7 +3,7 @@
 from spyne import Boolean, Integer, ServiceBase, Unicode, rpc
 
 from webapp.platform.errors import NotFound
-from webapp.profiles import databases, fields, search, subprofiles
+from webapp.profiles import databases, fields, search, subprofiles, unsubscribe
 from webapp.soap import auth, shapes
 from webapp.soap.field_properties import FIELD_PARAMETERS, FieldProperties, field_spec, find_field
 from webapp.soap.types import (
@@ -12,6 +12,7 @@ from webapp.soap.types import (
     CollectionFieldItems,
     Login,
     Map,
+    ObjectRef,
     Requirements,
     SubprofileEntity,
     SubprofileItems,
@@ -217,3 +218,17 @@ class CollectionService(ServiceBase):
             return shapes.paged(items, SubprofileItems, "subprofile", found.start, found.total)
 
         return auth.run(action, empty=_empty_page(SubprofileItems, "subprofile", start))
+
+    @rpc(Integer, ObjectRef, Login, Token, _returns=Integer, _out_variable_name="value")
+    def Collection_unsubscribe(ctx, id, subprofile, login, access_token):
+        """Apply the collection's unsubscribe behaviour to ``subprofile{id}`` (one of the collection's)."""
+
+        def action(c):
+            collection = databases.get_collection(c.account, id or 0)
+            found = subprofiles.get_subprofile(c.account, shapes.reference_id(subprofile))
+            if found.collection_id != collection.id:
+                raise NotFound()
+            unsubscribe.unsubscribe_subprofile(c.account, found.id, origin=c.origin)
+            return 1
+
+        return auth.run(action)
