@@ -111,16 +111,16 @@ def test_wsdl_has_copernicas_service_port_and_type_names(live_url):
 
 
 def test_wsdl_advertises_the_address_the_request_came_in_on_without_public_url(app, direct_url):
-    app.config["PUBLIC_URL_SET"] = False
-    document = etree.fromstring(httpx.get(f"{direct_url}?wsdl").content)
-    location = document.xpath("//*[local-name()='address']/@location")[0]
-    assert location == direct_url
-    app.config["PUBLIC_URL_SET"] = True
+    configured = app.config["PUBLIC_URL_SET"]
     try:
+        app.config["PUBLIC_URL_SET"] = False
+        document = etree.fromstring(httpx.get(f"{direct_url}?wsdl").content)
+        assert document.xpath("//*[local-name()='address']/@location")[0] == direct_url
+        app.config["PUBLIC_URL_SET"] = True
         document = etree.fromstring(httpx.get(f"{direct_url}?wsdl").content)
         assert document.xpath("//*[local-name()='address']/@location")[0] == app.config["PUBLIC_URL"] + "/soap"
     finally:
-        app.config["PUBLIC_URL_SET"] = False
+        app.config["PUBLIC_URL_SET"] = configured
 
 
 def test_empty_body_is_a_soap_fault(live_url, ctx):

@@ -35,8 +35,9 @@ def _php() -> str:
     return php
 
 
-def test_copernicas_php_example_runs_unmodified(direct_url, account):
+def test_copernicas_php_example_runs_unmodified(direct_url, account, app, monkeypatch):
     php = _php()
+    monkeypatch.setitem(app.config, "PUBLIC_URL_SET", False)  # a fresh install: the WSDL says where it was asked
     user = make_user(account, "admin")
     email = user.email
     db.session.commit()
