@@ -52,6 +52,7 @@ def test_copernicas_php_example_runs_unmodified(direct_url, account, app, monkey
     out = json.loads(done.stdout)
     assert out["functions"] == len(METHODS)
     assert out["bad_login"] == "Invalid login"  # not "Not logged on", which old clients answer by logging in again
+    assert (out["relogin_fault"], out["relogin_requests"]) == ("Invalid login", 1)  # the 1.6 client stops at once
     assert out["login"] == 1
     assert out["existing"] is None and out["database"] == "Fictional Persons 3"
     assert out["fields"] == {

@@ -34,6 +34,25 @@ $client = new SoapClient($url . '?SOAPAPI=WSDL', [
 ]);
 $out = [];
 $out['functions'] = count($client->__getFunctions());
+
+// Copernica's 1.6 client answers the fault `Not logged on` by calling `login` again, and its `login` goes
+// through the same retrying path. Count the requests a wrong password costs that way (at most 20).
+$retrying = new SoapClient($url . '?SOAPAPI=WSDL', ['cache_wsdl' => WSDL_CACHE_NONE]);
+$requests = 0;
+$relogin = function () use ($retrying, &$requests, $username, $account, &$relogin) {
+    $requests++;
+    try {
+        $retrying->login(['username' => $username, 'password' => 'wrong', 'account' => $account]);
+    } catch (SoapFault $fault) {
+        if ($fault->faultstring === 'Not logged on' && $requests < 20) {
+            $relogin();
+            return;
+        }
+        throw $fault;
+    }
+};
+$out['relogin_fault'] = fault($relogin);
+$out['relogin_requests'] = $requests;
 $out['bad_login'] = fault(fn () => $client->login(['username' => $username, 'password' => 'wrong', 'account' => $account]));
 $out['login'] = $client->login(['username' => $username, 'password' => $password, 'account' => $account])->value;
 
