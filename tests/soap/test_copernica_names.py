@@ -211,3 +211,27 @@ def test_a_big_map_is_read_whole_and_in_order(live_url, token, account):
     profile = db.session.query(Profile).one()
     names = {f.name: f.key for f in profile.database.fields}
     assert (profile.fields[names["Email"]], profile.fields[names["Name"]]) == ("big@example.com", "last")
+
+
+def test_a_valid_token_after_token_shaped_values_is_found(live_url, token, account):
+    """Values that look like tokens do not hide the real one, wherever the client puts it."""
+    database = make_database(account, "Customers", fields={"Email": "email", "Note": "text"})
+    junk = "".join(f"<ns1:pair><ns1:key>Note</ns1:key><ns1:value>vrk_{n:0>43}</ns1:value></ns1:pair>" for n in range(5))
+    email = "<ns1:pair><ns1:key>Email</ns1:key><ns1:value>t@example.com</ns1:value></ns1:pair>"
+    call = envelope(
+        f"<ns1:Database_createProfile><ns1:id>{database.id}</ns1:id><ns1:fields>{junk}{email}</ns1:fields>"
+        f"<ns1:access_token>{token}</ns1:access_token></ns1:Database_createProfile>"
+    )
+    response = post(live_url, call)
+    assert response.status_code == 200, response.text
+
+
+def test_per_call_login_keeps_the_password_as_sent(strict, account):
+    from webapp.accounts import users
+
+    user = users.create_user(account, email="spaces@example.com", password=" spaced password ", role="admin")
+    db.session.commit()
+    login = {"username": user.email, "account": "Acme", "password": " spaced password "}
+    assert strict.Account_databases(login=login).total == 0
+    with pytest.raises(Fault, match="^Invalid login$"):
+        strict.Account_databases(login={**login, "password": "spaced password"})
