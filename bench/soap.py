@@ -18,6 +18,13 @@ throughput round's CPU time per call of the gunicorn workers, the PostgreSQL bac
 ``BENCH <name>: <figure> <unit> (<ratio>x json)`` lines; targets: SOAP updates >= 300 calls/s and >= 0.5x
 JSON, search p50 < 10 ms.
 
+First it measures what calls nobody may make the server work hard for cost (issue 13), as CPU per call of
+the gunicorn workers against a plain ``Profile_updateFields`` in the same block: a gzip body of about 32 KB
+that inflates to 10 MB of ``pair`` elements with a wrong token (refused while inflating, by the size limit),
+the largest body the limit lets through with a wrong token last (refused without a parse: no valid
+credentials in it) and, for scale, that body with a valid token (read by Spyne). ``--refusals-only`` stops
+after that part.
+
 Usage (the database's name must contain "bench": it is wiped unless ``--reuse`` finds the data)::
 
     .venv/bin/python bench/soap.py --database-url postgresql://postgres@127.0.0.1/verrijk_bench_soap
@@ -39,6 +46,7 @@ import time
 from harness import BENCH_DIR, child_pids, cpu_seconds, percentile, start_gunicorn
 
 NS = "http://verrijk/soap"
+WRONG_TOKEN = "vrk_" + "x" * 43  # the shape of a token, so the server looks it up  # noqa: S105
 
 
 # --- the app under test ---------------------------------------------------------------------------
@@ -151,10 +159,10 @@ class Connection:
         self.socket = socket.create_connection(("127.0.0.1", port), timeout=30)
         self.pending = b""
 
-    def post(self, path: str, body: bytes, content_type: str) -> bytes:
+    def post(self, path: str, body: bytes, content_type: str, extra: str = "", status_ok=(200,)) -> bytes:
         request = (
             f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nContent-Type: {content_type}\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n"
+            f"{extra}Content-Length: {len(body)}\r\n\r\n"
         ).encode()
         self.socket.sendall(request + body)
         while b"\r\n\r\n" not in self.pending:
@@ -169,7 +177,7 @@ class Connection:
             data = self.pending
         data, self.pending = data[:length], data[length:]
         status = int(lines[0].split()[1])
-        if status != 200:
+        if status not in status_ok:
             raise RuntimeError(f"{path}: HTTP {status}: {data[:300]!r}")
         if headers.get(b"connection", b"").strip() == b"close":
             self.close()
@@ -297,6 +305,75 @@ def describe_cpu(costs: list[dict[str, float | None]]) -> str:
     return " + ".join(parts) + " ms"
 
 
+# --- calls nobody may make the server work hard for --------------------------------------------
+
+
+def soap_pairs_call(token: str, profile_id: int, size: int, same: bool = False) -> bytes:
+    """``Profile_updateFields`` with about ``size`` bytes of pairs (all alike with ``same``: a gzip bomb),
+    the token last (WSDL order)."""
+    pair = "<v:pair><v:key>Nofield{n}</v:key><v:value>some value {n}</v:value></v:pair>"
+    count = size // len(pair.format(n=100000))
+    pairs = "".join(pair.format(n=0 if same else n) for n in range(count))
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/" '
+        f'xmlns:v="{NS}"><e:Body><v:Profile_updateFields><v:id>{profile_id}</v:id><v:fields>{pairs}</v:fields>'
+        f"<v:access_token>{token}</v:access_token></v:Profile_updateFields></e:Body></e:Envelope>"
+    ).encode()
+
+
+def app_cpu_per_call(port: int, meter: "CpuMeter", body: bytes, calls: int, extra: str = "") -> tuple[float, bytes]:
+    """CPU ms per call of the gunicorn workers for ``calls`` sequential posts of ``body`` (any status)."""
+    connection = Connection(port)
+    try:
+        before = meter.snapshot()
+        for _ in range(calls):
+            answer = connection.post("/soap", body, SOAP.content_type, extra, status_ok=(200, 400, 413, 500))
+        cost = meter.per_call(before, meter.snapshot(), calls)["app"]
+    finally:
+        connection.close()
+    return (cost if cost is not None else float("nan")), answer
+
+
+def refusals(port: int, token: str, ids: list[int], meter: "CpuMeter", limit: int) -> None:
+    """Issue 13's unauthenticated big bodies, against plain updates in the same block (one BENCH line)."""
+    import gzip
+
+    bomb = gzip.compress(soap_pairs_call(WRONG_TOKEN, ids[0], 10 * 1024 * 1024, same=True), compresslevel=9)
+    largest = soap_pairs_call(WRONG_TOKEN, ids[0], limit - 4096)
+    largest_valid = soap_pairs_call(token, ids[0], limit - 4096)
+    gzip_header = "Content-Encoding: gzip\r\n"
+    rows = []
+    for round_number in range(3):
+        plain = [soap_update(token, ids[n % len(ids)], f"Plain{round_number}-{n}") for n in range(50)]
+        connection = Connection(port)
+        before = meter.snapshot()
+        for body in plain:
+            connection.post("/soap", body, SOAP.content_type)
+        update_ms = meter.per_call(before, meter.snapshot(), len(plain))["app"] or float("nan")
+        connection.close()
+        bomb_ms, bomb_answer = app_cpu_per_call(port, meter, bomb, 20, gzip_header)
+        largest_ms, largest_answer = app_cpu_per_call(port, meter, largest, 10)
+        valid_ms, _ = app_cpu_per_call(port, meter, largest_valid, 2)
+        rows.append((update_ms, bomb_ms, largest_ms, valid_ms))
+        print(
+            f"  round {round_number + 1}: app CPU per call: updateFields {update_ms:.2f} ms; "
+            f"{len(bomb) // 1024} KB gzip of 10 MB, wrong token {bomb_ms:.2f} ms; "
+            f"{len(largest) // 1024} KB of pairs, wrong token {largest_ms:.2f} ms; same, valid token "
+            f"{valid_ms:.0f} ms",
+            flush=True,
+        )
+    assert b"too large" in bomb_answer and b"Not logged on" in largest_answer, (bomb_answer, largest_answer)
+    update_ms, bomb_ms, largest_ms, valid_ms = (statistics.median(column) for column in zip(*rows, strict=True))
+    print(
+        f"refusals (median of 3 rounds): 10 MB gzip bomb {bomb_ms:.2f} ms, largest allowed body without valid "
+        f"credentials {largest_ms:.2f} ms, with a valid token {valid_ms:.0f} ms; updateFields {update_ms:.2f} ms"
+    )
+    print(
+        f"BENCH soap_unauthenticated_big_body: {max(bomb_ms, largest_ms):.2f} ms app CPU per call "
+        f"({max(bomb_ms, largest_ms) / update_ms:.1f}x updateFields)"
+    )
+
+
 # --- setting up -----------------------------------------------------------------------------------
 
 
@@ -315,6 +392,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--worker-class", default="gthread", help="gunicorn worker class (gthread or sync)")
     parser.add_argument("--searches", type=int, default=300, help="sequential searches per door")
     parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument(
+        "--refusals-only", action="store_true", help="measure only the unauthenticated big bodies (and their baseline)"
+    )
     args = parser.parse_args(argv)
     if not args.database_url:
         parser.error("give --database-url or set DATABASE_URL")
@@ -391,6 +471,11 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def run(args, port: int, token: str, database_id: int, ids: list[int], emails: list[str], meter: CpuMeter) -> None:
+    limit = int(os.environ.get("SOAP_MAX_REQUEST_BYTES", str(2 * 1024 * 1024)))
+    print("unauthenticated big bodies", flush=True)
+    refusals(port, token, ids, meter, limit)
+    if args.refusals_only:
+        return
     bodies = {
         "soap": lambda profile_id, city: soap_update(token, profile_id, city),
         "json": lambda profile_id, city: json_update(token, profile_id, city),

@@ -47,6 +47,10 @@ class Config:
         self.REDIS_URL = os.environ.get("REDIS_URL", "")
         self.PORT = int(os.environ.get("PORT", "5000"))
         self.PUBLIC_URL = os.environ.get("PUBLIC_URL", f"http://127.0.0.1:{self.PORT}").rstrip("/")
+        # Without it, the SOAP WSDL advertises the address each request came in on instead.
+        self.PUBLIC_URL_SET = bool(os.environ.get("PUBLIC_URL"))
+        # Largest SOAP request body, also after inflating gzip (real calls are a few kilobytes).
+        self.SOAP_MAX_REQUEST_BYTES = int(os.environ.get("SOAP_MAX_REQUEST_BYTES", str(2 * 1024 * 1024)))
         self.SMTP_URL = os.environ.get("SMTP_URL", "")
         self.MAIL_FROM = os.environ.get("MAIL_FROM", "Verrijk <noreply@localhost>")
         self.BOUNCE_DOMAIN = os.environ.get("BOUNCE_DOMAIN", "")

@@ -34,6 +34,20 @@ def live_url(app):
 
 
 @pytest.fixture(scope="session")
+def direct_url(app):
+    """A live server reached under its own address (``127.0.0.1:<port>``), as a fresh install is without
+    ``PUBLIC_URL``: clients that post where the WSDL says (PHP's SoapClient) need this one."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/soap"
+    finally:
+        server.shutdown()
+        thread.join()
+
+
+@pytest.fixture(scope="session")
 def wsdl_client(live_url):
     """A zeep client built from the live WSDL (the document is fetched once per session)."""
     import zeep

@@ -158,27 +158,26 @@ def test_search_faults_on_bad_values_and_operators(soap, token, account, databas
 
 def test_update_profiles_by_requirements_and_create(soap, token, account, database):
     ids = _people(account, database)
-    assert (
-        soap.Database_updateProfiles(
-            access_token=token,
-            id=database.id,
-            requirements=requirements(("City", "=", "utrecht")),
-            fields=pairs(Age="50"),
-        )
-        == 1
+    updated = soap.Database_updateProfiles(
+        access_token=token,
+        id=database.id,
+        requirements=requirements(("City", "=", "utrecht")),
+        fields=pairs(Age="50"),
     )
+    # Copernica answers a paged collection of the updated profiles
+    assert (updated.start, updated.length, updated.total) == (0, 2, 2)
+    assert [p.id for p in items(updated, "profile")] == [ids[0], ids[2]]
     db.session.rollback()
     assert [db.session.get(Profile, i).fields.get(str(_field(database, "Age"))) for i in ids] == [50, 45, 50, 9]
-    assert (
-        soap.Database_updateProfiles(
-            access_token=token,
-            id=database.id,
-            requirements=requirements(("Email", "=", "new@example.com")),
-            fields=pairs(Name="Newbie"),
-            create=True,
-        )
-        == 1
+    created = soap.Database_updateProfiles(
+        access_token=token,
+        id=database.id,
+        requirements=requirements(("Email", "=", "new@example.com")),
+        fields=pairs(Name="Newbie"),
+        create=True,
+        allproperties=True,
     )
+    assert created.total == 1 and as_dict(items(created, "profile")[0].fields)["Name"] == "Newbie"
     page, found = _search(soap, token, database, ("Email", "=", "NEW@example.com"), allproperties=True)
     assert len(found) == 1 and as_dict(items(page, "profile")[0].fields)["Name"] == "Newbie"
     assert events(found[0])[0].source == "soap"

@@ -49,7 +49,8 @@ def test_create_update_remove_database(soap, token, account):
 
 def test_invalid_database_name_is_a_fault_naming_the_field(soap, token, account):
     with pytest.raises(Fault, match="name"):
-        soap.Account_createDatabase(access_token=token, name="no spaces allowed")
+        soap.Account_createDatabase(access_token=token, name="2024 leads")
+    assert databases.list_databases(account) == []
 
 
 def test_fields_list_and_one_field(soap, token, account):

@@ -76,32 +76,28 @@ def test_search_subprofiles_of_a_profile_and_of_a_collection(soap, token, accoun
 def test_update_subprofiles(soap, token, account, shop):
     pen = _order(account, shop, "anna", "Pen", 2.5)
     book = _order(account, shop, "anna", "Book", 20)
-    assert (
-        soap.Profile_updateSubProfiles(
-            access_token=token,
-            id=shop["anna"],
-            collection={"id": shop["orders"].id},
-            requirements=requirements(("Product", "=", "pen")),
-            fields=pairs(Total="3"),
-        )
-        == 1
+    updated = soap.Profile_updateSubProfiles(
+        access_token=token,
+        id=shop["anna"],
+        collection={"id": shop["orders"].id},
+        requirements=requirements(("Product", "=", "pen")),
+        fields=pairs(Total="3"),
     )
+    assert updated.total == 1 and [s.id for s in items(updated, "subprofile")] == [pen]
     assert soap.SubProfile_updateFields(access_token=token, id=book, fields=pairs(Product="Atlas")) == 1
     db.session.rollback()
     product, total = (f.key for f in shop["orders"].fields)
     assert db.session.get(Subprofile, pen).fields[total] == 3
     assert db.session.get(Subprofile, book).fields[product] == "Atlas"
-    assert (
-        soap.Profile_updateSubProfiles(
-            access_token=token,
-            id=shop["anna"],
-            collection={"id": shop["orders"].id},
-            requirements=requirements(("Product", "=", "Lamp")),
-            fields=pairs(Total="40"),
-            create=True,
-        )
-        == 1
+    created = soap.Profile_updateSubProfiles(
+        access_token=token,
+        id=shop["anna"],
+        collection={"id": shop["orders"].id},
+        requirements=requirements(("Product", "=", "Lamp")),
+        fields=pairs(Total="40"),
+        create=True,
     )
+    assert created.total == 1
     page = soap.Profile_subProfiles(
         access_token=token, id=shop["anna"], collection={"id": shop["orders"].id}, allproperties=True
     )
@@ -125,3 +121,50 @@ def test_remove_subprofiles(soap, token, account, shop):
     assert [s.id for s in db.session.query(Subprofile).order_by(Subprofile.id)] == [book]
     assert events(shop["bob"])[-1].kind == "subprofile_removed"
     assert ink
+
+
+def test_collection_sub_profile_and_update_across_profiles(soap, token, account, shop):
+    pen = _order(account, shop, "anna", "Pen", 2.5)
+    bob_pen = _order(account, shop, "bob", "Pen", 1)
+    _order(account, shop, "bob", "Book", 20)
+    found = soap.Collection_subProfile(access_token=token, id=shop["orders"].id, identifier=str(pen))
+    assert (found.id, found.profile, as_dict(found.fields)["Product"]) == (pen, shop["anna"], "Pen")
+    assert soap.Collection_subProfile(access_token=token, id=shop["orders"].id, identifier="999999") is None
+    updated = soap.Collection_updateSubProfiles(
+        access_token=token,
+        id=shop["orders"].id,
+        requirements=requirements(("Product", "=", "pen")),
+        fields=pairs(Total="4"),
+    )
+    assert (updated.total, sorted(s.id for s in items(updated, "subprofile"))) == (2, sorted([pen, bob_pen]))
+    db.session.rollback()
+    total = shop["orders"].fields[1].key
+    assert [db.session.get(Subprofile, i).fields[total] for i in (pen, bob_pen)] == [4, 4]
+
+
+def test_move_a_subprofile_to_another_profile(soap, token, account, shop):
+    pen = _order(account, shop, "anna", "Pen", 2.5)
+    assert soap.SubProfile_moveToProfile(access_token=token, id=pen, profile={"id": shop["bob"]}) == 1
+    db.session.rollback()
+    assert db.session.get(Subprofile, pen).profile_id == shop["bob"]
+    assert [e.kind for e in events(shop["anna"]) if e.subprofile_id == pen][-1] == "subprofile_removed"
+    assert [e.kind for e in events(shop["bob"]) if e.subprofile_id == pen] == ["subprofile_created"]
+    other = make_database(account, "Other")
+    stranger = profiles.create_profile(account, other.id, {"Email": "x@example.com"}, origin=ADMIN)
+    with pytest.raises(Fault, match="another database"):
+        soap.SubProfile_moveToProfile(access_token=token, id=pen, profile={"id": stranger.id})
+    db.session.rollback()
+    assert db.session.get(Subprofile, pen).profile_id == shop["bob"]
+
+
+def test_collection_unsubscribe_applies_the_collections_behaviour(soap, token, account, shop):
+    pen = _order(account, shop, "anna", "Pen", 2.5)
+    databases.set_unsubscribe_behaviour(
+        account, behaviour="remove", field_values={}, interest_values={}, collection_id=shop["orders"].id
+    )
+    other = databases.create_collection(account, shop["database"].id, "Other")
+    assert soap.Collection_unsubscribe(access_token=token, id=other.id, subprofile={"id": pen}) is None
+    assert soap.Collection_unsubscribe(access_token=token, id=shop["orders"].id, subprofile={"id": pen}) == 1
+    db.session.rollback()
+    assert db.session.get(Subprofile, pen) is None
+    assert events(shop["anna"])[-1].kind == "unsubscribed"

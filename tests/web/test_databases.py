@@ -124,7 +124,7 @@ def test_invalid_name_is_refused_on_the_full_page_without_javascript(browser):
     response = me.post("/databases", {"name": "2024 leads"})
     assert response.status_code == 422
     page = text_of(response)
-    assert "<html" in page and "Use a letter followed by letters, digits or underscores" in page
+    assert "<html" in page and "Use a letter followed by letters, digits, spaces, hyphens or underscores" in page
     assert 'value="2024 leads"' in page  # what was typed is kept
     assert database_names(me.user.account) == []
 

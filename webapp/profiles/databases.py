@@ -23,13 +23,32 @@ from webapp.profiles.field_expressions import dialect_name, has_interest, index_
 from webapp.profiles.field_types import FieldValueError, coerce
 
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+CONTAINER_NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_ -]{0,63}$")
 
 
 def check_name(name: str, what: str = "name") -> str:
-    """Names of databases, collections, fields and interests: a letter, then letters, digits or ``_``."""
+    """Names of fields and interests: a letter, then letters, digits or ``_``.
+
+    They are identifiers in personalisation, exports and imports (Copernica: "a valid identifier").
+    """
     name = (name or "").strip()
     if not NAME_PATTERN.match(name):
         raise ValidationError({what: _("Use a letter followed by letters, digits or underscores (at most 64).")})
+    return name
+
+
+def check_container_name(name: str, what: str = "name") -> str:
+    """Names of databases and collections: a letter, then letters, digits, spaces, ``-`` or ``_``.
+
+    Copernica allows spaces here ("Fictional Persons 3" is its own example); runs of spaces become one, so
+    that two names that look the same are the same (uniqueness stays case-insensitive). The first letter
+    keeps the name safe at the start of a CSV cell (exports name files and columns after it).
+    """
+    name = " ".join((name or "").split())
+    if not CONTAINER_NAME_PATTERN.match(name):
+        raise ValidationError(
+            {what: _("Use a letter followed by letters, digits, spaces, hyphens or underscores (at most 64).")}
+        )
     return name
 
 
@@ -54,7 +73,7 @@ def find_database(account: Account, name: str) -> Database | None:
 
 
 def _check_database_name(account: Account, name: str, database_id: int | None = None) -> str:
-    name = check_name(name)
+    name = check_container_name(name)
     existing = find_database(account, name)
     if existing is not None and existing.id != database_id:
         raise ValidationError({"name": _("A database named %(name)s already exists.", name=name)})
@@ -127,7 +146,7 @@ def collection_of(account: Account, database: Database, collection_id: Any) -> C
 
 
 def _check_collection_name(database: Database, name: str, collection_id: int | None = None) -> str:
-    name = check_name(name)
+    name = check_container_name(name)
     for collection in database.collections:
         if collection.name.lower() == name.lower() and collection.id != collection_id:
             raise ValidationError({"name": _("A collection named %(name)s already exists.", name=name)})

@@ -101,12 +101,16 @@ def update_matching_profiles(
     requirements: Iterable[Requirement],
     values: dict[str, Any],
     *,
+    interests: dict[Any, bool] | None = None,
     create: bool = False,
     origin: Origin,
-) -> int:
-    """Apply ``values`` to every matching profile in one transaction (all or nothing); returns how many changed.
+    start: int = 0,
+    length: int = 100,
+) -> SearchResult:
+    """Apply ``values`` (and ``interests``) to every matching profile in one transaction (all or nothing).
 
-    With ``create`` and no match, a profile is created from the ``=`` requirements and ``values``.
+    With ``create`` and no match, a profile is created from the ``=`` requirements and ``values``. Returns a
+    page (``start``, ``length``) of the profiles matched or created, as Copernica's ``updateProfiles`` does.
     """
     requirements = list(requirements)
     database = get_database(account, database_id)
@@ -115,67 +119,77 @@ def update_matching_profiles(
     matches = list(db.session.scalars(query.order_by(Profile.id)))
     if not matches:
         if not create:
-            return 0
-        profiles.create_profile(
-            account, database.id, {**_equal_values(database.fields, requirements), **values}, origin=origin
+            return _slice([], start, length)
+        created = profiles.create_profile(
+            account,
+            database.id,
+            {**_equal_values(database.fields, requirements), **values},
+            origin=origin,
+            interests=interests,
         )
-        return 1
+        return _slice([created], start, length)
     try:
-        changed = sum(
-            profiles.apply_update(account, profile, values, {}, origin=origin, kind="profile_updated") is not None
-            for profile in matches
-        )
+        for profile in matches:
+            profiles.apply_update(account, profile, values, interests or {}, origin=origin, kind="profile_updated")
     except Exception:
         db.session.rollback()
         raise
     profiles.commit_or_conflict()
-    return changed
+    return _slice(matches, start, length)
 
 
 def update_matching_subprofiles(
     account: Account,
-    profile_id: int,
     collection_id: int,
     requirements: Iterable[Requirement],
     values: dict[str, Any],
     *,
+    profile_id: int | None = None,
     create: bool = False,
     origin: Origin,
-) -> int:
-    """Like ``update_matching_profiles``, for one profile's subprofiles in a collection."""
+    start: int = 0,
+    length: int = 100,
+) -> SearchResult:
+    """Like ``update_matching_profiles``, for a collection's subprofiles (of one profile with ``profile_id``;
+    ``create`` needs that profile)."""
     requirements = list(requirements)
     collection = get_collection(account, collection_id)
-    profile = profiles.get_profile(account, profile_id)
-    if profile.database_id != collection.database_id:
-        raise ValidationError(_("This collection belongs to another database."))
-    condition = _conditions(collection.fields, requirements, "subprofile")
-    matches = list(
-        db.session.scalars(
-            select(Subprofile)
-            .where(Subprofile.profile_id == profile.id, Subprofile.collection_id == collection.id, *condition)
-            .order_by(Subprofile.id)
-        )
+    query = select(Subprofile).where(
+        Subprofile.account_id == account.id,
+        Subprofile.collection_id == collection.id,
+        *_conditions(collection.fields, requirements, "subprofile"),
     )
+    profile = None
+    if profile_id is not None:
+        profile = profiles.get_profile(account, profile_id)
+        if profile.database_id != collection.database_id:
+            raise ValidationError(_("This collection belongs to another database."))
+        query = query.where(Subprofile.profile_id == profile.id)
+    matches = list(db.session.scalars(query.order_by(Subprofile.id)))
     if not matches:
-        if not create:
-            return 0
-        subprofiles.create_subprofile(
+        if not create or profile is None:
+            return _slice([], start, length)
+        created = subprofiles.create_subprofile(
             account,
             profile.id,
             collection.id,
             {**_equal_values(collection.fields, requirements), **values},
             origin=origin,
         )
-        return 1
+        return _slice([created], start, length)
     try:
-        changed = sum(
-            subprofiles.apply_update(account, subprofile, values, origin=origin) is not None for subprofile in matches
-        )
+        for subprofile in matches:
+            subprofiles.apply_update(account, subprofile, values, origin=origin)
     except Exception:
         db.session.rollback()
         raise
     db.session.commit()
-    return changed
+    return _slice(matches, start, length)
+
+
+def _slice(found: list, start: int, length: int) -> SearchResult:
+    start = max(0, start)
+    return SearchResult(found[start : start + max(0, min(MAX_PAGE, length))], start, len(found))
 
 
 def remove_profiles(account: Account, database_id: int, ids: Iterable[int], *, origin: Origin) -> int:

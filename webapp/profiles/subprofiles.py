@@ -96,6 +96,34 @@ def apply_update(account: Account, subprofile: Subprofile, values: dict[str, Any
     )
 
 
+def move_to_profile(account: Account, subprofile_id: int, profile_id: int, *, origin: Origin) -> Subprofile:
+    """Give a subprofile to another profile of the same database (Copernica's ``SubProfile_moveToProfile``).
+
+    Journalled as what each profile sees: removed from the old one, created on the new one (same id, same
+    values), so callbacks and follow-ups of both profiles hear of it.
+    """
+    subprofile = get_subprofile(account, subprofile_id)
+    target = get_profile(account, profile_id)
+    if target.database_id != subprofile.database_id:
+        raise ValidationError({"profile": _("That profile belongs to another database.")})
+    if target.id == subprofile.profile_id:
+        return subprofile
+    fields = dict(subprofile.fields or {})
+    events.record(
+        "subprofile_removed",
+        origin,
+        profile=subprofile.profile,
+        subprofile=subprofile,
+        changes={"fields": diff(fields, {})},
+    )
+    subprofile.profile_id, subprofile.updated_at = target.id, utcnow()
+    events.record(
+        "subprofile_created", origin, profile=target, subprofile=subprofile, changes={"fields": diff({}, fields)}
+    )
+    db.session.commit()
+    return subprofile
+
+
 def delete_subprofile(account: Account, subprofile_id: int, *, origin: Origin) -> None:
     subprofile = get_subprofile(account, subprofile_id)
     remove_in_transaction(subprofile, origin)

@@ -5,9 +5,7 @@ from spyne import Boolean, Integer, ServiceBase, Unicode, rpc
 from webapp.platform.errors import NotFound
 from webapp.profiles import databases
 from webapp.soap import auth, shapes
-from webapp.soap.types import PAGED, DatabaseEntity, DatabaseItems
-
-Token = Unicode(min_occurs=0)
+from webapp.soap.types import PAGED, DatabaseEntity, DatabaseItems, Login, Token
 
 
 class AccountService(ServiceBase):
@@ -16,8 +14,8 @@ class AccountService(ServiceBase):
         """Log an API user (admin or owner) on; later calls send the ``soap_session`` cookie it sets."""
         return auth.login(username, password, account)
 
-    @rpc(Token, Unicode, _returns=DatabaseEntity, _out_variable_name="database")
-    def Account_database(ctx, access_token, identifier):
+    @rpc(Unicode, Login, Token, _returns=DatabaseEntity, _out_variable_name="database")
+    def Account_database(ctx, identifier, login, access_token):
         """A database by name or id (empty when there is none)."""
 
         def action(caller):
@@ -30,23 +28,29 @@ class AccountService(ServiceBase):
             found = found or databases.find_database(caller.account, (identifier or "").strip())
             return shapes.database(found) if found else None
 
-        return auth.run(access_token, action)
+        return auth.run(action)
 
     @rpc(
-        Token, Integer, Integer, Boolean, _returns=(Integer, Integer, Integer, DatabaseItems), _out_variable_names=PAGED
+        Login,
+        Token,
+        Integer,
+        Integer,
+        Boolean,
+        _returns=(Integer, Integer, Integer, DatabaseItems),
+        _out_variable_names=PAGED,
     )
-    def Account_databases(ctx, access_token, start, length, allproperties):
+    def Account_databases(ctx, login, access_token, start, length, allproperties):
         def action(caller):
             found = databases.list_databases(caller.account)
             first, end = shapes.page_bounds(start, length, len(found))
             items = [shapes.database(d) for d in found[first:end]]
             return shapes.paged(items, DatabaseItems, "database", first, len(found))
 
-        return auth.run(access_token, action)
+        return auth.run(action)
 
-    @rpc(Token, Unicode, Unicode, _returns=DatabaseEntity, _out_variable_name="database")
-    def Account_createDatabase(ctx, access_token, name, description):
+    @rpc(Unicode, Unicode, Login, Token, _returns=DatabaseEntity, _out_variable_name="database")
+    def Account_createDatabase(ctx, name, description, login, access_token):
         def action(caller):
             return shapes.database(databases.create_database(caller.account, name or "", description or ""))
 
-        return auth.run(access_token, action)
+        return auth.run(action)

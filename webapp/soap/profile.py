@@ -4,9 +4,7 @@ from spyne import Boolean, Integer, ServiceBase, Unicode, rpc
 
 from webapp.profiles import merges, profiles, search, subprofiles
 from webapp.soap import auth, shapes
-from webapp.soap.types import PAGED, Map, ObjectRef, Requirements, SubprofileEntity, SubprofileItems
-
-Token = Unicode(min_occurs=0)
+from webapp.soap.types import PAGED, Login, Map, ObjectRef, Requirements, SubprofileEntity, SubprofileItems, Token
 
 
 def _empty_page(start: int | None) -> tuple:
@@ -14,52 +12,52 @@ def _empty_page(start: int | None) -> tuple:
 
 
 class ProfileService(ServiceBase):
-    @rpc(Token, Integer, _returns=Map, _out_variable_name="map")
-    def Profile_fields(ctx, access_token, id):
+    @rpc(Integer, Login, Token, _returns=Map, _out_variable_name="map")
+    def Profile_fields(ctx, id, login, access_token):
         """Every field of the profile by name, with its value (empty when there is no such profile)."""
         return auth.run(
-            access_token,
             lambda c: shapes.value_map(shapes.profile_fields(profiles.get_profile(c.account, id or 0))),
             empty=Map(pair=[]),
         )
 
-    @rpc(Token, Integer, Map, _returns=Integer, _out_variable_name="value")
-    def Profile_updateFields(ctx, access_token, id, fields):
+    @rpc(Integer, Map, Login, Token, _returns=Integer, _out_variable_name="value")
+    def Profile_updateFields(ctx, id, fields, login, access_token):
         def action(c):
             profiles.update_profile(c.account, id or 0, shapes.pairs(fields), origin=c.origin)
             return 1
 
-        return auth.run(access_token, action)
+        return auth.run(action)
 
-    @rpc(Token, Integer, _returns=Integer, _out_variable_name="value")
-    def Profile_remove(ctx, access_token, id):
+    @rpc(Integer, Login, Token, _returns=Integer, _out_variable_name="value")
+    def Profile_remove(ctx, id, login, access_token):
         def action(c):
             profiles.delete_profile(c.account, id or 0, origin=c.origin)
             return 1
 
-        return auth.run(access_token, action)
+        return auth.run(action)
 
-    @rpc(Token, Integer, ObjectRef, _returns=Integer, _out_variable_name="value")
-    def Profile_move(ctx, access_token, id, profile):
+    @rpc(Integer, ObjectRef, Login, Token, _returns=Integer, _out_variable_name="value")
+    def Profile_move(ctx, id, profile, login, access_token):
         """Merge this profile into ``profile{id}`` (see ``profiles/merges.py``)."""
 
         def action(c):
             merges.merge_profile(c.account, id or 0, shapes.reference_id(profile), origin=c.origin)
             return 1
 
-        return auth.run(access_token, action)
+        return auth.run(action)
 
     @rpc(
-        Token,
         Integer,
         ObjectRef,
+        Login,
+        Token,
         Integer,
         Integer,
         Boolean,
         _returns=(Integer, Integer, Integer, SubprofileItems),
         _out_variable_names=PAGED,
     )
-    def Profile_subProfiles(ctx, access_token, id, collection, start, length, allproperties):
+    def Profile_subProfiles(ctx, id, collection, login, access_token, start, length, allproperties):
         def action(c):
             found = search.search_subprofiles(
                 c.account,
@@ -71,33 +69,34 @@ class ProfileService(ServiceBase):
             items = [shapes.subprofile(s, bool(allproperties)) for s in found.items]
             return shapes.paged(items, SubprofileItems, "subprofile", found.start, found.total)
 
-        return auth.run(access_token, action, empty=_empty_page(start))
+        return auth.run(action, empty=_empty_page(start))
 
-    @rpc(Token, Integer, ObjectRef, Map, _returns=SubprofileEntity, _out_variable_name="subprofile")
-    def Profile_createSubProfile(ctx, access_token, id, collection, fields):
+    @rpc(Integer, ObjectRef, Map, Login, Token, _returns=SubprofileEntity, _out_variable_name="subprofile")
+    def Profile_createSubProfile(ctx, id, collection, fields, login, access_token):
         def action(c):
             created = subprofiles.create_subprofile(
                 c.account, id or 0, shapes.reference_id(collection), shapes.pairs(fields), origin=c.origin
             )
             return shapes.subprofile(created)
 
-        return auth.run(access_token, action)
+        return auth.run(action)
 
     @rpc(
-        Token,
         Integer,
         ObjectRef,
         Requirements,
-        Integer,
-        Integer,
-        Boolean,
         Unicode,
+        Boolean,
+        Login,
+        Token,
+        Integer,
+        Integer,
         Boolean,
         _returns=(Integer, Integer, Integer, SubprofileItems),
         _out_variable_names=PAGED,
     )
     def Profile_searchSubProfiles(
-        ctx, access_token, id, collection, requirements, start, length, allproperties, order, asc
+        ctx, id, collection, requirements, order, asc, login, access_token, start, length, allproperties
     ):
         def action(c):
             found = search.search_subprofiles(
@@ -113,20 +112,40 @@ class ProfileService(ServiceBase):
             items = [shapes.subprofile(s, bool(allproperties)) for s in found.items]
             return shapes.paged(items, SubprofileItems, "subprofile", found.start, found.total)
 
-        return auth.run(access_token, action, empty=_empty_page(start))
+        return auth.run(action, empty=_empty_page(start))
 
-    @rpc(Token, Integer, ObjectRef, Requirements, Map, Boolean, _returns=Integer, _out_variable_name="value")
-    def Profile_updateSubProfiles(ctx, access_token, id, collection, requirements, fields, create):
+    @rpc(
+        Integer,
+        ObjectRef,
+        Requirements,
+        Map,
+        Boolean,
+        Login,
+        Token,
+        Integer,
+        Integer,
+        Boolean,
+        _returns=(Integer, Integer, Integer, SubprofileItems),
+        _out_variable_names=PAGED,
+    )
+    def Profile_updateSubProfiles(
+        ctx, id, collection, requirements, fields, create, login, access_token, start, length, allproperties
+    ):
+        """Set ``fields`` on the profile's matching subprofiles (or create one); answers a page of them."""
+
         def action(c):
-            search.update_matching_subprofiles(
+            found = search.update_matching_subprofiles(
                 c.account,
-                id or 0,
                 shapes.reference_id(collection),
                 shapes.requirements(requirements),
                 shapes.pairs(fields),
+                profile_id=id or 0,
                 create=bool(create),
                 origin=c.origin,
+                start=start or 0,
+                length=100 if length is None else length,
             )
-            return 1
+            items = [shapes.subprofile(s, bool(allproperties)) for s in found.items]
+            return shapes.paged(items, SubprofileItems, "subprofile", found.start, found.total)
 
-        return auth.run(access_token, action)
+        return auth.run(action, empty=_empty_page(start))

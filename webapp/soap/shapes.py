@@ -20,13 +20,17 @@ choices of a multiple choice field comma-separated, an empty value as ``""``; in
 Interests come in as a yes/no word read by ``profiles.flags.parse_flag``; any other text counts as on.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from webapp.models import Callback, Collection, Database, Field, Profile, Subprofile
+from lxml import etree
+
+from webapp.models import Callback, Collection, Database, Field, Interest, Profile, Subprofile
 from webapp.profiles import databases
 from webapp.profiles.flags import parse_flag
 from webapp.profiles.search import Requirement
+from webapp.profiles.special_content import special_content_of
 from webapp.soap import types
 
 TIMESTAMP = "%Y-%m-%d %H:%M:%S"
@@ -67,6 +71,25 @@ def text(value: Any) -> str:
 
 
 # --- input ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PairValue:
+    """One ``pair`` of an input map, as ``read_map`` reads it (a light stand-in for ``types.Pair``)."""
+
+    key: str | None
+    value: str | None
+
+
+def read_map(element) -> types.Map:
+    """An input ``map`` element: its ``pair`` children's ``key`` and ``value`` texts, in one pass."""
+    found = []
+    for pair in element:
+        if not isinstance(pair.tag, str):
+            continue  # a comment or processing instruction
+        texts = {etree.QName(child).localname: child.text for child in pair if isinstance(child.tag, str)}
+        found.append(PairValue(texts.get("key"), texts.get("value")))
+    return types.Map(pair=found)
 
 
 def pairs(value: types.Map | None) -> dict[str, Any]:
@@ -148,8 +171,12 @@ def field(entity: Field, cls=types.FieldEntity):
         big=entity.type == "large_text",
         hidden=bool(entity.hidden),
         index=bool(entity.indexed),
-        specialcontent="email" if entity.type == "email" else "",
+        specialcontent=special_content_of(entity.type),
     )
+
+
+def interest(entity: Interest) -> types.InterestEntity:
+    return types.InterestEntity(id=entity.id, name=entity.name, groupname=entity.group or "", weight=entity.position)
 
 
 def collection_field(entity: Field) -> types.CollectionFieldEntity:

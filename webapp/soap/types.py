@@ -15,6 +15,21 @@ class _Type(ComplexModel):
     __namespace__ = NAMESPACE
 
 
+Token = Unicode(min_occurs=0)
+"""The ``access_token`` member every method takes (last, after ``login``, as in Copernica's WSDL)."""
+
+
+class Login(_Type):
+    """Copernica's per-call ``login{username, account, password}`` (which it documents as soon deprecated).
+
+    Named ``logindata`` here because the ``login`` method's own input already has that name inside Spyne;
+    the WSDL calls it ``login`` (see ``wsdl.py``).
+    """
+
+    __type_name__ = "logindata"
+    _type_info = [("username", Unicode), ("account", Unicode), ("password", Unicode)]
+
+
 class Pair(_Type):
     __type_name__ = "pair"
     _type_info = [("key", Unicode), ("value", Unicode)]
@@ -96,6 +111,11 @@ class CollectionFieldEntity(_Type):
     _type_info = list(_FIELD_PROPERTIES)
 
 
+class InterestEntity(_Type):
+    __type_name__ = "interest"
+    _type_info = [("id", Integer), ("name", Unicode), ("groupname", Unicode), ("weight", Integer)]
+
+
 class CollectionEntity(_Type):
     __type_name__ = "collection"
     _type_info = [
@@ -162,5 +182,6 @@ ProfileItems = _items("profile", ProfileEntity)
 SubprofileItems = _items("subprofile", SubprofileEntity)
 CallbackItems = _items("callback", CallbackEntity)
 ViewItems = _items("view", ViewEntity)
+InterestItems = _items("interest", InterestEntity)
 
 PAGED = ("start", "length", "total", "items")
