@@ -2,9 +2,9 @@
 
 No cookies or sessions: a token is ``<issue time>.<HMAC of form key and issue time>``, so the server can
 tell how long the visitor took without storing anything. The hosted page's tokens are marked ``h<issue time>``
-and signed for the hosted page, so that the origin check can recognise the hosted page posting to itself. The captcha is ALTCHA's proof of work, signed with
-a key derived from ``SECRET_KEY``; a solved challenge is remembered in Redis until it expires, so one
-solution cannot be replayed.
+and signed for the hosted page, so that the origin check can recognise the hosted page posting to itself.
+The captcha is ALTCHA's proof of work, signed with a key derived from ``SECRET_KEY``; a solved challenge is
+remembered in Redis until it expires, so one solution cannot be replayed.
 """
 
 import base64
