@@ -459,3 +459,14 @@ def test_a_refused_save_keeps_every_input_typed(editor, database, form, htmx):
     assert '<input checked id="double_opt_in" name="double_opt_in"' in page
     assert re.search(r'<option selected value="update">', page)
     assert stored(form.id).revision == 1
+
+
+def test_results_and_spam_use_plain_words(editor, database, form):
+    cycling = database.interests[0]
+    webforms_items.add_item(editor.user.account, form.id, "interest", interest_id=cycling.id)
+    make_form_submission(form, data={f"i{cycling.id}": True})
+    make_form_submission(form, status="rejected", reason="honeypot", data={"_hp": "http://spam.example"})
+    results = text_of(editor.get(f"/forms/{form.id}/results"))
+    assert "<dt>Cycling</dt><dd>yes</dd>" in results and "True" not in results
+    spam = text_of(editor.get(f"/forms/{form.id}/spam"))
+    assert "<dt>Hidden anti-spam field (left empty by people)</dt>" in spam and "_hp" not in spam

@@ -689,3 +689,18 @@ def test_ids_beyond_any_profile_are_not_found(browser, account):
     assert me.get(f"/profiles/{huge}").status_code == 404
     assert me.get(f"/profiles/{huge}/timeline", htmx=True).status_code == 404
     assert me.get(f"/subprofiles/{huge}", htmx=True).status_code == 404
+
+
+def test_the_timeline_says_in_words_what_caused_a_change(browser, account):
+    from tests.factories import make_form
+
+    database = make_database(account)
+    form = make_form(account, database, name="Spring sign-up")
+    profile = make_profile(account, database, FirstName="Anna")
+    for reference, source in ((str(form.id), "form"), ("import 7", "import"), ("m-1f3a9", "email")):
+        profiles.update_profile(
+            account, profile.id, {"FirstName": f"Anna {source}"}, origin=Origin(source, reference=reference)
+        )
+    timeline = text_of(browser("viewer", account).get(f"/profiles/{profile.id}")).split('id="timeline"', 1)[1]
+    assert "Through the web form Spring sign-up" in timeline and "By import 7" in timeline
+    assert "Reference" not in timeline and "m-1f3a9" not in timeline

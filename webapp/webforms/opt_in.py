@@ -23,6 +23,7 @@ from webapp.models import Account, Field, Form, Profile, ProfileEvent, utcnow
 from webapp.platform.errors import ValidationError
 from webapp.profiles.events import Origin
 from webapp.profiles.profiles import apply_update, commit_or_conflict
+from webapp.webforms.results import column_names
 
 DEFAULT_LINK_TTL_HOURS = 48
 
@@ -84,7 +85,8 @@ def send_notification(form: Form, submission_id: int, profile_id: int | None, da
     to = (form.settings or {}).get("notify_email")
     if not to:
         return
-    lines = [f"{name}: {value}" for name, value in data.items()]
+    names = column_names(db.session.get_one(Account, form.account_id), form)
+    lines = [f"{names.get(name, name)}: {_plain(value)}" for name, value in data.items()]
     text = _(
         "Form %(form)s received submission %(id)s (profile %(profile)s).",
         form=form.name,
@@ -98,6 +100,15 @@ def send_notification(form: Form, submission_id: int, profile_id: int | None, da
         text="\n".join([text, "", *lines]),
         profile_id=None,
     )
+
+
+def _plain(value: Any) -> str:
+    """A submitted value in words: yes or no for a tick box, a list joined by commas."""
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, list | tuple):
+        return ", ".join(str(part) for part in value)
+    return str(value)
 
 
 def _send(form: Form, *, to: str, subject: str, text: str, profile_id: int | None) -> None:
