@@ -159,6 +159,16 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.blueprints.health import bp as health_bp
 
     app.register_blueprint(health_bp)
+    app.add_url_rule("/favicon.ico", "favicon", _favicon)
+
+
+def _favicon():
+    """The icon, for browsers that ask ``/favicon.ico`` where no page names one (a JSON answer, a download)."""
+    from flask import current_app
+
+    response = current_app.send_static_file("favicon.svg")
+    response.cache_control.max_age = 86400
+    return response
 
 
 def _register_soap(app: Flask) -> None:

@@ -124,7 +124,7 @@ def _first_admin() -> None:
         return
     password = secrets.token_urlsafe(12)
     account = accounts.get_or_create_account(FIRST_ACCOUNT)
-    accounts_users.create_user(account, email=FIRST_USER, password=password, role="owner")
+    accounts_users.create_user(account, email=FIRST_USER, password=password, role="owner", password_change_due=True)
     click.echo("=" * 60)
     click.echo("First login (shown once; change it under Account):")
     click.echo(f"  email:    {FIRST_USER}")

@@ -201,3 +201,10 @@ def test_language_without_csrf_token_is_refused(browser):
     me = browser("viewer")
     assert me.post("/language", {"language": "nl"}, csrf=False).status_code == 400
     assert db.session.get(User, me.user.id).language is None
+
+
+def test_every_page_names_the_icon_and_favicon_ico_answers(anonymous):
+    assert 'rel="icon" href="/static/favicon.svg"' in anonymous.get("/login").get_data(as_text=True)
+    icon = anonymous.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml" and icon.get_data().startswith(b"<svg")
+    icon.close()

@@ -370,3 +370,22 @@ def test_only_admins_delete_databases(browser, role):
     database = make_database(me.user.account)
     assert me.post(f"/databases/{database.id}/delete", {"confirm_name": "Customers"}).status_code == 403
     assert database_names(me.user.account) == ["Customers"]
+
+
+def test_a_database_made_in_the_admin_unsubscribes_by_its_subscription_field(browser):
+    me = browser("admin")
+    me.post("/databases", {"name": "Leads"})
+    created = committed().scalar(select(Database).where(Database.name == "Leads"))
+    assert [field.name for field in created.fields] == ["Subscription"]
+    assert created.unsubscribe_values == {"fields": {created.fields[0].key: "unsubscribed"}, "interests": {}}
+    page = text_of(me.get(f"/databases/{created.id}/settings"))
+    assert "Unsubscribing changes nothing yet." not in page
+
+
+def test_settings_warn_when_unsubscribing_changes_nothing(browser):
+    me = browser("admin")
+    database = make_database(me.user.account, "Old", fields={"Email": "email"})
+    page = text_of(me.get(f"/databases/{database.id}/settings"))
+    assert "Unsubscribing changes nothing yet." in page
+    me.post(f"/databases/{database.id}/unsubscribe", {"behaviour": "remove"})
+    assert "Unsubscribing changes nothing yet." not in text_of(me.get(f"/databases/{database.id}/settings"))

@@ -136,3 +136,8 @@ def test_dkim_key_generation_shows_the_dns_record(browser):
 
 def test_only_admins_see_mail_settings(browser):
     assert browser("editor").get("/email/settings").status_code == 403
+
+
+def test_no_templates_yet_leads_to_making_one(browser):
+    page = browser("editor").get("/email/templates").get_data(as_text=True)
+    assert "No email templates yet" in page and 'href="/email/templates/new">Create your first template' in page

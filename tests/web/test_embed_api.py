@@ -232,6 +232,31 @@ def test_hosted_page_get_and_post_with_errors_then_success(anonymous, form):
     assert done.status_code == 200 and "Welcome!" in done.get_data(as_text=True)
 
 
+@pytest.mark.parametrize(
+    ("fetch_site", "hosted", "accepted"),
+    [("same-origin", True, True), ("cross-site", True, False), ("same-origin", False, False), ("", True, False)],
+)
+def test_hosted_page_posting_with_origin_null(anonymous, form, fetch_site, hosted, accepted):
+    """``Origin: null`` passes only from the hosted page itself: the browser says ``Sec-Fetch-Site: same-origin``
+    and the token is one the hosted page issued (an API token or a copy on a foreign page does not pass)."""
+    token = spam.issue_token(form.key, now=time.time() - 60, hosted=hosted)
+    headers = {"Origin": "null", **({"Sec-Fetch-Site": fetch_site} if fetch_site else {})}
+    data = {"_token": token, email_name(form): "ann@example.com"}
+    response = anonymous.post(f"/f/{form.key}", data=data, csrf=False, headers=headers)
+    assert response.status_code == (200 if accepted else 403)
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    stored = db.session.scalar(select(FormSubmission).where(FormSubmission.form_id == form.id))
+    assert (stored.status, stored.reason) == (("accepted", "") if accepted else ("rejected", "origin"))
+
+
+def test_hosted_page_issues_hosted_tokens(anonymous, form):
+    html = anonymous.get(f"/f/{form.key}").get_data(as_text=True)
+    token = re.search(r'name="_token" value="([^"]+)"', html).group(1)
+    assert spam.is_hosted_token(form.key, token)
+    assert not spam.is_hosted_token(form.key, anonymous.get(f"/p/forms/{form.key}/token").get_json()["token"])
+    assert not spam.is_hosted_token("another", token)
+
+
 def test_hosted_page_redirects_when_configured(anonymous, form):
     form.settings = {**form.settings, "redirect_url": "https://shop.example/thanks"}
     db.session.commit()

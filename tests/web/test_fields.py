@@ -474,3 +474,47 @@ def test_deleting_a_collection_field_counts_subprofiles(browser):
 
     assert toast_of(response) == "Field Amount is deleted; 2 subprofiles lost a value."
     assert committed().get(Field, field_id) is None
+
+
+# --- labels ---------------------------------------------------------------------------------------
+
+
+def test_a_field_has_labels_apart_from_its_name_and_forms_use_them(browser):
+    from webapp.webforms import builder, items
+
+    me = browser("admin")
+    account = me.user.account
+    database = make_database(account, fields={})
+    me.post(
+        f"/databases/{database.id}/fields",
+        new_field(name="FirstName", label_en="  First   name ", label_nl="Voornaam"),
+        htmx=True,
+    )
+    field = field_named(database.id, "FirstName")
+    assert field.labels == {"en": "First name", "nl": "Voornaam"}
+    assert "First name" in text_of(me.get(f"/databases/{database.id}/fields"))
+    assert 'value="Voornaam"' in text_of(me.get(f"/fields/{field.id}/edit"))
+
+    form = builder.create_form(account, database.id, name="Sign-up")
+    assert items.add_item(account, form.id, "field", field_id=field.id)["label"] == "First name"
+    account.language = "nl"
+    db.session.commit()
+    assert (
+        items.add_item(account, builder.create_form(account, database.id, name="Nl").id, "field", field_id=field.id)[
+            "label"
+        ]
+        == "Voornaam"
+    )
+
+
+def test_labels_are_checked_and_kept_when_a_door_does_not_speak_of_them(browser):
+    from webapp.profiles.fields import update_field
+
+    me = browser("admin")
+    database = make_database(me.user.account, fields={})
+    response = me.post(f"/databases/{database.id}/fields", new_field(name="City", label_en="x" * 101), htmx=True)
+    assert response.status_code == 422 and "A label has at most 100 characters." in text_of(response)
+    assert field_named(database.id, "City") is None
+    field = create_field(me.user.account, FieldSpec(name="City", labels={"en": "Town"}), database_id=database.id)
+    update_field(me.user.account, field.id, FieldSpec(name="City", type="text"))  # e.g. SOAP: no labels
+    assert field_named(database.id, "City").labels == {"en": "Town"}

@@ -606,3 +606,11 @@ def test_cancelling_from_the_profile_panel(browser, account, runs):
     assert 'id="profile-followups"' in body and "Nothing waiting." in body
     plain = editor.post(f"/followup-runs/{made['failed'].id}/retry", {"view": "profile"})
     assert plain.status_code == 303 and plain.headers["Location"].endswith(f"/profiles/{profile.id}")
+
+
+def test_no_follow_ups_yet_leads_to_making_one(browser, account, shop):
+    overview = browser("editor", account).get("/followups").get_data(as_text=True)
+    assert "No follow-ups yet" in overview
+    assert f'href="/databases/{shop.id}/followups/new">New follow-up for {shop.name}' in overview
+    tab = browser("editor", account, email="second@example.com").get(f"/databases/{shop.id}/followups")
+    assert f'href="/databases/{shop.id}/followups/new">Create your first follow-up' in tab.get_data(as_text=True)

@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import re
 
 import pytest
 from sqlalchemy import select
@@ -412,3 +413,60 @@ def test_profile_page_shows_submissions_and_files(browser, editor, database, for
     stranger = browser("owner", make_account("Other"))
     assert stranger.get(f"/form-files/{upload.id}").status_code == 404
     assert stranger.get(f"/profiles/{profile.id}/form-results").status_code == 404
+
+
+@pytest.mark.parametrize("htmx", [True, False])
+def test_a_refused_save_keeps_every_input_typed(editor, database, form, htmx):
+    newsletter, email = field_id(database, "Newsletter"), field_id(database, "Email")
+    typed = settings_post(
+        name="Spring sign-up",
+        behaviour="update",
+        key_field_ids=[str(email)],
+        on_no_match="reject",
+        allowed_origins="https://shop.example\nhttps://www.shop.example",
+        submit_label="Join us",
+        success_message="Welcome, reader!",
+        redirect_url="not a url",
+        max_submissions_per_profile="2",
+        min_fill_seconds="5",
+        notify_email="office@example.com",
+        double_opt_in="y",
+        **{f"unconfirmed-{newsletter}": "unconfirmed", f"confirmed-{newsletter}": "yes"},
+        email_subject="Please confirm",
+        email_text="Click {link} now",
+        link_ttl_hours="12",
+    )
+    response = editor.post(f"/forms/{form.id}/settings", typed, htmx=htmx)
+    page = text_of(response)
+    assert response.status_code == 422
+    for shown in (
+        'value="Spring sign-up"',
+        "https://shop.example\nhttps://www.shop.example</textarea>",
+        'value="Join us"',
+        "Welcome, reader!</textarea>",
+        'value="not a url"',
+        'value="2"',
+        'value="5"',
+        'value="office@example.com"',
+        f'name="unconfirmed-{newsletter}" value="unconfirmed"',
+        f'name="confirmed-{newsletter}" value="yes"',
+        'value="Please confirm"',
+        "Click {link} now</textarea>",
+        'value="12"',
+    ):
+        assert shown in page, shown
+    assert f'<input checked id="key_field_ids-0" name="key_field_ids" type="checkbox" value="{email}">' in page
+    assert '<input checked id="double_opt_in" name="double_opt_in"' in page
+    assert re.search(r'<option selected value="update">', page)
+    assert stored(form.id).revision == 1
+
+
+def test_results_and_spam_use_plain_words(editor, database, form):
+    cycling = database.interests[0]
+    webforms_items.add_item(editor.user.account, form.id, "interest", interest_id=cycling.id)
+    make_form_submission(form, data={f"i{cycling.id}": True})
+    make_form_submission(form, status="rejected", reason="honeypot", data={"_hp": "http://spam.example"})
+    results = text_of(editor.get(f"/forms/{form.id}/results"))
+    assert "<dt>Cycling</dt><dd>yes</dd>" in results and "True" not in results
+    spam = text_of(editor.get(f"/forms/{form.id}/spam"))
+    assert "<dt>Hidden anti-spam field (left empty by people)</dt>" in spam and "_hp" not in spam

@@ -503,7 +503,7 @@ def test_profile_page_shows_fields_interests_and_a_masked_code(browser, account)
     page = text_of(browser("editor", account).get(f"/profiles/{profile.id}"))
     assert '<nav class="breadcrumbs"' in page
     assert f'<a href="/databases/{database.id}/profiles">Customers</a>' in page
-    assert f"Profile #{profile.id}" in page
+    assert f'<h1>Anna <span class="muted small">#{profile.id}</span>' in page  # named by its name field
     assert profile.code not in page and profile.code[-4:] in page
     assert 'value="Anna"' in page
     assert "Newsletter" in page and 'hx-trigger="change"' in page
@@ -689,3 +689,30 @@ def test_ids_beyond_any_profile_are_not_found(browser, account):
     assert me.get(f"/profiles/{huge}").status_code == 404
     assert me.get(f"/profiles/{huge}/timeline", htmx=True).status_code == 404
     assert me.get(f"/subprofiles/{huge}", htmx=True).status_code == 404
+
+
+def test_the_timeline_says_in_words_what_caused_a_change(browser, account):
+    from tests.factories import make_form
+
+    database = make_database(account)
+    form = make_form(account, database, name="Spring sign-up")
+    profile = make_profile(account, database, FirstName="Anna")
+    for reference, source in ((str(form.id), "form"), ("import 7", "import"), ("m-1f3a9", "email")):
+        profiles.update_profile(
+            account, profile.id, {"FirstName": f"Anna {source}"}, origin=Origin(source, reference=reference)
+        )
+    timeline = text_of(browser("viewer", account).get(f"/profiles/{profile.id}")).split('id="timeline"', 1)[1]
+    assert "Through the web form Spring sign-up" in timeline and "By import 7" in timeline
+    assert "Reference" not in timeline and "m-1f3a9" not in timeline
+
+
+def test_a_profile_page_is_titled_by_its_email_or_name(browser, account):
+    database = make_database(account)
+    by_email = make_profile(account, database, Email="ann@example.com", FirstName="Ann")
+    by_name = make_profile(account, database, FirstName="Bob", LastName="Jansen")
+    nameless = make_profile(account, database)
+    me = browser("viewer", account)
+    assert "<h1>ann@example.com" in text_of(me.get(f"/profiles/{by_email.id}"))
+    assert "<title>ann@example.com · Customers" in text_of(me.get(f"/profiles/{by_email.id}"))
+    assert "<h1>Bob Jansen" in text_of(me.get(f"/profiles/{by_name.id}"))
+    assert f"<h1>Profile #{nameless.id}" in text_of(me.get(f"/profiles/{nameless.id}"))

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.factories import PASSWORD, make_account, make_user
+from tests.web.conftest import Browser
 from webapp.accounts import tokens as accounts_tokens
 from webapp.accounts import users as accounts_users
 from webapp.extensions import db
@@ -450,3 +451,28 @@ def test_changes_are_never_gets(browser):
         assert me.get(url).status_code == 405, url
     assert user_exists(vera.id)
     assert db.session.get(ApiToken, token.id).revoked_at is None
+
+
+# --- a password someone else chose ------------------------------------------------------------------
+
+PASSWORD_DUE = "Your password was generated at setup or chosen by someone else."
+
+
+def test_a_user_an_admin_made_is_asked_to_choose_a_password_until_they_do(app, browser):
+    admin = browser("admin")
+    admin.post("/users", {"email": "new@example.com", "role": "editor", "password": "initial password"})
+    assert PASSWORD_DUE not in text(admin.get("/"))  # the admin's own password is their own
+    new = Browser(app.test_client())
+    new.post("/login", {"email": "new@example.com", "password": "initial password"})
+    for page in ("/", "/forms", "/account"):
+        assert PASSWORD_DUE in text(new.get(page)) and 'href="/account#password-form"' in text(new.get(page))
+    chosen = "my own long secret"
+    new.post("/account/password", {"current": "initial password", "password": chosen, "repeat": chosen})
+    assert PASSWORD_DUE not in text(new.get("/"))
+
+
+def test_the_first_owner_of_a_new_installation_is_asked_too(ctx):
+    from webapp.cli import _first_admin
+
+    _first_admin()
+    assert db.session.scalars(select(User)).one().password_change_due

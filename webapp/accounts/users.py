@@ -51,9 +51,18 @@ def _check_user_input(email: str, password: str | None, role: str) -> tuple[str,
     return email, errors
 
 
-def create_user(account: Account, *, email: str, password: str, role: str, actor: User | None = None) -> User:
+def create_user(
+    account: Account,
+    *,
+    email: str,
+    password: str,
+    role: str,
+    actor: User | None = None,
+    password_change_due: bool | None = None,
+) -> User:
     """Create a user. ``actor`` is the user who does it (None for the system: setup, CLI, tests);
-    only an owner makes owners."""
+    only an owner makes owners. A password someone else chose (an actor's, by default) is to be changed: the
+    admin asks the new user until they do."""
     if role == "owner" and actor is not None and not actor.has_role("owner"):
         raise PermissionDenied(_("Only an owner can make or unmake owners."))
     email, errors = _check_user_input(email, password, role)
@@ -61,7 +70,14 @@ def create_user(account: Account, *, email: str, password: str, role: str, actor
         errors["email"] = _("A user with this email address already exists.")
     if errors:
         raise ValidationError(errors)
-    user = User(account_id=account.id, email=email, password_hash=generate_password_hash(password), role=role)
+    due = actor is not None if password_change_due is None else password_change_due
+    user = User(
+        account_id=account.id,
+        email=email,
+        password_hash=generate_password_hash(password),
+        role=role,
+        password_change_due=due,
+    )
     db.session.add(user)
     db.session.commit()
     return user
@@ -111,6 +127,7 @@ def set_password(user: User, password: str) -> None:
             {"password": _("A password has at least %(count)s characters.", count=MIN_PASSWORD_LENGTH)}
         )
     user.password_hash = generate_password_hash(password)
+    user.password_change_due = False
     db.session.commit()
 
 

@@ -248,6 +248,7 @@ def _submit(key: str) -> attempts.SubmissionResult:
         idempotency_key=(values.get(IDEMPOTENCY_KEY) or [""])[0] or None,
         elapsed_token=(values.get(TOKEN) or [""])[0],
         user_agent=request.user_agent.string,
+        fetch_site=request.headers.get("Sec-Fetch-Site", ""),
     )
 
 
@@ -277,7 +278,7 @@ def hosted_form(key: str):
         values, status = _display_values(definition), result.status_code
         errors = result.body.get("errors") or {"": result.body.get("message", "")}
     # A first view gets a new token (and counts as a view); a page with errors keeps the one it was sent with.
-    fill_token = request.form.get(TOKEN, "") if request.method == "POST" else forms.issue_token(key)
+    fill_token = request.form.get(TOKEN, "") if request.method == "POST" else forms.issue_token(key, hosted=True)
     html = render_form(definition, action=request.path, values=values, errors=errors, token=fill_token, link=link)
     page = render_template("public/form_page.html", definition=definition, form_html=html, message=None)
     return _hosted_headers(current_app.make_response((page, status)), form)
@@ -305,7 +306,9 @@ def _hosted_headers(response, form: Form):
         f"frame-ancestors {ancestors}; form-action {form_targets}; base-uri 'none'; object-src 'none'"
     )
     response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
+    # Our own origin only: the page's URL (a signed profile link) never reaches another site, and the browser
+    # names our origin when the page posts to itself (under no-referrer it sends Origin: null).
+    response.headers["Referrer-Policy"] = "same-origin"
     return response
 
 

@@ -77,6 +77,9 @@ class Field(Base):
     unique: Mapped[bool] = mapped_column(default=False)
     position: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # What people read for the field, by language (``{"en": "First name", "nl": "Voornaam"}``); the name stays
+    # the identifier of templates and the APIs. The default label of a form item.
+    labels: Mapped[dict[str, str] | None] = mapped_column(JSONType, nullable=True)
 
     @property
     def key(self) -> str:

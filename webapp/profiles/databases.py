@@ -80,7 +80,12 @@ def _check_database_name(account: Account, name: str, database_id: int | None = 
     return name
 
 
-def create_database(account: Account, name: str, description: str = "") -> Database:
+SUBSCRIPTION_FIELD = "Subscription"
+SUBSCRIBED, UNSUBSCRIBED = "subscribed", "unsubscribed"
+
+
+def create_database(account: Account, name: str, description: str = "", *, subscription: bool = False) -> Database:
+    """A new database; ``subscription`` gives it a working unsubscribe from the start (see below)."""
     database = Database(
         account_id=account.id,
         name=_check_database_name(account, name),
@@ -89,8 +94,47 @@ def create_database(account: Account, name: str, description: str = "") -> Datab
         unsubscribe_values={},
     )
     db.session.add(database)
+    if subscription:
+        _add_subscription_field(account, database)
     db.session.commit()
     return database
+
+
+def _add_subscription_field(account: Account, database: Database) -> None:
+    """The field ``Subscription`` (``subscribed`` by default, so new profiles are) that an unsubscribe sets to
+    ``unsubscribed`` and new sign-up forms set back to ``subscribed`` (``webforms.builder.create_form``)."""
+    db.session.flush()
+    field = Field(
+        account_id=account.id,
+        database_id=database.id,
+        name=SUBSCRIPTION_FIELD,
+        type="choice",
+        options={"choices": [SUBSCRIBED, UNSUBSCRIBED]},
+        default=SUBSCRIBED,
+        position=0,
+    )
+    db.session.add(field)
+    db.session.flush()
+    database.unsubscribe_values = {"fields": {field.key: UNSUBSCRIBED}, "interests": {}}
+
+
+def subscription_field(database: Database) -> Field | None:
+    """The database's field that says whether a profile is subscribed: one that the unsubscribe behaviour sets
+    to ``unsubscribed`` and that can hold ``subscribed`` (as a new database's ``Subscription`` does)."""
+    if database.unsubscribe_behaviour != "update":
+        return None
+    values = (database.unsubscribe_values or {}).get("fields", {})
+    for field in database.fields:
+        choices = (field.options or {}).get("choices") or []
+        if field.collection_id is None and values.get(field.key) == UNSUBSCRIBED and SUBSCRIBED in choices:
+            return field
+    return None
+
+
+def unsubscribe_changes_nothing(owner: Database | Collection) -> bool:
+    """Whether an unsubscribe would leave the profile (or subprofile) as it was: ``update`` without values."""
+    values = owner.unsubscribe_values or {}
+    return owner.unsubscribe_behaviour == "update" and not (values.get("fields") or values.get("interests"))
 
 
 def update_database(

@@ -39,6 +39,8 @@ class FieldSpec:
     hidden: bool = False
     indexed: bool = False
     unique: bool = False
+    # ``{language: label}``; None keeps the labels the field has (doors that do not speak of labels, like SOAP).
+    labels: dict[str, str] | None = None
 
 
 def get_field(account: Account, field_id: int) -> Field:
@@ -160,11 +162,36 @@ def _apply_spec(account: Account, owner: Database | Collection, field: Field, sp
         errors["indexed"] = _("Only database fields can be indexed or unique.")
     if spec.unique and (spec.type == "large_text" or (spec.type == "choice" and spec.options.get("multiple"))):
         errors["unique"] = _("This type of field cannot be unique.")
+    labels = _checked_labels(spec.labels, errors) if spec.labels is not None else field.labels
     if errors:
         raise ValidationError(errors)
     field.name, field.type, field.options, field.default = name, spec.type, options, default
     field.required, field.shown, field.hidden = spec.required, spec.shown, spec.hidden
     field.indexed, field.unique = spec.indexed or spec.unique, spec.unique
+    field.labels = labels or None
+
+
+LABEL_LANGUAGES = ("en", "nl")
+MAX_LABEL_LENGTH = 100
+
+
+def _checked_labels(labels: dict[str, str], errors: dict[str, str]) -> dict[str, str]:
+    """The non-empty labels of the admin's languages, trimmed and at most 100 characters."""
+    cleaned = {}
+    for language in LABEL_LANGUAGES:
+        label = " ".join(str(labels.get(language) or "").split())
+        if len(label) > MAX_LABEL_LENGTH:
+            errors[f"label_{language}"] = _("A label has at most %(count)s characters.", count=MAX_LABEL_LENGTH)
+        elif label:
+            cleaned[language] = label
+    return cleaned
+
+
+def field_label(field: Field, language: str) -> str:
+    """What people read for the field in ``language``: its label there, else in another language, else its
+    name."""
+    labels = field.labels or {}
+    return labels.get(language) or next(iter(labels.values()), "") or field.name
 
 
 def _clean_options(account: Account, type_name: str, options: dict[str, Any]) -> dict[str, Any]:

@@ -227,3 +227,21 @@ def new_profile_row(
         "updated_at": now,
     }
     return row, {"fields": diff({}, stored), "interests": interests_diff([], interest_ids)}
+
+
+NAME_WORDS = ("name", "naam")
+
+
+def display_name(profile: Profile) -> str:
+    """How screens name a profile: its first email address, else its name fields (FirstName LastName, …),
+    else ``Profile #<id>``."""
+    fields = [field for field in profile.database.fields if profile.fields.get(field.key) not in (None, "")]
+    for field in fields:
+        if field.type == "email":
+            return str(profile.fields[field.key])
+    names = [
+        str(profile.fields[field.key])
+        for field in fields
+        if field.type == "text" and any(word in field.name.lower() for word in NAME_WORDS)
+    ]
+    return " ".join(names) if names else _("Profile #%(id)s", id=profile.id)

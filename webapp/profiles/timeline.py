@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.models import Account, Collection, Field, Interest, ProfileEvent
+from webapp.models import Account, Collection, Field, FollowUp, Form, Interest, ProfileEvent
 
 PAGE_SIZE = 20
 MAX_PAGE_SIZE = 200
@@ -121,7 +121,14 @@ class _Names:
         field_ids: set[int] = set()
         interest_ids: set[int] = set()
         collection_ids: set[int] = set()
+        form_ids: set[int] = set()
+        followup_ids: set[int] = set()
         for event in events:
+            reference = event.reference or ""
+            if event.source == "form" and reference.isdigit():
+                form_ids.add(int(reference))
+            elif reference.startswith("followup:") and reference[9:].isdigit():
+                followup_ids.add(int(reference[9:]))
             changes = event.changes or {}
             field_ids.update(_ids(changes.get("fields")))
             interest_ids.update(_ids(changes.get("interests")))
@@ -130,6 +137,8 @@ class _Names:
         self.fields = self._lookup(Field, account, field_ids)
         self.interests = self._lookup(Interest, account, interest_ids)
         self.collections = self._lookup(Collection, account, collection_ids)
+        self.forms = self._lookup(Form, account, form_ids)
+        self.followups = self._lookup(FollowUp, account, followup_ids)
 
     @staticmethod
     def _lookup(model, account: Account, ids: set[int]) -> dict[int, str]:
@@ -168,8 +177,9 @@ def _entry(account: Account, event: ProfileEvent, names: _Names) -> TimelineEntr
     if event.kind == "unsubscribed" and changes.get("behaviour") == "nothing":
         entry.notes.append(str(_l("The unsubscribe behaviour was “nothing”: no values were changed.")))
     entry.notes.extend(_hygiene_notes(event.kind, changes))
-    if event.reference:
-        entry.notes.append(str(_l("Reference: %(reference)s", reference=event.reference)))
+    note = _reference_note(event, names)
+    if note:
+        entry.notes.append(note)
     return entry
 
 
@@ -188,6 +198,26 @@ def _hygiene_notes(kind: str, changes: dict) -> list[str]:
     if kind == "complained" and isinstance(complaint, dict):
         return [str(_l("Feedback type: %(type)s", type=str(complaint.get("feedback_type") or "abuse")))]
     return []
+
+
+def _reference_note(event: ProfileEvent, names: _Names) -> str:
+    """What caused the change, in words (the web form or follow-up by name, the import run); other references
+    (message ids, link codes) are internal and not shown."""
+    reference = event.reference or ""
+    if event.source == "form" and reference.isdigit():
+        form = names.forms.get(int(reference))
+        return str(_l("Through the web form %(name)s", name=form)) if form else str(_l("Through a removed web form"))
+    if reference.startswith("followup:") and reference[9:].isdigit():
+        followup = names.followups.get(int(reference[9:]))
+        return str(_l("By the follow-up %(name)s", name=followup)) if followup else str(_l("By a removed follow-up"))
+    if reference.startswith("import ") and reference[7:].split(" ")[0].isdigit():
+        run = reference[7:].split(" ")[0]
+        if reference.endswith(" rollback"):
+            return str(_l("Undoing import %(number)s", number=run))
+        return str(_l("By import %(number)s", number=run))
+    if reference.startswith("merged into profile "):
+        return str(_l("Merged into profile %(number)s", number=reference.removeprefix("merged into profile ")))
+    return ""
 
 
 def _pairs(mapping: Any) -> list[tuple[str, list | tuple]]:

@@ -58,9 +58,15 @@ class AcceptedWrite:
         self.attempt, self.account, self.bound, self.clean = attempt, account, bound, clean
         self.form = attempt.form
         self.origin = attempt.origin_of_change
+        self.opt_in = bool(form_opt_in.opt_in_settings(self.form).get("enabled"))
+        # What double opt-in holds back until the confirmation: the interests ticked (and, for a profile that
+        # signs up again, the values posted), carried in the signed confirm link.
+        self.held: dict[str, dict[str, Any]] | None = None
 
     def run(self) -> SubmissionResult:
-        if create_statement.one_statement_form(self.form) and not self.clean.files:
+        behaviour = self.form.behaviour
+        profile = self._known_profile()
+        if profile is None and create_statement.one_statement_form(self.form) and not self.clean.files:
             result = self.create_new()
             if result is not None:
                 return result
@@ -69,17 +75,15 @@ class AcceptedWrite:
             if replay is not None:  # the idempotency key is taken: this submission was accepted before
                 return replay
             # Otherwise the form changed since it was read: write on as usual.
-        behaviour = self.form.behaviour
-        profile = self._known_profile()
         created = False
         body = self.attempt.ok_body()
-        if behaviour == "create" or (profile is None and behaviour == "update" and self.form.on_no_match == "create"):
+        if profile is None and (behaviour == "create" or (behaviour == "update" and self.form.on_no_match == "create")):
             profile, created = self._create(), True
         elif profile is None:
             raise NoMatch(_("We could not find you with these details."))
         else:
             self._check_limit(profile)
-        if behaviour == "update" and not created:
+        if behaviour in ("create", "update") and not created:
             self._update(profile)
         elif behaviour == "login":
             body["prefill_url"] = _hosted_link(self.form, profile)
@@ -103,7 +107,7 @@ class AcceptedWrite:
 
     def _known_profile(self) -> Profile | None:
         if self.form.behaviour == "create":
-            return None
+            return self._returning_subscriber()
         linked = links.verify_profile_link(
             self.form.account_id, first_value(self.attempt.values, "profile"), first_value(self.attempt.values, "sig")
         )
@@ -111,9 +115,21 @@ class AcceptedWrite:
             return linked
         return self._match_key_fields()
 
-    def _match_key_fields(self) -> Profile | None:
+    def _returning_subscriber(self) -> Profile | None:
+        """The profile a sign-up ("create") form updates instead of creating one: the one whose key fields (or,
+        without key fields, the unique fields the form posts) match, so that signing up again works and
+        answers as a first sign-up does, revealing nothing about who is on the list."""
+        keys = self.form.key_field_ids or [
+            field.id for field in self._profile_layer() if field.unique and field.name in self.clean.profile_values
+        ]
+        posted = [self.bound.fields.get(key) for key in keys]
+        if not keys or any(field is None or field.name not in self.clean.profile_values for field in posted):
+            return None
+        return self._match_key_fields(keys)
+
+    def _match_key_fields(self, keys: list[int] | None = None) -> Profile | None:
         requirements, missing = {}, {}
-        for field_id in self.form.key_field_ids or []:
+        for field_id in keys if keys is not None else self.form.key_field_ids or []:
             field = self.bound.fields.get(field_id)
             if field is None:
                 continue
@@ -173,7 +189,10 @@ class AcceptedWrite:
     def _create(self) -> Profile:
         stored = validate_values(self.account, self._profile_layer(), self._profile_values(new=True), None)
         database = self.form.database_id
-        interests = validate_interests(list(self.bound.interests.values()), self.clean.interests, [])
+        ticked = self.clean.interests
+        if self.opt_in:
+            self.held, ticked = {"values": {}, "interests": _by_id(ticked)}, {}
+        interests = validate_interests(list(self.bound.interests.values()), ticked, [])
         profile = Profile(
             account_id=self.account.id, database_id=database, code=new_code(), fields=stored, interests=interests
         )
@@ -250,6 +269,9 @@ class AcceptedWrite:
         return SubmissionResult(200, body, submission_id, profile_id)
 
     def _update(self, profile: Profile) -> None:
+        if self.opt_in:  # a returning subscriber confirms again before anything changes
+            self._hold_for_confirmation()
+            return
         apply_update(
             self.account,
             profile,
@@ -258,6 +280,11 @@ class AcceptedWrite:
             origin=self.origin,
             kind="profile_updated",
         )
+
+    def _hold_for_confirmation(self) -> None:
+        by_name = {field.name: field.id for field in self._profile_layer()}
+        values = {str(by_name[name]): value for name, value in self.clean.profile_values.items() if name in by_name}
+        self.held = {"values": values, "interests": _by_id(self.clean.interests)}
 
     def _store_extras(self, profile: Profile, row: FormSubmission) -> None:
         db.session.flush()
@@ -291,11 +318,10 @@ class AcceptedWrite:
     def _commit(self, profile: Profile, row: FormSubmission, body: dict, created: bool) -> SubmissionResult:
         # Read what the mails need before the commit expires it (and would reload it).
         row_id, profile_id = row.id, profile.id
-        opt_in = created and form_opt_in.opt_in_settings(self.form).get("enabled")
         notify = bool((self.form.settings or {}).get("notify_email"))
         db.session.commit()
-        if opt_in:
-            form_opt_in.send_confirmation(self.form, profile)
+        if self.held is not None:
+            form_opt_in.send_confirmation(self.form, profile, self.held)
         if notify:
             form_opt_in.send_notification(self.form, row_id, profile_id, self.clean.data)
         return SubmissionResult(200, body, row_id, profile_id)
@@ -311,6 +337,10 @@ def _password_equal(stored: str, given: str) -> bool:
     if stored.startswith(PASSWORD_HASH_PREFIXES):
         return check_password_hash(stored, given)
     return hmac.compare_digest(stored.encode(), given.encode())
+
+
+def _by_id(interests: dict[int, bool]) -> dict[str, bool]:
+    return {str(interest_id): on for interest_id, on in interests.items()}
 
 
 def _item_name_of_field(form: Form, field_id: int) -> str | None:

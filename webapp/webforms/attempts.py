@@ -46,8 +46,12 @@ class SubmissionResult:
         return self.body["status"]
 
 
-def spam_reason(form: Form, values: dict, origin: str, token: str, now: float | None) -> str | None:
-    if not form_spam.origin_allowed(origin, form.allowed_origins):
+def spam_reason(
+    form: Form, values: dict, origin: str, token: str, now: float | None, fetch_site: str = ""
+) -> str | None:
+    if not form_spam.origin_allowed(origin, form.allowed_origins) and not form_spam.hosted_page_posting_to_itself(
+        form.key, origin, fetch_site, token
+    ):
         return "origin"
     if first_value(values, HONEYPOT):
         return "honeypot"

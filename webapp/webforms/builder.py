@@ -7,6 +7,7 @@ Allowed origins are exact origins (``scheme://host[:port]``): no wildcards, so a
 needs that site's origin added. Text blocks are sanitised with an allow-list (nh3) when they are saved.
 """
 
+import secrets
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,7 +31,7 @@ from webapp.models import (
 from webapp.platform.errors import NotFound, ValidationError
 from webapp.platform.tenancy import MAX_ID, owned
 from webapp.profiles import values as profile_values
-from webapp.profiles.databases import collection_of, get_database
+from webapp.profiles.databases import SUBSCRIBED, collection_of, get_database, subscription_field
 from webapp.profiles.field_types import FieldValueError, coerce
 
 BEHAVIOURS = FORM_BEHAVIOURS
@@ -112,7 +113,11 @@ def list_forms(account: Account, database_id: int | None = None) -> list[tuple[F
 
 
 def create_form(account: Account, database_id: int, *, name: str, collection_id: int | None = None) -> Form:
-    """A new form that creates profiles; its items and settings are added in the builder."""
+    """A new form that creates profiles; its items and settings are added in the builder.
+
+    When the database has a subscription field (``profiles.databases.subscription_field``), the form starts
+    with it as an invisible item set to ``subscribed``: signing up (again) subscribes, as an unsubscribe does
+    the opposite."""
     database = get_database(account, database_id)
     errors: dict[str, str] = {}
     name = _checked_name(name, errors)
@@ -128,13 +133,20 @@ def create_form(account: Account, database_id: int, *, name: str, collection_id:
         on_no_match="create",
         key_field_ids=[],
         allowed_origins=[],
-        items=[],
+        items=_starting_items(database),
         settings=default_settings(),
         revision=1,
     )
     db.session.add(form)
     db.session.commit()
     return form
+
+
+def _starting_items(database: Database) -> list[dict[str, Any]]:
+    field = subscription_field(database)
+    if field is None:
+        return []
+    return [{"id": secrets.token_hex(4), "type": "hidden", "field_id": field.id, "default": SUBSCRIBED}]
 
 
 def delete_form(account: Account, form_id: int) -> None:

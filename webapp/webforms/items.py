@@ -17,6 +17,7 @@ from webapp.models import Account, Field, Form, Interest
 from webapp.platform.errors import NotFound, ValidationError
 from webapp.profiles.databases import get_collection, get_database
 from webapp.profiles.field_types import FieldValueError, coerce
+from webapp.profiles.fields import field_label
 from webapp.profiles.flags import parse_flag
 from webapp.webforms.builder import checked_text, form_for_update, mark_changed
 
@@ -150,7 +151,7 @@ def add_item(
         field = _bound_field(account, form, item_type, field_id, items, errors)
         if field is not None:
             item["field_id"] = field.id
-            item["label"] = field.name
+            item["label"] = field_label(field, account.language or "en")  # in the account's language
             item["required"] = field.required and item_type != "hidden"
             item["multiline"] = field.type == "large_text"
             item["widget"] = _default_widget(field)

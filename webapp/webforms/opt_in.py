@@ -2,11 +2,14 @@
 
 A new sign-up through a form with double opt-in gets the form's *unconfirmed* values and a confirmation
 mail with a signed, expiring link (``/p/confirm/<token>``). Following it sets the *confirmed* values and
-journals a ``confirmed`` event (its time is the confirmation time). Mails go out after the submission has
+journals a ``confirmed`` event (its time is the confirmation time). What the sign-up holds back travels in the
+signed link: the interests ticked, and for a profile that signs up again, the values posted (nothing about a
+known profile changes before it confirms). Mails go out after the submission has
 committed (and commit the mail's log rows); a mail that cannot be sent is logged and does not undo the
 sign-up.
 """
 
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
@@ -16,10 +19,11 @@ from sqlalchemy import select
 
 from webapp.email import delivery, refusals
 from webapp.extensions import db
-from webapp.models import Account, Field, Form, Profile, ProfileEvent
+from webapp.models import Account, Field, Form, Profile, ProfileEvent, utcnow
 from webapp.platform.errors import ValidationError
 from webapp.profiles.events import Origin
 from webapp.profiles.profiles import apply_update, commit_or_conflict
+from webapp.webforms.results import column_names
 
 DEFAULT_LINK_TTL_HOURS = 48
 
@@ -41,8 +45,12 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="verrijk-form-confirm")
 
 
-def confirm_link(form: Form, profile: Profile) -> str:
-    token = _serializer().dumps({"form": form.id, "profile": profile.id, "code": profile.code[:8]})
+def confirm_link(form: Form, profile: Profile, held: dict[str, Any] | None = None) -> str:
+    # "at": when the link was made, to the microsecond, so that a link made after a confirmation confirms again.
+    payload = {"form": form.id, "profile": profile.id, "code": profile.code[:8], "at": utcnow().isoformat()}
+    if held and (held.get("values") or held.get("interests")):
+        payload["held"] = held
+    token = _serializer().dumps(payload)
     return current_app.config["PUBLIC_URL"] + f"/p/confirm/{token}"
 
 
@@ -54,13 +62,13 @@ def profile_email(profile: Profile) -> str:
     return ""
 
 
-def send_confirmation(form: Form, profile: Profile) -> None:
+def send_confirmation(form: Form, profile: Profile, held: dict[str, Any] | None = None) -> None:
     settings = opt_in_settings(form)
     to = profile_email(profile)
     if not to:
         current_app.logger.warning("form %s: profile %s has no email address to confirm", form.id, profile.id)
         return
-    link = confirm_link(form, profile)
+    link = confirm_link(form, profile, held)
     text = settings.get("email_text") or _("Please confirm your sign-up by following this link:\n\n{link}")
     if "{link}" not in text:
         text += "\n\n{link}"
@@ -78,7 +86,8 @@ def send_notification(form: Form, submission_id: int, profile_id: int | None, da
     to = (form.settings or {}).get("notify_email")
     if not to:
         return
-    lines = [f"{name}: {value}" for name, value in data.items()]
+    names = column_names(db.session.get_one(Account, form.account_id), form)
+    lines = [f"{names.get(name, name)}: {_plain(value)}" for name, value in data.items()]
     text = _(
         "Form %(form)s received submission %(id)s (profile %(profile)s).",
         form=form.name,
@@ -92,6 +101,15 @@ def send_notification(form: Form, submission_id: int, profile_id: int | None, da
         text="\n".join([text, "", *lines]),
         profile_id=None,
     )
+
+
+def _plain(value: Any) -> str:
+    """A submitted value in words: yes or no for a tick box, a list joined by commas."""
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, list | tuple):
+        return ", ".join(str(part) for part in value)
+    return str(value)
 
 
 def _send(
@@ -108,19 +126,34 @@ def _send(
 
 
 def confirm_subscription(token: str) -> Profile:
-    """Apply a confirmation link: the form's confirmed values and a ``confirmed`` event (once)."""
+    """Apply a confirmation link: what the sign-up held back, the form's confirmed values and a ``confirmed``
+    event (once per link)."""
     data = _load(token)
     form = db.session.get(Form, data.get("form"))
     profile = db.session.get(Profile, data.get("profile"))
     if form is None or profile is None or profile.code[:8] != data.get("code"):
         raise ValidationError(_("This confirmation link is no longer valid."))
-    if _already_confirmed(form, profile):
+    if _already_confirmed(form, profile, _issued_at(data)):
         return profile
     account = db.session.get_one(Account, form.account_id)
-    values = values_by_name(form, opt_in_settings(form).get("confirmed_values") or {})
-    apply_update(account, profile, values, {}, origin=Origin("form", reference=str(form.id)), kind="confirmed")
+    held = data.get("held") or {}
+    confirmed = opt_in_settings(form).get("confirmed_values") or {}
+    values = values_by_name(form, {**(held.get("values") or {}), **confirmed})
+    interests = {int(key): bool(on) for key, on in (held.get("interests") or {}).items()}
+    known = {interest.id for interest in profile.database.interests}  # an interest removed since is skipped
+    interests = {key: on for key, on in interests.items() if key in known}
+    origin = Origin("form", reference=str(form.id))
+    apply_update(account, profile, values, interests, origin=origin, kind="confirmed")
     commit_or_conflict()
     return profile
+
+
+def _issued_at(data: dict) -> datetime:
+    """When the link was made (links from before links said so: any confirmation counts)."""
+    try:
+        return datetime.fromisoformat(str(data["at"]))
+    except (KeyError, ValueError):
+        return datetime.min
 
 
 def _load(token: str) -> dict:
@@ -146,7 +179,9 @@ def _max_age(token: str) -> int:
     return int(hours or DEFAULT_LINK_TTL_HOURS) * 3600
 
 
-def _already_confirmed(form: Form, profile: Profile) -> bool:
+def _already_confirmed(form: Form, profile: Profile, issued: datetime) -> bool:
+    """Whether this link was followed before: a confirmation through the form since it was issued (a profile
+    that signs up again gets a new link, which confirms again)."""
     return (
         db.session.scalar(
             select(ProfileEvent.id)
@@ -154,6 +189,7 @@ def _already_confirmed(form: Form, profile: Profile) -> bool:
                 ProfileEvent.profile_id == profile.id,
                 ProfileEvent.kind == "confirmed",
                 ProfileEvent.reference == str(form.id),
+                ProfileEvent.created_at >= issued,
             )
             .limit(1)
         )

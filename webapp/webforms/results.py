@@ -32,6 +32,7 @@ from webapp.profiles.profiles import get_profile
 from webapp.profiles.timeline import account_zone
 from webapp.webforms.builder import get_form
 from webapp.webforms.items import bindable_fields
+from webapp.widgets.definition import HONEYPOT
 
 STATUSES = SUBMISSION_STATUSES
 PAGE_SIZE = 50
@@ -128,7 +129,7 @@ def column_names(account: Account, form: Form) -> dict[str, str]:
     """Submitted value names (``f12``, ``i3``, ``c<item>``, ``file_<item>``) → what the admin calls them."""
     fields = {field.id: field.name for field in bindable_fields(account, form)}
     interests = {interest.id: interest.name for interest in get_database(account, form.database_id).interests}
-    names = {}
+    names: dict[str, str] = {}
     for item in form.items or []:
         kind = item["type"]
         if kind in ("field", "hidden") and item.get("field_id") in fields:
@@ -139,6 +140,7 @@ def column_names(account: Account, form: Form) -> dict[str, str]:
             names[f"c{item['id']}"] = item.get("label") or _("Consent")
         elif kind == "file":
             names[f"file_{item['id']}"] = item.get("label") or _("File")
+    names[HONEYPOT] = _("Hidden anti-spam field (left empty by people)")  # last: only spam fills it
     return names
 
 

@@ -1,9 +1,10 @@
 """The spam checks of public web forms: signed fill-time tokens, the ALTCHA captcha and the origin check.
 
 No cookies or sessions: a token is ``<issue time>.<HMAC of form key and issue time>``, so the server can
-tell how long the visitor took without storing anything. The captcha is ALTCHA's proof of work, signed with
-a key derived from ``SECRET_KEY``; a solved challenge is remembered in Redis until it expires, so one
-solution cannot be replayed.
+tell how long the visitor took without storing anything. The hosted page's tokens are marked ``h<issue time>``
+and signed for the hosted page, so that the origin check can recognise the hosted page posting to itself.
+The captcha is ALTCHA's proof of work, signed with a key derived from ``SECRET_KEY``; a solved challenge is
+remembered in Redis until it expires, so one solution cannot be replayed.
 """
 
 import base64
@@ -32,18 +33,28 @@ def _mac(purpose: str, message: str) -> str:
     return base64.urlsafe_b64encode(digest[:18]).decode()
 
 
-def issue_token(form_key: str, *, now: float | None = None) -> str:
+HOSTED = "h"
+
+
+def issue_token(form_key: str, *, now: float | None = None, hosted: bool = False) -> str:
+    """A fill-time token; ``hosted`` marks one the hosted page ``/f/<key>`` put in its own form."""
     issued = int(now if now is not None else time.time())
-    return f"{issued}.{_mac('verrijk-form-token', f'{form_key}:{issued}')}"
+    mark = HOSTED if hosted else ""
+    return f"{mark}{issued}.{_mac('verrijk-form-token', f'{form_key}:{mark}{issued}')}"
 
 
 def token_age(form_key: str, token: str, *, now: float | None = None) -> float | None:
     """Seconds since the token was issued for this form; None when it is missing, forged or expired."""
-    issued, _, signature = (token or "").partition(".")
-    if not issued.isdigit() or not hmac.compare_digest(signature, _mac("verrijk-form-token", f"{form_key}:{issued}")):
+    stamp, _, signature = (token or "").partition(".")
+    issued = stamp.removeprefix(HOSTED)
+    if not issued.isdigit() or not hmac.compare_digest(signature, _mac("verrijk-form-token", f"{form_key}:{stamp}")):
         return None
     age = (now if now is not None else time.time()) - int(issued)
     return age if -60 <= age <= TOKEN_MAX_AGE else None
+
+
+def is_hosted_token(form_key: str, token: str) -> bool:
+    return (token or "").startswith(HOSTED) and token_age(form_key, token) is not None
 
 
 def hash_ip(ip: str) -> str:
@@ -58,6 +69,17 @@ def origin_allowed(origin: str, allowed_origins: list[str]) -> bool:
         return True
     own = current_app.config["PUBLIC_URL"]
     return origin.rstrip("/") in {own, *(entry.rstrip("/") for entry in allowed_origins or [])}
+
+
+def hosted_page_posting_to_itself(form_key: str, origin: str, fetch_site: str, token: str) -> bool:
+    """``Origin: null`` from the hosted page itself.
+
+    The hosted page asks for ``Referrer-Policy: same-origin``, under which browsers name our origin when it
+    posts to itself; a browser (or extension) that applies a stricter policy sends ``Origin: null`` instead, as
+    does any page with ``no-referrer``, a foreign one included. What tells them apart survives every referrer
+    policy: ``Sec-Fetch-Site`` (set by the browser, never by a page) says the post comes from a page of our own
+    origin, and the token is one the hosted page issued for this form."""
+    return origin == "null" and fetch_site == "same-origin" and is_hosted_token(form_key, token)
 
 
 def captcha_challenge(form_key: str) -> dict:

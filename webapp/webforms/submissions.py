@@ -69,11 +69,11 @@ def prefill_values(form: Form, bound: Bindings, profile: Profile) -> dict[str, A
     return values
 
 
-def issue_token(form_key: str, *, now: float | None = None) -> str:
-    """A fill-time token for the form; each one counts a view of the form."""
+def issue_token(form_key: str, *, now: float | None = None, hosted: bool = False) -> str:
+    """A fill-time token for the form (``hosted``: for the hosted page's own form); each one counts a view."""
     form = get_public_form(form_key)
     _count_view(form.id)
-    return form_spam.issue_token(form.key, now=now)
+    return form_spam.issue_token(form.key, now=now, hosted=hosted)
 
 
 def captcha_challenge(form_key: str) -> dict:
@@ -90,9 +90,12 @@ def submit_form(
     idempotency_key: str | None = None,
     elapsed_token: str = "",
     user_agent: str = "",
+    fetch_site: str = "",
     now: float | None = None,
 ) -> SubmissionResult:
-    """Check and apply one submission (``values`` by item name, a list per name or single values)."""
+    """Check and apply one submission (``values`` by item name, a list per name or single values).
+
+    ``origin`` and ``fetch_site`` are the browser's ``Origin`` and ``Sec-Fetch-Site`` headers."""
     key = (idempotency_key or "")[:100] or None
     fast = fast_create.submit_common_case(form_key, values, files, origin, ip, key, elapsed_token, user_agent, now)
     if isinstance(fast, SubmissionResult):
@@ -101,7 +104,7 @@ def submit_form(
     fast_create.forget_if_outdated(form)
     origins = list(form.allowed_origins or [])
     attempt = Attempt(form, values, files or {}, origin, ip, key, user_agent)
-    reason = spam_reason(form, values, origin, elapsed_token, now)
+    reason = spam_reason(form, values, origin, elapsed_token, now, fetch_site)
     if reason is not None:
         result = attempt.reject(reason)
     else:

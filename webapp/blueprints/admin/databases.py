@@ -42,6 +42,7 @@ def unsubscribe_context(owner: Database | Collection, state: UnsubscribeState | 
         "owner_is_collection": isinstance(owner, Collection),
         "unsubscribe": state,
         "unsubscribe_errors": errors or {},
+        "unsubscribe_changes_nothing": databases.unsubscribe_changes_nothing(owner),
         "unsubscribe_fields": owner.fields,
         "unsubscribe_interests": owner.interests if isinstance(owner, Database) else [],
     }
@@ -117,10 +118,19 @@ def database_create():
     """Create a database, then go to its profiles."""
     form = DatabaseInputs()
     try:
-        database = databases.create_database(current_account(), form.name.data or "", form.description.data or "")
+        database = databases.create_database(
+            current_account(), form.name.data or "", form.description.data or "", subscription=True
+        )
     except ValidationError as error:
         return _index(form, apply_errors(form, error.errors), 422)
-    flash(_("Database %(name)s is created. Add fields to it under Fields.", name=database.name), "success")
+    flash(
+        _(
+            "Database %(name)s is created, with the field Subscription that unsubscribes set to unsubscribed. "
+            "Add your own fields under Fields.",
+            name=database.name,
+        ),
+        "success",
+    )
     return hx_redirect(url_for("admin.profiles", database_id=database.id))
 
 

@@ -65,6 +65,12 @@ def account_time(moment: datetime | None) -> str:
     return format_datetime(local, "medium", locale=str(get_locale() or "en"))
 
 
+@bp.app_template_global()
+def profile_title(profile: Profile) -> str:
+    """A profile as screens name it: its email address or name, else its number."""
+    return profiles.display_name(profile)
+
+
 # --- the list -------------------------------------------------------------------------------------
 
 

@@ -80,6 +80,8 @@ class FieldInputs(SchemaInputs):
     """The add/edit form of a field; its ids are plain (``name``, ``type``…) as it is the page's main form."""
 
     name = StringField(_l("Name"), render_kw={"maxlength": 64, "autocomplete": "off"})
+    label_en = StringField(_l("Label in English"), render_kw={"maxlength": 100, "lang": "en"})
+    label_nl = StringField(_l("Label in Dutch"), render_kw={"maxlength": 100, "lang": "nl"})
     type = SelectField(
         _l("Type"), choices=[SelectChoice(name, kind.label) for name, kind in FIELD_TYPES.items()], default="text"
     )
@@ -129,6 +131,7 @@ class FieldInputs(SchemaInputs):
             hidden=bool(self.hidden.data),
             indexed=False if for_collection else bool(self.indexed.data),
             unique=False if for_collection else bool(self.unique.data),
+            labels={"en": self.label_en.data or "", "nl": self.label_nl.data or ""},
         )
 
 
@@ -140,6 +143,8 @@ def field_form_data(field: Field) -> dict[str, Any]:
         default = ", ".join(str(item) for item in default)
     return {
         "name": field.name,
+        "label_en": (field.labels or {}).get("en", ""),
+        "label_nl": (field.labels or {}).get("nl", ""),
         "type": field.type,
         "length": str(options.get("length", 255)),
         "choices": "\n".join(options.get("choices", [])),
