@@ -94,8 +94,17 @@ def _init_extensions(app: Flask) -> None:
     from webapp.imports import apply as import_apply
     from webapp.imports import sources as import_sources
     from webapp.imports import storage as import_storage
+    from webapp.webforms import spam_log
 
-    for package_module in (import_apply, import_sources, export_targets, import_storage, deliveries, followup_triggers):
+    for package_module in (
+        import_apply,
+        import_sources,
+        export_targets,
+        import_storage,
+        deliveries,
+        followup_triggers,
+        spam_log,
+    ):
         package_module.init_app(app)
     _sqlite_pragmas(app)
 

@@ -69,6 +69,9 @@ class Config:
         # an empty value or "off" is no limit.
         self.FORM_RATE_LIMIT = os.environ.get("FORM_RATE_LIMIT", "20 per minute")
         self.FORM_RATE_LIMIT_PER_FORM = os.environ.get("FORM_RATE_LIMIT_PER_FORM", "600 per minute")
+        # The spam log keeps a sample of refused submissions per form and day, for this many days (counts stay).
+        self.SPAM_LOG_SAMPLES_PER_DAY = int(os.environ.get("SPAM_LOG_SAMPLES_PER_DAY", "200"))
+        self.SPAM_LOG_DAYS = int(os.environ.get("SPAM_LOG_DAYS", "30"))
         # At most this many seconds of minimum fill time for every form; unset: each form's own setting.
         self.FORM_MIN_FILL_SECONDS = _optional_number("FORM_MIN_FILL_SECONDS")
         self.WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session

@@ -5,6 +5,7 @@ import re
 import time
 
 import pytest
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import select
 
 from tests.factories import make_database, make_form, tampered
@@ -167,15 +168,34 @@ def test_spam_token_missing_is_400(anonymous, form):
     assert response.status_code == 400 and response.get_json()["status"] == "rejected"
 
 
-def test_rate_limit_per_address_answers_429_and_logs(anonymous, form, app, monkeypatch):
+def test_rate_limit_per_address_answers_429_before_any_database_statement(anonymous, form, app, monkeypatch):
     monkeypatch.setitem(app.config, "FORM_RATE_LIMIT", "2 per minute")
-    codes = [post(anonymous, form, {email_name(form): f"a{n}@example.com"}).status_code for n in range(3)]
-    assert codes == [200, 200, 429]
-    limited = post(anonymous, form, {email_name(form): "b@example.com"})
+    codes = [post(anonymous, form, {email_name(form): f"a{n}@example.com"}).status_code for n in range(2)]
+    assert codes == [200, 200]
+    for n in range(2):
+        hosted = {"_token": old_token(form), email_name(form): f"h{n}@example.com"}
+        assert anonymous.post(f"/f/{form.key}", data=hosted, csrf=False).status_code == 200
+    data, paths = (
+        {"_token": old_token(form), email_name(form): "b@example.com"},
+        (f"/p/forms/{form.key}/submissions", f"/f/{form.key}"),
+    )
+    statements = []
+
+    def record(_connection, _cursor, statement, *_args):
+        statements.append(statement)
+
+    sqlalchemy_event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        for path in paths:
+            limited = anonymous.post(path, data=data, csrf=False)
+            assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
+    finally:
+        sqlalchemy_event.remove(db.engine, "before_cursor_execute", record)
+    assert statements == []  # not even the form's lookup: the limiter answers first
+    limited = post(anonymous, form, {email_name(form): "c@example.com"})
     assert limited.get_json()["status"] == "rate_limited" and limited.get_json()["retry_after"] >= 1
-    assert int(limited.headers["Retry-After"]) >= 1
     reasons = db.session.scalars(select(FormSubmission.reason).order_by(FormSubmission.id)).all()
-    assert reasons == ["", "", "rate_limited", "rate_limited"]
+    assert reasons == ["", "", "", ""]
 
 
 def test_rate_limits_set_to_off_are_switched_off(anonymous, form, app, monkeypatch):

@@ -35,6 +35,8 @@ class User(UserMixin, Base):
     language: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    # Raised to end every session of the user (password change, logging out): see ``accounts/sessions.py``.
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     account: Mapped[Account] = relationship(back_populates="users")
 

@@ -21,7 +21,8 @@ from webapp.models import (
 )
 from webapp.profiles.events import Origin
 from webapp.webforms import spam as form_spam
-from webapp.widgets.definition import CAPTCHA, HONEYPOT
+from webapp.webforms import spam_log
+from webapp.widgets.definition import CAPTCHA, HONEYPOT, REPEAT_SUFFIX, item_name
 
 REJECTION_REASONS = ("honeypot", "token", "too_fast", "captcha", "origin", "rate_limited", "limit_reached")
 
@@ -56,6 +57,8 @@ def spam_reason(form: Form, values: dict, origin: str, token: str, now: float | 
         return "token"
     if age < minimum_fill_seconds(form):
         return "too_fast"
+    if form_spam.token_used(form.key, token):
+        return "token"
     if has_captcha(form) and not form_spam.captcha_solved(form.key, first_value(values, CAPTCHA)):
         return "captcha"
     return None
@@ -91,9 +94,12 @@ def rejection_message(reason: str) -> str:
 class Attempt:
     """One submission attempt: writes its log row and builds the answer, whatever the outcome."""
 
-    def __init__(self, form: Form, values: dict, files: dict, origin: str, ip: str, key: str | None, agent: str):
+    def __init__(
+        self, form: Form, values: dict, files: dict, origin: str, ip: str, key: str | None, agent: str, token: str = ""
+    ):
         self.form, self.values, self.files = form, values, files
         self.origin, self.ip, self.key, self.agent = origin[:255], ip, key, (agent or "")[:500]
+        self.token = token
         self.origin_of_change = Origin("form", reference=str(form.id))
 
     def replay(self) -> SubmissionResult | None:
@@ -113,13 +119,19 @@ class Attempt:
         response = row.response or {}
         return SubmissionResult(response.get("code", 200), response.get("body", {}), row.id, row.profile_id, True)
 
+    def refused_row(self, status: SubmissionStatus, reason: str, data: dict | None = None) -> FormSubmission | None:
+        """A refused attempt's row, counted; None (no row) beyond the day's sample of the spam log."""
+        return self.row(status, reason, data) if spam_log.count_refused(self.form.id) else None
+
     def row(self, status: SubmissionStatus, reason: str, data: dict | None = None, **extra) -> FormSubmission:
+        secret = sensitive_names(self.form)
+        logged = data if data is not None else loggable(self.values)
         row = FormSubmission(
             account_id=self.form.account_id,
             form_id=self.form.id,
             status=status,
             reason=reason,
-            data=data if data is not None else loggable(self.values),
+            data={name: value for name, value in logged.items() if name not in secret},
             origin=self.origin,
             ip=form_spam.hash_ip(self.ip),
             user_agent=self.agent,
@@ -128,7 +140,10 @@ class Attempt:
         db.session.add(row)
         return row
 
-    def _finish(self, row: FormSubmission, code: int, body: dict) -> SubmissionResult:
+    def _finish(self, row: FormSubmission | None, code: int, body: dict) -> SubmissionResult:
+        if row is None:
+            db.session.commit()
+            return SubmissionResult(code, body)
         row.response = {"code": code, "body": body}
         db.session.flush()
         result = SubmissionResult(code, body, row.id, row.profile_id)  # read before the commit expires them
@@ -139,7 +154,7 @@ class Attempt:
         replay = self.replay()
         if replay is not None:  # a retry of an accepted submission (e.g. its answer was lost on the way)
             return replay
-        row = self.row(SubmissionStatus.REJECTED, reason)
+        row = self.refused_row(SubmissionStatus.REJECTED, reason)
         if reason == "honeypot":  # a bot learns nothing
             return self._finish(row, 200, self.ok_body())
         code = {"origin": 403, "rate_limited": 429}.get(reason, 400)
@@ -154,7 +169,7 @@ class Attempt:
         replay = self.replay()
         if replay is not None:  # a retry of an accepted submission, which now fails (e.g. its email is taken)
             return replay
-        row = self.row(SubmissionStatus.INVALID, reason, data)
+        row = self.refused_row(SubmissionStatus.INVALID, reason, data)
         body = {"status": "invalid", "errors": errors, "message": _("Please correct the marked fields.")}
         return self._finish(row, 422, body)
 
@@ -169,6 +184,16 @@ class Attempt:
 
 def has_captcha(form: Form) -> bool:
     return any(item.get("type") == "captcha" for item in form.items or [])
+
+
+def sensitive_names(form: Form) -> set[str]:
+    """The posted names that never reach the spam log: password items and items marked sensitive."""
+    names: set[str] = set()
+    for item in form.items or []:
+        if item.get("type") == "password" or item.get("sensitive"):
+            name = item_name(item)
+            names.update((name, name + REPEAT_SUFFIX))
+    return names
 
 
 def loggable(values: dict[str, Any]) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """The spam checks of public web forms: signed fill-time tokens, the ALTCHA captcha and the origin check.
 
-No cookies or sessions: a token is ``<issue time>.<HMAC of form key and issue time>``, so the server can
-tell how long the visitor took without storing anything. The captcha is ALTCHA's proof of work, signed with
+No cookies or sessions: a token is ``<issue time>.<nonce>.<HMAC of form key, issue time and nonce>``, so the
+server can tell how long the visitor took without storing anything until it is used. A token serves one
+accepted submission: it is claimed in Redis (until it would expire anyway) by the submission it lets in, so a
+bot cannot fill the form once and post it all day. The captcha is ALTCHA's proof of work, signed with
 a key derived from ``SECRET_KEY``; a solved challenge is remembered in Redis until it expires, so one
 solution cannot be replayed.
 """
@@ -10,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import json
+import secrets
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -34,16 +37,42 @@ def _mac(purpose: str, message: str) -> str:
 
 def issue_token(form_key: str, *, now: float | None = None) -> str:
     issued = int(now if now is not None else time.time())
-    return f"{issued}.{_mac('verrijk-form-token', f'{form_key}:{issued}')}"
+    nonce = secrets.token_urlsafe(9)
+    return f"{issued}.{nonce}.{_mac('verrijk-form-token', f'{form_key}:{issued}:{nonce}')}"
 
 
 def token_age(form_key: str, token: str, *, now: float | None = None) -> float | None:
     """Seconds since the token was issued for this form; None when it is missing, forged or expired."""
-    issued, _, signature = (token or "").partition(".")
-    if not issued.isdigit() or not hmac.compare_digest(signature, _mac("verrijk-form-token", f"{form_key}:{issued}")):
+    issued, nonce, signature = _token_parts(token)
+    expected = _mac("verrijk-form-token", f"{form_key}:{issued}:{nonce}")
+    if not issued.isdigit() or len(issued) > 12 or not hmac.compare_digest(signature, expected):
         return None
     age = (now if now is not None else time.time()) - int(issued)
     return age if -60 <= age <= TOKEN_MAX_AGE else None
+
+
+def _token_parts(token: str) -> tuple[str, str, str]:
+    parts = (token or "")[:100].split(".")
+    return (parts[0], parts[1], parts[2]) if len(parts) == 3 else ("", "", "")
+
+
+def _used_key(form_key: str, token: str) -> str:
+    return f"verrijk:form-token:{form_key}:{_token_parts(token)[2]}"
+
+
+def token_used(form_key: str, token: str) -> bool:
+    """Whether an accepted submission already used this (valid) token."""
+    return bool(redis_connection().exists(_used_key(form_key, token)))
+
+
+def claim_token(form_key: str, token: str) -> bool:
+    """Bind a valid token to the submission about to be accepted; False when another one holds it."""
+    return bool(redis_connection().set(_used_key(form_key, token), 1, nx=True, ex=TOKEN_MAX_AGE + 120))
+
+
+def release_token(form_key: str, token: str) -> None:
+    """Give a claimed token back: its submission was not accepted after all (errors to correct, a lost race)."""
+    redis_connection().delete(_used_key(form_key, token))
 
 
 def hash_ip(ip: str) -> str:
