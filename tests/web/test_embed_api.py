@@ -6,7 +6,7 @@ import time
 
 import pytest
 from sqlalchemy import event as sqlalchemy_event
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.factories import make_database, make_form, tampered
 from webapp.email.delivery import caught_messages
@@ -294,3 +294,36 @@ def test_no_cookie_even_for_a_logged_in_admin(browser, form):
         response = admin.get(url)
         assert response.status_code == 200 and "Set-Cookie" not in response.headers
         assert "Cookie" not in response.vary
+
+
+def test_a_number_over_the_int_digit_limit_is_a_field_error_in_the_form(anonymous, account):
+    database = make_database(account, fields={"Email": "email", "Score": "number", "Amount": "decimal"})
+    numbers = make_form(account, database, items=[{"type": "field", "field": name} for name in ("Score", "Amount")])
+    score, amount = (f"f{item['field_id']}" for item in numbers.items)
+    response = post(anonymous, numbers, {score: "9" * 5000, amount: "1" * 5000}, origin="")
+    assert response.status_code == 422
+    assert set(response.get_json()["errors"]) == {score, amount}
+    assert db.session.scalar(select(func.count()).select_from(Profile)) == 0
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "json"),
+    [
+        ("GET", "/p/forms/nope/elsewhere", 404, True),
+        ("DELETE", "/p/forms/nope/submissions", 405, True),
+        ("POST", "/p/confirm/abc", 405, False),
+        ("GET", "/f/", 404, False),
+        ("POST", "/embed.js", 405, False),
+        ("PUT", "/p/u/abc", 405, False),
+    ],
+)
+def test_public_404_and_405_answer_plainly_without_a_session(anonymous, method, path, status, json):
+    response = anonymous._send(method, path)
+    assert response.status_code == status
+    assert "Set-Cookie" not in response.headers and "csrf_token" not in response.get_data(as_text=True)
+    if json:
+        assert response.is_json and response.get_json()["error"]
+    else:
+        assert response.mimetype == "text/html" and "admin.css" not in response.get_data(as_text=True)
+    if status == 405:
+        assert response.headers["Allow"]

@@ -689,3 +689,15 @@ def test_ids_beyond_any_profile_are_not_found(browser, account):
     assert me.get(f"/profiles/{huge}").status_code == 404
     assert me.get(f"/profiles/{huge}/timeline", htmx=True).status_code == 404
     assert me.get(f"/subprofiles/{huge}", htmx=True).status_code == 404
+
+
+def test_inline_edit_of_a_number_over_the_int_digit_limit_is_a_field_error(browser, account):
+    database = make_database(account, fields={"Email": "email", "Score": "number"})
+    profile = make_profile(account, database, Email="anna@example.com", Score=5)
+    score = field_named(database, "Score")
+    response = browser("editor", account).post(
+        f"/profiles/{profile.id}/fields/{score.id}", {f"field-{score.id}": "9" * 5000}, htmx=True
+    )
+    assert response.status_code == 422 and "at most 30 digits" in text_of(response)
+    db.session.refresh(profile)
+    assert profile.fields[score.key] == 5

@@ -28,6 +28,7 @@ from flask import Flask, Response, current_app, g, request
 SOAP_MAX_REQUEST_BYTES = 10 * 1024 * 1024
 GZIP_MIN_BYTES = 512
 DOCTYPE_REFUSED = "Document type declarations (DTDs, entities) are not allowed."
+NOT_AN_ENVELOPE = "The request is not a SOAP envelope: it is empty, or not text in its declared character set."
 
 
 def build_application():
@@ -47,7 +48,10 @@ def build_application():
         """SOAP 1.1 with a parser that never loads a DTD, resolves entities or touches the network."""
 
         def create_in_document(self, ctx, charset=None):
-            super().create_in_document(ctx, charset)
+            try:
+                super().create_in_document(ctx, charset)
+            except (StopIteration, UnicodeDecodeError):  # Spyne's answers to an empty or undecodable body
+                raise Fault("Client.XMLSyntaxError", NOT_AN_ENVELOPE) from None
             root = ctx.in_document[0]
             if root.getroottree().docinfo.doctype:
                 raise Fault("Client.XMLSyntaxError", DOCTYPE_REFUSED)
