@@ -57,7 +57,6 @@ def select_locale() -> str:
 
 
 def _init_extensions(app: Flask) -> None:
-    from webapp import models
     from webapp.callbacks import deliveries
     from webapp.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
     from webapp.platform import work
@@ -83,8 +82,10 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message_category = "warning"
 
     @login_manager.user_loader
-    def load_user(user_id: str):
-        return db.session.get(models.User, int(user_id))
+    def load_user(session_id: str):
+        from webapp.accounts.users import user_of_session
+
+        return user_of_session(session_id)
 
     events.init_app(app)
     work.init_app(app)

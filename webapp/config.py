@@ -7,6 +7,7 @@ test fixtures decide what to start when a variable is unset (see ``webapp/platfo
 import hashlib
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 
@@ -65,6 +66,8 @@ class Config:
         self.CALLBACK_TIMEOUT = float(os.environ.get("CALLBACK_TIMEOUT", "10"))
         self.TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
         self.LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+        # Per account: after 5 wrong passwords each try waits twice as long, up to this many seconds.
+        self.LOGIN_BACKOFF_MAX_SECONDS = int(os.environ.get("LOGIN_BACKOFF_MAX_SECONDS", "60"))
         # Web form submissions: per client address and form, and per form from all addresses together;
         # an empty value or "off" is no limit.
         self.FORM_RATE_LIMIT = os.environ.get("FORM_RATE_LIMIT", "20 per minute")
@@ -79,6 +82,8 @@ class Config:
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = self.PUBLIC_URL.startswith("https://")
         self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
+        self.REMEMBER_COOKIE_SAMESITE = "Lax"
+        self.REMEMBER_COOKIE_DURATION = timedelta(days=int(os.environ.get("REMEMBER_DAYS", "14")))
         self.BABEL_DEFAULT_LOCALE = "en"
         self.LANGUAGES = {"en": "English", "nl": "Nederlands"}
         self.RQ_QUEUES = ["default"]

@@ -167,9 +167,9 @@ def test_a_token_sees_only_its_own_account(soap, token, other_token, account):
 
 def test_login_attempts_are_rate_limited(soap, account, app):
     limit = int(app.config["LOGIN_RATE_LIMIT"].split()[0])
-    for _ in range(limit):
+    for number in range(limit):  # each at another account: its own backoff starts after 5 wrong passwords
         with pytest.raises(Fault, match="Not logged on"):
-            soap.login(username="nobody@example.com", password="wrong password", account="Acme")
+            soap.login(username=f"nobody{number}@example.com", password="wrong password", account="Acme")
     with pytest.raises(Fault, match="Too many"):
         soap.login(username="nobody@example.com", password="wrong password", account="Acme")
 

@@ -40,6 +40,11 @@ class User(UserMixin, Base):
 
     account: Mapped[Account] = relationship(back_populates="users")
 
+    def get_id(self) -> str:
+        """What the login session and the remember cookie hold: the id and the session version, so raising the
+        version ends every session and cookie issued before (``accounts.users.end_sessions``)."""
+        return f"{self.id}:{self.session_version}"
+
     def has_role(self, role: str) -> bool:
         """True when this user's role is ``role`` or a stronger one."""
         return ROLES.index(self.role) >= ROLES.index(role)

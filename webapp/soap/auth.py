@@ -16,7 +16,7 @@ from spyne import Fault
 from webapp.accounts import tokens, users
 from webapp.extensions import db
 from webapp.models import Account, User
-from webapp.platform.errors import DomainError, NotFound
+from webapp.platform.errors import DomainError, NotFound, TooManyAttempts
 from webapp.profiles.events import Origin
 
 COOKIE_NAME = "soap_session"
@@ -73,7 +73,10 @@ def login(username: str | None, password: str | None, account: str | None) -> in
 
     if not limiter.limiter.hit(parse(current_app.config["LOGIN_RATE_LIMIT"]), "soap-login", request.remote_addr or ""):
         raise Fault("Client", "Too many login attempts. Wait a minute, then try again.")
-    user = users.authenticate_api_user(username or "", password or "", account or None)
+    try:
+        user = users.authenticate_api_user(username or "", password or "", account or None)
+    except TooManyAttempts as error:
+        raise Fault("Client", error.message) from None
     if user is None:
         raise Fault("Client", NOT_LOGGED_ON)
     g.soap_cookie = session_cookie(user)
