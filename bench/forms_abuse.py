@@ -5,7 +5,9 @@ form, ``FORM_RATE_LIMIT_PER_FORM`` 600 a minute). The same client threads send, 
 as they can, a mix of what an attacker sends: spam with a forged token and 100 fields of 500 characters (the
 biggest spam log row), a filled honeypot, a reused fill-time token, and real submissions with fresh tokens. It
 reports the answers by status and how much the database grew per minute (``pg_database_size`` and the rows of
-``form_submission``): bounded by the limiter and the spam log's capped sample, whatever the flood's rate.
+``form_submission``): bounded by the limiter and the spam log's capped sample, whatever the flood's rate. A
+second, shorter flood runs with the rate limits off and only what is refused (no real submissions): there the
+spam log's cap alone (``SPAM_LOG_SAMPLES_PER_DAY`` rows per form and day, counted beyond) bounds the growth.
 """
 
 import os
@@ -75,24 +77,33 @@ def footprint(database_url: str) -> dict[str, int]:
 
 
 def run_abuse(args, key: str, names: dict[str, str], tokens) -> None:
+    """Two floods: with the default rate limits (everything an attacker sends), then with the limits off and
+    only what is refused (spam, honeypot, reused tokens), where the spam log's sample cap alone bounds growth."""
+    targets = hostile_targets(key, names, tokens)
+    with_limits = "forms:create_bench_app(default_limits=True)"
+    flood_round(args, with_limits, targets, args.abuse_seconds, "default rate limits, one address")
+    without_limits = "forms:create_bench_app()"
+    refused_only = [target for target in targets if target.name != "valid"]
+    flood_round(args, without_limits, refused_only, args.abuse_seconds / 2, "rate limits OFF, refused requests only")
+
+
+def flood_round(args, app: str, targets: list, seconds: float, title: str) -> None:
     env = {**os.environ, "DATABASE_URL": args.database_url, "BENCH_THREADS": str(args.threads)}
     for name in ("FORM_RATE_LIMIT", "FORM_RATE_LIMIT_PER_FORM", "FORM_MIN_FILL_SECONDS"):
         env.pop(name, None)
-    server, port = start_gunicorn(
-        "forms:create_bench_app(default_limits=True)", "/embed.js", workers=args.workers, threads=args.threads, env=env
-    )
+    server, port = start_gunicorn(app, "/embed.js", workers=args.workers, threads=args.threads, env=env)
     try:
         before = footprint(args.database_url)
-        statuses = flood(port, hostile_targets(key, names, tokens), args.clients, args.abuse_seconds)
+        statuses = flood(port, targets, args.clients, seconds)
         after = footprint(args.database_url)
     finally:
         server.terminate()
         server.wait(timeout=30)
-    total, per_minute = sum(statuses.values()), 60 / args.abuse_seconds
+    total, per_minute = sum(statuses.values()), 60 / seconds
     answers = ", ".join(f"{status}: {count}" for status, count in sorted(statuses.items()))
     print()
-    print(f"abuse, default rate limits, one address, {args.clients} clients for {args.abuse_seconds:g} s:")
-    print(f"  {total} requests ({total / args.abuse_seconds:.0f}/s); answers {answers}")
+    print(f"abuse, {title}, {args.clients} clients for {seconds:g} s:")
+    print(f"  {total} requests ({total / seconds:.0f}/s); answers {answers}")
     for name in before:
         grown = after[name] - before[name]
         print(f"  {name}: +{grown} (+{grown * per_minute:.0f} per minute)")
