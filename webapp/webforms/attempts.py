@@ -57,8 +57,6 @@ def spam_reason(form: Form, values: dict, origin: str, token: str, now: float | 
         return "token"
     if age < minimum_fill_seconds(form):
         return "too_fast"
-    if form_spam.token_used(form.key, token):
-        return "token"
     if has_captcha(form) and not form_spam.captcha_solved(form.key, first_value(values, CAPTCHA)):
         return "captcha"
     return None
@@ -120,18 +118,21 @@ class Attempt:
         return SubmissionResult(response.get("code", 200), response.get("body", {}), row.id, row.profile_id, True)
 
     def refused_row(self, status: SubmissionStatus, reason: str, data: dict | None = None) -> FormSubmission | None:
-        """A refused attempt's row, counted; None (no row) beyond the day's sample of the spam log."""
-        return self.row(status, reason, data) if spam_log.count_refused(self.form.id) else None
-
-    def row(self, status: SubmissionStatus, reason: str, data: dict | None = None, **extra) -> FormSubmission:
+        """A refused attempt's row for the spam log, counted, without what password and sensitive items posted;
+        None (no row) beyond the day's sample."""
+        if not spam_log.count_refused(self.form.id):
+            return None
         secret = sensitive_names(self.form)
         logged = data if data is not None else loggable(self.values)
+        return self.row(status, reason, {name: value for name, value in logged.items() if name not in secret})
+
+    def row(self, status: SubmissionStatus, reason: str, data: dict | None = None, **extra) -> FormSubmission:
         row = FormSubmission(
             account_id=self.form.account_id,
             form_id=self.form.id,
             status=status,
             reason=reason,
-            data={name: value for name, value in logged.items() if name not in secret},
+            data=data if data is not None else loggable(self.values),
             origin=self.origin,
             ip=form_spam.hash_ip(self.ip),
             user_agent=self.agent,

@@ -60,11 +60,6 @@ def _used_key(form_key: str, token: str) -> str:
     return f"verrijk:form-token:{form_key}:{_token_parts(token)[2]}"
 
 
-def token_used(form_key: str, token: str) -> bool:
-    """Whether an accepted submission already used this (valid) token."""
-    return bool(redis_connection().exists(_used_key(form_key, token)))
-
-
 def claim_token(form_key: str, token: str) -> bool:
     """Bind a valid token to the submission about to be accepted; False when another one holds it."""
     return bool(redis_connection().set(_used_key(form_key, token), 1, nx=True, ex=TOKEN_MAX_AGE + 120))
