@@ -174,6 +174,15 @@ def test_login_attempts_are_rate_limited(soap, account, app):
         soap.login(username="nobody@example.com", password="wrong password", account="Acme")
 
 
+def test_wrong_passwords_for_one_account_back_off_over_soap_too(soap, account):
+    user = make_user(account, "admin")
+    for _ in range(5):
+        with pytest.raises(Fault, match="Not logged on"):
+            soap.login(username=user.email, password="wrong password", account="Acme")
+    with pytest.raises(Fault, match="Too many wrong passwords for this account"):
+        soap.login(username=user.email, password=PASSWORD, account="Acme")
+
+
 def test_every_operation_but_login_takes_an_access_token(live_url):
     document = etree.fromstring(httpx.get(f"{live_url}?wsdl").content)
     xs = {"xs": "http://www.w3.org/2001/XMLSchema"}
