@@ -18,7 +18,12 @@ sending prebuilt requests) loads both, alternating rounds:
 The app runs with ``FORM_RATE_LIMIT=off``, ``FORM_RATE_LIMIT_PER_FORM=off`` and ``FORM_MIN_FILL_SECONDS=0``:
 **form rate limits and the minimum fill time are switched off** (a load generator on one address would
 otherwise be throttled by design). Every other check runs (origin,
-honeypot, token signature, validation, idempotency key). Ends with ``BENCH forms_submissions: N
+honeypot, token signature, validation, idempotency key); each submission carries a fresh fill-time token
+(a token lets in one submission), issued ahead of the rounds.
+
+Then the abuse round (``bench/forms_abuse.py``, ``--abuse-seconds``): the app **with its default rate limits**,
+flooded from one address with spam, reused tokens and real submissions, reporting the database's growth per
+minute. Ends with ``BENCH forms_submissions: N
 submissions/s (R x bare)``; targets >= 500 submissions/s and >= 0.5x bare.
 
 Usage::
@@ -42,13 +47,15 @@ ORIGIN = "https://shop.example"
 BARE_TABLE = "bench_bare_row"
 # Configuration of the app under test: no form rate limits, no minimum fill time.
 NO_FORM_LIMITS = {"FORM_RATE_LIMIT": "off", "FORM_RATE_LIMIT_PER_FORM": "off", "FORM_MIN_FILL_SECONDS": "0"}
+TOKENS_PER_SECOND = 2000
 
 
 # --- the app under test ---------------------------------------------------------------------------
 
 
-def create_bench_app():
-    """The Verrijk app without form limits (``NO_FORM_LIMITS``) plus the bare endpoint (gunicorn entry)."""
+def create_bench_app(default_limits: bool = False):
+    """The Verrijk app without form limits (``NO_FORM_LIMITS``; with ``default_limits`` as configured by
+    default) plus the bare endpoint (gunicorn entry)."""
     from flask import jsonify, request
     from sqlalchemy import text
 
@@ -59,7 +66,7 @@ def create_bench_app():
     settings = {
         "SQLALCHEMY_DATABASE_URI": normalize_database_url(os.environ["DATABASE_URL"]),
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
-        **NO_FORM_LIMITS,
+        **({} if default_limits else NO_FORM_LIMITS),
     }
     # A connection for every gunicorn thread: with fewer, the pool would open and close extra connections
     # (a new database backend per request for both targets). The app's other engine options stay.
@@ -92,7 +99,6 @@ def prepare(url: str) -> tuple[str, dict[str, str], str]:
     from webapp.models import Form
     from webapp.profiles import databases
     from webapp.profiles.fields import FieldSpec, create_field
-    from webapp.webforms import spam
 
     if "bench" not in urlsplit(url).path:
         sys.exit("the database's name must contain 'bench': its schema is dropped")
@@ -142,46 +148,70 @@ def prepare(url: str) -> tuple[str, dict[str, str], str]:
             "newsletter": f"f{fields['Newsletter']}",
             "interest": f"i{interest.id}",
         }
-        token = spam.issue_token(form.key, now=time.time() - 60)
         key = form.key
         db.session.remove()
-    return key, names, token
+    return key, names, TokenPool(app, key)
+
+
+class TokenPool:
+    """Fill-time tokens for the form, issued ahead (a token lets in one submission), handed out one by one."""
+
+    def __init__(self, app, key: str):
+        self.app, self.key, self.tokens, self.lock = app, key, [], threading.Lock()
+
+    def fill(self, count: int) -> None:
+        from webapp.webforms import spam
+
+        with self.app.app_context():
+            self.tokens.extend(spam.issue_token(self.key, now=time.time() - 60) for _ in range(count))
+
+    def take(self) -> str:
+        with self.lock:
+            if not self.tokens:
+                raise RuntimeError("the token pool ran dry: raise TOKENS_PER_SECOND")
+            return self.tokens.pop()
 
 
 # --- the client -----------------------------------------------------------------------------------
 
 
 TAG = "{tag}"  # stands for each request's tag in a pre-encoded body; urlencoded, it cannot clash with a value
+TOKEN = "{token}"  # stands for a fresh fill-time token
 
 
 class Target:
-    """A POST endpoint and its urlencoded body, encoded once with ``TAG`` for the part that changes."""
+    """A POST endpoint and its urlencoded body, encoded once with ``TAG`` for the part that changes (and
+    ``TOKEN`` for a fresh token from ``tokens``)."""
 
-    def __init__(self, name: str, path: str, fields: dict[str, str], ok: bytes):
-        self.name, self.path, self.ok = name, path, ok
+    def __init__(self, name: str, path: str, fields: dict[str, str], ok: bytes, tokens: "TokenPool | None" = None):
+        self.name, self.path, self.ok, self.tokens = name, path, ok, tokens
         self.template = urlencode(fields).encode()
         self.placeholder = urlencode({"": TAG})[1:].encode()
+        self.token_placeholder = urlencode({"": TOKEN})[1:].encode()
         self.head = (
             f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
             f"Origin: {ORIGIN}\r\nContent-Length: "
         ).encode()
 
     def make_body(self, tag: str) -> bytes:
-        return self.template.replace(self.placeholder, tag.encode())  # tags are [a-z0-9-]: nothing to quote
+        body = self.template.replace(self.placeholder, tag.encode())  # tags are [a-z0-9-]: nothing to quote
+        if self.tokens is not None:
+            body = body.replace(self.token_placeholder, self.tokens.take().encode())  # [A-Za-z0-9._-] only
+        return body
 
 
-def form_target(key: str, names: dict[str, str], token: str) -> Target:
+def form_target(key: str, names: dict[str, str], tokens: TokenPool) -> Target:
     fields = {
         names["email"]: f"{TAG}@example.com",
         names["name"]: "Ann",
         names["newsletter"]: "yes",
         names["interest"]: "1",
         "cok": "1",
-        "_token": token,
+        "_token": TOKEN,
         "_hp": "",
         "_idempotency_key": TAG,
     }
-    return Target("form", f"/p/forms/{key}/submissions", fields, b'"status":"ok"')
+    return Target("form", f"/p/forms/{key}/submissions", fields, b'"status":"ok"', tokens)
 
 
 def bare_target() -> Target:
@@ -350,6 +380,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument("--latency-seconds", type=float, default=10.0, help="length of the paced latency run")
+    parser.add_argument(
+        "--abuse-seconds", type=float, default=60.0, help="length of the flood with default limits (0: none)"
+    )
     args = parser.parse_args(argv)
     if not args.database_url:
         parser.error("give --database-url or set DATABASE_URL")
@@ -359,16 +392,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     os.environ.setdefault("SECRET_KEY", "bench-secret-key")
-    key, names, token = prepare(args.database_url)
+    key, names, tokens = prepare(args.database_url)
+    # Enough for the warm-up, the rounds and the paced run at a generous rate (a token serves one submission).
+    tokens.fill(int(TOKENS_PER_SECOND * (2 + args.rounds * args.seconds + args.latency_seconds / 2)))
     server, port = start_server(args)
     try:
-        run(args, port, form_target(key, names, token), bare_target(), CpuMeter(server.pid, args.database_url))
+        meter = CpuMeter(server.pid, args.database_url)
+        bench_line = run(args, port, form_target(key, names, tokens), bare_target(), meter)
     finally:
         server.terminate()
         server.wait(timeout=30)
+    if args.abuse_seconds > 0:
+        import forms_abuse  # it imports this module's client: not at the top
+
+        forms_abuse.run_abuse(args, key, names, tokens)
+    print(bench_line)
 
 
-def run(args: argparse.Namespace, port: int, form: Target, bare: Target, meter: CpuMeter) -> None:
+def run(args: argparse.Namespace, port: int, form: Target, bare: Target, meter: CpuMeter) -> str:
+    """The rounds, printed as they go; returns the BENCH line (printed last, after the abuse round)."""
     settings = ", ".join(f"{name}={value}" for name, value in NO_FORM_LIMITS.items())
     print(f"form rate limits and the minimum fill time are OFF for this run ({settings})", flush=True)
     print("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()), flush=True)
@@ -405,7 +447,7 @@ def run(args: argparse.Namespace, port: int, form: Target, bare: Target, meter: 
         shares = ", ".join(f"{party} {value:.2f}" for party, value in medians.items())
         print(f"CPU ms per request, {name} (median of rounds): {shares}, total {sum(medians.values()):.2f}")
     print("load average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
-    print(f"BENCH forms_submissions: {form_rate:.0f} submissions/s ({ratio:.2f}x bare) target >= 500 and >= 0.5x")
+    return f"BENCH forms_submissions: {form_rate:.0f} submissions/s ({ratio:.2f}x bare) target >= 500 and >= 0.5x"
 
 
 if __name__ == "__main__":

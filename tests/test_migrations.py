@@ -1,5 +1,6 @@
 """Migrations build the schema from empty on SQLite and PostgreSQL, match the models, and go back down."""
 
+import json
 import os
 
 import pytest
@@ -112,3 +113,60 @@ def test_lean_profile_writes_gives_earlier_runs_their_event_range(tmp_path, redi
             ).all()
         db.engine.dispose()
     assert [tuple(row) for row in ranges] == [(1, 5, 9), (2, None, None)]
+
+
+def test_security_migration_scrubs_passwords_and_sensitive_items_from_stored_submissions(tmp_path, redis_url):
+    """Issue 21: rejected submissions kept password items as typed; the migration removes them (and items marked
+    sensitive) from every stored submission and leaves the other values."""
+    url = f"sqlite:///{tmp_path / 'scrub.sqlite'}"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": redis_url, "TESTING": True})
+    now = "2026-12-01 12:00:00"
+    items = json.dumps(
+        [
+            {"id": "a", "type": "field", "field_id": 1},
+            {"id": "b", "type": "password", "field_id": 2},
+            {"id": "c", "type": "field", "field_id": 3, "sensitive": True},
+        ]
+    )
+    with app.app_context():
+        upgrade(revision="e2a4c6e8f0b1")
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO account (id, name, time_zone, language, default_sender, created_at) "
+                    "VALUES (1, 'A', 'UTC', 'en', '', :now)"
+                ),
+                {"now": now},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO database (id, account_id, name, description, archived, unsubscribe_behaviour, "
+                    "unsubscribe_values, created_at) VALUES (1, 1, 'D', '', false, 'none', '{}', :now)"
+                ),
+                {"now": now},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO form (id, account_id, database_id, key, name, behaviour, on_no_match, key_field_ids, "
+                    "allowed_origins, items, settings, revision, created_at, updated_at) "
+                    "VALUES (1, 1, 1, 'k', 'F', 'create', 'create', '[]', '[]', :items, '{}', 1, :now, :now)"
+                ),
+                {"items": items, "now": now},
+            )
+            for submission_id, data in (
+                (1, '{"f1": "ann@example.com", "f2": "hunter2", "f2_repeat": "hunter2", "f3": "NL91ABNA"}'),
+                (2, '{"f1": "bob@example.com"}'),
+            ):
+                connection.execute(
+                    text(
+                        "INSERT INTO form_submission (id, account_id, form_id, status, reason, data, consents, origin, "
+                        "ip, user_agent, response, created_at) "
+                        "VALUES (:id, 1, 1, 'rejected', 'token', :data, '{}', '', '', '', '{}', :now)"
+                    ),
+                    {"id": submission_id, "data": data, "now": now},
+                )
+        upgrade()
+        with db.engine.connect() as connection:
+            rows = connection.execute(text("SELECT data FROM form_submission ORDER BY id")).scalars().all()
+        db.engine.dispose()
+    assert [json.loads(row) for row in rows] == [{"f1": "ann@example.com"}, {"f1": "bob@example.com"}]

@@ -60,7 +60,6 @@ def select_locale() -> str:
 
 
 def _init_extensions(app: Flask) -> None:
-    from webapp import models
     from webapp.callbacks import deliveries
     from webapp.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
     from webapp.platform import health, work
@@ -86,8 +85,10 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message_category = "warning"
 
     @login_manager.user_loader
-    def load_user(user_id: str):
-        return db.session.get(models.User, int(user_id))
+    def load_user(session_id: str):
+        from webapp.accounts.users import user_of_session
+
+        return user_of_session(session_id)
 
     events.init_app(app)
     work.init_app(app)
@@ -100,6 +101,7 @@ def _init_extensions(app: Flask) -> None:
     from webapp.imports import rollback as import_rollback
     from webapp.imports import sources as import_sources
     from webapp.imports import storage as import_storage
+    from webapp.webforms import spam_log
 
     # Hygiene last: its reaction to an event may remove the profile, after the others have seen the event.
     for package_module in (
@@ -110,6 +112,7 @@ def _init_extensions(app: Flask) -> None:
         import_storage,
         deliveries,
         followup_triggers,
+        spam_log,
         hygiene,
     ):
         package_module.init_app(app)
@@ -230,6 +233,8 @@ def _register_errors(app: Flask) -> None:
     from webapp.platform.errors import DomainError
 
     def page(status: int, message: str):
+        if _is_public_path(request.path):
+            return _public_error(status, message)
         template = "errors/_message.html" if request.headers.get("HX-Request") else "errors/page.html"
         return render_template(template, status=status, message=message), status
 
@@ -241,7 +246,12 @@ def _register_errors(app: Flask) -> None:
             405: _("This address does not accept that kind of request."),
             429: _("Too many requests. Wait a minute, then try again."),
         }
-        return page(error.code, messages[error.code])
+        answer = page(error.code, messages[error.code])
+        if error.code == 405 and error.valid_methods:  # RFC 9110: a 405 names the methods that work
+            response = app.make_response(answer)
+            response.headers["Allow"] = ", ".join(error.valid_methods)
+            return response
+        return answer
 
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):
@@ -249,3 +259,28 @@ def _register_errors(app: Flask) -> None:
 
     for status in (400, 403, 404, 405, 429):
         app.register_error_handler(status, http_error)
+
+
+# The public routes (embed API, hosted pages, confirm and mail links, ``/embed.js``) have no session, so their
+# error answers carry no form token and no admin layout.
+PUBLIC_PREFIXES = ("/p/", "/f/")
+PUBLIC_PATHS = ("/embed.js", "/p", "/f")
+EMBED_API_PREFIX = "/p/forms/"
+
+
+def _is_public_path(path: str) -> bool:
+    return path.startswith(PUBLIC_PREFIXES) or path in PUBLIC_PATHS
+
+
+def _public_error(status: int, message: str):
+    """A public route's error: JSON for the embed API, else a plain page; never cached."""
+    from flask import current_app, jsonify
+
+    if request.path.startswith(EMBED_API_PREFIX):
+        response = jsonify({"error": message})
+    else:
+        page = render_template("public/message.html", title=str(status), message=message, status=status)
+        response = current_app.response_class(page, mimetype="text/html")
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    return response

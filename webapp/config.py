@@ -7,6 +7,7 @@ test fixtures decide what to start when a variable is unset (see ``webapp/platfo
 import hashlib
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 
@@ -74,10 +75,15 @@ class Config:
         self.CALLBACK_TIMEOUT = float(os.environ.get("CALLBACK_TIMEOUT", "10"))
         self.TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
         self.LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+        # Per account: after 5 wrong passwords each try waits twice as long, up to this many seconds.
+        self.LOGIN_BACKOFF_MAX_SECONDS = int(os.environ.get("LOGIN_BACKOFF_MAX_SECONDS", "60"))
         # Web form submissions: per client address and form, and per form from all addresses together;
         # an empty value or "off" is no limit.
         self.FORM_RATE_LIMIT = os.environ.get("FORM_RATE_LIMIT", "20 per minute")
         self.FORM_RATE_LIMIT_PER_FORM = os.environ.get("FORM_RATE_LIMIT_PER_FORM", "600 per minute")
+        # The spam log keeps a sample of refused submissions per form and day, for this many days (counts stay).
+        self.SPAM_LOG_SAMPLES_PER_DAY = int(os.environ.get("SPAM_LOG_SAMPLES_PER_DAY", "200"))
+        self.SPAM_LOG_DAYS = int(os.environ.get("SPAM_LOG_DAYS", "30"))
         # At most this many seconds of minimum fill time for every form; unset: each form's own setting.
         self.FORM_MIN_FILL_SECONDS = _optional_number("FORM_MIN_FILL_SECONDS")
         self.WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session
@@ -85,6 +91,8 @@ class Config:
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = self.PUBLIC_URL.startswith("https://")
         self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
+        self.REMEMBER_COOKIE_SAMESITE = "Lax"
+        self.REMEMBER_COOKIE_DURATION = timedelta(days=int(os.environ.get("REMEMBER_DAYS", "14")))
         self.BABEL_DEFAULT_LOCALE = "en"
         self.LANGUAGES = {"en": "English", "nl": "Nederlands"}
         self.RQ_QUEUES = ["default"]

@@ -60,6 +60,12 @@ BAD = [
     ("decimal", "abc", {}, "must be a number"),
     ("decimal", "NaN", {}, "must be a number"),
     ("decimal", "1e999", {}, "too large"),
+    ("number", "9" * 5000, {}, "at most 30 digits"),  # over Python's int digit limit: a field error, not a crash
+    ("number", "-" + "1" * 31, {}, "at most 30 digits"),
+    ("number", 10**40, {}, "at most 30 digits"),
+    ("decimal", "1" * 5000, {}, "at most 100 characters"),
+    ("decimal", "0." + "1" * 200, {}, "at most 100 characters"),
+    ("decimal", 10**101, {}, "at most 100 characters"),
     ("date", "2023-02-29", {}, "date like"),
     ("date", "31-12-2024", {}, "date like"),
     ("date", "20241231", {}, "date like"),

@@ -202,6 +202,7 @@ def test_item_properties_are_saved_and_checked(account, database, form):
             "prefill": True,
             "validation_message": "Please check your address.",
             "html": "<b>x</b>",
+            "sensitive": "y",
         },
     )
     assert saved == {
@@ -214,6 +215,7 @@ def test_item_properties_are_saved_and_checked(account, database, form):
         "prefill": True,
         "validation_message": "Please check your address.",
         "multiline": False,
+        "sensitive": True,
     }
     assert "html" not in saved
     assert reload(form).items == [saved] and reload(form).revision == 3

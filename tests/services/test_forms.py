@@ -253,13 +253,6 @@ def test_allowed_origin_and_own_origin_pass(account, database, app):
     assert submit(form, {f"f{fid}": "b@example.com"}, origin=app.config["PUBLIC_URL"]).status_code == 200
 
 
-def test_rate_limited_submissions_are_logged(account, database):
-    form = email_form(account, database)
-    forms.log_rate_limited(form.key, {"f1": "x"}, origin="", ip="192.0.2.9")
-    [row] = submissions(form)
-    assert (row.status, row.reason) == ("rejected", "rate_limited")
-
-
 def solve(challenge: dict) -> str:
     solution = altcha.solve_challenge_v1(
         challenge["challenge"], challenge["salt"], challenge["algorithm"], challenge["maxnumber"]

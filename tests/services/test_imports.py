@@ -791,3 +791,13 @@ def test_a_required_field_left_empty_is_decided_by_what_the_line_matches(account
     assert [
         (e.line, e.column) for e in db.session.scalars(select(ImportLineError).where(ImportLineError.run_id == run.id))
     ] == [(3, "Code")]
+
+
+def test_a_number_over_the_int_digit_limit_rejects_its_line_only(account, database):
+    """Over 4,300 digits Python refuses to parse an int (a plain ValueError): that line is rejected, the rest done."""
+    text = f"Email,Score\na@example.com,1\nb@example.com,{'9' * 5000}\nc@example.com,3\n"
+    run = run_import(account, database, text)
+    assert (run.status, run.created, run.rejected) == ("done", 2, 1)
+    [error] = db.session.scalars(select(ImportLineError).where(ImportLineError.run_id == run.id))
+    assert error.column == "Score" and "30 digits" in error.reason
+    assert by_email(database, "b@example.com") is None

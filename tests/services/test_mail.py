@@ -266,3 +266,47 @@ def test_settings_unreadable_after_a_key_change_are_a_clear_permanent_error(acco
     with pytest.raises(delivery.MailPermanentError, match="CREDENTIALS_KEY"):
         send(account.id)
     assert "CREDENTIALS_KEY" in account_settings.masked_smtp_url(account)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "smtp://127.0.0.1:2525",
+        "smtp://[::1]:25",
+        "smtps://169.254.169.254:25",
+        "smtp://localhost:5432",
+        "smtp://10.1.2.3",
+        "smtp://[::ffff:127.0.0.1]:25",
+        "smtp://0.0.0.0:25",
+    ],
+)
+def test_an_smtp_url_into_our_own_network_is_refused_when_saved(account, app, monkeypatch, url):
+    """SSRF: the account's SMTP URL gets the outbound URL guard of callbacks and imports."""
+    monkeypatch.setitem(app.config, "ALLOW_PRIVATE_URLS", False)
+    with pytest.raises(ValidationError) as refused:
+        account_settings.update_settings(account, smtp_url=url, rate_per_minute=None)
+    assert set(refused.value.errors) == {"smtp_url"} and "private or reserved" in refused.value.errors["smtp_url"]
+    assert account_settings.masked_smtp_url(account) == ""
+
+
+def test_an_accounts_smtp_server_is_checked_again_at_connect_time_with_one_generic_error(
+    account,
+    app,
+    monkeypatch,
+    smtp_server,  # noqa: F811
+):
+    """A URL saved while it pointed outside (DNS changes) is checked again before connecting, and the error is
+    the same whether something listens there or not: no port scanning through the send errors."""
+    closed = smtp_server.url.rsplit(":", 1)[0] + ":1"
+    errors = []
+    for url in (smtp_server.url, closed):
+        account_settings.update_settings(account, smtp_url=url, rate_per_minute=None)
+        monkeypatch.setitem(app.config, "ALLOW_PRIVATE_URLS", False)
+        with pytest.raises(delivery.MailTemporaryError) as failed:
+            send(account.id)
+        errors.append(str(failed.value))
+        monkeypatch.setitem(app.config, "ALLOW_PRIVATE_URLS", True)
+    assert errors[0] == errors[1] == "Cannot connect to the SMTP server 127.0.0.1."
+    assert smtp_server.messages == []
+    db.session.rollback()
+    assert db.session.scalar(select(SentMessage.id)) is None

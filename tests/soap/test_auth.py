@@ -180,11 +180,20 @@ def test_a_token_sees_only_its_own_account(soap, token, other_token, account):
 
 def test_login_attempts_are_rate_limited(soap, account, app):
     limit = int(app.config["LOGIN_RATE_LIMIT"].split()[0])
-    for _ in range(limit):
+    for number in range(limit):  # each at another account: its own backoff starts after 5 wrong passwords
         with pytest.raises(Fault, match="Invalid login"):
-            soap.login(username="nobody@example.com", password="wrong password", account="Acme")
+            soap.login(username=f"nobody{number}@example.com", password="wrong password", account="Acme")
     with pytest.raises(Fault, match="Too many"):
         soap.login(username="nobody@example.com", password="wrong password", account="Acme")
+
+
+def test_wrong_passwords_for_one_account_back_off_over_soap_too(soap, account):
+    user = make_user(account, "admin")
+    for _ in range(5):
+        with pytest.raises(Fault, match="Invalid login"):
+            soap.login(username=user.email, password="wrong password", account="Acme")
+    with pytest.raises(Fault, match="Too many wrong passwords for this account"):
+        soap.login(username=user.email, password=PASSWORD, account="Acme")
 
 
 def test_every_operation_but_login_ends_with_login_and_access_token(live_url):

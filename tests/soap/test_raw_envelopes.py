@@ -238,3 +238,16 @@ def test_request_size_limit(live_url, token, app):
     db.session.commit()
     response = httpx.post(live_url, content=bomb, headers={"Content-Type": "text/xml", "Content-Encoding": "gzip"})
     assert response.status_code == 413
+
+
+def test_a_number_over_the_int_digit_limit_is_a_fault_naming_the_field(live_url, token, account):
+    database = make_database(account, "Scores", fields={"Email": "email", "Score": "number"})
+    call = envelope(
+        f"<ns1:Database_createProfile><ns1:access_token>{token}</ns1:access_token><ns1:id>{database.id}</ns1:id>"
+        f"<ns1:fields><ns1:pair><ns1:key>Score</ns1:key><ns1:value>{'9' * 5000}</ns1:value></ns1:pair>"
+        "</ns1:fields></ns1:Database_createProfile>"
+    )
+    response = post(live_url, call)
+    assert response.status_code == 500 and "Score" in fault_string(response) and "30 digits" in fault_string(response)
+    db.session.rollback()
+    assert db.session.query(Profile).count() == 0

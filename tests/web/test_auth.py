@@ -1,6 +1,8 @@
 """Logging in and out, the `next` redirect, the login rate limit, CSRF and the language choice."""
 
 import re
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from urllib.parse import quote, urlsplit
 
 import pytest
@@ -208,3 +210,108 @@ def test_every_page_names_the_icon_and_favicon_ico_answers(anonymous):
     icon = anonymous.get("/favicon.ico")
     assert icon.status_code == 200 and icon.mimetype == "image/svg+xml" and icon.get_data().startswith(b"<svg")
     icon.close()
+
+
+# --- sessions end on the server's word (issue 21, defect 7) -------------------------------------------------------
+
+
+def logged_in(app, user, *, remember: bool = False) -> Browser:
+    visitor = Browser(app.test_client())
+    form = {"email": user.email, "password": PASSWORD, **({"remember": "y"} if remember else {})}
+    assert visitor.post("/login", form).status_code == 302
+    visitor.user, visitor._token = user, None
+    return visitor
+
+
+def with_cookie(app, name: str, value: str) -> Browser:
+    """A fresh client carrying only one copied cookie (as a thief would)."""
+    client = app.test_client()
+    client.set_cookie(name, value, domain="verrijk.test")
+    return Browser(client)
+
+
+def cookie(visitor: Browser, name: str) -> str:
+    found = visitor.client.get_cookie(name, domain="verrijk.test")
+    assert found is not None, name
+    return found.value
+
+
+def test_a_password_change_ends_the_other_sessions_and_remember_cookies(app, user):
+    here, there = logged_in(app, user), logged_in(app, user, remember=True)
+    stolen = with_cookie(app, "remember_token", cookie(there, "remember_token"))
+    assert stolen.get("/account").status_code == 200  # the remember cookie alone logs in
+    response = here.post(
+        "/account/password", {"current": PASSWORD, "password": "a new password!", "repeat": "a new password!"}
+    )
+    assert response.status_code in (200, 302, 303), response.get_data(as_text=True)
+    assert here.get("/account").status_code == 200  # the session that changed it goes on
+    assert there.get("/account").status_code == 302
+    assert with_cookie(app, "remember_token", cookie(there, "remember_token")).get("/account").status_code == 302
+
+
+def test_a_session_cookie_copied_before_logout_is_dead_after_it(app, user):
+    visitor = logged_in(app, user)
+    copied = cookie(visitor, "session")
+    assert with_cookie(app, "session", copied).get("/account").status_code == 200
+    assert visitor.post("/logout").status_code == 302
+    assert with_cookie(app, "session", copied).get("/account").status_code == 302
+
+
+def test_the_remember_cookie_is_same_site_and_short_lived(app, user):
+    visitor = Browser(app.test_client())
+    response = visitor.post("/login", {"email": user.email, "password": PASSWORD, "remember": "y"})
+    [remember] = [value for value in response.headers.getlist("Set-Cookie") if value.startswith("remember_token=")]
+    assert "SameSite=Lax" in remember and "HttpOnly" in remember
+    expires = parsedate_to_datetime(re.search(r"Expires=([^;]+)", remember).group(1))
+    assert expires <= datetime.now(UTC) + timedelta(days=14, minutes=1)
+
+
+# --- per-account login backoff (issue 21, defect 8) -------------------------------------------------------------
+
+
+def test_wrong_passwords_from_many_addresses_slow_down_guessing_at_one_account(app, user, anonymous, monkeypatch):
+    from types import SimpleNamespace
+
+    from webapp.accounts import login_backoff
+
+    monkeypatch.setattr(login_backoff, "time", SimpleNamespace(time=lambda: 1_000_000.0))  # a still clock
+    guesses = []
+    for number in range(30):
+        visitor = Browser(app.test_client())
+        response = visitor.post(
+            "/login",
+            {"email": user.email, "password": f"guess {number} guess"},
+            environ_overrides={"REMOTE_ADDR": f"192.0.2.{number + 1}"},
+        )
+        guesses.append(response.status_code)
+    assert guesses[:5] == [200] * 5 and set(guesses[5:]) == {429}  # only 5 checked in this burst
+    blocked = anonymous.post("/login", {"email": user.email, "password": PASSWORD})
+    assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) <= 60
+    assert "Too many wrong passwords for this account" in blocked.get_data(as_text=True)
+    db.session.refresh(user)
+    assert user.last_login_at is None
+
+
+def test_the_backoff_never_keeps_the_real_user_out_for_more_than_a_minute(ctx, user):
+    from webapp.accounts import login_backoff
+
+    now = 1_000_000.0
+    for _ in range(300):
+        login_backoff.record_failure(user.email, now=now)
+    assert 0 < login_backoff.wait_seconds(user.email, now=now) <= 60
+    assert login_backoff.wait_seconds(user.email, now=now + 60) == 0
+    assert login_backoff.wait_seconds("someone.else@example.com", now=now) == 0
+    login_backoff.clear(user.email)
+    assert login_backoff.wait_seconds(user.email, now=now) == 0
+
+
+def test_a_right_password_clears_the_count(app, user, anonymous):
+    for _ in range(4):
+        anonymous.post("/login", {"email": user.email, "password": "guess guess guess"})
+    assert anonymous.post("/login", {"email": user.email, "password": PASSWORD}).status_code == 302
+    anonymous.post("/logout")
+    other = Browser(app.test_client())
+    elsewhere = {"REMOTE_ADDR": "192.0.2.99"}
+    for _ in range(5):
+        response = other.post("/login", {"email": user.email, "password": "guess!"}, environ_overrides=elsewhere)
+        assert response.status_code == 200

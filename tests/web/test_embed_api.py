@@ -5,7 +5,8 @@ import re
 import time
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event as sqlalchemy_event
+from sqlalchemy import func, select
 
 from tests.factories import make_database, make_form, tampered
 from webapp.email.delivery import caught_messages
@@ -167,15 +168,34 @@ def test_spam_token_missing_is_400(anonymous, form):
     assert response.status_code == 400 and response.get_json()["status"] == "rejected"
 
 
-def test_rate_limit_per_address_answers_429_and_logs(anonymous, form, app, monkeypatch):
+def test_rate_limit_per_address_answers_429_before_any_database_statement(anonymous, form, app, monkeypatch):
     monkeypatch.setitem(app.config, "FORM_RATE_LIMIT", "2 per minute")
-    codes = [post(anonymous, form, {email_name(form): f"a{n}@example.com"}).status_code for n in range(3)]
-    assert codes == [200, 200, 429]
-    limited = post(anonymous, form, {email_name(form): "b@example.com"})
+    codes = [post(anonymous, form, {email_name(form): f"a{n}@example.com"}).status_code for n in range(2)]
+    assert codes == [200, 200]
+    for n in range(2):
+        hosted = {"_token": old_token(form), email_name(form): f"h{n}@example.com"}
+        assert anonymous.post(f"/f/{form.key}", data=hosted, csrf=False).status_code == 200
+    data, paths = (
+        {"_token": old_token(form), email_name(form): "b@example.com"},
+        (f"/p/forms/{form.key}/submissions", f"/f/{form.key}"),
+    )
+    statements = []
+
+    def record(_connection, _cursor, statement, *_args):
+        statements.append(statement)
+
+    sqlalchemy_event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        for path in paths:
+            limited = anonymous.post(path, data=data, csrf=False)
+            assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
+    finally:
+        sqlalchemy_event.remove(db.engine, "before_cursor_execute", record)
+    assert statements == []  # not even the form's lookup: the limiter answers first
+    limited = post(anonymous, form, {email_name(form): "c@example.com"})
     assert limited.get_json()["status"] == "rate_limited" and limited.get_json()["retry_after"] >= 1
-    assert int(limited.headers["Retry-After"]) >= 1
     reasons = db.session.scalars(select(FormSubmission.reason).order_by(FormSubmission.id)).all()
-    assert reasons == ["", "", "rate_limited", "rate_limited"]
+    assert reasons == ["", "", "", ""]
 
 
 def test_rate_limits_set_to_off_are_switched_off(anonymous, form, app, monkeypatch):
@@ -303,3 +323,35 @@ def test_no_cookie_even_for_a_logged_in_admin(browser, form):
         response = admin.get(url)
         assert response.status_code == 200 and "Set-Cookie" not in response.headers
         assert "Cookie" not in response.vary
+
+
+def test_a_number_over_the_int_digit_limit_is_a_field_error_in_the_form(anonymous, account):
+    database = make_database(account, fields={"Email": "email", "Score": "number", "Amount": "decimal"})
+    numbers = make_form(account, database, items=[{"type": "field", "field": name} for name in ("Score", "Amount")])
+    score, amount = (f"f{item['field_id']}" for item in numbers.items)
+    response = post(anonymous, numbers, {score: "9" * 5000, amount: "1" * 5000}, origin="")
+    assert response.status_code == 422
+    assert set(response.get_json()["errors"]) == {score, amount}
+    assert db.session.scalar(select(func.count()).select_from(Profile)) == 0
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "json"),
+    [
+        ("GET", "/p/forms/nope/elsewhere", 404, True),
+        ("DELETE", "/p/forms/nope/submissions", 405, True),
+        ("PUT", "/p/confirm/abc", 405, False)("GET", "/f/", 404, False),  # GET shows the page, POST confirms,
+        ("POST", "/embed.js", 405, False),
+        ("PUT", "/p/u/abc", 405, False),
+    ],
+)
+def test_public_404_and_405_answer_plainly_without_a_session(anonymous, method, path, status, json):
+    response = anonymous._send(method, path)
+    assert response.status_code == status
+    assert "Set-Cookie" not in response.headers and "csrf_token" not in response.get_data(as_text=True)
+    if json:
+        assert response.is_json and response.get_json()["error"]
+    else:
+        assert response.mimetype == "text/html" and "admin.css" not in response.get_data(as_text=True)
+    if status == 405:
+        assert response.headers["Allow"]

@@ -8,7 +8,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from tests.factories import make_account, make_database, make_form_submission
+from tests.factories import make_account, make_database, make_form_day, make_form_submission
 from webapp.extensions import db
 from webapp.models import Form, FormFile
 from webapp.profiles import databases, profiles
@@ -385,6 +385,14 @@ def test_the_spam_tab_shows_rejections_with_their_reason(editor, form):
     page = text_of(editor.get(f"/forms/{form.id}/spam"))
     assert 'aria-current="page">Spam' in page and "filled too fast" in page and "https://spam.example" in page
     assert page.count("<tr>") == 2  # the head and one rejection
+
+
+def test_the_spam_tab_counts_every_refusal_beyond_the_kept_sample(editor, form):
+    from webapp.models import utcnow
+
+    make_form_day(form, utcnow().date()).refused = 1234
+    page = text_of(editor.get(f"/forms/{form.id}/spam"))
+    assert "Refused in the last 30 days (rejected or invalid): 1234." in page
 
 
 def test_profile_page_shows_submissions_and_files(browser, editor, database, form):

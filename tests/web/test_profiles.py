@@ -716,3 +716,15 @@ def test_a_profile_page_is_titled_by_its_email_or_name(browser, account):
     assert "<title>ann@example.com · Customers" in text_of(me.get(f"/profiles/{by_email.id}"))
     assert "<h1>Bob Jansen" in text_of(me.get(f"/profiles/{by_name.id}"))
     assert f"<h1>Profile #{nameless.id}" in text_of(me.get(f"/profiles/{nameless.id}"))
+
+
+def test_inline_edit_of_a_number_over_the_int_digit_limit_is_a_field_error(browser, account):
+    database = make_database(account, fields={"Email": "email", "Score": "number"})
+    profile = make_profile(account, database, Email="anna@example.com", Score=5)
+    score = field_named(database, "Score")
+    response = browser("editor", account).post(
+        f"/profiles/{profile.id}/fields/{score.id}", {f"field-{score.id}": "9" * 5000}, htmx=True
+    )
+    assert response.status_code == 422 and "at most 30 digits" in text_of(response)
+    db.session.refresh(profile)
+    assert profile.fields[score.key] == 5

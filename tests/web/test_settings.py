@@ -127,7 +127,7 @@ def test_change_own_password(browser):
     new = "a much longer secret"
     response = me.post("/account/password", {"current": PASSWORD, "password": new, "repeat": new})
     assert response.status_code == 303
-    assert "Your password is changed." in text(me.get("/account"))
+    assert "Your password is changed; your other sessions have ended." in text(me.get("/account"))
     assert accounts_users.authenticate(me.user.email, new) is not None
     assert accounts_users.authenticate(me.user.email, PASSWORD) is None
 
@@ -138,7 +138,7 @@ def test_change_own_password_with_htmx(browser):
     response = me.post("/account/password", {"current": PASSWORD, "password": new, "repeat": new}, htmx=True)
     assert response.status_code == 200
     assert is_partial(response) and 'id="password-form"' in text(response)
-    assert toast_of(response) == "Your password is changed."
+    assert toast_of(response) == "Your password is changed; your other sessions have ended."
     assert accounts_users.authenticate(me.user.email, new) is not None
 
 

@@ -12,9 +12,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from webapp.accounts import login_backoff
 from webapp.extensions import db
 from webapp.models import ROLES, Account, User, utcnow
-from webapp.platform.errors import Conflict, PermissionDenied, ValidationError
+from webapp.platform.errors import Conflict, PermissionDenied, TooManyAttempts, ValidationError
 from webapp.platform.tenancy import owned
 
 MIN_PASSWORD_LENGTH = 10
@@ -128,6 +129,7 @@ def set_password(user: User, password: str) -> None:
         )
     user.password_hash = generate_password_hash(password)
     user.password_change_due = False
+    user.session_version += 1  # every session and remember cookie of the old password ends
     db.session.commit()
 
 
@@ -138,6 +140,21 @@ def change_password(user: User, *, current: str, new: str) -> None:
     set_password(user, new)
 
 
+def end_sessions(user: User) -> None:
+    """End every login session and remember cookie of the user (logging out: a copied cookie dies too)."""
+    user.session_version += 1
+    db.session.commit()
+
+
+def user_of_session(session_id: str) -> User | None:
+    """The user a login session or remember cookie names (``id:version``), if that version is still current."""
+    user_id, _sep, version = (session_id or "").partition(":")
+    if not (user_id.isdigit() and version.isdigit()) or len(user_id) > 10:
+        return None
+    user = db.session.get(User, int(user_id))
+    return user if user is not None and str(user.session_version) == version else None
+
+
 def set_language(user: User, language: str) -> None:
     if language not in LANGUAGES:
         raise ValidationError({"language": _("Choose English or Dutch.")})
@@ -146,13 +163,23 @@ def set_language(user: User, language: str) -> None:
 
 
 def authenticate(email: str, password: str) -> User | None:
-    """The user with this email and password, or None (in about the same time either way)."""
+    """The user with this email and password, or None (in about the same time either way).
+
+    Raises ``TooManyAttempts`` while the address is in its backoff after wrong passwords (``login_backoff``):
+    the password is not even checked then, so guessing gains nothing."""
+    wait = login_backoff.wait_seconds(email)
+    if wait:
+        message = _("Too many wrong passwords for this account. Try again in %(seconds)s seconds.", seconds=wait)
+        raise TooManyAttempts(message, wait)
     user = db.session.scalar(select(User).where(User.email == (email or "").strip().lower()))
     if user is None:
         check_password_hash(_dummy_hash(), password or "")
+        login_backoff.record_failure(email)
         return None
     if not check_password_hash(user.password_hash, password or ""):
+        login_backoff.record_failure(email)
         return None
+    login_backoff.clear(email)
     user.last_login_at = utcnow()
     db.session.commit()
     return user

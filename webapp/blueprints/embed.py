@@ -5,7 +5,7 @@ double opt-in link. No cookies, no session, no CSRF token: spam checks live in `
 
 import hashlib
 import time
-from contextlib import nullcontext, suppress
+from contextlib import nullcontext
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -68,11 +68,7 @@ def _rate_limits(view):
 
 @bp.errorhandler(RateLimitExceeded)
 def rate_limited(error: RateLimitExceeded):
-    key = request.view_args.get("key", "") if request.view_args else ""
-    with suppress(NotFound):
-        forms.log_rate_limited(
-            key, _posted_values(), origin=_origin(), ip=request.remote_addr or "", user_agent=request.user_agent.string
-        )
+    """Answered before any write: a flood costs the limiter's counters in Redis, nothing in the database."""
     current = limiter.current_limit
     retry_after = max(1, int(current.reset_at - time.time())) if current else 60
     message = attempts.rejection_message("rate_limited")

@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 
 from webapp.extensions import db
 from webapp.models import Account, MailSettings, utcnow
+from webapp.platform import outbound_urls
 from webapp.platform.errors import ValidationError
 
 SMTP_SCHEMES = ("smtp", "smtps")
@@ -38,11 +39,15 @@ class Dkim:
 
 @dataclass(frozen=True)
 class Effective:
-    """What sending for an account uses: the SMTP URL ('' = the catcher), rate and DKIM key (or None)."""
+    """What sending for an account uses: the SMTP URL ('' = the catcher), rate and DKIM key (or None).
+
+    ``guarded``: the URL is the account's own, so the connection goes through ``smtp_address`` (the
+    instance's ``SMTP_URL`` is the operator's and may well be a relay on localhost)."""
 
     smtp_url: str
     rate_per_minute: int
     dkim: Dkim | None
+    guarded: bool = False
 
 
 def _fernet() -> Fernet:
@@ -78,12 +83,13 @@ def effective(account_id: int | None) -> Effective:
     """The settings a message of this account is sent with (the app's own when there is no account)."""
     config = current_app.config
     row = db.session.get(MailSettings, account_id) if account_id else None
-    smtp_url = _decrypt(row.smtp_url) if row is not None and row.smtp_url else config["SMTP_URL"]
+    own = row is not None and bool(row.smtp_url)
+    smtp_url = _decrypt(row.smtp_url) if row is not None and own else config["SMTP_URL"]
     rate = row.rate_per_minute if row is not None and row.rate_per_minute else config["MAIL_RATE_LIMIT"]
     dkim = None
     if row is not None and row.dkim_private_key and row.dkim_domain and row.dkim_selector:
         dkim = Dkim(row.dkim_domain, row.dkim_selector, _decrypt(row.dkim_private_key).encode())
-    return Effective(smtp_url=smtp_url, rate_per_minute=int(rate), dkim=dkim)
+    return Effective(smtp_url=smtp_url, rate_per_minute=int(rate), dkim=dkim, guarded=own)
 
 
 def check_smtp_url(url: str) -> str:
@@ -96,7 +102,33 @@ def check_smtp_url(url: str) -> str:
         raise ValidationError({"smtp_url": _("This is not a valid URL.")}) from None
     if parts.scheme not in SMTP_SCHEMES or not parts.hostname:
         raise ValidationError({"smtp_url": _("Use smtp://host:port or smtps://host:port.")})
+    try:
+        smtp_address(url)
+    except ValidationError as error:
+        raise ValidationError({"smtp_url": error.message}) from None
     return url
+
+
+def smtp_address(url: str) -> str:
+    """Where to connect for an account's SMTP URL: the address its host resolves to, when every address it
+    resolves to is public (the outbound URL guard of callbacks and imports, against SSRF: no loopback, private,
+    link-local or reserved address). Called when the URL is saved and again right before each connection
+    (DNS may change), which then goes to the very address checked. With ``ALLOW_PRIVATE_URLS`` the host name."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if current_app.config.get("ALLOW_PRIVATE_URLS"):
+        return host
+    try:
+        addresses = outbound_urls.resolve(host, parts.port or 25)
+    except ValidationError as error:
+        raise ValidationError(error.errors.get("url", error.message)) from None
+    for address in addresses:
+        if not outbound_urls.is_public(address):
+            message = _(
+                "The host %(host)s resolves to a private or reserved address (%(address)s).", host=host, address=address
+            )
+            raise ValidationError(message)
+    return str(addresses[0])
 
 
 def masked_smtp_url(account: Account) -> str:

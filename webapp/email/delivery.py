@@ -163,7 +163,7 @@ def send_mail(
     _take_rate_token(account_id, settings.rate_per_minute)
     if settings.smtp_url:
         try:
-            smtp_send(settings.smtp_url, envelope_from, recipient, data)
+            smtp_send(settings.smtp_url, envelope_from, recipient, data, guarded=settings.guarded)
         except MailError as error:
             if error.refusal is not None:  # name the message, so the refusal counts as its bounce
                 error.refusal = replace(
@@ -304,8 +304,11 @@ def _has_header(data: bytes, name: bytes) -> bool:
 # --- transports -------------------------------------------------------------------------------------------
 
 
-def smtp_send(url: str, envelope_from: str, recipient: str, data: bytes) -> None:
-    """One SMTP transaction; SMTP replies and network errors become MailTemporaryError/MailPermanentError."""
+def smtp_send(url: str, envelope_from: str, recipient: str, data: bytes, *, guarded: bool = False) -> None:
+    """One SMTP transaction; SMTP replies and network errors become MailTemporaryError/MailPermanentError.
+
+    ``guarded`` (an account's own URL): connect only to the public address ``smtp_address`` checked, and say
+    no more than "cannot connect" whatever went wrong, so the error texts cannot map a network."""
     parts = urlsplit(url)
     options = {name: values[-1] for name, values in parse_qs(parts.query).items()}
     timeout = float(options.get("timeout") or DEFAULT_TIMEOUT)
@@ -316,12 +319,18 @@ def smtp_send(url: str, envelope_from: str, recipient: str, data: bytes) -> None
     host = parts.hostname or ""
     client: smtplib.SMTP
     try:
+        address = account_settings.smtp_address(url) if guarded else host
         if parts.scheme == "smtps":
-            client = smtplib.SMTP_SSL(host, parts.port or 465, timeout=timeout, context=context)
+            client = smtplib.SMTP_SSL(timeout=timeout, context=context)
         else:
-            client = smtplib.SMTP(host, parts.port or 25, timeout=timeout)
-    except (OSError, smtplib.SMTPException) as error:
-        raise MailTemporaryError(f"Cannot connect to the SMTP server {host}: {error}") from None
+            client = smtplib.SMTP(timeout=timeout)
+        # The name TLS checks the certificate against (the constructor sets it when given a host; typeshed lacks it).
+        client._host = host  # type: ignore[attr-defined]
+        client.connect(address, parts.port or (465 if parts.scheme == "smtps" else 25))
+    except (OSError, smtplib.SMTPException, ValidationError) as error:
+        current_app.logger.warning("Cannot connect to the SMTP server %s: %s", host, error)
+        detail = "." if guarded else f": {error}"
+        raise MailTemporaryError(f"Cannot connect to the SMTP server {host}{detail}") from None
     try:
         _session(client, parts, options, context, envelope_from, recipient, data)
     finally:

@@ -38,8 +38,15 @@ class User(UserMixin, Base):
     # Set while the user logs in with a password someone else chose or that was generated (the first owner's);
     # the admin asks to change it until they do.
     password_change_due: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Raised to end every session of the user (password change, logging out): see ``accounts/sessions.py``.
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     account: Mapped[Account] = relationship(back_populates="users")
+
+    def get_id(self) -> str:
+        """What the login session and the remember cookie hold: the id and the session version, so raising the
+        version ends every session and cookie issued before (``accounts.users.end_sessions``)."""
+        return f"{self.id}:{self.session_version}"
 
     def has_role(self, role: str) -> bool:
         """True when this user's role is ``role`` or a stronger one."""

@@ -107,10 +107,12 @@ class FormFile(Base):
 
 
 class FormDayStat(Base):
-    """Views (token requests) of one form on one day (UTC); accepted submissions are counted from their rows."""
+    """Views (token requests) and refused submissions (spam, invalid; see ``webforms/spam_log.py``) of one form on
+    one day (UTC); accepted submissions are counted from their rows."""
 
     __tablename__ = "form_day_stat"
 
     form_id: Mapped[int] = mapped_column(ForeignKey("form.id", ondelete="CASCADE"), primary_key=True)
     day: Mapped[date] = mapped_column(primary_key=True)
     views: Mapped[int] = mapped_column(default=0)
+    refused: Mapped[int] = mapped_column(default=0, server_default="0")

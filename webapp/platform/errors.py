@@ -45,3 +45,13 @@ class Conflict(DomainError):
     """The change contradicts stored data (a duplicate unique value, data a type change cannot keep)."""
 
     status = 409
+
+
+class TooManyAttempts(DomainError):
+    """Too many tries in a short time (wrong passwords for one account); ``retry_after`` seconds to wait."""
+
+    status = 429
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -87,26 +87,38 @@ def coerce_phone(value: Any, options: dict) -> str:
 
 
 _INTEGER = re.compile(r"^[+-]?\d+$")
+# Far beyond any count, amount or id, far below Python's int digit limit (4,300 digits, a plain ValueError):
+# a longer number is a field error in every door, never a crash.
+MAX_NUMBER_DIGITS = 30
+MAX_DECIMAL_LENGTH = 100
 
 
 def coerce_number(value: Any, options: dict) -> int:
     if isinstance(value, bool):
         raise FieldValueError(_l("must be a whole number"))
-    if isinstance(value, int):
-        return value
     if isinstance(value, float) and value.is_integer():
-        return int(value)
+        value = int(value)
     if isinstance(value, str) and _INTEGER.match(value.strip()):
-        return int(value.strip())
+        if len(value.strip().lstrip("+-")) > MAX_NUMBER_DIGITS:
+            raise FieldValueError(_l("is too long: at most %(count)s digits", count=MAX_NUMBER_DIGITS))
+        value = int(value.strip())
+    if isinstance(value, int):
+        if abs(value) >= 10**MAX_NUMBER_DIGITS:
+            raise FieldValueError(_l("is too long: at most %(count)s digits", count=MAX_NUMBER_DIGITS))
+        return value
     raise FieldValueError(_l("must be a whole number"))
 
 
 def coerce_decimal(value: Any, options: dict) -> int | float:
     if isinstance(value, bool):
         raise FieldValueError(_l("must be a number"))
+    if isinstance(value, int) and abs(value) >= 10**MAX_DECIMAL_LENGTH:  # str() of it could raise ValueError
+        raise FieldValueError(_l("is too long: at most %(count)s characters", count=MAX_DECIMAL_LENGTH))
     text = str(value).strip() if isinstance(value, str | int | float | Decimal) else ""
     if "," in text and "." not in text:
         text = text.replace(",", ".")
+    if len(text) > MAX_DECIMAL_LENGTH:
+        raise FieldValueError(_l("is too long: at most %(count)s characters", count=MAX_DECIMAL_LENGTH))
     try:
         number = Decimal(text)
     except InvalidOperation:

@@ -40,6 +40,7 @@ EMPTY_REQUEST = "The request is empty: POST a SOAP envelope."
 # What may come before a DOCTYPE in a document: an XML declaration, processing instructions, comments, space.
 _PROLOG_DOCTYPE = re.compile(r"^\ufeff?\s*(?:<\?.*?\?>\s*|<!--.*?-->\s*)*<!DOCTYPE", re.DOTALL)
 logger = logging.getLogger(__name__)
+NOT_AN_ENVELOPE = "The request is not a SOAP envelope: it is empty, or not text in its declared character set."
 
 
 def build_application():
@@ -70,7 +71,10 @@ def build_application():
             return super().from_element(ctx, cls, element)
 
         def create_in_document(self, ctx, charset=None):
-            super().create_in_document(ctx, charset)
+            try:
+                super().create_in_document(ctx, charset)
+            except (StopIteration, UnicodeDecodeError):  # Spyne's answers to an empty or undecodable body
+                raise Fault("Client.XMLSyntaxError", NOT_AN_ENVELOPE) from None
             root = ctx.in_document[0]
             if root.getroottree().docinfo.doctype:
                 raise Fault("Client.XMLSyntaxError", DOCTYPE_REFUSED)

@@ -22,7 +22,7 @@ from spyne import Fault
 from webapp.accounts import tokens, users
 from webapp.extensions import db
 from webapp.models import Account, User
-from webapp.platform.errors import DomainError, NotFound
+from webapp.platform.errors import DomainError, NotFound, TooManyAttempts
 from webapp.profiles.events import Origin
 
 COOKIE_NAME = "soap_session"
@@ -128,7 +128,10 @@ def _check_password(login: LoginData, *, count_success: bool) -> User:
     allowed = strategy.hit(limit, *key) if count_success else strategy.test(limit, *key)
     if not allowed:
         raise Fault("Client", TOO_MANY_LOGINS)
-    user = users.authenticate_api_user(login.username, login.password, login.account or None)
+    try:
+        user = users.authenticate_api_user(login.username, login.password, login.account or None)
+    except TooManyAttempts as error:
+        raise Fault("Client", error.message) from None
     if user is None:
         if not count_success:
             strategy.hit(limit, *key)

@@ -369,7 +369,21 @@ def _with_link(url: str, profile: Profile) -> str:
 
 
 def accept(attempt: Attempt, bound: Bindings, clean: CleanSubmission) -> SubmissionResult:
-    """The accepted path: find or create the profile and write everything in one transaction."""
+    """The accepted path: find or create the profile and write everything in one transaction.
+
+    The fill-time token is claimed first and given back unless the submission is accepted, so a token lets
+    in one submission, and one with errors to correct keeps its token."""
+    form = attempt.form
+    if not form_spam.claim_token(form.key, attempt.token):
+        db.session.rollback()
+        return attempt.reject("token")
+    result = _write(attempt, bound, clean)
+    if result.status != "ok" or result.replayed:
+        form_spam.release_token(form.key, attempt.token)
+    return result
+
+
+def _write(attempt: Attempt, bound: Bindings, clean: CleanSubmission) -> SubmissionResult:
     form = attempt.form
     try:
         outcome = AcceptedWrite(attempt, form.account, bound, clean).run()

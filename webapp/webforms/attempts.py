@@ -21,7 +21,8 @@ from webapp.models import (
 )
 from webapp.profiles.events import Origin
 from webapp.webforms import spam as form_spam
-from webapp.widgets.definition import CAPTCHA, HONEYPOT
+from webapp.webforms import spam_log
+from webapp.widgets.definition import CAPTCHA, HONEYPOT, REPEAT_SUFFIX, item_name
 
 REJECTION_REASONS = ("honeypot", "token", "too_fast", "captcha", "origin", "rate_limited", "limit_reached")
 
@@ -95,9 +96,12 @@ def rejection_message(reason: str) -> str:
 class Attempt:
     """One submission attempt: writes its log row and builds the answer, whatever the outcome."""
 
-    def __init__(self, form: Form, values: dict, files: dict, origin: str, ip: str, key: str | None, agent: str):
+    def __init__(
+        self, form: Form, values: dict, files: dict, origin: str, ip: str, key: str | None, agent: str, token: str = ""
+    ):
         self.form, self.values, self.files = form, values, files
         self.origin, self.ip, self.key, self.agent = origin[:255], ip, key, (agent or "")[:500]
+        self.token = token
         self.origin_of_change = Origin("form", reference=str(form.id))
 
     def replay(self) -> SubmissionResult | None:
@@ -117,6 +121,15 @@ class Attempt:
         response = row.response or {}
         return SubmissionResult(response.get("code", 200), response.get("body", {}), row.id, row.profile_id, True)
 
+    def refused_row(self, status: SubmissionStatus, reason: str, data: dict | None = None) -> FormSubmission | None:
+        """A refused attempt's row for the spam log, counted, without what password and sensitive items posted;
+        None (no row) beyond the day's sample."""
+        if not spam_log.count_refused(self.form.id):
+            return None
+        secret = sensitive_names(self.form)
+        logged = data if data is not None else loggable(self.values)
+        return self.row(status, reason, {name: value for name, value in logged.items() if name not in secret})
+
     def row(self, status: SubmissionStatus, reason: str, data: dict | None = None, **extra) -> FormSubmission:
         row = FormSubmission(
             account_id=self.form.account_id,
@@ -132,7 +145,10 @@ class Attempt:
         db.session.add(row)
         return row
 
-    def _finish(self, row: FormSubmission, code: int, body: dict) -> SubmissionResult:
+    def _finish(self, row: FormSubmission | None, code: int, body: dict) -> SubmissionResult:
+        if row is None:
+            db.session.commit()
+            return SubmissionResult(code, body)
         row.response = {"code": code, "body": body}
         db.session.flush()
         result = SubmissionResult(code, body, row.id, row.profile_id)  # read before the commit expires them
@@ -143,7 +159,7 @@ class Attempt:
         replay = self.replay()
         if replay is not None:  # a retry of an accepted submission (e.g. its answer was lost on the way)
             return replay
-        row = self.row(SubmissionStatus.REJECTED, reason)
+        row = self.refused_row(SubmissionStatus.REJECTED, reason)
         if reason == "honeypot":  # a bot learns nothing
             return self._finish(row, 200, self.ok_body())
         code = {"origin": 403, "rate_limited": 429}.get(reason, 400)
@@ -158,7 +174,7 @@ class Attempt:
         replay = self.replay()
         if replay is not None:  # a retry of an accepted submission, which now fails (e.g. its email is taken)
             return replay
-        row = self.row(SubmissionStatus.INVALID, reason, data)
+        row = self.refused_row(SubmissionStatus.INVALID, reason, data)
         body = {"status": "invalid", "errors": errors, "message": _("Please correct the marked fields.")}
         return self._finish(row, 422, body)
 
@@ -173,6 +189,16 @@ class Attempt:
 
 def has_captcha(form: Form) -> bool:
     return any(item.get("type") == "captcha" for item in form.items or [])
+
+
+def sensitive_names(form: Form) -> set[str]:
+    """The posted names that never reach the spam log: password items and items marked sensitive."""
+    names: set[str] = set()
+    for item in form.items or []:
+        if item.get("type") == "password" or item.get("sensitive"):
+            name = item_name(item)
+            names.update((name, name + REPEAT_SUFFIX))
+    return names
 
 
 def loggable(values: dict[str, Any]) -> dict[str, Any]:

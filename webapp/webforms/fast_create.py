@@ -20,6 +20,7 @@ from webapp.models import (
 from webapp.platform.errors import ValidationError
 from webapp.profiles.field_expressions import dialect_name
 from webapp.webforms import create_statement
+from webapp.webforms import spam as form_spam
 from webapp.webforms.accepted import AcceptedWrite
 from webapp.webforms.attempts import Attempt, SubmissionResult, has_captcha, spam_reason
 from webapp.widgets.definition import bindings
@@ -75,13 +76,16 @@ def submit_common_case(
     # holds it weakly, so keep a reference until the write is done).
     database = db.session.identity_map.get(db.session.identity_key(Database, form.database_id))
     database = database or db.session.merge(form.database, load=False)
+    if not form_spam.claim_token(form.key, token):  # used meanwhile: the general path says so
+        return Validated(version_of(form), clean)
     try:
-        attempt = Attempt(form, values, {}, origin, ip, key, agent)
+        attempt = Attempt(form, values, {}, origin, ip, key, agent, token)
         result = AcceptedWrite(attempt, form.account, bound, clean).create_new()
     except (ValidationError, IntegrityError):
         result = None
     del database
     if result is None:
+        form_spam.release_token(form.key, token)
         db.session.rollback()
         _recent_forms.pop(form_key, None)
         return Validated(version_of(form), clean)

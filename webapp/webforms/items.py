@@ -51,6 +51,7 @@ ITEM_PROPERTIES: dict[str, tuple[str, ...]] = {
         "validation_message",
         "widget",
         "multiline",
+        "sensitive",
     ),
     "password": ("label", "help", "placeholder", "required", "validation_message", "repeat_label"),
     "hidden": ("default",),
@@ -62,7 +63,8 @@ ITEM_PROPERTIES: dict[str, tuple[str, ...]] = {
 }
 
 
-BOOLEAN_PROPERTIES = ("required", "prefill", "multiline")
+# ``sensitive``: what the item posts is never kept in the spam log (as for password items).
+BOOLEAN_PROPERTIES = ("required", "prefill", "multiline", "sensitive")
 
 
 TEXT_LIMITS = {

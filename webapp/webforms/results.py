@@ -217,6 +217,16 @@ def conversion(account: Account, form_id: int, *, days: int = 30, today: date | 
     ]
 
 
+def refused_count(account: Account, form_id: int, *, days: int = 30) -> int:
+    """Rejected and invalid submissions of the last ``days`` days, all counted (the log keeps a sample)."""
+    form = get_form(account, form_id)
+    first = utcnow().date() - timedelta(days=days - 1)
+    total = db.session.scalar(
+        select(func.sum(FormDayStat.refused)).where(FormDayStat.form_id == form.id, FormDayStat.day >= first)
+    )
+    return int(total or 0)
+
+
 def _accepted_per_day(form: Form, first: date, last: date) -> dict[date, int]:
     """Accepted submissions per day (UTC, like the views), counted from their rows on the form and time index."""
     day = func.date(FormSubmission.created_at)

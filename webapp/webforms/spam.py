@@ -1,16 +1,19 @@
 """The spam checks of public web forms: signed fill-time tokens, the ALTCHA captcha and the origin check.
 
-No cookies or sessions: a token is ``<issue time>.<HMAC of form key and issue time>``, so the server can
-tell how long the visitor took without storing anything. The hosted page's tokens are marked ``h<issue time>``
-and signed for the hosted page, so that the origin check can recognise the hosted page posting to itself.
-The captcha is ALTCHA's proof of work, signed with a key derived from ``SECRET_KEY``; a solved challenge is
-remembered in Redis until it expires, so one solution cannot be replayed.
+No cookies or sessions: a token is ``<issue time>.<nonce>.<HMAC of form key, issue time and nonce>``, so the
+server can tell how long the visitor took without storing anything until it is used. The hosted page's tokens
+are marked ``h<issue time>`` (the mark is signed too), so that the origin check can recognise the hosted page
+posting to itself. A token serves one accepted submission: it is claimed in Redis (until it would expire
+anyway) by the submission it lets in, so a bot cannot fill the form once and post it all day. The captcha is
+ALTCHA's proof of work, signed with a key derived from ``SECRET_KEY``; a solved challenge is remembered in
+Redis until it expires, so one solution cannot be replayed.
 """
 
 import base64
 import hashlib
 import hmac
 import json
+import secrets
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -40,14 +43,16 @@ def issue_token(form_key: str, *, now: float | None = None, hosted: bool = False
     """A fill-time token; ``hosted`` marks one the hosted page ``/f/<key>`` put in its own form."""
     issued = int(now if now is not None else time.time())
     mark = HOSTED if hosted else ""
-    return f"{mark}{issued}.{_mac('verrijk-form-token', f'{form_key}:{mark}{issued}')}"
+    nonce = secrets.token_urlsafe(9)
+    return f"{mark}{issued}.{nonce}.{_mac('verrijk-form-token', f'{form_key}:{mark}{issued}:{nonce}')}"
 
 
 def token_age(form_key: str, token: str, *, now: float | None = None) -> float | None:
     """Seconds since the token was issued for this form; None when it is missing, forged or expired."""
-    stamp, _, signature = (token or "").partition(".")
+    stamp, nonce, signature = _token_parts(token)
     issued = stamp.removeprefix(HOSTED)
-    if not issued.isdigit() or not hmac.compare_digest(signature, _mac("verrijk-form-token", f"{form_key}:{stamp}")):
+    expected = _mac("verrijk-form-token", f"{form_key}:{stamp}:{nonce}")
+    if not issued.isdigit() or len(issued) > 12 or not hmac.compare_digest(signature, expected):
         return None
     age = (now if now is not None else time.time()) - int(issued)
     return age if -60 <= age <= TOKEN_MAX_AGE else None
@@ -55,6 +60,25 @@ def token_age(form_key: str, token: str, *, now: float | None = None) -> float |
 
 def is_hosted_token(form_key: str, token: str) -> bool:
     return (token or "").startswith(HOSTED) and token_age(form_key, token) is not None
+
+
+def _token_parts(token: str) -> tuple[str, str, str]:
+    parts = (token or "")[:100].split(".")
+    return (parts[0], parts[1], parts[2]) if len(parts) == 3 else ("", "", "")
+
+
+def _used_key(form_key: str, token: str) -> str:
+    return f"verrijk:form-token:{form_key}:{_token_parts(token)[2]}"
+
+
+def claim_token(form_key: str, token: str) -> bool:
+    """Bind a valid token to the submission about to be accepted; False when another one holds it."""
+    return bool(redis_connection().set(_used_key(form_key, token), 1, nx=True, ex=TOKEN_MAX_AGE + 120))
+
+
+def release_token(form_key: str, token: str) -> None:
+    """Give a claimed token back: its submission was not accepted after all (errors to correct, a lost race)."""
+    redis_connection().delete(_used_key(form_key, token))
 
 
 def hash_ip(ip: str) -> str:

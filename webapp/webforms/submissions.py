@@ -103,7 +103,7 @@ def submit_form(
     form = get_public_form(form_key)
     fast_create.forget_if_outdated(form)
     origins = list(form.allowed_origins or [])
-    attempt = Attempt(form, values, files or {}, origin, ip, key, user_agent)
+    attempt = Attempt(form, values, files or {}, origin, ip, key, user_agent, elapsed_token)
     reason = spam_reason(form, values, origin, elapsed_token, now, fetch_site)
     if reason is not None:
         result = attempt.reject(reason)
@@ -114,12 +114,6 @@ def submit_form(
         result = attempt.invalid(clean.errors, clean.data) if not clean.valid else accept(attempt, bound, clean)
     result.allowed_origins = origins
     return result
-
-
-def log_rate_limited(form_key: str, values: dict[str, Any], *, origin: str, ip: str, user_agent: str = "") -> None:
-    """Log a submission the rate limiter turned away (the door answers 429)."""
-    form = get_public_form(form_key)
-    Attempt(form, values, {}, origin, ip, None, user_agent).reject("rate_limited")
 
 
 COUNT_SQL = (

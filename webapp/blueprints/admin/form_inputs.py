@@ -61,6 +61,7 @@ class ItemInputs(FlaskForm):
         validate_choice=False,
     )
     multiline = BooleanField(_l("Several lines"))
+    sensitive = BooleanField(_l("Sensitive: never keep the value in the spam log"))
     repeat_label = StringField(_l("Label of the repeat box"), render_kw={"maxlength": 200})
     text = TextAreaField(_l("Consent text (stored with each submission)"), render_kw={"rows": 3, "maxlength": 5000})
     html = TextAreaField(
@@ -92,6 +93,7 @@ class ItemInputs(FlaskForm):
             validation_message=item.get("validation_message", ""),
             widget=item.get("widget") or "select",
             multiline=bool(item.get("multiline")),
+            sensitive=bool(item.get("sensitive")),
             repeat_label=item.get("repeat_label", ""),
             text=item.get("text", ""),
             html=item.get("html", ""),

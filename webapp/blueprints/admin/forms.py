@@ -386,6 +386,9 @@ def _results(form_id: int, *, spam: bool):
         "counts": form_results.count_submissions(account, found.id),
         "columns": form_results.column_names(account, found),
         "days": form_results.conversion(account, found.id) if not spam else [],
+        "refused": form_results.refused_count(account, found.id) if spam else 0,
+        "samples_per_day": current_app.config["SPAM_LOG_SAMPLES_PER_DAY"],
+        "sample_days": current_app.config["SPAM_LOG_DAYS"],
     }
     template = "admin/forms/spam.html" if spam else "admin/forms/results.html"
     return render(template, "admin/forms/_submissions.html", **context), 422 if errors else 200

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from flask import flash, make_response, redirect, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, login_user
 
 from webapp.accounts import accounts
 from webapp.accounts import tokens as accounts_tokens
@@ -119,7 +119,8 @@ def account_password():
             problems = show_errors(form, error.errors)
             form.password.errors = [*form.password.errors, *problems.values()]
         else:
-            message = _("Your password is changed.")
+            login_user(current_user._get_current_object())  # this session goes on under the new session version
+            message = _("Your password is changed; your other sessions have ended.")
             return done(message, "admin.account", ACCOUNT_PAGE, PASSWORD_PARTIAL, _account_context)
     return render(ACCOUNT_PAGE, PASSWORD_PARTIAL, **_account_context(password_form=form)), 422
 

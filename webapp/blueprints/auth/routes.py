@@ -8,6 +8,7 @@ from webapp.accounts import users
 from webapp.blueprints.auth import bp
 from webapp.blueprints.auth.inputs import LanguageInputs, LoginInputs
 from webapp.extensions import limiter
+from webapp.platform.errors import TooManyAttempts
 
 
 def _login_limit() -> str:
@@ -26,7 +27,12 @@ def login():
         return redirect(_safe_next(request.args.get("next")))
     form = LoginInputs()
     if form.validate_on_submit():
-        user = users.authenticate(form.email.data, form.password.data)
+        try:
+            user = users.authenticate(form.email.data, form.password.data)
+        except TooManyAttempts as error:
+            form.password.errors.append(error.message)
+            page = render_template("auth/login.html", form=form)
+            return page, 429, {"Retry-After": str(error.retry_after)}
         if user is not None:
             login_user(user, remember=form.remember.data)
             return redirect(_safe_next(request.args.get("next")))
@@ -53,7 +59,9 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    """Log out (POST only, CSRF-checked)."""
+    """Log out (POST only, CSRF-checked): every session of the user ends, here and elsewhere."""
+    if current_user.is_authenticated:
+        users.end_sessions(current_user)
     logout_user()
     flash(_("You are logged out."), "success")
     return redirect(url_for("auth.login"))
