@@ -340,7 +340,8 @@ def test_a_number_over_the_int_digit_limit_is_a_field_error_in_the_form(anonymou
     [
         ("GET", "/p/forms/nope/elsewhere", 404, True),
         ("DELETE", "/p/forms/nope/submissions", 405, True),
-        ("PUT", "/p/confirm/abc", 405, False)("GET", "/f/", 404, False),  # GET shows the page, POST confirms,
+        ("PUT", "/p/confirm/abc", 405, False),  # GET shows the page, POST confirms
+        ("GET", "/f/", 404, False),
         ("POST", "/embed.js", 405, False),
         ("PUT", "/p/u/abc", 405, False),
     ],
