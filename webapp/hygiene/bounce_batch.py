@@ -8,9 +8,10 @@ suppressions of its addresses (locked, as ``suppression.suppress`` locks them), 
 one INSERT for the new suppressions. The rules are ``policies``' own (``in_a_row``, the thresholds, which
 reason replaces which, the action applied once); the actions themselves go through ``policies.apply_action``.
 
-Only a batch of bounces with distinct profiles and distinct addresses takes this path: otherwise one bounce
+Only bounces (one or more) of distinct profiles and distinct addresses take this path: otherwise one bounce
 could change what the next one reads (a suppression put back in force resets the counting window), and the
-events go to ``policies.on_profile_event`` one by one, in order, as any other event does.
+events go to ``policies.on_profile_event`` one by one, in order, as any other event does. A single bounce
+(``events.record``) takes it too: four statements instead of eight.
 """
 
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from webapp.extensions import db
 from webapp.hygiene import policies
 from webapp.models import Database, HygienePolicy, Profile, ProfileEvent, SuppressedAddress, utcnow
 
-BATCHED_FROM = 2  # events: a single one goes the per-event way
+BATCHED_FROM = 1  # events: a single bounce is counted the same way, in fewer statements
 
 
 def init_app(app) -> None:
