@@ -4,14 +4,16 @@ Sets up (in a database whose name contains "bench"; its schema is wiped and migr
 and ``--messages`` profiles, each with one logged sent message. Then starts, each as its own process:
 
 - the receiver: ``flask --app webapp mailreceiver`` (parses each DSN, matches it by its VERP address, stores
-  a ``BounceReport`` and journals a ``bounced`` event, one transaction per message);
+  a ``BounceReport`` and journals a ``bounced`` event, which the database's hygiene policy (the default: a
+  hard bounce suppresses the address) turns into a suppressed address, committing what arrived together);
 - the sink: a bare aiosmtpd server that accepts the same recipients and answers 250 to DATA, doing nothing.
 
 The same client (``--clients`` threads, each with one SMTP connection sending one transaction per message)
 sends the same prebuilt DSNs (RFC 3464, one per sent message, to its ``bounce+…`` address) to both,
 alternating rounds (sink, receiver, sink, receiver). Each receiver round sends fresh messages: every one
-must become a record, which is checked after the run. Ends with ``BENCH bounces: N messages/s (R x sink)``;
-targets >= 200 messages/s and >= 0.5x the sink.
+must become a record with its event and a suppressed address, which is checked after the run. CPU seconds
+per message of the receiver and the sink processes are printed per round (less sensitive to a loaded
+machine). Ends with ``BENCH bounces: N messages/s (R x sink)``; targets >= 200 messages/s and >= 0.5x the sink.
 
 Usage::
 
@@ -28,6 +30,9 @@ import threading
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import child_pids, cpu_seconds  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DOMAIN = "bounces.bench.test"
@@ -64,6 +69,11 @@ controller.stop()
 """
 
 
+def process_cpu(pid: int) -> float:
+    """CPU seconds of a server process and its worker processes (a receiver may run a pool) so far."""
+    return sum(cpu_seconds(each) or 0.0 for each in (pid, *child_pids(pid)))
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -82,7 +92,7 @@ def prepare(url: str, count: int) -> list[tuple[str, bytes]]:
     from webapp.email.delivery import new_message_id
     from webapp.extensions import db
     from webapp.models import Profile, SentMessage
-    from webapp.profiles import databases
+    from webapp.profiles import databases, fields
 
     if "bench" not in urlsplit(url).path:
         sys.exit("the database's name must contain 'bench': its schema is dropped")
@@ -101,10 +111,15 @@ def prepare(url: str, count: int) -> list[tuple[str, bytes]]:
         upgrade()
         account = accounts.get_or_create_account("Bench")
         database = databases.create_database(account, "Customers")
+        email = fields.create_field(account, fields.FieldSpec(name="email", type="email"), database_id=database.id)
         for number in range(count):
             address = f"person{number}@example.com"
             profile = Profile(
-                account_id=account.id, database_id=database.id, code=f"c{number}", fields={}, interests=[]
+                account_id=account.id,
+                database_id=database.id,
+                code=f"c{number}",
+                fields={str(email.id): address},
+                interests=[],
             )
             db.session.add(profile)
             db.session.flush()
@@ -202,29 +217,48 @@ def main() -> None:
         sink_rates, receiver_rates = [], []
         for number in range(rounds):
             batch = messages[number * args.messages : (number + 1) * args.messages]
+            sink_cpu = process_cpu(sink.pid)
             sink_rates.append(load(sink_port, batch, args.clients))
+            sink_cpu = process_cpu(sink.pid) - sink_cpu
+            receiver_cpu = process_cpu(receiver.pid)
             receiver_rates.append(load(receiver_port, batch, args.clients))
-            print(f"round {number + 1}: sink {sink_rates[-1]:.0f}/s, receiver {receiver_rates[-1]:.0f}/s", flush=True)
+            receiver_cpu = process_cpu(receiver.pid) - receiver_cpu
+            print(
+                f"round {number + 1}: sink {sink_rates[-1]:.0f}/s, receiver {receiver_rates[-1]:.0f}/s; "
+                f"CPU per message: sink {1000 * sink_cpu / len(batch):.2f} ms, "
+                f"receiver {1000 * receiver_cpu / len(batch):.2f} ms; load average {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
     finally:
         for process in (receiver, sink):
             process.terminate()
             process.wait(timeout=30)
-    stored = count_records(args.database_url)
-    if stored != len(messages):
-        sys.exit(f"{stored} records for {len(messages)} messages")
+    stored, suppressed = count_records(args.database_url)
+    if stored != len(messages) or suppressed != len(messages):
+        sys.exit(f"{stored} records and {suppressed} suppressed addresses for {len(messages)} messages")
     best_receiver, best_sink = max(receiver_rates), max(sink_rates)
-    print(f"records: {stored} of {len(messages)} messages")
+    print(f"records: {stored} of {len(messages)} messages, {suppressed} addresses suppressed")
     print(f"BENCH bounces: {best_receiver:.0f} messages/s ({best_receiver / best_sink:.2f}x sink)")
 
 
-def count_records(url: str) -> int:
+def count_records(url: str) -> tuple[int, int]:
+    """Hard-bounce records and events, and addresses the bounce policy suppressed (one each per message)."""
     from sqlalchemy import create_engine, text
 
     from webapp.config import normalize_database_url
 
     engine = create_engine(normalize_database_url(url))
     with engine.connect() as connection:
-        return int(connection.execute(text("SELECT count(*) FROM bounce_report WHERE kind = 'hard'")).scalar_one())
+        records = connection.execute(
+            text(
+                "SELECT count(*) FROM bounce_report WHERE kind = 'hard' AND EXISTS (SELECT 1 FROM profile_event e"
+                " WHERE e.profile_id = bounce_report.profile_id AND e.kind = 'bounced')"
+            )
+        ).scalar_one()
+        suppressed = connection.execute(
+            text("SELECT count(*) FROM suppressed_address WHERE reason = 'hard_bounce' AND lifted_at IS NULL")
+        ).scalar_one()
+        return int(records), int(suppressed)
 
 
 if __name__ == "__main__":

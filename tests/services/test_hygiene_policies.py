@@ -129,6 +129,24 @@ def test_the_unsubscribe_action_applies_the_database_behaviour(account, database
     assert suppressed(account) == "hard_bounce"  # the stronger reason stays
 
 
+def test_a_hard_bounce_of_an_address_suppressed_only_by_an_unsubscribe_applies_the_action(account, database, profile):
+    policy(account, database, hard_action="set_fields", hard_values={"Status": "bounced"})
+    suppression.suppress(account.id, ADDRESS, suppression.Reason.UNSUBSCRIBE)
+    db.session.commit()
+    bounce(profile, "hard", "<m1@x>")
+    assert suppressed(account) == "hard_bounce"
+    assert "bounced" in db.session.get(Profile, profile.id).fields.values()
+
+
+def test_a_complaint_of_an_address_suppressed_only_by_an_unsubscribe_applies_the_action(account, database, profile):
+    policy(account, database, complaint_action="set_fields", complaint_values={"Status": "complained"})
+    suppression.suppress(account.id, ADDRESS, suppression.Reason.UNSUBSCRIBE)
+    db.session.commit()
+    complain(profile)
+    assert suppressed(account) == "complaint"
+    assert "complained" in db.session.get(Profile, profile.id).fields.values()
+
+
 # --- soft bounces -----------------------------------------------------------------------------------------
 
 

@@ -13,9 +13,10 @@ addresses and the suppression list); nothing below imports it.
 def init_app(app) -> None:
     """Register the housekeeping that forgets unmatched messages after their retention period, and the policies
     (event subscriber, send-time refusals, sign-up pruning)."""
-    from webapp.hygiene import intake, policies
+    from webapp.hygiene import bounce_batch, intake, policies
     from webapp.platform import work
 
     with app.app_context():
         work.add_housekeeping(intake.forget_old_unmatched)
     policies.init_app(app)
+    bounce_batch.init_app(app)

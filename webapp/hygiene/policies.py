@@ -1,7 +1,9 @@
 """Per-database rules for bounces, complaints and unsubscribes, applied as the events arrive.
 
 The policies react to the event spine, inside the transaction that journals the event (``on_profile_event``,
-registered last so the other subscribers see the event before an action may remove the profile):
+called by ``bounce_batch.on_profile_events``, a batch subscriber: it runs after the other subscribers have
+seen the events, before an action may remove the profile; the bounces of the receiver's group commit are
+counted and suppressed set-based there, with the same rules):
 
 - ``bounced`` (source ``bounce``, shape in ``reports``): a hard bounce counts towards ``hard_threshold``
   (default 1), a soft bounce towards ``soft_threshold`` (default 5). Bounces count "in a row": the count walks
@@ -59,9 +61,8 @@ REACTS_TO = ("bounced", "complained", "unsubscribed", "confirmed", "profile_upda
 
 
 def init_app(app) -> None:
-    """Subscribe to the event spine (last, see the module docstring), to send-time refusals, and register the
-    sign-up pruning work."""
-    app.extensions["profile_events"].in_transaction.append(on_profile_event)
+    """Subscribe to send-time refusals and register the sign-up pruning work (``bounce_batch.init_app``
+    subscribes to the event spine)."""
     refusals.subscribe(app, send_refusals.journal_refusal)
     signups.init_app(app)
 
@@ -225,13 +226,13 @@ def address_of(profile: Profile) -> str:
 
 def _complaint(profile: Profile, address: str, event: ProfileEvent) -> None:
     policy = policy_of(profile.database)
-    before = suppression.active(profile.account_id, address)
+    before = _reason_in_force(profile.account_id, address)
     detail = _("Complaint (%(type)s)", type=str((event.changes.get("complaint") or {}).get("feedback_type", "")))
     suppression.suppress(
         profile.account_id, address, suppression.Reason.COMPLAINT, database_id=profile.database_id, detail=detail
     )
-    if before is None or before.reason != suppression.Reason.COMPLAINT:
-        _apply(profile, policy.complaint_action, policy.complaint_values, event)
+    if before != suppression.Reason.COMPLAINT:
+        apply_action(profile, policy.complaint_action, policy.complaint_values, event)
 
 
 def _bounce(profile: Profile, address: str, event: ProfileEvent) -> None:
@@ -242,17 +243,23 @@ def _bounce(profile: Profile, address: str, event: ProfileEvent) -> None:
     if bounces_in_a_row(profile, kind, up_to=event.id) < threshold:
         return
     reason = suppression.Reason.HARD_BOUNCE if kind == "hard" else suppression.Reason.SOFT_BOUNCE
-    before = suppression.active(profile.account_id, address)
+    before = _reason_in_force(profile.account_id, address)
     detail = f"{bounce.get('status', '')} {bounce.get('reason', '')} {bounce.get('diagnostic', '')}".strip()
     suppression.suppress(profile.account_id, address, reason, database_id=profile.database_id, detail=detail)
-    if before is None or before.reason == suppression.Reason.UNSUBSCRIBE:
+    if before in (None, suppression.Reason.UNSUBSCRIBE):
         action, values = (
             (policy.hard_action, policy.hard_values) if kind == "hard" else (policy.soft_action, policy.soft_values)
         )
-        _apply(profile, action, values, event)
+        apply_action(profile, action, values, event)
 
 
-def _apply(profile: Profile, action: str, values: dict[str, Any], event: ProfileEvent) -> None:
+def _reason_in_force(account_id: int, address: str) -> str | None:
+    """The reason of the address's suppression in force, read before ``suppress`` changes that same row."""
+    row = suppression.active(account_id, address)
+    return row.reason if row is not None else None
+
+
+def apply_action(profile: Profile, action: str, values: dict[str, Any], event: ProfileEvent) -> None:
     """Apply a policy action to the profile, in the event's transaction."""
     origin = Origin("bounce", actor=POLICY_ACTOR, reference=event.reference)
     if action == "unsubscribe":
@@ -274,7 +281,11 @@ def bounces_in_a_row(profile: Profile, kind: str, *, up_to: int | None = None) -
 
     Read back from the journal: stops at an open or a click, at a message sent before the counted ones that did
     not bounce (it was delivered), and at the last lifting of the address's suppression."""
-    entries = _chain_entries(profile, up_to)
+    return in_a_row(_chain_entries(profile, up_to), kind)
+
+
+def in_a_row(entries: Sequence[ProfileEvent], kind: str) -> int:
+    """``bounces_in_a_row`` over the profile's chain entries (``CHAIN_EVENTS``, newest first)."""
     sent_at_event = {_message(entry): entry.id for entry in entries if entry.kind == "email_sent"}
     bounced_messages = {_message(entry) for entry in entries if entry.kind == "bounced"}
     counted: set[str] = set()

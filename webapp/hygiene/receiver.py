@@ -1,7 +1,7 @@
 """The inbound mail receiver: an aiosmtpd SMTP server taking bounces, complaints and ``mailto:`` unsubscribes.
 
 It accepts mail for ``BOUNCE_DOMAIN`` only (any other recipient is refused at RCPT, so it is never an open
-relay) and hands each message to ``intake.take_in_messages`` on writer threads (the database work is
+relay) and hands each message to ``intake.take_in_messages`` on a writer thread (the database work is
 synchronous), which commit what arrived together. It answers 250 only after the commit; when that fails
 (the database is down, or anything unexpected) it answers ``451``: the sending server keeps the message
 and tries again later, so nothing is lost.
@@ -25,7 +25,7 @@ from webapp.hygiene.intake import take_in_messages
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_SIZE = 10 * 1024 * 1024  # RFC 1870 SIZE we announce; bounces quoting big messages fit
-WRITERS = 2  # threads doing database work: one reads and matches while the other waits for its commit
+WRITERS = 1  # the thread doing database work: one writer takes bigger batches, cheaper per message than two
 BATCH = 64  # messages committed together at most
 
 

@@ -68,6 +68,9 @@ class EventBus:
     """Subscribers of profile events, kept per app in ``app.extensions["profile_events"]``."""
 
     in_transaction: list[Callable[[ProfileEvent], None]] = field(default_factory=list)
+    # Like ``in_transaction``, but given the events of one writing call together (``note_written``: a batch),
+    # after every ``in_transaction`` subscriber has seen them: for subscribers that do set-based work.
+    in_transaction_batch: list[Callable[[list[ProfileEvent]], None]] = field(default_factory=list)
     # Events written in bulk (imports, Core inserts) reach these, as ``BulkEvents``, inside the writing transaction.
     in_transaction_bulk: list[Callable[["BulkEvents"], None]] = field(default_factory=list)
     after_commit: list[Callable[[list[int]], None]] = field(default_factory=list)
@@ -119,6 +122,8 @@ def record(
     _pending(db.session()).append(event.id)
     for handler in bus().in_transaction:
         handler(event)
+    for batch_handler in bus().in_transaction_batch:
+        batch_handler([event])
     return event
 
 
@@ -228,9 +233,10 @@ def _forget(session: Session, previous_transaction) -> None:
 def note_written(written: list[ProfileEvent]) -> None:
     """Hand events a writer inserted itself (Core, ids assigned) to the subscribers, as ``record`` does.
 
-    For a door that writes a few events in the round trip of its other rows (web forms): each event goes to
-    the in-transaction subscribers one by one, like a recorded one (``note_bulk``'s subscribers would query
-    the events back), and its id to the after-commit subscribers. ``written`` are transient ``ProfileEvent``
+    For a door that writes a few events in the round trip of its other rows (web forms, the bounce receiver's
+    group commit): each event goes to the in-transaction subscribers one by one, like a recorded one
+    (``note_bulk``'s subscribers would query the events back), then all of them together to the batch
+    subscribers, and their ids to the after-commit subscribers. ``written`` are transient ``ProfileEvent``
     objects carrying the stored columns; they are not added to the session.
     """
     for event in written:
@@ -240,3 +246,5 @@ def note_written(written: list[ProfileEvent]) -> None:
     for event in written:
         for handler in bus().in_transaction:
             handler(event)
+    for batch_handler in bus().in_transaction_batch:
+        batch_handler(written)
