@@ -95,6 +95,7 @@ def _init_extensions(app: Flask) -> None:
     from webapp.imports import apply as import_apply
     from webapp.imports import sources as import_sources
     from webapp.imports import storage as import_storage
+    from webapp.surveys import notifications as survey_notifications
 
     # Hygiene last: its reaction to an event may remove the profile, after the others have seen the event.
     for package_module in (
@@ -104,6 +105,7 @@ def _init_extensions(app: Flask) -> None:
         import_storage,
         deliveries,
         followup_triggers,
+        survey_notifications,
         hygiene,
     ):
         package_module.init_app(app)
