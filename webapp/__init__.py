@@ -146,6 +146,9 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.blueprints.embed import bp as embed_bp
 
     app.register_blueprint(embed_bp)
+    from webapp.blueprints.surveys_public import bp as surveys_public_bp
+
+    app.register_blueprint(surveys_public_bp)
     from webapp.blueprints.track import bp as track_bp
 
     app.register_blueprint(track_bp)
