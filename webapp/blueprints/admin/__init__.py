@@ -26,4 +26,5 @@ from webapp.blueprints.admin import (  # noqa: E402,F401
     imports,
     profiles,
     settings,
+    surveys,
 )
