@@ -74,7 +74,7 @@ def _json(view: SurveyView, token: str = ""):
         body["token"] = token
     response = jsonify(body)
     response.status_code = view.status_code
-    return _cors(response, list(view.survey.allowed_origins or []))
+    return _cors(response, view.origins)
 
 
 @bp.route("/p/surveys/<key>", methods=["OPTIONS"])
@@ -144,7 +144,7 @@ def _lists() -> dict:
 
 
 def _hosted_view(view: SurveyView, *, values: dict):
-    texts = surveys.survey_texts(view.survey, view.lang)
+    texts = view.texts
     if view.page is None:
         page = render_template(
             "public/survey_page.html", texts=texts, lang=view.lang, message=view.message, status=view.status_code
@@ -156,16 +156,15 @@ def _hosted_view(view: SurveyView, *, values: dict):
     if view.resume_key:
         carried["r"] = view.resume_key
     carried["_page"] = str(view.page["index"])
-    carried[TOKEN] = surveys.issue_token(view.survey.key)
+    carried[TOKEN] = surveys.issue_token(texts["key"])
     html = render_page(texts, view.page, action=request.path, values=values, errors=view.errors, carried=carried)
     page = render_template("public/survey_page.html", texts=texts, lang=view.lang, form_html=html, message=None)
     return _headers(current_app.make_response((page, view.status_code)), view)
 
 
 def _headers(response, view: SurveyView):
-    survey = view.survey
-    ancestors = " ".join(["'self'", *(survey.allowed_origins or [])])
-    parts = urlsplit((survey.settings or {}).get("redirect_url") or "")
+    ancestors = " ".join(["'self'", *view.origins])
+    parts = urlsplit(view.redirect_url)
     targets = " ".join(["'self'", f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""]).strip()
     response.headers["Content-Security-Policy"] = (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

@@ -8,15 +8,17 @@ follow-ups on that field fire; a completed response of a known profile journals 
 profile link is simply anonymous: nothing about the profile is shown or used.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.orm import lazyload
 
 from webapp.extensions import db
 from webapp.models import Profile, Survey, SurveyResponse, utcnow
+from webapp.models.surveys import new_resume_key
 from webapp.platform.errors import NotFound, ValidationError
 from webapp.profiles import events, links
 from webapp.profiles.database_config import profile_fields
@@ -48,10 +50,11 @@ class Visitor:
 @dataclass
 class SurveyView:
     """What a door shows: a page (``status`` ``page`` or ``invalid``) or an end (``complete``, ``closed``,
-    ``rejected``); ``status_code`` for JSON doors."""
+    ``rejected``); ``status_code`` for JSON doors. Plain values only, taken from the survey when the view is
+    made (before the commit), so that showing it reads nothing from the database again."""
 
     status: str
-    survey: Survey
+    survey: InitVar[Survey]
     lang: str
     page: dict[str, Any] | None = None
     resume_key: str = ""
@@ -59,11 +62,19 @@ class SurveyView:
     message: str = ""
     redirect: str | None = None
     status_code: int = 200
+    texts: dict[str, Any] = field(init=False)
+    origins: list[str] = field(init=False)  # may embed it (CORS, frame-ancestors)
+    redirect_url: str = field(init=False)  # the closing redirect (form-action)
+
+    def __post_init__(self, survey: Survey) -> None:
+        self.texts = survey_texts(survey, self.lang)
+        self.origins = list(survey.allowed_origins or [])
+        self.redirect_url = (survey.settings or {}).get("redirect_url") or ""
 
     def body(self) -> dict[str, Any]:
         """The JSON answer of the embed API."""
         body: dict[str, Any] = {"status": self.status, "lang": self.lang, "resume_key": self.resume_key}
-        body.update(survey_texts(self.survey, self.lang))
+        body.update(self.texts)
         if self.page is not None:
             body["page"] = self.page
         if self.errors:
@@ -76,7 +87,9 @@ class SurveyView:
 
 
 def get_public_survey(key: str) -> Survey:
-    survey = db.session.scalar(select(Survey).where(Survey.key == key)) if key and len(key) <= 32 else None
+    # Without the joined account and database: a page needs neither (a field mapping loads the account).
+    statement = select(Survey).options(lazyload("*")).where(Survey.key == key)
+    survey = db.session.scalar(statement) if key and len(key) <= 32 else None
     if survey is None:
         raise NotFound(_("This survey does not exist."))
     return survey
@@ -87,7 +100,8 @@ def token_key(survey: Survey) -> str:
 
 
 def issue_token(key: str) -> str:
-    return form_spam.issue_token(token_key(get_public_survey(key)))
+    """A fill-time token for the survey with this key (the caller has found it)."""
+    return form_spam.issue_token(f"survey:{key}")
 
 
 def survey_texts(survey: Survey, lang: str) -> dict[str, Any]:
@@ -304,6 +318,7 @@ def submit_page(
         )
     if response is None:
         response = SurveyResponse(
+            resume_key=new_resume_key(),
             account_id=survey.account_id,
             survey_id=survey.id,
             profile_id=profile.id if profile else None,
@@ -360,10 +375,13 @@ def _save(
                 changes={"survey": {"id": survey.id, "response": response.id}},
             )
         notifications.schedule(survey, response)
-    db.session.commit()
+    # The view is made before the commit, which expires every loaded row.
     if following is None:
-        return _end_view(survey, lang, resume_key=response.resume_key)
-    return _page_view(survey, following, facts, lang, resume_key=response.resume_key)
+        view = _end_view(survey, lang, resume_key=response.resume_key)
+    else:
+        view = _page_view(survey, following, facts, lang, resume_key=response.resume_key)
+    db.session.commit()
+    return view
 
 
 def _map_fields(survey: Survey, profile: Profile, index: int, answers: dict[str, Any], origin: Origin) -> None:
