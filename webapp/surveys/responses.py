@@ -171,16 +171,25 @@ def _closed_reason(survey: Survey, now: datetime) -> str | None:
     return None
 
 
-def _find_response(survey: Survey, visitor: Visitor, profile: Profile | None) -> SurveyResponse | None:
-    """The response to resume: by its resume key, else the profile's latest."""
-    if visitor.resume_key:
-        found = db.session.scalar(
-            select(SurveyResponse).where(
-                SurveyResponse.survey_id == survey.id, SurveyResponse.resume_key == visitor.resume_key[:32]
-            )
-        )
-        if found is not None and (found.profile_id is None or profile is None or found.profile_id == profile.id):
-            return found
+def _load(key: str, visitor: Visitor) -> tuple[Survey, SurveyResponse | None]:
+    """The survey and, for a resume key, its response: one query (a page submission is on the hot path)."""
+    if visitor.resume_key and key and len(key) <= 32:
+        row = db.session.execute(
+            select(Survey, SurveyResponse)
+            .options(lazyload("*"))
+            .join(SurveyResponse, SurveyResponse.survey_id == Survey.id)
+            .where(Survey.key == key, SurveyResponse.resume_key == visitor.resume_key[:32])
+        ).first()
+        if row is not None:
+            return row[0], row[1]
+    return get_public_survey(key), None
+
+
+def _find_response(survey: Survey, resumed: SurveyResponse | None, profile: Profile | None) -> SurveyResponse | None:
+    """The response to resume: the one of the resume key (unless it is another profile's), else the profile's
+    latest."""
+    if resumed is not None and (resumed.profile_id is None or profile is None or resumed.profile_id == profile.id):
+        return resumed
     if profile is not None:
         return db.session.scalar(
             select(SurveyResponse)
@@ -229,9 +238,9 @@ def _end_view(survey: Survey, lang: str, status: str = "complete", resume_key: s
 
 def start(key: str, visitor: Visitor, *, now: datetime | None = None) -> SurveyView:
     """The page to show: the first, or where the visitor left off; an end page when done or closed."""
-    survey = get_public_survey(key)
+    survey, resumed = _load(key, visitor)
     profile = _linked_profile(survey, visitor)
-    response = _find_response(survey, visitor, profile)
+    response = _find_response(survey, resumed, profile)
     lang = choose_language(survey, visitor, profile, response.language if response else "")
     if response is not None and response.completed_at is not None:
         if (survey.settings or {}).get("one_per_profile", True) or visitor.resume_key:
@@ -275,9 +284,9 @@ def submit_page(
     clock: float | None = None,
 ) -> SurveyView:
     """Check and save one page (``values`` by posted name); answer the next page, or the end."""
-    survey = get_public_survey(key)
+    survey, resumed = _load(key, visitor)
     profile = _linked_profile(survey, visitor)
-    response = _find_response(survey, visitor, profile)
+    response = _find_response(survey, resumed, profile)
     lang = choose_language(survey, visitor, profile, response.language if response else "")
     reason = spam_reason(survey, values, origin, token, clock)
     if reason is not None:
