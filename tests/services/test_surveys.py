@@ -8,8 +8,10 @@ from sqlalchemy import select
 
 from tests.factories import make_database
 from tests.survey_fixtures import FIELDS, PAGES, make_survey
+from webapp.email.delivery import caught_messages
 from webapp.extensions import db
 from webapp.models import ProfileEvent, ScheduledWork, SurveyResponse
+from webapp.platform import work
 from webapp.platform.errors import ValidationError
 from webapp.profiles import links, profiles
 from webapp.profiles.events import Origin
@@ -324,11 +326,21 @@ def test_closing_text_and_redirect_in_the_language(account):
     assert (view.message, view.redirect) == ("Doei", "https://example.com/t")
 
 
-def test_a_notification_is_durable_work_with_the_response(account):
-    survey = make_survey(account, notify=["team@example.com"])
+def test_a_notification_is_durable_work_with_the_response_and_sends_the_answers(account):
+    survey = make_survey(account, notify=["team@example.com", "boss@example.com"])
     complete(survey)
     [row] = db.session.scalars(select(ScheduledWork).where(ScheduledWork.kind == "survey_notification"))
     assert row.payload == {"response_id": responses_of(survey)[0].id}
+    assert work.run_work(row.id) == "done"
+    messages = caught_messages(account.id)
+    assert sorted(message["To"] for message in messages) == ["boss@example.com", "team@example.com"]
+    assert messages[0]["Subject"] == "New response to Opinions"
+    assert "Colour?: blue" in messages[0].get_content() and "Recommend us?: 9" in messages[0].get_content()
+
+
+def test_no_notification_without_addresses(survey):
+    complete(survey)
+    assert db.session.scalar(select(ScheduledWork).where(ScheduledWork.kind == "survey_notification")) is None
 
 
 @pytest.mark.parametrize(
