@@ -101,6 +101,7 @@ def _init_extensions(app: Flask) -> None:
     from webapp.imports import rollback as import_rollback
     from webapp.imports import sources as import_sources
     from webapp.imports import storage as import_storage
+    from webapp.surveys import notifications as survey_notifications
     from webapp.webforms import spam_log
 
     # Hygiene last: its reaction to an event may remove the profile, after the others have seen the event.
@@ -113,6 +114,7 @@ def _init_extensions(app: Flask) -> None:
         deliveries,
         followup_triggers,
         spam_log,
+        survey_notifications,
         hygiene,
     ):
         package_module.init_app(app)
@@ -153,6 +155,9 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.blueprints.embed import bp as embed_bp
 
     app.register_blueprint(embed_bp)
+    from webapp.blueprints.surveys_public import bp as surveys_public_bp
+
+    app.register_blueprint(surveys_public_bp)
     from webapp.blueprints.track import bp as track_bp
 
     app.register_blueprint(track_bp)

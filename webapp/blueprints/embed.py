@@ -30,7 +30,7 @@ csrf.exempt(bp)
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 PREFLIGHT_MAX_AGE = 600
-SESSIONLESS_PREFIXES = ("/p/forms/", "/p/confirm/", "/f/")
+SESSIONLESS_PREFIXES = ("/p/forms/", "/p/confirm/", "/f/", "/p/surveys/", "/s/")
 
 
 # --- rate limits: per client address and form, and per form -----------------------------------------------

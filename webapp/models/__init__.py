@@ -38,6 +38,7 @@ from webapp.models.hygiene import INTAKE_PROVIDERS, BounceReport, IntakeCredenti
 from webapp.models.hygiene_policies import POLICY_ACTIONS, SIGNUP_ACTIONS, HygienePolicy
 from webapp.models.imports import IMPORT_RUN_STATUSES, ImportDefinition, ImportLineError, ImportRun, ImportRunStatus
 from webapp.models.profiles import Profile, ProfileAlias, ProfileEvent, Subprofile
+from webapp.models.surveys import Survey, SurveyResponse
 from webapp.models.work import WORK_STATUSES, ScheduledWork, WorkStatus
 
 __all__ = [
@@ -101,6 +102,8 @@ __all__ = [
     "ScheduledWork",
     "WorkStatus",
     "Subprofile",
+    "Survey",
+    "SurveyResponse",
     "User",
     "utcnow",
 ]

@@ -261,12 +261,15 @@ button:disabled{opacity:.6}
   }
 
   // Renders the new placeholders in target (or target itself); already rendered ones are skipped
+  let survey; // data-verrijk-survey: embed-survey.js, loaded only where needed
   function render(target = document) {
-    const els = target.matches?.('[data-verrijk-form]') ? [target] : target.querySelectorAll('[data-verrijk-form]');
-    return Promise.all(Array.from(els, el => mount(el)));
+    const q = s => target.matches?.(s) ? [target] : target.querySelectorAll(s);
+    if (q('[data-verrijk-survey]').length) window.VerrijkSurvey ? VerrijkSurvey.render(target)
+      : survey = survey || document.head.append(h('script', {src: origin + '/static/embed-survey.js', nonce: script.nonce})) || 1;
+    return Promise.all(Array.from(q('[data-verrijk-form]'), el => mount(el)));
   }
 
-  window.Verrijk = {render};
+  window.Verrijk = {render, h, style, origin, nonce: script.nonce};
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', () => render());
   else render();
 })();

@@ -27,4 +27,5 @@ from webapp.blueprints.admin import (  # noqa: E402,F401
     jobs,
     profiles,
     settings,
+    surveys,
 )

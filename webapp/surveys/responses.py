@@ -1,0 +1,410 @@
+"""Taking a survey: start or resume, submit a page, complete. The public entry for the embed API and ``/s/KEY``.
+
+Each page is saved when it is submitted, so a response is partial until its last page; the same link resumes it
+(an anonymous respondent by the resume key the door puts in the link, a known one by the signed profile link).
+Only the items whose condition holds are shown, validated and stored; answers to the page's other items are
+discarded. An answer mapped to a profile field is written through the event spine (source ``survey``), so
+follow-ups on that field fire; a completed response of a known profile journals ``survey_completed``. A forged
+profile link is simply anonymous: nothing about the profile is shown or used.
+"""
+
+from dataclasses import InitVar, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.orm import lazyload
+
+from webapp.extensions import db
+from webapp.models import Profile, Survey, SurveyResponse, utcnow
+from webapp.models.surveys import new_resume_key
+from webapp.platform.errors import NotFound, ValidationError
+from webapp.profiles import events, links
+from webapp.profiles.database_config import profile_fields
+from webapp.profiles.events import Origin
+from webapp.profiles.profiles import apply_update
+from webapp.surveys import notifications
+from webapp.surveys.conditions import Facts, next_page, shown_items
+from webapp.webforms import spam as form_spam
+from webapp.webforms.attempts import rejection_message
+from webapp.widgets.definition import HONEYPOT, public_url
+from webapp.widgets.survey_page import localized, page_definition
+from webapp.widgets.survey_validation import validate_page
+
+HIDDEN_VALUE_LIMIT = 255
+
+
+@dataclass
+class Visitor:
+    """Who is taking the survey and how the door was reached (all plain values from the request)."""
+
+    profile_id: Any = None
+    signature: Any = None
+    resume_key: str = ""
+    lang: str = ""
+    browser_languages: list[str] = field(default_factory=list)
+    hidden: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class SurveyView:
+    """What a door shows: a page (``status`` ``page`` or ``invalid``) or an end (``complete``, ``closed``,
+    ``rejected``); ``status_code`` for JSON doors. Plain values only, taken from the survey when the view is
+    made (before the commit), so that showing it reads nothing from the database again."""
+
+    status: str
+    survey: InitVar[Survey]
+    lang: str
+    page: dict[str, Any] | None = None
+    resume_key: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+    message: str = ""
+    redirect: str | None = None
+    status_code: int = 200
+    texts: dict[str, Any] = field(init=False)
+    origins: list[str] = field(init=False)  # may embed it (CORS, frame-ancestors)
+    redirect_url: str = field(init=False)  # the closing redirect (form-action)
+
+    def __post_init__(self, survey: Survey) -> None:
+        self.texts = survey_texts(survey, self.lang)
+        self.origins = list(survey.allowed_origins or [])
+        self.redirect_url = (survey.settings or {}).get("redirect_url") or ""
+
+    def body(self) -> dict[str, Any]:
+        """The JSON answer of the embed API."""
+        body: dict[str, Any] = {"status": self.status, "lang": self.lang, "resume_key": self.resume_key}
+        body.update(self.texts)
+        if self.page is not None:
+            body["page"] = self.page
+        if self.errors:
+            body["errors"] = self.errors
+        if self.message:
+            body["message"] = self.message
+        if self.redirect:
+            body["redirect"] = self.redirect
+        return body
+
+
+def get_public_survey(key: str) -> Survey:
+    # Without the joined account and database: a page needs neither (a field mapping loads the account).
+    statement = select(Survey).options(lazyload("*")).where(Survey.key == key)
+    survey = db.session.scalar(statement) if key and len(key) <= 32 else None
+    if survey is None:
+        raise NotFound(_("This survey does not exist."))
+    return survey
+
+
+def token_key(survey: Survey) -> str:
+    return f"survey:{survey.key}"
+
+
+def issue_token(key: str) -> str:
+    """A fill-time token for the survey with this key (the caller has found it)."""
+    return form_spam.issue_token(f"survey:{key}")
+
+
+def survey_texts(survey: Survey, lang: str) -> dict[str, Any]:
+    settings, default = survey.settings or {}, _languages(survey)[0]
+    return {
+        "key": survey.key,
+        "name": survey.name,
+        "submit_url": public_url(f"/p/surveys/{survey.key}/pages"),
+        "hosted_url": public_url(f"/s/{survey.key}"),
+        "hidden_fields": list(settings.get("hidden_fields") or []),
+        "next_label": localized(settings.get("next_label"), lang, default) or _("Next"),
+        "done_label": localized(settings.get("done_label"), lang, default) or _("Send"),
+    }
+
+
+def _languages(survey: Survey) -> list[str]:
+    return list((survey.settings or {}).get("languages") or ["en"])
+
+
+def choose_language(survey: Survey, visitor: Visitor, profile: Profile | None, stored: str = "") -> str:
+    """The link's or snippet's language, else the response's, else the profile's language field, else the
+    browser's, else the survey's first language."""
+    languages = _languages(survey)
+    if visitor.lang in languages:
+        return visitor.lang
+    if stored in languages:
+        return stored
+    language_field = (survey.settings or {}).get("language_field")
+    if profile is not None and language_field:
+        value = str(_profile_values(profile).get(language_field) or "").lower()[:2]
+        if value in languages:
+            return value
+    for lang in visitor.browser_languages:
+        if lang[:2].lower() in languages:
+            return lang[:2].lower()
+    return languages[0]
+
+
+def _linked_profile(survey: Survey, visitor: Visitor) -> Profile | None:
+    """The profile of a valid signed link; None for anonymous surveys and forged or foreign links."""
+    if (survey.settings or {}).get("anonymous") or not visitor.profile_id:
+        return None
+    profile = links.verify_profile_link(survey.account_id, visitor.profile_id, visitor.signature)
+    return profile if profile is not None and profile.database_id == survey.database_id else None
+
+
+def _profile_values(profile: Profile | None) -> dict[str, Any]:
+    if profile is None:
+        return {}
+    return {snap.name: profile.fields.get(str(snap.id)) for snap in profile_fields(profile.database)}
+
+
+def _closed_reason(survey: Survey, now: datetime) -> str | None:
+    settings = survey.settings or {}
+    if settings.get("opens_at") and now < datetime.fromisoformat(settings["opens_at"]):
+        return _("This survey is not open yet.")
+    if settings.get("closes_at") and now >= datetime.fromisoformat(settings["closes_at"]):
+        return _("This survey is closed.")
+    if settings.get("max_completed"):
+        completed = db.session.scalar(
+            select(func.count())
+            .select_from(SurveyResponse)
+            .where(SurveyResponse.survey_id == survey.id, SurveyResponse.completed_at.is_not(None))
+        )
+        if (completed or 0) >= settings["max_completed"]:
+            return _("This survey is closed.")
+    return None
+
+
+def _load(key: str, visitor: Visitor) -> tuple[Survey, SurveyResponse | None]:
+    """The survey and, for a resume key, its response: one query (a page submission is on the hot path)."""
+    if visitor.resume_key and key and len(key) <= 32:
+        row = db.session.execute(
+            select(Survey, SurveyResponse)
+            .options(lazyload("*"))
+            .join(SurveyResponse, SurveyResponse.survey_id == Survey.id)
+            .where(Survey.key == key, SurveyResponse.resume_key == visitor.resume_key[:32])
+        ).first()
+        if row is not None:
+            return row[0], row[1]
+    return get_public_survey(key), None
+
+
+def _find_response(survey: Survey, resumed: SurveyResponse | None, profile: Profile | None) -> SurveyResponse | None:
+    """The response to resume: the one of the resume key (unless it is another profile's), else the profile's
+    latest."""
+    if resumed is not None and (resumed.profile_id is None or profile is None or resumed.profile_id == profile.id):
+        return resumed
+    if profile is not None:
+        return db.session.scalar(
+            select(SurveyResponse)
+            .where(SurveyResponse.survey_id == survey.id, SurveyResponse.profile_id == profile.id)
+            .order_by(SurveyResponse.id.desc())
+            .limit(1)
+        )
+    return None
+
+
+def _facts(response: SurveyResponse | None, hidden: dict[str, str], profile: Profile | None) -> Facts:
+    if response is not None:
+        return Facts(dict(response.answers or {}), dict(response.hidden or {}), _profile_values(profile))
+    return Facts({}, hidden, _profile_values(profile))
+
+
+def _captured_hidden(survey: Survey, hidden: dict[str, str]) -> dict[str, str]:
+    names = (survey.settings or {}).get("hidden_fields") or []
+    return {name: str(hidden[name])[:HIDDEN_VALUE_LIMIT] for name in names if hidden.get(name)}
+
+
+def _first_page(survey: Survey, facts: Facts) -> int:
+    return 0 if shown_items(survey.pages[0], facts) else (next_page(survey.pages, 0, facts) or 0)
+
+
+def _page_view(survey: Survey, index: int, facts: Facts, lang: str, **extra: Any) -> SurveyView:
+    page = survey.pages[index]
+    definition = page_definition(
+        page,
+        shown_items(page, facts),
+        index=index,
+        count=len(survey.pages),
+        lang=lang,
+        default_lang=_languages(survey)[0],
+    )
+    return SurveyView(extra.pop("status", "page"), survey, lang, page=definition, **extra)
+
+
+def _end_view(survey: Survey, lang: str, status: str = "complete", resume_key: str = "") -> SurveyView:
+    settings = survey.settings or {}
+    message = localized(settings.get("closing_text"), lang, _languages(survey)[0]) or _("Thank you!")
+    return SurveyView(
+        status, survey, lang, message=message, redirect=settings.get("redirect_url"), resume_key=resume_key
+    )
+
+
+def start(key: str, visitor: Visitor, *, now: datetime | None = None) -> SurveyView:
+    """The page to show: the first, or where the visitor left off; an end page when done or closed."""
+    survey, resumed = _load(key, visitor)
+    profile = _linked_profile(survey, visitor)
+    response = _find_response(survey, resumed, profile)
+    lang = choose_language(survey, visitor, profile, response.language if response else "")
+    if response is not None and response.completed_at is not None:
+        if (survey.settings or {}).get("one_per_profile", True) or visitor.resume_key:
+            return _end_view(survey, lang, resume_key=response.resume_key)
+        response = None
+    reason = _closed_reason(survey, now or utcnow())
+    if reason is not None:
+        return SurveyView("closed", survey, lang, message=reason, status_code=403)
+    facts = _facts(response, _captured_hidden(survey, visitor.hidden), profile)
+    index = response.page if response is not None else _first_page(survey, facts)
+    return _page_view(survey, index, facts, lang, resume_key=response.resume_key if response else "")
+
+
+def spam_reason(survey: Survey, values: dict[str, Any], origin: str, token: str, now: float | None) -> str | None:
+    """The web forms' defences: the origin check, the honeypot and the signed fill-time token."""
+    if not form_spam.origin_allowed(origin, list(survey.allowed_origins or [])):
+        return "origin"
+    if _first(values, HONEYPOT):
+        return "honeypot"
+    if form_spam.token_age(token_key(survey), token, now=now) is None:
+        return "token"
+    return None
+
+
+def _first(values: dict[str, Any], name: str) -> str:
+    value = values.get(name)
+    if isinstance(value, list | tuple):
+        value = value[0] if value else ""
+    return str(value or "")
+
+
+def submit_page(
+    key: str,
+    values: dict[str, Any],
+    visitor: Visitor,
+    *,
+    page_index: Any,
+    origin: str = "",
+    token: str = "",
+    now: datetime | None = None,
+    clock: float | None = None,
+) -> SurveyView:
+    """Check and save one page (``values`` by posted name); answer the next page, or the end."""
+    survey, resumed = _load(key, visitor)
+    profile = _linked_profile(survey, visitor)
+    response = _find_response(survey, resumed, profile)
+    lang = choose_language(survey, visitor, profile, response.language if response else "")
+    reason = spam_reason(survey, values, origin, token, clock)
+    if reason is not None:
+        return SurveyView("rejected", survey, lang, message=rejection_message(reason), status_code=403)
+    if response is not None and response.completed_at is not None:
+        if (survey.settings or {}).get("one_per_profile", True) or visitor.resume_key:
+            return _end_view(survey, lang, resume_key=response.resume_key)
+        response = None
+    closed = _closed_reason(survey, now or utcnow())
+    if closed is not None:
+        return SurveyView("closed", survey, lang, message=closed, status_code=403)
+    facts = _facts(response, _captured_hidden(survey, visitor.hidden), profile)
+    current = response.page if response is not None else _first_page(survey, facts)
+    if str(page_index) != str(current):
+        # An old page posted again (the back button, a second tab): show where the response really is.
+        return _page_view(
+            survey,
+            current,
+            facts,
+            lang,
+            resume_key=response.resume_key if response else "",
+            errors={"": _("This page was already answered; here is where you left off.")},
+            status="invalid",
+            status_code=409,
+        )
+    shown = shown_items(survey.pages[current], facts)
+    clean = validate_page(shown, values)
+    if not clean.valid:
+        return _page_view(
+            survey,
+            current,
+            facts,
+            lang,
+            resume_key=response.resume_key if response else "",
+            errors=clean.errors,
+            status="invalid",
+            status_code=422,
+        )
+    if response is None:
+        response = SurveyResponse(
+            resume_key=new_resume_key(),
+            account_id=survey.account_id,
+            survey_id=survey.id,
+            profile_id=profile.id if profile else None,
+            hidden=dict(facts.hidden),
+            answers={},
+            reached=[],
+        )
+        db.session.add(response)
+    try:
+        return _save(survey, response, profile, current, clean.answers, lang, now or utcnow())
+    except ValidationError as error:
+        db.session.rollback()
+        return SurveyView(
+            "invalid",
+            survey,
+            lang,
+            errors=error.errors,
+            status_code=422,
+            page=_page_view(survey, current, facts, lang).page,
+            resume_key=response.resume_key or "",
+        )
+
+
+def _save(
+    survey: Survey,
+    response: SurveyResponse,
+    profile: Profile | None,
+    index: int,
+    answers: dict[str, Any],
+    lang: str,
+    now: datetime,
+) -> SurveyView:
+    """Store the page's answers (dropping those of its hidden items), move on, and commit once."""
+    page_ids = {item["id"] for item in survey.pages[index]["items"]}
+    kept = {name: value for name, value in (response.answers or {}).items() if name.split(".")[0] not in page_ids}
+    response.answers = {**kept, **answers}
+    response.language = lang
+    response.reached = [*(response.reached or []), index] if index not in (response.reached or []) else response.reached
+    facts = Facts(dict(response.answers), dict(response.hidden or {}), _profile_values(profile))
+    following = next_page(survey.pages, index, facts)
+    response.page = following if following is not None else index
+    response.updated_at = now
+    origin = Origin("survey", reference=str(survey.id))
+    if profile is not None:
+        _map_fields(survey, profile, index, answers, origin)
+    if following is None:
+        response.completed_at = now
+        db.session.flush()
+        if profile is not None:
+            events.record(
+                "survey_completed",
+                origin,
+                profile=profile,
+                changes={"survey": {"id": survey.id, "response": response.id}},
+            )
+        notifications.schedule(survey, response)
+    # The view is made before the commit, which expires every loaded row.
+    if following is None:
+        view = _end_view(survey, lang, resume_key=response.resume_key)
+    else:
+        view = _page_view(survey, following, facts, lang, resume_key=response.resume_key)
+    db.session.commit()
+    return view
+
+
+def _map_fields(survey: Survey, profile: Profile, index: int, answers: dict[str, Any], origin: Origin) -> None:
+    """Answers of questions mapped to a profile field, written as one journalled profile update."""
+    values = {}
+    for item in survey.pages[index]["items"]:
+        if item.get("field") and item["id"] in answers:
+            answer = answers[item["id"]]
+            if answer == "_other":
+                answer = answers.get(f"{item['id']}.other", "")
+            values[item["field"]] = answer
+    if values:
+        try:
+            apply_update(survey.account, profile, values, {}, origin=origin, kind="profile_updated")
+        except ValidationError as error:
+            names = {item.get("field"): f"q_{item['id']}" for item in survey.pages[index]["items"]}
+            raise ValidationError({names.get(name, ""): message for name, message in error.errors.items()}) from None
