@@ -1,0 +1,24 @@
+"""The REST door: Copernica's REST API shapes (JSON), the change feed, per-token access.
+
+The same routes are mounted under Copernica's version prefixes (``/v1`` … ``/v4``, so a connector written for
+``api.copernica.com/v4/…`` works when pointed at Verrijk) and under ``/api/v1``. Every route parses its input,
+calls one domain function and renders Copernica's JSON shapes (``shapes.py``); errors are RFC 9457 problem
+documents (``problems.py``). Authentication is by API token (``auth.py``), so CSRF does not apply.
+"""
+
+from flask import Blueprint, Flask
+
+PREFIXES = ("/v1", "/v2", "/v3", "/v4", "/api/v1")
+
+bp = Blueprint("api", __name__)
+
+
+def register_api(app: Flask) -> None:
+    """Mount the REST door under each prefix (exempt from CSRF: it authenticates by token)."""
+    from webapp.blueprints.api import auth, copernica, feed, problems  # noqa: F401  (routes register on import)
+    from webapp.extensions import csrf
+
+    csrf.exempt(bp)
+    for prefix in PREFIXES:
+        name = "api" if prefix == "/api/v1" else "api_" + prefix.strip("/")
+        app.register_blueprint(bp, url_prefix=prefix, name=name)
