@@ -5,14 +5,20 @@ Event ids come from a sequence when the row is written, not when its transaction
 take id 10 and commit after B took id 11 and committed. A reader that handed out 11 and then moved its cursor
 past it would never see 10. So the feed orders events by the id of the transaction that wrote them
 (``profile_event.txid``, ``txid_current()`` on PostgreSQL), then by id, and hands out only events of
-transactions older than the oldest transaction still running (``txid_snapshot_xmin`` of the reader's snapshot):
-every such transaction has committed or rolled back, and any transaction that starts later gets a higher id,
-so the set of events below that horizon never changes once read. The cursor is the ``(txid, id)`` of the last
+transactions older than the oldest transaction still running in this database (the *horizon*): every such
+transaction has committed or rolled back, and any transaction that takes an id later gets a higher one, so
+the set of events below the horizon never changes once read. The cursor is the ``(txid, id)`` of the last
 event handed out.
 
-The price: an event waits in the feed until every transaction that started before its own has ended, so a
-long import (one transaction per batch) delays the feed by at most one batch, and a transaction left open
-anywhere in the cluster holds the feed back until it ends.
+The horizon is the lowest id of the transactions of this database that hold one (``pg_stat_activity``, and
+``pg_prepared_xacts`` for two-phase ones), widened to 64 bits against the reader's snapshot, and at most the
+snapshot's ``xmax``. Transactions of other databases of the cluster cannot write our journal and do not hold
+the feed back (``txid_snapshot_xmin`` would count them). The reader must see the writers' ``backend_xid``:
+the same database role (as the app's processes are), or a role with ``pg_read_all_stats``.
+
+The price: an event waits in the feed until every transaction of the database that took an id before its
+own has ended, so a long import (one transaction per batch) delays the feed by at most one batch, and a
+transaction left open holds the feed back until it ends.
 
 On SQLite writers are serialised (one write transaction at a time), so ids follow commit order and the
 cursor is the id alone (``txid`` is NULL there and reads as 0).
@@ -33,6 +39,26 @@ from webapp.profiles.field_expressions import dialect_name
 MAX_LIMIT = 1000
 MAX_WAIT_SECONDS = 30
 POLL_SECONDS = 0.2
+
+
+# The lowest 64-bit id of a transaction of this database still running (or the snapshot's xmax); a 32-bit
+# backend_xid is widened by its distance below xmax (modulo 2^32).
+HORIZON = text(
+    """
+    WITH snapshot AS (SELECT txid_snapshot_xmax(txid_current_snapshot()) AS xmax),
+    running AS (
+        SELECT backend_xid::text::bigint AS xid FROM pg_stat_activity
+        WHERE datname = current_database() AND backend_xid IS NOT NULL
+        UNION ALL
+        SELECT transaction::text::bigint FROM pg_prepared_xacts WHERE database = current_database()
+    )
+    SELECT LEAST(
+        snapshot.xmax,
+        MIN(snapshot.xmax - ((snapshot.xmax % 4294967296 - running.xid + 4294967296) % 4294967296))
+    )
+    FROM snapshot LEFT JOIN running ON true GROUP BY snapshot.xmax
+    """
+)
 
 
 @dataclass(frozen=True)
@@ -81,7 +107,7 @@ def read_feed(account: Account, after: str | None, *, limit: int = 100, wait_sec
 def _next_events(account_id: int, position: tuple[int, int], limit: int) -> list[ProfileEvent]:
     query = select(ProfileEvent).where(ProfileEvent.account_id == account_id)
     if dialect_name() == "postgresql":
-        horizon = db.session.scalar(text("SELECT txid_snapshot_xmin(txid_current_snapshot())"))
+        horizon = db.session.scalar(HORIZON)
         query = query.where(
             tuple_(ProfileEvent.txid, ProfileEvent.id) > tuple_(*position), ProfileEvent.txid < horizon
         ).order_by(ProfileEvent.txid, ProfileEvent.id)
