@@ -450,3 +450,13 @@ def test_changes_are_never_gets(browser):
         assert me.get(url).status_code == 405, url
     assert user_exists(vera.id)
     assert db.session.get(ApiToken, token.id).revoked_at is None
+
+
+def test_a_token_is_created_with_the_chosen_scope(browser):
+    me = browser("admin")
+    response = me.post("/tokens", {"name": "Reporting", "scope": "read"}, htmx=True)
+    assert response.status_code == 200
+    token = db.session.scalar(select(ApiToken).where(ApiToken.name == "Reporting"))
+    assert token.scope == "read"
+    assert me.post("/tokens", {"name": "Odd", "scope": "root"}, htmx=True).status_code == 422
+    assert db.session.scalar(select(ApiToken).where(ApiToken.name == "Odd")) is None

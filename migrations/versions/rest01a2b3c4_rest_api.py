@@ -1,4 +1,4 @@
-"""the change feed: the writing transaction's id on each profile event
+"""the REST door: the writing transaction's id on each profile event (change feed), API token scopes
 
 Revision ID: rest01a2b3c4
 Revises: pol1a2b3c4d5
@@ -27,7 +27,13 @@ def upgrade():
         batch_op.create_index('ix_profile_event_account_id_txid_id', ['account_id', 'txid', 'id'], unique=False)
 
 
+    with op.batch_alter_table('api_token', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('scope', sa.String(length=8), server_default='admin', nullable=False))
+
+
 def downgrade():
+    with op.batch_alter_table('api_token', schema=None) as batch_op:
+        batch_op.drop_column('scope')
     with op.batch_alter_table('profile_event', schema=None) as batch_op:
         batch_op.drop_index('ix_profile_event_account_id_txid_id')
         batch_op.drop_column('txid')
