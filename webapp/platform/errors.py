@@ -45,3 +45,12 @@ class Conflict(DomainError):
     """The change contradicts stored data (a duplicate unique value, data a type change cannot keep)."""
 
     status = 409
+
+
+class PreconditionFailed(DomainError):
+    """The caller changed a version it read earlier, and the object has changed since (HTTP ``If-Match``)."""
+
+    status = 412
+
+    def __init__(self, message: str = ""):
+        super().__init__(message or _l("It has changed since you read it: read it again, then retry."))

@@ -8,7 +8,7 @@ among them) work when pointed at Verrijk. Creates answer ``201`` with the new id
 from flask import Response, g, jsonify, request, url_for
 from flask_babel import gettext as _
 
-from webapp.blueprints.api import bp, shapes
+from webapp.blueprints.api import bp, conditional, shapes
 from webapp.models import Collection, Profile
 from webapp.platform.errors import NotFound, ValidationError
 from webapp.profiles import databases, profiles, search, subprofiles
@@ -117,19 +117,23 @@ def update_profiles(id: int):
 
 @bp.get("/profile/<int:id>")
 def get_profile(id: int):
-    return jsonify(shapes.profile(profiles.get_profile(g.api_account, id)))
+    profile = profiles.get_profile(g.api_account, id)
+    return conditional.with_etag(shapes.profile(profile), profile)
 
 
 @bp.get("/profile/<int:id>/fields")
 def profile_fields(id: int):
-    return jsonify(shapes.profile_fields(profiles.get_profile(g.api_account, id)))
+    profile = profiles.get_profile(g.api_account, id)
+    return conditional.with_etag(shapes.profile_fields(profile), profile)
 
 
 @bp.put("/profile/<int:id>/fields")
 @bp.post("/profile/<int:id>/fields")
 def update_profile_fields(id: int):
     values = shapes.field_values(shapes.body_object())
-    profiles.update_profile(g.api_account, id, values, origin=g.api_origin)
+    profiles.update_profile(
+        g.api_account, id, values, origin=g.api_origin, expected_version=conditional.expected_version()
+    )
     return no_content()
 
 
@@ -139,13 +143,20 @@ def update_profile_interests(id: int):
     """Switch interests on or off (``{"name": 1}``, or a list of names to switch on)."""
     data = request.get_json(silent=True)
     interests = shapes.interests(data if isinstance(data, list | dict) else {})
-    profiles.update_profile(g.api_account, id, {}, origin=g.api_origin, interests=interests)
+    profiles.update_profile(
+        g.api_account,
+        id,
+        {},
+        origin=g.api_origin,
+        interests=interests,
+        expected_version=conditional.expected_version(),
+    )
     return no_content()
 
 
 @bp.delete("/profile/<int:id>")
 def delete_profile(id: int):
-    profiles.delete_profile(g.api_account, id, origin=g.api_origin)
+    profiles.delete_profile(g.api_account, id, origin=g.api_origin, expected_version=conditional.expected_version())
     return no_content()
 
 
@@ -190,23 +201,29 @@ def update_subprofiles(id: int, collection: str):
 
 @bp.get("/subprofile/<int:id>")
 def get_subprofile(id: int):
-    return jsonify(shapes.subprofile(subprofiles.get_subprofile(g.api_account, id)))
+    subprofile = subprofiles.get_subprofile(g.api_account, id)
+    return conditional.with_etag(shapes.subprofile(subprofile), subprofile)
 
 
 @bp.get("/subprofile/<int:id>/fields")
 def subprofile_fields(id: int):
-    return jsonify(shapes.subprofile_fields(subprofiles.get_subprofile(g.api_account, id)))
+    subprofile = subprofiles.get_subprofile(g.api_account, id)
+    return conditional.with_etag(shapes.subprofile_fields(subprofile), subprofile)
 
 
 @bp.put("/subprofile/<int:id>/fields")
 @bp.post("/subprofile/<int:id>/fields")
 def update_subprofile_fields(id: int):
     values = shapes.field_values(shapes.body_object())
-    subprofiles.update_subprofile(g.api_account, id, values, origin=g.api_origin)
+    subprofiles.update_subprofile(
+        g.api_account, id, values, origin=g.api_origin, expected_version=conditional.expected_version()
+    )
     return no_content()
 
 
 @bp.delete("/subprofile/<int:id>")
 def delete_subprofile(id: int):
-    subprofiles.delete_subprofile(g.api_account, id, origin=g.api_origin)
+    subprofiles.delete_subprofile(
+        g.api_account, id, origin=g.api_origin, expected_version=conditional.expected_version()
+    )
     return no_content()
