@@ -65,6 +65,8 @@ class Config:
         self.CALLBACK_TIMEOUT = float(os.environ.get("CALLBACK_TIMEOUT", "10"))
         self.TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
         self.LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+        # REST calls per API token (limits notation), announced in RateLimit headers.
+        self.API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "6000 per minute")
         # Web form submissions: per client address and form, and per form from all addresses together;
         # an empty value or "off" is no limit.
         self.FORM_RATE_LIMIT = os.environ.get("FORM_RATE_LIMIT", "20 per minute")

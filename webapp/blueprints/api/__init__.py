@@ -15,7 +15,15 @@ bp = Blueprint("api", __name__)
 
 def register_api(app: Flask) -> None:
     """Mount the REST door under each prefix (exempt from CSRF: it authenticates by token)."""
-    from webapp.blueprints.api import auth, copernica, feed, problems  # noqa: F401  (routes register on import)
+    # Routes and hooks register on import, once. The before_request hooks run as registered: authenticate,
+    # then count the call against the token's rate limit, then replay or claim an Idempotency-Key.
+    from webapp.blueprints.api import auth  # noqa: F401
+
+    # isort: split
+    from webapp.blueprints.api import limits  # noqa: F401
+
+    # isort: split
+    from webapp.blueprints.api import copernica, feed, idempotency, problems  # noqa: F401
     from webapp.extensions import csrf
 
     csrf.exempt(bp)

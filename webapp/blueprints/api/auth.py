@@ -35,5 +35,6 @@ def authenticate():
     if not tokens.scope_allows(found.scope, needed):
         return problem(403, _("This token may only read: give it the write scope to change data."))
     g.api_account = found.account
+    g.api_token_id = found.token_id
     g.api_origin = Origin("api", actor=f"token:{found.token_id}")
     return None
