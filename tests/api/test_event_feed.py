@@ -131,3 +131,10 @@ def test_events_written_in_bulk_reach_the_feed(api, account, database):
     assert [e["changes"]["fields"]["customer_id"][1] for e in events] == [0, 1, 2]
     if db.engine.dialect.name == "postgresql":
         assert None not in db.session.scalars(db.select(ProfileEvent.txid)).all()
+
+
+@pytest.mark.parametrize("query", ["limit=1e309", "wait=nan", "limit=-1", "wait=abc"])
+def test_bad_numbers_are_problems_not_errors(api, account, query):
+    response = api.get(f"/events?{query}")
+    assert response.status_code == 422
+    assert response.mimetype == "application/problem+json"

@@ -1,5 +1,6 @@
 """Copernica's REST calls on databases and profiles, as its connectors (the Magento module) make them."""
 
+import pytest
 from sqlalchemy import select
 
 from webapp.extensions import db
@@ -181,3 +182,10 @@ def test_another_accounts_token_never_sees_nor_changes_the_data(api, other_api, 
     assert other_api.put(upsert, json={"Email": "x@example.com"}).status_code == 404
     assert other_api.delete(f"/profile/{profile.id}").status_code == 404
     assert api.get(f"/profile/{profile.id}/fields").get_json() == {"Email": "a@example.com", "customer_id": "42"}
+
+
+@pytest.mark.parametrize("query", ["start=99999999999999999999", "limit=1001", "start=-1", "limit=x"])
+def test_paging_out_of_range_is_a_problem(api, database, query):
+    response = api.get(f"/database/{database.id}/profiles?{query}")
+    assert response.status_code == 422
+    assert response.mimetype == "application/problem+json"

@@ -7,6 +7,8 @@ cursor never skips nor repeats an event: ``profiles/event_feed.py``. ``wait`` (s
 empty answer wait for the next event (long poll).
 """
 
+import math
+
 from flask import g, jsonify, request
 from flask_babel import gettext as _
 
@@ -17,13 +19,29 @@ from webapp.profiles import event_feed
 
 def _number(name: str, default: float) -> float:
     try:
-        return float(request.args.get(name, default))
+        number = float(request.args.get(name, default))
     except ValueError:
-        raise ValidationError({name: _("%(name)s is a number.", name=name)}) from None
+        number = math.nan
+    if not math.isfinite(number) or number < 0:
+        raise ValidationError({name: _("%(name)s is a number.", name=name)})
+    return number
 
 
 @bp.get("/events")
 def events():
+    """OpenAPI:
+
+    ---
+    get:
+      summary: The account's profile and subprofile events after a cursor (the change feed)
+      parameters:
+        - {name: after, in: query, schema: {type: string}, description: the cursor of the previous answer}
+        - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 1000}}
+        - {name: wait, in: query, schema: {type: number, minimum: 0, maximum: 30}, description: long poll seconds}
+      responses:
+        '200': {description: OK, content: {application/json: {schema: {$ref: '#/components/schemas/EventPage'}}}}
+        default: {$ref: '#/components/responses/Problem'}
+    """
     page = event_feed.read_feed(
         g.api_account,
         request.args.get("after"),

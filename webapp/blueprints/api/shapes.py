@@ -37,6 +37,7 @@ OPERATORS = (
 )
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
+MAX_START = 2**31 - 1  # an offset beyond any list, and within what the database takes
 
 
 def timestamp(value: datetime | None) -> str:
@@ -87,7 +88,7 @@ def paging() -> tuple[int, int]:
         limit = int(request.args.get("limit", DEFAULT_LIMIT))
     except ValueError:
         raise ValidationError({"start": _("start and limit are whole numbers.")}) from None
-    if start < 0 or not 0 <= limit <= MAX_LIMIT:
+    if not 0 <= start <= MAX_START or not 0 <= limit <= MAX_LIMIT:
         raise ValidationError({"limit": _("start is 0 or more, limit 0 to %(max)s.", max=MAX_LIMIT)})
     return start, limit
 
