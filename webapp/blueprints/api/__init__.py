@@ -24,11 +24,12 @@ def register_api(app: Flask) -> None:
 
     # isort: split
     from webapp.blueprints.api import copernica, feed, idempotency, problems  # noqa: F401
-    from webapp.blueprints.api.openapi import document
+    from webapp.blueprints.api.openapi import document, reference_page
     from webapp.extensions import csrf
 
     csrf.exempt(bp)
     app.add_url_rule("/api/openapi.json", "api_openapi", document)
+    app.add_url_rule("/api/docs", "api_docs", reference_page)
     for prefix in PREFIXES:
         name = "api" if prefix == "/api/v1" else "api_" + prefix.strip("/")
         app.register_blueprint(bp, url_prefix=prefix, name=name)

@@ -2,14 +2,16 @@
 carries its operations (YAML after ``---``), and the shared schemas, parameters and responses are below.
 
 Served at ``/api/openapi.json`` (no token needed: it describes, it holds no data), for the routes under
-``/api/v1``; the Copernica prefixes ``/v1`` … ``/v4`` serve the same routes.
+``/api/v1``; the Copernica prefixes ``/v1`` … ``/v4`` serve the same routes. ``/api/docs`` shows it as a page
+in the admin's style where each operation can be tried with a token (no CDN: the script is
+``static/apidocs.js``).
 """
 
 from typing import Any
 
 from apispec import APISpec
 from apispec.yaml_utils import load_operations_from_docstring
-from flask import current_app, jsonify
+from flask import current_app, jsonify, render_template
 
 TEXT = {"type": "string"}
 VALUES = {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean", "null"]}}
@@ -190,9 +192,18 @@ def build_document() -> dict[str, Any]:
     return spec.to_dict()
 
 
-def document():
-    """``GET /api/openapi.json``."""
+def _document() -> dict[str, Any]:
     cached = current_app.extensions.get("api_openapi")
     if cached is None:
         cached = current_app.extensions["api_openapi"] = build_document()
-    return jsonify(cached)
+    return cached
+
+
+def document():
+    """``GET /api/openapi.json``."""
+    return jsonify(_document())
+
+
+def reference_page():
+    """``GET /api/docs``: every operation with a form to try it (the page's script is ours, served locally)."""
+    return render_template("api/docs.html", document=_document(), server="/api/v1")
