@@ -183,6 +183,25 @@ def bulk_create_profiles(account: Account, database_id: int, rows: Iterable[dict
     return count
 
 
+def insert_new_profiles(account: Account, database_id: int, stored: list[dict[str, Any]], *, origin: Origin) -> int:
+    """Insert profiles whose values ``validate_values`` returned, with their events (Core, in batches; the
+    caller's transaction: the caller commits)."""
+    now = utcnow()
+    rows = [
+        {
+            "account_id": account.id,
+            "database_id": database_id,
+            "code": new_code(),
+            "fields": fields,
+            "interests": [],
+            "created_at": now,
+            "updated_at": now,
+        }
+        for fields in stored
+    ]
+    return sum(_insert_batch(rows[i : i + BULK_BATCH], origin) for i in range(0, len(rows), BULK_BATCH))
+
+
 def _insert_batch(batch: list[dict], origin: Origin) -> int:
     ids = db.session.scalars(insert(Profile).returning(Profile.id, sort_by_parameter_order=True), batch).all()
     event_rows = [

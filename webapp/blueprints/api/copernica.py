@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from webapp.blueprints.api import bp, conditional, shapes
 from webapp.models import Collection, Profile
 from webapp.platform.errors import NotFound, ValidationError
-from webapp.profiles import databases, profiles, search, subprofiles
+from webapp.profiles import batch_upserts, databases, profiles, search, subprofiles
 
 
 def created(endpoint: str, new_id: int) -> Response:
@@ -545,3 +545,28 @@ def delete_subprofile(id: int):
         g.api_account, id, origin=g.api_origin, expected_version=conditional.expected_version()
     )
     return no_content()
+
+
+@bp.post("/database/<int:id>/profiles/batch")
+def batch_upsert(id: int):
+    """Create or update up to 1,000 profiles at once, matched on ``keys`` (Verrijk's own; see
+    ``profiles/batch_upserts.py``): ``{"keys": ["customer_id"], "profiles": [{name: value}, …]}``.
+
+    ---
+    post:
+      summary: Create or update up to 1,000 profiles matched on key fields, all or nothing
+      parameters:
+        - id
+        - idempotencyKey
+      requestBody:
+        content: {application/json: {schema: {$ref: '#/components/schemas/BatchInput'}}}
+      responses:
+        '200': {description: OK, content: {application/json: {schema: {$ref: '#/components/schemas/BatchResult'}}}}
+        default: {$ref: '#/components/responses/Problem'}
+    """
+    data = shapes.body_object()
+    rows, keys = data.get("profiles"), data.get("keys")
+    if not isinstance(rows, list) or not isinstance(keys, list):
+        raise ValidationError({"profiles": _('Send {"keys": [field names], "profiles": [objects]}.')})
+    result = batch_upserts.upsert_profiles(g.api_account, id, rows, keys, origin=g.api_origin)
+    return jsonify({"created": result.created, "updated": result.updated, "unchanged": result.unchanged})

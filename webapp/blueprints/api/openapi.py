@@ -169,6 +169,16 @@ def build_document() -> dict[str, Any]:
             "properties": {"data": {"type": "array", "items": EVENT}, "count": {"type": "integer"}, "cursor": TEXT},
         },
     }
+    schemas["BatchInput"] = {
+        "type": "object",
+        "required": ["keys", "profiles"],
+        "properties": {
+            "keys": {"type": "array", "items": TEXT, "minItems": 1},
+            "profiles": {"type": "array", "items": VALUES, "minItems": 1, "maxItems": 1000},
+        },
+    }
+    counts = {name: {"type": "integer"} for name in ("created", "updated", "unchanged")}
+    schemas["BatchResult"] = {"type": "object", "required": list(counts), "properties": counts}
     for item in ("Database", "Field", "Interest", "Collection", "Profile", "Subprofile"):
         schemas[f"{item}List"] = listing(item)
     for name, schema in schemas.items():
