@@ -36,6 +36,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.url_map.converters["int"] = RowId
     _register_blueprints(app)
     _register_soap(app)
+    _register_rest(app)
     _register_errors(app)
     _register_input_guard(app)
     _register_page_helpers(app)
@@ -183,6 +184,12 @@ def _register_soap(app: Flask) -> None:
     from webapp.soap import register_soap
 
     register_soap(app)
+
+
+def _register_rest(app: Flask) -> None:
+    from webapp.blueprints.api import register_api
+
+    register_api(app)
 
 
 CONTENT_SECURITY_POLICY = (

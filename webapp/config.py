@@ -77,6 +77,8 @@ class Config:
         self.LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
         # Per account: after 5 wrong passwords each try waits twice as long, up to this many seconds.
         self.LOGIN_BACKOFF_MAX_SECONDS = int(os.environ.get("LOGIN_BACKOFF_MAX_SECONDS", "60"))
+        # REST calls per API token (limits notation), announced in RateLimit headers.
+        self.API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "6000 per minute")
         # Web form submissions: per client address and form, and per form from all addresses together;
         # an empty value or "off" is no limit.
         self.FORM_RATE_LIMIT = os.environ.get("FORM_RATE_LIMIT", "20 per minute")

@@ -476,3 +476,13 @@ def test_the_first_owner_of_a_new_installation_is_asked_too(ctx):
 
     _first_admin()
     assert db.session.scalars(select(User)).one().password_change_due
+
+
+def test_a_token_is_created_with_the_chosen_scope(browser):
+    me = browser("admin")
+    response = me.post("/tokens", {"name": "Reporting", "scope": "read"}, htmx=True)
+    assert response.status_code == 200
+    token = db.session.scalar(select(ApiToken).where(ApiToken.name == "Reporting"))
+    assert token.scope == "read"
+    assert me.post("/tokens", {"name": "Odd", "scope": "root"}, htmx=True).status_code == 422
+    assert db.session.scalar(select(ApiToken).where(ApiToken.name == "Odd")) is None

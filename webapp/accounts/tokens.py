@@ -34,15 +34,26 @@ def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_api_token(account: Account, name: str) -> tuple[ApiToken, str]:
+# What a token may do, each scope including the ones before it: read, change profiles, everything.
+SCOPES = ("read", "write", "admin")
+
+
+def scope_allows(scope: str, needed: str) -> bool:
+    """Whether a token of ``scope`` may do what needs ``needed`` (``admin`` ⊃ ``write`` ⊃ ``read``)."""
+    return scope in SCOPES and SCOPES.index(scope) >= SCOPES.index(needed)
+
+
+def create_api_token(account: Account, name: str, scope: str = "admin") -> tuple[ApiToken, str]:
     """Create a token; returns the row and the secret, which is never shown again."""
+    if scope not in SCOPES:
+        raise ValidationError({"scope": _("Choose what the token may do: read, write or admin.")})
     name = (name or "").strip()
     if not name or len(name) > 100:
         raise ValidationError({"name": _("A token name has 1 to 100 characters.")})
     if db.session.scalar(select(ApiToken.id).where(ApiToken.account_id == account.id, ApiToken.name == name)):
         raise ValidationError({"name": _("A token with this name already exists.")})
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(account_id=account.id, name=name, token_hash=_hash_token(secret), prefix=secret[:8])
+    token = ApiToken(account_id=account.id, name=name, token_hash=_hash_token(secret), prefix=secret[:8], scope=scope)
     db.session.add(token)
     db.session.commit()
     return token, secret
@@ -69,10 +80,11 @@ def account_for_token(secret: str) -> Account | None:
 
 @dataclass(frozen=True)
 class TokenCaller:
-    """Who an API token acts for: the token's id and its account (in the current session)."""
+    """Who an API token acts for: the token's id, its account (in the current session) and its scope."""
 
     token_id: int
     account: Account
+    scope: str = "admin"
 
 
 @dataclass(frozen=True)
@@ -80,6 +92,7 @@ class _KnownToken:
     token_id: int
     account: Account  # detached: merged into each caller's session without a query
     checked_at: float
+    scope: str
 
 
 def token_for_secret(secret: str) -> TokenCaller | None:
@@ -96,7 +109,7 @@ def token_for_secret(secret: str) -> TokenCaller | None:
     token_hash = _hash_token(secret)
     known = _known_tokens.get(token_hash)
     if known is not None and _clock() - known.checked_at < TOKEN_CACHE_SECONDS:
-        return TokenCaller(known.token_id, db.session.merge(known.account, load=False))
+        return TokenCaller(known.token_id, db.session.merge(known.account, load=False), known.scope)
     _known_tokens.pop(token_hash, None)
     checked_at = _clock()
     token = db.session.scalar(
@@ -104,8 +117,8 @@ def token_for_secret(secret: str) -> TokenCaller | None:
     )
     if token is None or token.revoked_at is not None:
         return None
-    _known_tokens[token_hash] = _KnownToken(token.id, _detached_copy(token.account), checked_at)
-    found = TokenCaller(token.id, token.account)
+    _known_tokens[token_hash] = _KnownToken(token.id, _detached_copy(token.account), checked_at, token.scope)
+    found = TokenCaller(token.id, token.account, token.scope)
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at > TOKEN_USE_RESOLUTION:
         token.last_used_at = now

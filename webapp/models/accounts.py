@@ -54,7 +54,8 @@ class User(UserMixin, Base):
 
 
 class ApiToken(Base):
-    """A machine credential acting for its account with admin rights; only a hash is stored."""
+    """A machine credential acting for its account; only a hash is stored. ``scope`` is ``read``, ``write``
+    (read and change profiles) or ``admin`` (everything, as every token could before scopes)."""
 
     __tablename__ = "api_token"
     __table_args__ = (UniqueConstraint("account_id", "name"),)
@@ -64,6 +65,7 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(100))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(16))
+    scope: Mapped[str] = mapped_column(String(8), default="admin", server_default="admin")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]

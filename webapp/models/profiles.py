@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, text
+from sqlalchemy import JSON, BigInteger, FetchedValue, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.models.base import Base, JSONType, utcnow
@@ -61,11 +61,17 @@ class ProfileEvent(Base):
     ``changes`` is ``{"fields": {key: [old, new]}, "interests": {id: [old, new]}}``, stored as ``json`` (the
     text as written) rather than ``jsonb``: the journal is written far more often than it is read, never
     searched inside, and building or parsing ``jsonb`` cost an import more than writing the event row.
+
+    ``txid`` is the writing transaction's id on PostgreSQL (``txid_current()``, a server default; NULL on
+    SQLite, whose writers are serialised): the change feed (``profiles/event_feed.py``) orders by it and hands
+    out only events of transactions older than the oldest one still running, so its cursor never skips an
+    event that commits late. Its index ``(account_id, txid, id)`` serves that feed.
     """
 
     __tablename__ = "profile_event"
     __table_args__ = (
         Index("ix_profile_event_profile_id_id", "profile_id", "id"),
+        Index("ix_profile_event_account_id_txid_id", "account_id", "txid", "id"),
         Index(
             "ix_profile_event_subprofile_id",
             "subprofile_id",
@@ -86,6 +92,8 @@ class ProfileEvent(Base):
     actor: Mapped[str] = mapped_column(String(255), default="")
     changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set by the server on PostgreSQL (the migration's default); FetchedValue keeps the ORM from sending NULL.
+    txid: Mapped[int | None] = mapped_column(BigInteger, server_default=FetchedValue())
 
 
 class ProfileAlias(Base):

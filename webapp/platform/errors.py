@@ -55,3 +55,12 @@ class TooManyAttempts(DomainError):
     def __init__(self, message: str, retry_after: int):
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class PreconditionFailed(DomainError):
+    """The caller changed a version it read earlier, and the object has changed since (HTTP ``If-Match``)."""
+
+    status = 412
+
+    def __init__(self, message: str = ""):
+        super().__init__(message or _l("It has changed since you read it: read it again, then retry."))

@@ -23,6 +23,7 @@ SOURCES = (
     "form",
     "survey",
     "soap",
+    "api",
     "import",
     "follow-up",
     "email",

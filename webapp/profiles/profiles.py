@@ -13,7 +13,7 @@ from webapp.extensions import db
 from webapp.models import Account, Profile, ProfileEvent, utcnow
 from webapp.platform.errors import Conflict, ValidationError
 from webapp.platform.tenancy import owned
-from webapp.profiles import events
+from webapp.profiles import events, versions
 from webapp.profiles.database_config import profile_fields
 from webapp.profiles.databases import get_database
 from webapp.profiles.events import Origin
@@ -73,9 +73,12 @@ def update_profile(
     origin: Origin,
     interests: dict[Any, bool] | None = None,
     kind: str = "profile_updated",
+    expected_version: str | None = None,
 ) -> Profile:
-    """Change some fields and interests; other values stay. No change, no event."""
+    """Change some fields and interests; other values stay. No change, no event. With ``expected_version``
+    only if the profile is still at that version (``versions.check``)."""
     profile = get_profile(account, profile_id)
+    versions.check(profile, expected_version)
     apply_update(account, profile, values, interests or {}, origin=origin, kind=kind)
     commit_or_conflict()
     return profile
@@ -97,9 +100,10 @@ def apply_update(
     return events.record(kind, origin, profile=profile, changes=changes)
 
 
-def delete_profile(account: Account, profile_id: int, *, origin: Origin) -> None:
+def delete_profile(account: Account, profile_id: int, *, origin: Origin, expected_version: str | None = None) -> None:
     """Remove a profile with its subprofiles; the event keeps its last values."""
     profile = get_profile(account, profile_id)
+    versions.check(profile, expected_version)
     remove_in_transaction(profile, origin)
     commit_or_conflict()
 
@@ -177,6 +181,25 @@ def bulk_create_profiles(account: Account, database_id: int, rows: Iterable[dict
         count += _insert_batch(batch, origin)
     commit_or_conflict()
     return count
+
+
+def insert_new_profiles(account: Account, database_id: int, stored: list[dict[str, Any]], *, origin: Origin) -> int:
+    """Insert profiles whose values ``validate_values`` returned, with their events (Core, in batches; the
+    caller's transaction: the caller commits)."""
+    now = utcnow()
+    rows = [
+        {
+            "account_id": account.id,
+            "database_id": database_id,
+            "code": new_code(),
+            "fields": fields,
+            "interests": [],
+            "created_at": now,
+            "updated_at": now,
+        }
+        for fields in stored
+    ]
+    return sum(_insert_batch(rows[i : i + BULK_BATCH], origin) for i in range(0, len(rows), BULK_BATCH))
 
 
 def _insert_batch(batch: list[dict], origin: Origin) -> int:

@@ -1,7 +1,7 @@
 """Searching profiles and subprofiles by requirements, and acting on every match (update, remove).
 
 A requirement is ``(fieldname, value, operator, case_sensitive)`` with the operators Copernica's API knows:
-``=``, ``!=`` (also ``<>``), ``<``, ``>``, ``<=``, ``>=`` and ``LIKE`` (``%`` and ``_`` wildcards).
+``=``, ``!=`` (also ``<>``), ``<``, ``>``, ``<=``, ``>=``, ``LIKE`` and ``NOT LIKE`` (``%`` and ``_`` wildcards).
 
 - Comparisons use the field's sort expression (``field_expressions.sort_value``): text lower-cased, numbers
   as numbers, dates as ISO text. That is the expression an indexed field's index is built from, so a
@@ -33,7 +33,7 @@ from webapp.profiles.events import Origin
 from webapp.profiles.field_expressions import dialect_name, raw_value, sort_literal, sort_value
 from webapp.profiles.field_types import FieldValueError, coerce, get_field_type
 
-OPERATORS = ("=", "!=", "<>", "<", ">", "<=", ">=", "LIKE")
+OPERATORS = ("=", "!=", "<>", "<", ">", "<=", ">=", "LIKE", "NOT LIKE")
 MAX_PAGE = 1000
 BASIC_ORDERS = {"id": "id", "created": "created_at", "modified": "updated_at", "updated": "updated_at"}
 
@@ -246,19 +246,15 @@ def _conditions(fields: list[Field], requirements: Iterable[Requirement], table:
 
 
 def _condition(field: Field, requirement: Requirement, dialect: str, table: str) -> ColumnElement:
-    operator = (requirement.operator or "=").strip().upper()
+    operator = " ".join((requirement.operator or "=").split()).upper()
     if operator not in OPERATORS:
         raise ValidationError({"operator": _("Unknown operator %(operator)s.", operator=requirement.operator)})
     sort_as = get_field_type(field.type).sort_as
     raw = raw_value(field, dialect, table)
     exact_text = requirement.case_sensitive and sort_as == "text"
-    if operator == "LIKE":
-        pattern = "" if requirement.value is None else str(requirement.value)
-        if exact_text:
-            return _like_case_sensitive(raw, pattern, dialect)
-        if sort_as == "text":
-            return sort_value(field, dialect, table).like(pattern.lower())
-        return raw.like(pattern)
+    if operator in ("LIKE", "NOT LIKE"):
+        matched = _like(field, requirement, raw, dialect, table, exact_text)
+        return matched if operator == "LIKE" else ~func.coalesce(matched, False)
     try:
         wanted = coerce(field.type, requirement.value, field.options)
     except FieldValueError as error:
@@ -284,6 +280,15 @@ def _condition(field: Field, requirement: Requirement, dialect: str, table: str)
         return expression != value
     compare = {"<": expression < value, ">": expression > value, "<=": expression <= value, ">=": expression >= value}
     return compare[operator] & raw.is_not(None)
+
+
+def _like(field: Field, requirement: Requirement, raw, dialect: str, table: str, exact_text: bool) -> ColumnElement:
+    pattern = "" if requirement.value is None else str(requirement.value)
+    if exact_text:
+        return _like_case_sensitive(raw, pattern, dialect)
+    if get_field_type(field.type).sort_as == "text":
+        return sort_value(field, dialect, table).like(pattern.lower())
+    return raw.like(pattern)
 
 
 def _like_case_sensitive(raw: ColumnElement, pattern: str, dialect: str) -> ColumnElement:

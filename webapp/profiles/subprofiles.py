@@ -10,7 +10,7 @@ from webapp.extensions import db
 from webapp.models import Account, Collection, Profile, Subprofile, utcnow
 from webapp.platform.errors import ValidationError
 from webapp.platform.tenancy import owned
-from webapp.profiles import events
+from webapp.profiles import events, versions
 from webapp.profiles.database_config import FieldLike
 from webapp.profiles.databases import get_collection
 from webapp.profiles.events import Origin
@@ -77,8 +77,16 @@ def create_in_transaction(
     return subprofile
 
 
-def update_subprofile(account: Account, subprofile_id: int, values: dict[str, Any], *, origin: Origin) -> Subprofile:
+def update_subprofile(
+    account: Account,
+    subprofile_id: int,
+    values: dict[str, Any],
+    *,
+    origin: Origin,
+    expected_version: str | None = None,
+) -> Subprofile:
     subprofile = get_subprofile(account, subprofile_id)
+    versions.check(subprofile, expected_version)
     if apply_update(account, subprofile, values, origin=origin) is not None:
         db.session.commit()
     return subprofile
@@ -124,8 +132,11 @@ def move_to_profile(account: Account, subprofile_id: int, profile_id: int, *, or
     return subprofile
 
 
-def delete_subprofile(account: Account, subprofile_id: int, *, origin: Origin) -> None:
+def delete_subprofile(
+    account: Account, subprofile_id: int, *, origin: Origin, expected_version: str | None = None
+) -> None:
     subprofile = get_subprofile(account, subprofile_id)
+    versions.check(subprofile, expected_version)
     remove_in_transaction(subprofile, origin)
     db.session.commit()
 

@@ -43,6 +43,7 @@ SOURCE_LABELS = {
     "form": _l("Web form"),
     "survey": _l("Survey"),
     "soap": _l("SOAP API"),
+    "api": _l("REST API"),
     "import": _l("Import"),
     "follow-up": _l("Follow-up"),
     "email": _l("Email"),

@@ -29,6 +29,7 @@ def source_labels() -> dict[str, str]:
         "form": _l("Web form"),
         "survey": _l("Survey"),
         "soap": _l("SOAP API"),
+        "api": _l("REST API"),
         "import": _l("Import"),
         "follow-up": _l("Follow-up"),
         "email": _l("Email"),

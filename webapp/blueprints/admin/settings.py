@@ -229,7 +229,7 @@ def token_create():
     form = TokenInputs()
     if form.validate_on_submit():
         try:
-            token, secret = accounts_tokens.create_api_token(current_account(), form.name.data)
+            token, secret = accounts_tokens.create_api_token(current_account(), form.name.data, form.scope.data)
         except ValidationError as error:
             show_errors(form, error.errors)
         else:

@@ -67,3 +67,12 @@ class RoleInputs(FlaskForm):
 
 class TokenInputs(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
+    scope = SelectField(
+        _l("May"),
+        choices=[
+            SelectChoice("read", _l("read (REST: only read)")),
+            SelectChoice("write", _l("write (REST: read and change profiles)")),
+            SelectChoice("admin", _l("admin (everything)")),
+        ],
+        default="admin",
+    )

@@ -1,0 +1,62 @@
+"""The batch upsert: up to 1,000 profiles matched on key fields, all or nothing, through the bulk paths."""
+
+from sqlalchemy import func, select
+
+from webapp.extensions import db
+from webapp.models import Profile, ProfileEvent
+from webapp.profiles import profiles
+from webapp.profiles.events import Origin
+
+
+def stored(database) -> dict[int, str]:
+    email, customer = (str(field.id) for field in database.fields)
+    rows = db.session.execute(select(Profile.fields)).scalars()
+    return {row[customer]: row.get(email) for row in rows}
+
+
+def test_rows_update_matches_and_create_the_rest(api, account, database):
+    profiles.create_profile(
+        account, database.id, {"Email": "old@example.com", "customer_id": 1}, origin=Origin("admin")
+    )
+    body = {
+        "keys": ["customer_id"],
+        "profiles": [
+            {"customer_id": 1, "Email": "new@example.com"},
+            {"customer_id": 2, "Email": "two@example.com"},
+            {"customer_id": "3", "Email": "three@example.com"},
+            {"customer_id": 3, "Email": "three-later@example.com"},
+        ],
+    }
+    response = api.post(f"/database/{database.id}/profiles/batch", json=body)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json() == {"created": 2, "updated": 1, "unchanged": 0}
+    assert stored(database) == {1: "new@example.com", 2: "two@example.com", 3: "three-later@example.com"}
+    kinds = db.session.scalars(select(ProfileEvent.kind).where(ProfileEvent.source == "api")).all()
+    assert sorted(kinds) == ["profile_created", "profile_created", "profile_updated"]
+    again = api.post(f"/database/{database.id}/profiles/batch", json=body)
+    assert again.get_json() == {"created": 0, "updated": 0, "unchanged": 3}  # rows apply in order: 3 ends as stored
+
+
+def test_one_bad_row_refuses_the_batch_naming_row_and_field(api, account, database):
+    body = {
+        "keys": ["customer_id"],
+        "profiles": [{"customer_id": 1, "Email": "a@x.com"}, {"customer_id": 2, "Email": "no"}],
+    }
+    response = api.post(f"/database/{database.id}/profiles/batch", json=body)
+    assert response.status_code == 422
+    assert [error["field"] for error in response.get_json()["errors"]] == ["profiles[1].Email"]
+    assert db.session.scalar(select(func.count()).select_from(Profile)) == 0
+
+
+def test_keys_and_size_are_checked(api, database):
+    url = f"/database/{database.id}/profiles/batch"
+    assert api.post(url, json={"keys": ["nope"], "profiles": [{"Email": "a@x.com"}]}).status_code == 422
+    assert api.post(url, json={"keys": ["customer_id"], "profiles": [{"Email": "a@x.com"}]}).status_code == 422
+    too_many = [{"customer_id": n} for n in range(1001)]
+    assert api.post(url, json={"keys": ["customer_id"], "profiles": too_many}).status_code == 422
+    assert api.post(url, json={"keys": "customer_id", "profiles": []}).status_code == 422
+
+
+def test_another_accounts_token_cannot_batch_into_the_database(other_api, database):
+    body = {"keys": ["customer_id"], "profiles": [{"customer_id": 1}]}
+    assert other_api.post(f"/database/{database.id}/profiles/batch", json=body).status_code == 404

@@ -1,0 +1,40 @@
+"""Who is calling: an API token as the ``access_token`` query parameter (as Copernica's clients send it) or
+an ``Authorization: Bearer …`` header. Anything else is a 401 problem; a token of one account only ever
+reaches that account's data (every domain call is scoped to ``g.api_account``).
+
+A token's scope (``accounts.tokens.SCOPES``) decides what it may call: ``read`` only reads (GET), ``write`` also
+changes profiles and subprofiles; ``admin`` may do everything. A call beyond the scope is a 403 problem."""
+
+from flask import g, request
+from flask_babel import gettext as _
+
+from webapp.accounts import tokens
+from webapp.blueprints.api import bp
+from webapp.blueprints.api.problems import problem
+from webapp.profiles.events import Origin
+
+
+def token_secret() -> str:
+    secret = request.args.get("access_token", "").strip()
+    header = request.headers.get("Authorization", "")
+    if not secret and header[:7].lower() == "bearer ":
+        secret = header[7:].strip()
+    return secret
+
+
+@bp.before_request
+def authenticate():
+    found = tokens.token_for_secret(token_secret())
+    if found is None:
+        return problem(
+            401,
+            _("Give a valid API token: the access_token parameter or an Authorization: Bearer header."),
+            headers={"WWW-Authenticate": 'Bearer realm="verrijk"'},
+        )
+    needed = "read" if request.method in ("GET", "HEAD", "OPTIONS") else "write"
+    if not tokens.scope_allows(found.scope, needed):
+        return problem(403, _("This token may only read: give it the write scope to change data."))
+    g.api_account = found.account
+    g.api_token_id = found.token_id
+    g.api_origin = Origin("api", actor=f"token:{found.token_id}")
+    return None

@@ -1,0 +1,230 @@
+"""Copernica's REST JSON shapes, and its ``fields[]`` conditions as search requirements.
+
+- A list: ``{"start", "limit", "count", "total", "data"}`` (``total`` left out when the caller asks
+  ``total=false``).
+- A profile: ``ID``, ``fields`` (name → value), ``interests`` (names of the interests it has), ``database``,
+  ``secret`` (its code), ``created``, ``modified``, ``removed``; a subprofile likewise with ``profile`` and
+  ``collection``. Ids are strings and values text, as Copernica sends them: numbers as written, dates
+  ``YYYY-MM-DD``, a multiple choice field's choices comma-separated, an empty value ``""``.
+- ``fields[]=name==value``: the operators ``==``, ``!=`` (or ``<>``), ``<``, ``>``, ``<=``, ``>=``, ``=~``
+  (like, with ``%`` and ``_``) and ``!~`` (not like).
+"""
+
+from datetime import datetime
+from typing import Any
+
+from flask import request
+from flask_babel import gettext as _
+
+from webapp.models import Collection, Database, Field, Interest, Profile, Subprofile
+from webapp.platform.errors import ValidationError
+from webapp.profiles.flags import parse_flag
+from webapp.profiles.search import Requirement
+
+TIMESTAMP = "%Y-%m-%d %H:%M:%S"
+TYPES = {"number": "integer", "decimal": "float", "choice": "select", "large_text": "big", "reference": "foreign_key"}
+# Two-character operators first: "<=" is not "<" followed by "=value".
+OPERATORS = (
+    ("==", "="),
+    ("!=", "!="),
+    ("<>", "!="),
+    ("<=", "<="),
+    (">=", ">="),
+    ("=~", "LIKE"),
+    ("!~", "NOT LIKE"),
+    ("<", "<"),
+    (">", ">"),
+)
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+MAX_START = 2**31 - 1  # an offset beyond any list, and within what the database takes
+
+
+def timestamp(value: datetime | None) -> str:
+    return value.strftime(TIMESTAMP) if value else ""
+
+
+def text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, list):
+        return ",".join(str(item) for item in value)
+    return str(value)
+
+
+# --- input ----------------------------------------------------------------------------------------
+
+
+def requirements() -> list[Requirement]:
+    """The request's ``fields[]`` conditions (``fields`` without brackets too)."""
+    conditions = request.args.getlist("fields[]") + request.args.getlist("fields")
+    return [_requirement(condition) for condition in conditions if condition.strip()]
+
+
+def _requirement(condition: str) -> Requirement:
+    for position in range(1, len(condition)):
+        for token, operator in OPERATORS:
+            if condition.startswith(token, position):
+                name, value = condition[:position].strip(), condition[position + len(token) :]
+                return Requirement(fieldname=name, value=value, operator=operator)
+    raise ValidationError(
+        {"fields[]": _("%(condition)s is not a condition like name==value.", condition=condition[:100])}
+    )
+
+
+def flag(name: str, default: bool = False) -> bool:
+    value = request.args.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def paging() -> tuple[int, int]:
+    """``start`` and ``limit`` from the query (bad numbers are a validation error)."""
+    try:
+        start = int(request.args.get("start", 0))
+        limit = int(request.args.get("limit", DEFAULT_LIMIT))
+    except ValueError:
+        raise ValidationError({"start": _("start and limit are whole numbers.")}) from None
+    if not 0 <= start <= MAX_START or not 0 <= limit <= MAX_LIMIT:
+        raise ValidationError({"limit": _("start is 0 or more, limit 0 to %(max)s.", max=MAX_LIMIT)})
+    return start, limit
+
+
+def body_object() -> dict[str, Any]:
+    """The JSON object sent as the body (an empty body is an empty object)."""
+    if not request.get_data(cache=True):
+        return {}
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ValidationError(_("Send a JSON object as the body."))
+    return data
+
+
+def values_and_interests(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, bool]]:
+    """Field values and interests from a body: ``{"fields": {…}, "interests": {…} or […]}``, or the field
+    values themselves (as ``PUT profile/{id}/fields`` sends them)."""
+    if isinstance(data.get("fields"), dict):
+        return field_values(data["fields"]), interests(data.get("interests"))
+    return field_values(data), {}
+
+
+def field_values(data: dict[str, Any]) -> dict[str, Any]:
+    if any(isinstance(value, dict | list) for value in data.values()):
+        names = [name for name, value in data.items() if isinstance(value, dict | list)]
+        raise ValidationError({name: _("%(name)s: give a text or a number.", name=name) for name in names})
+    return dict(data)
+
+
+def interests(value: Any) -> dict[str, bool]:
+    """Interests as Copernica sends them: a list of the names to switch on, or a map of name → 0/1."""
+    if value is None:
+        return {}
+    if isinstance(value, list):
+        return {str(name): True for name in value}
+    if isinstance(value, dict):
+        read = {str(name): parse_flag(on) for name, on in value.items()}
+        if None not in read.values():
+            return {name: bool(on) for name, on in read.items()}
+    raise ValidationError({"interests": _("Give interests as a list of names or a map of name to 0 or 1.")})
+
+
+# --- output ---------------------------------------------------------------------------------------
+
+
+def listing(items: list, start: int, limit: int, total: int | None) -> dict[str, Any]:
+    result: dict[str, Any] = {"start": start, "limit": limit, "count": len(items)}
+    if total is not None and flag("total", True):
+        result["total"] = total
+    result["data"] = items
+    return result
+
+
+def in_memory(items: list) -> dict[str, Any]:
+    """A list shape of a short list held in memory (databases, fields, …), paged by ``start`` and ``limit``."""
+    start, limit = paging()
+    return listing(items[start : start + limit], start, limit, len(items))
+
+
+def database(entity: Database) -> dict[str, Any]:
+    return {
+        "ID": str(entity.id),
+        "name": entity.name,
+        "description": entity.description or "",
+        "archived": bool(entity.archived),
+        "created": timestamp(entity.created_at),
+        "fields": listing_of([field(f) for f in entity.fields]),
+        "interests": listing_of([interest(i) for i in entity.interests]),
+        "collections": listing_of([collection(c) for c in entity.collections]),
+    }
+
+
+def listing_of(items: list) -> dict[str, Any]:
+    return {"start": 0, "limit": len(items), "count": len(items), "total": len(items), "data": items}
+
+
+def field(entity: Field) -> dict[str, Any]:
+    options = entity.options or {}
+    value = "\n".join(options.get("choices") or []) if entity.type == "choice" else text(entity.default)
+    return {
+        "ID": str(entity.id),
+        "name": entity.name,
+        "type": TYPES.get(entity.type, entity.type),
+        "value": value,
+        "displayed": bool(entity.shown),
+        "ordered": bool(entity.indexed),
+        "length": int(options.get("length") or (65535 if entity.type == "large_text" else 255)),
+        "textlines": 5 if entity.type == "large_text" else 1,
+        "hidden": bool(entity.hidden),
+        "index": bool(entity.indexed),
+    }
+
+
+def interest(entity: Interest) -> dict[str, Any]:
+    return {"ID": str(entity.id), "name": entity.name, "group": entity.group or "", "database": str(entity.database_id)}
+
+
+def collection(entity: Collection) -> dict[str, Any]:
+    return {
+        "ID": str(entity.id),
+        "name": entity.name,
+        "database": str(entity.database_id),
+        "fields": listing_of([field(f) for f in entity.fields]),
+    }
+
+
+def profile_fields(entity: Profile) -> dict[str, str]:
+    return {f.name: text(entity.fields.get(f.key)) for f in entity.database.fields}
+
+
+def profile(entity: Profile) -> dict[str, Any]:
+    held = set(entity.interests or [])
+    return {
+        "ID": str(entity.id),
+        "fields": profile_fields(entity),
+        "interests": [i.name for i in entity.database.interests if i.id in held],
+        "database": str(entity.database_id),
+        "secret": entity.code,
+        "created": timestamp(entity.created_at),
+        "modified": timestamp(entity.updated_at),
+        "removed": False,
+    }
+
+
+def subprofile_fields(entity: Subprofile) -> dict[str, str]:
+    return {f.name: text(entity.fields.get(f.key)) for f in entity.collection.fields}
+
+
+def subprofile(entity: Subprofile) -> dict[str, Any]:
+    return {
+        "ID": str(entity.id),
+        "secret": entity.code,
+        "fields": subprofile_fields(entity),
+        "profile": str(entity.profile_id),
+        "collection": str(entity.collection_id),
+        "created": timestamp(entity.created_at),
+        "modified": timestamp(entity.updated_at),
+        "removed": False,
+    }
