@@ -278,3 +278,29 @@ def test_a_dutch_admin_gets_the_error_report_in_dutch(browser):
     assert rows[0] == ["Email", "Score", "Naam", "Rij", "Reden"]
     assert rows[1][:4] == ["b@example.com", "veel", "Renée", "3"]
     assert rows[1][4].startswith("Score ") and "number" not in rows[1][4] and "file:" not in rows[1][4]
+
+
+def test_a_queued_run_says_when_no_worker_or_dispatcher_is_running(browser):
+    """Issue 19, item 5: started with nothing to pick it up, the run says so (and stops saying it once both beat)."""
+    from tests.workers import settle_heartbeats
+    from webapp.platform import heartbeats
+    from webapp.platform.queues import redis_connection
+
+    admin = browser("admin")
+    database = make_database(admin.user.account, fields={"Email": {"type": "email", "indexed": True}})
+    upload(admin, database, b"Email\na@example.com\n")
+    run = only_run()
+    mapping = {"column-0": "field:Email", "key_fields": "Email", "on_match": "update", "on_no_match": "create"}
+    admin.post(f"/imports/runs/{run.id}/mapping", {**mapping, "on_empty": "keep", "delimiter": "comma"})
+    assert admin.post(f"/imports/runs/{run.id}/start").status_code == 303
+    redis_connection().delete(heartbeats.KEY, heartbeats.SINCE_KEY)
+
+    silent = admin.get(f"/imports/runs/{run.id}/progress", htmx=True).get_data(as_text=True)
+    assert "No worker has been seen" in silent and "No dispatcher has been seen" in silent
+
+    heartbeats.beat(heartbeats.WORKER, "w1")
+    heartbeats.beat(heartbeats.DISPATCHER, "d1")
+    settle_heartbeats()
+    beating = admin.get(f"/imports/runs/{run.id}/progress", htmx=True).get_data(as_text=True)
+    assert "No worker has been seen" not in beating and "No dispatcher has been seen" not in beating
+    redis_connection().delete(heartbeats.KEY)

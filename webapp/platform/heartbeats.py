@@ -111,6 +111,18 @@ def any_alive(role: str) -> bool:
     return any(heartbeat.alive for heartbeat in processes(role))
 
 
+def missing_roles() -> list[str]:
+    """The roles (``WORKER``, ``DISPATCHER``) with no live process, for a warning that queued work will wait.
+
+    Empty during the first ``SILENT_AFTER`` after this Redis started its record (live processes may not have
+    beaten again yet); when no process ever beat, every role is missing.
+    """
+    since = memory_since()
+    if since is not None and server_now() - since <= SILENT_AFTER:
+        return []
+    return [role for role in ROLES if not any_alive(role)]
+
+
 def is_alive(role: str, name: str) -> bool:
     """Whether the process ``name`` beat within ``SILENT_AFTER``."""
     return any(heartbeat.name == name and heartbeat.alive for heartbeat in processes(role))

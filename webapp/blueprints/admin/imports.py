@@ -15,6 +15,7 @@ from webapp.imports import rollback as imports_rollback
 from webapp.imports import runs as imports
 from webapp.imports import sources as import_sources
 from webapp.models import ImportRun, ImportRunStatus, utcnow
+from webapp.platform import heartbeats
 from webapp.platform.errors import ValidationError
 from webapp.profiles import databases
 from webapp.profiles.field_types import FIELD_TYPES
@@ -237,6 +238,7 @@ def _selected(run: ImportRun) -> dict:
 def progress_of(run: ImportRun) -> dict:
     """Percentage, rate (lines per second) and ETA of a run, for the progress bar."""
     elapsed = ((run.finished_at or utcnow()) - run.started_at).total_seconds() if run.started_at else 0
+    polling = run.status in (ImportRunStatus.QUEUED, ImportRunStatus.RUNNING, ImportRunStatus.ROLLING_BACK)
     rate = run.lines_done / elapsed if elapsed > 0 else 0
     remaining = max(run.lines_total - run.lines_done, 0)
     return {
@@ -244,7 +246,8 @@ def progress_of(run: ImportRun) -> dict:
         "rate": int(rate),
         "eta": timedelta(seconds=int(remaining / rate)) if rate and run.status == ImportRunStatus.RUNNING else None,
         "duration": timedelta(seconds=int(elapsed)) if run.started_at else None,
-        "polling": run.status in (ImportRunStatus.QUEUED, ImportRunStatus.RUNNING, ImportRunStatus.ROLLING_BACK),
+        "polling": polling,
+        "missing": heartbeats.missing_roles() if polling else [],  # nobody would pick the run up
         "rollback_percent": int(100 * run.rollback_done / run.rollback_total) if run.rollback_total else 0,
     }
 
