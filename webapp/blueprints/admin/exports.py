@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 
 from webapp.blueprints.admin import bp
 from webapp.blueprints.admin.access import current_account, requires
-from webapp.blueprints.admin.import_sources import host_key_question
+from webapp.blueprints.admin.host_keys import confirm_host_key, pin_host_key
 from webapp.blueprints.admin.responses import acted, confirm_page, hx_redirect, render
 from webapp.exports import files
 from webapp.exports import targets as export_targets
@@ -279,34 +279,24 @@ def export_status(status: str) -> str:
 @bp.route("/exports/<int:export_id>/host-key")
 @requires("admin")
 def export_target_host_key_confirm(export_id: int):
-    """Show the SFTP server's current host key beside the pinned one and ask before pinning it."""
+    """Ask before pinning the SFTP server's new host key."""
     account = current_account()
     definition = export_targets.get_export(account, export_id)
-    page = url_for("admin.export_target", export_id=definition.id)
-    try:
-        pinned, offered = export_targets.host_key_check(account, definition.id)
-    except (ValidationError, remote_files.TransientFetchError) as error:
-        flash(str(error), "error")
-        return hx_redirect(page)
-    return confirm_page(
-        title=_("Replace the SFTP host key?"),
-        message=host_key_question(pinned, offered),
-        cancel=page,
+    return confirm_host_key(
+        lambda: export_targets.host_key_check(account, definition.id),
+        page=url_for("admin.export_target", export_id=definition.id),
         database=databases.get_database(account, definition.database_id),
         active="exports",
-        button=_("Trust this key"),
-        action=url_for("admin.export_target_host_key", export_id=definition.id, fingerprint=offered),
+        action=lambda offered: url_for("admin.export_target_host_key", export_id=definition.id, fingerprint=offered),
     )
 
 
 @bp.route("/exports/<int:export_id>/host-key", methods=["POST"])
 @requires("admin")
 def export_target_host_key(export_id: int):
-    """Pin the key whose fingerprint the admin confirmed (refused if the server now presents another)."""
+    """Pin the key whose fingerprint the admin confirmed."""
     account = current_account()
-    page = url_for("admin.export_target", export_id=export_id)
-    try:
-        export_targets.replace_host_key(account, export_id, request.args.get("fingerprint", ""))
-    except (ValidationError, remote_files.TransientFetchError) as error:
-        return acted(str(error), page, "error")
-    return acted(_("The new host key is pinned."), page)
+    return pin_host_key(
+        lambda fingerprint: export_targets.replace_host_key(account, export_id, fingerprint),
+        page=url_for("admin.export_target", export_id=export_id),
+    )

@@ -6,7 +6,8 @@ from flask_babel import gettext as _
 
 from webapp.blueprints.admin import bp
 from webapp.blueprints.admin.access import current_account, requires
-from webapp.blueprints.admin.responses import acted, confirm_page, hx_redirect, render
+from webapp.blueprints.admin.host_keys import confirm_host_key, pin_host_key
+from webapp.blueprints.admin.responses import hx_redirect, render
 from webapp.extensions import db
 from webapp.imports import mapping as imports_mapping
 from webapp.imports import sources as import_sources
@@ -113,45 +114,26 @@ def import_source_fetch(definition_id: int):
 @bp.route("/imports/definitions/<int:definition_id>/host-key")
 @requires("admin")
 def import_source_host_key_confirm(definition_id: int):
-    """Show the SFTP server's current host key beside the pinned one and ask before pinning it."""
+    """Ask before pinning the SFTP server's new host key."""
     account = current_account()
     definition = imports_mapping.get_definition(account, definition_id)
-    page = url_for("admin.import_source", definition_id=definition.id)
-    try:
-        pinned, offered = import_sources.host_key_check(account, definition.id)
-    except (ValidationError, remote_files.TransientFetchError) as error:
-        flash(str(error), "error")
-        return hx_redirect(page)
-    return confirm_page(
-        title=_("Replace the SFTP host key?"),
-        message=host_key_question(pinned, offered),
-        cancel=page,
+    return confirm_host_key(
+        lambda: import_sources.host_key_check(account, definition.id),
+        page=url_for("admin.import_source", definition_id=definition.id),
         database=databases.get_database(account, definition.database_id),
         active="imports",
-        button=_("Trust this key"),
-        action=url_for("admin.import_source_host_key", definition_id=definition.id, fingerprint=offered),
+        action=lambda offered: url_for(
+            "admin.import_source_host_key", definition_id=definition.id, fingerprint=offered
+        ),
     )
 
 
 @bp.route("/imports/definitions/<int:definition_id>/host-key", methods=["POST"])
 @requires("admin")
 def import_source_host_key(definition_id: int):
-    """Pin the key whose fingerprint the admin confirmed (refused if the server now presents another)."""
+    """Pin the key whose fingerprint the admin confirmed."""
     account = current_account()
-    page = url_for("admin.import_source", definition_id=definition_id)
-    try:
-        import_sources.replace_host_key(account, definition_id, request.args.get("fingerprint", ""))
-    except (ValidationError, remote_files.TransientFetchError) as error:
-        return acted(str(error), page, "error")
-    return acted(_("The new host key is pinned."), page)
-
-
-def host_key_question(pinned: str, offered: str) -> str:
-    """The confirmation text for replacing a pinned SFTP host key (import sources and export targets)."""
-    return _(
-        "The server presents the host key %(offered)s; the pinned key is %(pinned)s. Trust the new key only when "
-        "the server's administrator confirms this fingerprint: a changed key can also mean someone is "
-        "intercepting the connection.",
-        offered=offered,
-        pinned=pinned or _("none"),
+    return pin_host_key(
+        lambda fingerprint: import_sources.replace_host_key(account, definition_id, fingerprint),
+        page=url_for("admin.import_source", definition_id=definition_id),
     )
