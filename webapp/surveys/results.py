@@ -15,6 +15,7 @@ from sqlalchemy import select
 from webapp.exports import files as exports
 from webapp.extensions import db
 from webapp.models import Account, Survey, SurveyResponse, utcnow
+from webapp.profiles.profiles import get_profile
 from webapp.surveys.builder import get_survey
 from webapp.widgets.survey_page import NPS_RANGE, OTHER, localized
 
@@ -138,7 +139,9 @@ def _answers_with_ids(survey: Survey) -> Iterator[tuple[dict[str, Any], int]]:
 
 
 def profile_answers(account: Account, profile_id: int) -> list[tuple[Survey, SurveyResponse, list[tuple[str, str]]]]:
-    """A profile's responses with their answers as (question, answer) texts, for the profile page."""
+    """A profile's responses with their answers as (question, answer) texts, for the profile page (``NotFound``
+    for another account's profile)."""
+    get_profile(account, profile_id)
     rows = db.session.execute(
         select(Survey, SurveyResponse)
         .join(SurveyResponse, SurveyResponse.survey_id == Survey.id)

@@ -154,9 +154,10 @@ class SubmissionExport:
 def export_submissions(
     account: Account, form_id: int, chosen: SubmissionFilter = SubmissionFilter()
 ) -> SubmissionExport:
-    """The chosen submissions as CSV, oldest first, streamed in batches; one column per submitted value."""
+    """The chosen submissions as CSV, oldest first, streamed in batches; one column per submitted value (not
+    the honeypot: only the results page, which lists spam, shows it)."""
     form = get_form(account, form_id)
-    names = column_names(account, form)
+    names = {key: name for key, name in column_names(account, form).items() if key != HONEYPOT}
     statement = _filtered(account, form, chosen).with_only_columns(
         FormSubmission.id,
         FormSubmission.created_at,
