@@ -5,6 +5,12 @@ Intake (the inbound SMTP receiver and the email providers' webhooks) turns each 
 or ``complained`` event with source ``bounce`` (the shape is in ``reports``). The per-database policies
 react to those events: they count bounces, suppress addresses and apply the configured action.
 
+Intake: ``reading`` (a message → ``Report``), ``classification``, ``intake`` (match, keep, journal, the
+unmatched store), ``receiver`` (the SMTP process), ``ses``, ``webhooks`` and ``credentials`` (providers),
+``review`` (the admin's list). Policies: ``policies`` (the rules per database), ``bounce_batch`` (them, per
+group commit), ``send_refusals`` (SMTP refusals at send time), ``signups`` (pruning unconfirmed sign-ups),
+``status`` (a profile's email status).
+
 May import ``webapp.platform``, ``webapp.profiles`` and ``webapp.email`` (the sent-message log, the return
 addresses and the suppression list); nothing below imports it.
 """
