@@ -20,6 +20,7 @@ ALLOWED = {
     "followups": {"callbacks", "email", "profiles", "platform"},
     "hygiene": {"email", "profiles", "platform"},
     "webforms": {"email", "exports", "profiles", "platform", "widgets"},
+    "selections": {"email", "profiles", "platform"},
     "surveys": {"email", "exports", "profiles", "platform", "webforms", "widgets"},
 }
 

@@ -12,7 +12,14 @@ from webapp.models.callbacks import (
     DeliveryStatus,
 )
 from webapp.models.databases import UNSUBSCRIBE_BEHAVIOURS, Collection, Database, Field, Interest
-from webapp.models.email import CaughtMail, EmailTemplate, MailSettings, SentMessage, SuppressedAddress
+from webapp.models.email import (
+    CaughtMail,
+    EmailResult,
+    EmailTemplate,
+    MailSettings,
+    SentMessage,
+    SuppressedAddress,
+)
 from webapp.models.exports import EXPORT_RUN_STATUSES, ExportDefinition, ExportRun, ExportRunStatus
 from webapp.models.followups import (
     ACTION_TYPES,
@@ -38,6 +45,7 @@ from webapp.models.hygiene import INTAKE_PROVIDERS, BounceReport, IntakeCredenti
 from webapp.models.hygiene_policies import POLICY_ACTIONS, SIGNUP_ACTIONS, HygienePolicy
 from webapp.models.imports import IMPORT_RUN_STATUSES, ImportDefinition, ImportLineError, ImportRun, ImportRunStatus
 from webapp.models.profiles import Profile, ProfileAlias, ProfileEvent, Subprofile
+from webapp.models.selections import Selection, StandardSelection
 from webapp.models.surveys import Survey, SurveyResponse
 from webapp.models.work import WORK_STATUSES, ScheduledWork, WorkStatus
 
@@ -100,6 +108,9 @@ __all__ = [
     "Profile",
     "ProfileEvent",
     "ScheduledWork",
+    "Selection",
+    "StandardSelection",
+    "EmailResult",
     "WorkStatus",
     "Subprofile",
     "Survey",

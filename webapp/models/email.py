@@ -1,4 +1,5 @@
-"""Email: templates, the per-account mail settings, the log of sent messages and the development catcher."""
+"""Email: templates, the per-account mail settings, the log of sent messages, each message's results and the
+development catcher."""
 
 from datetime import datetime
 
@@ -60,6 +61,41 @@ class SentMessage(Base):
     recipient: Mapped[str] = mapped_column(String(320))
     subject: Mapped[str] = mapped_column(String(500), default="")
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EmailResult(Base):
+    """What became of one message to one profile: sent, opened, clicked, bounced, complained, unsubscribed.
+
+    One row per message, written when it is sent and updated by tracking and bounce intake; selections' email
+    rules query it (the journal is not the place). It holds no address and outlives the sent-message log
+    (retention) and the profile (``profile_id`` set to NULL), so a mailing's counts stay right."""
+
+    __tablename__ = "email_result"
+    __table_args__ = (
+        Index("ix_email_result_profile_id_sent_at", "profile_id", "sent_at"),
+        Index("ix_email_result_mailing_id_profile_id", "mailing_id", "profile_id"),
+        Index("ix_email_result_database_id_sent_at", "database_id", "sent_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), index=True)
+    database_id: Mapped[int | None] = mapped_column(ForeignKey("database.id", ondelete="CASCADE"))
+    profile_id: Mapped[int | None] = mapped_column(ForeignKey("profile.id", ondelete="SET NULL"))
+    # The mailing it belongs to (the mailings package owns that table and this key's constraint); NULL for a
+    # follow-up's or a transactional message.
+    mailing_id: Mapped[int | None]
+    template_id: Mapped[int | None] = mapped_column(ForeignKey("email_template.id", ondelete="SET NULL"))
+    sent_message_id: Mapped[int | None] = mapped_column(ForeignKey("sent_message.id", ondelete="SET NULL"), unique=True)
+    category: Mapped[str] = mapped_column(String(16), default="marketing")
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+    opened_at: Mapped[datetime | None]  # the first open
+    open_count: Mapped[int] = mapped_column(default=0)
+    clicked_at: Mapped[datetime | None]  # the first click
+    click_count: Mapped[int] = mapped_column(default=0)
+    bounce: Mapped[str] = mapped_column(String(8), default="")  # "", "soft" or "hard" (the worst seen)
+    bounced_at: Mapped[datetime | None]
+    complained_at: Mapped[datetime | None]
+    unsubscribed_at: Mapped[datetime | None]
 
 
 class CaughtMail(Base):
