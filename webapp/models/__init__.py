@@ -12,7 +12,7 @@ from webapp.models.callbacks import (
     DeliveryStatus,
 )
 from webapp.models.databases import UNSUBSCRIBE_BEHAVIOURS, Collection, Database, Field, Interest
-from webapp.models.email import CaughtMail, EmailTemplate, MailSettings, SentMessage, SuppressedAddress
+from webapp.models.email import AccountBranding, CaughtMail, EmailTemplate, MailSettings, SentMessage, SuppressedAddress
 from webapp.models.exports import EXPORT_RUN_STATUSES, ExportDefinition, ExportRun, ExportRunStatus
 from webapp.models.followups import (
     ACTION_TYPES,
@@ -65,6 +65,7 @@ __all__ = [
     "CaughtMail",
     "EmailTemplate",
     "MailSettings",
+    "AccountBranding",
     "SentMessage",
     "SuppressedAddress",
     "POLICY_ACTIONS",

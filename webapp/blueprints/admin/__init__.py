@@ -16,6 +16,7 @@ from webapp.blueprints.admin import (  # noqa: E402,F401
     bounces,
     callbacks,
     databases,
+    email_designs,
     email_settings,
     email_templates,
     exports,
