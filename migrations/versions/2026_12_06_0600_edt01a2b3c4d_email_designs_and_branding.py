@@ -26,7 +26,7 @@ def upgrade():
         sa.Column('account_id', sa.Integer(), nullable=False),
         sa.Column('logo', sa.LargeBinary(), nullable=True),
         sa.Column('logo_type', sa.String(length=32), nullable=False),
-        sa.Column('logo_version', sa.Integer(), nullable=False),
+        sa.Column('version', sa.Integer(), nullable=False),
         sa.Column('color_primary', sa.String(length=7), nullable=False),
         sa.Column('color_background', sa.String(length=7), nullable=False),
         sa.Column('confirm_redirect_url', sa.Text(), nullable=False),

@@ -110,7 +110,7 @@ class AccountBranding(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), primary_key=True)
     logo: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     logo_type: Mapped[str] = mapped_column(String(32), default="")
-    logo_version: Mapped[int] = mapped_column(default=0)
+    version: Mapped[int] = mapped_column(default=0)  # raised on every change: in the logo's and CSS's URLs
     color_primary: Mapped[str] = mapped_column(String(7), default="")
     color_background: Mapped[str] = mapped_column(String(7), default="")
     confirm_redirect_url: Mapped[str] = mapped_column(Text, default="")
