@@ -8,7 +8,8 @@ from playwright.sync_api import expect
 
 from tests.factories import PASSWORD, make_account, make_database, make_user
 from tests.smtp_server import smtp_server  # noqa: F401
-from webapp.email import account_settings
+from webapp.email import account_settings, designs
+from webapp.email.templates import TemplateValues
 from webapp.extensions import db
 from webapp.models import EmailTemplate
 from webapp.profiles.events import Origin
@@ -30,7 +31,7 @@ def editor_page(page, verrijk, ctx):
 
 
 def editor_ready(page):
-    page.wait_for_function("window.verrijkEmailEditor && window.verrijkEmailEditor.getWrapper()")
+    page.wait_for_function("() => window.verrijkEmailEditor && window.verrijkEmailEditor.getWrapper()")
 
 
 def test_build_save_and_send_a_test(editor_page, verrijk, smtp_server):  # noqa: F811
@@ -94,4 +95,15 @@ def test_the_design_page_fits_a_phone(editor_page, verrijk):
     expect(page.locator(".design-narrow")).to_be_visible()
     expect(page.locator("#design-editor")).to_be_hidden()
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert page.problems == []
+
+
+def test_a_design_saved_without_a_project_opens_from_its_mjml(editor_page, verrijk):
+    page = editor_page
+    letter = designs.starter("letter").mjml
+    template = designs.save_design(page.account, TemplateValues(name="Letter", subject="Hi"), letter, "")
+    db.session.commit()
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{verrijk.url}/email/templates/{template.id}/design")
+    expect(page.frame_locator(".gjs-frame").get_by_text("Write your letter here.")).to_be_visible()
     assert page.problems == []

@@ -9,6 +9,8 @@
   var form = document.getElementById("design-form");
   var data = JSON.parse(document.getElementById("design-data").textContent || "{}");
   var fields = JSON.parse(document.getElementById("design-fields").textContent || "{}");
+  // A design saved without the editor's project (a starter, an API) opens from its MJML
+  var project = data.project && data.project.pages && data.project.pages.length ? data.project : null;
   var plugin = window["grapesjs-mjml"];
   plugin = plugin && plugin.default ? plugin.default : plugin;
 
@@ -21,8 +23,8 @@
     cssIcons: root.dataset.icons, // our own copy: GrapesJS would load Font Awesome from a CDN
     assetManager: { upload: false },
     plugins: [function (ed) { plugin(ed, { fonts: {}, useCustomTheme: false, resetDevices: true }); }],
-    components: data.project ? undefined : data.mjml,
-    projectData: data.project || undefined,
+    components: project ? undefined : data.mjml,
+    projectData: project || undefined,
   });
   // The footer block: the unsubscribe link every marketing email carries (without it one is added when sent)
   editor.Blocks.add("verrijk-footer", {
