@@ -11,7 +11,7 @@ from tests.smtp_server import smtp_server  # noqa: F401
 from webapp.email import account_settings, designs
 from webapp.email.templates import TemplateValues
 from webapp.extensions import db
-from webapp.models import EmailTemplate
+from webapp.models import EmailTemplate, User
 from webapp.profiles.events import Origin
 from webapp.profiles.profiles import create_profile
 
@@ -26,7 +26,7 @@ def editor_page(page, verrijk, ctx):
     page.fill("input[name=email]", user.email)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
-    page.account, page.database = user.account, database
+    page.account, page.database, page.user_id = user.account, database, user.id
     return page
 
 
@@ -106,4 +106,18 @@ def test_a_design_saved_without_a_project_opens_from_its_mjml(editor_page, verri
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(f"{verrijk.url}/email/templates/{template.id}/design")
     expect(page.frame_locator(".gjs-frame").get_by_text("Write your letter here.")).to_be_visible()
+    assert page.problems == []
+
+
+def test_the_editor_speaks_the_admins_language(editor_page, verrijk):
+    page = editor_page
+    db.session.get(User, page.user_id).language = "nl"
+    db.session.commit()
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{verrijk.url}/email/templates/design/new?starter=letter")
+    page.wait_for_function("() => window.verrijkEmailEditor && window.verrijkEmailEditor.getWrapper()")
+    page.locator(".gjs-pn-btn.fa-th-large").first.click()
+    expect(page.locator(".gjs-block", has_text="Knop")).to_be_visible()
+    expect(page.locator(".gjs-block", has_text="Voettekst")).to_be_visible()
+    expect(page.locator("label[for=merge-field]")).to_have_text("Persoonlijke waarde invoegen")
     assert page.problems == []

@@ -14,6 +14,14 @@
   var plugin = window["grapesjs-mjml"];
   plugin = plugin && plugin.default ? plugin.default : plugin;
 
+  // The editor's own interface in the admin's language when its locale is loaded (design.html loads nl)
+  var lang = root.dataset.locale || "en";
+  var locales = window.verrijkEditorLocales || {};
+  var coreMessages = {};
+  var pluginMessages = {};
+  if (locales.grapesjs) coreMessages[lang] = locales.grapesjs;
+  if (locales["grapesjs-mjml"]) pluginMessages[lang] = locales["grapesjs-mjml"];
+
   var editor = window.grapesjs.init({
     container: "#design-canvas",
     height: "100%",
@@ -22,7 +30,12 @@
     telemetry: false, // GrapesJS would report to its makers' server
     cssIcons: root.dataset.icons, // our own copy: GrapesJS would load Font Awesome from a CDN
     assetManager: { upload: false },
-    plugins: [function (ed) { plugin(ed, { fonts: {}, useCustomTheme: false, resetDevices: true }); }],
+    i18n: { locale: coreMessages[lang] ? lang : "en", detectLocale: false, messages: coreMessages },
+    plugins: [
+      function (ed) {
+        plugin(ed, { fonts: {}, useCustomTheme: false, resetDevices: true, i18n: pluginMessages });
+      },
+    ],
     components: project ? undefined : data.mjml,
     projectData: project || undefined,
   });
