@@ -238,9 +238,10 @@ def form_action(url: str) -> str:
 
 
 def page_brand(account_id: int) -> PageBrand:
+    """The account's look for a public page (ours, in English, for an account that is gone)."""
     account = db.session.get(Account, account_id)
     if account is None:
-        raise NotFound()
+        return PageBrand(css="", logo="", name="", language="en", confirm_redirect_url="", unsubscribe_redirect_url="")
     branding = branding_of(account_id)
     return PageBrand(
         css=stylesheet_url(branding),
