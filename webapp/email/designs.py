@@ -25,7 +25,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from lxml import etree
 
-from webapp.email import templates, text_part
+from webapp.email import templates, test_sends, text_part
 from webapp.email.templates import Rendered, TemplateValues
 from webapp.models import Account, EmailTemplate
 from webapp.platform.errors import NotFound, ValidationError
@@ -125,6 +125,13 @@ def preview_design(
     if rendered is not None and not rendered.text.strip():
         rendered = replace(rendered, text=text_part.text_of(rendered.html))
     return rendered, errors
+
+
+def send_test(
+    account: Account, values: TemplateValues, mjml_source: str, addresses: str, profile_id: int | None = None
+) -> list[str]:
+    """Send the unsaved design now to the typed addresses (``test_sends``); returns them."""
+    return test_sends.send_test(account, replace(values, html=compile_mjml(mjml_source)), addresses, profile_id)
 
 
 def compile_mjml(mjml_source: str) -> str:

@@ -15,7 +15,7 @@ from webapp.blueprints.admin.access import current_account, requires
 from webapp.blueprints.admin.email_template_inputs import EmailDesignInputs
 from webapp.blueprints.admin.responses import hx_redirect, render, toast
 from webapp.blueprints.admin.schema_inputs import apply_errors
-from webapp.email import designs, test_sends
+from webapp.email import designs
 from webapp.email import templates as email_templates
 from webapp.platform.errors import Conflict, DomainError, ValidationError
 from webapp.profiles import databases
@@ -151,10 +151,10 @@ def email_design_test():
     account = current_account()
     sent, problem = [], ""
     try:
-        values = designs.with_design(form.values(), form.design_mjml.data or "", form.design_project.data or "")
-        sent = test_sends.send_test(account, values, form.test_addresses.data or "", form.preview_profile_id.data)
+        mjml_source, addresses = form.design_mjml.data or "", form.test_addresses.data or ""
+        sent = designs.send_test(account, form.values(), mjml_source, addresses, form.preview_profile_id.data)
     except ValidationError as error:
-        problem = "; ".join(error.errors.values()) if isinstance(error.errors, dict) else error.message
+        problem = "; ".join(error.errors.values())
     except DomainError as error:
         problem = error.message
     response = render("admin/email/_test_send.html", "admin/email/_test_send.html", sent=sent, problem=problem)
