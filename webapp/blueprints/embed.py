@@ -15,6 +15,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_limiter import RateLimitExceeded
 
+from webapp.email import branding
 from webapp.extensions import csrf, limiter
 from webapp.models import Form
 from webapp.platform.errors import NotFound, ValidationError
@@ -315,25 +316,31 @@ def _hosted_headers(response, form: Form):
 def confirm(token: str):
     """GET: a page that confirms with a POST (submitted by ``confirm.js`` at once, or by its button), so a mail
     scanner following the link confirms nothing; POST: confirm."""
-    if request.method == "GET":
-        response = current_app.make_response(render_template("public/confirm.html", token=token))
-        response.headers["Cache-Control"] = "no-store"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["Content-Security-Policy"] = (
-            "default-src 'self'; script-src 'self'; style-src 'self'; form-action 'self'; base-uri 'none'; "
-            "object-src 'none'; frame-ancestors 'none'"
-        )
-        return response
-    try:
-        opt_in.confirm_subscription(token)
-    except ValidationError as error:
-        return _page(_("Confirmation failed"), error.message, 400)
-    return _page(_("Thank you"), _("Your sign-up is confirmed."), 200)
+    account_id = opt_in.link_account_id(token)
+    brand = branding.page_brand(account_id) if account_id is not None else None
+    with force_locale(brand.language) if brand is not None else nullcontext():
+        if request.method == "GET":
+            response = current_app.make_response(render_template("public/confirm.html", token=token, brand=brand))
+            response.headers["Cache-Control"] = "no-store"
+            response.headers["Referrer-Policy"] = "no-referrer"
+            action = branding.form_action(brand.confirm_redirect_url if brand is not None else "")
+            response.headers["Content-Security-Policy"] = (
+                f"default-src 'self'; script-src 'self'; style-src 'self'; form-action {action}; base-uri 'none'; "
+                "object-src 'none'; frame-ancestors 'none'"
+            )
+            return response
+        try:
+            opt_in.confirm_subscription(token)
+        except ValidationError as error:
+            return _page(_("Confirmation failed"), error.message, 400, brand)
+        if brand is not None and brand.confirm_redirect_url:
+            return redirect(brand.confirm_redirect_url, 303)
+        return _page(_("Thank you"), _("Your sign-up is confirmed."), 200, brand)
 
 
-def _page(title: str, message: str, status: int):
+def _page(title: str, message: str, status: int, brand=None):
     response = current_app.make_response(
-        (render_template("public/message.html", title=title, message=message, status=status), status)
+        (render_template("public/message.html", title=title, message=message, status=status, brand=brand), status)
     )
     response.headers["Cache-Control"] = "no-store"
     return response

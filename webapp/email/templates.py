@@ -50,6 +50,7 @@ class TemplateValues:
     track_opens: bool = True
     track_clicks: bool = True
     database_id: int | None = None
+    design: dict[str, Any] | None = None  # the visual editor's (``designs``); None from the HTML editor
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,8 @@ def save_template(account: Account, values: TemplateValues, template_id: int | N
     """Create (``template_id`` None) or update a template after checking every part renders."""
     template = get_template(account, template_id) if template_id is not None else None
     values = _checked(account, values)
+    if values.design is None and template is not None and template.design and template.html == values.html:
+        values.design = template.design  # saved from the HTML editor without touching the design's HTML
     duplicate = db.session.scalar(
         select(EmailTemplate.id).where(
             EmailTemplate.account_id == account.id,
@@ -153,7 +156,7 @@ def _checked(account: Account, values: TemplateValues) -> TemplateValues:
         errors["text"] = _("Enter an HTML part, a text part or both.")
     for name in ("sender", "reply_to"):
         setattr(values, name, getattr(values, name).strip())
-        if getattr(values, name) and not _is_address(getattr(values, name)):
+        if getattr(values, name) and not is_address(getattr(values, name)):
             errors[name] = _("Enter an email address, like Name <name@example.com>.")
     if values.database_id is not None:
         get_database(account, values.database_id)
@@ -163,7 +166,7 @@ def _checked(account: Account, values: TemplateValues) -> TemplateValues:
     return values
 
 
-def _is_address(value: str) -> bool:
+def is_address(value: str) -> bool:
     if "\n" in value or "\r" in value:
         return False
     try:
@@ -206,6 +209,16 @@ def render(
     account = db.session.get_one(Account, profile.account_id)
     context = _profile_context(account, profile, subprofile, unsubscribe_url)
     rendered, errors = _render_parts(template, context)
+    if errors:
+        raise ValidationError(errors)
+    return rendered
+
+
+def render_sample(account: Account, values: TemplateValues) -> Rendered:
+    """The parts for an empty profile of the template's database (a test send without a chosen profile)."""
+    fields = get_database(account, values.database_id).fields if values.database_id else []
+    context = _context(account, {field.name: "" for field in fields} | {"id": 0}, [], None, {}, "#")
+    rendered, errors = _render_parts(values, context)
     if errors:
         raise ValidationError(errors)
     return rendered

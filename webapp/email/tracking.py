@@ -31,6 +31,11 @@ def _verified(purpose: str, token: str) -> dict:
     return values
 
 
+def link_account_id(token: str) -> int:
+    """The account an unsubscribe link belongs to (its branding and language); NotFound for a bad token."""
+    return int(_verified("unsubscribe", token)["a"])
+
+
 def _profile(values: dict) -> Profile | None:
     return profile_for_code(values["a"], values["p"])
 
@@ -70,6 +75,10 @@ class Unsubscribed(StrEnum):
     SUPPRESSED = "suppressed"  # no profile value changed ("nothing", or "update" without values): only the list
     ALREADY = "already"  # unsubscribed or suppressed before
     UNKNOWN = "unknown"  # the profile and the message are gone: nothing to act on
+
+
+# What counts as unsubscribed after the POST (the account's page of its own may then take over)
+UNSUBSCRIBED = frozenset({Unsubscribed.UPDATED, Unsubscribed.REMOVED, Unsubscribed.SUPPRESSED, Unsubscribed.ALREADY})
 
 
 def unsubscribe_state(token: str) -> Unsubscribed:

@@ -13,6 +13,7 @@ from webapp.models.callbacks import (
 )
 from webapp.models.databases import UNSUBSCRIBE_BEHAVIOURS, Collection, Database, Field, Interest
 from webapp.models.email import (
+    AccountBranding,
     CaughtMail,
     EmailResult,
     EmailTemplate,
@@ -73,6 +74,7 @@ __all__ = [
     "CaughtMail",
     "EmailTemplate",
     "MailSettings",
+    "AccountBranding",
     "SentMessage",
     "SuppressedAddress",
     "POLICY_ACTIONS",

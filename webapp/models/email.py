@@ -2,11 +2,12 @@
 development catcher."""
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from webapp.models.base import Base, utcnow
+from webapp.models.base import Base, JSONType, utcnow
 
 
 class EmailTemplate(Base):
@@ -26,6 +27,9 @@ class EmailTemplate(Base):
     reply_to: Mapped[str] = mapped_column(String(255), default="")
     track_opens: Mapped[bool] = mapped_column(default=True)
     track_clicks: Mapped[bool] = mapped_column(default=True)
+    # The visual editor's design ({"version", "mjml", "project"}, see ``email/designs.py``): ``html`` is compiled
+    # from its MJML; None for a template written as HTML (or whose HTML was edited by hand since).
+    design: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -130,3 +134,21 @@ class SuppressedAddress(Base):
     suppressed_at: Mapped[datetime] = mapped_column(default=utcnow)
     lifted_at: Mapped[datetime | None]
     lifted_by: Mapped[str] = mapped_column(String(200), default="")
+
+
+class AccountBranding(Base):
+    """How an account's public pages look (confirmation, unsubscribe, preferences, the opt-in email): its logo
+    (checked image bytes, served from our own URL), colours, and where to send visitors after confirming or
+    unsubscribing (a checked URL of the account's own site; empty: our own page)."""
+
+    __tablename__ = "account_branding"
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), primary_key=True)
+    logo: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    logo_type: Mapped[str] = mapped_column(String(32), default="")
+    version: Mapped[int] = mapped_column(default=0)  # raised on every change: in the logo's and CSS's URLs
+    color_primary: Mapped[str] = mapped_column(String(7), default="")
+    color_background: Mapped[str] = mapped_column(String(7), default="")
+    confirm_redirect_url: Mapped[str] = mapped_column(Text, default="")
+    unsubscribe_redirect_url: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
-from webapp.email import delivery, refusals
+from webapp.email import branding, delivery, refusals
 from webapp.extensions import db
 from webapp.models import Account, Field, Form, Profile, ProfileEvent, utcnow
 from webapp.platform.errors import ValidationError
@@ -72,11 +72,13 @@ def send_confirmation(form: Form, profile: Profile, held: dict[str, Any] | None 
     text = settings.get("email_text") or _("Please confirm your sign-up by following this link:\n\n{link}")
     if "{link}" not in text:
         text += "\n\n{link}"
+    text = text.replace("{link}", link)
     _send(
         form,
         to=to,
         subject=settings.get("email_subject") or _("Please confirm your sign-up"),
-        text=text.replace("{link}", link),
+        text=text,
+        html=branding.confirmation_html(form.account_id, text, link, _("Confirm my sign-up")),
         profile_id=profile.id,
         category="confirmation",
     )
@@ -113,12 +115,21 @@ def _plain(value: Any) -> str:
 
 
 def _send(
-    form: Form, *, to: str, subject: str, text: str, profile_id: int | None, category: str = "transactional"
+    form: Form,
+    *,
+    to: str,
+    subject: str,
+    text: str,
+    profile_id: int | None,
+    category: str = "transactional",
+    html: str | None = None,
 ) -> None:
     """Send after the submission has committed, then commit the mail's log rows (the mail service adds them
     to the caller's transaction). A form's mail is sent once, never retried: a refusal is final (a bounce)."""
     try:
-        delivery.send_mail(form.account_id, to=to, subject=subject, text=text, profile_id=profile_id, category=category)
+        delivery.send_mail(
+            form.account_id, to=to, subject=subject, text=text, html=html, profile_id=profile_id, category=category
+        )
     except delivery.MailError as error:
         current_app.logger.warning("form %s: mail to %s not sent: %s", form.id, to, error)
         refusals.report(error, final=True)
@@ -154,6 +165,15 @@ def _issued_at(data: dict) -> datetime:
         return datetime.fromisoformat(str(data["at"]))
     except (KeyError, ValueError):
         return datetime.min
+
+
+def link_account_id(token: str) -> int | None:
+    """The account of a confirmation link (its branding and language), None for a link that is not valid."""
+    try:
+        form = db.session.get(Form, _load(token).get("form"))
+    except ValidationError:
+        return None
+    return form.account_id if form is not None else None
 
 
 def _load(token: str) -> dict:

@@ -14,8 +14,10 @@ def _require_login():
 
 from webapp.blueprints.admin import (  # noqa: E402,F401
     bounces,
+    branding,
     callbacks,
     databases,
+    email_designs,
     email_settings,
     email_templates,
     exports,

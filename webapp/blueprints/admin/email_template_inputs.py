@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Optional
 
 from webapp.email.templates import TemplateValues, values_of
@@ -41,6 +41,30 @@ class EmailTemplateInputs(FlaskForm):
             subject=self.subject.data or "",
             html=self.html.data or "",
             text=self.text.data or "",
+            sender=self.sender.data or "",
+            reply_to=self.reply_to.data or "",
+            track_opens=bool(self.track_opens.data),
+            track_clicks=bool(self.track_clicks.data),
+            database_id=int(database_id) if database_id.isdigit() else None,
+        )
+
+
+class EmailDesignInputs(EmailTemplateInputs):
+    """The visual editor's form: the template's settings, and the design the editor puts in hidden fields."""
+
+    html = None  # type: ignore[assignment]  # made from the design
+    text = None  # type: ignore[assignment]  # made from the HTML when sent
+    design_mjml = HiddenField()
+    design_project = HiddenField()
+    test_addresses = StringField(
+        _l("Send a test to"), render_kw={"maxlength": 1000, "autocomplete": "email", "placeholder": "you@example.com"}
+    )
+
+    def values(self) -> TemplateValues:
+        database_id = (self.database_id.data or "").strip()
+        return TemplateValues(
+            name=self.name.data or "",
+            subject=self.subject.data or "",
             sender=self.sender.data or "",
             reply_to=self.reply_to.data or "",
             track_opens=bool(self.track_opens.data),
