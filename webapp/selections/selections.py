@@ -47,7 +47,7 @@ def standard_names() -> dict[StandardSelection, str]:
 class Page:
     items: list
     start: int
-    total: int
+    total: int | None
 
 
 @dataclass
@@ -172,10 +172,11 @@ def count_selection(account: Account, selection_id: int) -> Count:
     return Count(value, selection.counted_at)
 
 
-def members(account: Account, selection_id: int, *, start: int = 0, length: int = 20) -> Page:
-    """A page of the members in id order (a collection selection: its subprofiles), with the total."""
+def members(account: Account, selection_id: int, *, start: int = 0, length: int = 20, total: bool = True) -> Page:
+    """A page of the members in id order (a collection selection: its subprofiles), with the total (``total``
+    false: ``None`` unless the page is the last, for a caller that counts on its own)."""
     selection = get_selection(account, selection_id)
-    return _page(selection, start, length)
+    return _page(selection, start, length, with_total=total)
 
 
 def preview(
@@ -266,7 +267,7 @@ def _count(selection: Selection) -> int:
     return db.session.scalar(select(func.count()).select_from(_ids(selection).subquery())) or 0
 
 
-def _page(selection: Selection, start: int, length: int) -> Page:
+def _page(selection: Selection, start: int, length: int, *, with_total: bool = True) -> Page:
     start = max(0, int(start or 0))
     length = max(0, min(MAX_PAGE, int(length if length is not None else 20)))
     model: type[Profile] | type[Subprofile] = Subprofile if selection.collection_id else Profile
@@ -276,7 +277,7 @@ def _page(selection: Selection, start: int, length: int) -> Page:
     rows = {row.id: row for row in loaded}
     items = [rows[i] for i in found]
     if length and (0 < len(items) < length or (start == 0 and not items)):
-        total = start + len(items)  # a short page is the last: no count query
+        total: int | None = start + len(items)  # a short page is the last: no count query
     else:
-        total = _count(selection)
+        total = _count(selection) if with_total else None
     return Page(items, start, total)
