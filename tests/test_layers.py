@@ -21,7 +21,7 @@ ALLOWED = {
     "followups": {"callbacks", "email", "profiles", "platform", "rules"},
     "hygiene": {"email", "profiles", "platform"},
     "webforms": {"email", "exports", "profiles", "platform", "widgets"},
-    "selections": {"email", "profiles", "platform", "rules"},
+    "selections": {"email", "exports", "profiles", "platform", "rules"},
     "surveys": {"email", "exports", "profiles", "platform", "webforms", "widgets"},
 }
 

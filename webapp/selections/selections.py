@@ -15,6 +15,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from webapp.exports import files as export_files
 from webapp.extensions import db
 from webapp.models import Account, Collection, Database, Profile, Selection, StandardSelection, Subprofile, utcnow
 from webapp.platform.errors import Conflict, NotFound, ValidationError
@@ -177,6 +178,16 @@ def members(account: Account, selection_id: int, *, start: int = 0, length: int 
     false: ``None`` unless the page is the last, for a caller that counts on its own)."""
     selection = get_selection(account, selection_id)
     return _page(selection, start, length, with_total=total)
+
+
+def export_selection(account: Account, selection_id: int, options: export_files.ExportOptions) -> export_files.Export:
+    """The members as an export file (a collection selection: its subprofiles), streamed as SQL finds them."""
+    selection = get_selection(account, selection_id)
+    if selection.collection_id is not None:
+        return export_files.export_collection(
+            account, selection.collection_id, options, members=subprofile_ids(selection)
+        )
+    return export_files.export_database(account, selection.database_id, options, members=member_ids(selection))
 
 
 def preview(
