@@ -268,6 +268,8 @@ def test_nested_groups_and_negation(world):
     _check(world, nested, {"bob", "dan"}, match="any")
     _check(world, [field(world, "Age", ">", 18, **{"not": True})], {"bob", "cat"})
     _check(world, [], {"ann", "bob", "cat", "dan"})
+    negated_group = {"match": "any", "not": True, "rules": nested}
+    _check(world, [negated_group], {"ann", "cat"})
     deep = {"match": "all", "rules": []}
     for _level in range(3):
         deep = {"match": "any", "rules": [deep, field(world, "Name", "=", "cat")]}

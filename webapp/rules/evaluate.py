@@ -39,9 +39,7 @@ class _Evaluation:
         return any(results) if group.get("match") == "any" else all(results)
 
     def rule(self, rule: dict[str, Any]) -> bool:
-        if "rules" in rule:
-            return self.group(rule)
-        result = self.plain(rule)
+        result = self.group(rule) if "rules" in rule else self.plain(rule)
         return not result if rule.get("not") else result
 
     def plain(self, rule: dict[str, Any]) -> bool:

@@ -100,9 +100,7 @@ class Compiler:
         return or_(*parts) if group.get("match") == "any" else and_(*parts)
 
     def _rule(self, rule: dict[str, Any]) -> ColumnElement[bool]:
-        if "rules" in rule:
-            return self._group(rule)
-        compiled = self._plain(rule)
+        compiled = self._group(rule) if "rules" in rule else self._plain(rule)
         if rule.get("not"):
             return not_(func.coalesce(compiled, false()))
         return compiled

@@ -12,7 +12,7 @@ but a group)::
     {"suppressed": true}                                      an email address of the profile is suppressed
     {"unconfirmed": true}                                     signed up through a double opt-in form, never confirmed
     {"selection_id": 5, "in": true}                           member (or not) of another selection of the database
-    {"match": "any", "rules": [...]}                          a nested group
+    {"match": "any", "rules": [...]}                          a nested group ("not" and a "name" allowed)
 
 No rules: every profile. Groups nest at most ``MAX_DEPTH`` deep; a selection rule may not lead back to the
 selection being saved (a cycle).
@@ -88,7 +88,12 @@ def _group(group: Any, scope: Scope, fields: dict[int, Field], *, depth: int) ->
     rules = group.get("rules") or []
     if not isinstance(rules, list):
         raise ValueError(_("Rules must be a list."))
-    return {"match": match, "rules": [_rule(rule, scope, fields, depth=depth) for rule in rules]}
+    cleaned: dict[str, Any] = {"match": match, "rules": [_rule(rule, scope, fields, depth=depth) for rule in rules]}
+    if group.get("name"):
+        cleaned["name"] = str(group["name"]).strip()[:100]  # a label (Copernica's rule names), nothing more
+    if group.get("not") is True:
+        cleaned["not"] = True
+    return cleaned
 
 
 def _rule(rule: Any, scope: Scope, fields: dict[int, Field], *, depth: int) -> dict[str, Any]:
