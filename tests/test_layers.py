@@ -14,7 +14,7 @@ ALLOWED = {
     "profiles": {"platform"},
     "widgets": {"profiles", "platform"},
     "rules": {"profiles", "platform"},
-    "callbacks": {"email", "profiles", "platform"},
+    "callbacks": {"email", "profiles", "platform", "rules"},
     "email": {"profiles", "platform"},
     "exports": {"profiles", "platform"},
     "imports": {"exports", "profiles", "platform"},

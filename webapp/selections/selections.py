@@ -13,11 +13,22 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select
 
 from webapp.exports import files as export_files
 from webapp.extensions import db
-from webapp.models import Account, Collection, Database, Profile, Selection, StandardSelection, Subprofile, utcnow
+from webapp.models import (
+    Account,
+    Callback,
+    Collection,
+    Database,
+    Profile,
+    Selection,
+    StandardSelection,
+    Subprofile,
+    utcnow,
+)
 from webapp.platform.errors import Conflict, NotFound, ValidationError
 from webapp.platform.tenancy import owned
 from webapp.profiles.databases import get_collection, get_database
@@ -156,6 +167,15 @@ def delete_selection(account: Account, selection_id: int) -> None:
     """Remove a selection; refused while another selection's rules name it."""
     selection = get_selection(account, selection_id)
     users = [row for row in rule_tree.selections_using(account.id, selection.id) if row.id != selection.id]
+    callbacks = db.session.scalar(select(func.count()).where(Callback.selection_id == selection.id)) or 0
+    if callbacks:
+        raise Conflict(
+            ngettext(
+                "%(num)s callback calls only for this selection's members: change it first.",
+                "%(num)s callbacks call only for this selection's members: change them first.",
+                callbacks,
+            )
+        )
     if users:
         raise Conflict(
             _("%(names)s use this selection in their rules: change them first.", names=", ".join(u.name for u in users))
