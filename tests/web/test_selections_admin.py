@@ -174,3 +174,29 @@ def test_viewers_cannot_change_and_other_accounts_ids_are_not_found(browser):
     assert viewer.get(f"/selections/{theirs.id}").status_code == 404
     assert viewer.get(f"/selections/{theirs.id}/members").status_code == 404
     assert viewer.get(f"/databases/{theirs_db.id}/selections").status_code == 404
+
+
+def test_the_follow_up_builder_offers_selections_and_keeps_rules_it_has_no_menus_for(browser):
+    from webapp.blueprints.admin.followup_drafts import parse_draft
+
+    visitor, account, database = _setup(browser)
+    selections.create_selection(account, database.id, "Anns")
+    anns = db.session.scalars(select(Selection).where(Selection.name == "Anns")).one()
+    edited = visitor.post(
+        f"/databases/{database.id}/followups",
+        {"trigger-kind": "profile_created", "activation-0-kind": "selection", "op": "refresh"},
+        htmx=True,
+    )
+    page = text_of(edited)
+    assert 'name="activation-0-selection_id"' in page and f'<option value="{anns.id}"' in page
+    posted = {
+        "trigger-kind": ["profile_created"],
+        "activation-match": ["all"],
+        "activation-0-kind": ["selection"],
+        "activation-0-selection_id": ["7"],
+        "activation-0-state": ["0"],
+        "activation-1-kind": ["kept"],
+        "activation-1-rule": ['{"email": "opened", "days": 30}'],
+    }
+    draft = parse_draft(posted)
+    assert draft.activation_condition["rules"] == [{"selection_id": 7, "in": False}, {"email": "opened", "days": 30}]
