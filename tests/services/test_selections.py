@@ -135,6 +135,24 @@ def test_a_selection_used_by_another_cannot_be_removed(account, shop):
     assert selections.list_selections(account, database.id) == []
 
 
+def test_a_selection_in_a_follow_up_condition_cannot_be_removed(account, shop):
+    from tests.factories import make_followup
+
+    database, *_ = shop
+    used = selections.create_selection(account, database.id, "Used")
+    make_followup(
+        account,
+        database,
+        name="Welcome",
+        trigger={"kind": "profile_created"},
+        actions=[{"type": "unsubscribe"}],
+        execution_condition={"match": "all", "rules": [{"match": "any", "rules": [{"selection_id": used.id}]}]},
+    )
+    with pytest.raises(Conflict, match="The follow-ups Welcome use this selection"):
+        selections.delete_selection(account, used.id)
+    assert selections.get_selection(account, used.id).name == "Used"
+
+
 def test_standard_selections(account):
     database = databases.create_database(account, "News", subscription=True)
     create_field(account, FieldSpec(name="Email", type="email"), database_id=database.id)

@@ -23,6 +23,7 @@ from webapp.models import (
     Callback,
     Collection,
     Database,
+    FollowUp,
     Profile,
     Selection,
     StandardSelection,
@@ -164,7 +165,8 @@ def update_selection(
 
 
 def delete_selection(account: Account, selection_id: int) -> None:
-    """Remove a selection; refused while another selection's rules name it."""
+    """Remove a selection; refused while another selection's rules, a follow-up's condition or a callback use it
+    (removing it would silently change who they reach)."""
     selection = get_selection(account, selection_id)
     users = [row for row in rule_tree.selections_using(account.id, selection.id) if row.id != selection.id]
     callbacks = db.session.scalar(select(func.count()).where(Callback.selection_id == selection.id)) or 0
@@ -174,6 +176,19 @@ def delete_selection(account: Account, selection_id: int) -> None:
                 "%(num)s callback calls only for this selection's members: change it first.",
                 "%(num)s callbacks call only for this selection's members: change them first.",
                 callbacks,
+            )
+        )
+    followups = [
+        row.name
+        for row in db.session.scalars(select(FollowUp).where(FollowUp.database_id == selection.database_id))
+        if selection.id in rule_tree.referenced_selections(row.activation_condition or {})
+        or selection.id in rule_tree.referenced_selections(row.execution_condition or {})
+    ]
+    if followups:
+        raise Conflict(
+            _(
+                "The follow-ups %(names)s use this selection in a condition: change them first.",
+                names=", ".join(followups),
             )
         )
     if users:
