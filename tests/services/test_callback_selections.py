@@ -73,9 +73,24 @@ def test_the_selection_must_be_the_databases_and_stays_while_used(account, datab
     theirs = selections.create_selection(theirs_account, make_database(theirs_account, "T").id, "Theirs")
     with pytest.raises(ValidationError):
         definitions.create_callback(account, database.id, url="http://127.0.0.1/x", selection_id=theirs.id)
+    orders = databases.create_collection(account, database.id, "Orders")
+    of_orders = selections.create_selection(account, database.id, "Of orders", collection_id=orders.id)
+    with pytest.raises(ValidationError) as error:  # a profile callback takes a selection of profiles
+        definitions.create_callback(account, database.id, url="http://127.0.0.1/x", selection_id=of_orders.id)
+    assert "same profiles or subprofiles" in error.value.errors["selection_id"]
     used = selections.create_selection(account, database.id, "Used")
     callback = definitions.create_callback(account, database.id, url="http://127.0.0.1/x", selection_id=used.id)
     with pytest.raises(Conflict, match="1 callback calls only for this selection"):
         selections.delete_selection(account, used.id)
     definitions.update_callback(account, callback.id, url=callback.url)
     selections.delete_selection(account, used.id)
+
+
+def test_removing_the_database_removes_callbacks_and_their_selections_together(account, database):
+    used = selections.create_selection(account, database.id, "Used")
+    definitions.create_callback(account, database.id, url="http://127.0.0.1/x", selection_id=used.id)
+    databases.delete_database(account, database.id)
+    db.session.rollback()
+    from webapp.models import Callback, Selection
+
+    assert db.session.scalars(select(Callback)).all() == [] and db.session.scalars(select(Selection)).all() == []

@@ -196,6 +196,12 @@ def _validated(
         selection = None
     if selection_id and selection is None:
         errors["selection_id"] = _("Choose a selection of this database.")
+    elif selection is not None and selection.collection_id != (collection.id if collection else None):
+        # a selection of what the callback calls about, so that removing a collection removes both together
+        errors["selection_id"] = _(
+            "Choose a selection of the same profiles or subprofiles as the callback (a collection's callback: a "
+            "selection of that collection)."
+        )
     if errors:
         raise ValidationError(errors)
     return {
