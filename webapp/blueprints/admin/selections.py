@@ -158,7 +158,7 @@ def _editor(database, selection, rules, *, name="", description="", collection_i
         fields=list(database.fields) + (list(collection.fields) if collection else []),
         collections=list(database.collections),
         other_selections=others,
-        templates=[t for t in email_templates.list_templates(account)],
+        templates=email_templates.list_templates(account),
         action=action,
         preview_url=url_for(
             "admin.selection_preview",
