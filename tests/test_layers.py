@@ -13,14 +13,15 @@ ALLOWED = {
     "accounts": {"platform"},
     "profiles": {"platform"},
     "widgets": {"profiles", "platform"},
-    "callbacks": {"email", "profiles", "platform"},
+    "rules": {"profiles", "platform"},
+    "callbacks": {"email", "profiles", "platform", "rules"},
     "email": {"profiles", "platform"},
     "exports": {"profiles", "platform"},
     "imports": {"exports", "profiles", "platform"},
-    "followups": {"callbacks", "email", "profiles", "platform"},
+    "followups": {"callbacks", "email", "profiles", "platform", "rules"},
     "hygiene": {"email", "profiles", "platform"},
     "webforms": {"email", "exports", "profiles", "platform", "widgets"},
-    "selections": {"email", "profiles", "platform"},
+    "selections": {"email", "exports", "profiles", "platform", "rules"},
     "surveys": {"email", "exports", "profiles", "platform", "webforms", "widgets"},
 }
 

@@ -251,3 +251,47 @@ def test_a_number_over_the_int_digit_limit_is_a_fault_naming_the_field(live_url,
     assert response.status_code == 500 and "Score" in fault_string(response) and "30 digits" in fault_string(response)
     db.session.rollback()
     assert db.session.query(Profile).count() == 0
+
+
+def test_view_and_rule_shapes(live_url, token, database, account):
+    """A view and a rule are entities with exactly one child named after them; rules come as a paged list."""
+    created = body_of(
+        post(
+            live_url,
+            envelope(
+                f"<ns1:Database_createView><ns1:access_token>{token}</ns1:access_token><ns1:id>{database.id}</ns1:id>"
+                "<ns1:name>Raw</ns1:name></ns1:Database_createView>"
+            ),
+        )
+    )
+    assert [etree.QName(child).localname for child in created] == ["view"]
+    view_id = created.findtext("v:view/v:id", namespaces=XMLNS)
+    rule = body_of(
+        post(
+            live_url,
+            envelope(
+                f"<ns1:View_createRule><ns1:access_token>{token}</ns1:access_token><ns1:id>{view_id}</ns1:id>"
+                "<ns1:name>First</ns1:name><ns1:inversed>true</ns1:inversed></ns1:View_createRule>"
+            ),
+        )
+    )
+    assert [etree.QName(child).localname for child in rule] == ["rule"]
+    assert [etree.QName(child).localname for child in rule.find("v:rule", XMLNS)] == [
+        "id",
+        "name",
+        "view",
+        "inversed",
+        "disabled",
+    ]
+    assert rule.findtext("v:rule/v:inversed", namespaces=XMLNS) == "true"
+    listed = body_of(
+        post(
+            live_url,
+            envelope(
+                f"<ns1:View_rules><ns1:access_token>{token}</ns1:access_token><ns1:id>{view_id}</ns1:id>"
+                "</ns1:View_rules>"
+            ),
+        )
+    )
+    assert [etree.QName(child).localname for child in listed] == ["start", "length", "total", "items"]
+    assert [etree.QName(child).localname for child in listed.find("v:items", XMLNS)] == ["rule"]

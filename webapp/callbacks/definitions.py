@@ -23,6 +23,7 @@ from webapp.models import (
     CallbackStyle,
     Collection,
     Database,
+    Selection,
 )
 from webapp.platform.errors import ValidationError
 from webapp.platform.outbound_urls import check_outbound_url
@@ -62,6 +63,7 @@ def create_callback(
     sources: list[str] | None = None,
     expression: str = "",
     collection_id: int | None = None,
+    selection_id: int | None = None,
 ) -> Callback:
     """A new, active callback with a fresh secret. Empty ``actions``/``sources`` mean all of them."""
     database = get_database(account, database_id)
@@ -75,6 +77,7 @@ def create_callback(
         sources=sources,
         expression=expression,
         collection_id=collection_id,
+        selection_id=selection_id,
     )
     callback = Callback(
         account_id=account.id, database_id=database.id, secret=new_secret(), active=True, paused_reason="", **values
@@ -95,6 +98,7 @@ def update_callback(
     sources: list[str] | None = None,
     expression: str = "",
     collection_id: int | None = None,
+    selection_id: int | None = None,
 ) -> Callback:
     callback = get_callback(account, callback_id)
     database = get_database(account, callback.database_id)
@@ -108,6 +112,7 @@ def update_callback(
         sources=sources,
         expression=expression,
         collection_id=collection_id,
+        selection_id=selection_id,
     )
     for name, value in values.items():
         setattr(callback, name, value)
@@ -140,7 +145,17 @@ def pause_callback(account: Account, callback_id: int, reason: str = "") -> Call
 
 
 def _validated(
-    account: Account, database: Database, *, url, method, style, actions, sources, expression, collection_id
+    account: Account,
+    database: Database,
+    *,
+    url,
+    method,
+    style,
+    actions,
+    sources,
+    expression,
+    collection_id,
+    selection_id=None,
 ) -> dict[str, Any]:
     errors: dict[str, str] = {}
     try:
@@ -176,9 +191,21 @@ def _validated(
         expression = conditions.validate(expression, set(condition_names(database, collection)))
     except ValidationError as error:
         errors.update(error.errors)
+    selection = db.session.get(Selection, int(selection_id)) if selection_id and 0 < int(selection_id) < 2**31 else None
+    if selection is not None and (selection.account_id != account.id or selection.database_id != database.id):
+        selection = None
+    if selection_id and selection is None:
+        errors["selection_id"] = _("Choose a selection of this database.")
+    elif selection is not None and selection.collection_id != (collection.id if collection else None):
+        # a selection of what the callback calls about, so that removing a collection removes both together
+        errors["selection_id"] = _(
+            "Choose a selection of the same profiles or subprofiles as the callback (a collection's callback: a "
+            "selection of that collection)."
+        )
     if errors:
         raise ValidationError(errors)
     return {
+        "selection_id": selection.id if selection else None,
         "url": url,
         "method": method,
         "style": style,

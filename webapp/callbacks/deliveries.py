@@ -52,6 +52,7 @@ from webapp.platform.outbound_urls import pin_outbound_url
 from webapp.platform.tenancy import owned
 from webapp.profiles import events
 from webapp.profiles.database_config import has_callbacks
+from webapp.rules import evaluate
 
 WORK_KIND = "callback"
 RETRY_FOR = timedelta(days=1)
@@ -149,6 +150,8 @@ def on_profile_event(event: ProfileEvent) -> None:
     values = condition_values(profile, subprofile)
     now = utcnow()
     for callback in callbacks:
+        if callback.selection_id and not in_selection(callback.selection_id, profile, subprofile):
+            continue
         if callback.expression and not conditions.matches(callback.expression, values):
             continue
         if not callback.active and not _backlog_has_room(callback):
@@ -167,6 +170,12 @@ def on_profile_event(event: ProfileEvent) -> None:
         )
         if callback.active:
             _schedule(callback, profile.id, now)
+
+
+def in_selection(selection_id: int, profile: Profile, subprofile: Subprofile | None) -> bool:
+    """Is the changed profile (a collection's callback: the subprofile) a member of the callback's selection now?
+    Asked of the database for this one row (the rule language's evaluator)."""
+    return evaluate.matches({"match": "all", "rules": [{"selection_id": selection_id}]}, profile, subprofile)
 
 
 def _backlog_has_room(callback: Callback) -> bool:

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from webapp.extensions import db
 from webapp.models import Account, Field, Profile, Subprofile, utcnow
@@ -66,8 +66,11 @@ class _Column:
     name: str
 
 
-def export_database(account: Account, database_id: int, options: ExportOptions) -> Export:
-    """Profiles of a database: ``id``, ``created``, ``modified``, the chosen fields, interests as yes/no."""
+def export_database(
+    account: Account, database_id: int, options: ExportOptions, *, members: Select | None = None
+) -> Export:
+    """Profiles of a database: ``id``, ``created``, ``modified``, the chosen fields, interests as yes/no.
+    ``members``: only the profiles whose ids this SELECT gives (a selection's, computed by SQL as it streams)."""
     database = get_database(account, database_id)
     _check(options)
     columns = _columns(database.fields, options.fields)
@@ -76,6 +79,8 @@ def export_database(account: Account, database_id: int, options: ExportOptions) 
     statement = select(Profile.id, Profile.created_at, Profile.updated_at, Profile.fields, Profile.interests).where(
         Profile.account_id == account.id, Profile.database_id == database.id
     )
+    if members is not None:
+        statement = statement.where(Profile.id.in_(members))
 
     def records(row) -> tuple[list[Any], dict[str, Any]]:
         profile_id, created, modified, values, held = row
@@ -97,8 +102,11 @@ def export_database(account: Account, database_id: int, options: ExportOptions) 
     return _export(database.name, options, header, statement, Profile.id, records)
 
 
-def export_collection(account: Account, collection_id: int, options: ExportOptions) -> Export:
-    """Subprofiles of a collection: ``profile_id``, ``subprofile_id``, ``created``, ``modified``, the fields."""
+def export_collection(
+    account: Account, collection_id: int, options: ExportOptions, *, members: Select | None = None
+) -> Export:
+    """Subprofiles of a collection: ``profile_id``, ``subprofile_id``, ``created``, ``modified``, the fields.
+    ``members``: only the subprofiles whose ids this SELECT gives."""
     collection = get_collection(account, collection_id)
     _check(options)
     columns = _columns(collection.fields, options.fields)
@@ -106,6 +114,8 @@ def export_collection(account: Account, collection_id: int, options: ExportOptio
     statement = select(
         Subprofile.id, Subprofile.profile_id, Subprofile.created_at, Subprofile.updated_at, Subprofile.fields
     ).where(Subprofile.account_id == account.id, Subprofile.collection_id == collection.id)
+    if members is not None:
+        statement = statement.where(Subprofile.id.in_(members))
 
     def records(row) -> tuple[list[Any], dict[str, Any]]:
         subprofile_id, profile_id, created, modified, values = row

@@ -116,7 +116,14 @@ class _Scope:
         return {interest.id for interest in self.database.interests}
 
     def condition(self, value: Any) -> dict[str, Any]:
-        return conditions.validate(value, self.condition_fields, self.interest_ids)
+        return conditions.validate(
+            value,
+            self.condition_fields,
+            self.interest_ids,
+            collections={row.id: {field.id: field for field in row.fields} for row in self.database.collections},
+            account_id=self.account.id,
+            database_id=self.database.id,
+        )
 
     def trigger(self, value: Any) -> dict[str, Any]:
         if not isinstance(value, dict) or value.get("kind") not in TRIGGER_KINDS:

@@ -50,6 +50,8 @@ class Callback(Base):
     actions: Mapped[list[str]] = mapped_column(JSONType, default=list)
     sources: Mapped[list[str]] = mapped_column(JSONType, default=list)
     expression: Mapped[str] = mapped_column(Text, default="")
+    # Only changes of the members of this selection (a selection in use cannot be removed)
+    selection_id: Mapped[int | None] = mapped_column(ForeignKey("selection.id", name="fk_callback_selection_id"))
     # Standard Webhooks signing secret ("whsec_" + base64)
     secret: Mapped[str] = mapped_column(String(100))
     active: Mapped[bool] = mapped_column(default=True)

@@ -79,6 +79,9 @@ class EmailResult(Base):
         Index("ix_email_result_profile_id_sent_at", "profile_id", "sent_at"),
         Index("ix_email_result_mailing_id_profile_id", "mailing_id", "profile_id"),
         Index("ix_email_result_database_id_sent_at", "database_id", "sent_at"),
+        # the rule language's "opened / clicked (in the last N days)": one index-only probe per profile
+        Index("ix_email_result_profile_id_opened_at", "profile_id", "opened_at"),
+        Index("ix_email_result_profile_id_clicked_at", "profile_id", "clicked_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

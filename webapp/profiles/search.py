@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, literal, select
+from sqlalchemy import Select, func, literal, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from webapp.extensions import db
@@ -62,11 +62,15 @@ def search_profiles(
     length: int = 100,
     order: str = "id",
     ascending: bool = True,
+    within: Select | None = None,
 ) -> SearchResult:
-    """One page (``start`` offset, at most ``length`` rows) of a database's profiles matching every requirement."""
+    """One page (``start`` offset, at most ``length`` rows) of a database's profiles matching every requirement
+    (``within``: only among the profile ids this SELECT gives, a selection's members)."""
     database = get_database(account, database_id)
     condition = _conditions(database.fields, requirements, "profile")
     base = select(Profile).where(Profile.account_id == account.id, Profile.database_id == database.id, *condition)
+    if within is not None:
+        base = base.where(Profile.id.in_(within))
     return _page(Profile, base, database.fields, start, length, order, ascending, "profile")
 
 

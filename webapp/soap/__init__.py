@@ -57,6 +57,7 @@ def build_application():
     from webapp.soap.shapes import read_map
     from webapp.soap.subprofile import SubprofileService
     from webapp.soap.types import NAMESPACE, Map
+    from webapp.soap.view import ViewService
 
     XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
 
@@ -92,7 +93,15 @@ def build_application():
     }
     _log_client_faults_in_one_line()
     return Application(
-        [AccountService, DatabaseService, InterestService, CollectionService, ProfileService, SubprofileService],
+        [
+            AccountService,
+            DatabaseService,
+            InterestService,
+            CollectionService,
+            ProfileService,
+            SubprofileService,
+            ViewService,
+        ],
         tns=NAMESPACE,
         name="Verrijk",
         in_protocol=SafeSoap11(validator="soft", **protocol_options),

@@ -4,6 +4,7 @@ from spyne import Boolean, Integer, ServiceBase, Unicode, rpc
 
 from webapp.platform.errors import NotFound
 from webapp.profiles import databases, fields, profiles, search
+from webapp.selections import selections, views
 from webapp.soap import auth, shapes
 from webapp.soap.field_properties import FIELD_PARAMETERS, FieldProperties, field_spec, find_field
 from webapp.soap.types import (
@@ -24,6 +25,7 @@ from webapp.soap.types import (
     Requirements,
     StringArray,
     Token,
+    ViewEntity,
     ViewItems,
 )
 
@@ -215,13 +217,19 @@ class DatabaseService(ServiceBase):
 
     @rpc(Integer, Login, Token, Integer, Integer, Boolean, **_paged(ViewItems))
     def Database_views(ctx, id, login, access_token, start, length, allproperties):
-        """Selections of the database: none yet (an empty paged list)."""
+        """Selections of the database, by name."""
 
         def action(c):
-            databases.get_database(c.account, id or 0)
-            return _empty_page(ViewItems, "view", start)
+            found = selections.list_selections(c.account, id or 0)
+            first, end = shapes.page_bounds(start, length, len(found))
+            return shapes.paged([shapes.view(x) for x in found[first:end]], ViewItems, "view", first, len(found))
 
         return auth.run(action, empty=_empty_page(ViewItems, "view", start))
+
+    @rpc(Integer, Unicode, Unicode, Login, Token, _returns=ViewEntity, _out_variable_name="view")
+    def Database_createView(ctx, id, name, description, login, access_token):
+        """A new selection without rules (every profile); add rules with ``View_createRule``."""
+        return auth.run(lambda c: shapes.view(views.create_view(c.account, id or 0, name or "", description or "")))
 
     @rpc(
         Integer,

@@ -239,6 +239,14 @@ def callback(entity: Callback) -> types.CallbackEntity:
     return types.CallbackEntity(id=entity.id, url=entity.url, method=entity.method, expression=entity.expression or "")
 
 
+def view(entity) -> types.ViewEntity:
+    return types.ViewEntity(id=entity.id, name=entity.name, description=entity.description or "")
+
+
+def rule(entity) -> types.RuleEntity:
+    return types.RuleEntity(id=entity.id, name=entity.name, view=entity.view, inversed=entity.inversed, disabled=False)
+
+
 def paged(items: list, items_type, name: str, start: int, total: int) -> tuple:
     """The four members of a paged list: ``start``, ``length``, ``total``, ``items``."""
     return start, len(items), total, items_type(**{name: items})

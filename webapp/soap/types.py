@@ -159,10 +159,17 @@ class CallbackEntity(_Type):
 
 
 class ViewEntity(_Type):
-    """A selection (Copernica's "view"); the API lists none until selections exist."""
+    """A selection (Copernica's "view")."""
 
     __type_name__ = "view"
     _type_info = [("id", Integer), ("name", Unicode), ("description", Unicode)]
+
+
+class RuleEntity(_Type):
+    """A rule of a view (``selections/views.py``): its conditions are AND-ed, the view's rules OR-ed."""
+
+    __type_name__ = "rule"
+    _type_info = [("id", Integer), ("name", Unicode), ("view", Integer), ("inversed", Boolean), ("disabled", Boolean)]
 
 
 def _items(name: str, entity) -> type:
@@ -182,6 +189,7 @@ ProfileItems = _items("profile", ProfileEntity)
 SubprofileItems = _items("subprofile", SubprofileEntity)
 CallbackItems = _items("callback", CallbackEntity)
 ViewItems = _items("view", ViewEntity)
+RuleItems = _items("rule", RuleEntity)
 InterestItems = _items("interest", InterestEntity)
 
 PAGED = ("start", "length", "total", "items")

@@ -28,6 +28,7 @@ from webapp.blueprints.admin import (  # noqa: E402,F401
     imports,
     jobs,
     profiles,
+    selections,
     settings,
     surveys,
 )

@@ -5,8 +5,10 @@ from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from webapp.blueprints.admin.access import current_account
 from webapp.models import Database
 from webapp.profiles.events import SOURCES
+from webapp.selections import selections
 
 
 class CheckboxesField(SelectMultipleField):
@@ -68,9 +70,13 @@ class CallbackInputs(FlaskForm):
     actions = CheckboxesField(_l("When a profile is"))
     sources = CheckboxesField(_l("Changed through (none ticked: any)"))
     expression = TextAreaField(_l("Condition (optional)"), render_kw={"rows": 3, "spellcheck": "false"})
+    selection_id = SelectField(_l("Only for the members of"), choices=[])
 
     def __init__(self, database: Database, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.selection_id.choices = [SelectChoice("", _l("— everyone —"))] + [
+            SelectChoice(str(row.id), row.name) for row in selections.list_selections(current_account(), database.id)
+        ]
         self.collection_id.choices = [SelectChoice("", _l("Profiles of this database"))] + [
             SelectChoice(str(collection.id), _l("Subprofiles of collection %(name)s", name=collection.name))
             for collection in database.collections
@@ -93,6 +99,7 @@ class CallbackInputs(FlaskForm):
             actions=list(callback.actions or []),
             sources=list(callback.sources or []),
             expression=callback.expression,
+            selection_id=str(callback.selection_id or ""),
         )
 
     def values(self) -> dict:
@@ -104,4 +111,5 @@ class CallbackInputs(FlaskForm):
             "sources": self.sources.data or [],
             "expression": self.expression.data or "",
             "collection_id": int(self.collection_id.data) if (self.collection_id.data or "").isdigit() else None,
+            "selection_id": int(self.selection_id.data) if (self.selection_id.data or "").isdigit() else None,
         }

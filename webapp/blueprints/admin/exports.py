@@ -15,6 +15,7 @@ from webapp.models import Database, ExportDefinition, ExportRunStatus
 from webapp.platform import remote_files
 from webapp.platform.errors import NotFound, ValidationError
 from webapp.profiles import databases
+from webapp.selections import selections
 
 
 def _choices() -> dict:
@@ -37,6 +38,7 @@ def _form(database: Database, *, values=None, errors=None, status: int = 200):
         values=values or {},
         errors=errors or {},
         targets=targets,
+        selections=selections.list_selections(account, database.id),
         **_choices(),
     ), status
 
@@ -56,6 +58,12 @@ def export_download(database_id: int):
     database = databases.get_database(account, database_id)
     form = request.form
     what = form.get("what", "database")
+    selection_id = form.get("selection_id", "")
+    if selection_id.isdigit():  # a selection's members: its own database or collection decides the fields
+        chosen_selection = selections.get_selection(account, int(selection_id))
+        if chosen_selection.database_id != database.id:
+            raise NotFound(_("Selection not found."))
+        what = str(chosen_selection.collection_id or "database")
     chosen = form.getlist(f"fields-{what}")
     options = files.ExportOptions(
         format=form.get("format", "csv"),
@@ -67,7 +75,9 @@ def export_download(database_id: int):
         protect_formulas=bool(form.get("protect_formulas")),
     )
     try:
-        if what == "database":
+        if selection_id.isdigit():
+            export = selections.export_selection(account, int(selection_id), options)
+        elif what == "database":
             export = files.export_database(account, database.id, options)
         else:
             collection = databases.get_collection(account, int(what) if what.isdigit() else 0)

@@ -20,7 +20,7 @@ from webapp.followups.definitions import Draft
 
 CONDITIONS = ("activation", "execution")
 DURATION_UNITS = {"minutes": 60, "hours": 3600, "days": 86400}
-RULE_KINDS = ("field", "interest", "subscribed")
+RULE_KINDS = ("field", "interest", "subscribed", "selection")
 RULE_EDITS = ("add-rule", "add-group", "remove-rule", "up-rule", "down-rule")
 
 Posted = Mapping[str, list[str]]
@@ -115,12 +115,19 @@ def _rule(form: _Form, prefix: str, *, groups: bool) -> dict[str, Any]:
             return json.loads(form.one(f"{prefix}-group"))
         except ValueError:
             return {"match": "all", "rules": "?"}
+    if kind == "kept" and f"{prefix}-rule" in form.posted:  # a rule the builder has no menus for: as it was
+        try:
+            return json.loads(form.one(f"{prefix}-rule"))
+        except ValueError:
+            return {"field_id": "?"}
     if kind == "group" and groups:
         return {"match": form.one(f"{prefix}-match") or "all", "rules": _rules(form, f"{prefix}-rules", groups=False)}
     if kind == "subscribed":
         return {"subscribed": form.one(f"{prefix}-state") != "0"}
     if kind == "interest":
         return {"interest_id": _number(form.one(f"{prefix}-interest_id")), "value": form.one(f"{prefix}-state") != "0"}
+    if kind == "selection":
+        return {"selection_id": _number(form.one(f"{prefix}-selection_id")), "in": form.one(f"{prefix}-state") != "0"}
     operator = form.one(f"{prefix}-operator") or "="
     rule = {"field_id": _number(form.one(f"{prefix}-field_id")), "operator": operator}
     if operator not in ("empty", "not_empty"):

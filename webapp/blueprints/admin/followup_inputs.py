@@ -52,7 +52,12 @@ def operator_labels() -> dict[str, str]:
 
 
 def rule_kind_labels() -> dict[str, str]:
-    return {"field": _l("Field"), "interest": _l("Interest"), "subscribed": _l("Subscription")}
+    return {
+        "field": _l("Field"),
+        "interest": _l("Interest"),
+        "subscribed": _l("Subscription"),
+        "selection": _l("Selection"),
+    }
 
 
 def delay_labels() -> dict[str, str]:

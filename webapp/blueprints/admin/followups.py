@@ -19,6 +19,7 @@ from webapp.followups.definitions import Draft
 from webapp.models import Database
 from webapp.platform.errors import Conflict, ValidationError
 from webapp.profiles import databases, profiles
+from webapp.selections import selections
 
 BUILDER_PAGE, BUILDER_PARTIAL = "admin/followups/builder.html", "admin/followups/_builder.html"
 RUNS_PAGE, RUNS_PARTIAL = "admin/followups/runs.html", "admin/followups/_runs.html"
@@ -76,6 +77,7 @@ def _builder(database: Database, draft: Draft, *, followup=None, errors=None, st
         "condition_fields": [*database.fields, *(collection.fields if collection else [])],
         "date_fields": [field for field in database.fields if field.type in definitions.DATE_TYPES],
         "templates": definitions.template_choices(account, database.id),
+        "selections": selections.list_selections(account, database.id),
         "forms": definitions.form_choices(account, database.id),
         "counts": counts.get(followup.id, {}) if followup else {},
         "subprofile_kinds": definitions.SUBPROFILE_KINDS,
