@@ -21,6 +21,7 @@ ALLOWED = {
     "hygiene": {"email", "profiles", "platform"},
     "webforms": {"email", "exports", "profiles", "platform", "widgets"},
     "selections": {"email", "profiles", "platform"},
+    "mailings": {"email", "hygiene", "platform", "profiles", "selections"},
     "surveys": {"email", "exports", "profiles", "platform", "webforms", "widgets"},
 }
 
