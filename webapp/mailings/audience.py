@@ -77,20 +77,21 @@ def _counted(mailing_id: int) -> int:
 
 
 def split_sample(mailing: Mailing, frozen: int) -> int:
-    """A/B test: ``ab_percent`` of the held recipients, chosen at random, become pending, spread over the
-    variants in turn (1, 2, …); the rest stays held for the winner. Returns the sample's size."""
+    """A/B test: ``ab_percent`` of the held recipients, chosen at random, become pending, spread evenly over
+    the variants (1, 2, …); the rest stays held for the winner. Returns the sample's size."""
     variants = len(mailing.variants or [])
     size = max(variants, round(frozen * mailing.ab_percent / 100)) if frozen else 0
-    sample = (
-        select(MailingRecipient.id)
+    ranked = (
+        select(MailingRecipient.id, func.row_number().over(order_by=func.random()).label("rank"))
         .where(MailingRecipient.mailing_id == mailing.id, MailingRecipient.status == RecipientStatus.HELD)
-        .order_by(func.random())
-        .limit(size)
+        .subquery()
     )
+    sample = select(ranked.c.id, (ranked.c.rank % variants + 1).label("variant")).where(ranked.c.rank <= size)
+    chosen = sample.subquery()
     db.session.execute(
         update(MailingRecipient)
-        .where(MailingRecipient.id.in_(sample.scalar_subquery()))
-        .values(status=RecipientStatus.PENDING, variant=1 + MailingRecipient.id % variants)
+        .where(MailingRecipient.id == chosen.c.id)
+        .values(status=RecipientStatus.PENDING, variant=chosen.c.variant)
         .execution_options(synchronize_session=False)
     )
     return min(size, frozen)

@@ -438,7 +438,7 @@ def _temporary(row_id: int, job_id: str, error: delivery.MailTemporaryError) -> 
 
 def _skip_reason(plan: _Plan, profile_id: int) -> tuple[str, str]:
     """(why the profile gets no mail, its address): removed, unsubscribed, no address, or the suppression
-    list's reason (unsubscribe, soft_bounce, hard_bounce, complaint)."""
+    list's reason (soft_bounce, hard_bounce, complaint; an unsubscribe there is "unsubscribed" too)."""
     profile = db.session.get(Profile, profile_id)
     if profile is None or profile.account_id != plan.account_id:
         return "removed", ""
@@ -449,6 +449,8 @@ def _skip_reason(plan: _Plan, profile_id: int) -> tuple[str, str]:
     except delivery.MailError:
         return "no_address", ""
     reason = suppression.blocking_reason(plan.account_id, address, "marketing")
+    if reason == suppression.Reason.UNSUBSCRIBE:
+        return "unsubscribed", address
     return (str(reason), address) if reason else ("", address)
 
 

@@ -133,7 +133,9 @@ def local_to_utc(moment: datetime, zone: ZoneInfo) -> datetime:
 
 
 def _schedule_next(mailing: Mailing, account: Account) -> None:
-    mailing.scheduled_at = next_occurrence(mailing.repeat, account, utcnow())
+    """The next occurrence after now (and after the one being sent, should its row run early)."""
+    after = max(utcnow(), mailing.scheduled_at) if mailing.scheduled_at else utcnow()
+    mailing.scheduled_at = next_occurrence(mailing.repeat, account, after)
     work.schedule("mailing-repeat", due_at=mailing.scheduled_at, payload=_payload(mailing), account_id=account.id)
 
 
