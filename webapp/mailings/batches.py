@@ -248,7 +248,13 @@ class _Plan:
 def send_batch(recipient_ids: list[int], job_id: str) -> dict[str, int]:
     """Send the rows of one job that are still ``queued`` under its id; returns counts by outcome."""
     rows = db.session.execute(
-        select(MailingRecipient.id, MailingRecipient.mailing_id, MailingRecipient.profile_id, MailingRecipient.variant)
+        select(
+            MailingRecipient.id,
+            MailingRecipient.mailing_id,
+            MailingRecipient.profile_id,
+            MailingRecipient.variant,
+            MailingRecipient.message_id,
+        )
         .where(
             _among(MailingRecipient.id, recipient_ids),
             MailingRecipient.status == RecipientStatus.QUEUED,
@@ -337,8 +343,7 @@ def _send_one(plan: _Plan, row, job_id: str, connection) -> str:
         due = utcnow() + timedelta(seconds=wait)
         _set(row.id, job_id, expected=RecipientStatus.QUEUED, status=RecipientStatus.PENDING, job_id="", due_at=due)
         return "postponed"
-    message_id = db.session.scalar(select(MailingRecipient.message_id).where(MailingRecipient.id == row.id))
-    message_id = message_id or plan.message_id(row.variant)
+    message_id = row.message_id or plan.message_id(row.variant)  # a retry keeps its Message-ID
     claimed = _set(
         row.id, job_id, expected=RecipientStatus.QUEUED, status=RecipientStatus.SENDING, message_id=message_id
     )
@@ -361,8 +366,10 @@ def _send_one(plan: _Plan, row, job_id: str, connection) -> str:
         )
     except delivery.MailSuppressedError:
         db.session.rollback()
-        _set(row.id, job_id, expected=RecipientStatus.SENDING, status=RecipientStatus.SKIPPED, reason="suppressed")
-        return "skipped_suppressed"
+        listed = suppression.blocking_reason(plan.account_id, address, "marketing")
+        reason_name = "unsubscribed" if listed in (None, suppression.Reason.UNSUBSCRIBE) else str(listed)
+        _set(row.id, job_id, expected=RecipientStatus.SENDING, status=RecipientStatus.SKIPPED, reason=reason_name)
+        return f"skipped_{reason_name}"
     except delivery.MailTemporaryError as error:
         db.session.rollback()
         return _temporary(row.id, job_id, error)
@@ -437,8 +444,9 @@ def _temporary(row_id: int, job_id: str, error: delivery.MailTemporaryError) -> 
 
 
 def _skip_reason(plan: _Plan, profile_id: int) -> tuple[str, str]:
-    """(why the profile gets no mail, its address): removed, unsubscribed, no address, or the suppression
-    list's reason (soft_bounce, hard_bounce, complaint; an unsubscribe there is "unsubscribed" too)."""
+    """(why the profile gets no mail, its address): removed, unsubscribed, no address. An address on the
+    suppression list is refused by ``delivery`` and skipped with the list's reason (soft_bounce, hard_bounce,
+    complaint; an unsubscribe there counts as "unsubscribed")."""
     profile = db.session.get(Profile, profile_id)
     if profile is None or profile.account_id != plan.account_id:
         return "removed", ""
@@ -448,10 +456,7 @@ def _skip_reason(plan: _Plan, profile_id: int) -> tuple[str, str]:
         address = sending.recipient_of(profile)
     except delivery.MailError:
         return "no_address", ""
-    reason = suppression.blocking_reason(plan.account_id, address, "marketing")
-    if reason == suppression.Reason.UNSUBSCRIBE:
-        return "unsubscribed", address
-    return (str(reason), address) if reason else ("", address)
+    return "", address  # the suppression list is checked by ``delivery.send_mail`` (MailSuppressedError)
 
 
 def _domain_wait(plan: _Plan, address: str) -> float:
