@@ -208,8 +208,10 @@ def environment(args: argparse.Namespace, sink_url: str) -> dict[str, str]:
     }
 
 
-def start(command: list[str], env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def start(command: list[str], env: dict[str, str], log_path: str) -> subprocess.Popen:
+    """A process of the run, its output in ``log_path`` (printed when the run fails)."""
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
 def stop(processes: list[subprocess.Popen]) -> None:
@@ -223,7 +225,7 @@ def stop(processes: list[subprocess.Popen]) -> None:
             process.wait()
 
 
-def run_mailing(args: argparse.Namespace, mailing_id: int, sink_url: str) -> float:
+def run_mailing(args: argparse.Namespace, mailing_id: int, sink_url: str, folder: str) -> float:
     from sqlalchemy import func, select
 
     from webapp.accounts import accounts
@@ -235,8 +237,9 @@ def run_mailing(args: argparse.Namespace, mailing_id: int, sink_url: str) -> flo
     redis_connection().flushdb()
     env = environment(args, sink_url)
     flask = str(Path(sys.executable).with_name("flask"))
-    processes = [start([sys.executable, "worker.py"], env) for _ in range(args.workers)]
-    processes.append(start([flask, "--app", "webapp", "dispatcher"], env))
+    log_path = os.path.join(folder, "processes.log")
+    processes = [start([sys.executable, "worker.py"], env, log_path) for _ in range(args.workers)]
+    processes.append(start([flask, "--app", "webapp", "dispatcher"], env, log_path))
     time.sleep(3)  # the workers and the dispatcher start up (not measured)
     account = accounts.get_or_create_account(ACCOUNT_NAME)
     started = time.perf_counter()
@@ -253,6 +256,8 @@ def run_mailing(args: argparse.Namespace, mailing_id: int, sink_url: str) -> flo
             db.session.rollback()
             if not open_rows:
                 break
+            if any(process.poll() is not None for process in processes):
+                sys.exit(f"a worker or the dispatcher stopped; see {log_path}")
         seconds = time.perf_counter() - started
     finally:
         stop(processes)
@@ -319,7 +324,7 @@ def main() -> None:
     app = create_app()
     with app.app_context():
         mailing_id = build(args.recipients, args.reuse)
-        mailing_rate = run_mailing(args, mailing_id, sink_url)
+        mailing_rate = run_mailing(args, mailing_id, sink_url, folder)
     print(f"the sink received {received(count_path):,} messages", flush=True)
     loop_rate = run_loop(args, port, keep_path)
     sink.terminate()
