@@ -274,7 +274,14 @@ def send_batch(recipient_ids: list[int], job_id: str) -> dict[str, int]:
     counts: Counter[str] = Counter()
     session = db.session()
     expire_on_commit, session.expire_on_commit = session.expire_on_commit, False  # one batch: reuse loaded rows
-    connection = delivery.open_connection(plan.account_id)
+    try:
+        connection = delivery.open_connection(plan.account_id)
+    except delivery.MailError as error:  # the account's mail settings cannot be read: the batch waits
+        log.warning("mailing %s: %s", plan.mailing_id, error)
+        _postpone_rest(job_id)
+        db.session.commit()
+        session.expire_on_commit = expire_on_commit
+        return {"released": len(rows)}
     try:
         for index, row in enumerate(rows):
             if index and index % CHECK_EVERY == 0 and not _still_active(plan.mailing_id, job_id):
