@@ -151,6 +151,7 @@ def mailing_send(mailing_id: int):
 def mailing_schedule(mailing_id: int):
     form = ScheduleInputs()
     account = current_account()
+    definitions.get_mailing(account, mailing_id)  # another account's: not found, whatever the input
     local: datetime | None = form.scheduled_at.data
     if local is None:
         return _act(mailing_id, _missing_time, "")
@@ -193,6 +194,8 @@ def mailing_cancel(mailing_id: int):
 def mailing_delete(mailing_id: int):
     try:
         definitions.delete_mailing(current_account(), mailing_id)
+    except NotFound:
+        raise
     except DomainError as error:
         flash(error.message, "error")
         return hx_redirect(url_for("admin.mailing", mailing_id=mailing_id))
