@@ -22,6 +22,7 @@ ALLOWED = {
     "hygiene": {"email", "profiles", "platform"},
     "webforms": {"email", "exports", "profiles", "platform", "widgets"},
     "selections": {"email", "exports", "profiles", "platform", "rules"},
+    "mailings": {"email", "hygiene", "platform", "profiles", "selections"},
     "surveys": {"email", "exports", "profiles", "platform", "webforms", "widgets"},
 }
 

@@ -12,3 +12,10 @@ def run_work(work_id: int) -> str:
 def run_followups(run_ids: list[int], job_id: str) -> dict[str, int]:
     """Run a batch of due follow-up runs (``followup-<first id>-<count>`` jobs enqueued by the dispatcher)."""
     return followup_runs.run_batch(run_ids, job_id)
+
+
+def send_mailing_batch(recipient_ids: list[int], job_id: str) -> dict[str, int]:
+    """Send a batch of a mailing's recipients (``mailing-<mailing>-<first id>-<count>`` jobs of the dispatcher)."""
+    from webapp.mailings import batches
+
+    return batches.send_batch(recipient_ids, job_id)

@@ -65,6 +65,7 @@ def owner_page(page, verrijk, ctx):
     )
     make_followup(account, database, trigger={"kind": "profile_created"}, actions=[{"type": "unsubscribe"}])
     create_callback(account, database.id, url="https://hooks.example/verrijk")
+    add_sent_mailing(account, database, profile)
     db.session.commit()
     page.goto(f"{verrijk.url}/login")
     page.fill("input[name=email]", user.email)
@@ -72,6 +73,49 @@ def owner_page(page, verrijk, ctx):
     page.click("button[type=submit]")
     expect(page.locator("nav.mainnav")).to_be_visible()
     return page
+
+
+def add_sent_mailing(account, database, profile) -> None:
+    """A mailing sent to the profile, with an open and a click: its page shows results, the chart, a link."""
+    from webapp.email.templates import list_templates
+    from webapp.mailings import definitions, lifecycle, results
+    from webapp.models import EmailResult, Selection, utcnow
+
+    everyone = Selection(account_id=account.id, database_id=database.id, name="Everyone", rules={})
+    db.session.add(everyone)
+    db.session.commit()
+    values = definitions.MailingValues(
+        name="December news with a rather long name that must wrap on a phone",
+        database_id=database.id,
+        template_id=list_templates(account)[0].id,
+        target_ids=[everyone.id],
+        variants=[{"subject": "Version A"}, {"subject": "Version B"}],
+    )
+    mailing = definitions.create_mailing(account, values)
+    lifecycle.send_now(account, mailing.id)
+    now = utcnow()
+    db.session.add(
+        EmailResult(
+            account_id=account.id,
+            database_id=database.id,
+            profile_id=profile.id,
+            mailing_id=mailing.id,
+            category="marketing",
+            sent_at=now,
+            opened_at=now,
+            open_count=2,
+            clicked_at=now,
+            click_count=1,
+            bounce="",
+        )
+    )
+    results.count_link_click(mailing.id, "https://shop.example/a/very/long/path/that/must/not/push/the/page/sideways")
+    definitions.create_mailing(
+        account,
+        definitions.MailingValues(
+            name="Draft", database_id=database.id, template_id=values.template_id, target_ids=[everyone.id]
+        ),
+    )
 
 
 def crawl(page, start: str) -> list[str]:

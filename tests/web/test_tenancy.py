@@ -6,6 +6,7 @@ The test walks the app's URL map, so a new admin route with an id in its path is
 import io
 
 import pytest
+from sqlalchemy import select
 
 from tests.factories import (
     make_account,
@@ -22,6 +23,9 @@ from webapp.email import delivery, templates
 from webapp.exports import targets
 from webapp.extensions import db
 from webapp.imports import runs
+from webapp.mailings import definitions as mailing_definitions
+from webapp.mailings import lifecycle
+from webapp.models import MailingRecipient, Selection
 from webapp.profiles import databases, profiles, subprofiles
 from webapp.profiles.events import Origin
 from webapp.profiles.fields import FieldSpec, create_field
@@ -48,6 +52,8 @@ ID_ARGUMENTS = {
     "export_id",
     "template_id",
     "caught_id",
+    "mailing_id",
+    "recipient_id",
 }
 
 
@@ -55,6 +61,18 @@ ID_ARGUMENTS = {
 def import_folder(app, tmp_path, monkeypatch):
     """Files uploaded by ``objects_of`` go to the test's temporary folder."""
     monkeypatch.setitem(app.config, "IMPORT_FOLDER", str(tmp_path / "imports"))
+
+
+def a_sent_mailing(account, database, template):
+    """A mailing started to the database's profiles (so that it has a recipient row)."""
+    everyone = Selection(account_id=account.id, database_id=database.id, name="Everyone", rules={})
+    db.session.add(everyone)
+    db.session.commit()
+    values = mailing_definitions.MailingValues(
+        name="News", database_id=database.id, template_id=template.id, target_ids=[everyone.id]
+    )
+    mailing = mailing_definitions.create_mailing(account, values)
+    return lifecycle.send_now(account, mailing.id)
 
 
 def objects_of(account) -> dict[str, int]:
@@ -82,8 +100,11 @@ def objects_of(account) -> dict[str, int]:
     )
     template = templates.save_template(account, templates.TemplateValues(name="T", subject="S", text="x"))
     delivery.send_mail(account.id, to="ann@example.com", subject="Caught", text="x")
+    mailing = a_sent_mailing(account, database, template)
     db.session.commit()
     return {
+        "mailing_id": mailing.id,
+        "recipient_id": db.session.scalar(select(MailingRecipient.id).where(MailingRecipient.mailing_id == mailing.id)),
         "template_id": template.id,
         "caught_id": delivery.list_caught(account.id)[0].id,
         "definition_id": run.definition_id,

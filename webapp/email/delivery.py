@@ -32,7 +32,7 @@ from flask_babel import gettext as _
 from redis.exceptions import RedisError
 from sqlalchemy import insert, select
 
-from webapp.email import account_settings, link_tokens, suppression
+from webapp.email import account_settings, link_tokens, results, suppression
 from webapp.email.refusals import Refusal
 from webapp.extensions import db
 from webapp.models import Account, CaughtMail, Profile, SentMessage, utcnow
@@ -127,10 +127,14 @@ def send_mail(
     category: str = "transactional",
     template_id: int | None = None,
     origin_reference: str = "",
+    mailing_id: int | None = None,
+    connection: "SmtpConnection | None" = None,
 ) -> str:
     """Build a message (text + optional html alternative), deliver it now and return its Message-ID.
 
-    ``template_id`` and ``origin_reference`` only go into the sent-message log (the template sender sets them).
+    ``template_id``, ``origin_reference`` and ``mailing_id`` only go into the sent-message log and the message's
+    ``EmailResult`` (the template sender sets them). ``connection`` (``open_connection``): send over it instead
+    of a connection of this message's own (a mailing's batch).
     """
     if category not in CATEGORIES:
         raise ValueError(f"unknown mail category {category!r}")
@@ -163,7 +167,10 @@ def send_mail(
     _take_rate_token(account_id, settings.rate_per_minute)
     if settings.smtp_url:
         try:
-            smtp_send(settings.smtp_url, envelope_from, recipient, data, guarded=settings.guarded)
+            if connection is not None:
+                connection.send(envelope_from, recipient, data)
+            else:
+                smtp_send(settings.smtp_url, envelope_from, recipient, data, guarded=settings.guarded)
         except MailError as error:
             if error.refusal is not None:  # name the message, so the refusal counts as its bounce
                 error.refusal = replace(
@@ -183,6 +190,7 @@ def send_mail(
             category=category,
             recipient=recipient,
             subject=subject[:500],
+            mailing_id=mailing_id,
         )
     return message_id
 
@@ -309,49 +317,101 @@ def smtp_send(url: str, envelope_from: str, recipient: str, data: bytes, *, guar
 
     ``guarded`` (an account's own URL): connect only to the public address ``smtp_address`` checked, and say
     no more than "cannot connect" whatever went wrong, so the error texts cannot map a network."""
-    parts = urlsplit(url)
-    options = {name: values[-1] for name, values in parse_qs(parts.query).items()}
-    timeout = float(options.get("timeout") or DEFAULT_TIMEOUT)
-    context = ssl.create_default_context()
-    if options.get("verify") in ("0", "false", "no"):
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    host = parts.hostname or ""
-    client: smtplib.SMTP
-    try:
-        address = account_settings.smtp_address(url) if guarded else host
-        if parts.scheme == "smtps":
-            client = smtplib.SMTP_SSL(timeout=timeout, context=context)
-        else:
-            client = smtplib.SMTP(timeout=timeout)
-        # The name TLS checks the certificate against (the constructor sets it when given a host; typeshed lacks it).
-        client._host = host  # type: ignore[attr-defined]
-        client.connect(address, parts.port or (465 if parts.scheme == "smtps" else 25))
-    except (OSError, smtplib.SMTPException, ValidationError) as error:
-        current_app.logger.warning("Cannot connect to the SMTP server %s: %s", host, error)
-        detail = "." if guarded else f": {error}"
-        raise MailTemporaryError(f"Cannot connect to the SMTP server {host}{detail}") from None
-    try:
-        _session(client, parts, options, context, envelope_from, recipient, data)
-    finally:
+    with SmtpConnection(url, guarded=guarded) as connection:
+        connection.send(envelope_from, recipient, data)
+
+
+class SmtpConnection:
+    """An SMTP connection kept open for several messages (a mailing's batch): connects on the first ``send``,
+    connects again after the server dropped it, ends with ``close`` (or the ``with`` block)."""
+
+    def __init__(self, url: str, *, guarded: bool = False):
+        self.url, self.guarded = url, guarded
+        self.parts = urlsplit(url)
+        self.options = {name: values[-1] for name, values in parse_qs(self.parts.query).items()}
+        self.client: smtplib.SMTP | None = None
+
+    def __enter__(self) -> "SmtpConnection":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def send(self, envelope_from: str, recipient: str, data: bytes) -> None:
+        """One SMTP transaction over the open connection; errors as ``smtp_send``'s."""
+        if self.client is None:
+            self.client = self._connect()
+            try:
+                self._greet(self.client)
+            except BaseException:
+                self.close()
+                raise
+        try:
+            _transaction(self.client, envelope_from, recipient, data)
+        except MailError as error:
+            if error.refusal is None:  # not an answer to RCPT or DATA: the next message gets a new connection
+                self.close()
+            raise
+
+    def close(self) -> None:
+        client, self.client = self.client, None
+        if client is None:
+            return
         try:
             client.quit()
         except (OSError, smtplib.SMTPException):
             client.close()
 
+    def _context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context()
+        if self.options.get("verify") in ("0", "false", "no"):
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        return context
 
-def _session(client, parts, options, context, envelope_from, recipient, data) -> None:
-    starttls = (options.get("starttls") or "auto").lower()
+    def _connect(self) -> smtplib.SMTP:
+        parts, guarded = self.parts, self.guarded
+        timeout = float(self.options.get("timeout") or DEFAULT_TIMEOUT)
+        host = parts.hostname or ""
+        client: smtplib.SMTP
+        try:
+            address = account_settings.smtp_address(self.url) if guarded else host
+            if parts.scheme == "smtps":
+                client = smtplib.SMTP_SSL(timeout=timeout, context=self._context())
+            else:
+                client = smtplib.SMTP(timeout=timeout)
+            # The name TLS checks the certificate against (the constructor sets it given a host; typeshed lacks it).
+            client._host = host  # type: ignore[attr-defined]
+            client.connect(address, parts.port or (465 if parts.scheme == "smtps" else 25))
+        except (OSError, smtplib.SMTPException, ValidationError) as error:
+            current_app.logger.warning("Cannot connect to the SMTP server %s: %s", host, error)
+            detail = "." if guarded else f": {error}"
+            raise MailTemporaryError(f"Cannot connect to the SMTP server {host}{detail}") from None
+        return client
+
+    def _greet(self, client: smtplib.SMTP) -> None:
+        parts, options = self.parts, self.options
+        starttls = (options.get("starttls") or "auto").lower()
+        try:
+            client.ehlo()
+            if parts.scheme == "smtp" and starttls not in ("never", "0", "false", "no"):
+                if client.has_extn("starttls"):
+                    client.starttls(context=self._context())
+                    client.ehlo()
+                elif starttls in ("require", "1", "true", "yes"):
+                    raise MailTemporaryError("The SMTP server does not offer STARTTLS, which the SMTP URL requires.")
+            if parts.username:
+                client.login(unquote(parts.username), unquote(parts.password or ""))
+        except smtplib.SMTPResponseException as error:
+            raise _reply_error(error.smtp_code, error.smtp_error, "The SMTP server said no") from None
+        except smtplib.SMTPNotSupportedError as error:
+            raise MailPermanentError(f"The SMTP server does not support this: {error}") from None
+        except (OSError, smtplib.SMTPException) as error:
+            raise MailTemporaryError(f"The SMTP connection failed: {error}") from None
+
+
+def _transaction(client: smtplib.SMTP, envelope_from: str, recipient: str, data: bytes) -> None:
     try:
-        client.ehlo()
-        if parts.scheme == "smtp" and starttls not in ("never", "0", "false", "no"):
-            if client.has_extn("starttls"):
-                client.starttls(context=context)
-                client.ehlo()
-            elif starttls in ("require", "1", "true", "yes"):
-                raise MailTemporaryError("The SMTP server does not offer STARTTLS, which the SMTP URL requires.")
-        if parts.username:
-            client.login(unquote(parts.username), unquote(parts.password or ""))
         client.sendmail(envelope_from, [recipient], data)
     except smtplib.SMTPRecipientsRefused as error:
         code, reply = next(iter(error.recipients.values()))
@@ -366,6 +426,16 @@ def _session(client, parts, options, context, envelope_from, recipient, data) ->
         raise MailPermanentError(f"The SMTP server does not support this: {error}") from None
     except (OSError, smtplib.SMTPException) as error:
         raise MailTemporaryError(f"The SMTP connection failed: {error}") from None
+
+
+def open_connection(account_id: int) -> "SmtpConnection | None":
+    """A connection to the account's SMTP server for several messages (``send_mail(connection=…)``), or None
+    when its mail goes to the development catcher."""
+    try:
+        settings = account_settings.effective(account_id)
+    except ValidationError as error:
+        raise MailPermanentError(error.message) from None
+    return SmtpConnection(settings.smtp_url, guarded=settings.guarded) if settings.smtp_url else None
 
 
 def _reply_error(code: int, reply: bytes | str, what: str, refused: tuple[str, str] | None = None) -> MailError:
@@ -405,10 +475,23 @@ def parse(raw: bytes) -> EmailMessage:
 # --- log and rate ---------------------------------------------------------------------------------------
 
 
-def _log_sent(**values) -> None:
+def _log_sent(*, mailing_id: int | None, **values) -> None:
+    """The sent-message log row and, in the same transaction, the message's ``EmailResult`` (``results``)."""
     if db.session.scalar(select(SentMessage.id).where(SentMessage.message_id == values["message_id"])):
         return  # sent again under the same Message-ID (an admin resolving an interrupted send)
-    _write(insert(SentMessage).values(sent_at=utcnow(), **values))
+    moment = utcnow()
+    sent_id = db.session.execute(
+        insert(SentMessage).values(sent_at=moment, **values).returning(SentMessage.id)
+    ).scalar_one()
+    results.record_sent(
+        account_id=values["account_id"],
+        sent_message_id=sent_id,
+        profile_id=values["profile_id"],
+        template_id=values["template_id"],
+        mailing_id=mailing_id,
+        category=values["category"],
+        sent_at=moment,
+    )
 
 
 def _write(statement) -> None:

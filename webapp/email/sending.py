@@ -57,16 +57,33 @@ def send_template_email(
     origin_reference: str = "",
     subprofile_id: int | None = None,
     source: str = "follow-up",
+    subject: str = "",
+    sender: str = "",
+    mailing_id: int | None = None,
+    connection: delivery.SmtpConnection | None = None,
 ) -> str:
     """Render ``template_id`` for the profile, send it as marketing mail and journal ``email_sent``.
 
-    Raises ``delivery.MailTemporaryError``/``MailPermanentError`` (no address, unsubscribed, refused) and
-    ``errors.NotFound``/``errors.ValidationError`` (a missing or broken template). Returns the Message-ID.
+    ``subject`` and ``sender`` (a mailing's) replace the template's when given; ``mailing_id`` and
+    ``connection`` go to ``delivery.send_mail``. Raises ``delivery.MailTemporaryError``/``MailPermanentError``
+    (no address, unsubscribed, refused) and ``errors.NotFound``/``errors.ValidationError`` (a missing or broken
+    template). Returns the Message-ID.
     """
     account = db.session.get(Account, account_id)
     if account is None:
         raise NotFound()
-    template = templates.get_template(account, template_id)
+    template: EmailTemplate | templates.TemplateValues = templates.get_template(account, template_id)
+    if subject:  # the template with the mailing's subject (not saved)
+        template = templates.TemplateValues(
+            name=template.name,
+            subject=subject,
+            html=template.html,
+            text=template.text,
+            sender=template.sender,
+            reply_to=template.reply_to,
+            track_opens=template.track_opens,
+            track_clicks=template.track_clicks,
+        )
     profile = get_profile(account, profile_id)
     subprofile = _subprofile(account, profile, subprofile_id)
     recipient = recipient_of(profile)
@@ -81,18 +98,38 @@ def send_template_email(
         subject=rendered.subject,
         text=text,
         html=html,
-        sender=template.sender or None,
+        sender=sender or template.sender or None,
         reply_to=template.reply_to or None,
         headers=link_tokens.list_unsubscribe_headers(account.id, profile.code, message_id),
         message_id=message_id,
         profile_id=profile.id,
         category="marketing",
-        template_id=template.id,
+        template_id=template_id,
         origin_reference=origin_reference,
+        mailing_id=mailing_id,
+        connection=connection,
     )
-    changes = {"message_id": message_id, "template_id": template.id, "subject": rendered.subject}
+    changes = {"message_id": message_id, "template_id": template_id, "subject": rendered.subject}
     events.record("email_sent", Origin(source, reference=origin_reference[:100]), profile=profile, changes=changes)
     return message_id
+
+
+def render_test(
+    account: Account, template_id: int, profile_id: int, *, subject: str = ""
+) -> tuple[str, str | None, str]:
+    """(subject, html, text) of the template for a profile, as its message would be, for a test send to other
+    addresses: links are left as written (a test click must count nowhere) and the unsubscribe link is inert."""
+    template = templates.get_template(account, template_id)
+    profile = get_profile(account, profile_id)
+    rendered = templates.render(template, profile, unsubscribe_url="#")
+    if subject:
+        rendered = templates.render(
+            templates.TemplateValues(name=template.name, subject=subject, html=template.html, text=template.text),
+            profile,
+            unsubscribe_url="#",
+        )
+    text = rendered.text or text_part.text_of(rendered.html)
+    return rendered.subject, (rendered.html or None), text
 
 
 def new_message_id(account_id: int, template_id: int | None) -> str:
@@ -120,7 +157,9 @@ def _subprofile(account: Account, profile: Profile, subprofile_id: int | None) -
     return subprofile
 
 
-def _finished_parts(account: Account, template: EmailTemplate, rendered, links: Links) -> tuple[str | None, str]:
+def _finished_parts(
+    account: Account, template: EmailTemplate | templates.TemplateValues, rendered, links: Links
+) -> tuple[str | None, str]:
     own_link = "unsubscribe_url" in (template.html + template.text)
     with force_locale(account.language or "en"):
         footer = _("Unsubscribe")
@@ -132,7 +171,9 @@ def _finished_parts(account: Account, template: EmailTemplate, rendered, links: 
     return _finished_html(rendered.html, template, links, None if own_link else footer), text
 
 
-def _finished_html(html: str, template: EmailTemplate, links: Links, footer: str | None) -> str:
+def _finished_html(
+    html: str, template: EmailTemplate | templates.TemplateValues, links: Links, footer: str | None
+) -> str:
     document = lxml.html.document_fromstring(html)
     if template.track_clicks:
         for anchor in document.iter("a"):

@@ -12,6 +12,7 @@ against an empty profile of its database) and shown per part in the preview; ``r
 ``ValidationError`` at send time.
 """
 
+import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -21,7 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
-from jinja2 import TemplateError, Undefined, meta
+from jinja2 import Template, TemplateError, Undefined, meta
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from sqlalchemy import func, select
@@ -88,6 +89,12 @@ def environment(autoescape: bool) -> ImmutableSandboxedEnvironment:
     if autoescape not in _environments:
         _environments[autoescape] = _environment(autoescape)
     return _environments[autoescape]
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(autoescape: bool, source: str) -> Template:
+    """A part compiled once (a mailing renders the same parts for every recipient); errors are not cached."""
+    return environment(autoescape=autoescape).from_string(source)
 
 
 # --- storage ------------------------------------------------------------------------------------
@@ -239,7 +246,7 @@ def _render_parts(template, context: dict[str, Any]) -> tuple[Rendered, dict[str
     for part in PARTS:
         source = getattr(template, part) or ""
         try:
-            output = environment(autoescape=part == "html").from_string(source).render(context)
+            output = _compiled(part == "html", source).render(context)
         except TemplateError as error:
             line = getattr(error, "lineno", None)
             errors[part] = _("Line %(line)s: %(error)s", line=line, error=error) if line else str(error)

@@ -2,7 +2,8 @@
 
 A token that does not verify is refused (``NotFound``), so a click link can never redirect to a target we did
 not sign. Opens and clicks are journalled as ``email_opened``/``email_clicked`` events with source "email"
-(every open and click counts: repeats are events too). A profile removed since the mail was sent is no error:
+(every open and click counts: repeats are events too), and counted on the message's ``EmailResult``
+(``results``), as is an unsubscribe by its link. A profile removed since the mail was sent is no error:
 the pixel still answers and the click still redirects.
 """
 
@@ -12,7 +13,7 @@ from urllib.parse import urlsplit
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from webapp.email import link_tokens, suppression
+from webapp.email import link_tokens, results, suppression
 from webapp.email.delivery import MailError
 from webapp.email.sending import recipient_of
 from webapp.extensions import db
@@ -43,9 +44,10 @@ def _profile(values: dict) -> Profile | None:
 def record_open(token: str) -> None:
     values = _verified("open", token)
     profile = _profile(values)
+    results.record_open(values["a"], str(values.get("m", "")))
     if profile is not None:
         events.record("email_opened", _origin(values), profile=profile, changes={"message_id": values.get("m", "")})
-        db.session.commit()
+    db.session.commit()
 
 
 def record_click(token: str) -> str:
@@ -55,10 +57,11 @@ def record_click(token: str) -> str:
     if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https"):
         raise NotFound(_("This link is not valid."))
     profile = _profile(values)
+    results.note_click(results.record_click(values["a"], str(values.get("m", ""))), url)
     if profile is not None:
         changes = {"message_id": values.get("m", ""), "url": url}
         events.record("email_clicked", _origin(values), profile=profile, changes=changes)
-        db.session.commit()
+    db.session.commit()
     return url
 
 
@@ -105,6 +108,7 @@ def unsubscribe_by_link(token: str) -> Unsubscribed:
     if state in (Unsubscribed.ALREADY, Unsubscribed.UNKNOWN):
         return state
     profile = _profile(values)
+    results.record_unsubscribe(values["a"], str(values.get("m", "")))
     if profile is None:  # removed since the mail: keep the address from getting any more
         suppression.suppress(values["a"], _address(values, None), suppression.Reason.UNSUBSCRIBE, detail="link")
         db.session.commit()

@@ -6,7 +6,8 @@ the sent-message log. A report that matches neither is kept in the unmatched sto
 ``UNMATCHED_REPORT_DAYS``) and never guessed onto a profile by its recipient address.
 
 A matched hard or soft bounce becomes a ``bounced`` event, a complaint a ``complained`` event (source
-``bounce``, shape in ``reports``), in the transaction that stores the ``BounceReport``. A message to
+``bounce``, shape in ``reports``), in the transaction that stores the ``BounceReport``, which also marks the
+message's ``EmailResult`` (``email.results``). A message to
 ``unsubscribe+…@`` unsubscribes the profile through ``profiles.unsubscribe`` (source ``unsubscribe``).
 Auto-replies and messages that are no bounce are kept when matched and change nothing.
 """
@@ -17,7 +18,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import delete, func, insert, select
 
-from webapp.email import link_tokens
+from webapp.email import link_tokens, results
 from webapp.extensions import db
 from webapp.hygiene.reading import message_ids_in, read_report
 from webapp.hygiene.reports import Kind, Report
@@ -155,6 +156,7 @@ def _journal_together(matched: list[tuple[Report, SentMessage | None]]) -> None:
     (``events.note_written``): a round trip per batch instead of one per event."""
     rows = []
     for report, sent in matched:
+        _record_result(report, sent)
         profile = db.session.get(Profile, sent.profile_id) if sent and sent.profile_id else None
         if sent is None or profile is None or report.kind not in JOURNALLED:
             continue
@@ -181,6 +183,16 @@ def _journal_together(matched: list[tuple[Report, SentMessage | None]]) -> None:
     events.note_written([ProfileEvent(id=event_id, **row) for event_id, row in zip(ids, rows, strict=True)])
 
 
+def _record_result(report: Report, sent: SentMessage | None) -> None:
+    """The bounce or complaint on the message's ``EmailResult`` (also when its profile is gone)."""
+    if sent is None:
+        return
+    if report.kind in (Kind.HARD_BOUNCE, Kind.SOFT_BOUNCE):
+        results.record_bounce(sent.id, report.kind.value)
+    elif report.kind == Kind.COMPLAINT:
+        results.record_complaint(sent.id)
+
+
 def _mailto_unsubscribe(raw: bytes, envelope_to: str, account_id: int, key: str) -> Outcome:
     report = Report(kind=Kind.UNSUBSCRIBE, envelope_to=envelope_to, source="smtp")
     sent = _sent_by_token(("unsubscribe", account_id, key))
@@ -188,6 +200,7 @@ def _mailto_unsubscribe(raw: bytes, envelope_to: str, account_id: int, key: str)
         return keep(report, None, raw)
     stored = _row(report, sent, raw)
     db.session.add(stored)
+    results.record_unsubscribe_by_sent_id(sent.id)
     db.session.flush()
     profile = db.session.get(Profile, sent.profile_id) if sent.profile_id else None
     if profile is None:

@@ -45,12 +45,32 @@ from webapp.models.forms import (
 from webapp.models.hygiene import INTAKE_PROVIDERS, BounceReport, IntakeCredential, UnmatchedReport
 from webapp.models.hygiene_policies import POLICY_ACTIONS, SIGNUP_ACTIONS, HygienePolicy
 from webapp.models.imports import IMPORT_RUN_STATUSES, ImportDefinition, ImportLineError, ImportRun, ImportRunStatus
+from webapp.models.mailings import (
+    ACTIVE_MAILING_STATUSES,
+    MAILING_STATUSES,
+    OPEN_RECIPIENT_STATUSES,
+    RECIPIENT_STATUSES,
+    Mailing,
+    MailingLink,
+    MailingRecipient,
+    MailingStatus,
+    RecipientStatus,
+)
 from webapp.models.profiles import Profile, ProfileAlias, ProfileEvent, Subprofile
 from webapp.models.selections import Selection, StandardSelection
 from webapp.models.surveys import Survey, SurveyResponse
 from webapp.models.work import WORK_STATUSES, ScheduledWork, WorkStatus
 
 __all__ = [
+    "ACTIVE_MAILING_STATUSES",
+    "MAILING_STATUSES",
+    "OPEN_RECIPIENT_STATUSES",
+    "RECIPIENT_STATUSES",
+    "Mailing",
+    "MailingLink",
+    "MailingRecipient",
+    "MailingStatus",
+    "RecipientStatus",
     "INTAKE_PROVIDERS",
     "BounceReport",
     "IntakeCredential",

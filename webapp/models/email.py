@@ -88,9 +88,8 @@ class EmailResult(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), index=True)
     database_id: Mapped[int | None] = mapped_column(ForeignKey("database.id", ondelete="CASCADE"))
     profile_id: Mapped[int | None] = mapped_column(ForeignKey("profile.id", ondelete="SET NULL"))
-    # The mailing it belongs to (the mailings package owns that table and this key's constraint); NULL for a
-    # follow-up's or a transactional message.
-    mailing_id: Mapped[int | None]
+    # The mailing it belongs to (``models/mailings.py``); NULL for a follow-up's or a transactional message.
+    mailing_id: Mapped[int | None] = mapped_column(ForeignKey("mailing.id", ondelete="SET NULL"))
     template_id: Mapped[int | None] = mapped_column(ForeignKey("email_template.id", ondelete="SET NULL"))
     sent_message_id: Mapped[int | None] = mapped_column(ForeignKey("sent_message.id", ondelete="SET NULL"), unique=True)
     category: Mapped[str] = mapped_column(String(16), default="marketing")

@@ -27,6 +27,7 @@ from webapp.blueprints.admin import (  # noqa: E402,F401
     hygiene,
     imports,
     jobs,
+    mailings,
     profiles,
     selections,
     settings,

@@ -1,0 +1,338 @@
+"""Benchmark: a mailing to ``--recipients`` profiles into a local SMTP sink, against a plain loop that sends the
+same already-rendered, already-signed messages over the same number of SMTP connections, in the same run.
+
+Against PostgreSQL and Redis:
+
+1. **Build**: an account with a DKIM key and no send-rate limit, a database of ``--recipients`` profiles, a
+   template (html with a tracked link, the open pixel, the unsubscribe footer), a selection of everyone.
+2. **Mailing**: the real dispatcher (``flask dispatcher``) and ``--workers`` RQ workers (``worker.py``) send the
+   mailing — freeze, batches, a claim committed before each SMTP transaction, the sent-message log, the
+   ``EmailResult`` and the journal event after it, one SMTP connection per batch — to the sink, an aiosmtpd
+   server in a process of its own that counts what it accepts and keeps the first ``--keep`` messages as
+   received. Messages/s from ``send_now`` until every recipient is sent.
+3. **Plain loop**: ``--workers`` processes, each with one SMTP connection (smtplib), send ``--recipients``
+   messages in total — the kept messages of step 2, byte for byte (rendered and DKIM-signed), in turn — to the
+   same sink. Messages/s.
+
+Ends with ``BENCH mailing: <messages/s> messages/s (<ratio>x plain SMTP loop)``. Targets: >= 500 messages/s and
+>= 0.7x the loop.
+
+Usage (the database's name must contain "bench": its schema is dropped)::
+
+    .venv/bin/python bench/mailing.py --database-url postgresql://postgres@127.0.0.1/verrijk_mailing_bench \
+        --redis-url redis://127.0.0.1:6379/3
+"""
+
+import argparse
+import multiprocessing
+import os
+import pickle
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from harness import ROOT
+
+ACCOUNT_NAME = "Mailing bench"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", ""))
+    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", ""))
+    parser.add_argument("--recipients", type=int, default=100_000)
+    parser.add_argument("--workers", type=int, default=2, help="RQ workers, and SMTP connections of the loop")
+    parser.add_argument("--keep", type=int, default=2_000, help="messages the sink keeps for the plain loop")
+    parser.add_argument("--reuse", action="store_true", help="keep the profiles of an earlier run")
+    args = parser.parse_args(argv)
+    if "bench" not in args.database_url or not args.database_url.startswith("postgresql"):
+        parser.error("--database-url must be a PostgreSQL database whose name contains 'bench' (it is wiped)")
+    if not args.redis_url:
+        parser.error("--redis-url is needed (its database is flushed)")
+    return args
+
+
+# --- the sink: aiosmtpd in a process of its own ---------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def run_sink(port: int, keep_path: str, keep: int, count_path: str) -> None:
+    """Accept everything; write the count to ``count_path`` now and then; keep the first ``keep`` messages."""
+    import asyncio
+
+    from aiosmtpd.controller import Controller
+
+    class Handler:
+        def __init__(self):
+            self.count, self.kept = 0, []
+
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+            self.count += 1
+            if len(self.kept) < keep:
+                self.kept.append((envelope.mail_from, envelope.rcpt_tos[0], envelope.original_content))
+                if len(self.kept) == keep:
+                    Path(keep_path).write_bytes(pickle.dumps(self.kept))
+            if self.count % 500 == 0:
+                Path(count_path).write_text(str(self.count))
+            return "250 OK"
+
+    handler = Handler()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        while True:
+            time.sleep(0.2)
+            Path(count_path).write_text(str(handler.count))
+            if handler.kept and len(handler.kept) < keep:
+                Path(keep_path).write_bytes(pickle.dumps(handler.kept))
+    finally:
+        asyncio.run(asyncio.sleep(0))
+        controller.stop()
+
+
+def received(count_path: str) -> int:
+    try:
+        return int(Path(count_path).read_text() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
+# --- building -------------------------------------------------------------------------------------------------
+
+
+def create_database(url: str) -> None:
+    import psycopg2
+    from sqlalchemy.engine import make_url
+
+    parts = make_url(url)
+    connection = psycopg2.connect(
+        host=parts.host, port=parts.port or 5432, user=parts.username, password=parts.password, dbname="postgres"
+    )
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (parts.database,))
+        if cursor.fetchone() is None:
+            cursor.execute(f'CREATE DATABASE "{parts.database}"')
+    connection.close()
+
+
+def build(recipients: int, reuse: bool) -> int:
+    """The account, database, profiles, template, selection and mailing; returns the mailing's id."""
+    from flask_migrate import upgrade
+    from sqlalchemy import func, select, text
+
+    from webapp.accounts import accounts
+    from webapp.email import account_settings, templates
+    from webapp.email.templates import TemplateValues
+    from webapp.extensions import db
+    from webapp.mailings import definitions
+    from webapp.models import Database, Profile, Selection
+    from webapp.profiles import databases, profiles
+    from webapp.profiles.events import Origin
+    from webapp.profiles.fields import FieldSpec, create_field
+
+    existing = 0
+    if reuse:
+        try:
+            existing = db.session.scalar(select(func.count()).select_from(Profile)) or 0
+        except Exception:  # noqa: BLE001 - no schema yet
+            db.session.rollback()
+    if existing != recipients:
+        db.session.rollback()
+        with db.engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        upgrade()
+        db.session.remove()
+        account = accounts.get_or_create_account(ACCOUNT_NAME)
+        database = databases.create_database(account, "Customers")
+        for name, kind in (("Email", "email"), ("FirstName", "text")):
+            create_field(account, FieldSpec(name=name, type=kind), database_id=database.id)
+        started = time.perf_counter()
+        for start in range(0, recipients, 20_000):
+            rows = [
+                {"Email": f"p{n}@example.com", "FirstName": f"P{n}"}
+                for n in range(start, min(start + 20_000, recipients))
+            ]
+            profiles.bulk_create_profiles(account, database.id, rows, origin=Origin("import", actor="bench"))
+        print(f"created {recipients:,} profiles in {time.perf_counter() - started:.1f} s", flush=True)
+        account_settings.update_settings(account, smtp_url=None, rate_per_minute=100_000_000)
+        account_settings.generate_dkim_key(account, domain="shop.example", selector="bench")
+        templates.save_template(
+            account,
+            TemplateValues(
+                name="News",
+                subject="News for {{ profile.FirstName }}",
+                html='<h1>Hello {{ profile.FirstName }}</h1><p>Our <a href="https://shop.example/sale">sale</a>'
+                " starts today.</p>" + "<p>Lorem ipsum dolor sit amet, consectetur adipiscing elit.</p>" * 20,
+                sender="Shop <news@shop.example>",
+            ),
+        )
+        db.session.add(Selection(account_id=account.id, database_id=database.id, name="Everyone", rules={}))
+        db.session.commit()
+    account = accounts.get_or_create_account(ACCOUNT_NAME)
+    database = db.session.scalars(select(Database).where(Database.account_id == account.id)).one()
+    template = templates.list_templates(account)[0]
+    everyone = db.session.scalars(select(Selection).where(Selection.database_id == database.id)).one()
+    mailing = definitions.create_mailing(
+        account,
+        definitions.MailingValues(
+            name=f"Bench {time.time():.0f}", database_id=database.id, template_id=template.id, target_ids=[everyone.id]
+        ),
+    )
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM ANALYZE"))
+    return mailing.id
+
+
+# --- the two runs -----------------------------------------------------------------------------------------------
+
+
+def environment(args: argparse.Namespace, sink_url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": args.database_url,
+        "REDIS_URL": args.redis_url,
+        "SMTP_URL": sink_url,
+        "DISPATCH_INTERVAL": "0.2",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def start(command: list[str], env: dict[str, str], log_path: str) -> subprocess.Popen:
+    """A process of the run, its output in ``log_path`` (printed when the run fails)."""
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def stop(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def run_mailing(args: argparse.Namespace, mailing_id: int, sink_url: str, folder: str) -> float:
+    from sqlalchemy import func, select
+
+    from webapp.accounts import accounts
+    from webapp.extensions import db
+    from webapp.mailings import lifecycle
+    from webapp.models import MailingRecipient
+    from webapp.platform.queues import redis_connection
+
+    redis_connection().flushdb()
+    env = environment(args, sink_url)
+    flask = str(Path(sys.executable).with_name("flask"))
+    log_path = os.path.join(folder, "processes.log")
+    processes = [start([sys.executable, "worker.py"], env, log_path) for _ in range(args.workers)]
+    processes.append(start([flask, "--app", "webapp", "dispatcher"], env, log_path))
+    time.sleep(3)  # the workers and the dispatcher start up (not measured)
+    account = accounts.get_or_create_account(ACCOUNT_NAME)
+    started = time.perf_counter()
+    lifecycle.send_now(account, mailing_id)
+    try:
+        while True:
+            time.sleep(0.5)
+            open_rows = db.session.scalar(
+                select(func.count()).where(
+                    MailingRecipient.mailing_id == mailing_id,
+                    MailingRecipient.status.in_(("pending", "queued", "sending")),
+                )
+            )
+            db.session.rollback()
+            if not open_rows:
+                break
+            if any(process.poll() is not None for process in processes):
+                sys.exit(f"a worker or the dispatcher stopped; see {log_path}")
+        seconds = time.perf_counter() - started
+    finally:
+        stop(processes)
+    counts = dict(
+        db.session.execute(
+            select(MailingRecipient.status, func.count())
+            .where(MailingRecipient.mailing_id == mailing_id)
+            .group_by(MailingRecipient.status)
+        ).all()
+    )
+    db.session.rollback()
+    sent = counts.get("sent", 0)
+    print(f"mailing: {counts} in {seconds:.1f} s = {sent / seconds:,.0f} messages/s", flush=True)
+    return sent / seconds
+
+
+def loop_process(port: int, messages: list[tuple[str, str, bytes]], count: int, start_at: float) -> None:
+    time.sleep(max(0.0, start_at - time.time()))
+    client = smtplib.SMTP("127.0.0.1", port)
+    client.ehlo()
+    for number in range(count):
+        sender, recipient, data = messages[number % len(messages)]
+        client.sendmail(sender, [recipient], data)
+    client.quit()
+
+
+def run_loop(args: argparse.Namespace, port: int, keep_path: str) -> float:
+    messages = pickle.loads(Path(keep_path).read_bytes())  # noqa: S301 - the file this run wrote
+    shares = [
+        args.recipients // args.workers + (1 if n < args.recipients % args.workers else 0) for n in range(args.workers)
+    ]
+    start_at = time.time() + 1
+    processes = [
+        multiprocessing.Process(target=loop_process, args=(port, messages, share, start_at)) for share in shares
+    ]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join()
+    seconds = time.time() - start_at
+    print(
+        f"plain loop: {args.recipients:,} messages ({len(messages):,} kept ones in turn, "
+        f"{sum(len(data) for _s, _r, data in messages) // len(messages):,} bytes on average) over "
+        f"{args.workers} connections in {seconds:.1f} s = {args.recipients / seconds:,.0f} messages/s",
+        flush=True,
+    )
+    return args.recipients / seconds
+
+
+def main() -> None:
+    args = parse_args()
+    os.environ["DATABASE_URL"], os.environ["REDIS_URL"] = args.database_url, args.redis_url
+    sys.path.insert(0, str(ROOT))
+    create_database(args.database_url)
+    port = free_port()
+    folder = tempfile.mkdtemp(prefix="mailing-bench-")
+    keep_path, count_path = os.path.join(folder, "kept.pickle"), os.path.join(folder, "count")
+    sink = multiprocessing.Process(target=run_sink, args=(port, keep_path, args.keep, count_path), daemon=True)
+    sink.start()
+    sink_url = f"smtp://127.0.0.1:{port}?starttls=never"
+
+    from webapp import create_app
+
+    app = create_app()
+    with app.app_context():
+        mailing_id = build(args.recipients, args.reuse)
+        mailing_rate = run_mailing(args, mailing_id, sink_url, folder)
+    print(f"the sink received {received(count_path):,} messages", flush=True)
+    loop_rate = run_loop(args, port, keep_path)
+    sink.terminate()
+    print(
+        f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} (shared with other work)", flush=True
+    )
+    print(f"BENCH mailing: {mailing_rate:,.0f} messages/s ({mailing_rate / loop_rate:.2f}x plain SMTP loop)")
+
+
+if __name__ == "__main__":
+    main()
