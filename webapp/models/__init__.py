@@ -2,6 +2,14 @@
 
 from webapp.models.accounts import ROLES, Account, ApiToken, User
 from webapp.models.base import Base, utcnow
+from webapp.models.bulk import (
+    BULK_ACTIONS,
+    BULK_RUN_STATUSES,
+    BulkRemovedProfile,
+    BulkRun,
+    BulkRunStatus,
+    DatabaseDayStat,
+)
 from webapp.models.callbacks import (
     CALLBACK_ACTIONS,
     CALLBACK_METHODS,
@@ -42,6 +50,12 @@ from webapp.models.surveys import Survey, SurveyResponse
 from webapp.models.work import WORK_STATUSES, ScheduledWork, WorkStatus
 
 __all__ = [
+    "BULK_ACTIONS",
+    "BULK_RUN_STATUSES",
+    "BulkRemovedProfile",
+    "BulkRun",
+    "BulkRunStatus",
+    "DatabaseDayStat",
     "INTAKE_PROVIDERS",
     "BounceReport",
     "IntakeCredential",
