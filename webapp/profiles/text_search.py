@@ -16,7 +16,7 @@ three characters (trigrams need three). Without the extension, and on SQLite, th
 """
 
 from flask_babel import gettext as _
-from sqlalchemy import String, cast, false, func, literal_column, or_, select, text, true
+from sqlalchemy import Text, cast, false, func, literal_column, or_, select, text, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from webapp.extensions import db
@@ -48,7 +48,7 @@ def text_condition(database: Database, query: str) -> ColumnElement:
     in_fields = [func.lower(raw_value(field, dialect)).like(pattern, escape="\\") for field in text_fields(database)]
     matched = or_(*in_fields) if in_fields else false()
     if in_fields and dialect == "postgresql" and _prefilter_fits(needle):
-        whole = func.lower(cast(literal_column("profile.fields"), String))
+        whole = func.lower(cast(literal_column("profile.fields"), Text))
         matched = whole.like(pattern, escape="\\") & matched
     if query.isascii() and query.isdigit() and int(query) <= MAX_ID:
         return or_(Profile.id == int(query), matched)
