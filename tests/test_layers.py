@@ -21,6 +21,8 @@ ALLOWED = {
     "hygiene": {"email", "profiles", "platform"},
     "webforms": {"email", "exports", "profiles", "platform", "widgets"},
     "surveys": {"email", "exports", "profiles", "platform", "webforms", "widgets"},
+    "bulk": {"imports", "exports", "profiles", "platform"},
+    "dashboard": {"followups", "hygiene", "imports", "webforms", "email", "profiles", "platform"},
 }
 
 

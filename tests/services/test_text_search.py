@@ -29,12 +29,10 @@ def database(account):
         ({"Email": "kees@example.nl", "Name": "Kees", "Score": 1}, [news.id]),
         ({"Email": "anna@voorbeeld.nl", "Name": "Anna de Vries", "Notes": "met via example.nl"}, []),
         ({"Email": "piet@example.com", "Name": "Piet", "Score": 12345}, [news.id]),
-        ({"Email": "joop@EXAMPLE.NL", "Name": "Joop 100% \"zeker\" (EXAMPLE.NL)"}, []),
+        ({"Email": "joop@EXAMPLE.NL", "Name": 'Joop 100% "zeker" (EXAMPLE.NL)'}, []),
     ]
     for values, held in rows:
-        profiles.create_profile(
-            account, database.id, values, interests={i: True for i in held}, origin=Origin("admin")
-        )
+        profiles.create_profile(account, database.id, values, interests={i: True for i in held}, origin=Origin("admin"))
     return database
 
 

@@ -57,6 +57,7 @@ def text_condition(database: Database, query: str) -> ColumnElement:
 
 def interest_condition(interest_id: int, held: bool = True) -> ColumnElement:
     """Profiles that hold (or, ``held=False``, lack) an interest."""
+    holds: ColumnElement
     if dialect_name() == "postgresql":
         holds = literal_column("profile.interests").op("@>")(func.jsonb_build_array(int(interest_id)))
     else:

@@ -15,6 +15,7 @@ def _require_login():
 from webapp.blueprints.admin import (  # noqa: E402,F401
     bounces,
     callbacks,
+    dashboard,
     databases,
     email_settings,
     email_templates,
