@@ -126,11 +126,8 @@ def figures(account: Account, database_id: int, *, days: int = DAYS, today: date
             values.append(carried)
         subscribers = Series("subscribers", day_list, values)
 
-    form_names = dict(
-        db.session.execute(
-            select(Form.id, Form.name).where(Form.account_id == account.id, Form.database_id == database.id)
-        )
-    )
+    in_database = (Form.account_id == account.id, Form.database_id == database.id)
+    form_names = {form_id: name for form_id, name in db.session.execute(select(Form.id, Form.name).where(*in_database))}
     per_form: dict[int, dict[date, int]] = {}
     if form_names:
         rows = db.session.execute(
