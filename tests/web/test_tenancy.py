@@ -17,6 +17,8 @@ from tests.factories import (
     make_user,
 )
 from webapp.accounts import tokens as accounts_tokens
+from webapp.bulk import runs as bulk_runs
+from webapp.bulk.runs import Selection
 from webapp.callbacks import definitions, deliveries
 from webapp.email import delivery, templates
 from webapp.exports import targets
@@ -48,6 +50,7 @@ ID_ARGUMENTS = {
     "export_id",
     "template_id",
     "caught_id",
+    "bulk_id",
 }
 
 
@@ -55,6 +58,7 @@ ID_ARGUMENTS = {
 def import_folder(app, tmp_path, monkeypatch):
     """Files uploaded by ``objects_of`` go to the test's temporary folder."""
     monkeypatch.setitem(app.config, "IMPORT_FOLDER", str(tmp_path / "imports"))
+    monkeypatch.setitem(app.config, "BULK_EXPORT_FOLDER", str(tmp_path / "bulk"))
 
 
 def objects_of(account) -> dict[str, int]:
@@ -82,8 +86,10 @@ def objects_of(account) -> dict[str, int]:
     )
     template = templates.save_template(account, templates.TemplateValues(name="T", subject="S", text="x"))
     delivery.send_mail(account.id, to="ann@example.com", subject="Caught", text="x")
+    bulk = bulk_runs.start(account, database.id, "export", Selection(ids=(profile.id,)))
     db.session.commit()
     return {
+        "bulk_id": bulk.id,
         "template_id": template.id,
         "caught_id": delivery.list_caught(account.id)[0].id,
         "definition_id": run.definition_id,

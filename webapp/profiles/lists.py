@@ -47,7 +47,8 @@ def sort_options(database: Database) -> list[tuple[str, str]]:
 
 @dataclass
 class SearchScope:
-    """What a search looks at: anywhere in ``fields`` (``indexed`` is kept for callers; always False now)."""
+    """What a search looks at, as the list names it: its shown text ``fields`` (it also looks in the other text
+    fields that are not hidden: ``text_search.text_fields``). ``indexed`` is kept for callers; always False."""
 
     indexed: bool
     fields: list[Field]
@@ -55,7 +56,7 @@ class SearchScope:
 
 def search_scope(database: Database) -> SearchScope:
     """The fields a search of this database matches (besides a profile id): see ``profiles.text_search``."""
-    return SearchScope(indexed=False, fields=text_search.text_fields(database))
+    return SearchScope(indexed=False, fields=[f for f in text_search.text_fields(database) if f.shown])
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,8 @@
 domain, ``haag`` finds Den Haag.
 
 What is matched: a profile id typed as a number, and what was typed anywhere in any text-like field (text,
-email, phone, choice, …), ignoring case; ``%`` and ``_`` are plain characters. The interest filter of the
-profile list lives here too (``interest_condition``): both are SQL conditions, so a list, a count and a bulk
+email, phone, choice, …; not hidden fields), ignoring case; ``%`` and ``_`` are plain characters. The interest
+filter of the profile list lives here too (``interest_condition``): both are SQL conditions, so a list, a count and a bulk
 action over "every match" ask the database, never Python, which profiles match.
 
 On PostgreSQL, when the ``pg_trgm`` extension is there (the migration creates it where it can), one trigram GIN
@@ -31,8 +31,9 @@ TRIGRAM_INDEX = "ix_profile_text_trgm"
 
 
 def text_fields(database: Database) -> list[Field]:
-    """The fields a search looks in: every text-like field of the database (shown or not)."""
-    return [field for field in database.fields if get_field_type(field.type).sort_as == "text"]
+    """The fields a search looks in: every text-like field of the database, shown in the list or not, except hidden
+    ones (the admin never shows their values, so a search must not reveal them either)."""
+    return [f for f in database.fields if get_field_type(f.type).sort_as == "text" and not f.hidden]
 
 
 def text_condition(database: Database, query: str) -> ColumnElement:

@@ -86,3 +86,15 @@
     cancel.click();
   });
 })();
+
+// Profile list: the header checkbox ticks every profile of the page for the bulk form (data-pick-all="form id").
+(function () {
+  "use strict";
+
+  document.addEventListener("change", function (event) {
+    var all = event.target.closest("[data-pick-all]");
+    if (!all) return;
+    var boxes = document.querySelectorAll('input[type="checkbox"][name="id"][form="' + all.dataset.pickAll + '"]');
+    boxes.forEach(function (box) { box.checked = all.checked; });
+  });
+})();

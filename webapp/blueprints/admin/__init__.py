@@ -14,6 +14,7 @@ def _require_login():
 
 from webapp.blueprints.admin import (  # noqa: E402,F401
     bounces,
+    bulk,
     callbacks,
     dashboard,
     databases,

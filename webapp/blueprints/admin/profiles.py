@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 
 from webapp.blueprints.admin import bp
 from webapp.blueprints.admin.access import actor, current_account, requires
+from webapp.blueprints.admin.bulk import bulk_choices
 from webapp.blueprints.admin.profile_inputs import (
     ListState,
     field_inputs,
@@ -83,12 +84,12 @@ def profile_list(database_id: int):
     problem = None
     try:
         page = lists.list_profiles(
-            account, database.id, query=state.query, sort=state.sort, descending=state.descending, cursor=state.cursor
+            account, database.id, where=state.where(), sort=state.sort, descending=state.descending, cursor=state.cursor
         )
     except ValidationError as error:
         problem = " ".join(error.errors.values())
-        state = ListState(query=state.query)
-        page = lists.list_profiles(account, database.id, query=state.query)
+        state = ListState()
+        page = lists.list_profiles(account, database.id)
     columns = [field for field in database.fields if field.shown and not field.hidden]
     column_sorts = {"id", "modified"} | {f"field:{field.id}" for field in columns}
     sort_options = lists.sort_options(database)
@@ -101,6 +102,7 @@ def profile_list(database_id: int):
         "sortable": {key for key, _label in sort_options},
         "extra_sorts": [(key, label) for key, label in sort_options if key not in column_sorts],
         "scope": lists.search_scope(database),
+        "bulk": bulk_choices(database),
     }
     template = "admin/profiles/_list.html" if _wants_partial() else "admin/profiles/index.html"
     response = make_response(render_template(template, **context))
@@ -111,9 +113,9 @@ def profile_list(database_id: int):
 @bp.route("/databases/<int:database_id>/profiles/count")
 def profile_count(database_id: int):
     """How many profiles the list holds: loaded by its own request, so the list never waits for a count."""
-    query = request.args.get("q", "").strip()[:200]
-    total = lists.count_profiles(current_account(), database_id, query=query)
-    return render_template("admin/profiles/_count.html", total=total, query=query)
+    state = ListState.from_args(request.args)
+    total = lists.count_profiles(current_account(), database_id, where=state.where())
+    return render_template("admin/profiles/_count.html", total=total, query=state.filtered)
 
 
 # --- create ---------------------------------------------------------------------------------------
