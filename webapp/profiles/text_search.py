@@ -3,8 +3,8 @@ domain, ``haag`` finds Den Haag.
 
 What is matched: a profile id typed as a number, and what was typed anywhere in any text-like field (text,
 email, phone, choice, …; not hidden fields), ignoring case; ``%`` and ``_`` are plain characters. The interest
-filter of the profile list lives here too (``interest_condition``): both are SQL conditions, so a list, a count and a bulk
-action over "every match" ask the database, never Python, which profiles match.
+filter of the profile list lives here too (``interest_condition``): both are SQL conditions, so a list, a count
+and a bulk action over "every match" ask the database, never Python, which profiles match.
 
 On PostgreSQL, when the ``pg_trgm`` extension is there (the migration creates it where it can), one trigram GIN
 index covers the text of all of a profile's values: ``ix_profile_text_trgm`` on ``lower(fields::text)``. The
