@@ -342,7 +342,7 @@ def test_create_stores_the_profile_and_its_event_shows_in_the_timeline(browser, 
     assert event.actor.endswith(f"editor.{account.id}@example.com")
 
     page = text_of(me.get(response.headers["Location"]))
-    assert f"Profile #{profile.id} created." in page
+    assert "Profile Ann@example.com created." in page  # named by its address, not a number
     timeline = page.split('id="timeline"', 1)[1]
     assert "Profile created" in timeline and "Admin" in timeline
     assert f"editor.{account.id}@example.com" in timeline
@@ -389,7 +389,7 @@ def test_inline_edit_saves_one_value_and_records_an_event(browser, account):
     saved = me.post(cell_url, {f"field-{first_name.id}": "Annabel"}, htmx=True)
     assert saved.status_code == 200
     assert 'class="cell editable"' in text_of(saved) and "Annabel" in text_of(saved)
-    assert json.loads(saved.headers["HX-Trigger"])["toast"]["message"] == f"FirstName of profile #{profile.id} saved."
+    assert json.loads(saved.headers["HX-Trigger"])["toast"]["message"] == "FirstName of anna@example.com saved."
     db.session.refresh(profile)
     assert profile.fields == {first_name.key: "Annabel", field_named(database, "Email").key: "anna@example.com"}
     event = events_of(profile.id)[-1]
@@ -422,7 +422,7 @@ def test_delete_from_the_list(browser, account):
     assert f'hx-delete="/profiles/{profile_id}/delete"' in text_of(me.get(f"/databases/{database.id}/profiles"))
     response = me.delete(f"/profiles/{profile_id}/delete")
     assert response.status_code == 200 and text_of(response) == ""
-    assert json.loads(response.headers["HX-Trigger"])["toast"]["message"] == f"Profile #{profile_id} deleted."
+    assert json.loads(response.headers["HX-Trigger"])["toast"]["message"] == "Profile anna@example.com deleted."
     assert db.session.get(Profile, profile_id) is None and db.session.get(Profile, keep.id) is not None
     removed = events_of(profile_id)[-1]
     assert removed.kind == "profile_removed"
@@ -437,7 +437,7 @@ def test_delete_from_the_profile_page_goes_back_to_the_list(browser, account):
     assert response.status_code == 303
     assert response.headers["Location"].endswith(f"/databases/{database.id}/profiles")
     assert db.session.get(Profile, profile_id) is None
-    assert f"Profile #{profile_id} deleted." in text_of(me.get(response.headers["Location"]))
+    assert "Profile anna@example.com deleted." in text_of(me.get(response.headers["Location"]))
 
 
 def test_a_viewer_sees_no_edit_controls_and_cannot_change_anything(browser, account):
@@ -617,7 +617,7 @@ def test_unsubscribe_with_behaviour_update_sets_the_configured_values(browser, a
     assert event.changes["interests"] == {str(news.id): [True, False]}
 
     after = text_of(me.get(f"/profiles/{profile.id}"))
-    assert f"Profile #{profile.id} is unsubscribed: Status = unsubscribed, Newsletter = off." in after
+    assert "a@example.com is unsubscribed: Status = unsubscribed, Newsletter = off." in after
     assert '<span class="badge danger">unsubscribed</span>' in after
     assert "Unsubscribe</button>" not in after
     assert 'Status</span>: active <span aria-label="becomes">→</span> unsubscribed' in after

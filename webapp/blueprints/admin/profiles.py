@@ -143,7 +143,7 @@ def profile_create(database_id: int):
         except Conflict as error:
             errors, status = {"": error.message}, 409
         else:
-            flash(_("Profile #%(id)s created.", id=profile.id), "success")
+            flash(_("Profile %(profile)s created.", profile=profiles.display_name(profile)), "success")
             if request.form.get("then") == "another":
                 return hx_redirect(url_for("admin.profile_create", database_id=database.id))
             return hx_redirect(url_for("admin.profile", profile_id=profile.id))
@@ -203,7 +203,7 @@ def profile_cell_update(profile_id: int, field_id: int):
     except Conflict as error:
         return _edit_cell(account, profile, field, request.form, {"": error.message}, 409)
     cell = render_template("admin/profiles/_cell.html", profile=profile, field=field)
-    return toast(cell, _("%(field)s of profile #%(id)s saved.", field=field.name, id=profile.id))
+    return toast(cell, _("%(field)s of %(profile)s saved.", field=field.name, profile=profiles.display_name(profile)))
 
 
 # --- delete ---------------------------------------------------------------------------------------
@@ -214,9 +214,10 @@ def profile_cell_update(profile_id: int, field_id: int):
 def profile_delete(profile_id: int):
     """Remove a profile: DELETE (from a list row) answers with nothing; POST goes back to the list."""
     account = current_account()
-    database_id = profiles.get_profile(account, profile_id).database_id
+    doomed = profiles.get_profile(account, profile_id)
+    database_id, name = doomed.database_id, profiles.display_name(doomed)
     profiles.delete_profile(account, profile_id, origin=_origin())
-    message = _("Profile #%(id)s deleted.", id=profile_id)
+    message = _("Profile %(profile)s deleted.", profile=name)
     if request.method == "DELETE":
         return toast("", message)
     flash(message, "success")
@@ -353,22 +354,20 @@ def profile_unsubscribe(profile_id: int):
     """Unsubscribe as the database's unsubscribe behaviour says, and tell what that did."""
     account = current_account()
     current = profiles.get_profile(account, profile_id)
-    database_id = current.database_id
+    database_id, name = current.database_id, profiles.display_name(current)
     values = databases.unsubscribe_values_by_name(current.database)
     behaviour = unsubscribe.unsubscribe(account, current.id, origin=_origin())
     if behaviour == "remove":
         flash(
             _(
-                "Profile #%(id)s is unsubscribed and, as this database's unsubscribe behaviour says, removed.",
-                id=profile_id,
+                "%(profile)s is unsubscribed and, as this database's unsubscribe behaviour says, removed.",
+                profile=name,
             ),
             "success",
         )
         return hx_redirect(url_for("admin.profiles", database_id=database_id))
     if behaviour == "update" and values:
-        flash(
-            _("Profile #%(id)s is unsubscribed: %(values)s.", id=profile_id, values=_describe_values(values)), "success"
-        )
+        flash(_("%(profile)s is unsubscribed: %(values)s.", profile=name, values=_describe_values(values)), "success")
     elif behaviour == "update":
         flash(
             _(
