@@ -168,3 +168,32 @@ def test_charts_scale_to_the_highest_value():
     assert heights[2] == charts.BOTTOM - charts.TOP and heights[0] == 0 and heights[1] == heights[2] / 2
     flat = charts.line(figures.Series("x", days, [0, 0, 0, 0]))
     assert flat.maximum == 1 and all(mark.y == charts.BOTTOM for mark in flat.marks)
+
+
+@pytest.mark.parametrize(
+    "values", [{"Newsletter": "no"}, {"Newsletter": "no", "Count": 0}, {}, {"Newsletter": "no", "Count": None}]
+)
+def test_the_sql_count_of_subscribers_agrees_with_is_subscribed(account, values):
+    """Field values of several types and an interest that unsubscribing switches off, on either engine."""
+    database = databases.create_database(account, "Mixed")
+    for name, kind in (("Email", "email"), ("Newsletter", "text"), ("Count", "number")):
+        create_field(account, FieldSpec(name=name, type=kind), database_id=database.id)
+    weekly = databases.create_interest(account, database.id, "Weekly")
+    databases.set_unsubscribe_behaviour(
+        account, database_id=database.id, behaviour="update", field_values=values, interest_values={"Weekly": False}
+    )
+    states = [
+        ({"Newsletter": "no", "Count": 0}, False),  # carries every unsubscribe value: not subscribed
+        ({"Newsletter": "no", "Count": 0}, True),
+        ({"Newsletter": "yes", "Count": 0}, False),
+        ({"Newsletter": "no"}, False),
+        ({"Count": 3}, True),
+    ]
+    for index, (fields, held) in enumerate(states):
+        profiles.create_profile(
+            account, database.id, {"Email": f"s{index}@example.nl", **fields}, interests={weekly.id: held}, origin=ADMIN
+        )
+    database = databases.get_database(account, database.id)
+    expected = sum(unsubscribe.is_subscribed(p) for p in db.session.query(Profile).filter_by(database_id=database.id))
+    assert 0 < expected < len(states)
+    assert day_counts.count_database(database).subscribers == expected

@@ -105,13 +105,22 @@ def subscribed_condition(database: Database) -> ColumnElement:
     postgresql = dialect_name() == "postgresql"
     fields_column: ColumnElement = literal_column("profile.fields")
     for key, value in (values.get("fields") or {}).items():
-        if postgresql:
+        if value is None:  # unsubscribing clears the field: carried when it is absent
+            if postgresql:
+                stored: ColumnElement = literal_column(f"(profile.fields ->> '{int(key)}')")
+            else:
+                stored = _sqlite_value(fields_column, key)
+            carries.append(stored.is_(None))
+        elif postgresql:
             carries.append(fields_column.op("@>")(cast(literal(json.dumps({key: value})), JSONB)))
-        else:
-            path: ColumnElement = literal_column("'$.\"" + str(int(key)) + "\"'")
+        else:  # a missing value is NULL, never equal: coalesce keeps NOT (…) from turning NULL
             wanted = json.dumps(value) if isinstance(value, list | dict) else value
-            carries.append(func.json_extract(fields_column, path) == literal(wanted))
+            carries.append(func.coalesce(_sqlite_value(fields_column, key) == literal(wanted), False))
     for interest_id, on in (values.get("interests") or {}).items():
         holds = interest_condition(int(interest_id))
         carries.append(holds if on else ~holds)
     return ~and_(*carries)
+
+
+def _sqlite_value(fields_column: ColumnElement, key: str) -> ColumnElement:
+    return func.json_extract(fields_column, literal_column("'$.\"" + str(int(key)) + "\"'"))
