@@ -62,6 +62,8 @@ def seed():
     for profile_id in ids:  # joined over the last 60 days, more lately
         ago = timedelta(days=int(60 * rng.random() ** 1.6), hours=rng.randrange(24))
         db.session.execute(update(Profile).where(Profile.id == profile_id).values(created_at=now - ago))
+    today = day_counts.count_database(database)
+    db.session.flush()
     forms = [builder.create_form(account, database.id, name=name) for name in ("Newsletter sign-up", "Spring offer")]
     for day in range(30):
         moment = now - timedelta(days=day, hours=rng.randrange(12))
@@ -88,9 +90,12 @@ def seed():
             db.session.add(
                 BounceReport(account_id=account.id, database_id=database.id, kind="hard", received_at=moment)
             )
-        subscribers = 900 + 7 * (30 - day) + rng.randrange(10)
+        subscribers = today.subscribers - 4 * day - rng.randrange(4)  # growing towards today's real count
         stat_day = (now - timedelta(days=day)).date()
-        db.session.add(DatabaseDayStat(database_id=database.id, day=stat_day, profiles=1200, subscribers=subscribers))
+        if day:  # today's row is the real count
+            db.session.add(
+                DatabaseDayStat(database_id=database.id, day=stat_day, profiles=1200, subscribers=subscribers)
+            )
     first_name = next(field for field in database.fields if field.name == "FirstName")
     cleaned = definitions.check_definition(
         account,
@@ -130,7 +135,6 @@ def seed():
             created_at=now - timedelta(days=4),
         )
     )
-    db.session.execute(DatabaseDayStat.__table__.delete().where(DatabaseDayStat.day == now.date()))
     day_counts.count_database(database)
     db.session.commit()
     weekly = next(i for i in database.interests if i.name == "Offers")
@@ -197,7 +201,8 @@ def main() -> None:
                     box.check()
                 page.select_option("#bulk-action", "add_interest")
                 page.select_option("#bulk-interest", label="Offers")
-                page.screenshot(path=str(OUT / f"bulk-action-{width}.png"), full_page=width == "1280")
+                page.evaluate("window.scrollTo(0, document.querySelector('.list-toolbar').offsetTop - 60)")
+                page.screenshot(path=str(OUT / f"bulk-action-{width}.png"))
                 page.click("#bulk-form button[type=submit]")
                 page.wait_for_selector("section.confirm")
                 page.screenshot(path=str(OUT / f"bulk-confirm-{width}.png"))
