@@ -46,6 +46,8 @@ def test_a_domain_finds_every_address_at_it_in_any_case_and_in_other_text_fields
     assert emails(account, database, query="example.nl") == ["anna@voorbeeld.nl", "joop@example.nl", "kees@example.nl"]
     assert count_profiles(account, database.id, where=Filter(query="example.nl")) == 3
     assert emails(account, database, query="DE VRIES") == ["anna@voorbeeld.nl"]
+    assert emails(account, database, query="Kees@Example.NL") == ["kees@example.nl"]  # a whole address
+    assert emails(account, database, query="kees@example.com") == []  # its local part alone is not a match
 
 
 def test_wildcards_and_quotes_are_plain_characters_and_numbers_are_not_text(account, database):

@@ -11,8 +11,8 @@ index covers the text of all of a profile's values: ``ix_profile_text_trgm`` on 
 search adds ``lower(fields::text) LIKE '%…%'`` as a pre-filter that index answers, and then checks the text
 fields one by one (so a match in a number field, or in a field's key, is not a match). The pre-filter is left
 out for what the JSON text would spell differently (quotes, backslashes, control characters) and for fewer than
-three characters (trigrams need three). Without the extension, and on SQLite, the same query runs as a scan
-(``LIKE``): right, only slower.
+three characters (trigrams need three); for a whole address it looks for the part before the ``@`` only.
+Without the extension, and on SQLite, the same query runs as a scan (``LIKE``): right, only slower.
 """
 
 from flask_babel import gettext as _
@@ -49,9 +49,10 @@ def text_condition(database: Database, query: str, *, prefilter: bool = True) ->
     pattern = "%" + escape_like(needle) + "%"
     in_fields = [func.lower(raw_value(field, dialect)).like(pattern, escape="\\") for field in text_fields(database)]
     matched = or_(*in_fields) if in_fields else false()
-    if prefilter and in_fields and dialect == "postgresql" and _prefilter_fits(needle):
+    narrowing = _narrowing_part(needle)
+    if prefilter and in_fields and dialect == "postgresql" and _prefilter_fits(narrowing):
         whole = func.lower(cast(literal_column("profile.fields"), Text))
-        matched = whole.like(pattern, escape="\\") & matched
+        matched = whole.like("%" + escape_like(narrowing) + "%", escape="\\") & matched
     if query.isascii() and query.isdigit() and int(query) <= MAX_ID:
         return or_(Profile.id == int(query), matched)
     return matched
@@ -77,6 +78,13 @@ def trigram_index_exists() -> bool:
     if dialect_name() != "postgresql":
         return False
     return bool(db.session.scalar(text("SELECT to_regclass(:name) IS NOT NULL"), {"name": TRIGRAM_INDEX}))
+
+
+def _narrowing_part(needle: str) -> str:
+    """What the pre-filter looks for: the whole text, except for a whole address, where the part before the ``@``
+    does (the domain's trigrams are in nearly every profile, and reading their long lists is what costs)."""
+    local, at, _domain = needle.partition("@")
+    return local if at and len(local) >= 3 else needle
 
 
 def _prefilter_fits(needle: str) -> bool:
