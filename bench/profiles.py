@@ -5,7 +5,7 @@ times, in the process (the service call's wall time, a fresh session per call as
 
 - the first page of ``list_profiles`` (sorted by id) and one sorted by the indexed FirstName field;
 - an exact email search through ``find_profiles`` and through ``list_profiles(query=...)``;
-- a name prefix search ``list_profiles(query="Ann")``;
+- a search for part of a name ``list_profiles(query="Ann")`` (anywhere in the text fields, like the list);
 - the next page through the cursor (id sort and FirstName sort);
 
 each against a hand-written SQL query returning the same rows through the same session, interleaved.
@@ -458,8 +458,8 @@ def make_cases(account_id: int, database_id: int, dialect: str, profiles: int) -
     from sqlalchemy import func, select, text
 
     from webapp.extensions import db
-    from webapp.models import Account, Field, Profile
-    from webapp.profiles import lists
+    from webapp.models import Account, Database, Field, Profile
+    from webapp.profiles import lists, text_search
     from webapp.profiles import profiles as profile_service
 
     fields = {f.name: f for f in db.session.scalars(select(Field).where(Field.database_id == database_id))}
@@ -503,7 +503,13 @@ def make_cases(account_id: int, database_id: int, dialect: str, profiles: int) -
         items = page_or_list.items if hasattr(page_or_list, "items") else page_or_list
         return [profile.id for profile in items]
 
-    search_where = f"({email_sort} LIKE :pattern ESCAPE '\\' OR {first_sort} LIKE :pattern ESCAPE '\\')"
+    # The list's search finds text anywhere in the text fields (``profiles/text_search.py``): on PostgreSQL a
+    # pre-filter over all values that the trigram index answers, then each text field.
+    text_keys = [str(f.id) for f in text_search.text_fields(db.session.get_one(Database, database_id))]
+    each_field = " OR ".join(f"lower({value_sql(key, dialect)}) LIKE :pattern ESCAPE '\\'" for key in text_keys)
+    search_where = f"({each_field})"
+    if dialect == "postgresql":
+        search_where = f"(lower(fields::text) LIKE :pattern ESCAPE '\\' AND {search_where})"
     return [
         Case(
             "first_page",
@@ -537,16 +543,16 @@ def make_cases(account_id: int, database_id: int, dialect: str, profiles: int) -
             "exact email, list_profiles(query=)",
             lambda a: ids(lists.list_profiles(a, database_id, query=email)),
             f"SELECT {columns} FROM profile WHERE {scope} AND {search_where} ORDER BY id LIMIT :limit",
-            {**base, "pattern": like_pattern(email)},
+            {**base, "pattern": "%" + like_pattern(email)},
             page,
             50,
         ),
         Case(
             "prefix_search",
-            f"name prefix {PREFIX!r}, list_profiles(query=)",
+            f"name part {PREFIX!r}, list_profiles(query=)",
             lambda a: ids(lists.list_profiles(a, database_id, query=PREFIX)),
             f"SELECT {columns} FROM profile WHERE {scope} AND {search_where} ORDER BY id LIMIT :limit",
-            {**base, "pattern": like_pattern(PREFIX)},
+            {**base, "pattern": "%" + like_pattern(PREFIX)},
             page,
             100,
         ),

@@ -24,6 +24,8 @@ ALLOWED = {
     "selections": {"email", "exports", "profiles", "platform", "rules"},
     "mailings": {"email", "hygiene", "platform", "profiles", "selections"},
     "surveys": {"email", "exports", "profiles", "platform", "webforms", "widgets"},
+    "bulk": {"imports", "exports", "profiles", "platform"},
+    "dashboard": {"followups", "hygiene", "imports", "webforms", "email", "profiles", "platform"},
 }
 
 

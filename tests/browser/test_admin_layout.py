@@ -14,6 +14,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.factories import PASSWORD, make_account, make_followup, make_form_submission, make_user
+from webapp.bulk import runs as bulk_runs
+from webapp.bulk.runs import Picked
 from webapp.callbacks.definitions import create_callback
 from webapp.email.templates import TemplateValues, save_template
 from webapp.extensions import db
@@ -66,6 +68,8 @@ def owner_page(page, verrijk, ctx):
     make_followup(account, database, trigger={"kind": "profile_created"}, actions=[{"type": "unsubscribe"}])
     create_callback(account, database.id, url="https://hooks.example/verrijk")
     add_sent_mailing(account, database, profile)
+    weekly = database.interests[0].id
+    bulk_runs.start(account, database.id, "add_interest", Picked(ids=(profile.id,)), params={"interest": weekly})
     db.session.commit()
     page.goto(f"{verrijk.url}/login")
     page.fill("input[name=email]", user.email)

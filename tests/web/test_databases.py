@@ -53,7 +53,7 @@ def test_index_lists_databases_with_profile_counts_and_archived_badge(browser):
     old = make_database(account, "OldLeads", fields={})
     databases.update_database(account, old.id, name="OldLeads", description="From 2019", archived=True)
 
-    page = text_of(me.get("/"))
+    page = text_of(me.get("/databases"))
 
     assert "Customers" in page and "OldLeads" in page and "From 2019" in page
     assert '<td class="numeric">2</td>' in page
@@ -62,7 +62,7 @@ def test_index_lists_databases_with_profile_counts_and_archived_badge(browser):
 
 
 def test_index_empty_state_tells_an_admin_what_to_do(browser):
-    page = text_of(browser("admin").get("/"))
+    page = text_of(browser("admin").get("/databases"))
     assert "No databases yet" in page
     assert "Create your first database" in page
     assert 'action="/databases"' in page
@@ -71,7 +71,7 @@ def test_index_empty_state_tells_an_admin_what_to_do(browser):
 def test_index_fragment_for_htmx_full_page_otherwise(browser):
     me = browser("admin")
     make_database(me.user.account, "Customers")
-    full, fragment = text_of(me.get("/")), text_of(me.get("/", htmx=True))
+    full, fragment = text_of(me.get("/databases")), text_of(me.get("/databases", htmx=True))
     assert "<html" in full and 'id="databases"' in full
     assert "<html" not in fragment and 'id="databases"' in fragment and "Customers" in fragment
 
@@ -339,11 +339,11 @@ def test_delete_removes_the_database_with_its_profiles(browser):
 
     response = me.post(f"/databases/{database.id}/delete", {"confirm_name": "Customers"}, htmx=True)
 
-    assert response.status_code == 204 and response.headers["HX-Redirect"].endswith("/")
+    assert response.status_code == 204 and response.headers["HX-Redirect"].endswith("/databases")
     assert database_names(account) == []
     assert committed().get(Profile, profile_id) is None
     assert field_indexes() == []  # the expression indexes of its indexed fields went with it
-    assert "Database Customers is deleted." in text_of(me.get("/"))
+    assert "Database Customers is deleted." in text_of(me.get("/databases"))
 
 
 def test_delete_is_refused_while_another_database_refers_to_it(browser):

@@ -18,6 +18,8 @@ from tests.factories import (
     make_user,
 )
 from webapp.accounts import tokens as accounts_tokens
+from webapp.bulk import runs as bulk_runs
+from webapp.bulk.runs import Picked
 from webapp.callbacks import definitions, deliveries
 from webapp.email import delivery, templates
 from webapp.exports import targets
@@ -54,6 +56,7 @@ ID_ARGUMENTS = {
     "caught_id",
     "mailing_id",
     "recipient_id",
+    "bulk_id",
 }
 
 
@@ -61,6 +64,7 @@ ID_ARGUMENTS = {
 def import_folder(app, tmp_path, monkeypatch):
     """Files uploaded by ``objects_of`` go to the test's temporary folder."""
     monkeypatch.setitem(app.config, "IMPORT_FOLDER", str(tmp_path / "imports"))
+    monkeypatch.setitem(app.config, "BULK_EXPORT_FOLDER", str(tmp_path / "bulk"))
 
 
 def a_sent_mailing(account, database, template):
@@ -101,10 +105,12 @@ def objects_of(account) -> dict[str, int]:
     template = templates.save_template(account, templates.TemplateValues(name="T", subject="S", text="x"))
     delivery.send_mail(account.id, to="ann@example.com", subject="Caught", text="x")
     mailing = a_sent_mailing(account, database, template)
+    bulk = bulk_runs.start(account, database.id, "export", Picked(ids=(profile.id,)))
     db.session.commit()
     return {
         "mailing_id": mailing.id,
         "recipient_id": db.session.scalar(select(MailingRecipient.id).where(MailingRecipient.mailing_id == mailing.id)),
+        "bulk_id": bulk.id,
         "template_id": template.id,
         "caught_id": delivery.list_caught(account.id)[0].id,
         "definition_id": run.definition_id,

@@ -42,6 +42,27 @@ class RollbackReport:
     left: list[str] = field(default_factory=list)  # what was changed since, and left alone
 
 
+@dataclass(frozen=True)
+class JournalRange:
+    """A run's share of the event journal: its database, its event-id range and the source and reference on its
+    events; and whose name the undo's own events carry. An import run is one (``_journal``); a bulk action
+    (``webapp.bulk``) is another, and undoes its value changes with the same ``touched_by`` and ``JournalUndo``."""
+
+    database_id: int
+    first_event_id: int | None
+    last_event_id: int | None
+    source: str
+    reference: str
+    actor: str = ""
+    undo_reference: str = ""
+
+    @property
+    def undo_origin(self) -> events.Origin:
+        return events.Origin(
+            self.source, actor=self.actor, reference=self.undo_reference or f"{self.reference} rollback"
+        )
+
+
 @dataclass
 class _Touched:
     created: bool = False
@@ -85,7 +106,7 @@ def apply_rollback(run_id: int) -> None:
     if run is None or run.status != ImportRunStatus.ROLLING_BACK:
         return
     account = db.session.get_one(Account, run.account_id)
-    touched, first_event = _touched_by(account, run)
+    touched, first_event = touched_by(account, _journal(run))
     profile_ids = sorted(touched)
     if run.rollback_total != len(profile_ids):
         run.rollback_total = len(profile_ids)
@@ -97,7 +118,7 @@ def apply_rollback(run_id: int) -> None:
         if run is None or run.status != ImportRunStatus.ROLLING_BACK or run.rollback_done != start:
             db.session.rollback()
             return  # another attempt has moved the rollback on
-        undo = _Undo(account, run)
+        undo = JournalUndo(account, _journal(run))
         undo.chunk({profile_id: touched[profile_id] for profile_id in chunk}, first_event)
         undo.journal()
         run.rollback_done = start + len(chunk)
@@ -126,7 +147,11 @@ def _reference(run: ImportRun) -> str:
     return f"import {run.id}"
 
 
-def _touched_by(account: Account, run: ImportRun) -> tuple[dict[int, _Touched], int | None]:
+def _journal(run: ImportRun) -> JournalRange:
+    return JournalRange(run.database_id, run.first_event_id, run.last_event_id, "import", _reference(run))
+
+
+def touched_by(account: Account, run: JournalRange) -> tuple[dict[int, _Touched], int | None]:
     """What the run did to each profile, from its own events (in the run's event-id range), and its first event."""
     query = (
         select(
@@ -140,8 +165,8 @@ def _touched_by(account: Account, run: ImportRun) -> tuple[dict[int, _Touched], 
             ProfileEvent.id.between(run.first_event_id or 0, run.last_event_id or 0),
             ProfileEvent.account_id == account.id,
             ProfileEvent.database_id == run.database_id,
-            ProfileEvent.source == "import",
-            ProfileEvent.reference == _reference(run),
+            ProfileEvent.source == run.source,
+            ProfileEvent.reference == run.reference,
         )
         .order_by(ProfileEvent.id)
     )
@@ -167,7 +192,7 @@ def _touched_by(account: Account, run: ImportRun) -> tuple[dict[int, _Touched], 
     return touched, first_event
 
 
-def _changes_since(touched: dict[int, _Touched], first_event: int | None, run: ImportRun) -> dict[int, list]:
+def _changes_since(touched: dict[int, _Touched], first_event: int | None, run: JournalRange) -> dict[int, list]:
     """Per profile, the changes other writers made after the run's last event for it: (subprofile, kind, changes)."""
     later: dict[int, list] = {}
     for profile_id, subprofile_id, event_id, kind, changes in db.session.execute(
@@ -180,7 +205,7 @@ def _changes_since(touched: dict[int, _Touched], first_event: int | None, run: I
         ).where(
             ProfileEvent.profile_id.in_(list(touched)),
             ProfileEvent.id > first_event,
-            ProfileEvent.reference != _reference(run),
+            ProfileEvent.reference != run.reference,
         )
     ):
         if event_id > touched[profile_id].last_event:
@@ -201,14 +226,14 @@ def _current_subprofiles(touched: dict[int, _Touched]) -> dict[int, Any]:
     }
 
 
-class _Undo:
+class JournalUndo:
     """The rollback's writes, chunk by chunk, and the report of what was left alone; the journal rows are
     written at the end (``journal``)."""
 
-    def __init__(self, account: Account, run: ImportRun):
+    def __init__(self, account: Account, run: JournalRange):
         self.account, self.run = account, run
         self.names = {f.key: f.name for f in get_database(account, run.database_id).fields}
-        self.origin = events.Origin("import", reference=f"{_reference(run)} rollback")
+        self.origin = run.undo_origin
         self.now = utcnow()
         self.report = RollbackReport()
         self.event_rows: list[dict] = []
@@ -365,3 +390,6 @@ def _event(account, run, origin, now, profile_id, kind, changes, collection_id=N
         "changes": changes,
         "created_at": now,
     }
+
+
+_Undo = JournalUndo  # its former name, which the crash tests patch

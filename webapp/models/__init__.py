@@ -2,6 +2,14 @@
 
 from webapp.models.accounts import ROLES, Account, ApiToken, User
 from webapp.models.base import Base, utcnow
+from webapp.models.bulk import (
+    BULK_ACTIONS,
+    BULK_RUN_STATUSES,
+    BulkRemovedProfile,
+    BulkRun,
+    BulkRunStatus,
+    DatabaseDayStat,
+)
 from webapp.models.callbacks import (
     CALLBACK_ACTIONS,
     CALLBACK_METHODS,
@@ -71,6 +79,12 @@ __all__ = [
     "MailingRecipient",
     "MailingStatus",
     "RecipientStatus",
+    "BULK_ACTIONS",
+    "BULK_RUN_STATUSES",
+    "BulkRemovedProfile",
+    "BulkRun",
+    "BulkRunStatus",
+    "DatabaseDayStat",
     "INTAKE_PROVIDERS",
     "BounceReport",
     "IntakeCredential",

@@ -95,6 +95,7 @@ class FollowUpRun(Base):
     __table_args__ = (
         Index("ix_follow_up_run_status_due_at", "status", "due_at"),
         Index("ix_follow_up_run_followup_id_status", "followup_id", "status"),
+        Index("ix_follow_up_run_followup_id_created_at", "followup_id", "created_at"),  # runs per day
         # A date-field trigger fires at most once per profile and date (``occurrence``; NULL for event runs).
         UniqueConstraint("followup_id", "profile_id", "occurrence"),
     )

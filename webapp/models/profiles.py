@@ -78,6 +78,15 @@ class ProfileEvent(Base):
             postgresql_where=text("subprofile_id IS NOT NULL"),
             sqlite_where=text("subprofile_id IS NOT NULL"),
         ),
+        # The dashboard's unsubscribes and sent emails per day: partial, so other events never write to it.
+        Index(
+            "ix_profile_event_database_id_kind_created_at",
+            "database_id",
+            "kind",
+            "created_at",
+            postgresql_where=text("kind IN ('unsubscribed', 'email_sent')"),
+            sqlite_where=text("kind IN ('unsubscribed', 'email_sent')"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

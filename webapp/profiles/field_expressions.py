@@ -85,8 +85,10 @@ def field_indexes(field: Field, dialect: str) -> list[Index]:
 
 
 def include_in_migrations(name: str | None, type_: str, parent_names: dict) -> bool:
-    """Alembic filter: the per-field expression indexes are managed by the fields service, not migrations."""
-    return not (type_ == "index" and name and name.startswith(("ix_profile_field_", "uq_profile_field_")))
+    """Alembic filter: the per-field expression indexes are managed by the fields service, not migrations, and the
+    trigram index of substring search exists only where PostgreSQL has ``pg_trgm`` (``profiles/text_search.py``)."""
+    prefixes = ("ix_profile_field_", "uq_profile_field_", "ix_profile_text_trgm")
+    return not (type_ == "index" and name and name.startswith(prefixes))
 
 
 def index_names(field: Field) -> list[str]:

@@ -1,8 +1,8 @@
 """Reading lists of profiles: search as you type, sorting, keyset pagination that stays fast at scale.
 
-Sorting by an indexed field and searching it use exactly the expressions its index was built from
-(``field_expressions``), so PostgreSQL walks the index instead of the table. Pages are addressed by a
-cursor holding the last row's sort value and id, never by an offset.
+Sorting by an indexed field uses exactly the expression its index was built from (``field_expressions``), so
+PostgreSQL walks the index instead of the table; searching is a substring search (``text_search``). Pages are
+addressed by a cursor holding the last row's sort value and id, never by an offset.
 """
 
 import base64
@@ -13,15 +13,16 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.sql.elements import ColumnElement, SQLColumnExpression
 
 from webapp.extensions import db
 from webapp.models import Account, Database, Field, Profile
 from webapp.platform.errors import ValidationError
 from webapp.platform.tenancy import MAX_ID
+from webapp.profiles import text_search
 from webapp.profiles.databases import get_database
-from webapp.profiles.field_expressions import dialect_name, keyset_after, raw_value, sort_value
+from webapp.profiles.field_expressions import dialect_name, keyset_after, sort_value
 from webapp.profiles.field_types import get_field_type
 
 PAGE_SIZE = 50
@@ -46,31 +47,46 @@ def sort_options(database: Database) -> list[tuple[str, str]]:
 
 @dataclass
 class SearchScope:
-    """What a search looks at: a prefix of ``fields`` when ``indexed``, else anywhere in ``fields``."""
+    """What a search looks at, as the list names it: its shown text ``fields`` (it also looks in the other text
+    fields that are not hidden: ``text_search.text_fields``). ``indexed`` is kept for callers; always False."""
 
     indexed: bool
     fields: list[Field]
 
 
 def search_scope(database: Database) -> SearchScope:
-    """The fields a search of this database matches (besides a profile id): see ``_search``."""
-    text_fields = [f for f in database.fields if get_field_type(f.type).sort_as == "text"]
-    indexed = [f for f in text_fields if f.indexed]
-    if indexed:
-        return SearchScope(indexed=True, fields=indexed)
-    return SearchScope(indexed=False, fields=[f for f in text_fields if f.shown])
+    """The fields a search of this database matches (besides a profile id): see ``profiles.text_search``."""
+    return SearchScope(indexed=False, fields=[f for f in text_search.text_fields(database) if f.shown])
 
 
-def count_profiles(account: Account, database_id: int, *, query: str = "") -> int:
+@dataclass(frozen=True)
+class Filter:
+    """What a list shows besides its order: a search, and profiles with (or without) one interest."""
+
+    query: str = ""
+    interest_id: int | None = None
+    without_interest: bool = False
+
+    def conditions(self, database: Database) -> list[ColumnElement]:
+        found = []
+        if self.query.strip():
+            found.append(text_search.text_condition(database, self.query))
+        if self.interest_id is not None:
+            if not any(interest.id == self.interest_id for interest in database.interests):
+                raise ValidationError({"interest": _("This database has no such interest.")})
+            found.append(text_search.interest_condition(self.interest_id, not self.without_interest))
+        return found
+
+
+def count_profiles(account: Account, database_id: int, *, query: str = "", where: Filter | None = None) -> int:
     """How many profiles a list with this search holds (a separate query, so the list itself stays fast)."""
     database = get_database(account, database_id)
+    where = where or Filter(query=query)
     statement = (
         select(func.count())
         .select_from(Profile)
-        .where(Profile.account_id == account.id, Profile.database_id == database.id)
+        .where(Profile.account_id == account.id, Profile.database_id == database.id, *where.conditions(database))
     )
-    if query.strip():
-        statement = statement.where(_search(database, query.strip(), dialect_name()))
     return db.session.scalar(statement) or 0
 
 
@@ -83,13 +99,15 @@ def list_profiles(
     descending: bool = False,
     cursor: str | None = None,
     limit: int = PAGE_SIZE,
+    where: Filter | None = None,
 ) -> Page:
     database = get_database(account, database_id)
     dialect = dialect_name()
     expression, field = _sort_expression(database, sort, dialect)
-    statement = select(Profile).where(Profile.account_id == account.id, Profile.database_id == database.id)
-    if query.strip():
-        statement = statement.where(_search(database, query.strip(), dialect))
+    where = where or Filter(query=query)
+    statement = select(Profile).where(
+        Profile.account_id == account.id, Profile.database_id == database.id, *where.conditions(database)
+    )
     backwards = False
     if cursor:
         value, last_id, backwards = _decode_cursor(cursor, field, dialect, sort)
@@ -132,24 +150,6 @@ def _sort_expression(database: Database, sort: str, dialect: str) -> tuple[SQLCo
             if f"field:{field.id}" == sort and field.indexed:
                 return sort_value(field, dialect), field
     raise ValidationError({"sort": _("Profiles cannot be sorted by %(sort)s.", sort=sort)})
-
-
-def _search(database: Database, query: str, dialect: str) -> ColumnElement:
-    """Prefix search on indexed text fields (index-backed), or substring search on shown fields."""
-    pattern = _escape_like(query.lower())
-    conditions: list[ColumnElement] = []
-    if query.isascii() and query.isdigit() and int(query) <= MAX_ID:
-        conditions.append(Profile.id == int(query))
-    scope = search_scope(database)
-    if scope.indexed:
-        conditions += [sort_value(f, dialect).like(pattern + "%", escape="\\") for f in scope.fields]
-    else:
-        conditions += [func.lower(raw_value(f, dialect)).like("%" + pattern + "%", escape="\\") for f in scope.fields]
-    return or_(*conditions) if conditions else Profile.id.is_(None)
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _encode_cursor(profile: Profile, value: Any, backwards: bool, sort: str) -> str:

@@ -5,12 +5,20 @@ values, ``nothing`` changes nothing (lawful only outside the EU; the admin warns
 carrying the unsubscribe values (``update``) or simply existing (``remove`` and ``nothing``).
 """
 
+import json
+
+from sqlalchemy import and_, cast, func, literal, literal_column, true
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.sql.elements import ColumnElement
+
 from webapp.extensions import db
-from webapp.models import Account, Profile, Subprofile, utcnow
+from webapp.models import Account, Database, Profile, Subprofile, utcnow
 from webapp.profiles import events
 from webapp.profiles.events import Origin
+from webapp.profiles.field_expressions import dialect_name
 from webapp.profiles.profiles import get_profile, remove_in_transaction
 from webapp.profiles.subprofiles import get_subprofile
+from webapp.profiles.text_search import interest_condition
 from webapp.profiles.values import diff, interests_diff
 
 
@@ -86,3 +94,33 @@ def is_subscribed(holder: Profile | Subprofile) -> bool:
     interests = set(getattr(holder, "interests", []) or [])
     interests_match = all((int(i) in interests) == on for i, on in values.get("interests", {}).items())
     return not (fields_match and interests_match)
+
+
+def subscribed_condition(database: Database) -> ColumnElement:
+    """``is_subscribed`` as SQL over a database's profiles, for counting subscribers without loading them."""
+    values = database.unsubscribe_values or {}
+    if database.unsubscribe_behaviour != "update" or not (values.get("fields") or values.get("interests")):
+        return true()
+    carries: list[ColumnElement] = []
+    postgresql = dialect_name() == "postgresql"
+    fields_column: ColumnElement = literal_column("profile.fields")
+    for key, value in (values.get("fields") or {}).items():
+        if value is None:  # unsubscribing clears the field: carried when it is absent
+            if postgresql:
+                stored: ColumnElement = literal_column(f"(profile.fields ->> '{int(key)}')")
+            else:
+                stored = _sqlite_value(fields_column, key)
+            carries.append(stored.is_(None))
+        elif postgresql:
+            carries.append(fields_column.op("@>")(cast(literal(json.dumps({key: value})), JSONB)))
+        else:  # a missing value is NULL, never equal: coalesce keeps NOT (…) from turning NULL
+            wanted = json.dumps(value) if isinstance(value, list | dict) else value
+            carries.append(func.coalesce(_sqlite_value(fields_column, key) == literal(wanted), False))
+    for interest_id, on in (values.get("interests") or {}).items():
+        holds = interest_condition(int(interest_id))
+        carries.append(holds if on else ~holds)
+    return ~and_(*carries)
+
+
+def _sqlite_value(fields_column: ColumnElement, key: str) -> ColumnElement:
+    return func.json_extract(fields_column, literal_column("'$.\"" + str(int(key)) + "\"'"))

@@ -86,3 +86,29 @@
     cancel.click();
   });
 })();
+
+// Profile list: the header checkbox ticks every profile of the page for the bulk form (data-pick-all="form id").
+(function () {
+  "use strict";
+
+  document.addEventListener("change", function (event) {
+    var all = event.target.closest("[data-pick-all]");
+    if (!all) return;
+    var boxes = document.querySelectorAll('input[type="checkbox"][name="id"][form="' + all.dataset.pickAll + '"]');
+    boxes.forEach(function (box) { box.checked = all.checked; });
+  });
+
+  // The bulk form shows the inputs of the chosen action only (without JavaScript it shows them all).
+  function showBulkInputs(select) {
+    select.form.querySelectorAll("[data-bulk-for]").forEach(function (group) {
+      group.hidden = group.dataset.bulkFor.split(" ").indexOf(select.value) === -1;
+    });
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.id === "bulk-action") showBulkInputs(event.target);
+  });
+  document.addEventListener("htmx:load", function (event) {
+    var select = event.detail.elt.querySelector ? event.detail.elt.querySelector("#bulk-action") : null;
+    if (select) showBulkInputs(select);
+  });
+})();

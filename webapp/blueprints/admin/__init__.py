@@ -15,7 +15,9 @@ def _require_login():
 from webapp.blueprints.admin import (  # noqa: E402,F401
     bounces,
     branding,
+    bulk,
     callbacks,
+    dashboard,
     databases,
     email_designs,
     email_settings,

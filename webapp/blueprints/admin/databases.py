@@ -106,8 +106,8 @@ def _index(form: DatabaseInputs, errors=None, status: int = 200):
     return page, status
 
 
-@bp.route("/")
-def index():
+@bp.route("/databases", endpoint="databases")
+def database_index():
     """The account's databases."""
     return _index(DatabaseInputs(formdata=None))
 
@@ -501,4 +501,4 @@ def database_delete(database_id: int):
             status=409,
         )
     flash(_("Database %(name)s is deleted.", name=name), "success")
-    return hx_redirect(url_for("admin.index"))
+    return hx_redirect(url_for("admin.databases"))

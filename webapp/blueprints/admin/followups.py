@@ -249,6 +249,7 @@ def _panel_context(profile_id: int) -> dict:
     return {
         "database": profile.database,
         "profile_id": profile.id,
+        "profile_name": profiles.display_name(profile),
         "runs": run_history.runs_of_profile(account, profile.id),
         **builder_labels(),
     }

@@ -17,6 +17,7 @@ from werkzeug.datastructures import MultiDict
 from webapp.models import Account, Field, Interest
 from webapp.platform.errors import NotFound
 from webapp.profiles import databases
+from webapp.profiles.lists import Filter
 
 INPUT_TYPES = {
     "text": "text",
@@ -206,20 +207,23 @@ def parse_interests(interests: list[Interest], form: MultiDict, *, name: str = "
 
 @dataclass(frozen=True)
 class ListState:
-    """What a list URL says: search, order and page."""
+    """What a list URL says: search, interest filter (``12`` holds interest 12, ``-12`` lacks it), order and page."""
 
     query: str = ""
     sort: str = "id"
     descending: bool = False
     cursor: str | None = None
+    interest: str = ""
 
     @classmethod
     def from_args(cls, args) -> "ListState":
+        interest = (args.get("interest") or "").strip()
         return cls(
             query=args.get("q", "").strip()[:200],
             sort=args.get("sort") or "id",
             descending=args.get("dir") == "desc",
             cursor=args.get("cursor") or None,
+            interest=interest if interest.lstrip("-").isdigit() and len(interest) < 12 else "",
         )
 
     def args(self, **changes: Any) -> dict[str, Any]:
@@ -227,10 +231,21 @@ class ListState:
         state = replace(self, **changes)
         return {
             "q": state.query or None,
+            "interest": state.interest or None,
             "sort": state.sort if state.sort != "id" else None,
             "dir": "desc" if state.descending else None,
             "cursor": state.cursor,
         }
+
+    def where(self) -> Filter:
+        """The search and filter of this state, as the profile lists and bulk actions take them."""
+        if not self.interest:
+            return Filter(query=self.query)
+        return Filter(self.query, abs(int(self.interest)), self.interest.startswith("-"))
+
+    @property
+    def filtered(self) -> bool:
+        return bool(self.query or self.interest)
 
     def sort_args(self, key: str) -> dict[str, Any]:
         """Arguments of the link that sorts by ``key``: ascending first, then toggling direction."""

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 
 from webapp.blueprints.admin import bp
 from webapp.blueprints.admin.access import actor, current_account, requires
+from webapp.blueprints.admin.bulk import bulk_choices
 from webapp.blueprints.admin.profile_inputs import (
     ListState,
     field_inputs,
@@ -83,12 +84,12 @@ def profile_list(database_id: int):
     problem = None
     try:
         page = lists.list_profiles(
-            account, database.id, query=state.query, sort=state.sort, descending=state.descending, cursor=state.cursor
+            account, database.id, where=state.where(), sort=state.sort, descending=state.descending, cursor=state.cursor
         )
     except ValidationError as error:
         problem = " ".join(error.errors.values())
-        state = ListState(query=state.query)
-        page = lists.list_profiles(account, database.id, query=state.query)
+        state = ListState()
+        page = lists.list_profiles(account, database.id)
     columns = [field for field in database.fields if field.shown and not field.hidden]
     column_sorts = {"id", "modified"} | {f"field:{field.id}" for field in columns}
     sort_options = lists.sort_options(database)
@@ -101,6 +102,7 @@ def profile_list(database_id: int):
         "sortable": {key for key, _label in sort_options},
         "extra_sorts": [(key, label) for key, label in sort_options if key not in column_sorts],
         "scope": lists.search_scope(database),
+        "bulk": bulk_choices(database),
     }
     template = "admin/profiles/_list.html" if _wants_partial() else "admin/profiles/index.html"
     response = make_response(render_template(template, **context))
@@ -111,9 +113,9 @@ def profile_list(database_id: int):
 @bp.route("/databases/<int:database_id>/profiles/count")
 def profile_count(database_id: int):
     """How many profiles the list holds: loaded by its own request, so the list never waits for a count."""
-    query = request.args.get("q", "").strip()[:200]
-    total = lists.count_profiles(current_account(), database_id, query=query)
-    return render_template("admin/profiles/_count.html", total=total, query=query)
+    state = ListState.from_args(request.args)
+    total = lists.count_profiles(current_account(), database_id, where=state.where())
+    return render_template("admin/profiles/_count.html", total=total, query=state.filtered)
 
 
 # --- create ---------------------------------------------------------------------------------------
@@ -141,7 +143,7 @@ def profile_create(database_id: int):
         except Conflict as error:
             errors, status = {"": error.message}, 409
         else:
-            flash(_("Profile #%(id)s created.", id=profile.id), "success")
+            flash(_("Profile %(profile)s created.", profile=profiles.display_name(profile)), "success")
             if request.form.get("then") == "another":
                 return hx_redirect(url_for("admin.profile_create", database_id=database.id))
             return hx_redirect(url_for("admin.profile", profile_id=profile.id))
@@ -201,7 +203,7 @@ def profile_cell_update(profile_id: int, field_id: int):
     except Conflict as error:
         return _edit_cell(account, profile, field, request.form, {"": error.message}, 409)
     cell = render_template("admin/profiles/_cell.html", profile=profile, field=field)
-    return toast(cell, _("%(field)s of profile #%(id)s saved.", field=field.name, id=profile.id))
+    return toast(cell, _("%(field)s of %(profile)s saved.", field=field.name, profile=profiles.display_name(profile)))
 
 
 # --- delete ---------------------------------------------------------------------------------------
@@ -212,9 +214,10 @@ def profile_cell_update(profile_id: int, field_id: int):
 def profile_delete(profile_id: int):
     """Remove a profile: DELETE (from a list row) answers with nothing; POST goes back to the list."""
     account = current_account()
-    database_id = profiles.get_profile(account, profile_id).database_id
+    doomed = profiles.get_profile(account, profile_id)
+    database_id, name = doomed.database_id, profiles.display_name(doomed)
     profiles.delete_profile(account, profile_id, origin=_origin())
-    message = _("Profile #%(id)s deleted.", id=profile_id)
+    message = _("Profile %(profile)s deleted.", profile=name)
     if request.method == "DELETE":
         return toast("", message)
     flash(message, "success")
@@ -351,22 +354,20 @@ def profile_unsubscribe(profile_id: int):
     """Unsubscribe as the database's unsubscribe behaviour says, and tell what that did."""
     account = current_account()
     current = profiles.get_profile(account, profile_id)
-    database_id = current.database_id
+    database_id, name = current.database_id, profiles.display_name(current)
     values = databases.unsubscribe_values_by_name(current.database)
     behaviour = unsubscribe.unsubscribe(account, current.id, origin=_origin())
     if behaviour == "remove":
         flash(
             _(
-                "Profile #%(id)s is unsubscribed and, as this database's unsubscribe behaviour says, removed.",
-                id=profile_id,
+                "%(profile)s is unsubscribed and, as this database's unsubscribe behaviour says, removed.",
+                profile=name,
             ),
             "success",
         )
         return hx_redirect(url_for("admin.profiles", database_id=database_id))
     if behaviour == "update" and values:
-        flash(
-            _("Profile #%(id)s is unsubscribed: %(values)s.", id=profile_id, values=_describe_values(values)), "success"
-        )
+        flash(_("%(profile)s is unsubscribed: %(values)s.", profile=name, values=_describe_values(values)), "success")
     elif behaviour == "update":
         flash(
             _(
