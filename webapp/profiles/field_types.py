@@ -71,7 +71,7 @@ def coerce_large_text(value: Any, options: dict) -> str:
 _PLAIN_EMAIL = re.compile(
     r"[A-Za-z0-9_+=-]+(?:\.[A-Za-z0-9_+=-]+)*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
 )
-_SPECIAL_USE = tuple(SPECIAL_USE_DOMAIN_NAMES)
+_SPECIAL_USE = frozenset(SPECIAL_USE_DOMAIN_NAMES)
 
 
 def _plain_email(text: str) -> str | None:
@@ -80,7 +80,8 @@ def _plain_email(text: str) -> str | None:
         return None
     local, _, domain = text.partition("@")
     domain = domain.lower()
-    if len(local) > 64 or any(domain == name or domain.endswith("." + name) for name in _SPECIAL_USE):
+    labels = domain.split(".")
+    if len(local) > 64 or any(".".join(labels[start:]) in _SPECIAL_USE for start in range(len(labels))):
         return None
     return f"{local}@{domain}"
 
