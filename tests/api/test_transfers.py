@@ -23,9 +23,10 @@ def count(model) -> int:
     return db.session.scalar(select(func.count()).select_from(model)) or 0
 
 
-def send_file(api, database, text: str, **form):
+def send_file(api, database, text: str, headers=None, **form):
     data = {"file": (io.BytesIO(text.encode()), "people.csv"), **form}
-    return api.post(f"/database/{database.id}/imports", data=data, content_type="multipart/form-data")
+    url = f"/database/{database.id}/imports"
+    return api.post(url, data=data, content_type="multipart/form-data", headers=headers or {})
 
 
 def test_an_uploaded_file_is_imported_with_progress_and_rolled_back_as_a_job(api, account, database):
@@ -129,3 +130,16 @@ def test_an_export_streams_the_database_as_the_admin_downloads_it(api, other_api
     assert row.split(",")[-1] == "a@example.com"
     assert api.get(f"/database/{database.id}/export?format=xls").status_code == 422
     assert other_api.get(f"/database/{database.id}/export").status_code == 404
+
+
+def test_a_retried_upload_with_its_idempotency_key_starts_one_import(api, database):
+    """A client re-sending the same upload builds a new multipart boundary: the key still recognises it."""
+    headers = {"Idempotency-Key": "import-1"}
+    first = send_file(api, database, "Email\na@example.com\n", headers=headers)
+    again = send_file(api, database, "Email\na@example.com\n", headers=headers)
+    assert (first.status_code, again.status_code) == (202, 202)
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert again.get_json()["ID"] == first.get_json()["ID"]
+    other = send_file(api, database, "Email\nb@example.com\n", headers=headers)
+    assert other.status_code == 422
+    assert count(ImportRun) == 1
