@@ -60,3 +60,48 @@ def test_keys_and_size_are_checked(api, database):
 def test_another_accounts_token_cannot_batch_into_the_database(other_api, database):
     body = {"keys": ["customer_id"], "profiles": [{"customer_id": 1}]}
     assert other_api.post(f"/database/{database.id}/profiles/batch", json=body).status_code == 404
+
+
+def test_a_batch_feeds_follow_ups_callbacks_and_the_change_feed_like_single_writes(api, account, database):
+    """The bulk path hands its events to the bulk subscribers in the writing transaction: a follow-up on new
+    profiles gets a run per created profile, a callback a delivery per change, and the feed both events with
+    their old and new values."""
+    from tests.factories import make_followup
+    from webapp.callbacks import definitions
+    from webapp.models import CallbackDelivery, FollowUpRun
+
+    email, customer = database.fields
+    old = profiles.create_profile(account, database.id, {"Email": "a@x.com", "customer_id": 1}, origin=Origin("admin"))
+    cursor = api.get("/events").get_json()["cursor"]
+    welcome = make_followup(
+        account,
+        database,
+        trigger={"kind": "profile_created"},
+        actions=[{"type": "update_fields", "values": {str(customer.id): "99"}}],
+    )
+    definitions.create_callback(account, database.id, url="http://127.0.0.1:9/hook")
+    body = {
+        "keys": ["Email"],
+        "profiles": [{"Email": "A@X.com", "customer_id": 2}, {"Email": "new@x.com", "customer_id": 3}],
+    }
+    assert api.post(f"/database/{database.id}/profiles/batch", json=body).get_json() == {
+        "created": 1,
+        "updated": 1,
+        "unchanged": 0,
+    }
+    new = db.session.scalar(select(Profile).where(Profile.id != old.id))
+    runs = db.session.scalars(select(FollowUpRun.profile_id).where(FollowUpRun.followup_id == welcome.id)).all()
+    assert runs == [new.id]
+    deliveries = db.session.scalars(select(CallbackDelivery.profile_id).order_by(CallbackDelivery.profile_id)).all()
+    assert deliveries == [old.id, new.id]
+    feed = api.get("/events", query_string={"after": cursor}).get_json()["data"]
+    assert sorted((event["kind"], event["profile"]) for event in feed) == [
+        ("profile_created", str(new.id)),
+        ("profile_updated", str(old.id)),
+    ]
+    updated = next(event for event in feed if event["kind"] == "profile_updated")
+    # The key matched without regard to case; the address is stored as sent, as a single write stores it.
+    assert updated["changes"]["fields"] == {"Email": ["a@x.com", "A@x.com"], "customer_id": [1, 2]}
+    created = next(event for event in feed if event["kind"] == "profile_created")
+    assert created["changes"]["fields"]["Email"][1] == "new@x.com"
+    assert {event["source"] for event in feed} == {"api"}

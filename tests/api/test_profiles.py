@@ -189,3 +189,38 @@ def test_paging_out_of_range_is_a_problem(api, database, query):
     response = api.get(f"/database/{database.id}/profiles?{query}")
     assert response.status_code == 422
     assert response.mimetype == "application/problem+json"
+
+
+@pytest.mark.parametrize("path", ["profiles", "subprofiles"])
+def test_total_false_runs_no_count_query_and_total_true_counts_beyond_the_page(api, account, database, path):
+    """Copernica's ``total``: by default the list says how many match in all (a full page needs a count
+    query); ``total=false`` leaves it out and the count query is not run at all."""
+    from sqlalchemy import event
+
+    from webapp.profiles import subprofiles
+    from webapp.profiles.fields import FieldSpec, create_field
+
+    people = make_profiles(account, database, *({"Email": f"p{n}@example.com", "customer_id": n} for n in range(3)))
+    orders = databases.create_collection(account, database.id, "Orders")
+    create_field(account, FieldSpec(name="item", type="text"), collection_id=orders.id)
+    for n in range(3):
+        subprofiles.create_subprofile(account, people[0].id, orders.id, {"item": f"i{n}"}, origin=ADMIN)
+    url = f"/database/{database.id}/profiles" if path == "profiles" else f"/profile/{people[0].id}/subprofiles/Orders"
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement.lower())
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        counted = api.get(url, query_string={"limit": 2}).get_json()
+        counting = [s for s in statements if "count(" in s]
+        statements.clear()
+        uncounted = api.get(url, query_string={"limit": 2, "total": "false"}).get_json()
+        not_counting = [s for s in statements if "count(" in s]
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert (counted["count"], counted["total"]) == (2, 3)
+    assert counting  # a full page: only a count query knows the total
+    assert uncounted["count"] == 2 and "total" not in uncounted
+    assert not_counting == []

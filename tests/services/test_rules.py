@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from tests.factories import make_database
 from webapp.email import suppression
 from webapp.extensions import db
-from webapp.models import EmailResult, Profile, ProfileEvent, utcnow
+from webapp.models import EmailResult, Mailing, Profile, ProfileEvent, utcnow
 from webapp.profiles import databases, profiles, subprofiles
 from webapp.profiles.events import Origin
 from webapp.profiles.fields import FieldSpec, create_field
@@ -109,6 +109,10 @@ def world(account):
     order("bob", 300, 20)
     order("dan", 99, 1)
 
+    mailings = {number: Mailing(account_id=account.id, database_id=database.id, name=f"M{number}") for number in (1, 2)}
+    db.session.add_all(mailings.values())
+    db.session.flush()
+
     def result(name, mailing, days_ago=0, **moments):
         sent = now - timedelta(days=days_ago)
         db.session.add(
@@ -116,7 +120,7 @@ def world(account):
                 account_id=account.id,
                 database_id=database.id,
                 profile_id=people[name].id,
-                mailing_id=mailing,
+                mailing_id=mailings[mailing].id,
                 sent_at=sent,
                 **{key: (sent if value is True else value) for key, value in moments.items()},
             )
@@ -141,6 +145,7 @@ def world(account):
         "fields": fields,
         "interests": {"News": news.id, "Offers": offers.id},
         "orders": orders.id,
+        "mailings": {number: mailing.id for number, mailing in mailings.items()},
     }
 
 
@@ -243,6 +248,8 @@ def test_email_results(world):
         ({"email": "received", "days": 30, "mailing_id": 2}, {"bob", "cat"}),
     ]
     for rule, expected in cases:
+        if "mailing_id" in rule:  # the mailing's number in the world, as its id
+            rule = {**rule, "mailing_id": world["mailings"][rule["mailing_id"]]}
         _check(world, [rule], expected)
 
 

@@ -201,6 +201,35 @@ def start_run(
     return run
 
 
+def upload_and_start(
+    account: Account,
+    database_id: int,
+    stream: IO[bytes],
+    file_name: str,
+    settings: dict[str, Any] | None = None,
+    *,
+    anyway: bool = False,
+    locale: str = "",
+) -> ImportRun:
+    """``upload`` then ``start_run`` in one call (the REST door's import): the file's mapping is ``settings``
+    when given, else the remembered or guessed one. A file that cannot start (a bad mapping, no lines, every
+    first line rejected) leaves nothing behind: its run, definition and stored file are removed and the
+    reason raised."""
+    run = upload(account, database_id, stream, file_name)
+    try:
+        return start_run(account, run.id, settings, anyway=anyway, locale=locale)
+    except ValidationError:
+        db.session.rollback()
+        run = get_run(account, run.id)
+        definition = db.session.get(ImportDefinition, run.definition_id) if run.definition_id else None
+        Path(run.file_path).unlink(missing_ok=True)
+        db.session.delete(run)
+        if definition is not None:
+            db.session.delete(definition)
+        db.session.commit()
+        raise
+
+
 def _save(account: Account, run: ImportRun, settings: dict[str, Any] | None) -> None:
     if settings is not None:
         update_definition(account, definition_of(run).id, **settings)

@@ -16,6 +16,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from flask_babel import gettext as _
@@ -27,7 +28,7 @@ from webapp.imports import mapping as imports_mapping
 from webapp.imports import runs as imports
 from webapp.models import Account, ImportDefinition, ImportRun, ImportRunStatus, ScheduledWork, WorkStatus, utcnow
 from webapp.platform import remote_files, work
-from webapp.platform.errors import ValidationError
+from webapp.platform.errors import NotFound, ValidationError
 from webapp.platform.remote_files import (
     HashingWriter,
     TransientFetchError,
@@ -223,6 +224,40 @@ def fetch_now(account: Account, definition_id: int) -> ScheduledWork:
         )
     db.session.commit()
     return row
+
+
+def fetch_once(
+    account: Account,
+    database_id: int,
+    *,
+    source_url: str,
+    username: str = "",
+    password: str = "",
+    settings: dict[str, Any] | None = None,
+) -> ImportDefinition:
+    """An import of one remote file (the REST door's import from a URL): a definition without a schedule,
+    fetched at once in a worker through ``fetch`` (the outbound URL guard, credentials, size checks). With
+    ``settings`` (``mapping.update_definition``'s arguments) the fetched file starts by itself; without, it
+    is pre-mapped like an upload and waits, as a first fetched file does, to be started."""
+    definition = create_source(account, database_id, source_url=source_url, username=username, password=password)
+    if settings is not None:
+        try:
+            imports_mapping.update_definition(account, definition.id, **settings)
+        except ValidationError:
+            db.session.rollback()
+            db.session.delete(imports_mapping.get_definition(account, definition.id))
+            db.session.commit()
+            raise
+    fetch_now(account, definition.id)
+    return definition
+
+
+def get_source(account: Account, definition_id: int) -> ImportDefinition:
+    """A definition that fetches its file (another account's, or an uploaded file's, is not found)."""
+    definition = imports_mapping.get_definition(account, definition_id)
+    if not definition.source_url:
+        raise NotFound(_("Import not found."))
+    return definition
 
 
 def fetched_definitions(account: Account, database_id: int) -> list[dict]:

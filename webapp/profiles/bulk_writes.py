@@ -1,14 +1,16 @@
-"""Writing many profile updates at once (PostgreSQL), journalled in bulk like ``profiles.bulk_create_profiles``.
+"""Writing many profile updates (and new profiles) at once (PostgreSQL), journalled in bulk like
+``profiles.bulk_create_profiles``.
 
 The caller validates the new values (``values.validate_values`` / ``validate_interests``, as
 ``profiles.apply_update`` does) and collects them with ``change``; ``write_changes`` then stores them with one
 UPDATE for the profiles and one INSERT for their ``profile_updated`` events, inside the caller's transaction.
 Both statements take their rows as arrays (``unnest``), so they are compiled once per process whatever the
-number of rows; the loaded profiles get their new values without being read again.
+number of rows; the loaded profiles get their new values without being read again (a caller that read rows,
+not ORM objects, has nothing loaded to update).
 """
 
 import json
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import text as sql
 from sqlalchemy.orm.attributes import set_committed_value
@@ -19,10 +21,29 @@ from webapp.profiles import events
 from webapp.profiles.values import diff, interests_diff
 
 
+class StoredProfile(Protocol):
+    """A loaded ``Profile`` or a Core row of its columns (``batch_upserts`` reads rows, not ORM objects)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def account_id(self) -> int: ...
+
+    @property
+    def database_id(self) -> int: ...
+
+    @property
+    def fields(self) -> dict[str, Any]: ...
+
+    @property
+    def interests(self) -> list[int]: ...
+
+
 class ProfileChange(NamedTuple):
     """A profile's new (validated) values and interests, what changed, and who changed it."""
 
-    profile: Profile
+    profile: StoredProfile
     fields: dict[str, Any]
     interests: list[int]
     changes: dict[str, Any]
@@ -30,7 +51,7 @@ class ProfileChange(NamedTuple):
 
 
 def change(
-    profile: Profile, fields: dict[str, Any], interests: list[int], origin: events.Origin
+    profile: StoredProfile, fields: dict[str, Any], interests: list[int], origin: events.Origin
 ) -> ProfileChange | None:
     """The change from the profile's values to ``fields`` and ``interests``; ``None`` when nothing changes."""
     changes = {"fields": diff(profile.fields, fields), "interests": interests_diff(profile.interests, interests)}
@@ -85,7 +106,47 @@ def write_changes(changed: list[ProfileChange]) -> None:
         },
     ).all()
     for item in changed:
+        if not isinstance(item.profile, Profile):
+            continue  # a row: nothing in the session to bring up to date
         set_committed_value(item.profile, "fields", item.fields)
         set_committed_value(item.profile, "interests", item.interests)
         set_committed_value(item.profile, "updated_at", stamp)
     events.note_bulk(list(event_ids))
+
+
+_INSERT_PROFILES = sql(
+    "WITH new AS (INSERT INTO profile (account_id, database_id, code, fields, interests, created_at, updated_at) "
+    "SELECT :account, :database, created.code, created.fields, CAST('[]' AS jsonb), :stamp, :stamp "
+    "FROM unnest(CAST(:codes AS varchar[]), CAST(:fields AS jsonb[])) AS created(code, fields) RETURNING id, code) "
+    "INSERT INTO profile_event (account_id, database_id, profile_id, kind, source, actor, reference, changes, "
+    "created_at) SELECT :account, :database, new.id, 'profile_created', :source, :actor, :reference, "
+    "created.changes, :stamp FROM new JOIN unnest(CAST(:codes AS varchar[]), CAST(:changes AS json[])) "
+    "AS created(code, changes) ON created.code = new.code ORDER BY new.id RETURNING id"
+)
+
+
+def insert_profiles(
+    account_id: int, database_id: int, stored: list[dict[str, Any]], codes: list[str], origin: events.Origin
+) -> int:
+    """New profiles with the values ``validate_values`` returned (and no interests) and their
+    ``profile_created`` events, in one statement whose rows are arrays (PostgreSQL); each profile's event
+    is joined to it by its code (``codes``: fresh ``profiles.new_code()`` values). The caller commits."""
+    if not stored:
+        return 0
+    stamp = utcnow()
+    event_ids = db.session.scalars(
+        _INSERT_PROFILES,
+        {
+            "account": account_id,
+            "database": database_id,
+            "codes": codes,
+            "fields": [json.dumps(fields) for fields in stored],
+            "changes": [json.dumps({"fields": diff({}, fields), "interests": {}}) for fields in stored],
+            "source": origin.source,
+            "actor": origin.actor,
+            "reference": origin.reference,
+            "stamp": stamp,
+        },
+    ).all()
+    events.note_bulk(list(event_ids))
+    return len(event_ids)

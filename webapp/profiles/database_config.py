@@ -42,10 +42,7 @@ class FieldSnapshot:
     indexed: bool
     unique: bool
     position: int
-
-    @property
-    def key(self) -> str:
-        return str(self.id)
+    key: str  # ``str(id)``, as ``Field.key``: kept, not computed on each of the many reads of a write
 
     @classmethod
     def of(cls, field: Field) -> "FieldSnapshot":

@@ -50,7 +50,7 @@ class Requirement:
 class SearchResult:
     items: list
     start: int
-    total: int
+    total: int | None  # None when the caller asked for no total (``count=False``)
 
 
 def search_profiles(
@@ -63,15 +63,17 @@ def search_profiles(
     order: str = "id",
     ascending: bool = True,
     within: Select | None = None,
+    count: bool = True,
 ) -> SearchResult:
     """One page (``start`` offset, at most ``length`` rows) of a database's profiles matching every requirement
-    (``within``: only among the profile ids this SELECT gives, a selection's members)."""
+    (``within``: only among the profile ids this SELECT gives, a selection's members); with ``count=False`` no
+    total is counted (``total`` is ``None``)."""
     database = get_database(account, database_id)
     condition = _conditions(database.fields, requirements, "profile")
     base = select(Profile).where(Profile.account_id == account.id, Profile.database_id == database.id, *condition)
     if within is not None:
         base = base.where(Profile.id.in_(within))
-    return _page(Profile, base, database.fields, start, length, order, ascending, "profile")
+    return _page(Profile, base, database.fields, start, length, order, ascending, "profile", count)
 
 
 def search_subprofiles(
@@ -84,8 +86,10 @@ def search_subprofiles(
     length: int = 100,
     order: str = "id",
     ascending: bool = True,
+    count: bool = True,
 ) -> SearchResult:
-    """A page of a collection's subprofiles (of one profile with ``profile_id``) matching every requirement."""
+    """A page of a collection's subprofiles (of one profile with ``profile_id``) matching every requirement
+    (``count`` as in ``search_profiles``)."""
     collection = get_collection(account, collection_id)
     condition = _conditions(collection.fields, requirements, "subprofile")
     base = select(Subprofile).where(
@@ -96,7 +100,7 @@ def search_subprofiles(
         if profile.database_id != collection.database_id:
             raise ValidationError(_("This collection belongs to another database."))
         base = base.where(Subprofile.profile_id == profile.id)
-    return _page(Subprofile, base, collection.fields, start, length, order, ascending, "subprofile")
+    return _page(Subprofile, base, collection.fields, start, length, order, ascending, "subprofile", count)
 
 
 def update_matching_profiles(
@@ -315,14 +319,19 @@ def _equal_values(fields: list[Field], requirements: list[Requirement]) -> dict[
     }
 
 
-def _page(model, base, fields: list[Field], start: int, length: int, order: str, ascending: bool, table: str):
+def _page(
+    model, base, fields: list[Field], start: int, length: int, order: str, ascending: bool, table: str, count: bool
+):
     start = max(0, int(start or 0))
     length = max(0, min(MAX_PAGE, int(length if length is not None else 100)))
     expression = _order_expression(model, fields, order, table)
     ordering = [expression.asc(), model.id.asc()] if ascending else [expression.desc(), model.id.desc()]
     items = list(db.session.scalars(base.order_by(*ordering).offset(start).limit(length))) if length else []
     last_page = length and (0 < len(items) < length or (start == 0 and not items))
-    if last_page:
+    total: int | None = None
+    if not count:
+        pass  # the caller asked for no total (Copernica's total=false): no count query
+    elif last_page:
         total = start + len(items)  # a short (or empty first) page is the last one: no count query needed
     else:
         total = db.session.scalar(select(func.count()).select_from(base.subquery())) or 0

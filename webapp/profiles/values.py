@@ -37,8 +37,16 @@ def validate_values(
     holder_id: int | None = None,
 ) -> dict[str, Any]:
     """Return the new stored JSON (``current`` updated with ``values``); ``current=None`` means create."""
+    coerced, errors = coerce_values(fields, values)
+    return merge_values(account, fields, coerced, current, holder_id=holder_id, errors=errors)
+
+
+def coerce_values(fields: Sequence[FieldLike], values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The first half of ``validate_values``: each value coerced by its field's type, keyed by field key
+    (``None`` clears the field), and the problems by field name. A writer that needs a row's coerced values
+    before it knows the row's target (the batch upsert's key fields) coerces once and merges per target."""
     by_name = {field.name.lower(): field for field in fields}
-    stored = dict(current or {})
+    coerced: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for name, value in values.items():
         field = by_name.get(str(name).lower())
@@ -46,14 +54,31 @@ def validate_values(
             errors[str(name)] = _("There is no field named %(name)s.", name=name)
             continue
         try:
-            coerced = coerce(field.type, value, field.options)
+            coerced[field.key] = coerce(field.type, value, field.options)
         except FieldValueError as error:
             errors[field.name] = f"{field.name} {error}"
-            continue
-        if coerced is None:
-            stored.pop(field.key, None)
+    return coerced, errors
+
+
+def merge_values(
+    account: Account,
+    fields: Sequence[FieldLike],
+    coerced: dict[str, Any],
+    current: dict[str, Any] | None,
+    *,
+    holder_id: int | None = None,
+    errors: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The second half of ``validate_values``: ``coerce_values``' result over ``current`` (``None``: create),
+    with defaults, required fields, references and unique values checked; raises with ``errors`` (the
+    coercion's problems) and these together."""
+    stored = dict(current or {})
+    errors = dict(errors or {})
+    for key, value in coerced.items():
+        if value is None:
+            stored.pop(key, None)
         else:
-            stored[field.key] = coerced
+            stored[key] = value
     for field in fields:
         if current is None and field.key not in stored and field.default is not None:
             stored[field.key] = field.default

@@ -192,6 +192,7 @@ def database_profiles(id: int):
         length=limit,
         order=request.args.get("orderby", "id"),
         ascending=request.args.get("order", "asc").lower() != "desc",
+        count=shapes.flag("total", True),
     )
     return jsonify(shapes.listing([shapes.profile(p) for p in found.items], found.start, limit, found.total))
 
@@ -397,7 +398,13 @@ def profile_subprofiles(id: int, collection: str):
     start, limit = shapes.paging()
     found_collection = collection_of(profiles.get_profile(g.api_account, id), collection)
     found = search.search_subprofiles(
-        g.api_account, found_collection.id, shapes.requirements(), profile_id=id, start=start, length=limit
+        g.api_account,
+        found_collection.id,
+        shapes.requirements(),
+        profile_id=id,
+        start=start,
+        length=limit,
+        count=shapes.flag("total", True),
     )
     return jsonify(shapes.listing([shapes.subprofile(s) for s in found.items], found.start, limit, found.total))
 

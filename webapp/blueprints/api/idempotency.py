@@ -30,7 +30,20 @@ def _redis_key(key: str) -> str:
 
 
 def _fingerprint() -> str:
-    return hashlib.sha256(f"{request.path}\n".encode() + request.get_data(cache=True)).hexdigest()
+    """What makes two requests the same one: the path and the body. A multipart body (an import's upload) is
+    taken by its parts, since its boundary differs each time a client sends the same upload."""
+    digest = hashlib.sha256(f"{request.path}\n".encode())
+    if request.mimetype != "multipart/form-data":
+        digest.update(request.get_data(cache=True))
+        return digest.hexdigest()
+    for name, value in sorted(request.form.items(multi=True)):
+        digest.update(f"form {len(name)}:{name} {len(value)}:{value}\n".encode())
+    for name, upload in sorted(request.files.items(multi=True), key=lambda item: (item[0], item[1].filename or "")):
+        digest.update(f"file {len(name)}:{name} {len(upload.filename or '')}:{upload.filename or ''}\n".encode())
+        while chunk := upload.stream.read(1 << 16):
+            digest.update(chunk)
+        upload.stream.seek(0)
+    return digest.hexdigest()
 
 
 @bp.before_request

@@ -98,6 +98,141 @@ EVENT = {
 }
 
 
+NULLABLE_TEXT = {"type": ["string", "null"]}
+COUNT = {"type": "integer"}
+
+
+def _entity(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "required": required, "properties": properties}
+
+
+def _status_input(*statuses: str) -> dict[str, Any]:
+    return _entity(["status"], {"status": {"type": "string", "enum": list(statuses)}})
+
+
+FORM = _entity(
+    ["ID", "name", "database", "accepted"],
+    {
+        "ID": TEXT,
+        "name": TEXT,
+        "database": TEXT,
+        "collection": NULLABLE_TEXT,
+        "key": TEXT,
+        "behaviour": TEXT,
+        "accepted": COUNT,
+        "submissions": {"type": "object", "additionalProperties": COUNT},
+        "created": TEXT,
+        "modified": TEXT,
+    },
+)
+SUBMISSION = _entity(
+    ["ID", "form", "status", "fields", "created"],
+    {
+        "ID": TEXT,
+        "form": TEXT,
+        "profile": NULLABLE_TEXT,
+        "status": TEXT,
+        "reason": TEXT,
+        "fields": STRING_VALUES,
+        "origin": TEXT,
+        "created": TEXT,
+    },
+)
+FOLLOWUP = _entity(
+    ["ID", "name", "database", "status"],
+    {
+        "ID": TEXT,
+        "name": TEXT,
+        "database": TEXT,
+        "collection": NULLABLE_TEXT,
+        "form": NULLABLE_TEXT,
+        "status": {"type": "string", "enum": ["active", "paused"]},
+        "trigger": {"type": "object"},
+        "created": TEXT,
+        "modified": TEXT,
+    },
+)
+NAMES = {"type": "array", "items": TEXT}
+CALLBACK = _entity(
+    ["ID", "database", "url", "status"],
+    {
+        "ID": TEXT,
+        "database": TEXT,
+        "collection": NULLABLE_TEXT,
+        "url": TEXT,
+        "method": TEXT,
+        "style": TEXT,
+        "actions": NAMES,
+        "sources": NAMES,
+        "expression": TEXT,
+        "status": {"type": "string", "enum": ["active", "paused"]},
+        "paused_reason": TEXT,
+        "secret": TEXT,
+        "created": TEXT,
+    },
+)
+CALLBACK_INPUT = {
+    "type": "object",
+    "required": ["url"],
+    "additionalProperties": False,
+    "properties": {
+        "url": TEXT,
+        "method": {"type": "string", "enum": ["json", "post"]},
+        "style": {"type": "string", "enum": ["standard", "copernica"]},
+        "actions": {"type": "array", "items": {"type": "string", "enum": ["create", "update", "delete"]}},
+        "sources": NAMES,
+        "expression": TEXT,
+        "collection": {"type": ["string", "integer", "null"]},
+    },
+}
+IMPORT_RUN = _entity(
+    ["ID", "database", "status", "progress", "lines", "counts"],
+    {
+        "ID": TEXT,
+        "database": TEXT,
+        "file": TEXT,
+        "status": TEXT,
+        "progress": {"type": "number", "minimum": 0, "maximum": 1},
+        "lines": {"type": "object", "additionalProperties": COUNT},
+        "counts": {"type": "object", "additionalProperties": COUNT},
+        "rollback": {"type": "object", "additionalProperties": COUNT},
+        "error": TEXT,
+        "started": TEXT,
+        "finished": TEXT,
+        "created": TEXT,
+    },
+)
+IMPORT_SETTINGS = {
+    "type": "object",
+    "description": "the mapping screen's choices (docs/rest-api.md)",
+    "required": ["mapping", "key_fields", "on_match", "on_no_match", "on_empty"],
+    "properties": {
+        "mapping": STRING_VALUES,
+        "key_fields": NAMES,
+        "on_match": TEXT,
+        "on_no_match": TEXT,
+        "on_empty": TEXT,
+        "options": {"type": "object"},
+    },
+}
+EXPORT_RUN = _entity(
+    ["ID", "status"],
+    {"ID": TEXT, "status": TEXT, "file": TEXT, "size": COUNT, "error": TEXT, "started": TEXT, "finished": TEXT},
+)
+EXPORT = _entity(
+    ["ID", "name", "database", "runs"],
+    {
+        "ID": TEXT,
+        "name": TEXT,
+        "database": TEXT,
+        "collection": NULLABLE_TEXT,
+        "url": TEXT,
+        "schedule": TEXT,
+        "runs": {"type": "array", "items": EXPORT_RUN},
+    },
+)
+
+
 def listing(item: str) -> dict[str, Any]:
     return {
         "type": "object",
@@ -179,8 +314,53 @@ def build_document() -> dict[str, Any]:
     }
     counts = {name: {"type": "integer"} for name in ("created", "updated", "unchanged")}
     schemas["BatchResult"] = {"type": "object", "required": list(counts), "properties": counts}
-    for item in ("Database", "Field", "Interest", "Collection", "Profile", "Subprofile"):
+    schemas.update(
+        {
+            "Form": FORM,
+            "Submission": SUBMISSION,
+            "SubmissionPage": _entity(
+                ["limit", "count", "next", "data"],
+                {
+                    "limit": COUNT,
+                    "count": COUNT,
+                    "next": NULLABLE_TEXT,
+                    "data": {"type": "array", "items": {"$ref": "#/components/schemas/Submission"}},
+                },
+            ),
+            "FollowUp": FOLLOWUP,
+            "FollowUpStatus": _status_input("active", "paused"),
+            "Callback": CALLBACK,
+            "CallbackInput": CALLBACK_INPUT,
+            "CallbackStatus": _status_input("active", "paused"),
+            "ImportRun": IMPORT_RUN,
+            "ImportUpload": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {"file": {"type": "string", "format": "binary"}, "settings": TEXT},
+            },
+            "ImportSourceInput": {
+                "type": "object",
+                "required": ["url"],
+                "properties": {"url": TEXT, "username": TEXT, "password": TEXT, "settings": IMPORT_SETTINGS},
+            },
+            "ImportSource": _entity(
+                ["ID", "database", "url", "runs"],
+                {
+                    "ID": TEXT,
+                    "database": TEXT,
+                    "url": TEXT,
+                    "mapped": {"type": "boolean"},
+                    "error": TEXT,
+                    "runs": {"type": "array", "items": {"$ref": "#/components/schemas/ImportRun"}},
+                },
+            ),
+            "Export": EXPORT,
+        }
+    )
+    for item in ("Database", "Field", "Interest", "Collection", "Profile", "Subprofile", "Form", "FollowUp"):
         schemas[f"{item}List"] = listing(item)
+    schemas["CallbackList"] = listing("Callback")
+    schemas["ExportList"] = listing("Export")
     for name, schema in schemas.items():
         spec.components.schema(name, schema)
     for name, parameter in PARAMETERS.items():

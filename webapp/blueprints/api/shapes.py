@@ -16,7 +16,23 @@ from typing import Any
 from flask import request
 from flask_babel import gettext as _
 
-from webapp.models import Collection, Database, Field, Interest, Profile, Subprofile
+from webapp.models import (
+    Callback,
+    Collection,
+    Database,
+    ExportDefinition,
+    ExportRun,
+    Field,
+    FollowUp,
+    Form,
+    FormSubmission,
+    ImportDefinition,
+    ImportRun,
+    ImportRunStatus,
+    Interest,
+    Profile,
+    Subprofile,
+)
 from webapp.platform.errors import ValidationError
 from webapp.profiles.flags import parse_flag
 from webapp.profiles.search import Requirement
@@ -91,6 +107,26 @@ def paging() -> tuple[int, int]:
     if not 0 <= start <= MAX_START or not 0 <= limit <= MAX_LIMIT:
         raise ValidationError({"limit": _("start is 0 or more, limit 0 to %(max)s.", max=MAX_LIMIT)})
     return start, limit
+
+
+def whole_number(name: str, lowest: int, highest: int, default: int) -> int:
+    """A whole number from the query, ``default`` when absent; outside ``lowest``–``highest`` is an error."""
+    given = request.args.get(name, "").strip()
+    if not given:
+        return default
+    if not given.isdigit() or not lowest <= int(given) <= highest:
+        raise ValidationError(
+            {name: _("%(name)s is a whole number from %(low)s to %(high)s.", name=name, low=lowest, high=highest)}
+        )
+    return int(given)
+
+
+def optional_id(name: str) -> int | None:
+    """An id from the query (``None`` when absent)."""
+    given = request.args.get(name, "").strip()
+    if not given:
+        return None
+    return whole_number(name, 1, MAX_START, 1)
 
 
 def body_object() -> dict[str, Any]:
@@ -227,4 +263,132 @@ def subprofile(entity: Subprofile) -> dict[str, Any]:
         "created": timestamp(entity.created_at),
         "modified": timestamp(entity.updated_at),
         "removed": False,
+    }
+
+
+def form(entity: Form, accepted: int, *, counts: dict[str, int] | None = None) -> dict[str, Any]:
+    shape = {
+        "ID": str(entity.id),
+        "name": entity.name,
+        "database": str(entity.database_id),
+        "collection": str(entity.collection_id) if entity.collection_id else None,
+        "key": entity.key,
+        "behaviour": entity.behaviour,
+        "accepted": accepted,
+        "created": timestamp(entity.created_at),
+        "modified": timestamp(entity.updated_at),
+    }
+    if counts is not None:
+        shape["submissions"] = counts
+    return shape
+
+
+def submission(entity: FormSubmission, names: dict[str, str]) -> dict[str, Any]:
+    """A submission with its values under the names the admin's results show (``column_names``)."""
+    return {
+        "ID": str(entity.id),
+        "form": str(entity.form_id),
+        "profile": str(entity.profile_id) if entity.profile_id else None,
+        "status": entity.status,
+        "reason": entity.reason or "",
+        "fields": {names.get(key, key): text(value) for key, value in (entity.data or {}).items()},
+        "origin": entity.origin or "",
+        "created": timestamp(entity.created_at),
+    }
+
+
+def followup(entity: FollowUp) -> dict[str, Any]:
+    return {
+        "ID": str(entity.id),
+        "name": entity.name,
+        "database": str(entity.database_id),
+        "collection": str(entity.collection_id) if entity.collection_id else None,
+        "form": str(entity.form_id) if entity.form_id else None,
+        "status": entity.status,
+        "trigger": entity.trigger or {},
+        "created": timestamp(entity.created_at),
+        "modified": timestamp(entity.updated_at),
+    }
+
+
+def callback(entity: Callback) -> dict[str, Any]:
+    return {
+        "ID": str(entity.id),
+        "database": str(entity.database_id),
+        "collection": str(entity.collection_id) if entity.collection_id else None,
+        "url": entity.url,
+        "method": entity.method,
+        "style": entity.style,
+        "actions": list(entity.actions or []),
+        "sources": list(entity.sources or []),
+        "expression": entity.expression or "",
+        "status": "active" if entity.active else "paused",
+        "paused_reason": entity.paused_reason or "",
+        "secret": entity.secret,
+        "created": timestamp(entity.created_at),
+    }
+
+
+def import_run(entity: ImportRun) -> dict[str, Any]:
+    """An import's status; ``progress`` is the share of lines done (of the rollback's rows while rolling back)."""
+    rolling = entity.status == ImportRunStatus.ROLLING_BACK
+    done, total = (entity.rollback_done, entity.rollback_total) if rolling else (entity.lines_done, entity.lines_total)
+    return {
+        "ID": str(entity.id),
+        "database": str(entity.database_id),
+        "file": entity.file_name,
+        "status": entity.status,
+        "progress": round(done / total, 4) if total else (1.0 if entity.status == ImportRunStatus.DONE else 0.0),
+        "lines": {"total": entity.lines_total, "done": entity.lines_done},
+        "counts": {
+            "created": entity.created,
+            "updated": entity.updated,
+            "unchanged": entity.unchanged,
+            "skipped": entity.skipped,
+            "rejected": entity.rejected,
+        },
+        "rollback": {
+            "total": entity.rollback_total,
+            "done": entity.rollback_done,
+            "removed": entity.removed,
+            "restored": entity.restored,
+        },
+        "error": entity.error or "",
+        "started": timestamp(entity.started_at),
+        "finished": timestamp(entity.finished_at),
+        "created": timestamp(entity.created_at),
+    }
+
+
+def import_source(entity: ImportDefinition, runs: list[ImportRun]) -> dict[str, Any]:
+    return {
+        "ID": str(entity.id),
+        "database": str(entity.database_id),
+        "url": entity.source_url,
+        "mapped": bool(entity.mapping),
+        "error": entity.last_error or "",
+        "runs": [import_run(run) for run in runs],
+    }
+
+
+def export_target(entity: ExportDefinition, runs: list[ExportRun]) -> dict[str, Any]:
+    return {
+        "ID": str(entity.id),
+        "name": entity.name,
+        "database": str(entity.database_id),
+        "collection": str(entity.collection_id) if entity.collection_id else None,
+        "url": entity.target_url,
+        "schedule": entity.schedule or "",
+        "runs": [
+            {
+                "ID": str(run.id),
+                "status": run.status,
+                "file": run.file_name,
+                "size": run.size,
+                "error": run.error or "",
+                "started": timestamp(run.started_at),
+                "finished": timestamp(run.finished_at),
+            }
+            for run in runs
+        ],
     }

@@ -1,0 +1,72 @@
+"""Web forms, their submissions and follow-ups over REST: reads need a token, switching follow-ups needs admin."""
+
+from tests.api.conftest import Api
+from tests.factories import make_followup, make_form, make_form_submission
+from webapp.accounts.tokens import create_api_token
+from webapp.extensions import db
+from webapp.models import FollowUp
+
+
+def welcome(account, database):
+    """A follow-up on new profiles that sets the customer id."""
+    customer = next(field for field in database.fields if field.name == "customer_id")
+    actions = [{"type": "update_fields", "values": {str(customer.id): "1"}}]
+    return make_followup(account, database, trigger={"kind": "profile_created"}, actions=actions)
+
+
+def test_forms_are_listed_and_read_with_their_counts(api, account, database):
+    form = make_form(account, database, name="Newsletter")
+    make_form_submission(form, data={f"f{database.fields[0].id}": "a@example.com"})
+    make_form_submission(form, status="rejected", reason="honeypot")
+    listed = api.get("/forms").get_json()
+    assert [(item["ID"], item["name"], item["accepted"]) for item in listed["data"]] == [
+        (str(form.id), "Newsletter", 1)
+    ]
+    assert api.get(f"/forms?database={database.id}").get_json()["count"] == 1
+    read = api.get(f"/form/{form.id}").get_json()
+    assert read["submissions"] == {"accepted": 1, "invalid": 0, "rejected": 1}
+    assert read["database"] == str(database.id)
+
+
+def test_submissions_come_newest_first_in_keyset_pages_with_named_values(api, account, database):
+    form = make_form(account, database)
+    email = database.fields[0]
+    made = [make_form_submission(form, data={f"f{email.id}": f"p{n}@example.com"}) for n in range(3)]
+    first = api.get(f"/form/{form.id}/submissions?limit=2").get_json()
+    assert [item["ID"] for item in first["data"]] == [str(made[2].id), str(made[1].id)]
+    assert first["data"][0]["fields"] == {"Email": "p2@example.com"}
+    second = api.get(f"/form/{form.id}/submissions?limit=2&before={first['next']}").get_json()
+    assert [item["ID"] for item in second["data"]] == [str(made[0].id)]
+    assert second["next"] is None
+    assert api.get(f"/form/{form.id}/submissions?status=accepted").get_json()["count"] == 3
+    bad = api.get(f"/form/{form.id}/submissions?status=lost&limit=0")
+    assert bad.status_code == 422
+    assert {error["field"] for error in bad.get_json()["errors"]} == {"status"}
+
+
+def test_another_accounts_forms_and_follow_ups_are_not_found(other_api, account, database):
+    form = make_form(account, database)
+    followup = welcome(account, database)
+    assert other_api.get(f"/form/{form.id}").status_code == 404
+    assert other_api.get(f"/form/{form.id}/submissions").status_code == 404
+    assert other_api.get(f"/database/{database.id}/followups").status_code == 404
+    assert other_api.put(f"/followup/{followup.id}/status", json={"status": "paused"}).status_code == 404
+    assert other_api.get("/forms").get_json()["data"] == []
+
+
+def test_follow_ups_are_listed_and_switched_off_and_on_by_an_admin_token(app, api, account, database):
+    followup = welcome(account, database)
+    assert [item["ID"] for item in api.get(f"/database/{database.id}/followups").get_json()["data"]] == [
+        str(followup.id)
+    ]
+    _token, secret = create_api_token(account, "writer", scope="write")
+    writer = Api(app.test_client(), secret)
+    refused = writer.put(f"/followup/{followup.id}/status", json={"status": "paused"})
+    assert refused.status_code == 403 and "admin" in refused.get_json()["detail"]
+    assert db.session.get(FollowUp, followup.id).status == "active"
+    paused = api.put(f"/followup/{followup.id}/status", json={"status": "paused"})
+    assert paused.status_code == 200 and paused.get_json()["status"] == "paused"
+    assert db.session.get(FollowUp, followup.id).status == "paused"
+    assert api.put(f"/followup/{followup.id}/status", json={"status": "on"}).status_code == 422
+    assert api.put(f"/followup/{followup.id}/status", json={"status": "active"}).get_json()["status"] == "active"
+    assert api.get(f"/followup/{followup.id}").get_json()["status"] == "active"
