@@ -28,7 +28,7 @@ def test_an_embedded_multi_page_survey_with_a_condition_under_a_strict_csp(
 ):
     from playwright.sync_api import expect
 
-    survey = make_survey(account, origins=[host_site.url], hidden_fields=["campaign"])
+    survey = make_survey(account, origins=[host_site.url], hidden_fields=["campaign"], min_fill_seconds=0)
     requests = []
     page.on("request", lambda request: requests.append(request.url))
     page.goto(host_page(snippet(survey.key, verrijk.url), csp=STRICT_CSP.format(verrijk=verrijk.url)))
@@ -45,6 +45,11 @@ def test_an_embedded_multi_page_survey_with_a_condition_under_a_strict_csp(
     widget.get_by_role("button", name="Next").click()
     expect(widget.get_by_text("This question needs an answer.")).to_be_visible()
     widget.get_by_label("Why red?").fill("It is warm")
+    widget.get_by_role("button", name="Back").click()  # back a page: the answers stay, typed ones too
+    expect(widget.get_by_role("heading", name="About you")).to_be_visible()
+    expect(widget.get_by_label("Red", exact=True)).to_be_checked()
+    widget.get_by_role("button", name="Next").click()
+    expect(widget.get_by_label("Why red?")).to_have_value("It is warm")
     widget.get_by_role("button", name="Next").click()
 
     expect(widget.get_by_role("heading", name="Last")).to_be_visible()
@@ -70,7 +75,7 @@ def test_a_page_with_a_form_only_does_not_load_the_survey_code(account, page, ho
 def test_the_hosted_page_without_javascript(account, chromium, verrijk):
     from playwright.sync_api import expect
 
-    survey = make_survey(account)
+    survey = make_survey(account, min_fill_seconds=0)
     context = chromium.new_context(java_script_enabled=False)
     try:
         page = context.new_page()
@@ -80,6 +85,10 @@ def test_the_hosted_page_without_javascript(account, chromium, verrijk):
         page.get_by_role("button", name="Next").click()  # a real browser's post: its Origin must pass
         expect(page.get_by_label("Why red?")).to_be_visible()
         page.get_by_label("Why red?").fill("Warm")
+        page.get_by_role("button", name="Back").click()  # without JavaScript too
+        expect(page.get_by_label("Rood")).to_be_checked()
+        page.get_by_role("button", name="Next").click()
+        expect(page.get_by_label("Why red?")).to_have_value("Warm")
         page.get_by_role("button", name="Next").click()
         page.get_by_role("button", name="Send").click()
         expect(page.get_by_text("This question needs an answer.")).to_be_visible()
