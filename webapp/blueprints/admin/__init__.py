@@ -27,5 +27,6 @@ from webapp.blueprints.admin import (  # noqa: E402,F401
     jobs,
     profiles,
     settings,
+    survey_builder,
     surveys,
 )
