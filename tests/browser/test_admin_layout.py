@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.factories import PASSWORD, make_account, make_followup, make_form_submission, make_user
+from tests.survey_fixtures import make_survey
 from webapp.callbacks.definitions import create_callback
 from webapp.email.templates import TemplateValues, save_template
 from webapp.extensions import db
@@ -65,6 +66,7 @@ def owner_page(page, verrijk, ctx):
     )
     make_followup(account, database, trigger={"kind": "profile_created"}, actions=[{"type": "unsubscribe"}])
     create_callback(account, database.id, url="https://hooks.example/verrijk")
+    page.survey = make_survey(account)  # its own database, with the fields the survey maps to
     db.session.commit()
     page.goto(f"{verrijk.url}/login")
     page.fill("input[name=email]", user.email)
@@ -136,4 +138,18 @@ def test_every_admin_page_fits_a_phone_and_a_desktop(owner_page, verrijk):
             if overflow > 0:
                 where = f"{viewport['width']} {url.removeprefix(verrijk.url)}"
                 too_wide[where] = f"{overflow} px: {', '.join(page.evaluate(OFFENDERS_JS))}"
+    assert too_wide == {}
+
+
+def test_the_survey_builder_with_an_item_and_a_page_open_fits_a_phone(owner_page, verrijk):
+    """The crawl sees one URL per shape: the builder's open item and page forms are looked at here."""
+    page = owner_page
+    page.set_viewport_size(PHONE)
+    too_wide = {}
+    for query in ("", "?item=colour", "?item=service", "?item=why_red", "?item=intro", "?page=0"):
+        page.goto(f"{verrijk.url}/surveys/{page.survey.id}{query}")
+        expect(page.get_by_role("heading", name="Pages and questions")).to_be_visible()
+        overflow = sideways(page)
+        if overflow > 0:
+            too_wide[query] = f"{overflow} px: {', '.join(page.evaluate(OFFENDERS_JS))}"
     assert too_wide == {}
