@@ -77,6 +77,7 @@ def _builder(database: Database, draft: Draft, *, followup=None, errors=None, st
         "date_fields": [field for field in database.fields if field.type in definitions.DATE_TYPES],
         "templates": definitions.template_choices(account, database.id),
         "forms": definitions.form_choices(account, database.id),
+        "surveys": definitions.survey_choices(database),
         "counts": counts.get(followup.id, {}) if followup else {},
         "subprofile_kinds": definitions.SUBPROFILE_KINDS,
         "update_kinds": definitions.UPDATE_KINDS,
