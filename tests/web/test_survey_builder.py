@@ -34,17 +34,33 @@ def test_every_item_type_can_be_added_and_opens_for_editing(editor, survey, kind
     response = post(editor, survey, "/pages/2/items", {"type": kind})
     assert response.status_code == 200 and "Item added." in response.headers["HX-Trigger"]
     added = stored(survey)[1]["items"][-1]
-    assert added["type"] == kind and added["id"] in ("t1", "q1")
+    assert added["type"] == kind and added["id"] == ("t" if kind == "text" else "q") + str(survey.revision - 1)
     html = response.get_data(as_text=True)
     assert f'id="item-{added["id"]}" class="form-item editing"' in html and "Save item" in html
 
 
+def test_a_removed_questions_id_is_never_given_again(editor, survey):
+    post(editor, survey, "/pages/1/items", {"type": "open"})
+    first = stored(survey)[0]["items"][-1]["id"]
+    post(editor, survey, f"/items/{first}/delete")
+    post(editor, survey, "/pages/1/items", {"type": "open"})
+    assert stored(survey)[0]["items"][-1]["id"] != first  # old answers to it never pass for the new question's
+
+
+def test_without_javascript_a_change_redirects_to_the_editor(editor, survey):
+    db.session.refresh(survey)
+    response = editor.post(f"/surveys/{survey.id}/pages/1/items", {"revision": str(survey.revision), "type": "nps"})
+    added = stored(survey)[0]["items"][-1]["id"]
+    assert response.status_code == 303 and response.headers["Location"].endswith(f"/surveys/{survey.id}?item={added}")
+
+
 def test_editing_an_item_texts_per_language_options_and_a_condition(editor, survey):
     post(editor, survey, "/pages/2/items", {"type": "choice"})
+    q1 = stored(survey)[1]["items"][-1]["id"]
     response = post(
         editor,
         survey,
-        "/items/q1",
+        f"/items/{q1}",
         {
             "label.en": "Which drink?",
             "label.nl": "Welk drankje?",
@@ -81,10 +97,10 @@ def test_editing_an_item_texts_per_language_options_and_a_condition(editor, surv
         ],
     }
     # the form opens filled with what is stored, the preview shows it by the widget code
-    page = editor.get(f"/surveys/{survey.id}?item=q1").get_data(as_text=True)
+    page = editor.get(f"/surveys/{survey.id}?item={q1}").get_data(as_text=True)
     assert 'name="label.nl" value="Welk drankje?"' in page and ">tea\ncoffee</textarea>" in page
     assert '<option value="answer:colour" selected>' in page
-    assert 'name="q_q1" value="tea"' in page
+    assert f'name="q_{q1}" value="tea"' in page
 
 
 @pytest.mark.parametrize(

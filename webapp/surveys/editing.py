@@ -48,18 +48,22 @@ def find_item(survey: Survey, item_id: str) -> tuple[int, int]:
     raise ValidationError({"": _("This item is no longer in the survey (it was removed meanwhile).")})
 
 
-def condition_sources(survey: Survey, page_index: int, *, including_page: bool) -> list[tuple[str, list[str]]]:
-    """What a condition on page ``page_index`` may look at, as menu groups of ``source:name`` references:
-    the questions of earlier pages (of this page too, for its branches), hidden fields and profile fields."""
+def condition_sources(
+    survey: Survey, page_index: int, *, including_page: bool
+) -> list[tuple[str, list[tuple[str, str]]]]:
+    """What a condition on page ``page_index`` may look at, as menu groups of (``source:name``, text): the
+    questions of earlier pages (of this page too, for its branches) by id and question, hidden fields and
+    profile fields."""
     last = page_index + 1 if including_page else page_index
+    first_lang = languages(survey)[0]
     questions = [
-        f"answer:{item['id']}"
+        (f"answer:{item['id']}", f"{item['id']}: {_text_in(item.get('label'), first_lang, first_lang)}"[:80])
         for page in survey.pages[:last]
         for item in page["items"]
         if item["type"] in QUESTION_TYPES
     ]
-    hidden = [f"hidden:{name}" for name in (survey.settings or {}).get("hidden_fields") or []]
-    fields = [f"field:{name}" for name in field_names(survey)]
+    hidden = [(f"hidden:{name}", name) for name in (survey.settings or {}).get("hidden_fields") or []]
+    fields = [(f"field:{name}", name) for name in field_names(survey)]
     return [("answer", questions), ("hidden", hidden), ("field", fields)]
 
 
@@ -149,12 +153,15 @@ def _page(pages: list[dict[str, Any]], index: Any) -> dict[str, Any]:
     return pages[index]
 
 
-def _new_id(pages: list[dict[str, Any]], prefix: str) -> str:
+def _new_id(pages: list[dict[str, Any]], prefix: str, revision: int) -> str:
+    """An id never given before in this survey: numbered by the revision it is added in (revisions only grow),
+    so a removed question's answers in earlier responses never pass for a new question's."""
     taken = {item["id"] for page in pages for item in page["items"]}
-    number = 1
-    while f"{prefix}{number}" in taken:
-        number += 1
-    return f"{prefix}{number}"
+    candidate, extra = f"{prefix}{revision}", 0
+    while candidate in taken:
+        extra += 1
+        candidate = f"{prefix}{revision}_{extra}"
+    return candidate
 
 
 def new_item(kind: str, item_id: str, lang: str) -> dict[str, Any]:
@@ -181,7 +188,7 @@ def add_item(account: Account, survey_id: int, revision: Any, index: int, kind: 
     page = _page(pages, index)
     if kind not in ITEM_TYPES:
         raise ValidationError({"": _("Choose what to add: a text or a kind of question.")})
-    item_id = _new_id(pages, "t" if kind == "text" else "q")
+    item_id = _new_id(pages, "t" if kind == "text" else "q", survey.revision)
     page["items"].append(new_item(kind, item_id, languages(survey)[0]))
     return _store(survey, pages), item_id
 

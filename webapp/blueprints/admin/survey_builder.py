@@ -3,12 +3,12 @@
 answers the editor again (its partial for htmx); a refused change answers 422 with the message and what was
 typed, and stores nothing. Editors only."""
 
-from flask import request
+from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 
 from webapp.blueprints.admin import bp
 from webapp.blueprints.admin.access import current_account, requires
-from webapp.blueprints.admin.responses import toast
+from webapp.blueprints.admin.responses import is_htmx, toast
 from webapp.blueprints.admin.surveys import _editor
 from webapp.platform.errors import ValidationError
 from webapp.surveys import builder, editing
@@ -19,6 +19,13 @@ def _revision() -> str:
 
 
 def _done(survey, message: str, **extra):
+    """The editor again (htmx), or after a plain form post a redirect to it (the reload does not post again)."""
+    if not is_htmx():
+        flash(message, "success")
+        query = {"item": extra["editing_item"]} if extra.get("editing_item") else {}
+        if extra.get("editing_page") is not None:
+            query = {"page": extra["editing_page"]}
+        return redirect(url_for("admin.survey_edit", survey_id=survey.id, **query), 303)
     page, status = _editor(survey, **extra)
     return toast(page, message) if status == 200 else (page, status)
 
