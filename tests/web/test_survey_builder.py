@@ -222,3 +222,60 @@ def test_viewers_and_other_accounts(browser, editor, survey):
     stranger = browser("editor", account=make_account("Other"))
     assert stranger.post(f"/surveys/{survey.id}/pages", {"revision": "1"}, htmx=True).status_code == 404
     assert stranger.post(f"/surveys/{survey.id}/items/colour", {"label.en": "x"}, htmx=True).status_code == 404
+
+
+def test_settings_from_a_form(editor, survey):
+    response = post(
+        editor,
+        survey,
+        "/settings",
+        {
+            "opens_at": "2026-12-01T09:00",
+            "closes_at": "",
+            "max_completed": "100",
+            "min_fill_seconds": "5",
+            "anonymous": "1",
+            "captcha": "1",
+            "language_field": "Language",
+            "closing_text.en": "Thanks!",
+            "closing_text.nl": "Bedankt!",
+            "back_label.nl": "Vorige",
+            "notify": "a@example.com\nb@example.com",
+        },
+    )
+    assert response.status_code == 200 and "Settings saved." in response.headers["HX-Trigger"]
+    db.session.expire_all()
+    settings = survey.settings
+    assert (settings["opens_at"], settings["max_completed"], settings["min_fill_seconds"]) == (
+        "2026-12-01T09:00:00",
+        100,
+        5,
+    )
+    assert settings["anonymous"] and settings["captcha"] and not settings["one_per_profile"]
+    assert settings["closing_text"] == {"en": "Thanks!", "nl": "Bedankt!"}
+    assert settings["back_label"] == {"nl": "Vorige"}
+    assert settings["notify"] == ["a@example.com", "b@example.com"] and settings["language_field"] == "Language"
+    assert settings["languages"] == ["en", "nl", "fr", "de"]  # kept
+    page = editor.get(f"/surveys/{survey.id}").get_data(as_text=True)
+    assert 'name="closing_text.nl" rows="2">Bedankt!</textarea>' in page
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"max_completed": "many"}, "positive number of responses"),
+        ({"min_fill_seconds": "-1"}, "minimum fill time"),
+        ({"redirect_url": "ftp://example.com"}, "http(s) address"),
+        ({"notify": "not an address"}, "must be email addresses"),
+        ({"opens_at": "tomorrow"}, "must be a date and time"),
+        ({"language_field": "Nope"}, "language field"),
+    ],
+)
+def test_bad_settings_are_refused_and_what_was_typed_stays(editor, survey, data, message):
+    before = dict(survey.settings)
+    response = post(editor, survey, "/settings", {"closing_text.en": "Typed", **data})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and message in html
+    assert 'id="survey-settings-card" open' in html and ">Typed</textarea>" in html
+    db.session.expire_all()
+    assert survey.settings == before

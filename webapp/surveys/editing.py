@@ -241,6 +241,55 @@ def update_details(account: Account, survey_id: int, revision: Any, values: Valu
     )
 
 
+SETTING_TEXTS = ("closing_text", "next_label", "done_label", "back_label")
+
+
+def _whole_number(text: str) -> int | str | None:
+    """A whole number as typed; the text itself when it is none (for the check to refuse with its message)."""
+    return None if not text else int(text) if text.isdigit() else text
+
+
+def update_settings(account: Account, survey_id: int, revision: Any, values: Values) -> Survey:
+    """Dates, limits, anonymous mode, the language field, closing text and button labels per language, the
+    redirect, notification addresses, the minimum fill time and the captcha; checked by ``check_settings``."""
+    survey, pages = _editable(account, survey_id, revision)
+    langs = languages(survey)
+    settings: dict[str, Any] = {
+        key: value for key, value in (survey.settings or {}).items() if key in ("languages", "hidden_fields")
+    }
+    for key in ("opens_at", "closes_at", "redirect_url", "language_field"):
+        settings[key] = _one(values, key)
+    settings["max_completed"] = _whole_number(_one(values, "max_completed"))
+    fill = _whole_number(_one(values, "min_fill_seconds"))
+    settings["min_fill_seconds"] = 0 if fill is None else fill
+    for key in ("one_per_profile", "anonymous", "captcha"):
+        settings[key] = bool(_one(values, key))
+    for key in SETTING_TEXTS:
+        settings[key] = _texts(values, key, langs)
+    settings["notify"] = [line for line in _lines(_one(values, "notify")) if line]
+    if settings["language_field"] and settings["language_field"] not in field_names(survey):
+        raise ValidationError({"settings": _("Choose the language field from the database's fields.")})
+    return update_survey(
+        account, survey.id, name=survey.name, pages=pages, settings=settings, origins=survey.allowed_origins
+    )
+
+
+def settings_values(survey: Survey) -> dict[str, str]:
+    """The settings form filled with what is stored."""
+    settings, langs = survey.settings or {}, languages(survey)
+    result = {key: str(settings.get(key) or "") for key in ("opens_at", "closes_at", "redirect_url")}
+    result["language_field"] = settings.get("language_field", "")
+    result["max_completed"] = str(settings.get("max_completed") or "")
+    result["min_fill_seconds"] = str(settings.get("min_fill_seconds", 3))
+    for key in ("one_per_profile", "anonymous", "captcha"):
+        result[key] = "1" if settings.get(key, key == "one_per_profile") else ""
+    for key in SETTING_TEXTS:
+        for lang in langs:
+            result[f"{key}.{lang}"] = _text_in(settings.get(key), lang, langs[0])
+    result["notify"] = "\n".join(settings.get("notify") or [])
+    return result
+
+
 # --- an item's and a page's form -------------------------------------------------------------------------------
 
 

@@ -54,6 +54,17 @@ def survey_details_save(survey_id: int):
     return _done(survey, _("Survey saved."))
 
 
+@bp.route("/surveys/<int:survey_id>/settings", methods=["POST"])
+@requires("editor")
+def survey_settings_save(survey_id: int):
+    """Save the settings: dates, limits, anonymous mode, texts per language, notifications, spam defences."""
+    try:
+        survey = editing.update_settings(current_account(), survey_id, _revision(), request.form.to_dict(flat=False))
+    except ValidationError as error:
+        return _refused(survey_id, error, settings_form=request.form.to_dict(flat=True))
+    return _done(survey, _("Settings saved."))
+
+
 @bp.route("/surveys/<int:survey_id>/pages", methods=["POST"])
 @requires("editor")
 def survey_page_add(survey_id: int):

@@ -62,6 +62,7 @@ def _editor(
     form_values=None,
     builder_errors=None,
     details=None,
+    settings_form=None,
 ):
     """The editor page (or its partial): the visual builder, with one item or page open for editing when
     asked (filled with ``form_values`` after a refused change, else with what is stored), the JSON editor,
@@ -97,6 +98,8 @@ def _editor(
         builder=editing,
         field_names=editing.field_names(survey),
         details=details or _details(survey),
+        settings_form=settings_form or editing.settings_values(survey),
+        settings_open=settings_form is not None,
         offered_languages=builder.LANGUAGES,
     ), status
 
