@@ -142,13 +142,15 @@ def test_every_admin_page_fits_a_phone_and_a_desktop(owner_page, verrijk):
 
 
 def test_the_survey_builder_with_an_item_and_a_page_open_fits_a_phone(owner_page, verrijk):
-    """The crawl sees one URL per shape: the builder's open item and page forms are looked at here."""
+    """The crawl sees one URL per shape: the builder's open item and page forms (and its folded settings and
+    JSON editor, unfolded) are looked at here."""
     page = owner_page
     page.set_viewport_size(PHONE)
     too_wide = {}
     for query in ("", "?item=colour", "?item=service", "?item=why_red", "?item=intro", "?page=0"):
         page.goto(f"{verrijk.url}/surveys/{page.survey.id}{query}")
         expect(page.get_by_role("heading", name="Pages and questions")).to_be_visible()
+        page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")  # settings, JSON
         overflow = sideways(page)
         if overflow > 0:
             too_wide[query] = f"{overflow} px: {', '.join(page.evaluate(OFFENDERS_JS))}"
