@@ -110,6 +110,17 @@ def test_minimum_fill_time(account, seconds, age, refused):
         assert the_response(survey) is None
 
 
+def test_the_minimum_fill_time_holds_for_the_answer_that_starts_a_response_only(account):
+    survey = make_survey(account, min_fill_seconds=10)
+    resume = send(survey, {"q_colour": "red"}, page=0).resume_key
+    fresh = form_spam.issue_token(f"survey:{survey.key}", now=time.time())
+    visitor = Visitor(resume_key=resume)
+    quick = surveys.submit_page(survey.key, {"q_why_red": "Warm"}, visitor, page_index=1, token=fresh)
+    assert quick.status == "page" and quick.page["index"] == 2  # a short page answered at once is fine
+    back = surveys.go_back(survey.key, {}, visitor, page_index=2, token=fresh)
+    assert back.status == "page" and back.page["index"] == 1  # so is going back
+
+
 def test_the_minimum_fill_time_is_checked_by_the_builder(account):
     with pytest.raises(ValidationError, match="minimum fill time"):
         make_survey(account, min_fill_seconds=-1)

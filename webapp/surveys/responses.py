@@ -291,9 +291,11 @@ def spam_reason(
     age = form_spam.token_age(token_key(survey), token, now=now)
     if age is None:
         return "token"
+    if not starting:  # a later page of a response that passed these checks when it started
+        return None
     if age < minimum_fill_seconds(survey):
         return "too_fast"
-    asks = starting and (survey.settings or {}).get("captcha")
+    asks = (survey.settings or {}).get("captcha")
     if asks and not form_spam.captcha_solved(token_key(survey), _first(values, CAPTCHA)):
         return "captcha"
     return None
