@@ -100,3 +100,26 @@ def test_the_hosted_page_without_javascript(account, chromium, verrijk):
     response = the_response(survey)
     assert response.completed_at is not None and response.language == "nl"
     assert response.answers == {"colour": "red", "why_red": "Warm", "nps": 10, "topics": ["news"]}  # the default
+
+
+def test_the_captcha_is_solved_embedded_and_on_the_hosted_page(account, page, host_site, host_page, verrijk):
+    """The web forms' ALTCHA proof of work, for the answer that starts a response: the embed solves it with
+    embed.js's solver, the hosted page with survey-captcha.js (loaded only there)."""
+    from playwright.sync_api import expect
+
+    survey = make_survey(account, origins=[host_site.url], min_fill_seconds=0, captcha=True)
+    page.goto(host_page(snippet(survey.key, verrijk.url), csp=STRICT_CSP.format(verrijk=verrijk.url)))
+    widget = page.locator("[data-verrijk-survey]")
+    widget.get_by_label("Red", exact=True).check()
+    widget.get_by_role("button", name="Next").click()
+    expect(widget.get_by_role("heading", name="Details")).to_be_visible()
+    assert the_response(survey) is not None
+    assert not [problem for problem in page.problems if "Content Security Policy" in problem]
+
+    page.goto(f"{verrijk.url}/s/{survey.key}")
+    page.get_by_label("blue", exact=True).check()
+    page.get_by_role("button", name="Next").click()
+    expect(page.get_by_role("heading", name="Last")).to_be_visible()  # blue skips to the last page
+    db.session.expire_all()
+    started = db.session.scalars(select(SurveyResponse).where(SurveyResponse.survey_id == survey.id)).all()
+    assert len(started) == 2

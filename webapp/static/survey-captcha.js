@@ -25,16 +25,19 @@
     throw Error('captcha');
   }
 
-  let solution = solve();
+  // Solved while the visitor answers; a page sent before that waits for it (the back button never does)
+  const start = () => solve().then(found => (input.value = found));
+  let solution = start();
+  solution.catch(() => {});
   form.addEventListener('submit', async e => {
     if (input.value || (e.submitter && e.submitter.name === '_back')) return;
     e.preventDefault();
     try {
-      input.value = await solution;
+      await solution;
     } catch (err) {
-      solution = solve();
+      solution = start();
       return;
     }
-    form.requestSubmit(e.submitter);
+    HTMLFormElement.prototype.submit.call(form); // the forward button has no name: nothing of it is lost
   });
 })();
