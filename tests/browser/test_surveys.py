@@ -42,8 +42,10 @@ def test_an_embedded_multi_page_survey_with_a_condition_under_a_strict_csp(
     expect(widget.get_by_role("heading", name="Details")).to_be_visible()
     expect(widget.get_by_label("Why red?")).to_be_visible()  # the condition on the first page's answer holds
     expect(widget.get_by_label("For our best customers")).to_have_count(0)  # an anonymous visitor has no tier
+    widget.get_by_role("radiogroup", name="speed").get_by_label("good").check()
     widget.get_by_role("button", name="Next").click()
     expect(widget.get_by_text("This question needs an answer.")).to_be_visible()
+    expect(widget.get_by_role("radiogroup", name="speed").get_by_label("good")).to_be_checked()  # kept
     widget.get_by_label("Why red?").fill("It is warm")
     widget.get_by_role("button", name="Back").click()  # back a page: the answers stay, typed ones too
     expect(widget.get_by_role("heading", name="About you")).to_be_visible()

@@ -116,6 +116,11 @@
           if (page.captcha_url && e.submitter !== back) data.set('_altcha', await (solution || solve(page.captcha_url)));
           const res = await fetch(body.submit_url, {method: 'POST', body: data});
           const next = await res.json();
+          if (next.status === 'invalid' && next.page && next.page.index === page.index) {
+            const typed = {}; // errors to correct: what was typed stays
+            for (const [k, v] of data) typed[k] = k in typed ? [].concat(typed[k], v) : v;
+            next.page.values = typed;
+          }
           if (next.page || next.status !== 'rejected') return show(next);
           solution = null; // a captcha solution serves once
           status.textContent = next.message; // refused: what was typed stays
