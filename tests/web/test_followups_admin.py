@@ -640,7 +640,12 @@ def test_a_survey_completed_follow_up_may_name_one_survey(browser, account, shop
     assert stored(followup.id)["trigger"] == {"kind": "survey_completed", "exclude_sources": [], "survey_id": survey.id}
     refused = editor.post(
         f"/followups/{followup.id}",
-        {"name": "X", "trigger-kind": "survey_completed", "trigger-survey_id": "999999", "action-0-type": "unsubscribe"},
+        {
+            "name": "X",
+            "trigger-kind": "survey_completed",
+            "trigger-survey_id": "999999",
+            "action-0-type": "unsubscribe",
+        },
         htmx=True,
     )
     assert refused.status_code == 422 and "Choose a survey of this database." in refused.get_data(as_text=True)
