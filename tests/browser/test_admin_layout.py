@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.factories import PASSWORD, make_account, make_followup, make_form_submission, make_user
+from tests.survey_fixtures import make_survey
 from webapp.bulk import runs as bulk_runs
 from webapp.bulk.runs import Picked
 from webapp.callbacks.definitions import create_callback
@@ -70,6 +71,7 @@ def owner_page(page, verrijk, ctx):
     add_sent_mailing(account, database, profile)
     weekly = database.interests[0].id
     bulk_runs.start(account, database.id, "add_interest", Picked(ids=(profile.id,)), params={"interest": weekly})
+    page.survey = make_survey(account)  # its own database, with the fields the survey maps to
     db.session.commit()
     page.goto(f"{verrijk.url}/login")
     page.fill("input[name=email]", user.email)
@@ -184,4 +186,20 @@ def test_every_admin_page_fits_a_phone_and_a_desktop(owner_page, verrijk):
             if overflow > 0:
                 where = f"{viewport['width']} {url.removeprefix(verrijk.url)}"
                 too_wide[where] = f"{overflow} px: {', '.join(page.evaluate(OFFENDERS_JS))}"
+    assert too_wide == {}
+
+
+def test_the_survey_builder_with_an_item_and_a_page_open_fits_a_phone(owner_page, verrijk):
+    """The crawl sees one URL per shape: the builder's open item and page forms (and its folded settings and
+    JSON editor, unfolded) are looked at here."""
+    page = owner_page
+    page.set_viewport_size(PHONE)
+    too_wide = {}
+    for query in ("", "?item=colour", "?item=service", "?item=why_red", "?item=intro", "?page=0"):
+        page.goto(f"{verrijk.url}/surveys/{page.survey.id}{query}")
+        expect(page.get_by_role("heading", name="Pages and questions")).to_be_visible()
+        page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")  # settings, JSON
+        overflow = sideways(page)
+        if overflow > 0:
+            too_wide[query] = f"{overflow} px: {', '.join(page.evaluate(OFFENDERS_JS))}"
     assert too_wide == {}

@@ -28,7 +28,7 @@ def test_an_embedded_multi_page_survey_with_a_condition_under_a_strict_csp(
 ):
     from playwright.sync_api import expect
 
-    survey = make_survey(account, origins=[host_site.url], hidden_fields=["campaign"])
+    survey = make_survey(account, origins=[host_site.url], hidden_fields=["campaign"], min_fill_seconds=0)
     requests = []
     page.on("request", lambda request: requests.append(request.url))
     page.goto(host_page(snippet(survey.key, verrijk.url), csp=STRICT_CSP.format(verrijk=verrijk.url)))
@@ -42,9 +42,16 @@ def test_an_embedded_multi_page_survey_with_a_condition_under_a_strict_csp(
     expect(widget.get_by_role("heading", name="Details")).to_be_visible()
     expect(widget.get_by_label("Why red?")).to_be_visible()  # the condition on the first page's answer holds
     expect(widget.get_by_label("For our best customers")).to_have_count(0)  # an anonymous visitor has no tier
+    widget.get_by_role("radiogroup", name="speed").get_by_label("good").check()
     widget.get_by_role("button", name="Next").click()
     expect(widget.get_by_text("This question needs an answer.")).to_be_visible()
+    expect(widget.get_by_role("radiogroup", name="speed").get_by_label("good")).to_be_checked()  # kept
     widget.get_by_label("Why red?").fill("It is warm")
+    widget.get_by_role("button", name="Back").click()  # back a page: the answers stay, typed ones too
+    expect(widget.get_by_role("heading", name="About you")).to_be_visible()
+    expect(widget.get_by_label("Red", exact=True)).to_be_checked()
+    widget.get_by_role("button", name="Next").click()
+    expect(widget.get_by_label("Why red?")).to_have_value("It is warm")
     widget.get_by_role("button", name="Next").click()
 
     expect(widget.get_by_role("heading", name="Last")).to_be_visible()
@@ -70,7 +77,7 @@ def test_a_page_with_a_form_only_does_not_load_the_survey_code(account, page, ho
 def test_the_hosted_page_without_javascript(account, chromium, verrijk):
     from playwright.sync_api import expect
 
-    survey = make_survey(account)
+    survey = make_survey(account, min_fill_seconds=0)
     context = chromium.new_context(java_script_enabled=False)
     try:
         page = context.new_page()
@@ -80,6 +87,10 @@ def test_the_hosted_page_without_javascript(account, chromium, verrijk):
         page.get_by_role("button", name="Next").click()  # a real browser's post: its Origin must pass
         expect(page.get_by_label("Why red?")).to_be_visible()
         page.get_by_label("Why red?").fill("Warm")
+        page.get_by_role("button", name="Back").click()  # without JavaScript too
+        expect(page.get_by_label("Rood")).to_be_checked()
+        page.get_by_role("button", name="Next").click()
+        expect(page.get_by_label("Why red?")).to_have_value("Warm")
         page.get_by_role("button", name="Next").click()
         page.get_by_role("button", name="Send").click()
         expect(page.get_by_text("This question needs an answer.")).to_be_visible()
@@ -91,3 +102,26 @@ def test_the_hosted_page_without_javascript(account, chromium, verrijk):
     response = the_response(survey)
     assert response.completed_at is not None and response.language == "nl"
     assert response.answers == {"colour": "red", "why_red": "Warm", "nps": 10, "topics": ["news"]}  # the default
+
+
+def test_the_captcha_is_solved_embedded_and_on_the_hosted_page(account, page, host_site, host_page, verrijk):
+    """The web forms' ALTCHA proof of work, for the answer that starts a response: the embed solves it with
+    embed.js's solver, the hosted page with survey-captcha.js (loaded only there)."""
+    from playwright.sync_api import expect
+
+    survey = make_survey(account, origins=[host_site.url], min_fill_seconds=0, captcha=True)
+    page.goto(host_page(snippet(survey.key, verrijk.url), csp=STRICT_CSP.format(verrijk=verrijk.url)))
+    widget = page.locator("[data-verrijk-survey]")
+    widget.get_by_label("Red", exact=True).check()
+    widget.get_by_role("button", name="Next").click()
+    expect(widget.get_by_role("heading", name="Details")).to_be_visible()
+    assert the_response(survey) is not None
+    assert not [problem for problem in page.problems if "Content Security Policy" in problem]
+
+    page.goto(f"{verrijk.url}/s/{survey.key}")
+    page.get_by_label("blue", exact=True).check()
+    page.get_by_role("button", name="Next").click()
+    expect(page.get_by_role("heading", name="Last")).to_be_visible()  # blue skips to the last page
+    db.session.expire_all()
+    started = db.session.scalars(select(SurveyResponse).where(SurveyResponse.survey_id == survey.id)).all()
+    assert len(started) == 2

@@ -614,3 +614,38 @@ def test_no_follow_ups_yet_leads_to_making_one(browser, account, shop):
     assert f'href="/databases/{shop.id}/followups/new">New follow-up for {shop.name}' in overview
     tab = browser("editor", account, email="second@example.com").get(f"/databases/{shop.id}/followups")
     assert f'href="/databases/{shop.id}/followups/new">Create your first follow-up' in tab.get_data(as_text=True)
+
+
+def test_a_survey_completed_follow_up_may_name_one_survey(browser, account, shop):
+    from webapp.surveys import builder as survey_builder
+
+    survey = survey_builder.create_survey(account, shop.id, "Opinions")
+    editor = browser("editor", account)
+    chosen = editor.post(
+        f"/databases/{shop.id}/followups", {"trigger-kind": "survey_completed", "op": "refresh"}, htmx=True
+    ).get_data(as_text=True)
+    assert 'name="trigger-survey_id"' in chosen and f'<option value="{survey.id}" >Opinions</option>' in chosen
+    response = editor.post(
+        f"/databases/{shop.id}/followups",
+        {
+            "name": "After the survey",
+            "trigger-kind": "survey_completed",
+            "trigger-survey_id": str(survey.id),
+            "action-0-type": "unsubscribe",
+        },
+        htmx=True,
+    )
+    assert response.status_code in (200, 204), response.get_data(as_text=True)[:2000]
+    followup = db.session.query(FollowUp).one()
+    assert stored(followup.id)["trigger"] == {"kind": "survey_completed", "exclude_sources": [], "survey_id": survey.id}
+    refused = editor.post(
+        f"/followups/{followup.id}",
+        {
+            "name": "X",
+            "trigger-kind": "survey_completed",
+            "trigger-survey_id": "999999",
+            "action-0-type": "unsubscribe",
+        },
+        htmx=True,
+    )
+    assert refused.status_code == 422 and "Choose a survey of this database." in refused.get_data(as_text=True)

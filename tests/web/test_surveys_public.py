@@ -114,3 +114,44 @@ def test_hosted_page_with_a_signed_link_resumes_and_a_forged_one_reveals_nothing
     assert 'name="q_vip"' in resumed
     forged = anonymous.get(f"/s/{survey.key}?profile={query['profile']}&sig=forged").get_data(as_text=True)
     assert 'name="q_colour"' in forged and "gold" not in forged
+
+
+def test_hosted_back_button_goes_back_with_the_answers_filled_in(anonymous, survey):
+    first = anonymous.get(f"/s/{survey.key}").get_data(as_text=True)
+    assert 'name="_back"' not in first  # nothing to go back to
+    carried = {**hidden_inputs(first), "_token": old_token(survey)}
+    origin = {"Origin": "http://verrijk.test"}
+    saved = anonymous.post(f"/s/{survey.key}", data={**carried, "q_colour": "red", "q_visits": "4"}, headers=origin)
+    second = anonymous.get(saved.headers["Location"]).get_data(as_text=True)
+    assert second.index('class="vf-submit"') < second.index('name="_back"')  # Enter sends the page forward
+    carried = {**hidden_inputs(second), "_token": old_token(survey)}
+    went = anonymous.post(
+        f"/s/{survey.key}", data={**carried, "_back": "1", "q_why_red": "Warm"}, csrf=False, headers=origin
+    )
+    assert went.status_code == 303
+    page = anonymous.get(went.headers["Location"]).get_data(as_text=True)
+    assert "Page 1 of 3" in page and 'name="q_visits" value="4"' in page
+    assert re.search(r'value="red" checked', page)
+    forward = {**hidden_inputs(page), "_token": old_token(survey), "q_colour": "red"}
+    again = anonymous.post(f"/s/{survey.key}", data=forward, csrf=False, headers=origin)
+    assert "Warm</textarea>" in anonymous.get(again.headers["Location"]).get_data(as_text=True)
+
+
+def test_back_through_the_api(anonymous, survey):
+    data = {"_token": old_token(survey), "_page": 0, "q_colour": "blue"}
+    first = anonymous.post(f"/p/surveys/{survey.key}/pages", data=data, headers={"Origin": SHOP}).get_json()
+    assert first["page"]["index"] == 2 and first["page"]["back"] is True and first["back_label"] == "Back"
+    data = {"_token": old_token(survey), "_page": 2, "_back": "1", "r": first["resume_key"]}
+    went = anonymous.post(f"/p/surveys/{survey.key}/pages", data=data, headers={"Origin": SHOP}).get_json()
+    assert went["page"]["index"] == 0 and went["page"]["values"] == {"q_colour": "blue"}
+
+
+def test_the_captcha_challenge_for_an_allowed_origin(anonymous, account):
+    survey = make_survey(account, origins=[SHOP], captcha=True)
+    answer = anonymous.get(f"/p/surveys/{survey.key}/captcha", headers={"Origin": SHOP})
+    assert answer.status_code == 200 and answer.get_json()["algorithm"] == "SHA-256"
+    assert answer.headers["Access-Control-Allow-Origin"] == SHOP
+    hosted = anonymous.get(f"/s/{survey.key}").get_data(as_text=True)
+    assert "survey-captcha.js" in hosted and 'name="_altcha"' in hosted
+    plain = make_survey(account, survey.database)
+    assert "survey-captcha.js" not in anonymous.get(f"/s/{plain.key}").get_data(as_text=True)

@@ -79,6 +79,7 @@ def _json(view: SurveyView, token: str = ""):
 
 @bp.route("/p/surveys/<key>", methods=["OPTIONS"])
 @bp.route("/p/surveys/<key>/pages", methods=["OPTIONS"])
+@bp.route("/p/surveys/<key>/captcha", methods=["OPTIONS"])
 def preflight(key: str):
     survey = surveys.get_public_survey(key)
     response = current_app.response_class(status=204)
@@ -96,20 +97,31 @@ def start(key: str):
     return _json(view, surveys.issue_token(key) if view.page is not None else "")
 
 
-@bp.route("/p/surveys/<key>/pages", methods=["POST"], provide_automatic_options=False)
-@rate_limited
-def submit(key: str):
-    """Save one page; answers the next page or the end."""
-    values = request.form.to_dict(flat=False)
-    view = surveys.submit_page(
+@bp.route("/p/surveys/<key>/captcha", provide_automatic_options=False)
+def captcha(key: str):
+    """An ALTCHA challenge (the web forms' captcha) for the answer that starts a response."""
+    challenge = surveys.captcha_challenge(key)
+    return _cors(jsonify(challenge), list(surveys.get_public_survey(key).allowed_origins or []))
+
+
+def _post_page(key: str) -> SurveyView:
+    """Save the posted page, or (``_back``) go back to the page before it keeping the answers."""
+    action = surveys.go_back if request.form.get("_back") else surveys.submit_page
+    return action(
         key,
-        values,
+        request.form.to_dict(flat=False),
         _visitor(request.form),
         page_index=request.form.get("_page", ""),
         origin=request.headers.get("Origin", ""),
         token=request.form.get(TOKEN, ""),
     )
-    return _json(view)
+
+
+@bp.route("/p/surveys/<key>/pages", methods=["POST"], provide_automatic_options=False)
+@rate_limited
+def submit(key: str):
+    """Save one page (``_back``: go back one page); answers the next page or the end."""
+    return _json(_post_page(key))
 
 
 # --- the hosted page -----------------------------------------------------------------------------------------
@@ -121,15 +133,8 @@ def hosted(key: str):
     """The survey as pages of its own, one page per request, working without JavaScript."""
     if request.method == "GET":
         view = surveys.start(key, _visitor(request.args))
-        return _hosted_view(view, values={})
-    view = surveys.submit_page(
-        key,
-        request.form.to_dict(flat=False),
-        _visitor(request.form),
-        page_index=request.form.get("_page", ""),
-        origin=request.headers.get("Origin", ""),
-        token=request.form.get(TOKEN, ""),
-    )
+        return _hosted_view(view, values=(view.page or {}).get("values", {}))
+    view = _post_page(key)
     if view.status == "page":  # saved: the next page by its own URL, which also resumes later
         link = {name: request.form[name] for name in LINK_PARAMETERS if request.form.get(name)}
         link["r"] = view.resume_key
@@ -158,7 +163,14 @@ def _hosted_view(view: SurveyView, *, values: dict):
     carried["_page"] = str(view.page["index"])
     carried[TOKEN] = surveys.issue_token(texts["key"])
     html = render_page(texts, view.page, action=request.path, values=values, errors=view.errors, carried=carried)
-    page = render_template("public/survey_page.html", texts=texts, lang=view.lang, form_html=html, message=None)
+    page = render_template(
+        "public/survey_page.html",
+        texts=texts,
+        lang=view.lang,
+        form_html=html,
+        message=None,
+        captcha=bool(view.page.get("captcha_url")),
+    )
     return _headers(current_app.make_response((page, view.status_code)), view)
 
 

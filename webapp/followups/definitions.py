@@ -25,6 +25,7 @@ from webapp.models import (
     FollowUp,
     FollowUpStatus,
     Form,
+    Survey,
     utcnow,
 )
 from webapp.platform.errors import ValidationError
@@ -156,6 +157,11 @@ class _Scope:
                     known,
                     set(),
                 )["rules"][0]["value"]
+        if kind == "survey_completed" and value.get("survey_id") not in (None, ""):
+            survey_id = as_int(value["survey_id"])
+            if survey_id not in {survey.id for survey in survey_choices(self.database)}:
+                raise ValueError(_("Choose a survey of this database."))
+            cleaned["survey_id"] = survey_id
         if kind == "email_clicked" and value.get("link"):
             cleaned["link"] = str(value["link"]).strip()
         if kind == "date_field":
@@ -372,6 +378,11 @@ def template_choices(account: Account, database_id: int) -> list[EmailTemplate]:
             .order_by(EmailTemplate.name)
         )
     )
+
+
+def survey_choices(database: Database) -> list[Survey]:
+    """The surveys of the database, for the survey-completed trigger (a database is its account's)."""
+    return list(db.session.scalars(select(Survey).where(Survey.database_id == database.id).order_by(Survey.name)))
 
 
 def form_choices(account: Account, database_id: int) -> list[Form]:

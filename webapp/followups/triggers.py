@@ -231,6 +231,8 @@ def _triggered_by(item: _Active, event: ProfileEvent) -> bool:
             return any(conditions.compare(changed[key][1], "=", trigger["to_value"]) for key in keys)
     if event.kind == "form_submitted" and item.form_id is not None:
         return event.reference in (str(item.form_id), f"form:{item.form_id}")
+    if event.kind == "survey_completed" and trigger.get("survey_id"):
+        return event.reference == str(trigger["survey_id"])
     if event.kind == "email_clicked" and trigger.get("link"):
         return trigger["link"] in (changes.get("url"), changes.get("link"))
     return True

@@ -48,7 +48,8 @@ class SurveyResponse(Base):
     """One person's answers to a survey: saved page by page, ``completed_at`` set after the last page.
 
     ``answers`` holds the answers of the pages shown, by question id; ``hidden`` the hidden fields captured when
-    the response started; ``page`` the index of the page to show next; ``reached`` the pages shown, in order."""
+    the response started; ``page`` the index of the page to show next; ``reached`` the pages answered on the path
+    taken, in order (going back and answering a page again ends the path there)."""
 
     __tablename__ = "survey_response"
     __table_args__ = (

@@ -4,24 +4,26 @@
 (() => {
   'use strict';
   if (window.VerrijkSurvey) return window.VerrijkSurvey.render();
-  const {h, style, origin, nonce} = window.Verrijk;
+  const {h, style, origin, solve, nonce} = window.Verrijk;
   const done = new WeakSet();
   const params = new URLSearchParams(location.search);
   const store = (() => { try { return window.localStorage; } catch (e) { return null; } })();
 
-  // One item of a page definition: [element, error box]
-  function control(item, n) {
+  // One item of a page definition, filled with `values` (the stored answers, by name): [element, error box]
+  function control(item, n, values) {
     const id = 'sv' + n;
     const err = h('div', {class: 'e', id: id + 'e'});
     const help = item.help ? h('div', {class: 'h', id: id + 'h', text: item.help}) : '';
     const describe = {'aria-describedby': (help ? id + 'h ' : '') + id + 'e'};
     const name = item.name;
-    const chosen = [].concat(item.default ?? []).map(String);
+    const given = values[name] ?? item.default;
+    const chosen = [].concat(given ?? []).map(String);
     const pick = (type, value, text, i, extra) => h('div', {class: 'o'},
-      h('input', {type, name: extra || name, id: id + '-' + i, value, checked: chosen.includes(String(value)), ...describe}),
+      h('input', {type, name: extra || name, id: id + '-' + i, value, ...describe,
+        checked: extra ? values[extra] === String(value) : chosen.includes(String(value))}),
       h('label', {for: id + '-' + i, text}));
     const legend = h('legend', {class: item.required && 'q', text: item.label});
-    const other = () => h('input', {name: name + '_other', 'aria-label': item.other, ...describe});
+    const other = () => h('input', {name: name + '_other', 'aria-label': item.other, value: values[name + '_other'], ...describe});
     let box;
     if (item.type === 'radio' || item.type === 'checkboxes') {
       const type = item.type === 'radio' ? 'radio' : 'checkbox';
@@ -40,8 +42,8 @@
       if (tag === 'select') {
         c.append(h('option', {value: ''}), ...item.options.map(o => h('option', {value: o.value, text: o.label})));
         if (item.other) c.append(h('option', {value: '_other', text: item.other}));
-        if (item.default) c.value = item.default;
       }
+      if (given != null) c.value = given;
       box = h('div', {class: 'f'}, h('label', {for: id, class: item.required && 'q', text: item.label}), c);
       if (item.other) box.append(other());
     }
@@ -88,7 +90,7 @@
           box.innerHTML = item.html; // sanitised by the server; the only innerHTML in this file
           return form.append(box);
         }
-        const [box, err] = control(item, n);
+        const [box, err] = control(item, n, page.values || {});
         errs[item.name] = err;
         form.append(box);
       });
@@ -96,21 +98,38 @@
         const err = errs[name] || errs[name.replace(/_(other|\d+)$/, '')];
         if (err) err.textContent = text;
       }
+      // Forward first: Enter in a field sends the page forward, never back
       const button = h('button', {type: 'submit', text: page.last ? body.done_label : body.next_label});
-      form.append(h('div', {class: 'hp', 'aria-hidden': 'true'}, h('input', {name: '_hp', tabindex: '-1'})), button, status);
+      const back = page.back && h('button', {type: 'submit', name: '_back', value: '1', formnovalidate: true, text: body.back_label});
+      // The captcha (when the answer starts a response) is solved while the visitor answers
+      let solution = page.captcha_url && solve(page.captcha_url);
+      if (solution) solution.catch(() => (solution = null));
+      form.append(h('div', {class: 'hp', 'aria-hidden': 'true'}, h('input', {name: '_hp', tabindex: '-1'})), button, back, status);
       form.addEventListener('submit', async e => {
         e.preventDefault();
         button.disabled = true;
+        if (back) back.disabled = true;
         const data = new FormData(form);
+        if (e.submitter === back) data.set('_back', '1');
         for (const [p, v] of Object.entries({...hidden(), ...extra, r: resume, _page: page.index, _token: token})) data.set(p, v);
         try {
+          if (page.captcha_url && e.submitter !== back) data.set('_altcha', await (solution || solve(page.captcha_url)));
           const res = await fetch(body.submit_url, {method: 'POST', body: data});
           const next = await res.json();
-          show(next.page || next.status !== 'rejected' ? next : {...body, errors: {'': next.message}});
+          if (next.status === 'invalid' && next.page && next.page.index === page.index) {
+            const typed = {}; // errors to correct: what was typed stays
+            for (const [k, v] of data) typed[k] = k in typed ? [].concat(typed[k], v) : v;
+            next.page.values = typed;
+          }
+          if (next.page || next.status !== 'rejected') return show(next);
+          solution = null; // a captcha solution serves once
+          status.textContent = next.message; // refused: what was typed stays
         } catch (err) {
-          button.disabled = false;
           status.textContent = el.dataset.verrijkNetworkMessage || 'The survey could not be sent. Check your connection.';
         }
+        button.disabled = false;
+        if (back) back.disabled = false;
+        status.focus();
       });
       root.append(form);
       const first = root.querySelector('[aria-invalid], .e:not(:empty)');

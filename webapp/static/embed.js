@@ -269,7 +269,7 @@ button:disabled{opacity:.6}
     return Promise.all(Array.from(q('[data-verrijk-form]'), el => mount(el)));
   }
 
-  window.Verrijk = {render, h, style, origin, nonce: script.nonce};
+  window.Verrijk = {render, h, style, origin, solve, nonce: script.nonce};
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', () => render());
   else render();
 })();

@@ -25,6 +25,8 @@ LANGUAGES = ("nl", "en", "fr", "de")
 OPERATORS = ("equals", "not_equals", "contains", "answered", "empty", "greater", "less")
 SOURCES = ("answer", "hidden", "field")
 MAX_SCALE = 10
+MAX_FILL_SECONDS = 3600
+DEFAULT_FILL_SECONDS = 3  # as the web forms
 
 
 def list_surveys(account: Account) -> list[Survey]:
@@ -266,7 +268,13 @@ def check_settings(settings: Any) -> dict[str, Any]:
     checked["one_per_profile"] = bool(settings.get("one_per_profile", True))
     checked["anonymous"] = bool(settings.get("anonymous"))
     checked["language_field"] = str(settings.get("language_field") or "")
-    for key in ("closing_text", "next_label", "done_label"):
+    fill = settings.get("min_fill_seconds", DEFAULT_FILL_SECONDS)
+    if isinstance(fill, bool) or not isinstance(fill, int) or not 0 <= fill <= MAX_FILL_SECONDS:
+        message = _("The minimum fill time is a whole number of seconds from 0 to %(most)s.", most=MAX_FILL_SECONDS)
+        raise ValidationError({"settings": message})
+    checked["min_fill_seconds"] = fill
+    checked["captcha"] = bool(settings.get("captcha"))
+    for key in ("closing_text", "next_label", "done_label", "back_label"):
         if settings.get(key):
             checked[key] = _text(settings[key], key)
     if settings.get("redirect_url"):

@@ -12,6 +12,7 @@ from dataclasses import InitVar, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import lazyload
@@ -25,11 +26,12 @@ from webapp.profiles.database_config import profile_fields
 from webapp.profiles.events import Origin
 from webapp.profiles.profiles import apply_update
 from webapp.surveys import notifications
+from webapp.surveys.builder import DEFAULT_FILL_SECONDS
 from webapp.surveys.conditions import Facts, next_page, shown_items
 from webapp.webforms import spam as form_spam
 from webapp.webforms.attempts import rejection_message
-from webapp.widgets.definition import HONEYPOT, public_url
-from webapp.widgets.survey_page import localized, page_definition
+from webapp.widgets.definition import CAPTCHA, HONEYPOT, public_url
+from webapp.widgets.survey_page import localized, page_definition, page_values
 from webapp.widgets.survey_validation import validate_page
 
 HIDDEN_VALUE_LIMIT = 255
@@ -114,6 +116,7 @@ def survey_texts(survey: Survey, lang: str) -> dict[str, Any]:
         "hidden_fields": list(settings.get("hidden_fields") or []),
         "next_label": localized(settings.get("next_label"), lang, default) or _("Next"),
         "done_label": localized(settings.get("done_label"), lang, default) or _("Send"),
+        "back_label": localized(settings.get("back_label"), lang, default) or _("Back"),
     }
 
 
@@ -215,16 +218,29 @@ def _first_page(survey: Survey, facts: Facts) -> int:
     return 0 if shown_items(survey.pages[0], facts) else (next_page(survey.pages, 0, facts) or 0)
 
 
-def _page_view(survey: Survey, index: int, facts: Facts, lang: str, **extra: Any) -> SurveyView:
+def _previous_page(response: SurveyResponse | None, index: int) -> int | None:
+    """The page answered before page ``index`` on this response's path (``reached``, in order), if any."""
+    path = list(response.reached or []) if response is not None else []
+    earlier = path[: path.index(index)] if index in path else path
+    return earlier[-1] if earlier else None
+
+
+def _page_view(
+    survey: Survey, index: int, facts: Facts, lang: str, response: SurveyResponse | None = None, **extra: Any
+) -> SurveyView:
+    """Page ``index`` with the items whose condition holds, prefilled with the response's stored answers (the
+    respondent's own, so going back or resuming shows what was given), a back button when there is a page to go
+    back to, and the captcha for the answer that starts a response when the survey asks for one."""
     page = survey.pages[index]
+    shown = shown_items(page, facts)
     definition = page_definition(
-        page,
-        shown_items(page, facts),
-        index=index,
-        count=len(survey.pages),
-        lang=lang,
-        default_lang=_languages(survey)[0],
+        page, shown, index=index, count=len(survey.pages), lang=lang, default_lang=_languages(survey)[0]
     )
+    if response is not None and response.answers:
+        definition["values"] = page_values(shown, response.answers)
+    definition["back"] = _previous_page(response, index) is not None
+    if (survey.settings or {}).get("captcha") and response is None:
+        definition["captcha_url"] = public_url(f"/p/surveys/{survey.key}/captcha")
     return SurveyView(extra.pop("status", "page"), survey, lang, page=definition, **extra)
 
 
@@ -251,18 +267,43 @@ def start(key: str, visitor: Visitor, *, now: datetime | None = None) -> SurveyV
         return SurveyView("closed", survey, lang, message=reason, status_code=403)
     facts = _facts(response, _captured_hidden(survey, visitor.hidden), profile)
     index = response.page if response is not None else _first_page(survey, facts)
-    return _page_view(survey, index, facts, lang, resume_key=response.resume_key if response else "")
+    return _page_view(survey, index, facts, lang, response, resume_key=response.resume_key if response else "")
 
 
-def spam_reason(survey: Survey, values: dict[str, Any], origin: str, token: str, now: float | None) -> str | None:
-    """The web forms' defences: the origin check, the honeypot and the signed fill-time token."""
+def minimum_fill_seconds(survey: Survey) -> float:
+    """The survey's minimum fill time, at most ``FORM_MIN_FILL_SECONDS`` when that is set (as for web forms)."""
+    minimum = float((survey.settings or {}).get("min_fill_seconds", DEFAULT_FILL_SECONDS) or 0)
+    cap = current_app.config.get("FORM_MIN_FILL_SECONDS")
+    if cap is not None and str(cap).strip() != "":
+        minimum = min(minimum, float(cap))
+    return minimum
+
+
+def spam_reason(
+    survey: Survey, values: dict[str, Any], origin: str, token: str, now: float | None, *, starting: bool = False
+) -> str | None:
+    """The web forms' defences: the origin check, the honeypot, the signed fill-time token and its minimum age,
+    and (``starting``: the answer that creates a response) the ALTCHA captcha when the survey asks for it."""
     if not form_spam.origin_allowed(origin, list(survey.allowed_origins or [])):
         return "origin"
     if _first(values, HONEYPOT):
         return "honeypot"
-    if form_spam.token_age(token_key(survey), token, now=now) is None:
+    age = form_spam.token_age(token_key(survey), token, now=now)
+    if age is None:
         return "token"
+    if not starting:  # a later page of a response that passed these checks when it started
+        return None
+    if age < minimum_fill_seconds(survey):
+        return "too_fast"
+    asks = (survey.settings or {}).get("captcha")
+    if asks and not form_spam.captcha_solved(token_key(survey), _first(values, CAPTCHA)):
+        return "captcha"
     return None
+
+
+def captcha_challenge(key: str) -> dict[str, Any]:
+    """An ALTCHA challenge for the survey with this key (the web forms' captcha)."""
+    return form_spam.captcha_challenge(token_key(get_public_survey(key)))
 
 
 def _first(values: dict[str, Any], name: str) -> str:
@@ -270,6 +311,24 @@ def _first(values: dict[str, Any], name: str) -> str:
     if isinstance(value, list | tuple):
         value = value[0] if value else ""
     return str(value or "")
+
+
+def _opened(key: str, visitor: Visitor, values: dict[str, Any], origin: str, token: str, clock: float | None):
+    """The survey, the linked profile, the response to continue and the language, or a view to answer at once
+    (rejected as spam, already complete, closed)."""
+    survey, resumed = _load(key, visitor)
+    profile = _linked_profile(survey, visitor)
+    response = _find_response(survey, resumed, profile)
+    lang = choose_language(survey, visitor, profile, response.language if response else "")
+    starting = response is None or response.completed_at is not None
+    reason = spam_reason(survey, values, origin, token, clock, starting=starting)
+    if reason is not None:
+        return SurveyView("rejected", survey, lang, message=rejection_message(reason), status_code=403)
+    if response is not None and response.completed_at is not None:
+        if (survey.settings or {}).get("one_per_profile", True) or visitor.resume_key:
+            return _end_view(survey, lang, resume_key=response.resume_key)
+        response = None
+    return survey, profile, response, lang
 
 
 def submit_page(
@@ -284,34 +343,18 @@ def submit_page(
     clock: float | None = None,
 ) -> SurveyView:
     """Check and save one page (``values`` by posted name); answer the next page, or the end."""
-    survey, resumed = _load(key, visitor)
-    profile = _linked_profile(survey, visitor)
-    response = _find_response(survey, resumed, profile)
-    lang = choose_language(survey, visitor, profile, response.language if response else "")
-    reason = spam_reason(survey, values, origin, token, clock)
-    if reason is not None:
-        return SurveyView("rejected", survey, lang, message=rejection_message(reason), status_code=403)
-    if response is not None and response.completed_at is not None:
-        if (survey.settings or {}).get("one_per_profile", True) or visitor.resume_key:
-            return _end_view(survey, lang, resume_key=response.resume_key)
-        response = None
+    opened = _opened(key, visitor, values, origin, token, clock)
+    if isinstance(opened, SurveyView):
+        return opened
+    survey, profile, response, lang = opened
     closed = _closed_reason(survey, now or utcnow())
     if closed is not None:
         return SurveyView("closed", survey, lang, message=closed, status_code=403)
     facts = _facts(response, _captured_hidden(survey, visitor.hidden), profile)
     current = response.page if response is not None else _first_page(survey, facts)
+    resume_key = response.resume_key if response else ""
     if str(page_index) != str(current):
-        # An old page posted again (the back button, a second tab): show where the response really is.
-        return _page_view(
-            survey,
-            current,
-            facts,
-            lang,
-            resume_key=response.resume_key if response else "",
-            errors={"": _("This page was already answered; here is where you left off.")},
-            status="invalid",
-            status_code=409,
-        )
+        return _elsewhere(survey, current, facts, lang, response)
     shown = shown_items(survey.pages[current], facts)
     clean = validate_page(shown, values)
     if not clean.valid:
@@ -320,7 +363,8 @@ def submit_page(
             current,
             facts,
             lang,
-            resume_key=response.resume_key if response else "",
+            response,
+            resume_key=resume_key,
             errors=clean.errors,
             status="invalid",
             status_code=422,
@@ -351,6 +395,73 @@ def submit_page(
         )
 
 
+def _elsewhere(survey: Survey, current: int, facts: Facts, lang: str, response: SurveyResponse | None) -> SurveyView:
+    """An old page posted again (the browser's back button, a second tab): show where the response really is."""
+    return _page_view(
+        survey,
+        current,
+        facts,
+        lang,
+        response,
+        resume_key=response.resume_key if response else "",
+        errors={"": _("This page was already answered; here is where you left off.")},
+        status="invalid",
+        status_code=409,
+    )
+
+
+def go_back(
+    key: str,
+    values: dict[str, Any],
+    visitor: Visitor,
+    *,
+    page_index: Any,
+    origin: str = "",
+    token: str = "",
+    clock: float | None = None,
+) -> SurveyView:
+    """Go back to the page answered before this one, keeping every answer: the valid answers posted with the
+    current page are kept too (not checked for being complete, and not written to profile fields until the page
+    is sent forward). The page shown again has its conditions evaluated anew and the stored answers filled in."""
+    opened = _opened(key, visitor, values, origin, token, clock)
+    if isinstance(opened, SurveyView):
+        return opened
+    survey, profile, response, lang = opened
+    facts = _facts(response, _captured_hidden(survey, visitor.hidden), profile)
+    if response is None:  # nothing answered yet: the first page again
+        return _page_view(survey, _first_page(survey, facts), facts, lang)
+    current = response.page
+    if str(page_index) != str(current):
+        return _elsewhere(survey, current, facts, lang, response)
+    previous = _previous_page(response, current)
+    if previous is None:
+        return _page_view(survey, current, facts, lang, response, resume_key=response.resume_key)
+    typed = validate_page(shown_items(survey.pages[current], facts), values).answers
+    response.answers = {**_without_page(survey, response.answers, current), **typed}
+    response.page = previous
+    response.updated_at = utcnow()
+    facts = Facts(dict(response.answers), dict(response.hidden or {}), _profile_values(profile))
+    view = _page_view(survey, previous, facts, lang, response, resume_key=response.resume_key)
+    db.session.commit()
+    return view
+
+
+def _without_page(survey: Survey, answers: dict[str, Any] | None, index: int) -> dict[str, Any]:
+    page_ids = {item["id"] for item in survey.pages[index]["items"]}
+    return {name: value for name, value in (answers or {}).items() if name.split(".")[0] not in page_ids}
+
+
+def _on_path(survey: Survey, response: SurveyResponse, profile: Profile | None) -> dict[str, Any]:
+    """The answers to the questions shown on the response's final path: a page left by going back and changing
+    an answer (another branch, a condition that no longer holds) keeps nothing."""
+    kept: dict[str, Any] = {}
+    answers, hidden, profile_values = response.answers or {}, dict(response.hidden or {}), _profile_values(profile)
+    for index in response.reached or []:
+        for item in shown_items(survey.pages[index], Facts(kept, hidden, profile_values)):
+            kept.update({name: value for name, value in answers.items() if name.split(".")[0] == item["id"]})
+    return kept
+
+
 def _save(
     survey: Survey,
     response: SurveyResponse,
@@ -361,11 +472,11 @@ def _save(
     now: datetime,
 ) -> SurveyView:
     """Store the page's answers (dropping those of its hidden items), move on, and commit once."""
-    page_ids = {item["id"] for item in survey.pages[index]["items"]}
-    kept = {name: value for name, value in (response.answers or {}).items() if name.split(".")[0] not in page_ids}
-    response.answers = {**kept, **answers}
+    response.answers = {**_without_page(survey, response.answers, index), **answers}
     response.language = lang
-    response.reached = [*(response.reached or []), index] if index not in (response.reached or []) else response.reached
+    path = list(response.reached or [])
+    # The path so far: a page answered again (after going back) ends it there; the rest is walked anew.
+    response.reached = [*(path[: path.index(index)] if index in path else path), index]
     facts = Facts(dict(response.answers), dict(response.hidden or {}), _profile_values(profile))
     following = next_page(survey.pages, index, facts)
     response.page = following if following is not None else index
@@ -375,6 +486,7 @@ def _save(
         _map_fields(survey, profile, index, answers, origin)
     if following is None:
         response.completed_at = now
+        response.answers = _on_path(survey, response, profile)
         db.session.flush()
         if profile is not None:
             events.record(
@@ -388,7 +500,7 @@ def _save(
     if following is None:
         view = _end_view(survey, lang, resume_key=response.resume_key)
     else:
-        view = _page_view(survey, following, facts, lang, resume_key=response.resume_key)
+        view = _page_view(survey, following, facts, lang, response, resume_key=response.resume_key)
     db.session.commit()
     return view
 

@@ -115,3 +115,24 @@ def render_page(
             carried=carried or {},
         )
     )
+
+
+def page_values(items: list[dict[str, Any]], answers: dict[str, Any]) -> dict[str, Any]:
+    """Stored answers (by question id, as ``survey_validation`` keeps them) as the values a page posts (by
+    name), to fill in a page shown again: going back, or resuming."""
+    values: dict[str, Any] = {}
+    for item in items:
+        if item["type"] == "text" or item["id"] not in answers:
+            continue
+        name, answer = question_name(item), answers[item["id"]]
+        if item["type"] == "grid" and isinstance(answer, dict):
+            for position, row in enumerate(item.get("rows") or []):
+                if row["value"] in answer:
+                    values[f"{name}_{position}"] = str(answer[row["value"]])
+        elif isinstance(answer, list):
+            values[name] = [str(value) for value in answer]
+        else:
+            values[name] = str(answer)
+        if f"{item['id']}.other" in answers:
+            values[f"{name}_other"] = str(answers[f"{item['id']}.other"])
+    return values

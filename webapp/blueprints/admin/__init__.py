@@ -33,5 +33,6 @@ from webapp.blueprints.admin import (  # noqa: E402,F401
     profiles,
     selections,
     settings,
+    survey_builder,
     surveys,
 )

@@ -82,6 +82,8 @@ def _trigger(form: _Form) -> dict[str, Any]:
         trigger["fields"] = [_number(value) for value in form.many("trigger-fields")]
         if form.one("trigger-to_value").strip():
             trigger["to_value"] = form.one("trigger-to_value").strip()
+    if kind == "survey_completed" and form.one("trigger-survey_id").strip():
+        trigger["survey_id"] = _number(form.one("trigger-survey_id"))
     if kind == "email_clicked" and form.one("trigger-link").strip():
         trigger["link"] = form.one("trigger-link").strip()
     if kind == "date_field":

@@ -79,6 +79,7 @@ def _builder(database: Database, draft: Draft, *, followup=None, errors=None, st
         "templates": definitions.template_choices(account, database.id),
         "selections": selections.list_selections(account, database.id),
         "forms": definitions.form_choices(account, database.id),
+        "surveys": definitions.survey_choices(database),
         "counts": counts.get(followup.id, {}) if followup else {},
         "subprofile_kinds": definitions.SUBPROFILE_KINDS,
         "update_kinds": definitions.UPDATE_KINDS,

@@ -1,6 +1,7 @@
-"""Admin views of surveys: the list, the editor (pages and settings as JSON, checked by the builder, with a
-preview of every page rendered by the same widget code as the hosted page), results (counts, charts, drop-off,
-open answers with search), the CSV export, and a profile's answers. Editors change surveys; viewers look."""
+"""Admin views of surveys: the list, the editor (the visual builder of ``survey_builder.py``; pages and settings
+as JSON for experts, checked by the builder; a preview of every page rendered by the same widget code as the
+hosted page), results (counts, charts, drop-off, open answers with search), the CSV export, and a profile's
+answers. Editors change surveys; viewers look."""
 
 import json
 
@@ -12,7 +13,7 @@ from webapp.blueprints.admin.access import current_account, requires
 from webapp.blueprints.admin.responses import acted, hx_redirect, is_htmx, render, toast
 from webapp.platform.errors import ValidationError
 from webapp.profiles import databases
-from webapp.surveys import builder, results
+from webapp.surveys import builder, editing, results
 from webapp.surveys import responses as survey_responses
 from webapp.widgets.survey_page import page_definition, render_page
 
@@ -48,8 +49,35 @@ def survey_create():
     return hx_redirect(url_for("admin.survey_edit", survey_id=survey.id))
 
 
-def _editor(survey, *, pages_text=None, settings_text=None, origins_text=None, errors=None, status=200):
+def _editor(
+    survey,
+    *,
+    pages_text=None,
+    settings_text=None,
+    origins_text=None,
+    errors=None,
+    status=200,
+    editing_item="",
+    editing_page=None,
+    form_values=None,
+    builder_errors=None,
+    details=None,
+    settings_form=None,
+):
+    """The editor page (or its partial): the visual builder, with one item or page open for editing when
+    asked (filled with ``form_values`` after a refused change, else with what is stored), the JSON editor,
+    the preview and the snippet."""
     texts = survey_responses.survey_texts(survey, (survey.settings or {}).get("languages", ["en"])[0])
+    langs = editing.languages(survey)
+    if form_values is None:
+        if editing_item:
+            found = next((i for p in survey.pages for i in p["items"] if i["id"] == editing_item), None)
+            form_values = editing.item_values(found, langs) if found else {}
+            editing_item = editing_item if found else ""
+        elif editing_page is not None and 0 <= editing_page < len(survey.pages):
+            form_values = editing.page_values(survey.pages[editing_page], langs)
+        else:
+            editing_page = None
     return render(
         "admin/surveys/edit.html",
         "admin/surveys/_editor.html",
@@ -62,7 +90,30 @@ def _editor(survey, *, pages_text=None, settings_text=None, origins_text=None, e
         errors=errors or {},
         preview=_preview(survey, texts),
         texts=texts,
+        langs=langs,
+        editing_item=editing_item,
+        editing_page=editing_page,
+        values=form_values or {},
+        builder_errors=builder_errors or {},
+        builder=editing,
+        field_names=editing.field_names(survey),
+        details=details or _details(survey),
+        settings_form=settings_form or editing.settings_values(survey),
+        settings_open=settings_form is not None,
+        offered_languages=builder.LANGUAGES,
     ), status
+
+
+def _details(survey) -> dict:
+    """The "about this survey" form filled with what is stored (lists, as a posted form gives them)."""
+    langs = editing.languages(survey)
+    return {
+        "name": [survey.name],
+        "origins": ["\n".join(survey.allowed_origins or [])],
+        "languages": langs,
+        "default_language": [langs[0]],
+        "hidden_fields": [" ".join((survey.settings or {}).get("hidden_fields") or [])],
+    }
 
 
 def _preview(survey, texts) -> list:
@@ -81,8 +132,14 @@ def _preview(survey, texts) -> list:
 
 @bp.route("/surveys/<int:survey_id>")
 def survey_edit(survey_id: int):
-    """The editor: name, allowed origins, pages and settings, the preview, the snippet and the hosted link."""
-    return _editor(builder.get_survey(current_account(), survey_id))
+    """The editor: the visual builder (``?item=ID`` or ``?page=N`` opens one for editing), name, allowed
+    origins, pages and settings as JSON, the preview, the snippet and the hosted link."""
+    page = request.args.get("page", "")
+    return _editor(
+        builder.get_survey(current_account(), survey_id),
+        editing_item=request.args.get("item", ""),
+        editing_page=int(page) if page.isdigit() else None,
+    )
 
 
 def _json_field(name: str) -> tuple[object, dict]:
