@@ -13,6 +13,8 @@ from tests.soap.test_raw_envelopes import ENV, NS, envelope, fault_string, post
 from webapp.accounts.tokens import create_api_token
 from webapp.extensions import db
 from webapp.models import Database, Profile
+from webapp.profiles import databases
+from webapp.profiles.fields import FieldSpec, create_field
 from webapp.soap import gate
 from webapp.soap.layout import to_result
 from webapp.soap.types import DatabaseEntity, DatabaseItems
@@ -198,3 +200,60 @@ def test_results_name_every_member_a_method_returns():
     assert (paged.total, paged.items.database) == (1, [database])
     with pytest.raises(TypeError, match="add it to webapp.soap.types.Result"):
         to_result(1, ["export"])
+
+
+def test_caller_is_accepted_and_a_historic_timestamp_refused(strict_service, token, account):
+    database = make_database(account, "Customers", fields={"Email": "email"})
+    collection = databases.create_collection(account, database.id, "Orders")
+    create_field(account, FieldSpec(name="Total", type="text"), collection_id=collection.id)
+    db.session.commit()
+    caller = {"followups": False, "caller": "webshop", "identity": "shop"}
+    created = strict_service.Database_createProfile(
+        parameters={"id": database.id, "fields": pairs(Email="a@example.com"), "caller": caller, "access_token": token}
+    ).profile
+    child = strict_service.Profile_createSubProfile(
+        parameters={
+            "id": created.id,
+            "collection": {"id": collection.id},
+            "fields": pairs(Total="5"),
+            "caller": caller,
+            "access_token": token,
+        }
+    ).subprofile
+    assert child.profile == created.id
+    with pytest.raises(Fault, match="Verrijk keeps no historic profiles: leave timestamp out."):
+        strict_service.Profile_subProfiles(
+            parameters={"id": created.id, "timestamp": "2020-01-01 00:00:00", "access_token": token}
+        )
+    with pytest.raises(Fault, match="leave timestamp out"):
+        strict_service.Profile_createSubProfile(
+            parameters={
+                "id": created.id,
+                "timestamp": "2020-01-01 00:00:00",
+                "collection": {"id": collection.id},
+                "fields": pairs(Total="6"),
+                "access_token": token,
+            }
+        )
+    page = strict_service.Profile_subProfiles(
+        parameters={"id": created.id, "collection": {"id": collection.id}, "access_token": token}
+    )
+    assert page.total == 1  # the refused call stored nothing
+
+
+def test_soap_namespace_is_configurable():
+    """``SOAP_NAMESPACE`` sets the target namespace (read when the types are built: a fresh process)."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "from webapp.soap import types, build_application;app = build_application();print(types.NAMESPACE, app.tns)"
+    )
+    environment = {**os.environ, "SOAP_NAMESPACE": "http://example.com/pom"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environment, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["http://example.com/pom", "http://example.com/pom"]
+    from webapp.soap import types
+
+    assert types.NAMESPACE == types.DEFAULT_NAMESPACE == NS  # unset: the default, as before

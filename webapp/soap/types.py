@@ -36,6 +36,17 @@ class Login(_Type):
     _type_info = [("username", Unicode), ("account", Unicode), ("password", Unicode)]
 
 
+Timestamp = Unicode(min_occurs=0)
+"""Copernica's ``timestamp`` of a historic profile (``Profile_createSubProfile``, ``Profile_subProfiles``, …)."""
+
+
+class CallerInfo(_Type):
+    """Copernica's ``caller{followups, caller, identity}``: who makes a change (accepted; follow-ups always run)."""
+
+    __type_name__ = "caller"
+    _type_info = [("followups", Boolean), ("caller", Unicode), ("identity", Unicode)]
+
+
 class Pair(_Type):
     __type_name__ = "pair"
     _type_info = [("key", Unicode), ("value", Unicode)]
