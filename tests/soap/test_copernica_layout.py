@@ -131,6 +131,9 @@ def test_the_flat_layout_keeps_working_on_both_paths(live_url, token, account):
     db.session.commit()
     assert flat.Account_database(identifier="customers", access_token=token).name == "Customers"
     assert flat.Account_databases(access_token=token).total == 1
+    # A call in Copernica's layout is answered in it at either path.
+    response = post(f"{live_url}/flat", _node_call("Account_databases", f"<access_token>{token}</access_token>"))
+    assert _result(response).findtext(f"{{{NS}}}total") == "1"
 
 
 def test_a_read_only_token_reads_and_is_refused_writes(strict_service, live_url, account):

@@ -1,9 +1,11 @@
 """The SOAP door: a Spyne application, wire-compatible with Copernica's legacy SOAP API, at ``/soap``.
 
-``POST /soap`` takes SOAP 1.1 document/literal wrapped calls; ``GET /soap?SOAPAPI=WSDL`` (or ``?wsdl``)
-serves the WSDL (``wsdl.py``), whose endpoint address is ``PUBLIC_URL + "/soap"`` when ``PUBLIC_URL`` is
-configured and otherwise the address the request came in on. Each method is a thin adapter over
-the domain packages (see ``auth.run``).
+``POST /soap`` takes SOAP 1.1 calls in Copernica's layout (``parameters`` in, ``result`` out: ``layout.py``)
+or in the flat layout of Verrijk's earlier WSDL, answered in the layout they come in; ``GET
+/soap?SOAPAPI=WSDL`` (or ``?wsdl``) serves Copernica's WSDL and ``/soap/flat?SOAPAPI=WSDL`` the flat one
+(``wsdl.py``), whose endpoint address is ``PUBLIC_URL`` + the path when ``PUBLIC_URL`` is configured and
+otherwise the address the request came in on. Each method is a thin adapter over the domain packages (see
+``auth.run``).
 
 Spyne runs inside a Flask view, so each call has the app and request context (the database session is
 removed after it, like any request) and CSRF does not apply (SOAP authenticates by token). The view also
@@ -166,18 +168,21 @@ def soap_endpoint():
     """``GET``: the WSDL (Copernica's layout). ``POST``: one SOAP call in either layout: a call whose method
     element holds ``parameters`` is Copernica's, one with its members directly in it the flat one (and is
     answered flat), so that clients generated from Verrijk's earlier WSDL keep working."""
-    return _endpoint(None)
+    return _endpoint(COPERNICA)
 
 
 def flat_soap_endpoint():
-    """The flat layout only: its WSDL, and calls in it (for clients generated from Verrijk's earlier WSDL)."""
+    """The flat layout's WSDL (for clients generated from Verrijk's earlier WSDL, which post here); calls are
+    answered as at ``/soap``, in the layout they come in."""
     return _endpoint(FLAT)
 
 
-def _endpoint(layout: str | None):
+def _endpoint(wsdl_layout: str):
+    from webapp.soap import gate
+
     if request.method == "GET":
         if "wsdl" in {key.lower() for key in request.args} or request.args.get("SOAPAPI", "").upper() == "WSDL":
-            return _wsdl(layout or COPERNICA)
+            return _wsdl(wsdl_layout)
         return Response("POST SOAP 1.1 envelopes here; the WSDL is at ?SOAPAPI=WSDL.\n", mimetype="text/plain")
     body = _read_body()
     if isinstance(body, Response):
@@ -185,11 +190,7 @@ def _endpoint(layout: str | None):
     refused = _check_caller(body)
     if refused is not None:
         return refused
-    if layout is None:
-        from webapp.soap import gate
-
-        layout = COPERNICA if gate.has_parameters(body) else FLAT
-    return _compress(_call_spyne(body, layout))
+    return _compress(_call_spyne(body, COPERNICA if gate.has_parameters(body) else FLAT))
 
 
 def _check_caller(body: bytes) -> Response | None:
