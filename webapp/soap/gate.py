@@ -9,9 +9,9 @@ elements that is seconds of CPU. So the view asks ``caller_of`` first, which rea
    fault ``Not logged on`` (or ``Too many login attempts``) at once, whatever the body's size.
 2. Otherwise ``read_head`` finds the method and its ``access_token`` and ``login`` members (in the method
    element, or in its ``parameters`` in Copernica's layout) with a streaming parse that keeps no more than
-   one member in memory and stops at the token; ``auth.caller`` checks them as it always has (the member, then the header, the per-call login, the cookie), and ``auth.check_scope``
-   refuses a read-only token a method that writes. The ``login`` method itself goes on to Spyne, which
-   rate-limits it.
+   one member in memory and stops at the token; ``auth.caller`` checks them as it always has (the member,
+   then the header, the per-call login, the cookie), and ``auth.check_scope`` refuses a read-only token a
+   method that writes. The ``login`` method itself goes on to Spyne, which rate-limits it.
 
 Only a checked caller's call reaches Spyne; ``SOAP_MAX_REQUEST_BYTES`` bounds what step 2 may cost.
 """
