@@ -260,3 +260,23 @@ def test_soap_namespace_is_configurable():
     from webapp.soap import types
 
     assert types.NAMESPACE == types.DEFAULT_NAMESPACE == NS  # unset: the default, as before
+
+
+@pytest.mark.parametrize(
+    "method,writes",
+    [
+        ("Database_createField", True),
+        ("Database_setUnsubscribeValues", True),
+        ("Collection_unsubscribe", True),
+        ("SubProfile_moveToProfile", True),
+        ("View_updateProfiles", True),
+        ("Database_unsubscribeValues", False),
+        ("Database_searchProfiles", False),
+        ("View_profiles", False),
+        ("login", False),
+    ],
+)
+def test_which_methods_write(method, writes):
+    from webapp.soap.auth import is_write
+
+    assert is_write(method) is writes
