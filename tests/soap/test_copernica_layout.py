@@ -2,6 +2,9 @@
 generated from Copernica's WSDL (Java, C#) and its Node client call it; the flat layout kept for clients
 generated from Verrijk's earlier WSDL; token scopes."""
 
+import json
+import subprocess
+
 import pytest
 import zeep
 from lxml import etree
@@ -9,6 +12,7 @@ from zeep.exceptions import Fault
 
 from tests.factories import make_database
 from tests.soap.helpers import pairs
+from tests.soap.test_copernica_php import _php
 from tests.soap.test_raw_envelopes import ENV, NS, envelope, fault_string, post
 from webapp.accounts.tokens import create_api_token
 from webapp.extensions import db
@@ -247,7 +251,6 @@ def test_caller_is_accepted_and_a_historic_timestamp_refused(strict_service, tok
 def test_soap_namespace_is_configurable():
     """``SOAP_NAMESPACE`` sets the target namespace (read when the types are built: a fresh process)."""
     import os
-    import subprocess
     import sys
 
     script = (
@@ -280,3 +283,19 @@ def test_which_methods_write(method, writes):
     from webapp.soap.auth import is_write
 
     assert is_write(method) is writes
+
+
+def test_php_reads_copernicas_signatures_from_the_wsdl(live_url):
+    """PHP's view of the WSDL is the one generated code gets: ``Result <Method>(input_<Method> $parameters)``."""
+    import subprocess
+
+
+    script = '$c = new SoapClient($argv[1], ["cache_wsdl" => WSDL_CACHE_NONE]);echo json_encode($c->__getFunctions());'
+    done = subprocess.run(
+        [_php(), "-r", script, f"{live_url}?SOAPAPI=WSDL"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    functions = set(json.loads(done.stdout))
+    assert "Result login(input_login $parameters)" in functions
+    assert "Result Account_createDatabase(input_Account_createDatabase $parameters)" in functions
+    assert all(f.startswith("Result ") and f.endswith(" $parameters)") for f in functions)
