@@ -289,7 +289,6 @@ def test_php_reads_copernicas_signatures_from_the_wsdl(live_url):
     """PHP's view of the WSDL is the one generated code gets: ``Result <Method>(input_<Method> $parameters)``."""
     import subprocess
 
-
     script = '$c = new SoapClient($argv[1], ["cache_wsdl" => WSDL_CACHE_NONE]);echo json_encode($c->__getFunctions());'
     done = subprocess.run(
         [_php(), "-r", script, f"{live_url}?SOAPAPI=WSDL"], capture_output=True, text=True, timeout=60, check=False
