@@ -107,19 +107,19 @@ def create_bench_app():
 def soap_update(token: str, profile_id: int, city: str) -> bytes:
     return (
         '<?xml version="1.0" encoding="UTF-8"?><e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/" '
-        f'xmlns:v="{NS}"><e:Body><v:Profile_updateFields><v:access_token>{token}</v:access_token>'
+        f'xmlns:v="{NS}"><e:Body><v:Profile_updateFields><parameters><v:access_token>{token}</v:access_token>'
         f"<v:id>{profile_id}</v:id><v:fields><v:pair><v:key>City</v:key><v:value>{city}</v:value></v:pair>"
-        "</v:fields></v:Profile_updateFields></e:Body></e:Envelope>"
+        "</v:fields></parameters></v:Profile_updateFields></e:Body></e:Envelope>"
     ).encode()
 
 
 def soap_search(token: str, database_id: int, email: str) -> bytes:
     return (
         '<?xml version="1.0" encoding="UTF-8"?><e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/" '
-        f'xmlns:v="{NS}"><e:Body><v:Database_searchProfiles><v:access_token>{token}</v:access_token>'
+        f'xmlns:v="{NS}"><e:Body><v:Database_searchProfiles><parameters><v:access_token>{token}</v:access_token>'
         f"<v:id>{database_id}</v:id><v:requirements><v:requirement><v:fieldname>Email</v:fieldname>"
         f"<v:value>{email}</v:value><v:operator>=</v:operator></v:requirement></v:requirements>"
-        "<v:allproperties>true</v:allproperties></v:Database_searchProfiles></e:Body></e:Envelope>"
+        "<v:allproperties>true</v:allproperties></parameters></v:Database_searchProfiles></e:Body></e:Envelope>"
     ).encode()
 
 
@@ -309,15 +309,15 @@ def describe_cpu(costs: list[dict[str, float | None]]) -> str:
 
 
 def soap_pairs_call(token: str, profile_id: int, size: int, same: bool = False) -> bytes:
-    """``Profile_updateFields`` with about ``size`` bytes of pairs (all alike with ``same``: a gzip bomb),
-    the token last (WSDL order)."""
+    """``Profile_updateFields`` in Copernica's layout with about ``size`` bytes of pairs (all alike with
+    ``same``: a gzip bomb), the token last (WSDL order) inside ``parameters``."""
     pair = "<v:pair><v:key>Nofield{n}</v:key><v:value>some value {n}</v:value></v:pair>"
     count = size // len(pair.format(n=100000))
     pairs = "".join(pair.format(n=0 if same else n) for n in range(count))
     return (
         '<?xml version="1.0" encoding="UTF-8"?><e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/" '
-        f'xmlns:v="{NS}"><e:Body><v:Profile_updateFields><v:id>{profile_id}</v:id><v:fields>{pairs}</v:fields>'
-        f"<v:access_token>{token}</v:access_token></v:Profile_updateFields></e:Body></e:Envelope>"
+        f'xmlns:v="{NS}"><e:Body><v:Profile_updateFields><parameters><v:id>{profile_id}</v:id><v:fields>{pairs}</v:fields>'
+        f"<v:access_token>{token}</v:access_token></parameters></v:Profile_updateFields></e:Body></e:Envelope>"
     ).encode()
 
 

@@ -6,6 +6,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from tests.factories import make_account
+from tests.soap.helpers import copernica_call
 from webapp.accounts.tokens import create_api_token
 from webapp.extensions import db
 
@@ -56,7 +57,8 @@ def wsdl_client(live_url):
 
 
 class SoapService:
-    """The zeep service proxy; each call first ends the test's transaction.
+    """The zeep service proxy in Copernica's layout (``helpers.copernica_call``: ``parameters={...}`` in,
+    the ``result``'s member out); each call first ends the test's transaction.
 
     The server thread has its own session: ending ours lets it see what the test stored, lets the test
     see what the call changed afterwards (objects are expired), and holds no locks its DDL could wait on.
@@ -68,9 +70,9 @@ class SoapService:
     def __getattr__(self, name):
         operation = getattr(self._service, name)
 
-        def call(*args, **kwargs):
+        def call(**kwargs):
             db.session.commit()
-            return operation(*args, **kwargs)
+            return copernica_call(operation, **kwargs)
 
         return call
 

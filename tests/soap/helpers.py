@@ -29,6 +29,35 @@ def requirements(*items) -> dict:
     return {"requirement": result}
 
 
+RESULT_MEMBERS = (
+    "value",
+    "database",
+    "field",
+    "collectionfield",
+    "collection",
+    "interest",
+    "profile",
+    "subprofile",
+    "callback",
+    "view",
+    "rule",
+    "map",
+)
+
+
+def unwrap(result):
+    """A ``Result`` (Copernica's layout) as the flat layout answered: the one member a method returns, or
+    the ``Result`` itself for a paged list (``start``, ``length``, ``total``, ``items``); None when empty."""
+    if result is None or result["start"] is not None or result["items"] is not None:
+        return result
+    return next((result[name] for name in RESULT_MEMBERS if result[name] is not None), None)
+
+
+def copernica_call(operation, **parameters):
+    """Call a zeep operation the way Copernica's clients do (``parameters={...}``) and unwrap its ``result``."""
+    return unwrap(operation(parameters=parameters))
+
+
 def items(page, name: str) -> list:
     return list(page["items"][name] or []) if page["items"] is not None else []
 

@@ -10,7 +10,7 @@ from lxml import etree
 from zeep.exceptions import Fault
 
 from tests.factories import PASSWORD, make_database, make_user
-from tests.soap.helpers import pairs
+from tests.soap.helpers import copernica_call, pairs
 from tests.soap.test_raw_envelopes import envelope, fault_string, post
 from webapp.extensions import db
 from webapp.models import Field, Profile
@@ -21,7 +21,8 @@ WSDL_NS = {"wsdl": "http://schemas.xmlsoap.org/wsdl/", "xs": "http://www.w3.org/
 
 @pytest.fixture
 def strict(live_url):
-    """A zeep client in strict mode (zeep's default, said explicitly) from the live WSDL."""
+    """A zeep client in strict mode (zeep's default, said explicitly) from the live WSDL, called in Copernica's
+    layout (``parameters={...}``; the ``result``'s member comes back)."""
     client = zeep.Client(f"{live_url}?SOAPAPI=WSDL", settings=zeep.Settings(strict=True))
     binding = next(iter(client.wsdl.bindings))
     service = client.create_service(binding, live_url)
@@ -30,7 +31,7 @@ def strict(live_url):
         def __getattr__(self, name):
             def call(**kwargs):
                 db.session.commit()
-                return getattr(service, name)(**kwargs)
+                return copernica_call(getattr(service, name), **kwargs)
 
             return call
 
@@ -106,7 +107,17 @@ def test_wsdl_has_copernicas_service_port_and_type_names(live_url):
     types = set(document.xpath("//xs:complexType/@name", namespaces=WSDL_NS))
     for name in ("input_login", "input_Account_createDatabase", "input_Database_createField", "Map", "Pair", "login"):
         assert name in types, name
-    element = document.xpath("//xs:element[@name='Database_createProfile']", namespaces=WSDL_NS)[0]
+    assert "Result" in types
+    # Copernica's layout: one input part ``parameters`` of type input_<Method>, one output part ``result``.
+    message = document.xpath("//wsdl:message[@name='Database_createProfile']", namespaces=WSDL_NS)[0]
+    assert [(p.get("name"), p.get("type").split(":")[1]) for p in message] == [
+        ("parameters", "input_Database_createProfile")
+    ]
+    answer = document.xpath("//wsdl:message[@name='Database_createProfileResponse']", namespaces=WSDL_NS)[0]
+    assert [(p.get("name"), p.get("type").split(":")[1]) for p in answer] == [("result", "Result")]
+    # The flat layout, for clients generated from Verrijk's earlier WSDL, at /soap/flat.
+    flat = etree.fromstring(httpx.get(f"{live_url}/flat?SOAPAPI=WSDL").content)
+    element = flat.xpath("//xs:element[@name='Database_createProfile']", namespaces=WSDL_NS)[0]
     assert element.get("type").endswith(":input_Database_createProfile")
 
 

@@ -1,9 +1,11 @@
 """The SOAP door: a Spyne application, wire-compatible with Copernica's legacy SOAP API, at ``/soap``.
 
-``POST /soap`` takes SOAP 1.1 document/literal wrapped calls; ``GET /soap?SOAPAPI=WSDL`` (or ``?wsdl``)
-serves the WSDL (``wsdl.py``), whose endpoint address is ``PUBLIC_URL + "/soap"`` when ``PUBLIC_URL`` is
-configured and otherwise the address the request came in on. Each method is a thin adapter over
-the domain packages (see ``auth.run``).
+``POST /soap`` takes SOAP 1.1 calls in Copernica's layout (``parameters`` in, ``result`` out: ``layout.py``)
+or in the flat layout of Verrijk's earlier WSDL, answered in the layout they come in; ``GET
+/soap?SOAPAPI=WSDL`` (or ``?wsdl``) serves Copernica's WSDL and ``/soap/flat?SOAPAPI=WSDL`` the flat one
+(``wsdl.py``), whose endpoint address is ``PUBLIC_URL`` + the path when ``PUBLIC_URL`` is configured and
+otherwise the address the request came in on. Each method is a thin adapter over the domain packages (see
+``auth.run``).
 
 Spyne runs inside a Flask view, so each call has the app and request context (the database session is
 removed after it, like any request) and CSRF does not apply (SOAP authenticates by token). The view also
@@ -40,24 +42,47 @@ EMPTY_REQUEST = "The request is empty: POST a SOAP envelope."
 # What may come before a DOCTYPE in a document: an XML declaration, processing instructions, comments, space.
 _PROLOG_DOCTYPE = re.compile(r"^\ufeff?\s*(?:<\?.*?\?>\s*|<!--.*?-->\s*)*<!DOCTYPE", re.DOTALL)
 logger = logging.getLogger(__name__)
+# Copernica's operations are rpc/literal, whose part accessors are unqualified: ``<result>``, not Spyne's
+# ``<tns:result>`` (its members stay qualified, as the schema says). No other element is named ``result``.
+_RESULT_ACCESSOR = re.compile(rb"<(/?)tns:result([\s/>])")
 NOT_AN_ENVELOPE = "The request is not a SOAP envelope: it is empty, or not text in its declared character set."
 
 
-def build_application():
-    """The Spyne application with every service (imported here: nothing runs at import time)."""
-    from spyne import Application, const
-    from spyne.model.fault import Fault
-    from spyne.protocol.soap import Soap11
+COPERNICA, FLAT = "copernica", "flat"
+"""The two message layouts (``layout.py``): Copernica's (``parameters`` in, ``result`` out; ``/soap``) and the
+flat one Verrijk's WSDL described before (parameters directly in the method element; ``/soap/flat``)."""
 
+
+def services() -> list:
+    """The flat services, one per object family (imported here: nothing runs at import time)."""
     from webapp.soap.account import AccountService
     from webapp.soap.collection import CollectionService
     from webapp.soap.database import DatabaseService
     from webapp.soap.interest import InterestService
     from webapp.soap.profile import ProfileService
-    from webapp.soap.shapes import read_map
     from webapp.soap.subprofile import SubprofileService
-    from webapp.soap.types import NAMESPACE, Map
     from webapp.soap.view import ViewService
+
+    return [
+        AccountService,
+        DatabaseService,
+        InterestService,
+        CollectionService,
+        ProfileService,
+        SubprofileService,
+        ViewService,
+    ]
+
+
+def build_application(layout: str = COPERNICA):
+    """The Spyne application with every service, in ``layout``."""
+    from spyne import Application, const
+    from spyne.model.fault import Fault
+    from spyne.protocol.soap import Soap11
+
+    from webapp.soap.layout import copernica_service
+    from webapp.soap.shapes import read_map
+    from webapp.soap.types import NAMESPACE, Map
 
     XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
 
@@ -92,18 +117,11 @@ def build_application():
         "dtd_validation": False,
     }
     _log_client_faults_in_one_line()
+    flat = services()
     return Application(
-        [
-            AccountService,
-            DatabaseService,
-            InterestService,
-            CollectionService,
-            ProfileService,
-            SubprofileService,
-            ViewService,
-        ],
+        flat if layout == FLAT else [copernica_service(service) for service in flat],
         tns=NAMESPACE,
-        name="Verrijk",
+        name="VerrijkFlat" if layout == FLAT else "Verrijk",
         in_protocol=SafeSoap11(validator="soft", **protocol_options),
         out_protocol=Soap11(),
     )
@@ -132,31 +150,48 @@ def _log_client_faults_in_one_line() -> None:
 
 
 def register_soap(app: Flask) -> None:
-    """Mount the SOAP door at ``/soap`` (exempt from CSRF: it authenticates by token)."""
+    """Mount the SOAP door at ``/soap`` and ``/soap/flat`` (exempt from CSRF: it authenticates by token)."""
     from webapp.extensions import csrf
 
     app.add_url_rule("/soap", "soap", soap_endpoint, methods=["GET", "POST"])
+    app.add_url_rule("/soap/flat", "soap_flat", flat_soap_endpoint, methods=["GET", "POST"])
     csrf.exempt(soap_endpoint)
+    csrf.exempt(flat_soap_endpoint)
 
 
-def _state() -> dict:
-    """The Spyne application and WSGI adapter of this Flask app, built on first use."""
-    state = current_app.extensions.get("soap")
+def _state(layout: str) -> dict:
+    """The Spyne application and WSGI adapter of ``layout`` for this Flask app, built on first use."""
+    states = current_app.extensions.setdefault("soap", {})
+    state = states.get(layout)
     if state is None:
         from spyne.server.wsgi import WsgiApplication
 
-        application = build_application()
+        application = build_application(layout)
         limit = current_app.config["SOAP_MAX_REQUEST_BYTES"]
         state = {"wsgi": WsgiApplication(application, max_content_length=limit * 4), "wsdl": {}}
-        current_app.extensions["soap"] = state
+        states[layout] = state
     return state
 
 
 def soap_endpoint():
-    """``GET``: the WSDL. ``POST``: one SOAP call."""
+    """``GET``: the WSDL (Copernica's layout). ``POST``: one SOAP call in either layout: a call whose method
+    element holds ``parameters`` is Copernica's, one with its members directly in it the flat one (and is
+    answered flat), so that clients generated from Verrijk's earlier WSDL keep working."""
+    return _endpoint(COPERNICA)
+
+
+def flat_soap_endpoint():
+    """The flat layout's WSDL (for clients generated from Verrijk's earlier WSDL, which post here); calls are
+    answered as at ``/soap``, in the layout they come in."""
+    return _endpoint(FLAT)
+
+
+def _endpoint(wsdl_layout: str):
+    from webapp.soap import gate
+
     if request.method == "GET":
         if "wsdl" in {key.lower() for key in request.args} or request.args.get("SOAPAPI", "").upper() == "WSDL":
-            return _wsdl()
+            return _wsdl(wsdl_layout)
         return Response("POST SOAP 1.1 envelopes here; the WSDL is at ?SOAPAPI=WSDL.\n", mimetype="text/plain")
     body = _read_body()
     if isinstance(body, Response):
@@ -164,7 +199,7 @@ def soap_endpoint():
     refused = _check_caller(body)
     if refused is not None:
         return refused
-    return _compress(_call_spyne(body))
+    return _compress(_call_spyne(body, COPERNICA if gate.has_parameters(body) else FLAT))
 
 
 def _check_caller(body: bytes) -> Response | None:
@@ -185,19 +220,19 @@ def _check_caller(body: bytes) -> Response | None:
     return None
 
 
-def _wsdl() -> Response:
+def _wsdl(layout: str) -> Response:
     from spyne.interface.wsdl.wsdl11 import Wsdl11
 
     from webapp.soap.wsdl import copernica_names
 
     base = current_app.config["PUBLIC_URL"] if current_app.config["PUBLIC_URL_SET"] else request.host_url
-    address = base.rstrip("/") + "/soap"
-    state = _state()
+    address = base.rstrip("/") + ("/soap/flat" if layout == FLAT else "/soap")
+    state = _state(layout)
     document = state["wsdl"].get(address)
     if document is None:
         wsdl = Wsdl11(state["wsgi"].app.interface)
         wsdl.build_interface_document(address)
-        document = state["wsdl"][address] = copernica_names(wsdl.get_interface_document())
+        document = state["wsdl"][address] = copernica_names(wsdl.get_interface_document(), flat=layout == FLAT)
     return _compress(Response(document, mimetype="text/xml"))
 
 
@@ -237,7 +272,7 @@ def _has_doctype(body: bytes) -> bool:
     return False
 
 
-def _call_spyne(body: bytes) -> Response:
+def _call_spyne(body: bytes, layout: str) -> Response:
     environ = dict(request.environ)
     environ["wsgi.input"] = io.BytesIO(body)
     environ["CONTENT_LENGTH"] = str(len(body))
@@ -253,7 +288,9 @@ def _call_spyne(body: bytes) -> Response:
         captured["status"], captured["headers"] = status, headers
         return lambda data: None
 
-    chunks = b"".join(_state()["wsgi"](environ, start_response))
+    chunks = b"".join(_state(layout)["wsgi"](environ, start_response))
+    if layout == COPERNICA:
+        chunks = _RESULT_ACCESSOR.sub(rb"<\1result\2", chunks, count=2)
     response = Response(chunks, status=int(captured["status"].split()[0]))
     for name, value in captured["headers"]:
         if name.lower() not in ("content-length", "set-cookie"):

@@ -30,12 +30,18 @@ SESSION_SECONDS = 24 * 3600
 NOT_LOGGED_ON = "Not logged on"
 INVALID_LOGIN = "Invalid login"
 TOO_MANY_LOGINS = "Too many login attempts. Wait a minute, then try again."
+READ_ONLY_FAULT = "This token may only read: give it the write scope to change data."
+WRITE_VERBS = ("create", "update", "remove", "set", "move", "copy", "add", "delete", "send", "import", "start")
+"""A method changes data when the verb after its object (``Database_createField``: ``create…``) starts with
+one of these, or is ``unsubscribe`` (``Database_unsubscribeValues`` only reads)."""
 
 
 @dataclass(frozen=True)
 class Caller:
     account: Account
     origin: Origin
+    scope: str = "admin"
+    """The token's scope (``webapp.accounts.tokens.SCOPES``); an admin's or owner's login may do everything."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +72,7 @@ def caller(access_token: str | None, login: LoginData | None = None) -> Caller:
     if secret:
         token = tokens.token_for_secret(secret)
         if token is not None:
-            return Caller(token.account, Origin("soap", actor=f"token:{token.token_id}"))
+            return Caller(token.account, Origin("soap", actor=f"token:{token.token_id}"), token.scope)
         raise Fault("Client", NOT_LOGGED_ON)
     if login is not None and login.username:
         return _user_caller(_check_password(login, count_success=False))
@@ -76,12 +82,24 @@ def caller(access_token: str | None, login: LoginData | None = None) -> Caller:
     return found
 
 
+def is_write(method: str) -> bool:
+    """Whether ``method`` changes data (``WRITE_VERBS``); as in the REST API, a read-only token may not."""
+    verb = method.rpartition("_")[2]
+    return verb == "unsubscribe" or (verb != method and verb.startswith(WRITE_VERBS))
+
+
+def check_scope(found: Caller, method: str) -> None:
+    """The fault for a token whose scope does not allow ``method`` (a read-only token and a write)."""
+    if is_write(method) and not tokens.scope_allows(found.scope, "write"):
+        raise Fault("Client", READ_ONLY_FAULT)
+
+
 def header_or_cookie_caller() -> Caller | None:
     """The caller of a valid Bearer header or session cookie, or None (never a fault)."""
     secret = _bearer()
     if secret:
         token = tokens.token_for_secret(secret)
-        return Caller(token.account, Origin("soap", actor=f"token:{token.token_id}")) if token else None
+        return Caller(token.account, Origin("soap", actor=f"token:{token.token_id}"), token.scope) if token else None
     return _cookie_caller()
 
 

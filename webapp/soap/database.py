@@ -11,6 +11,7 @@ from webapp.soap.types import (
     PAGED,
     CallbackEntity,
     CallbackItems,
+    CallerInfo,
     CollectionEntity,
     CollectionItems,
     DatabaseEntity,
@@ -251,8 +252,10 @@ class DatabaseService(ServiceBase):
 
         return auth.run(action, empty=_empty_page(ProfileItems, "profile", start))
 
-    @rpc(Integer, Map, Map, Login, Token, _returns=ProfileEntity, _out_variable_name="profile")
-    def Database_createProfile(ctx, id, fields, interests, login, access_token):
+    @rpc(Integer, Map, Map, CallerInfo, Login, Token, _returns=ProfileEntity, _out_variable_name="profile")
+    def Database_createProfile(ctx, id, fields, interests, caller, login, access_token):
+        """``caller`` is accepted (Verrijk always runs follow-ups)."""
+
         def action(c):
             interest_changes = {k: shapes.interest_on(v) for k, v in shapes.pairs(interests).items()}
             profile = profiles.create_profile(

@@ -7,10 +7,11 @@ elements that is seconds of CPU. So the view asks ``caller_of`` first, which rea
    bytes (a C-speed search for the token's shape, then the token lookup), a valid Bearer header or session
    cookie, or a ``login`` element from an address still under the login rate limit. Anything else is the
    fault ``Not logged on`` (or ``Too many login attempts``) at once, whatever the body's size.
-2. Otherwise ``read_head`` finds the method and its ``access_token`` and ``login`` members with a streaming
-   parse that keeps no more than one member in memory and stops at the token; ``auth.caller`` checks them
-   as it always has (the member, then the header, the per-call login, the cookie). The ``login`` method
-   itself goes on to Spyne, which rate-limits it.
+2. Otherwise ``read_head`` finds the method and its ``access_token`` and ``login`` members (in the method
+   element, or in its ``parameters`` in Copernica's layout) with a streaming parse that keeps no more than
+   one member in memory and stops at the token; ``auth.caller`` checks them as it always has (the member,
+   then the header, the per-call login, the cookie), and ``auth.check_scope`` refuses a read-only token a
+   method that writes. The ``login`` method itself goes on to Spyne, which rate-limits it.
 
 Only a checked caller's call reaches Spyne; ``SOAP_MAX_REQUEST_BYTES`` bounds what step 2 may cost.
 """
@@ -24,6 +25,7 @@ from lxml import etree
 from webapp.accounts import tokens
 from webapp.soap import auth
 from webapp.soap.auth import Caller, LoginData
+from webapp.soap.layout import PARAMETERS
 
 SOAP_BODY = "{http://schemas.xmlsoap.org/soap/envelope/}Body"
 TOKEN_SHAPE = re.compile(re.escape(tokens.TOKEN_PREFIX).encode() + rb"[A-Za-z0-9_-]{16,128}")
@@ -52,28 +54,51 @@ def _login(element) -> LoginData:
 
 
 def read_head(body: bytes) -> CallHead:
-    """The method and credentials of a SOAP request (raises ``etree.XMLSyntaxError`` on bad XML)."""
+    """The method and credentials of a SOAP request (raises ``etree.XMLSyntaxError`` on bad XML).
+
+    The members are in the method element (the flat layout) or in its ``parameters`` (Copernica's).
+    """
     method = member = ""
     login = None
-    depth = 0  # Envelope 1, Body 2, the method 3, its members 4
+    depth = 0  # Envelope 1, Body 2, the method 3, its members 4 (or ``parameters`` 4, its members 5)
+    members = 4
     for event, element in etree.iterparse(io.BytesIO(body), events=("start", "end"), **PARSER_OPTIONS):
         if event == "start":
             depth += 1
             if depth == 3 and not method and element.getparent().tag == SOAP_BODY:
                 method = _local(element.tag)
-            elif depth == 4:
+            elif depth == 4 and _local(element.tag) == PARAMETERS:
+                members = 5
+            elif depth == members:
                 member = _local(element.tag)
             continue
         depth -= 1
-        if depth == 3 and member == "access_token" and (element.text or "").strip():
+        if depth == members - 1 and member == "access_token" and (element.text or "").strip():
             return CallHead(method, element.text.strip(), login)
-        if depth == 3 and member == "login":
+        if depth == members - 1 and member == "login":
             login = _login(element)
-        if depth >= 3 and member != "login":
+        if depth >= members - 1 and member != "login":
             _forget(element)
+        if depth == 3 and members == 5:
+            members, member = 4, ""  # a second ``parameters`` is not read
         if depth == 2 and method:
             break
     return CallHead(method, None, login)
+
+
+def has_parameters(body: bytes) -> bool:
+    """Whether the method element's first member is ``parameters`` (Copernica's layout); reads no further."""
+    depth = 0
+    for event, element in etree.iterparse(io.BytesIO(body), events=("start", "end"), **PARSER_OPTIONS):
+        if event == "end":
+            depth -= 1
+            if depth <= 3:
+                return False
+            continue
+        depth += 1
+        if depth == 4 and element.getparent().getparent().tag == SOAP_BODY:
+            return _local(element.tag) == PARAMETERS
+    return False
 
 
 def _forget(element) -> None:
@@ -100,7 +125,9 @@ def caller_of(body: bytes) -> Caller | None:
     head = read_head(body)
     if head.method == "login":
         return None
-    return auth.caller(head.access_token, head.login)
+    found = auth.caller(head.access_token, head.login)
+    auth.check_scope(found, head.method)
+    return found
 
 
 def _may_authenticate(body: bytes) -> bool:

@@ -4,7 +4,18 @@ from spyne import Boolean, Integer, ServiceBase, Unicode, rpc
 
 from webapp.profiles import merges, profiles, search, subprofiles
 from webapp.soap import auth, shapes
-from webapp.soap.types import PAGED, Login, Map, ObjectRef, Requirements, SubprofileEntity, SubprofileItems, Token
+from webapp.soap.types import (
+    PAGED,
+    CallerInfo,
+    Login,
+    Map,
+    ObjectRef,
+    Requirements,
+    SubprofileEntity,
+    SubprofileItems,
+    Timestamp,
+    Token,
+)
 
 
 def _empty_page(start: int | None) -> tuple:
@@ -48,6 +59,7 @@ class ProfileService(ServiceBase):
 
     @rpc(
         Integer,
+        Timestamp,
         ObjectRef,
         Login,
         Token,
@@ -57,7 +69,9 @@ class ProfileService(ServiceBase):
         _returns=(Integer, Integer, Integer, SubprofileItems),
         _out_variable_names=PAGED,
     )
-    def Profile_subProfiles(ctx, id, collection, login, access_token, start, length, allproperties):
+    def Profile_subProfiles(ctx, id, timestamp, collection, login, access_token, start, length, allproperties):
+        shapes.no_history(timestamp)
+
         def action(c):
             found = search.search_subprofiles(
                 c.account,
@@ -71,8 +85,21 @@ class ProfileService(ServiceBase):
 
         return auth.run(action, empty=_empty_page(start))
 
-    @rpc(Integer, ObjectRef, Map, Login, Token, _returns=SubprofileEntity, _out_variable_name="subprofile")
-    def Profile_createSubProfile(ctx, id, collection, fields, login, access_token):
+    @rpc(
+        Integer,
+        Timestamp,
+        ObjectRef,
+        Map,
+        CallerInfo,
+        Login,
+        Token,
+        _returns=SubprofileEntity,
+        _out_variable_name="subprofile",
+    )
+    def Profile_createSubProfile(ctx, id, timestamp, collection, fields, caller, login, access_token):
+        """``caller`` is accepted (Verrijk always runs follow-ups); a ``timestamp`` is refused."""
+        shapes.no_history(timestamp)
+
         def action(c):
             created = subprofiles.create_subprofile(
                 c.account, id or 0, shapes.reference_id(collection), shapes.pairs(fields), origin=c.origin
@@ -83,6 +110,7 @@ class ProfileService(ServiceBase):
 
     @rpc(
         Integer,
+        Timestamp,
         ObjectRef,
         Requirements,
         Unicode,
@@ -96,8 +124,10 @@ class ProfileService(ServiceBase):
         _out_variable_names=PAGED,
     )
     def Profile_searchSubProfiles(
-        ctx, id, collection, requirements, order, asc, login, access_token, start, length, allproperties
+        ctx, id, timestamp, collection, requirements, order, asc, login, access_token, start, length, allproperties
     ):
+        shapes.no_history(timestamp)
+
         def action(c):
             found = search.search_subprofiles(
                 c.account,
@@ -116,10 +146,12 @@ class ProfileService(ServiceBase):
 
     @rpc(
         Integer,
+        Timestamp,
         ObjectRef,
         Requirements,
         Map,
         Boolean,
+        CallerInfo,
         Login,
         Token,
         Integer,
@@ -129,9 +161,23 @@ class ProfileService(ServiceBase):
         _out_variable_names=PAGED,
     )
     def Profile_updateSubProfiles(
-        ctx, id, collection, requirements, fields, create, login, access_token, start, length, allproperties
+        ctx,
+        id,
+        timestamp,
+        collection,
+        requirements,
+        fields,
+        create,
+        caller,
+        login,
+        access_token,
+        start,
+        length,
+        allproperties,
     ):
-        """Set ``fields`` on the profile's matching subprofiles (or create one); answers a page of them."""
+        """Set ``fields`` on the profile's matching subprofiles (or create one); answers a page of them.
+        ``caller`` is accepted (Verrijk always runs follow-ups); a ``timestamp`` is refused."""
+        shapes.no_history(timestamp)
 
         def action(c):
             found = search.update_matching_subprofiles(

@@ -257,3 +257,14 @@ def page_bounds(start: int | None, length: int | None, total: int, default_lengt
     start = max(0, start or 0)
     length = max(0, min(1000, default_length if length is None else length))
     return start, min(total, start + length)
+
+
+NO_HISTORY = "Verrijk keeps no historic profiles: leave timestamp out."
+
+
+def no_history(timestamp: str | None) -> None:
+    """Refuse Copernica's ``timestamp`` (a historic profile): answering today's values would be wrong."""
+    if timestamp and timestamp.strip():
+        from spyne import Fault
+
+        raise Fault("Client", NO_HISTORY)

@@ -6,9 +6,15 @@ casesensitive}``, object references ``{id}``, id lists repeated ``item``. Output
 (``start``, ``length``, ``total``, ``items``), ``value``, ``map{pair*}`` and ``array{item*}``.
 """
 
+import os
+
 from spyne import Boolean, ComplexModel, Integer, Unicode
 
-NAMESPACE = "http://verrijk/soap"
+DEFAULT_NAMESPACE = "http://verrijk/soap"
+NAMESPACE = os.environ.get("SOAP_NAMESPACE", "").strip() or DEFAULT_NAMESPACE
+"""The target namespace of the WSDL and of every element on the wire. Copernica's own is not in any public
+source we could find; ``SOAP_NAMESPACE`` (read once, when the types are built) sets it for generated code that
+hard-codes another one."""
 
 
 class _Type(ComplexModel):
@@ -28,6 +34,17 @@ class Login(_Type):
 
     __type_name__ = "logindata"
     _type_info = [("username", Unicode), ("account", Unicode), ("password", Unicode)]
+
+
+Timestamp = Unicode(min_occurs=0)
+"""Copernica's ``timestamp`` of a historic profile (``Profile_createSubProfile``, ``Profile_subProfiles``, …)."""
+
+
+class CallerInfo(_Type):
+    """Copernica's ``caller{followups, caller, identity}``: who makes a change (accepted; follow-ups always run)."""
+
+    __type_name__ = "caller"
+    _type_info = [("followups", Boolean), ("caller", Unicode), ("identity", Unicode)]
 
 
 class Pair(_Type):
@@ -193,3 +210,45 @@ RuleItems = _items("rule", RuleEntity)
 InterestItems = _items("interest", InterestEntity)
 
 PAGED = ("start", "length", "total", "items")
+
+
+class ResultItems(_Type):
+    """The ``items`` of Copernica's ``Result``: optional repeated members of every entity kind."""
+
+    __type_name__ = "Items"
+    _type_info = [
+        ("database", DatabaseEntity.customize(max_occurs="unbounded")),
+        ("field", FieldEntity.customize(max_occurs="unbounded")),
+        ("collectionfield", CollectionFieldEntity.customize(max_occurs="unbounded")),
+        ("collection", CollectionEntity.customize(max_occurs="unbounded")),
+        ("interest", InterestEntity.customize(max_occurs="unbounded")),
+        ("profile", ProfileEntity.customize(max_occurs="unbounded")),
+        ("subprofile", SubprofileEntity.customize(max_occurs="unbounded")),
+        ("callback", CallbackEntity.customize(max_occurs="unbounded")),
+        ("view", ViewEntity.customize(max_occurs="unbounded")),
+        ("rule", RuleEntity.customize(max_occurs="unbounded")),
+    ]
+
+
+class Result(_Type):
+    """Copernica's one response type: the member named after what a method returns, the others absent."""
+
+    __type_name__ = "Result"
+    _type_info = [
+        ("value", Integer),
+        ("database", DatabaseEntity),
+        ("field", FieldEntity),
+        ("collectionfield", CollectionFieldEntity),
+        ("collection", CollectionEntity),
+        ("interest", InterestEntity),
+        ("profile", ProfileEntity),
+        ("subprofile", SubprofileEntity),
+        ("callback", CallbackEntity),
+        ("view", ViewEntity),
+        ("rule", RuleEntity),
+        ("map", Map),
+        ("start", Integer),
+        ("length", Integer),
+        ("total", Integer),
+        ("items", ResultItems),
+    ]

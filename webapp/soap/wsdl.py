@@ -11,6 +11,8 @@ docs/soap.md.
 
 from lxml import etree
 
+from webapp.soap.layout import PARAMETERS, RESULT
+
 WSDL = "http://schemas.xmlsoap.org/wsdl/"
 WSDL_SOAP = "http://schemas.xmlsoap.org/wsdl/soap/"
 HTTP_TRANSPORT = "http://schemas.xmlsoap.org/soap/http"
@@ -19,17 +21,60 @@ SERVICE, PORT, PORT_TYPE, BINDING = "POM_SOAP_API", "POMPort", "POMPortType", "P
 TYPE_NAMES = {"logindata": "login", "map": "Map", "pair": "Pair"}
 
 
-def copernica_names(document: bytes) -> bytes:
-    """Spyne's WSDL ``document`` with Copernica's service, port, port type and type names."""
+def copernica_names(document: bytes, *, flat: bool = False) -> bytes:
+    """Spyne's WSDL ``document`` with Copernica's service, port, port type and type names.
+
+    In Copernica's layout (``layout.py``) the operations become rpc/literal (``_rpc_parts``); in the ``flat``
+    layout the operation's wrapper type is renamed ``input_<Method>``.
+    """
     root = etree.fromstring(document, etree.XMLParser(resolve_entities=False, no_network=True))
     tns = root.get("targetNamespace")
     renames = dict(TYPE_NAMES)
-    for operation in root.iterfind(f"{{{WSDL}}}portType/{{{WSDL}}}operation"):
-        renames[operation.get("name")] = f"input_{operation.get('name')}"
+    operations = [o.get("name") for o in root.iterfind(f"{{{WSDL}}}portType/{{{WSDL}}}operation")]
+    if flat:
+        renames.update({name: f"input_{name}" for name in operations})
+    else:
+        _rpc_parts(root, tns, operations)
     _rename_types(root, tns, renames)
     _one_service(root, tns)
     root.set("name", SERVICE)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def _rpc_parts(root, tns: str, operations: list[str]) -> None:
+    """Copernica's operations: rpc/literal, one input part ``parameters`` of type ``input_<Method>`` and one
+    output part ``result`` of type ``Result``, as its Java, C#, PHP and Node clients use them.
+
+    On the wire this is what Spyne reads and writes for a wrapper ``<Method>`` holding ``parameters`` and a
+    ``<Method>Response`` holding ``result`` (Spyne matches members by local name, and the view writes
+    ``result`` unqualified, as rpc/literal has part accessors); the wrapper types and elements Spyne declared
+    for them are removed from the schema, so generated code has no classes for them.
+    """
+    prefix = next(p for p, uri in root.nsmap.items() if uri == tns and p)
+    wrappers = set(operations) | {f"{name}Response" for name in operations}
+    for schema in root.iter(f"{{{XSD}}}schema"):
+        if schema.get("targetNamespace") != tns:
+            continue
+        for node in list(schema):
+            if node.tag in (f"{{{XSD}}}element", f"{{{XSD}}}complexType") and node.get("name") in wrappers:
+                schema.remove(node)
+    for message in root.iterfind(f"{{{WSDL}}}message"):
+        name = message.get("name")
+        for part in message.iterfind(f"{{{WSDL}}}part"):
+            part.attrib.pop("element", None)
+            if name in operations:
+                part.set("name", PARAMETERS)
+                part.set("type", f"{prefix}:input_{name}")
+            else:
+                part.set("name", RESULT)
+                part.set("type", f"{prefix}:Result")
+    for operation in root.iterfind(f"{{{WSDL}}}portType/{{{WSDL}}}operation"):
+        operation.set("parameterOrder", PARAMETERS)
+    for binding in root.iterfind(f"{{{WSDL}}}binding"):
+        for node in binding.iter(f"{{{WSDL_SOAP}}}binding", f"{{{WSDL_SOAP}}}operation"):
+            node.set("style", "rpc")
+        for body in binding.iter(f"{{{WSDL_SOAP}}}body"):
+            body.set("namespace", tns)
 
 
 def _rename_types(root, tns: str, renames: dict[str, str]) -> None:
