@@ -8,7 +8,7 @@ changes profiles and subprofiles; ``admin`` may do everything. A call beyond the
 from flask import g, request
 from flask_babel import gettext as _
 
-from webapp.accounts import tokens
+from webapp.accounts import audit, tokens
 from webapp.blueprints.api import bp
 from webapp.blueprints.api.problems import problem
 from webapp.profiles.events import Origin
@@ -34,6 +34,7 @@ def authenticate():
     needed = "read" if request.method in ("GET", "HEAD", "OPTIONS") else "write"
     if not tokens.scope_allows(found.scope, needed):
         return problem(403, _("This token may only read: give it the write scope to change data."))
+    audit.set_actor(audit.token_actor(found.token_id, found.name, request.remote_addr))
     g.api_account = found.account
     g.api_token_id = found.token_id
     g.api_origin = Origin("api", actor=f"token:{found.token_id}")
