@@ -202,7 +202,7 @@ def _entry(row: Any, spec: Audited, action: str, actor: Actor) -> dict[str, Any]
     changes = _changes(row, spec, action)
     if action == "update" and not changes:
         return None
-    identity = inspect(row).identity
+    identity = inspect(row).mapper.primary_key_from_instance(row)
     return {
         "account_id": account_id,
         "actor": actor.label[:300],
@@ -212,7 +212,7 @@ def _entry(row: Any, spec: Audited, action: str, actor: Actor) -> dict[str, Any]
         "area": spec.area,
         "action": action,
         "object_type": type(row).__name__,
-        "object_id": ",".join(str(part) for part in identity) if identity else None,
+        "object_id": ",".join(str(part) for part in identity) if any(p is not None for p in identity) else None,
         "object_name": (spec.name(row) or "")[:500],
         "changes": changes,
     }
