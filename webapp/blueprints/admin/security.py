@@ -147,7 +147,7 @@ def audit_log():
         AUDIT_PAGE,
         entries=entries[:per_page],
         more=len(entries) > per_page,
-        page=page,
+        page_number=page,
         wanted=wanted,
         problems=problems,
         areas=audit.AREAS,
