@@ -306,3 +306,13 @@ def test_an_entry_commits_and_rolls_back_with_its_change(account):
 def test_api_token_users_are_listed_in_token_rows(account, owner):
     row, _secret = tokens.create_api_token(account, "shop", created_by=owner)
     assert db.session.get(ApiToken, row.id).created_by_id == owner.id
+
+
+def test_a_login_with_a_code_writes_no_audit_entry(account, owner):
+    _enrol(owner)
+    before = db.session.scalar(select(db.func.count()).select_from(AuditEntry))
+    assert users.authenticate("olga@example.com", PASSWORD) is not None
+    assert two_factor.verify(owner, code_after(owner.totp_secret, 1))
+    assert db.session.scalar(select(db.func.count()).select_from(AuditEntry)) == before, [
+        (e.object_type, e.changes) for e in db.session.scalars(select(AuditEntry))
+    ]

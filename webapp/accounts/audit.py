@@ -127,7 +127,7 @@ AREAS = (
 
 AUDITED: dict[type, Audited] = {
     Account: Audited("settings", account_id=lambda row: row.id),
-    User: Audited("users", name=lambda row: row.email, ignore=frozenset({"session_version"})),
+    User: Audited("users", name=lambda row: row.email, ignore=frozenset({"session_version", "totp_last_step"})),
     Invitation: Audited("users", name=lambda row: f"invitation {row.email}", ignore=frozenset({"sent_at"})),
     ApiToken: Audited("tokens"),
     Database: Audited("databases"),
