@@ -226,6 +226,8 @@ def _after_flush(session: Session, _context) -> None:
             spec = AUDITED.get(type(row))
             if spec is None or (spec.created_only and action != "create"):
                 continue
+            if action == "delete" and isinstance(row, Account):  # its entries go with it
+                continue
             entry = _entry(row, spec, action, actor)
             if entry is not None:
                 entries.append(entry)
