@@ -17,8 +17,11 @@ depends_on = None
 
 
 def upgrade():
+    # A constant default on SQLite: an expression default makes the batch copy and drop the table, and dropping
+    # `account` there (foreign keys on) would cascade to every row of every account.
+    false = sa.false() if op.get_bind().dialect.name == 'postgresql' else '0'
     with op.batch_alter_table('account', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('require_two_factor', sa.Boolean(), server_default=sa.false(), nullable=False))
+        batch_op.add_column(sa.Column('require_two_factor', sa.Boolean(), server_default=false, nullable=False))
     with op.batch_alter_table('user_account', schema=None) as batch_op:
         batch_op.add_column(sa.Column('deactivated_at', sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column('totp_secret', sa.String(length=64), nullable=True))
@@ -115,10 +118,13 @@ def downgrade():
         batch_op.drop_constraint(batch_op.f('fk_api_token_created_by_id_user_account'), type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_api_token_created_by_id'))
         batch_op.drop_column('created_by_id')
-    with op.batch_alter_table('user_account', schema=None) as batch_op:
-        batch_op.drop_column('totp_last_step')
-        batch_op.drop_column('totp_pending')
-        batch_op.drop_column('totp_secret')
-        batch_op.drop_column('deactivated_at')
-    with op.batch_alter_table('account', schema=None) as batch_op:
-        batch_op.drop_column('require_two_factor')
+    # SQLite (3.35+) drops these columns in place: a batch copy would drop `account` and `user_account`, and with
+    # foreign keys on that cascades to every row that refers to them.
+    for table, column in (
+        ('user_account', 'totp_last_step'),
+        ('user_account', 'totp_pending'),
+        ('user_account', 'totp_secret'),
+        ('user_account', 'deactivated_at'),
+        ('account', 'require_two_factor'),
+    ):
+        op.execute(sa.text(f'ALTER TABLE {table} DROP COLUMN {column}'))
