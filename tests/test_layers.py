@@ -10,7 +10,7 @@ WEBAPP = Path(__file__).resolve().parent.parent / "webapp"
 SHARED = {"webapp.models", "webapp.extensions", "webapp.config"}
 ALLOWED = {
     "platform": set(),
-    "accounts": {"platform"},
+    "accounts": {"email", "platform"},
     "profiles": {"platform"},
     "widgets": {"profiles", "platform"},
     "rules": {"profiles", "platform"},

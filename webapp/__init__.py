@@ -95,7 +95,7 @@ def _init_extensions(app: Flask) -> None:
     work.init_app(app)
     health.init_app(app)
     # The domain packages register their work kinds, housekeeping and event subscribers.
-    from webapp import bulk, dashboard, hygiene, mailings
+    from webapp import accounts, bulk, dashboard, hygiene, mailings
     from webapp.exports import targets as export_targets
     from webapp.followups import triggers as followup_triggers
     from webapp.imports import apply as import_apply
@@ -107,6 +107,7 @@ def _init_extensions(app: Flask) -> None:
 
     # Hygiene last: its reaction to an event may remove the profile, after the others have seen the event.
     for package_module in (
+        accounts,
         import_apply,
         import_rollback,
         import_sources,

@@ -77,6 +77,11 @@ class Config:
         self.LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
         # Per account: after 5 wrong passwords each try waits twice as long, up to this many seconds.
         self.LOGIN_BACKOFF_MAX_SECONDS = int(os.environ.get("LOGIN_BACKOFF_MAX_SECONDS", "60"))
+        # Accounts: how long an invitation link works; password reset requests per client address (the
+        # per-address-of-the-user limit is in accounts/password_reset.py); two-factor code tries per address.
+        self.INVITATION_DAYS = int(os.environ.get("INVITATION_DAYS", "7"))
+        self.PASSWORD_RESET_RATE_LIMIT = os.environ.get("PASSWORD_RESET_RATE_LIMIT", "5 per minute")
+        self.TWO_FACTOR_RATE_LIMIT = os.environ.get("TWO_FACTOR_RATE_LIMIT", "10 per minute")
         # REST calls per API token (limits notation), announced in RateLimit headers.
         self.API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "6000 per minute")
         # Web form submissions: per client address and form, and per form from all addresses together;

@@ -178,7 +178,7 @@ def test_users_page_lists_the_account_users(browser):
     assert "stranger@example.com" not in html
     assert "never" in html  # vera never logged in
     assert '<option value="owner"' not in html  # admins cannot hand out the owner role
-    assert "does not send invitations" in html
+    assert "Invite a user" in html and "Add a user with a password" in html
 
 
 def test_admin_adds_a_user(browser):

@@ -13,7 +13,7 @@ from sqlalchemy import inspect, select
 from sqlalchemy.orm import joinedload, make_transient_to_detached
 
 from webapp.extensions import db
-from webapp.models import Account, ApiToken, utcnow
+from webapp.models import Account, ApiToken, User, utcnow
 from webapp.platform.errors import ValidationError
 from webapp.platform.tenancy import owned
 
@@ -43,8 +43,11 @@ def scope_allows(scope: str, needed: str) -> bool:
     return scope in SCOPES and SCOPES.index(scope) >= SCOPES.index(needed)
 
 
-def create_api_token(account: Account, name: str, scope: str = "admin") -> tuple[ApiToken, str]:
-    """Create a token; returns the row and the secret, which is never shown again."""
+def create_api_token(
+    account: Account, name: str, scope: str = "admin", *, created_by: User | None = None
+) -> tuple[ApiToken, str]:
+    """Create a token; returns the row and the secret, which is never shown again. ``created_by``: the user
+    who makes it (deactivating them revokes it)."""
     if scope not in SCOPES:
         raise ValidationError({"scope": _("Choose what the token may do: read, write or admin.")})
     name = (name or "").strip()
@@ -53,7 +56,14 @@ def create_api_token(account: Account, name: str, scope: str = "admin") -> tuple
     if db.session.scalar(select(ApiToken.id).where(ApiToken.account_id == account.id, ApiToken.name == name)):
         raise ValidationError({"name": _("A token with this name already exists.")})
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(account_id=account.id, name=name, token_hash=_hash_token(secret), prefix=secret[:8], scope=scope)
+    token = ApiToken(
+        account_id=account.id,
+        name=name,
+        token_hash=_hash_token(secret),
+        prefix=secret[:8],
+        scope=scope,
+        created_by_id=created_by.id if created_by is not None else None,
+    )
     db.session.add(token)
     db.session.commit()
     return token, secret
@@ -72,6 +82,30 @@ def revoke_api_token(account: Account, token_id: int) -> None:
     _known_tokens.pop(token.token_hash, None)
 
 
+def revoke_tokens_of(user: User) -> list[str]:
+    """Revoke (in the caller's transaction) the unrevoked tokens ``user`` created; returns their hashes, for
+    ``forget`` after the commit."""
+    found = list(
+        db.session.scalars(
+            select(ApiToken).where(
+                ApiToken.account_id == user.account_id,
+                ApiToken.created_by_id == user.id,
+                ApiToken.revoked_at.is_(None),
+            )
+        )
+    )
+    now = utcnow()
+    for token in found:
+        token.revoked_at = now
+    return [token.token_hash for token in found]
+
+
+def forget(token_hashes: list[str]) -> None:
+    """Stop trusting these tokens in this process at once (other processes: within ``TOKEN_CACHE_SECONDS``)."""
+    for token_hash in token_hashes:
+        _known_tokens.pop(token_hash, None)
+
+
 def account_for_token(secret: str) -> Account | None:
     """The account a valid, unrevoked API token acts for (with admin rights), or None."""
     found = token_for_secret(secret)
@@ -85,6 +119,7 @@ class TokenCaller:
     token_id: int
     account: Account
     scope: str = "admin"
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -93,6 +128,7 @@ class _KnownToken:
     account: Account  # detached: merged into each caller's session without a query
     checked_at: float
     scope: str
+    name: str
 
 
 def token_for_secret(secret: str) -> TokenCaller | None:
@@ -109,7 +145,7 @@ def token_for_secret(secret: str) -> TokenCaller | None:
     token_hash = _hash_token(secret)
     known = _known_tokens.get(token_hash)
     if known is not None and _clock() - known.checked_at < TOKEN_CACHE_SECONDS:
-        return TokenCaller(known.token_id, db.session.merge(known.account, load=False), known.scope)
+        return TokenCaller(known.token_id, db.session.merge(known.account, load=False), known.scope, known.name)
     _known_tokens.pop(token_hash, None)
     checked_at = _clock()
     token = db.session.scalar(
@@ -117,8 +153,10 @@ def token_for_secret(secret: str) -> TokenCaller | None:
     )
     if token is None or token.revoked_at is not None:
         return None
-    _known_tokens[token_hash] = _KnownToken(token.id, _detached_copy(token.account), checked_at, token.scope)
-    found = TokenCaller(token.id, token.account, token.scope)
+    _known_tokens[token_hash] = _KnownToken(
+        token.id, _detached_copy(token.account), checked_at, token.scope, token.name
+    )
+    found = TokenCaller(token.id, token.account, token.scope, token.name)
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at > TOKEN_USE_RESOLUTION:
         token.last_used_at = now

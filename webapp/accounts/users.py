@@ -15,10 +15,14 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from webapp.accounts import login_backoff
 from webapp.extensions import db
 from webapp.models import ROLES, Account, User, utcnow
-from webapp.platform.errors import Conflict, PermissionDenied, TooManyAttempts, ValidationError
+from webapp.platform.errors import Conflict, NotFound, PermissionDenied, TooManyAttempts, ValidationError
 from webapp.platform.tenancy import owned
 
 MIN_PASSWORD_LENGTH = 10
+
+
+class SecondFactorRequired(PermissionDenied):
+    """A password login for a user with two-factor login where no second factor can be given (SOAP)."""
 
 
 LANGUAGES = ("en", "nl")
@@ -88,6 +92,14 @@ def list_users(account: Account) -> list[User]:
     return list(db.session.scalars(select(User).where(User.account_id == account.id).order_by(User.email)))
 
 
+def get_user_by_id(user_id: int) -> User:
+    """A user by id, whatever the account (for a door that holds a checked link naming the user)."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound(_("User not found."))
+    return user
+
+
 def get_user(account: Account, user_id: int) -> User:
     return owned(User, account, user_id, _("User not found."))
 
@@ -99,7 +111,7 @@ def change_role(account: Account, actor: User, user_id: int, role: str) -> User:
         raise ValidationError({"role": _roles_message()})
     if "owner" in (role, user.role) and not actor.has_role("owner"):
         raise PermissionDenied(_("Only an owner can make or unmake owners."))
-    if user.role == "owner" and role != "owner" and _owner_count(account) == 1:
+    if user.role == "owner" and role != "owner" and user.deactivated_at is None and _owner_count(account) == 1:
         raise Conflict(_("An account keeps at least one owner."))
     user.role = role
     db.session.commit()
@@ -117,16 +129,57 @@ def delete_user(account: Account, actor: User, user_id: int) -> None:
 
 
 def _owner_count(account: Account) -> int:
+    """Active owners (a deactivated owner cannot act as one)."""
     return db.session.execute(
-        select(func.count()).select_from(User).where(User.account_id == account.id, User.role == "owner")
+        select(func.count())
+        .select_from(User)
+        .where(User.account_id == account.id, User.role == "owner", User.deactivated_at.is_(None))
     ).scalar_one()
 
 
-def set_password(user: User, password: str) -> None:
+def deactivate_user(account: Account, actor: User, user_id: int) -> User:
+    """Deactivate a user: they cannot log in, every session and remember cookie of theirs ends and the API tokens
+    they created are revoked, at once. Not oneself; only an owner deactivates an owner; the last active owner
+    stays. Their data (and what they made) stays; ``reactivate_user`` lets them log in again (revoked tokens
+    stay revoked)."""
+    from webapp.accounts import tokens
+
+    user = get_user(account, user_id)
+    if user.id == actor.id:
+        raise Conflict(_("You cannot deactivate yourself."))
+    if user.role == "owner" and not actor.has_role("owner"):
+        raise PermissionDenied(_("Only an owner can deactivate an owner."))
+    if user.deactivated_at is not None:
+        return user
+    if user.role == "owner" and _owner_count(account) <= 1:
+        raise Conflict(_("An account keeps at least one active owner."))
+    user.deactivated_at = utcnow()
+    user.session_version += 1
+    revoked = tokens.revoke_tokens_of(user)
+    db.session.commit()
+    tokens.forget(revoked)
+    return user
+
+
+def reactivate_user(account: Account, actor: User, user_id: int) -> User:
+    user = get_user(account, user_id)
+    if user.role == "owner" and not actor.has_role("owner"):
+        raise PermissionDenied(_("Only an owner can reactivate an owner."))
+    user.deactivated_at = None
+    db.session.commit()
+    return user
+
+
+def check_password_rules(password: str | None) -> None:
+    """The rules every new password meets (set by an admin, a user, an invitee or a reset)."""
     if len(password or "") < MIN_PASSWORD_LENGTH:
         raise ValidationError(
             {"password": _("A password has at least %(count)s characters.", count=MIN_PASSWORD_LENGTH)}
         )
+
+
+def set_password(user: User, password: str) -> None:
+    check_password_rules(password)
     user.password_hash = generate_password_hash(password)
     user.password_change_due = False
     user.session_version += 1  # every session and remember cookie of the old password ends
@@ -152,7 +205,9 @@ def user_of_session(session_id: str) -> User | None:
     if not (user_id.isdigit() and version.isdigit()) or len(user_id) > 10:
         return None
     user = db.session.get(User, int(user_id))
-    return user if user is not None and str(user.session_version) == version else None
+    if user is None or user.deactivated_at is not None or str(user.session_version) != version:
+        return None
+    return user
 
 
 def set_language(user: User, language: str) -> None:
@@ -180,14 +235,25 @@ def authenticate(email: str, password: str) -> User | None:
         login_backoff.record_failure(email)
         return None
     login_backoff.clear(email)
+    if user.deactivated_at is not None:
+        raise PermissionDenied(_("This user is deactivated. Ask an admin of your account to reactivate you."))
     user.last_login_at = utcnow()
     db.session.commit()
     return user
 
 
 def authenticate_api_user(email: str, password: str, account_name: str | None = None) -> User | None:
-    """Like ``authenticate``, for machine logins (SOAP ``login``): admins and owners only."""
-    user = authenticate(email, password)
+    """Like ``authenticate``, for machine logins (SOAP ``login``): admins and owners only; a deactivated user is
+    None. A user with two-factor login raises ``SecondFactorRequired`` (a password alone is not enough: such a
+    client uses an API token)."""
+    try:
+        user = authenticate(email, password)
+    except PermissionDenied:
+        return None
+    if user is not None and user.totp_secret is not None:
+        raise SecondFactorRequired(
+            _("This user logs in with two-factor authentication: use an API token for the SOAP API.")
+        )
     if user is None or not user.has_role("admin"):
         return None
     if account_name and user.account.name.lower() != account_name.strip().lower():

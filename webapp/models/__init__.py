@@ -1,6 +1,15 @@
 """SQLAlchemy models only: columns, relationships, small derived properties."""
 
-from webapp.models.accounts import ROLES, Account, ApiToken, User
+from webapp.models.accounts import (
+    ROLES,
+    Account,
+    ApiToken,
+    AuditEntry,
+    Invitation,
+    PasswordReset,
+    RecoveryCode,
+    User,
+)
 from webapp.models.base import Base, utcnow
 from webapp.models.bulk import (
     BULK_ACTIONS,
@@ -136,6 +145,10 @@ __all__ = [
     "WORK_STATUSES",
     "Account",
     "ApiToken",
+    "AuditEntry",
+    "Invitation",
+    "PasswordReset",
+    "RecoveryCode",
     "Base",
     "Collection",
     "Database",

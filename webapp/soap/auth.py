@@ -19,7 +19,7 @@ from flask import current_app, g, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from spyne import Fault
 
-from webapp.accounts import tokens, users
+from webapp.accounts import audit, tokens, users
 from webapp.extensions import db
 from webapp.models import Account, User
 from webapp.platform.errors import DomainError, NotFound, TooManyAttempts
@@ -40,6 +40,7 @@ one of these, or is ``unsubscribe`` (``Database_unsubscribeValues`` only reads).
 class Caller:
     account: Account
     origin: Origin
+    actor: audit.Actor = audit.SYSTEM  # who the audit log names for changes made by this call
     scope: str = "admin"
     """The token's scope (``webapp.accounts.tokens.SCOPES``); an admin's or owner's login may do everything."""
 
@@ -63,7 +64,13 @@ def session_cookie(user: User) -> str:
 
 
 def _user_caller(user: User) -> Caller:
-    return Caller(user.account, Origin("soap", actor=f"user:{user.id} {user.email}"))
+    actor = audit.user_actor(user, request.remote_addr)
+    return Caller(user.account, Origin("soap", actor=f"user:{user.id} {user.email}"), actor)
+
+
+def _token_caller(token: tokens.TokenCaller) -> Caller:
+    actor = audit.token_actor(token.token_id, token.name, request.remote_addr)
+    return Caller(token.account, Origin("soap", actor=f"token:{token.token_id}"), actor, token.scope)
 
 
 def caller(access_token: str | None, login: LoginData | None = None) -> Caller:
@@ -72,7 +79,7 @@ def caller(access_token: str | None, login: LoginData | None = None) -> Caller:
     if secret:
         token = tokens.token_for_secret(secret)
         if token is not None:
-            return Caller(token.account, Origin("soap", actor=f"token:{token.token_id}"), token.scope)
+            return _token_caller(token)
         raise Fault("Client", NOT_LOGGED_ON)
     if login is not None and login.username:
         return _user_caller(_check_password(login, count_success=False))
@@ -99,7 +106,7 @@ def header_or_cookie_caller() -> Caller | None:
     secret = _bearer()
     if secret:
         token = tokens.token_for_secret(secret)
-        return Caller(token.account, Origin("soap", actor=f"token:{token.token_id}"), token.scope) if token else None
+        return _token_caller(token) if token else None
     return _cookie_caller()
 
 
@@ -117,7 +124,13 @@ def _cookie_caller() -> Caller | None:
     except BadSignature:
         return None
     user = db.session.get(User, int(data["user"])) if isinstance(data, dict) and "user" in data else None
-    if user is not None and user.account_id == data.get("account") and user.has_role("admin"):
+    if (
+        user is not None
+        and user.deactivated_at is None
+        and user.totp_secret is None
+        and user.account_id == data.get("account")
+        and user.has_role("admin")
+    ):
         return _user_caller(user)
     return None
 
@@ -148,7 +161,7 @@ def _check_password(login: LoginData, *, count_success: bool) -> User:
         raise Fault("Client", TOO_MANY_LOGINS)
     try:
         user = users.authenticate_api_user(login.username, login.password, login.account or None)
-    except TooManyAttempts as error:
+    except (TooManyAttempts, users.SecondFactorRequired) as error:
         raise Fault("Client", error.message) from None
     if user is None:
         if not count_success:
@@ -170,6 +183,7 @@ def run(action: Callable[[Caller], Any], *, empty: Any = None) -> Any:
     who = g.get("soap_caller")
     if who is None:
         raise Fault("Client", NOT_LOGGED_ON)
+    audit.set_actor(who.actor)
     try:
         return action(who)
     except NotFound:

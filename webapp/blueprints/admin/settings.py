@@ -7,12 +7,12 @@ post (a redirect with a flash message, or the full page with the form's messages
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from flask import flash, make_response, redirect, url_for
+from flask import current_app, flash, make_response, redirect, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, login_user
 
-from webapp.accounts import accounts
+from webapp.accounts import accounts, invitations
 from webapp.accounts import tokens as accounts_tokens
 from webapp.accounts import users as accounts_users
 from webapp.blueprints.admin import bp
@@ -20,6 +20,7 @@ from webapp.blueprints.admin.access import current_account, requires
 from webapp.blueprints.admin.responses import hx_redirect, is_htmx, render, toast
 from webapp.blueprints.admin.settings_inputs import (
     AccountSettingsInputs,
+    InviteInputs,
     PasswordInputs,
     RoleInputs,
     TokenInputs,
@@ -128,9 +129,13 @@ def account_password():
 # --- users ---------------------------------------------------------------------------------------
 
 
-def _users_context(*, form=None, problem=None, form_problems=None) -> dict:
+def _users_context(*, form=None, problem=None, form_problems=None, invite_form=None, invite_problems=None) -> dict:
     return {
         "users": accounts_users.list_users(current_account()),
+        "invitations": invitations.list_pending(current_account()),
+        "invite_form": invite_form or InviteInputs(current_user, formdata=None),
+        "invite_problems": invite_problems or {},
+        "invitation_days": current_app.config["INVITATION_DAYS"],
         "form": form or UserInputs(current_user, formdata=None),
         "form_problems": form_problems or {},
         "problem": problem,
@@ -152,7 +157,7 @@ def users():
 @bp.route("/users", methods=["POST"])
 @requires("admin")
 def user_create():
-    """Add a user with a role and an initial password (we send no invitations yet)."""
+    """Add a user with a role and an initial password (given to them by hand; or invite them by email)."""
     form, problems = UserInputs(current_user), {}
     if form.validate_on_submit():
         try:
@@ -201,6 +206,89 @@ def user_delete(user_id: int):
     return done(_("The user is removed."), "admin.users", USERS_PAGE, USERS_PARTIAL, _users_context)
 
 
+@bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
+@requires("admin")
+def user_deactivate(user_id: int):
+    """Deactivate a user: no more logins; their sessions and the API tokens they made end at once."""
+    try:
+        user = accounts_users.deactivate_user(current_account(), current_user, user_id)
+    except (PermissionDenied, Conflict) as error:
+        return render(USERS_PAGE, USERS_PARTIAL, **_users_context(problem=error.message)), error.status
+    message = _("%(email)s is deactivated: their sessions and API tokens have ended.", email=user.email)
+    return done(message, "admin.users", USERS_PAGE, USERS_PARTIAL, _users_context)
+
+
+@bp.route("/users/<int:user_id>/reactivate", methods=["POST"])
+@requires("admin")
+def user_reactivate(user_id: int):
+    """Let a deactivated user log in again (their revoked API tokens stay revoked)."""
+    try:
+        user = accounts_users.reactivate_user(current_account(), current_user, user_id)
+    except PermissionDenied as error:
+        return render(USERS_PAGE, USERS_PARTIAL, **_users_context(problem=error.message)), error.status
+    message = _("%(email)s can log in again.", email=user.email)
+    return done(message, "admin.users", USERS_PAGE, USERS_PARTIAL, _users_context)
+
+
+def _sent_message(sent: invitations.Sent) -> tuple[str, str]:
+    if sent.error:
+        text = _(
+            "The invitation for %(email)s is saved, but the mail was not sent: %(error)s. Send it again later.",
+            email=sent.invitation.email,
+            error=sent.error,
+        )
+        return text, "error"
+    return _("An invitation is on its way to %(email)s.", email=sent.invitation.email), "success"
+
+
+def _after_invitation(message: str, level: str):
+    if is_htmx():
+        return toast(render(USERS_PAGE, USERS_PARTIAL, **_users_context()), message, level)
+    flash(message, level)
+    return redirect(url_for("admin.users"), 303)
+
+
+@bp.route("/invitations", methods=["POST"])
+@requires("admin")
+def invitation_create():
+    """Invite an email address with a role: a link to choose a password, valid for INVITATION_DAYS, once."""
+    form, problems = InviteInputs(current_user), {}
+    if form.validate_on_submit():
+        try:
+            sent = invitations.invite(current_account(), current_user, email=form.email.data, role=form.role.data)
+        except ValidationError as error:
+            problems = show_errors(form, error.errors)
+        except PermissionDenied as error:
+            return render(USERS_PAGE, USERS_PARTIAL, **_users_context(invite_form=form, problem=error.message)), 403
+        else:
+            return _after_invitation(*_sent_message(sent))
+    context = _users_context(invite_form=form, invite_problems=problems)
+    return render(USERS_PAGE, USERS_PARTIAL, **context), 422
+
+
+@bp.route("/invitations/<int:invitation_id>/resend", methods=["POST"])
+@requires("admin")
+def invitation_resend(invitation_id: int):
+    """Send an invitation again: a new link (the old one stops working) and a new expiry."""
+    try:
+        sent = invitations.resend(current_account(), current_user, invitation_id)
+    except (PermissionDenied, Conflict) as error:
+        return render(USERS_PAGE, USERS_PARTIAL, **_users_context(problem=error.message)), error.status
+    return _after_invitation(*_sent_message(sent))
+
+
+@bp.route("/invitations/<int:invitation_id>/revoke", methods=["POST"])
+@requires("admin")
+def invitation_revoke(invitation_id: int):
+    """Revoke an invitation: its link stops working."""
+    try:
+        invitation = invitations.revoke(current_account(), invitation_id)
+    except Conflict as error:
+        return render(USERS_PAGE, USERS_PARTIAL, **_users_context(problem=error.message)), error.status
+    message = _("The invitation for %(email)s is revoked.", email=invitation.email)
+    return done(message, "admin.users", USERS_PAGE, USERS_PARTIAL, _users_context)
+
+
 # --- API tokens ----------------------------------------------------------------------------------
 
 
@@ -229,7 +317,9 @@ def token_create():
     form = TokenInputs()
     if form.validate_on_submit():
         try:
-            token, secret = accounts_tokens.create_api_token(current_account(), form.name.data, form.scope.data)
+            token, secret = accounts_tokens.create_api_token(
+                current_account(), form.name.data, form.scope.data, created_by=current_user._get_current_object()
+            )
         except ValidationError as error:
             show_errors(form, error.errors)
         else:

@@ -57,6 +57,15 @@ class UserInputs(FlaskForm):
         self.role.choices = role_choices(actor)
 
 
+class InviteInputs(FlaskForm):
+    email = EmailField(_l("Email address"), validators=[DataRequired(), Length(max=255)])
+    role = SelectField(_l("Role"), validate_choice=False)
+
+    def __init__(self, actor, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.role.choices = role_choices(actor)
+
+
 class RoleInputs(FlaskForm):
     role = SelectField(_l("Role"), validate_choice=False)
 

@@ -13,7 +13,7 @@ from typing import TypeVar
 from flask import current_app, g, request
 from flask_babel import gettext as _
 
-from webapp.accounts import tokens
+from webapp.accounts import audit, tokens
 from webapp.blueprints.api import bp
 from webapp.blueprints.api.problems import problem
 from webapp.profiles.events import Origin
@@ -62,6 +62,7 @@ def authenticate():
         if needed == "admin":
             return problem(403, _("This call changes the account's set-up: it needs a token with the admin scope."))
         return problem(403, _("This token may only read: give it the write scope to change data."))
+    audit.set_actor(audit.token_actor(found.token_id, found.name, request.remote_addr))
     g.api_account = found.account
     g.api_token_id = found.token_id
     g.api_origin = Origin("api", actor=f"token:{found.token_id}")
