@@ -21,6 +21,20 @@ ALLOWED = {
     "hygiene": {"email", "profiles", "platform"},
     "webforms": {"email", "exports", "profiles", "platform", "widgets"},
     "surveys": {"email", "exports", "profiles", "platform", "webforms", "widgets"},
+    "privacy": {
+        "accounts",
+        "callbacks",
+        "email",
+        "exports",
+        "followups",
+        "hygiene",
+        "imports",
+        "profiles",
+        "platform",
+        "surveys",
+        "webforms",
+        "widgets",
+    },
 }
 
 

@@ -37,11 +37,23 @@ from webapp.models.forms import (
 from webapp.models.hygiene import INTAKE_PROVIDERS, BounceReport, IntakeCredential, UnmatchedReport
 from webapp.models.hygiene_policies import POLICY_ACTIONS, SIGNUP_ACTIONS, HygienePolicy
 from webapp.models.imports import IMPORT_RUN_STATUSES, ImportDefinition, ImportLineError, ImportRun, ImportRunStatus
+from webapp.models.privacy import (
+    ConsentRecord,
+    PrivacyRequest,
+    PrivacyRequestKind,
+    PrivacyRequestStatus,
+    RetentionSettings,
+)
 from webapp.models.profiles import Profile, ProfileAlias, ProfileEvent, Subprofile
 from webapp.models.surveys import Survey, SurveyResponse
 from webapp.models.work import WORK_STATUSES, ScheduledWork, WorkStatus
 
 __all__ = [
+    "ConsentRecord",
+    "PrivacyRequest",
+    "PrivacyRequestKind",
+    "PrivacyRequestStatus",
+    "RetentionSettings",
     "INTAKE_PROVIDERS",
     "BounceReport",
     "IntakeCredential",

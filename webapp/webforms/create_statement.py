@@ -113,9 +113,11 @@ def execute_create(values: dict[str, Any]) -> Sequence[Any]:
 def one_statement_form(form: Form) -> bool:
     """Whether the form's submissions are the common case ``CREATE_SQL_TEXT`` writes (when they bring no files): a
     new profile, no subprofile, no double opt-in (its mail needs the profile), no key fields (a sign-up that
-    matches them updates; without them a unique value taken sends the submission the general way), on PostgreSQL."""
+    matches them updates; without them a unique value taken sends the submission the general way), no consent item
+    (its consent record is written the general way), on PostgreSQL."""
     return (
         form.behaviour == "create"
+        and not any(item.get("type") == "consent" for item in form.items or [])
         and not form.key_field_ids
         and not form.collection_id
         and not form_opt_in.opt_in_settings(form).get("enabled")

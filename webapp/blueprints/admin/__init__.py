@@ -25,6 +25,7 @@ from webapp.blueprints.admin import (  # noqa: E402,F401
     hygiene,
     imports,
     jobs,
+    privacy,
     profiles,
     settings,
     surveys,

@@ -1,0 +1,100 @@
+"""Finding a person: the profiles of an account whose email field holds an address, and what about them is
+personal (the fields marked so, and every email and phone field) and distinctive (their values)."""
+
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from webapp.email.suppression import normalised
+from webapp.extensions import db
+from webapp.models import Account, Database, Field, Profile, Subprofile
+from webapp.platform.errors import ValidationError
+from webapp.profiles.field_expressions import dialect_name, raw_value
+
+ALWAYS_PERSONAL_TYPES = ("email", "phone")
+# Values shorter than this are not searched for on their own (a "1" or "NL" would match everything).
+DISTINCTIVE_MIN_LENGTH = 4
+
+
+def checked_address(address: str) -> str:
+    """The address as kept and compared (see ``suppression.normalised``), or a ``ValidationError``."""
+    clean = normalised(address or "")
+    if "@" not in clean or len(clean) > 320:
+        raise ValidationError({"address": _("Enter an email address.")})
+    return clean
+
+
+def is_personal(field: Field) -> bool:
+    """Whether an anonymisation removes the field's values."""
+    return field.personal or field.type in ALWAYS_PERSONAL_TYPES
+
+
+def profiles_with_address(account: Account, address: str) -> list[Profile]:
+    """The account's profiles (every database) with ``address`` in an email field, by id."""
+    address = checked_address(address)
+    dialect = dialect_name()
+    email_fields = db.session.scalars(
+        select(Field).where(Field.account_id == account.id, Field.collection_id.is_(None), Field.type == "email")
+    ).all()
+    found: dict[int, Profile] = {}
+    for field in email_fields:
+        rows = db.session.scalars(
+            select(Profile).where(
+                Profile.account_id == account.id,
+                Profile.database_id == field.database_id,
+                func.lower(raw_value(field, dialect)) == address,
+            )
+        )
+        for profile in rows:
+            found[profile.id] = profile
+    return [found[key] for key in sorted(found)]
+
+
+def addresses_of(profile: Profile) -> set[str]:
+    """The normalised addresses in the profile's email fields."""
+    return {
+        normalised(str(profile.fields.get(field.key)))
+        for field in profile.database.fields
+        if field.type == "email" and profile.fields.get(field.key)
+    }
+
+
+def fields_by_id(database_ids: set[int]) -> dict[str, Field]:
+    """Every field (profile and collection layers) of the databases, by value key."""
+    if not database_ids:
+        return {}
+    rows = db.session.scalars(select(Field).where(Field.database_id.in_(database_ids)))
+    return {field.key: field for field in rows}
+
+
+def distinctive_values(profiles: list[Profile], *, personal_only: bool) -> set[str]:
+    """The person's values to search for and scrub elsewhere: every address, and the text of their (personal,
+    when ``personal_only``) field values of at least ``DISTINCTIVE_MIN_LENGTH`` characters, lowercased."""
+    fields = fields_by_id({profile.database_id for profile in profiles})
+    values: set[str] = set()
+    holders: list[Profile | Subprofile] = [*profiles]
+    if profiles:
+        holders += db.session.scalars(
+            select(Subprofile).where(Subprofile.profile_id.in_([profile.id for profile in profiles]))
+        ).all()
+    for holder in holders:
+        values |= addresses_of(holder) if isinstance(holder, Profile) else set()
+        for key, value in (holder.fields or {}).items():
+            field = fields.get(key)
+            if field is None or (personal_only and not is_personal(field)):
+                continue
+            values |= _texts(value)
+    return {value for value in values if len(value) >= DISTINCTIVE_MIN_LENGTH}
+
+
+def _texts(value: Any) -> set[str]:
+    if isinstance(value, list):
+        return set().union(*(_texts(part) for part in value)) if value else set()
+    if value is None or isinstance(value, bool):
+        return set()
+    return {str(value).strip().lower()}
+
+
+def database_names(account: Account) -> dict[int, str]:
+    return dict(db.session.execute(select(Database.id, Database.name).where(Database.account_id == account.id)).all())
