@@ -15,9 +15,8 @@ callbacks, profiles, accounts, platform); no other package imports it. See ``doc
 
 def init_app(app) -> None:
     """Register the work kinds and the retention housekeeping."""
-    from webapp.platform import work
     from webapp.privacy import erasure, retention
 
-    work.register_kind(erasure.WORK_KIND, erasure.run_erasure_work)
-    work.register_kind(retention.WORK_KIND, retention.run_retention_work)
-    work.add_housekeeping(retention.ensure_retention_work)
+    app.extensions["work_handlers"][erasure.WORK_KIND] = erasure.run_erasure_work
+    app.extensions["work_handlers"][retention.WORK_KIND] = retention.run_retention_work
+    app.extensions["housekeeping_tasks"].append(retention.ensure_retention_work)

@@ -334,7 +334,7 @@ def _unmatched(person: Person) -> None:
         return
     addresses = sorted(person.addresses)
     conditions = [UnmatchedReport.recipient.in_(addresses), UnmatchedReport.envelope_to.in_(addresses)]
-    conditions += [UnmatchedReport.raw.like(_bytes_pattern(address)) for address in addresses]
+    conditions += [UnmatchedReport.raw.op("LIKE")(_bytes_pattern(address)) for address in addresses]
     rows = db.session.scalars(select(UnmatchedReport).where(or_(*conditions))).all()
     rows = [
         row
@@ -352,7 +352,7 @@ def _caught_mail(person: Person) -> None:
         return
     addresses = sorted(person.addresses)
     conditions = [func.lower(CaughtMail.recipient).in_(addresses)]
-    conditions += [CaughtMail.raw.like(_bytes_pattern(address)) for address in addresses]
+    conditions += [CaughtMail.raw.op("LIKE")(_bytes_pattern(address)) for address in addresses]
     rows = db.session.scalars(
         select(CaughtMail).where(CaughtMail.account_id == person.account.id, or_(*conditions))
     ).all()
