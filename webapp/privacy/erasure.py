@@ -274,8 +274,12 @@ def _journal(person: Person) -> None:
         person.count("profile_event", _rows(db.session.execute(delete(ProfileEvent).where(*where))))
         return
     changed = 0
+    fields = people.fields_by_id({profile.database_id for profile in person.profiles})
+    personal = {key for key, one in fields.items() if people.is_personal(one)}
     for event in db.session.scalars(select(ProfileEvent).where(*where)):
         clean = scrubbed(event.changes or {}, person.needles)
+        if isinstance(clean.get("fields"), dict):  # the old and new values of personal fields go, whatever they were
+            clean["fields"] = {key: pair for key, pair in clean["fields"].items() if str(key) not in personal}
         if clean != event.changes or contains_any(event.actor or "", person.needles):
             event.changes, changed = clean, changed + 1
             event.actor = "" if contains_any(event.actor or "", person.needles) else event.actor

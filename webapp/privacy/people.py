@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from webapp.email.suppression import normalised
 from webapp.extensions import db
-from webapp.models import Account, Database, Field, Profile, Subprofile
+from webapp.models import Account, Database, Field, Profile, ProfileEvent, Subprofile
 from webapp.platform.errors import ValidationError
 from webapp.profiles.field_expressions import dialect_name, raw_value
 
@@ -70,7 +70,8 @@ def fields_by_id(database_ids: set[int]) -> dict[str, Field]:
 
 def distinctive_values(profiles: list[Profile], *, personal_only: bool) -> set[str]:
     """The person's values to search for and scrub elsewhere: every address, and the text of their (personal,
-    when ``personal_only``) field values of at least ``DISTINCTIVE_MIN_LENGTH`` characters, lowercased."""
+    when ``personal_only``) field values of at least ``DISTINCTIVE_MIN_LENGTH`` characters, lowercased — the
+    values they have now and every old and new value their journal holds."""
     fields = fields_by_id({profile.database_id for profile in profiles})
     values: set[str] = set()
     holders: list[Profile | Subprofile] = [*profiles]
@@ -85,6 +86,13 @@ def distinctive_values(profiles: list[Profile], *, personal_only: bool) -> set[s
             if field is None or (personal_only and not is_personal(field)):
                 continue
             values |= _texts(value)
+    ids = [profile.id for profile in profiles]
+    changes = db.session.scalars(select(ProfileEvent.changes).where(ProfileEvent.profile_id.in_(ids))) if ids else []
+    for change in changes:
+        for key, pair in ((change or {}).get("fields") or {}).items():
+            field = fields.get(str(key))
+            if field is not None and not (personal_only and not is_personal(field)):
+                values |= _texts(pair)
     return {value for value in values if len(value) >= DISTINCTIVE_MIN_LENGTH}
 
 
