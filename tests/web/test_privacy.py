@@ -158,3 +158,14 @@ def test_an_expired_erase_link_is_refused(anonymous, account, monkeypatch):
     response = anonymous.post(url, csrf=False)
     assert response.status_code == 422 and "expired" in response.get_data(as_text=True)
     assert db.session.scalars(select(PrivacyRequest)).all() == []
+
+
+def test_a_field_is_marked_personal_in_the_field_editor(admin):
+    from tests.web.test_fields import field_named, new_field
+
+    database = make_database(admin.user.account, fields={})
+    response = admin.post(f"/databases/{database.id}/fields", new_field(name="BirthPlace", personal="y"), htmx=True)
+    assert response.status_code == 200 and "personal" in response.get_data(as_text=True)
+    assert field_named(database.id, "BirthPlace").personal
+    plain = admin.post(f"/databases/{database.id}/fields", new_field(name="Shoe"), htmx=True)
+    assert plain.status_code == 200 and not field_named(database.id, "Shoe").personal

@@ -87,7 +87,9 @@ def distinctive_values(profiles: list[Profile], *, personal_only: bool) -> set[s
                 continue
             values |= _texts(value)
     ids = [profile.id for profile in profiles]
-    changes = db.session.scalars(select(ProfileEvent.changes).where(ProfileEvent.profile_id.in_(ids))) if ids else []
+    changes: list[dict[str, Any]] = []
+    if ids:
+        changes = list(db.session.scalars(select(ProfileEvent.changes).where(ProfileEvent.profile_id.in_(ids))))
     for change in changes:
         for key, pair in ((change or {}).get("fields") or {}).items():
             field = fields.get(str(key))
