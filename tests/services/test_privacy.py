@@ -277,3 +277,17 @@ def test_housekeeping_schedules_one_retention_run_per_account_with_settings(acco
     db.session.commit()
     rows = db.session.scalars(select(work.ScheduledWork).where(work.ScheduledWork.kind == retention.WORK_KIND)).all()
     assert len(rows) == 1 and rows[0].account_id == account.id
+
+
+def test_the_one_statement_path_and_the_general_path_record_the_same_consent(account, database, monkeypatch):
+    from webapp.webforms import create_statement
+
+    form = consent_form(account, database)
+    submit(form, database, address="first@example.org")
+    monkeypatch.setattr(create_statement, "one_statement_form", lambda form: False)
+    submit(form, database, address="second@example.org")
+    rows = db.session.scalars(select(ConsentRecord).order_by(ConsentRecord.id)).all()
+    assert [(row.source, row.reference, row.text, row.basis, row.ip) for row in rows] == [
+        ("form", str(form.id), "I agree to the monthly letter.", "consent", "203.0.113.9")
+    ] * 2
+    assert all(row.profile_id and row.item for row in rows) and rows[0].item == rows[1].item

@@ -247,6 +247,7 @@ class AcceptedWrite:
                 "source": origin.source,
                 "actor": origin.actor,
                 "reference": origin.reference,
+                "consent_ip": (attempt.ip or "")[:64],
             }
         )
         if not written:

@@ -1,8 +1,9 @@
 """The common case of a web form submission — a new profile from a "create" form — as one prepared statement.
 
-One round trip writes the submission record, the profile under an id drawn for it, and its ``profile_created``
-and ``form_submitted`` events, in order; nothing is written when the idempotency key is taken or the form or its
-database changed since it was validated (see ``CREATE_SQL_TEXT``). PostgreSQL only.
+One round trip writes the submission record, the profile under an id drawn for it, its ``profile_created``
+and ``form_submitted`` events, in order, and a consent record per consent box ticked (``profiles.consents``);
+nothing is written when the idempotency key is taken or the form or its database changed since it was validated
+(see ``CREATE_SQL_TEXT``). PostgreSQL only.
 """
 
 import re
@@ -49,6 +50,12 @@ WITH submission AS (
              written (position, kind, changes)
     ORDER BY written.position
     RETURNING id, kind
+), consent AS (
+    INSERT INTO consent_record (account_id, database_id, profile_id, source, reference, item, text, basis, ip,
+                                agreed_at, confirmed_ip)
+    SELECT :account_id, :database_id, submission.profile_id, 'form', CAST(:form_id AS text), entry.key,
+           entry.value, 'consent', :consent_ip, :created_at, ''
+    FROM submission, jsonb_each_text(:consents) AS entry
 )
 SELECT submission.id AS submission_id, submission.profile_id, event.id AS event_id, event.kind
 FROM submission, event
@@ -79,6 +86,7 @@ CREATE_PARAMETERS = {
     "source": "text",
     "actor": "text",
     "reference": "text",
+    "consent_ip": "text",
 }
 
 
@@ -113,11 +121,9 @@ def execute_create(values: dict[str, Any]) -> Sequence[Any]:
 def one_statement_form(form: Form) -> bool:
     """Whether the form's submissions are the common case ``CREATE_SQL_TEXT`` writes (when they bring no files): a
     new profile, no subprofile, no double opt-in (its mail needs the profile), no key fields (a sign-up that
-    matches them updates; without them a unique value taken sends the submission the general way), no consent item
-    (its consent record is written the general way), on PostgreSQL."""
+    matches them updates; without them a unique value taken sends the submission the general way), on PostgreSQL."""
     return (
         form.behaviour == "create"
-        and not any(item.get("type") == "consent" for item in form.items or [])
         and not form.key_field_ids
         and not form.collection_id
         and not form_opt_in.opt_in_settings(form).get("enabled")
