@@ -198,7 +198,7 @@ def _inactive(account: Account, settings: RetentionSettings, cutoff) -> dict[str
         ids = ids[:BATCH]
         work.schedule(WORK_KIND, account_id=account.id)  # more left: another run at once
     kind = PrivacyRequestKind.ERASE if settings.inactive_action == "remove" else PrivacyRequestKind.ANONYMISE
-    request = PrivacyRequest(account_id=account.id, kind=kind, profile_ids=ids, requested_by=_("retention"))
+    request = PrivacyRequest(account_id=account.id, kind=kind, profile_ids=ids, requested_by="retention")
     db.session.add(request)
     db.session.flush()
     erasure.erase_now(account, request, keep_out=False)
