@@ -291,3 +291,25 @@ def test_the_one_statement_path_and_the_general_path_record_the_same_consent(acc
         ("form", str(form.id), "I agree to the monthly letter.", "consent", "203.0.113.9")
     ] * 2
     assert all(row.profile_id and row.item for row in rows) and rows[0].item == rows[1].item
+
+
+def test_stored_import_files_lose_the_persons_lines_and_compressed_ones_go(account, database, tmp_path):
+    import gzip
+
+    from webapp.models import ImportRun
+
+    plain, packed, other = tmp_path / "a.csv", tmp_path / "b.csv.gz", tmp_path / "c.csv"
+    plain.write_bytes(f"Email,City\n{ADDRESS.upper()},Quillhaven\nann@example.com,Zwolle\n".encode())
+    packed.write_bytes(gzip.compress(f"Email\n{ADDRESS}\n".encode()))
+    other.write_bytes(b"Email\nann@example.com\n")
+    runs = [
+        ImportRun(account_id=account.id, database_id=database.id, file_path=str(path), status="done")
+        for path in (plain, packed, other)
+    ]
+    db.session.add_all(runs)
+    db.session.commit()
+    done = run_request(erasure.request_erasure(account, kind="erase", requested_by="test", address=ADDRESS))
+    assert plain.read_bytes() == b"Email,City\nann@example.com,Zwolle\n"
+    assert not packed.exists() and other.read_bytes() == b"Email\nann@example.com\n"
+    assert [db.session.get(ImportRun, run.id).file_path for run in runs] == [str(plain), "", str(other)]
+    assert done.report["files"] == 2

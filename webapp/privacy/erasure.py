@@ -422,7 +422,8 @@ def _import_errors(person: Person) -> None:
 
 
 def _import_files(person: Person) -> None:
-    """Stored import files naming the address: its lines are cut from a plain file; a compressed one goes."""
+    """Stored import files naming the address: its lines are cut from a plain file; a compressed one goes. Files are
+    read line by line (an import file may be large), and rewritten only when they hold the address."""
     if not person.addresses:
         return
     runs = db.session.scalars(
@@ -432,28 +433,42 @@ def _import_files(person: Person) -> None:
         path = Path(run.file_path)
         if not path.is_file():
             continue
-        data = path.read_bytes()
-        if data[:2] == b"\x1f\x8b" or zipfile.is_zipfile(path):
-            if bytes_contain(_unpacked(path, data), person.addresses):
-                path.unlink()
-                run.file_path = ""
-                person.files += 1
+        compressed = _compressed(path)
+        if not _holds(path, compressed, person.addresses):
             continue
-        if bytes_contain(data, person.addresses):
-            kept = [line for line in data.splitlines(keepends=True) if not bytes_contain(line, person.addresses)]
-            path.write_bytes(b"".join(kept))
-            run.file_size = path.stat().st_size
-            person.files += 1
+        person.files += 1
+        if compressed:
+            path.unlink()
+            run.file_path = ""
+            continue
+        kept = path.with_name(path.name + ".erasing")
+        with path.open("rb") as source, kept.open("wb") as target:
+            target.writelines(line for line in source if not bytes_contain(line, person.addresses))
+        kept.replace(path)
+        run.file_size = path.stat().st_size
 
 
-def _unpacked(path: Path, data: bytes) -> bytes:
+def _compressed(path: Path) -> bool:
+    with path.open("rb") as probe:
+        return probe.read(2) == b"\x1f\x8b" or zipfile.is_zipfile(path)
+
+
+def _holds(path: Path, compressed: bool, addresses: set[str]) -> bool:
     try:
-        if data[:2] == b"\x1f\x8b":
-            return gzip.decompress(data)
-        with zipfile.ZipFile(path) as archive:
-            return b"".join(archive.read(name) for name in archive.namelist())
+        if not compressed:
+            with path.open("rb") as lines:
+                return any(bytes_contain(line, addresses) for line in lines)
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                for name in archive.namelist():
+                    with archive.open(name) as lines:
+                        if any(bytes_contain(line, addresses) for line in lines):
+                            return True
+            return False
+        with gzip.open(path, "rb") as lines:
+            return any(bytes_contain(line, addresses) for line in lines)
     except (OSError, zipfile.BadZipFile, EOFError):
-        return data
+        return True  # unreadable: it may hold the address, so it goes
 
 
 def _work_payloads(person: Person) -> None:
