@@ -313,3 +313,13 @@ def test_stored_import_files_lose_the_persons_lines_and_compressed_ones_go(accou
     assert not packed.exists() and other.read_bytes() == b"Email\nann@example.com\n"
     assert [db.session.get(ImportRun, run.id).file_path for run in runs] == [str(plain), "", str(other)]
     assert done.report["files"] == 2
+
+
+def test_erasure_also_clears_what_a_profile_removed_earlier_left(account, database):
+    form = consent_form(account, database)
+    result = submit(form, database)
+    profiles.delete_profile(account, result.profile_id, origin=Origin("admin"))  # its last values stay journalled
+    assert scan_tables((ADDRESS,))
+    done = run_request(erasure.request_erasure(account, kind="erase", requested_by="test", address=ADDRESS))
+    assert scan_tables((ADDRESS,)) == []
+    assert done.report["tables"]["profile_event"] >= 2 and done.report["tables"]["form_submission"] == 1

@@ -79,6 +79,8 @@ class Person:
     files: int = 0
     # False for retention's removal of inactive profiles: the person did not ask to be kept out.
     keep_out: bool = True
+    # Profiles of the person removed before (their journal, submissions and responses remain).
+    removed_ids: list[int] = field(default_factory=list)
 
     @property
     def erase(self) -> bool:
@@ -86,7 +88,8 @@ class Person:
 
     @property
     def profile_ids(self) -> list[int]:
-        return [profile.id for profile in self.profiles]
+        """The person's profiles, and those removed before."""
+        return [profile.id for profile in self.profiles] + self.removed_ids
 
     def count(self, table: str, rows: int) -> None:
         if rows:
@@ -206,8 +209,14 @@ def _person(account: Account, request: PrivacyRequest) -> Person:
     addresses = {request.address} if request.address else set()
     for profile in profiles:
         addresses |= people.addresses_of(profile)
-    needles = people.distinctive_values(profiles, personal_only=request.kind == PrivacyRequestKind.ANONYMISE)
-    return Person(account, request, profiles, addresses, needles | addresses)
+    removed = people.removed_profiles(account, addresses)
+    for profile in profiles:
+        removed.pop(profile.id, None)
+    anonymise = request.kind == PrivacyRequestKind.ANONYMISE
+    needles = people.distinctive_values(profiles, personal_only=anonymise, removed=removed)
+    person = Person(account, request, profiles, addresses, needles | addresses)
+    person.removed_ids = sorted(removed)
+    return person
 
 
 # --- the steps: one per table or store -------------------------------------------------------------------
@@ -274,7 +283,7 @@ def _journal(person: Person) -> None:
         person.count("profile_event", _rows(db.session.execute(delete(ProfileEvent).where(*where))))
         return
     changed = 0
-    fields = people.fields_by_id({profile.database_id for profile in person.profiles})
+    fields = people.fields_by_id(set(people.database_names(person.account)))
     personal = {key for key, one in fields.items() if people.is_personal(one)}
     for event in db.session.scalars(select(ProfileEvent).where(*where)):
         clean = scrubbed(event.changes or {}, person.needles)

@@ -4,7 +4,7 @@ personal (the fields marked so, and every email and phone field) and distinctive
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, select
 
 from webapp.email.suppression import normalised
 from webapp.extensions import db
@@ -68,11 +68,33 @@ def fields_by_id(database_ids: set[int]) -> dict[str, Field]:
     return {field.key: field for field in rows}
 
 
-def distinctive_values(profiles: list[Profile], *, personal_only: bool) -> set[str]:
+def removed_profiles(account: Account, addresses: set[str]) -> dict[int, int]:
+    """Profiles of the person removed earlier (an unsubscribe that removes, an admin): ``{profile id: database
+    id}`` of the ``profile_removed`` events whose last values hold one of the addresses. Their journal, submissions
+    and responses are the person's too. Reads the account's removal events (an erasure is rare background work)."""
+    found: dict[int, int] = {}
+    for address in addresses:
+        escaped = address.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = db.session.execute(
+            select(ProfileEvent.profile_id, ProfileEvent.database_id).where(
+                ProfileEvent.account_id == account.id,
+                ProfileEvent.kind == "profile_removed",
+                func.lower(cast(ProfileEvent.changes, Text)).like(f"%{escaped}%", escape="\\"),
+            )
+        )
+        found.update({profile_id: database_id for profile_id, database_id in rows})
+    return found
+
+
+def distinctive_values(
+    profiles: list[Profile], *, personal_only: bool, removed: dict[int, int] | None = None
+) -> set[str]:
     """The person's values to search for and scrub elsewhere: every address, and the text of their (personal,
     when ``personal_only``) field values of at least ``DISTINCTIVE_MIN_LENGTH`` characters, lowercased — the
-    values they have now and every old and new value their journal holds."""
-    fields = fields_by_id({profile.database_id for profile in profiles})
+    values they have now and every old and new value their journal holds (and that of their ``removed``
+    profiles)."""
+    removed = removed or {}
+    fields = fields_by_id({profile.database_id for profile in profiles} | set(removed.values()))
     values: set[str] = set()
     holders: list[Profile | Subprofile] = [*profiles]
     if profiles:
@@ -86,7 +108,7 @@ def distinctive_values(profiles: list[Profile], *, personal_only: bool) -> set[s
             if field is None or (personal_only and not is_personal(field)):
                 continue
             values |= _texts(value)
-    ids = [profile.id for profile in profiles]
+    ids = [profile.id for profile in profiles] + list(removed)
     changes: list[dict[str, Any]] = []
     if ids:
         changes = list(db.session.scalars(select(ProfileEvent.changes).where(ProfileEvent.profile_id.in_(ids))))
