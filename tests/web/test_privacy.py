@@ -45,7 +45,7 @@ def test_find_download_and_erase_a_person(admin):
     profile = make_person(account)
     page = admin.get(f"/privacy?address={ADDRESS.upper()}").get_data(as_text=True)
     assert f"/profiles/{profile.id}" in page
-    download = admin.get(f"/privacy/export?address={ADDRESS}")
+    download = admin.get(f"/privacy/download?address={ADDRESS}")
     assert download.status_code == 200 and "attachment" in download.headers["Content-Disposition"]
     document = json.loads(download.get_data(as_text=True))
     assert document["profiles"][0]["fields"]["FirstName"] == "Zebediah"
@@ -72,12 +72,12 @@ def test_a_bad_address_is_said_and_nothing_is_requested(admin):
 def test_privacy_needs_an_admin_and_stays_in_the_account(browser):
     editor = browser("editor")
     assert editor.get(f"/privacy?address={ADDRESS}").status_code == 403
-    assert editor.get(f"/privacy/export?address={ADDRESS}").status_code == 403
+    assert editor.get(f"/privacy/download?address={ADDRESS}").status_code == 403
     other = make_person(make_account("Other"))
     admin = browser("admin", account=editor.user.account)
-    assert admin.get(f"/privacy/export?profile={other.id}").status_code == 404
+    assert admin.get(f"/privacy/download?profile={other.id}").status_code == 404
     assert admin.post("/privacy/erase", {"profile": str(other.id), "kind": "erase"}).status_code == 404
-    document = json.loads(admin.get(f"/privacy/export?address={ADDRESS}").get_data(as_text=True))
+    document = json.loads(admin.get(f"/privacy/download?address={ADDRESS}").get_data(as_text=True))
     assert document["profiles"] == []
 
 
@@ -85,7 +85,7 @@ def test_the_profile_page_shows_consents_and_privacy_actions(admin):
     profile = make_person(admin.user.account)
     page = admin.get(f"/profiles/{profile.id}").get_data(as_text=True)
     assert "contract (stated by the import)" in page
-    assert f"/privacy/export?profile={profile.id}" in page and "kind=anonymise" in page
+    assert f"/privacy/download?profile={profile.id}" in page and "kind=anonymise" in page
 
 
 def test_retention_settings_page_saves_checks_and_runs(admin):

@@ -38,7 +38,7 @@ def privacy():
     )
 
 
-@bp.route("/privacy/export")
+@bp.route("/privacy/download")
 @requires("admin")
 def privacy_export():
     """Everything held about the person with this address (or of this profile), as a JSON download."""
