@@ -41,7 +41,6 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_consent_record")),
     )
     with op.batch_alter_table("consent_record", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_consent_record_account_id"), ["account_id"], unique=False)
         batch_op.create_index("ix_consent_record_profile_id_id", ["profile_id", "id"], unique=False)
 
     op.create_table(
@@ -97,5 +96,4 @@ def downgrade():
     op.drop_table("privacy_request")
     with op.batch_alter_table("consent_record", schema=None) as batch_op:
         batch_op.drop_index("ix_consent_record_profile_id_id")
-        batch_op.drop_index(batch_op.f("ix_consent_record_account_id"))
     op.drop_table("consent_record")
