@@ -26,6 +26,20 @@ ALLOWED = {
     "surveys": {"email", "exports", "profiles", "platform", "webforms", "widgets"},
     "bulk": {"imports", "exports", "profiles", "platform"},
     "dashboard": {"followups", "hygiene", "imports", "webforms", "email", "profiles", "platform"},
+    "privacy": {
+        "accounts",
+        "callbacks",
+        "email",
+        "exports",
+        "followups",
+        "hygiene",
+        "imports",
+        "profiles",
+        "platform",
+        "surveys",
+        "webforms",
+        "widgets",
+    },
 }
 
 

@@ -95,7 +95,7 @@ def _init_extensions(app: Flask) -> None:
     work.init_app(app)
     health.init_app(app)
     # The domain packages register their work kinds, housekeeping and event subscribers.
-    from webapp import accounts, bulk, dashboard, hygiene, mailings
+    from webapp import accounts, bulk, dashboard, hygiene, mailings, privacy
     from webapp.exports import targets as export_targets
     from webapp.followups import triggers as followup_triggers
     from webapp.imports import apply as import_apply
@@ -120,6 +120,7 @@ def _init_extensions(app: Flask) -> None:
         mailings,
         dashboard,
         bulk,
+        privacy,
         hygiene,
     ):
         package_module.init_app(app)

@@ -31,6 +31,7 @@ def requirements(*items) -> dict:
 
 RESULT_MEMBERS = (
     "value",
+    "document",
     "database",
     "field",
     "collectionfield",

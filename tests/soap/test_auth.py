@@ -19,6 +19,8 @@ METHODS = [
     "Account_database",
     "Account_databases",
     "Account_createDatabase",
+    "Account_accessExport",
+    "Account_erasePerson",
     "Database_retrieve",
     "Database_update",
     "Database_remove",

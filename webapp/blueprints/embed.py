@@ -330,7 +330,7 @@ def confirm(token: str):
             )
             return response
         try:
-            opt_in.confirm_subscription(token)
+            opt_in.confirm_subscription(token, ip=request.remote_addr or "")
         except ValidationError as error:
             return _page(_("Confirmation failed"), error.message, 400, brand)
         if brand is not None and brand.confirm_redirect_url:

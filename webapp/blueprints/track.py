@@ -1,17 +1,20 @@
-"""Public links in our email (``/p/o``, ``/p/c``, ``/p/u``): open pixel, click redirect, unsubscribe; and the
-account's logo and colours for its public pages and email (``/p/brand``).
+"""Public links in our email (``/p/o``, ``/p/c``, ``/p/u``): open pixel, click redirect, unsubscribe; the
+preference page's privacy self-service (``/p/u/<token>/privacy/…``, ``/p/privacy/…``: links sent by mail);
+and the account's logo and colours for its public pages and email (``/p/brand``).
 
 No session and no CSRF token: each link carries a signed token instead (``email/link_tokens.py``), and
 the one-click unsubscribe POST (RFC 8058) comes from mail providers, not from our pages.
 """
 
 import base64
+import json
 
 from flask import Blueprint, Response, redirect, render_template, request
 from flask_babel import force_locale
 
 from webapp.email import branding, tracking
 from webapp.extensions import csrf
+from webapp.privacy import self_service
 
 bp = Blueprint("track", __name__, url_prefix="/p")
 csrf.exempt(bp)
@@ -65,3 +68,37 @@ def brand_logo(account_id: int, version: int):
 def brand_stylesheet(account_id: int, version: int):
     """An account's colours for its public pages (their CSP allows no inline style)."""
     return Response(branding.stylesheet(account_id, version), mimetype="text/css", headers=CACHED)
+
+
+@bp.post("/u/<token>/privacy/<action>")
+def email_privacy_link(token: str, action: str):
+    """The preference page's "download my data" or "erase me": mail the person a signed, expiring link."""
+    self_service.send_link(token, action)
+    state = tracking.unsubscribe_state(token)
+    response = Response(render_template("track/unsubscribe.html", state=state, token=token, sent=action))
+    response.headers.update(NO_STORE)
+    return response
+
+
+@bp.get("/privacy/data/<token>")
+def privacy_data(token: str):
+    """The mailed link: everything held about the person, as a JSON download."""
+    document = self_service.data_for_link(token)
+    response = Response(json.dumps(document, ensure_ascii=False, indent=2), mimetype="application/json")
+    response.headers["Content-Disposition"] = 'attachment; filename="my-data.json"'
+    response.headers.update(NO_STORE)
+    return response
+
+
+@bp.route("/privacy/erase/<token>", methods=["GET", "POST"])
+def privacy_erase(token: str):
+    """The mailed link: GET asks (link scanners must not erase anyone), POST erases."""
+    if request.method == "POST":
+        self_service.erase_for_link(token)
+        done = True
+    else:
+        self_service.check_erase_link(token)
+        done = False
+    response = Response(render_template("track/erase.html", token=token, done=done))
+    response.headers.update(NO_STORE)
+    return response

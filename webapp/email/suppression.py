@@ -14,15 +14,24 @@ What a reason still allows (``delivery.send_mail`` asks ``blocking_reason`` befo
   always allowed, so that a person who unsubscribed, complained or whose mailbox bounced can prove the mailbox
   and consent again — the confirmation itself lifts the suppression (``lift_in_transaction``).
 
+An **erased** person (``privacy``: erasure and anonymisation) leaves an entry whose ``address`` is only a keyed
+hash of the address (``erased_key``: HMAC-SHA256 with ``SECRET_KEY``, prefixed ``hmac:``), never the address:
+``active`` finds it by hashing the address it is asked about, so a person brought back by an import, a form, a
+survey, SOAP or REST is still never mailed marketing nor transactional mail. Only a confirmation mail goes out
+(the person signs up again of their own accord), and following it lifts the entry like any other.
+
 Suppression is lifted by an admin, or by a confirmed opt-in of the address; a lifted row stays (with who lifted
 it and when) so that bounce counting restarts from that moment (``hygiene.policies``).
 """
 
+import hashlib
+import hmac
 from collections.abc import Iterator
 from datetime import datetime
 from email.utils import parseaddr
 from enum import StrEnum
 
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -40,6 +49,7 @@ class Reason(StrEnum):
     SOFT_BOUNCE = "soft_bounce"
     HARD_BOUNCE = "hard_bounce"
     COMPLAINT = "complaint"
+    ERASED = "erased"
 
 
 REASON_LABELS = {
@@ -47,9 +57,11 @@ REASON_LABELS = {
     Reason.SOFT_BOUNCE: _l("Soft bounces"),
     Reason.HARD_BOUNCE: _l("Hard bounce"),
     Reason.COMPLAINT: _l("Complaint"),
+    Reason.ERASED: _l("Erased person"),
 }
 # A stronger reason replaces a weaker one on an address that is already suppressed, never the other way round.
-_RANK = {Reason.UNSUBSCRIBE: 1, Reason.SOFT_BOUNCE: 2, Reason.HARD_BOUNCE: 3, Reason.COMPLAINT: 4}
+_RANK = {Reason.UNSUBSCRIBE: 1, Reason.SOFT_BOUNCE: 2, Reason.HARD_BOUNCE: 3, Reason.COMPLAINT: 4, Reason.ERASED: 5}
+ERASED_PREFIX = "hmac:"
 # The reasons that still let each category of mail through (see the module docstring).
 ALLOWED_AFTER: dict[str, frozenset[Reason]] = {
     "marketing": frozenset(),
@@ -63,10 +75,39 @@ def normalised(address: str) -> str:
     return parseaddr(address)[1].strip().lower()
 
 
+def erased_key(address: str) -> str:
+    """What an erased person's entry holds instead of the address: a keyed hash of the normalised address."""
+    digest = hmac.new(current_app.config["SECRET_KEY"].encode(), normalised(address).encode(), hashlib.sha256)
+    return ERASED_PREFIX + digest.hexdigest()
+
+
 def active(account_id: int, address: str) -> SuppressedAddress | None:
-    """The address's suppression when it is in force (not lifted), else None."""
-    row = _row(account_id, normalised(address))
-    return row if row is not None and row.lifted_at is None else None
+    """The address's suppression when it is in force (not lifted), else None; the entry of an erased person
+    (found by the address's keyed hash) comes first."""
+    address = normalised(address)
+    if not address:
+        return None
+    rows = db.session.scalars(
+        select(SuppressedAddress).where(
+            SuppressedAddress.account_id == account_id,
+            SuppressedAddress.address.in_((address, erased_key(address))),
+            SuppressedAddress.lifted_at.is_(None),
+        )
+    ).all()
+    return max(rows, key=lambda row: _RANK[Reason(row.reason)], default=None)
+
+
+def suppress_erased(account_id: int, address: str, *, detail: str = "") -> SuppressedAddress | None:
+    """Keep only a keyed hash of the address on the list (an erasure): the plain entry goes, the hashed one is
+    put in force, in the caller's transaction."""
+    address = normalised(address)
+    if not address:
+        return None
+    plain = _row(account_id, address, lock=True)
+    if plain is not None:
+        db.session.delete(plain)
+        db.session.flush()
+    return suppress(account_id, erased_key(address), Reason.ERASED, detail=detail)
 
 
 def blocking_reason(account_id: int, address: str, category: str) -> Reason | None:
@@ -82,7 +123,7 @@ def suppress(
 ) -> SuppressedAddress | None:
     """Suppress the address in the caller's transaction (an empty address is ignored); a stronger reason
     replaces a weaker one, a lifted suppression is put back in force."""
-    address = normalised(address)
+    address = address if address.startswith(ERASED_PREFIX) else normalised(address)
     if not address:
         return None
     row = _row(account_id, address, lock=True)
@@ -111,18 +152,23 @@ def _insert(account_id, address, reason, database_id, detail) -> SuppressedAddre
 
 
 def lift_in_transaction(account_id: int, address: str, *, by: str) -> SuppressedAddress | None:
-    """Lift the address's suppression in the caller's transaction; returns it when one was in force."""
-    row = _row(account_id, normalised(address), lock=True)
-    if row is None or row.lifted_at is not None:
-        return None
-    row.lifted_at, row.lifted_by = utcnow(), by[:200]
-    return row
+    """Lift the address's suppression in the caller's transaction (and an erased person's entry for it);
+    returns the one that was in force."""
+    lifted = None
+    if normalised(address):
+        for key in (erased_key(address), normalised(address)):
+            row = _row(account_id, key, lock=True)
+            if row is not None and row.lifted_at is None:
+                row.lifted_at, row.lifted_by = utcnow(), by[:200]
+                lifted = row
+    return lifted
 
 
 def lift(account: Account, suppression_id: int, *, by: str) -> SuppressedAddress:
     """An admin lifts a suppression (idempotent)."""
     row = get_suppression(account, suppression_id)
-    lift_in_transaction(account.id, row.address, by=by)
+    if row.lifted_at is None:
+        row.lifted_at, row.lifted_by = utcnow(), by[:200]
     db.session.commit()
     return row
 
@@ -133,8 +179,10 @@ def get_suppression(account: Account, suppression_id: int) -> SuppressedAddress:
 
 def lifted_since(account_id: int, address: str) -> datetime | None:
     """When the address's last suppression was lifted (bounce counting starts again there), or None."""
-    row = _row(account_id, normalised(address))
-    return row.lifted_at if row is not None else None
+    if not normalised(address):
+        return None
+    rows = [_row(account_id, normalised(address)), _row(account_id, erased_key(address))]
+    return max((row.lifted_at for row in rows if row is not None and row.lifted_at), default=None)
 
 
 def list_suppressed(

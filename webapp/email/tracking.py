@@ -41,6 +41,12 @@ def _profile(values: dict) -> Profile | None:
     return profile_for_code(values["a"], values["p"])
 
 
+def profile_of_unsubscribe_link(token: str) -> Profile | None:
+    """The profile an unsubscribe link names (None when it is gone); NotFound for a bad token. The preference
+    page's other actions (privacy self-service) act on this profile."""
+    return _profile(_verified("unsubscribe", token))
+
+
 def record_open(token: str) -> None:
     values = _verified("open", token)
     profile = _profile(values)

@@ -73,6 +73,13 @@ from webapp.models.mailings import (
     MailingStatus,
     RecipientStatus,
 )
+from webapp.models.privacy import (
+    ConsentRecord,
+    PrivacyRequest,
+    PrivacyRequestKind,
+    PrivacyRequestStatus,
+    RetentionSettings,
+)
 from webapp.models.profiles import Profile, ProfileAlias, ProfileEvent, Subprofile
 from webapp.models.selections import Selection, StandardSelection
 from webapp.models.surveys import Survey, SurveyResponse
@@ -94,6 +101,11 @@ __all__ = [
     "BulkRun",
     "BulkRunStatus",
     "DatabaseDayStat",
+    "ConsentRecord",
+    "PrivacyRequest",
+    "PrivacyRequestKind",
+    "PrivacyRequestStatus",
+    "RetentionSettings",
     "INTAKE_PROVIDERS",
     "BounceReport",
     "IntakeCredential",

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text, text
+from sqlalchemy import ForeignKey, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.models.base import Base, JSONType, utcnow
@@ -80,6 +80,9 @@ class Field(Base):
     # What people read for the field, by language (``{"en": "First name", "nl": "Voornaam"}``); the name stays
     # the identifier of templates and the APIs. The default label of a form item.
     labels: Mapped[dict[str, str] | None] = mapped_column(JSONType, nullable=True)
+    # Personal data (a name, an address, a birth date): removed by an anonymisation, which keeps the others.
+    # Email and phone fields are personal whatever this says (``privacy.personal``).
+    personal: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     @property
     def key(self) -> str:

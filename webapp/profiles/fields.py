@@ -41,6 +41,8 @@ class FieldSpec:
     unique: bool = False
     # ``{language: label}``; None keeps the labels the field has (doors that do not speak of labels, like SOAP).
     labels: dict[str, str] | None = None
+    # Personal data (``privacy``: an anonymisation removes it); None keeps what the field has (SOAP, REST).
+    personal: bool | None = None
 
 
 def get_field(account: Account, field_id: int) -> Field:
@@ -168,6 +170,8 @@ def _apply_spec(account: Account, owner: Database | Collection, field: Field, sp
     field.name, field.type, field.options, field.default = name, spec.type, options, default
     field.required, field.shown, field.hidden = spec.required, spec.shown, spec.hidden
     field.indexed, field.unique = spec.indexed or spec.unique, spec.unique
+    if spec.personal is not None:
+        field.personal = spec.personal
     field.labels = labels or None
 
 

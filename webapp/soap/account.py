@@ -1,8 +1,12 @@
-"""``login`` and the ``Account_*`` methods."""
+"""``login`` and the ``Account_*`` methods (with the privacy extensions ``Account_accessExport`` and
+``Account_erasePerson``)."""
+
+import json
 
 from spyne import Boolean, Integer, ServiceBase, Unicode, rpc
 
 from webapp.platform.errors import NotFound
+from webapp.privacy import access, erasure
 from webapp.profiles import databases
 from webapp.soap import auth, shapes
 from webapp.soap.types import PAGED, DatabaseEntity, DatabaseItems, Login, Token
@@ -52,5 +56,25 @@ class AccountService(ServiceBase):
     def Account_createDatabase(ctx, name, description, login, access_token):
         def action(caller):
             return shapes.database(databases.create_database(caller.account, name or "", description or ""))
+
+        return auth.run(action)
+
+    @rpc(Unicode, Login, Token, _returns=Unicode, _out_variable_name="document")
+    def Account_accessExport(ctx, email, login, access_token):
+        """Verrijk extension: everything held about the person with this address, as JSON text."""
+
+        def action(caller):
+            return json.dumps(access.export_for_address(caller.account, email or ""), ensure_ascii=False)
+
+        return auth.run(action)
+
+    @rpc(Unicode, Boolean, Login, Token, _returns=Integer, _out_variable_name="value")
+    def Account_erasePerson(ctx, email, anonymise, login, access_token):
+        """Verrijk extension: erase (or anonymise) the person with this address; the id of the request."""
+
+        def action(caller):
+            kind = "anonymise" if anonymise else "erase"
+            actor = caller.origin.actor or "soap"
+            return erasure.request_erasure(caller.account, kind=kind, requested_by=actor, address=email or "").id
 
         return auth.run(action)

@@ -236,6 +236,7 @@ class Result(_Type):
     __type_name__ = "Result"
     _type_info = [
         ("value", Integer),
+        ("document", Unicode),  # Verrijk's extension Account_accessExport: JSON text
         ("database", DatabaseEntity),
         ("field", FieldEntity),
         ("collectionfield", CollectionFieldEntity),

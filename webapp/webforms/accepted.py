@@ -28,7 +28,7 @@ from webapp.models import (
     SubmissionStatus,
 )
 from webapp.platform.errors import ValidationError
-from webapp.profiles import events, links, subprofiles
+from webapp.profiles import consents, events, links, subprofiles
 from webapp.profiles.profiles import apply_update, find_profiles, new_code, new_profile_row
 from webapp.profiles.unsubscribe import unsubscribe
 from webapp.profiles.values import diff, interests_diff, validate_interests, validate_values
@@ -99,6 +99,15 @@ class AcceptedWrite:
             response={"code": 200, "body": body},
         )
         self._store_extras(profile, row)
+        consents.record_items(
+            account_id=self.account.id,
+            database_id=profile.database_id,
+            profile_id=profile.id,
+            source="form",
+            reference=str(self.form.id),
+            consents=self.clean.consents,
+            ip=self.attempt.ip or "",
+        )
         if behaviour == "unsubscribe":
             return self._commit_unsubscribe(profile, row, body)
         return self._commit(profile, row, body, created)
@@ -238,6 +247,7 @@ class AcceptedWrite:
                 "source": origin.source,
                 "actor": origin.actor,
                 "reference": origin.reference,
+                "consent_ip": (attempt.ip or "")[:64],
             }
         )
         if not written:

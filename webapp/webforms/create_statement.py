@@ -1,8 +1,9 @@
 """The common case of a web form submission — a new profile from a "create" form — as one prepared statement.
 
-One round trip writes the submission record, the profile under an id drawn for it, and its ``profile_created``
-and ``form_submitted`` events, in order; nothing is written when the idempotency key is taken or the form or its
-database changed since it was validated (see ``CREATE_SQL_TEXT``). PostgreSQL only.
+One round trip writes the submission record, the profile under an id drawn for it, its ``profile_created``
+and ``form_submitted`` events, in order, and a consent record per consent box ticked (``profiles.consents``);
+nothing is written when the idempotency key is taken or the form or its database changed since it was validated
+(see ``CREATE_SQL_TEXT``). PostgreSQL only.
 """
 
 import re
@@ -49,6 +50,12 @@ WITH submission AS (
              written (position, kind, changes)
     ORDER BY written.position
     RETURNING id, kind
+), consent AS (
+    INSERT INTO consent_record (account_id, database_id, profile_id, source, reference, item, text, basis, ip,
+                                agreed_at, confirmed_ip)
+    SELECT :account_id, :database_id, submission.profile_id, 'form', CAST(:form_id AS text), entry.key,
+           entry.value, 'consent', :consent_ip, :created_at, ''
+    FROM submission, jsonb_each_text(:consents) AS entry
 )
 SELECT submission.id AS submission_id, submission.profile_id, event.id AS event_id, event.kind
 FROM submission, event
@@ -79,6 +86,7 @@ CREATE_PARAMETERS = {
     "source": "text",
     "actor": "text",
     "reference": "text",
+    "consent_ip": "text",
 }
 
 

@@ -21,6 +21,7 @@ from webapp.email import branding, delivery, refusals
 from webapp.extensions import db
 from webapp.models import Account, Field, Form, Profile, ProfileEvent, utcnow
 from webapp.platform.errors import ValidationError
+from webapp.profiles import consents
 from webapp.profiles.events import Origin
 from webapp.profiles.profiles import apply_update, commit_or_conflict
 from webapp.webforms.results import column_names
@@ -136,9 +137,9 @@ def _send(
     db.session.commit()
 
 
-def confirm_subscription(token: str) -> Profile:
-    """Apply a confirmation link: what the sign-up held back, the form's confirmed values and a ``confirmed``
-    event (once per link)."""
+def confirm_subscription(token: str, *, ip: str = "") -> Profile:
+    """Apply a confirmation link: what the sign-up held back, the form's confirmed values, a ``confirmed``
+    event and the confirmation of the sign-up's consent records, from the address ``ip`` (once per link)."""
     data = _load(token)
     form = db.session.get(Form, data.get("form"))
     profile = db.session.get(Profile, data.get("profile"))
@@ -155,6 +156,7 @@ def confirm_subscription(token: str) -> Profile:
     interests = {key: on for key, on in interests.items() if key in known}
     origin = Origin("form", reference=str(form.id))
     apply_update(account, profile, values, interests, origin=origin, kind="confirmed")
+    consents.confirm(account.id, profile.database_id, profile.id, source="form", reference=str(form.id), ip=ip)
     commit_or_conflict()
     return profile
 

@@ -40,6 +40,7 @@ from webapp.blueprints.admin import (  # noqa: E402,F401
     imports,
     jobs,
     mailings,
+    privacy,
     profiles,
     security,
     selections,

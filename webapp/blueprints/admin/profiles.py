@@ -26,7 +26,7 @@ from webapp.email import suppression
 from webapp.hygiene import status as hygiene_status
 from webapp.models import Account, Collection, Field, Profile, Subprofile
 from webapp.platform.errors import Conflict, NotFound, ValidationError
-from webapp.profiles import databases, fields, lists, profiles, subprofiles, timeline, unsubscribe
+from webapp.profiles import consents, databases, fields, lists, profiles, subprofiles, timeline, unsubscribe
 from webapp.profiles.events import Origin
 
 # --- helpers --------------------------------------------------------------------------------------
@@ -289,6 +289,7 @@ def _profile_context(
         "collections": views,
         "timeline": timeline.events_of_profile(account, profile.id, before_id=before_id),
         "time_zone": timeline.account_zone(account).key,
+        "consents": consents.of_profiles(account.id, [profile.id]),
     }
 
 

@@ -96,6 +96,7 @@ class FieldInputs(SchemaInputs):
     hidden = BooleanField(_l("Hidden in the profile editor"))
     indexed = BooleanField(_l("Indexed (fast search and sort)"))
     unique = BooleanField(_l("Unique (no two profiles share a value)"))
+    personal = BooleanField(_l("Personal data"))
 
     def set_databases(self, databases) -> "FieldInputs":
         """Offer the account's databases as targets of a reference field."""
@@ -131,6 +132,7 @@ class FieldInputs(SchemaInputs):
             hidden=bool(self.hidden.data),
             indexed=False if for_collection else bool(self.indexed.data),
             unique=False if for_collection else bool(self.unique.data),
+            personal=bool(self.personal.data),
             labels={"en": self.label_en.data or "", "nl": self.label_nl.data or ""},
         )
 
@@ -157,6 +159,7 @@ def field_form_data(field: Field) -> dict[str, Any]:
         "hidden": field.hidden,
         "indexed": field.indexed,
         "unique": field.unique,
+        "personal": field.personal,
     }
 
 
