@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 
 from webapp.models import Collection, Database, Field, Interest, Profile, Subprofile
 from webapp.platform.errors import ValidationError
+from webapp.profiles.field_types import format_value
 from webapp.profiles.flags import parse_flag
 from webapp.profiles.search import Requirement
 
@@ -196,7 +197,7 @@ def collection(entity: Collection) -> dict[str, Any]:
 
 
 def profile_fields(entity: Profile) -> dict[str, str]:
-    return {f.name: text(entity.fields.get(f.key)) for f in entity.database.fields}
+    return {f.name: text(format_value(f, entity.fields.get(f.key))) for f in entity.database.fields}
 
 
 def profile(entity: Profile) -> dict[str, Any]:
@@ -214,7 +215,7 @@ def profile(entity: Profile) -> dict[str, Any]:
 
 
 def subprofile_fields(entity: Subprofile) -> dict[str, str]:
-    return {f.name: text(entity.fields.get(f.key)) for f in entity.collection.fields}
+    return {f.name: text(format_value(f, entity.fields.get(f.key))) for f in entity.collection.fields}
 
 
 def subprofile(entity: Subprofile) -> dict[str, Any]:
