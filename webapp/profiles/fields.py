@@ -104,7 +104,14 @@ def update_field(account: Account, field_id: int, spec: FieldSpec) -> Field:
 
 def delete_field(account: Account, field_id: int) -> int:
     """Remove a field and its values; returns how many profiles (or subprofiles) lost a value."""
-    field = get_field(account, field_id)
+    removed = drop_field(get_field(account, field_id))
+    db.session.commit()
+    return removed
+
+
+def drop_field(field: Field) -> int:
+    """Remove a field and its values in the caller's transaction (``delete_field`` commits it); returns how many
+    profiles (or subprofiles) lost a value. Raises ``Conflict`` when the unsubscribe behaviour uses the field."""
     owner = _owner(field)
     if field.key in (owner.unsubscribe_values or {}).get("fields", {}):
         raise Conflict(_("The unsubscribe behaviour uses field %(name)s; change it first.", name=field.name))
@@ -116,8 +123,12 @@ def delete_field(account: Account, field_id: int) -> int:
     for name in index_names(field):
         db.session.execute(text(f"DROP INDEX IF EXISTS {name}"))
     db.session.delete(field)
-    db.session.commit()
     return len(holders)
+
+
+def holder_count(field: Field) -> int:
+    """How many profiles (or subprofiles, for a collection field) hold a value for ``field``."""
+    return db.session.scalar(select(func.count()).select_from(_holders(field).order_by(None).subquery())) or 0
 
 
 def move_field(account: Account, field_id: int, offset: int) -> None:
