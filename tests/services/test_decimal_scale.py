@@ -206,3 +206,13 @@ def test_the_decimal_fast_path_of_imports_is_not_taken_for_a_field_with_decimals
     with pytest.raises(FieldValueError):
         coercer("lots")
     assert Decimal(format_value(coercer.field, coercer("5"))) == Decimal("5.0")
+
+
+def test_the_profile_timeline_shows_changes_with_the_scale(account, database):
+    from webapp.profiles import timeline
+
+    profile = add(account, database, Email="ann@example.com", Total="499")
+    profiles.update_profile(account, profile.id, {"Total": "12.5", "Ratio": "0.5"}, origin=ORIGIN)
+    newest = timeline.events_of_profile(account, profile.id).entries[0]
+    changes = {change.name: (change.old, change.new) for change in newest.fields}
+    assert changes == {"Total": ("499.00", "12.50"), "Ratio": (None, 0.5)}
