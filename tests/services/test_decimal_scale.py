@@ -216,3 +216,13 @@ def test_the_profile_timeline_shows_changes_with_the_scale(account, database):
     newest = timeline.events_of_profile(account, profile.id).entries[0]
     changes = {change.name: (change.old, change.new) for change in newest.fields}
     assert changes == {"Total": ("499.00", "12.50"), "Ratio": (None, 0.5)}
+
+
+def test_follow_up_values_are_filled_in_with_the_scale(account, database):
+    from datetime import datetime
+
+    from webapp.followups.actions import RunContext, render_value
+
+    profile = add(account, database, Email="ann@example.com", Total="499")
+    context = RunContext(account, None, None, profile, None, datetime(2026, 12, 6, 12, 0))  # type: ignore[arg-type]
+    assert render_value("Total {{ profile.Total }}", context) == "Total 499.00"
