@@ -226,3 +226,17 @@ def test_follow_up_values_are_filled_in_with_the_scale(account, database):
     profile = add(account, database, Email="ann@example.com", Total="499")
     context = RunContext(account, None, None, profile, None, datetime(2026, 12, 6, 12, 0))  # type: ignore[arg-type]
     assert render_value("Total {{ profile.Total }}", context) == "Total 499.00"
+
+
+@pytest.mark.parametrize("given", ["1e300", "-1.7e308", "1e-300"])
+def test_extreme_numbers_are_scaled_without_an_error(given):
+    stored = coerce("decimal", given, {"decimals": 10})
+    written = format_value(Field(type="decimal", options={"decimals": 10}), stored)
+    whole, point, fraction = written.partition(".")
+    assert point and fraction == "0" * 10 and "e" not in written.lower()
+    assert Decimal(written) == (Decimal(str(stored)) if abs(stored) >= 1 else 0)
+
+
+def test_a_number_beyond_a_float_is_too_large_with_decimals_too():
+    with pytest.raises(FieldValueError, match="too large"):
+        coerce("decimal", "1e400", {"decimals": 2})

@@ -107,10 +107,14 @@ def decimals_of(options: dict | None) -> int | None:
     return int(raw)
 
 
+# Every digit of a finite float (at most 309 before the point) plus the decimals: a quantize never overflows.
+_SCALE_PRECISION = 309 + MAX_DECIMALS + 2
+
+
 def _scaled(number: Decimal, decimals: int) -> Decimal:
     """``number`` rounded half up to ``decimals`` digits after the point (with room for every digit we accept)."""
     with localcontext() as context:
-        context.prec = MAX_DECIMAL_LENGTH + MAX_DECIMALS + 2
+        context.prec = _SCALE_PRECISION
         return number.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
 
 
@@ -146,6 +150,8 @@ def coerce_decimal(value: Any, options: dict) -> int | float:
         raise FieldValueError(_l("must be a number")) from None
     if not number.is_finite():
         raise FieldValueError(_l("must be a number"))
+    if math.isinf(float(number)):
+        raise FieldValueError(_l("is too large"))
     decimals = decimals_of(options)
     if decimals is not None:
         number = _scaled(number, decimals)
