@@ -53,6 +53,7 @@ from webapp.platform.tenancy import owned
 from webapp.profiles import events
 from webapp.profiles.database_config import has_callbacks
 from webapp.rules import evaluate
+from webapp.profiles.field_types import format_value
 
 WORK_KIND = "callback"
 RETRY_FOR = timedelta(days=1)
@@ -244,7 +245,7 @@ def condition_values(profile: Profile, subprofile: Subprofile | None) -> dict[st
 
 def _by_name(fields, stored: dict[str, Any]) -> dict[str, Any]:
     stored = stored or {}
-    return {field.name: stored.get(str(field.id)) for field in fields}
+    return {field.name: format_value(field, stored.get(str(field.id))) for field in fields}
 
 
 def _stamp(moment: datetime | None) -> str:
@@ -256,7 +257,7 @@ def build_payload(event: ProfileEvent, action: str, profile: Profile, subprofile
     database = profile.database
     interest_names = {str(interest.id): interest.name for interest in database.interests}
     owner_fields = subprofile.collection.fields if subprofile is not None else database.fields
-    field_names = {str(field.id): field.name for field in owner_fields}
+    fields_by_key = {str(field.id): field for field in owner_fields}
     changes = event.changes or {}
     holder = subprofile if subprofile is not None else profile
     payload: dict[str, Any] = {
@@ -268,7 +269,12 @@ def build_payload(event: ProfileEvent, action: str, profile: Profile, subprofile
         "interests": {interest.name: interest.id in (profile.interests or []) for interest in database.interests},
         "created": _stamp(holder.created_at),
         "modified": _stamp(holder.updated_at),
-        "changes": {field_names.get(key, key): pair for key, pair in (changes.get("fields") or {}).items()},
+        "changes": {
+            fields_by_key[key].name if key in fields_by_key else key: (
+                [format_value(fields_by_key[key], value) for value in pair] if key in fields_by_key else pair
+            )
+            for key, pair in (changes.get("fields") or {}).items()
+        },
         "source": event.source,
         "event": event.id,
         "timestamp": _stamp(event.created_at or utcnow()),

@@ -16,6 +16,7 @@ import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from decimal import Decimal
 from email.utils import parseaddr
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -32,6 +33,7 @@ from webapp.models import Account, Collection, EmailTemplate, Profile, Subprofil
 from webapp.platform.errors import Conflict, ValidationError
 from webapp.platform.tenancy import owned
 from webapp.profiles.databases import get_database
+from webapp.profiles.field_types import format_value
 
 PARTS = ("subject", "html", "text")
 SUBPROFILE_LIMIT = 100
@@ -262,8 +264,7 @@ def _render_parts(template, context: dict[str, Any]) -> tuple[Rendered, dict[str
 
 def _profile_context(account: Account, profile: Profile, subprofile: Subprofile | None, unsubscribe_url: str):
     database = profile.database
-    names = {str(field.id): field.name for field in database.fields}
-    values = {names[key]: value for key, value in profile.fields.items() if key in names} | {"id": profile.id}
+    values = _named_values(database.fields, profile.fields) | {"id": profile.id}
     interest_names = {interest.id: interest.name for interest in database.interests}
     interests = [interest_names[i] for i in profile.interests or [] if i in interest_names]
     context = _context(
@@ -299,8 +300,19 @@ def _now(account: Account) -> datetime:
 
 
 def _subprofile_values(subprofile: Subprofile) -> dict[str, Any]:
-    names = {str(field.id): field.name for field in subprofile.collection.fields}
-    return {names[key]: value for key, value in subprofile.fields.items() if key in names} | {"id": subprofile.id}
+    return _named_values(subprofile.collection.fields, subprofile.fields) | {"id": subprofile.id}
+
+
+def _named_values(fields, stored: dict[str, Any]) -> dict[str, Any]:
+    """Stored values by field name as a template reads them: a decimal with a scale prints with it (``499.00``)
+    and still compares and calculates as a number (a ``Decimal`` of ``format_value``'s text)."""
+    values = {}
+    for field in fields:
+        if field.key not in (stored or {}):
+            continue
+        value = format_value(field, stored[field.key])
+        values[field.name] = Decimal(value) if field.type == "decimal" and isinstance(value, str) else value
+    return values
 
 
 class _Subprofiles(Mapping):

@@ -15,6 +15,7 @@ import json
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +26,7 @@ from webapp.extensions import db
 from webapp.models import Account, Field, Profile, Subprofile, utcnow
 from webapp.platform.errors import ValidationError
 from webapp.profiles.databases import get_collection, get_database
+from webapp.profiles.field_types import format_value
 
 BATCH_SIZE = 1000
 FORMATS = ("csv", "tsv", "jsonl")
@@ -64,6 +66,12 @@ class _Column:
 
     key: str
     name: str
+    type: str = "text"
+    options: dict[str, Any] = dataclass_field(default_factory=dict, hash=False)
+
+    def value(self, values: dict[str, Any]) -> Any:
+        """This column's value of a row as it is written (a decimal keeps its field's scale)."""
+        return format_value(self, values.get(self.key))
 
 
 def export_database(
@@ -87,13 +95,13 @@ def export_database(
         values = values or {}
         held = set(held or [])
         flags = [(name, interest_id in held) for interest_id, name in interests]
-        cells = [profile_id, timestamp(created), timestamp(modified), *(values.get(c.key) for c in columns)]
+        cells = [profile_id, timestamp(created), timestamp(modified), *(c.value(values) for c in columns)]
         cells += ["yes" if on else "no" for _name, on in flags]  # words the imports read back
         record = {
             "id": profile_id,
             "created": timestamp(created),
             "modified": timestamp(modified),
-            "fields": {c.name: values.get(c.key) for c in columns},
+            "fields": {c.name: c.value(values) for c in columns},
         }
         if options.interests:
             record["interests"] = dict(flags)
@@ -125,14 +133,14 @@ def export_collection(
             subprofile_id,
             timestamp(created),
             timestamp(modified),
-            *(values.get(c.key) for c in columns),
+            *(c.value(values) for c in columns),
         ]
         record = {
             "profile_id": profile_id,
             "subprofile_id": subprofile_id,
             "created": timestamp(created),
             "modified": timestamp(modified),
-            "fields": {c.name: values.get(c.key) for c in columns},
+            "fields": {c.name: c.value(values) for c in columns},
         }
         return cells, record
 
@@ -152,7 +160,7 @@ def _check(options: ExportOptions) -> None:
 
 def _columns(fields: list[Field], names: list[str] | None) -> list[_Column]:
     if names is None:
-        return [_Column(field.key, field.name) for field in fields]
+        return [_column(field) for field in fields]
     by_name = {field.name.lower(): field for field in fields}
     unknown = [name for name in names if name.lower() not in by_name]
     if unknown:
@@ -160,8 +168,12 @@ def _columns(fields: list[Field], names: list[str] | None) -> list[_Column]:
     chosen: dict[str, _Column] = {}
     for name in names:
         field = by_name[name.lower()]
-        chosen.setdefault(field.key, _Column(field.key, field.name))
+        chosen.setdefault(field.key, _column(field))
     return list(chosen.values())
+
+
+def _column(field: Field) -> _Column:
+    return _Column(field.key, field.name, field.type, dict(field.options or {}))
 
 
 def timestamp(moment: datetime | None) -> str:

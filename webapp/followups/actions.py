@@ -33,6 +33,7 @@ from webapp.platform.errors import DomainError, ValidationError
 from webapp.platform.outbound_urls import check_outbound_url
 from webapp.profiles import bulk_writes, events, profiles, subprofiles
 from webapp.profiles.database_config import FieldSnapshot, profile_fields
+from webapp.profiles.field_types import format_value
 from webapp.profiles.values import validate_interests, validate_values
 
 # Actions whose service commits by itself: performed by ``runs`` around their own commits.
@@ -198,7 +199,7 @@ def _by_name(holder: Profile | Subprofile | None) -> dict[str, Any]:
         return {}
     fields = holder.collection.fields if isinstance(holder, Subprofile) else profile_fields(holder.database)
     stored = holder.fields or {}
-    return {field.name: stored.get(field.key, "") for field in fields}
+    return {field.name: format_value(field, stored.get(field.key, "")) for field in fields}
 
 
 # --- performing (inside the run's transaction) ------------------------------------------------------------

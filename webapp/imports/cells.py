@@ -19,7 +19,7 @@ from email_validator import EmailNotValidError, validate_email
 from email_validator.rfc_constants import DOT_ATOM_TEXT, EMAIL_MAX_LENGTH
 
 from webapp.models import Field
-from webapp.profiles.field_types import FieldValueError, coerce
+from webapp.profiles.field_types import FieldValueError, coerce, decimals_of
 
 # Distinct values remembered per field; beyond this a column is mostly unique and the cache stops growing.
 CACHE_LIMIT = 10_000
@@ -110,7 +110,8 @@ class CellCoercer:
         self.pairs: dict[str, tuple[Any, str, str]] = {}
         self.member = f"{_encode(field.key)}:"
         self.email = EmailFastPath() if field.type == "email" else None
-        self.fast = FAST_PATHS.get(field.type)
+        # A decimal field with a ``decimals`` option rounds its values: ``coerce`` does that.
+        self.fast = None if decimals_of(self.options) is not None else FAST_PATHS.get(field.type)
 
     def __call__(self, raw: str) -> Any:
         try:

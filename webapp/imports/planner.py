@@ -24,7 +24,7 @@ from webapp.models import (
 )
 from webapp.platform.errors import ValidationError
 from webapp.profiles.field_expressions import dialect_name, sort_literal, sort_value
-from webapp.profiles.field_types import FieldValueError, get_field_type
+from webapp.profiles.field_types import FieldValueError, format_value, get_field_type
 from webapp.profiles.flags import parse_flag
 from webapp.profiles.values import match_literal, validate_interests, validate_values
 
@@ -299,10 +299,16 @@ class Planner:
             self.claims[claim_key][literal] = id(state)
         if not self.show:
             return LineResult(row.line, action)
-        shown = {f.name: stored.get(f.key) for f in self.schema.fields if f.key in stored}
+        shown = {f.name: format_value(f, stored.get(f.key)) for f in self.schema.fields if f.key in stored}
         for collection_id, sub_fields in new_subs:
             collection, fields = next(pair for pair in self.schema.collections.values() if pair[0].id == collection_id)
-            shown.update({f"{collection.name}.{f.name}": sub_fields.get(f.key) for f in fields if f.key in sub_fields})
+            shown.update(
+                {
+                    f"{collection.name}.{f.name}": format_value(f, sub_fields.get(f.key))
+                    for f in fields
+                    if f.key in sub_fields
+                }
+            )
         for interest in self.schema.interests:
             if interest.id in interest_changes:
                 shown[interest.name] = interest.id in new_interests

@@ -4,19 +4,30 @@ A rollback is durable work of kind ``import_rollback`` (``request_rollback`` que
 profiles the run touched in chunks of ``LOOKUP_CHUNK``, one transaction per chunk with its progress marker
 (``rollback_done``) and counts, like an import's batches. A worker killed mid-chunk leaves the chunk and its
 marker, or neither; the retried work row goes on after the last committed chunk.
+
+Optionally (``remove_fields``) the rollback also removes the fields the run created (``created_fields``: made
+while the run was set up, as "Create this field" on its mapping screen does, and mapped by it), in the same
+transaction that marks it rolled back: a field that still holds values once the run's are gone (written by
+something else, or changed since and left) is kept, and so is one the unsubscribe behaviour uses; the run's
+report (``error``, line by line) says which fields went and why the others stay.
 """
 
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import delete, insert, select, update
 
 from webapp.extensions import db
+from webapp.imports.apply import in_language
 from webapp.imports.planner import LOOKUP_CHUNK
 from webapp.imports.runs import get_run
 from webapp.models import (
     Account,
+    Collection,
+    Field,
+    ImportDefinition,
     ImportRun,
     ImportRunStatus,
     Profile,
@@ -26,8 +37,9 @@ from webapp.models import (
     utcnow,
 )
 from webapp.platform import work
-from webapp.platform.errors import ValidationError
+from webapp.platform.errors import Conflict, ValidationError
 from webapp.profiles import events
+from webapp.profiles import fields as profile_fields
 from webapp.profiles.databases import get_database
 from webapp.profiles.values import diff, interests_diff
 
@@ -73,8 +85,9 @@ class _Touched:
     sub_fields: dict[int, dict[str, list]] = field(default_factory=dict)  # updated subprofile: key: [old, new]
 
 
-def request_rollback(account: Account, run_id: int) -> ImportRun:
-    """Queue the rollback of a finished run (durable work of kind ``import_rollback``)."""
+def request_rollback(account: Account, run_id: int, *, remove_fields: bool = False, locale: str = "") -> ImportRun:
+    """Queue the rollback of a finished run (durable work of kind ``import_rollback``). With ``remove_fields`` it
+    also removes the fields the run created that nothing else uses; ``locale``: the language of its report."""
     run = get_run(account, run_id)
     if run.status != ImportRunStatus.DONE:
         raise ValidationError(_("Only a finished import can be rolled back."))
@@ -83,25 +96,36 @@ def request_rollback(account: Account, run_id: int) -> ImportRun:
     run.status = ImportRunStatus.ROLLING_BACK
     run.rollback_total = run.rollback_done = run.removed = run.restored = 0
     run.error = ""
-    work.schedule(KIND, payload={"run_id": run.id}, account_id=account.id)
+    payload: dict[str, Any] = {"run_id": run.id}
+    if remove_fields:
+        payload["remove_fields"] = True
+    if locale:
+        payload["locale"] = locale[:16]
+    work.schedule(KIND, payload=payload, account_id=account.id)
     db.session.commit()
     return run
 
 
-def rollback_run(account: Account, run_id: int) -> RollbackReport:
+def rollback_run(account: Account, run_id: int, *, remove_fields: bool = False) -> RollbackReport:
     """Undo a finished run now (queue it and apply it in this process): what the work kind does, for callers
     that wait for the result. The queued work row then finds the rollback done and does nothing."""
-    request_rollback(account, run_id)
-    apply_rollback(run_id)
+    request_rollback(account, run_id, remove_fields=remove_fields)
+    apply_rollback(run_id, remove_fields=remove_fields)
     run = get_run(account, run_id)
     return RollbackReport(run.removed, run.restored, run.error.splitlines())
 
 
-def apply_rollback(run_id: int) -> None:
+def apply_rollback(run_id: int, *, remove_fields: bool = False, locale: str = "") -> None:
     """Undo a run whose rollback is queued, chunk after chunk, each chunk one transaction with its progress:
     remove what the run created, restore what it changed — except what was changed since by another event
     (reported in the run's ``error`` and left). Journalled with source import. Goes on after the last
-    committed chunk when an earlier attempt died."""
+    committed chunk when an earlier attempt died. With ``remove_fields``, the fields the run created and
+    nothing else uses go too, in the last transaction (the report in ``locale``)."""
+    with in_language(locale):
+        _apply_rollback(run_id, remove_fields)
+
+
+def _apply_rollback(run_id: int, remove_fields: bool) -> None:
     run = db.session.get(ImportRun, run_id)
     if run is None or run.status != ImportRunStatus.ROLLING_BACK:
         return
@@ -129,13 +153,86 @@ def apply_rollback(run_id: int) -> None:
         db.session.commit()
     run = db.session.scalar(select(ImportRun).where(ImportRun.id == run_id).with_for_update())
     if run is not None and run.status == ImportRunStatus.ROLLING_BACK:
+        if remove_fields:
+            report = _remove_created_fields(account, run)
+            run.error = "\n".join([*filter(None, [run.error]), *report])[:ERROR_LENGTH]
         run.status = ImportRunStatus.ROLLED_BACK
     db.session.commit()
 
 
 def run_rollback_work(row: ScheduledWork) -> None:
     """The ``import_rollback`` work kind (commits once per chunk, like the ``import`` kind)."""
-    apply_rollback(int(row.payload["run_id"]))
+    payload = row.payload or {}
+    apply_rollback(
+        int(payload["run_id"]), remove_fields=bool(payload.get("remove_fields")), locale=payload.get("locale") or ""
+    )
+
+
+def created_fields(account: Account, run: ImportRun) -> list[Field]:
+    """The fields the run created: fields of its database (or its collections) made while it was set up —
+    between its upload and its start, as "Create this field" on its mapping screen makes them — that its
+    definition maps a column to."""
+    definition = db.session.get(ImportDefinition, run.definition_id) if run.definition_id else None
+    if definition is None or definition.account_id != account.id:
+        return []
+    targets = {str(target).lower() for target in (definition.mapping or {}).values()}
+    until = run.started_at or run.finished_at or utcnow()
+    found = []
+    for made in db.session.scalars(
+        select(Field)
+        .where(
+            Field.account_id == account.id,
+            Field.database_id == run.database_id,
+            Field.created_at >= run.created_at,
+            Field.created_at <= until,
+        )
+        .order_by(Field.id)
+    ):
+        if made.collection_id is None:
+            target = f"field:{made.name}"
+        else:
+            target = f"collection:{db.session.get_one(Collection, made.collection_id).name}.{made.name}"
+        if target.lower() in targets:
+            found.append(made)
+    return found
+
+
+def _remove_created_fields(account: Account, run: ImportRun) -> list[str]:
+    """Remove the fields the run created that hold no value now that the run's are gone (in the caller's
+    transaction); one report line per field."""
+    report = []
+    for made in created_fields(account, run):
+        holders = profile_fields.holder_count(made)
+        if holders:
+            report.append(
+                ngettext(
+                    "Field %(name)s, which this import created, is kept: %(num)d profile holds a value written by "
+                    "something else.",
+                    "Field %(name)s, which this import created, is kept: %(num)d profiles hold a value written by "
+                    "something else.",
+                    holders,
+                    name=made.name,
+                )
+                if made.collection_id is None
+                else ngettext(
+                    "Field %(name)s, which this import created, is kept: %(num)d subprofile holds a value written "
+                    "by something else.",
+                    "Field %(name)s, which this import created, is kept: %(num)d subprofiles hold a value written "
+                    "by something else.",
+                    holders,
+                    name=made.name,
+                )
+            )
+            continue
+        try:
+            profile_fields.drop_field(made)  # refuses before it changes anything
+        except Conflict as error:
+            report.append(
+                _("Field %(name)s, which this import created, is kept: %(reason)s", name=made.name, reason=error)
+            )
+            continue
+        report.append(_("Field %(name)s, which this import created, is removed.", name=made.name))
+    return report
 
 
 def init_app(app) -> None:

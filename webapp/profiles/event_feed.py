@@ -26,6 +26,7 @@ cursor is the id alone (``txid`` is NULL there and reads as 0).
 
 import time
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 from flask_babel import gettext as _
@@ -35,6 +36,7 @@ from webapp.extensions import db
 from webapp.models import Account, Field, Interest, ProfileEvent
 from webapp.platform.errors import ValidationError
 from webapp.profiles.field_expressions import dialect_name
+from webapp.profiles.field_types import format_value
 
 MAX_LIMIT = 1000
 MAX_WAIT_SECONDS = 30
@@ -122,17 +124,40 @@ class Names:
 
     fields: dict[str, str]
     interests: dict[str, str]
+    # The type and options of each field (``format_value`` writes a decimal with its scale)
+    kinds: dict[str, "FieldKind"] = dataclass_field(default_factory=dict)
 
     def describe(self, event: ProfileEvent) -> dict[str, Any]:
-        """An event's changes by field and interest name (ids of removed ones stay as they are)."""
+        """An event's changes by field and interest name (ids of removed ones stay as they are), values as they
+        leave the product (``format_value``)."""
         changes = event.changes or {}
         return {
-            "fields": {self.fields.get(k, k): v for k, v in (changes.get("fields") or {}).items()},
+            "fields": {self.fields.get(k, k): self._formatted(k, v) for k, v in (changes.get("fields") or {}).items()},
             "interests": {self.interests.get(k, k): v for k, v in (changes.get("interests") or {}).items()},
         }
 
+    def _formatted(self, key: str, pair: Any) -> Any:
+        kind = self.kinds.get(key)
+        if kind is None or not isinstance(pair, list):
+            return pair
+        return [format_value(kind, value) for value in pair]
+
+
+@dataclass(frozen=True)
+class FieldKind:
+    type: str
+    options: dict[str, Any]
+
 
 def names(account: Account) -> Names:
-    fields = db.session.execute(select(Field.id, Field.name).where(Field.account_id == account.id))
+    fields = list(
+        db.session.execute(
+            select(Field.id, Field.name, Field.type, Field.options).where(Field.account_id == account.id)
+        )
+    )
     interests = db.session.execute(select(Interest.id, Interest.name).where(Interest.account_id == account.id))
-    return Names({str(i): n for i, n in fields}, {str(i): n for i, n in interests})
+    return Names(
+        {str(i): n for i, n, _type, _options in fields},
+        {str(i): n for i, n in interests},
+        {str(i): FieldKind(t, o or {}) for i, _n, t, o in fields},
+    )

@@ -3,7 +3,11 @@
 ``coerce(field_type, value, options)`` returns the JSON value to store (``None`` for empty) or raises
 ``FieldValueError`` with a message for the user. Stored forms are chosen to sort and compare well:
 dates as ``YYYY-MM-DD``, datetimes as ``YYYY-MM-DD HH:MM:SS``, phones in E.164, countries as ISO 3166-1
-alpha-2, decimals as JSON numbers.
+alpha-2, decimals as JSON numbers (rounded half up to the field's ``decimals`` option when it has one).
+
+``format_value(field, value)`` is a stored value as it leaves the product (exports, admin pages, REST, SOAP,
+personalisation, callbacks, the import preview): a decimal with a ``decimals`` option keeps its scale there
+(``499.00``); everything else is the stored value itself. Sorting and comparisons use the stored number.
 """
 
 import math
@@ -11,8 +15,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
-from typing import Any
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
+from typing import Any, Protocol
 
 import phonenumbers
 import pycountry
@@ -116,6 +120,27 @@ _INTEGER = re.compile(r"^[+-]?\d+$")
 # a longer number is a field error in every door, never a crash.
 MAX_NUMBER_DIGITS = 30
 MAX_DECIMAL_LENGTH = 100
+# The ``decimals`` option of a decimal field: digits after the point, kept on the way out.
+MAX_DECIMALS = 10
+
+
+def decimals_of(options: dict | None) -> int | None:
+    """The ``decimals`` option of a decimal field (0–10), or None: keep the number as it was given."""
+    raw = (options or {}).get("decimals")
+    if raw is None or raw == "" or isinstance(raw, bool):
+        return None
+    return int(raw)
+
+
+# Every digit of a finite float (at most 309 before the point) plus the decimals: a quantize never overflows.
+_SCALE_PRECISION = 309 + MAX_DECIMALS + 2
+
+
+def _scaled(number: Decimal, decimals: int) -> Decimal:
+    """``number`` rounded half up to ``decimals`` digits after the point (with room for every digit we accept)."""
+    with localcontext() as context:
+        context.prec = _SCALE_PRECISION
+        return number.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
 
 
 def coerce_number(value: Any, options: dict) -> int:
@@ -150,6 +175,11 @@ def coerce_decimal(value: Any, options: dict) -> int | float:
         raise FieldValueError(_l("must be a number")) from None
     if not number.is_finite():
         raise FieldValueError(_l("must be a number"))
+    if math.isinf(float(number)):
+        raise FieldValueError(_l("is too large"))
+    decimals = decimals_of(options)
+    if decimals is not None:
+        number = _scaled(number, decimals)
     stored = float(number)
     if math.isinf(stored):
         raise FieldValueError(_l("is too large"))
@@ -250,6 +280,26 @@ def get_field_type(name: str) -> FieldType:
         return FIELD_TYPES[name]
     except KeyError:
         raise FieldValueError(_l("unknown field type %(name)s", name=name)) from None
+
+
+class _Typed(Protocol):
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def options(self) -> dict[str, Any]: ...
+
+
+def format_value(field: _Typed, value: Any) -> Any:
+    """A stored value as it leaves the product. A decimal field with a ``decimals`` option gives the text of the
+    number with exactly that many digits after the point (``499`` stored, ``"499.00"`` out); any other value,
+    and an empty one, is returned as stored."""
+    if field.type != "decimal" or isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    decimals = decimals_of(field.options)
+    if decimals is None or (isinstance(value, float) and not math.isfinite(value)):
+        return value
+    return f"{_scaled(Decimal(str(value)), decimals):f}"
 
 
 def is_empty(value: Any) -> bool:

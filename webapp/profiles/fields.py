@@ -20,7 +20,7 @@ from webapp.platform.errors import Conflict, NotFound, ValidationError
 from webapp.platform.tenancy import owned
 from webapp.profiles.databases import check_name, get_collection, get_database
 from webapp.profiles.field_expressions import dialect_name, field_indexes, index_names, match_value, raw_value
-from webapp.profiles.field_types import FIELD_TYPES, FieldValueError, coerce
+from webapp.profiles.field_types import FIELD_TYPES, MAX_DECIMALS, FieldValueError, coerce
 
 MAX_TEXT_LENGTH = 1000
 EXAMPLES_SHOWN = 3
@@ -106,7 +106,14 @@ def update_field(account: Account, field_id: int, spec: FieldSpec) -> Field:
 
 def delete_field(account: Account, field_id: int) -> int:
     """Remove a field and its values; returns how many profiles (or subprofiles) lost a value."""
-    field = get_field(account, field_id)
+    removed = drop_field(get_field(account, field_id))
+    db.session.commit()
+    return removed
+
+
+def drop_field(field: Field) -> int:
+    """Remove a field and its values in the caller's transaction (``delete_field`` commits it); returns how many
+    profiles (or subprofiles) lost a value. Raises ``Conflict`` when the unsubscribe behaviour uses the field."""
     owner = _owner(field)
     if field.key in (owner.unsubscribe_values or {}).get("fields", {}):
         raise Conflict(_("The unsubscribe behaviour uses field %(name)s; change it first.", name=field.name))
@@ -118,8 +125,12 @@ def delete_field(account: Account, field_id: int) -> int:
     for name in index_names(field):
         db.session.execute(text(f"DROP INDEX IF EXISTS {name}"))
     db.session.delete(field)
-    db.session.commit()
     return len(holders)
+
+
+def holder_count(field: Field) -> int:
+    """How many profiles (or subprofiles, for a collection field) hold a value for ``field``."""
+    return db.session.scalar(select(func.count()).select_from(_holders(field).order_by(None).subquery())) or 0
 
 
 def move_field(account: Account, field_id: int, offset: int) -> None:
@@ -222,6 +233,19 @@ def _clean_options(account: Account, type_name: str, options: dict[str, Any]) ->
         if region and pycountry.countries.get(alpha_2=region) is None:
             raise ValidationError({"region": _("Use an ISO 3166 country code, like NL.")})
         return {"region": region} if region else {}
+    if type_name == "decimal":
+        raw_decimals = options.get("decimals")
+        if raw_decimals is None or str(raw_decimals).strip() == "":
+            return {}  # numbers are kept as they were given
+        try:
+            decimals = int(str(raw_decimals).strip())
+        except ValueError:
+            decimals = -1
+        if isinstance(raw_decimals, bool) or not 0 <= decimals <= MAX_DECIMALS:
+            raise ValidationError(
+                {"decimals": _("Decimals must be a whole number from 0 to %(max)s.", max=MAX_DECIMALS)}
+            )
+        return {"decimals": decimals}
     if type_name == "reference":
         try:
             target = get_database(account, int(options.get("database_id") or 0))

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.models import Account, Collection, Field, FollowUp, Form, Interest, ProfileEvent
+from webapp.profiles.field_types import format_value
 
 PAGE_SIZE = 20
 MAX_PAGE_SIZE = 200
@@ -136,6 +137,19 @@ class _Names:
             if event.collection_id:
                 collection_ids.add(event.collection_id)
         self.fields = self._lookup(Field, account, field_ids)
+        # Decimal fields with their options: their values are shown with the field's scale (``format_value``)
+        self.decimals: dict[int, Field] = (
+            {
+                found.id: found
+                for found in db.session.scalars(
+                    select(Field).where(
+                        Field.account_id == account.id, Field.id.in_(field_ids), Field.type == "decimal"
+                    )
+                )
+            }
+            if field_ids
+            else {}
+        )
         self.interests = self._lookup(Interest, account, interest_ids)
         self.collections = self._lookup(Collection, account, collection_ids)
         self.forms = self._lookup(Form, account, form_ids)
@@ -172,7 +186,9 @@ def _entry(account: Account, event: ProfileEvent, names: _Names) -> TimelineEntr
         collection_name=names.collections.get(event.collection_id) if event.collection_id else None,
     )
     for key, pair in _pairs(changes.get("fields")):
-        entry.fields.append(FieldChange(_name(names.fields, key), pair[0], pair[1]))
+        decimal = names.decimals.get(int(key)) if str(key).isascii() and str(key).isdigit() else None
+        old, new = (format_value(decimal, pair[0]), format_value(decimal, pair[1])) if decimal else (pair[0], pair[1])
+        entry.fields.append(FieldChange(_name(names.fields, key), old, new))
     for key, pair in _pairs(changes.get("interests")):
         entry.interests.append(InterestChange(_name(names.interests, key), bool(pair[0]), bool(pair[1])))
     if event.kind == "unsubscribed" and changes.get("behaviour") == "nothing":

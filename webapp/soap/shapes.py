@@ -28,6 +28,7 @@ from lxml import etree
 
 from webapp.models import Callback, Collection, Database, Field, Interest, Profile, Subprofile
 from webapp.profiles import databases
+from webapp.profiles.field_types import format_value
 from webapp.profiles.flags import parse_flag
 from webapp.profiles.search import Requirement
 from webapp.profiles.special_content import special_content_of
@@ -199,7 +200,7 @@ def value_map(values: dict[str, Any]) -> types.Map:
 
 def profile_fields(entity: Profile) -> dict[str, Any]:
     """Every field of the profile's database by name, with its value (``""`` when empty)."""
-    return {f.name: entity.fields.get(f.key) for f in entity.database.fields}
+    return {f.name: format_value(f, entity.fields.get(f.key)) for f in entity.database.fields}
 
 
 def profile_interests(entity: Profile) -> dict[str, bool]:
@@ -231,7 +232,7 @@ def subprofile(entity: Subprofile, allproperties: bool = True) -> types.Subprofi
         modified=timestamp(entity.updated_at),
     )
     if allproperties:
-        result.fields = value_map({f.name: entity.fields.get(f.key) for f in entity.collection.fields})
+        result.fields = value_map({f.name: format_value(f, entity.fields.get(f.key)) for f in entity.collection.fields})
     return result
 
 

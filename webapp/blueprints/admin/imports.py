@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 
 from webapp.blueprints.admin import bp
 from webapp.blueprints.admin.access import current_account, requires
-from webapp.blueprints.admin.responses import acted, confirm_page, hx_redirect, render
+from webapp.blueprints.admin.responses import acted, hx_redirect, render
 from webapp.imports import files, new_fields
 from webapp.imports import mapping as imports_mapping
 from webapp.imports import rollback as imports_rollback
@@ -77,6 +77,8 @@ def _run_page(
         "error_count": imports.count_errors(run),
         "selected": selected or {},
         "column_errors": column_errors or {},
+        # The fields this run created (a rollback may remove them: the rollback page asks)
+        "created_fields": imports_rollback.created_fields(account, run) if run.status == ImportRunStatus.DONE else [],
     }
     definition = imports_mapping.get_definition(account, run.definition_id) if run.definition_id else None
     context["definition"] = definition
@@ -279,16 +281,12 @@ def import_rollback_confirm(run_id: int):
     run = imports.get_run(account, run_id)
     if run.status != ImportRunStatus.DONE:
         return redirect(url_for("admin.import_run", run_id=run.id), 303)
-    return confirm_page(
-        title=_("Roll back import %(name)s?", name=run.file_name),
-        message=_(
-            "Profiles it created are removed and fields it changed get their previous values back, "
-            "except what was changed since."
-        ),
-        cancel=url_for("admin.import_run", run_id=run.id),
+    return render(
+        "admin/imports/rollback.html",
+        run=run,
+        created_fields=imports_rollback.created_fields(account, run),
         database=databases.get_database(account, run.database_id),
         active="imports",
-        button=_("Roll back"),
     )
 
 
@@ -299,7 +297,9 @@ def import_rollback(run_id: int):
     account = current_account()
     run = imports.get_run(account, run_id)
     try:
-        imports_rollback.request_rollback(account, run.id)
+        imports_rollback.request_rollback(
+            account, run.id, remove_fields=request.form.get("remove_fields") == "y", locale=str(get_locale() or "")
+        )
     except ValidationError as error:
         return _run_page(run, errors=error.errors, status=422)
     return acted(

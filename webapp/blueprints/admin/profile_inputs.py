@@ -18,6 +18,7 @@ from webapp.models import Account, Field, Interest
 from webapp.platform.errors import NotFound
 from webapp.profiles import databases
 from webapp.profiles.lists import Filter
+from webapp.profiles.field_types import decimals_of, format_value
 
 INPUT_TYPES = {
     "text": "text",
@@ -127,8 +128,11 @@ def _field_input(
     elif field.type == "number":
         control.attributes["step"] = "1"
     elif field.type == "decimal":
-        control.attributes["step"] = "any"
+        decimals = decimals_of(options)
+        control.attributes["step"] = "any"  # more digits are welcome: they are rounded, not refused
         control.placeholder = "12.50"
+        if decimals is not None:
+            control.help = _("Rounded half up to %(count)s digits after the point.", count=decimals)
     elif field.type == "datetime":
         control.attributes["step"] = "1"
     elif field.type == "country":
@@ -148,7 +152,7 @@ def _as_input_text(field: Field, value: Any) -> str:
         return ""
     if isinstance(value, list | tuple):
         return ", ".join(str(item) for item in value)
-    text = str(value)
+    text = str(format_value(field, value))
     if field.type == "datetime" and len(text) >= 16 and text[10] == " ":
         return text[:10] + "T" + text[11:]
     return text

@@ -28,6 +28,7 @@ from webapp.models import Account, Collection, Field, Profile, Subprofile
 from webapp.platform.errors import Conflict, NotFound, ValidationError
 from webapp.profiles import consents, databases, fields, lists, profiles, subprofiles, timeline, unsubscribe
 from webapp.profiles.events import Origin
+from webapp.profiles.field_types import format_value
 
 # --- helpers --------------------------------------------------------------------------------------
 
@@ -64,6 +65,12 @@ def account_time(moment: datetime | None) -> str:
         return ""
     local = moment if moment.tzinfo else timeline.local_time(current_account(), moment)
     return format_datetime(local, "medium", locale=str(get_locale() or "en"))
+
+
+@bp.app_template_filter("field_value")
+def field_value(value: Any, field: Field) -> Any:
+    """A stored value as screens show it (a decimal keeps its field's scale): ``format_value``."""
+    return format_value(field, value)
 
 
 @bp.app_template_global()

@@ -89,6 +89,7 @@ class FieldInputs(SchemaInputs):
     choices = TextAreaField(_l("Choices, one per line"), render_kw={"rows": 4})
     multiple = BooleanField(_l("Allow more than one choice"))
     region = StringField(_l("Default region"), render_kw={"maxlength": 2, "placeholder": "NL"})
+    decimals = StringField(_l("Decimals"), render_kw={"inputmode": "numeric", "placeholder": _l("as given")})
     reference_database = SelectField(_l("Refers to profiles of"), choices=[], validate_choice=False)
     default = StringField(_l("Default value"))
     required = BooleanField(_l("Required"))
@@ -120,6 +121,8 @@ class FieldInputs(SchemaInputs):
             options = {"choices": self.choices.data or "", "multiple": bool(self.multiple.data)}
         elif type_name == "phone":
             options = {"region": self.region.data or ""}
+        elif type_name == "decimal":
+            options = {"decimals": (self.decimals.data or "").strip()}
         elif type_name == "reference":
             options = {"database_id": self.reference_database.data or ""}
         return FieldSpec(
@@ -152,6 +155,7 @@ def field_form_data(field: Field) -> dict[str, Any]:
         "choices": "\n".join(options.get("choices", [])),
         "multiple": bool(options.get("multiple")),
         "region": options.get("region", ""),
+        "decimals": "" if options.get("decimals") is None else str(options["decimals"]),
         "reference_database": str(options.get("database_id", "")),
         "default": "" if default is None else str(default),
         "required": field.required,

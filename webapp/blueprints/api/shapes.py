@@ -34,6 +34,7 @@ from webapp.models import (
     Subprofile,
 )
 from webapp.platform.errors import ValidationError
+from webapp.profiles.field_types import format_value
 from webapp.profiles.flags import parse_flag
 from webapp.profiles.search import Requirement
 
@@ -232,7 +233,7 @@ def collection(entity: Collection) -> dict[str, Any]:
 
 
 def profile_fields(entity: Profile) -> dict[str, str]:
-    return {f.name: text(entity.fields.get(f.key)) for f in entity.database.fields}
+    return {f.name: text(format_value(f, entity.fields.get(f.key))) for f in entity.database.fields}
 
 
 def profile(entity: Profile) -> dict[str, Any]:
@@ -250,7 +251,7 @@ def profile(entity: Profile) -> dict[str, Any]:
 
 
 def subprofile_fields(entity: Subprofile) -> dict[str, str]:
-    return {f.name: text(entity.fields.get(f.key)) for f in entity.collection.fields}
+    return {f.name: text(format_value(f, entity.fields.get(f.key))) for f in entity.collection.fields}
 
 
 def subprofile(entity: Subprofile) -> dict[str, Any]:
