@@ -52,8 +52,8 @@ from webapp.platform.outbound_urls import pin_outbound_url
 from webapp.platform.tenancy import owned
 from webapp.profiles import events
 from webapp.profiles.database_config import has_callbacks
-from webapp.rules import evaluate
 from webapp.profiles.field_types import format_value
+from webapp.rules import evaluate
 
 WORK_KIND = "callback"
 RETRY_FOR = timedelta(days=1)

@@ -17,8 +17,8 @@ from werkzeug.datastructures import MultiDict
 from webapp.models import Account, Field, Interest
 from webapp.platform.errors import NotFound
 from webapp.profiles import databases
-from webapp.profiles.lists import Filter
 from webapp.profiles.field_types import decimals_of, format_value
+from webapp.profiles.lists import Filter
 
 INPUT_TYPES = {
     "text": "text",
