@@ -23,7 +23,7 @@ import secrets
 import smtplib
 import ssl
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -135,17 +135,20 @@ def send_mail(
     origin_reference: str = "",
     mailing_id: int | None = None,
     connection: "SmtpConnection | None" = None,
+    prechecked: "Prechecked | None" = None,
 ) -> str:
     """Build a message (text + optional html alternative), deliver it now and return its Message-ID.
 
     ``template_id``, ``origin_reference`` and ``mailing_id`` only go into the sent-message log and the message's
     ``EmailResult`` (the template sender sets them). ``connection`` (``open_connection``): send over it instead
-    of a connection of this message's own (a mailing's batch).
+    of a connection of this message's own (a mailing's batch). ``prechecked``: what a mailing's batch has
+    checked for all its messages at once (``Prechecked``).
     """
     if category not in CATEGORIES:
         raise ValueError(f"unknown mail category {category!r}")
     recipient = _checked_address(to)
-    _check_suppression(account_id, recipient, category)
+    if prechecked is None:
+        _check_suppression(account_id, recipient, category)
     try:
         settings = account_settings.effective(account_id)
     except ValidationError as error:  # stored settings unreadable (CREDENTIALS_KEY changed)
@@ -197,8 +200,18 @@ def send_mail(
             recipient=recipient,
             subject=subject[:500],
             mailing_id=mailing_id,
+            prechecked=prechecked,
         )
     return message_id
+
+
+@dataclass(frozen=True)
+class Prechecked:
+    """What the caller of ``send_mail`` checked itself, for a batch of messages (a mailing's): the suppression
+    list (``suppression.blocking_reasons``, one query for the batch), that the Message-ID is a new one (never
+    logged: no lookup before the log row) and the profile's database (for its ``EmailResult``)."""
+
+    database_id: int | None
 
 
 def _check_suppression(account_id: int | None, recipient: str, category: str) -> None:
@@ -518,9 +531,11 @@ def parse(raw: bytes) -> EmailMessage:
 # --- log and rate ---------------------------------------------------------------------------------------
 
 
-def _log_sent(*, mailing_id: int | None, **values) -> None:
+def _log_sent(*, mailing_id: int | None, prechecked: Prechecked | None = None, **values) -> None:
     """The sent-message log row and, in the same transaction, the message's ``EmailResult`` (``results``)."""
-    if db.session.scalar(select(SentMessage.id).where(SentMessage.message_id == values["message_id"])):
+    if prechecked is None and db.session.scalar(
+        select(SentMessage.id).where(SentMessage.message_id == values["message_id"])
+    ):
         return  # sent again under the same Message-ID (an admin resolving an interrupted send)
     moment = utcnow()
     sent_id = db.session.execute(
@@ -534,6 +549,7 @@ def _log_sent(*, mailing_id: int | None, **values) -> None:
         mailing_id=mailing_id,
         category=values["category"],
         sent_at=moment,
+        database_id=prechecked.database_id if prechecked is not None else None,
     )
 
 
