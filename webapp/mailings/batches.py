@@ -8,11 +8,13 @@
 2. ``send_batch`` (the job) sends its rows in order over one SMTP connection. Each message is claimed
    (``queued`` → ``sending``, with its Message-ID) and that claim is committed before its SMTP transaction, in
    the same commit as the previous message's outcome (``sent`` with its sent-message log, ``EmailResult`` and
-   ``email_sent`` event): one commit per message. Suppressed, unsubscribed, bounced, address-less and removed
-   profiles are skipped and counted; a 4xx is retried later (``due_at``, never counted as sent), a 5xx fails
-   the recipient and counts as its bounce; a per-domain limit puts the recipient back for later. Pause and
-   cancel are seen within ``CHECK_EVERY`` messages: the rest of the batch goes back to pending (cancel: the
-   recipients are cancelled, and a cancelled row is never claimed).
+   ``email_sent`` event): one commit per message. The batch's profiles, the suppression list for their
+   addresses, the account, its mail settings and templates are read once per batch (``_Plan.prefetch``).
+   Suppressed, unsubscribed, bounced, address-less and removed profiles are skipped and counted; a 4xx is
+   retried later (``due_at``, never counted as sent), a 5xx fails the recipient and counts as its bounce; a
+   per-domain limit puts the recipient back for later. Pause and cancel are seen within ``CHECK_EVERY``
+   messages: the rest of the batch goes back to pending (cancel: the recipients are cancelled, and a cancelled
+   row is never claimed).
 3. ``requeue_lost_batches`` (the dispatcher): rows of a job Redis lost or whose worker died (``work.lost_jobs``)
    go back to pending when ``queued`` and to ``review`` when ``sending`` — only those may have been accepted
    without their commit; an admin marks them sent or sends them again (``lifecycle.resolve_review``).
