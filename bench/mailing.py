@@ -14,6 +14,9 @@ Against PostgreSQL and Redis:
    messages in total — the kept messages of step 2, byte for byte (rendered and DKIM-signed), in turn — to the
    same sink. Messages/s.
 
+4. **Floor** (same run, this process): rendering + links + MIME + DKIM alone, and the database work of one
+   message alone, in ms per message over ``--floor`` of the mailing's profiles (``measure_floor``).
+
 Ends with ``BENCH mailing: <messages/s> messages/s (<ratio>x plain SMTP loop)``. Targets: >= 500 messages/s and
 >= 0.7x the loop.
 
