@@ -14,6 +14,9 @@ Against PostgreSQL and Redis:
    messages in total — the kept messages of step 2, byte for byte (rendered and DKIM-signed), in turn — to the
    same sink. Messages/s.
 
+4. **Floor** (same run, this process): rendering + links + MIME + DKIM alone, and the database work of one
+   message alone, in ms per message over ``--floor`` of the mailing's profiles (``measure_floor``).
+
 Ends with ``BENCH mailing: <messages/s> messages/s (<ratio>x plain SMTP loop)``. Targets: >= 500 messages/s and
 >= 0.7x the loop.
 
@@ -47,6 +50,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--recipients", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=2, help="RQ workers, and SMTP connections of the loop")
     parser.add_argument("--keep", type=int, default=2_000, help="messages the sink keeps for the plain loop")
+    parser.add_argument("--floor", type=int, default=1_000, help="messages of the floor measurement")
     parser.add_argument("--reuse", action="store_true", help="keep the profiles of an earlier run")
     args = parser.parse_args(argv)
     if "bench" not in args.database_url or not args.database_url.startswith("postgresql"):
@@ -274,6 +278,86 @@ def run_mailing(args: argparse.Namespace, mailing_id: int, sink_url: str, folder
     return sent / seconds
 
 
+def measure_floor(mailing_id: int, count: int) -> tuple[float, float]:
+    """Where a message's time goes, in this process, after the mailing (same run, same load): milliseconds per
+    message of (rendering + link rewriting + MIME + DKIM signing, no database, no SMTP) and of (the database
+    work of one message alone: its claim committed, then its log row, ``email_result``, journal event and
+    outcome, as ``batches.send_batch`` writes them), over ``count`` of the mailing's profiles."""
+    import email.policy
+
+    from sqlalchemy import select, update
+
+    from webapp.email import account_settings, delivery, link_tokens, sending, templates
+    from webapp.extensions import db
+    from webapp.models import Account, Mailing, MailingRecipient, Profile
+    from webapp.profiles import events
+    from webapp.profiles.events import Origin
+
+    mailing = db.session.get_one(Mailing, mailing_id)
+    account = db.session.get_one(Account, mailing.account_id)
+    template = templates.get_template(account, mailing.template_id or 0)
+    settings = account_settings.effective(account.id)
+    assert settings.dkim is not None
+    rows = db.session.execute(
+        select(MailingRecipient.id, Profile)
+        .join(Profile, Profile.id == MailingRecipient.profile_id)
+        .where(MailingRecipient.mailing_id == mailing_id)
+        .order_by(MailingRecipient.id)
+        .limit(count)
+    ).all()
+    started = time.perf_counter()
+    for _row_id, profile in rows:
+        message_id = delivery.new_message_id(account.id, template.sender)
+        links = sending.Links(account.id, profile.code, message_id)
+        rendered = templates.render(template, profile, unsubscribe_url=links.unsubscribe)
+        html, text = sending._finished_parts(account, template, rendered, links)
+        message = delivery.build_message(
+            to=sending.recipient_of(profile),
+            subject=rendered.subject,
+            text=text,
+            html=html,
+            sender=template.sender,
+            reply_to=None,
+            headers=link_tokens.list_unsubscribe_headers(account.id, profile.code, message_id),
+            message_id=message_id,
+        )
+        delivery.sign_dkim(message.as_bytes(policy=email.policy.SMTP), settings.dkim)
+    rendering = (time.perf_counter() - started) * 1000 / len(rows)
+    db.session.commit()
+    session = db.session()
+    session.expire_on_commit = False  # as in ``send_batch``: loaded rows stay loaded across its commits
+    started = time.perf_counter()
+    for row_id, profile in rows:
+        message_id = delivery.new_message_id(account.id, template.sender)
+        db.session.execute(  # the claim (the row is sent already: the same UPDATE, changing nothing)
+            update(MailingRecipient).where(MailingRecipient.id == row_id).values(status="sent")
+        )
+        db.session.commit()
+        delivery._log_sent(
+            account_id=account.id,
+            message_id=message_id,
+            return_key=link_tokens.return_key(message_id),
+            profile_id=profile.id,
+            template_id=template.id,
+            origin_reference="bench:floor",
+            category="marketing",
+            recipient=sending.recipient_of(profile),
+            subject="floor",
+            mailing_id=None,
+            prechecked=delivery.Prechecked(profile.database_id),
+        )
+        events.record("email_sent", Origin("email", reference="bench:floor"), profile=profile, changes={})
+        db.session.execute(update(MailingRecipient).where(MailingRecipient.id == row_id).values(status="sent"))
+    db.session.commit()
+    database = (time.perf_counter() - started) * 1000 / len(rows)
+    print(
+        f"floor over {len(rows):,} messages in this process: rendering + links + MIME + DKIM {rendering:.1f} ms "
+        f"per message; the database work alone {database:.1f} ms per message",
+        flush=True,
+    )
+    return rendering, database
+
+
 def loop_process(port: int, messages: list[tuple[str, str, bytes]], count: int, start_at: float) -> None:
     time.sleep(max(0.0, start_at - time.time()))
     client = smtplib.SMTP("127.0.0.1", port)
@@ -325,6 +409,7 @@ def main() -> None:
     with app.app_context():
         mailing_id = build(args.recipients, args.reuse)
         mailing_rate = run_mailing(args, mailing_id, sink_url, folder)
+        measure_floor(mailing_id, min(args.recipients, args.floor))
     print(f"the sink received {received(count_path):,} messages", flush=True)
     loop_rate = run_loop(args, port, keep_path)
     sink.terminate()

@@ -28,9 +28,12 @@ def record_sent(
     mailing_id: int | None,
     category: str,
     sent_at: datetime,
+    database_id: int | None = None,
 ) -> None:
-    """The row of a message just logged, in the caller's transaction."""
-    database_id = db.session.scalar(select(Profile.database_id).where(Profile.id == profile_id)) if profile_id else None
+    """The row of a message just logged, in the caller's transaction (``database_id``: the profile's, when the
+    caller has it; else it is read)."""
+    if database_id is None and profile_id:
+        database_id = db.session.scalar(select(Profile.database_id).where(Profile.id == profile_id))
     db.session.execute(
         insert(EmailResult).values(
             account_id=account_id,

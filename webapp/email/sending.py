@@ -61,13 +61,15 @@ def send_template_email(
     sender: str = "",
     mailing_id: int | None = None,
     connection: delivery.SmtpConnection | None = None,
+    prechecked: bool = False,
 ) -> str:
     """Render ``template_id`` for the profile, send it as marketing mail and journal ``email_sent``.
 
     ``subject`` and ``sender`` (a mailing's) replace the template's when given; ``mailing_id`` and
-    ``connection`` go to ``delivery.send_mail``. Raises ``delivery.MailTemporaryError``/``MailPermanentError``
-    (no address, unsubscribed, refused) and ``errors.NotFound``/``errors.ValidationError`` (a missing or broken
-    template). Returns the Message-ID.
+    ``connection`` go to ``delivery.send_mail``; ``prechecked``: a mailing's batch checked the suppression
+    list for its messages and the Message-ID is new (``delivery.Prechecked``). Raises
+    ``delivery.MailTemporaryError``/``MailPermanentError`` (no address, unsubscribed, refused) and
+    ``errors.NotFound``/``errors.ValidationError`` (a missing or broken template). Returns the Message-ID.
     """
     account = db.session.get(Account, account_id)
     if account is None:
@@ -108,6 +110,7 @@ def send_template_email(
         origin_reference=origin_reference,
         mailing_id=mailing_id,
         connection=connection,
+        prechecked=delivery.Prechecked(profile.database_id) if prechecked else None,
     )
     changes = {"message_id": message_id, "template_id": template_id, "subject": rendered.subject}
     events.record("email_sent", Origin(source, reference=origin_reference[:100]), profile=profile, changes=changes)

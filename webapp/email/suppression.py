@@ -118,6 +118,22 @@ def blocking_reason(account_id: int, address: str, category: str) -> Reason | No
     return Reason(row.reason)
 
 
+def blocking_reasons(account_id: int, addresses: list[str], category: str) -> dict[str, Reason]:
+    """``blocking_reason`` for many addresses in one query (a mailing's batch): the blocked ones, by their
+    ``normalised`` form."""
+    wanted = sorted({normalised(address) for address in addresses} - {""})
+    if not wanted:
+        return {}
+    rows = db.session.execute(
+        select(SuppressedAddress.address, SuppressedAddress.reason).where(
+            SuppressedAddress.account_id == account_id,
+            SuppressedAddress.address.in_(wanted),
+            SuppressedAddress.lifted_at.is_(None),
+        )
+    )
+    return {address: Reason(reason) for address, reason in rows if Reason(reason) not in ALLOWED_AFTER[category]}
+
+
 def suppress(
     account_id: int, address: str, reason: Reason, *, database_id: int | None = None, detail: str = ""
 ) -> SuppressedAddress | None:

@@ -316,15 +316,20 @@ def _named_values(fields, stored: dict[str, Any]) -> dict[str, Any]:
 
 
 class _Subprofiles(Mapping):
-    """A profile's subprofiles per collection name, loaded when a template asks for a collection."""
+    """A profile's subprofiles per collection name, loaded when a template asks for a collection (the
+    collections too: most templates never ask, and a mailing renders one per message)."""
 
     def __init__(self, profile: Profile):
         self._profile = profile
-        self._collections = {
-            c.name: c
-            for c in db.session.scalars(select(Collection).where(Collection.database_id == profile.database_id))
-        }
+        self._known: dict[str, Collection] | None = None
         self._loaded: dict[str, list[dict[str, Any]]] = {}
+
+    @property
+    def _collections(self) -> dict[str, Collection]:
+        if self._known is None:
+            query = select(Collection).where(Collection.database_id == self._profile.database_id)
+            self._known = {c.name: c for c in db.session.scalars(query)}
+        return self._known
 
     def __getitem__(self, name: str) -> list[dict[str, Any]]:
         if name not in self._loaded:

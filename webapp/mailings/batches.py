@@ -8,11 +8,13 @@
 2. ``send_batch`` (the job) sends its rows in order over one SMTP connection. Each message is claimed
    (``queued`` → ``sending``, with its Message-ID) and that claim is committed before its SMTP transaction, in
    the same commit as the previous message's outcome (``sent`` with its sent-message log, ``EmailResult`` and
-   ``email_sent`` event): one commit per message. Suppressed, unsubscribed, bounced, address-less and removed
-   profiles are skipped and counted; a 4xx is retried later (``due_at``, never counted as sent), a 5xx fails
-   the recipient and counts as its bounce; a per-domain limit puts the recipient back for later. Pause and
-   cancel are seen within ``CHECK_EVERY`` messages: the rest of the batch goes back to pending (cancel: the
-   recipients are cancelled, and a cancelled row is never claimed).
+   ``email_sent`` event): one commit per message. The batch's profiles, the suppression list for their
+   addresses, the account, its mail settings and templates are read once per batch (``_Plan.prefetch``).
+   Suppressed, unsubscribed, bounced, address-less and removed profiles are skipped and counted; a 4xx is
+   retried later (``due_at``, never counted as sent), a 5xx fails the recipient and counts as its bounce; a
+   per-domain limit puts the recipient back for later. Pause and cancel are seen within ``CHECK_EVERY``
+   messages: the rest of the batch goes back to pending (cancel: the recipients are cancelled, and a cancelled
+   row is never claimed).
 3. ``requeue_lost_batches`` (the dispatcher): rows of a job Redis lost or whose worker died (``work.lost_jobs``)
    go back to pending when ``queued`` and to ``review`` when ``sending`` — only those may have been accepted
    without their commit; an admin marks them sent or sends them again (``lifecycle.resolve_review``).
@@ -31,9 +33,12 @@ from webapp.email import delivery, refusals, sending, suppression
 from webapp.extensions import db
 from webapp.models import (
     ACTIVE_MAILING_STATUSES,
+    Account,
+    EmailTemplate,
     Mailing,
     MailingRecipient,
     MailingStatus,
+    MailSettings,
     Profile,
     RecipientStatus,
     utcnow,
@@ -41,6 +46,7 @@ from webapp.models import (
 from webapp.platform import work
 from webapp.platform.errors import DomainError
 from webapp.platform.queues import get_queue, redis_connection
+from webapp.profiles.profiles import WITH_DATABASE
 from webapp.profiles.unsubscribe import is_subscribed
 
 
@@ -238,6 +244,36 @@ class _Plan:
                 mailing.sender,
             )
 
+        self.blocked: dict[str, suppression.Reason] = {}  # suppressed addresses of the batch (``prefetch``)
+
+    def prefetch(self, profile_ids: list[int]) -> None:
+        """The batch's profiles (with their database) into the session, and which of their addresses are
+        suppressed: two queries for the batch instead of two per message. The session keeps loaded rows only
+        while something refers to them (its identity map is weak): ``kept`` does, so the account, its mail
+        settings, the templates and the profiles (with their database, fields and interests) are read once
+        per batch, not once per message."""
+        template_ids = sorted({template_id for template_id, _subject, _sender in self.variants.values() if template_id})
+        self.kept: list[Any] = [
+            db.session.get(Account, self.account_id),
+            db.session.get(MailSettings, self.account_id),
+            *db.session.scalars(
+                select(EmailTemplate).where(
+                    EmailTemplate.account_id == self.account_id, _among(EmailTemplate.id, template_ids)
+                )
+            ),
+        ]
+        profiles = db.session.scalars(
+            select(Profile).where(_among(Profile.id, profile_ids)).options(*WITH_DATABASE)
+        ).all()
+        self.kept += profiles
+        addresses = []
+        for profile in profiles:
+            try:
+                addresses.append(sending.recipient_of(profile))
+            except delivery.MailError:
+                continue
+        self.blocked = suppression.blocking_reasons(self.account_id, addresses, "marketing")
+
     def message_id(self, variant: int) -> str:
         template_id, _subject, sender = self.variants.get(variant, self.variants[0])
         if sender:
@@ -275,6 +311,7 @@ def send_batch(recipient_ids: list[int], job_id: str) -> dict[str, int]:
     session = db.session()
     expire_on_commit, session.expire_on_commit = session.expire_on_commit, False  # one batch: reuse loaded rows
     try:
+        plan.prefetch([row.profile_id for row in rows])
         connection = delivery.open_connection(plan.account_id)
     except delivery.MailError as error:  # the account's mail settings cannot be read: the batch waits
         log.warning("mailing %s: %s", plan.mailing_id, error)
@@ -345,6 +382,11 @@ def _send_one(plan: _Plan, row, job_id: str, connection) -> str:
     if skip:
         _set(row.id, job_id, expected=RecipientStatus.QUEUED, status=RecipientStatus.SKIPPED, reason=skip)
         return f"skipped_{skip}"
+    listed = plan.blocked.get(suppression.normalised(address))
+    if listed is not None:  # on the suppression list when the batch started
+        reason_name = "unsubscribed" if listed == suppression.Reason.UNSUBSCRIBE else str(listed)
+        _set(row.id, job_id, expected=RecipientStatus.QUEUED, status=RecipientStatus.SKIPPED, reason=reason_name)
+        return f"skipped_{reason_name}"
     wait = _domain_wait(plan, address)
     if wait:
         due = utcnow() + timedelta(seconds=wait)
@@ -370,6 +412,7 @@ def _send_one(plan: _Plan, row, job_id: str, connection) -> str:
             sender=sender,
             mailing_id=plan.mailing_id,
             connection=connection,
+            prechecked=not row.message_id,  # a new Message-ID, the suppression list read for the batch
         )
     except delivery.MailSuppressedError:
         db.session.rollback()
