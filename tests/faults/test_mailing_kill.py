@@ -33,7 +33,11 @@ pytestmark = [
 
 
 class HoldingHandler(_Handler):
-    """Accepts as usual, but holds the ``HOLD_AT``-th message's DATA until ``release`` is set."""
+    """Accepts as usual, but the ``HOLD_AT``-th message's 250 reply waits until ``release`` is set.
+
+    That message is stored before the wait: the server has it while the client never hears so (the worst case
+    for duplicates). Storing it after the wait would race with aiosmtpd cancelling the handler when the killed
+    client's connection drops, and the message would sometimes arrive, sometimes not."""
 
     def __init__(self, server: "HoldingServer"):
         super().__init__(server)
@@ -41,10 +45,11 @@ class HoldingHandler(_Handler):
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
         self.holding_server.data_seen += 1
+        reply = await super().handle_DATA(server, session, envelope)
         if self.holding_server.data_seen == HOLD_AT:
             self.holding_server.held.set()
             await asyncio.get_running_loop().run_in_executor(None, self.holding_server.release.wait)
-        return await super().handle_DATA(server, session, envelope)
+        return reply
 
 
 class HoldingServer(SmtpServer):
@@ -115,7 +120,7 @@ def test_a_worker_killed_mid_smtp_transaction_sends_nothing_twice_and_leaves_no_
     wait_until(lambda: mailing_worker() == victim.pid, timeout=WITHIN, what="the worker recorded its job")
     assert statuses()["sending"] == 1  # the held message was claimed (committed) before its SMTP transaction
     cluster.kill(victim)
-    holding_server.release.set()  # the server now accepts the held message: it did arrive, unrecorded
+    holding_server.release.set()  # the held message did arrive, unrecorded by the killed worker
     cluster.start_worker()
     wait_until(
         lambda: statuses() == Counter({"sent": RECIPIENTS - 1, "review": 1}),
