@@ -43,7 +43,7 @@ from webapp.models import (
 )
 from webapp.platform import health, work
 from webapp.platform.errors import Conflict, NotFound
-from webapp.platform.queues import get_queue
+from webapp.platform.queues import enqueue_chunks, get_queue
 from webapp.platform.tenancy import owned
 
 log = logging.getLogger(__name__)
@@ -126,21 +126,7 @@ def dispatch_due_runs(*, batch: int = RUNS_PER_JOB, jobs: int = JOBS_PER_ROUND) 
         )
         planned.append((job_id, chunk))
     db.session.commit()
-    if planned:
-        queue = get_queue()
-        with queue.connection.pipeline() as pipe:
-            for job_id, chunk in planned:
-                queue.enqueue(
-                    JOB_FUNCTION,
-                    chunk,
-                    job_id,
-                    job_id=job_id,
-                    job_timeout=JOB_TIMEOUT,
-                    result_ttl=600,
-                    failure_ttl=86400,
-                    pipeline=pipe,
-                )
-            pipe.execute()
+    enqueue_chunks(JOB_FUNCTION, planned, timeout=JOB_TIMEOUT)
     return len(ids)
 
 

@@ -45,7 +45,7 @@ from webapp.models import (
 )
 from webapp.platform import work
 from webapp.platform.errors import DomainError
-from webapp.platform.queues import get_queue, redis_connection
+from webapp.platform.queues import enqueue_chunks, redis_connection
 from webapp.profiles.profiles import WITH_DATABASE
 from webapp.profiles.unsubscribe import is_subscribed
 
@@ -106,21 +106,7 @@ def dispatch_due_batches() -> int:
     for mailing in mailings:
         planned += _plan(mailing, now)
     db.session.commit()
-    if planned:
-        queue = get_queue()
-        with queue.connection.pipeline() as pipe:
-            for job_id, chunk in planned:
-                queue.enqueue(
-                    JOB_FUNCTION,
-                    chunk,
-                    job_id,
-                    job_id=job_id,
-                    job_timeout=JOB_TIMEOUT,
-                    result_ttl=600,
-                    failure_ttl=86400,
-                    pipeline=pipe,
-                )
-            pipe.execute()
+    enqueue_chunks(JOB_FUNCTION, planned, timeout=JOB_TIMEOUT)
     return sum(len(chunk) for _job_id, chunk in planned)
 
 
