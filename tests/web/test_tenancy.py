@@ -17,6 +17,7 @@ from tests.factories import (
     make_form_submission,
     make_user,
 )
+from tests.survey_fixtures import make_survey
 from webapp.accounts import tokens as accounts_tokens
 from webapp.bulk import runs as bulk_runs
 from webapp.bulk.runs import Picked
@@ -57,6 +58,8 @@ ID_ARGUMENTS = {
     "mailing_id",
     "recipient_id",
     "bulk_id",
+    "survey_id",
+    "page",  # a survey page's number (with survey_id)
 }
 
 
@@ -111,6 +114,8 @@ def objects_of(account) -> dict[str, int]:
         "mailing_id": mailing.id,
         "recipient_id": db.session.scalar(select(MailingRecipient.id).where(MailingRecipient.mailing_id == mailing.id)),
         "bulk_id": bulk.id,
+        "survey_id": make_survey(account).id,
+        "page": 0,
         "template_id": template.id,
         "caught_id": delivery.list_caught(account.id)[0].id,
         "definition_id": run.definition_id,
