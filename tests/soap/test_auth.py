@@ -164,6 +164,30 @@ def test_login_sets_a_soap_cookie_that_later_calls_use(wsdl_client, live_url, ac
         copernica_call(service.Account_databases)
 
 
+def test_a_password_change_ends_the_soap_session_cookie(wsdl_client, live_url, account):
+    """The cookie is a login session like the admin's: a new password (or logging out everywhere) ends it."""
+    import requests
+    from zeep.transports import Transport
+
+    from webapp.accounts import users
+
+    user = make_user(account, "admin")
+    make_database(account, "Customers")
+    email = user.email
+    db.session.commit()
+    session = requests.Session()
+    client = type(wsdl_client)(wsdl_client.wsdl.location, transport=Transport(session=session))
+    service = client.create_service(next(iter(wsdl_client.wsdl.bindings)), live_url)
+    assert copernica_call(service.login, username=email, password=PASSWORD, account="Acme") == 1
+    assert copernica_call(service.Account_databases).total == 1
+
+    users.change_password(db.session.get(type(user), user.id), current=PASSWORD, new="another long password 1")
+    with pytest.raises(Fault, match="Not logged on"):
+        copernica_call(service.Account_databases)
+    assert copernica_call(service.login, username=email, password="another long password 1", account="Acme") == 1
+    assert copernica_call(service.Account_databases).total == 1
+
+
 @pytest.mark.parametrize(
     "role,password,account_name",
     [

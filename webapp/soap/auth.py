@@ -59,8 +59,9 @@ def _serializer() -> URLSafeTimedSerializer:
 
 
 def session_cookie(user: User) -> str:
-    """The value of the ``soap_session`` cookie for a logged-on API user."""
-    return _serializer().dumps({"user": user.id, "account": user.account_id})
+    """The value of the ``soap_session`` cookie for a logged-on API user. It carries the user's session version,
+    so a password change or "log out everywhere" (``accounts.users.end_sessions``) ends it as it ends the admin's."""
+    return _serializer().dumps({"user": user.id, "account": user.account_id, "version": user.session_version})
 
 
 def _user_caller(user: User) -> Caller:
@@ -129,6 +130,7 @@ def _cookie_caller() -> Caller | None:
         and user.deactivated_at is None
         and user.totp_secret is None
         and user.account_id == data.get("account")
+        and user.session_version == data.get("version")
         and user.has_role("admin")
     ):
         return _user_caller(user)
