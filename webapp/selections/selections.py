@@ -34,6 +34,7 @@ from webapp.platform.errors import Conflict, NotFound, ValidationError
 from webapp.platform.tenancy import owned
 from webapp.profiles.databases import get_collection, get_database
 from webapp.rules import tree as rule_tree
+from webapp.rules.list_filter import ListFilter
 from webapp.selections.membership import member_ids, subprofile_ids
 
 MAX_NAME = 100
@@ -137,6 +138,12 @@ def create_selection(
     db.session.add(selection)
     db.session.commit()
     return selection
+
+
+def save_list_filter(account: Account, database_id: int, name: str, where: ListFilter) -> Selection:
+    """The profile list's search and conditions saved as a selection (``ListFilter.selection_tree``)."""
+    database = get_database(account, database_id)
+    return create_selection(account, database.id, name, rules=where.selection_tree(database))
 
 
 def update_selection(
