@@ -15,6 +15,7 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from webapp.exports import files as export_files
 from webapp.extensions import db
@@ -326,7 +327,10 @@ def _page(selection: Selection, start: int, length: int, *, with_total: bool = T
     model: type[Profile] | type[Subprofile] = Subprofile if selection.collection_id else Profile
     ids = _ids(selection).order_by(model.id).offset(start).limit(length)
     found = list(db.session.scalars(ids)) if length else []
-    loaded: list[Any] = list(db.session.scalars(select(model).where(model.id.in_(found)))) if found else []
+    query = select(model).where(model.id.in_(found))
+    if model is Subprofile:
+        query = query.options(selectinload(Subprofile.profile))  # pages name a subprofile by its profile
+    loaded: list[Any] = list(db.session.scalars(query)) if found else []
     rows = {row.id: row for row in loaded}
     items = [rows[i] for i in found]
     if length and (0 < len(items) < length or (start == 0 and not items)):
