@@ -3,7 +3,7 @@
 Inputs are named ``field-<id>`` (with an optional prefix when a page holds several forms), never by field
 name, so no field can collide with ``csrf_token`` or another form's inputs. Submissions are parsed into the
 ``{field name: value}`` the services speak; validation itself is the services' job. ``ListState`` reads and
-writes the search, order and page of a profile list URL.
+writes the search, conditions, order and page of a profile list URL.
 """
 
 from dataclasses import dataclass, replace
