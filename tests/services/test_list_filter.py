@@ -8,7 +8,7 @@ from tests.factories import make_database
 from webapp.bulk import runs as bulk_runs
 from webapp.bulk.runs import Picked
 from webapp.extensions import db
-from webapp.models import BulkRun
+from webapp.models import BulkRun, Profile
 from webapp.platform.errors import ValidationError
 from webapp.profiles import databases, profiles, text_search
 from webapp.profiles.events import Origin
@@ -139,7 +139,7 @@ def test_every_match_of_a_bulk_action_is_exactly_the_list_and_the_run_stores_the
         params={"field": field_id(database, "City"), "value": "Leiden"},
     )
     assert run.total == 2 and run.changed == 2
-    cities = [db.session.get(type(made[0]), p.id).fields.get(str(field_id(database, "City"))) for p in made]
+    cities = [db.session.get(Profile, p.id).fields.get(str(field_id(database, "City"))) for p in made]
     assert cities == ["Utrecht", "Leiden", "Leiden", None]
     assert db.session.get(BulkRun, run.id).selection["rules"]["rules"] == [
         {"field_id": score, "operator": ">", "value": 6}

@@ -116,7 +116,7 @@ def test_a_bulk_action_over_every_match_of_the_conditions(browser):
 
 def test_save_the_filtered_list_as_a_selection(browser):
     me = browser("editor")
-    database, news, made = shop_of(me.user.account)
+    database, news, _made = shop_of(me.user.account)
     form = {"name": "News in nl", "q": "example.nl", "ff": [f"interest:{news.id}"], "fo": ["has"], "fv": [""]}
     listed = conditions((f"interest:{news.id}", "has", ""))
     page = text_of(me.get(f"/databases/{database.id}/profiles?q=example.nl&{listed}"))
@@ -132,4 +132,3 @@ def test_save_the_filtered_list_as_a_selection(browser):
     viewer = browser("viewer", me.user.account)
     assert "Save as selection" not in text_of(viewer.get(f"/databases/{database.id}/profiles?q=example.nl"))
     assert viewer.post(f"/databases/{database.id}/profiles/selection", form).status_code == 403
-    assert made
