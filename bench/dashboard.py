@@ -10,11 +10,9 @@ subscribers (the housekeeping task), and times, on a fresh session per call as i
   ``SELECT count(*)`` of the database's profiles, which the databases page pays on each view;
 - the first page of the profile list searching ``example.nl`` (``list_profiles``, substring search through the
   trigram index) against the same page found by a plain scan (the same SQL without the trigram pre-filter);
-- the first page of the profile list searching one profile's whole address (the indexed email field's prefix
-  lookup) against the same page found by the trigram path (``address_lookup=False``, what it cost before);
 
-and ends with ``BENCH dashboard: <median> ms (<ratio>x count)``, ``BENCH substring_search: <median> ms
-(<ratio>x scan)`` and ``BENCH address_search: <median> ms (<ratio>x trigram path)`` lines.
+and ends with ``BENCH dashboard: <median> ms (<ratio>x count)`` and ``BENCH substring_search: <median> ms
+(<ratio>x scan)`` lines.
 
 Usage (the database's name must contain "bench"; building a million profiles takes minutes)::
 
@@ -79,24 +77,6 @@ def spread(account_id: int, database_id: int) -> None:
     day_counts.count_database(db.session.get_one(Database, database_id))
     db.session.commit()
     profiles_bench.analyze()
-
-
-def address_of(database, account_id: int, database_id: int) -> str:
-    """The address of the profile in the middle of the database (its email field), as a marketer types it."""
-    from sqlalchemy import func, select
-
-    from webapp.extensions import db
-    from webapp.models import Profile
-
-    email = next(f for f in database.fields if f.type == "email")
-    middle = select(func.max(Profile.id) / 2).where(Profile.database_id == database_id).scalar_subquery()
-    row = db.session.scalars(
-        select(Profile)
-        .where(Profile.account_id == account_id, Profile.database_id == database_id, Profile.id >= middle)
-        .order_by(Profile.id)
-        .limit(1)
-    ).one()
-    return str(row.fields[str(email.id)])
 
 
 def timed(call, repeat: int) -> list[float]:
@@ -169,23 +149,6 @@ def main(argv: list[str] | None = None) -> None:
             return list(db.session.scalars(scan))[: lists.PAGE_SIZE]
 
         assert search_page() == scan_page(), "the search and the scan found different profiles"
-        address = address_of(database, account_id, database_id)
-
-        class TrigramPath:
-            """The whole-address search without its fast path (what it was before)."""
-
-            def conditions(self, database):
-                return [text_search.text_condition(database, address, address_lookup=False)]
-
-        def address_page():
-            return [p.id for p in lists.list_profiles(account(), database_id, query=address).items]
-
-        def address_trigram_page():
-            return [p.id for p in lists.list_profiles(account(), database_id, where=TrigramPath()).items]
-
-        assert address_page() == address_trigram_page(), "the address lookup and the trigram path differ"
-        address_ms = timed(address_page, args.repeat)
-        address_trigram_ms = timed(address_trigram_page, args.repeat)
         search_ms = timed(search_page, args.repeat)
         scan_ms = timed(scan_page, args.repeat)
         shown = figures.figures(account(), database_id)
@@ -198,16 +161,12 @@ def main(argv: list[str] | None = None) -> None:
             ("count(*) of the database", count_ms),
             (f"list search {QUERY!r}, first page", search_ms),
             ("the same page by a scan", scan_ms),
-            ("list search of a whole address", address_ms),
-            ("the same page by the trigram path", address_trigram_ms),
         ):
             print(f"  {label:<36} median {statistics.median(values):9.1f} ms   max {max(values):9.1f} ms")
         dashboard, count = statistics.median(dashboard_ms), statistics.median(count_ms)
         search, plain = statistics.median(search_ms), statistics.median(scan_ms)
         print(f"BENCH dashboard: {dashboard:.1f} ms ({dashboard / count:.2f}x count of the database's profiles)")
         print(f"BENCH substring_search: {search:.1f} ms ({search / plain:.2f}x scan)")
-        fast, trigram_path = statistics.median(address_ms), statistics.median(address_trigram_ms)
-        print(f"BENCH address_search: {fast:.1f} ms ({fast / trigram_path:.2f}x trigram path)")
 
 
 if __name__ == "__main__":

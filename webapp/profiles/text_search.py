@@ -14,9 +14,6 @@ fields one by one (so a match in a number field, or in a field's key, is not a m
 out for what the JSON text would spell differently (quotes, backslashes, control characters) and for fewer than
 three characters (trigrams need three); for a whole address it looks for the part before the ``@`` only.
 Without the extension, and on SQLite, the same query runs as a scan (``LIKE``): right, only slower.
-
-A whole address, or its start past the ``@``, with an indexed email field takes neither: ``_address_lookup`` is
-a prefix range of that field's expression index (see there for what it does not find).
 """
 
 from flask_babel import gettext as _
@@ -27,11 +24,10 @@ from webapp.extensions import db
 from webapp.models import Database, Field, Profile
 from webapp.platform.errors import ValidationError
 from webapp.platform.tenancy import MAX_ID
-from webapp.profiles.field_expressions import dialect_name, raw_value, sort_value
+from webapp.profiles.field_expressions import dialect_name, raw_value
 from webapp.profiles.field_types import get_field_type
 
 MAX_QUERY = 200
-_ADDRESS_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.!#$%&'*+/=?^_`{|}~-@")
 TRIGRAM_INDEX = "ix_profile_text_trgm"
 
 
@@ -41,12 +37,9 @@ def text_fields(database: Database) -> list[Field]:
     return [f for f in database.fields if get_field_type(f.type).sort_as == "text" and not f.hidden]
 
 
-def text_condition(
-    database: Database, query: str, *, prefilter: bool = True, address_lookup: bool = True
-) -> ColumnElement:
+def text_condition(database: Database, query: str, *, prefilter: bool = True) -> ColumnElement:
     """Profiles of ``database`` matching ``query`` (see the module docstring); the caller scopes to the account.
-    ``prefilter=False`` leaves out the trigram pre-filter (``bench/dashboard.py`` times the scan it saves), and
-    ``address_lookup=False`` the fast path of a whole address (the bench times the trigram path it saves)."""
+    ``prefilter=False`` leaves out the trigram pre-filter (``bench/dashboard.py`` times the scan it saves)."""
     query = query.strip()
     if len(query) > MAX_QUERY:
         raise ValidationError({"q": _("Search for at most %(count)s characters.", count=MAX_QUERY)})
@@ -54,8 +47,6 @@ def text_condition(
         return true()
     dialect = dialect_name()
     needle = query.lower()
-    if address_lookup and (lookup := _address_lookup(database, needle, dialect)) is not None:
-        return lookup
     pattern = "%" + escape_like(needle) + "%"
     in_fields = [func.lower(raw_value(field, dialect)).like(pattern, escape="\\") for field in text_fields(database)]
     matched = or_(*in_fields) if in_fields else false()
@@ -77,22 +68,6 @@ def interest_condition(interest_id: int, held: bool = True) -> ColumnElement:
         each = func.json_each(literal_column("profile.interests")).table_valued("value")
         holds = select(1).select_from(each).where(each.c.value == int(interest_id)).exists()
     return holds if held else ~holds
-
-
-def _address_lookup(database: Database, needle: str, dialect: str) -> ColumnElement | None:
-    """The fast path of a whole address (or its start past the ``@``): the indexed email fields whose value starts
-    with it, a range of their expression indexes; ``None`` (take the substring path) for any other query, or when
-    no email field is indexed. It finds what the substring search finds except a value holding the address
-    after other characters (``joann@example.nl`` for ``ann@example.nl``) or in another field (see
-    docs/architecture.md, "Substring search with one trigram index")."""
-    local, at, domain = needle.partition("@")
-    if not (at and local and "@" not in domain and _ADDRESS_CHARACTERS.issuperset(needle)):
-        return None
-    indexed = [f for f in text_fields(database) if f.type == "email" and (f.indexed or f.unique)]
-    if not indexed:
-        return None
-    start = escape_like(needle) + "%"
-    return or_(*[sort_value(field, dialect).like(start, escape="\\") for field in indexed])
 
 
 def escape_like(text: str) -> str:
