@@ -10,7 +10,7 @@ from webapp.bulk.runs import Picked
 from webapp.extensions import db
 from webapp.models import BulkRun, Profile
 from webapp.platform.errors import ValidationError
-from webapp.profiles import databases, profiles, text_search
+from webapp.profiles import databases, profiles
 from webapp.profiles.events import Origin
 from webapp.profiles.lists import Filter, count_profiles, list_profiles
 from webapp.rules.list_filter import Condition, ListFilter, operators_for, subjects
