@@ -1,4 +1,5 @@
-"""Screenshots of the dashboard and of a profile list with a bulk action, at 1280 and 375 px, for the docs.
+"""Screenshots of the dashboard and of a profile list (a search and a condition) with a bulk action, at 1280 and
+375 px, for the docs.
 
 Seeds a fresh SQLite database in a temporary folder (the demo database of ``flask demo``, with 60 days of
 history: sign-ups, follow-up runs, emails, unsubscribes, bounces, an import), serves the app on 127.0.0.1 and
@@ -28,7 +29,7 @@ PASSWORD = secrets.token_urlsafe(16)  # of the throw-away user in the throw-away
 
 
 def seed():
-    """The demo account with 60 days of history; returns (owner email, database id, some profile ids)."""
+    """The demo account with 60 days of history; returns (owner email, database id, the interest Offers' id)."""
     from sqlalchemy import select, update
 
     from webapp.accounts import accounts, users
@@ -139,7 +140,7 @@ def seed():
     db.session.commit()
     weekly = next(i for i in database.interests if i.name == "Offers")
     bulk_runs.start(account, database.id, "add_interest", Picked(ids=tuple(ids[:3])), params={"interest": weekly.id})
-    return user.email, database.id
+    return user.email, database.id, weekly.id
 
 
 def main() -> None:
@@ -173,7 +174,7 @@ def main() -> None:
 
             upgrade()
             redis_connection().flushdb()
-            email, database_id = seed()
+            email, database_id, offers_id = seed()
             db.session.remove()
     except BaseException:
         if redis is not None:
@@ -195,7 +196,8 @@ def main() -> None:
                 page.wait_for_selector("h1")
                 page.goto(f"{base}/?database={database_id}")
                 page.screenshot(path=str(OUT / f"dashboard-{width}.png"), full_page=True)
-                page.goto(f"{base}/databases/{database_id}/profiles?q=amsterdam")
+                without_offers = f"ff=interest:{offers_id}&fo=has_not&fv="  # a condition row, as the docs show it
+                page.goto(f"{base}/databases/{database_id}/profiles?q=amsterdam&{without_offers}")
                 page.wait_for_selector("#bulk-form")
                 for box in page.locator('input[name="id"]').all()[:4]:
                     box.check()

@@ -24,7 +24,7 @@ ALLOWED = {
     "selections": {"email", "exports", "profiles", "platform", "rules"},
     "mailings": {"email", "hygiene", "platform", "profiles", "selections"},
     "surveys": {"email", "exports", "profiles", "platform", "webforms", "widgets"},
-    "bulk": {"imports", "exports", "profiles", "platform"},
+    "bulk": {"imports", "exports", "profiles", "platform", "rules"},
     "dashboard": {"followups", "hygiene", "imports", "webforms", "email", "profiles", "platform"},
     "privacy": {
         "accounts",

@@ -20,7 +20,7 @@ from webapp.platform.errors import NotFound, ValidationError
 from webapp.profiles import databases, profiles, subprofiles, unsubscribe
 from webapp.profiles.events import Origin
 from webapp.profiles.fields import FieldSpec, create_field
-from webapp.profiles.lists import Filter
+from webapp.rules.list_filter import Condition, ListFilter
 
 ADMIN = Origin("admin", actor="ann@example.nl")
 
@@ -88,21 +88,21 @@ def test_set_a_field_on_picked_profiles_is_one_journalled_run_and_undo_puts_valu
 
 def test_interests_over_every_match_of_a_search_and_their_undo(account, shop):
     database, news, _orders, made = shop
-    every_nl = Picked(where=Filter(query="example.nl"))
+    every_nl = Picked(where=ListFilter(query="example.nl"))
     run = bulk_runs.start(account, database.id, "add_interest", every_nl, params={"interest": news.id})
     assert run.total == 3 and run.changed == 2  # p0 had it already
     assert [news.id in values(account, database, p.id)[1] for p in made] == [True, False, True, False, True, False]
     bulk_undo.undo_run(account, run.id)
     assert [news.id in values(account, database, p.id)[1] for p in made] == [True] + [False] * 5
 
-    without = Picked(where=Filter(interest_id=news.id))
+    without = Picked(where=ListFilter(rows=(Condition(f"interest:{news.id}", "has"),)))
     removed = bulk_runs.start(account, database.id, "remove_interest", without, params={"interest": news.id})
     assert removed.changed == 1 and values(account, database, made[0].id)[1] == []
 
 
 def test_unsubscribe_and_its_undo_restore_the_subscription(account, shop):
     database, _news, _orders, made = shop
-    run = bulk_runs.start(account, database.id, "unsubscribe", Picked(where=Filter(query="Delft")))
+    run = bulk_runs.start(account, database.id, "unsubscribe", Picked(where=ListFilter(query="Delft")))
     assert run.changed == 2
     assert [unsubscribe.is_subscribed(db.session.get(Profile, p.id)) for p in made[4:]] == [False, False]
     kinds = {e.kind for e in db.session.scalars(select(ProfileEvent).where(ProfileEvent.reference == f"bulk {run.id}"))}
@@ -148,7 +148,7 @@ def test_export_writes_the_selection_and_cannot_be_undone(account, shop, app, tm
     database, _news, _orders, made = shop
     app.config["BULK_EXPORT_FOLDER"] = str(tmp_path)
     try:
-        run = bulk_runs.start(account, database.id, "export", Picked(where=Filter(query="utrecht")))
+        run = bulk_runs.start(account, database.id, "export", Picked(where=ListFilter(query="utrecht")))
     finally:
         app.config.pop("BULK_EXPORT_FOLDER")
     assert run.status == BulkRunStatus.DONE and run.changed == 4
@@ -188,7 +188,7 @@ def test_a_large_selection_is_durable_work_in_chunks_with_progress(account, shop
         ("set_field", {"field": "Score", "value": "many"}, Picked(), "Score"),
         ("add_interest", {"interest": 999999}, Picked(), "Choose an interest"),
         ("delete", {}, Picked(ids=()), "Pick at least one"),
-        ("delete", {}, Picked(where=Filter(query="nobody")), "No profiles match"),
+        ("delete", {}, Picked(where=ListFilter(query="nobody")), "No profiles match"),
     ],
 )
 def test_bad_input_is_a_clear_error_and_changes_nothing(account, shop, action, params, selection, message):

@@ -193,7 +193,8 @@ def test_delivery_log_and_resend(browser, receiver):
     receiver.answers = [500]
     deliver()
     page = text_of(me.get(f"/callbacks/{callback.id}"))
-    assert "receiver says no" in page and "pending: 1" in page and f"#{profile.id}" in page
+    assert "receiver says no" in page and "pending: 1" in page
+    assert f'<a href="/profiles/{profile.id}">Ann</a>' in page  # the profile by its name, not its number
     [delivery] = committed().scalars(select(CallbackDelivery)).all()
     log = text_of(me.get(f"/callbacks/{callback.id}/deliveries", htmx=True))
     assert log.lstrip().startswith('<section id="deliveries"') and "500" in log

@@ -153,7 +153,7 @@ def test_edit_a_subprofile_without_javascript(browser, account, setup):
     item = make_order(account, setup)
     me = browser("editor", account)
     page = text_of(me.get(f"/subprofiles/{item.id}/edit"))
-    assert "<html" in page and f"Orders #{item.id}" in page and 'value="Book"' in page
+    assert "<html" in page and f"Orders #{item.id} of Anna" in page and 'value="Book"' in page
     response = me.post(f"/subprofiles/{item.id}", {f"field-{setup['product'].id}": "Lamp"})
     assert response.status_code == 303
     db.session.refresh(item)

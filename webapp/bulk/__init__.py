@@ -5,7 +5,7 @@ Owns ``runs`` (starting one, its selection, the list of runs), ``apply`` (the ``
 of profiles, one transaction each with its progress marker, every change journalled with ``reference = "bulk
 <id>"``) and ``undo`` (the ``bulk_undo`` work kind: values and interests put back through the import rollback's
 journal machinery, removed profiles put back whole with their subprofiles). May import imports (the rollback),
-exports (the CSV cell writer), profiles and platform.
+exports (the CSV cell writer), profiles, platform and rules (the list's filter, ``rules.list_filter``).
 """
 
 

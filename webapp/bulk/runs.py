@@ -22,7 +22,7 @@ from webapp.platform.errors import ValidationError
 from webapp.platform.tenancy import MAX_ID, owned
 from webapp.profiles.databases import get_database
 from webapp.profiles.field_types import FieldValueError, coerce
-from webapp.profiles.lists import Filter
+from webapp.rules.list_filter import ListFilter
 
 KIND = "bulk_action"
 RUN_AT_ONCE = 200
@@ -31,29 +31,22 @@ MAX_PICKED = 1000
 
 @dataclass(frozen=True)
 class Picked:
-    """Profiles ``ids`` picked on a page, or (``ids`` None) every match of a list's ``where``."""
+    """Profiles ``ids`` picked on a page, or (``ids`` None) every match of a list's ``where``: its search and
+    conditions, stored with the run as a validated rule tree, so the run applies exactly what was counted."""
 
     ids: tuple[int, ...] | None = None
-    where: Filter = Filter()
+    where: ListFilter = ListFilter()
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self, database: Database) -> dict[str, Any]:
         if self.ids is not None:
             return {"ids": list(self.ids)}
-        return {
-            "query": self.where.query,
-            "interest": self.where.interest_id,
-            "without_interest": self.where.without_interest,
-        }
+        return self.where.as_json(database)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Picked":
         if data.get("ids") is not None:
             return cls(ids=tuple(int(i) for i in data["ids"]))
-        interest = data.get("interest")
-        where = Filter(
-            str(data.get("query") or ""), int(interest) if interest else None, bool(data.get("without_interest"))
-        )
-        return cls(where=where)
+        return cls(where=ListFilter.from_json(data))
 
     def conditions(self, database: Database) -> list[ColumnElement]:
         if self.ids is not None:
@@ -82,6 +75,8 @@ def start(
                 {"selection": _("Pick at most %(count)s profiles, or choose all matches.", count=MAX_PICKED)}
             )
         selection = Picked(ids=ids)
+    if selection.ids is None:
+        selection = Picked(where=ListFilter.from_json(selection.where.as_json(database)))  # what the run stores
     in_database = (Profile.account_id == account.id, Profile.database_id == database.id)
     conditions = selection.conditions(database)
     total, highest = db.session.execute(
@@ -89,12 +84,13 @@ def start(
     ).one()
     if not total:
         raise ValidationError({"selection": _("No profiles match, so there is nothing to do.")})
+    floor = db.session.scalar(select(func.max(ProfileEvent.id))) or 0
     run = BulkRun(
         account_id=account.id,
         database_id=database.id,
         action=action,
         params=params,
-        selection={**selection.as_json(), "event_floor": db.session.scalar(select(func.max(ProfileEvent.id))) or 0},
+        selection={**selection.as_json(database), "event_floor": floor},
         status=BulkRunStatus.PENDING,
         actor=actor,
         total=total,

@@ -28,8 +28,9 @@ BULK_ACTIONS = ("set_field", "add_interest", "remove_interest", "unsubscribe", "
 class BulkRun(Base):
     """One bulk action on a selection of profiles; its profile events carry ``reference = f"bulk {id}"``.
 
-    ``selection`` is ``{"ids": [...]}`` (profiles picked on a page) or ``{"query": text, "interest": id,
-    "without_interest": bool}`` (every match of the list's search and filter, as it was when the run started:
+    ``selection`` is ``{"ids": [...]}`` (profiles picked on a page) or ``{"query": text, "rules": tree}`` (every match
+    of the list's search and conditions, a validated rule tree: ``rules.list_filter``; runs of before the conditions
+    hold ``"interest": id, "without_interest": bool`` instead), as it was when the run started:
     the matches are walked by id up to ``last_profile_id``). ``params`` holds what to apply
     (``{"field": key, "value": v}`` or ``{"interest": id}``)."""
 

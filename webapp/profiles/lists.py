@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -59,6 +59,13 @@ def search_scope(database: Database) -> SearchScope:
     return SearchScope(indexed=False, fields=[f for f in text_search.text_fields(database) if f.shown])
 
 
+class Where(Protocol):
+    """What a list shows besides its order: SQL conditions on ``profile`` (``Filter``, or the admin list's filter
+    with conditions, ``rules.list_filter.ListFilter``)."""
+
+    def conditions(self, database: Database) -> list[ColumnElement]: ...
+
+
 @dataclass(frozen=True)
 class Filter:
     """What a list shows besides its order: a search, and profiles with (or without) one interest."""
@@ -78,10 +85,10 @@ class Filter:
         return found
 
 
-def count_profiles(account: Account, database_id: int, *, query: str = "", where: Filter | None = None) -> int:
+def count_profiles(account: Account, database_id: int, *, query: str = "", where: Where | None = None) -> int:
     """How many profiles a list with this search holds (a separate query, so the list itself stays fast)."""
     database = get_database(account, database_id)
-    where = where or Filter(query=query)
+    where = where if where is not None else Filter(query=query)
     statement = (
         select(func.count())
         .select_from(Profile)
@@ -99,12 +106,12 @@ def list_profiles(
     descending: bool = False,
     cursor: str | None = None,
     limit: int = PAGE_SIZE,
-    where: Filter | None = None,
+    where: Where | None = None,
 ) -> Page:
     database = get_database(account, database_id)
     dialect = dialect_name()
     expression, field = _sort_expression(database, sort, dialect)
-    where = where or Filter(query=query)
+    where = where if where is not None else Filter(query=query)
     statement = select(Profile).where(
         Profile.account_id == account.id, Profile.database_id == database.id, *where.conditions(database)
     )

@@ -255,6 +255,17 @@ def new_profile_row(
 NAME_WORDS = ("name", "naam")
 
 
+def display_names(account: Account, profile_ids: Iterable[int]) -> dict[int, str]:
+    """``display_name`` of each of the account's profiles among ``profile_ids``, in one query; a removed profile
+    (or another account's) is left out."""
+    wanted = {int(i) for i in profile_ids if i}
+    if not wanted:
+        return {}
+    query = select(Profile).where(Profile.account_id == account.id, Profile.id.in_(wanted))
+    found = db.session.scalars(query.options(joinedload(Profile.database)))
+    return {profile.id: display_name(profile) for profile in found}
+
+
 def display_name(profile: Profile) -> str:
     """How screens name a profile: its first email address, else its name fields (FirstName LastName, …),
     else ``Profile #<id>``."""

@@ -2,9 +2,10 @@
 domain, ``haag`` finds Den Haag.
 
 What is matched: a profile id typed as a number, and what was typed anywhere in any text-like field (text,
-email, phone, choice, …; not hidden fields), ignoring case; ``%`` and ``_`` are plain characters. The interest
-filter of the profile list lives here too (``interest_condition``): both are SQL conditions, so a list, a count
-and a bulk action over "every match" ask the database, never Python, which profiles match.
+email, phone, choice, …; not hidden fields), ignoring case; ``%`` and ``_`` are plain characters. It is an SQL
+condition, so a list, a count and a bulk action over "every match" ask the database, never Python, which
+profiles match (the list's conditions are the rule language's: ``rules.list_filter``). ``interest_condition``
+serves the unsubscribe behaviour and ``lists.Filter``.
 
 On PostgreSQL, when the ``pg_trgm`` extension is there (the migration creates it where it can), one trigram GIN
 index covers the text of all of a profile's values: ``ix_profile_text_trgm`` on ``lower(fields::text)``. The

@@ -15,6 +15,7 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from webapp.exports import files as export_files
 from webapp.extensions import db
@@ -34,6 +35,7 @@ from webapp.platform.errors import Conflict, NotFound, ValidationError
 from webapp.platform.tenancy import owned
 from webapp.profiles.databases import get_collection, get_database
 from webapp.rules import tree as rule_tree
+from webapp.rules.list_filter import ListFilter
 from webapp.selections.membership import member_ids, subprofile_ids
 
 MAX_NAME = 100
@@ -137,6 +139,12 @@ def create_selection(
     db.session.add(selection)
     db.session.commit()
     return selection
+
+
+def save_list_filter(account: Account, database_id: int, name: str, where: ListFilter) -> Selection:
+    """The profile list's search and conditions saved as a selection (``ListFilter.selection_tree``)."""
+    database = get_database(account, database_id)
+    return create_selection(account, database.id, name, rules=where.selection_tree(database))
 
 
 def update_selection(
@@ -319,7 +327,10 @@ def _page(selection: Selection, start: int, length: int, *, with_total: bool = T
     model: type[Profile] | type[Subprofile] = Subprofile if selection.collection_id else Profile
     ids = _ids(selection).order_by(model.id).offset(start).limit(length)
     found = list(db.session.scalars(ids)) if length else []
-    loaded: list[Any] = list(db.session.scalars(select(model).where(model.id.in_(found)))) if found else []
+    query = select(model).where(model.id.in_(found))
+    if model is Subprofile:
+        query = query.options(selectinload(Subprofile.profile))  # pages name a subprofile by its profile
+    loaded: list[Any] = list(db.session.scalars(query)) if found else []
     rows = {row.id: row for row in loaded}
     items = [rows[i] for i in found]
     if length and (0 < len(items) < length or (start == 0 and not items)):

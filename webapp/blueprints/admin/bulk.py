@@ -97,7 +97,10 @@ def bulk_start(database_id: int):
     if selection.ids is not None:
         count = len(set(selection.ids))
     else:
-        count = lists.count_profiles(account, database.id, where=selection.where)
+        try:
+            count = lists.count_profiles(account, database.id, where=selection.where)
+        except ValidationError as error:
+            return acted(" ".join(str(message) for message in error.errors.values()), back, "error")
     if form.get("confirmed") != "yes":
         if action not in action_labels() or not count:
             message = _("Pick profiles in the list (or choose all matches) and what to do with them.")
@@ -108,6 +111,7 @@ def bulk_start(database_id: int):
             active="profiles",
             question=_describe(database, action, params, count),
             form=form,
+            state=state,
             undo_possible=action != "export",
             cancel=back,
             danger=action in ("delete", "unsubscribe"),

@@ -11,7 +11,7 @@ from webapp.blueprints.admin.schema_inputs import apply_errors
 from webapp.callbacks import definitions
 from webapp.callbacks import deliveries as callback_sending
 from webapp.platform.errors import ValidationError
-from webapp.profiles import databases
+from webapp.profiles import databases, profiles
 
 
 def _list_page(database, form: CallbackInputs, *, errors=None, status: int = 200):
@@ -50,8 +50,7 @@ def _callback_page(
         "callback": callback,
         "form": form or CallbackInputs.of(database, callback),
         "errors": errors or {},
-        "deliveries": callback_sending.list_deliveries(account, callback.id),
-        "counts": callback_sending.count_deliveries(account, callback.id),
+        **_deliveries(account, callback),
         "test_result": test_result,
         "paused_backlog": callback_sending.PAUSED_BACKLOG,
         **_labels(),
@@ -119,12 +118,17 @@ def callback_deliveries(callback_id: int):
     """The delivery log alone (refreshed by htmx)."""
     account = current_account()
     callback = definitions.get_callback(account, callback_id)
-    return render_template(
-        "admin/callbacks/_deliveries.html",
-        callback=callback,
-        deliveries=callback_sending.list_deliveries(account, callback.id),
-        counts=callback_sending.count_deliveries(account, callback.id),
-    )
+    return render_template("admin/callbacks/_deliveries.html", callback=callback, **_deliveries(account, callback))
+
+
+def _deliveries(account, callback) -> dict:
+    """What the delivery log shows: the latest deliveries, counts by status, and their profiles' names."""
+    deliveries = callback_sending.list_deliveries(account, callback.id)
+    return {
+        "deliveries": deliveries,
+        "counts": callback_sending.count_deliveries(account, callback.id),
+        "profile_names": profiles.display_names(account, (d.profile_id for d in deliveries if d.profile_id)),
+    }
 
 
 @bp.route("/callbacks/<int:callback_id>", methods=["POST"])
@@ -227,12 +231,7 @@ def delivery_resend(delivery_id: int):
     message = _("Delivery #%(id)s is queued to be sent again.", id=delivery.id)
     if is_htmx() and request.headers.get("HX-Target") == "deliveries":
         return toast(
-            render_template(
-                "admin/callbacks/_deliveries.html",
-                callback=callback,
-                deliveries=callback_sending.list_deliveries(account, callback.id),
-                counts=callback_sending.count_deliveries(account, callback.id),
-            ),
+            render_template("admin/callbacks/_deliveries.html", callback=callback, **_deliveries(account, callback)),
             message,
         )
     return _after(message, callback)
@@ -252,12 +251,7 @@ def delivery_retry(delivery_id: int):
     message = _("Delivery #%(id)s will be tried again.", id=delivery.id)
     if is_htmx() and request.headers.get("HX-Target") == "deliveries":
         return toast(
-            render_template(
-                "admin/callbacks/_deliveries.html",
-                callback=callback,
-                deliveries=callback_sending.list_deliveries(account, callback.id),
-                counts=callback_sending.count_deliveries(account, callback.id),
-            ),
+            render_template("admin/callbacks/_deliveries.html", callback=callback, **_deliveries(account, callback)),
             message,
         )
     return _after(message, callback)

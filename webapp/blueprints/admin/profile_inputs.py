@@ -3,7 +3,7 @@
 Inputs are named ``field-<id>`` (with an optional prefix when a page holds several forms), never by field
 name, so no field can collide with ``csrf_token`` or another form's inputs. Submissions are parsed into the
 ``{field name: value}`` the services speak; validation itself is the services' job. ``ListState`` reads and
-writes the search, order and page of a profile list URL.
+writes the search, conditions, order and page of a profile list URL.
 """
 
 from dataclasses import dataclass, replace
@@ -18,7 +18,7 @@ from webapp.models import Account, Field, Interest
 from webapp.platform.errors import NotFound
 from webapp.profiles import databases
 from webapp.profiles.field_types import decimals_of, format_value
-from webapp.profiles.lists import Filter
+from webapp.rules.list_filter import MAX_CONDITIONS, MAX_VALUE, Condition, ListFilter
 
 INPUT_TYPES = {
     "text": "text",
@@ -211,23 +211,23 @@ def parse_interests(interests: list[Interest], form: MultiDict, *, name: str = "
 
 @dataclass(frozen=True)
 class ListState:
-    """What a list URL says: search, interest filter (``12`` holds interest 12, ``-12`` lacks it), order and page."""
+    """What a list URL says: search, conditions (``ff``/``fo``/``fv`` repeated: subject, operator, value per
+    row; an older ``interest=12`` or ``-12`` link becomes a has / has-not row), order and page."""
 
     query: str = ""
     sort: str = "id"
     descending: bool = False
     cursor: str | None = None
-    interest: str = ""
+    rows: tuple[Condition, ...] = ()
 
     @classmethod
     def from_args(cls, args) -> "ListState":
-        interest = (args.get("interest") or "").strip()
         return cls(
             query=args.get("q", "").strip()[:200],
             sort=args.get("sort") or "id",
             descending=args.get("dir") == "desc",
             cursor=args.get("cursor") or None,
-            interest=interest if interest.lstrip("-").isdigit() and len(interest) < 12 else "",
+            rows=_rows(args),
         )
 
     def args(self, **changes: Any) -> dict[str, Any]:
@@ -235,22 +235,38 @@ class ListState:
         state = replace(self, **changes)
         return {
             "q": state.query or None,
-            "interest": state.interest or None,
+            "ff": [row.subject for row in state.rows] or None,
+            "fo": [row.operator for row in state.rows] or None,
+            "fv": [row.value for row in state.rows] or None,
             "sort": state.sort if state.sort != "id" else None,
             "dir": "desc" if state.descending else None,
             "cursor": state.cursor,
         }
 
-    def where(self) -> Filter:
-        """The search and filter of this state, as the profile lists and bulk actions take them."""
-        if not self.interest:
-            return Filter(query=self.query)
-        return Filter(self.query, abs(int(self.interest)), self.interest.startswith("-"))
+    def filter_args(self) -> dict[str, Any]:
+        """Only the search and conditions (what a count, a bulk action and a saved selection take)."""
+        return {key: value for key, value in self.args(cursor=None).items() if key in ("q", "ff", "fo", "fv")}
+
+    def where(self) -> ListFilter:
+        """The search and conditions of this state, as the profile lists and bulk actions take them."""
+        return ListFilter(query=self.query, rows=self.rows)
 
     @property
     def filtered(self) -> bool:
-        return bool(self.query or self.interest)
+        return self.where().filtered
 
     def sort_args(self, key: str) -> dict[str, Any]:
         """Arguments of the link that sorts by ``key``: ascending first, then toggling direction."""
         return self.args(sort=key, descending=self.sort == key and not self.descending, cursor=None)
+
+
+def _rows(args) -> tuple[Condition, ...]:
+    subjects, operators, values = args.getlist("ff"), args.getlist("fo"), args.getlist("fv")
+    rows = [
+        Condition(subject[:40], operator[:20], value[:MAX_VALUE])
+        for subject, operator, value in zip(subjects, operators, values + [""] * len(subjects), strict=False)
+    ]
+    interest = (args.get("interest") or "").strip()
+    if interest.lstrip("-").isdigit() and len(interest) < 12:
+        rows.append(Condition(f"interest:{interest.lstrip('-')}", "has_not" if interest.startswith("-") else "has"))
+    return tuple(rows[: MAX_CONDITIONS + 1])  # one more than allowed, so the filter refuses rather than drops

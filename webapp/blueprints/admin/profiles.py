@@ -1,7 +1,7 @@
 """Admin views of profiles and subprofiles: the list, create, inline edit, the profile page and its timeline."""
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +21,7 @@ from webapp.blueprints.admin.profile_inputs import (
     parse_values,
     split_errors,
 )
-from webapp.blueprints.admin.responses import hx_redirect, is_htmx, render, toast
+from webapp.blueprints.admin.responses import acted, hx_redirect, is_htmx, render, toast
 from webapp.email import suppression
 from webapp.hygiene import status as hygiene_status
 from webapp.models import Account, Collection, Field, Profile, Subprofile
@@ -29,6 +29,9 @@ from webapp.platform.errors import Conflict, NotFound, ValidationError
 from webapp.profiles import consents, databases, fields, lists, profiles, subprofiles, timeline, unsubscribe
 from webapp.profiles.events import Origin
 from webapp.profiles.field_types import format_value
+from webapp.rules import list_filter
+from webapp.rules.list_filter import Condition
+from webapp.selections import selections
 
 # --- helpers --------------------------------------------------------------------------------------
 
@@ -84,10 +87,14 @@ def profile_title(profile: Profile) -> str:
 
 @bp.route("/databases/<int:database_id>/profiles", endpoint="profiles")
 def profile_list(database_id: int):
-    """Profiles of a database: search as you type, sort, keyset pages."""
+    """Profiles of a database: search as you type, conditions, sort, keyset pages. ``add`` (a new condition row)
+    and ``drop`` (remove row n) change the form and answer with the whole page at the URL without them."""
     account = current_account()
     database = databases.get_database(account, database_id)
     state = ListState.from_args(request.args)
+    state = replace(state, rows=list_filter.settle(database, _restructured(state.rows)))
+    if _structural() and not is_htmx():
+        return redirect(url_for("admin.profiles", database_id=database.id, **state.args()), 303)
     problem = None
     try:
         page = lists.list_profiles(
@@ -110,11 +117,32 @@ def profile_list(database_id: int):
         "extra_sorts": [(key, label) for key, label in sort_options if key not in column_sorts],
         "scope": lists.search_scope(database),
         "bulk": bulk_choices(database),
+        "subjects": list_filter.subjects(database),
+        "operators": {row.subject: list_filter.operators_for(database, row.subject) for row in state.rows},
+        "operator_labels": list_filter.OPERATOR_LABELS,
+        "max_conditions": list_filter.MAX_CONDITIONS,
     }
-    template = "admin/profiles/_list.html" if _wants_partial() else "admin/profiles/index.html"
+    partial = _wants_partial() and request.headers.get("HX-Target") != "profiles-page"
+    template = "admin/profiles/_list.html" if partial else "admin/profiles/index.html"
     response = make_response(render_template(template, **context))
     response.vary.add("HX-Request")
+    if _structural():
+        response.headers["HX-Push-Url"] = url_for("admin.profiles", database_id=database.id, **state.args())
     return response
+
+
+def _structural() -> bool:
+    return "add" in request.args or "drop" in request.args
+
+
+def _restructured(rows: tuple) -> tuple:
+    """The rows with ``drop`` (a row's index) removed and, for ``add``, an empty row at the end."""
+    drop = request.args.get("drop", "")
+    if drop.isdigit() and len(drop) < 4:
+        rows = rows[: int(drop)] + rows[int(drop) + 1 :]
+    if "add" in request.args and len(rows) < list_filter.MAX_CONDITIONS:
+        rows = (*rows, Condition("", ""))
+    return rows
 
 
 @bp.route("/databases/<int:database_id>/profiles/count")
@@ -123,6 +151,22 @@ def profile_count(database_id: int):
     state = ListState.from_args(request.args)
     total = lists.count_profiles(current_account(), database_id, where=state.where())
     return render_template("admin/profiles/_count.html", total=total, query=state.filtered)
+
+
+@bp.route("/databases/<int:database_id>/profiles/selection", methods=["POST"])
+@requires("editor")
+def profiles_save_selection(database_id: int):
+    """Save the list's search and conditions as a selection, then open it."""
+    account = current_account()
+    database = databases.get_database(account, database_id)
+    state = ListState.from_args(request.form)
+    back = url_for("admin.profiles", database_id=database.id, **state.args(cursor=None))
+    try:
+        saved = selections.save_list_filter(account, database.id, request.form.get("name", ""), state.where())
+    except ValidationError as error:
+        return acted(" ".join(str(message) for message in error.errors.values()), back, "error")
+    opened = url_for("admin.selection", selection_id=saved.id)
+    return acted(_("The selection %(name)s is saved.", name=saved.name), opened)
 
 
 # --- create ---------------------------------------------------------------------------------------
