@@ -31,11 +31,13 @@ def _variants(data: dict[str, Any], current: Mailing | None) -> list[dict[str, A
         return [dict(variant) for variant in (current.variants if current else None) or []]
     variants = []
     for item in given:
-        if not isinstance(item, dict):
-            raise ValidationError({"variants": _('Give each variant as {"subject", "template"}.')})
-        variants.append(
-            {"subject": bodies.text(item, "subject", "") or "", "template_id": bodies.identifier(item, "template")}
-        )
+        try:
+            if not isinstance(item, dict):
+                raise ValidationError({})
+            template_id = bodies.identifier(item, "template")
+            variants.append({"subject": bodies.text(item, "subject", "") or "", "template_id": template_id})
+        except ValidationError:
+            raise ValidationError({"variants": _('Give each variant as {"subject": text, "template": id}.')}) from None
     return variants
 
 
@@ -43,7 +45,10 @@ def _limits(data: dict[str, Any], current: Mailing | None) -> dict[str, int]:
     given = bodies.structure(data, "domain_limits", dict)
     if given is None:
         return dict((current.domain_limits if current else None) or {})
-    return {str(domain): bodies.number(given, domain) or 0 for domain in given}
+    if not all(isinstance(limit, int) and not isinstance(limit, bool) for limit in given.values()):
+        message = _("Give each domain's limit as a whole number of messages per minute.")
+        raise ValidationError({"domain_limits": message})
+    return {str(domain): limit for domain, limit in given.items()}
 
 
 def _values(data: dict[str, Any], current: Mailing | None = None) -> definitions.MailingValues:
