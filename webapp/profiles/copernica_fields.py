@@ -10,7 +10,7 @@ Field types use Copernica's names where ours differ (``FROM_WIRE``; ours are acc
 this reading, so a field made through either API is the same field.
 """
 
-from typing import NamedTuple
+from dataclasses import dataclass
 
 from webapp.models import Field
 from webapp.profiles import fields
@@ -45,7 +45,8 @@ def field_type_from_wire(name: str | None, big: bool | None) -> str:
     return "large_text" if ours == "text" and big else ours
 
 
-class FieldProperties(NamedTuple):
+@dataclass(frozen=True)
+class FieldProperties:
     """What a call said about a field, in Copernica's order (``None``: not given)."""
 
     name: str | None = None

@@ -219,6 +219,34 @@ SCHEMAS: dict[str, Any] = {
             },
         },
     ),
+    "ExportFileInput": _input(
+        {
+            "format": {"type": "string", "enum": ["csv", "tsv", "jsonl"]},
+            "delimiter": {"type": "string", "enum": ["comma", "semicolon", "tab"]},
+            "fields": TEXTS,
+            "collection": ID_VALUE,
+            "interests": FLAG,
+            "gzip": FLAG,
+            "bom": FLAG,
+            "protect_formulas": FLAG,
+        }
+    ),
+    "ExportFile": _entity(
+        ["ID", "database", "status"],
+        {
+            "ID": TEXT,
+            "database": TEXT,
+            "collection": NULLABLE_TEXT,
+            "status": {"type": "string", "enum": ["queued", "running", "retrying", "done", "failed", "expired"]},
+            "error": TEXT,
+            "file": TEXT,
+            "content_type": TEXT,
+            "size": COUNT,
+            "created": TEXT,
+            "finished": TEXT,
+            "download": NULLABLE_TEXT,
+        },
+    ),
     "FollowUpInput": _input(
         {
             "name": TEXT,
