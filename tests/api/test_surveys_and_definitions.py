@@ -43,7 +43,8 @@ def respond(account, survey, colour: str, *, completed: bool) -> SurveyResponse:
 def test_surveys_are_listed_and_read(reader, survey, database):
     listed = reader.get("/surveys").get_json()
     assert [(item["ID"], item["name"]) for item in listed["data"]] == [(str(survey.id), "Opinions")]
-    assert reader.get(f"/surveys?database={database.id + 1000}").get_json()["data"] == []
+    assert reader.get(f"/surveys?database={database.id}").get_json()["count"] == 1
+    assert reader.get(f"/surveys?database={database.id + 1000}").status_code == 404
     read = reader.get(f"/survey/{survey.id}").get_json()
     assert read["pages"][0]["items"][0]["id"] == "colour" and read["database"] == str(database.id)
 
@@ -67,6 +68,7 @@ def test_another_accounts_surveys_are_not_found(other_api, account, survey):
     assert other_api.get(f"/survey/{survey.id}").status_code == 404
     assert other_api.get(f"/survey/{survey.id}/responses").status_code == 404
     assert other_api.get("/surveys").get_json()["data"] == []
+    assert other_api.get(f"/surveys?database={survey.database_id}").status_code == 404
 
 
 def test_a_form_is_created_configured_read_and_removed(api, reader, database):

@@ -33,8 +33,7 @@ def list_surveys():
         '200': {description: OK, content: {application/json: {schema: {$ref: '#/components/schemas/SurveyList'}}}}
         default: {$ref: '#/components/responses/Problem'}
     """
-    database_id = shapes.optional_id("database")
-    found = [s for s in builder.list_surveys(g.api_account) if database_id in (None, s.database_id)]
+    found = builder.list_surveys(g.api_account, shapes.optional_id("database"))
     return jsonify(shapes.in_memory([marketing.survey(survey) for survey in found]))
 
 
