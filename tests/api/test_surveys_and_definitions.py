@@ -96,6 +96,9 @@ def test_a_form_is_created_configured_read_and_removed(api, reader, database):
     assert form.settings["success_message"] == "Thanks"
     refused = api.put(f"/form/{form_id}", json={"behaviour": "login", "key_fields": []})
     assert refused.status_code == 422 and refused.get_json()["errors"][0]["field"] == "key_field_ids"
+    not_a_map = api.put(f"/form/{form_id}", json={"double_opt_in": {"unconfirmed_values": "Email=x"}})
+    assert not_a_map.status_code == 422
+    assert not_a_map.get_json()["errors"][0]["field"] == "unconfirmed_values"
     results = reader.get(f"/form/{form_id}/results?days=7").get_json()
     assert len(results["days"]) == 7 and results["submissions"]["accepted"] == 0
     assert reader.delete(f"/form/{form_id}").status_code == 403
