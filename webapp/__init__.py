@@ -96,6 +96,7 @@ def _init_extensions(app: Flask) -> None:
     health.init_app(app)
     # The domain packages register their work kinds, housekeeping and event subscribers.
     from webapp import accounts, bulk, dashboard, hygiene, mailings, privacy
+    from webapp.exports import downloads as export_downloads
     from webapp.exports import targets as export_targets
     from webapp.followups import triggers as followup_triggers
     from webapp.imports import apply as import_apply
@@ -112,6 +113,7 @@ def _init_extensions(app: Flask) -> None:
         import_rollback,
         import_sources,
         export_targets,
+        export_downloads,
         import_storage,
         deliveries,
         followup_triggers,

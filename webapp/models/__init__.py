@@ -38,7 +38,14 @@ from webapp.models.email import (
     SentMessage,
     SuppressedAddress,
 )
-from webapp.models.exports import EXPORT_RUN_STATUSES, ExportDefinition, ExportRun, ExportRunStatus
+from webapp.models.exports import (
+    EXPORT_RUN_STATUSES,
+    ExportDefinition,
+    ExportFile,
+    ExportFileStatus,
+    ExportRun,
+    ExportRunStatus,
+)
 from webapp.models.followups import (
     ACTION_TYPES,
     FOLLOWUP_STATUSES,
@@ -137,6 +144,8 @@ __all__ = [
     "HygienePolicy",
     "EXPORT_RUN_STATUSES",
     "ExportDefinition",
+    "ExportFile",
+    "ExportFileStatus",
     "ExportRun",
     "ExportRunStatus",
     "IMPORT_RUN_STATUSES",

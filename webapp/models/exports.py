@@ -69,3 +69,36 @@ class ExportRun(Base):
     error: Mapped[str] = mapped_column(Text, default="")
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+
+
+class ExportFileStatus(StrEnum):
+    """The ``status`` of an ``ExportFile`` (while ``queued`` its work row says whether it runs, retries or failed)."""
+
+    QUEUED = "queued"
+    DONE = "done"
+    FAILED = "failed"
+    EXPIRED = "expired"
+
+
+class ExportFile(Base):
+    """An export written to a file in a worker, kept for a later download (``exports.downloads``)."""
+
+    __tablename__ = "export_file"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), index=True)
+    database_id: Mapped[int] = mapped_column(ForeignKey("database.id", ondelete="CASCADE"), index=True)
+    # None: the profiles of the database; else the subprofiles of this collection
+    collection_id: Mapped[int | None] = mapped_column(ForeignKey("collection.id", ondelete="CASCADE"), index=True)
+    # exports.files.ExportOptions as a dict: format, delimiter, fields, interests, gzip, bom, protect_formulas
+    options: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default=ExportFileStatus.QUEUED)
+    # The scheduled_work row that writes it (no foreign key: finished work is forgotten after 30 days)
+    work_id: Mapped[int | None] = mapped_column(index=True)
+    file_name: Mapped[str] = mapped_column(String(255), default="")  # what the download is called
+    content_type: Mapped[str] = mapped_column(String(100), default="")
+    stored_name: Mapped[str] = mapped_column(String(255), default="")  # inside the exports folder; "" once deleted
+    size: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]

@@ -28,6 +28,7 @@ from lxml import etree
 
 from webapp.models import Callback, Collection, Database, Field, Interest, Profile, Subprofile
 from webapp.profiles import databases
+from webapp.profiles.copernica_fields import TO_WIRE
 from webapp.profiles.field_types import format_value
 from webapp.profiles.flags import parse_flag
 from webapp.profiles.search import Requirement
@@ -35,26 +36,6 @@ from webapp.profiles.special_content import special_content_of
 from webapp.soap import types
 
 TIMESTAMP = "%Y-%m-%d %H:%M:%S"
-TO_WIRE = {
-    "number": "integer",
-    "decimal": "float",
-    "choice": "select",
-    "large_text": "text",
-    "reference": "foreign_key",
-}
-FROM_WIRE = {
-    "integer": "number",
-    "int": "number",
-    "float": "decimal",
-    "double": "decimal",
-    "select": "choice",
-    "big": "large_text",
-    "foreign_key": "reference",
-    "empty_date": "date",
-    "empty_datetime": "datetime",
-    "phone_fax": "phone",
-    "phone_gsm": "phone",
-}
 
 
 def timestamp(value: datetime | None) -> str:
@@ -134,12 +115,6 @@ def strings(value: types.StringArray | None) -> list[str]:
 
 def reference_id(value: types.ObjectRef | None) -> int:
     return int(value.id) if value is not None and value.id is not None else 0
-
-
-def field_type_from_wire(name: str | None, big: bool | None) -> str:
-    name = (name or "text").strip().lower()
-    ours = FROM_WIRE.get(name, name)
-    return "large_text" if ours == "text" and big else ours
 
 
 # --- output ---------------------------------------------------------------------------------------

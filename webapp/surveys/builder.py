@@ -29,8 +29,12 @@ MAX_FILL_SECONDS = 3600
 DEFAULT_FILL_SECONDS = 3  # as the web forms
 
 
-def list_surveys(account: Account) -> list[Survey]:
-    return list(db.session.scalars(select(Survey).where(Survey.account_id == account.id).order_by(Survey.name)))
+def list_surveys(account: Account, database_id: int | None = None) -> list[Survey]:
+    """The account's surveys by name (of one database when given: another account's database is not found)."""
+    query = select(Survey).where(Survey.account_id == account.id).order_by(Survey.name)
+    if database_id is not None:
+        query = query.where(Survey.database_id == get_database(account, database_id).id)
+    return list(db.session.scalars(query))
 
 
 def get_survey(account: Account, survey_id: int) -> Survey:

@@ -242,3 +242,27 @@ def _cell(value: Any, sub: str | None) -> Any:
     if isinstance(value, list):
         return "; ".join(str(one) for one in value)
     return "" if value is None else value
+
+
+@dataclass
+class ResponsePage:
+    responses: list[SurveyResponse]
+    next_before_id: int | None  # pass as ``before_id`` for the next page; None on the last
+
+
+def list_responses(
+    account: Account, survey_id: int, *, completed: bool | None = None, before_id: int | None = None, limit: int = 50
+) -> ResponsePage:
+    """A survey's responses, newest first, ``limit`` at a time (keyset paging on the id, over the survey's index);
+    ``completed`` True or False keeps only the completed or the partial ones."""
+    survey = get_survey(account, survey_id)
+    query = select(SurveyResponse).where(SurveyResponse.survey_id == survey.id)
+    if completed is not None:
+        done = SurveyResponse.completed_at.is_not(None)
+        query = query.where(done if completed else ~done)
+    if before_id is not None:
+        query = query.where(SurveyResponse.id < before_id)
+    rows = list(db.session.scalars(query.order_by(SurveyResponse.id.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return ResponsePage(rows, rows[-1].id if more and rows else None)

@@ -395,6 +395,9 @@ def _checked_values(account: Account, database: Database, given, name: str, erro
     by_key = {str(field.id): field for field in database.fields} | {
         field.name.lower(): field for field in database.fields
     }
+    if given is not None and not isinstance(given, dict):
+        errors[name] = _("Give the values as a map of field name to value.")
+        return {}
     chosen: dict[str, Any] = {}
     fields: list[Field] = []
     for key, value in (given or {}).items():

@@ -24,6 +24,9 @@ def register_api(app: Flask) -> None:
 
     # isort: split
     from webapp.blueprints.api import callbacks, copernica, feed, forms, idempotency, problems, transfers  # noqa: F401
+
+    # isort: split
+    from webapp.blueprints.api import definitions, downloads, mailings, schema_writes, selections, surveys  # noqa: F401
     from webapp.blueprints.api.openapi import document, reference_page
     from webapp.extensions import csrf
 

@@ -13,6 +13,8 @@ from apispec import APISpec
 from apispec.yaml_utils import load_operations_from_docstring
 from flask import current_app, jsonify, render_template
 
+from webapp.blueprints.api import openapi_resources
+
 TEXT = {"type": "string"}
 VALUES = {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean", "null"]}}
 STRING_VALUES = {"type": "object", "additionalProperties": TEXT}
@@ -361,9 +363,11 @@ def build_document() -> dict[str, Any]:
         schemas[f"{item}List"] = listing(item)
     schemas["CallbackList"] = listing("Callback")
     schemas["ExportList"] = listing("Export")
+    schemas.update(openapi_resources.SCHEMAS)
+    schemas.update({f"{item}List": listing(item) for item in openapi_resources.LISTS})
     for name, schema in schemas.items():
         spec.components.schema(name, schema)
-    for name, parameter in PARAMETERS.items():
+    for name, parameter in {**PARAMETERS, **openapi_resources.PARAMETERS}.items():
         spec.components.parameter(name, parameter["in"], parameter)
     problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
     spec.components.response("Problem", {"description": "An RFC 9457 problem", "content": problem})
