@@ -551,7 +551,7 @@ def make_cases(account_id: int, database_id: int, dialect: str, profiles: int) -
         ),
         Case(
             "requirement_like",
-            f"FirstName LIKE {PREFIX.lower()!r}%, search_profiles (no total)",
+            f"FirstName LIKE '{PREFIX.lower()}%', search_profiles (no total)",
             lambda a: ids(
                 search.search_profiles(
                     a, database_id, [search.Requirement("FirstName", PREFIX + "%", "LIKE")], length=page, count=False
@@ -841,6 +841,8 @@ def report(cases: list[Case], args: argparse.Namespace, creation: dict) -> None:
         ("first_page", "profiles_first_page"),
         ("email_search", "profiles_email_search"),
         ("prefix_search", "profiles_prefix_search"),
+        ("requirement_search", "profiles_requirement_search"),
+        ("requirement_like", "profiles_requirement_like"),
     ):
         figure = figures[key]
         print(f"BENCH {name}: {figure['service_median_ms']:.2f} ms ({figure['ratio']:.1f}x raw SQL)")
