@@ -67,9 +67,14 @@ def condition(
 ) -> ColumnElement[bool]:
     """The WHERE clause of one condition on ``field`` of the rows of ``table`` (never NULL)."""
     if operator in NEGATED:
-        return not_(func.coalesce(condition(field, NEGATED[operator], value, table=table, dialect=dialect,
-                                            today=today, options=options), false()))  # fmt: skip
+        positive = NEGATED[operator]
+        return negated(condition(field, positive, value, table=table, dialect=dialect, today=today, options=options))
     return _Sql(field, table, dialect, options).positive(operator, value, today)
+
+
+def negated(clause: ColumnElement[bool]) -> ColumnElement[bool]:
+    """NOT ``clause``, where a NULL (no value) counts as false, so the negation holds."""
+    return not_(func.coalesce(clause, false()))
 
 
 @dataclass
@@ -98,7 +103,9 @@ class _Sql:
             return self.text_match(operator, str(value))
         if operator == "like":
             return self.like("" if value is None else str(value))
-        return self.day(operator, int(value or 0), today)
+        if operator in DATE_OPERATORS:
+            return self.day(operator, int(value or 0), today)
+        raise ValueError(f"Unknown operator {operator!r}")
 
     def empty(self) -> ColumnElement[bool]:
         raw = self.raw
@@ -214,6 +221,8 @@ def holds(stored: Any, operator: str, value: Any, *, today: date | None = None, 
     if operator in DATE_OPERATORS:
         assert today is not None, "a date condition needs today"
         return _date(stored, operator, int(value or 0), today)
+    if operator not in ORDERED:
+        raise ValueError(f"Unknown operator {operator!r}")
     if is_empty(stored) or value is None or isinstance(value, list):
         return False
     left, right = (str(stored), str(value)) if options.case_sensitive else _pair(stored, value)

@@ -33,7 +33,7 @@ from webapp.platform.tenancy import MAX_ID
 from webapp.profiles import profiles, subprofiles
 from webapp.profiles.databases import get_collection, get_database
 from webapp.profiles.events import Origin
-from webapp.profiles.field_conditions import PLAIN, Options, condition
+from webapp.profiles.field_conditions import PLAIN, Options, condition, negated
 from webapp.profiles.field_expressions import dialect_name, sort_value
 from webapp.profiles.field_types import FieldValueError, coerce, get_field_type
 
@@ -274,9 +274,8 @@ def _condition(field: Field, requirement: Requirement, dialect: str, table: str)
             raise ValidationError({field.name: f"{field.name} {error}"}) from None
         wanted = str(requirement.value).strip()  # text-like fields compare as text ("Email >= b")
     if isinstance(wanted, list):  # a multiple choice: "=" holds its first choice, any other operator does not
-        held = "contains" if wanted else "empty"
-        first = wanted[0] if wanted else None
-        return _field_condition(field, held if operator == "=" else f"not_{held}", first, dialect, table)
+        held = _field_condition(field, "contains" if wanted else "empty", wanted[0] if wanted else None, dialect, table)
+        return held if operator == "=" else negated(held)
     if wanted is None and operator not in ("=", "!=", "<>"):
         raise ValidationError({field.name: _("%(name)s: give a value to compare with.", name=field.name)})
     return _field_condition(field, "!=" if operator == "<>" else operator, wanted, dialect, table, options)
