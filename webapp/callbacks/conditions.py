@@ -1,4 +1,5 @@
-"""The condition language of callbacks: a small expression on a profile's fields, parsed by hand (never eval).
+"""The condition language of callbacks: a small expression on a profile's fields, parsed by hand (never eval)
+into a tree of the one rule language (``webapp/rules``, docs/selections.md) and checked by its evaluator.
 
 Syntax (keywords are case-insensitive)::
 
@@ -13,10 +14,15 @@ Syntax (keywords are case-insensitive)::
   ``false``.
 - Comparisons: ``==`` (or ``=``), ``!=``, ``<``, ``>``, ``<=``, ``>=``; ``Name in [..]``, ``Name not in [..]``;
   ``Name contains "text"`` (a substring of text, an element of a multiple choice). Text compares
-  case-insensitively; a number literal compares numerically; dates compare as ``YYYY-MM-DD`` text.
+  case-insensitively; a number (a literal or a stored one) meets a number, or a text holding one, numerically;
+  dates compare as ``YYYY-MM-DD`` text. A multiple choice compares choice by choice (the rule option ``each``):
+  ``==`` and ``in`` hold such a choice, ``!=`` and ``not in`` hold none, ``<`` holds one that sorts before.
 - ``empty(Name)`` is true when the field has no value; ``and``, ``or``, ``not`` and parentheses combine.
 - A comparison with an empty value is false (except ``!=``, which is true); a bare name is true when its value
-  is not empty (interests: when set).
+  is not empty (interests: when set; ``== true`` and ``== false`` ask whether it is set).
+
+``parse`` gives the tree with names (``{"name": "City", "operator": "=", "value": "Amsterdam"}``); ``bind`` puts
+keys in their place, and ``matches`` evaluates it over a change's values by name (``deliveries.condition_values``).
 """
 
 import re

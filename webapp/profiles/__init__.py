@@ -1,7 +1,8 @@
 """Profiles: databases, their fields, interests and collections, and every write to a profile or subprofile.
 
-Owns the field type registry and the SQL expressions over field values (``field_types``,
-``field_expressions``), validation of a write (``values``), the one reading of a yes/no value (``flags``), the
+Owns the field type registry, the SQL expressions over field values and the one set of comparisons on them
+(``field_types``, ``field_expressions``, ``field_conditions``: what the rule language and search compare with),
+validation of a write (``values``), the one reading of a yes/no value (``flags``), the
 writers (``profiles``, ``subprofiles``, ``bulk_writes``, ``batch_upserts``) and the versions a conditional write
 checks (``versions``), lists and searches, merges, the unsubscribe behaviours, signed profile links, consent
 records (``consents``: written by the doors' packages, read by privacy), and the event spine (``events``: the

@@ -131,8 +131,9 @@ class _Sql:
         if value is None or isinstance(value, list):
             return false()
         if self.multiple and self.options.each:
-            wanted = str(value).lower()
-            return self.any_choice(lambda choice: _compare_sql(func.lower(choice), operator, wanted))
+            choice_value = str(value).lower()
+            return self.any_choice(lambda choice: _compare_sql(func.lower(choice), operator, choice_value))
+        wanted: Any
         if self.exact:
             expression, wanted = self.raw, literal(str(value))
         else:
