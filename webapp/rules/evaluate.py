@@ -3,7 +3,9 @@
 Field, interest and subscription rules are checked in Python on the loaded values (follow-up triggers check
 them on every event, so no query); rules about other rows (subprofiles, email results, suppression, other
 selections, the journal) ask the database about this one profile with the compiler's SQL. Both mean what the
-compiler means (``tests/services/test_rules.py`` checks them against each other).
+compiler means (``tests/services/test_rules.py`` checks them against each other): a field rule is the comparison
+``profiles.field_conditions.holds`` makes, the one whose SQL the compiler writes. ``matches_values`` checks a tree
+of field and interest rules over plain values, with no profile (callbacks' conditions over a change).
 """
 
 from collections.abc import Collection, Mapping
