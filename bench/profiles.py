@@ -5,6 +5,8 @@ times, in the process (the service call's wall time, a fresh session per call as
 
 - the first page of ``list_profiles`` (sorted by id) and one sorted by the indexed FirstName field;
 - an exact email search through ``find_profiles`` and through ``list_profiles(query=...)``;
+- Copernica's requirement search (``search.search_profiles``, SOAP ``Database_searchProfiles``): an exact email
+  and a ``LIKE 'ann%'`` on the indexed FirstName;
 - a search for part of a name ``list_profiles(query="Ann")`` (anywhere in the text fields, like the list);
 - the next page through the cursor (id sort and FirstName sort);
 
@@ -459,7 +461,7 @@ def make_cases(account_id: int, database_id: int, dialect: str, profiles: int) -
 
     from webapp.extensions import db
     from webapp.models import Account, Database, Field, Profile
-    from webapp.profiles import lists, text_search
+    from webapp.profiles import lists, search, text_search
     from webapp.profiles import profiles as profile_service
 
     fields = {f.name: f for f in db.session.scalars(select(Field).where(Field.database_id == database_id))}
@@ -537,6 +539,28 @@ def make_cases(account_id: int, database_id: int, dialect: str, profiles: int) -
             {**base, "email": email.lower(), "limit": 100},
             100,
             50,
+        ),
+        Case(
+            "requirement_search",
+            "exact email, search_profiles (requirements)",
+            lambda a: ids(search.search_profiles(a, database_id, [search.Requirement("Email", email)], length=page)),
+            f"SELECT {columns} FROM profile WHERE {scope} AND {email_sort} = :email ORDER BY id LIMIT :limit",
+            {**base, "email": email.lower()},
+            page,
+            50,
+        ),
+        Case(
+            "requirement_like",
+            f"FirstName LIKE '{PREFIX.lower()}%', search_profiles (no total)",
+            lambda a: ids(
+                search.search_profiles(
+                    a, database_id, [search.Requirement("FirstName", PREFIX + "%", "LIKE")], length=page, count=False
+                )
+            ),
+            f"SELECT {columns} FROM profile WHERE {scope} AND {first_sort} LIKE :pattern ORDER BY id LIMIT :limit",
+            {**base, "pattern": PREFIX.lower() + "%"},
+            page,
+            100,
         ),
         Case(
             "email_list_search",
@@ -817,6 +841,8 @@ def report(cases: list[Case], args: argparse.Namespace, creation: dict) -> None:
         ("first_page", "profiles_first_page"),
         ("email_search", "profiles_email_search"),
         ("prefix_search", "profiles_prefix_search"),
+        ("requirement_search", "profiles_requirement_search"),
+        ("requirement_like", "profiles_requirement_like"),
     ):
         figure = figures[key]
         print(f"BENCH {name}: {figure['service_median_ms']:.2f} ms ({figure['ratio']:.1f}x raw SQL)")

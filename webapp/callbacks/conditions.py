@@ -1,4 +1,5 @@
-"""The condition language of callbacks: a small expression on a profile's fields, parsed by hand (never eval).
+"""The condition language of callbacks: a small expression on a profile's fields, parsed by hand (never eval)
+into a tree of the one rule language (``webapp/rules``, docs/selections.md) and checked by its evaluator.
 
 Syntax (keywords are case-insensitive)::
 
@@ -13,19 +14,26 @@ Syntax (keywords are case-insensitive)::
   ``false``.
 - Comparisons: ``==`` (or ``=``), ``!=``, ``<``, ``>``, ``<=``, ``>=``; ``Name in [..]``, ``Name not in [..]``;
   ``Name contains "text"`` (a substring of text, an element of a multiple choice). Text compares
-  case-insensitively; a number literal compares numerically; dates compare as ``YYYY-MM-DD`` text.
+  case-insensitively; a number (a literal or a stored one) meets a number, or a text holding one, numerically;
+  dates compare as ``YYYY-MM-DD`` text. A multiple choice compares choice by choice (the rule option ``each``):
+  ``==`` and ``in`` hold such a choice, ``!=`` and ``not in`` hold none, ``<`` holds one that sorts before.
 - ``empty(Name)`` is true when the field has no value; ``and``, ``or``, ``not`` and parentheses combine.
 - A comparison with an empty value is false (except ``!=``, which is true); a bare name is true when its value
-  is not empty (interests: when set).
+  is not empty (interests: when set; ``== true`` and ``== false`` ask whether it is set).
+
+``parse`` gives the tree with names (``{"name": "City", "operator": "=", "value": "Amsterdam"}``); ``bind`` puts
+keys in their place, and ``matches`` evaluates it over a change's values by name (``deliveries.condition_values``).
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
 
 from webapp.platform.errors import ValidationError
+from webapp.rules import evaluate
 
 MAX_LENGTH = 2000
 MAX_DEPTH = 30
@@ -84,9 +92,23 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
-# A parsed condition is a tuple tree:
-#   ("or", a, b) ("and", a, b) ("not", a) ("cmp", op, name, literal) ("in", name, [literals])
-#   ("contains", name, literal) ("empty", name) ("truthy", name) ("const", value)
+# A parsed condition is a rule tree (``webapp/rules``, docs/selections.md) whose field rules name their field or
+# interest by ``name`` as typed; ``bind`` turns the names into the keys of the values compared.
+TRUE: dict[str, Any] = {"match": "all", "rules": []}
+EACH = ("=", "!=", "in", "not_in", "<", ">", "<=", ">=")
+
+
+def _leaf(name: str, operator: str, *value: Any) -> dict[str, Any]:
+    return {"name": name, "operator": operator, **({"value": value[0]} if value else {})}
+
+
+def _negated(rule: dict[str, Any]) -> dict[str, Any]:
+    flipped = {key: item for key, item in rule.items() if key != "not"}
+    return flipped if rule.get("not") else {**flipped, "not": True}
+
+
+def _joined(match: str, rules: list[dict[str, Any]]) -> dict[str, Any]:
+    return rules[0] if len(rules) == 1 else {"match": match, "rules": rules}
 
 
 class _Parser:
@@ -121,34 +143,34 @@ class _Parser:
             return _error(_("The condition ends too early: expected %(wanted)s.", wanted=wanted))
         return _error(_("Expected %(wanted)s at position %(position)s.", wanted=wanted, position=token.position + 1))
 
-    def parse(self) -> tuple:
+    def parse(self) -> dict[str, Any]:
         tree = self.disjunction(0)
         if self.peek().kind != "end":
             raise self.unexpected(_("and, or or the end"))
         return tree
 
-    def disjunction(self, depth: int) -> tuple:
+    def disjunction(self, depth: int) -> dict[str, Any]:
         if depth > MAX_DEPTH:
             raise _error(_("The condition is nested too deeply."))
-        tree = self.conjunction(depth)
+        rules = [self.conjunction(depth)]
         while self.accept("keyword", "or"):
-            tree = ("or", tree, self.conjunction(depth))
-        return tree
+            rules.append(self.conjunction(depth))
+        return _joined("any", rules)
 
-    def conjunction(self, depth: int) -> tuple:
-        tree = self.negation(depth)
+    def conjunction(self, depth: int) -> dict[str, Any]:
+        rules = [self.negation(depth)]
         while self.accept("keyword", "and"):
-            tree = ("and", tree, self.negation(depth))
-        return tree
+            rules.append(self.negation(depth))
+        return _joined("all", rules)
 
-    def negation(self, depth: int) -> tuple:
+    def negation(self, depth: int) -> dict[str, Any]:
         if self.accept("keyword", "not"):
             if depth > MAX_DEPTH:
                 raise _error(_("The condition is nested too deeply."))
-            return ("not", self.negation(depth + 1))
+            return _negated(self.negation(depth + 1))
         return self.comparison(depth)
 
-    def comparison(self, depth: int) -> tuple:
+    def comparison(self, depth: int) -> dict[str, Any]:
         if self.accept("punct", "("):
             tree = self.disjunction(depth + 1)
             self.expect("punct", ")", _("a closing parenthesis"))
@@ -157,22 +179,22 @@ class _Parser:
             self.expect("punct", "(", _("an opening parenthesis after empty"))
             name = self.name()
             self.expect("punct", ")", _("a closing parenthesis"))
-            return ("empty", name)
+            return _leaf(name, "empty")
         if self.peek().kind == "keyword" and self.peek().value in ("true", "false"):
-            return ("const", self.take().value == "true")
+            return TRUE if self.take().value == "true" else _negated(TRUE)
         name = self.name()
         token = self.peek()
         if token.kind == "op":
             self.take()
-            return ("cmp", token.value, name, self.literal())
+            return _leaf(name, "=" if token.value == "==" else token.value, self.literal())
         if self.accept("keyword", "in"):
-            return ("in", name, self.literal_list())
+            return _leaf(name, "in", self.literal_list())
         if token.kind == "keyword" and token.value == "not" and self.tokens[self.index + 1].value == "in":
             self.index += 2
-            return ("not", ("in", name, self.literal_list()))
+            return _leaf(name, "not_in", self.literal_list())
         if self.accept("keyword", "contains"):
-            return ("contains", name, self.literal())
-        return ("truthy", name)
+            return _leaf(name, "contains", self.literal())
+        return _leaf(name, "not_empty")
 
     def name(self) -> str:
         token = self.peek()
@@ -203,8 +225,9 @@ def _error(message: str) -> ValidationError:
     return ValidationError({"expression": message})
 
 
-def parse(expression: str) -> tuple | None:
-    """The parsed condition, or ``None`` for an empty one; raises ``ValidationError`` on ``expression``."""
+def parse(expression: str) -> dict[str, Any] | None:
+    """The condition as a rule tree naming fields and interests by name, or ``None`` for an empty one; raises
+    ``ValidationError`` on ``expression``."""
     expression = (expression or "").strip()
     if not expression:
         return None
@@ -235,72 +258,42 @@ def validate(expression: str, known_names: set[str]) -> str:
 
 
 def matches(expression: str, values: dict[str, Any]) -> bool:
-    """Evaluate ``expression`` against ``values`` (names, matched case-insensitively, to stored values)."""
-    tree = parse(expression)
-    if tree is None:
+    """Evaluate ``expression`` against ``values`` (names, matched case-insensitively, to stored values; an
+    interest's value is a boolean) with the rule evaluator."""
+    named = parse(expression)
+    if named is None:
         return True
     lowered = {name.lower(): value for name, value in values.items()}
-    return bool(_evaluate(tree, lowered))
+    keys: dict[str, int] = {}
+    tree = bind(named, lambda name: keys.setdefault(name.lower(), len(keys) + 1), lowered)
+    fields = {str(key): lowered.get(name) for name, key in keys.items()}
+    interests = {key for name, key in keys.items() if lowered.get(name) is True}
+    return evaluate.matches_values({"match": "all", "rules": [tree]}, fields, interests)
 
 
-def _is_empty(value: Any) -> bool:
-    return value is None or value == "" or value == [] or value is False
+def bind(named: dict[str, Any], key_of: Callable[[str], int], values: dict[str, Any]) -> dict[str, Any]:
+    """The rule tree of a parsed condition: each name becomes the key ``key_of`` gives it. A name whose value is a
+    boolean is an interest: its bare name, ``empty()`` and comparisons with true or false are interest rules
+    (false counts as empty); everything else compares the stored value, a multiple choice choice by choice."""
+    if "rules" in named:
+        return {**named, "rules": [bind(rule, key_of, values) for rule in named["rules"]]}
+    name, operator, value = named["name"], named["operator"], named.get("value")
+    negated = {"not": True} if named.get("not") else {}
+    key = key_of(name)
+    if isinstance(values.get(name.lower()), bool):
+        held = _interest_test(operator, value)
+        if held is not None:
+            return {"interest_id": key, "value": held, **negated}
+    rule = {"field_id": key, "operator": operator, **({"value": value} if "value" in named else {}), **negated}
+    return {**rule, "each": True} if operator in EACH else rule
 
 
-def _evaluate(tree: tuple, values: dict[str, Any]) -> bool:
-    kind = tree[0]
-    if kind == "or":
-        return _evaluate(tree[1], values) or _evaluate(tree[2], values)
-    if kind == "and":
-        return _evaluate(tree[1], values) and _evaluate(tree[2], values)
-    if kind == "not":
-        return not _evaluate(tree[1], values)
-    if kind == "const":
-        return tree[1]
-    if kind == "empty":
-        return _is_empty(values.get(tree[1].lower()))
-    if kind == "truthy":
-        return not _is_empty(values.get(tree[1].lower()))
-    value = values.get(tree[2 if kind == "cmp" else 1].lower())
-    if kind == "in":
-        return any(_compare("==", value, literal) for literal in tree[2])
-    if kind == "contains":
-        if isinstance(value, list):
-            return any(_compare("==", item, tree[2]) for item in value)
-        if _is_empty(value):
-            return False
-        return _text(tree[2]) in _text(value)
-    return _compare(tree[1], value, tree[3])
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value).casefold()
-
-
-def _compare(op: str, value: Any, literal: Any) -> bool:
-    if value is None or value == "" or value == []:
-        return op == "!="
-    if isinstance(value, list):  # multiple choice: == compares with any chosen value
-        hits = [_compare(op, item, literal) for item in value]
-        return all(hits) if op == "!=" else any(hits)
-    left: Any
-    right: Any
-    if isinstance(literal, bool) or isinstance(value, bool):
-        left, right = _text(value), _text(literal)
-    elif isinstance(literal, int | float):
-        try:
-            left, right = float(value), float(literal)
-        except (TypeError, ValueError):
-            return op == "!="
-    else:
-        left, right = _text(value), _text(literal)
-    return {
-        "==": left == right,
-        "!=": left != right,
-        "<": left < right,
-        ">": left > right,
-        "<=": left <= right,
-        ">=": left >= right,
-    }[op]
+def _interest_test(operator: str, value: Any) -> bool | None:
+    """Whether an interest must be held (``True``) or not for this comparison; ``None``: not about holding it."""
+    if operator in ("empty", "not_empty"):
+        return operator == "not_empty"
+    boolean = isinstance(value, bool) or (isinstance(value, str) and value.lower() in ("true", "false"))
+    if operator not in ("=", "!=") or not boolean:
+        return None
+    wanted = value if isinstance(value, bool) else value.lower() == "true"
+    return wanted if operator == "=" else not wanted

@@ -6,8 +6,9 @@ subprofile) by the rule evaluator. Stored conditions of before the rule language
 from typing import Any
 
 from webapp.models import Field
+from webapp.profiles.field_conditions import holds as compare
 from webapp.rules import tree
-from webapp.rules.evaluate import compare, matches
+from webapp.rules.evaluate import matches
 
 __all__ = ["compare", "matches", "validate"]
 

@@ -2,13 +2,16 @@
 
 A requirement is ``(fieldname, value, operator, case_sensitive)`` with the operators Copernica's API knows:
 ``=``, ``!=`` (also ``<>``), ``<``, ``>``, ``<=``, ``>=``, ``LIKE`` and ``NOT LIKE`` (``%`` and ``_`` wildcards).
+Each becomes one condition of ``field_conditions``, the comparisons of the rule language (``like``,
+``not_like``; ``case_sensitive``), so a requirement and a selection's rule mean the same.
 
 - Comparisons use the field's sort expression (``field_expressions.sort_value``): text lower-cased, numbers
   as numbers, dates as ISO text. That is the expression an indexed field's index is built from, so a
   case-insensitive search on an indexed field walks its index (a ``LIKE 'abc%'`` prefix too, on PostgreSQL).
 - A case-sensitive requirement on a text field compares the stored text itself (no index).
 - ``=`` with an empty value finds profiles without a value; ``<``, ``>``, ``<=`` and ``>=`` never match an
-  empty value; ``!=`` matches empty values.
+  empty value; ``!=`` matches empty values (case-sensitive or not). On a multiple choice, ``=`` means "holds
+  this choice".
 - A requirement on an unknown field is skipped, as Copernica does (deliberate compatibility: integrations
   send requirements on fields a database may not have); a value that does not fit a number, date or
   country field (``abc`` for a number) or an unknown operator is a ``ValidationError`` naming it. Values
@@ -20,17 +23,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, literal, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from webapp.extensions import db
-from webapp.models import Account, Field, Profile, Subprofile
+from webapp.models import Account, Field, Profile, Subprofile, utcnow
 from webapp.platform.errors import ValidationError
 from webapp.platform.tenancy import MAX_ID
 from webapp.profiles import profiles, subprofiles
 from webapp.profiles.databases import get_collection, get_database
 from webapp.profiles.events import Origin
-from webapp.profiles.field_expressions import dialect_name, raw_value, sort_literal, sort_value
+from webapp.profiles.field_conditions import PLAIN, Options, condition, negated
+from webapp.profiles.field_expressions import dialect_name, sort_value
 from webapp.profiles.field_types import FieldValueError, coerce, get_field_type
 
 OPERATORS = ("=", "!=", "<>", "<", ">", "<=", ">=", "LIKE", "NOT LIKE")
@@ -254,59 +258,33 @@ def _conditions(fields: list[Field], requirements: Iterable[Requirement], table:
 
 
 def _condition(field: Field, requirement: Requirement, dialect: str, table: str) -> ColumnElement:
+    """One requirement as a condition of ``field_conditions`` (the rule language's comparisons)."""
     operator = " ".join((requirement.operator or "=").split()).upper()
     if operator not in OPERATORS:
         raise ValidationError({"operator": _("Unknown operator %(operator)s.", operator=requirement.operator)})
     sort_as = get_field_type(field.type).sort_as
-    raw = raw_value(field, dialect, table)
-    exact_text = requirement.case_sensitive and sort_as == "text"
+    options = Options(case_sensitive=requirement.case_sensitive and sort_as == "text")
     if operator in ("LIKE", "NOT LIKE"):
-        matched = _like(field, requirement, raw, dialect, table, exact_text)
-        return matched if operator == "LIKE" else ~func.coalesce(matched, False)
+        pattern = "" if requirement.value is None else str(requirement.value)
+        return _field_condition(field, operator.lower().replace(" ", "_"), pattern, dialect, table, options)
     try:
         wanted = coerce(field.type, requirement.value, field.options)
     except FieldValueError as error:
         if sort_as != "text":
             raise ValidationError({field.name: f"{field.name} {error}"}) from None
         wanted = str(requirement.value).strip()  # text-like fields compare as text ("Email >= b")
-    if isinstance(wanted, list):  # a multiple choice field: "=" means "holds this choice"
-        held = func.coalesce(raw, "").like(f'%"{wanted[0]}"%') if wanted else raw.is_(None)
-        return held if operator == "=" else ~held
-    if wanted is None:
-        if operator == "=":
-            return raw.is_(None)
-        if operator in ("!=", "<>"):
-            return raw.is_not(None)
+    if isinstance(wanted, list):  # a multiple choice: "=" holds its first choice, any other operator does not
+        held = _field_condition(field, "contains" if wanted else "empty", wanted[0] if wanted else None, dialect, table)
+        return held if operator == "=" else negated(held)
+    if wanted is None and operator not in ("=", "!=", "<>"):
         raise ValidationError({field.name: _("%(name)s: give a value to compare with.", name=field.name)})
-    if exact_text:
-        expression, value = raw, wanted
-    else:
-        expression, value = sort_value(field, dialect, table), sort_literal(field, wanted, dialect)
-    if operator == "=":
-        return expression == value
-    if operator in ("!=", "<>"):
-        return expression != value
-    compare = {"<": expression < value, ">": expression > value, "<=": expression <= value, ">=": expression >= value}
-    return compare[operator] & raw.is_not(None)
+    return _field_condition(field, "!=" if operator == "<>" else operator, wanted, dialect, table, options)
 
 
-def _like(field: Field, requirement: Requirement, raw, dialect: str, table: str, exact_text: bool) -> ColumnElement:
-    pattern = "" if requirement.value is None else str(requirement.value)
-    if exact_text:
-        return _like_case_sensitive(raw, pattern, dialect)
-    if get_field_type(field.type).sort_as == "text":
-        return sort_value(field, dialect, table).like(pattern.lower())
-    return raw.like(pattern)
-
-
-def _like_case_sensitive(raw: ColumnElement, pattern: str, dialect: str) -> ColumnElement:
-    if dialect == "postgresql":
-        return raw.like(pattern)  # LIKE is case-sensitive on PostgreSQL
-    # SQLite's LIKE ignores ASCII case: GLOB is its case-sensitive matcher (its own wildcards escaped).
-    glob = "".join(
-        {"%": "*", "_": "?", "*": "[*]", "?": "[?]", "[": "[[]"}.get(character, character) for character in pattern
-    )
-    return raw.op("GLOB")(literal(glob))
+def _field_condition(
+    field: Field, operator: str, value: Any, dialect: str, table: str, options: Options = PLAIN
+) -> ColumnElement:
+    return condition(field, operator, value, table=table, dialect=dialect, today=utcnow().date(), options=options)
 
 
 def _equal_values(fields: list[Field], requirements: list[Requirement]) -> dict[str, Any]:

@@ -3,20 +3,21 @@
 Field, interest and subscription rules are checked in Python on the loaded values (follow-up triggers check
 them on every event, so no query); rules about other rows (subprofiles, email results, suppression, other
 selections, the journal) ask the database about this one profile with the compiler's SQL. Both mean what the
-compiler means (``tests/services/test_rules.py`` checks them against each other).
+compiler means (``tests/services/test_rules.py`` checks them against each other): a field rule is the comparison
+``profiles.field_conditions.holds`` makes, the one whose SQL the compiler writes. ``matches_values`` checks a tree
+of field and interest rules over plain values, with no profile (callbacks' conditions over a change).
 """
 
-from datetime import timedelta
-from decimal import Decimal
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.models import Database, Profile, Subprofile, utcnow
-from webapp.profiles.field_types import is_empty
+from webapp.profiles.field_conditions import holds
 from webapp.rules.sql import Compiler
-from webapp.rules.tree import DAY_OPERATORS
+from webapp.rules.tree import DAY_OPERATORS, options_of
 
 
 def matches(tree: dict[str, Any] | None, profile: Profile | None, subprofile: Subprofile | None = None) -> bool:
@@ -27,12 +28,28 @@ def matches(tree: dict[str, Any] | None, profile: Profile | None, subprofile: Su
     if profile is None:
         return False
     values = {**(profile.fields or {}), **((subprofile.fields or {}) if subprofile is not None else {})}
-    return _Evaluation(profile, subprofile, values).group(tree)
+    return _Evaluation(values, profile.interests or [], profile, subprofile).group(tree)
+
+
+def matches_values(tree: dict[str, Any] | None, values: Mapping[str, Any], interests: Collection[int] = ()) -> bool:
+    """True when plain ``values`` (keyed by ``str(field_id)``) and held ``interests`` satisfy ``tree``, a tree of
+    field, interest and group rules only (no profile, no query: callbacks' conditions over a change)."""
+    if not tree or not tree.get("rules"):
+        return True
+    return _Evaluation(values, interests).group(tree)
 
 
 class _Evaluation:
-    def __init__(self, profile: Profile, subprofile: Subprofile | None, values: dict[str, Any]):
-        self.profile, self.subprofile, self.values = profile, subprofile, values
+    def __init__(
+        self,
+        values: Mapping[str, Any],
+        interests: Collection[int],
+        profile: Profile | None = None,
+        subprofile: Subprofile | None = None,
+    ):
+        self.values, self.interests = values, interests
+        self.profile, self.subprofile = profile, subprofile
+        self.today = utcnow().date()
 
     def group(self, group: dict[str, Any]) -> bool:
         results = (self.rule(rule) for rule in group.get("rules") or [])
@@ -43,20 +60,23 @@ class _Evaluation:
         return not result if rule.get("not") else result
 
     def plain(self, rule: dict[str, Any]) -> bool:
+        if "interest_id" in rule:
+            return (rule["interest_id"] in self.interests) == rule["value"]
+        if "field_id" in rule and rule["operator"] != "changed_in_last_days":
+            wanted = rule.get("days") if rule["operator"] in DAY_OPERATORS else rule.get("value")
+            stored = self.values.get(str(rule["field_id"]))
+            return holds(stored, rule["operator"], wanted, today=self.today, options=options_of(rule))
+        if self.profile is None:
+            raise ValueError(f"A rule about a profile's other rows needs the profile: {rule}")
         if "subscribed" in rule:
             from webapp.profiles.unsubscribe import is_subscribed
 
             return is_subscribed(self.profile) == rule["subscribed"]
-        if "interest_id" in rule:
-            return (rule["interest_id"] in (self.profile.interests or [])) == rule["value"]
-        if "field_id" in rule and rule["operator"] != "changed_in_last_days":
-            wanted = rule.get("days") if rule["operator"] in DAY_OPERATORS else rule.get("value")
-            return compare(self.values.get(str(rule["field_id"])), rule["operator"], wanted)
-        return self.by_sql(rule)
+        return self.by_sql(self.profile, rule)
 
-    def by_sql(self, rule: dict[str, Any]) -> bool:
+    def by_sql(self, profile: Profile, rule: dict[str, Any]) -> bool:
         """A rule about other rows, asked of the database for this profile only."""
-        database = db.session.get_one(Database, self.profile.database_id)
+        database = db.session.get_one(Database, profile.database_id)
         if self.subprofile is not None:
             compiler = Compiler(database, sub_table="subprofile", collection_id=self.subprofile.collection_id)
             query = (
@@ -66,82 +86,6 @@ class _Evaluation:
             )
         else:
             compiler = Compiler(database)
-            query = select(Profile.id).where(Profile.id == self.profile.id)
+            query = select(Profile.id).where(Profile.id == profile.id)
         plain = {key: value for key, value in rule.items() if key != "not"}
         return db.session.scalar(query.where(compiler.where({"rules": [plain]}))) is not None
-
-
-def compare(stored: Any, operator: str, wanted: Any) -> bool:
-    """One comparison of a stored value with a (coerced) rule value; text compares case-insensitively."""
-    if operator == "empty":
-        return is_empty(stored)
-    if operator == "not_empty":
-        return not is_empty(stored)
-    if operator in ("contains", "starts_with"):
-        needle = str(wanted).lower()
-        if isinstance(stored, list):
-            if operator == "contains":
-                return any(needle == str(item).lower() for item in stored)
-            return any(str(item).lower().startswith(needle) for item in stored)
-        text = str("" if stored is None else stored).lower()
-        return needle in text if operator == "contains" else text.startswith(needle)
-    if operator == "in":
-        return any(_equal(stored, value) for value in wanted)
-    if operator == "not_in":
-        return not any(_equal(stored, value) for value in wanted)
-    if operator == "=":
-        return _equal(stored, wanted)
-    if operator == "!=":
-        return not _equal(stored, wanted)
-    if operator in ("birthday_today", "in_last_days", "in_next_days"):
-        return _date(stored, operator, int(wanted or 0) if operator != "birthday_today" else 0)
-    if is_empty(stored) or wanted is None or isinstance(wanted, list):
-        return False
-    left, right = _pair(stored, wanted)
-    if type(left) is not type(right):
-        return False
-    return {"<": left < right, ">": left > right, "<=": left <= right, ">=": left >= right}[operator]
-
-
-def _date(stored: Any, operator: str, days: int) -> bool:
-    if is_empty(stored) or not isinstance(stored, str):
-        return False
-    today = utcnow().date()
-    day = stored[:10]
-    if operator == "birthday_today":
-        return stored[5:10] == today.strftime("%m-%d")
-    if operator == "in_last_days":
-        return (today - timedelta(days=days)).isoformat() <= day <= today.isoformat()
-    return today.isoformat() <= day <= (today + timedelta(days=days)).isoformat()
-
-
-def _equal(stored: Any, wanted: Any) -> bool:
-    if is_empty(stored) or wanted is None:
-        return is_empty(stored) and (wanted is None or is_empty(wanted))
-    if isinstance(stored, list) or isinstance(wanted, list):
-        as_set = {str(item).lower() for item in (stored if isinstance(stored, list) else [stored])}
-        wanted_set = {str(item).lower() for item in (wanted if isinstance(wanted, list) else [wanted])}
-        return as_set == wanted_set
-    left, right = _pair(stored, wanted)
-    return left == right
-
-
-def _pair(stored: Any, wanted: Any) -> tuple[Any, Any]:
-    """Both values in comparable form; a number meets a numeric text as a number."""
-    left, right = _comparable(stored), _comparable(wanted)
-    if isinstance(left, Decimal) is not isinstance(right, Decimal):
-        try:
-            return (left if isinstance(left, Decimal) else Decimal(left)), (
-                right if isinstance(right, Decimal) else Decimal(right)
-            )
-        except ArithmeticError:
-            return left, right
-    return left, right
-
-
-def _comparable(value: Any) -> Any:
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, int | float | Decimal):
-        return Decimal(str(value))
-    return str(value).lower()

@@ -46,8 +46,9 @@ from webapp.models import (
     utcnow,
 )
 from webapp.platform.errors import ValidationError
-from webapp.profiles.field_expressions import dialect_name, has_interest, raw_value, sort_literal, sort_value
-from webapp.profiles.field_types import get_field_type
+from webapp.profiles import field_conditions
+from webapp.profiles.field_expressions import dialect_name, has_interest, raw_value
+from webapp.rules.tree import DAY_OPERATORS, options_of
 
 EMAIL_TIME = {
     "received": "sent_at",
@@ -139,91 +140,19 @@ class Compiler:
         field_row = self._fields.get(int(rule["field_id"]))
         if field_row is None:
             return false()  # the field was removed since the rule was saved: nobody matches it
-        table = self._table_of(field_row)
-        raw = raw_value(field_row, self.dialect, table)
-        operator, value = rule["operator"], rule.get("value")
-        if operator == "empty":
-            return self._empty(raw)
-        if operator == "not_empty":
-            return not_(self._empty(raw))
-        if operator == "=":
-            return self._equal(field_row, table, raw, value)
-        if operator == "!=":
-            return not_(func.coalesce(self._equal(field_row, table, raw, value), false()))
-        if operator in ("in", "not_in"):
-            held = or_(*[self._equal(field_row, table, raw, item) for item in value or []])
-            return held if operator == "in" else not_(func.coalesce(held, false()))
-        if operator in ("<", ">", "<=", ">="):
-            return self._order(field_row, table, raw, operator, value)
-        if operator in ("contains", "starts_with"):
-            return self._text_match(field_row, table, raw, operator, str(value))
-        if operator == "changed_in_last_days":
+        if rule["operator"] == "changed_in_last_days":
             return self._changed(field_row, rule["days"])
-        return self._date(raw, operator, rule.get("days", 0))
-
-    def _empty(self, raw: ColumnElement) -> ColumnElement[bool]:
-        return or_(raw.is_(None), func.trim(raw) == literal(""), raw == literal("[]"))
-
-    def _is_multiple(self, field_row: Field) -> bool:
-        return field_row.type == "choice" and bool((field_row.options or {}).get("multiple"))
-
-    def _equal(self, field_row: Field, table: str, raw: ColumnElement, value: Any) -> ColumnElement[bool]:
-        if value is None:
-            return self._empty(raw)
-        if isinstance(value, list) or self._is_multiple(field_row):
-            items = value if isinstance(value, list) else [value]
-            if self.dialect == "postgresql":
-                element: ColumnElement = literal_column(f"({table}.fields -> '{int(field_row.id)}')")
-                return element == cast(literal(json.dumps(items)), _jsonb())
-            return func.json(raw) == func.json(literal(json.dumps(items)))
-        return and_(
-            sort_value(field_row, self.dialect, table) == sort_literal(field_row, value, self.dialect),
-            raw.is_not(None),
+        operator = rule["operator"]
+        value = rule.get("days", 0) if operator in DAY_OPERATORS else rule.get("value")
+        return field_conditions.condition(
+            field_row,
+            operator,
+            value,
+            table=self._table_of(field_row),
+            dialect=self.dialect,
+            today=self.today,
+            options=options_of(rule),
         )
-
-    def _order(self, field_row: Field, table: str, raw: ColumnElement, operator: str, value: Any) -> ColumnElement:
-        if value is None or isinstance(value, list):
-            return false()
-        expression = sort_value(field_row, self.dialect, table)
-        wanted = sort_literal(field_row, value, self.dialect)
-        compared = {
-            "<": expression < wanted,
-            ">": expression > wanted,
-            "<=": expression <= wanted,
-            ">=": expression >= wanted,
-        }[operator]
-        return and_(compared, not_(self._empty(raw)))
-
-    def _text_match(self, field_row: Field, table: str, raw: ColumnElement, operator: str, value: str):
-        escaped = value.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{escaped}%" if operator == "contains" else f"{escaped}%"
-        if self._is_multiple(field_row):
-            if operator == "contains":
-                return self._any_element(field_row, table, lambda element: func.lower(element) == value.lower())
-            return self._any_element(field_row, table, lambda element: func.lower(element).like(pattern, escape="\\"))
-        if operator == "starts_with" and get_field_type(field_row.type).sort_as == "text":
-            return sort_value(field_row, self.dialect, table).like(pattern, escape="\\")  # the index's expression
-        return func.coalesce(func.lower(raw), literal("")).like(pattern, escape="\\")
-
-    def _any_element(self, field_row: Field, table: str, test) -> ColumnElement[bool]:
-        key = int(field_row.id)
-        if self.dialect == "postgresql":
-            elements = func.jsonb_array_elements_text(
-                func.coalesce(literal_column(f"{table}.fields -> '{key}'"), literal_column("'[]'::jsonb"))
-            ).table_valued("value")
-        else:
-            elements = func.json_each(literal_column(f"{table}.fields"), literal_column(f"'$.\"{key}\"'")).table_valued(
-                "value"
-            )
-        return exists(select(literal(1)).select_from(elements).where(test(elements.c.value)))
-
-    def _date(self, raw: ColumnElement, operator: str, days: int) -> ColumnElement[bool]:
-        day = func.substr(raw, 1, 10)
-        if operator == "birthday_today":
-            return func.substr(raw, 6, 5) == self.today.strftime("%m-%d")
-        if operator == "in_last_days":
-            return and_(day >= (self.today - timedelta(days=days)).isoformat(), day <= self.today.isoformat())
-        return and_(day >= self.today.isoformat(), day <= (self.today + timedelta(days=days)).isoformat())
 
     def _changed(self, field_row: Field, days: int) -> ColumnElement[bool]:
         key = str(int(field_row.id))

@@ -3,7 +3,8 @@
 A tree is a group ``{"match": "all"|"any", "rules": [...]}``; a rule is one of (``"not": true`` negates any rule
 but a group)::
 
-    {"field_id": 3, "operator": "=", "value": "yes"}          a field condition (OPERATORS; "days" for DAY_OPERATORS)
+    {"field_id": 3, "operator": "=", "value": "yes"}          a field condition (OPERATORS; "days" for DAY_OPERATORS;
+                                                              options "case_sensitive", "each": field_conditions)
     {"interest_id": 4, "value": true}                         an interest is on (false: off)
     {"subscribed": true}                                      subscribed per the database's unsubscribe behaviour
     {"collection_id": 2, "where": {group}, "count": [">=", 1]} subprofiles of the collection matching ``where``
@@ -26,7 +27,8 @@ from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.models import Field, Selection
-from webapp.profiles.field_types import FieldValueError, coerce
+from webapp.profiles.field_conditions import Options
+from webapp.profiles.field_types import FieldValueError, coerce, get_field_type
 
 OPERATORS = (
     "=",
@@ -37,6 +39,8 @@ OPERATORS = (
     ">=",
     "contains",
     "starts_with",
+    "like",
+    "not_like",
     "empty",
     "not_empty",
     "in",
@@ -50,7 +54,8 @@ NO_VALUE = ("empty", "not_empty", "birthday_today")
 DAY_OPERATORS = ("in_last_days", "in_next_days", "changed_in_last_days")
 DATE_OPERATORS = ("in_last_days", "in_next_days", "birthday_today")
 DATE_TYPES = ("date", "datetime")
-TEXT_OPERATORS = ("contains", "starts_with")
+TEXT_OPERATORS = ("contains", "starts_with", "like", "not_like")
+EACH_OPERATORS = ("=", "!=", "in", "not_in", "<", ">", "<=", ">=")
 EMAIL_KINDS = ("received", "opened", "clicked", "not_opened", "bounced", "complained", "unsubscribed")
 BOUNCES = ("any", "hard", "soft")
 COUNT_OPERATORS = ("=", "!=", "<", ">", "<=", ">=")
@@ -138,20 +143,41 @@ def _field_rule(rule: dict[str, Any], fields: dict[int, Field]) -> dict[str, Any
         raise ValueError(_("Unknown operator %(operator)s.", operator=operator))
     if operator in DATE_OPERATORS and field.type not in DATE_TYPES:
         raise ValueError(_("%(field)s is not a date: choose a date field for this rule.", field=field.name))
+    return {"field_id": field_id, "operator": operator, **_field_value(rule, field, operator), **_options(rule, field)}
+
+
+def _field_value(rule: dict[str, Any], field: Field, operator: str) -> dict[str, Any]:
     if operator in NO_VALUE:
-        return {"field_id": field_id, "operator": operator}
+        return {}
     if operator in DAY_OPERATORS:
-        return {"field_id": field_id, "operator": operator, "days": _days(rule.get("days", rule.get("value")))}
+        return {"days": _days(rule.get("days", rule.get("value")))}
     if operator in TEXT_OPERATORS:
-        return {"field_id": field_id, "operator": operator, "value": str(rule.get("value", ""))}
+        return {"value": str(rule.get("value", ""))}
     if operator in ("in", "not_in"):
         values = rule.get("value")
         if isinstance(values, str):
             values = [part.strip() for part in values.split(",")]
         if not isinstance(values, list) or not values:
             raise ValueError(_("Give a list of values for %(field)s.", field=field.name))
-        return {"field_id": field_id, "operator": operator, "value": [_coerced(field, value) for value in values]}
-    return {"field_id": field_id, "operator": operator, "value": _coerced(field, rule.get("value"))}
+        return {"value": [_coerced(field, value, rule) for value in values]}
+    return {"value": _coerced(field, rule.get("value"), rule)}
+
+
+def _options(rule: dict[str, Any], field: Field) -> dict[str, Any]:
+    """The comparison options a field rule keeps (``profiles.field_conditions``): ``case_sensitive`` on a text
+    field, ``each`` (choice by choice) on a multiple choice; elsewhere they would mean nothing, so they go."""
+    options: dict[str, Any] = {}
+    if rule.get("case_sensitive") is True and get_field_type(field.type).sort_as == "text":
+        options["case_sensitive"] = True
+    multiple = field.type == "choice" and bool((field.options or {}).get("multiple"))
+    if rule.get("each") is True and multiple and rule.get("operator", "=") in EACH_OPERATORS:
+        options["each"] = True
+    return options
+
+
+def options_of(rule: dict[str, Any]) -> Options:
+    """A validated field rule's comparison options."""
+    return Options(case_sensitive=bool(rule.get("case_sensitive")), each=bool(rule.get("each")))
 
 
 def _subprofile_rule(rule: dict[str, Any], scope: Scope, *, depth: int) -> dict[str, Any]:
@@ -264,10 +290,14 @@ def _days(value: Any) -> int:
     return days
 
 
-def _coerced(field: Field, value: Any) -> Any:
+def _coerced(field: Field, value: Any, rule: dict[str, Any]) -> Any:
+    """``value`` as ``field`` holds it; with ``each``, one choice of a multiple choice (not a list of them)."""
     if value is None or value == "":
         return None
+    options = field.options or {}
+    if _options(rule, field).get("each"):
+        options = {**options, "multiple": False}
     try:
-        return coerce(field.type, value, field.options or {})
+        return coerce(field.type, value, options)
     except FieldValueError as error:
         raise ValueError(f"{field.name} {error}") from None

@@ -24,7 +24,8 @@ def parse_rules(posted: Posted) -> dict[str, Any]:
 
 
 def kind_of(rule: dict[str, Any]) -> str:
-    """Which editor row a stored rule shows as."""
+    """Which editor row a stored rule shows as; ``kept`` (posted back as it is) for a field rule with comparison
+    options (``case_sensitive``, ``each``), which the menus do not offer."""
     for key, kind in (
         ("rules", "group"),
         ("subscribed", "subscribed"),
@@ -36,7 +37,7 @@ def kind_of(rule: dict[str, Any]) -> str:
     ):
         if key in rule:
             return kind
-    return "field"
+    return "kept" if rule.get("case_sensitive") or rule.get("each") else "field"
 
 
 def editable_subprofile(rule: dict[str, Any]) -> bool:

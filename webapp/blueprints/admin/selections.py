@@ -56,6 +56,8 @@ def _labels() -> dict:
             ">=": _("is at least"),
             "contains": _("contains"),
             "starts_with": _("starts with"),
+            "like": _("matches the pattern (% any text, _ one character)"),
+            "not_like": _("does not match the pattern"),
             "empty": _("is empty"),
             "not_empty": _("is not empty"),
             "in": _("is one of (comma-separated)"),
