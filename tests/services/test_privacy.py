@@ -16,6 +16,7 @@ from webapp.models import (
     CallbackDelivery,
     ConsentRecord,
     DeliveryStatus,
+    ExportFile,
     FormSubmission,
     PrivacyRequest,
     Profile,
@@ -323,3 +324,35 @@ def test_erasure_also_clears_what_a_profile_removed_earlier_left(account, databa
     done = run_request(erasure.request_erasure(account, kind="erase", requested_by="test", address=ADDRESS))
     assert scan_tables((ADDRESS,)) == []
     assert done.report["tables"]["profile_event"] >= 2 and done.report["tables"]["form_submission"] == 1
+
+
+def test_export_files_holding_the_person_are_deleted_and_say_why(app, account, database, tmp_path):
+    """An export kept for a later download holds the person's values: one of their database goes (even without the
+    address in it), one of another database naming the address goes, an unrelated one stays."""
+    from tests.factories import make_database
+    from webapp.exports import downloads
+    from webapp.exports.files import ExportOptions
+    from webapp.platform.errors import Conflict
+
+    app.config["EXPORT_FOLDER"] = str(tmp_path)
+    try:
+        make_person(account, database)
+        other = make_database(account, "Other", fields={"Email": "email", "Note": "text"})
+        values = {"Email": "ann@example.com", "Note": f"a friend of {ADDRESS}"}
+        profiles.create_profile(account, other.id, values, origin=Origin("admin"))
+        city_only = downloads.start_export(account, database.id, ExportOptions(fields=["City"], interests=False))
+        naming = downloads.start_export(account, other.id, ExportOptions(fields=["Note"], interests=False))
+        unrelated = downloads.start_export(account, other.id, ExportOptions(fields=["Email"], interests=False))
+        ids = [city_only.id, naming.id, unrelated.id]
+        for row_id in ids:
+            assert work.run_work(db.session.get(ExportFile, row_id).work_id) == "done"
+        kept_name = db.session.get(ExportFile, unrelated.id).stored_name
+        done = run_request(erasure.request_erasure(account, kind="erase", requested_by="test", address=ADDRESS))
+        assert done.report["files"] == 2
+        assert sorted(path.name for path in tmp_path.iterdir()) == [kept_name]
+        for gone in (city_only.id, naming.id):
+            with pytest.raises(Conflict, match="asked to be erased"):
+                downloads.open_export(account, gone)
+        assert downloads.open_export(account, unrelated.id)[1].is_file()
+    finally:
+        app.config.pop("EXPORT_FOLDER")

@@ -98,6 +98,8 @@ def open_export(account: Account, export_id: int) -> tuple[ExportFile, Path]:
     state = state_of(row)
     if state.status == ExportFileStatus.FAILED:
         raise Conflict(_("This export failed: %(error)s Start a new one.", error=state.error))
+    if state.status == ExportFileStatus.EXPIRED and row.error:
+        raise Conflict(_("This export's file was deleted: %(reason)s Start a new one.", reason=row.error))
     if state.status == ExportFileStatus.EXPIRED:
         raise Conflict(_("This export's file was deleted after %(days)s days. Start a new one.", days=keep_for().days))
     if state.status != ExportFileStatus.DONE:
@@ -155,11 +157,27 @@ def delete_old_files() -> int:
         .where(ExportFile.status == ExportFileStatus.DONE, ExportFile.finished_at < cutoff)
         .limit(BATCH)
     ).all()
-    deleted = 0
-    for row in rows:
-        deleted += _delete(folder() / row.stored_name)
-        row.status, row.stored_name = ExportFileStatus.EXPIRED, ""
-    return deleted + _delete_orphans()
+    return sum(discard_file(row) for row in rows) + _delete_orphans()
+
+
+def written_files(account: Account) -> list[tuple[ExportFile, Path]]:
+    """The account's export files that are written and kept (for an erasure to look through)."""
+    rows = db.session.scalars(
+        select(ExportFile).where(
+            ExportFile.account_id == account.id,
+            ExportFile.status == ExportFileStatus.DONE,
+            ExportFile.stored_name != "",
+        )
+    ).all()
+    return [(row, folder() / row.stored_name) for row in rows]
+
+
+def discard_file(row: ExportFile, reason: str = "") -> int:
+    """Delete a written file now and mark its row expired (with ``reason`` for a download asked for later);
+    returns how many files went (0 when it was gone already). Does not commit."""
+    deleted = _delete(folder() / row.stored_name) if row.stored_name else 0
+    row.status, row.stored_name, row.error = ExportFileStatus.EXPIRED, "", reason or row.error
+    return deleted
 
 
 def _delete(path: Path) -> int:

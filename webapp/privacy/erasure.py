@@ -27,6 +27,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Text, cast, delete, func, or_, select
 
 from webapp.email import suppression
+from webapp.exports import downloads
 from webapp.extensions import db
 from webapp.models import (
     OPEN_RUN_STATUSES,
@@ -473,6 +474,16 @@ def _import_files(person: Person) -> None:
         run.file_size = path.stat().st_size
 
 
+def _export_files(person: Person) -> None:
+    """Export files kept for a later download: those made from a database holding the person, or naming the
+    address, are deleted (cutting one person out of an export is not safe; a new export is one click)."""
+    databases = {profile.database_id for profile in person.profiles}
+    for row, path in downloads.written_files(person.account):
+        named = bool(person.addresses) and path.is_file() and _holds(path, _compressed(path), person.addresses)
+        if row.database_id in databases or named:
+            person.files += downloads.discard_file(row, _("It held the data of a person who asked to be erased."))
+
+
 def _compressed(path: Path) -> bool:
     with path.open("rb") as probe:
         return probe.read(2) == b"\x1f\x8b" or zipfile.is_zipfile(path)
@@ -561,6 +572,7 @@ STEPS: list[Callable[[Person], None]] = [
     _mailing_recipients,
     _import_errors,
     _import_files,
+    _export_files,
     _work_payloads,
     _suppression,
     _profiles,
