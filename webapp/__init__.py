@@ -102,6 +102,7 @@ def _init_extensions(app: Flask) -> None:
     from webapp.imports import rollback as import_rollback
     from webapp.imports import sources as import_sources
     from webapp.imports import storage as import_storage
+    from webapp.selections import membership as selection_membership
     from webapp.surveys import notifications as survey_notifications
     from webapp.webforms import spam_log
 
@@ -112,6 +113,7 @@ def _init_extensions(app: Flask) -> None:
         import_rollback,
         import_sources,
         export_targets,
+        selection_membership,
         import_storage,
         deliveries,
         followup_triggers,
