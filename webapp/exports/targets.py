@@ -179,7 +179,7 @@ def _apply(account: Account, definition: ExportDefinition, spec: TargetSpec) -> 
     errors: dict[str, str] = {}
     collection_id = spec.collection_id
     selection = _selection_of(account, definition.database_id, spec.selection_id)
-    if selection is False:
+    if spec.selection_id is not None and selection is None:
         errors["selection_id"] = _("Choose a selection of this database.")
     elif selection is not None:
         collection_id = selection.collection_id
@@ -251,14 +251,12 @@ def _apply(account: Account, definition: ExportDefinition, spec: TargetSpec) -> 
     definition.credentials = remote_files.encrypt_credentials(credentials)
 
 
-def _selection_of(account: Account, database_id: int, selection_id: int | None) -> Selection | None | bool:
-    """The chosen selection, None for none, or False when it is not one of the account's selections of this
-    database (another account's id is told apart from nothing)."""
-    if selection_id is None:
-        return None
-    selection = db.session.get(Selection, selection_id)
+def _selection_of(account: Account, database_id: int, selection_id: int | None) -> Selection | None:
+    """The chosen selection when it is one of the account's selections of this database, else None (another
+    account's id gets the same answer as an unknown one)."""
+    selection = db.session.get(Selection, selection_id) if selection_id is not None else None
     if selection is None or selection.account_id != account.id or selection.database_id != database_id:
-        return False
+        return None
     return selection
 
 
