@@ -140,3 +140,25 @@ def test_a_selection_used_by_a_scheduled_export_cannot_be_removed(account, custo
     # removing the database removes both
     databases.delete_database(account, customers.id)
     assert db.session.query(ExportDefinition).count() == 0
+
+
+def test_members_are_exported_once_each_across_many_batches(account, ftp_target, monkeypatch):
+    """Each keyset batch bounds the members query by the batch's first id: every member once, in id order."""
+    from webapp.exports import files
+
+    monkeypatch.setattr(files, "BATCH_SIZE", 2)
+    database = make_database(account, "Many", fields={"Email": "email", "City": "text"})
+    for number in range(11):
+        city = "Gouda" if number in (0, 7) else "Delft"  # runs of members: a batch's next member is its last + 1
+        profiles.create_profile(account, database.id, {"Email": f"p{number}@example.com", "City": city}, origin=ADMIN)
+    selection = in_delft(account, database)
+    definition = targets.create_export(
+        account,
+        database.id,
+        spec(ftp_target["url"], username="shop", password="s3cret", selection_id=selection.id),
+    )
+    targets.run_now(account, definition.id)
+    work.dispatch_due()
+    run_worker()
+    expected = [f"p{number}@example.com" for number in range(11) if number not in (0, 7)]
+    assert list(uploaded(ftp_target).values()) == [expected]
