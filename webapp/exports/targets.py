@@ -254,10 +254,13 @@ def _apply(account: Account, definition: ExportDefinition, spec: TargetSpec) -> 
 def _selection_of(account: Account, database_id: int, selection_id: int | None) -> Selection | None:
     """The chosen selection when it is one of the account's selections of this database, else None (another
     account's id gets the same answer as an unknown one)."""
-    selection = db.session.get(Selection, selection_id) if selection_id is not None else None
-    if selection is None or selection.account_id != account.id or selection.database_id != database_id:
+    if selection_id is None:
         return None
-    return selection
+    try:
+        selection = owned(Selection, account, selection_id, _("Selection not found."))
+    except NotFound:
+        return None
+    return selection if selection.database_id == database_id else None
 
 
 def check_target_url(url: str) -> str:
