@@ -103,6 +103,7 @@ def _init_extensions(app: Flask) -> None:
     from webapp.imports import rollback as import_rollback
     from webapp.imports import sources as import_sources
     from webapp.imports import storage as import_storage
+    from webapp.selections import membership as selection_membership
     from webapp.surveys import notifications as survey_notifications
     from webapp.webforms import spam_log
 
@@ -114,6 +115,7 @@ def _init_extensions(app: Flask) -> None:
         import_sources,
         export_targets,
         export_downloads,
+        selection_membership,
         import_storage,
         deliveries,
         followup_triggers,

@@ -143,3 +143,18 @@ def test_a_retried_upload_with_its_idempotency_key_starts_one_import(api, databa
     other = send_file(api, database, "Email\nb@example.com\n", headers=headers)
     assert other.status_code == 422
     assert count(ImportRun) == 1
+
+
+def test_a_scheduled_export_of_a_selection_names_its_view(api, other_api, account, database):
+    from webapp.exports import targets
+    from webapp.selections import selections
+
+    selection = selections.create_selection(account, database.id, "Everyone")
+    spec = targets.TargetSpec(name="Nightly", target_url="sftp://127.0.0.1/in/", file_name="x.csv")
+    everyone = targets.create_export(account, database.id, spec)
+    chosen = targets.create_export(
+        account, database.id, targets.TargetSpec(**{**spec.__dict__, "selection_id": selection.id})
+    )
+    assert api.get(f"/export/{chosen.id}").get_json()["view"] == str(selection.id)
+    assert api.get(f"/export/{everyone.id}").get_json()["view"] is None
+    assert other_api.get(f"/export/{chosen.id}").status_code == 404

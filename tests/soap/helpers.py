@@ -42,6 +42,7 @@ RESULT_MEMBERS = (
     "callback",
     "view",
     "rule",
+    "miniview",
     "map",
 )
 

@@ -295,3 +295,69 @@ def test_view_and_rule_shapes(live_url, token, database, account):
     )
     assert [etree.QName(child).localname for child in listed] == ["start", "length", "total", "items"]
     assert [etree.QName(child).localname for child in listed.find("v:items", XMLNS)] == ["rule"]
+
+
+def test_miniview_and_condition_shapes(live_url, token, database, account):
+    """A miniview is an entity with one child named after it; a rule's conditions come as a paged list whose
+    items are ``fieldcondition`` and ``interestcondition`` elements, field conditions first."""
+    from webapp.profiles import databases
+    from webapp.selections import selections
+
+    orders = databases.create_collection(account, database.id, "Orders")
+    databases.create_interest(account, database.id, "News")
+    name = next(field.id for field in database.fields if field.name == "Name")
+    news = next(interest.id for interest in database.interests)
+    view = selections.create_selection(
+        account,
+        database.id,
+        "Both",
+        rules={
+            "match": "any",
+            "rules": [
+                {
+                    "match": "all",
+                    "name": "R",
+                    "rules": [{"interest_id": news, "value": True}, {"field_id": name, "operator": "=", "value": "x"}],
+                }
+            ],
+        },
+    )
+    call = (
+        f"<ns1:Collection_createMiniView><ns1:access_token>{token}</ns1:access_token><ns1:id>{orders.id}</ns1:id>"
+        "<ns1:name>Raw</ns1:name></ns1:Collection_createMiniView>"
+    )
+    created = body_of(post(live_url, envelope(call)))
+    assert [etree.QName(child).localname for child in created] == ["miniview"]
+    assert [etree.QName(child).localname for child in created.find("v:miniview", XMLNS)] == [
+        "id",
+        "name",
+        "description",
+    ]
+    call = (
+        f"<ns1:Rule_conditions><ns1:access_token>{token}</ns1:access_token><ns1:id>{view.id * 1000 + 1}</ns1:id>"
+        "</ns1:Rule_conditions>"
+    )
+    listed = body_of(post(live_url, envelope(call)))
+    assert [etree.QName(child).localname for child in listed] == ["start", "length", "total", "items"]
+    found = listed.find("v:items", XMLNS)
+    assert [etree.QName(child).localname for child in found] == ["fieldcondition", "interestcondition"]
+    assert [etree.QName(child).localname for child in found.find("v:fieldcondition", XMLNS)] == [
+        "id",
+        "type",
+        "disabled",
+        "comparison",
+        "value",
+        "numericComparison",
+        "field",
+    ]
+    interest = found.find("v:interestcondition", XMLNS)
+    assert [etree.QName(child).localname for child in interest] == [
+        "id",
+        "type",
+        "disabled",
+        "interest",
+        "interestgroup",
+        "value",
+    ]
+    assert (interest.findtext("v:id", namespaces=XMLNS), interest.findtext("v:value", namespaces=XMLNS)) == ("1", "1")
+    assert found.findtext("v:fieldcondition/v:id", namespaces=XMLNS) == "2"

@@ -173,3 +173,41 @@ def test_only_admins_see_or_change_scheduled_exports(browser, role):
 def test_posts_need_a_csrf_token(setting):
     admin, database = setting
     assert admin.post(f"/databases/{database.id}/exports/targets", form(), csrf=False).status_code == 400
+
+
+def test_a_scheduled_export_takes_a_selection_of_its_database_only(setting):
+    from webapp.selections import selections
+
+    admin, database = setting
+    account = db.session.get(Account, database.account_id)
+    orders = databases.create_collection(account, database.id, "Orders")
+    create_field(account, FieldSpec(name="Number", type="text"), collection_id=orders.id)
+    everyone = selections.create_selection(account, database.id, "Everyone")
+    big_orders = selections.create_selection(account, database.id, "Big orders", collection_id=orders.id)
+    other = make_account("Other")
+    theirs = selections.create_selection(other, make_database(other, "Theirs").id, "Theirs")
+    db.session.commit()
+    assert 'name="selection_id"' in admin.get(f"/databases/{database.id}/exports/targets/new").get_data(as_text=True)
+    refused = admin.post(f"/databases/{database.id}/exports/targets", form(selection_id=str(theirs.id)))
+    assert refused.status_code == 422 and "Choose a selection of this database." in refused.get_data(as_text=True)
+    assert only_definition() is None
+    admin.post(f"/databases/{database.id}/exports/targets", form(selection_id=str(everyone.id)))
+    definition = only_definition()
+    assert (definition.selection_id, definition.collection_id) == (everyone.id, None)
+    page = admin.get(f"/exports/{definition.id}").get_data(as_text=True)
+    assert f'<option value="{everyone.id}" selected>Everyone</option>' in page
+    # a collection's selection: its collection's fields are the ones exported, whatever "what" says
+    admin.post(
+        f"/exports/{definition.id}",
+        form(**{"selection_id": str(big_orders.id), "what": "database", f"fields-{orders.id}": ["Number"]}),
+    )
+    db.session.expire_all()
+    definition = only_definition()
+    assert (definition.selection_id, definition.collection_id, definition.fields) == (
+        big_orders.id,
+        orders.id,
+        ["Number"],
+    )
+    admin.post(f"/exports/{definition.id}", form(selection_id=""))
+    db.session.expire_all()
+    assert only_definition().selection_id is None

@@ -9,6 +9,10 @@ The export is streamed into an anonymous temporary file (never into memory) and 
 uploads go to ``<name>.part`` first and are renamed when complete, so the receiver never picks up half a file.
 The file name is a template: ``{date}`` (``2026-11-27``), ``{time}`` (``0630``, UTC) and ``{run}`` (the run id).
 
+A definition may export only the members of a selection of its database (a collection's selection: its
+matching subprofiles). Membership is asked of SQL at each run, so every upload holds who is a member then; the
+selections package supplies that query through ``register_selection_members`` (it sits above this one).
+
 Schedules (an interval or a cron expression, as for imports) are durable rows of kind ``export_upload``, one
 pending per definition; "run now" makes it due at once (or adds a one-off row). Each turn is an ``ExportRun``
 row. Runs never overlap: a turn finding another turn's run still in progress is skipped. Transient errors
@@ -19,7 +23,7 @@ kept on the definition for the admin, and the schedule moves on.
 
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,11 +32,20 @@ from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from webapp.exports import files
 from webapp.extensions import db
-from webapp.models import Account, ExportDefinition, ExportRun, ExportRunStatus, ScheduledWork, WorkStatus, utcnow
+from webapp.models import (
+    Account,
+    ExportDefinition,
+    ExportRun,
+    ExportRunStatus,
+    ScheduledWork,
+    Selection,
+    WorkStatus,
+    utcnow,
+)
 from webapp.platform import outbound_urls, remote_files, work
 from webapp.platform.errors import NotFound, ValidationError
 from webapp.platform.remote_files import TransientFetchError
@@ -48,16 +61,26 @@ PLACEHOLDERS = ("date", "time", "run")
 IN_PROGRESS = (ExportRunStatus.RUNNING, ExportRunStatus.RETRYING)
 WAITING = (WorkStatus.PENDING, WorkStatus.QUEUED)
 
+_selection_members: list[Callable[[Selection], Select]] = []
+
+
+def register_selection_members(members_of: Callable[[Selection], Select]) -> None:
+    """The hook the selections package fills: a ``SELECT id`` of a selection's members (profiles, or a
+    collection selection's subprofiles), which an export of that selection streams."""
+    _selection_members[:] = [members_of]
+
 
 @dataclass(frozen=True)
 class TargetSpec:
     """Everything an admin sets on a scheduled export. ``collection_id`` None: the database's profiles;
-    ``fields`` empty: all of them. An empty ``password``/``private_key`` keeps the stored one."""
+    ``fields`` empty: all of them. ``selection_id`` set: only that selection's members (its collection, if it
+    has one, replaces ``collection_id``). An empty ``password``/``private_key`` keeps the stored one."""
 
     name: str
     target_url: str
     file_name: str
     collection_id: int | None = None
+    selection_id: int | None = None
     fields: tuple[str, ...] = ()
     format: str = "csv"
     delimiter: str = ","
@@ -154,8 +177,14 @@ def delete_export(account: Account, definition_id: int) -> None:
 def _apply(account: Account, definition: ExportDefinition, spec: TargetSpec) -> None:
     """Validate ``spec`` (every error at once, nothing changed on error) and set it on ``definition``."""
     errors: dict[str, str] = {}
-    if spec.collection_id is not None:
-        collection = get_collection(account, spec.collection_id)
+    collection_id = spec.collection_id
+    selection = _selection_of(account, definition.database_id, spec.selection_id)
+    if spec.selection_id is not None and selection is None:
+        errors["selection_id"] = _("Choose a selection of this database.")
+    elif selection is not None:
+        collection_id = selection.collection_id
+    if collection_id is not None:
+        collection = get_collection(account, collection_id)
         if collection.database_id != definition.database_id:
             raise NotFound(_("Collection not found."))
     name = " ".join((spec.name or "").split())[:100]
@@ -171,7 +200,7 @@ def _apply(account: Account, definition: ExportDefinition, spec: TargetSpec) -> 
         protect_formulas=spec.protect_formulas,
     )
     try:
-        _export_of(account, definition.database_id, spec.collection_id, options)  # checks; reads nothing yet
+        _export_of(account, definition.database_id, collection_id, options)  # checks; reads nothing yet
     except ValidationError as error:
         errors.update(error.errors or {"format": error.message})
     try:
@@ -207,7 +236,8 @@ def _apply(account: Account, definition: ExportDefinition, spec: TargetSpec) -> 
     }
     if target_url != definition.target_url:
         definition.last_upload = {}
-    definition.name, definition.collection_id, definition.fields = name, spec.collection_id, list(spec.fields)
+    definition.name, definition.collection_id, definition.fields = name, collection_id, list(spec.fields)
+    definition.selection_id = selection.id if selection else None
     definition.options = {
         "format": options.format,
         "delimiter": options.delimiter,
@@ -219,6 +249,18 @@ def _apply(account: Account, definition: ExportDefinition, spec: TargetSpec) -> 
     definition.target_url, definition.http_method, definition.file_name = target_url, method, file_name
     definition.schedule = schedule
     definition.credentials = remote_files.encrypt_credentials(credentials)
+
+
+def _selection_of(account: Account, database_id: int, selection_id: int | None) -> Selection | None:
+    """The chosen selection when it is one of the account's selections of this database, else None (another
+    account's id gets the same answer as an unknown one)."""
+    if selection_id is None:
+        return None
+    try:
+        selection = owned(Selection, account, selection_id, _("Selection not found."))
+    except NotFound:
+        return None
+    return selection if selection.database_id == database_id else None
 
 
 def check_target_url(url: str) -> str:
@@ -256,11 +298,17 @@ def masked_credentials(definition: ExportDefinition) -> dict[str, str]:
 
 
 def _export_of(
-    account: Account, database_id: int, collection_id: int | None, options: files.ExportOptions
+    account: Account,
+    database_id: int,
+    collection_id: int | None,
+    options: files.ExportOptions,
+    selection: Selection | None = None,
 ) -> files.Export:
+    """The export (``selection``: of its members, by the SQL the selections package registered)."""
+    members = _selection_members[0](selection) if selection is not None else None
     if collection_id is None:
-        return files.export_database(account, database_id, options)
-    return files.export_collection(account, collection_id, options)
+        return files.export_database(account, database_id, options, members=members)
+    return files.export_collection(account, collection_id, options, members=members)
 
 
 def _options_of(definition: ExportDefinition) -> files.ExportOptions:
@@ -356,7 +404,8 @@ def upload(definition: ExportDefinition, run: ExportRun) -> None:
     Raises ``TransientFetchError`` (worth a retry) or ``ValidationError``."""
     url, address = remote_files.checked_url(definition.target_url, names_file=False)
     account = db.session.get_one(Account, definition.account_id)
-    export = _export_of(account, definition.database_id, definition.collection_id, _options_of(definition))
+    selection = db.session.get(Selection, definition.selection_id) if definition.selection_id else None
+    export = _export_of(account, definition.database_id, definition.collection_id, _options_of(definition), selection)
     run.file_name = render_file_name(definition.file_name, run.started_at, run.id)[:255]
     credentials = remote_files.credentials_of(definition)
     with _spooled(export.chunks) as (spool, size):

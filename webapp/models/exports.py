@@ -32,6 +32,9 @@ class ExportDefinition(Base):
     database_id: Mapped[int] = mapped_column(ForeignKey("database.id", ondelete="CASCADE"), index=True)
     # None: the profiles of the database; else the subprofiles of this collection
     collection_id: Mapped[int | None] = mapped_column(ForeignKey("collection.id", ondelete="CASCADE"), index=True)
+    # Set: only the members of this selection (of the same database; its collection decides ``collection_id``),
+    # computed by SQL at each run. A selection in use cannot be removed (``selections.delete_selection``).
+    selection_id: Mapped[int | None] = mapped_column(ForeignKey("selection.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(100))
     # Field names to export, in order; empty: all fields
     fields: Mapped[list[str]] = mapped_column(JSONType, default=list)

@@ -91,14 +91,17 @@ def search_subprofiles(
     order: str = "id",
     ascending: bool = True,
     count: bool = True,
+    within: Select | None = None,
 ) -> SearchResult:
     """A page of a collection's subprofiles (of one profile with ``profile_id``) matching every requirement
-    (``count`` as in ``search_profiles``)."""
+    (``count`` and ``within``, here subprofile ids, as in ``search_profiles``)."""
     collection = get_collection(account, collection_id)
     condition = _conditions(collection.fields, requirements, "subprofile")
     base = select(Subprofile).where(
         Subprofile.account_id == account.id, Subprofile.collection_id == collection.id, *condition
     )
+    if within is not None:
+        base = base.where(Subprofile.id.in_(within))
     if profile_id is not None:
         profile = profiles.get_profile(account, profile_id)
         if profile.database_id != collection.database_id:

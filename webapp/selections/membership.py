@@ -7,6 +7,7 @@ mailing goes to people, once each)."""
 
 from sqlalchemy import Select, exists, literal, select
 
+from webapp.exports import targets as export_targets
 from webapp.extensions import db
 from webapp.models import Database, Profile, Selection, Subprofile
 from webapp.rules.sql import Compiler
@@ -30,6 +31,16 @@ def subprofile_ids(selection: Selection) -> Select:
         .join(Profile, Profile.id == Subprofile.profile_id)
         .where(Subprofile.account_id == selection.account_id, *_subprofile_conditions(selection))
     )
+
+
+def export_ids(selection: Selection) -> Select:
+    """What an export of the selection holds: its profiles, or a collection selection's subprofiles."""
+    return subprofile_ids(selection) if selection.collection_id is not None else member_ids(selection)
+
+
+def init_app(app) -> None:
+    """Scheduled exports (a package below this one) compute a selection's members through ``export_ids``."""
+    export_targets.register_selection_members(export_ids)
 
 
 def _subprofile_conditions(selection: Selection) -> list:

@@ -24,6 +24,7 @@ from webapp.models import (
     Callback,
     Collection,
     Database,
+    ExportDefinition,
     FollowUp,
     Profile,
     Selection,
@@ -173,11 +174,21 @@ def update_selection(
 
 
 def delete_selection(account: Account, selection_id: int) -> None:
-    """Remove a selection; refused while another selection's rules, a follow-up's condition or a callback use it
-    (removing it would silently change who they reach)."""
+    """Remove a selection; refused while another selection's rules, a follow-up's condition, a callback or a
+    scheduled export use it (removing it would silently change who they reach)."""
     selection = get_selection(account, selection_id)
     users = [row for row in rule_tree.selections_using(account.id, selection.id) if row.id != selection.id]
     callbacks = db.session.scalar(select(func.count()).where(Callback.selection_id == selection.id)) or 0
+    exports = list(
+        db.session.scalars(select(ExportDefinition.name).where(ExportDefinition.selection_id == selection.id))
+    )
+    if exports:
+        raise Conflict(
+            _(
+                "The scheduled exports %(names)s export this selection's members: change them first.",
+                names=", ".join(exports),
+            )
+        )
     if callbacks:
         raise Conflict(
             ngettext(

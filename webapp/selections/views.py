@@ -5,18 +5,26 @@ A selection made through the API keeps that shape in its tree: ``{"match": "any"
 each rule is a group ``{"match": "all", "name": …, "not": inversed, "rules": [conditions]}``. A selection made in
 the admin with another shape is shown as one rule (its whole tree); adding a rule to it first makes its tree the
 first rule. Rules have no table of their own: a rule's id is ``selection id × 1000 + its position`` (1-based), so
-a selection holds at most 999 rules through the API.
+a selection holds at most 999 rules through the API, and removing a rule renumbers the rules after it. A
+condition's id is its position in its rule (as ``Rule_createCondition`` answers it).
+
+A view is a selection of a database's profiles; a collection's selections are Copernica's *miniviews*
+(``miniviews.py``) and are not views. Verrijk has no nested selections (a selection that refines another names
+it in a rule instead), so a view has no views under it.
 """
 
 from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
+from sqlalchemy import func, select
 
 from webapp.extensions import db
-from webapp.models import Account, Database
+from webapp.models import Account, Database, Selection
 from webapp.platform.errors import NotFound, ValidationError
+from webapp.platform.tenancy import owned
 from webapp.profiles import search
+from webapp.profiles.databases import get_database
 from webapp.selections import selections
 from webapp.selections.membership import member_ids
 
@@ -38,6 +46,10 @@ COMPARISONS: dict[str, tuple[str, bool]] = {
 }
 
 
+COMPARISON_NAMES = {rule: name for name, rule in COMPARISONS.items()}
+NUMERIC_TYPES = ("number", "decimal")
+
+
 @dataclass
 class ViewRule:
     id: int
@@ -45,6 +57,63 @@ class ViewRule:
     view: int
     inversed: bool
     conditions: int
+
+
+@dataclass
+class ViewCondition:
+    """A rule's condition in Copernica's terms: ``type`` ``Field`` (``field``, ``comparison``, ``value``) or
+    ``Interest`` (``interest``, its ``group``; ``value`` true: has it)."""
+
+    id: int
+    type: str
+    field: str = ""
+    comparison: str = ""
+    value: Any = ""
+    numeric: bool = False
+    interest: str = ""
+    group: str = ""
+
+
+def get_view(account: Account, view_id: int) -> Selection:
+    """A selection of a database (a collection's selection is a miniview, not found here)."""
+    selection = owned(Selection, account, view_id, _("Selection not found."))
+    if selection.collection_id is not None:
+        raise NotFound(_("Selection not found."))
+    return selection
+
+
+def list_views(account: Account, database_id: int) -> list[Selection]:
+    """The database's views (its selections of profiles), by name."""
+    return [row for row in selections.list_selections(account, database_id) if row.collection_id is None]
+
+
+def find_view(account: Account, database_id: int, identifier: str) -> Selection | None:
+    """A view of the database by name (whatever the case) or id; None when there is none."""
+    database = get_database(account, database_id)
+    key = (identifier or "").strip()
+    query = select(Selection).where(
+        Selection.account_id == account.id, Selection.database_id == database.id, Selection.collection_id.is_(None)
+    )
+    condition = func.lower(Selection.name) == key.lower()
+    if key.isdigit():
+        condition = condition | (Selection.id == int(key))
+    return db.session.scalars(query.where(condition).order_by(Selection.id)).first()
+
+
+def update_view(account: Account, view_id: int, *, name: str | None, description: str | None) -> Selection:
+    """Rename or describe a view (``None``: keep)."""
+    view = get_view(account, view_id)
+    return selections.update_selection(account, view.id, name=name, description=description)
+
+
+def remove_view(account: Account, view_id: int) -> None:
+    """Remove a view (refused while something uses it, as in the admin)."""
+    selections.delete_selection(account, get_view(account, view_id).id)
+
+
+def members(account: Account, view_id: int, *, start: int = 0, length: int = 100) -> search.SearchResult:
+    """A page of the view's members in id order (Copernica's ``View_profiles``)."""
+    return search_members(account, view_id, [], start=start, length=length)
 
 
 def _as_rules(tree: dict[str, Any]) -> list[dict[str, Any]]:
@@ -56,7 +125,7 @@ def _as_rules(tree: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def view_rules(account: Account, view_id: int) -> list[ViewRule]:
-    selection = selections.get_selection(account, view_id)
+    selection = get_view(account, view_id)
     return [
         ViewRule(
             id=selection.id * 1000 + position,
@@ -75,7 +144,7 @@ def create_view(account: Account, database_id: int, name: str, description: str 
 
 def create_rule(account: Account, view_id: int, name: str, inversed: bool = False) -> ViewRule:
     """Add an (empty, so matching every profile) rule to a view."""
-    selection = selections.get_selection(account, view_id)
+    selection = get_view(account, view_id)
     rules = _as_rules(selection.rules or {})
     if len(rules) >= RULES_PER_VIEW:
         raise ValidationError(_("A view holds at most %(count)s rules.", count=RULES_PER_VIEW))
@@ -92,11 +161,7 @@ def create_condition(
 ) -> int:
     """Add a condition to a rule; returns its position in the rule (1-based). ``kind``: ``Field`` (``field``
     by name, ``comparison``, ``value``) or ``Interest`` (``value``: the interest's name)."""
-    view_id, position = divmod(int(rule_id or 0), 1000)
-    selection = selections.get_selection(account, view_id)
-    rules = _as_rules(selection.rules or {})
-    if not 1 <= position <= len(rules):
-        raise NotFound(_("Rule not found."))
+    selection, rules, position = _locate(account, rule_id)
     database = db.session.get_one(Database, selection.database_id)
     condition = _condition(database, (kind or "").strip().lower(), field, (comparison or "").strip().lower(), value)
     rule = dict(rules[position - 1])
@@ -104,6 +169,75 @@ def create_condition(
     rules[position - 1] = rule
     selections.update_selection(account, selection.id, rules={"match": "any", "rules": rules})
     return len(rule["rules"])
+
+
+def update_rule(
+    account: Account, rule_id: int, *, name: str | None = None, inversed: bool | None = None, disabled: bool = False
+) -> ViewRule:
+    """Rename a rule or turn it inversed (OR NOT) or not (``None``: keep). Verrijk keeps no disabled rules."""
+    if disabled:
+        raise ValidationError(
+            {"disabled": _("Verrijk keeps no disabled rules: remove the rule instead, and add it again later.")}
+        )
+    selection, rules, position = _locate(account, rule_id)
+    rule = dict(rules[position - 1])
+    if name is not None and name.strip():
+        rule["name"] = name.strip()
+    if inversed is not None:
+        rule.pop("not", None)
+        if inversed:
+            rule["not"] = True
+    rules[position - 1] = rule
+    selections.update_selection(account, selection.id, rules={"match": "any", "rules": rules})
+    return view_rules(account, selection.id)[position - 1]
+
+
+def remove_rule(account: Account, rule_id: int) -> None:
+    """Remove a rule with its conditions; the rules after it move up one place (and so change id)."""
+    selection, rules, position = _locate(account, rule_id)
+    del rules[position - 1]
+    selections.update_selection(account, selection.id, rules={"match": "any", "rules": rules})
+
+
+def rule_conditions(account: Account, rule_id: int) -> list[ViewCondition]:
+    """The rule's field and interest conditions (other kinds, built in the admin, are not Copernica's and are
+    left out), each with its position as id."""
+    selection, rules, position = _locate(account, rule_id)
+    database = db.session.get_one(Database, selection.database_id)
+    fields = {field.id: field for field in database.fields}
+    interests = {interest.id: interest for interest in database.interests}
+    found = []
+    for number, condition in enumerate(rules[position - 1].get("rules") or [], start=1):
+        if "field_id" in condition and condition["field_id"] in fields:
+            field = fields[condition["field_id"]]
+            operator = (condition.get("operator", "="), bool(condition.get("not")))
+            found.append(
+                ViewCondition(
+                    id=number,
+                    type="Field",
+                    field=field.name,
+                    comparison=COMPARISON_NAMES.get(operator, condition.get("operator", "=")),
+                    value=condition.get("value", ""),
+                    numeric=field.type in NUMERIC_TYPES,
+                )
+            )
+        elif "interest_id" in condition and condition["interest_id"] in interests:
+            interest = interests[condition["interest_id"]]
+            has = bool(condition.get("value", True)) != bool(condition.get("not"))
+            found.append(
+                ViewCondition(id=number, type="Interest", interest=interest.name, group=interest.group or "", value=has)
+            )
+    return found
+
+
+def _locate(account: Account, rule_id: int) -> tuple[Selection, list[dict[str, Any]], int]:
+    """The view of a rule id, its rules (a copy to change) and the rule's position, or ``NotFound``."""
+    view_id, position = divmod(int(rule_id or 0), 1000)
+    selection = get_view(account, view_id)
+    rules = _as_rules(selection.rules or {})
+    if not 1 <= position <= len(rules):
+        raise NotFound(_("Rule not found."))
+    return selection, rules, position
 
 
 def _condition(database: Database, kind: str, field_name: str, comparison: str, value: Any) -> dict[str, Any]:
@@ -138,7 +272,7 @@ def search_members(
     length: int = 100,
 ) -> search.SearchResult:
     """A page of the view's member profiles that also meet the requirements (Copernica's ``View_searchProfiles``)."""
-    selection = selections.get_selection(account, view_id)
+    selection = get_view(account, view_id)
     return search.search_profiles(
         account, selection.database_id, requirements, start=start, length=length, within=member_ids(selection)
     )

@@ -59,6 +59,7 @@ def services() -> list:
     from webapp.soap.collection import CollectionService
     from webapp.soap.database import DatabaseService
     from webapp.soap.interest import InterestService
+    from webapp.soap.miniview import MiniViewService
     from webapp.soap.profile import ProfileService
     from webapp.soap.subprofile import SubprofileService
     from webapp.soap.view import ViewService
@@ -71,6 +72,7 @@ def services() -> list:
         ProfileService,
         SubprofileService,
         ViewService,
+        MiniViewService,
     ]
 
 

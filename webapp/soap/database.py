@@ -4,7 +4,7 @@ from spyne import Boolean, Integer, ServiceBase, Unicode, rpc
 
 from webapp.platform.errors import NotFound
 from webapp.profiles import databases, fields, profiles, search
-from webapp.selections import selections, views
+from webapp.selections import views
 from webapp.soap import auth, shapes
 from webapp.soap.field_properties import FIELD_PARAMETERS, FieldProperties, field_spec, find_field
 from webapp.soap.types import (
@@ -218,14 +218,24 @@ class DatabaseService(ServiceBase):
 
     @rpc(Integer, Login, Token, Integer, Integer, Boolean, **_paged(ViewItems))
     def Database_views(ctx, id, login, access_token, start, length, allproperties):
-        """Selections of the database, by name."""
+        """The database's selections of profiles, by name (a collection's are its miniviews)."""
 
         def action(c):
-            found = selections.list_selections(c.account, id or 0)
+            found = views.list_views(c.account, id or 0)
             first, end = shapes.page_bounds(start, length, len(found))
             return shapes.paged([shapes.view(x) for x in found[first:end]], ViewItems, "view", first, len(found))
 
         return auth.run(action, empty=_empty_page(ViewItems, "view", start))
+
+    @rpc(Integer, Unicode, Login, Token, _returns=ViewEntity, _out_variable_name="view")
+    def Database_view(ctx, id, identifier, login, access_token):
+        """A view of the database by name (whatever the case) or id (empty when there is none)."""
+
+        def action(c):
+            found = views.find_view(c.account, id or 0, identifier or "")
+            return shapes.view(found) if found else None
+
+        return auth.run(action)
 
     @rpc(Integer, Unicode, Unicode, Login, Token, _returns=ViewEntity, _out_variable_name="view")
     def Database_createView(ctx, id, name, description, login, access_token):

@@ -223,6 +223,35 @@ def rule(entity) -> types.RuleEntity:
     return types.RuleEntity(id=entity.id, name=entity.name, view=entity.view, inversed=entity.inversed, disabled=False)
 
 
+def miniview(entity) -> types.MiniViewEntity:
+    return types.MiniViewEntity(id=entity.id, name=entity.name, description=entity.description or "")
+
+
+def conditions(found: list, start: int, total: int) -> tuple:
+    """A paged list of a rule's conditions (``selections.views.ViewCondition``), each under its kind's name."""
+    fields = [
+        types.FieldConditionEntity(
+            id=c.id,
+            type=c.type,
+            disabled=False,
+            comparison=c.comparison,
+            value=text(c.value),
+            numericComparison=c.numeric,
+            field=c.field,
+        )
+        for c in found
+        if c.type == "Field"
+    ]
+    interests = [
+        types.InterestConditionEntity(
+            id=c.id, type=c.type, disabled=False, interest=c.interest, interestgroup=c.group, value=text(c.value)
+        )
+        for c in found
+        if c.type == "Interest"
+    ]
+    return start, len(found), total, types.ConditionItems(fieldcondition=fields, interestcondition=interests)
+
+
 def paged(items: list, items_type, name: str, start: int, total: int) -> tuple:
     """The four members of a paged list: ``start``, ``length``, ``total``, ``items``."""
     return start, len(items), total, items_type(**{name: items})

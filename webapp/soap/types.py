@@ -2,7 +2,8 @@
 
 Inputs: maps are ``pair{key, value}`` sequences, requirements ``requirement{fieldname, value, operator,
 casesensitive}``, object references ``{id}``, id lists repeated ``item``. Outputs: entities (``database``,
-``field``, ``collection``, ``collectionfield``, ``profile``, ``subprofile``, ``callback``), paged lists
+``field``, ``collection``, ``collectionfield``, ``profile``, ``subprofile``, ``callback``, ``view``, ``rule``,
+``miniview``, ``fieldcondition``, ``interestcondition``), paged lists
 (``start``, ``length``, ``total``, ``items``), ``value``, ``map{pair*}`` and ``array{item*}``.
 """
 
@@ -189,6 +190,38 @@ class RuleEntity(_Type):
     _type_info = [("id", Integer), ("name", Unicode), ("view", Integer), ("inversed", Boolean), ("disabled", Boolean)]
 
 
+class MiniViewEntity(_Type):
+    """A selection of a collection's subprofiles (Copernica's "miniview")."""
+
+    __type_name__ = "miniview"
+    _type_info = [("id", Integer), ("name", Unicode), ("description", Unicode)]
+
+
+_CONDITION = [("id", Integer), ("type", Unicode), ("disabled", Boolean)]
+
+
+class FieldConditionEntity(_Type):
+    """A ``Field`` condition of a rule: Copernica's members, and ``field`` (the field's name; Copernica reads it
+    with a separate call)."""
+
+    __type_name__ = "fieldcondition"
+    _type_info = [
+        *_CONDITION,
+        ("comparison", Unicode),
+        ("value", Unicode),
+        ("numericComparison", Boolean),
+        ("field", Unicode),
+    ]
+
+
+class InterestConditionEntity(_Type):
+    """An ``Interest`` condition of a rule: ``interest`` (its name), ``interestgroup`` and ``value`` (``1``: has
+    the interest, ``0``: has it not)."""
+
+    __type_name__ = "interestcondition"
+    _type_info = [*_CONDITION, ("interest", Unicode), ("interestgroup", Unicode), ("value", Unicode)]
+
+
 def _items(name: str, entity) -> type:
     """The ``items`` of a paged list: repeated elements named after the entity."""
     return type(
@@ -208,6 +241,18 @@ CallbackItems = _items("callback", CallbackEntity)
 ViewItems = _items("view", ViewEntity)
 RuleItems = _items("rule", RuleEntity)
 InterestItems = _items("interest", InterestEntity)
+MiniViewItems = _items("miniview", MiniViewEntity)
+
+
+class ConditionItems(_Type):
+    """The ``items`` of ``Rule_conditions``: a rule's conditions, by kind."""
+
+    __type_name__ = "conditionitems"
+    _type_info = [
+        ("fieldcondition", FieldConditionEntity.customize(max_occurs="unbounded")),
+        ("interestcondition", InterestConditionEntity.customize(max_occurs="unbounded")),
+    ]
+
 
 PAGED = ("start", "length", "total", "items")
 
@@ -227,6 +272,9 @@ class ResultItems(_Type):
         ("callback", CallbackEntity.customize(max_occurs="unbounded")),
         ("view", ViewEntity.customize(max_occurs="unbounded")),
         ("rule", RuleEntity.customize(max_occurs="unbounded")),
+        ("miniview", MiniViewEntity.customize(max_occurs="unbounded")),
+        ("fieldcondition", FieldConditionEntity.customize(max_occurs="unbounded")),
+        ("interestcondition", InterestConditionEntity.customize(max_occurs="unbounded")),
     ]
 
 
@@ -247,6 +295,7 @@ class Result(_Type):
         ("callback", CallbackEntity),
         ("view", ViewEntity),
         ("rule", RuleEntity),
+        ("miniview", MiniViewEntity),
         ("map", Map),
         ("start", Integer),
         ("length", Integer),

@@ -95,14 +95,29 @@ def export_download(database_id: int):
 # --- scheduled exports ----------------------------------------------------------------------------
 
 
+def _chosen_what(form) -> str:
+    """What the posted form exports: its chosen selection's database or collection decides (as for a download),
+    else ``what``; a selection that is not the account's is left to the service to refuse."""
+    selection_id = form.get("selection_id", "")
+    if selection_id.isdigit():
+        try:
+            chosen = selections.get_selection(current_account(), int(selection_id))
+        except NotFound:
+            return form.get("what", "database")
+        return str(chosen.collection_id or "database")
+    return form.get("what", "database")
+
+
 def _target_spec(form) -> export_targets.TargetSpec:
     """The posted form as a spec (the service validates it)."""
-    what = form.get("what", "database")
+    what = _chosen_what(form)
+    selection_id = form.get("selection_id", "")
     return export_targets.TargetSpec(
         name=form.get("name", ""),
         target_url=form.get("target_url", ""),
         file_name=form.get("file_name", ""),
         collection_id=None if what == "database" else int(what) if what.isdigit() else 0,
+        selection_id=int(selection_id) if selection_id.isdigit() else None,
         fields=tuple(form.getlist(f"fields-{what}")),
         format=form.get("format", "csv"),
         delimiter=files.DELIMITERS.get(form.get("delimiter", "comma"), ""),
@@ -127,6 +142,7 @@ def _stored_values(definition: ExportDefinition) -> dict:
     values = {
         "name": definition.name,
         "what": what,
+        "selection_id": str(definition.selection_id or ""),
         "format": options.get("format", "csv"),
         "delimiter": delimiter,
         "target_url": definition.target_url,
@@ -147,7 +163,7 @@ def _pinned_fingerprint(definition: ExportDefinition | None) -> str:
 def _target_page(database: Database, definition: ExportDefinition | None, *, form=None, errors=None, status: int = 200):
     """The page of a scheduled export (``definition`` None: a new one), with its form."""
     if form is not None:
-        what = form.get("what", "database")
+        what = _chosen_what(form)
         state = {
             "values": {name: form.get(name, "") for name in form if name not in ("password", "private_key")},
             "flags": [name for name in ("interests", "gzip", "bom", "protect_formulas") if form.get(name)],
@@ -176,6 +192,7 @@ def _target_page(database: Database, definition: ExportDefinition | None, *, for
         "runs": export_targets.list_runs(definition) if definition else [],
         "next_run": export_targets.next_run_at(definition) if definition else None,
         "host_key": _pinned_fingerprint(definition),
+        "selections": selections.list_selections(current_account(), database.id),
         **state,
         **_choices(),
     }

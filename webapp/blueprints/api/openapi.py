@@ -228,6 +228,7 @@ EXPORT = _entity(
         "name": TEXT,
         "database": TEXT,
         "collection": NULLABLE_TEXT,
+        "view": NULLABLE_TEXT,
         "url": TEXT,
         "schedule": TEXT,
         "runs": {"type": "array", "items": EXPORT_RUN},

@@ -378,6 +378,7 @@ def export_target(entity: ExportDefinition, runs: list[ExportRun]) -> dict[str, 
         "name": entity.name,
         "database": str(entity.database_id),
         "collection": str(entity.collection_id) if entity.collection_id else None,
+        "view": str(entity.selection_id) if entity.selection_id else None,
         "url": entity.target_url,
         "schedule": entity.schedule or "",
         "runs": [
