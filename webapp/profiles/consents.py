@@ -54,6 +54,7 @@ def record_items(
     reference: str,
     consents: dict[str, str],
     ip: str = "",
+    at: datetime | None = None,
 ) -> list[ConsentRecord]:
     """One record per consent item ticked (``{item id: the text shown}``), in the caller's transaction."""
     return [
@@ -66,6 +67,7 @@ def record_items(
             item=item,
             text=text,
             ip=ip,
+            at=at,
         )
         for item, text in consents.items()
     ]
