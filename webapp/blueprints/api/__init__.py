@@ -23,7 +23,16 @@ def register_api(app: Flask) -> None:
     from webapp.blueprints.api import limits  # noqa: F401
 
     # isort: split
-    from webapp.blueprints.api import callbacks, copernica, feed, forms, idempotency, problems, transfers  # noqa: F401
+    from webapp.blueprints.api import (  # noqa: F401
+        callbacks,
+        copernica,
+        feed,
+        forms,
+        idempotency,
+        privacy,
+        problems,
+        transfers,
+    )
     from webapp.blueprints.api.openapi import document, reference_page
     from webapp.extensions import csrf
 

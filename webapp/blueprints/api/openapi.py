@@ -232,6 +232,56 @@ EXPORT = _entity(
     },
 )
 
+PERSON_INPUT = {
+    "type": "object",
+    "additionalProperties": False,
+    "description": "the person: an email address (every database of the account) or one profile (and its address)",
+    "properties": {"email": TEXT, "profile": {"type": "integer", "minimum": 1}},
+}
+ERASURE_INPUT = {
+    **PERSON_INPUT,
+    "properties": {**PERSON_INPUT["properties"], "kind": {"type": "string", "enum": ["erase", "anonymise"]}},
+}
+ERASURE = _entity(
+    ["ID", "kind", "status", "profiles", "created", "report"],
+    {
+        "ID": TEXT,
+        "kind": {"type": "string", "enum": ["erase", "anonymise"]},
+        "status": {"type": "string", "enum": ["pending", "done", "failed"]},
+        "profiles": NAMES,
+        "requested_by": TEXT,
+        "created": TEXT,
+        "finished": TEXT,
+        "report": {"type": "object", "description": "rows per table ('tables'), stored import files ('files')"},
+    },
+)
+PERSON = _entity(
+    ["email", "profiles"],
+    {
+        "email": TEXT,
+        "profiles": {
+            "type": "array",
+            "items": _entity(["ID", "database"], {"ID": TEXT, "database": TEXT}),
+        },
+    },
+)
+ACCESS_EXPORT = {
+    "type": "object",
+    "description": "everything held about the person (docs/privacy.md, Access export)",
+    "required": ["format", "account", "addresses", "profiles", "emails_sent", "suppression"],
+    "properties": {
+        "format": {"type": "integer"},
+        "account": TEXT,
+        "generated_at": TEXT,
+        "addresses": NAMES,
+        "profiles": {"type": "array", "items": {"type": "object"}},
+        "emails_sent": {"type": "array"},
+        "bounces_and_complaints": {"type": "array"},
+        "suppression": {"type": "array"},
+        "caught_mail": {"type": "array"},
+    },
+}
+
 
 def listing(item: str) -> dict[str, Any]:
     return {
@@ -355,6 +405,12 @@ def build_document() -> dict[str, Any]:
                 },
             ),
             "Export": EXPORT,
+            "PersonByAddress": {"type": "object", "required": ["email"], "properties": {"email": TEXT}},
+            "Person": PERSON,
+            "PersonInput": PERSON_INPUT,
+            "AccessExport": ACCESS_EXPORT,
+            "ErasureInput": ERASURE_INPUT,
+            "Erasure": ERASURE,
         }
     )
     for item in ("Database", "Field", "Interest", "Collection", "Profile", "Subprofile", "Form", "FollowUp"):
