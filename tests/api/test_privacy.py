@@ -55,7 +55,12 @@ def test_erasure_is_a_job_whose_report_is_read_back(api, account, database):
     assert made.status_code == 202, made.get_data(as_text=True)
     body, request_id = made.get_json(), made.headers["X-Created"]
     assert made.headers["Location"].endswith(f"/privacy/erasures/{request_id}")
-    assert (body["kind"], body["status"], body["profiles"], body["report"]) == ("erase", "pending", [str(profile.id)], {})
+    assert (body["kind"], body["status"], body["profiles"], body["report"]) == (
+        "erase",
+        "pending",
+        [str(profile.id)],
+        {},
+    )
     assert body["requested_by"] == "API token shop"
     again = api.post("/privacy/erasures", json={"email": ADDRESS}, headers={"Idempotency-Key": "erase-zeb"})
     assert again.headers["Idempotent-Replayed"] == "true" and again.headers["X-Created"] == request_id

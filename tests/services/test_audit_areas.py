@@ -20,9 +20,9 @@ from webapp.imports import runs
 from webapp.mailings import definitions as mailing_definitions
 from webapp.mailings.definitions import MailingValues
 from webapp.models import AuditEntry, Field
+from webapp.privacy import retention
 from webapp.profiles import databases, profiles
 from webapp.profiles.events import Origin
-from webapp.privacy import retention
 from webapp.profiles.fields import FieldSpec, create_field
 from webapp.selections import selections
 from webapp.surveys import builder

@@ -68,7 +68,9 @@ def test_a_required_consent_must_be_ticked(anonymous, survey):
 
 def test_a_completed_response_of_a_known_profile_records_each_consent_ticked(anonymous, account, survey):
     profile = profiles.create_profile(account, survey.database_id, {"Email": "an@example.com"}, origin=Origin("admin"))
-    done = post(anonymous, survey, {"q_news": "yes", "q_terms": "on", "lang": "nl"}, **links.profile_link_query(profile))
+    done = post(
+        anonymous, survey, {"q_news": "yes", "q_terms": "on", "lang": "nl"}, **links.profile_link_query(profile)
+    )
     assert done.get_json()["status"] == "complete"
     [response] = db.session.scalars(select(SurveyResponse))
     assert response.answers == {"news": "yes", "terms": "yes"}

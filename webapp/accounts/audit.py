@@ -261,7 +261,7 @@ def forget_before(account_id: int, cutoff: datetime) -> int:
     """Delete the account's entries older than ``cutoff`` (the retention's audit period, in its transaction);
     returns how many. The statement goes to the connection: through the session it is refused, as any other."""
     result = db.session.connection().execute(
-        delete(AuditEntry.__table__).where(AuditEntry.account_id == account_id, AuditEntry.at < cutoff)
+        delete(AuditEntry).where(AuditEntry.account_id == account_id, AuditEntry.at < cutoff)
     )
     return int(getattr(result, "rowcount", 0) or 0)
 

@@ -11,9 +11,10 @@ days after which the account's audit log entries are deleted (``audit_days``: 73
 run gives it its settings row.
 
 Every housekeeping round makes sure each account with settings (or, without, with audit entries older than the
-default period) has one ``privacy_retention`` row waiting (due at once when the last run is a day old); its handler locks the account's settings, does nothing when this row ran
-before, treats at most ``BATCH`` inactive profiles (another row follows at once when there were more), and keeps
-the counts as the last-run report the settings page shows.
+default period) has one ``privacy_retention`` row waiting (due at once when the last run is a day old); its handler
+locks the account's settings, does nothing when this row ran before, treats at most ``BATCH`` inactive profiles
+(another row follows at once when there were more), and keeps the counts as the last-run report the settings page
+shows.
 """
 
 from datetime import timedelta

@@ -201,10 +201,9 @@ def _check_question(item: dict, where: str, field_names: set[str]) -> dict[str, 
         if not isinstance(scale, int) or not 2 <= scale <= MAX_SCALE:
             raise _fail(_("Item %(where)s: a rating scale runs to 2–10.", where=where))
         checked["scale"] = scale
-    elif kind == "consent":
+    elif kind == "consent" and item.get("text"):
         # The exact text agreed to (the label when empty): the consent record keeps it as shown.
-        if item.get("text"):
-            checked["text"] = _text(item["text"], where, 5000)
+        checked["text"] = _text(item["text"], where, 5000)
     return checked
 
 

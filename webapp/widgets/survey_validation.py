@@ -2,8 +2,8 @@
 
 It checks only the items it is given (the ones shown), so an answer posted for a hidden question never gets in.
 Answers are keyed by question id: an open answer is text (a number for the number variant), a choice a value or
-a list of values, a grid a map of row → column, a rating or NPS score a whole number, a ticked consent box ``yes``. The "other, namely" text
-is kept under ``<id>.other``. Errors are keyed by the posted name.
+a list of values, a grid a map of row → column, a rating or NPS score a whole number, a ticked consent box
+``yes``. The "other, namely" text is kept under ``<id>.other``. Errors are keyed by the posted name.
 """
 
 from dataclasses import dataclass, field

@@ -13,6 +13,8 @@ from apispec import APISpec
 from apispec.yaml_utils import load_operations_from_docstring
 from flask import current_app, jsonify, render_template
 
+from webapp.profiles import consents
+
 TEXT = {"type": "string"}
 VALUES = {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean", "null"]}}
 STRING_VALUES = {"type": "object", "additionalProperties": TEXT}
@@ -232,6 +234,16 @@ EXPORT = _entity(
     },
 )
 
+CONSENT_INPUT = {
+    "type": "object",
+    "required": ["purpose"],
+    "additionalProperties": False,
+    "properties": {
+        "purpose": {"type": "string", "maxLength": 64},
+        "text": {"type": "string", "maxLength": 5000},
+        "basis": {"type": "string", "enum": list(consents.BASES)},
+    },
+}
 PERSON_INPUT = {
     "type": "object",
     "additionalProperties": False,
@@ -341,7 +353,13 @@ def build_document() -> dict[str, Any]:
         "Problem": PROBLEM,
         "Values": VALUES,
         "Interests": {"oneOf": [{"type": "array", "items": TEXT}, VALUES]},
-        "ProfileInput": {"type": "object"},
+        "ProfileInput": {
+            "type": "object",
+            "description": "field values by name; or {fields, interests, consent}: consent states a lawful basis "
+            "for the profiles the call creates or updates (docs/rest-api.md)",
+            "properties": {"consent": {"$ref": "#/components/schemas/ConsentInput"}},
+        },
+        "ConsentInput": CONSENT_INPUT,
         "Field": FIELD,
         "Interest": INTEREST,
         "Profile": PROFILE,
