@@ -1,13 +1,16 @@
-"""The import mapping screen's lawful basis: purpose, text and basis saved with the mapping and shown again."""
+"""The import mapping screen's lawful basis: purpose, text and basis saved with the mapping and shown again, and
+the records the import writes on the profile page."""
 
 import io
 
 import pytest
+from sqlalchemy import select
 
 from tests.factories import make_database
 from webapp.extensions import db
+from webapp.imports import apply as imports_apply
 from webapp.imports import runs as imports
-from webapp.models import ImportDefinition
+from webapp.models import ImportDefinition, Profile
 
 
 @pytest.fixture(autouse=True)
@@ -33,4 +36,9 @@ def test_the_admin_mapping_screen_saves_the_statement(browser, account):
     page = admin.get(f"/imports/runs/{run.id}").get_data(as_text=True)
     assert 'value="newsletter"' in page and '<option value="legitimate interest" selected>' in page
 
-
+    imports.start_run(account, run.id)
+    imports_apply.apply_run(run.id)
+    [profile] = db.session.scalars(select(Profile).where(Profile.database_id == database.id))
+    section = admin.get(f"/profiles/{profile.id}").get_data(as_text=True)
+    assert f"import #{run.id}" in section and '<span class="badge">newsletter</span>' in section
+    assert "(legitimate interest)" in section and "At the fair" in section

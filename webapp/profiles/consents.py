@@ -49,10 +49,12 @@ def stated(data: Any) -> Stated | None:
     if not all(isinstance(value, str) for value in (purpose, text, basis)):
         raise ValidationError({"consent": _("The consent's purpose, text and basis are texts.")})
     purpose, text, basis = purpose.strip(), text.strip(), basis.strip().lower() or "consent"
-    if not purpose or len(purpose) > PURPOSE_LIMIT or len(text) > TEXT_LIMIT:
+    if not purpose or len(purpose) > PURPOSE_LIMIT:
         raise ValidationError(
             {"consent": _("Give the consent a purpose of at most %(count)s characters.", count=PURPOSE_LIMIT)}
         )
+    if len(text) > TEXT_LIMIT:
+        raise ValidationError({"consent": _("The consent's text has at most %(count)s characters.", count=TEXT_LIMIT)})
     if basis not in BASES:
         raise ValidationError({"consent": _("The basis is one of: %(bases)s.", bases=", ".join(BASES))})
     return Stated(purpose, text, basis)
@@ -170,7 +172,9 @@ def of_profiles(account_id: int, profile_ids: list[int]) -> list[ConsentRecord]:
     )
 
 
-def record_stated(profile_id: int, database_id: int, account_id: int, *, source: str, reference: str, given: Stated):
+def record_stated(
+    profile_id: int, database_id: int, account_id: int, *, source: str, reference: str, given: Stated
+) -> ConsentRecord:
     """The record of a basis stated for one profile written by an API call, in the caller's transaction."""
     return record(
         account_id=account_id,
