@@ -41,3 +41,21 @@ def test_rest_create_and_upsert_record_the_stated_basis(app, account, database):
     assert len(records()) == 3  # nothing of the refused call
     flat = api.post(f"/database/{database.id}/profiles", json={"Email": "bo@example.com"})
     assert flat.status_code == 201 and len(records()) == 3  # no statement: no record
+
+
+def test_the_batch_upsert_records_the_basis_for_every_row(app, account, database):
+    _token, secret = create_api_token(account, "shop")
+    api = Api(app.test_client(), secret)
+    first = {"keys": ["Email"], "profiles": [{"Email": "ann@example.com", "customer_id": 1}]}
+    assert api.post(f"/database/{database.id}/profiles/batch", json=first).status_code == 200
+    assert records() == []  # no statement: no record
+    rows = [{"Email": "ann@example.com", "customer_id": 1}, {"Email": "bo@example.com"}, {"Email": "cy@example.com"}]
+    body = {"keys": ["Email"], "profiles": rows, "consent": {"purpose": "orders", "basis": "contract"}}
+    answer = api.post(f"/database/{database.id}/profiles/batch", json=body)
+    assert answer.get_json() == {"created": 2, "updated": 0, "unchanged": 1}
+    found = records()
+    assert len(found) == 3 and len({r.profile_id for r in found}) == 3  # the unchanged row's profile too
+    stated = {(r.source, r.reference, r.item, r.basis) for r in found}
+    assert stated == {("api", "API token shop", "orders", "contract")}
+    bad = api.post(f"/database/{database.id}/profiles/batch", json={**body, "consent": {"purpose": ""}})
+    assert bad.status_code == 422 and len(records()) == 3

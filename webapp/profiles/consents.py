@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy import insert, literal, select, update
 
 from webapp.extensions import db
-from webapp.models import ConsentRecord, ProfileEvent, utcnow
+from webapp.models import ConsentRecord, Profile, ProfileEvent, utcnow
 from webapp.platform.errors import ValidationError
 
 # The lawful bases of the GDPR (art. 6(1)) an import or an API caller may state.
@@ -186,6 +186,27 @@ def record_stated(
         text=given.text,
         basis=given.basis,
     )
+
+
+def record_stated_for_profiles(
+    account_id: int, database_id: int, *, ids: list[int], codes: list[str], source: str, reference: str, given: Stated
+) -> int:
+    """One record per profile of the database named by id or by secret code (a batch upsert's matched and new
+    profiles), written by one ``INSERT … SELECT`` in the caller's transaction. Returns how many."""
+    if not ids and not codes:
+        return 0
+    values = (source[:16], reference[:100], given.purpose, given.text, given.basis, "")
+    rows = select(Profile.account_id, Profile.database_id, Profile.id, *map(literal, values)).add_columns(
+        literal(utcnow()), literal("")
+    )
+    rows = rows.where(
+        Profile.account_id == account_id,
+        Profile.database_id == database_id,
+        Profile.id.in_(ids) | Profile.code.in_(codes),
+    )
+    columns = ["account_id", "database_id", "profile_id", "source", "reference", "item", "text", "basis", "ip"]
+    result = db.session.execute(insert(ConsentRecord).from_select([*columns, "agreed_at", "confirmed_ip"], rows))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def record_stated_batch(

@@ -198,21 +198,24 @@ def bulk_create_profiles(account: Account, database_id: int, rows: Iterable[dict
     return count
 
 
-def insert_new_profiles(account: Account, database_id: int, stored: list[dict[str, Any]], *, origin: Origin) -> int:
+def insert_new_profiles(
+    account: Account, database_id: int, stored: list[dict[str, Any]], *, origin: Origin, codes: list[str] | None = None
+) -> int:
     """Insert profiles whose values ``validate_values`` returned, with their events (Core, in batches; the
-    caller's transaction: the caller commits)."""
+    caller's transaction: the caller commits). ``codes``: their secret codes, when the caller chose them."""
     now = utcnow()
+    codes = codes or [new_code() for _fields in stored]
     rows = [
         {
             "account_id": account.id,
             "database_id": database_id,
-            "code": new_code(),
+            "code": code,
             "fields": fields,
             "interests": [],
             "created_at": now,
             "updated_at": now,
         }
-        for fields in stored
+        for fields, code in zip(stored, codes, strict=True)
     ]
     return sum(_insert_batch(rows[i : i + BULK_BATCH], origin) for i in range(0, len(rows), BULK_BATCH))
 

@@ -577,5 +577,6 @@ def batch_upsert(id: int):
     rows, keys = data.get("profiles"), data.get("keys")
     if not isinstance(rows, list) or not isinstance(keys, list):
         raise ValidationError({"profiles": _('Send {"keys": [field names], "profiles": [objects]}.')})
-    result = batch_upserts.upsert_profiles(g.api_account, id, rows, keys, origin=g.api_origin)
+    origin = shapes.stating(data.get("consent"))
+    result = batch_upserts.upsert_profiles(g.api_account, id, rows, keys, origin=origin)
     return jsonify({"created": result.created, "updated": result.updated, "unchanged": result.unchanged})

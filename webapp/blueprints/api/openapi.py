@@ -378,6 +378,7 @@ def build_document() -> dict[str, Any]:
         "properties": {
             "keys": {"type": "array", "items": TEXT, "minItems": 1},
             "profiles": {"type": "array", "items": VALUES, "minItems": 1, "maxItems": 1000},
+            "consent": {"$ref": "#/components/schemas/ConsentInput"},
         },
     }
     counts = {name: {"type": "integer"} for name in ("created", "updated", "unchanged")}

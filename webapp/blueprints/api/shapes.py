@@ -155,7 +155,12 @@ def values_and_interests(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str
 def origin_of(data: dict[str, Any]) -> Origin:
     """The call's origin, with the basis the body states (``"consent": {"purpose", "text", "basis"}`` beside
     ``"fields"``; in the flat form every key is a field) for the profiles it creates or updates."""
-    given = consents.stated(data.get("consent")) if isinstance(data.get("fields"), dict) else None
+    return stating(data.get("consent")) if isinstance(data.get("fields"), dict) else g.api_origin
+
+
+def stating(consent: Any) -> Origin:
+    """The call's origin with the basis ``consent`` states (none: the origin as it is)."""
+    given = consents.stated(consent)
     if given is None:
         return g.api_origin
     return replace(g.api_origin, consent=given, consent_reference=audit.current_actor().label)
