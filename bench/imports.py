@@ -15,6 +15,7 @@ Usage::
 
     .venv/bin/python bench/imports.py --database-url postgresql://postgres@127.0.0.1/verrijk_bench
     .venv/bin/python bench/imports.py --lines 100000 --reuse   # keep the schema (skip the migrations)
+    .venv/bin/python bench/imports.py --lines 100000 --reuse --consent   # with a stated basis (consent records)
 
 The database's name must contain "bench": its ``public`` schema is dropped (unless ``--reuse``) and the
 bench tables are emptied at every run. Ends with ``BENCH imports: <lines/s> lines/s (<ratio>x COPY)``.
@@ -36,6 +37,7 @@ from pathlib import Path
 from harness import cpu_seconds
 
 ACCOUNT_NAME = "Verrijk bench"
+CONSENT = {"purpose": "newsletter", "text": "Signed up in the shop", "basis": "consent"}
 DATABASE_NAME = "Imports"
 FIELDS = {
     "Email": {"type": "email", "indexed": True},
@@ -108,6 +110,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--reuse", action="store_true", help="keep the schema: skip dropping it and migrating")
     parser.add_argument("--seed", type=int, default=2024, help="seed of the generated values")
+    parser.add_argument(
+        "--consent", action="store_true", help="state a lawful basis in the mapping (a consent record per profile)"
+    )
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)  # internal: apply this run and report
     return parser.parse_args(argv)
 
@@ -235,7 +240,7 @@ def copy_baseline(path: Path) -> float:
         connection.close()
 
 
-def prepare_run(account_id: int, database_id: int, path: Path) -> int:
+def prepare_run(account_id: int, database_id: int, path: Path, consent: bool = False) -> int:
     from webapp.extensions import db
     from webapp.imports import mapping as imports_mapping
     from webapp.imports import runs as imports
@@ -253,9 +258,24 @@ def prepare_run(account_id: int, database_id: int, path: Path) -> int:
         on_match="update",
         on_no_match="create",
         on_empty="leave",
+        options={"consent": CONSENT} if consent else None,
     )
     imports.start_run(account, run.id)
     return run.id
+
+
+def check_consents(account_id: int, figures: dict) -> None:
+    """With ``--consent``: one record per profile created or updated, with the stated basis."""
+    from sqlalchemy import func, select
+
+    from webapp.extensions import db
+    from webapp.models import ConsentRecord
+
+    count = db.session.scalar(
+        select(func.count()).where(ConsentRecord.account_id == account_id, ConsentRecord.item == "newsletter")
+    )
+    assert count == figures["created"] + figures["updated"], (count, figures)
+    print(f"consent records: {count:,}")
 
 
 def peak_rss_mb() -> float:
@@ -371,7 +391,7 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"COPY into an unindexed table: {copy_seconds:.2f} s, {args.lines / copy_seconds:,.0f} lines/s", flush=True
         )
-        run_id = prepare_run(account_id, database_id, path)
+        run_id = prepare_run(account_id, database_id, path, args.consent)
         from webapp.extensions import db
 
         db.session.remove()
@@ -381,6 +401,8 @@ def main(argv: list[str] | None = None) -> None:
     figures = json.loads(output.strip().splitlines()[-1])
     with app.app_context():
         check(account_id, database_id, args.lines, figures)
+        if args.consent:
+            check_consents(account_id, figures)
     seconds = figures["seconds"]
     rate = args.lines / seconds
     print(

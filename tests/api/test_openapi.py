@@ -63,6 +63,8 @@ def test_the_document_is_served_as_openapi_3_1(app, ctx):
     assert document["openapi"] == "3.1.0"
     assert {"/database/{id}/profiles", "/profile/{id}/fields", "/events"} <= set(document["paths"])
     assert set(document["paths"]["/database/{id}/profiles"]) == {"get", "post", "put"}
+    privacy = {"/privacy/lookup", "/privacy/access", "/privacy/erasures", "/privacy/erasures/{id}"}
+    assert privacy <= set(document["paths"])
 
 
 def test_no_server_error_and_no_answer_outside_the_schema(api_schema, live_api, secret):

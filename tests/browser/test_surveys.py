@@ -125,3 +125,55 @@ def test_the_captcha_is_solved_embedded_and_on_the_hosted_page(account, page, ho
     db.session.expire_all()
     started = db.session.scalars(select(SurveyResponse).where(SurveyResponse.survey_id == survey.id)).all()
     assert len(started) == 2
+
+
+CONSENT_PAGES = [
+    {
+        "title": "Almost done",
+        "items": [
+            {"id": "nps", "type": "nps", "label": "Recommend us?"},
+            {
+                "id": "terms",
+                "type": "consent",
+                "label": {"en": "I agree", "nl": "Akkoord"},
+                "text": {"en": "Shop may mail me its news.", "nl": "Shop mag me zijn nieuws mailen."},
+                "required": True,
+            },
+        ],
+    }
+]
+
+
+def test_a_consent_box_embedded_and_on_the_hosted_page_with_a_signed_link(account, page, host_site, host_page, verrijk):
+    """The consent item as embed-survey.js draws it (its text, the box, the required message) and as the hosted
+    page renders it; a known profile's completed response leaves a consent record with the text shown."""
+    from playwright.sync_api import expect
+
+    from webapp.models import ConsentRecord
+    from webapp.profiles import links, profiles
+    from webapp.profiles.events import Origin
+
+    survey = make_survey(account, pages=CONSENT_PAGES, origins=[host_site.url], min_fill_seconds=0)
+    page.goto(host_page(snippet(survey.key, verrijk.url), csp=STRICT_CSP.format(verrijk=verrijk.url)))
+    widget = page.locator("[data-verrijk-survey]")
+    expect(widget.get_by_text("Shop may mail me its news.")).to_be_visible()
+    widget.get_by_role("button", name="Send").click()
+    expect(widget.get_by_text("This question needs an answer.")).to_be_visible()
+    widget.get_by_label("I agree").check()
+    widget.get_by_role("button", name="Send").click()
+    expect(widget.get_by_text("Thank you!")).to_be_visible()
+    assert the_response(survey).answers == {"terms": "yes"}
+    assert not [problem for problem in page.problems if "Content Security Policy" in problem]
+
+    profile = profiles.create_profile(account, survey.database_id, {}, origin=Origin("admin"))
+    query = links.profile_link_query(profile)
+    db.session.commit()
+    page.goto(f"{verrijk.url}/s/{survey.key}?lang=nl&profile={query['profile']}&sig={query['sig']}")
+    expect(page.get_by_text("Shop mag me zijn nieuws mailen.")).to_be_visible()
+    page.get_by_label("Akkoord").check()
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_text("Thank you!")).to_be_visible()
+    db.session.expire_all()
+    [record] = db.session.scalars(select(ConsentRecord)).all()
+    assert (record.profile_id, record.source, record.text) == (profile.id, "survey", "Shop mag me zijn nieuws mailen.")
+    assert record.ip == "127.0.0.1"

@@ -20,6 +20,7 @@ from webapp.imports import runs
 from webapp.mailings import definitions as mailing_definitions
 from webapp.mailings.definitions import MailingValues
 from webapp.models import AuditEntry, Field
+from webapp.privacy import retention
 from webapp.profiles import databases, profiles
 from webapp.profiles.events import Origin
 from webapp.profiles.fields import FieldSpec, create_field
@@ -150,6 +151,12 @@ def _bulk_actions(account, database, actor):
     return {"action": [None, "export"]}
 
 
+def _privacy(account, database, actor):
+    retention.save_settings(account, {"audit_days": "365"})
+    retention.save_settings(account, {"audit_days": "400"})
+    return {"audit_days": [365, 400]}
+
+
 AREAS = {
     "settings": _settings,
     "users": _users,
@@ -171,6 +178,7 @@ AREAS = {
     "mailings": _mailings,
     "branding": _branding,
     "bulk actions": _bulk_actions,
+    "privacy": _privacy,
 }
 
 

@@ -29,7 +29,7 @@ def stored(survey):
     return survey.pages
 
 
-@pytest.mark.parametrize("kind", ["text", "open", "choice", "grid", "rating", "nps"])
+@pytest.mark.parametrize("kind", ["text", "open", "choice", "grid", "rating", "nps", "consent"])
 def test_every_item_type_can_be_added_and_opens_for_editing(editor, survey, kind):
     response = post(editor, survey, "/pages/2/items", {"type": kind})
     assert response.status_code == 200 and "Item added." in response.headers["HX-Trigger"]

@@ -15,7 +15,10 @@ credentials, DKIM private keys, SMTP URLs that may hold a password) are recorded
 
 Entries are immutable at the ORM level: updating or deleting an ``AuditEntry`` through the session, or a bulk
 ``update()``/``delete()`` statement on it through the session, raises ``AuditImmutable``. (The database user the
-app runs as can still change the table with raw SQL; an account's removal takes its entries with it.)
+app runs as can still change the table with raw SQL; an account's removal takes its entries with it.) The one
+deletion is by age: the account's retention (``privacy.retention``) calls ``forget_before`` with its audit period,
+which has a floor (``MIN_RETENTION_DAYS``) and whose changes are audited themselves (area ``privacy``), so no user
+can make an entry of their own change go away.
 """
 
 import contextvars
@@ -28,7 +31,7 @@ from enum import Enum
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import event, insert, inspect, select
+from sqlalchemy import delete, event, insert, inspect, select
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from webapp.extensions import db
@@ -55,6 +58,7 @@ from webapp.models import (
     Invitation,
     Mailing,
     MailSettings,
+    RetentionSettings,
     Selection,
     Survey,
     User,
@@ -131,7 +135,10 @@ AREAS = (
     "mailings",
     "branding",
     "bulk actions",
+    "privacy",
 )
+DEFAULT_RETENTION_DAYS = 730
+MIN_RETENTION_DAYS = 90
 
 AUDITED: dict[type, Audited] = {
     Account: Audited("settings", account_id=lambda row: row.id),
@@ -159,6 +166,8 @@ AUDITED: dict[type, Audited] = {
     Mailing: Audited("mailings", ignore=frozenset({"next_batch_at", "frozen", "started_at", "finished_at"})),
     AccountBranding: Audited("branding", name=lambda row: ""),
     BulkRun: Audited("bulk actions", name=lambda row: row.action, created_only=True),
+    # The retention periods (the audit log's own among them); a run's report is the job's, not a change.
+    RetentionSettings: Audited("privacy", name=lambda row: "", ignore=frozenset({"last_run_at", "last_report"})),
 }
 
 
@@ -246,6 +255,15 @@ def _after_flush(session: Session, _context) -> None:
                 entries.append(entry)
     if entries:
         session.connection().execute(insert(AuditEntry), entries)
+
+
+def forget_before(account_id: int, cutoff: datetime) -> int:
+    """Delete the account's entries older than ``cutoff`` (the retention's audit period, in its transaction);
+    returns how many. The statement goes to the connection: through the session it is refused, as any other."""
+    result = db.session.connection().execute(
+        delete(AuditEntry).where(AuditEntry.account_id == account_id, AuditEntry.at < cutoff)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def _refuse_change(_mapper, _connection, _target) -> None:

@@ -56,6 +56,7 @@ def _visitor(source) -> Visitor:
         lang=source.get("lang", ""),
         browser_languages=[lang for lang, _quality in request.accept_languages],
         hidden=hidden,
+        ip=request.remote_addr or "",
     )
 
 

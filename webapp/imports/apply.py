@@ -55,7 +55,7 @@ from webapp.models import (
 )
 from webapp.platform import work
 from webapp.platform.errors import ValidationError
-from webapp.profiles import events
+from webapp.profiles import consents, events
 from webapp.profiles.databases import get_database
 from webapp.profiles.field_expressions import dialect_name
 from webapp.profiles.profiles import new_code
@@ -145,6 +145,7 @@ def apply_run(run_id: int, *, time_limit: float | None = None) -> ImportRun | No
         if planner.bulk_ready():
             planner.prepare_merge()
         origin = events.Origin("import", reference=f"import {run.id}")
+        stated = consents.stated((definition.options or {}).get("consent"))
         done = run.lines_done
         rows = import_files.read_rows(run.file_path, file_format, skip=done)
         with (
@@ -154,7 +155,7 @@ def apply_run(run_id: int, *, time_limit: float | None = None) -> ImportRun | No
             _Prepared(_prepare_batches(rows, planner, BATCH_SIZE), run.locale) as batches,
         ):
             for batch in batches:
-                done = _apply_batch(run_id, planner, batch, done, origin)
+                done = _apply_batch(run_id, planner, batch, done, origin, stated)
                 gc.collect(1)  # the batch's reference cycles, without walking the whole heap
                 over_time = time_limit is not None and time.monotonic() - started >= time_limit
                 if over_time and len(batch.rows) >= BATCH_SIZE:
@@ -257,12 +258,26 @@ class _Prepared:
             yield item
 
 
-def _apply_batch(run_id: int, planner: Planner, batch: _Batch, done: int, origin: events.Origin) -> int:
+def _apply_batch(
+    run_id: int, planner: Planner, batch: _Batch, done: int, origin: events.Origin, stated: consents.Stated | None
+) -> int:
     run = db.session.scalar(select(ImportRun).where(ImportRun.id == run_id).with_for_update())
     if run is None or run.lines_done != done or run.status != ImportRunStatus.RUNNING:
         raise _Overtaken()
     planner.reset()
+    last_before = run.last_event_id
     counts = _write_batch(run, planner, batch, origin)
+    if stated is not None and run.last_event_id is not None and run.last_event_id != last_before:
+        # This batch's events follow the earlier batches' (one sequence): one INSERT … SELECT over them.
+        first = run.first_event_id if last_before is None else last_before + 1
+        assert first is not None, "a run with a last event has a first"
+        consents.record_stated_batch(
+            run.account_id,
+            (first, run.last_event_id),
+            event_reference=origin.reference,
+            reference=str(run.id),
+            given=stated,
+        )
     run.lines_done = done + len(batch.rows)
     run.created += counts["create"]
     run.updated += counts["update"]

@@ -24,6 +24,7 @@ from webapp.models import (
 )
 from webapp.platform.errors import ValidationError
 from webapp.platform.tenancy import owned
+from webapp.profiles import consents
 from webapp.profiles.databases import get_database
 
 ON_MATCH = ("update", "update_empty", "skip")
@@ -247,6 +248,13 @@ def clean_definition(
         errors["quotechar"] = _("Choose one of the offered quote characters.")
     if clean_options["date_order"] not in DATE_ORDERS:
         errors["date_order"] = _("Choose one of the offered date orders.")
+    try:  # a basis stated for every profile the import creates or changes: a consent record each
+        stated = consents.stated(options.get("consent"))
+    except ValidationError as error:
+        errors.update(error.errors)
+    else:
+        if stated is not None:
+            clean_options["consent"] = stated.as_dict()
     if errors:
         raise ValidationError(errors)
     return {

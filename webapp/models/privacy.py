@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.models.base import Base, JSONType, utcnow
@@ -86,6 +86,8 @@ class RetentionSettings(Base):
     sent_detail_days: Mapped[int | None]
     inactive_months: Mapped[int | None]
     inactive_action: Mapped[str] = mapped_column(String(16), default="anonymise")
+    # The audit log's entries are deleted after this many days (None: kept); 730 unless the account changed it.
+    audit_days: Mapped[int | None] = mapped_column(default=730, server_default=text("730"))
     last_run_at: Mapped[datetime | None]
     last_report: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -5,12 +5,16 @@ keyed hash) and of consent records are emptied; after which raw bounce messages 
 and reason stay, for the statistics); after which callback delivery logs that are finished are deleted; after
 which the sent-message log forgets recipient and subject (and caught mail is deleted); and the months without
 activity (no open, click, form submission, completed survey, confirmation nor change) after which a profile is
-removed or anonymised (``erasure``, without a suppression entry: the person did not ask to be kept out).
+removed or anonymised (``erasure``, without a suppression entry: the person did not ask to be kept out). And the
+days after which the account's audit log entries are deleted (``audit_days``: 730 unless changed, at least
+``audit.MIN_RETENTION_DAYS``, empty: kept), which holds for an account that never saved settings too: its first
+run gives it its settings row.
 
-Every housekeeping round makes sure each account with settings has one ``privacy_retention`` row waiting (due at
-once when the last run is a day old); its handler locks the account's settings, does nothing when this row ran
-before, treats at most ``BATCH`` inactive profiles (another row follows at once when there were more), and keeps
-the counts as the last-run report the settings page shows.
+Every housekeeping round makes sure each account with settings (or, without, with audit entries older than the
+default period) has one ``privacy_retention`` row waiting (due at once when the last run is a day old); its handler
+locks the account's settings, does nothing when this row ran before, treats at most ``BATCH`` inactive profiles
+(another row follows at once when there were more), and keeps the counts as the last-run report the settings page
+shows.
 """
 
 from datetime import timedelta
@@ -19,9 +23,11 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import delete, exists, select, update
 
+from webapp.accounts import audit
 from webapp.extensions import db
 from webapp.models import (
     Account,
+    AuditEntry,
     BounceReport,
     CallbackDelivery,
     CaughtMail,
@@ -54,9 +60,14 @@ FINISHED_DELIVERIES = (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED, Delivery
 
 
 def settings_of(account: Account) -> RetentionSettings:
-    """The account's settings (a new, unsaved row with nothing set when it has none)."""
-    row = db.session.get(RetentionSettings, account.id)
-    return row or RetentionSettings(account_id=account.id, inactive_action="anonymise", last_report={})
+    """The account's settings (a new, unsaved row with only the audit log's default period when it has none)."""
+    return db.session.get(RetentionSettings, account.id) or _new_settings(account.id)
+
+
+def _new_settings(account_id: int) -> RetentionSettings:
+    return RetentionSettings(
+        account_id=account_id, inactive_action="anonymise", audit_days=audit.DEFAULT_RETENTION_DAYS, last_report={}
+    )
 
 
 def save_settings(account: Account, values: dict[str, str]) -> RetentionSettings:
@@ -71,6 +82,14 @@ def save_settings(account: Account, values: dict[str, str]) -> RetentionSettings
             errors[name] = _("Enter a whole number from 1 to %(limit)s, or leave it empty.", limit=limit)
         else:
             parsed[name] = int(text)
+    audit_days = str(values.get("audit_days") or "").strip()
+    if audit_days and (not audit_days.isdigit() or not audit.MIN_RETENTION_DAYS <= int(audit_days) <= MAX_DAYS):
+        errors["audit_days"] = _(
+            "Enter a whole number from %(least)s to %(limit)s, or leave it empty.",
+            least=audit.MIN_RETENTION_DAYS,
+            limit=MAX_DAYS,
+        )
+    parsed["audit_days"] = int(audit_days) if audit_days.isdigit() else None
     action = str(values.get("inactive_action") or "anonymise")
     if action not in INACTIVE_ACTIONS:
         errors["inactive_action"] = _("Choose anonymise or remove.")
@@ -78,7 +97,7 @@ def save_settings(account: Account, values: dict[str, str]) -> RetentionSettings
         raise ValidationError(errors)
     row = db.session.get(RetentionSettings, account.id, with_for_update=True)
     if row is None:
-        row = RetentionSettings(account_id=account.id, last_report={})
+        row = _new_settings(account.id)
         db.session.add(row)
     for name, value in parsed.items():
         setattr(row, name, value)
@@ -96,16 +115,25 @@ def run_now(account: Account) -> ScheduledWork:
 
 
 def ensure_retention_work() -> None:
-    """Housekeeping: each account with settings has one run waiting, due a day after its last run."""
+    """Housekeeping: each account with settings has one run waiting, due a day after its last run; so has an
+    account without settings whose audit log holds entries older than the default period."""
     for settings in db.session.scalars(select(RetentionSettings)):
         if not _any_period(settings) or _waiting(settings.account_id) is not None:
             continue
         due = (settings.last_run_at + EVERY) if settings.last_run_at else utcnow()
         work.schedule(WORK_KIND, account_id=settings.account_id, due_at=max(due, utcnow()))
+    cutoff = utcnow() - timedelta(days=audit.DEFAULT_RETENTION_DAYS)
+    unset = select(Account.id).where(
+        ~exists().where(RetentionSettings.account_id == Account.id),
+        exists().where(AuditEntry.account_id == Account.id, AuditEntry.at < cutoff),
+    )
+    for account_id in db.session.scalars(unset):
+        if _waiting(account_id) is None:
+            work.schedule(WORK_KIND, account_id=account_id)
 
 
 def _any_period(settings: RetentionSettings) -> bool:
-    return any(getattr(settings, name) for name in (*DAY_FIELDS, "inactive_months"))
+    return any(getattr(settings, name) for name in (*DAY_FIELDS, "inactive_months", "audit_days"))
 
 
 def _waiting(account_id: int) -> ScheduledWork | None:
@@ -120,10 +148,15 @@ def _waiting(account_id: int) -> ScheduledWork | None:
 
 def run_retention_work(row: ScheduledWork) -> None:
     """Apply the account's retention once for this row; the counts become the last-run report."""
-    settings = db.session.get(RetentionSettings, row.account_id, with_for_update=True) if row.account_id else None
-    if settings is None or (settings.last_report or {}).get("work") == row.id:
+    account = db.session.get(Account, row.account_id) if row.account_id else None
+    if account is None:
         return
-    account = db.session.get_one(Account, settings.account_id)
+    settings = db.session.get(RetentionSettings, account.id, with_for_update=True)
+    if settings is None:  # an account that never saved settings: the audit log's default period holds
+        settings = _new_settings(account.id)
+        db.session.add(settings)
+    if (settings.last_report or {}).get("work") == row.id:
+        return
     now = utcnow()
     report: dict[str, Any] = {"work": row.id, "at": now.isoformat(timespec="seconds")}
     if settings.submission_ip_days:
@@ -172,6 +205,8 @@ def run_retention_work(row: ScheduledWork) -> None:
         report["caught_mail"] = _count(
             delete(CaughtMail).where(CaughtMail.account_id == account.id, CaughtMail.created_at < cutoff)
         )
+    if settings.audit_days:
+        report["audit_entries"] = audit.forget_before(account.id, now - timedelta(days=settings.audit_days))
     if settings.inactive_months:
         report.update(_inactive(account, settings, now - timedelta(days=30 * settings.inactive_months)))
     settings.last_run_at, settings.last_report = now, report

@@ -23,7 +23,7 @@ from sqlalchemy import Row, select
 from webapp.extensions import db
 from webapp.models import Account, Field, Profile
 from webapp.platform.errors import ValidationError
-from webapp.profiles import bulk_writes, profiles
+from webapp.profiles import bulk_writes, consents, profiles
 from webapp.profiles.database_config import FieldLike, profile_fields
 from webapp.profiles.databases import get_database
 from webapp.profiles.events import Origin
@@ -76,11 +76,21 @@ def upsert_profiles(
         if (item := bulk_writes.change(by_id[profile_id], stored, list(by_id[profile_id].interests), origin))
     ]
     _write_changes(account, changed, origin)
+    codes = [profiles.new_code() for _new in new]
     if dialect_name() == "postgresql":
-        codes = [profiles.new_code() for _new in new]
         bulk_writes.insert_profiles(account.id, database.id, list(new.values()), codes, origin)
     else:
-        profiles.insert_new_profiles(account, database.id, list(new.values()), origin=origin)
+        profiles.insert_new_profiles(account, database.id, list(new.values()), origin=origin, codes=codes)
+    if origin.consent is not None:  # a stated basis holds for every row's profile, changed or not
+        consents.record_stated_for_profiles(
+            account.id,
+            database.id,
+            ids=list(pending),
+            codes=codes,
+            source=origin.source,
+            reference=origin.consent_reference,
+            given=origin.consent,
+        )
     profiles.commit_or_conflict()
     return BatchResult(created=len(new), updated=len(changed), unchanged=len(pending) - len(changed))
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from webapp.extensions import db
 from webapp.models import Profile, ProfileEvent, Subprofile
+from webapp.profiles.consents import Stated
 
 SOURCES = (
     "admin",
@@ -58,6 +59,10 @@ class Origin:
     source: str
     actor: str = ""
     reference: str = ""
+    # A basis the door states for the profile it creates or updates (an API call's ``consent``): the profile
+    # writes record it (``consents.record_stated``) with ``consent_reference``, e.g. "API token Shop".
+    consent: Stated | None = None
+    consent_reference: str = ""
 
     def __post_init__(self):
         if self.source not in SOURCES:

@@ -13,7 +13,7 @@ from webapp.extensions import db
 from webapp.models import Account, Profile, ProfileEvent, utcnow
 from webapp.platform.errors import Conflict, ValidationError
 from webapp.platform.tenancy import owned
-from webapp.profiles import events, versions
+from webapp.profiles import consents, events, versions
 from webapp.profiles.database_config import profile_fields
 from webapp.profiles.databases import get_database
 from webapp.profiles.events import Origin
@@ -61,8 +61,22 @@ def create_profile(
         profile=profile,
         changes={"fields": diff({}, stored), "interests": interests_diff([], profile.interests)},
     )
+    _record_stated(profile, origin)
     commit_or_conflict()
     return profile
+
+
+def _record_stated(profile: Profile, origin: Origin) -> None:
+    """The basis the door stated for this profile (``Origin.consent``), recorded with the write."""
+    if origin.consent is not None:
+        consents.record_stated(
+            profile.id,
+            profile.database_id,
+            profile.account_id,
+            source=origin.source,
+            reference=origin.consent_reference,
+            given=origin.consent,
+        )
 
 
 def update_profile(
@@ -94,6 +108,7 @@ def apply_update(
         validate_interests(database.interests, interests, profile.interests) if interests else list(profile.interests)
     )
     changes = {"fields": diff(profile.fields, stored), "interests": interests_diff(profile.interests, new_interests)}
+    _record_stated(profile, origin)  # a stated basis holds even when the values were already so
     if not changes["fields"] and not changes["interests"] and kind == "profile_updated":
         return None
     profile.fields, profile.interests, profile.updated_at = stored, new_interests, utcnow()
@@ -183,21 +198,24 @@ def bulk_create_profiles(account: Account, database_id: int, rows: Iterable[dict
     return count
 
 
-def insert_new_profiles(account: Account, database_id: int, stored: list[dict[str, Any]], *, origin: Origin) -> int:
+def insert_new_profiles(
+    account: Account, database_id: int, stored: list[dict[str, Any]], *, origin: Origin, codes: list[str] | None = None
+) -> int:
     """Insert profiles whose values ``validate_values`` returned, with their events (Core, in batches; the
-    caller's transaction: the caller commits)."""
+    caller's transaction: the caller commits). ``codes``: their secret codes, when the caller chose them."""
     now = utcnow()
+    codes = codes or [new_code() for _fields in stored]
     rows = [
         {
             "account_id": account.id,
             "database_id": database_id,
-            "code": new_code(),
+            "code": code,
             "fields": fields,
             "interests": [],
             "created_at": now,
             "updated_at": now,
         }
-        for fields in stored
+        for fields, code in zip(stored, codes, strict=True)
     ]
     return sum(_insert_batch(rows[i : i + BULK_BATCH], origin) for i in range(0, len(rows), BULK_BATCH))
 

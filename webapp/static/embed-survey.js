@@ -32,6 +32,10 @@
     } else if (item.type === 'rating' || item.type === 'nps') {
       box = h('fieldset', {class: 'f'}, legend, h('div', {class: 'o'},
         ...Array.from({length: item.max - item.min + 1}, (_, i) => pick('radio', item.min + i, String(item.min + i), i))));
+    } else if (item.type === 'consent') {
+      const c = h('input', {type: 'checkbox', id, name, value: item.value, checked: given === item.value, ...describe});
+      box = h('div', {class: 'f'}, item.text !== item.label ? h('p', {text: item.text}) : '',
+        h('div', {class: 'o'}, c, h('label', {for: id, class: item.required && 'q', text: item.label})));
     } else if (item.type === 'grid') {
       box = h('fieldset', {class: 'f'}, legend, ...item.rows.map((row, r) => h('div', {class: 'o', role: 'radiogroup',
         'aria-label': row.label}, h('span', {text: row.label}),

@@ -169,6 +169,8 @@ def _check_question(item: dict, where: str, field_names: set[str]) -> dict[str, 
     if item.get("field"):
         if item["type"] == "grid":
             raise _fail(_("Item %(where)s: a grid's answers cannot go into one field.", where=where))
+        if item["type"] == "consent":
+            raise _fail(_("Item %(where)s: a consent is a record of its own, not a profile field.", where=where))
         if item["field"] not in field_names:
             raise _fail(_("Item %(where)s: the database has no field %(name)s.", where=where, name=item["field"]))
         checked["field"] = item["field"]
@@ -203,6 +205,9 @@ def _check_question(item: dict, where: str, field_names: set[str]) -> dict[str, 
         if not isinstance(scale, int) or not 2 <= scale <= MAX_SCALE:
             raise _fail(_("Item %(where)s: a rating scale runs to 2–10.", where=where))
         checked["scale"] = scale
+    elif kind == "consent" and item.get("text"):
+        # The exact text agreed to (the label when empty): the consent record keeps it as shown.
+        checked["text"] = _text(item["text"], where, 5000)
     return checked
 
 

@@ -179,6 +179,9 @@ def new_item(kind: str, item_id: str, lang: str) -> dict[str, Any]:
         item["columns"] = [_("Column %(number)s", number=number) for number in (1, 2)]
     elif kind == "rating":
         item["scale"] = 5
+    elif kind == "consent":
+        item["label"] = {lang: _("I agree")}
+        item["text"] = {lang: _("I agree that my answers are stored and used as described in the privacy statement.")}
     return item
 
 
@@ -373,6 +376,10 @@ def item_from_values(item: dict[str, Any], values: Values, langs: list[str]) -> 
     elif kind == "rating":
         scale = _one(values, "scale")
         changed["scale"] = int(scale) if scale.isdigit() else 0
+    elif kind == "consent":
+        changed.pop("field", None)
+        if _texts(values, "text", langs):
+            changed["text"] = _texts(values, "text", langs)
     condition = _condition(values, "rule")
     if condition is not None:
         changed["condition"] = condition
@@ -436,7 +443,7 @@ def _rule_values(condition: dict[str, Any] | None, prefix: str) -> dict[str, str
 def item_values(item: dict[str, Any], langs: list[str]) -> dict[str, str]:
     """The builder's form for a stored item, filled in (by the names ``item_from_values`` reads)."""
     result: dict[str, str] = {}
-    for name in ("label", "help", "html", "other_label"):
+    for name in ("label", "help", "html", "other_label", "text"):
         for lang in langs:
             result[f"{name}.{lang}"] = _text_in(item.get(name), lang, langs[0])
     result["required"] = "1" if item.get("required") else ""

@@ -21,7 +21,7 @@ from webapp.extensions import db
 from webapp.models import Profile, Survey, SurveyResponse, utcnow
 from webapp.models.surveys import new_resume_key
 from webapp.platform.errors import NotFound, ValidationError
-from webapp.profiles import events, links
+from webapp.profiles import consents, events, links
 from webapp.profiles.database_config import profile_fields
 from webapp.profiles.events import Origin
 from webapp.profiles.profiles import apply_update
@@ -31,7 +31,7 @@ from webapp.surveys.conditions import Facts, next_page, shown_items
 from webapp.webforms import spam as form_spam
 from webapp.webforms.attempts import rejection_message
 from webapp.widgets.definition import CAPTCHA, HONEYPOT, public_url
-from webapp.widgets.survey_page import localized, page_definition, page_values
+from webapp.widgets.survey_page import CONSENT_ANSWER, consent_text, localized, page_definition, page_values
 from webapp.widgets.survey_validation import validate_page
 
 HIDDEN_VALUE_LIMIT = 255
@@ -47,6 +47,7 @@ class Visitor:
     lang: str = ""
     browser_languages: list[str] = field(default_factory=list)
     hidden: dict[str, str] = field(default_factory=dict)
+    ip: str = ""  # kept only on the consent records of a known profile
 
 
 @dataclass
@@ -381,7 +382,7 @@ def submit_page(
         )
         db.session.add(response)
     try:
-        return _save(survey, response, profile, current, clean.answers, lang, now or utcnow())
+        return _save(survey, response, profile, current, clean.answers, lang, now or utcnow(), visitor.ip)
     except ValidationError as error:
         db.session.rollback()
         return SurveyView(
@@ -470,6 +471,7 @@ def _save(
     answers: dict[str, Any],
     lang: str,
     now: datetime,
+    ip: str = "",
 ) -> SurveyView:
     """Store the page's answers (dropping those of its hidden items), move on, and commit once."""
     response.answers = {**_without_page(survey, response.answers, index), **answers}
@@ -495,6 +497,7 @@ def _save(
                 profile=profile,
                 changes={"survey": {"id": survey.id, "response": response.id}},
             )
+            _record_consents(survey, response, profile, lang, ip, now)
         notifications.schedule(survey, response)
     # The view is made before the commit, which expires every loaded row.
     if following is None:
@@ -503,6 +506,30 @@ def _save(
         view = _page_view(survey, following, facts, lang, response, resume_key=response.resume_key)
     db.session.commit()
     return view
+
+
+def _record_consents(
+    survey: Survey, response: SurveyResponse, profile: Profile, lang: str, ip: str, now: datetime
+) -> None:
+    """A consent record for each consent box ticked on the completed response's path, with its text as shown
+    (in the response's language), the survey, the address and the time. Only for a known profile: an anonymous
+    response has no person to hold the record, and keeps just its answer."""
+    agreed = {
+        item["id"]: consent_text(item, lang, _languages(survey)[0])
+        for page in survey.pages
+        for item in page["items"]
+        if item["type"] == "consent" and (response.answers or {}).get(item["id"]) == CONSENT_ANSWER
+    }
+    consents.record_items(
+        account_id=survey.account_id,
+        database_id=profile.database_id,
+        profile_id=profile.id,
+        source="survey",
+        reference=str(survey.id),
+        consents=agreed,
+        ip=ip,
+        at=now,
+    )
 
 
 def _map_fields(survey: Survey, profile: Profile, index: int, answers: dict[str, Any], origin: Origin) -> None:

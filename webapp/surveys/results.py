@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from webapp.exports import files as exports
@@ -17,7 +18,7 @@ from webapp.extensions import db
 from webapp.models import Account, Survey, SurveyResponse, utcnow
 from webapp.profiles.profiles import get_profile
 from webapp.surveys.builder import get_survey
-from webapp.widgets.survey_page import NPS_RANGE, OTHER, localized
+from webapp.widgets.survey_page import CONSENT_ANSWER, NPS_RANGE, OTHER, localized
 
 OPEN_ANSWERS_LIMIT = 200
 
@@ -111,6 +112,8 @@ def _summarise(survey: Survey, item: dict[str, Any], counts: Counter, total: int
             promoters = counts["9"] + counts["10"]
             detractors = sum(counts[str(score)] for score in range(0, 7))
             found.nps = round(100 * (promoters - detractors) / total)
+    elif item["type"] == "consent":
+        found.bars = _bars(counts, [(CONSENT_ANSWER, _("Agreed"))], total)
     elif item["type"] == "grid":
         columns = [(column["value"], _label(survey, column["label"])) for column in item["columns"]]
         for row in item["rows"]:

@@ -15,7 +15,8 @@ from markupsafe import Markup
 # Input type per question type (open questions and multiple choice depend on their variant and widget).
 OPEN_VARIANTS = {"line": "text", "lines": "textarea", "number": "number", "email": "email", "date": "date"}
 CHOICE_WIDGETS = ("select", "radio", "checkboxes")
-QUESTION_TYPES = ("open", "choice", "grid", "rating", "nps")
+QUESTION_TYPES = ("open", "choice", "grid", "rating", "nps", "consent")
+CONSENT_ANSWER = "yes"  # the stored answer of a ticked consent box
 ITEM_TYPES = ("text", *QUESTION_TYPES)
 OTHER = "_other"
 NPS_RANGE = (0, 10)
@@ -75,7 +76,15 @@ def item_definition(item: dict[str, Any], lang: str, default_lang: str) -> dict[
         result["min"], result["max"] = 1, int(item.get("scale") or 5)
     elif item["type"] == "nps":
         result["min"], result["max"] = NPS_RANGE
+    elif item["type"] == "consent":
+        result["value"] = CONSENT_ANSWER
+        result["text"] = consent_text(item, lang, default_lang)
     return result
+
+
+def consent_text(item: dict[str, Any], lang: str, default_lang: str) -> str:
+    """The exact text a consent box shows in ``lang``: its own text, else its label (what the record keeps)."""
+    return localized(item.get("text"), lang, default_lang) or localized(item.get("label"), lang, default_lang)
 
 
 def page_definition(

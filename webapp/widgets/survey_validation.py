@@ -2,8 +2,8 @@
 
 It checks only the items it is given (the ones shown), so an answer posted for a hidden question never gets in.
 Answers are keyed by question id: an open answer is text (a number for the number variant), a choice a value or
-a list of values, a grid a map of row → column, a rating or NPS score a whole number. The "other, namely" text
-is kept under ``<id>.other``. Errors are keyed by the posted name.
+a list of values, a grid a map of row → column, a rating or NPS score a whole number, a ticked consent box
+``yes``. The "other, namely" text is kept under ``<id>.other``. Errors are keyed by the posted name.
 """
 
 from dataclasses import dataclass, field
@@ -12,7 +12,7 @@ from typing import Any
 from flask_babel import gettext as _
 
 from webapp.profiles.field_types import FieldValueError, coerce
-from webapp.widgets.survey_page import NPS_RANGE, OTHER, question_name
+from webapp.widgets.survey_page import CONSENT_ANSWER, NPS_RANGE, OTHER, question_name
 from webapp.widgets.validation import first, posted
 
 OPEN_LIMITS = {"line": 255, "lines": 5000}
@@ -117,10 +117,20 @@ def _check_score(clean: CleanPage, item: dict, values: dict) -> None:
     return None
 
 
+def _check_consent(clean: CleanPage, item: dict, values: dict) -> None:
+    """A ticked box (any non-empty value) is the answer ``yes``; unticked is no answer (an error if required)."""
+    name = question_name(item)
+    if not first(values, name):
+        return _required(clean, item, name)
+    clean.answers[item["id"]] = CONSENT_ANSWER
+    return None
+
+
 _CHECKS = {
     "open": _check_open,
     "choice": _check_choice,
     "grid": _check_grid,
     "rating": _check_score,
     "nps": _check_score,
+    "consent": _check_consent,
 }

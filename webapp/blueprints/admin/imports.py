@@ -123,8 +123,15 @@ def _posted_settings(account, run: ImportRun) -> dict:
             "delimiter": DELIMITER_NAMES.get(form.get("delimiter", ""), ""),
             "quotechar": QUOTE_NAMES.get(form.get("quotechar", ""), ""),
             "date_order": form.get("date_order", ""),
+            "consent": _posted_consent(form),
         },
     }
+
+
+def _posted_consent(form) -> dict[str, str] | None:
+    """The stated basis of the mapping screen; none when its purpose and text are empty."""
+    stated = {name: form.get(f"consent_{name}", "").strip() for name in ("purpose", "text", "basis")}
+    return stated if stated["purpose"] or stated["text"] else None
 
 
 def _posted(account, run: ImportRun) -> dict | None:

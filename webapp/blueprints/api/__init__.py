@@ -23,7 +23,7 @@ def register_api(app: Flask) -> None:
     from webapp.blueprints.api import limits  # noqa: F401
 
     # isort: split
-    from webapp.blueprints.api import callbacks, copernica, feed, forms, idempotency, problems, transfers  # noqa: F401
+    from webapp.blueprints.api import callbacks, copernica, feed, forms, idempotency, privacy, problems, transfers  # noqa: F401
 
     # isort: split
     from webapp.blueprints.api import definitions, downloads, mailings, schema_writes, selections, surveys  # noqa: F401

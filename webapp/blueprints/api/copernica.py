@@ -213,8 +213,9 @@ def create_profile(id: int):
         '201': {$ref: '#/components/responses/Created'}
         default: {$ref: '#/components/responses/Problem'}
     """
-    values, interests = shapes.values_and_interests(shapes.body_object())
-    profile = profiles.create_profile(g.api_account, id, values, origin=g.api_origin, interests=interests)
+    data = shapes.body_object()
+    values, interests = shapes.values_and_interests(data)
+    profile = profiles.create_profile(g.api_account, id, values, origin=shapes.origin_of(data), interests=interests)
     return created("get_profile", profile.id)
 
 
@@ -239,9 +240,10 @@ def update_profiles(id: int):
     conditions = shapes.requirements()
     if not conditions:
         raise ValidationError({"fields[]": _("Give fields[] conditions: which profiles to update.")})
-    values, _ignored = shapes.values_and_interests(shapes.body_object())
+    data = shapes.body_object()
+    values, _ignored = shapes.values_and_interests(data)
     search.update_matching_profiles(
-        g.api_account, id, conditions, values, create=shapes.flag("create"), origin=g.api_origin
+        g.api_account, id, conditions, values, create=shapes.flag("create"), origin=shapes.origin_of(data)
     )
     return no_content()
 
@@ -575,5 +577,6 @@ def batch_upsert(id: int):
     rows, keys = data.get("profiles"), data.get("keys")
     if not isinstance(rows, list) or not isinstance(keys, list):
         raise ValidationError({"profiles": _('Send {"keys": [field names], "profiles": [objects]}.')})
-    result = batch_upserts.upsert_profiles(g.api_account, id, rows, keys, origin=g.api_origin)
+    origin = shapes.stating(data.get("consent"))
+    result = batch_upserts.upsert_profiles(g.api_account, id, rows, keys, origin=origin)
     return jsonify({"created": result.created, "updated": result.updated, "unchanged": result.unchanged})

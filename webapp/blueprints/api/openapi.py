@@ -14,6 +14,7 @@ from apispec.yaml_utils import load_operations_from_docstring
 from flask import current_app, jsonify, render_template
 
 from webapp.blueprints.api import openapi_resources
+from webapp.profiles import consents
 
 TEXT = {"type": "string"}
 VALUES = {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean", "null"]}}
@@ -235,6 +236,66 @@ EXPORT = _entity(
     },
 )
 
+CONSENT_INPUT = {
+    "type": "object",
+    "required": ["purpose"],
+    "additionalProperties": False,
+    "properties": {
+        "purpose": {"type": "string", "maxLength": 64},
+        "text": {"type": "string", "maxLength": 5000},
+        "basis": {"type": "string", "enum": list(consents.BASES)},
+    },
+}
+PERSON_INPUT = {
+    "type": "object",
+    "additionalProperties": False,
+    "description": "the person: an email address (every database of the account) or one profile (and its address)",
+    "properties": {"email": TEXT, "profile": {"type": "integer", "minimum": 1}},
+}
+ERASURE_INPUT = {
+    **PERSON_INPUT,
+    "properties": {**PERSON_INPUT["properties"], "kind": {"type": "string", "enum": ["erase", "anonymise"]}},
+}
+ERASURE = _entity(
+    ["ID", "kind", "status", "profiles", "created", "report"],
+    {
+        "ID": TEXT,
+        "kind": {"type": "string", "enum": ["erase", "anonymise"]},
+        "status": {"type": "string", "enum": ["pending", "done", "failed"]},
+        "profiles": NAMES,
+        "requested_by": TEXT,
+        "created": TEXT,
+        "finished": TEXT,
+        "report": {"type": "object", "description": "rows per table ('tables'), stored import files ('files')"},
+    },
+)
+PERSON = _entity(
+    ["email", "profiles"],
+    {
+        "email": TEXT,
+        "profiles": {
+            "type": "array",
+            "items": _entity(["ID", "database"], {"ID": TEXT, "database": TEXT}),
+        },
+    },
+)
+ACCESS_EXPORT = {
+    "type": "object",
+    "description": "everything held about the person (docs/privacy.md, Access export)",
+    "required": ["format", "account", "addresses", "profiles", "emails_sent", "suppression"],
+    "properties": {
+        "format": {"type": "integer"},
+        "account": TEXT,
+        "generated_at": TEXT,
+        "addresses": NAMES,
+        "profiles": {"type": "array", "items": {"type": "object"}},
+        "emails_sent": {"type": "array"},
+        "bounces_and_complaints": {"type": "array"},
+        "suppression": {"type": "array"},
+        "caught_mail": {"type": "array"},
+    },
+}
+
 
 def listing(item: str) -> dict[str, Any]:
     return {
@@ -294,7 +355,13 @@ def build_document() -> dict[str, Any]:
         "Problem": PROBLEM,
         "Values": VALUES,
         "Interests": {"oneOf": [{"type": "array", "items": TEXT}, VALUES]},
-        "ProfileInput": {"type": "object"},
+        "ProfileInput": {
+            "type": "object",
+            "description": "field values by name; or {fields, interests, consent}: consent states a lawful basis "
+            "for the profiles the call creates or updates (docs/rest-api.md)",
+            "properties": {"consent": {"$ref": "#/components/schemas/ConsentInput"}},
+        },
+        "ConsentInput": CONSENT_INPUT,
         "Field": FIELD,
         "Interest": INTEREST,
         "Profile": PROFILE,
@@ -313,6 +380,7 @@ def build_document() -> dict[str, Any]:
         "properties": {
             "keys": {"type": "array", "items": TEXT, "minItems": 1},
             "profiles": {"type": "array", "items": VALUES, "minItems": 1, "maxItems": 1000},
+            "consent": {"$ref": "#/components/schemas/ConsentInput"},
         },
     }
     counts = {name: {"type": "integer"} for name in ("created", "updated", "unchanged")}
@@ -358,6 +426,12 @@ def build_document() -> dict[str, Any]:
                 },
             ),
             "Export": EXPORT,
+            "PersonByAddress": {"type": "object", "required": ["email"], "properties": {"email": TEXT}},
+            "Person": PERSON,
+            "PersonInput": PERSON_INPUT,
+            "AccessExport": ACCESS_EXPORT,
+            "ErasureInput": ERASURE_INPUT,
+            "Erasure": ERASURE,
         }
     )
     for item in ("Database", "Field", "Interest", "Collection", "Profile", "Subprofile", "Form", "FollowUp"):

@@ -10,12 +10,14 @@
   (like, with ``%`` and ``_``) and ``!~`` (not like).
 """
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from flask import request
+from flask import g, request
 from flask_babel import gettext as _
 
+from webapp.accounts import audit
 from webapp.models import (
     Callback,
     Collection,
@@ -34,6 +36,8 @@ from webapp.models import (
     Subprofile,
 )
 from webapp.platform.errors import ValidationError
+from webapp.profiles import consents
+from webapp.profiles.events import Origin
 from webapp.profiles.field_types import format_value
 from webapp.profiles.flags import parse_flag
 from webapp.profiles.search import Requirement
@@ -146,6 +150,20 @@ def values_and_interests(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str
     if isinstance(data.get("fields"), dict):
         return field_values(data["fields"]), interests(data.get("interests"))
     return field_values(data), {}
+
+
+def origin_of(data: dict[str, Any]) -> Origin:
+    """The call's origin, with the basis the body states (``"consent": {"purpose", "text", "basis"}`` beside
+    ``"fields"``; in the flat form every key is a field) for the profiles it creates or updates."""
+    return stating(data.get("consent")) if isinstance(data.get("fields"), dict) else g.api_origin
+
+
+def stating(consent: Any) -> Origin:
+    """The call's origin with the basis ``consent`` states (none: the origin as it is)."""
+    given = consents.stated(consent)
+    if given is None:
+        return g.api_origin
+    return replace(g.api_origin, consent=given, consent_reference=audit.current_actor().label)
 
 
 def field_values(data: dict[str, Any]) -> dict[str, Any]:
