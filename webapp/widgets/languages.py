@@ -25,6 +25,14 @@ def localized(text: Any, lang: str, default_lang: str) -> str:
     return str(text or "")
 
 
+def written_in(text: Any, lang: str, default_lang: str) -> str:
+    """What a text says in ``lang`` itself, for an input per language: nothing borrowed from another language,
+    and a plain string (written before there were languages) under the default language only."""
+    if isinstance(text, dict):
+        return str(text.get(lang) or "")
+    return str(text or "") if lang == default_lang else ""
+
+
 def language_code(value: Any) -> str:
     """``nl-NL``, ``NL`` or ``nl_BE`` → ``nl``: the language part of a tag, as the settings name languages."""
     return str(value or "").strip().lower()[:2]

@@ -20,7 +20,14 @@ from flask_babel import gettext as _
 
 from webapp.blueprints.admin import bp
 from webapp.blueprints.admin.access import current_account, requires
-from webapp.blueprints.admin.form_inputs import ERROR_ALIASES, ItemInputs, NewFormInputs, SettingsInputs
+from webapp.blueprints.admin.form_inputs import (
+    ERROR_ALIASES,
+    SETTING_TEXTS,
+    ItemInputs,
+    NewFormInputs,
+    SettingsInputs,
+    language_labels,
+)
 from webapp.blueprints.admin.responses import acted, hx_redirect, is_htmx, render, toast
 from webapp.blueprints.admin.schema_inputs import apply_errors
 from webapp.extensions import csrf
@@ -125,6 +132,10 @@ def _builder_context(
         "settings_form": settings_form or SettingsInputs.of(database, found),
         "settings_errors": settings_errors or {},
         "settings": form_builder.settings_of(found),
+        "langs": widget_definition.form_languages(found),
+        "language_names": language_labels(),
+        "setting_texts": SETTING_TEXTS,
+        "in_default_language": lambda text: widget_definition.form_text(found, text, None),
         "snippet": snippet(found.key, public_url),
         "hosted_url": f"{public_url}/f/{found.key}",
     }
@@ -169,7 +180,7 @@ def form_settings_update(form_id: int):
     account = current_account()
     found = form_builder.get_form(account, form_id)
     database = databases.get_database(account, found.database_id)
-    settings_form = SettingsInputs(database)
+    settings_form = SettingsInputs(database, langs=widget_definition.form_languages(found))
     try:
         form_builder.update_settings(account, found.id, **settings_form.values(request.form))
     except ValidationError as error:
@@ -225,7 +236,8 @@ def form_item_edit(form_id: int, item_id: str):
     found = form_builder.get_form(account, form_id)
     item = webforms_items.get_item(found, item_id)
     field = webforms_items.field_of(account, found, item)
-    context = _builder_context(found, editing=item["id"], item_form=ItemInputs.of(item, field))
+    item_form = ItemInputs.of(item, field, widget_definition.form_languages(found))
+    context = _builder_context(found, editing=item["id"], item_form=item_form)
     return render(BUILDER_PAGE, "admin/forms/_item.html", item=item, **context)
 
 
@@ -236,9 +248,10 @@ def form_item_update(form_id: int, item_id: str):
     account = current_account()
     found = form_builder.get_form(account, form_id)
     item = webforms_items.get_item(found, item_id)
-    item_form = ItemInputs(field=webforms_items.field_of(account, found, item))
+    field = webforms_items.field_of(account, found, item)
+    item_form = ItemInputs(field=field, langs=widget_definition.form_languages(found))
     try:
-        webforms_items.update_item(account, found.id, item["id"], item_form.values(item["type"]))
+        webforms_items.update_item(account, found.id, item["id"], item_form.values(item["type"], request.form))
     except ValidationError as error:
         errors = apply_errors(item_form, {ERROR_ALIASES.get(k, k): v for k, v in error.errors.items()})
         context = _builder_context(found, editing=item["id"], item_form=item_form, item_errors=errors)
