@@ -36,7 +36,8 @@ from webapp.platform.tenancy import MAX_ID, owned
 from webapp.profiles import values as profile_values
 from webapp.profiles.databases import SUBSCRIBED, collection_of, get_database, subscription_field
 from webapp.profiles.field_types import FieldValueError, coerce
-from webapp.widgets.languages import LANGUAGES
+from webapp.widgets.definition import ITEM_TEXTS, SETTING_TEXTS
+from webapp.widgets.languages import LANGUAGES, localized
 
 BEHAVIOURS = FORM_BEHAVIOURS
 ON_NO_MATCH = ("create", "reject")
@@ -264,10 +265,24 @@ def update_settings(
         behaviour,
         on_no_match,
     )
+    if stored and not settings["languages"]:
+        settings, form.items = _in_one_language(settings, form.items or [], stored[0])
     form.key_field_ids, form.allowed_origins, form.settings = keys, origins, settings
     mark_changed(form)
     db.session.commit()
     return form
+
+
+def _in_one_language(settings: dict[str, Any], items: list[dict], lang: str) -> tuple[dict[str, Any], list[dict]]:
+    """A form's settings and items with every text in ``lang`` only, as plain strings: the form no longer has
+    languages, and ``lang`` was its default."""
+
+    def plain(values: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+        return {**values, **{name: localized(values[name], lang, lang) for name in names if name in values}}
+
+    settings = plain(settings, SETTING_TEXTS)
+    settings["double_opt_in"] = plain(settings["double_opt_in"], ("email_subject", "email_text"))
+    return settings, [plain(item, ITEM_TEXTS) for item in items]
 
 
 def _checked_key_fields(database: Database, ids, behaviour: str, errors: dict[str, str]) -> list[int]:
