@@ -191,7 +191,7 @@ class SettingsInputs(FlaskForm):
         self.key_field_ids.choices = [SelectChoice(str(field.id), field.name) for field in database.fields]
         languages = [SelectChoice(lang, label) for lang, label in language_labels().items()]
         self.languages.choices, self.default_language.choices = languages, languages
-        self.language_field_id.choices = [SelectChoice("", _l("None"))] + [
+        self.language_field_id.choices = [SelectChoice("", _l("(none)"))] + [
             SelectChoice(str(field.id), field.name) for field in database.fields
         ]
         self.database = database
