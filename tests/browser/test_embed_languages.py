@@ -1,21 +1,13 @@
 """embed.js and a form in several languages (issue 20), in a real browser: the host page's ``<html lang>`` or the
 snippet's ``data-lang`` picks the form's language; the answer comes in the language shown."""
 
-import os
-
 import pytest
+from playwright.sync_api import expect
 
 from tests.factories import make_database
 from webapp.extensions import db
 from webapp.models import FormSubmission
 from webapp.webforms import builder, items
-
-try:
-    from playwright.sync_api import expect
-except ImportError:
-    if os.environ.get("CI"):
-        raise
-    pytest.skip("Playwright is not installed (scripts/setup installs the test extras)", allow_module_level=True)
 
 pytestmark = pytest.mark.browser
 
