@@ -100,8 +100,9 @@ def test_a_submission_answers_and_confirms_in_the_language_shown(anonymous, acco
 
 
 def test_the_hosted_page_in_the_asked_language_posts_it_back(anonymous, form):
-    page = text_of(anonymous.get(f"/f/{form.key}?lang=nl"))
+    page = text_of(anonymous.get(f"/f/{form.key}?lang=nl", headers={"Accept-Language": "en"}))
     assert '<html lang="nl">' in page and "E-mailadres" in page and ">Aanmelden</button>" in page
+    assert "Laat dit leeg" in page  # the page's own strings in the form's language
     assert '<input type="hidden" name="_lang" value="nl">' in page
     assert re.search(r'name="_token" value="([^"]+)"', page)
     old_token = spam.issue_token(form.key, now=time.time() - 60)

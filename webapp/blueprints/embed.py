@@ -279,6 +279,12 @@ def hosted_form(key: str):
         lang=request.values.get(LANG) or request.values.get("lang", ""),
         browser_languages=_browser_languages(),
     )
+    ours = definition["lang"] if definition["lang"] in current_app.config["LANGUAGES"] else None
+    with force_locale(ours) if ours else nullcontext():  # the page's own strings in the form's language
+        return _hosted_page(key, form, definition, link)
+
+
+def _hosted_page(key: str, form: Form, definition: dict, link: dict):
     values, errors, status = definition.get("prefill", {}), {}, 200
     if request.method == "POST":
         result = _submit(key)
