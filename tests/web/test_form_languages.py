@@ -186,6 +186,16 @@ def test_the_builder_edits_languages_and_each_text_per_language(editor):
     )
     assert "<strong>E-mailadres</strong>" in text_of(editor.get(url, htmx=True))  # the list: the default language
 
+    # The preview: the default language, or the one chosen under it.
+    page = text_of(editor.get(f"/forms/{found.id}"))
+    assert f'href="/forms/{found.id}/preview?lang=en" target="form-preview"' in page
+    assert editor.get(f"/forms/{found.id}/preview.json").get_json()["items"][0]["label"] == "E-mailadres"
+    english = editor.get(f"/forms/{found.id}/preview.json?lang=en").get_json()
+    assert (english["lang"], english["items"][0]["label"], english["submit_label"]) == ("en", "Email", "Send")
+    assert f"preview.json?revision={stored(found.id).revision}&amp;lang=en" in text_of(
+        editor.get(f"/forms/{found.id}/preview?lang=en")
+    )
+
 
 def test_taking_the_languages_away_shows_the_default_texts_again(editor):
     account = editor.user.account

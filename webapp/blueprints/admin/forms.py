@@ -3,6 +3,7 @@ spam log, conversion, and a profile's submissions and files. Editors build forms
 
 import json
 import secrets
+from contextlib import nullcontext
 from urllib.parse import quote
 
 from flask import (
@@ -37,7 +38,9 @@ from webapp.profiles import databases
 from webapp.webforms import builder as form_builder
 from webapp.webforms import items as webforms_items
 from webapp.webforms import results as form_results
+from webapp.webforms.languages import visitor_language
 from webapp.widgets import definition as widget_definition
+from webapp.widgets.languages import in_language
 from webapp.widgets.validation import UploadedFile, validate_submission
 
 BUILDER_PAGE = "admin/forms/builder.html"
@@ -298,7 +301,8 @@ def form_preview(form_id: int):
     """The form as visitors see it, rendered by embed.js from our own origin (shown in the builder's frame)."""
     found = form_builder.get_form(current_account(), form_id)
     nonce = secrets.token_urlsafe(16)
-    response = Response(render_template("admin/forms/preview.html", form=found, nonce=nonce))
+    lang = visitor_language(found, requested=request.args.get("lang", ""))
+    response = Response(render_template("admin/forms/preview.html", form=found, nonce=nonce, lang=lang))
     response.headers["Content-Security-Policy"] = (
         f"default-src 'self'; script-src 'self'; style-src 'self' 'nonce-{nonce}'; img-src 'self' data:; "
         "frame-ancestors 'self'; form-action 'none'; base-uri 'none'; object-src 'none'"
@@ -313,7 +317,9 @@ def form_preview_definition(form_id: int):
     """The public definition, except that the preview's token and submissions stay in the admin (nothing is
     counted or stored). The ``revision`` in its URL only makes each change a new URL for the browser."""
     found = form_builder.get_form(current_account(), form_id)
-    definition = widget_definition.form_definition(found)
+    lang = visitor_language(found, requested=request.args.get("lang", ""))
+    with in_language(lang) if lang else nullcontext():
+        definition = widget_definition.form_definition(found, None, lang)
     definition["token_url"] = url_for("admin.form_preview_token", form_id=found.id)
     definition["submit_url"] = url_for("admin.form_preview_submit", form_id=found.id)
     response = jsonify(definition)
@@ -339,7 +345,10 @@ def form_preview_submit(form_id: int):
         name: UploadedFile(upload.filename or "", upload.mimetype or "", upload.read())
         for name, upload in request.files.items()
     }
-    checked = validate_submission(found, widget_definition.bindings(found), request.form.to_dict(flat=False), files)
+    lang = visitor_language(found, requested=request.form.get(widget_definition.LANG, ""))
+    with in_language(lang) if lang else nullcontext():
+        posted = request.form.to_dict(flat=False)
+        checked = validate_submission(found, widget_definition.bindings(found), posted, files, lang)
     if not checked.valid:
         message = _("Some values need your attention.")
         return jsonify({"status": "invalid", "errors": checked.errors, "message": message}), 422
