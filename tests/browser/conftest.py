@@ -87,13 +87,14 @@ def host_site():
 
 @pytest.fixture
 def host_page(host_site, verrijk, ctx):
-    """``host_page(body_html, csp=None, path="/")`` → the URL of a page on the host site with that body.
+    """``host_page(body_html, csp=None, path="/", lang="en")`` → the URL of a page on the host site with that body.
 
-    ``{verrijk}`` in the body is replaced by Verrijk's URL. ``csp`` becomes the page's Content-Security-Policy.
+    ``{verrijk}`` in the body is replaced by Verrijk's URL. ``csp`` becomes the page's Content-Security-Policy,
+    ``lang`` its ``<html lang>``.
     """
 
-    def put(body: str, *, csp: str | None = None, path: str = "/") -> str:
-        html = f"<!doctype html><html lang='en'><head><title>Host</title></head><body>{body}</body></html>"
+    def put(body: str, *, csp: str | None = None, path: str = "/", lang: str = "en") -> str:
+        html = f"<!doctype html><html lang='{lang}'><head><title>Host</title></head><body>{body}</body></html>"
         headers = {"Content-Security-Policy": csp} if csp else {}
         host_site.site.pages[path] = (html.replace("{verrijk}", verrijk.url), headers)
         return host_site.url + path

@@ -94,3 +94,40 @@ def test_a_refused_settings_save_keeps_what_was_typed(builder):
     expect(settings.get_by_label("Subject of the confirmation email")).to_have_value("Please confirm")
     db.session.expire_all()
     assert db.session.get(Form, page.form_id).revision == revision
+
+
+def test_texts_per_language_at_phone_width(builder):
+    """Choose the form's languages, then write the button and a label per language, on a 375 px screen."""
+    page = builder
+    page.set_viewport_size({"width": 375, "height": 812})
+    settings = page.locator("#settings")
+    languages = settings.locator(".form-languages")
+    languages.get_by_label("Dutch").check()
+    languages.get_by_label("English").check()
+    languages.get_by_label("Default language").select_option("nl")
+    with page.expect_response(lambda response: response.url.endswith("/settings")) as saved:
+        settings.get_by_role("button", name="Save settings").click()
+    assert saved.value.status == 200
+    settings = page.locator("#settings")
+    settings.locator("input[name='submit_label.nl']").fill("Verstuur")
+    settings.locator("input[name='submit_label.en']").fill("Send")
+    with page.expect_response(lambda response: response.url.endswith("/settings")) as saved:
+        settings.get_by_role("button", name="Save settings").click()
+    assert saved.value.status == 200
+    page.locator("#form-items > li").first.get_by_text("Edit").click()
+    page.locator("#form-items input[name='label.nl']").fill("E-mailadres")
+    page.locator("#form-items input[name='label.en']").fill("Email address")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    page.locator("#form-items").get_by_role("button", name="Save item").click()
+    expect(page.locator("#form-items > li").first).to_contain_text("E-mailadres")
+    expect(preview_labels(page).first).to_have_text("E-mailadres")  # the preview: the default language
+    expect(page.frame_locator("#form-preview").get_by_role("button", name="Verstuur")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    db.session.expire_all()
+    form = db.session.get(Form, page.form_id)
+    assert form.settings["languages"] == ["nl", "en"] and form.settings["submit_label"] == {
+        "nl": "Verstuur",
+        "en": "Send",
+    }
+    assert form.items[0]["label"] == {"nl": "E-mailadres", "en": "Email address"}
+    assert script_errors(page) == []

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request
 from flask.sessions import SessionInterface
-from flask_babel import force_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_limiter import RateLimitExceeded
 
@@ -22,7 +22,7 @@ from webapp.platform.errors import NotFound, ValidationError
 from webapp.webforms import attempts, opt_in
 from webapp.webforms import spam as form_spam
 from webapp.webforms import submissions as forms
-from webapp.widgets.definition import IDEMPOTENCY_KEY, TOKEN
+from webapp.widgets.definition import IDEMPOTENCY_KEY, LANG, TOKEN
 from webapp.widgets.html import render_form
 from webapp.widgets.validation import UploadedFile
 
@@ -191,15 +191,28 @@ def _script() -> tuple[bytes, str]:
 def definition(key: str):
     form = forms.get_public_form(key)
     origins, etag = list(form.allowed_origins or []), f"{form.id}-{form.revision}-{form.database.config_version}"
-    lang = request.args.get("lang") if request.args.get("lang") in current_app.config["LANGUAGES"] else None
-    with force_locale(lang) if lang else nullcontext():
-        body = forms.public_definition(key, profile_id=request.args.get("profile"), signature=request.args.get("sig"))
+    lang = request.args.get("lang", "")
+    with force_locale(lang) if lang in current_app.config["LANGUAGES"] else nullcontext():
+        body = forms.public_definition(
+            key,
+            profile_id=request.args.get("profile"),
+            signature=request.args.get("sig"),
+            lang=lang,
+            browser_languages=_browser_languages(),
+        )
+        locale = str(get_locale())
     if "prefill" in body:  # a known visitor: never cached, never shared
         return _json(body, origins=origins, cache="private, no-store")
     response = _json(body, origins=origins, cache="public, max-age=60")
-    response.set_etag(f"{etag}-{body['lang']}")
+    # The form's language and, when no catalogue of ours has it, the one of our own strings (messages).
+    ours = "" if body["lang"] in current_app.config["LANGUAGES"] else f"-{locale}"
+    response.set_etag(f"{etag}-{body['lang']}{ours}")
     response.vary.add("Accept-Language")
     return response.make_conditional(request)
+
+
+def _browser_languages() -> list[str]:
+    return [lang for lang, _quality in request.accept_languages]
 
 
 @bp.route("/p/forms/<key>/token", provide_automatic_options=False)
@@ -246,6 +259,7 @@ def _submit(key: str) -> attempts.SubmissionResult:
         elapsed_token=(values.get(TOKEN) or [""])[0],
         user_agent=request.user_agent.string,
         fetch_site=request.headers.get("Sec-Fetch-Site", ""),
+        browser_languages=_browser_languages(),
     )
 
 
@@ -258,7 +272,19 @@ def hosted_form(key: str):
     """The form as a page of its own, working without JavaScript; it may be framed by allowed origins."""
     form = forms.get_public_form(key)
     link = {name: request.values[name] for name in ("profile", "sig") if request.values.get(name)}
-    definition = forms.public_definition(key, profile_id=link.get("profile"), signature=link.get("sig"))
+    definition = forms.public_definition(
+        key,
+        profile_id=link.get("profile"),
+        signature=link.get("sig"),
+        lang=request.values.get(LANG) or request.values.get("lang", ""),
+        browser_languages=_browser_languages(),
+    )
+    ours = definition["lang"] if definition["lang"] in current_app.config["LANGUAGES"] else None
+    with force_locale(ours) if ours else nullcontext():  # the page's own strings in the form's language
+        return _hosted_page(key, form, definition, link)
+
+
+def _hosted_page(key: str, form: Form, definition: dict, link: dict):
     values, errors, status = definition.get("prefill", {}), {}, 200
     if request.method == "POST":
         result = _submit(key)
@@ -316,9 +342,11 @@ def _hosted_headers(response, form: Form):
 def confirm(token: str):
     """GET: a page that confirms with a POST (submitted by ``confirm.js`` at once, or by its button), so a mail
     scanner following the link confirms nothing; POST: confirm."""
-    account_id = opt_in.link_account_id(token)
+    account_id, lang = opt_in.link_context(token)
     brand = branding.page_brand(account_id) if account_id is not None else None
-    with force_locale(brand.language) if brand is not None else nullcontext():
+    if lang not in current_app.config["LANGUAGES"]:  # the sign-up's language, else the account's
+        lang = brand.language if brand is not None else ""
+    with force_locale(lang) if lang else nullcontext():
         if request.method == "GET":
             response = current_app.make_response(render_template("public/confirm.html", token=token, brand=brand))
             response.headers["Cache-Control"] = "no-store"

@@ -6,7 +6,7 @@
   const script = document.currentScript;
   const origin = new URL(script.src).origin;
   const done = new WeakSet();
-  // ?profile=ID&sig=SIG in the page's URL: a signed link to a known visitor (prefill, login forms)
+  // ?profile=ID&sig=SIG in the page's URL: a signed link (prefill, login forms)
   const link = () => [...new URLSearchParams(location.search)].filter(([p]) => p === 'profile' || p === 'sig');
   const red = 'var(--verrijk-error,#b3261e)';
   const accent = 'var(--verrijk-accent,#0b5cad)';
@@ -204,7 +204,7 @@ button:disabled{opacity:.6}
         const data = new FormData(form);
         key = key || uid(); // one key per attempt sequence: a retry after a network failure reuses it
         data.set('_idempotency_key', key);
-        for (const [p, v] of link()) data.set(p, v);
+        for (const [p, v] of [...link(), ['_lang', def.lang]]) data.set(p, v);
         data.set('_token', token || await fetchToken());
         if (captcha) {
           startSolving();
@@ -246,7 +246,7 @@ button:disabled{opacity:.6}
     style(root, el.dataset.verrijkNonce || script.nonce);
     const key = encodeURIComponent(el.dataset.verrijkForm);
     const url = new URL(el.dataset.verrijkSrc || `/p/forms/${key}`, origin);
-    if (!el.dataset.verrijkSrc) for (const [p, v] of link()) url.searchParams.set(p, v);
+    if (!el.dataset.verrijkSrc) for (const [p, v] of [...link(), ['lang', el.dataset.verrijkLang || el.dataset.lang || document.documentElement.lang]]) url.searchParams.set(p, v);
     let def;
     try {
       const res = await fetch(url);

@@ -19,9 +19,9 @@ from webapp.platform.tenancy import owned
 from webapp.profiles.databases import get_database
 from webapp.profiles.field_types import FieldValueError, coerce_email
 from webapp.webforms.items import HTML_ATTRIBUTES, HTML_TAGS, HTML_URL_SCHEMES
+from webapp.widgets.languages import LANGUAGES
 from webapp.widgets.survey_page import CHOICE_WIDGETS, ITEM_TYPES, OPEN_VARIANTS
 
-LANGUAGES = ("nl", "en", "fr", "de")
 OPERATORS = ("equals", "not_equals", "contains", "answered", "empty", "greater", "less")
 SOURCES = ("answer", "hidden", "field")
 MAX_SCALE = 10

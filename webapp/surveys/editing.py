@@ -19,6 +19,7 @@ from webapp.extensions import db
 from webapp.models import Account, Field, Survey, utcnow
 from webapp.platform.errors import ValidationError
 from webapp.surveys.builder import LANGUAGES, OPERATORS, check_pages, get_survey, update_survey
+from webapp.widgets.languages import written_in
 from webapp.widgets.survey_page import CHOICE_WIDGETS, ITEM_TYPES, OPEN_VARIANTS, QUESTION_TYPES
 
 Values = Mapping[str, list[str]]
@@ -57,7 +58,7 @@ def condition_sources(
     last = page_index + 1 if including_page else page_index
     first_lang = languages(survey)[0]
     questions = [
-        (f"answer:{item['id']}", f"{item['id']}: {_text_in(item.get('label'), first_lang, first_lang)}"[:80])
+        (f"answer:{item['id']}", f"{item['id']}: {written_in(item.get('label'), first_lang, first_lang)}"[:80])
         for page in survey.pages[:last]
         for item in page["items"]
         if item["type"] in QUESTION_TYPES
@@ -288,7 +289,7 @@ def settings_values(survey: Survey) -> dict[str, str]:
         result[key] = "1" if settings.get(key, key == "one_per_profile") else ""
     for key in SETTING_TEXTS:
         for lang in langs:
-            result[f"{key}.{lang}"] = _text_in(settings.get(key), lang, langs[0])
+            result[f"{key}.{lang}"] = written_in(settings.get(key), lang, langs[0])
     result["notify"] = "\n".join(settings.get("notify") or [])
     return result
 
@@ -417,16 +418,10 @@ def update_page(account: Account, survey_id: int, revision: Any, index: int, val
 # --- the builder's forms filled in with the stored state -------------------------------------------------------
 
 
-def _text_in(text: Any, lang: str, first: str) -> str:
-    if isinstance(text, dict):
-        return str(text.get(lang) or "")
-    return str(text or "") if lang == first else ""
-
-
 def _choice_values(options: list[dict[str, Any]], name: str, langs: list[str]) -> dict[str, str]:
     result = {name: "\n".join(option["value"] for option in options)}
     for lang in langs:
-        labels = [_text_in(option.get("label"), lang, langs[0]) for option in options]
+        labels = [written_in(option.get("label"), lang, langs[0]) for option in options]
         result[f"{name}.{lang}"] = "\n".join(labels).rstrip("\n") if any(labels) else ""
     return result
 
@@ -445,7 +440,7 @@ def item_values(item: dict[str, Any], langs: list[str]) -> dict[str, str]:
     result: dict[str, str] = {}
     for name in ("label", "help", "html", "other_label", "text"):
         for lang in langs:
-            result[f"{name}.{lang}"] = _text_in(item.get(name), lang, langs[0])
+            result[f"{name}.{lang}"] = written_in(item.get(name), lang, langs[0])
     result["required"] = "1" if item.get("required") else ""
     result["field"] = item.get("field", "")
     result["variant"] = item.get("variant", "line")
@@ -462,7 +457,7 @@ def item_values(item: dict[str, Any], langs: list[str]) -> dict[str, str]:
 
 
 def page_values(page: dict[str, Any], langs: list[str]) -> dict[str, str]:
-    result = {f"title.{lang}": _text_in(page.get("title"), lang, langs[0]) for lang in langs}
+    result = {f"title.{lang}": written_in(page.get("title"), lang, langs[0]) for lang in langs}
     for number, branch in enumerate(page.get("branches") or []):
         result[f"branch-{number}-to"] = str(branch["to"])
         result.update(_rule_values(branch.get("condition"), f"branch-{number}-rule"))

@@ -31,7 +31,9 @@ from webapp.surveys.conditions import Facts, next_page, shown_items
 from webapp.webforms import spam as form_spam
 from webapp.webforms.attempts import rejection_message
 from webapp.widgets.definition import CAPTCHA, HONEYPOT, public_url
-from webapp.widgets.survey_page import CONSENT_ANSWER, consent_text, localized, page_definition, page_values
+from webapp.widgets.languages import choose_language as pick_language
+from webapp.widgets.languages import localized
+from webapp.widgets.survey_page import CONSENT_ANSWER, consent_text, page_definition, page_values
 from webapp.widgets.survey_validation import validate_page
 
 HIDDEN_VALUE_LIMIT = 255
@@ -128,20 +130,14 @@ def _languages(survey: Survey) -> list[str]:
 def choose_language(survey: Survey, visitor: Visitor, profile: Profile | None, stored: str = "") -> str:
     """The link's or snippet's language, else the response's, else the profile's language field, else the
     browser's, else the survey's first language."""
-    languages = _languages(survey)
-    if visitor.lang in languages:
-        return visitor.lang
-    if stored in languages:
-        return stored
     language_field = (survey.settings or {}).get("language_field")
-    if profile is not None and language_field:
-        value = str(_profile_values(profile).get(language_field) or "").lower()[:2]
-        if value in languages:
-            return value
-    for lang in visitor.browser_languages:
-        if lang[:2].lower() in languages:
-            return lang[:2].lower()
-    return languages[0]
+    return pick_language(
+        _languages(survey),
+        requested=visitor.lang,
+        stored=stored,
+        profile_value=_profile_values(profile).get(language_field) if language_field else "",
+        browser=visitor.browser_languages,
+    )
 
 
 def _linked_profile(survey: Survey, visitor: Visitor) -> Profile | None:

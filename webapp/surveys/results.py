@@ -18,7 +18,8 @@ from webapp.extensions import db
 from webapp.models import Account, Survey, SurveyResponse, utcnow
 from webapp.profiles.profiles import get_profile
 from webapp.surveys.builder import get_survey
-from webapp.widgets.survey_page import CONSENT_ANSWER, NPS_RANGE, OTHER, localized
+from webapp.widgets.languages import localized
+from webapp.widgets.survey_page import CONSENT_ANSWER, NPS_RANGE, OTHER
 
 OPEN_ANSWERS_LIMIT = 200
 

@@ -329,9 +329,10 @@ class AcceptedWrite:
         # Read what the mails need before the commit expires it (and would reload it).
         row_id, profile_id = row.id, profile.id
         notify = bool((self.form.settings or {}).get("notify_email"))
+        lang = self.attempt.language_for(profile) if self.held is not None else None
         db.session.commit()
         if self.held is not None:
-            form_opt_in.send_confirmation(self.form, profile, self.held)
+            form_opt_in.send_confirmation(self.form, profile, self.held, lang)
         if notify:
             form_opt_in.send_notification(self.form, row_id, profile_id, self.clean.data)
         return SubmissionResult(200, body, row_id, profile_id)

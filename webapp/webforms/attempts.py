@@ -17,12 +17,14 @@ from webapp.extensions import db
 from webapp.models import (
     Form,
     FormSubmission,
+    Profile,
     SubmissionStatus,
 )
 from webapp.profiles.events import Origin
 from webapp.webforms import spam as form_spam
 from webapp.webforms import spam_log
-from webapp.widgets.definition import CAPTCHA, HONEYPOT, REPEAT_SUFFIX, item_name
+from webapp.webforms.languages import visitor_language
+from webapp.widgets.definition import CAPTCHA, HONEYPOT, REPEAT_SUFFIX, form_text, item_name
 
 REJECTION_REASONS = ("honeypot", "token", "too_fast", "captcha", "origin", "rate_limited", "limit_reached")
 
@@ -94,15 +96,33 @@ def rejection_message(reason: str) -> str:
 
 
 class Attempt:
-    """One submission attempt: writes its log row and builds the answer, whatever the outcome."""
+    """One submission attempt: writes its log row and builds the answer, whatever the outcome.
+
+    ``asked``: the language the form was shown in (posted ``_lang``) and the browser's, for ``lang``, the
+    language of the answer (None for a form without languages)."""
 
     def __init__(
-        self, form: Form, values: dict, files: dict, origin: str, ip: str, key: str | None, agent: str, token: str = ""
+        self,
+        form: Form,
+        values: dict,
+        files: dict,
+        origin: str,
+        ip: str,
+        key: str | None,
+        agent: str,
+        token: str = "",
+        asked: tuple[str, tuple[str, ...]] = ("", ()),
     ):
         self.form, self.values, self.files = form, values, files
         self.origin, self.ip, self.key, self.agent = origin[:255], ip, key, (agent or "")[:500]
-        self.token = token
+        self.token, self.asked = token, asked
         self.origin_of_change = Origin("form", reference=str(form.id))
+        self.lang = visitor_language(form, requested=asked[0], browser=asked[1])
+
+    def language_for(self, profile: Profile) -> str | None:
+        """The language of the mails to ``profile``: as the answer's, the profile's language field coming before
+        the browser's when the form was not shown in one of its languages."""
+        return visitor_language(self.form, requested=self.asked[0], browser=self.asked[1], profile=profile)
 
     def replay(self) -> SubmissionResult | None:
         """The stored answer of an accepted submission with this idempotency key, if there is one.
@@ -182,7 +202,7 @@ class Attempt:
         settings = self.form.settings or {}
         return {
             "status": "ok",
-            "message": settings.get("success_message") or _("Thank you!"),
+            "message": form_text(self.form, settings.get("success_message"), self.lang) or _("Thank you!"),
             "redirect": settings.get("redirect_url") or None,
         }
 

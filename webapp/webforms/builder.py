@@ -3,6 +3,9 @@
 Every change is validated here, whatever door it comes through, and raises ``Form.revision`` (the public
 definition's ETag) in the same transaction. What a submission does is ``submissions``' work.
 
+Texts a marketer writes (button, messages, the confirmation mail; and the items') are a string or a map by
+language (``widgets/languages.py``); ``languages`` says which the form offers, its default first.
+
 Allowed origins are exact origins (``scheme://host[:port]``): no wildcards, so a form embedded on a new site
 needs that site's origin added. Text blocks are sanitised with an allow-list (nh3) when they are saved.
 """
@@ -33,6 +36,8 @@ from webapp.platform.tenancy import MAX_ID, owned
 from webapp.profiles import values as profile_values
 from webapp.profiles.databases import SUBSCRIBED, collection_of, get_database, subscription_field
 from webapp.profiles.field_types import FieldValueError, coerce
+from webapp.widgets.definition import ITEM_TEXTS, SETTING_TEXTS
+from webapp.widgets.languages import LANGUAGES, localized
 
 BEHAVIOURS = FORM_BEHAVIOURS
 ON_NO_MATCH = ("create", "reject")
@@ -214,11 +219,15 @@ def update_settings(
     min_fill_seconds: int | str = 3,
     notify_email: str = "",
     double_opt_in: dict[str, Any] | None = None,
+    languages: Sequence[str] | None = None,
+    language_field_id: int | None = None,
 ) -> Form:
     """Save what a form does on submit and where it may be embedded; every value is checked first.
 
     ``double_opt_in``: ``enabled``, ``unconfirmed_values`` and ``confirmed_values`` (``{field name or id:
-    value}``, checked like any profile write), ``email_subject``, ``email_text``, ``link_ttl_hours``.
+    value}``, checked like any profile write), ``email_subject``, ``email_text``, ``link_ttl_hours``. Texts are
+    strings or maps by language. ``languages``: the form's (of nl, en, fr, de; the default first; empty: none
+    declared; None: as they are); ``language_field_id``: a profile field holding a visitor's language.
     """
     form = form_for_update(account, form_id)
     database = get_database(account, form.database_id)
@@ -233,9 +242,9 @@ def update_settings(
         errors["on_no_match"] = _("Choose to create a profile or to reject the submission.")
     keys = _checked_key_fields(database, key_field_ids, behaviour, errors)
     origins = _checked_origins(allowed_origins, errors)
-    settings = {
-        "submit_label": checked_text(submit_label, "submit_label", 100, errors),
-        "success_message": checked_text(success_message, "success_message", 2000, errors),
+    settings: dict[str, Any] = {
+        "submit_label": checked_texts(submit_label, "submit_label", 100, errors),
+        "success_message": checked_texts(success_message, "success_message", 2000, errors),
         "redirect_url": _checked_redirect(redirect_url, errors),
         "max_submissions_per_profile": _checked_number(
             max_submissions_per_profile, "max_submissions_per_profile", 0, MAX_SUBMISSIONS_PER_PROFILE, errors
@@ -244,6 +253,10 @@ def update_settings(
         "notify_email": _checked_email(notify_email, "notify_email", errors),
         "double_opt_in": _checked_double_opt_in(account, database, double_opt_in or {}, errors),
     }
+    stored = (form.settings or {}).get("languages") or []
+    settings["languages"] = _checked_languages(stored if languages is None else languages, errors)
+    if settings["languages"]:
+        settings["language_field_id"] = _checked_language_field(database, language_field_id, errors)
     if errors:
         raise ValidationError(errors)
     form.name, form.collection_id, form.behaviour, form.on_no_match = (
@@ -252,10 +265,24 @@ def update_settings(
         behaviour,
         on_no_match,
     )
+    if stored and not settings["languages"]:
+        settings, form.items = _in_one_language(settings, form.items or [], stored[0])
     form.key_field_ids, form.allowed_origins, form.settings = keys, origins, settings
     mark_changed(form)
     db.session.commit()
     return form
+
+
+def _in_one_language(settings: dict[str, Any], items: list[dict], lang: str) -> tuple[dict[str, Any], list[dict]]:
+    """A form's settings and items with every text in ``lang`` only, as plain strings: the form no longer has
+    languages, and ``lang`` was its default."""
+
+    def plain(values: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+        return {**values, **{name: localized(values[name], lang, lang) for name in names if name in values}}
+
+    settings = plain(settings, SETTING_TEXTS)
+    settings["double_opt_in"] = plain(settings["double_opt_in"], ("email_subject", "email_text"))
+    return settings, [plain(item, ITEM_TEXTS) for item in items]
 
 
 def _checked_key_fields(database: Database, ids, behaviour: str, errors: dict[str, str]) -> list[int]:
@@ -332,6 +359,41 @@ def checked_text(value, name: str, limit: int, errors: dict[str, str]) -> str:
     return text
 
 
+def checked_texts(value, name: str, limit: int, errors: dict[str, str]) -> str | dict[str, str]:
+    """A text (``checked_text``), or a map of language → text; languages with no text are left out."""
+    if not isinstance(value, dict):
+        return checked_text(value, name, limit, errors)
+    texts: dict[str, str] = {}
+    for lang, text in value.items():
+        if lang not in LANGUAGES:
+            errors[name] = _("Texts are in nl, en, fr or de.")
+            return ""
+        texts[lang] = checked_text(text, name, limit, errors)
+    return {lang: text for lang, text in texts.items() if text} or ""
+
+
+def texts_of(value: str | dict[str, str]) -> list[str]:
+    """The texts of a checked text, one per language written."""
+    return [text for text in (value.values() if isinstance(value, dict) else [value]) if text]
+
+
+def _checked_languages(languages: Sequence[str], errors: dict[str, str]) -> list[str]:
+    chosen = [str(lang) for lang in languages]
+    if any(lang not in LANGUAGES for lang in chosen):
+        errors["languages"] = _("Choose languages from nl, en, fr, de.")
+        return []
+    return list(dict.fromkeys(chosen))
+
+
+def _checked_language_field(database: Database, field_id: int | None, errors: dict[str, str]) -> int | None:
+    if not field_id:
+        return None
+    if not any(field.id == field_id for field in database.fields):
+        errors["language_field_id"] = _("Choose the language field from the database's fields.")
+        return None
+    return field_id
+
+
 def _checked_redirect(value, errors: dict[str, str]) -> str:
     url = str(value or "").strip()
     if not url:
@@ -374,8 +436,8 @@ def _checked_double_opt_in(account: Account, database: Database, given: dict, er
         "confirmed_values": _checked_values(
             account, database, given.get("confirmed_values"), "confirmed_values", errors
         ),
-        "email_subject": checked_text(given.get("email_subject"), "email_subject", 200, errors),
-        "email_text": checked_text(given.get("email_text"), "email_text", 10000, errors),
+        "email_subject": checked_texts(given.get("email_subject"), "email_subject", 200, errors),
+        "email_text": checked_texts(given.get("email_text"), "email_text", 10000, errors),
         "link_ttl_hours": _checked_number(
             given.get("link_ttl_hours", DEFAULT_LINK_TTL_HOURS), "link_ttl_hours", 1, MAX_LINK_TTL_HOURS, errors
         ),
@@ -385,7 +447,8 @@ def _checked_double_opt_in(account: Account, database: Database, given: dict, er
             errors.setdefault("confirmed_values", _("Choose the values a confirmation sets."))
         if not result["email_subject"]:
             errors.setdefault("email_subject", _("Give the confirmation email a subject."))
-        if "{link}" not in result["email_text"]:
+        texts = texts_of(result["email_text"])
+        if not texts or any("{link}" not in text for text in texts):
             errors.setdefault("email_text", _("Put {link} in the text: it becomes the confirmation link."))
     return result
 

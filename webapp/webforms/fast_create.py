@@ -6,6 +6,7 @@ another behaviour) is decided on the form as stored, without validating the subm
 copy was current.
 """
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -23,7 +24,8 @@ from webapp.webforms import create_statement
 from webapp.webforms import spam as form_spam
 from webapp.webforms.accepted import AcceptedWrite
 from webapp.webforms.attempts import Attempt, SubmissionResult, has_captcha, spam_reason
-from webapp.widgets.definition import bindings
+from webapp.widgets.definition import Bindings, bindings
+from webapp.widgets.languages import in_language
 from webapp.widgets.validation import CleanSubmission, validate_submission
 
 
@@ -54,12 +56,13 @@ def submit_common_case(
     token: str,
     agent: str,
     now: float | None,
+    asked: tuple[str, tuple[str, ...]] = ("", ()),
 ) -> SubmissionResult | Validated | None:
     """The common case on the recent copy of the form: a new profile, accepted, in one statement.
 
     Nothing is written when the submission is anything else or the copy turns out outdated. Then the answer is
     ``Validated`` when the submission was validated against the copy (the caller reuses it if the stored form
-    is of the same version), else None."""
+    is of the same version), else None. ``asked``: the languages asked for (``Attempt``)."""
     if files or dialect_name() != "postgresql":
         return None
     form = _recent_form(form_key)
@@ -69,7 +72,14 @@ def submit_common_case(
     if spam_reason(form, values, origin, token, now) is not None:
         return None
     bound = bindings(form)
-    clean = validate_submission(form, bound, values)
+    attempt = Attempt(form, values, {}, origin, ip, key, agent, token, asked)
+    with in_language(attempt.lang) if attempt.lang else nullcontext():
+        return _write_common_case(attempt, bound)
+
+
+def _write_common_case(attempt: Attempt, bound: Bindings) -> SubmissionResult | Validated:
+    form, token = attempt.form, attempt.token
+    clean = validate_submission(form, bound, attempt.values, None, attempt.lang)
     if not clean.valid:
         return Validated(version_of(form), clean)
     # The event subscribers look the database up: a copy in the session spares them the query (the session
@@ -79,7 +89,6 @@ def submit_common_case(
     if not form_spam.claim_token(form.key, token):  # used meanwhile: the general path says so
         return Validated(version_of(form), clean)
     try:
-        attempt = Attempt(form, values, {}, origin, ip, key, agent, token)
         result = AcceptedWrite(attempt, form.account, bound, clean).create_new()
     except (ValidationError, IntegrityError):
         result = None
@@ -87,7 +96,7 @@ def submit_common_case(
     if result is None:
         form_spam.release_token(form.key, token)
         db.session.rollback()
-        _recent_forms.pop(form_key, None)
+        _recent_forms.pop(form.key, None)
         return Validated(version_of(form), clean)
     result.allowed_origins = list(form.allowed_origins or [])
     return result

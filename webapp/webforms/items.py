@@ -19,7 +19,7 @@ from webapp.profiles.databases import get_collection, get_database
 from webapp.profiles.field_types import FieldValueError, coerce
 from webapp.profiles.fields import field_label
 from webapp.profiles.flags import parse_flag
-from webapp.webforms.builder import checked_text, form_for_update, mark_changed
+from webapp.webforms.builder import checked_texts, form_for_update, mark_changed
 
 ITEM_TYPES = ("field", "password", "hidden", "interest", "consent", "text", "file", "captcha")
 
@@ -289,7 +289,10 @@ def _checked_property(name: str, value: Any, item: dict, field: Field | None, er
     if name in BOOLEAN_PROPERTIES:
         return parse_flag(value) is True
     if name == "html":
-        return _sanitised_html(value, errors)
+        html = checked_texts(value, name, TEXT_LIMITS[name], errors)
+        if isinstance(html, dict):
+            return {lang: _sanitised_html(text, errors) for lang, text in html.items()}
+        return _sanitised_html(html, errors)
     if name == "accept":
         return _checked_accept(value, errors)
     if name == "max_bytes":
@@ -298,7 +301,7 @@ def _checked_property(name: str, value: Any, item: dict, field: Field | None, er
         return _checked_widget(value, field, errors)
     if name == "default":
         return _checked_default(value, item, field, errors)
-    return checked_text(value, name, TEXT_LIMITS[name], errors)
+    return checked_texts(value, name, TEXT_LIMITS[name], errors)
 
 
 def _sanitised_html(value: Any, errors: dict[str, str]) -> str:

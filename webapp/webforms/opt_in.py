@@ -9,6 +9,7 @@ committed (and commit the mail's log rows); a mail that cannot be sent is logged
 sign-up.
 """
 
+from contextlib import nullcontext
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +26,8 @@ from webapp.profiles import consents
 from webapp.profiles.events import Origin
 from webapp.profiles.profiles import apply_update, commit_or_conflict
 from webapp.webforms.results import column_names
+from webapp.widgets.definition import form_text
+from webapp.widgets.languages import in_language
 
 DEFAULT_LINK_TTL_HOURS = 48
 
@@ -46,11 +49,14 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="verrijk-form-confirm")
 
 
-def confirm_link(form: Form, profile: Profile, held: dict[str, Any] | None = None) -> str:
+def confirm_link(form: Form, profile: Profile, held: dict[str, Any] | None = None, lang: str | None = None) -> str:
+    """The signed confirmation link; ``lang``, the language of the sign-up, is the confirmation page's."""
     # "at": when the link was made, to the microsecond, so that a link made after a confirmation confirms again.
     payload = {"form": form.id, "profile": profile.id, "code": profile.code[:8], "at": utcnow().isoformat()}
     if held and (held.get("values") or held.get("interests")):
         payload["held"] = held
+    if lang:
+        payload["lang"] = lang
     token = _serializer().dumps(payload)
     return current_app.config["PUBLIC_URL"] + f"/p/confirm/{token}"
 
@@ -63,26 +69,26 @@ def profile_email(profile: Profile) -> str:
     return ""
 
 
-def send_confirmation(form: Form, profile: Profile, held: dict[str, Any] | None = None) -> None:
+def send_confirmation(
+    form: Form, profile: Profile, held: dict[str, Any] | None = None, lang: str | None = None
+) -> None:
+    """The confirmation mail, its subject and text in ``lang`` (one of the form's languages; None: its default)."""
     settings = opt_in_settings(form)
     to = profile_email(profile)
     if not to:
         current_app.logger.warning("form %s: profile %s has no email address to confirm", form.id, profile.id)
         return
-    link = confirm_link(form, profile, held)
-    text = settings.get("email_text") or _("Please confirm your sign-up by following this link:\n\n{link}")
-    if "{link}" not in text:
-        text += "\n\n{link}"
-    text = text.replace("{link}", link)
-    _send(
-        form,
-        to=to,
-        subject=settings.get("email_subject") or _("Please confirm your sign-up"),
-        text=text,
-        html=branding.confirmation_html(form.account_id, text, link, _("Confirm my sign-up")),
-        profile_id=profile.id,
-        category="confirmation",
-    )
+    link = confirm_link(form, profile, held, lang)
+    with in_language(lang) if lang else nullcontext():
+        text = form_text(form, settings.get("email_text"), lang) or _(
+            "Please confirm your sign-up by following this link:\n\n{link}"
+        )
+        if "{link}" not in text:
+            text += "\n\n{link}"
+        text = text.replace("{link}", link)
+        subject = form_text(form, settings.get("email_subject"), lang) or _("Please confirm your sign-up")
+        html = branding.confirmation_html(form.account_id, text, link, _("Confirm my sign-up"))
+    _send(form, to=to, subject=subject, text=text, html=html, profile_id=profile.id, category="confirmation")
 
 
 def send_notification(form: Form, submission_id: int, profile_id: int | None, data: dict[str, Any]) -> None:
@@ -169,13 +175,15 @@ def _issued_at(data: dict) -> datetime:
         return datetime.min
 
 
-def link_account_id(token: str) -> int | None:
-    """The account of a confirmation link (its branding and language), None for a link that is not valid."""
+def link_context(token: str) -> tuple[int | None, str]:
+    """The account of a confirmation link (its branding) and the language of the sign-up ('' when the link does
+    not say); None for the account of a link that is not valid."""
     try:
-        form = db.session.get(Form, _load(token).get("form"))
+        data = _load(token)
     except ValidationError:
-        return None
-    return form.account_id if form is not None else None
+        return None, ""
+    form = db.session.get(Form, data.get("form"))
+    return (form.account_id, str(data.get("lang") or "")) if form is not None else (None, "")
 
 
 def _load(token: str) -> dict:

@@ -32,7 +32,7 @@ from webapp.profiles.profiles import get_profile
 from webapp.profiles.timeline import account_zone
 from webapp.webforms.builder import get_form
 from webapp.webforms.items import bindable_fields
-from webapp.widgets.definition import HONEYPOT
+from webapp.widgets.definition import HONEYPOT, form_text
 
 STATUSES = SUBMISSION_STATUSES
 PAGE_SIZE = 50
@@ -137,9 +137,9 @@ def column_names(account: Account, form: Form) -> dict[str, str]:
         elif kind == "interest" and item.get("interest_id") in interests:
             names[f"i{item['interest_id']}"] = interests[item["interest_id"]]
         elif kind == "consent":
-            names[f"c{item['id']}"] = item.get("label") or _("Consent")
+            names[f"c{item['id']}"] = form_text(form, item.get("label"), None) or _("Consent")
         elif kind == "file":
-            names[f"file_{item['id']}"] = item.get("label") or _("File")
+            names[f"file_{item['id']}"] = form_text(form, item.get("label"), None) or _("File")
     names[HONEYPOT] = _("Hidden anti-spam field (left empty by people)")  # last: only spam fills it
     return names
 

@@ -8,6 +8,8 @@ reference), a subprofile when the form has a collection, uploaded files and a ``
 one transaction. The answer is stored with it, so a retry with the same idempotency key replays it.
 """
 
+from collections.abc import Iterable
+from contextlib import nullcontext
 from typing import Any
 
 from flask_babel import gettext as _
@@ -25,8 +27,10 @@ from webapp.profiles.field_expressions import dialect_name
 from webapp.webforms import fast_create
 from webapp.webforms import spam as form_spam
 from webapp.webforms.accepted import accept
-from webapp.webforms.attempts import Attempt, SubmissionResult, spam_reason
-from webapp.widgets.definition import Bindings, bindings, form_definition, item_name, live_items
+from webapp.webforms.attempts import Attempt, SubmissionResult, first_value, spam_reason
+from webapp.webforms.languages import visitor_language
+from webapp.widgets.definition import LANG, Bindings, bindings, form_definition, item_name, live_items
+from webapp.widgets.languages import in_language
 from webapp.widgets.validation import UploadedFile, validate_submission
 
 
@@ -44,13 +48,25 @@ def get_public_form(form_key: str) -> Form:
     return form
 
 
-def public_definition(form_key: str, *, profile_id: Any = None, signature: Any = None) -> dict[str, Any]:
-    """The form's public definition; with a valid signed profile link, also the values of prefill items."""
+def public_definition(
+    form_key: str,
+    *,
+    profile_id: Any = None,
+    signature: Any = None,
+    lang: Any = "",
+    browser_languages: Iterable[str] = (),
+) -> dict[str, Any]:
+    """The form's public definition in the visitor's language (``webforms/languages.py``: ``lang`` is the link's
+    or snippet's); with a valid signed profile link, also the values of prefill items."""
     form = get_public_form(form_key)
     bound = bindings(form)
-    definition = form_definition(form, bound)
     profile = links.verify_profile_link(form.account_id, profile_id, signature) if profile_id else None
-    if profile is not None and profile.database_id == form.database_id:
+    if profile is not None and profile.database_id != form.database_id:
+        profile = None
+    chosen = visitor_language(form, requested=lang, browser=browser_languages, profile=profile)
+    with in_language(chosen) if chosen else nullcontext():
+        definition = form_definition(form, bound, chosen)
+    if profile is not None:
         definition["prefill"] = prefill_values(form, bound, profile)
     return definition
 
@@ -91,27 +107,33 @@ def submit_form(
     elapsed_token: str = "",
     user_agent: str = "",
     fetch_site: str = "",
+    browser_languages: Iterable[str] = (),
     now: float | None = None,
 ) -> SubmissionResult:
     """Check and apply one submission (``values`` by item name, a list per name or single values).
 
-    ``origin`` and ``fetch_site`` are the browser's ``Origin`` and ``Sec-Fetch-Site`` headers."""
+    ``origin`` and ``fetch_site`` are the browser's ``Origin`` and ``Sec-Fetch-Site`` headers. The answer (and a
+    confirmation mail) is in the language the form was shown in, posted as ``_lang`` (``webforms/languages.py``)."""
     key = (idempotency_key or "")[:100] or None
-    fast = fast_create.submit_common_case(form_key, values, files, origin, ip, key, elapsed_token, user_agent, now)
+    asked = (first_value(values, LANG), tuple(browser_languages))
+    fast = fast_create.submit_common_case(
+        form_key, values, files, origin, ip, key, elapsed_token, user_agent, now, asked
+    )
     if isinstance(fast, SubmissionResult):
         return fast
     form = get_public_form(form_key)
     fast_create.forget_if_outdated(form)
     origins = list(form.allowed_origins or [])
-    attempt = Attempt(form, values, files or {}, origin, ip, key, user_agent, elapsed_token)
-    reason = spam_reason(form, values, origin, elapsed_token, now, fetch_site)
-    if reason is not None:
-        result = attempt.reject(reason)
-    else:
-        bound = bindings(form)
-        clean = fast.clean if fast is not None and fast.version == fast_create.version_of(form) else None
-        clean = clean or validate_submission(form, bound, values, files)
-        result = attempt.invalid(clean.errors, clean.data) if not clean.valid else accept(attempt, bound, clean)
+    attempt = Attempt(form, values, files or {}, origin, ip, key, user_agent, elapsed_token, asked)
+    with in_language(attempt.lang) if attempt.lang else nullcontext():
+        reason = spam_reason(form, values, origin, elapsed_token, now, fetch_site)
+        if reason is not None:
+            result = attempt.reject(reason)
+        else:
+            bound = bindings(form)
+            clean = fast.clean if fast is not None and fast.version == fast_create.version_of(form) else None
+            clean = clean or validate_submission(form, bound, values, files, attempt.lang)
+            result = attempt.invalid(clean.errors, clean.data) if not clean.valid else accept(attempt, bound, clean)
     result.allowed_origins = origins
     return result
 

@@ -17,6 +17,7 @@ from webapp.extensions import db
 from webapp.models import Field, Form, Interest
 from webapp.profiles.database_config import FieldSnapshot
 from webapp.profiles.field_types import DEFAULT_TEXT_LENGTH, LARGE_TEXT_LENGTH
+from webapp.widgets.languages import localized
 
 # Input type per field type; ``choice`` and multi-line text depend on the item's widget.
 INPUT_TYPES = {
@@ -36,6 +37,10 @@ TOKEN = "_token"  # noqa: S105 - the name of the fill-time token field, not a se
 IDEMPOTENCY_KEY = "_idempotency_key"
 CAPTCHA = "_altcha"
 REPEAT_SUFFIX = "_repeat"
+LANG = "_lang"  # the language the visitor saw the form in, posted along
+# The texts a marketer writes, each a string or a map by language (``widgets/languages.py``).
+ITEM_TEXTS = ("label", "help", "placeholder", "validation_message", "repeat_label", "text", "html")
+SETTING_TEXTS = ("submit_label", "success_message")
 
 
 @dataclass(frozen=True)
@@ -138,26 +143,59 @@ def public_url(path: str) -> str:
     return current_app.config["PUBLIC_URL"] + path
 
 
-def form_definition(form: Form, bound: Bindings | None = None) -> dict[str, Any]:
-    """The public JSON definition of a form (without prefill: the service adds that for known visitors)."""
+def form_languages(form: Form) -> list[str]:
+    """The languages the form's texts are written in, its default first; empty for a form of one language that
+    never said which (its texts are plain strings, shown in whatever language the visitor asks for)."""
+    return list((form.settings or {}).get("languages") or [])
+
+
+def form_text(form: Form, text: Any, lang: str | None) -> str:
+    """One of the form's texts in ``lang`` (None: the form's default language)."""
+    languages = form_languages(form)
+    default = languages[0] if languages else ""
+    return localized(text, lang or default, default)
+
+
+def in_form_language(form: Form, lang: str | None) -> dict[str, Any]:
+    """The form's texts in ``lang`` (None: its default): ``{"items": {id: {name: text}}, setting: text}``; an
+    item lists only its texts written per language (its plain strings are right as they are)."""
+    settings = form.settings or {}
+    texts: dict[str, Any] = {name: form_text(form, settings.get(name), lang) for name in SETTING_TEXTS}
+    texts["items"] = {
+        item["id"]: {name: form_text(form, item[name], lang) for name in ITEM_TEXTS if isinstance(item.get(name), dict)}
+        for item in form.items or []
+    }
+    return texts
+
+
+def form_definition(form: Form, bound: Bindings | None = None, lang: str | None = None) -> dict[str, Any]:
+    """The public JSON definition of a form in ``lang`` (one of its languages; None: the form's default), without
+    prefill: the service adds that for known visitors."""
     bound = bound or bindings(form)
     settings = form.settings or {}
-    return {
+    texts = in_form_language(form, lang)
+    definition = {
         "key": form.key,
         "name": form.name,
         "submit_url": public_url(f"/p/forms/{form.key}/submissions"),
         "token_url": public_url(f"/p/forms/{form.key}/token"),
         "hosted_url": public_url(f"/f/{form.key}"),
-        "submit_label": settings.get("submit_label") or _("Send"),
-        "success_message": settings.get("success_message") or _("Thank you!"),
+        "submit_label": texts["submit_label"] or _("Send"),
+        "success_message": texts["success_message"] or _("Thank you!"),
         "redirect_url": settings.get("redirect_url") or None,
-        "lang": str(get_locale() or "en"),
+        "lang": lang or (form_languages(form) or [str(get_locale() or "en")])[0],
         "messages": messages(),
-        "items": [item_definition(form, item, bound) for item in live_items(form, bound)],
+        "items": [
+            item_definition(form, {**item, **texts["items"][item["id"]]}, bound) for item in live_items(form, bound)
+        ],
     }
+    if form_languages(form):
+        definition["languages"] = form_languages(form)
+    return definition
 
 
 def item_definition(form: Form, item: dict[str, Any], bound: Bindings) -> dict[str, Any]:
+    """One item in the public shape; its texts are already in one language (``in_form_language``)."""
     field = bound.fields.get(item["field_id"]) if item["type"] in ("field", "password", "hidden") else None
     kind = input_type(item, field)
     result: dict[str, Any] = {"name": item_name(item), "type": kind, "id": item["id"]}

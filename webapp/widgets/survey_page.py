@@ -12,6 +12,8 @@ from typing import Any
 from flask import render_template
 from markupsafe import Markup
 
+from webapp.widgets.languages import localized
+
 # Input type per question type (open questions and multiple choice depend on their variant and widget).
 OPEN_VARIANTS = {"line": "text", "lines": "textarea", "number": "number", "email": "email", "date": "date"}
 CHOICE_WIDGETS = ("select", "radio", "checkboxes")
@@ -20,13 +22,6 @@ CONSENT_ANSWER = "yes"  # the stored answer of a ticked consent box
 ITEM_TYPES = ("text", *QUESTION_TYPES)
 OTHER = "_other"
 NPS_RANGE = (0, 10)
-
-
-def localized(text: Any, lang: str, default_lang: str) -> str:
-    """A text in ``lang``, else in the survey's first language, else any (texts may be plain strings)."""
-    if isinstance(text, dict):
-        return str(text.get(lang) or text.get(default_lang) or next((v for v in text.values() if v), ""))
-    return str(text or "")
 
 
 def question_name(item: dict[str, Any]) -> str:

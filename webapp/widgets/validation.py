@@ -15,7 +15,7 @@ from webapp.models import Form
 from webapp.profiles.database_config import FieldSnapshot
 from webapp.profiles.field_types import FieldValueError, coerce, is_empty
 from webapp.profiles.flags import parse_flag
-from webapp.widgets.definition import REPEAT_SUFFIX, Bindings, input_type, item_name, live_items
+from webapp.widgets.definition import REPEAT_SUFFIX, Bindings, in_form_language, input_type, item_name, live_items
 
 
 @dataclass(frozen=True)
@@ -58,13 +58,19 @@ def first(values: dict[str, Any], name: str) -> str:
 
 
 def validate_submission(
-    form: Form, bound: Bindings, values: dict[str, Any], files: dict[str, UploadedFile] | None = None
+    form: Form,
+    bound: Bindings,
+    values: dict[str, Any],
+    files: dict[str, UploadedFile] | None = None,
+    lang: str | None = None,
 ) -> CleanSubmission:
+    """Check ``values`` against the form; messages and consent texts in ``lang`` (None: the form's default)."""
     clean = CleanSubmission()
+    texts = in_form_language(form, lang)["items"]
     for item in live_items(form, bound):
         check = _CHECKS.get(item["type"])
         if check is not None:
-            check(clean, item, bound, values, files or {})
+            check(clean, {**item, **texts[item["id"]]}, bound, values, files or {})
     return clean
 
 

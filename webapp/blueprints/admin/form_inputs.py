@@ -10,12 +10,39 @@ from webapp.blueprints.admin.callback_inputs import CheckboxesField
 from webapp.models import Database, Field, Form
 from webapp.webforms.builder import behaviour_labels, settings_of
 from webapp.webforms.items import DEFAULT_FILE_BYTES, ITEM_PROPERTIES
+from webapp.widgets.definition import ITEM_TEXTS, form_languages
+from webapp.widgets.languages import LANGUAGES, localized, written_in
 
 # Service error keys that these forms spell differently.
 ERROR_ALIASES = {"max_bytes": "max_kilobytes"}
 
 # The item properties the edit form posts as fields of its own (the file size is posted in kilobytes).
 POSTED_PROPERTIES = tuple(sorted(set().union(*ITEM_PROPERTIES.values()) - {"max_bytes"}))
+
+
+# The settings a marketer writes per language (the items' are ``ITEM_TEXTS``).
+SETTING_TEXTS = ("submit_label", "success_message", "email_subject", "email_text")
+
+
+def language_labels() -> dict[str, str]:
+    return {"nl": _l("Dutch"), "en": _l("English"), "fr": _l("French"), "de": _l("German")}
+
+
+def texts_shown(stored: dict[str, Any], names: tuple[str, ...], langs: list[str]) -> dict[str, str]:
+    """Stored texts as the per-language inputs show them (``name.<lang>``): a plain string (written before the
+    form had languages) under the default language, where it is what every language shows."""
+    return {f"{name}.{lang}": written_in(stored.get(name), lang, langs[0]) for name in names for lang in langs}
+
+
+def _in_one_language(stored: dict[str, Any], langs: list[str]) -> dict[str, str]:
+    """Stored values with texts in the default language, for the inputs of a form of one language (a form whose
+    languages were taken away shows what it showed, and saving makes its texts plain strings again)."""
+    default = langs[0] if langs else ""
+    return {name: localized(stored.get(name), default, default) for name in (*ITEM_TEXTS, *SETTING_TEXTS)}
+
+
+def posted_texts(posted, name: str, langs: list[str]) -> dict[str, str]:
+    return {lang: str(posted.get(f"{name}.{lang}") or "") for lang in langs}
 
 
 def collection_choices(database: Database) -> list[SelectChoice]:
@@ -71,39 +98,48 @@ class ItemInputs(FlaskForm):
     accept = StringField(_l("File types"), render_kw={"placeholder": ".pdf, image/png, image/*"})
     max_kilobytes = IntegerField(_l("Maximum size (kB)"), render_kw={"min": 1, "step": 1})
 
-    def __init__(self, *args, field: Field | None = None, **kwargs):
+    def __init__(self, *args, field: Field | None = None, langs: list[str] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.langs = langs or []  # the form's languages: its texts get an input per language
+        self.texts: dict[str, str] = {}  # what those inputs show, by ``name.<lang>``
         if field is not None and field.type == "choice":
             unfit = "radio" if (field.options or {}).get("multiple") else "checkboxes"
             self.widget.choices = [choice for choice in self.widget.choices if choice.value != unfit]
 
     @classmethod
-    def of(cls, item: dict[str, Any], field: Field | None = None) -> "ItemInputs":
+    def of(cls, item: dict[str, Any], field: Field | None = None, langs: list[str] | None = None) -> "ItemInputs":
         default = item.get("default")
-        return cls(
+        plain = _in_one_language(item, langs or [])
+        inputs = cls(
             formdata=None,
             field=field,
-            label=item.get("label", ""),
-            help=item.get("help", ""),
-            placeholder=item.get("placeholder", ""),
+            langs=langs,
+            label=plain.get("label", ""),
+            help=plain.get("help", ""),
+            placeholder=plain.get("placeholder", ""),
             required=bool(item.get("required")),
             default=", ".join(default) if isinstance(default, list) else ("" if default is None else str(default)),
             default_checked=bool(default) if item["type"] == "interest" else False,
             prefill=bool(item.get("prefill")),
-            validation_message=item.get("validation_message", ""),
+            validation_message=plain.get("validation_message", ""),
             widget=item.get("widget") or "select",
             multiline=bool(item.get("multiline")),
             sensitive=bool(item.get("sensitive")),
-            repeat_label=item.get("repeat_label", ""),
-            text=item.get("text", ""),
-            html=item.get("html", ""),
+            repeat_label=plain.get("repeat_label", ""),
+            text=plain.get("text", ""),
+            html=plain.get("html", ""),
             accept=", ".join(item.get("accept") or []),
             max_kilobytes=(item.get("max_bytes") or DEFAULT_FILE_BYTES) // 1024,
         )
+        inputs.texts = texts_shown(item, ITEM_TEXTS, inputs.langs)
+        return inputs
 
-    def values(self, item_type: str) -> dict[str, Any]:
-        """The posted properties, as the service takes them."""
+    def values(self, item_type: str, posted=None) -> dict[str, Any]:
+        """The posted properties, as the service takes them; texts per language when the form has languages."""
         values = {name: self[name].data for name in POSTED_PROPERTIES}
+        if self.langs:
+            values |= {name: posted_texts(posted, name, self.langs) for name in ITEM_TEXTS}
+            self.texts = {f"{name}.{lang}": text for name in ITEM_TEXTS for lang, text in values[name].items()}
         if item_type == "interest":
             values["default"] = bool(self.default_checked.data)
         kilobytes = self.max_kilobytes.raw_data[0] if self.max_kilobytes.raw_data else ""
@@ -144,41 +180,66 @@ class SettingsInputs(FlaskForm):
     email_subject = StringField(_l("Subject of the confirmation email"), render_kw={"maxlength": 200})
     email_text = TextAreaField(_l("Text of the confirmation email"), render_kw={"rows": 5})
     link_ttl_hours = StringField(_l("The link works for (hours)"), render_kw={"type": "number", "min": 1})
+    languages = CheckboxesField(_l("Languages of the form's texts"))
+    default_language = SelectField(_l("Default language"), choices=[], validate_choice=False)
+    language_field_id = SelectField(_l("Profile field with the language"), choices=[], validate_choice=False)
 
-    def __init__(self, database: Database, *args, **kwargs):
+    def __init__(self, database: Database, *args, langs: list[str] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.collection_id.choices = collection_choices(database)
         self.behaviour.choices = [SelectChoice(name, label) for name, label in behaviour_labels().items()]
         self.key_field_ids.choices = [SelectChoice(str(field.id), field.name) for field in database.fields]
+        languages = [SelectChoice(lang, label) for lang, label in language_labels().items()]
+        self.languages.choices, self.default_language.choices = languages, languages
+        self.language_field_id.choices = [SelectChoice("", _l("(none)"))] + [
+            SelectChoice(str(field.id), field.name) for field in database.fields
+        ]
         self.database = database
+        self.langs = langs or []  # the form's languages as stored: its texts get an input per language
+        self.texts: dict[str, str] = {}  # what those inputs show, by ``name.<lang>``
 
     @classmethod
     def of(cls, database: Database, form: Form) -> "SettingsInputs":
         settings = settings_of(form)
         opt_in = settings["double_opt_in"]
-        return cls(
+        langs = form_languages(form)
+        plain = _in_one_language({**settings, **opt_in}, langs)
+        inputs = cls(
             database,
             formdata=None,
+            langs=langs,
             name=form.name,
             collection_id=str(form.collection_id or ""),
             behaviour=form.behaviour,
             key_field_ids=[str(one) for one in form.key_field_ids or []],
             on_no_match=form.on_no_match,
             allowed_origins="\n".join(form.allowed_origins or []),
-            submit_label=settings["submit_label"],
-            success_message=settings["success_message"],
+            submit_label=plain.get("submit_label", ""),
+            success_message=plain.get("success_message", ""),
             redirect_url=settings["redirect_url"],
             max_submissions_per_profile=str(settings["max_submissions_per_profile"]),
             min_fill_seconds=str(settings["min_fill_seconds"]),
             notify_email=settings["notify_email"],
             double_opt_in=bool(opt_in["enabled"]),
-            email_subject=opt_in["email_subject"],
-            email_text=opt_in["email_text"],
+            email_subject=plain.get("email_subject", ""),
+            email_text=plain.get("email_text", ""),
             link_ttl_hours=str(opt_in["link_ttl_hours"]),
+            languages=langs,
+            default_language=langs[0] if langs else "",
+            language_field_id=str(settings.get("language_field_id") or ""),
         )
+        inputs.texts = texts_shown({**settings, **opt_in}, SETTING_TEXTS, langs)
+        return inputs
 
     def values(self, posted) -> dict[str, Any]:
-        """The service's arguments; the opt-in values come from the posted ``unconfirmed-<field id>`` rows."""
+        """The service's arguments; the opt-in values come from the posted ``unconfirmed-<field id>`` rows, the
+        texts from an input per language when the form has languages."""
+        texts = {name: self[name].data or "" for name in SETTING_TEXTS}
+        if self.langs:
+            texts = {name: posted_texts(posted, name, self.langs) for name in SETTING_TEXTS}
+            self.texts = {f"{name}.{lang}": text for name, by_lang in texts.items() for lang, text in by_lang.items()}
+        ticked = [lang for lang in LANGUAGES if lang in (self.languages.data or [])]
+        default = self.default_language.data if self.default_language.data in ticked else (ticked or [""])[0]
         return {
             "name": self.name.data or "",
             "collection_id": _number(self.collection_id.data),
@@ -186,8 +247,8 @@ class SettingsInputs(FlaskForm):
             "key_field_ids": self.key_field_ids.data or [],
             "on_no_match": self.on_no_match.data or "",
             "allowed_origins": self.allowed_origins.data or "",
-            "submit_label": self.submit_label.data or "",
-            "success_message": self.success_message.data or "",
+            "submit_label": texts["submit_label"],
+            "success_message": texts["success_message"],
             "redirect_url": self.redirect_url.data or "",
             "max_submissions_per_profile": self.max_submissions_per_profile.data or "0",
             "min_fill_seconds": self.min_fill_seconds.data or "0",
@@ -196,10 +257,12 @@ class SettingsInputs(FlaskForm):
                 "enabled": bool(self.double_opt_in.data),
                 "unconfirmed_values": opt_in_values(posted, "unconfirmed", self.database),
                 "confirmed_values": opt_in_values(posted, "confirmed", self.database),
-                "email_subject": self.email_subject.data or "",
-                "email_text": self.email_text.data or "",
+                "email_subject": texts["email_subject"],
+                "email_text": texts["email_text"],
                 "link_ttl_hours": self.link_ttl_hours.data or "0",
             },
+            "languages": [default, *(lang for lang in ticked if lang != default)] if ticked else [],
+            "language_field_id": _number(self.language_field_id.data),
         }
 
 

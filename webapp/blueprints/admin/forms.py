@@ -3,6 +3,7 @@ spam log, conversion, and a profile's submissions and files. Editors build forms
 
 import json
 import secrets
+from contextlib import nullcontext
 from urllib.parse import quote
 
 from flask import (
@@ -20,7 +21,14 @@ from flask_babel import gettext as _
 
 from webapp.blueprints.admin import bp
 from webapp.blueprints.admin.access import current_account, requires
-from webapp.blueprints.admin.form_inputs import ERROR_ALIASES, ItemInputs, NewFormInputs, SettingsInputs
+from webapp.blueprints.admin.form_inputs import (
+    ERROR_ALIASES,
+    SETTING_TEXTS,
+    ItemInputs,
+    NewFormInputs,
+    SettingsInputs,
+    language_labels,
+)
 from webapp.blueprints.admin.responses import acted, hx_redirect, is_htmx, render, toast
 from webapp.blueprints.admin.schema_inputs import apply_errors
 from webapp.extensions import csrf
@@ -30,7 +38,9 @@ from webapp.profiles import databases
 from webapp.webforms import builder as form_builder
 from webapp.webforms import items as webforms_items
 from webapp.webforms import results as form_results
+from webapp.webforms.languages import visitor_language
 from webapp.widgets import definition as widget_definition
+from webapp.widgets.languages import in_language
 from webapp.widgets.validation import UploadedFile, validate_submission
 
 BUILDER_PAGE = "admin/forms/builder.html"
@@ -125,6 +135,10 @@ def _builder_context(
         "settings_form": settings_form or SettingsInputs.of(database, found),
         "settings_errors": settings_errors or {},
         "settings": form_builder.settings_of(found),
+        "langs": widget_definition.form_languages(found),
+        "language_names": language_labels(),
+        "setting_texts": SETTING_TEXTS,
+        "in_default_language": lambda text: widget_definition.form_text(found, text, None),
         "snippet": snippet(found.key, public_url),
         "hosted_url": f"{public_url}/f/{found.key}",
     }
@@ -169,7 +183,7 @@ def form_settings_update(form_id: int):
     account = current_account()
     found = form_builder.get_form(account, form_id)
     database = databases.get_database(account, found.database_id)
-    settings_form = SettingsInputs(database)
+    settings_form = SettingsInputs(database, langs=widget_definition.form_languages(found))
     try:
         form_builder.update_settings(account, found.id, **settings_form.values(request.form))
     except ValidationError as error:
@@ -225,7 +239,8 @@ def form_item_edit(form_id: int, item_id: str):
     found = form_builder.get_form(account, form_id)
     item = webforms_items.get_item(found, item_id)
     field = webforms_items.field_of(account, found, item)
-    context = _builder_context(found, editing=item["id"], item_form=ItemInputs.of(item, field))
+    item_form = ItemInputs.of(item, field, widget_definition.form_languages(found))
+    context = _builder_context(found, editing=item["id"], item_form=item_form)
     return render(BUILDER_PAGE, "admin/forms/_item.html", item=item, **context)
 
 
@@ -236,9 +251,10 @@ def form_item_update(form_id: int, item_id: str):
     account = current_account()
     found = form_builder.get_form(account, form_id)
     item = webforms_items.get_item(found, item_id)
-    item_form = ItemInputs(field=webforms_items.field_of(account, found, item))
+    field = webforms_items.field_of(account, found, item)
+    item_form = ItemInputs(field=field, langs=widget_definition.form_languages(found))
     try:
-        webforms_items.update_item(account, found.id, item["id"], item_form.values(item["type"]))
+        webforms_items.update_item(account, found.id, item["id"], item_form.values(item["type"], request.form))
     except ValidationError as error:
         errors = apply_errors(item_form, {ERROR_ALIASES.get(k, k): v for k, v in error.errors.items()})
         context = _builder_context(found, editing=item["id"], item_form=item_form, item_errors=errors)
@@ -285,7 +301,8 @@ def form_preview(form_id: int):
     """The form as visitors see it, rendered by embed.js from our own origin (shown in the builder's frame)."""
     found = form_builder.get_form(current_account(), form_id)
     nonce = secrets.token_urlsafe(16)
-    response = Response(render_template("admin/forms/preview.html", form=found, nonce=nonce))
+    lang = visitor_language(found, requested=request.args.get("lang", ""))
+    response = Response(render_template("admin/forms/preview.html", form=found, nonce=nonce, lang=lang))
     response.headers["Content-Security-Policy"] = (
         f"default-src 'self'; script-src 'self'; style-src 'self' 'nonce-{nonce}'; img-src 'self' data:; "
         "frame-ancestors 'self'; form-action 'none'; base-uri 'none'; object-src 'none'"
@@ -300,7 +317,9 @@ def form_preview_definition(form_id: int):
     """The public definition, except that the preview's token and submissions stay in the admin (nothing is
     counted or stored). The ``revision`` in its URL only makes each change a new URL for the browser."""
     found = form_builder.get_form(current_account(), form_id)
-    definition = widget_definition.form_definition(found)
+    lang = visitor_language(found, requested=request.args.get("lang", ""))
+    with in_language(lang) if lang else nullcontext():
+        definition = widget_definition.form_definition(found, None, lang)
     definition["token_url"] = url_for("admin.form_preview_token", form_id=found.id)
     definition["submit_url"] = url_for("admin.form_preview_submit", form_id=found.id)
     response = jsonify(definition)
@@ -326,7 +345,10 @@ def form_preview_submit(form_id: int):
         name: UploadedFile(upload.filename or "", upload.mimetype or "", upload.read())
         for name, upload in request.files.items()
     }
-    checked = validate_submission(found, widget_definition.bindings(found), request.form.to_dict(flat=False), files)
+    lang = visitor_language(found, requested=request.form.get(widget_definition.LANG, ""))
+    with in_language(lang) if lang else nullcontext():
+        posted = request.form.to_dict(flat=False)
+        checked = validate_submission(found, widget_definition.bindings(found), posted, files, lang)
     if not checked.valid:
         message = _("Some values need your attention.")
         return jsonify({"status": "invalid", "errors": checked.errors, "message": message}), 422
