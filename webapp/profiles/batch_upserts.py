@@ -2,10 +2,9 @@
 
 Each row's values are validated like any profile write (``values.validate_values``, in its two halves with
 the rules prepared once per batch, ``values.FieldRules``: each row is coerced once, its key taken from the
-coerced values, then merged into each target); a row whose key
-fields match stored profiles updates every one of them, a row that matches none creates one. Rows with the same
-key in one batch apply in order to the same profile. Any invalid row refuses the whole batch, naming the row
-and the field, and nothing is stored.
+coerced values, then merged into each target); a row whose key fields match stored profiles updates every one
+of them, a row that matches none creates one. Rows with the same key in one batch apply in order to the same
+profile. Any invalid row refuses the whole batch, naming the row and the field, and nothing is stored.
 
 The writes go through the bulk paths, not a loop of single writes: the matches are found with one query
 on the first key field as Core rows, not ORM objects (an indexed first key on PostgreSQL: its index probed
@@ -160,10 +159,8 @@ def _probes(field: FieldSnapshot, literals: list[Any]):
 
 
 def _write_changes(account: Account, changed: list[bulk_writes.ProfileChange], origin: Origin) -> None:
-    if dialect_name() == "postgresql":
-        bulk_writes.write_changes(changed)
-        return
-    for item in changed:  # SQLite: one by one, as profiles.apply_update writes
+    """SQLite: the changes one by one, as ``profiles.apply_update`` writes them."""
+    for item in changed:
         profile = db.session.get(Profile, item.profile.id)
         assert profile is not None, "matched in this transaction"
         profiles.apply_update(account, profile, _by_name(profile, item), {}, origin=origin, kind="profile_updated")
