@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Numeric, Row, Text, bindparam, func, select
+from sqlalchemy import Numeric, Row, Text, bindparam, cast, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from webapp.extensions import db
@@ -140,7 +140,10 @@ def _matches(
         else:
             query = query.where(sort_value(field, dialect).in_(literals))
     else:
-        query = query.where(match_value(field, dialect).in_(sorted({match_literal(field, v) for v in firsts})))
+        matched = match_value(field, dialect)
+        if dialect != "postgresql":  # as text, as ``match_literal`` gives it: ``json_extract`` keeps 1 a number
+            matched = cast(matched, Text)
+        query = query.where(matched.in_(sorted({match_literal(field, v) for v in firsts})))
     query = query.where(Profile.account_id == account.id, Profile.database_id == database_id)
     found: dict[tuple, list[Row]] = {}
     for profile in db.session.execute(query.order_by(Profile.id)):
