@@ -357,6 +357,7 @@ def build(args: argparse.Namespace) -> tuple[int, int, dict]:
             account, database = existing
             print(f"reuse: {args.profiles:,} profiles already there (database {database.id}); skipping creation")
             return account.id, database.id, {}
+        db.session.remove()  # the check's open read transaction would block the reset's DROP SCHEMA forever
     print("resetting the schema and running the migrations")
     reset_schema()
     account = accounts.get_or_create_account(ACCOUNT_NAME)

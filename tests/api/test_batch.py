@@ -105,3 +105,38 @@ def test_a_batch_feeds_follow_ups_callbacks_and_the_change_feed_like_single_writ
     created = next(event for event in feed if event["kind"] == "profile_created")
     assert created["changes"]["fields"]["Email"][1] == "new@x.com"
     assert {event["source"] for event in feed} == {"api"}
+
+
+def test_an_indexed_number_key_matches_its_stored_numbers_and_rules_apply_per_row(api, account):
+    """The first key indexed and a number: the stored profiles are found through its index (the keys as a
+    numeric array); defaults fill new profiles only, a required field is checked on every row."""
+    from tests.factories import make_database
+
+    database = make_database(
+        account,
+        "Shop",
+        fields={
+            "number": {"type": "number", "indexed": True},
+            "Status": {"type": "text", "default": "new"},
+            "Name": {"type": "text", "required": True},
+        },
+    )
+    number, status, name = (str(field.id) for field in database.fields)
+    kept = profiles.create_profile(
+        account, database.id, {"number": 7, "Name": "Seven", "Status": "old"}, origin=Origin("admin")
+    )
+    body = {"keys": ["number"], "profiles": [{"number": "7", "Name": "Zeven"}, {"number": 8.0, "Name": "Acht"}]}
+    response = api.post(f"/database/{database.id}/profiles/batch", json=body)
+    assert response.get_json() == {"created": 1, "updated": 1, "unchanged": 0}
+    rows = {row[number]: row for row in db.session.execute(select(Profile.fields).order_by(Profile.id)).scalars()}
+    assert rows[7] == {number: 7, name: "Zeven", status: "old"}  # matched: no default over its value
+    assert rows[8] == {number: 8, name: "Acht", status: "new"}
+    assert db.session.scalar(select(func.count()).select_from(Profile)) == 2
+    assert db.session.get(Profile, kept.id).fields[name] == "Zeven"
+    missing = {"keys": ["number"], "profiles": [{"number": 9, "Status": "x"}, {"number": 7, "Name": ""}]}
+    response = api.post(f"/database/{database.id}/profiles/batch", json=missing)
+    assert response.status_code == 422
+    assert sorted(error["field"] for error in response.get_json()["errors"]) == [
+        "profiles[0].Name",
+        "profiles[1].Name",
+    ]

@@ -1,16 +1,17 @@
 """Upserting a batch of profiles matched on key fields: the REST batch endpoint's rule, one transaction.
 
-Each row's values are validated like any profile write (``values.validate_values``, in its two halves: each
-row is coerced once, its key taken from the coerced values, then merged into each target); a row whose key
-fields match stored profiles updates every one of them, a row that matches none creates one. Rows with the same
-key in one batch apply in order to the same profile. Any invalid row refuses the whole batch, naming the row
-and the field, and nothing is stored.
+Each row's values are validated like any profile write (``values.validate_values``, in its two halves with
+the rules prepared once per batch, ``values.FieldRules``: each row is coerced once, its key taken from the
+coerced values, then merged into each target); a row whose key fields match stored profiles updates every one
+of them, a row that matches none creates one. Rows with the same key in one batch apply in order to the same
+profile. Any invalid row refuses the whole batch, naming the row and the field, and nothing is stored.
 
 The writes go through the bulk paths, not a loop of single writes: the matches are found with one query
-(``match_value`` of the first key field, ``IN`` the batch's keys) as Core rows, not ORM objects; the updates
-are one UPDATE and one event INSERT (``bulk_writes.write_changes``, PostgreSQL; SQLite, the embedded default,
-writes them one by one), and the new profiles and their ``profile_created`` events are one INSERT of both
-(``bulk_writes.insert_profiles``; SQLite: Core inserts, ``profiles.insert_new_profiles``).
+on the first key field as Core rows, not ORM objects (an indexed first key on PostgreSQL: its index probed
+for each of the batch's keys, a join over them as an array; otherwise ``match_value`` ``IN`` the keys); on
+PostgreSQL the updates, the new profiles and all their events are one statement (``bulk_writes.upsert``);
+SQLite, the embedded default, writes the updates one by one and the new profiles with Core inserts
+(``profiles.insert_new_profiles``).
 """
 
 from collections.abc import Sequence
@@ -18,17 +19,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Row, select
+from sqlalchemy import Numeric, Row, Text, bindparam, cast, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from webapp.extensions import db
-from webapp.models import Account, Field, Profile
+from webapp.models import Account, Profile
 from webapp.platform.errors import ValidationError
 from webapp.profiles import bulk_writes, consents, profiles
-from webapp.profiles.database_config import FieldLike, profile_fields
+from webapp.profiles.database_config import FieldSnapshot, profile_fields
 from webapp.profiles.databases import get_database
 from webapp.profiles.events import Origin
 from webapp.profiles.field_expressions import dialect_name, match_value, sort_literal, sort_value
-from webapp.profiles.values import coerce_values, match_literal, merge_values
+from webapp.profiles.field_types import get_field_type
+from webapp.profiles.values import FieldRules, match_literal
 
 MAX_ROWS = 1000
 
@@ -46,11 +49,12 @@ def upsert_profiles(
     """Create or update each row's profile, matched on ``key_fields`` (field names), all or nothing."""
     database = get_database(account, database_id)
     fields = profile_fields(database)  # the per-process snapshot: no ORM attribute reads per row
-    keys = _key_fields(database.fields, key_fields)
+    keys = _key_fields(fields, key_fields)
     if not rows or len(rows) > MAX_ROWS:
         raise ValidationError({"profiles": _("Send 1 to %(max)s profiles.", max=MAX_ROWS)})
+    rules = FieldRules.of(fields)
     errors: dict[str, str] = {}
-    coerced = [_coerced_row(fields, keys, row, number, errors) for number, row in enumerate(rows)]
+    coerced = [_coerced_row(rules, keys, row, number, errors) for number, row in enumerate(rows)]
     if errors:
         raise ValidationError(errors)
     matches = _matches(account, database.id, keys, [row[keys[0].key] for row, _key in coerced])
@@ -61,9 +65,9 @@ def upsert_profiles(
             if key in matches:
                 for profile in matches[key]:
                     current = pending.get(profile.id, profile.fields)
-                    pending[profile.id] = merge_values(account, fields, row, current, holder_id=profile.id)
+                    pending[profile.id] = rules.merge(account, row, current, holder_id=profile.id)
             else:
-                new[key] = merge_values(account, fields, row, new.get(key))
+                new[key] = rules.merge(account, row, new.get(key))
         except ValidationError as error:
             errors.update(_row_errors(number, error.errors))
     if errors:
@@ -75,11 +79,11 @@ def upsert_profiles(
         for profile_id, stored in pending.items()
         if (item := bulk_writes.change(by_id[profile_id], stored, list(by_id[profile_id].interests), origin))
     ]
-    _write_changes(account, changed, origin)
     codes = [profiles.new_code() for _new in new]
     if dialect_name() == "postgresql":
-        bulk_writes.insert_profiles(account.id, database.id, list(new.values()), codes, origin)
+        bulk_writes.upsert(account.id, database.id, changed, list(new.values()), codes, origin)
     else:
+        _write_changes(account, changed, origin)
         profiles.insert_new_profiles(account, database.id, list(new.values()), origin=origin, codes=codes)
     if origin.consent is not None:  # a stated basis holds for every row's profile, changed or not
         consents.record_stated_for_profiles(
@@ -95,7 +99,7 @@ def upsert_profiles(
     return BatchResult(created=len(new), updated=len(changed), unchanged=len(pending) - len(changed))
 
 
-def _key_fields(fields: list[Field], names: list[str]) -> list[Field]:
+def _key_fields(fields: Sequence[FieldSnapshot], names: list[str]) -> list[FieldSnapshot]:
     by_name = {field.name.lower(): field for field in fields}
     found = [by_name.get(str(name).strip().lower()) for name in names]
     if not names or None in found:
@@ -104,14 +108,14 @@ def _key_fields(fields: list[Field], names: list[str]) -> list[Field]:
 
 
 def _coerced_row(
-    fields: Sequence[FieldLike], keys: list[Field], row: Any, number: int, errors: dict[str, str]
+    rules: FieldRules, keys: list[FieldSnapshot], row: Any, number: int, errors: dict[str, str]
 ) -> tuple[dict[str, Any], tuple]:
-    """The row's values coerced once (``values.coerce_values``) and its key as ``_matches`` compares it; the
+    """The row's values coerced once (``FieldRules.coerce``) and its key as ``_matches`` compares it; the
     row's problems go to ``errors``."""
     if not isinstance(row, dict):
         errors[f"profiles[{number}]"] = _("Each profile is an object of field names and values.")
         return {}, ()
-    coerced, problems = coerce_values(fields, row)
+    coerced, problems = rules.coerce(row)
     errors.update(_row_errors(number, problems))
     key = []
     for field in keys:
@@ -129,19 +133,28 @@ def _row_errors(number: int, problems: dict[str, str]) -> dict[str, str]:
     return {f"profiles[{number}].{name or 'fields'}": message for name, message in problems.items()}
 
 
-def _matches(account: Account, database_id: int, keys: list[Field], firsts: list[Any]) -> dict[tuple, list[Row]]:
+def _matches(
+    account: Account, database_id: int, keys: list[FieldSnapshot], firsts: list[Any]
+) -> dict[tuple, list[Row]]:
     """Stored profiles by key, found with one query on the first key field (the others compared here), as
     rows (no ORM objects: ``bulk_writes`` writes them by id). An indexed first key is compared on its sort
-    expression, which its index holds."""
+    expression, which its index holds; on PostgreSQL as a join over the keys (an array), which the planner
+    answers with one index probe per key, where for ``IN`` a list of a thousand keys it may choose a
+    sequential scan (it did on the bench's 60,000 profiles: 25 ms instead of 1.3 ms)."""
     field, dialect = keys[0], dialect_name()
+    query = select(Profile.id, Profile.account_id, Profile.database_id, Profile.fields, Profile.interests)
     if field.indexed:
-        literals = {sort_literal(field, value, dialect) for value in firsts}
-        condition = sort_value(field, dialect).in_(sorted(literals, key=str))
+        literals = sorted({sort_literal(field, value, dialect) for value in firsts}, key=str)
+        if dialect == "postgresql":
+            query = query.select_from(_probes(field, literals))
+        else:
+            query = query.where(sort_value(field, dialect).in_(literals))
     else:
-        condition = match_value(field, dialect).in_(sorted({match_literal(field, value) for value in firsts}))
-    query = select(Profile.id, Profile.account_id, Profile.database_id, Profile.fields, Profile.interests).where(
-        Profile.account_id == account.id, Profile.database_id == database_id, condition
-    )
+        matched = match_value(field, dialect)
+        if dialect != "postgresql":  # as text, as ``match_literal`` gives it: ``json_extract`` keeps 1 a number
+            matched = cast(matched, Text)
+        query = query.where(matched.in_(sorted({match_literal(field, v) for v in firsts})))
+    query = query.where(Profile.account_id == account.id, Profile.database_id == database_id)
     found: dict[tuple, list[Row]] = {}
     for profile in db.session.execute(query.order_by(Profile.id)):
         values = [profile.fields.get(field.key) for field in keys]
@@ -150,11 +163,17 @@ def _matches(account: Account, database_id: int, keys: list[Field], firsts: list
     return found
 
 
+def _probes(field: FieldSnapshot, literals: list[Any]):
+    """``unnest(keys) JOIN profile ON sort_value = key``: the profiles whose first key is one of ``literals``."""
+    array_type = ARRAY(Numeric if get_field_type(field.type).sort_as == "number" else Text)
+    keys = bindparam("keys", literals, type_=array_type)
+    wanted = func.unnest(keys).table_valued("key").render_derived(name="wanted")
+    return wanted.join(Profile, sort_value(field, "postgresql") == wanted.c.key)
+
+
 def _write_changes(account: Account, changed: list[bulk_writes.ProfileChange], origin: Origin) -> None:
-    if dialect_name() == "postgresql":
-        bulk_writes.write_changes(changed)
-        return
-    for item in changed:  # SQLite: one by one, as profiles.apply_update writes
+    """SQLite: the changes one by one, as ``profiles.apply_update`` writes them."""
+    for item in changed:
         profile = db.session.get(Profile, item.profile.id)
         assert profile is not None, "matched in this transaction"
         profiles.apply_update(account, profile, _by_name(profile, item), {}, origin=origin, kind="profile_updated")

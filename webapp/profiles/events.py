@@ -7,7 +7,7 @@ they receive nothing.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flask import current_app
@@ -139,8 +139,9 @@ class BulkEvents:
 
     Either by ``ids`` (``note_bulk``), or by their scope (``note_bulk_scope``: an import batch): one account,
     database, source and reference, the kinds written, the collections of the subprofile events and the
-    range of ids. A subscriber first asks ``summary()`` whether anything could concern it — for a scope
-    without a query — and only then reads the events themselves with ``query()``.
+    range of ids; a writer that knows both (the batch upsert) gives both. A subscriber first asks
+    ``summary()`` whether anything could concern it — for a known scope without a query — and only then reads
+    the events themselves with ``query()`` (by their ids when it has them).
     """
 
     ids: tuple[int, ...] = ()
@@ -155,7 +156,7 @@ class BulkEvents:
     def summary(self) -> list[tuple[int, int, str, str, str, int | None]]:
         """Distinct (account, database, kind, source, reference, layer) of the events; the layer is the
         collection of a subprofile event, None for a profile event."""
-        if self.id_range is None:
+        if not self.kinds:  # ids alone: the events say
             layer = case((ProfileEvent.subprofile_id.is_(None), None), else_=ProfileEvent.collection_id)
             return [
                 tuple(row)
@@ -200,12 +201,16 @@ def subscribe_bulk(handler: Callable[[BulkEvents], None]) -> None:
     bus().in_transaction_bulk.append(handler)
 
 
-def note_bulk(event_ids: list[int]) -> None:
-    """Hand events written in bulk (Core inserts) to the bulk subscribers now and to after-commit ones later."""
+def note_bulk(event_ids: list[int], scope: BulkEvents | None = None) -> None:
+    """Hand events written in bulk (Core inserts) to the bulk subscribers now and to after-commit ones later.
+
+    ``scope``: their account, database, source, reference and kinds when the writer knows them (no
+    ``id_range``), so that the subscribers need not read them back to learn whether they concern them."""
     if not event_ids:
         return
+    written = replace(scope or BulkEvents(), ids=tuple(event_ids))
     for handler in bus().in_transaction_bulk:
-        handler(BulkEvents(ids=tuple(event_ids)))
+        handler(written)
     _pending(db.session()).extend(event_ids)
 
 

@@ -42,7 +42,7 @@ def raw_value(field: FieldLike, dialect: str, table: str | None = "profile") -> 
     return func.json_extract(literal_column(column), literal_column(f"'$.\"{key}\"'"))
 
 
-def sort_value(field: Field, dialect: str, table: str | None = "profile") -> ColumnElement:
+def sort_value(field: FieldLike, dialect: str, table: str | None = "profile") -> ColumnElement:
     """What lists sort and search on: lower-cased text, numbers as numbers, dates as ISO text."""
     raw = raw_value(field, dialect, table)
     sort_as = get_field_type(field.type).sort_as
@@ -58,7 +58,7 @@ def sort_value(field: Field, dialect: str, table: str | None = "profile") -> Col
     return text
 
 
-def sort_literal(field: Field, stored: Any, dialect: str) -> Any:
+def sort_literal(field: FieldLike, stored: Any, dialect: str) -> Any:
     """A stored value as ``sort_value`` of its field holds it (for equality on the sort index)."""
     sort_as = get_field_type(field.type).sort_as
     if sort_as == "number":

@@ -5,6 +5,7 @@ field id. Every problem is collected and reported per field name; nothing is sto
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from flask_babel import gettext as _
@@ -37,65 +38,94 @@ def validate_values(
     holder_id: int | None = None,
 ) -> dict[str, Any]:
     """Return the new stored JSON (``current`` updated with ``values``); ``current=None`` means create."""
-    coerced, errors = coerce_values(fields, values)
-    return merge_values(account, fields, coerced, current, holder_id=holder_id, errors=errors)
+    rules = FieldRules.of(fields)
+    coerced, errors = rules.coerce(values)
+    return rules.merge(account, coerced, current, holder_id=holder_id, errors=errors)
 
 
-def coerce_values(fields: Sequence[FieldLike], values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-    """The first half of ``validate_values``: each value coerced by its field's type, keyed by field key
-    (``None`` clears the field), and the problems by field name. A writer that needs a row's coerced values
-    before it knows the row's target (the batch upsert's key fields) coerces once and merges per target."""
-    by_name = {field.name.lower(): field for field in fields}
-    coerced: dict[str, Any] = {}
-    errors: dict[str, str] = {}
-    for name, value in values.items():
-        field = by_name.get(str(name).lower())
-        if field is None:
-            errors[str(name)] = _("There is no field named %(name)s.", name=name)
-            continue
-        try:
-            coerced[field.key] = coerce(field.type, value, field.options)
-        except FieldValueError as error:
-            errors[field.name] = f"{field.name} {error}"
-    return coerced, errors
+@dataclass(frozen=True, eq=False)
+class FieldRules:
+    """``validate_values`` for a list of fields in its two halves, prepared once for many rows: ``coerce`` (each
+    value by its field's type) and ``merge`` (over the current values, with the rules checked).
 
+    A writer that needs a row's coerced values before it knows the row's target (the batch upsert's key
+    fields) coerces once and merges per target. A writer of many rows (the batch upsert) prepares the rules
+    once: then a row costs a look-up per value it has and a check per field that has a rule (a default,
+    required, a reference, unique), not a pass over every field of the database for each rule. The single
+    writes prepare them per call (``validate_values``): it is the same code.
+    """
 
-def merge_values(
-    account: Account,
-    fields: Sequence[FieldLike],
-    coerced: dict[str, Any],
-    current: dict[str, Any] | None,
-    *,
-    holder_id: int | None = None,
-    errors: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    """The second half of ``validate_values``: ``coerce_values``' result over ``current`` (``None``: create),
-    with defaults, required fields, references and unique values checked; raises with ``errors`` (the
-    coercion's problems) and these together."""
-    stored = dict(current or {})
-    errors = dict(errors or {})
-    for key, value in coerced.items():
-        if value is None:
-            stored.pop(key, None)
-        else:
-            stored[key] = value
-    for field in fields:
-        if current is None and field.key not in stored and field.default is not None:
-            stored[field.key] = field.default
-        if field.required and stored.get(field.key) is None and field.name not in errors:
-            errors[field.name] = _("%(name)s is required.", name=field.name)
-    errors.update(_check_references(account, fields, stored, errors))
-    errors.update(_check_unique(fields, stored, current or {}, holder_id, errors))
-    if errors:
-        raise ValidationError(errors)
-    return stored
+    by_name: dict[str, FieldLike]
+    defaults: tuple[tuple[str, Any], ...]
+    required: tuple[FieldLike, ...]
+    references: tuple[FieldLike, ...]
+    unique: tuple[FieldLike, ...]
+
+    @classmethod
+    def of(cls, fields: Sequence[FieldLike]) -> "FieldRules":
+        return cls(
+            by_name={field.name.lower(): field for field in fields},
+            defaults=tuple((field.key, field.default) for field in fields if field.default is not None),
+            required=tuple(field for field in fields if field.required),
+            references=tuple(field for field in fields if field.type == "reference"),
+            unique=tuple(field for field in fields if field.unique),
+        )
+
+    def coerce(self, values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+        """Each value coerced by its field's type, keyed by field key (``None`` clears the field), and the
+        problems by field name."""
+        coerced: dict[str, Any] = {}
+        errors: dict[str, str] = {}
+        for name, value in values.items():
+            field = self.by_name.get(str(name).lower())
+            if field is None:
+                errors[str(name)] = _("There is no field named %(name)s.", name=name)
+                continue
+            try:
+                coerced[field.key] = coerce(field.type, value, field.options)
+            except FieldValueError as error:
+                errors[field.name] = f"{field.name} {error}"
+        return coerced, errors
+
+    def merge(
+        self,
+        account: Account,
+        coerced: dict[str, Any],
+        current: dict[str, Any] | None,
+        *,
+        holder_id: int | None = None,
+        errors: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """``coerce``'s result over ``current`` (``None``: create), with defaults, required fields, references and
+        unique values checked; raises with ``errors`` (the coercion's problems) and these together."""
+        stored = dict(current or {})
+        errors = dict(errors or {})
+        for key, value in coerced.items():
+            if value is None:
+                stored.pop(key, None)
+            else:
+                stored[key] = value
+        if current is None:
+            for key, default in self.defaults:
+                stored.setdefault(key, default)
+        for field in self.required:
+            if stored.get(field.key) is None and field.name not in errors:
+                errors[field.name] = _("%(name)s is required.", name=field.name)
+        if self.references:
+            errors.update(_check_references(account, self.references, stored, errors))
+        if self.unique:
+            errors.update(_check_unique(self.unique, stored, current or {}, holder_id, errors))
+        if errors:
+            raise ValidationError(errors)
+        return stored
 
 
 def _check_references(account: Account, fields: Sequence[FieldLike], stored: dict, errors: dict) -> dict[str, str]:
+    """Problems of the reference ``fields`` (the fields of type reference) in ``stored``."""
     problems = {}
     for field in fields:
         value = stored.get(field.key)
-        if field.type != "reference" or value is None or field.name in errors:
+        if value is None or field.name in errors:
             continue
         target = db.session.get(Profile, value)
         if target is None or target.account_id != account.id or target.database_id != field.options.get("database_id"):
@@ -108,11 +138,12 @@ def _check_references(account: Account, fields: Sequence[FieldLike], stored: dic
 def _check_unique(
     fields: Sequence[FieldLike], stored: dict, current: dict, holder_id: int | None, errors: dict
 ) -> dict:
+    """Problems of the unique ``fields`` (the fields marked unique) in ``stored``."""
     problems = {}
     dialect = dialect_name()
     for field in fields:
         value = stored.get(field.key)
-        if not field.unique or value is None or field.name in errors or value == current.get(field.key):
+        if value is None or field.name in errors or value == current.get(field.key):
             continue
         query = select(Profile.id).where(
             Profile.database_id == field.database_id, match_value(field, dialect) == match_literal(field, value)
