@@ -310,7 +310,7 @@ def measure_floor(mailing_id: int, count: int) -> tuple[float, float]:
         message_id = delivery.new_message_id(account.id, template.sender)
         links = sending.Links(account.id, profile.code, message_id)
         rendered = templates.render(template, profile, unsubscribe_url=links.unsubscribe)
-        html, text = sending._finished_parts(account, template, rendered, links)
+        html, text = sending.finished_parts(account, template, rendered, links)
         message = delivery.build_message(
             to=sending.recipient_of(profile),
             subject=rendered.subject,

@@ -45,6 +45,7 @@ from webapp.models import Account, CaughtMail, Profile, SentMessage, utcnow
 from webapp.platform.errors import ValidationError
 from webapp.platform.tenancy import owned
 
+SMTP_POLICY = email.policy.SMTP
 CATEGORIES = ("transactional", "marketing", "confirmation")  # see suppression.ALLOWED_AFTER
 DEFAULT_TIMEOUT = 30.0
 MAX_RATE_WAIT = 5.0  # seconds a sender waits for the rate limit before giving up (temporary error)
@@ -111,7 +112,7 @@ def new_message_id(account_id: int | None = None, sender: str | None = None) -> 
 
 
 def _message_id_domain(account_id: int | None, sender: str | None) -> str:
-    for address in (sender, _default_sender(account_id), current_app.config["MAIL_FROM"]):
+    for address in (sender, default_sender(account_id), current_app.config["MAIL_FROM"]):
         domain = parseaddr(address or "")[1].rpartition("@")[2].strip().lower()
         if "." in domain and domain.isascii():
             return domain
@@ -146,7 +147,7 @@ def send_mail(
     """
     if category not in CATEGORIES:
         raise ValueError(f"unknown mail category {category!r}")
-    recipient = _checked_address(to)
+    recipient = checked_address(to)
     if prechecked is None:
         _check_suppression(account_id, recipient, category)
     try:
@@ -162,32 +163,24 @@ def send_mail(
         subject=subject,
         text=text,
         html=html,
-        sender=sender or _default_sender(account_id),
+        sender=sender or default_sender(account_id),
         reply_to=reply_to,
         headers=headers,
         message_id=message_id,
     )
-    envelope_from = (link_tokens.address("bounce", account_id, key) if account_id else None) or parseaddr(
-        str(message["From"])
-    )[1]
+    envelope_from = envelope_sender(account_id, key, str(message["From"]))
     data = message.as_bytes(policy=email.policy.SMTP)
-    if settings.dkim is not None:
-        data = sign_dkim(data, settings.dkim)
-    _take_rate_token(account_id, settings.rate_per_minute)
-    if settings.smtp_url:
-        try:
-            if connection is not None:
-                connection.send(envelope_from, recipient, data)
-            else:
-                smtp_send(settings.smtp_url, envelope_from, recipient, data, guarded=settings.guarded)
-        except MailError as error:
-            if error.refusal is not None:  # name the message, so the refusal counts as its bounce
-                error.refusal = replace(
-                    error.refusal, account_id=account_id, profile_id=profile_id, message_id=message_id
-                )
-            raise
-    else:
-        _catch(account_id, message_id, envelope_from, recipient, subject, data)
+    deliver(
+        account_id,
+        settings,
+        envelope_from=envelope_from,
+        recipient=recipient,
+        data=data,
+        message_id=message_id,
+        profile_id=profile_id,
+        subject=subject,
+        connection=connection,
+    )
     if account_id:
         _log_sent(
             account_id=account_id,
@@ -203,6 +196,43 @@ def send_mail(
             prechecked=prechecked,
         )
     return message_id
+
+
+def deliver(
+    account_id: int | None,
+    settings: account_settings.Effective,
+    *,
+    envelope_from: str,
+    recipient: str,
+    data: bytes,
+    message_id: str,
+    profile_id: int | None,
+    subject: str,
+    connection: "SmtpConnection | None" = None,
+) -> None:
+    """Sign a built message (DKIM), take a send-rate token and send it (or catch it): ``send_mail`` after
+    building, and a mailing's batch, which builds its messages from a skeleton (``mass_mail``) and logs them
+    itself. Writes no log row."""
+    if settings.dkim is not None:
+        data = sign_dkim(data, settings.dkim)
+    _take_rate_token(account_id, settings.rate_per_minute)
+    if not settings.smtp_url:
+        _catch(account_id, message_id, envelope_from, recipient, subject, data)
+        return
+    try:
+        if connection is not None:
+            connection.send(envelope_from, recipient, data)
+        else:
+            smtp_send(settings.smtp_url, envelope_from, recipient, data, guarded=settings.guarded)
+    except MailError as error:
+        if error.refusal is not None:  # name the message, so the refusal counts as its bounce
+            error.refusal = replace(error.refusal, account_id=account_id, profile_id=profile_id, message_id=message_id)
+        raise
+
+
+def envelope_sender(account_id: int | None, key: str, sender: str) -> str:
+    """The SMTP envelope's sender: the message's VERP bounce address, else the From address."""
+    return (link_tokens.address("bounce", account_id, key) if account_id else None) or parseaddr(sender)[1]
 
 
 @dataclass(frozen=True)
@@ -232,7 +262,7 @@ def _with_list_unsubscribe(account_id, profile_id, message_id, headers: dict[str
     return headers | link_tokens.list_unsubscribe_headers(account_id, profile.code, message_id)
 
 
-def _checked_address(to: str) -> str:
+def checked_address(to: str) -> str:
     address = parseaddr(to)[1]
     try:
         return validate_email(address, check_deliverability=False).normalized
@@ -240,7 +270,7 @@ def _checked_address(to: str) -> str:
         raise MailPermanentError(f"Invalid recipient address {to!r}: {error}") from None
 
 
-def _default_sender(account_id: int | None) -> str:
+def default_sender(account_id: int | None) -> str:
     account = db.session.get(Account, account_id) if account_id else None
     return (account.default_sender if account is not None else "") or current_app.config["MAIL_FROM"]
 
@@ -255,14 +285,15 @@ def build_message(
     reply_to: str | None,
     headers: dict[str, str] | None,
     message_id: str,
+    date: str | None = None,
 ) -> EmailMessage:
-    """The MIME message: text/plain, with a text/html alternative when ``html`` is given."""
+    """The MIME message: text/plain, with a text/html alternative when ``html`` is given (``date``: now)."""
     message = EmailMessage(policy=email.policy.SMTP)
     try:
         message["From"] = sender
         message["To"] = to
         message["Subject"] = subject
-        message["Date"] = formatdate(localtime=False, usegmt=True)
+        message["Date"] = date or formatdate(localtime=False, usegmt=True)
         message["Message-ID"] = message_id
         if reply_to:
             message["Reply-To"] = reply_to
