@@ -145,6 +145,7 @@ class Variant:
             )
         self.template = template
         self.settings = account_settings.effective(account.id)
+        self.allowance = delivery.RateAllowance(account.id)
         self.sender = sender or template.sender or delivery.default_sender(account.id)
         names = templates.substitutions(template.html) if template.html.strip() else None
         content = _Content(account, template, names) if names is not None else None
@@ -186,6 +187,7 @@ class Variant:
             profile_id=profile.id,
             subject=rendered.subject,
             connection=self.connection,
+            allowance=self.allowance,
         )
         return Delivered(message_id=message_id, return_key=key, recipient=recipient, subject=rendered.subject)
 
