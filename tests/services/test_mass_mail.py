@@ -143,3 +143,23 @@ def test_the_mime_skeleton_writes_headers_and_bodies_as_the_email_package_does()
             to="a@b.example", subject="s", date="x", message_id="<1@b>", list_unsubscribe="<https://x>",
             text="--" + skeleton.boundary.decode(), html="<p></p>",
         ) is None  # the boundary in a body: built the usual way
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("To", "p1@example.com"),
+        ("To", "first.last+tag@mail.shop-example.co.uk"),
+        ("Message-ID", "<20261206091500.0123456789abcdef@shop.example>"),
+        ("Subject", "News for P1"),
+        ("Subject", "Sale: 50% off, today only! Don't miss it / really?"),
+        ("Subject", "A & B; c-d"),
+        ("Subject", "x" * 69),
+    ],
+)
+def test_a_plain_header_is_written_as_the_email_package_writes_it(name, value):
+    from webapp.email import mime_skeleton
+
+    parsed = mime_skeleton.POLICY.header_factory(name, value).fold(policy=mime_skeleton.POLICY).encode()
+    assert mime_skeleton._AS_IS[name].fullmatch(value)  # the shortcut is taken
+    assert mime_skeleton._folded(name, value) == parsed

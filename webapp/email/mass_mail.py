@@ -155,13 +155,30 @@ class Variant:
     def send(self, profile: Profile, message_id: str) -> Delivered:
         """Render, build, sign and send the message to the profile (its suppression checked by the caller).
         Raises what ``send_template_email`` raises; logs nothing (the caller does)."""
+        data, delivered = self.build(profile, message_id)
+        delivery.deliver(
+            self.account.id,
+            self.settings,
+            envelope_from=delivery.envelope_sender(self.account.id, delivered.return_key, self.skeleton.sender),
+            recipient=delivered.recipient,
+            data=data,
+            message_id=message_id,
+            profile_id=profile.id,
+            subject=delivered.subject,
+            connection=self.connection,
+            allowance=self.allowance,
+        )
+        return delivered
+
+    def build(self, profile: Profile, message_id: str) -> tuple[bytes, Delivered]:
+        """The message's bytes (not signed yet): filled in when it can be, else the per-message way."""
         address = sending.recipient_of(profile)
         if not is_subscribed(profile):
             raise delivery.MailPermanentError("The profile is unsubscribed: marketing email is not sent to it.")
         recipient = delivery.checked_address(address)
         links = sending.Links(self.account.id, profile.code, message_id)
         rendered = templates.render(self.template, profile, unsubscribe_url=links.unsubscribe)
-        headers = link_tokens.list_unsubscribe_headers(self.account.id, profile.code, message_id)
+        headers = link_tokens.list_unsubscribe_headers(self.account.id, profile.code, message_id, links.unsubscribe)
         data = self._filled(profile, address, rendered, links, headers)
         if data is None:  # not plain substitution, or a value that needs the whole way round
             html, text = sending.finished_parts(self.account, self.template, rendered, links)
@@ -177,19 +194,7 @@ class Variant:
             )
             data = message.as_bytes(policy=delivery.SMTP_POLICY)
         key = link_tokens.return_key(message_id)
-        delivery.deliver(
-            self.account.id,
-            self.settings,
-            envelope_from=delivery.envelope_sender(self.account.id, key, self.skeleton.sender),
-            recipient=recipient,
-            data=data,
-            message_id=message_id,
-            profile_id=profile.id,
-            subject=rendered.subject,
-            connection=self.connection,
-            allowance=self.allowance,
-        )
-        return Delivered(message_id=message_id, return_key=key, recipient=recipient, subject=rendered.subject)
+        return data, Delivered(message_id=message_id, return_key=key, recipient=recipient, subject=rendered.subject)
 
     def _filled(self, profile: Profile, address: str, rendered, links, headers: dict[str, str]) -> bytes | None:
         content = self.content

@@ -8,6 +8,7 @@ and an open pixel is added, each when the template tracks them. The message is l
 an ``email_sent`` event is journalled in the caller's transaction; the caller commits.
 """
 
+import functools
 from dataclasses import dataclass
 
 import lxml.html
@@ -36,8 +37,8 @@ class Links:
     def values(self) -> dict:
         return {"a": self.account_id, "p": self.profile_code, "m": self.message_id}
 
-    @property
-    def unsubscribe(self) -> str:
+    @functools.cached_property
+    def unsubscribe(self) -> str:  # signed once per message: the footer, the template and the headers use it
         return link_tokens.unsubscribe_link(self.account_id, self.profile_code, self.message_id)
 
     @property
@@ -102,7 +103,7 @@ def send_template_email(
         html=html,
         sender=sender or template.sender or None,
         reply_to=template.reply_to or None,
-        headers=link_tokens.list_unsubscribe_headers(account.id, profile.code, message_id),
+        headers=link_tokens.list_unsubscribe_headers(account.id, profile.code, message_id, links.unsubscribe),
         message_id=message_id,
         profile_id=profile.id,
         category="marketing",

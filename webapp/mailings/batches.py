@@ -537,6 +537,8 @@ def _skip_reason(plan: _Plan, profile_id: int) -> tuple[str, str]:
 
 def _domain_wait(plan: _Plan, address: str) -> float:
     """Seconds until the recipient's domain may get another message of this mailing (0: now)."""
+    if not plan.domain_limits:
+        return 0.0
     domain = parseaddr(address)[1].rpartition("@")[2].lower()
     per_minute = plan.domain_limits.get(domain)
     if not per_minute:

@@ -149,7 +149,8 @@ class Confirmations:
             parameters |= _parameters(sent)
         if claim is not None:
             parameters |= {"claim_id": claim[0], "claim_message_id": claim[1]}
-        event_id, claimed = db.session.execute(_STATEMENTS[sent is not None, claim is not None], parameters).one()
+        statement = _STATEMENTS[sent is not None, claim is not None]  # Core on the session's connection: no ORM
+        event_id, claimed = db.session.connection().execute(statement, parameters).one()
         if sent is not None:
             events.note_written([ProfileEvent(id=event_id, **sent.event_values())])
         return bool(claimed)
