@@ -139,10 +139,18 @@ def test_the_mime_skeleton_writes_headers_and_bodies_as_the_email_package_does()
             filled = skeleton.fill(date="Sun, 06 Dec 2026 09:05:00 GMT", list_unsubscribe=unsubscribe, **values)
             assert filled is not None
             assert _comparable(filled) == _comparable(expected)
-        assert skeleton.fill(
-            to="a@b.example", subject="s", date="x", message_id="<1@b>", list_unsubscribe="<https://x>",
-            text="--" + skeleton.boundary.decode(), html="<p></p>",
-        ) is None  # the boundary in a body: built the usual way
+        assert (
+            skeleton.fill(
+                to="a@b.example",
+                subject="s",
+                date="x",
+                message_id="<1@b>",
+                list_unsubscribe="<https://x>",
+                text="--" + skeleton.boundary.decode(),
+                html="<p></p>",
+            )
+            is None
+        )  # the boundary in a body: built the usual way
 
 
 @pytest.mark.parametrize(

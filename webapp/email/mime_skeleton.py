@@ -21,6 +21,7 @@ from collections.abc import Callable
 from webapp.email.delivery import ListHeader, build_message
 
 POLICY = email.policy.SMTP
+LINE = POLICY.max_line_length or 78
 _NEWLINES = re.compile(r"\r\n|\r|\n")  # as ``email.generator.NLCRE``
 HEADER_SLOTS = ("To", "Subject", "Date", "Message-ID", "List-Unsubscribe")
 _AS_IS = {  # header values the email package writes unchanged when they fit on a line
@@ -91,7 +92,7 @@ def _folded(name: str, value: str) -> bytes:
     (``_AS_IS``: an address, a Message-ID, a subject of ASCII words, on one line of at most 78 characters) is
     written as it is, which is what the email package does with it, without parsing it (a fifth of a
     millisecond per header)."""
-    if len(name) + 2 + len(value) <= POLICY.max_line_length and _AS_IS[name].fullmatch(value):
+    if len(name) + 2 + len(value) <= LINE and _AS_IS[name].fullmatch(value):
         return f"{name}: {value}\r\n".encode()
     header = POLICY.header_factory(name, value)
     return header.fold(policy=POLICY).encode("ascii", "surrogateescape")
