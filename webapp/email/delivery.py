@@ -8,7 +8,7 @@ only for a test server.
 
 Every message of an account is logged as a ``SentMessage`` (Message-ID, return key, profile, template) so
 bounces map back, and counts against the account's send rate (a token bucket in Redis; a sender waits up to
-``MAX_RATE_WAIT``). Log rows (``SentMessage``, ``CaughtMail``) are added to the caller's transaction, never
+``send_rate``). Log rows (``SentMessage``, ``CaughtMail``) are added to the caller's transaction, never
 committed here: the caller commits them with its own state (a follow-up run marked sent). A separate
 transaction would wait forever on rows the caller has locked or not yet committed (a new profile).
 Errors: ``MailTemporaryError`` (try again later), ``MailPermanentError`` (don't).
@@ -22,7 +22,6 @@ import re
 import secrets
 import smtplib
 import ssl
-import time
 from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
@@ -35,10 +34,9 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import gettext as _
-from redis.exceptions import RedisError
 from sqlalchemy import insert, select
 
-from webapp.email import account_settings, link_tokens, results, suppression
+from webapp.email import account_settings, link_tokens, results, send_rate, suppression
 from webapp.email.refusals import Refusal
 from webapp.extensions import db
 from webapp.models import Account, CaughtMail, Profile, SentMessage, utcnow
@@ -48,7 +46,6 @@ from webapp.platform.tenancy import owned
 SMTP_POLICY = email.policy.SMTP
 CATEGORIES = ("transactional", "marketing", "confirmation")  # see suppression.ALLOWED_AFTER
 DEFAULT_TIMEOUT = 30.0
-MAX_RATE_WAIT = 5.0  # seconds a sender waits for the rate limit before giving up (temporary error)
 SIGNED_HEADERS = (
     b"from",
     b"to",
@@ -63,27 +60,6 @@ SIGNED_HEADERS = (
 )
 LIST_HEADERS = ("list-unsubscribe", "list-unsubscribe-post")
 MAX_LIST_HEADER = 2000  # characters: a few URLs, each on a line of its own within SMTP's 998
-# A token bucket per account in Redis: ``rate`` tokens per second up to ``burst``; takes up to ``ARGV[3]`` tokens
-# (at least one) and returns how many were taken, or 0 and the seconds until one is free.
-RATE_LIMIT_SCRIPT = """
-local now = redis.call('TIME')
-now = tonumber(now[1]) + tonumber(now[2]) / 1000000
-local rate, burst, want = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]) or 1
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
-local tokens = tonumber(state[1]) or burst
-local at = tonumber(state[2]) or now
-tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
-local taken, wait = 0, 0
-if tokens >= 1 then
-  taken = math.min(want, math.floor(tokens))
-  tokens = tokens - taken
-else
-  wait = (1 - tokens) / rate
-end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
-redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 60)
-return {taken, tostring(wait)}
-"""
 
 
 class MailError(Exception):
@@ -214,17 +190,20 @@ def deliver(
     profile_id: int | None,
     subject: str,
     connection: "SmtpConnection | None" = None,
-    allowance: "RateAllowance | None" = None,
+    allowance: send_rate.Allowance | None = None,
 ) -> None:
     """Sign a built message (DKIM), take a send-rate token (from ``allowance`` when given) and send it (or
     catch it): ``send_mail`` after building, and a mailing's batch, which builds its messages from a skeleton
     (``mass_mail``) and logs them itself. Writes no log row."""
     if settings.dkim is not None:
         data = sign_dkim(data, settings.dkim)
-    if allowance is not None:
-        allowance.take(settings.rate_per_minute)
-    else:
-        _take_rate_token(account_id, settings.rate_per_minute)
+    try:
+        if allowance is not None:
+            allowance.take(settings.rate_per_minute)
+        else:
+            send_rate.take(account_id, settings.rate_per_minute)
+    except send_rate.RateError as error:
+        raise MailTemporaryError(str(error)) from None
     if not settings.smtp_url:
         _catch(account_id, message_id, envelope_from, recipient, subject, data)
         return
@@ -600,47 +579,6 @@ def _log_sent(*, mailing_id: int | None, prechecked: Prechecked | None = None, *
 def _write(statement) -> None:
     """Run an insert in the caller's transaction (see the module docstring)."""
     db.session.execute(statement)
-
-
-def _take_rate_token(account_id: int | None, per_minute: int, want: int = 1) -> int:
-    """Wait for the account's send rate (a few seconds at most), else raise MailTemporaryError. Takes up to
-    ``want`` tokens (those free now, at least one) and returns how many."""
-    from webapp.platform.queues import redis_connection
-
-    rate, waited = max(per_minute, 1) / 60, 0.0
-    while True:
-        try:
-            bucket = redis_connection().register_script(RATE_LIMIT_SCRIPT)
-            taken, wait_text = bucket(
-                keys=[f"mail-rate:{account_id or 0}"], args=[rate, max(per_minute // 6, 1), max(want, 1)]
-            )
-        except RedisError as error:
-            raise MailTemporaryError(f"The send rate cannot be checked (Redis): {error}") from None
-        if int(taken):
-            return int(taken)
-        wait = float(wait_text)
-        if waited + wait > MAX_RATE_WAIT:
-            raise MailTemporaryError(
-                f"The account's send rate ({per_minute} per minute) is reached; try again in {wait:.1f} s."
-            )
-        time.sleep(wait)
-        waited += wait
-
-
-class RateAllowance:
-    """Send-rate tokens taken for several messages at once (a mailing's batch): one Redis round trip per
-    ``CHUNK`` messages instead of one per message. Tokens left when the batch ends are not given back: the
-    account sends a little under its rate then, never over it."""
-
-    CHUNK = 20
-
-    def __init__(self, account_id: int | None):
-        self.account_id, self.left = account_id, 0
-
-    def take(self, per_minute: int) -> None:
-        if self.left <= 0:
-            self.left = _take_rate_token(self.account_id, per_minute, self.CHUNK)
-        self.left -= 1
 
 
 # --- the catcher in the admin ---------------------------------------------------------------------------

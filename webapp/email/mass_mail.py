@@ -25,7 +25,7 @@ from email.utils import formatdate
 
 import lxml.html
 
-from webapp.email import account_settings, delivery, link_tokens, sending, templates, text_part
+from webapp.email import account_settings, delivery, link_tokens, send_rate, sending, templates, text_part
 from webapp.email.mime_skeleton import MimeSkeleton
 from webapp.models import Account, EmailTemplate, Profile
 from webapp.profiles.unsubscribe import is_subscribed
@@ -145,7 +145,7 @@ class Variant:
             )
         self.template = template
         self.settings = account_settings.effective(account.id)
-        self.allowance = delivery.RateAllowance(account.id)
+        self.allowance = send_rate.Allowance(account.id)
         self.sender = sender or template.sender or delivery.default_sender(account.id)
         names = templates.substitutions(template.html) if template.html.strip() else None
         content = _Content(account, template, names) if names is not None else None
