@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from email.utils import formatdate
 
 import lxml.html
+from lxml import etree
 
 from webapp.email import account_settings, delivery, link_tokens, send_rate, sending, templates, text_part
 from webapp.email.mime_skeleton import MimeSkeleton
@@ -147,9 +148,7 @@ class Variant:
         self.settings = account_settings.effective(account.id)
         self.allowance = send_rate.Allowance(account.id)
         self.sender = sender or template.sender or delivery.default_sender(account.id)
-        names = templates.substitutions(template.html) if template.html.strip() else None
-        content = _Content(account, template, names) if names is not None else None
-        self.content = content if content is not None and content.safe() else None
+        self.content = _prepared(account, template)
         self.skeleton = MimeSkeleton(sender=self.sender, reply_to=template.reply_to or None, with_html=True)
 
     def send(self, profile: Profile, message_id: str) -> Delivered:
@@ -223,3 +222,16 @@ class Variant:
             )
         except (ValueError, IndexError) as error:
             raise delivery.MailPermanentError(f"Invalid message header: {error}") from None
+
+
+def _prepared(account: Account, template: EmailTemplate | templates.TemplateValues) -> _Content | None:
+    """The template's skeleton, or None when its messages are built one by one (not plain substitution, or
+    values that could move things around, or HTML the skeleton cannot be made of)."""
+    names = templates.substitutions(template.html) if template.html.strip() else None
+    if names is None:
+        return None
+    try:
+        content = _Content(account, template, names)
+        return content if content.safe() else None
+    except (ValueError, LookupError, TypeError, etree.LxmlError):  # the per-message way says what is wrong
+        return None
