@@ -14,8 +14,9 @@ Against PostgreSQL and Redis:
    messages in total — the kept messages of step 2, byte for byte (rendered and DKIM-signed), in turn — to the
    same sink. Messages/s.
 
-4. **Floor** (same run, this process): rendering + links + MIME + DKIM alone, and the database work of one
-   message alone, in ms per message over ``--floor`` of the mailing's profiles (``measure_floor``).
+4. **Floor** (same run, this process): CPU per message of building a message (from the skeleton, and the
+   per-message way), DKIM signing and the database work of one message (``measure_floor``); and the workers'
+   CPU per message during the mailing (``/proc``), figures that depend little on the machine's other load.
 
 Ends with ``BENCH mailing: <messages/s> messages/s (<ratio>x plain SMTP loop)``. Targets: >= 500 messages/s and
 >= 0.7x the loop.
@@ -263,6 +264,7 @@ def run_mailing(args: argparse.Namespace, mailing_id: int, sink_url: str, folder
             if any(process.poll() is not None for process in processes):
                 sys.exit(f"a worker or the dispatcher stopped; see {log_path}")
         seconds = time.perf_counter() - started
+        worker_cpu = sum(cpu_seconds(process.pid) for process in processes[: args.workers])
     finally:
         stop(processes)
     counts = dict(
@@ -275,23 +277,35 @@ def run_mailing(args: argparse.Namespace, mailing_id: int, sink_url: str, folder
     db.session.rollback()
     sent = counts.get("sent", 0)
     print(f"mailing: {counts} in {seconds:.1f} s = {sent / seconds:,.0f} messages/s", flush=True)
+    if sent:
+        print(f"worker CPU: {worker_cpu * 1000 / sent:.2f} ms per message (user + system, all workers)", flush=True)
     return sent / seconds
 
 
-def measure_floor(mailing_id: int, count: int) -> tuple[float, float]:
-    """Where a message's time goes, in this process, after the mailing (same run, same load): milliseconds per
-    message of (rendering + link rewriting + MIME + DKIM signing, no database, no SMTP) and of (the database
-    work of one message alone: its claim committed, then its log row, ``email_result``, journal event and
-    outcome, as ``batches.send_batch`` writes them), over ``count`` of the mailing's profiles."""
-    import email.policy
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its children it waited for (an RQ worker forks a work horse
+    per job) so far (Linux ``/proc``; 0 elsewhere): unlike messages/s, this hardly depends on what else the
+    machine is doing."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
-    from sqlalchemy import select, update
 
-    from webapp.email import account_settings, delivery, link_tokens, sending, templates
+def measure_floor(mailing_id: int, count: int) -> dict[str, float]:
+    """Where a message's CPU goes, in this process, after the mailing (same run, same load), in milliseconds per
+    message (CPU time of this process; the database's own CPU is not in it), over ``count`` of the mailing's
+    profiles: building a message the way a batch does (``mass_mail.Variant.build``: rendered once per variant,
+    filled in per recipient), building it the per-message way (render, links, text part, MIME: what every
+    message cost before), DKIM signing, and the database work of one message (``Confirmations``: its
+    confirmation with the next claim in one statement, and the commit), with its wall time too."""
+    from sqlalchemy import select
+
+    from webapp.email import account_settings, delivery, link_tokens, mass_mail, sending, templates
     from webapp.extensions import db
-    from webapp.models import Account, Mailing, MailingRecipient, Profile
-    from webapp.profiles import events
-    from webapp.profiles.events import Origin
+    from webapp.mailings.confirmations import Confirmations, Sent
+    from webapp.models import Account, Mailing, MailingRecipient, Profile, utcnow
 
     mailing = db.session.get_one(Mailing, mailing_id)
     account = db.session.get_one(Account, mailing.account_id)
@@ -305,13 +319,21 @@ def measure_floor(mailing_id: int, count: int) -> tuple[float, float]:
         .order_by(MailingRecipient.id)
         .limit(count)
     ).all()
-    started = time.perf_counter()
+    variant = mass_mail.Variant(account, template.id)
+    assert variant.content is not None, "the bench's template is plain substitution"
+    figures: dict[str, float] = {}
+    built = []
+    started = time.process_time()
+    for _row_id, profile in rows:
+        built.append(variant.build(profile, delivery.new_message_id(account.id, template.sender))[0])
+    figures["build (skeleton)"] = time.process_time() - started
+    started = time.process_time()
     for _row_id, profile in rows:
         message_id = delivery.new_message_id(account.id, template.sender)
         links = sending.Links(account.id, profile.code, message_id)
         rendered = templates.render(template, profile, unsubscribe_url=links.unsubscribe)
-        html, text = sending._finished_parts(account, template, rendered, links)
-        message = delivery.build_message(
+        html, text = sending.finished_parts(account, template, rendered, links)
+        delivery.build_message(
             to=sending.recipient_of(profile),
             subject=rendered.subject,
             text=text,
@@ -320,42 +342,45 @@ def measure_floor(mailing_id: int, count: int) -> tuple[float, float]:
             reply_to=None,
             headers=link_tokens.list_unsubscribe_headers(account.id, profile.code, message_id),
             message_id=message_id,
-        )
-        delivery.sign_dkim(message.as_bytes(policy=email.policy.SMTP), settings.dkim)
-    rendering = (time.perf_counter() - started) * 1000 / len(rows)
+        ).as_bytes(policy=delivery.SMTP_POLICY)
+    figures["build (per message, before)"] = time.process_time() - started
+    started = time.process_time()
+    for data in built:
+        delivery.sign_dkim(data, settings.dkim)
+    figures["DKIM signing"] = time.process_time() - started
     db.session.commit()
-    session = db.session()
-    session.expire_on_commit = False  # as in ``send_batch``: loaded rows stay loaded across its commits
-    started = time.perf_counter()
-    for row_id, profile in rows:
-        message_id = delivery.new_message_id(account.id, template.sender)
-        db.session.execute(  # the claim (the row is sent already: the same UPDATE, changing nothing)
-            update(MailingRecipient).where(MailingRecipient.id == row_id).values(status="sent")
+    confirmations = Confirmations("bench-floor")  # no row is queued under this job: each claim changes nothing
+    message_ids = [delivery.new_message_id(account.id, template.sender) for _row in rows]
+    started, wall = time.process_time(), time.perf_counter()
+    for (row_id, profile), message_id in zip(rows, message_ids, strict=True):
+        confirmations.claim(row_id, message_id)
+        confirmations.confirm(
+            Sent(
+                row_id=row_id,
+                account_id=account.id,
+                database_id=profile.database_id,
+                profile_id=profile.id,
+                mailing_id=mailing_id,
+                template_id=template.id,
+                message_id=message_id,
+                return_key=link_tokens.return_key(message_id),
+                recipient=sending.recipient_of(profile),
+                subject="floor",
+                reference="bench:floor",
+                sent_at=utcnow(),
+            )
         )
-        db.session.commit()
-        delivery._log_sent(
-            account_id=account.id,
-            message_id=message_id,
-            return_key=link_tokens.return_key(message_id),
-            profile_id=profile.id,
-            template_id=template.id,
-            origin_reference="bench:floor",
-            category="marketing",
-            recipient=sending.recipient_of(profile),
-            subject="floor",
-            mailing_id=None,
-            prechecked=delivery.Prechecked(profile.database_id),
-        )
-        events.record("email_sent", Origin("email", reference="bench:floor"), profile=profile, changes={})
-        db.session.execute(update(MailingRecipient).where(MailingRecipient.id == row_id).values(status="sent"))
+    confirmations.flush()
     db.session.commit()
-    database = (time.perf_counter() - started) * 1000 / len(rows)
+    figures["database (CPU here)"] = time.process_time() - started
+    figures["database (wall)"] = time.perf_counter() - wall
+    figures = {name: seconds * 1000 / len(rows) for name, seconds in figures.items()}
     print(
-        f"floor over {len(rows):,} messages in this process: rendering + links + MIME + DKIM {rendering:.1f} ms "
-        f"per message; the database work alone {database:.1f} ms per message",
+        f"floor over {len(rows):,} messages in this process, ms per message: "
+        + ", ".join(f"{name} {value:.2f}" for name, value in figures.items()),
         flush=True,
     )
-    return rendering, database
+    return figures
 
 
 def loop_process(port: int, messages: list[tuple[str, str, bytes]], count: int, start_at: float) -> None:

@@ -23,6 +23,7 @@ from webapp.models import (
     MailingRecipient,
     MailingStatus,
     Profile,
+    ProfileEvent,
     ScheduledWork,
     Selection,
     SentMessage,
@@ -119,6 +120,52 @@ def test_a_mailing_is_frozen_sent_once_to_each_member_and_every_message_has_its_
     assert len(rows) == 12 and all(row.sent_message_id and row.database_id == database.id for row in rows)
     assert {message["Subject"] for message in smtp.messages} == {f"News for P{n}" for n in range(12)}
     assert all(message["List-Unsubscribe"] for message in smtp.messages)
+
+
+def test_a_batch_writes_each_message_in_one_statement_with_the_rows_of_a_single_send(account, shop, smtp):
+    """The confirmation of message i and the claim of i+1 are one statement (PostgreSQL); the rows are those
+    ``delivery.send_mail`` and ``events.record`` write for one message."""
+    from sqlalchemy import event
+
+    mailing = new_mailing(account, shop)
+    lifecycle.send_now(account, mailing.id)
+    batches.dispatch_due_batches()
+    rows = db.session.execute(select(MailingRecipient.job_id, MailingRecipient.id).order_by(MailingRecipient.id))
+    jobs = rows.all()
+    db.session.rollback()
+    assert len({job_id for job_id, _id in jobs}) == 1
+    statements: list[str] = []
+
+    def seen(connection, cursor, statement, *args) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        batches.send_batch([row_id for _job, row_id in jobs], jobs[0][0])
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert statuses(mailing.id) == Counter({"sent": 12})
+    if db.engine.dialect.name == "postgresql":
+        assert sum(statement.lstrip().startswith("WITH") for statement in statements) == 13  # 12 claims, 1 last
+        assert len(statements) < 13 + 15  # what the batch reads once (profiles, suppression, settings, …)
+    recipients = {row.message_id: row for row in db.session.scalars(select(MailingRecipient))}
+    logged = db.session.scalars(select(SentMessage)).all()
+    assert {row.message_id for row in logged} == set(recipients)
+    for row in logged:
+        assert row.return_key == link_tokens.return_key(row.message_id) and row.category == "marketing"
+        assert row.origin_reference == f"mailing:{mailing.id}" and row.template_id == mailing.template_id
+        assert row.recipient.startswith("p") and row.subject.startswith("News for P")
+        assert row.profile_id == recipients[row.message_id].profile_id
+    results_by_log = {row.sent_message_id: row for row in db.session.scalars(select(EmailResult))}
+    assert {results_by_log[row.id].profile_id for row in logged} == {row.profile_id for row in logged}
+    assert all(results_by_log[row.id].mailing_id == mailing.id for row in logged)
+    journal = db.session.scalars(select(ProfileEvent).where(ProfileEvent.kind == "email_sent")).all()
+    assert {(event.profile_id, event.changes["message_id"]) for event in journal} == {
+        (row.profile_id, row.message_id) for row in logged
+    }
+    assert all(event.source == "email" and event.reference == f"mailing:{mailing.id}" for event in journal)
+    if db.engine.dialect.name == "postgresql":
+        assert all(event.txid for event in journal)
 
 
 def test_exclusions_and_several_targets(account, shop, smtp):

@@ -3,7 +3,9 @@ of links and return paths.
 
 ``delivery`` builds, signs and delivers a message (SMTP or the development catcher) and logs it; ``templates``
 holds the sandboxed personalisation; ``sending`` sends a template to a profile as marketing mail (headers,
-footer, tracked links); ``tracking`` records opens and clicks and unsubscribes from signed links;
+footer, tracked links); ``mass_mail`` sends one to a mailing batch's profiles, rendered once per variant and
+filled in per recipient, with ``mime_skeleton`` building the MIME bytes once; ``send_rate`` is the account's
+token bucket; ``tracking`` records opens and clicks and unsubscribes from signed links;
 ``link_tokens`` signs those links and VERP addresses; ``designs`` is the visual editor's design (MJML compiled
 into a template's HTML, checked for active content) and its starter templates; ``test_sends`` sends a template
 now to a few typed addresses; ``branding`` is an account's logo, colours and redirects for its public pages

@@ -8,7 +8,7 @@ only for a test server.
 
 Every message of an account is logged as a ``SentMessage`` (Message-ID, return key, profile, template) so
 bounces map back, and counts against the account's send rate (a token bucket in Redis; a sender waits up to
-``MAX_RATE_WAIT``). Log rows (``SentMessage``, ``CaughtMail``) are added to the caller's transaction, never
+``send_rate``). Log rows (``SentMessage``, ``CaughtMail``) are added to the caller's transaction, never
 committed here: the caller commits them with its own state (a follow-up run marked sent). A separate
 transaction would wait forever on rows the caller has locked or not yet committed (a new profile).
 Errors: ``MailTemporaryError`` (try again later), ``MailPermanentError`` (don't).
@@ -22,7 +22,6 @@ import re
 import secrets
 import smtplib
 import ssl
-import time
 from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
@@ -35,19 +34,18 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import gettext as _
-from redis.exceptions import RedisError
 from sqlalchemy import insert, select
 
-from webapp.email import account_settings, link_tokens, results, suppression
+from webapp.email import account_settings, link_tokens, results, send_rate, suppression
 from webapp.email.refusals import Refusal
 from webapp.extensions import db
 from webapp.models import Account, CaughtMail, Profile, SentMessage, utcnow
 from webapp.platform.errors import ValidationError
 from webapp.platform.tenancy import owned
 
+SMTP_POLICY = email.policy.SMTP
 CATEGORIES = ("transactional", "marketing", "confirmation")  # see suppression.ALLOWED_AFTER
 DEFAULT_TIMEOUT = 30.0
-MAX_RATE_WAIT = 5.0  # seconds a sender waits for the rate limit before giving up (temporary error)
 SIGNED_HEADERS = (
     b"from",
     b"to",
@@ -62,22 +60,6 @@ SIGNED_HEADERS = (
 )
 LIST_HEADERS = ("list-unsubscribe", "list-unsubscribe-post")
 MAX_LIST_HEADER = 2000  # characters: a few URLs, each on a line of its own within SMTP's 998
-# A token bucket per account in Redis: ``rate`` tokens per second up to ``burst``; returns 0 when a token was
-# taken, else the seconds until one is free.
-RATE_LIMIT_SCRIPT = """
-local now = redis.call('TIME')
-now = tonumber(now[1]) + tonumber(now[2]) / 1000000
-local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
-local tokens = tonumber(state[1]) or burst
-local at = tonumber(state[2]) or now
-tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
-local wait = 0
-if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
-redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 60)
-return tostring(wait)
-"""
 
 
 class MailError(Exception):
@@ -111,7 +93,7 @@ def new_message_id(account_id: int | None = None, sender: str | None = None) -> 
 
 
 def _message_id_domain(account_id: int | None, sender: str | None) -> str:
-    for address in (sender, _default_sender(account_id), current_app.config["MAIL_FROM"]):
+    for address in (sender, default_sender(account_id), current_app.config["MAIL_FROM"]):
         domain = parseaddr(address or "")[1].rpartition("@")[2].strip().lower()
         if "." in domain and domain.isascii():
             return domain
@@ -146,7 +128,7 @@ def send_mail(
     """
     if category not in CATEGORIES:
         raise ValueError(f"unknown mail category {category!r}")
-    recipient = _checked_address(to)
+    recipient = checked_address(to)
     if prechecked is None:
         _check_suppression(account_id, recipient, category)
     try:
@@ -162,32 +144,24 @@ def send_mail(
         subject=subject,
         text=text,
         html=html,
-        sender=sender or _default_sender(account_id),
+        sender=sender or default_sender(account_id),
         reply_to=reply_to,
         headers=headers,
         message_id=message_id,
     )
-    envelope_from = (link_tokens.address("bounce", account_id, key) if account_id else None) or parseaddr(
-        str(message["From"])
-    )[1]
+    envelope_from = envelope_sender(account_id, key, str(message["From"]))
     data = message.as_bytes(policy=email.policy.SMTP)
-    if settings.dkim is not None:
-        data = sign_dkim(data, settings.dkim)
-    _take_rate_token(account_id, settings.rate_per_minute)
-    if settings.smtp_url:
-        try:
-            if connection is not None:
-                connection.send(envelope_from, recipient, data)
-            else:
-                smtp_send(settings.smtp_url, envelope_from, recipient, data, guarded=settings.guarded)
-        except MailError as error:
-            if error.refusal is not None:  # name the message, so the refusal counts as its bounce
-                error.refusal = replace(
-                    error.refusal, account_id=account_id, profile_id=profile_id, message_id=message_id
-                )
-            raise
-    else:
-        _catch(account_id, message_id, envelope_from, recipient, subject, data)
+    deliver(
+        account_id,
+        settings,
+        envelope_from=envelope_from,
+        recipient=recipient,
+        data=data,
+        message_id=message_id,
+        profile_id=profile_id,
+        subject=subject,
+        connection=connection,
+    )
     if account_id:
         _log_sent(
             account_id=account_id,
@@ -203,6 +177,50 @@ def send_mail(
             prechecked=prechecked,
         )
     return message_id
+
+
+def deliver(
+    account_id: int | None,
+    settings: account_settings.Effective,
+    *,
+    envelope_from: str,
+    recipient: str,
+    data: bytes,
+    message_id: str,
+    profile_id: int | None,
+    subject: str,
+    connection: "SmtpConnection | None" = None,
+    allowance: send_rate.Allowance | None = None,
+) -> None:
+    """Sign a built message (DKIM), take a send-rate token (from ``allowance`` when given) and send it (or
+    catch it): ``send_mail`` after building, and a mailing's batch, which builds its messages from a skeleton
+    (``mass_mail``) and logs them itself. Writes no log row."""
+    if settings.dkim is not None:
+        data = sign_dkim(data, settings.dkim)
+    try:
+        if allowance is not None:
+            allowance.take(settings.rate_per_minute)
+        else:
+            send_rate.take(account_id, settings.rate_per_minute)
+    except send_rate.RateError as error:
+        raise MailTemporaryError(str(error)) from None
+    if not settings.smtp_url:
+        _catch(account_id, message_id, envelope_from, recipient, subject, data)
+        return
+    try:
+        if connection is not None:
+            connection.send(envelope_from, recipient, data)
+        else:
+            smtp_send(settings.smtp_url, envelope_from, recipient, data, guarded=settings.guarded)
+    except MailError as error:
+        if error.refusal is not None:  # name the message, so the refusal counts as its bounce
+            error.refusal = replace(error.refusal, account_id=account_id, profile_id=profile_id, message_id=message_id)
+        raise
+
+
+def envelope_sender(account_id: int | None, key: str, sender: str) -> str:
+    """The SMTP envelope's sender: the message's VERP bounce address, else the From address."""
+    return (link_tokens.address("bounce", account_id, key) if account_id else None) or parseaddr(sender)[1]
 
 
 @dataclass(frozen=True)
@@ -232,7 +250,7 @@ def _with_list_unsubscribe(account_id, profile_id, message_id, headers: dict[str
     return headers | link_tokens.list_unsubscribe_headers(account_id, profile.code, message_id)
 
 
-def _checked_address(to: str) -> str:
+def checked_address(to: str) -> str:
     address = parseaddr(to)[1]
     try:
         return validate_email(address, check_deliverability=False).normalized
@@ -240,7 +258,7 @@ def _checked_address(to: str) -> str:
         raise MailPermanentError(f"Invalid recipient address {to!r}: {error}") from None
 
 
-def _default_sender(account_id: int | None) -> str:
+def default_sender(account_id: int | None) -> str:
     account = db.session.get(Account, account_id) if account_id else None
     return (account.default_sender if account is not None else "") or current_app.config["MAIL_FROM"]
 
@@ -255,14 +273,15 @@ def build_message(
     reply_to: str | None,
     headers: dict[str, str] | None,
     message_id: str,
+    date: str | None = None,
 ) -> EmailMessage:
-    """The MIME message: text/plain, with a text/html alternative when ``html`` is given."""
+    """The MIME message: text/plain, with a text/html alternative when ``html`` is given (``date``: now)."""
     message = EmailMessage(policy=email.policy.SMTP)
     try:
         message["From"] = sender
         message["To"] = to
         message["Subject"] = subject
-        message["Date"] = formatdate(localtime=False, usegmt=True)
+        message["Date"] = date or formatdate(localtime=False, usegmt=True)
         message["Message-ID"] = message_id
         if reply_to:
             message["Reply-To"] = reply_to
@@ -315,6 +334,7 @@ def sign_dkim(data: bytes, key: account_settings.Dkim) -> bytes:
     dkimpy parses and canonicalises; the RSA signature itself is OpenSSL's (``cryptography``): dkimpy's own
     is Python's big-integer ``pow``, tens of milliseconds a message (``_OpenSslDkim``)."""
     headers = [name for name in SIGNED_HEADERS if _has_header(data, name)]
+    dkim.parse_pem_private_key = _parsed_pem  # dkimpy parses the key for every signature (for its own RSA, unused)
     signer = _OpenSslDkim(data, private_key=_rsa_key(key.private_key))
     signature = signer.sign(
         key.selector.encode(),
@@ -324,6 +344,9 @@ def sign_dkim(data: bytes, key: account_settings.Dkim) -> bytes:
         include_headers=headers,
     )
     return signature + data
+
+
+_parsed_pem = functools.lru_cache(maxsize=64)(dkim.parse_pem_private_key)
 
 
 @functools.lru_cache(maxsize=64)
@@ -556,27 +579,6 @@ def _log_sent(*, mailing_id: int | None, prechecked: Prechecked | None = None, *
 def _write(statement) -> None:
     """Run an insert in the caller's transaction (see the module docstring)."""
     db.session.execute(statement)
-
-
-def _take_rate_token(account_id: int | None, per_minute: int) -> None:
-    """Wait for the account's send rate (a few seconds at most), else raise MailTemporaryError."""
-    from webapp.platform.queues import redis_connection
-
-    rate, waited = max(per_minute, 1) / 60, 0.0
-    while True:
-        try:
-            bucket = redis_connection().register_script(RATE_LIMIT_SCRIPT)
-            wait = float(bucket(keys=[f"mail-rate:{account_id or 0}"], args=[rate, max(per_minute // 6, 1)]))
-        except RedisError as error:
-            raise MailTemporaryError(f"The send rate cannot be checked (Redis): {error}") from None
-        if wait <= 0:
-            return
-        if waited + wait > MAX_RATE_WAIT:
-            raise MailTemporaryError(
-                f"The account's send rate ({per_minute} per minute) is reached; try again in {wait:.1f} s."
-            )
-        time.sleep(wait)
-        waited += wait
 
 
 # --- the catcher in the admin ---------------------------------------------------------------------------

@@ -10,6 +10,7 @@ is a digest of the Message-ID (``SentMessage.return_key``) and the signature a l
 """
 
 import base64
+import functools
 import hashlib
 import hmac
 from urllib.parse import urlsplit
@@ -22,7 +23,13 @@ ADDRESS_PREFIXES = ("bounce", "unsubscribe")
 
 
 def _serializer(purpose: str) -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=f"verrijk-mail-{purpose}")
+    return _serializer_for(current_app.config["SECRET_KEY"], purpose)
+
+
+@functools.lru_cache(maxsize=32)
+def _serializer_for(secret: str, purpose: str) -> URLSafeSerializer:
+    """One serializer per key and purpose (a mailing signs several links per message)."""
+    return URLSafeSerializer(secret, salt=f"verrijk-mail-{purpose}")
 
 
 def sign(purpose: str, **values) -> str:
@@ -91,9 +98,12 @@ def parse_address(value: str) -> tuple[str, int, str] | None:
     return prefix, account_id, key
 
 
-def list_unsubscribe_headers(account_id: int, profile_code: str, message_id: str) -> dict[str, str]:
-    """RFC 2369 ``List-Unsubscribe`` (the signed page and, with BOUNCE_DOMAIN, a mailto) and RFC 8058 one-click."""
-    targets = [f"<{unsubscribe_link(account_id, profile_code, message_id)}>"]
+def list_unsubscribe_headers(
+    account_id: int, profile_code: str, message_id: str, link: str | None = None
+) -> dict[str, str]:
+    """RFC 2369 ``List-Unsubscribe`` (the signed page and, with BOUNCE_DOMAIN, a mailto) and RFC 8058 one-click
+    (``link``: the message's unsubscribe link when the caller has it signed already)."""
+    targets = [f"<{link or unsubscribe_link(account_id, profile_code, message_id)}>"]
     mailbox = address("unsubscribe", account_id, return_key(message_id))
     if mailbox:
         targets.append(f"<mailto:{mailbox}?subject=unsubscribe>")

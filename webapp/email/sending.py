@@ -8,6 +8,7 @@ and an open pixel is added, each when the template tracks them. The message is l
 an ``email_sent`` event is journalled in the caller's transaction; the caller commits.
 """
 
+import functools
 from dataclasses import dataclass
 
 import lxml.html
@@ -36,8 +37,8 @@ class Links:
     def values(self) -> dict:
         return {"a": self.account_id, "p": self.profile_code, "m": self.message_id}
 
-    @property
-    def unsubscribe(self) -> str:
+    @functools.cached_property
+    def unsubscribe(self) -> str:  # signed once per message: the footer, the template and the headers use it
         return link_tokens.unsubscribe_link(self.account_id, self.profile_code, self.message_id)
 
     @property
@@ -93,7 +94,7 @@ def send_template_email(
         raise delivery.MailPermanentError("The profile is unsubscribed: marketing email is not sent to it.")
     links = Links(account.id, profile.code, message_id)
     rendered = templates.render(template, profile, subprofile=subprofile, unsubscribe_url=links.unsubscribe)
-    html, text = _finished_parts(account, template, rendered, links)
+    html, text = finished_parts(account, template, rendered, links)
     delivery.send_mail(
         account.id,
         to=recipient,
@@ -102,7 +103,7 @@ def send_template_email(
         html=html,
         sender=sender or template.sender or None,
         reply_to=template.reply_to or None,
-        headers=link_tokens.list_unsubscribe_headers(account.id, profile.code, message_id),
+        headers=link_tokens.list_unsubscribe_headers(account.id, profile.code, message_id, links.unsubscribe),
         message_id=message_id,
         profile_id=profile.id,
         category="marketing",
@@ -160,23 +161,31 @@ def _subprofile(account: Account, profile: Profile, subprofile_id: int | None) -
     return subprofile
 
 
-def _finished_parts(
+def finished_parts(
     account: Account, template: EmailTemplate | templates.TemplateValues, rendered, links: Links
 ) -> tuple[str | None, str]:
-    own_link = "unsubscribe_url" in (template.html + template.text)
-    with force_locale(account.language or "en"):
-        footer = _("Unsubscribe")
-    text = rendered.text or text_part.text_of(rendered.html)
-    if not own_link:
-        text = f"{text.rstrip()}\n\n-- \n{footer}: {links.unsubscribe}\n"
+    footer = unsubscribe_footer(account, template)
+    text = with_text_footer(rendered.text or text_part.text_of(rendered.html), footer, links.unsubscribe)
     if not rendered.html.strip():
         return None, text
-    return _finished_html(rendered.html, template, links, None if own_link else footer), text
+    return finished_html(rendered.html, template, links, footer), text
 
 
-def _finished_html(
-    html: str, template: EmailTemplate | templates.TemplateValues, links: Links, footer: str | None
-) -> str:
+def unsubscribe_footer(account: Account, template: EmailTemplate | templates.TemplateValues) -> str | None:
+    """The footer link's text, or None when the template places ``{{ unsubscribe_url }}`` itself."""
+    if "unsubscribe_url" in (template.html + template.text):
+        return None
+    with force_locale(account.language or "en"):
+        return _("Unsubscribe")
+
+
+def with_text_footer(text: str, footer: str | None, unsubscribe: str) -> str:
+    return f"{text.rstrip()}\n\n-- \n{footer}: {unsubscribe}\n" if footer else text
+
+
+def finished_html(html: str, template: EmailTemplate | templates.TemplateValues, links, footer: str | None) -> str:
+    """The rendered HTML with its links made click redirects, the unsubscribe footer and the open pixel
+    (``links``: a ``Links``, or anything with its ``click``, ``unsubscribe`` and ``pixel``)."""
     document = lxml.html.document_fromstring(html)
     if template.track_clicks:
         for anchor in document.iter("a"):

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
-from jinja2 import Template, TemplateError, Undefined, meta
+from jinja2 import Template, TemplateError, Undefined, meta, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from sqlalchemy import func, select
@@ -262,9 +262,62 @@ def _render_parts(template, context: dict[str, Any]) -> tuple[Rendered, dict[str
     return Rendered(**{part: parts.get(part, "") for part in PARTS}), errors
 
 
+def profile_values(profile: Profile) -> dict[str, Any]:
+    """``profile`` as a template sees it: the values by field name, and ``id``."""
+    return _named_values(profile.database.fields, profile.fields) | {"id": profile.id}
+
+
+SUBSTITUTED_NAMES = ("unsubscribe_url", "database")
+
+
+def substitutions(source: str) -> list[str] | None:
+    """What a part prints when it is plain substitution — text and ``{{ profile.X }}``, ``{{ profile["X"] }}``,
+    ``{{ unsubscribe_url }}``, ``{{ database }}``, nothing else (no tag, filter, test or expression) — as names
+    (``profile.X``, ``unsubscribe_url``, ``database``); None when it is more (checked on Jinja's syntax tree).
+    A mailing renders such a part once per batch with markers and fills in each recipient's values."""
+    try:
+        tree = environment(autoescape=True).parse(source)
+    except TemplateError:
+        return None
+    names: list[str] = []
+    for statement in tree.body:
+        if not isinstance(statement, nodes.Output):
+            return None
+        for node in statement.nodes:
+            name = _substituted(node)
+            if name is None:
+                return None
+            if name:
+                names.append(name)
+    return names
+
+
+def _substituted(node: nodes.Node) -> str | None:
+    """'' for literal text, the name a node prints, or None when it is not a plain substitution."""
+    if isinstance(node, nodes.TemplateData):
+        return ""
+    if isinstance(node, nodes.Name) and node.name in SUBSTITUTED_NAMES:
+        return node.name
+    profile = getattr(node, "node", None)
+    if not (isinstance(profile, nodes.Name) and profile.name == "profile"):
+        return None
+    if isinstance(node, nodes.Getattr):
+        return f"profile.{node.attr}"
+    if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+        return f"profile.{node.arg.value}"
+    return None
+
+
+def render_substituted(source: str, values: dict[str, str]) -> str:
+    """A plain-substitution HTML part (``substitutions``) with ``values`` by name (``profile.X``, …)."""
+    profile = {name.removeprefix("profile."): value for name, value in values.items() if name.startswith("profile.")}
+    context = {"profile": profile} | {name: values.get(name, "") for name in SUBSTITUTED_NAMES}
+    return _compiled(True, source).render(context)
+
+
 def _profile_context(account: Account, profile: Profile, subprofile: Subprofile | None, unsubscribe_url: str):
     database = profile.database
-    values = _named_values(database.fields, profile.fields) | {"id": profile.id}
+    values = profile_values(profile)
     interest_names = {interest.id: interest.name for interest in database.interests}
     interests = [interest_names[i] for i in profile.interests or [] if i in interest_names]
     context = _context(

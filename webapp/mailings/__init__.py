@@ -4,7 +4,8 @@ an A/B test if wanted, durable and resumable, with its results live.
 ``definitions`` validates and stores a mailing; ``audience`` freezes its recipients (``INSERT … SELECT`` over
 ``selections.membership``) and draws the A/B sample; ``lifecycle`` starts, schedules, repeats, pauses, resumes
 and cancels, sends tests and settles interrupted sends; ``batches`` dispatches and sends the recipients in
-batches, each message at most once; ``ab_tests`` picks the winner; ``results`` counts what became of the
+batches, each message at most once; ``confirmations`` writes a sent message's confirmation with the next
+claim in one statement; ``ab_tests`` picks the winner; ``results`` counts what became of the
 messages (``EmailResult``), clicks per link, the chart over time and a profile's mailings. See
 ``docs/mailings.md``.
 

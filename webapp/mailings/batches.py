@@ -29,8 +29,9 @@ from typing import Any, cast
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, CursorResult, distinct, func, select, update
 
-from webapp.email import delivery, refusals, sending, suppression
+from webapp.email import delivery, mass_mail, refusals, sending, suppression
 from webapp.extensions import db
+from webapp.mailings.confirmations import Confirmations, Sent
 from webapp.models import (
     ACTIVE_MAILING_STATUSES,
     Account,
@@ -231,6 +232,7 @@ class _Plan:
             )
 
         self.blocked: dict[str, suppression.Reason] = {}  # suppressed addresses of the batch (``prefetch``)
+        self.prepared: dict[int, mass_mail.Variant] = {}  # per variant number, made on first use (``variant``)
 
     def prefetch(self, profile_ids: list[int]) -> None:
         """The batch's profiles (with their database) into the session, and which of their addresses are
@@ -259,6 +261,16 @@ class _Plan:
             except delivery.MailError:
                 continue
         self.blocked = suppression.blocking_reasons(self.account_id, addresses, "marketing")
+
+    def variant(self, number: int, connection: delivery.SmtpConnection | None) -> mass_mail.Variant:
+        """The variant's template rendered once for the batch (``mass_mail``)."""
+        if number not in self.prepared:
+            template_id, subject, sender = self.variants.get(number, self.variants[0])
+            account = db.session.get_one(Account, self.account_id)
+            self.prepared[number] = mass_mail.Variant(
+                account, template_id, subject=subject, sender=sender, connection=connection
+            )
+        return self.prepared[number]
 
     def message_id(self, variant: int) -> str:
         template_id, _subject, sender = self.variants.get(variant, self.variants[0])
@@ -305,17 +317,21 @@ def send_batch(recipient_ids: list[int], job_id: str) -> dict[str, int]:
         db.session.commit()
         session.expire_on_commit = expire_on_commit
         return {"released": len(rows)}
+    confirmations = Confirmations(job_id)
     try:
         for index, row in enumerate(rows):
-            if index and index % CHECK_EVERY == 0 and not _still_active(plan.mailing_id, job_id):
-                counts["released"] += len(rows) - index
-                break
-            outcome = _send_one(plan, row, job_id, connection)
+            if index and index % CHECK_EVERY == 0:
+                confirmations.flush()
+                if not _still_active(plan.mailing_id, job_id):
+                    counts["released"] += len(rows) - index
+                    break
+            outcome = _send_one(plan, row, job_id, connection, confirmations)
             counts[outcome] += 1
             if outcome == "unreachable":  # the server is down: the rest waits too (not counted as sent)
                 _postpone_rest(job_id)
                 counts["released"] += len(rows) - index - 1
                 break
+        confirmations.flush()
         db.session.commit()
     finally:
         session.expire_on_commit = expire_on_commit
@@ -363,7 +379,7 @@ def _set(row_id: int, owner: str, *, expected: str, **values: Any) -> int:
     return _changed(statement)
 
 
-def _send_one(plan: _Plan, row, job_id: str, connection) -> str:
+def _send_one(plan: _Plan, row, job_id: str, connection, confirmations: Confirmations) -> str:
     skip, address = _skip_reason(plan, row.profile_id)
     if skip:
         _set(row.id, job_id, expected=RecipientStatus.QUEUED, status=RecipientStatus.SKIPPED, reason=skip)
@@ -379,27 +395,11 @@ def _send_one(plan: _Plan, row, job_id: str, connection) -> str:
         _set(row.id, job_id, expected=RecipientStatus.QUEUED, status=RecipientStatus.PENDING, job_id="", due_at=due)
         return "postponed"
     message_id = row.message_id or plan.message_id(row.variant)  # a retry keeps its Message-ID
-    claimed = _set(
-        row.id, job_id, expected=RecipientStatus.QUEUED, status=RecipientStatus.SENDING, message_id=message_id
-    )
-    db.session.commit()  # the claim, with the previous message's outcome: from here on it may go out
-    if not claimed:
+    # The claim, with the previous message's outcome, committed: from here on it may go out.
+    if not confirmations.claim(row.id, message_id):
         return "gone"  # cancelled meanwhile, or another job's
-    template_id, subject, sender = plan.variants.get(row.variant, plan.variants[0])
     try:
-        sending.send_template_email(
-            plan.account_id,
-            template_id,
-            row.profile_id,
-            message_id=message_id,
-            origin_reference=plan.reference,
-            source="email",
-            subject=subject,
-            sender=sender,
-            mailing_id=plan.mailing_id,
-            connection=connection,
-            prechecked=not row.message_id,  # a new Message-ID, the suppression list read for the batch
-        )
+        sent = _deliver(plan, row, message_id, connection)
     except delivery.MailSuppressedError:
         db.session.rollback()
         listed = suppression.blocking_reason(plan.account_id, address, "marketing")
@@ -446,8 +446,48 @@ def _send_one(plan: _Plan, row, job_id: str, connection) -> str:
         )
         db.session.commit()
         return "review"
-    _set(row.id, job_id, expected=RecipientStatus.SENDING, status=RecipientStatus.SENT, sent_at=utcnow(), error="")
+    if sent is None:
+        _set(row.id, job_id, expected=RecipientStatus.SENDING, status=RecipientStatus.SENT, sent_at=utcnow(), error="")
+    else:
+        confirmations.confirm(sent)
     return "sent"  # committed with the next claim (or at the end of the batch)
+
+
+def _deliver(plan: _Plan, row, message_id: str, connection) -> Sent | None:
+    """Send the claimed message. A new one is built from its variant's skeleton and its confirmation returned
+    (written with the next claim); a retry (its Message-ID kept) takes the careful path, which looks up an
+    earlier log row and checks the suppression list itself, and writes its log rows now (returns None)."""
+    template_id, subject, sender = plan.variants.get(row.variant, plan.variants[0])
+    if row.message_id:
+        sending.send_template_email(
+            plan.account_id,
+            template_id,
+            row.profile_id,
+            message_id=message_id,
+            origin_reference=plan.reference,
+            source="email",
+            subject=subject,
+            sender=sender,
+            mailing_id=plan.mailing_id,
+            connection=connection,
+        )
+        return None
+    profile = db.session.get_one(Profile, row.profile_id)
+    delivered = plan.variant(row.variant, connection).send(profile, message_id)
+    return Sent(
+        row_id=row.id,
+        account_id=plan.account_id,
+        database_id=profile.database_id,
+        profile_id=profile.id,
+        mailing_id=plan.mailing_id,
+        template_id=template_id,
+        message_id=message_id,
+        return_key=delivered.return_key,
+        recipient=delivered.recipient,
+        subject=delivered.subject,
+        reference=plan.reference,
+        sent_at=utcnow(),
+    )
 
 
 def _temporary(row_id: int, job_id: str, error: delivery.MailTemporaryError) -> str:
@@ -497,6 +537,8 @@ def _skip_reason(plan: _Plan, profile_id: int) -> tuple[str, str]:
 
 def _domain_wait(plan: _Plan, address: str) -> float:
     """Seconds until the recipient's domain may get another message of this mailing (0: now)."""
+    if not plan.domain_limits:
+        return 0.0
     domain = parseaddr(address)[1].rpartition("@")[2].lower()
     per_minute = plan.domain_limits.get(domain)
     if not per_minute:
