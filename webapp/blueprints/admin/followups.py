@@ -218,15 +218,17 @@ def followup_delete(followup_id: int):
 def _runs_context(item) -> dict:
     account = current_account()
     status = request.args.get("status", "")
+    runs_page = run_history.list_runs(account, item.id, status=status, before=request.args.get("before", type=int))
+    review = run_history.review_runs(account, item.id)
+    shown = [run.profile_id for run in [*runs_page.items, *review] if run.profile_id]
     return {
         "database": databases.get_database(account, item.database_id),
         "active": "followups",
         "followup": item,
         "status": status,
-        "runs_page": run_history.list_runs(
-            account, item.id, status=status, before=request.args.get("before", type=int)
-        ),
-        "review": run_history.review_runs(account, item.id),
+        "runs_page": runs_page,
+        "review": review,
+        "profile_names": profiles.display_names(account, shown),
         "counts": run_history.run_counts(account, [item.id])[item.id],
         "crumbs": [
             (_("Follow-ups"), url_for("admin.database_followups", database_id=item.database_id)),

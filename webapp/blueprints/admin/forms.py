@@ -34,7 +34,7 @@ from webapp.blueprints.admin.schema_inputs import apply_errors
 from webapp.extensions import csrf
 from webapp.models import SubmissionStatus
 from webapp.platform.errors import ValidationError
-from webapp.profiles import databases
+from webapp.profiles import databases, profiles
 from webapp.webforms import builder as form_builder
 from webapp.webforms import items as webforms_items
 from webapp.webforms import results as form_results
@@ -403,6 +403,7 @@ def _results(form_id: int, *, spam: bool):
         "database": databases.get_database(account, found.database_id),
         "active": "spam" if spam else "results",
         "listed": listed,
+        "profile_names": profiles.display_names(account, (s.profile_id for s in listed.submissions if s.profile_id)),
         "chosen": chosen,
         "filter_errors": errors,
         "counts": form_results.count_submissions(account, found.id),
