@@ -132,18 +132,7 @@ class Variant:
         connection: delivery.SmtpConnection | None = None,
     ):
         self.account, self.template_id, self.connection = account, template_id, connection
-        template: EmailTemplate | templates.TemplateValues = templates.get_template(account, template_id)
-        if subject:  # the template with the mailing's subject (not saved), as ``send_template_email`` does
-            template = templates.TemplateValues(
-                name=template.name,
-                subject=subject,
-                html=template.html,
-                text=template.text,
-                sender=template.sender,
-                reply_to=template.reply_to,
-                track_opens=template.track_opens,
-                track_clicks=template.track_clicks,
-            )
+        template = templates.with_subject(templates.get_template(account, template_id), subject)
         self.template = template
         self.settings = account_settings.effective(account.id)
         self.allowance = send_rate.Allowance(account.id)

@@ -75,18 +75,7 @@ def send_template_email(
     account = db.session.get(Account, account_id)
     if account is None:
         raise NotFound()
-    template: EmailTemplate | templates.TemplateValues = templates.get_template(account, template_id)
-    if subject:  # the template with the mailing's subject (not saved)
-        template = templates.TemplateValues(
-            name=template.name,
-            subject=subject,
-            html=template.html,
-            text=template.text,
-            sender=template.sender,
-            reply_to=template.reply_to,
-            track_opens=template.track_opens,
-            track_clicks=template.track_clicks,
-        )
+    template = templates.with_subject(templates.get_template(account, template_id), subject)
     profile = get_profile(account, profile_id)
     subprofile = _subprofile(account, profile, subprofile_id)
     recipient = recipient_of(profile)

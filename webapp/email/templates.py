@@ -56,6 +56,22 @@ class TemplateValues:
     design: dict[str, Any] | None = None  # the visual editor's (``designs``); None from the HTML editor
 
 
+def with_subject(template: EmailTemplate | TemplateValues, subject: str) -> EmailTemplate | TemplateValues:
+    """The template as sent with another subject (a mailing's), not saved; the template itself without one."""
+    if not subject:
+        return template
+    return TemplateValues(
+        name=template.name,
+        subject=subject,
+        html=template.html,
+        text=template.text,
+        sender=template.sender,
+        reply_to=template.reply_to,
+        track_opens=template.track_opens,
+        track_clicks=template.track_clicks,
+    )
+
+
 @dataclass(frozen=True)
 class Rendered:
     subject: str
