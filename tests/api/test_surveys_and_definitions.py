@@ -106,6 +106,24 @@ def test_a_form_is_created_configured_read_and_removed(api, reader, database):
     assert db.session.get(Form, form_id) is None
 
 
+def test_a_forms_texts_are_written_in_its_languages(api, database):
+    """A form's languages and its texts by language go through REST as through the builder (issue #20)."""
+    form_id = int(api.post("/forms", json={"name": "Letter", "database": database.id}).headers["X-Created"])
+    texts = {"submit_label": {"nl": "Aanmelden", "en": "Sign up"}, "success_message": {"nl": "Dank je", "en": "Thanks"}}
+    assert api.put(f"/form/{form_id}", json={"languages": ["nl", "en"], **texts}).status_code == 204
+    form = db.session.get(Form, form_id)
+    assert form.settings["languages"] == ["nl", "en"] and form.settings["submit_label"] == texts["submit_label"]
+    assert api.put(f"/form/{form_id}", json={"name": "Letter 2"}).status_code == 204  # left out: kept
+    db.session.expire_all()
+    assert db.session.get(Form, form_id).settings["success_message"] == texts["success_message"]
+    for bad in ({"submit_label": {"nl": 5}}, {"submit_label": ["Sign up"]}, {"languages": ["xx"]}):
+        refused = api.put(f"/form/{form_id}", json=bad)
+        assert refused.status_code == 422, bad
+    assert api.put(f"/form/{form_id}", json={"languages": []}).status_code == 204  # back to one language
+    db.session.expire_all()
+    assert db.session.get(Form, form_id).settings["submit_label"] == "Aanmelden"
+
+
 def test_a_follow_up_is_created_and_changed_through_the_one_validator(api, account, database):
     customer = next(field for field in database.fields if field.name == "customer_id")
     body = {

@@ -22,6 +22,19 @@ def text(data: dict[str, Any], name: str, default: str | None = None) -> str | N
     return str(value)
 
 
+def localized_text(data: dict[str, Any], name: str, default: Any = None) -> Any:
+    """A text, or a map of language → text (a form's texts in its languages); ``default`` when absent or null."""
+    value = data.get(name)
+    if isinstance(value, dict):
+        if not all(isinstance(item, str) for item in value.values()):
+            raise ValidationError({name: _("%(name)s is a text, or a map of language to text.", name=name)})
+        return value
+    try:
+        return text(data, name, default)
+    except ValidationError:
+        raise ValidationError({name: _("%(name)s is a text, or a map of language to text.", name=name)}) from None
+
+
 def flag(data: dict[str, Any], name: str, default: bool | None = None) -> bool | None:
     """A yes/no value (``true``, ``1``, ``"yes"``, …: ``profiles.flags.parse_flag``); ``default`` when absent."""
     if name not in data or data[name] is None:

@@ -82,8 +82,8 @@ def update_form(id: int):
         key_field_ids=keys,
         on_no_match=bodies.text(data, "on_no_match", form.on_no_match) or "",
         allowed_origins=_texts(data, "origins", list(form.allowed_origins or [])),
-        submit_label=bodies.text(data, "submit_label", settings["submit_label"]) or "",
-        success_message=bodies.text(data, "success_message", settings["success_message"]) or "",
+        submit_label=bodies.localized_text(data, "submit_label", settings["submit_label"]) or "",
+        success_message=bodies.localized_text(data, "success_message", settings["success_message"]) or "",
         redirect_url=bodies.text(data, "redirect_url", settings["redirect_url"]) or "",
         max_submissions_per_profile=bodies.number(
             data, "max_submissions_per_profile", settings["max_submissions_per_profile"]
@@ -92,6 +92,10 @@ def update_form(id: int):
         min_fill_seconds=bodies.number(data, "min_fill_seconds", settings["min_fill_seconds"]) or 0,
         notify_email=bodies.text(data, "notify_email", settings["notify_email"]) or "",
         double_opt_in=bodies.structure(data, "double_opt_in", dict, settings["double_opt_in"]),
+        languages=_texts(data, "languages", list(settings.get("languages") or [])),
+        language_field_id=(
+            bodies.identifier(data, "language_field") if "language_field" in data else settings.get("language_field_id")
+        ),
     )
     return no_content()
 

@@ -10,6 +10,7 @@ FLAG = {"type": ["boolean", "integer", "string"]}
 ID_VALUE = {"type": ["integer", "string", "null"]}
 IDS = {"type": "array", "items": {"type": ["integer", "string"]}}
 TEXTS = {"type": "array", "items": TEXT}
+LOCALIZED_TEXT = {"oneOf": [TEXT, {"type": "object", "additionalProperties": TEXT}]}  # by language: {"nl": …}
 
 
 def _entity(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
@@ -199,13 +200,15 @@ SCHEMAS: dict[str, Any] = {
             "key_fields": IDS,
             "on_no_match": TEXT,
             "origins": TEXTS,
-            "submit_label": TEXT,
-            "success_message": TEXT,
+            "submit_label": LOCALIZED_TEXT,
+            "success_message": LOCALIZED_TEXT,
             "redirect_url": TEXT,
             "max_submissions_per_profile": COUNT,
             "min_fill_seconds": COUNT,
             "notify_email": TEXT,
             "double_opt_in": {"type": "object"},
+            "languages": TEXTS,
+            "language_field": ID_VALUE,
         }
     ),
     "FormResults": _entity(
