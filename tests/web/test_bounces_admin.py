@@ -44,11 +44,13 @@ def test_the_list_shows_the_accounts_reports_and_filters_them(browser):
 
 def test_the_raw_message_is_shown_as_escaped_text(browser):
     viewer = browser("viewer")
-    report_id, _profile = received(
+    report_id, profile_id = received(
         viewer.user.account, Kind.HARD_BOUNCE, b"Subject: x\r\n\r\n<script>alert(1)</script>"
     )
     page = viewer.get(f"/hygiene/reports/{report_id}").get_data(as_text=True)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert(1)" not in page
+    (address,) = profiles.get_profile(viewer.user.account, profile_id).fields.values()  # its only field: Email
+    assert f">{address}</a>" in page  # the profile named by its address, not its number
 
 
 def test_an_unknown_report_is_classified_by_hand_and_journalled(browser):

@@ -12,6 +12,7 @@ from webapp.hygiene import credentials, review
 from webapp.hygiene.reports import Kind, Reason
 from webapp.models import INTAKE_PROVIDERS
 from webapp.platform.errors import ValidationError
+from webapp.profiles import profiles
 from webapp.profiles.databases import list_databases
 
 
@@ -40,11 +41,13 @@ def hygiene_reports():
 @bp.route("/hygiene/reports/<int:report_id>")
 def hygiene_report(report_id: int):
     """One report: its fields and the raw message as text (never rendered as HTML)."""
-    report = review.get_report(current_account(), report_id)
+    account = current_account()
+    report = review.get_report(account, report_id)
     return render(
         "admin/hygiene/report.html",
         None,
         report=report,
+        profile_names=profiles.display_names(account, [report.profile_id] if report.profile_id else []),
         raw=review.raw_text(report),
         kinds=review.HAND_KINDS,
         reasons=Reason,
