@@ -67,6 +67,49 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy_seconds() -> float | None:
+    """CPU seconds all cores have spent busy since boot (not idle, not waiting for I/O); None off Linux."""
+    try:
+        values = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except OSError:
+        return None
+    return (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_seconds() -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL process on this machine, by pid; the postmaster's figure includes the
+    backends that have ended (their parent reaped them). Empty off Linux or without permission to read them."""
+    seconds = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if not (entry / "comm").read_text().startswith("postgres"):
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parent_is_postgres = _comm(int(fields[1])).startswith("postgres")
+        ticks = sum(int(value) for value in fields[11 : 13 if parent_is_postgres else 15])
+        seconds[int(entry.name)] = ticks / os.sysconf("SC_CLK_TCK")
+    return seconds
+
+
+def postgres_cpu_between(before: dict[int, float], after: dict[int, float]) -> float | None:
+    """PostgreSQL's CPU seconds between two ``postgres_cpu_seconds`` readings (a backend that started in between
+    counts whole); None when they could not be read."""
+    if not after:
+        return None
+    return sum(value - before.get(pid, 0.0) for pid, value in after.items())
+
+
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text()
+    except OSError:
+        return ""
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]

@@ -39,7 +39,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import ROOT
+from harness import ROOT, machine_busy_seconds, postgres_cpu_between, postgres_cpu_seconds
 
 ACCOUNT_NAME = "Mailing bench"
 
@@ -230,7 +230,41 @@ def stop(processes: list[subprocess.Popen]) -> None:
             process.wait()
 
 
-def run_mailing(args: argparse.Namespace, mailing_id: int, sink_url: str, folder: str) -> float:
+class CpuParts:
+    """Where the machine's CPU went during a run, per message: the given processes (with the children they waited
+    for), PostgreSQL, and the rest of the machine (``/proc``; empty elsewhere). A figure per part, unlike
+    messages/s, hardly depends on what else the machine is doing, and their sum says how many messages/s the
+    machine's cores could carry at most."""
+
+    def __init__(self, processes: dict[str, list[int]]):
+        self.processes = processes
+        self.started = self._reading()
+
+    def _reading(self) -> tuple[dict[str, float], dict[int, float], float | None]:
+        own = {part: sum(cpu_seconds(pid) for pid in pids) for part, pids in self.processes.items()}
+        return own, postgres_cpu_seconds(), machine_busy_seconds()
+
+    def report(self, what: str, messages: int) -> None:
+        own, postgres, busy = self._reading()
+        parts = {part: own[part] - self.started[0][part] for part in own}
+        database = postgres_cpu_between(self.started[1], postgres)
+        if database is not None:
+            parts["PostgreSQL"] = database
+        if busy is not None and self.started[2] is not None:
+            parts["rest of the machine"] = max(0.0, busy - self.started[2] - sum(parts.values()))
+        total = sum(parts.values())
+        if not messages or not total:
+            return
+        figures = ", ".join(f"{part} {seconds * 1000 / messages:.2f}" for part, seconds in parts.items())
+        ceiling = (os.cpu_count() or 1) / (total / messages)
+        print(
+            f"CPU per message, {what}, ms: {figures}; in all {total * 1000 / messages:.2f} ms, so at most "
+            f"{ceiling:,.0f} messages/s on {os.cpu_count()} cores",
+            flush=True,
+        )
+
+
+def run_mailing(args: argparse.Namespace, mailing_id: int, sink_url: str, folder: str, sink_pid: int) -> float:
     from sqlalchemy import func, select
 
     from webapp.accounts import accounts
@@ -247,6 +281,13 @@ def run_mailing(args: argparse.Namespace, mailing_id: int, sink_url: str, folder
     processes.append(start([flask, "--app", "webapp", "dispatcher"], env, log_path))
     time.sleep(3)  # the workers and the dispatcher start up (not measured)
     account = accounts.get_or_create_account(ACCOUNT_NAME)
+    meter = CpuParts(
+        {
+            "workers": [process.pid for process in processes[: args.workers]],
+            "dispatcher": [processes[-1].pid],
+            "sink": [sink_pid],
+        }
+    )
     started = time.perf_counter()
     lifecycle.send_now(account, mailing_id)
     try:
@@ -264,7 +305,7 @@ def run_mailing(args: argparse.Namespace, mailing_id: int, sink_url: str, folder
             if any(process.poll() is not None for process in processes):
                 sys.exit(f"a worker or the dispatcher stopped; see {log_path}")
         seconds = time.perf_counter() - started
-        worker_cpu = sum(cpu_seconds(process.pid) for process in processes[: args.workers])
+        meter.report("mailing", args.recipients)
     finally:
         stop(processes)
     counts = dict(
@@ -277,8 +318,6 @@ def run_mailing(args: argparse.Namespace, mailing_id: int, sink_url: str, folder
     db.session.rollback()
     sent = counts.get("sent", 0)
     print(f"mailing: {counts} in {seconds:.1f} s = {sent / seconds:,.0f} messages/s", flush=True)
-    if sent:
-        print(f"worker CPU: {worker_cpu * 1000 / sent:.2f} ms per message (user + system, all workers)", flush=True)
     return sent / seconds
 
 
@@ -393,7 +432,7 @@ def loop_process(port: int, messages: list[tuple[str, str, bytes]], count: int, 
     client.quit()
 
 
-def run_loop(args: argparse.Namespace, port: int, keep_path: str) -> float:
+def run_loop(args: argparse.Namespace, port: int, keep_path: str, sink_pid: int) -> float:
     messages = pickle.loads(Path(keep_path).read_bytes())  # noqa: S301 - the file this run wrote
     shares = [
         args.recipients // args.workers + (1 if n < args.recipients % args.workers else 0) for n in range(args.workers)
@@ -402,11 +441,13 @@ def run_loop(args: argparse.Namespace, port: int, keep_path: str) -> float:
     processes = [
         multiprocessing.Process(target=loop_process, args=(port, messages, share, start_at)) for share in shares
     ]
+    meter = CpuParts({"sink": [sink_pid], "clients": [os.getpid()]})  # joined clients count as this process's
     for process in processes:
         process.start()
     for process in processes:
         process.join()
     seconds = time.time() - start_at
+    meter.report("plain loop", args.recipients)
     print(
         f"plain loop: {args.recipients:,} messages ({len(messages):,} kept ones in turn, "
         f"{sum(len(data) for _s, _r, data in messages) // len(messages):,} bytes on average) over "
@@ -433,10 +474,10 @@ def main() -> None:
     app = create_app()
     with app.app_context():
         mailing_id = build(args.recipients, args.reuse)
-        mailing_rate = run_mailing(args, mailing_id, sink_url, folder)
+        mailing_rate = run_mailing(args, mailing_id, sink_url, folder, sink.pid)
         measure_floor(mailing_id, min(args.recipients, args.floor))
     print(f"the sink received {received(count_path):,} messages", flush=True)
-    loop_rate = run_loop(args, port, keep_path)
+    loop_rate = run_loop(args, port, keep_path, sink.pid)
     sink.terminate()
     print(
         f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} (shared with other work)", flush=True

@@ -263,6 +263,44 @@ def test_a_throttle_sizes_and_spaces_the_batches(account, shop, smtp):
     assert mailing.next_batch_at > utcnow() + timedelta(seconds=9)
 
 
+def test_the_recipients_at_hand_are_shared_out_over_the_free_lanes(account, shop, monkeypatch):
+    """Jobs are as large as ``BATCH`` allows when there is plenty to send, and what is left is shared out over
+    the free lanes in jobs of at least ``MIN_BATCH``, so a small mailing still goes out over several workers."""
+
+    def job_sizes() -> list[int]:
+        rows = db.session.execute(
+            select(func.count()).where(MailingRecipient.status == "queued").group_by(MailingRecipient.job_id)
+        ).all()
+        db.session.rollback()
+        return sorted(size for (size,) in rows)
+
+    monkeypatch.setattr(batches, "BATCH", 5)
+    monkeypatch.setattr(batches, "MIN_BATCH", 2)
+    monkeypatch.setattr(batches, "LANES", 2)
+    mailing = new_mailing(account, shop)
+    lifecycle.send_now(account, mailing.id)
+    assert batches.dispatch_due_batches() == 10  # 12 at hand: two full jobs
+    assert job_sizes() == [5, 5]
+    db.session.execute(update(MailingRecipient).where(MailingRecipient.status == "queued").values(status="sent"))
+    db.session.commit()
+    assert batches.dispatch_due_batches() == 2  # 2 left for 2 lanes: one job, not two of one
+    assert job_sizes() == [2]
+
+
+def test_a_small_remainder_is_split_over_the_free_lanes(account, shop, monkeypatch):
+    monkeypatch.setattr(batches, "BATCH", 100)
+    monkeypatch.setattr(batches, "MIN_BATCH", 2)
+    monkeypatch.setattr(batches, "LANES", 4)
+    mailing = new_mailing(account, shop)
+    lifecycle.send_now(account, mailing.id)
+    assert batches.dispatch_due_batches() == 12
+    rows = db.session.execute(
+        select(func.count()).where(MailingRecipient.status == "queued").group_by(MailingRecipient.job_id)
+    ).all()
+    db.session.rollback()
+    assert sorted(size for (size,) in rows) == [3, 3, 3, 3]  # 12 over 4 lanes, not one job of 12
+
+
 def test_a_per_domain_limit_puts_the_rest_of_that_domain_back_for_later(account, shop, smtp):
     mailing = new_mailing(account, shop, domain_limits={"example.com": 6})  # a burst of 1 per 10 s
     lifecycle.send_now(account, mailing.id)

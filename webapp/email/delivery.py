@@ -83,16 +83,17 @@ class MailSuppressedError(MailPermanentError):
     """The address is on the account's suppression list for this category of mail (``suppression``)."""
 
 
-def new_message_id(account_id: int | None = None, sender: str | None = None) -> str:
+def new_message_id(account_id: int | None = None, sender: str | None = None, *, domain: str = "") -> str:
     """A fresh RFC 5322 Message-ID like ``<20261127070512.3f9a0c1b2d4e5f60@shop.example>``.
 
     Its domain is the sender's (``sender``, else the account's default sender, else ``MAIL_FROM``): a
-    Message-ID in the From domain is what receivers expect of a sender that owns it.
+    Message-ID in the From domain is what receivers expect of a sender that owns it. A caller making many
+    (a mailing's batch) passes the ``domain`` it looked up once (``message_id_domain``).
     """
-    return f"<{utcnow():%Y%m%d%H%M%S}.{secrets.token_hex(8)}@{_message_id_domain(account_id, sender)}>"
+    return f"<{utcnow():%Y%m%d%H%M%S}.{secrets.token_hex(8)}@{domain or message_id_domain(account_id, sender)}>"
 
 
-def _message_id_domain(account_id: int | None, sender: str | None) -> str:
+def message_id_domain(account_id: int | None, sender: str | None) -> str:
     for address in (sender, default_sender(account_id), current_app.config["MAIL_FROM"]):
         domain = parseaddr(address or "")[1].rpartition("@")[2].strip().lower()
         if "." in domain and domain.isascii():
@@ -351,8 +352,12 @@ _parsed_pem = functools.lru_cache(maxsize=64)(dkim.parse_pem_private_key)
 
 @functools.lru_cache(maxsize=64)
 def _rsa_key(pem: bytes) -> rsa.RSAPrivateKey:
-    """The account's key loaded once per process (a mailing signs thousands of messages with it)."""
-    loaded = serialization.load_pem_private_key(pem, password=None)
+    """The account's key loaded once per process (a mailing signs thousands of messages with it).
+
+    Without OpenSSL's consistency check of the key's numbers: that takes about 50 ms, and a worker pays it in
+    every job (each runs in a fresh work horse). The check is only safe to skip for a valid key, and this one is:
+    ``account_settings`` checked it when it was generated or imported, and only those store it (encrypted)."""
+    loaded = serialization.load_pem_private_key(pem, password=None, unsafe_skip_rsa_key_validation=True)
     if not isinstance(loaded, rsa.RSAPrivateKey):
         raise dkim.KeyFormatError("the DKIM key is not an RSA key")
     return loaded

@@ -127,9 +127,14 @@ def render_test(
 
 def new_message_id(account_id: int, template_id: int | None) -> str:
     """A Message-ID for sending ``template_id`` later, in the domain of the sender it will have."""
+    return delivery.new_message_id(domain=message_id_domain(account_id, template_id))
+
+
+def message_id_domain(account_id: int, template_id: int | None) -> str:
+    """The domain of the Message-IDs of messages from ``template_id``: its sender's (``delivery``)."""
     template = db.session.get(EmailTemplate, template_id) if template_id else None
     sender = template.sender if template is not None and template.account_id == account_id else None
-    return delivery.new_message_id(account_id, sender or None)
+    return delivery.message_id_domain(account_id, sender or None)
 
 
 def recipient_of(profile: Profile) -> str:

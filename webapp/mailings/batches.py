@@ -3,8 +3,9 @@
 1. ``dispatch_due_batches`` (the dispatcher, a work source like follow-up runs) claims pending recipients of
    sending mailings (``FOR UPDATE SKIP LOCKED``), marks them ``queued`` with the id of the job that will send
    them (``mailing-<mailing>-<first id>-<count>``), commits, then enqueues the jobs. At most ``LANES`` batches
-   of one mailing run at once; a throttle (``per_minute``) sizes the batches and spaces them out
-   (``next_batch_at``). A mailing with nothing left to send is marked done.
+   of one mailing run at once, of up to ``BATCH`` recipients (what is at hand shared out over the free lanes);
+   a throttle (``per_minute``) sizes the batches and spaces them out (``next_batch_at``). A mailing with
+   nothing left to send is marked done.
 2. ``send_batch`` (the job) sends its rows in order over one SMTP connection. Each message is claimed
    (``queued`` → ``sending``, with its Message-ID) and that claim is committed before its SMTP transaction, in
    the same commit as the previous message's outcome (``sent`` with its sent-message log, ``EmailResult`` and
@@ -58,7 +59,9 @@ def _changed(statement) -> int:
 
 log = logging.getLogger(__name__)
 
-BATCH = 200  # recipients per job
+BATCH = 1000  # recipients per job at most: a job's fixed cost (a fresh work horse, the batch's reads, the template
+# made ready, an SMTP connection) is about 0.15 s of CPU, 0.75 ms a message in jobs of 200, 0.15 ms in jobs of 1000
+MIN_BATCH = 50  # the recipients at hand are shared out over the free lanes, in jobs of at least this many
 LANES = 4  # batches of one mailing sending at once
 CHECK_EVERY = 25  # messages between looks at the mailing's status (pause, cancel)
 MAX_ATTEMPTS = 5  # a 4xx is retried this often (1, 2, 4, 8 minutes apart), then the recipient fails
@@ -141,6 +144,8 @@ def _plan(mailing: Mailing, now) -> list[tuple[str, list[int]]]:
         if not busy and mailing.status == MailingStatus.SENDING and not _open_rows(mailing.id):
             mailing.status, mailing.finished_at = MailingStatus.DONE, now
         return []
+    if not mailing.per_minute:  # fewer at hand than the lanes could take: each free lane gets a share
+        size = min(size, max(MIN_BATCH, -(-len(ids) // lanes)))
     planned = []
     for start in range(0, len(ids), size):
         chunk = ids[start : start + size]
@@ -233,6 +238,7 @@ class _Plan:
 
         self.blocked: dict[str, suppression.Reason] = {}  # suppressed addresses of the batch (``prefetch``)
         self.prepared: dict[int, mass_mail.Variant] = {}  # per variant number, made on first use (``variant``)
+        self.id_domains: dict[int, str] = {}  # per variant number, the domain of its Message-IDs (``message_id``)
 
     def prefetch(self, profile_ids: list[int]) -> None:
         """The batch's profiles (with their database) into the session, and which of their addresses are
@@ -273,10 +279,15 @@ class _Plan:
         return self.prepared[number]
 
     def message_id(self, variant: int) -> str:
-        template_id, _subject, sender = self.variants.get(variant, self.variants[0])
-        if sender:
-            return delivery.new_message_id(self.account_id, sender)
-        return sending.new_message_id(self.account_id, template_id)
+        """A new Message-ID in the domain of the variant's sender (looked up once per batch)."""
+        if variant not in self.id_domains:
+            template_id, _subject, sender = self.variants.get(variant, self.variants[0])
+            self.id_domains[variant] = (
+                delivery.message_id_domain(self.account_id, sender)
+                if sender
+                else sending.message_id_domain(self.account_id, template_id)
+            )
+        return delivery.new_message_id(domain=self.id_domains[variant])
 
 
 def send_batch(recipient_ids: list[int], job_id: str) -> dict[str, int]:
