@@ -231,12 +231,12 @@ def test_settings_take_languages_a_language_field_and_texts_per_language(account
             form,
             languages=["en", "nl", "en"],
             language_field_id=field_id(database, "Language"),
-            submit_label={"en": " Go ", "nl": "", "de": "Los"},
+            submit_label={"en": " Go ", "nl": ""},
         ),
     )
     stored = db.session.get(type(form), form.id).settings
     assert stored["languages"] == ["en", "nl"] and stored["language_field_id"] == field_id(database, "Language")
-    assert stored["submit_label"] == {"en": "Go", "de": "Los"}  # trimmed; a language left empty is left out
+    assert stored["submit_label"] == {"en": "Go"}  # trimmed; a language left empty is left out
     builder.update_settings(account, form.id, **settings(form, name="Renamed"))  # languages not given: kept
     assert db.session.get(type(form), form.id).settings["languages"] == ["en", "nl"]
 
@@ -248,6 +248,7 @@ def test_settings_take_languages_a_language_field_and_texts_per_language(account
         ({"languages": ["nl"], "language_field_id": 999999}, "language_field_id"),
         ({"submit_label": {"xx": "Go"}}, "submit_label"),
         ({"success_message": {"nl": "x" * 2001}}, "success_message"),
+        ({"languages": ["en", "nl"], "submit_label": {"en": "Go", "de": "Los"}}, "submit_label"),
     ],
 )
 def test_bad_languages_and_texts_are_refused(account, database, changes, error):
@@ -255,6 +256,20 @@ def test_bad_languages_and_texts_are_refused(account, database, changes, error):
     with pytest.raises(ValidationError) as refused:
         builder.update_settings(account, form.id, **settings(form, **changes))
     assert error in refused.value.errors
+
+
+def test_a_language_taken_away_keeps_its_texts_until_they_are_written_again(account, database):
+    """The builder sends the inputs of the languages the form had; a text the form holds already is kept as it is
+    (a REST client sends back what it read), but no text comes in for a language the form does not use."""
+    form = builder.create_form(account, database.id, name="Sign-up")
+    label = {"nl": "Ga", "en": "Go"}
+    builder.update_settings(account, form.id, **settings(form, languages=["nl", "en"], submit_label=label))
+    builder.update_settings(account, form.id, **settings(form, languages=["nl"], submit_label=label))
+    assert db.session.get(type(form), form.id).settings["submit_label"] == label
+    builder.update_settings(account, form.id, **settings(form, submit_label=label))  # as read: kept
+    with pytest.raises(ValidationError) as refused:
+        builder.update_settings(account, form.id, **settings(form, success_message={"nl": "Dank", "en": "Thanks"}))
+    assert "The form is not in en" in refused.value.errors["success_message"]
 
 
 def test_every_confirmation_text_needs_the_link(account, database):

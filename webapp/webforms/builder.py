@@ -46,6 +46,7 @@ MAX_SUBMISSIONS_PER_PROFILE = 1000
 MAX_MIN_FILL_SECONDS = 600
 MAX_LINK_TTL_HOURS = 24 * 30
 DEFAULT_LINK_TTL_HOURS = 48
+OPT_IN_TEXTS = ("email_subject", "email_text")
 
 
 DEFAULT_SETTINGS: dict[str, Any] = {
@@ -257,6 +258,7 @@ def update_settings(
     settings["languages"] = _checked_languages(stored if languages is None else languages, errors)
     if settings["languages"]:
         settings["language_field_id"] = _checked_language_field(database, language_field_id, errors)
+        _check_text_languages(settings, settings_of(form), [*settings["languages"], *stored], errors)
     if errors:
         raise ValidationError(errors)
     form.name, form.collection_id, form.behaviour, form.on_no_match = (
@@ -281,7 +283,7 @@ def _in_one_language(settings: dict[str, Any], items: list[dict], lang: str) -> 
         return {**values, **{name: localized(values[name], lang, lang) for name in names if name in values}}
 
     settings = plain(settings, SETTING_TEXTS)
-    settings["double_opt_in"] = plain(settings["double_opt_in"], ("email_subject", "email_text"))
+    settings["double_opt_in"] = plain(settings["double_opt_in"], OPT_IN_TEXTS)
     return settings, [plain(item, ITEM_TEXTS) for item in items]
 
 
@@ -383,6 +385,29 @@ def _checked_languages(languages: Sequence[str], errors: dict[str, str]) -> list
         errors["languages"] = _("Choose languages from nl, en, fr, de.")
         return []
     return list(dict.fromkeys(chosen))
+
+
+def _check_text_languages(
+    settings: dict[str, Any], before: dict[str, Any], offered: list[str], errors: dict[str, str]
+) -> None:
+    """A form with languages takes texts in those (or in those it had until this change: the builder still sends
+    the inputs of a language being taken away). A text in another language would never be shown, so it is
+    refused, unless the stored text holds that language already (it is kept as it is: read and sent back)."""
+    texts = [(name, settings[name], before[name]) for name in SETTING_TEXTS]
+    texts += [(name, settings["double_opt_in"][name], before["double_opt_in"][name]) for name in OPT_IN_TEXTS]
+    for name, text, stored in texts:
+        held = stored if isinstance(stored, dict) else {}
+        foreign = [lang for lang in text if lang not in offered and lang not in held] if isinstance(text, dict) else []
+        if foreign:
+            errors.setdefault(
+                name,
+                _(
+                    "The form is not in %(foreign)s: write its texts in %(languages)s, or add the language to the "
+                    "form's languages.",
+                    foreign=", ".join(foreign),
+                    languages=", ".join(settings["languages"]),
+                ),
+            )
 
 
 def _checked_language_field(database: Database, field_id: int | None, errors: dict[str, str]) -> int | None:

@@ -25,7 +25,7 @@ def list_forms():
 
     ---
     get:
-      summary: The account's web forms (of one database with database=ID), with their accepted submissions
+      summary: The account's web forms (of one database with database=ID), with their settings and accepted submissions
       parameters:
         - start
         - limit
@@ -45,7 +45,7 @@ def get_form(id: int):
 
     ---
     get:
-      summary: A web form with its submission counts per status
+      summary: A web form, its settings as PUT takes them (texts in every language) and its counts per status
       parameters:
         - id
       responses:

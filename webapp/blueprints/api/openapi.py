@@ -114,7 +114,7 @@ def _status_input(*statuses: str) -> dict[str, Any]:
 
 
 FORM = _entity(
-    ["ID", "name", "database", "accepted"],
+    ["ID", "name", "database", "accepted", *openapi_resources.FORM_SETTINGS],
     {
         "ID": TEXT,
         "name": TEXT,
@@ -122,6 +122,7 @@ FORM = _entity(
         "collection": NULLABLE_TEXT,
         "key": TEXT,
         "behaviour": TEXT,
+        **openapi_resources.FORM_SETTINGS,
         "accepted": COUNT,
         "submissions": {"type": "object", "additionalProperties": COUNT},
         "created": TEXT,

@@ -3,6 +3,8 @@ definitions (``openapi.build_document`` adds them to the document)."""
 
 from typing import Any
 
+from webapp.widgets.languages import LANGUAGES
+
 TEXT = {"type": "string"}
 NULLABLE_TEXT = {"type": ["string", "null"]}
 COUNT = {"type": "integer"}
@@ -11,6 +13,33 @@ ID_VALUE = {"type": ["integer", "string", "null"]}
 IDS = {"type": "array", "items": {"type": ["integer", "string"]}}
 TEXTS = {"type": "array", "items": TEXT}
 LOCALIZED_TEXT = {"oneOf": [TEXT, {"type": "object", "additionalProperties": TEXT}]}  # by language: {"nl": …}
+
+
+# What ``PUT form/{id}`` changes besides name, collection and behaviour; ``GET form/{id}`` shows it alike.
+FORM_SETTINGS: dict[str, Any] = {
+    "key_fields": IDS,
+    "on_no_match": TEXT,
+    "origins": TEXTS,
+    "languages": {"type": "array", "items": {"type": "string", "enum": list(LANGUAGES)}},
+    "language_field": ID_VALUE,
+    "submit_label": LOCALIZED_TEXT,
+    "success_message": LOCALIZED_TEXT,
+    "redirect_url": TEXT,
+    "max_submissions_per_profile": COUNT,
+    "min_fill_seconds": COUNT,
+    "notify_email": TEXT,
+    "double_opt_in": {
+        "type": "object",
+        "properties": {
+            "enabled": {"type": "boolean"},
+            "unconfirmed_values": {"type": "object", "description": "field id (or name) to value"},
+            "confirmed_values": {"type": "object", "description": "field id (or name) to value"},
+            "email_subject": LOCALIZED_TEXT,
+            "email_text": LOCALIZED_TEXT,
+            "link_ttl_hours": COUNT,
+        },
+    },
+}
 
 
 def _entity(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
@@ -192,25 +221,7 @@ SCHEMAS: dict[str, Any] = {
     "SurveyResponse": SURVEY_RESPONSE,
     "ResponsePage": _page("SurveyResponse"),
     "FormInput": _input({"name": TEXT, "database": ID_VALUE, "collection": ID_VALUE}, ("name", "database")),
-    "FormSettingsInput": _input(
-        {
-            "name": TEXT,
-            "collection": ID_VALUE,
-            "behaviour": TEXT,
-            "key_fields": IDS,
-            "on_no_match": TEXT,
-            "origins": TEXTS,
-            "submit_label": LOCALIZED_TEXT,
-            "success_message": LOCALIZED_TEXT,
-            "redirect_url": TEXT,
-            "max_submissions_per_profile": COUNT,
-            "min_fill_seconds": COUNT,
-            "notify_email": TEXT,
-            "double_opt_in": {"type": "object"},
-            "languages": TEXTS,
-            "language_field": ID_VALUE,
-        }
-    ),
+    "FormSettingsInput": _input({"name": TEXT, "collection": ID_VALUE, "behaviour": TEXT, **FORM_SETTINGS}),
     "FormResults": _entity(
         ["ID", "submissions", "days"],
         {

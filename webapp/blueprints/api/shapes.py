@@ -41,6 +41,7 @@ from webapp.profiles.events import Origin
 from webapp.profiles.field_types import format_value
 from webapp.profiles.flags import parse_flag
 from webapp.profiles.search import Requirement
+from webapp.webforms import builder as form_builder
 
 TIMESTAMP = "%Y-%m-%d %H:%M:%S"
 TYPES = {"number": "integer", "decimal": "float", "choice": "select", "large_text": "big", "reference": "foreign_key"}
@@ -286,6 +287,8 @@ def subprofile(entity: Subprofile) -> dict[str, Any]:
 
 
 def form(entity: Form, accepted: int, *, counts: dict[str, int] | None = None) -> dict[str, Any]:
+    """A form with its settings in the shape ``PUT form/{id}`` takes (texts as stored: a string, or a map by
+    language holding every language written), so that a client may send back what it read and lose nothing."""
     shape = {
         "ID": str(entity.id),
         "name": entity.name,
@@ -293,6 +296,7 @@ def form(entity: Form, accepted: int, *, counts: dict[str, int] | None = None) -
         "collection": str(entity.collection_id) if entity.collection_id else None,
         "key": entity.key,
         "behaviour": entity.behaviour,
+        **form_settings(entity),
         "accepted": accepted,
         "created": timestamp(entity.created_at),
         "modified": timestamp(entity.updated_at),
@@ -300,6 +304,34 @@ def form(entity: Form, accepted: int, *, counts: dict[str, int] | None = None) -
     if counts is not None:
         shape["submissions"] = counts
     return shape
+
+
+def form_settings(entity: Form) -> dict[str, Any]:
+    """What ``PUT form/{id}`` changes besides the name, collection and behaviour, as it takes it."""
+    settings = form_builder.settings_of(entity)
+    opt_in = settings["double_opt_in"]
+    language_field = settings.get("language_field_id")
+    return {
+        "key_fields": [str(field_id) for field_id in entity.key_field_ids or []],
+        "on_no_match": entity.on_no_match,
+        "origins": list(entity.allowed_origins or []),
+        "languages": list(settings.get("languages") or []),
+        "language_field": str(language_field) if language_field else None,
+        "submit_label": settings["submit_label"],
+        "success_message": settings["success_message"],
+        "redirect_url": settings["redirect_url"],
+        "max_submissions_per_profile": settings["max_submissions_per_profile"],
+        "min_fill_seconds": settings["min_fill_seconds"],
+        "notify_email": settings["notify_email"],
+        "double_opt_in": {
+            "enabled": bool(opt_in["enabled"]),
+            "unconfirmed_values": dict(opt_in["unconfirmed_values"] or {}),
+            "confirmed_values": dict(opt_in["confirmed_values"] or {}),
+            "email_subject": opt_in["email_subject"],
+            "email_text": opt_in["email_text"],
+            "link_ttl_hours": opt_in["link_ttl_hours"],
+        },
+    }
 
 
 def submission(entity: FormSubmission, names: dict[str, str]) -> dict[str, Any]:
