@@ -279,7 +279,7 @@ def run_mailing(args: argparse.Namespace, mailing_id: int, sink_url: str, folder
     log_path = os.path.join(folder, "processes.log")
     processes = [start([sys.executable, "worker.py"], env, log_path) for _ in range(args.workers)]
     processes.append(start([flask, "--app", "webapp", "dispatcher"], env, log_path))
-    time.sleep(3)  # the workers and the dispatcher start up (not measured)
+    wait_until_up(args.workers, processes, log_path)  # start-up is not measured
     account = accounts.get_or_create_account(ACCOUNT_NAME)
     meter = CpuParts(
         {
@@ -319,6 +319,21 @@ def run_mailing(args: argparse.Namespace, mailing_id: int, sink_url: str, folder
     sent = counts.get("sent", 0)
     print(f"mailing: {counts} in {seconds:.1f} s = {sent / seconds:,.0f} messages/s", flush=True)
     return sent / seconds
+
+
+def wait_until_up(workers: int, processes: list[subprocess.Popen], log_path: str) -> None:
+    """Until every worker and the dispatcher has recorded its heartbeat (each beats once it has started), and a
+    second more for their first rounds."""
+    from webapp.platform import heartbeats
+
+    def alive(role: str) -> int:
+        return sum(1 for beat in heartbeats.processes(role) if beat.alive)
+
+    while alive(heartbeats.WORKER) < workers or not alive(heartbeats.DISPATCHER):
+        if any(process.poll() is not None for process in processes):
+            sys.exit(f"a worker or the dispatcher stopped; see {log_path}")
+        time.sleep(0.2)
+    time.sleep(1)
 
 
 def cpu_seconds(pid: int) -> float:
