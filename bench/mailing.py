@@ -9,14 +9,17 @@ Against PostgreSQL and Redis:
    mailing — freeze, batches, a claim committed before each SMTP transaction, the sent-message log, the
    ``EmailResult`` and the journal event after it, one SMTP connection per batch — to the sink, an aiosmtpd
    server in a process of its own that counts what it accepts and keeps the first ``--keep`` messages as
-   received. Messages/s from ``send_now`` until every recipient is sent.
+   received. Messages/s from ``send_now`` (once every process has started) until the dispatcher marks the
+   mailing done.
 3. **Plain loop**: ``--workers`` processes, each with one SMTP connection (smtplib), send ``--recipients``
    messages in total — the kept messages of step 2, byte for byte (rendered and DKIM-signed), in turn — to the
    same sink. Messages/s.
 
-4. **Floor** (same run, this process): CPU per message of building a message (from the skeleton, and the
-   per-message way), DKIM signing and the database work of one message (``measure_floor``); and the workers'
-   CPU per message during the mailing (``/proc``), figures that depend little on the machine's other load.
+4. **Where the CPU goes** (``/proc``, figures that depend little on the machine's other load): during the mailing
+   and during the loop, CPU per message of each part — the workers (with their work horses), the dispatcher,
+   the sink, PostgreSQL, the rest of the machine — and so the most messages/s the machine's cores could carry
+   (``CpuParts``). After the mailing, in this process: CPU per message of building a message (from the
+   skeleton, and the per-message way), DKIM signing and the database work of one message (``measure_floor``).
 
 Ends with ``BENCH mailing: <messages/s> messages/s (<ratio>x plain SMTP loop)``. Targets: >= 500 messages/s and
 >= 0.7x the loop.
@@ -270,7 +273,7 @@ def run_mailing(args: argparse.Namespace, mailing_id: int, sink_url: str, folder
     from webapp.accounts import accounts
     from webapp.extensions import db
     from webapp.mailings import lifecycle
-    from webapp.models import MailingRecipient
+    from webapp.models import Mailing, MailingRecipient
     from webapp.platform.queues import redis_connection
 
     redis_connection().flushdb()
@@ -291,16 +294,11 @@ def run_mailing(args: argparse.Namespace, mailing_id: int, sink_url: str, folder
     started = time.perf_counter()
     lifecycle.send_now(account, mailing_id)
     try:
-        while True:
+        while True:  # until the dispatcher finds nothing left and marks the mailing done (one row read)
             time.sleep(0.5)
-            open_rows = db.session.scalar(
-                select(func.count()).where(
-                    MailingRecipient.mailing_id == mailing_id,
-                    MailingRecipient.status.in_(("pending", "queued", "sending")),
-                )
-            )
+            status = db.session.scalar(select(Mailing.status).where(Mailing.id == mailing_id))
             db.session.rollback()
-            if not open_rows:
+            if status != "sending":
                 break
             if any(process.poll() is not None for process in processes):
                 sys.exit(f"a worker or the dispatcher stopped; see {log_path}")
@@ -403,6 +401,8 @@ def measure_floor(mailing_id: int, count: int) -> dict[str, float]:
         delivery.sign_dkim(data, settings.dkim)
     figures["DKIM signing"] = time.process_time() - started
     db.session.commit()
+    session = db.session()
+    session.expire_on_commit = False  # as ``send_batch`` does: the loaded profiles stay loaded across commits
     confirmations = Confirmations("bench-floor")  # no row is queued under this job: each claim changes nothing
     message_ids = [delivery.new_message_id(account.id, template.sender) for _row in rows]
     started, wall = time.process_time(), time.perf_counter()
@@ -428,6 +428,7 @@ def measure_floor(mailing_id: int, count: int) -> dict[str, float]:
     db.session.commit()
     figures["database (CPU here)"] = time.process_time() - started
     figures["database (wall)"] = time.perf_counter() - wall
+    session.expire_on_commit = True
     figures = {name: seconds * 1000 / len(rows) for name, seconds in figures.items()}
     print(
         f"floor over {len(rows):,} messages in this process, ms per message: "
