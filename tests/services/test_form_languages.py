@@ -302,3 +302,50 @@ def test_item_texts_per_language_are_checked_and_text_blocks_sanitised_per_langu
     with pytest.raises(ValidationError) as refused:
         items.update_item(account, form.id, item["id"], {"label": {"es": "Correo"}})
     assert "label" in refused.value.errors
+
+
+def test_item_texts_take_no_new_language_the_form_does_not_use(account, database):
+    """As the settings: an item text in a language the form does not use would never be shown, so it is refused
+    (every text at once, each under its name) and nothing is saved."""
+    form = builder.create_form(account, database.id, name="Sign-up")
+    builder.update_settings(account, form.id, **settings(form, languages=["nl", "en"]))
+    item = items.add_item(account, form.id, "field", field_id=field_id(database, "Email"))
+    items.update_item(account, form.id, item["id"], {"label": {"nl": "E-mail", "en": "Email"}})
+    revision = db.session.get(type(form), form.id).revision
+    with pytest.raises(ValidationError) as refused:
+        items.update_item(
+            account,
+            form.id,
+            item["id"],
+            {"label": {"nl": "E-mail", "de": "E-Mail"}, "help": "Plain", "placeholder": {"fr": "courriel", "en": "x"}},
+        )
+    assert set(refused.value.errors) == {"label", "placeholder"}  # a plain string is in every language
+    assert refused.value.errors["label"].startswith("The form is not in de: write its texts in nl, en")
+    assert "The form is not in fr" in refused.value.errors["placeholder"]
+    db.session.rollback()
+    stored = db.session.get(type(form), form.id)
+    assert stored.revision == revision
+    assert items.get_item(stored, item["id"])["label"] == {"nl": "E-mail", "en": "Email"}
+    block = items.add_item(account, form.id, "text")
+    with pytest.raises(ValidationError) as refused:
+        items.update_item(account, form.id, block["id"], {"html": {"nl": "<p>Hoi</p>", "de": "<p>Hallo</p>"}})
+    assert "The form is not in de" in refused.value.errors["html"]
+
+
+def test_an_item_text_keeps_a_language_the_form_took_away_until_it_is_written_again(account, database):
+    """What was read goes back: a language the stored text holds is kept, though the form no longer has it."""
+    form = builder.create_form(account, database.id, name="Sign-up")
+    builder.update_settings(account, form.id, **settings(form, languages=["nl", "en", "de"]))
+    item = items.add_item(account, form.id, "field", field_id=field_id(database, "Email"))
+    label = {"nl": "E-mail", "en": "Email", "de": "E-Mail"}
+    items.update_item(account, form.id, item["id"], {"label": label})
+    builder.update_settings(account, form.id, **settings(form, languages=["nl", "en"]))
+    assert items.update_item(account, form.id, item["id"], {"label": label})["label"] == label  # as read: kept
+    changed = items.update_item(account, form.id, item["id"], {"label": {**label, "de": "E-Mail-Adresse"}})
+    assert changed["label"]["de"] == "E-Mail-Adresse"  # a language the text holds may be corrected
+    with pytest.raises(ValidationError) as refused:
+        items.update_item(account, form.id, item["id"], {"label": label, "help": {"nl": "Nooit gedeeld", "de": "Nie"}})
+    assert list(refused.value.errors) == ["help"]
+    assert items.update_item(account, form.id, item["id"], {"label": {"nl": "E-mail"}})["label"] == {"nl": "E-mail"}
+    with pytest.raises(ValidationError):  # written again without it: the language is gone from the text
+        items.update_item(account, form.id, item["id"], {"label": label})

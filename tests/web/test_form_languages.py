@@ -212,3 +212,31 @@ def test_taking_the_languages_away_shows_the_default_texts_again(editor):
     assert response.status_code == 200 and stored(found.id).settings["languages"] == []
     assert 'name="submit_label" placeholder="Send" type="text" value="Verstuur"' in text_of(response)
     assert stored(found.id).settings["submit_label"] == "Verstuur"  # plain again: the default language's
+
+
+def test_the_item_editor_shows_a_text_refused_for_a_language_the_form_does_not_use(editor):
+    """An editor opened before German was taken away still posts its German inputs: the label the item holds in
+    German is kept; a new German help text is refused under its input, shown again, and nothing is saved."""
+    account = editor.user.account
+    database = make_database(account, fields={"Email": "email"})
+    found = form_builder.create_form(account, database.id, name="Sign-up")
+    form_builder.update_settings(account, found.id, name="Sign-up", languages=["nl", "en", "de"])
+    item = webforms_items.add_item(account, found.id, "field", field_id=database.fields[0].id)
+    label = {"nl": "E-mail", "en": "Email", "de": "E-Mail"}
+    webforms_items.update_item(account, found.id, item["id"], {"label": label})
+    form_builder.update_settings(account, found.id, name="Sign-up", languages=["nl", "en"])
+    posted = {f"label.{lang}": text for lang, text in label.items()}
+    url = f"/forms/{found.id}/items/{item['id']}"
+    revision = stored(found.id).revision
+
+    refused = editor.post(url, {**posted, "help.de": "Nie geteilt"}, htmx=True)
+    assert refused.status_code == 422
+    fragment = text_of(refused)
+    assert 'name="help.de" value="Nie geteilt"' in fragment
+    assert "The form is not in de: write its texts in nl, en" in fragment
+    assert stored(found.id).revision == revision
+
+    saved = editor.post(url, {**posted, "help.en": "Never shared"}, htmx=True)
+    assert saved.status_code == 200, text_of(saved)
+    [stored_item] = stored(found.id).items
+    assert (stored_item["label"], stored_item["help"]) == (label, {"en": "Never shared"})

@@ -11,7 +11,7 @@ needs that site's origin added. Text blocks are sanitised with an allow-list (nh
 """
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -258,7 +258,10 @@ def update_settings(
     settings["languages"] = _checked_languages(stored if languages is None else languages, errors)
     if settings["languages"]:
         settings["language_field_id"] = _checked_language_field(database, language_field_id, errors)
-        _check_text_languages(settings, settings_of(form), [*settings["languages"], *stored], errors)
+        before = settings_of(form)
+        texts = [(name, settings[name], before[name]) for name in SETTING_TEXTS]
+        texts += [(name, settings["double_opt_in"][name], before["double_opt_in"][name]) for name in OPT_IN_TEXTS]
+        check_text_languages(texts, settings["languages"], errors, had=stored)
     if errors:
         raise ValidationError(errors)
     form.name, form.collection_id, form.behaviour, form.on_no_match = (
@@ -387,14 +390,20 @@ def _checked_languages(languages: Sequence[str], errors: dict[str, str]) -> list
     return list(dict.fromkeys(chosen))
 
 
-def _check_text_languages(
-    settings: dict[str, Any], before: dict[str, Any], offered: list[str], errors: dict[str, str]
+def check_text_languages(
+    texts: Iterable[tuple[str, Any, Any]],
+    languages: Sequence[str],
+    errors: dict[str, str],
+    *,
+    had: Sequence[str] = (),
 ) -> None:
-    """A form with languages takes texts in those (or in those it had until this change: the builder still sends
-    the inputs of a language being taken away). A text in another language would never be shown, so it is
-    refused, unless the stored text holds that language already (it is kept as it is: read and sent back)."""
-    texts = [(name, settings[name], before[name]) for name in SETTING_TEXTS]
-    texts += [(name, settings["double_opt_in"][name], before["double_opt_in"][name]) for name in OPT_IN_TEXTS]
+    """The one check of the languages of a form's texts (its settings' and its items'): ``texts`` are ``(name,
+    text as checked, text as stored)``; ``languages`` are the form's (not empty: a form without languages takes
+    texts in any of ``LANGUAGES``). A text in another language would never be shown, so it is refused with a
+    message under its name, unless the stored text holds that language already (it is kept as it is: read and
+    sent back) or the language is one of ``had``, the form's languages until this change (the builder still
+    sends the inputs of a language being taken away). Plain strings are in every language."""
+    offered = {*languages, *had}
     for name, text, stored in texts:
         held = stored if isinstance(stored, dict) else {}
         foreign = [lang for lang in text if lang not in offered and lang not in held] if isinstance(text, dict) else []
@@ -405,7 +414,7 @@ def _check_text_languages(
                     "The form is not in %(foreign)s: write its texts in %(languages)s, or add the language to the "
                     "form's languages.",
                     foreign=", ".join(foreign),
-                    languages=", ".join(settings["languages"]),
+                    languages=", ".join(languages),
                 ),
             )
 

@@ -19,7 +19,8 @@ from webapp.profiles.databases import get_collection, get_database
 from webapp.profiles.field_types import FieldValueError, coerce
 from webapp.profiles.fields import field_label
 from webapp.profiles.flags import parse_flag
-from webapp.webforms.builder import checked_texts, form_for_update, mark_changed
+from webapp.webforms.builder import check_text_languages, checked_texts, form_for_update, mark_changed
+from webapp.widgets.definition import ITEM_TEXTS, form_languages
 
 ITEM_TYPES = ("field", "password", "hidden", "interest", "consent", "text", "file", "captcha")
 
@@ -179,7 +180,10 @@ def add_item(
 
 
 def update_item(account: Account, form_id: int, item_id: str, properties: dict[str, Any]) -> dict[str, Any]:
-    """Save an item's properties (those of its type; others are ignored). Raises with every problem at once."""
+    """Save an item's properties (those of its type; others are ignored). Raises with every problem at once.
+
+    Texts are a string or a map by language; on a form with languages, a text takes no new language the form
+    does not have (``builder.check_text_languages``, as for the settings)."""
     form = form_for_update(account, form_id)
     item = get_item(form, item_id)
     field = field_of(account, form, item)
@@ -190,6 +194,10 @@ def update_item(account: Account, form_id: int, item_id: str, properties: dict[s
             updated[name] = _checked_property(name, properties.get(name), item, field, errors)
     if item["type"] == "hidden" and updated.get("default") in (None, ""):
         errors["default"] = _("An invisible field needs a value.")
+    if languages := form_languages(form):
+        names = [name for name in ITEM_PROPERTIES[item["type"]] if name in ITEM_TEXTS]
+        texts = [(name, updated.get(name), item.get(name)) for name in names]
+        check_text_languages(texts, languages, errors)
     if errors:
         raise ValidationError(errors)
     updated = _normalised(updated)

@@ -45,6 +45,10 @@ def posted_texts(posted, name: str, langs: list[str]) -> dict[str, str]:
     return {lang: str(posted.get(f"{name}.{lang}") or "") for lang in langs}
 
 
+def _posts_language(posted, lang: str) -> bool:
+    return any(str(posted.get(f"{name}.{lang}") or "").strip() for name in ITEM_TEXTS)
+
+
 def collection_choices(database: Database) -> list[SelectChoice]:
     return [SelectChoice("", _l("None: profiles only"))] + [
         SelectChoice(str(collection.id), collection.name) for collection in database.collections
@@ -138,6 +142,10 @@ class ItemInputs(FlaskForm):
         """The posted properties, as the service takes them; texts per language when the form has languages."""
         values = {name: self[name].data for name in POSTED_PROPERTIES}
         if self.langs:
+            # An editor opened before a language was taken away still posts its inputs: they go to the service,
+            # which keeps a text the item holds in that language and refuses a new one, and are shown again.
+            stale = [lang for lang in LANGUAGES if lang not in self.langs and _posts_language(posted, lang)]
+            self.langs = [*self.langs, *stale]
             values |= {name: posted_texts(posted, name, self.langs) for name in ITEM_TEXTS}
             self.texts = {f"{name}.{lang}": text for name in ITEM_TEXTS for lang, text in values[name].items()}
         if item_type == "interest":
