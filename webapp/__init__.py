@@ -105,6 +105,7 @@ def _init_extensions(app: Flask) -> None:
     from webapp.imports import storage as import_storage
     from webapp.selections import membership as selection_membership
     from webapp.surveys import notifications as survey_notifications
+    from webapp.webforms import field_references as form_field_references
     from webapp.webforms import spam_log
 
     # Hygiene last: its reaction to an event may remove the profile, after the others have seen the event.
@@ -120,6 +121,7 @@ def _init_extensions(app: Flask) -> None:
         deliveries,
         followup_triggers,
         spam_log,
+        form_field_references,
         survey_notifications,
         mailings,
         dashboard,

@@ -1,10 +1,10 @@
 """Web forms, their submissions and follow-ups over REST: reads need a token, switching follow-ups needs admin."""
 
 from tests.api.conftest import Api
-from tests.factories import make_followup, make_form, make_form_submission
+from tests.factories import make_database, make_followup, make_form, make_form_submission
 from webapp.accounts.tokens import create_api_token
 from webapp.extensions import db
-from webapp.models import FollowUp
+from webapp.models import Field, FollowUp, Form
 
 
 def welcome(account, database):
@@ -70,3 +70,66 @@ def test_follow_ups_are_listed_and_switched_off_and_on_by_an_admin_token(app, ap
     assert api.put(f"/followup/{followup.id}/status", json={"status": "on"}).status_code == 422
     assert api.put(f"/followup/{followup.id}/status", json={"status": "active"}).get_json()["status"] == "active"
     assert api.get(f"/followup/{followup.id}").get_json()["status"] == "active"
+
+
+def removed_without_cleaning(field_id: int) -> None:
+    """A field removed as Verrijk did before removals cleaned forms' settings: the settings still name it."""
+    db.session.delete(db.session.get_one(Field, field_id))
+    db.session.commit()
+
+
+def test_a_form_whose_field_is_removed_is_read_and_saved_without_it(api, account):
+    """Removing a field the settings name (key fields, language field, double opt-in values) leaves the form
+    savable with a body that names none of them, and a client can send back what it read."""
+    database = make_database(
+        account,
+        "Letters",
+        fields={
+            "Email": {"type": "email", "indexed": True},
+            "Code": "text",
+            "Language": "text",
+            "Status": {"type": "choice", "options": {"choices": ["new", "unconfirmed", "yes"]}},
+            "Source": "text",
+        },
+    )
+    field = {one.name: one.id for one in database.fields}
+    form = make_form(
+        account,
+        database,
+        behaviour="update",
+        key_field_ids=["Email", "Code"],
+        languages=["nl", "en"],
+        language_field_id=field["Language"],
+        double_opt_in={
+            "enabled": True,
+            "unconfirmed_values": {str(field["Status"]): "unconfirmed", str(field["Source"]): "web"},
+            "confirmed_values": {str(field["Status"]): "yes", str(field["Source"]): "confirmed"},
+            "email_subject": "Confirm",
+            "email_text": "Click {link}",
+            "link_ttl_hours": 48,
+        },
+    )
+
+    assert api.delete(f"/database/{database.id}/field/{field['Source']}").status_code == 204
+    read = api.get(f"/form/{form.id}").get_json()
+    assert read["double_opt_in"]["unconfirmed_values"] == {str(field["Status"]): "unconfirmed"}
+    assert read["double_opt_in"]["confirmed_values"] == {str(field["Status"]): "yes"}
+    assert db.session.get_one(Form, form.id).settings["double_opt_in"]["confirmed_values"] == {
+        str(field["Status"]): "yes"
+    }
+    assert api.put(f"/form/{form.id}", json={"name": "Renamed"}).status_code == 204
+
+    removed_without_cleaning(field["Code"])
+    removed_without_cleaning(field["Language"])
+    read = api.get(f"/form/{form.id}").get_json()
+    assert (read["key_fields"], read["language_field"]) == ([str(field["Email"])], None)
+    changed = api.put(f"/form/{form.id}", json={"success_message": "Thanks"})
+    assert changed.status_code == 204, changed.get_json()
+    stored = db.session.get_one(Form, form.id)
+    assert stored.key_field_ids == [field["Email"]] and stored.settings["language_field_id"] is None
+    assert stored.settings["double_opt_in"]["confirmed_values"] == {str(field["Status"]): "yes"}
+    sent_back = {key: value for key, value in read.items() if key in ("key_fields", "language_field", "double_opt_in")}
+    assert api.put(f"/form/{form.id}", json=sent_back).status_code == 204
+
+    named = api.put(f"/form/{form.id}", json={"key_fields": [field["Code"]]})
+    assert named.status_code == 422 and named.get_json()["errors"][0]["field"] == "key_field_ids"

@@ -5,9 +5,9 @@ import json
 import pytest
 from sqlalchemy import select
 
-from tests.factories import make_account, make_database
+from tests.factories import make_account, make_database, make_form
 from webapp.extensions import db
-from webapp.models import Field, Profile
+from webapp.models import Field, Form, Profile
 from webapp.profiles import databases, profiles
 from webapp.profiles.events import Origin
 from webapp.profiles.fields import FieldSpec, create_field
@@ -385,6 +385,38 @@ def test_delete_with_http_delete_and_without_javascript(browser):
     plain = me.post(f"/fields/{last.id}/delete")
     assert plain.status_code == 303
     assert [f.name for f in databases.get_database(me.user.account, database.id).fields] == ["Email"]
+
+
+def test_delete_names_the_forms_whose_settings_lose_the_field(browser):
+    me = browser("admin")
+    account = me.user.account
+    database = make_database(account)
+    first, last = field_named(database.id, "FirstName"), field_named(database.id, "LastName")
+    first_id, last_id = first.id, last.id
+    form = make_form(
+        account,
+        database,
+        name="Preferences",
+        behaviour="update",
+        key_field_ids=["Email", "FirstName"],
+        double_opt_in={"enabled": False, "unconfirmed_values": {str(last_id): "new"}, "confirmed_values": {}},
+    )
+    make_form(account, database, name="Untouched")
+    confirm = text_of(me.get(f"/fields/{first_id}/delete"))
+    assert "It is also taken out of the settings of these forms" in confirm and "Preferences" in confirm
+    assert "Untouched" not in confirm
+
+    response = me.post(f"/fields/{first_id}/delete", htmx=True)
+
+    assert response.status_code == 200
+    assert toast_of(response) == (
+        "Field FirstName is deleted; 0 profiles lost a value. It is taken out of the settings of form Preferences."
+    )
+    stored = committed().get(Form, form.id)
+    assert stored.key_field_ids == [field_named(database.id, "Email").id]
+    assert stored.settings["double_opt_in"]["unconfirmed_values"] == {str(last_id): "new"}
+    me.post(f"/fields/{last_id}/delete", htmx=True)
+    assert committed().get(Form, form.id).settings["double_opt_in"]["unconfirmed_values"] == {}
 
 
 def test_delete_is_refused_while_the_unsubscribe_behaviour_uses_the_field(browser):

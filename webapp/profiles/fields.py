@@ -3,13 +3,18 @@
 A change that stored data cannot survive (a type no value converts to, ``unique`` over duplicates,
 ``required`` over empty values without a default) is refused with a message naming examples; a change
 it can survive rewrites the values in the same transaction. Nothing is silently dropped or corrupted.
+
+Removing a field removes its values, and the packages above take out their own references to it in the same
+transaction through ``on_removal`` (web forms: their key fields, language field and double opt-in values).
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any
 
 import pycountry
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import func, select, text
@@ -111,12 +116,23 @@ def delete_field(account: Account, field_id: int) -> int:
     return removed
 
 
+def on_removal(handler: Callable[[Field], None]) -> None:
+    """Call ``handler(field)`` in the transaction that removes ``field`` (``drop_field``), before its row goes:
+    a package above this one registers it in its ``init_app`` to take out its own references to the field."""
+    handlers: list[Callable[[Field], None]] = current_app.extensions.setdefault("field_removal", [])
+    if handler not in handlers:
+        handlers.append(handler)
+
+
 def drop_field(field: Field) -> int:
     """Remove a field and its values in the caller's transaction (``delete_field`` commits it); returns how many
-    profiles (or subprofiles) lost a value. Raises ``Conflict`` when the unsubscribe behaviour uses the field."""
+    profiles (or subprofiles) lost a value. Raises ``Conflict`` when the unsubscribe behaviour uses the field.
+    The ``on_removal`` handlers take out the references to it (a form's key fields, …) in the same transaction."""
     owner = _owner(field)
     if field.key in (owner.unsubscribe_values or {}).get("fields", {}):
         raise Conflict(_("The unsubscribe behaviour uses field %(name)s; change it first.", name=field.name))
+    for handler in current_app.extensions.get("field_removal", ()):
+        handler(field)
     holders = list(db.session.scalars(_holders(field)))
     for holder in holders:
         values = dict(holder.fields)

@@ -11,7 +11,7 @@ needs that site's origin added. Text blocks are sanitised with an allow-list (nh
 """
 
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -169,11 +169,49 @@ def default_settings() -> dict[str, Any]:
 
 
 def settings_of(form: Form) -> dict[str, Any]:
-    """The form's settings with defaults for anything missing."""
+    """The form's settings with defaults for anything missing. A field removed since they were saved is left out
+    (of the double opt-in values and as the language field): removing a field takes it out of every form's
+    settings (``field_references``), and settings saved before it did are read as if it had."""
     settings = default_settings()
     settings.update(form.settings or {})
     settings["double_opt_in"] = {**DEFAULT_SETTINGS["double_opt_in"], **(settings.get("double_opt_in") or {})}
-    return settings
+    ids = _field_ids(form)
+    return without_fields(settings, lambda field_id: field_id not in ids)
+
+
+def key_fields_of(form: Form) -> list[int]:
+    """The form's key fields that still exist (a removed field is no key: ``settings_of``)."""
+    ids = _field_ids(form)
+    return [field_id for field_id in form.key_field_ids or [] if field_id in ids]
+
+
+def without_fields(settings: dict[str, Any], gone: Callable[[int], bool]) -> dict[str, Any]:
+    """``settings`` (as stored, or ``settings_of``'s) without the fields for whose id ``gone(id)`` holds: out of
+    the double opt-in values, and no longer the language field."""
+    result = dict(settings)
+    opt_in = result.get("double_opt_in")
+    if isinstance(opt_in, dict):
+        opt_in = dict(opt_in)
+        for name in ("unconfirmed_values", "confirmed_values"):
+            if isinstance(opt_in.get(name), dict):
+                opt_in[name] = {key: value for key, value in opt_in[name].items() if not gone(_as_id(key))}
+        result["double_opt_in"] = opt_in
+    if result.get("language_field_id") and gone(_as_id(result["language_field_id"])):
+        result["language_field_id"] = None
+    return result
+
+
+def _as_id(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _field_ids(form: Form) -> set[int]:
+    """The ids of the fields of the form's database (its profile layer: what settings may name)."""
+    query = select(Field.id).where(Field.database_id == form.database_id, Field.collection_id.is_(None))
+    return set(db.session.scalars(query))
 
 
 def mark_changed(form: Form) -> None:

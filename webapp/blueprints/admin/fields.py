@@ -13,6 +13,7 @@ from webapp.models import Collection, Database, Field
 from webapp.platform.errors import Conflict, ValidationError
 from webapp.profiles import databases, fields
 from webapp.profiles.field_types import FIELD_TYPES
+from webapp.webforms import field_references as form_field_references
 
 FIELDS_PARTIAL = "admin/databases/_fields.html"
 
@@ -122,13 +123,21 @@ def field_delete_confirm(field_id: int):
     account = current_account()
     field = fields.get_field(account, field_id)
     owner = _owner_of(account, field)
+    message = (
+        _("Its value is removed from every subprofile that has one. This cannot be undone.")
+        if isinstance(owner, Collection)
+        else _("Its value is removed from every profile that has one. This cannot be undone.")
+    )
+    forms = form_field_references.forms_naming(account, field)
+    if forms:
+        message += " " + _(
+            "It is also taken out of the settings of these forms (key fields, language field, double opt-in "
+            "values): %(forms)s.",
+            forms=", ".join(form.name for form in forms),
+        )
     return confirm_page(
         title=_("Delete field %(name)s?", name=field.name),
-        message=(
-            _("Its value is removed from every subprofile that has one. This cannot be undone.")
-            if isinstance(owner, Collection)
-            else _("Its value is removed from every profile that has one. This cannot be undone.")
-        ),
+        message=message,
         cancel=_owner_url(owner),
         database=owner.database if isinstance(owner, Collection) else owner,
         active="collections" if isinstance(owner, Collection) else "fields",
@@ -142,6 +151,7 @@ def field_delete(field_id: int):
     account = current_account()
     field = fields.get_field(account, field_id)
     owner, name = _owner_of(account, field), field.name
+    forms = [form.name for form in form_field_references.forms_naming(account, field)]
     try:
         count = fields.delete_field(account, field.id)
     except Conflict as error:
@@ -159,6 +169,13 @@ def field_delete(field_id: int):
             "Field %(name)s is deleted; %(num)d profiles lost a value.",
             count,
             name=name,
+        )
+    if forms:
+        message += " " + ngettext(
+            "It is taken out of the settings of form %(forms)s.",
+            "It is taken out of the settings of forms %(forms)s.",
+            len(forms),
+            forms=", ".join(forms),
         )
     return _done(owner, message)
 

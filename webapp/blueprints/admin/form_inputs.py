@@ -8,7 +8,7 @@ from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, Strin
 
 from webapp.blueprints.admin.callback_inputs import CheckboxesField
 from webapp.models import Database, Field, Form
-from webapp.webforms.builder import behaviour_labels, settings_of
+from webapp.webforms.builder import behaviour_labels, key_fields_of, settings_of
 from webapp.webforms.items import DEFAULT_FILE_BYTES, ITEM_PROPERTIES
 from webapp.widgets.definition import ITEM_TEXTS, form_languages
 from webapp.widgets.languages import LANGUAGES, localized, written_in
@@ -219,7 +219,7 @@ class SettingsInputs(FlaskForm):
             name=form.name,
             collection_id=str(form.collection_id or ""),
             behaviour=form.behaviour,
-            key_field_ids=[str(one) for one in form.key_field_ids or []],
+            key_field_ids=[str(one) for one in key_fields_of(form)],
             on_no_match=form.on_no_match,
             allowed_origins="\n".join(form.allowed_origins or []),
             submit_label=plain.get("submit_label", ""),

@@ -71,7 +71,7 @@ def update_form(id: int):
     data = shapes.body_object()
     form = form_builder.get_form(g.api_account, id)
     settings = form_builder.settings_of(form)
-    keys = bodies.identifiers(data, "key_fields") if "key_fields" in data else list(form.key_field_ids or [])
+    keys = bodies.identifiers(data, "key_fields") if "key_fields" in data else form_builder.key_fields_of(form)
     collection = bodies.identifier(data, "collection") if "collection" in data else form.collection_id
     form_builder.update_settings(
         g.api_account,

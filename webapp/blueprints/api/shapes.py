@@ -312,7 +312,7 @@ def form_settings(entity: Form) -> dict[str, Any]:
     opt_in = settings["double_opt_in"]
     language_field = settings.get("language_field_id")
     return {
-        "key_fields": [str(field_id) for field_id in entity.key_field_ids or []],
+        "key_fields": [str(field_id) for field_id in form_builder.key_fields_of(entity)],
         "on_no_match": entity.on_no_match,
         "origins": list(entity.allowed_origins or []),
         "languages": list(settings.get("languages") or []),
